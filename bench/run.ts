@@ -1,0 +1,102 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import sqlite3 from 'sqlite3';
+import { recordAudit } from '../src/core/audit.ts';
+import { loadConfig } from '../src/core/config.ts';
+import { createFieldCrypto } from '../src/core/crypto.ts';
+import type { Core } from '../src/core/context.ts';
+import { createDb, inTransaction, migrate } from '../src/core/db.ts';
+
+/**
+ * `npm run bench`: builds a fresh database, measures, prints a table; with --json the last line is
+ * {"db": "...", "figures": {"<name>": {"value", "unit", "target", "ok"}}}. Targets are for the 2-core machine
+ * of DESIGN.md; figures without a target are baselines measured in the same run. Later issues add figures here.
+ */
+export interface Figure {
+  value: number;
+  unit: string;
+  /** Upper bound for times and sizes, lower bound for rates (units ending in "/s"); null for a baseline. */
+  target: number | null;
+  ok: boolean;
+}
+
+type Figures = Record<string, Figure>;
+
+const isRate = (unit: string) => unit.endsWith('/s');
+
+function figure(value: number, unit: string, target: number | null = null): Figure {
+  const ok = target === null || (isRate(unit) ? value >= target : value <= target);
+  return { value: Math.round(value * 100) / 100, unit, target, ok };
+}
+
+const RAW_ROWS = 200_000;
+
+/** Baseline: plain prepared INSERTs of registry-like rows in one transaction, straight through the driver. */
+async function rawSqliteInsert(file: string): Promise<number> {
+  const db = new sqlite3.Database(file);
+  const run = (sql: string) => new Promise<void>((res, rej) => db.run(sql, (err) => (err ? rej(err) : res())));
+  await run('PRAGMA journal_mode = WAL');
+  await run('PRAGMA synchronous = FULL');
+  await run('CREATE TABLE raw_person (id INTEGER PRIMARY KEY, name TEXT, id_enc TEXT, id_index TEXT, village_id INTEGER, account_enc TEXT)');
+  // Prepared multi-row INSERTs (500 rows a statement): one driver call per batch, as a bulk path would do.
+  const BATCH = 500;
+  const started = process.hrtime.bigint();
+  await run('BEGIN');
+  const stmt = db.prepare(`INSERT INTO raw_person (name, id_enc, id_index, village_id, account_enc) VALUES ${Array(BATCH).fill('(?, ?, ?, ?, ?)').join(', ')}`);
+  for (let start = 0; start < RAW_ROWS; start += BATCH) {
+    const params: (string | number)[] = [];
+    for (let i = start; i < start + BATCH; i++) params.push(`姓名${i}`, `v1:${'x'.repeat(60)}${i}`, `${i}`.padStart(64, '0'), i % 300, `v1:${'y'.repeat(50)}${i}`);
+    await new Promise<void>((resolve, reject) => stmt.run(params, (err: Error | null) => (err ? reject(err) : resolve())));
+  }
+  await new Promise<void>((res, rej) => stmt.finalize((err) => (err ? rej(err) : res())));
+  await run('COMMIT');
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  await new Promise<void>((res) => db.close(() => res()));
+  return RAW_ROWS / seconds;
+}
+
+/** Audited state changes per second: each a transaction that writes one hash-chained audit row. */
+async function auditAppends(core: Core, count: number): Promise<number> {
+  const who = { userId: null, username: 'bench', ip: null };
+  const started = process.hrtime.bigint();
+  for (let i = 0; i < count; i++) {
+    await inTransaction(core.db, (trx) => recordAudit(trx, who, { action: 'bench.change', objectId: i, summary: { i } }));
+  }
+  return count / (Number(process.hrtime.bigint() - started) / 1e9);
+}
+
+export async function runBench(argv: string[]): Promise<number> {
+  const { values } = parseArgs({ args: argv, options: { json: { type: 'boolean' }, pg: { type: 'string' } } });
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ykt-bench-'));
+  const figures: Figures = {};
+  const dbName = values.pg ? 'postgresql' : 'sqlite';
+  const databaseUrl = values.pg ?? path.join(dir, 'bench.sqlite');
+  const config = loadConfig({ YKT_SECRET_KEY: 'bench-secret-key-0123456789abcdef0123', DATABASE_URL: databaseUrl, YKT_DATA_DIR: dir });
+  const schema = values.pg ? `bench_${process.pid}` : undefined;
+  if (values.pg) {
+    const admin = createDb(values.pg);
+    await admin.raw(`CREATE SCHEMA ${schema}`);
+    await admin.destroy();
+  }
+  const core: Core = { db: createDb(databaseUrl, { schema }), config, crypto: createFieldCrypto(config.secretKey) };
+  try {
+    figures.raw_sqlite_insert_rows_per_s = figure(await rawSqliteInsert(path.join(dir, 'raw.sqlite')), 'rows/s');
+    await migrate(core.db);
+    figures.audited_changes_per_s = figure(await auditAppends(core, 2000), 'changes/s');
+  } finally {
+    await core.db.destroy();
+    if (values.pg) {
+      const admin = createDb(values.pg);
+      await admin.raw(`DROP SCHEMA ${schema} CASCADE`);
+      await admin.destroy();
+    }
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+
+  const rows = Object.entries(figures).map(([name, f]) => `${name.padEnd(34)} ${String(f.value).padStart(12)} ${f.unit.padEnd(10)} ${f.target === null ? '基线' : `${isRate(f.unit) ? '≥' : '≤'} ${f.target}`} ${f.ok ? 'OK' : '未达标'}`);
+  process.stdout.write(`性能基准（${dbName}，${os.cpus().length} 核）\n${rows.join('\n')}\n`);
+  if (values.json) process.stdout.write(`${JSON.stringify({ db: dbName, figures })}\n`);
+  return Object.values(figures).every((f) => f.ok) ? 0 : 1;
+}

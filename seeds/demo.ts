@@ -1,0 +1,88 @@
+import type { Core } from '../src/core/context.ts';
+import { recordAudit } from '../src/core/audit.ts';
+import { hashPassword } from '../src/core/auth/password.ts';
+import { ROLE_LABELS, type Role } from '../src/core/auth/roles.ts';
+import { inTransaction, insertReturningId, nowIso } from '../src/core/db.ts';
+import { type Region, insertRegion } from '../src/core/regions.ts';
+
+/**
+ * The demo county: 江川省 › 临山市 › 青禾县 with three townships and their villages, two competent departments,
+ * one agent bank, and one login per role. Fictional names throughout; no real person's data.
+ */
+export const DEFAULT_DEMO_PASSWORD = 'Ykt#Demo2026';
+
+const TOWNSHIPS: Record<string, string[]> = {
+  城关镇: ['东关社区', '西街村', '南河村'],
+  石桥镇: ['石桥村', '上坪村', '下坪村'],
+  柳河乡: ['柳河村', '杨树村', '红旗村'],
+};
+
+const ORGS = [
+  { key: 'agri', kind: 'department', name: '青禾县农业农村局' },
+  { key: 'civil', kind: 'department', name: '青禾县民政局' },
+  { key: 'bank', kind: 'bank', name: '青禾县农村信用合作联社' },
+] as const;
+
+interface DemoUser {
+  username: string;
+  displayName: string;
+  role: Role;
+  /** Township name for township roles; the county otherwise. */
+  township?: string;
+  org?: (typeof ORGS)[number]['key'];
+  label: string;
+}
+
+export const DEMO_USERS: DemoUser[] = [
+  { username: 'admin', displayName: '王建国', role: 'admin', label: ROLE_LABELS.admin },
+  { username: 'station1', displayName: '李春梅', role: 'township_station', township: '城关镇', label: `${ROLE_LABELS.township_station}（城关镇）` },
+  { username: 'finance1', displayName: '赵立新', role: 'township_finance', township: '城关镇', label: `${ROLE_LABELS.township_finance}（城关镇）` },
+  { username: 'dept_agri', displayName: '孙志强', role: 'department', org: 'agri', label: '业务主管部门（农业农村局）' },
+  { username: 'dept_civil', displayName: '周丽华', role: 'department', org: 'civil', label: '业务主管部门（民政局）' },
+  { username: 'finance', displayName: '吴国平', role: 'finance_section', label: ROLE_LABELS.finance_section },
+  { username: 'treasury', displayName: '郑海燕', role: 'treasury', label: ROLE_LABELS.treasury },
+  { username: 'bank', displayName: '冯晓东', role: 'bank', org: 'bank', label: `${ROLE_LABELS.bank}（农村信用合作联社）` },
+  { username: 'supervisor', displayName: '陈卫东', role: 'supervisor', label: ROLE_LABELS.supervisor },
+  { username: 'auditor', displayName: '褚文静', role: 'auditor', label: ROLE_LABELS.auditor },
+];
+
+/** Seed the demo county once; a second run finds the admin and changes nothing. */
+export async function seedDemo(core: Core, password: string): Promise<void> {
+  if (await core.db('core_user').where({ username: 'admin' }).first('id')) return;
+  const hash = await hashPassword(password, core.config.scryptLogN);
+  await inTransaction(core.db, async (trx) => {
+    const province = await insertRegion(trx, null, 'province', '江川省', '990000');
+    const city = await insertRegion(trx, province, 'city', '临山市', '990100');
+    const county = await insertRegion(trx, city, 'county', '青禾县', '990102');
+    const townships = new Map<string, Region>();
+    let townshipNo = 0;
+    for (const [township, villages] of Object.entries(TOWNSHIPS)) {
+      townshipNo++;
+      const t = await insertRegion(trx, county, 'township', township, `990102${String(townshipNo * 100).padStart(3, '0')}`);
+      townships.set(township, t);
+      for (const [i, village] of villages.entries()) {
+        await insertRegion(trx, t, 'village', village, `990102${String(townshipNo * 100).padStart(3, '0')}${String(i + 1).padStart(3, '0')}`);
+      }
+    }
+    const orgIds = new Map<string, number>();
+    for (const org of ORGS) {
+      orgIds.set(org.key, await insertReturningId(trx, 'core_org', { kind: org.kind, region_id: county.id, name: org.name, created_at: nowIso() }));
+    }
+    const now = nowIso();
+    for (const u of DEMO_USERS) {
+      const userId = await insertReturningId(trx, 'core_user', {
+        username: u.username,
+        display_name: u.displayName,
+        password_hash: hash,
+        region_id: u.township ? townships.get(u.township)!.id : county.id,
+        org_id: u.org ? orgIds.get(u.org)! : null,
+        must_change_password: false,
+        password_changed_at: now,
+        created_at: now,
+        updated_at: now,
+      });
+      await trx('core_user_role').insert({ user_id: userId, role: u.role });
+    }
+    await recordAudit(trx, { userId: null, username: 'ykt-demo', ip: null }, { action: 'demo.seed', summary: { county: county.name, users: DEMO_USERS.length } });
+  });
+}

@@ -1,0 +1,118 @@
+import crypto from 'node:crypto';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { bodyParser } from '@koa/bodyparser';
+import Router from '@koa/router';
+import Koa, { type Context, type Next } from 'koa';
+import compress from 'koa-compress';
+import serve from 'koa-static';
+import type { Core } from './core/context.ts';
+import type { Actor } from './core/auth/roles.ts';
+import { recordAudit } from './core/audit.ts';
+import { inTransaction } from './core/db.ts';
+import { AppError } from './core/errors.ts';
+import { csrfProtection } from './core/http/csrf.ts';
+import { securityHeaders } from './core/http/security.ts';
+import { log } from './core/log.ts';
+import type { AppModule, NavItem } from './core/module.ts';
+import { createViews } from './core/views.ts';
+import { adminRoutes } from './core/web/admin-routes.ts';
+import { auditRoutes } from './core/web/audit-routes.ts';
+import { authRoutes } from './core/web/auth-routes.ts';
+import { homeRoutes } from './core/web/home-routes.ts';
+import { sessionMiddleware } from './core/web/session-middleware.ts';
+import { Web } from './core/web/web.ts';
+
+const STATIC_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../static');
+
+const CORE_NAV: NavItem[] = [
+  { href: '/', label: '工作台', roles: ['admin', 'auditor', 'township_station', 'township_finance', 'department', 'finance_section', 'treasury', 'bank', 'supervisor'] },
+  { href: '/admin/users', label: '用户管理', roles: ['admin'] },
+  { href: '/admin/regions', label: '地区与单位', roles: ['admin'] },
+  { href: '/audit', label: '审计日志', roles: ['auditor'] },
+];
+const ACCOUNT_NAV: NavItem = { href: '/account', label: '账户安全', roles: CORE_NAV[0]!.roles };
+
+/**
+ * The bounded modules, bottom layer first (policy, beneficiary › batch › bank › publicity, supervision).
+ * Each later issue adds its module here; core never imports a module.
+ */
+const MODULES: AppModule[] = [];
+
+export interface AppOptions {
+  /** Write one log line per request (off in tests). */
+  logRequests?: boolean;
+}
+
+/** The composition root: every module built with its dependencies and mounted on one Koa app. */
+export function createApp(core: Core, options: AppOptions = {}): Koa {
+  const app = new Koa({ proxy: core.config.trustProxy });
+  const views = createViews();
+  const nav = [...CORE_NAV, ...MODULES.flatMap((m) => m.nav ?? []), ACCOUNT_NAV];
+  const web = new Web(core, views, nav);
+
+  app.use(compress({ threshold: 512 }));
+  app.use(errorPages(web));
+  app.use(securityHeaders());
+  if (options.logRequests) app.use(requestLog());
+  app.use(serve(STATIC_DIR, { maxage: 86_400_000, gzip: false, brotli: false, index: false }));
+  app.use(bodyParser({ enableTypes: ['form', 'json'], formLimit: '100kb', jsonLimit: '1mb' }));
+  app.use(sessionMiddleware(core));
+  app.use(
+    csrfProtection(core.crypto.subkey('csrf'), async (ctx, reason) => {
+      const actor = ctx.state.actor as Actor | undefined;
+      await inTransaction(core.db, (trx) =>
+        recordAudit(trx, actor ?? { userId: null, username: null, ip: ctx.ip || null }, { action: 'csrf.rejected', summary: { path: ctx.path, reason } }),
+      );
+    }),
+  );
+
+  const router = new Router();
+  homeRoutes(router, web, MODULES);
+  authRoutes(router, web);
+  adminRoutes(router, web);
+  auditRoutes(router, web);
+  for (const m of MODULES) m.routes?.(router, web);
+  app.use(router.routes());
+  app.use(router.allowedMethods());
+  return app;
+}
+
+/** 404 for anything unrouted; Chinese error pages for every error; never a stack trace in a response. */
+function errorPages(web: Web) {
+  return async (ctx: Context, next: Next) => {
+    try {
+      await next();
+      if (ctx.status === 404 && ctx.body == null) web.render(ctx, 'errors/error.njk', { title: '页面不存在', status: 404, message: '您要找的页面不存在或已被移除' }, 404);
+    } catch (err) {
+      if (err instanceof AppError) {
+        const titles: Record<number, string> = { 403: '无权访问', 404: '页面不存在', 409: '操作冲突', 422: '提交的内容有误' };
+        return web.render(ctx, 'errors/error.njk', { title: titles[err.status] ?? '出错了', status: err.status, message: err.message }, err.status);
+      }
+      const status = (err as { status?: number; expose?: boolean }).status;
+      if (status && status >= 400 && status < 500) {
+        return web.render(ctx, 'errors/error.njk', { title: '请求无效', status, message: '请求的格式不正确，请返回上一页重试' }, status);
+      }
+      const reference = crypto.randomBytes(4).toString('hex');
+      log('error', 'request failed', { reference, method: ctx.method, path: ctx.path, error: err instanceof Error ? (err.stack ?? err.message) : String(err) });
+      try {
+        web.render(ctx, 'errors/error.njk', { title: '系统错误', status: 500, message: `系统出现错误，请稍后重试。如问题持续，请将错误编号 ${reference} 告知系统管理员。` }, 500);
+      } catch {
+        ctx.status = 500;
+        ctx.type = 'text';
+        ctx.body = `系统错误（编号 ${reference}）`;
+      }
+    }
+  };
+}
+
+function requestLog() {
+  return async (ctx: Context, next: Next) => {
+    const started = process.hrtime.bigint();
+    await next();
+    if (ctx.path.startsWith('/static/')) return;
+    const ms = Number(process.hrtime.bigint() - started) / 1e6;
+    // Path only: query strings may carry names, and no personal data goes to the log.
+    log('info', 'request', { method: ctx.method, path: ctx.path, status: ctx.status, ms: Math.round(ms), user: (ctx.state.actor as Actor | undefined)?.userId });
+  };
+}

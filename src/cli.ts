@@ -1,0 +1,129 @@
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { verifyAuditChain } from './core/audit.ts';
+import { passwordPolicyError } from './core/auth/password.ts';
+import { ConfigError, loadConfig } from './core/config.ts';
+import { migrate } from './core/db.ts';
+import { ValidationError } from './core/errors.ts';
+import { createInitialAdmin } from './core/users.ts';
+import { createCore, start } from './server.ts';
+import { DEFAULT_DEMO_PASSWORD, DEMO_USERS, seedDemo } from '../seeds/demo.ts';
+
+/** `ykt <command>`: what county IT runs on the server. */
+const USAGE = `用法：ykt <命令>
+  serve                    启动生产实例（需要 YKT_SECRET_KEY）
+  demo                     在 SQLite 上启动演示县（自动建库、写入演示数据）
+  migrate                  仅执行数据库迁移
+  create-admin --username 用户名 --name 姓名 --region 省/市/县
+                           创建第一位系统管理员，打印一次性初始密码
+  verify-audit             校验审计日志哈希链，发现删改时以非零状态退出
+  bench [--json] [--pg URL] 运行性能基准`;
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'serve': {
+      const running = await start(loadConfig());
+      process.stdout.write(`一卡通平台已启动：${running.url}\n`);
+      onSignal(running.stop);
+      return -1;
+    }
+    case 'demo':
+      return demo();
+    case 'migrate': {
+      const core = createCore(loadConfig());
+      const applied = await migrate(core.db);
+      await core.db.destroy();
+      process.stdout.write(applied.length ? `已执行迁移：\n${applied.join('\n')}\n` : '数据库已是最新\n');
+      return 0;
+    }
+    case 'create-admin': {
+      const { values } = parseArgs({ args: rest, options: { username: { type: 'string' }, name: { type: 'string' }, region: { type: 'string' } } });
+      if (!values.username || !values.region || !/^[a-z][a-z0-9_]{2,39}$/.test(values.username)) {
+        process.stderr.write('请提供 --username（小写字母开头，3–40 位小写字母、数字或下划线）和 --region 省/市/县\n');
+        return 2;
+      }
+      const core = createCore(loadConfig());
+      try {
+        await migrate(core.db);
+        const password = await createInitialAdmin(core, { username: values.username, displayName: values.name || values.username, regionNames: values.region.split('/').map((s) => s.trim()).filter(Boolean) });
+        process.stdout.write(`已创建系统管理员 ${values.username}\n初始密码（仅显示这一次，首次登录后须修改并绑定动态口令）：${password}\n`);
+        return 0;
+      } finally {
+        await core.db.destroy();
+      }
+    }
+    case 'verify-audit': {
+      const core = createCore(loadConfig());
+      const result = await verifyAuditChain(core.db);
+      await core.db.destroy();
+      if (result.ok) {
+        process.stdout.write(`审计日志完整：已校验 ${result.checked} 条记录，哈希链无断裂\n`);
+        return 0;
+      }
+      process.stdout.write(`审计日志异常：第 ${result.firstBad!.id} 号记录 ${result.firstBad!.reason}（此前 ${result.checked} 条完好）\n`);
+      return 1;
+    }
+    case 'bench': {
+      const { runBench } = await import('../bench/run.ts');
+      return runBench(rest);
+    }
+    default:
+      process.stdout.write(`${USAGE}\n`);
+      return command ? 2 : 0;
+  }
+}
+
+/** The demo county on an SQLite file under YKT_DATA_DIR (./data), with a generated secret kept beside it. */
+async function demo(): Promise<number> {
+  const dataDir = path.resolve(process.env.YKT_DATA_DIR || 'data');
+  fs.mkdirSync(dataDir, { recursive: true });
+  const keyFile = path.join(dataDir, 'demo-secret.key');
+  if (!process.env.YKT_SECRET_KEY && !fs.existsSync(keyFile)) fs.writeFileSync(keyFile, crypto.randomBytes(32).toString('hex'), { mode: 0o600 });
+  const password = process.env.YKT_DEMO_PASSWORD || DEFAULT_DEMO_PASSWORD;
+  const policy = passwordPolicyError(password);
+  if (policy) {
+    process.stderr.write(`YKT_DEMO_PASSWORD 不符合密码规则：${policy}\n`);
+    return 2;
+  }
+  const config = loadConfig(
+    { ...process.env, YKT_SECRET_KEY: process.env.YKT_SECRET_KEY || fs.readFileSync(keyFile, 'utf8').trim(), DATABASE_URL: process.env.DATABASE_URL || path.join(dataDir, 'ykt-demo.sqlite') },
+    { demo: true },
+  );
+  const running = await start(config, { beforeListen: (core) => seedDemo(core, password) });
+  const lines = [
+    '',
+    `一卡通平台（演示县）已启动：${running.url}`,
+    `数据库：${config.databaseUrl}`,
+    '演示账号（演示模式不需要动态口令）：',
+    ...DEMO_USERS.map((u) => `  ${u.username.padEnd(12)} ${u.label}`),
+    `密码：${process.env.YKT_DEMO_PASSWORD ? '（YKT_DEMO_PASSWORD 的值）' : password}`,
+    '按 Ctrl+C 停止。',
+    '',
+  ];
+  process.stdout.write(lines.join('\n'));
+  onSignal(running.stop);
+  return -1;
+}
+
+function onSignal(stop: () => Promise<void>): void {
+  const handler = () => {
+    stop().then(() => process.exit(0), () => process.exit(1));
+  };
+  process.once('SIGINT', handler);
+  process.once('SIGTERM', handler);
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (code >= 0) process.exit(code);
+  },
+  (err) => {
+    if (err instanceof ConfigError) process.stderr.write(`${err.message}\n`);
+    else if (err instanceof ValidationError) process.stderr.write(`${Object.values(err.fieldErrors).join('；')}\n`);
+    else process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exit(1);
+  },
+);

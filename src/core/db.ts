@@ -1,0 +1,153 @@
+import fs from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import knexFactory, { type Knex } from 'knex';
+import pg from 'pg';
+import { isPostgresUrl } from './config.ts';
+
+export type Db = Knex;
+export type Tx = Knex.Transaction;
+/** Either the database or a transaction: read helpers accept both. */
+export type Conn = Knex | Knex.Transaction;
+
+const MIGRATIONS_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../migrations');
+/** Arbitrary constant for pg_advisory_lock: "ykt migrate". */
+const MIGRATION_LOCK_KEY = 7_005_001;
+
+// pg returns int8, numeric, and timestamps in forms SQLite does not. Make both databases answer alike:
+// integers as numbers (fen amounts stay far below 2^53), timestamps as ISO-8601 UTC strings, dates as YYYY-MM-DD.
+function toSafeInteger(value: string): number | string {
+  const n = Number(value);
+  return Number.isSafeInteger(n) ? n : value;
+}
+pg.types.setTypeParser(pg.types.builtins.INT8, toSafeInteger);
+pg.types.setTypeParser(pg.types.builtins.NUMERIC, toSafeInteger);
+pg.types.setTypeParser(pg.types.builtins.TIMESTAMPTZ, (v) => new Date(v).toISOString());
+pg.types.setTypeParser(pg.types.builtins.TIMESTAMP, (v) => new Date(`${v}Z`).toISOString());
+pg.types.setTypeParser(pg.types.builtins.DATE, (v) => v);
+
+// knex opens SQLite transactions with a deferred BEGIN: a transaction that reads and then writes can fail at
+// once with SQLITE_BUSY when another process (the `ykt` command beside the server) wrote in between, and the
+// busy timeout cannot help. Every transaction here writes, so take the write lock up front: BEGIN IMMEDIATE.
+const require = createRequire(import.meta.url);
+type AnyClass = new (...args: unknown[]) => { query(conn: unknown, sql: string): unknown };
+const SqliteClient: AnyClass = require('knex/lib/dialects/sqlite3/index.js');
+const SqliteTransaction: AnyClass = require('knex/lib/dialects/sqlite3/execution/sqlite-transaction.js');
+class ImmediateSqliteTransaction extends SqliteTransaction {
+  begin(conn: unknown) {
+    return this.query(conn, 'BEGIN IMMEDIATE;');
+  }
+}
+class ImmediateSqliteClient extends SqliteClient {
+  transaction(...args: unknown[]) {
+    return new ImmediateSqliteTransaction(this, ...args);
+  }
+}
+
+export interface DbOptions {
+  /** PostgreSQL schema to use (tests give each file its own). */
+  schema?: string;
+}
+
+export function createDb(url: string, options: DbOptions = {}): Db {
+  if (isPostgresUrl(url)) {
+    return knexFactory({
+      client: 'pg',
+      connection: url,
+      searchPath: options.schema ? [options.schema] : undefined,
+      pool: { min: 0, max: 10 },
+    });
+  }
+  fs.mkdirSync(path.dirname(path.resolve(url)), { recursive: true });
+  return knexFactory({
+    client: ImmediateSqliteClient as unknown as typeof Knex.Client,
+    connection: { filename: url },
+    useNullAsDefault: true,
+    // One connection: SQLite has one writer; the pool serializes this process's transactions.
+    pool: {
+      min: 1,
+      max: 1,
+      afterCreate(conn: { exec(sql: string, cb: (err: Error | null) => void): void }, done: (err: Error | null, conn: unknown) => void) {
+        conn.exec(
+          'PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;',
+          (err) => done(err, conn),
+        );
+      },
+    },
+  });
+}
+
+export function isPostgres(db: Conn): boolean {
+  return db.client.config.client === 'pg';
+}
+
+/** Migrations are read from migrations/<timestamp>_<module>_<change>.ts, in name order. */
+class DirectoryMigrationSource implements Knex.MigrationSource<string> {
+  async getMigrations(): Promise<string[]> {
+    return fs
+      .readdirSync(MIGRATIONS_DIR)
+      .filter((f) => /^\d{14}_[a-z]+_[a-z0-9_]+\.ts$/.test(f))
+      .sort();
+  }
+  getMigrationName(name: string): string {
+    return name;
+  }
+  async getMigration(name: string): Promise<Knex.Migration> {
+    return import(pathToFileURL(path.join(MIGRATIONS_DIR, name)).href);
+  }
+}
+
+/**
+ * Bring the schema up to date. On PostgreSQL a session-level advisory lock is held around the migration,
+ * so that two processes starting together migrate once and the second waits instead of failing.
+ */
+export async function migrate(db: Db): Promise<string[]> {
+  const config = { migrationSource: new DirectoryMigrationSource() };
+  if (!isPostgres(db)) {
+    const [, applied] = await db.migrate.latest(config);
+    return applied;
+  }
+  const conn = await db.client.acquireConnection();
+  try {
+    await conn.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
+    const [, applied] = await db.migrate.latest(config);
+    return applied;
+  } finally {
+    await conn.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]).catch(() => undefined);
+    await db.client.releaseConnection(conn);
+  }
+}
+
+const RETRYABLE_PG_CODES = new Set(['40001', '40P01']);
+
+/**
+ * Run fn in a transaction. PostgreSQL serialization failures and deadlocks are retried (up to 3 tries);
+ * SQLite serializes this process's writers through its single connection.
+ */
+export async function inTransaction<T>(db: Db, fn: (trx: Tx) => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await db.transaction(fn);
+    } catch (err) {
+      const code = (err as { code?: string }).code;
+      if (attempt >= 3 || !code || !RETRYABLE_PG_CODES.has(code)) throw err;
+    }
+  }
+}
+
+export function nowIso(): string {
+  return new Date().toISOString();
+}
+
+/** Count rows of a query as a number on both databases. */
+export async function countRows(query: Knex.QueryBuilder): Promise<number> {
+  const row = (await query.clone().clearSelect().clearOrder().count({ n: '*' }).first()) as { n: number | string } | undefined;
+  return Number(row?.n ?? 0);
+}
+
+/** Insert one row and return its new id, on both databases. */
+export async function insertReturningId(conn: Conn, table: string, row: Record<string, unknown>): Promise<number> {
+  const [inserted] = await conn(table).insert(row).returning('id');
+  return Number(typeof inserted === 'object' ? inserted.id : inserted);
+}

@@ -1,0 +1,146 @@
+import type { Knex } from 'knex';
+import { type Actor, type RegionLevel, REGION_LEVELS, REGION_LEVEL_LABELS, hasRole } from './auth/roles.ts';
+import { recordAudit } from './audit.ts';
+import { type Conn, type Db, type Tx, inTransaction, insertReturningId, nowIso } from './db.ts';
+import { ForbiddenError, NotFoundError, ValidationError } from './errors.ts';
+
+/**
+ * The region tree (province › city › county › township › village) and the one place where a user's scope is
+ * enforced: a user sees the subtree of their own region node and nothing else.
+ */
+export interface Region {
+  id: number;
+  parent_id: number | null;
+  level: RegionLevel;
+  code: string | null;
+  name: string;
+  path: string;
+}
+
+export interface Org {
+  id: number;
+  kind: 'department' | 'bank';
+  region_id: number;
+  name: string;
+  code: string | null;
+}
+
+export function isPathInScope(actor: Pick<Actor, 'regionPath'>, path: string): boolean {
+  return path.startsWith(actor.regionPath);
+}
+
+/** Restrict a query to rows whose region column lies in the actor's subtree. */
+export function whereRegionInScope(qb: Knex.QueryBuilder, column: string, actor: Pick<Actor, 'regionPath'>, db: Conn): Knex.QueryBuilder {
+  return qb.whereIn(column, db('core_region').select('id').where('path', 'like', `${actor.regionPath}%`));
+}
+
+export async function findRegion(db: Conn, id: number): Promise<Region | undefined> {
+  return db('core_region').where({ id }).first();
+}
+
+/**
+ * The region if it exists and lies in the actor's scope. A region outside the scope is refused with 403 and an
+ * audit row: someone asked for data that is not theirs.
+ */
+export async function regionInScope(db: Db, actor: Actor, id: number): Promise<Region> {
+  const region = await findRegion(db, id);
+  if (!region) throw new NotFoundError('地区不存在');
+  if (!isPathInScope(actor, region.path)) {
+    await inTransaction(db, (trx) =>
+      recordAudit(trx, actor, { action: 'access.denied', objectType: 'region', objectId: id, summary: { reason: 'out_of_scope' } }),
+    );
+    throw new ForbiddenError('该地区不在您的管辖范围内');
+  }
+  return region;
+}
+
+export async function listRegionsInScope(db: Conn, actor: Pick<Actor, 'regionPath'>): Promise<Region[]> {
+  return db('core_region').where('path', 'like', `${actor.regionPath}%`).orderBy('path');
+}
+
+/** Ancestors from the root down to the region itself, for breadcrumbs and "县 › 镇 › 村" labels. */
+export async function regionLineage(db: Conn, region: Region): Promise<Region[]> {
+  const ids = region.path.split('/').filter(Boolean).map(Number);
+  const rows: Region[] = await db('core_region').whereIn('id', ids);
+  return ids.map((id) => rows.find((r) => r.id === id)!).filter(Boolean);
+}
+
+export async function listOrgsInScope(db: Conn, actor: Pick<Actor, 'regionPath'>): Promise<(Org & { region_name: string })[]> {
+  return db('core_org')
+    .join('core_region', 'core_region.id', 'core_org.region_id')
+    .where('core_region.path', 'like', `${actor.regionPath}%`)
+    .select('core_org.*', 'core_region.name as region_name')
+    .orderBy(['core_org.kind', 'core_org.name']);
+}
+
+function requireAdmin(actor: Actor): void {
+  if (!hasRole(actor, 'admin')) throw new ForbiddenError('只有系统管理员可以管理地区和单位');
+}
+
+export interface NewRegion {
+  parentId: number;
+  name: string;
+  code?: string | null;
+}
+
+/** Add a child region under a region in the admin's scope. The level follows from the parent's. */
+export async function createRegion(db: Db, actor: Actor, input: NewRegion): Promise<Region> {
+  requireAdmin(actor);
+  const parent = await regionInScope(db, actor, input.parentId);
+  const level = REGION_LEVELS[REGION_LEVELS.indexOf(parent.level) + 1];
+  if (!level) throw new ValidationError({ parentId: `${REGION_LEVEL_LABELS[parent.level]}之下不能再设下级地区` });
+  return inTransaction(db, async (trx) => {
+    const clash = await trx('core_region').where({ parent_id: parent.id, name: input.name }).first();
+    if (clash) throw new ValidationError({ name: `“${parent.name}”下已有名为“${input.name}”的地区` });
+    if (input.code && (await trx('core_region').where({ code: input.code }).first())) {
+      throw new ValidationError({ code: `行政区划代码 ${input.code} 已被使用` });
+    }
+    const region = await insertRegion(trx, parent, level, input.name, input.code || null);
+    await recordAudit(trx, actor, { action: 'region.create', objectType: 'region', objectId: region.id, summary: { after: { name: input.name, level, parent: parent.name } } });
+    return region;
+  });
+}
+
+/** Insert a region under parent (null: a root). Callers check names and scope and write the audit row. */
+export async function insertRegion(trx: Tx, parent: Region | null, level: RegionLevel, name: string, code: string | null = null): Promise<Region> {
+  const parentPath = parent?.path ?? '/';
+  // The path holds the new id, known only after the insert: a placeholder unique within this transaction.
+  const id = await insertReturningId(trx, 'core_region', { parent_id: parent?.id ?? null, level, name, code, path: `${parentPath}new/`, created_at: nowIso() });
+  const path = `${parentPath}${id}/`;
+  await trx('core_region').where({ id }).update({ path });
+  return { id, parent_id: parent?.id ?? null, level, code, name, path };
+}
+
+export async function renameRegion(db: Db, actor: Actor, id: number, name: string): Promise<void> {
+  requireAdmin(actor);
+  const region = await regionInScope(db, actor, id);
+  await inTransaction(db, async (trx) => {
+    const clash = await trx('core_region').where({ parent_id: region.parent_id, name }).whereNot({ id }).first();
+    if (clash) throw new ValidationError({ name: `同级已有名为“${name}”的地区` });
+    await trx('core_region').where({ id }).update({ name });
+    await recordAudit(trx, actor, { action: 'region.rename', objectType: 'region', objectId: id, summary: { before: { name: region.name }, after: { name } } });
+  });
+}
+
+export interface NewOrg {
+  kind: 'department' | 'bank';
+  regionId: number;
+  name: string;
+  code?: string | null;
+}
+
+export async function createOrg(db: Db, actor: Actor, input: NewOrg): Promise<number> {
+  requireAdmin(actor);
+  const region = await regionInScope(db, actor, input.regionId);
+  if (!['province', 'city', 'county'].includes(region.level)) {
+    throw new ValidationError({ regionId: '主管部门和代发金融机构应设在县级及以上地区' });
+  }
+  return inTransaction(db, async (trx) => {
+    if (await trx('core_org').where({ region_id: region.id, kind: input.kind, name: input.name }).first()) {
+      throw new ValidationError({ name: `“${region.name}”已有名为“${input.name}”的单位` });
+    }
+    const id = await insertReturningId(trx, 'core_org', { kind: input.kind, region_id: region.id, name: input.name, code: input.code || null, created_at: nowIso() });
+    await recordAudit(trx, actor, { action: 'org.create', objectType: 'org', objectId: id, summary: { after: { kind: input.kind, name: input.name, region: region.name } } });
+    return id;
+  });
+}

@@ -1,0 +1,176 @@
+import type Router from '@koa/router';
+import type { Context } from 'koa';
+import { type Actor, hasRole } from '../auth/roles.ts';
+import { recordAudit } from '../audit.ts';
+import { inTransaction } from '../db.ts';
+import { ForbiddenError, NotFoundError, ValidationError } from '../errors.ts';
+import { parseId, validate } from '../http/validate.ts';
+import { createOrg, createRegion, listOrgsInScope, listRegionsInScope, renameRegion } from '../regions.ts';
+import { createUser, getUser, listUsers, resetUserPassword, resetUserTotp, unlockUser, updateUser } from '../users.ts';
+import { presentRegionOptions, presentUser, roleOptions } from './presenters.ts';
+import { orgCreateSchema, regionCreateSchema, regionRenameSchema, userCreateSchema, userListQuerySchema, userUpdateSchema } from './schemas.ts';
+import type { Web } from './web.ts';
+
+const PAGE_SIZE = 50;
+
+/** The system administrator's pages: users, regions and organisations, all inside the admin's subtree. */
+export function adminRoutes(router: Router, web: Web): void {
+  const { core } = web;
+
+  /** Refuse non-admins before anything is read, with an audit row. */
+  async function admin(ctx: Context): Promise<Actor> {
+    const actor = web.actor(ctx);
+    if (!hasRole(actor, 'admin')) {
+      await inTransaction(core.db, (trx) => recordAudit(trx, actor, { action: 'access.denied', objectType: 'admin', summary: { path: ctx.path } }));
+      throw new ForbiddenError('此页面仅系统管理员可以使用');
+    }
+    return actor;
+  }
+
+  function userIdParam(ctx: Context): number {
+    const id = parseId(ctx.params.id);
+    if (id === null) throw new NotFoundError('用户不存在');
+    return id;
+  }
+
+  async function formOptions(actor: Actor) {
+    const [regions, orgs] = await Promise.all([listRegionsInScope(core.db, actor), listOrgsInScope(core.db, actor)]);
+    return { regionOptions: presentRegionOptions(regions), orgOptions: orgs.map((o) => ({ id: o.id, label: `${o.name}（${o.region_name}）`, kind: o.kind })), roleOptions };
+  }
+
+  router.get('/admin/users', async (ctx) => {
+    const actor = await admin(ctx);
+    const query = validate(userListQuerySchema, ctx.query);
+    const { rows, total } = await listUsers(core, actor, { ...query, pageSize: PAGE_SIZE });
+    web.render(ctx, 'admin/users.njk', {
+      title: '用户管理',
+      rows: rows.map(presentUser),
+      total,
+      q: query.q ?? '',
+      page: query.page,
+      pages: Math.max(1, Math.ceil(total / PAGE_SIZE)),
+    });
+  });
+
+  router.get('/admin/users/new', async (ctx) => {
+    const actor = await admin(ctx);
+    web.render(ctx, 'admin/user-form.njk', { title: '新建用户', creating: true, values: { roles: [] }, ...(await formOptions(actor)) });
+  });
+
+  router.post('/admin/users', async (ctx) => {
+    const actor = await admin(ctx);
+    const body = ctx.request.body as Record<string, unknown>;
+    try {
+      const input = validate(userCreateSchema, body);
+      const { id, temporaryPassword } = await createUser(core, actor, input);
+      // The temporary password is shown once, on this response, and stored nowhere in clear.
+      web.render(ctx, 'admin/user-created.njk', { title: '用户已创建', user: presentUser((await getUser(core, actor, id))), temporaryPassword, reason: 'created' });
+    } catch (err) {
+      if (!(err instanceof ValidationError)) throw err;
+      web.render(ctx, 'admin/user-form.njk', { title: '新建用户', creating: true, errors: err.fieldErrors, values: { ...body, roles: [body.roles ?? []].flat() }, ...(await formOptions(actor)) }, 422);
+    }
+  });
+
+  router.get('/admin/users/:id', async (ctx) => {
+    const actor = await admin(ctx);
+    const user = await getUser(core, actor, userIdParam(ctx));
+    web.render(ctx, 'admin/user-form.njk', {
+      title: `编辑用户 ${user.username}`,
+      user: presentUser(user),
+      userId: user.id,
+      values: { displayName: user.display_name, roles: user.roles, regionId: user.region_id, orgId: user.org_id, disabled: user.disabled, version: user.version },
+      ...(await formOptions(actor)),
+    });
+  });
+
+  router.post('/admin/users/:id', async (ctx) => {
+    const actor = await admin(ctx);
+    const id = userIdParam(ctx);
+    const body = ctx.request.body as Record<string, unknown>;
+    try {
+      await updateUser(core, actor, id, validate(userUpdateSchema, body));
+    } catch (err) {
+      if (!(err instanceof ValidationError)) throw err;
+      const user = await getUser(core, actor, id);
+      return web.render(
+        ctx,
+        'admin/user-form.njk',
+        { title: `编辑用户 ${user.username}`, user: presentUser(user), userId: id, errors: err.fieldErrors, values: { ...body, roles: [body.roles ?? []].flat() }, ...(await formOptions(actor)) },
+        422,
+      );
+    }
+    await web.redirectWith(ctx, '/admin/users', { kind: 'success', message: '用户信息已保存' });
+  });
+
+  router.post('/admin/users/:id/reset-password', async (ctx) => {
+    const actor = await admin(ctx);
+    const id = userIdParam(ctx);
+    const temporaryPassword = await resetUserPassword(core, actor, id);
+    web.render(ctx, 'admin/user-created.njk', { title: '密码已重置', user: presentUser(await getUser(core, actor, id)), temporaryPassword, reason: 'reset' });
+  });
+
+  router.post('/admin/users/:id/unlock', async (ctx) => {
+    const actor = await admin(ctx);
+    await unlockUser(core, actor, userIdParam(ctx));
+    await web.redirectWith(ctx, `/admin/users/${ctx.params.id}`, { kind: 'success', message: '账户已解除锁定' });
+  });
+
+  router.post('/admin/users/:id/reset-totp', async (ctx) => {
+    const actor = await admin(ctx);
+    await resetUserTotp(core, actor, userIdParam(ctx));
+    await web.redirectWith(ctx, `/admin/users/${ctx.params.id}`, { kind: 'success', message: '动态口令已重置，该用户下次登录时需重新绑定' });
+  });
+
+  async function regionsPage(ctx: Context, actor: Actor, data: Record<string, unknown> = {}, status = 200) {
+    const [regions, orgs] = await Promise.all([listRegionsInScope(core.db, actor), listOrgsInScope(core.db, actor)]);
+    web.render(
+      ctx,
+      'admin/regions.njk',
+      {
+        title: '地区与单位',
+        regions: presentRegionOptions(regions),
+        orgs: orgs.map((o) => ({ ...o, kindLabel: o.kind === 'bank' ? '代发金融机构' : '业务主管部门' })),
+        ...data,
+      },
+      status,
+    );
+  }
+
+  router.get('/admin/regions', async (ctx) => regionsPage(ctx, await admin(ctx)));
+
+  router.post('/admin/regions', async (ctx) => {
+    const actor = await admin(ctx);
+    try {
+      const region = await createRegion(core.db, actor, validate(regionCreateSchema, ctx.request.body));
+      await web.redirectWith(ctx, '/admin/regions', { kind: 'success', message: `已新增地区“${region.name}”` });
+    } catch (err) {
+      if (!(err instanceof ValidationError)) throw err;
+      await regionsPage(ctx, actor, { regionErrors: err.fieldErrors, regionValues: ctx.request.body }, 422);
+    }
+  });
+
+  router.post('/admin/regions/:id/rename', async (ctx) => {
+    const actor = await admin(ctx);
+    const id = parseId(ctx.params.id);
+    if (id === null) throw new NotFoundError('地区不存在');
+    try {
+      const { name } = validate(regionRenameSchema, ctx.request.body);
+      await renameRegion(core.db, actor, id, name);
+      await web.redirectWith(ctx, '/admin/regions', { kind: 'success', message: '地区名称已修改' });
+    } catch (err) {
+      if (!(err instanceof ValidationError)) throw err;
+      await regionsPage(ctx, actor, { renameErrors: err.fieldErrors, renameId: id }, 422);
+    }
+  });
+
+  router.post('/admin/orgs', async (ctx) => {
+    const actor = await admin(ctx);
+    try {
+      await createOrg(core.db, actor, validate(orgCreateSchema, ctx.request.body));
+      await web.redirectWith(ctx, '/admin/regions', { kind: 'success', message: '单位已新增' });
+    } catch (err) {
+      if (!(err instanceof ValidationError)) throw err;
+      await regionsPage(ctx, actor, { orgErrors: err.fieldErrors, orgValues: ctx.request.body }, 422);
+    }
+  });
+}

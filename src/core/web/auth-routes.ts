@@ -1,0 +1,126 @@
+import type Router from '@koa/router';
+import type { Context } from 'koa';
+import { recordAudit } from '../audit.ts';
+import { beginTotpEnrolment, changeOwnPassword, confirmTotpEnrolment, login, verifyLoginTotp } from '../auth/service.ts';
+import { SESSION_COOKIE, invalidateSession } from '../auth/session.ts';
+import { totpQrDataUri } from '../auth/totp.ts';
+import { formatDateTime } from '../dates.ts';
+import { inTransaction } from '../db.ts';
+import { ValidationError } from '../errors.ts';
+import { validate } from '../http/validate.ts';
+import { loginSchema, passwordChangeSchema, totpSchema } from './schemas.ts';
+import { sessionCookieOptions } from './session-middleware.ts';
+import { type Web, safeNext } from './web.ts';
+
+/** Login (password, then second factor), logout, and the user's own account security. */
+export function authRoutes(router: Router, web: Web): void {
+  const { core } = web;
+
+  function loginPage(ctx: Context, data: Record<string, unknown> = {}, status = 200) {
+    web.render(ctx, 'core/login.njk', { title: '登录', next: safeNext(ctx.query.next), ...data }, status);
+  }
+
+  router.get('/login', (ctx) => {
+    if (ctx.state.actor && !ctx.state.pendingStep) return web.redirect(ctx, '/');
+    loginPage(ctx);
+  });
+
+  router.post('/login', async (ctx) => {
+    const body = ctx.request.body as Record<string, unknown>;
+    let input;
+    try {
+      input = validate(loginSchema, body);
+    } catch (err) {
+      if (err instanceof ValidationError) return loginPage(ctx, { errors: err.fieldErrors, values: { username: body.username } }, 422);
+      throw err;
+    }
+    const result = await login(core, { username: input.username, password: input.password, ip: ctx.ip || null, userAgent: ctx.get('User-Agent') || null });
+    if (result.kind !== 'ok') {
+      const message =
+        result.kind === 'locked'
+          ? `连续 5 次登录失败，账户已锁定 15 分钟，请于 ${formatDateTime(result.until).slice(11)} 后再试，或联系系统管理员解锁`
+          : result.kind === 'disabled'
+            ? '该账户已停用，请联系系统管理员'
+            : '用户名或密码错误';
+      return loginPage(ctx, { errors: { password: message }, values: { username: input.username }, next: safeNext(input.next) }, result.kind === 'invalid' ? 422 : 403);
+    }
+    const old = ctx.state.session;
+    if (old) await invalidateSession(core.db, old.id);
+    ctx.cookies.set(SESSION_COOKIE, result.token, sessionCookieOptions(ctx));
+    web.redirect(ctx, safeNext(input.next));
+  });
+
+  router.get('/login/totp', (ctx) => {
+    if (!ctx.state.actor) return web.redirect(ctx, '/login');
+    web.render(ctx, 'core/totp-login.njk', { title: '动态口令验证' });
+  });
+
+  router.post('/login/totp', async (ctx) => {
+    if (!ctx.state.actor) return web.redirect(ctx, '/login');
+    try {
+      const { code } = validate(totpSchema, ctx.request.body);
+      if (await verifyLoginTotp(core, web.actor(ctx), web.session(ctx).id, code)) return web.redirect(ctx, '/');
+      throw new ValidationError({ code: '动态口令不正确或已使用过，请输入手机上当前显示的 6 位数字' });
+    } catch (err) {
+      if (err instanceof ValidationError) return web.render(ctx, 'core/totp-login.njk', { title: '动态口令验证', errors: err.fieldErrors }, 422);
+      throw err;
+    }
+  });
+
+  router.post('/logout', async (ctx) => {
+    const session = ctx.state.session;
+    if (session) {
+      await inTransaction(core.db, async (trx) => {
+        await invalidateSession(trx, session.id);
+        await recordAudit(trx, web.actor(ctx), { action: 'logout', objectType: 'user', objectId: session.user_id });
+      });
+    }
+    ctx.cookies.set(SESSION_COOKIE, null, sessionCookieOptions(ctx));
+    web.redirect(ctx, '/login');
+  });
+
+  router.get('/account', async (ctx) => {
+    const user = await core.db('core_user').where({ id: web.actor(ctx).userId }).first('totp_enabled', 'password_changed_at', 'last_login_at');
+    web.render(ctx, 'core/account.njk', { title: '账户安全', totpEnabled: Boolean(user.totp_enabled), passwordChangedAt: user.password_changed_at });
+  });
+
+  const passwordPage = (ctx: Context, data: Record<string, unknown> = {}, status = 200) =>
+    web.render(ctx, 'core/password.njk', { title: '修改密码', forced: ctx.state.pendingStep === 'password', ...data }, status);
+
+  router.get('/account/password', (ctx) => passwordPage(ctx));
+  router.post('/account/password', async (ctx) => {
+    try {
+      const input = validate(passwordChangeSchema, ctx.request.body);
+      await changeOwnPassword(core, web.actor(ctx), web.session(ctx).id, input);
+    } catch (err) {
+      if (err instanceof ValidationError) return passwordPage(ctx, { errors: err.fieldErrors }, 422);
+      throw err;
+    }
+    await web.redirectWith(ctx, '/', { kind: 'success', message: '密码已修改，其他设备上的登录已退出' });
+  });
+
+  const totpPage = async (ctx: Context, data: Record<string, unknown> = {}, status = 200) => {
+    const actor = web.actor(ctx);
+    const user = await core.db('core_user').where({ id: actor.userId }).first('totp_enabled');
+    if (user.totp_enabled) return web.render(ctx, 'core/totp-enrol.njk', { title: '动态口令', enabled: true });
+    const secret = await beginTotpEnrolment(core, actor);
+    web.render(
+      ctx,
+      'core/totp-enrol.njk',
+      { title: '绑定动态口令', forced: ctx.state.pendingStep === 'enrol_totp', qr: await totpQrDataUri(secret, actor.username), secret: secret.replace(/(.{4})/g, '$1 ').trim(), ...data },
+      status,
+    );
+  };
+
+  router.get('/account/totp', (ctx) => totpPage(ctx));
+  router.post('/account/totp', async (ctx) => {
+    try {
+      const { code } = validate(totpSchema, ctx.request.body);
+      await confirmTotpEnrolment(core, web.actor(ctx), web.session(ctx).id, code);
+    } catch (err) {
+      if (err instanceof ValidationError) return totpPage(ctx, { errors: err.fieldErrors }, 422);
+      throw err;
+    }
+    await web.redirectWith(ctx, '/', { kind: 'success', message: '动态口令已启用，今后登录需输入手机上的 6 位动态口令' });
+  });
+}

@@ -1,0 +1,65 @@
+import type { Context } from 'koa';
+import type nunjucks from 'nunjucks';
+import type { Core } from '../context.ts';
+import type { Actor } from '../auth/roles.ts';
+import { ROLE_LABELS, hasRole } from '../auth/roles.ts';
+import { type Flash, type SessionRow, setFlash } from '../auth/session.ts';
+import type { NavItem } from '../module.ts';
+import { ForbiddenError } from '../errors.ts';
+
+/** What a route needs to answer: the platform, rendering with the common layout data, flash, redirects. */
+export class Web {
+  constructor(
+    readonly core: Core,
+    private readonly views: nunjucks.Environment,
+    private readonly nav: NavItem[],
+  ) {}
+
+  actor(ctx: Context): Actor {
+    const actor = ctx.state.actor as Actor | undefined;
+    if (!actor) throw new ForbiddenError('请先登录');
+    return actor;
+  }
+
+  session(ctx: Context): SessionRow {
+    return ctx.state.session as SessionRow;
+  }
+
+  /** Render a page inside the layout. Status 422 for a form re-rendered with its errors. */
+  render(ctx: Context, template: string, data: Record<string, unknown> = {}, status = 200): void {
+    const actor = ctx.state.actor as Actor | undefined;
+    const pending = ctx.state.pendingStep as string | null | undefined;
+    const nav = actor && !pending
+      ? this.nav.filter((item) => hasRole(actor, ...item.roles)).map((item) => ({ ...item, current: item.href === '/' ? ctx.path === '/' : ctx.path.startsWith(item.href) }))
+      : [];
+    ctx.status = status;
+    ctx.type = 'html';
+    ctx.body = this.views.render(template, {
+      actor,
+      actorRoles: actor?.roles.map((r) => ROLE_LABELS[r]).join('、'),
+      nav,
+      csrfToken: ctx.state.csrfToken,
+      flash: ctx.state.flash as Flash | null,
+      demo: this.core.config.demo,
+      ...data,
+    });
+  }
+
+  /** Post/redirect/get with a message shown once on the next page. */
+  async redirectWith(ctx: Context, to: string, flash: Flash): Promise<void> {
+    const session = ctx.state.session as SessionRow | undefined;
+    if (session) await setFlash(this.core.db, session.id, flash);
+    this.redirect(ctx, to);
+  }
+
+  /** A plain 303: htmx follows it too, and a browser without JavaScript gets the same page. */
+  redirect(ctx: Context, to: string): void {
+    ctx.status = 303;
+    ctx.redirect(to);
+  }
+}
+
+/** Only a local path may be a redirect target ("/x", never "//host" or "http://"). */
+export function safeNext(next: unknown): string {
+  return typeof next === 'string' && /^\/(?![/\\])[\w\-./?=&%]*$/.test(next) ? next : '/';
+}

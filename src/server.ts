@@ -1,0 +1,49 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createApp } from './app.ts';
+import type { Config } from './core/config.ts';
+import type { Core } from './core/context.ts';
+import { createFieldCrypto } from './core/crypto.ts';
+import { createDb, migrate } from './core/db.ts';
+
+export interface Running {
+  url: string;
+  core: Core;
+  server: http.Server;
+  stop(): Promise<void>;
+}
+
+export function createCore(config: Config, options: { schema?: string } = {}): Core {
+  return { db: createDb(config.databaseUrl, options), config, crypto: createFieldCrypto(config.secretKey) };
+}
+
+/** Entry: connect, migrate (safe when two processes start together), listen. stop() closes both. */
+export async function start(config: Config, options: { logRequests?: boolean; beforeListen?: (core: Core) => Promise<void> } = {}): Promise<Running> {
+  const core = createCore(config);
+  try {
+    await migrate(core.db);
+    await options.beforeListen?.(core);
+  } catch (err) {
+    await core.db.destroy();
+    throw err;
+  }
+  const app = createApp(core, { logRequests: options.logRequests ?? true });
+  const server = http.createServer(app.callback());
+  server.keepAliveTimeout = 65_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, config.host, () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  const host = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
+  return {
+    url: `http://${host}:${port}`,
+    core,
+    server,
+    async stop() {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeAllConnections();
+      await core.db.destroy();
+    },
+  };
+}

@@ -1,0 +1,115 @@
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import request from 'supertest';
+import TestAgent from 'supertest/lib/agent.js';
+import { createApp } from '../src/app.ts';
+import { type Config, loadConfig } from '../src/core/config.ts';
+import type { Core } from '../src/core/context.ts';
+import { createFieldCrypto } from '../src/core/crypto.ts';
+import { createDb, migrate } from '../src/core/db.ts';
+import { seedDemo } from '../seeds/demo.ts';
+
+/**
+ * Test databases are real: an SQLite file per test file, or a PostgreSQL schema per test file on the server
+ * named by YKT_TEST_PG_URL (the suite's PostgreSQL half, chosen by YKT_TEST_DB=pg).
+ */
+export const TEST_DB = process.env.YKT_TEST_DB === 'pg' ? 'pg' : 'sqlite';
+export const PG_URL = process.env.YKT_TEST_PG_URL || 'postgres://postgres@127.0.0.1:5432/test';
+export const TEST_PASSWORD = 'Test#Pass2026';
+export const TEST_SECRET = 'test-secret-key-0123456789abcdef0123456789';
+
+export interface TestDb {
+  core: Core;
+  url: string;
+  schema?: string;
+  /** Another connection to the same database (a second app instance). */
+  connectAgain(): Core;
+  cleanup(): Promise<void>;
+}
+
+export function testConfig(overrides: Partial<Config> = {}): Config {
+  return loadConfig({ YKT_SECRET_KEY: TEST_SECRET, YKT_SCRYPT_LOG_N: '10', YKT_DATA_DIR: os.tmpdir() }, overrides);
+}
+
+export async function createTestDb(options: { migrate?: boolean; config?: Partial<Config> } = {}): Promise<TestDb> {
+  let url: string;
+  let schema: string | undefined;
+  let dropSchema = async () => {};
+  if (TEST_DB === 'pg') {
+    url = PG_URL;
+    schema = `t_${crypto.randomBytes(6).toString('hex')}`;
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    await client.query(`CREATE SCHEMA ${schema}`);
+    await client.end();
+    dropSchema = async () => {
+      const c = new pg.Client({ connectionString: url });
+      await c.connect();
+      await c.query(`DROP SCHEMA ${schema} CASCADE`);
+      await c.end();
+    };
+  } else {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ykt-test-'));
+    url = path.join(dir, 'test.sqlite');
+    dropSchema = async () => fs.rmSync(dir, { recursive: true, force: true });
+  }
+  const config = testConfig({ databaseUrl: url, ...options.config });
+  const connect = (): Core => ({ db: createDb(url, { schema }), config, crypto: createFieldCrypto(config.secretKey) });
+  const core = connect();
+  if (options.migrate !== false) await migrate(core.db);
+  const extra: Core[] = [];
+  return {
+    core,
+    url,
+    schema,
+    connectAgain() {
+      const c = connect();
+      extra.push(c);
+      return c;
+    },
+    async cleanup() {
+      for (const c of extra) await c.db.destroy();
+      await core.db.destroy();
+      await dropSchema();
+    },
+  };
+}
+
+/** A migrated database with the demo county (regions, departments, bank, one user per role). */
+export async function createSeededDb(config: Partial<Config> = {}): Promise<TestDb> {
+  const t = await createTestDb({ config });
+  await seedDemo(t.core, TEST_PASSWORD);
+  return t;
+}
+
+export function agentFor(core: Core): TestAgent {
+  return request.agent(createApp(core).callback());
+}
+
+/** The CSRF token of a page's form. */
+export function csrfFrom(html: string): string {
+  const m = /name="_csrf" value="([^"]+)"/.exec(html);
+  if (!m) throw new Error('page has no CSRF token');
+  return m[1]!;
+}
+
+/** Log in through the real form; returns the response of the POST. */
+export async function login(agent: TestAgent, username: string, password = TEST_PASSWORD) {
+  const page = await agent.get('/login');
+  return agent.post('/login').type('form').send({ username, password, _csrf: csrfFrom(page.text) });
+}
+
+/** GET a page and POST its form with the page's CSRF token. */
+export async function submit(agent: TestAgent, pagePath: string, action: string, fields: Record<string, string | string[]>) {
+  const page = await agent.get(pagePath);
+  return agent.post(action).type('form').send({ ...fields, _csrf: csrfFrom(page.text) });
+}
+
+export async function auditRows(core: Core, action?: string) {
+  const q = core.db('core_audit').orderBy('id');
+  if (action) q.where({ action });
+  return q;
+}

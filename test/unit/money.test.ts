@@ -1,0 +1,41 @@
+import { describe, expect, it } from 'vitest';
+import { addFen, fen, formatYuan, multiplyFen, parseYuan } from '../../src/core/money.ts';
+
+describe('Fen: money is integer fen', () => {
+  it('parses 元 input exactly to the fen', () => {
+    expect(parseYuan('1,234.50')).toEqual({ ok: true, fen: 123450 });
+    expect(parseYuan('1234.5')).toEqual({ ok: true, fen: 123450 });
+    expect(parseYuan('0.01')).toEqual({ ok: true, fen: 1 });
+    expect(parseYuan('¥95')).toEqual({ ok: true, fen: 9500 });
+    expect(parseYuan('  200元 ')).toEqual({ ok: true, fen: 20000 });
+    // 0.1 + 0.2 style float artefacts cannot arise: the digits are read, not multiplied as floats.
+    expect(parseYuan('0.29')).toEqual({ ok: true, fen: 29 });
+    expect(parseYuan('1005.07')).toEqual({ ok: true, fen: 100507 });
+  });
+
+  it('refuses anything that is not exact to the fen, with a Chinese reason', () => {
+    expect(parseYuan('1.234')).toEqual({ ok: false, error: '金额最多两位小数（精确到分）' });
+    for (const bad of ['1e3', 'abc', '1,23.00', '12,34', '1.2.3', '--1', '.5', '1.']) {
+      expect(parseYuan(bad).ok, bad).toBe(false);
+    }
+    expect(parseYuan('')).toEqual({ ok: false, error: '请填写金额' });
+    expect(parseYuan('-5')).toEqual({ ok: false, error: '金额不能为负数' });
+    expect(parseYuan('-5', { allowNegative: true })).toEqual({ ok: true, fen: -500 });
+    expect(parseYuan('99999999999999999').ok).toBe(false);
+  });
+
+  it('formats fen back to 元 with separators and two decimals', () => {
+    expect(formatYuan(123450)).toBe('1,234.50');
+    expect(formatYuan(1)).toBe('0.01');
+    expect(formatYuan(0)).toBe('0.00');
+    expect(formatYuan(-100507)).toBe('-1,005.07');
+    expect(formatYuan(123456789012)).toBe('1,234,567,890.12');
+  });
+
+  it('never accepts a fractional amount in arithmetic', () => {
+    expect(() => fen(0.1 + 0.2)).toThrow('金额必须是整数分');
+    expect(addFen(fen(10), fen(20))).toBe(30);
+    expect(multiplyFen(fen(10550), 3)).toBe(31650);
+    expect(() => multiplyFen(fen(10550), 1.5)).toThrow('数量必须是整数');
+  });
+});
