@@ -5,7 +5,7 @@ import { bodyParser } from '@koa/bodyparser';
 import Router from '@koa/router';
 import Koa, { type Context, type Next } from 'koa';
 import compress from 'koa-compress';
-import serve from 'koa-static';
+import send from 'koa-send';
 import type { Core } from './core/context.ts';
 import type { Actor } from './core/auth/roles.ts';
 import { recordAudit } from './core/audit.ts';
@@ -55,7 +55,7 @@ export function createApp(core: Core, options: AppOptions = {}): Koa {
   app.use(errorPages(web));
   app.use(securityHeaders());
   if (options.logRequests) app.use(requestLog());
-  app.use(serve(STATIC_DIR, { maxage: 86_400_000, gzip: false, brotli: false, index: false }));
+  app.use(staticFiles());
   app.use(bodyParser({ enableTypes: ['form', 'json'], formLimit: '100kb', jsonLimit: '1mb' }));
   app.use(sessionMiddleware(core));
   app.use(
@@ -89,7 +89,8 @@ function errorPages(web: Web) {
         const titles: Record<number, string> = { 403: '无权访问', 404: '页面不存在', 409: '操作冲突', 422: '提交的内容有误' };
         return web.render(ctx, 'errors/error.njk', { title: titles[err.status] ?? '出错了', status: err.status, message: err.message }, err.status);
       }
-      const status = (err as { status?: number; expose?: boolean }).status;
+      const status = (err as { status?: number }).status;
+      if (status === 404) return web.render(ctx, 'errors/error.njk', { title: '页面不存在', status, message: '您要找的页面不存在或已被移除' }, 404);
       if (status && status >= 400 && status < 500) {
         return web.render(ctx, 'errors/error.njk', { title: '请求无效', status, message: '请求的格式不正确，请返回上一页重试' }, status);
       }
@@ -103,6 +104,14 @@ function errorPages(web: Web) {
         ctx.body = `系统错误（编号 ${reference}）`;
       }
     }
+  };
+}
+
+/** static/ under /static/: CSS, print CSS, htmx; cached for a day (a village office on 3G loads them once). */
+function staticFiles() {
+  return async (ctx: Context, next: Next) => {
+    if (!ctx.path.startsWith('/static/') || (ctx.method !== 'GET' && ctx.method !== 'HEAD')) return next();
+    await send(ctx, ctx.path.slice('/static'.length), { root: STATIC_DIR, maxage: 86_400_000, index: false, hidden: false });
   };
 }
 

@@ -63,7 +63,7 @@ async function main(argv: string[]): Promise<number> {
         process.stdout.write(`审计日志完整：已校验 ${result.checked} 条记录，哈希链无断裂\n`);
         return 0;
       }
-      process.stdout.write(`审计日志异常：第 ${result.firstBad!.id} 号记录 ${result.firstBad!.reason}（此前 ${result.checked} 条完好）\n`);
+      process.stdout.write(`审计日志异常：第 ${result.firstBad!.id} 号记录：${result.firstBad!.reason}（此前 ${result.checked} 条完好）\n`);
       return 1;
     }
     case 'bench': {

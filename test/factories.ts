@@ -10,6 +10,7 @@ import { type Config, loadConfig } from '../src/core/config.ts';
 import type { Core } from '../src/core/context.ts';
 import { createFieldCrypto } from '../src/core/crypto.ts';
 import { createDb, migrate } from '../src/core/db.ts';
+import { currentTotpCode, newTotpSecret } from '../src/core/auth/totp.ts';
 import { seedDemo } from '../seeds/demo.ts';
 
 /**
@@ -98,8 +99,21 @@ export function csrfFrom(html: string): string {
 
 /** Log in through the real form; returns the response of the POST. */
 export async function login(agent: TestAgent, username: string, password = TEST_PASSWORD) {
-  const page = await agent.get('/login');
+  let page = await agent.get('/login');
+  if (page.status === 303) page = await agent.get('/'); // already logged in: every page's layout has a form
   return agent.post('/login').type('form').send({ username, password, _csrf: csrfFrom(page.text) });
+}
+
+/**
+ * Log in as a user who must use a second factor (admin, finance section, treasury outside demo mode):
+ * enrols a known TOTP secret directly, then passes both steps through the real forms.
+ */
+export async function loginWithTotp(agent: TestAgent, core: Core, username: string, password = TEST_PASSWORD) {
+  const secret = newTotpSecret();
+  await core.db('core_user').where({ username }).update({ totp_secret_enc: core.crypto.encrypt(secret), totp_enabled: true, totp_last_step: null });
+  const res = await login(agent, username, password);
+  if (res.status !== 303) return res;
+  return submit(agent, '/login/totp', '/login/totp', { code: currentTotpCode(secret) });
 }
 
 /** GET a page and POST its form with the page's CSRF token. */

@@ -34,7 +34,8 @@ export function csrfProtection(key: Buffer, onReject: (ctx: Context, reason: str
       const origin = ctx.get('Origin');
       let reason: string | null = null;
       if (site && site !== 'same-origin' && site !== 'none') reason = `sec-fetch-site:${site}`;
-      else if (origin && origin !== ctx.origin) reason = 'origin';
+      // Koa 3's ctx.origin echoes the Origin header: compare with this server's own scheme and host instead.
+      else if (origin && origin !== `${ctx.protocol}://${ctx.host}`) reason = 'origin';
       else {
         const body = ctx.request.body as Record<string, unknown> | undefined;
         const given = String((body && body._csrf) || ctx.get('X-CSRF-Token') || '');

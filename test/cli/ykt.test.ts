@@ -1,0 +1,58 @@
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createDb } from '../../src/core/db.ts';
+import { TEST_SECRET } from '../factories.ts';
+
+/** The `ykt` command as county IT runs it, in a child process, on an SQLite file. */
+let dir: string;
+afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+function ykt(args: string[], env: Record<string, string> = {}) {
+  const res = spawnSync(process.execPath, ['bin/ykt.js', ...args], {
+    encoding: 'utf8',
+    env: { PATH: process.env.PATH, YKT_SCRYPT_LOG_N: '10', ...env },
+    timeout: 60_000,
+  });
+  return { code: res.status, out: res.stdout, err: res.stderr };
+}
+
+describe('the ykt command', () => {
+  it('refuses to start a production instance without YKT_SECRET_KEY', () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ykt-cli-'));
+    const res = ykt(['serve'], { YKT_DATA_DIR: dir, PORT: '0' });
+    expect(res.code).toBe(1);
+    expect(res.err).toContain('缺少 YKT_SECRET_KEY');
+  });
+
+  it('creates the first administrator, who must change the password, and verifies the audit chain', async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ykt-cli-'));
+    const env = { YKT_DATA_DIR: dir, YKT_SECRET_KEY: TEST_SECRET };
+    const created = ykt(['create-admin', '--username', 'itadmin', '--name', '县信息中心', '--region', '江川省/临山市/青禾县'], env);
+    expect(created.err).toBe('');
+    expect(created.code).toBe(0);
+    expect(created.out).toMatch(/初始密码（仅显示这一次.*）：\S{12}/);
+    const again = ykt(['create-admin', '--username', 'itadmin', '--region', '江川省/临山市/青禾县'], env);
+    expect(again.code).toBe(1);
+    expect(again.err).toContain('用户名“itadmin”已被使用');
+
+    const db = createDb(path.join(dir, 'ykt.sqlite'));
+    const user = await db('core_user').where({ username: 'itadmin' }).first();
+    expect(user.must_change_password).toBe(1);
+    expect(await db('core_region').orderBy('id').pluck('name')).toEqual(['江川省', '临山市', '青禾县']);
+
+    const ok = ykt(['verify-audit'], env);
+    expect(ok.code).toBe(0);
+    expect(ok.out).toContain('审计日志完整：已校验 1 条记录');
+
+    // Tampering behind the application's back is found, and the command fails.
+    await db.raw('DROP TRIGGER core_audit_no_update');
+    await db('core_audit').update({ summary: '{}' });
+    await db.destroy();
+    const bad = ykt(['verify-audit'], env);
+    expect(bad.code).toBe(1);
+    expect(bad.out).toContain('审计日志异常：第 1 号记录：记录内容与其哈希不符');
+  });
+});

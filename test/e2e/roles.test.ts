@@ -1,0 +1,142 @@
+import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { type Browser, type Page, chromium } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEMO_USERS } from '../../seeds/demo.ts';
+import { createApp } from '../../src/app.ts';
+import { TEST_DB, TEST_PASSWORD, type TestDb, createSeededDb } from '../factories.ts';
+
+/**
+ * Every demo role through a real browser (Debian's Chromium driven by playwright-core): log in, see the
+ * workbench and the role's own navigation, screenshot the page, log out. Part of the SQLite pass only.
+ * Without /usr/bin/chromium the file is skipped, unless YKT_REQUIRE_E2E=1 makes that a failure.
+ */
+const CHROMIUM = '/usr/bin/chromium';
+const LAUNCH_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const SCREENSHOT_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../test-results/e2e');
+const TIMEOUT = 60_000;
+
+const onPg = TEST_DB === 'pg' || process.env.YKT_TEST_DB === 'pg';
+const hasChromium = fs.existsSync(CHROMIUM);
+const requireE2e = process.env.YKT_REQUIRE_E2E === '1';
+
+if (onPg) console.warn('浏览器测试只在 SQLite 轮次运行：跳过');
+else if (!hasChromium && !requireE2e) console.warn(`未安装 chromium（${CHROMIUM}）：跳过浏览器测试`);
+
+// Registered only when it can fail, so that a normal run does not count a skipped test for it.
+if (!onPg && !hasChromium && requireE2e) {
+  describe('浏览器测试的前提', () => {
+    it('YKT_REQUIRE_E2E=1 时必须安装 chromium', () => {
+      expect(fs.existsSync(CHROMIUM), `YKT_REQUIRE_E2E=1，但未找到 ${CHROMIUM}`).toBe(true);
+    });
+  });
+}
+
+describe.skipIf(onPg || !hasChromium)('各角色通过浏览器登录与退出', () => {
+  let db: TestDb;
+  let server: http.Server;
+  let baseUrl: string;
+  let browser: Browser;
+
+  beforeAll(async () => {
+    fs.mkdirSync(SCREENSHOT_DIR, { recursive: true });
+    // Demo mode, like the real demo: no TOTP second factor for admin / finance_section / treasury.
+    db = await createSeededDb({ demo: true });
+    server = http.createServer(createApp(db.core).callback());
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(0, '127.0.0.1', () => resolve());
+    });
+    baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: LAUNCH_ARGS });
+  }, TIMEOUT);
+
+  afterAll(async () => {
+    await browser?.close();
+    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+    await db?.cleanup();
+  }, TIMEOUT);
+
+  const pathOf = (page: Page) => new URL(page.url()).pathname;
+
+  async function openLogin(page: Page) {
+    await page.goto(`${baseUrl}/`);
+    expect(pathOf(page)).toBe('/login');
+    await expect.poll(() => page.locator('h1').textContent()).toBe('登录');
+  }
+
+  for (const user of DEMO_USERS) {
+    it(
+      `${user.username}（${user.label}）登录后看到工作台与本角色的导航，然后退出`,
+      async () => {
+        const context = await browser.newContext({ locale: 'zh-CN', viewport: { width: 1280, height: 800 } });
+        try {
+          const page = await context.newPage();
+          await openLogin(page);
+
+          await page.fill('#f-username', user.username);
+          await page.fill('#f-password', TEST_PASSWORD);
+          await Promise.all([page.waitForNavigation({ waitUntil: 'load' }), page.getByRole('button', { name: '登录' }).click()]);
+
+          expect(pathOf(page)).toBe('/');
+          expect((await page.locator('h1').first().textContent())?.trim()).toBe('工作台');
+          await expect.poll(() => page.locator('header .who').innerText()).toContain(user.displayName);
+
+          const nav = page.locator('nav.nav');
+          const navText = await nav.innerText();
+          expect(navText).toContain('工作台');
+          if (user.role === 'admin') {
+            expect(navText).toContain('用户管理');
+            expect(navText).not.toContain('审计日志');
+          } else if (user.role === 'auditor') {
+            expect(navText).toContain('审计日志');
+            expect(navText).not.toContain('用户管理');
+          } else {
+            expect(navText).not.toContain('用户管理');
+            expect(navText).not.toContain('审计日志');
+          }
+
+          await page.screenshot({ path: path.join(SCREENSHOT_DIR, `${user.username}.png`), fullPage: true });
+
+          // The logout form is htmx-boosted: wait for the URL, not for a full navigation.
+          await page.locator('header .who').getByRole('button', { name: '退出' }).click();
+          await page.waitForURL((url) => url.pathname === '/login', { timeout: 15_000 });
+          await expect.poll(() => page.locator('h1').first().textContent()).toBe('登录');
+          await expect.poll(() => page.locator('header .who').count()).toBe(0);
+
+          // The session is really gone: the workbench sends us back to the login page.
+          await page.goto(`${baseUrl}/`);
+          expect(pathOf(page)).toBe('/login');
+        } finally {
+          await context.close();
+        }
+      },
+      TIMEOUT,
+    );
+  }
+
+  it(
+    '密码错误时页面上显示“用户名或密码错误”',
+    async () => {
+      const context = await browser.newContext({ locale: 'zh-CN' });
+      try {
+        const page = await context.newPage();
+        await openLogin(page);
+        await page.fill('#f-username', 'station1');
+        await page.fill('#f-password', 'Wrong#Pass2026');
+        await Promise.all([page.waitForNavigation({ waitUntil: 'load' }), page.getByRole('button', { name: '登录' }).click()]);
+
+        expect(pathOf(page)).toBe('/login');
+        await expect.poll(() => page.locator('main').innerText()).toContain('用户名或密码错误');
+        expect(await page.locator('header .who').count()).toBe(0);
+        await page.screenshot({ path: path.join(SCREENSHOT_DIR, 'wrong-password.png'), fullPage: true });
+      } finally {
+        await context.close();
+      }
+    },
+    TIMEOUT,
+  );
+});

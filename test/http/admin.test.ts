@@ -1,0 +1,177 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { TEST_DB, type TestDb, agentFor, auditRows, createSeededDb, csrfFrom, login, loginWithTotp, submit } from '../factories.ts';
+
+let t: TestDb | undefined;
+afterEach(async () => {
+  await t?.cleanup();
+  t = undefined;
+});
+
+async function asAdmin(db: TestDb) {
+  const agent = agentFor(db.core);
+  expect((await loginWithTotp(agent, db.core, 'admin')).status).toBe(303);
+  return agent;
+}
+
+async function regionId(db: TestDb, name: string): Promise<number> {
+  return (await db.core.db('core_region').where({ name }).first()).id;
+}
+
+describe(`administration of users and regions (${TEST_DB})`, () => {
+  it('lets the administrator create a user in scope, shown once with a temporary password, and audits it', async () => {
+    t = await createSeededDb();
+    const admin = await asAdmin(t);
+    const form = await admin.get('/admin/users/new');
+    expect(form.status).toBe(200);
+    expect(form.text).toContain('乡镇经办站所');
+    const res = await submit(admin, '/admin/users/new', '/admin/users', { username: 'dept_water', displayName: '何水生', roles: ['department'], regionId: String(await regionId(t, '青禾县')), orgId: String((await t.core.db('core_org').where({ name: '青禾县农业农村局' }).first()).id) });
+    expect(res.status).toBe(200);
+    expect(res.text).toContain('临时密码');
+    const row = (await auditRows(t.core, 'user.create')).at(-1);
+    expect(JSON.parse(row.summary).after).toMatchObject({ username: 'dept_water', roles: ['业务主管部门'], org: '青禾县农业农村局' });
+    expect(row.summary).not.toMatch(/临时密码|password/);
+    const list = await admin.get('/admin/users?q=dept_water');
+    expect(list.text).toContain('何水生');
+  });
+
+  it('re-renders a bad user form with 422, an error summary and each field message in Chinese', async () => {
+    t = await createSeededDb();
+    const admin = await asAdmin(t);
+    const res = await submit(admin, '/admin/users/new', '/admin/users', { username: 'Bad Name', displayName: '', roles: ['admin', 'auditor'], regionId: '', orgId: '' });
+    expect(res.status).toBe(422);
+    expect(res.text).toContain('请修改以下问题后重新提交');
+    expect(res.text).toContain('href="#f-username"');
+    expect(res.text).toContain('用户名须以小写字母开头');
+    expect(res.text).toContain('请填写姓名');
+    expect(res.text).toContain('请选择所属地区');
+    const combo = await submit(admin, '/admin/users/new', '/admin/users', { username: 'mixed', displayName: '某某', roles: ['admin', 'auditor'], regionId: String(await regionId(t, '青禾县')), orgId: '' });
+    expect(combo.status).toBe(422);
+    expect(combo.text).toContain('系统管理员不能兼任其他角色（三权分立）');
+    expect(await t.core.db('core_user').where({ username: 'mixed' }).first()).toBeUndefined();
+  });
+
+  it('keeps a township administrator inside their township', async () => {
+    t = await createSeededDb();
+    const admin = await asAdmin(t);
+    // A township-level administrator, created by the county administrator.
+    const created = await submit(admin, '/admin/users/new', '/admin/users', { username: 'admin_cg', displayName: '城关管理员', roles: ['admin'], regionId: String(await regionId(t, '城关镇')), orgId: '' });
+    expect(created.status).toBe(200);
+    // (Skip the forced password change, which the auth tests cover.)
+    await t.core.db('core_user').where({ username: 'admin_cg' }).update({ must_change_password: false });
+    const temp = /<code>([^<]+)<\/code>/.exec(created.text)![1]!.replace(/&amp;/g, '&');
+    const townAdmin = agentFor(t.core);
+    expect((await loginWithTotp(townAdmin, t.core, 'admin_cg', temp)).status).toBe(303);
+
+    const users = await townAdmin.get('/admin/users');
+    expect(users.text).toContain('station1');
+    expect(users.text).not.toContain('dept_agri');
+    const outside = await t.core.db('core_user').where({ username: 'dept_agri' }).first();
+    const denied = await townAdmin.get(`/admin/users/${outside.id}`);
+    expect(denied.status).toBe(403);
+    expect(denied.text).toContain('该用户不在您的管辖范围内');
+    const otherTown = await submit(townAdmin, '/admin/users/new', '/admin/users', { username: 'sneaky', displayName: '某某', roles: ['township_station'], regionId: String(await regionId(t, '石桥镇')), orgId: '' });
+    expect(otherTown.status).toBe(403);
+    expect(otherTown.text).toContain('该地区不在您的管辖范围内');
+    expect((await auditRows(t.core, 'access.denied')).map((r) => r.username)).toEqual(['admin_cg', 'admin_cg']);
+  });
+
+  it('answers a malformed or unknown URL id with a Chinese 404, not a crash', async () => {
+    t = await createSeededDb();
+    const admin = await asAdmin(t);
+    for (const path of ['/admin/users/abc', '/admin/users/0', '/admin/users/99999999999', '/admin/users/1%27%20or%201=1', '/admin/users/424242']) {
+      const res = await admin.get(path);
+      expect(res.status, path).toBe(404);
+      expect(res.text).toContain('用户不存在');
+    }
+    const nowhere = await admin.get('/no/such/page');
+    expect(nowhere.status).toBe(404);
+    expect(nowhere.text).toContain('页面不存在');
+  });
+
+  it('stops an administrator from changing their own roles, and a stale edit form from overwriting a newer one', async () => {
+    t = await createSeededDb();
+    const admin = await asAdmin(t);
+    const self = await t.core.db('core_user').where({ username: 'admin' }).first();
+    const ownEdit = await submit(admin, `/admin/users/${self.id}`, `/admin/users/${self.id}`, { displayName: '王建国', roles: ['admin', 'finance_section'], regionId: String(self.region_id), orgId: '', version: String(self.version) });
+    expect(ownEdit.status).toBe(403);
+
+    const target = await t.core.db('core_user').where({ username: 'supervisor' }).first();
+    const page = await admin.get(`/admin/users/${target.id}`);
+    const fields = { displayName: '陈卫东', roles: ['supervisor'], regionId: String(target.region_id), orgId: '', version: String(target.version), _csrf: csrfFrom(page.text) };
+    expect((await admin.post(`/admin/users/${target.id}`).type('form').send({ ...fields, displayName: '陈卫东（一）' })).status).toBe(303);
+    const stale = await admin.post(`/admin/users/${target.id}`).type('form').send({ ...fields, displayName: '陈卫东（二）' });
+    expect(stale.status).toBe(409);
+    expect(stale.text).toContain('该用户已被他人修改');
+    expect((await t.core.db('core_user').where({ id: target.id }).first()).display_name).toBe('陈卫东（一）');
+  });
+
+  it('unlocks a locked account and resets a password and a second factor, each audited', async () => {
+    t = await createSeededDb();
+    const admin = await asAdmin(t);
+    const station = await t.core.db('core_user').where({ username: 'station1' }).first();
+    await t.core.db('core_user').where({ id: station.id }).update({ locked_until: new Date(Date.now() + 600_000).toISOString() });
+    const page = await admin.get(`/admin/users/${station.id}`);
+    expect(page.text).toContain('已锁定');
+    expect((await admin.post(`/admin/users/${station.id}/unlock`).type('form').send({ _csrf: csrfFrom(page.text) })).status).toBe(303);
+    const reset = await admin.post(`/admin/users/${station.id}/reset-password`).type('form').send({ _csrf: csrfFrom(page.text) });
+    expect(reset.status).toBe(200);
+    expect((await t.core.db('core_user').where({ id: station.id }).first()).must_change_password).toBeTruthy();
+    expect((await admin.post(`/admin/users/${station.id}/reset-totp`).type('form').send({ _csrf: csrfFrom(page.text) })).status).toBe(303);
+    const actions = (await auditRows(t.core)).map((r) => r.action);
+    expect(actions).toEqual(expect.arrayContaining(['user.unlock', 'user.password_reset', 'user.totp_reset']));
+  });
+
+  it('adds regions under the right level and departments at county level', async () => {
+    t = await createSeededDb();
+    const admin = await asAdmin(t);
+    const ok = await submit(admin, '/admin/regions', '/admin/regions', { parentId: String(await regionId(t, '柳河乡')), name: '新民村', code: '' });
+    expect(ok.status).toBe(303);
+    expect(await t.core.db('core_region').where({ name: '新民村' }).first()).toMatchObject({ level: 'village' });
+    const tooDeep = await submit(admin, '/admin/regions', '/admin/regions', { parentId: String(await regionId(t, '新民村')), name: '一组', code: '' });
+    expect(tooDeep.status).toBe(422);
+    expect(tooDeep.text).toContain('村（社区）之下不能再设下级地区');
+    const org = await submit(admin, '/admin/regions', '/admin/orgs', { kind: 'department', regionId: String(await regionId(t, '青禾县')), name: '青禾县林业局', code: '' });
+    expect(org.status).toBe(303);
+    const badOrg = await submit(admin, '/admin/regions', '/admin/orgs', { kind: 'department', regionId: String(await regionId(t, '城关镇')), name: '镇林业站', code: '' });
+    expect(badOrg.status).toBe(422);
+    expect(badOrg.text).toContain('主管部门和代发金融机构应设在县级及以上地区');
+    const renamed = await submit(admin, '/admin/regions', `/admin/regions/${await regionId(t, '新民村')}/rename`, { name: '新民社区' });
+    expect(renamed.status).toBe(303);
+    expect((await auditRows(t.core)).map((r) => r.action)).toEqual(expect.arrayContaining(['region.create', 'org.create', 'region.rename']));
+  });
+});
+
+describe(`separation of duties (${TEST_DB})`, () => {
+  it('refuses the audit log to the system administrator, and logs the refusal', async () => {
+    t = await createSeededDb();
+    const admin = await asAdmin(t);
+    const res = await admin.get('/audit');
+    expect(res.status).toBe(403);
+    expect(res.text).toContain('审计日志仅审计管理员可以查看（三权分立）');
+    expect((await auditRows(t.core, 'access.denied')).at(-1)).toMatchObject({ username: 'admin', object_type: 'audit_log' });
+  });
+
+  it('shows the audit log and its verification to the auditor, who cannot manage users', async () => {
+    t = await createSeededDb();
+    const auditor = agentFor(t.core);
+    await login(auditor, 'auditor');
+    const log = await auditor.get('/audit?action=login');
+    expect(log.status).toBe(200);
+    expect(log.text).toContain('登录成功');
+    const verify = await auditor.get('/audit/verify');
+    expect(verify.text).toContain('完整：已逐条重新计算');
+    const bad = await auditor.get('/audit?from=2026-02-30&page=x');
+    expect(bad.status).toBe(422);
+    expect(bad.text).toContain('起始日期应为 YYYY-MM-DD 格式的有效日期');
+    expect((await auditor.get('/admin/users')).status).toBe(403);
+  });
+
+  it('lets no business role into the administration or audit pages', async () => {
+    t = await createSeededDb({ demo: true });
+    for (const username of ['station1', 'finance1', 'dept_agri', 'finance', 'treasury', 'bank', 'supervisor']) {
+      const agent = agentFor(t.core);
+      await login(agent, username);
+      for (const path of ['/admin/users', '/admin/regions', '/audit']) expect((await agent.get(path)).status, `${username} ${path}`).toBe(403);
+    }
+  });
+});

@@ -1,0 +1,196 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { currentTotpCode } from '../../src/core/auth/totp.ts';
+import { TEST_DB, TEST_PASSWORD, type TestDb, agentFor, auditRows, createSeededDb, csrfFrom, login, loginWithTotp, submit } from '../factories.ts';
+
+let t: TestDb | undefined;
+afterEach(async () => {
+  await t?.cleanup();
+  t = undefined;
+});
+
+function sessionCookie(res: { headers: Record<string, unknown> }): string | undefined {
+  const cookies = (res.headers['set-cookie'] as string[] | undefined) ?? [];
+  return cookies.find((c) => c.startsWith('ykt_session='));
+}
+
+describe(`logins and sessions (${TEST_DB})`, () => {
+  it('logs in through the form, with a new HttpOnly SameSite session each time, and audits it', async () => {
+    t = await createSeededDb();
+    const agent = agentFor(t.core);
+    const first = await login(agent, 'station1');
+    expect(first.status).toBe(303);
+    expect(first.headers.location).toBe('/');
+    const cookie = sessionCookie(first)!;
+    expect(cookie).toMatch(/httponly/i);
+    expect(cookie).toMatch(/samesite=lax/i);
+    expect(cookie).not.toMatch(/secure/i); // plain HTTP in tests; Secure behind TLS (see next test)
+    const home = await agent.get('/');
+    expect(home.status).toBe(200);
+    expect(home.text).toContain('李春梅');
+    expect(home.text).toContain('城关镇');
+
+    const second = await login(agent, 'station1');
+    expect(sessionCookie(second)!.split(';')[0]).not.toBe(cookie.split(';')[0]);
+    expect(await t.core.db('core_session').count({ n: '*' })).toEqual([{ n: 1 }]); // the old session is gone
+    const rows = await auditRows(t.core, 'login.success');
+    expect(rows).toHaveLength(2);
+    expect(rows[0]).toMatchObject({ username: 'station1', roles: 'township_station', ip: expect.any(String) });
+  });
+
+  it('marks the session cookie Secure behind a TLS-terminating proxy', async () => {
+    t = await createSeededDb({ trustProxy: true });
+    const agent = agentFor(t.core);
+    const page = await agent.get('/login').set('X-Forwarded-Proto', 'https');
+    const csrfCookie = (page.headers['set-cookie'] as unknown as string[]).find((c) => c.startsWith('ykt_csrf='))!;
+    expect(csrfCookie).toMatch(/secure/i);
+    // The test client will not replay a Secure cookie over plain HTTP: send it as the browser would over TLS.
+    const res = await agent
+      .post('/login')
+      .set('X-Forwarded-Proto', 'https')
+      .set('Cookie', csrfCookie.split(';')[0]!)
+      .type('form')
+      .send({ username: 'station1', password: TEST_PASSWORD, _csrf: csrfFrom(page.text) });
+    expect(sessionCookie(res)).toMatch(/secure/i);
+    expect(res.headers['strict-transport-security']).toBeDefined();
+  });
+
+  it('answers a wrong password in Chinese with 422 and an audit row, without telling which part was wrong', async () => {
+    t = await createSeededDb();
+    const agent = agentFor(t.core);
+    const wrong = await login(agent, 'station1', 'Wrong#Pass1');
+    expect(wrong.status).toBe(422);
+    expect(wrong.text).toContain('用户名或密码错误');
+    expect(wrong.text).toContain('请修改以下问题后重新提交');
+    const unknown = await login(agent, 'nobody', 'Wrong#Pass1');
+    expect(unknown.text).toContain('用户名或密码错误');
+    const rows = await auditRows(t.core, 'login.failure');
+    expect(rows.map((r) => JSON.parse(r.summary).reason)).toEqual(['wrong_password', 'unknown_user']);
+  });
+
+  it('locks the account for 15 minutes after 5 failed tries, even against the right password', async () => {
+    t = await createSeededDb();
+    const agent = agentFor(t.core);
+    for (let i = 0; i < 4; i++) expect((await login(agent, 'finance1', 'Wrong#Pass1')).status).toBe(422);
+    const fifth = await login(agent, 'finance1', 'Wrong#Pass1');
+    expect(fifth.status).toBe(403);
+    expect(fifth.text).toContain('账户已锁定 15 分钟');
+    const right = await login(agent, 'finance1');
+    expect(right.status).toBe(403);
+    expect(right.text).toContain('账户已锁定');
+    const user = await t.core.db('core_user').where({ username: 'finance1' }).first();
+    const minutes = (Date.parse(user.locked_until) - Date.now()) / 60_000;
+    expect(minutes).toBeGreaterThan(14);
+    expect(minutes).toBeLessThanOrEqual(15);
+    expect((await auditRows(t.core, 'login.failure')).map((r) => JSON.parse(r.summary).reason)).toEqual(['wrong_password', 'wrong_password', 'wrong_password', 'wrong_password', 'wrong_password', 'locked']);
+
+    // Once the lock has passed, the right password works again.
+    await t.core.db('core_user').where({ id: user.id }).update({ locked_until: new Date(Date.now() - 1000).toISOString() });
+    expect((await login(agent, 'finance1')).status).toBe(303);
+  });
+
+  it('ends a session after 30 idle minutes', async () => {
+    t = await createSeededDb();
+    const agent = agentFor(t.core);
+    await login(agent, 'supervisor');
+    expect((await agent.get('/')).status).toBe(200);
+    await t.core.db('core_session').update({ last_seen_at: new Date(Date.now() - 31 * 60_000).toISOString() });
+    const after = await agent.get('/');
+    expect(after.status).toBe(303);
+    expect(after.headers.location).toBe('/login?next=%2F');
+    expect(await t.core.db('core_session').count({ n: '*' })).toEqual([{ n: 0 }]);
+  });
+
+  it('refuses a form without the right CSRF token, or from another site, and audits it', async () => {
+    t = await createSeededDb();
+    const agent = agentFor(t.core);
+    await agent.get('/login');
+    const forged = await agent.post('/login').type('form').send({ username: 'station1', password: TEST_PASSWORD, _csrf: 'forged' });
+    expect(forged.status).toBe(403);
+    expect(forged.text).toContain('表单已过期或来源不明');
+    await login(agent, 'station1');
+    const page = await agent.get('/account/password');
+    const crossSite = await agent.post('/logout').set('Sec-Fetch-Site', 'cross-site').type('form').send({ _csrf: csrfFrom(page.text) });
+    expect(crossSite.status).toBe(403);
+    const otherOrigin = await agent.post('/logout').set('Origin', 'http://evil.example').type('form').send({ _csrf: csrfFrom(page.text) });
+    expect(otherOrigin.status).toBe(403);
+    const rows = await auditRows(t.core, 'csrf.rejected');
+    expect(rows.map((r) => JSON.parse(r.summary).reason)).toEqual(['token', 'sec-fetch-site:cross-site', 'origin']);
+    expect(rows[1]!.username).toBe('station1');
+  });
+
+  it('makes a user created by an administrator change the password before anything else', async () => {
+    t = await createSeededDb();
+    const admin = agentFor(t.core);
+    await loginWithTotp(admin, t.core, 'admin');
+    const county = await t.core.db('core_region').where({ name: '石桥镇' }).first();
+    const created = await submit(admin, '/admin/users/new', '/admin/users', { username: 'station2', displayName: '钱小燕', roles: ['township_station'], regionId: String(county.id), orgId: '' });
+    expect(created.status).toBe(200);
+    const temp = /<code>([^<]+)<\/code>/.exec(created.text)![1]!.replace(/&amp;/g, '&').replace(/&#39;/g, "'");
+
+    const user = agentFor(t.core);
+    expect((await login(user, 'station2', temp)).status).toBe(303);
+    const home = await user.get('/');
+    expect(home.status).toBe(303);
+    expect(home.headers.location).toBe('/account/password');
+    const weak = await submit(user, '/account/password', '/account/password', { current: temp, next: 'password', confirm: 'password' });
+    expect(weak.status).toBe(422);
+    expect(weak.text).toContain('密码须包含大写字母、小写字母、数字、符号中的至少三类');
+    const ok = await submit(user, '/account/password', '/account/password', { current: temp, next: 'Shiqiao#2026', confirm: 'Shiqiao#2026' });
+    expect(ok.status).toBe(303);
+    expect((await user.get('/')).status).toBe(200);
+    expect((await auditRows(t.core, 'password.change'))).toHaveLength(1);
+  });
+
+  it('requires the finance section to enrol and use TOTP outside demo mode, and refuses a replayed code', async () => {
+    t = await createSeededDb();
+    const agent = agentFor(t.core);
+    await login(agent, 'finance');
+    const home = await agent.get('/');
+    expect(home.headers.location).toBe('/account/totp');
+    const enrol = await agent.get('/account/totp');
+    expect(enrol.text).toContain('绑定动态口令');
+    expect(enrol.text).toContain('data:image/svg+xml;base64,');
+    const secret = /<code class="secret">([^<]+)<\/code>/.exec(enrol.text)![1]!.replace(/\s+/g, '');
+    const bad = await submit(agent, '/account/totp', '/account/totp', { code: '000000' === currentTotpCode(secret) ? '111111' : '000000' });
+    expect(bad.status).toBe(422);
+    const code = currentTotpCode(secret);
+    expect((await submit(agent, '/account/totp', '/account/totp', { code })).status).toBe(303);
+    expect((await agent.get('/')).status).toBe(200);
+    const stored = await t.core.db('core_user').where({ username: 'finance' }).first();
+    expect(stored.totp_secret_enc).toMatch(/^v1:/); // encrypted at rest
+    expect(stored.totp_secret_enc).not.toContain(secret);
+
+    // Next login: password, then the second factor; the code already used is refused.
+    const next = agentFor(t.core);
+    await login(next, 'finance');
+    expect((await next.get('/')).headers.location).toBe('/login/totp');
+    const replay = await submit(next, '/login/totp', '/login/totp', { code });
+    expect(replay.status).toBe(422);
+    expect(replay.text).toContain('动态口令不正确或已使用过');
+    const later = currentTotpCode(secret, Date.now() + 30_000);
+    expect((await submit(next, '/login/totp', '/login/totp', { code: later })).status).toBe(303);
+    expect((await next.get('/')).status).toBe(200);
+    expect(await auditRows(t.core, 'login.totp.success')).toHaveLength(1);
+    expect(await auditRows(t.core, 'login.totp.failure')).toHaveLength(1);
+  });
+
+  it('asks no second factor in demo mode', async () => {
+    t = await createSeededDb({ demo: true });
+    const agent = agentFor(t.core);
+    await login(agent, 'treasury');
+    const home = await agent.get('/');
+    expect(home.status).toBe(200);
+    expect(home.text).toContain('演示模式');
+  });
+
+  it('logs out with an audit row and ends the session', async () => {
+    t = await createSeededDb();
+    const agent = agentFor(t.core);
+    await login(agent, 'bank');
+    const page = await agent.get('/');
+    const out = await agent.post('/logout').type('form').send({ _csrf: csrfFrom(page.text) });
+    expect(out.status).toBe(303);
+    expect((await agent.get('/')).headers.location).toBe('/login?next=%2F');
+    expect(await auditRows(t.core, 'logout')).toHaveLength(1);
+  });
+});
