@@ -12,7 +12,7 @@ import { recordAudit } from './core/audit.ts';
 import { inTransaction } from './core/db.ts';
 import { AppError } from './core/errors.ts';
 import { csrfProtection } from './core/http/csrf.ts';
-import { securityHeaders } from './core/http/security.ts';
+import { noIdNumbersInUrls, securityHeaders } from './core/http/security.ts';
 import { log } from './core/log.ts';
 import type { AppModule, NavItem } from './core/module.ts';
 import { createViews } from './core/views.ts';
@@ -54,6 +54,7 @@ export function createApp(core: Core, options: AppOptions = {}): Koa {
   app.use(compress({ threshold: 512 }));
   app.use(errorPages(web));
   app.use(securityHeaders());
+  app.use(noIdNumbersInUrls());
   if (options.logRequests) app.use(requestLog());
   app.use(staticFiles());
   app.use(bodyParser({ enableTypes: ['form', 'json'], formLimit: '100kb', jsonLimit: '1mb' }));

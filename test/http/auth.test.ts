@@ -113,8 +113,12 @@ describe(`logins and sessions (${TEST_DB})`, () => {
     expect(crossSite.status).toBe(403);
     const otherOrigin = await agent.post('/logout').set('Origin', 'http://evil.example').type('form').send({ _csrf: csrfFrom(page.text) });
     expect(otherOrigin.status).toBe(403);
+    const sameSiteNoToken = await agent.post('/logout').set('Sec-Fetch-Site', 'same-origin').type('form').send({ _csrf: 'forged' });
+    expect(sameSiteNoToken.status).toBe(403);
+    const browserLike = await agent.post('/logout').set('Sec-Fetch-Site', 'same-origin').set('Origin', 'null').type('form').send({ _csrf: csrfFrom(page.text) });
+    expect(browserLike.status).toBe(303); // a real browser's own form post goes through
     const rows = await auditRows(t.core, 'csrf.rejected');
-    expect(rows.map((r) => JSON.parse(r.summary).reason)).toEqual(['token', 'sec-fetch-site:cross-site', 'origin']);
+    expect(rows.map((r) => JSON.parse(r.summary).reason)).toEqual(['token', 'sec-fetch-site:cross-site', 'origin', 'token']);
     expect(rows[1]!.username).toBe('station1');
   });
 

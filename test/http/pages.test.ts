@@ -66,7 +66,7 @@ describe(`pages (${TEST_DB})`, () => {
     expect(res.headers['content-security-policy']).not.toContain('unsafe-inline');
     expect(res.headers['x-content-type-options']).toBe('nosniff');
     expect(res.headers['x-frame-options']).toBe('DENY');
-    expect(res.headers['referrer-policy']).toBe('no-referrer');
+    expect(res.headers['referrer-policy']).toBe('same-origin');
   });
 
   it('serves htmx 2 from static/, never from a CDN', async () => {
@@ -91,6 +91,17 @@ describe(`pages (${TEST_DB})`, () => {
     const health = await agent.get('/healthz');
     expect(health.status).toBe(200);
     expect(health.body).toEqual({ status: 'ok' });
+  });
+
+  it('refuses any URL that carries an ID number, before a route or the request log sees it', async () => {
+    t = await createSeededDb();
+    const agent = agentFor(t.core);
+    for (const url of ['/login?q=11010519491231002X', '/x/11010519491231002x', '/login?q=1101051949123100%32X']) {
+      const res = await agent.get(url);
+      expect(res.status, url).toBe(400);
+      expect(res.text).toContain('网址中不能包含身份证号码');
+    }
+    expect((await agent.get('/login?q=12345')).status).toBe(200);
   });
 
   it('refuses an open redirect after login', async () => {

@@ -33,10 +33,12 @@ export function csrfProtection(key: Buffer, onReject: (ctx: Context, reason: str
       const site = ctx.get('Sec-Fetch-Site');
       const origin = ctx.get('Origin');
       let reason: string | null = null;
-      if (site && site !== 'same-origin' && site !== 'none') reason = `sec-fetch-site:${site}`;
-      // Koa 3's ctx.origin echoes the Origin header: compare with this server's own scheme and host instead.
-      else if (origin && origin !== `${ctx.protocol}://${ctx.host}`) reason = 'origin';
-      else {
+      // Browsers that send Sec-Fetch-Site are judged by it; older ones by Origin, compared with this server's
+      // own scheme and host (Koa 3's ctx.origin echoes the header). An opaque "null" origin is refused.
+      if (site) {
+        if (site !== 'same-origin' && site !== 'none') reason = `sec-fetch-site:${site}`;
+      } else if (origin && origin !== `${ctx.protocol}://${ctx.host}`) reason = 'origin';
+      if (!reason) {
         const body = ctx.request.body as Record<string, unknown> | undefined;
         const given = String((body && body._csrf) || ctx.get('X-CSRF-Token') || '');
         if (!constantTimeEqual(Buffer.from(given), Buffer.from(ctx.state.csrfToken as string))) reason = 'token';
