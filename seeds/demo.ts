@@ -83,6 +83,6 @@ export async function seedDemo(core: Core, password: string): Promise<void> {
       });
       await trx('core_user_role').insert({ user_id: userId, role: u.role });
     }
-    await recordAudit(trx, { userId: null, username: 'ykt-demo', ip: null }, { action: 'demo.seed', summary: { county: county.name, users: DEMO_USERS.length } });
+    await recordAudit(trx, { userId: null, username: 'ykt-demo', regionId: county.id, ip: null }, { action: 'demo.seed', summary: { county: county.name, users: DEMO_USERS.length } });
   });
 }

@@ -117,16 +117,16 @@ export interface AuditFilter {
 
 /**
  * The audit log as the audit administrator reads it: only that role (三权分立; the system administrator is
- * refused and the refusal is itself logged), only rows of their region subtree (rows with no region, such as
- * failed logins of unknown names, only for an auditor at the top of the tree).
+ * refused and the refusal is itself logged), only rows of their region subtree, plus the rows that belong to
+ * no region (login attempts with unknown user names, refused forged requests): those name no person and are
+ * what every auditor needs to see attacks on the platform.
  */
 export async function listAudit(db: Db, actor: Actor, filter: AuditFilter): Promise<{ rows: AuditRow[]; total: number }> {
   await requireAuditor(db, actor);
   const pageSize = filter.pageSize ?? 50;
-  const q = db('core_audit').where((w) => {
-    w.whereIn('region_id', db('core_region').select('id').where('path', 'like', `${actor.regionPath}%`));
-    if (actor.regionPath.split('/').filter(Boolean).length === 1) w.orWhereNull('region_id');
-  });
+  const q = db('core_audit').where((w) =>
+    w.whereIn('region_id', db('core_region').select('id').where('path', 'like', `${actor.regionPath}%`)).orWhereNull('region_id'),
+  );
   if (filter.action) q.where('action', 'like', `${filter.action}%`);
   if (filter.username) q.where('username', filter.username);
   if (filter.from) q.where('at', '>=', startOfBusinessDateIso(filter.from));

@@ -262,7 +262,7 @@ export async function createInitialAdmin(core: Core, input: { username: string; 
       updated_at: now,
     });
     await writeRoles(trx, userId, ['admin']);
-    await recordAudit(trx, { userId: null, username: 'ykt-cli', ip: null }, { action: 'user.create', objectType: 'user', objectId: userId, summary: { after: { username: input.username, roles: [ROLE_LABELS.admin], region: parent!.name }, via: 'create-admin' } });
+    await recordAudit(trx, { userId: null, username: 'ykt-cli', regionId: parent!.id, ip: null }, { action: 'user.create', objectType: 'user', objectId: userId, summary: { after: { username: input.username, roles: [ROLE_LABELS.admin], region: parent!.name }, via: 'create-admin' } });
   });
   return password;
 }

@@ -155,10 +155,17 @@ describe(`logins and sessions (${TEST_DB})`, () => {
     expect(enrol.text).toContain('绑定动态口令');
     expect(enrol.text).toContain('data:image/svg+xml;base64,');
     const secret = /<code class="secret">([^<]+)<\/code>/.exec(enrol.text)![1]!.replace(/\s+/g, '');
-    const bad = await submit(agent, '/account/totp', '/account/totp', { code: '000000' === currentTotpCode(secret) ? '111111' : '000000' });
+    const sealed = /name="sealed" value="([^"]+)"/.exec(enrol.text)![1]!;
+    expect(sealed).not.toContain(secret);
+    expect((await t.core.db('core_user').where({ username: 'finance' }).first()).totp_secret_enc).toBeNull(); // nothing stored yet
+    const confirm = (code: string, s = sealed) => agent.post('/account/totp').type('form').send({ code, sealed: s, _csrf: csrfFrom(enrol.text) });
+    const bad = await confirm(currentTotpCode(secret) === '000000' ? '111111' : '000000');
     expect(bad.status).toBe(422);
+    expect(bad.text).toContain(secret.slice(0, 4)); // the same secret again: no rescan after a typo
+    const forged = await confirm(currentTotpCode(secret), sealed.slice(0, -4) + 'AAAA');
+    expect(forged.status).toBe(409);
     const code = currentTotpCode(secret);
-    expect((await submit(agent, '/account/totp', '/account/totp', { code })).status).toBe(303);
+    expect((await confirm(code)).status).toBe(303);
     expect((await agent.get('/')).status).toBe(200);
     const stored = await t.core.db('core_user').where({ username: 'finance' }).first();
     expect(stored.totp_secret_enc).toMatch(/^v1:/); // encrypted at rest

@@ -166,25 +166,38 @@ export async function changeOwnPassword(
   });
 }
 
-/** Start (or restart, while not yet confirmed) TOTP enrolment: a new secret stored encrypted, not yet active. */
-export async function beginTotpEnrolment(core: Core, actor: Actor): Promise<string> {
+/**
+ * A new TOTP secret for enrolment, and the same secret sealed (field-encrypted with the user's id) for the
+ * confirmation form to carry back: nothing is stored until the user proves the authenticator works.
+ */
+export async function newTotpEnrolment(core: Core, actor: Actor): Promise<{ secret: string; sealed: string }> {
   const user = (await core.db('core_user').where({ id: actor.userId }).first()) as UserAuthRow;
   if (user.totp_enabled) throw new ConflictError('您已启用动态口令；如需更换手机，请联系系统管理员重置');
-  if (user.totp_secret_enc) return core.crypto.decrypt(user.totp_secret_enc);
   const secret = newTotpSecret();
-  await core.db('core_user').where({ id: actor.userId, totp_enabled: false }).update({ totp_secret_enc: core.crypto.encrypt(secret) });
-  return secret;
+  return { secret, sealed: core.crypto.encrypt(`${actor.userId}:${secret}`) };
 }
 
-export async function confirmTotpEnrolment(core: Core, actor: Actor, sessionId: string, code: string): Promise<void> {
-  const user = (await core.db('core_user').where({ id: actor.userId }).first()) as UserAuthRow;
-  if (user.totp_enabled) throw new ConflictError('您已启用动态口令');
-  if (!user.totp_secret_enc) throw new ConflictError('请先生成绑定二维码');
-  const step = acceptedTotpStep(core.crypto.decrypt(user.totp_secret_enc), code);
+/** The secret inside a sealed enrolment, if it was sealed for this user. */
+export function unsealTotpEnrolment(core: Core, actor: Actor, sealed: string): string | null {
+  try {
+    const [userId, secret] = core.crypto.decrypt(sealed).split(':');
+    return Number(userId) === actor.userId && secret ? secret : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Confirm enrolment with a code from the authenticator: the secret is stored encrypted and enabled. */
+export async function confirmTotpEnrolment(core: Core, actor: Actor, sessionId: string, input: { sealed: string; code: string }): Promise<void> {
+  const secret = unsealTotpEnrolment(core, actor, input.sealed);
+  if (!secret) throw new ConflictError('绑定二维码已失效，请刷新页面后重新扫描');
+  const step = acceptedTotpStep(secret, input.code);
   if (step === null) throw new ValidationError({ code: '动态口令不正确，请核对手机上显示的 6 位数字' });
   await inTransaction(core.db, async (trx) => {
-    const updated = await trx('core_user').where({ id: actor.userId, totp_enabled: false }).update({ totp_enabled: true, totp_last_step: step, updated_at: nowIso() });
-    if (updated !== 1) throw new ConflictError();
+    const updated = await trx('core_user')
+      .where({ id: actor.userId, totp_enabled: false })
+      .update({ totp_enabled: true, totp_secret_enc: core.crypto.encrypt(secret), totp_last_step: step, updated_at: nowIso() });
+    if (updated !== 1) throw new ConflictError('您已启用动态口令');
     await markSessionMfaVerified(trx, sessionId);
     await recordAudit(trx, actor, { action: 'totp.enrol', objectType: 'user', objectId: actor.userId });
   });

@@ -1,7 +1,7 @@
 import type Router from '@koa/router';
 import type { Context } from 'koa';
 import { recordAudit } from '../audit.ts';
-import { beginTotpEnrolment, changeOwnPassword, confirmTotpEnrolment, login, verifyLoginTotp } from '../auth/service.ts';
+import { changeOwnPassword, confirmTotpEnrolment, login, newTotpEnrolment, unsealTotpEnrolment, verifyLoginTotp } from '../auth/service.ts';
 import { SESSION_COOKIE, invalidateSession } from '../auth/session.ts';
 import { totpQrDataUri } from '../auth/totp.ts';
 import { formatDateTime } from '../dates.ts';
@@ -99,26 +99,36 @@ export function authRoutes(router: Router, web: Web): void {
     await web.redirectWith(ctx, '/', { kind: 'success', message: '密码已修改，其他设备上的登录已退出' });
   });
 
-  const totpPage = async (ctx: Context, data: Record<string, unknown> = {}, status = 200) => {
+  /** The enrolment page; after a wrong code the same secret is shown again, so the phone need not rescan. */
+  const totpPage = async (ctx: Context, data: Record<string, unknown> = {}, status = 200, sealed?: string) => {
     const actor = web.actor(ctx);
     const user = await core.db('core_user').where({ id: actor.userId }).first('totp_enabled');
     if (user.totp_enabled) return web.render(ctx, 'core/totp-enrol.njk', { title: '动态口令', enabled: true });
-    const secret = await beginTotpEnrolment(core, actor);
+    const previous = sealed ? unsealTotpEnrolment(core, actor, sealed) : null;
+    const enrolment = previous && sealed ? { secret: previous, sealed } : await newTotpEnrolment(core, actor);
     web.render(
       ctx,
       'core/totp-enrol.njk',
-      { title: '绑定动态口令', forced: ctx.state.pendingStep === 'enrol_totp', qr: await totpQrDataUri(secret, actor.username), secret: secret.replace(/(.{4})/g, '$1 ').trim(), ...data },
+      {
+        title: '绑定动态口令',
+        forced: ctx.state.pendingStep === 'enrol_totp',
+        qr: await totpQrDataUri(enrolment.secret, actor.username),
+        secret: enrolment.secret.replace(/(.{4})/g, '$1 ').trim(),
+        sealed: enrolment.sealed,
+        ...data,
+      },
       status,
     );
   };
 
   router.get('/account/totp', (ctx) => totpPage(ctx));
   router.post('/account/totp', async (ctx) => {
+    const sealed = String((ctx.request.body as Record<string, unknown>).sealed ?? '');
     try {
       const { code } = validate(totpSchema, ctx.request.body);
-      await confirmTotpEnrolment(core, web.actor(ctx), web.session(ctx).id, code);
+      await confirmTotpEnrolment(core, web.actor(ctx), web.session(ctx).id, { sealed, code });
     } catch (err) {
-      if (err instanceof ValidationError) return totpPage(ctx, { errors: err.fieldErrors }, 422);
+      if (err instanceof ValidationError) return totpPage(ctx, { errors: err.fieldErrors }, 422, sealed);
       throw err;
     }
     await web.redirectWith(ctx, '/', { kind: 'success', message: '动态口令已启用，今后登录需输入手机上的 6 位动态口令' });
