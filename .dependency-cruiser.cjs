@@ -74,8 +74,8 @@ module.exports = {
       name: 'no-circular',
       comment:
         'No circular dependencies in src: a cycle makes load order fragile and blurs which side owns ' +
-        'what. Break it by moving the shared part down, or by an event. Cycles that pass through an ' +
-        '`import type` are erased at compile time and do not count (src/core/module.ts <-> web/web.ts).',
+        'what. Break it by moving the shared part down, or by an event. Cycles made only of ' +
+        '`import type` are erased at compile time and do not count.',
       severity: 'error',
       from: { path: '^src/' },
       to: { circular: true, viaOnly: { dependencyTypesNot: ['type-only'] } },

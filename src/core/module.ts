@@ -1,17 +1,10 @@
 import type Router from '@koa/router';
-import type { Actor, Role } from './auth/roles.ts';
-import type { Web } from './web/web.ts';
+import type { Actor } from './auth/roles.ts';
+import type { NavItem, Web } from './web/web.ts';
 
-/**
- * What a bounded module (policy, beneficiary, batch, bank, publicity, supervision) hands the composition root:
- * its routes, its navigation entries, and the work queues it adds to role home pages.
- */
-export interface NavItem {
-  href: string;
-  label: string;
-  roles: readonly Role[];
-}
+export type { NavItem };
 
+/** One line of a role's home page: work waiting for that role, with its count and money. */
 export interface WorkQueue {
   title: string;
   count: number;
@@ -21,6 +14,10 @@ export interface WorkQueue {
   overdue?: number;
 }
 
+/**
+ * What a bounded module (policy, beneficiary, batch, bank, publicity, supervision) hands the composition root:
+ * its routes, its navigation entries, and the work queues it adds to role home pages.
+ */
 export interface AppModule {
   name: string;
   nav?: NavItem[];

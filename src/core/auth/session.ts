@@ -81,12 +81,6 @@ export async function invalidateUserSessions(db: Conn, userId: number, exceptId?
   await q.delete();
 }
 
-/** Delete sessions idle past the limit (the scheduler's cleanup task calls this). Returns how many. */
-export async function deleteExpiredSessions(db: Conn, idleMinutes: number): Promise<number> {
-  const cutoff = new Date(Date.now() - idleMinutes * 60_000).toISOString();
-  return db('core_session').where('last_seen_at', '<', cutoff).delete();
-}
-
 export async function markSessionMfaVerified(db: Conn, id: string): Promise<void> {
   await db('core_session').where({ id }).update({ mfa_verified: true });
 }

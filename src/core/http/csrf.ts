@@ -29,7 +29,7 @@ export function csrfProtection(key: Buffer, onReject: (ctx: Context, reason: str
     }
     ctx.state.csrfToken = tokenFor(value);
 
-    if (!SAFE_METHODS.has(ctx.method) && !ctx.path.startsWith('/api/')) {
+    if (!SAFE_METHODS.has(ctx.method)) {
       const site = ctx.get('Sec-Fetch-Site');
       const origin = ctx.get('Origin');
       let reason: string | null = null;

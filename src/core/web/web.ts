@@ -1,11 +1,16 @@
 import type { Context } from 'koa';
 import type nunjucks from 'nunjucks';
 import type { Core } from '../context.ts';
-import type { Actor } from '../auth/roles.ts';
-import { ROLE_LABELS, hasRole } from '../auth/roles.ts';
+import { type Actor, ROLE_LABELS, type Role, hasRole } from '../auth/roles.ts';
 import { type Flash, type SessionRow, setFlash } from '../auth/session.ts';
-import type { NavItem } from '../module.ts';
 import { ForbiddenError } from '../errors.ts';
+
+/** An entry of the main navigation, shown to the roles listed. */
+export interface NavItem {
+  href: string;
+  label: string;
+  roles: readonly Role[];
+}
 
 /** What a route needs to answer: the platform, rendering with the common layout data, flash, redirects. */
 export class Web {
