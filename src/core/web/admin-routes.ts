@@ -1,9 +1,7 @@
 import type Router from '@koa/router';
 import type { Context } from 'koa';
-import { type Actor, hasRole } from '../auth/roles.ts';
-import { recordAudit } from '../audit.ts';
-import { inTransaction } from '../db.ts';
-import { ForbiddenError, NotFoundError, ValidationError } from '../errors.ts';
+import type { Actor } from '../auth/roles.ts';
+import { NotFoundError, ValidationError } from '../errors.ts';
 import { parseId, validate } from '../http/validate.ts';
 import { createOrg, createRegion, listOrgsInScope, listRegionsInScope, renameRegion } from '../regions.ts';
 import { createUser, getUser, listUsers, resetUserPassword, resetUserTotp, unlockUser, updateUser } from '../users.ts';
@@ -18,14 +16,7 @@ export function adminRoutes(router: Router, web: Web): void {
   const { core } = web;
 
   /** Refuse non-admins before anything is read, with an audit row. */
-  async function admin(ctx: Context): Promise<Actor> {
-    const actor = web.actor(ctx);
-    if (!hasRole(actor, 'admin')) {
-      await inTransaction(core.db, (trx) => recordAudit(trx, actor, { action: 'access.denied', objectType: 'admin', summary: { path: ctx.path } }));
-      throw new ForbiddenError('此页面仅系统管理员可以使用');
-    }
-    return actor;
-  }
+  const admin = (ctx: Context): Promise<Actor> => web.requireRole(ctx, ['admin'], '此页面仅系统管理员可以使用');
 
   function userIdParam(ctx: Context): number {
     const id = parseId(ctx.params.id);
