@@ -14,12 +14,17 @@ import { AppError } from './core/errors.ts';
 import { csrfProtection } from './core/http/csrf.ts';
 import { noIdNumbersInUrls, securityHeaders } from './core/http/security.ts';
 import { log } from './core/log.ts';
+import type { EventHandlers } from './core/events.ts';
 import type { AppModule, NavItem } from './core/module.ts';
+import type { TaskDefinition } from './core/scheduler.ts';
+import { coreTasks } from './core/tasks.ts';
 import { createViews } from './core/views.ts';
 import { adminRoutes } from './core/web/admin-routes.ts';
 import { auditRoutes } from './core/web/audit-routes.ts';
 import { authRoutes } from './core/web/auth-routes.ts';
+import { calendarRoutes } from './core/web/calendar-routes.ts';
 import { homeRoutes } from './core/web/home-routes.ts';
+import { opsRoutes } from './core/web/ops-routes.ts';
 import { sessionMiddleware } from './core/web/session-middleware.ts';
 import { Web } from './core/web/web.ts';
 
@@ -27,8 +32,12 @@ const STATIC_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '.
 
 const CORE_NAV: NavItem[] = [
   { href: '/', label: '工作台', roles: ['admin', 'auditor', 'township_station', 'township_finance', 'department', 'finance_section', 'treasury', 'bank', 'supervisor'] },
+  { href: '/deadlines', label: '限时办理', roles: ['township_station', 'township_finance', 'department', 'finance_section', 'treasury', 'bank', 'supervisor'] },
   { href: '/admin/users', label: '用户管理', roles: ['admin'] },
   { href: '/admin/regions', label: '地区与单位', roles: ['admin'] },
+  { href: '/admin/calendar', label: '工作日历', roles: ['admin'] },
+  { href: '/admin/settings', label: '时限设置', roles: ['admin'] },
+  { href: '/admin/tasks', label: '计划任务', roles: ['admin'] },
   { href: '/audit', label: '审计日志', roles: ['auditor'] },
 ];
 const ACCOUNT_NAV: NavItem = { href: '/account', label: '账户安全', roles: CORE_NAV[0]!.roles };
@@ -38,6 +47,13 @@ const ACCOUNT_NAV: NavItem = { href: '/account', label: '账户安全', roles: C
  * Each later issue adds its module here; core never imports a module.
  */
 const MODULES: AppModule[] = [];
+
+/** Every scheduled task: the platform's own and the modules'. The outbox dispatch reaches the modules' handlers. */
+export function composeTasks(core: Core): TaskDefinition[] {
+  const handlers: EventHandlers = {};
+  for (const m of MODULES) for (const [type, handle] of Object.entries(m.events ?? {})) (handlers[type] ??= []).push(handle);
+  return [...coreTasks(core, handlers), ...MODULES.flatMap((m) => m.tasks?.(core) ?? [])];
+}
 
 export interface AppOptions {
   /** Write one log line per request (off in tests). */
@@ -73,6 +89,8 @@ export function createApp(core: Core, options: AppOptions = {}): Koa {
   authRoutes(router, web);
   adminRoutes(router, web);
   auditRoutes(router, web);
+  calendarRoutes(router, web);
+  opsRoutes(router, web, composeTasks(core));
   for (const m of MODULES) m.routes?.(router, web);
   app.use(router.routes());
   app.use(router.allowedMethods());

@@ -5,7 +5,8 @@ import { parseArgs } from 'node:util';
 import { verifyAuditChain } from './core/audit.ts';
 import { passwordPolicyError } from './core/auth/password.ts';
 import { ConfigError, loadConfig } from './core/config.ts';
-import { migrate } from './core/db.ts';
+import { backupSqlite } from './core/backup.ts';
+import { isPostgres, migrate } from './core/db.ts';
 import { ValidationError } from './core/errors.ts';
 import { createInitialAdmin } from './core/users.ts';
 import { createCore, start } from './server.ts';
@@ -19,6 +20,7 @@ const USAGE = `用法：ykt <命令>
   create-admin --username 用户名 --name 姓名 --region 省/市/县
                            创建第一位系统管理员，打印一次性初始密码
   verify-audit             校验审计日志哈希链，发现删改时以非零状态退出
+  backup                   立即备份 SQLite 数据库到 $YKT_DATA_DIR/backups（服务运行时也可执行）
   bench [--json] [--pg URL] 运行性能基准`;
 
 async function main(argv: string[]): Promise<number> {
@@ -65,6 +67,20 @@ async function main(argv: string[]): Promise<number> {
       }
       process.stdout.write(`审计日志异常：第 ${result.firstBad!.id} 号记录：${result.firstBad!.reason}（此前 ${result.checked} 条完好）\n`);
       return 1;
+    }
+    case 'backup': {
+      const core = createCore(loadConfig());
+      try {
+        if (isPostgres(core.db)) {
+          process.stderr.write('PostgreSQL 数据库请用 pg_dump 备份（见 README）\n');
+          return 2;
+        }
+        const { file, bytes } = await backupSqlite(core.db, path.join(core.config.dataDir, 'backups'), core.config.backupKeep);
+        process.stdout.write(`已备份到 ${file}（${(bytes / 1048576).toFixed(1)} MB）\n`);
+        return 0;
+      } finally {
+        await core.db.destroy();
+      }
     }
     case 'bench': {
       const { runBench } = await import('../bench/run.ts');

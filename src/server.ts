@@ -1,10 +1,11 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createApp } from './app.ts';
+import { composeTasks, createApp } from './app.ts';
 import type { Config } from './core/config.ts';
 import type { Core } from './core/context.ts';
 import { createFieldCrypto } from './core/crypto.ts';
 import { createDb, migrate } from './core/db.ts';
+import { Scheduler } from './core/scheduler.ts';
 
 export interface Running {
   url: string;
@@ -17,7 +18,7 @@ export function createCore(config: Config, options: { schema?: string } = {}): C
   return { db: createDb(config.databaseUrl, options), config, crypto: createFieldCrypto(config.secretKey) };
 }
 
-/** Entry: connect, migrate (safe when two processes start together), listen. stop() closes both. */
+/** Entry: connect, migrate (safe when two processes start together), start the scheduler, listen. */
 export async function start(config: Config, options: { logRequests?: boolean; beforeListen?: (core: Core) => Promise<void> } = {}): Promise<Running> {
   const core = createCore(config);
   try {
@@ -27,6 +28,9 @@ export async function start(config: Config, options: { logRequests?: boolean; be
     await core.db.destroy();
     throw err;
   }
+  const scheduler = new Scheduler(core, composeTasks(core));
+  await scheduler.register();
+  scheduler.start();
   const app = createApp(core, { logRequests: options.logRequests ?? true });
   const server = http.createServer(app.callback());
   server.keepAliveTimeout = 65_000;
@@ -43,6 +47,7 @@ export async function start(config: Config, options: { logRequests?: boolean; be
     async stop() {
       await new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
+      await scheduler.stop();
       await core.db.destroy();
     },
   };

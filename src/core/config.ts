@@ -17,6 +17,8 @@ export interface Config {
   sessionIdleMinutes: number;
   /** scrypt cost exponent (N = 2^n). 15 by default; tests may lower it. */
   scryptLogN: number;
+  /** How many nightly SQLite backups to keep. */
+  backupKeep: number;
 }
 
 export class ConfigError extends Error {}
@@ -43,6 +45,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     trustProxy: env.YKT_TRUST_PROXY === '1',
     sessionIdleMinutes: intFrom(env, 'YKT_SESSION_IDLE_MINUTES', 30),
     scryptLogN: intFrom(env, 'YKT_SCRYPT_LOG_N', 15),
+    backupKeep: intFrom(env, 'YKT_BACKUP_KEEP', 14),
     ...overrides,
   };
   if (config.secretKey.length < MIN_SECRET_LENGTH) {

@@ -1,5 +1,8 @@
 import type Router from '@koa/router';
 import type { Actor } from './auth/roles.ts';
+import type { Core } from './context.ts';
+import type { EventHandler } from './events.ts';
+import type { TaskDefinition } from './scheduler.ts';
 import type { NavItem, Web } from './web/web.ts';
 
 export type { NavItem };
@@ -24,4 +27,8 @@ export interface AppModule {
   routes?: (router: Router, web: Web) => void;
   /** The queues this module contributes to the actor's home page (only those in the actor's scope and roles). */
   queues?: (actor: Actor) => Promise<WorkQueue[]>;
+  /** Its scheduled tasks (quarterly reconciliation, publicity periods ending, …). */
+  tasks?: (core: Core) => TaskDefinition[];
+  /** How it reacts to events other modules write to the outbox, by event type. */
+  events?: Record<string, EventHandler>;
 }

@@ -81,6 +81,13 @@ export async function invalidateUserSessions(db: Conn, userId: number, exceptId?
   await q.delete();
 }
 
+/** Delete sessions idle past the limit or past the absolute limit (the scheduler's cleanup task). */
+export async function deleteExpiredSessions(db: Conn, idleMinutes: number, now = Date.now()): Promise<number> {
+  const idleCutoff = new Date(now - idleMinutes * 60_000).toISOString();
+  const absoluteCutoff = new Date(now - ABSOLUTE_HOURS * 3_600_000).toISOString();
+  return db('core_session').where('last_seen_at', '<', idleCutoff).orWhere('created_at', '<', absoluteCutoff).delete();
+}
+
 export async function markSessionMfaVerified(db: Conn, id: string): Promise<void> {
   await db('core_session').where({ id }).update({ mfa_verified: true });
 }

@@ -1,5 +1,6 @@
 import type Router from '@koa/router';
 import { ROLE_LABELS } from '../auth/roles.ts';
+import { deadlineQueues } from '../deadlines.ts';
 import type { AppModule, WorkQueue } from '../module.ts';
 import type { Web } from './web.ts';
 
@@ -7,7 +8,7 @@ import type { Web } from './web.ts';
 export function homeRoutes(router: Router, web: Web, modules: AppModule[]): void {
   router.get('/', async (ctx) => {
     const actor = web.actor(ctx);
-    const queues: WorkQueue[] = [];
+    const queues: WorkQueue[] = await deadlineQueues(web.core.db, actor);
     for (const m of modules) if (m.queues) queues.push(...(await m.queues(actor)));
     web.render(ctx, 'core/home.njk', {
       title: '工作台',

@@ -23,6 +23,15 @@ const ACTION_LABELS: Record<string, string> = {
   'region.rename': '地区更名',
   'org.create': '新增单位',
   'access.denied': '越权访问被拒绝',
+  'calendar.load': '载入工作日历',
+  'settings.update': '修改设置',
+  'task.run_now': '立即运行计划任务',
+  'deadline.open': '开始限时计时',
+  'deadline.done': '限时事项办结',
+  'deadline.cancelled': '限时事项撤销',
+  'deadline.overdue': '限时事项逾期',
+  'audit.verify.failed': '审计日志校验异常',
+  'demo.seed': '写入演示数据',
   'csrf.rejected': '可疑请求被拒绝（CSRF）',
 };
 

@@ -1,0 +1,50 @@
+import type { Actor } from './auth/roles.ts';
+import { recordAudit } from './audit.ts';
+import { type Conn, type Db, inTransaction, nowIso } from './db.ts';
+import { ForbiddenError } from './errors.ts';
+import { hasRole } from './auth/roles.ts';
+import { findRegion } from './regions.ts';
+
+/**
+ * Settings per region (a county's deadline lengths, …): a value set at a region applies to its subtree;
+ * the nearest region up the tree that sets a key wins, and the default applies where none does.
+ */
+export async function settingFor(db: Conn, regionId: number, key: string): Promise<string | null> {
+  const region = await findRegion(db, regionId);
+  if (!region) return null;
+  const lineage = region.path.split('/').filter(Boolean).map(Number);
+  const rows: { region_id: number; value: string }[] = await db('core_setting').where({ key }).whereIn('region_id', lineage);
+  for (const id of [...lineage].reverse()) {
+    const row = rows.find((r) => Number(r.region_id) === id);
+    if (row) return row.value;
+  }
+  return null;
+}
+
+/** The values set at exactly this region (for the settings page). */
+export async function settingsAt(db: Conn, regionId: number, keys: string[]): Promise<Map<string, string>> {
+  const rows: { key: string; value: string }[] = keys.length ? await db('core_setting').where({ region_id: regionId }).whereIn('key', keys) : [];
+  return new Map(rows.map((r) => [r.key, r.value]));
+}
+
+/**
+ * Set (or, with null, remove) values at the administrator's own region, in one transaction, audited with
+ * the values before and after.
+ */
+export async function saveSettings(db: Db, actor: Actor, values: Record<string, string | null>): Promise<void> {
+  if (!hasRole(actor, 'admin')) throw new ForbiddenError('只有系统管理员可以修改设置');
+  await inTransaction(db, async (trx) => {
+    const before = await settingsAt(trx, actor.regionId, Object.keys(values));
+    const changed: Record<string, { before: string | null; after: string | null }> = {};
+    for (const [key, value] of Object.entries(values)) {
+      const old = before.get(key) ?? null;
+      if (old === value) continue;
+      changed[key] = { before: old, after: value };
+      await trx('core_setting').where({ region_id: actor.regionId, key }).delete();
+      if (value !== null) await trx('core_setting').insert({ region_id: actor.regionId, key, value, updated_by: actor.userId, updated_at: nowIso() });
+    }
+    if (Object.keys(changed).length) {
+      await recordAudit(trx, actor, { action: 'settings.update', objectType: 'region', objectId: actor.regionId, summary: changed });
+    }
+  });
+}

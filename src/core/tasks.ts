@@ -1,0 +1,81 @@
+import path from 'node:path';
+import { recordAudit, verifyAuditChain } from './audit.ts';
+import { deleteExpiredSessions } from './auth/session.ts';
+import { backupSqlite } from './backup.ts';
+import type { Core } from './context.ts';
+import { inTransaction, isPostgres } from './db.ts';
+import { sweepDeadlines } from './deadlines.ts';
+import { type EventHandlers, dispatchEvents } from './events.ts';
+import type { TaskDefinition } from './scheduler.ts';
+
+/** The platform's own scheduled tasks. Modules add theirs (quarterly reconciliation, …) through AppModule. */
+interface AuditAnchor {
+  lastId: number;
+  lastHash: string;
+}
+
+export function coreTasks(core: Core, handlers: EventHandlers): TaskDefinition[] {
+  const tasks: TaskDefinition[] = [
+    {
+      name: 'deadline-sweep',
+      label: '限时办理到期检查与逾期上报',
+      schedule: '*/15 * * * *',
+      async run() {
+        const { newlyOverdue, overdue } = await sweepDeadlines(core.db);
+        return `新增逾期 ${newlyOverdue} 件，当前逾期共 ${overdue} 件`;
+      },
+    },
+    {
+      name: 'session-cleanup',
+      label: '清理过期登录会话',
+      schedule: '17 * * * *',
+      async run() {
+        return `已清理 ${await deleteExpiredSessions(core.db, core.config.sessionIdleMinutes)} 个过期会话`;
+      },
+    },
+    {
+      name: 'audit-verify',
+      label: '审计日志哈希链校验',
+      schedule: '30 2 * * *',
+      async run(ctx) {
+        const result = await verifyAuditChain(core.db);
+        // The last verified row is kept as an anchor: if it later disappears or changes, rows were cut from
+        // the end of the log, which the chain alone cannot show.
+        const anchor = ctx.state as AuditAnchor | null;
+        let problem = result.ok ? null : `第 ${result.firstBad!.id} 号记录：${result.firstBad!.reason}`;
+        if (!problem && anchor) {
+          const row = await core.db('core_audit').where({ id: anchor.lastId }).first('hash');
+          if (!row || row.hash !== anchor.lastHash) problem = `上次校验时的最后一条记录（第 ${anchor.lastId} 号）已被删除或修改`;
+        }
+        if (problem) {
+          await inTransaction(core.db, (trx) => recordAudit(trx, { userId: null, username: 'ykt-scheduler', ip: null }, { action: 'audit.verify.failed', summary: { problem } }));
+          throw new Error(`审计日志异常：${problem}`);
+        }
+        if (result.lastId !== null && result.lastHash !== null) ctx.setState({ lastId: result.lastId, lastHash: result.lastHash } satisfies AuditAnchor);
+        return `完整：已校验 ${result.checked} 条记录`;
+      },
+    },
+    {
+      name: 'event-dispatch',
+      label: '分发模块事件（发件箱）',
+      schedule: '* * * * *',
+      async run() {
+        const r = await dispatchEvents(core.db, handlers);
+        if (r.failed) throw new Error(`送达 ${r.delivered} 件，失败 ${r.failed} 件（将按退避时间重试）`);
+        return `送达 ${r.delivered} 件${r.unhandled ? `，无处理模块 ${r.unhandled} 件` : ''}`;
+      },
+    },
+  ];
+  if (!isPostgres(core.db)) {
+    tasks.push({
+      name: 'sqlite-backup',
+      label: 'SQLite 数据库备份',
+      schedule: '0 3 * * *',
+      async run() {
+        const { file, bytes, removed } = await backupSqlite(core.db, path.join(core.config.dataDir, 'backups'), core.config.backupKeep);
+        return `已备份到 ${path.basename(file)}（${(bytes / 1048576).toFixed(1)} MB），轮换删除 ${removed.length} 份旧备份`;
+      },
+    });
+  }
+  return tasks;
+}
