@@ -123,6 +123,18 @@ export async function submit(agent: TestAgent, pagePath: string, action: string,
   return agent.post(action).type('form').send({ ...fields, _csrf: csrfFrom(page.text) });
 }
 
+/** An agent logged in as the seeded system administrator, second factor included. */
+export async function asAdmin(db: TestDb): Promise<TestAgent> {
+  const agent = agentFor(db.core);
+  const res = await loginWithTotp(agent, db.core, 'admin');
+  if (res.status !== 303) throw new Error(`admin login failed with ${res.status}`);
+  return agent;
+}
+
+export async function regionId(db: TestDb, name: string): Promise<number> {
+  return (await db.core.db('core_region').where({ name }).first()).id;
+}
+
 /** The Actor of a seeded user, as the session middleware would build it. */
 export async function actorFor(db: TestDb, username: string): Promise<Actor> {
   const u = await db.core.db('core_user')

@@ -2,18 +2,13 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { inTransaction } from '../../src/core/db.ts';
 import { closeDeadline, deadlineQueues, listDeadlines, openDeadline, ruleLength, sweepDeadlines } from '../../src/core/deadlines.ts';
 import { saveSettings } from '../../src/core/settings.ts';
-import { TEST_DB, type TestDb, createSeededDb, actorFor } from '../factories.ts';
+import { TEST_DB, type TestDb, createSeededDb, actorFor, regionId } from '../factories.ts';
 
 let t: TestDb | undefined;
 afterEach(async () => {
   await t?.cleanup();
   t = undefined;
 });
-
-
-async function regionId(db: TestDb, name: string): Promise<number> {
-  return (await db.core.db('core_region').where({ name }).first()).id;
-}
 
 describe(`deadlines (${TEST_DB})`, () => {
   it('counts a correction deadline in official working days, across the National Day holiday', async () => {

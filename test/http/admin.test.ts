@@ -1,21 +1,11 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { TEST_DB, type TestDb, agentFor, auditRows, createSeededDb, csrfFrom, login, loginWithTotp, submit } from '../factories.ts';
+import { TEST_DB, type TestDb, agentFor, auditRows, createSeededDb, csrfFrom, login, loginWithTotp, submit, asAdmin, regionId } from '../factories.ts';
 
 let t: TestDb | undefined;
 afterEach(async () => {
   await t?.cleanup();
   t = undefined;
 });
-
-async function asAdmin(db: TestDb) {
-  const agent = agentFor(db.core);
-  expect((await loginWithTotp(agent, db.core, 'admin')).status).toBe(303);
-  return agent;
-}
-
-async function regionId(db: TestDb, name: string): Promise<number> {
-  return (await db.core.db('core_region').where({ name }).first()).id;
-}
 
 describe(`administration of users and regions (${TEST_DB})`, () => {
   it('lets the administrator create a user in scope, shown once with a temporary password, and audits it', async () => {

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadCalendar } from '../../src/core/calendar.ts';
-import { TEST_DB, type TestDb, agentFor, auditRows, createSeededDb, csrfFrom, login, loginWithTotp, submit } from '../factories.ts';
+import { TEST_DB, type TestDb, agentFor, auditRows, createSeededDb, csrfFrom, login, submit, asAdmin } from '../factories.ts';
 
 const SAMPLE_2027 = fs.readFileSync(new URL('../../docs/samples/calendar-2027.txt', import.meta.url), 'utf8');
 
@@ -10,12 +10,6 @@ afterEach(async () => {
   await t?.cleanup();
   t = undefined;
 });
-
-async function asAdmin(db: TestDb) {
-  const agent = agentFor(db.core);
-  expect((await loginWithTotp(agent, db.core, 'admin')).status).toBe(303);
-  return agent;
-}
 
 describe(`the working-day calendar page (${TEST_DB})`, () => {
   it('shows the administrator the years the library knows and a chosen year grouped as the notice writes it', async () => {

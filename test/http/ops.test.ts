@@ -3,7 +3,7 @@ import { composeTasks } from '../../src/app.ts';
 import { inTransaction } from '../../src/core/db.ts';
 import { openDeadline } from '../../src/core/deadlines.ts';
 import { Scheduler } from '../../src/core/scheduler.ts';
-import { TEST_DB, type TestDb, agentFor, auditRows, createSeededDb, csrfFrom, login, loginWithTotp, submit } from '../factories.ts';
+import { TEST_DB, type TestDb, agentFor, auditRows, createSeededDb, csrfFrom, login, submit, asAdmin } from '../factories.ts';
 
 let t: TestDb | undefined;
 afterEach(async () => {
@@ -18,8 +18,7 @@ describe(`operations pages (${TEST_DB})`, () => {
     await scheduler.register();
     await t.core.db('core_task').where({ name: 'session-cleanup' }).update({ next_run_at: new Date(Date.now() - 1000).toISOString() });
     expect(await scheduler.tick()).toEqual(['session-cleanup']);
-    const admin = agentFor(t.core);
-    await loginWithTotp(admin, t.core, 'admin');
+    const admin = await asAdmin(t);
     const page = await admin.get('/admin/tasks');
     expect(page.status).toBe(200);
     for (const label of ['限时办理到期检查与逾期上报', '清理过期登录会话', '审计日志哈希链校验', '分发模块事件（发件箱）']) expect(page.text).toContain(label);
@@ -35,8 +34,7 @@ describe(`operations pages (${TEST_DB})`, () => {
 
   it('lets the administrator set a deadline length for the county, refusing bad values with the field named', async () => {
     t = await createSeededDb();
-    const admin = agentFor(t.core);
-    await loginWithTotp(admin, t.core, 'admin');
+    const admin = await asAdmin(t);
     const page = await admin.get('/admin/settings');
     expect(page.text).toContain('发放失败核实修正');
     expect(page.text).toContain('10个工作日内');
