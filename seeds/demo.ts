@@ -4,6 +4,7 @@ import { hashPassword } from '../src/core/auth/password.ts';
 import { ROLE_LABELS, type Role } from '../src/core/auth/roles.ts';
 import { inTransaction, insertReturningId, nowIso } from '../src/core/db.ts';
 import { type Region, insertRegion } from '../src/core/regions.ts';
+import { seedDemoPolicies } from './demo-policy.ts';
 
 /**
  * The demo county: 江川省 › 临山市 › 青禾县 with three townships and their villages, two competent departments,
@@ -65,10 +66,14 @@ export async function seedDemo(core: Core, password: string): Promise<void> {
       }
     }
     const orgIds = new Map<string, number>();
+    const orgIdsByName = new Map<string, number>();
     for (const org of ORGS) {
-      orgIds.set(org.key, await insertReturningId(trx, 'core_org', { kind: org.kind, region_id: county.id, name: org.name, created_at: nowIso() }));
+      const id = await insertReturningId(trx, 'core_org', { kind: org.kind, region_id: county.id, name: org.name, created_at: nowIso() });
+      orgIds.set(org.key, id);
+      orgIdsByName.set(org.name, id);
     }
     const now = nowIso();
+    const userIds = new Map<string, number>();
     for (const u of DEMO_USERS) {
       const userId = await insertReturningId(trx, 'core_user', {
         username: u.username,
@@ -82,7 +87,9 @@ export async function seedDemo(core: Core, password: string): Promise<void> {
         updated_at: now,
       });
       await trx('core_user_role').insert({ user_id: userId, role: u.role });
+      userIds.set(u.username, userId);
     }
-    await recordAudit(trx, { userId: null, username: 'ykt-demo', regionId: county.id, ip: null }, { action: 'demo.seed', summary: { county: county.name, users: DEMO_USERS.length } });
+    const policies = await seedDemoPolicies(trx, { province, county, countyOrgs: orgIdsByName, userIds });
+    await recordAudit(trx, { userId: null, username: 'ykt-demo', regionId: county.id, ip: null }, { action: 'demo.seed', summary: { county: county.name, users: DEMO_USERS.length, policies } });
   });
 }

@@ -13,12 +13,14 @@ import { inTransaction } from './core/db.ts';
 import { AppError } from './core/errors.ts';
 import { csrfProtection } from './core/http/csrf.ts';
 import { noIdNumbersInUrls, securityHeaders } from './core/http/security.ts';
+import { multipartBody } from './core/http/upload.ts';
 import { log } from './core/log.ts';
 import type { EventHandlers } from './core/events.ts';
 import type { AppModule, NavItem } from './core/module.ts';
 import type { TaskDefinition } from './core/scheduler.ts';
 import { coreTasks } from './core/tasks.ts';
 import { createViews } from './core/views.ts';
+import { createPolicyModule } from './modules/policy/index.ts';
 import { adminRoutes } from './core/web/admin-routes.ts';
 import { auditRoutes } from './core/web/audit-routes.ts';
 import { authRoutes } from './core/web/auth-routes.ts';
@@ -43,16 +45,18 @@ const CORE_NAV: NavItem[] = [
 const ACCOUNT_NAV: NavItem = { href: '/account', label: '账户安全', roles: CORE_NAV[0]!.roles };
 
 /**
- * The bounded modules, bottom layer first (policy, beneficiary › batch › bank › publicity, supervision).
- * Each later issue adds its module here; core never imports a module.
+ * The bounded modules, each built with its dependencies, bottom layer first (policy, beneficiary › batch ›
+ * bank › publicity, supervision). Each module issue adds its module here; core never imports a module.
  */
-const MODULES: AppModule[] = [];
+function buildModules(core: Core): AppModule[] {
+  return [createPolicyModule(core)];
+}
 
 /** Every scheduled task: the platform's own and the modules'. The outbox dispatch reaches the modules' handlers. */
-export function composeTasks(core: Core): TaskDefinition[] {
+export function composeTasks(core: Core, modules: AppModule[] = buildModules(core)): TaskDefinition[] {
   const handlers: EventHandlers = {};
-  for (const m of MODULES) for (const [type, handle] of Object.entries(m.events ?? {})) (handlers[type] ??= []).push(handle);
-  return [...coreTasks(core, handlers), ...MODULES.flatMap((m) => m.tasks?.(core) ?? [])];
+  for (const m of modules) for (const [type, handle] of Object.entries(m.events ?? {})) (handlers[type] ??= []).push(handle);
+  return [...coreTasks(core, handlers), ...modules.flatMap((m) => m.tasks?.(core) ?? [])];
 }
 
 export interface AppOptions {
@@ -64,7 +68,8 @@ export interface AppOptions {
 export function createApp(core: Core, options: AppOptions = {}): Koa {
   const app = new Koa({ proxy: core.config.trustProxy });
   const views = createViews();
-  const nav = [...CORE_NAV, ...MODULES.flatMap((m) => m.nav ?? []), ACCOUNT_NAV];
+  const modules = buildModules(core);
+  const nav = [...CORE_NAV, ...modules.flatMap((m) => m.nav ?? []), ACCOUNT_NAV];
   const web = new Web(core, views, nav);
 
   app.use(compress({ threshold: 512 }));
@@ -75,6 +80,7 @@ export function createApp(core: Core, options: AppOptions = {}): Koa {
   app.use(staticFiles());
   app.use(bodyParser({ enableTypes: ['form', 'json'], formLimit: '100kb', jsonLimit: '1mb' }));
   app.use(sessionMiddleware(core));
+  app.use(multipartBody());
   app.use(
     csrfProtection(core.crypto.subkey('csrf'), async (ctx, reason) => {
       const actor = ctx.state.actor as Actor | undefined;
@@ -85,13 +91,13 @@ export function createApp(core: Core, options: AppOptions = {}): Koa {
   );
 
   const router = new Router();
-  homeRoutes(router, web, MODULES);
+  homeRoutes(router, web, modules);
   authRoutes(router, web);
   adminRoutes(router, web);
   auditRoutes(router, web);
   calendarRoutes(router, web);
-  opsRoutes(router, web, composeTasks(core));
-  for (const m of MODULES) m.routes?.(router, web);
+  opsRoutes(router, web, composeTasks(core, modules));
+  for (const m of modules) m.routes?.(router, web);
   app.use(router.routes());
   app.use(router.allowedMethods());
   return app;

@@ -1,0 +1,35 @@
+import multer from 'multer';
+import type { Context, Next } from 'koa';
+import { ValidationError } from '../errors.ts';
+
+/**
+ * Multipart forms (file uploads) are read in memory before the CSRF check, like any other form, so that the
+ * form's token is checked the same way and no route can forget it. One file per request, at most 20 MB
+ * (a 50,000-row workbook is a few MB).
+ */
+export const MAX_UPLOAD_BYTES = 20 * 1024 * 1024;
+
+export function multipartBody() {
+  const parse = multer({ storage: multer.memoryStorage(), limits: { files: 1, fileSize: MAX_UPLOAD_BYTES, fields: 50 } }).any();
+  return async (ctx: Context, next: Next) => {
+    if (!ctx.is('multipart')) return next();
+    try {
+      await new Promise<void>((resolve, reject) => parse(ctx.req as never, ctx.res as never, (err: unknown) => (err ? reject(err) : resolve())));
+      const req = ctx.req as unknown as { body?: Record<string, unknown>; files?: unknown };
+      ctx.request.body = req.body ?? {};
+      (ctx.request as unknown as { files?: unknown }).files = req.files;
+    } catch (err) {
+      const code = (err as { code?: string }).code;
+      const message = code === 'LIMIT_FILE_SIZE' ? `文件超过 ${MAX_UPLOAD_BYTES / 1048576} MB` : code === 'LIMIT_FILE_COUNT' ? '一次只能上传一个文件' : '上传的表单无法读取，请重新选择文件提交';
+      throw new ValidationError({ file: message }, message);
+    }
+    await next();
+  };
+}
+
+/** The uploaded file of a multipart form, or null. */
+export function uploadedFile(ctx: Context): { name: string; buffer: Buffer } | null {
+  const files = (ctx.request as unknown as { files?: { originalname: string; buffer: Buffer }[] }).files;
+  const file = files?.[0];
+  return file && file.buffer.length ? { name: file.originalname, buffer: file.buffer } : null;
+}

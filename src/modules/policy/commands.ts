@@ -1,0 +1,289 @@
+import { recordAudit } from '../../core/audit.ts';
+import type { Actor } from '../../core/auth/roles.ts';
+import type { Core } from '../../core/context.ts';
+import { type Tx, inTransaction, insertReturningId, nowIso } from '../../core/db.ts';
+import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../../core/errors.ts';
+import { formatYuan } from '../../core/money.ts';
+import { findRegion } from '../../core/regions.ts';
+import { businessDate } from '../../core/dates.ts';
+import { type Frequency, type Payee, type PolicyImportError, type PolicyLevel, type PolicyTier, formatTierText, importErrorReport, parsePolicyImport } from './files.ts';
+import { assertCanAllocate, assertCanCreate, assertCanEdit, assertCanPublish } from './policy.ts';
+import { listRegionFor, policyVersions } from './queries.ts';
+import { type PolicyVersion, hydrate, versionQuery } from './repo.ts';
+
+/** The fields a department writes for a version of a policy. */
+export interface PolicyInput {
+  name: string;
+  legalBasisTitle: string;
+  legalBasisNumber: string;
+  payee: Payee;
+  frequency: Frequency;
+  unit: string;
+  tiers: PolicyTier[];
+  fromYear: number;
+  toYear: number | null;
+  /** The year from which this version applies (for a first version, its first year). */
+  effectiveYear: number;
+  confidential: boolean;
+  exclusiveGroups: string[];
+  changeNote: string | null;
+}
+
+const LEVEL_OF_REGION: Record<string, PolicyLevel | undefined> = { province: 'province', city: 'city', county: 'county' };
+
+function summary(input: PolicyInput) {
+  return {
+    name: input.name,
+    basis: `${input.legalBasisTitle}（${input.legalBasisNumber}）`,
+    payee: input.payee,
+    frequency: input.frequency,
+    standard: input.tiers.map((t) => `${t.name}:${formatYuan(t.standardFen)}元/${input.unit}`).join(';'),
+    years: `${input.fromYear}-${input.toYear ?? ''}`,
+    effective: input.effectiveYear,
+    confidential: input.confidential,
+    exclusive: input.exclusiveGroups.join(';'),
+  };
+}
+
+function checkYears(input: PolicyInput, latestPublished: PolicyVersion | null): void {
+  const errors: Record<string, string> = {};
+  if (input.toYear !== null && input.toYear < input.fromYear) errors.toYear = '截止年度不能早于起始年度';
+  if (!latestPublished && input.effectiveYear !== input.fromYear) errors.effectiveYear = '首个版本自起始年度起执行';
+  if (latestPublished && input.effectiveYear < latestPublished.effectiveYear) {
+    errors.effectiveYear = `调整只能自 ${latestPublished.effectiveYear} 年（现行版本的执行年度）或以后执行，不能改写已执行年度的标准`;
+  }
+  if (Object.keys(errors).length) throw new ValidationError(errors);
+}
+
+async function writeDetails(trx: Tx, versionId: number, input: PolicyInput): Promise<void> {
+  await trx('policy_tier').where({ version_id: versionId }).delete();
+  await trx('policy_exclusion').where({ version_id: versionId }).delete();
+  await trx('policy_tier').insert(input.tiers.map((t, position) => ({ version_id: versionId, position, name: t.name, standard_fen: t.standardFen })));
+  if (input.exclusiveGroups.length) await trx('policy_exclusion').insert(input.exclusiveGroups.map((group_name) => ({ version_id: versionId, group_name })));
+}
+
+function versionColumns(input: PolicyInput) {
+  return {
+    effective_year: input.effectiveYear,
+    name: input.name,
+    legal_basis_title: input.legalBasisTitle,
+    legal_basis_number: input.legalBasisNumber,
+    payee: input.payee,
+    frequency: input.frequency,
+    unit: input.unit,
+    from_year: input.fromYear,
+    to_year: input.toYear,
+    confidential: input.confidential,
+    change_note: input.changeNote,
+  };
+}
+
+/** The region a department sets policies for, and their level: its own (province, city or county). */
+async function departmentRegion(core: Core, actor: Actor): Promise<{ regionId: number; level: PolicyLevel }> {
+  assertCanCreate(actor);
+  const org = await core.db('core_org').where({ id: actor.orgId }).first();
+  const region = org ? await findRegion(core.db, org.region_id) : undefined;
+  const level = region ? LEVEL_OF_REGION[region.level] : undefined;
+  if (!region || !level) throw new ForbiddenError('所属单位不在省、市、县级，不能制定补贴项目');
+  return { regionId: region.id, level };
+}
+
+async function insertPolicy(trx: Tx, actor: Actor, at: { regionId: number; level: PolicyLevel }, input: PolicyInput & { code: string }): Promise<{ itemId: number; versionId: number }> {
+  checkYears(input, null);
+  if (await trx('policy_item').where({ code: input.code }).first('id')) throw new ValidationError({ code: `编码“${input.code}”已被使用` });
+  const itemId = await insertReturningId(trx, 'policy_item', { code: input.code, level: at.level, region_id: at.regionId, department_org_id: actor.orgId, created_by: actor.userId, created_at: nowIso() });
+  const versionId = await insertReturningId(trx, 'policy_version', { item_id: itemId, version_no: 1, state: 'draft', ...versionColumns(input), edited_by: actor.userId, edited_at: nowIso() });
+  await writeDetails(trx, versionId, input);
+  await recordAudit(trx, actor, { action: 'policy.create', objectType: 'policy', objectId: itemId, summary: { code: input.code, after: summary(input) } });
+  return { itemId, versionId };
+}
+
+/** A department adds a policy of its own region: a new item with its first version as a draft. */
+export async function createPolicy(core: Core, actor: Actor, input: PolicyInput & { code: string }): Promise<{ itemId: number; versionId: number }> {
+  const at = await departmentRegion(core, actor);
+  return inTransaction(core.db, (trx) => insertPolicy(trx, actor, at, input));
+}
+
+async function saveDraft(trx: Tx, actor: Actor, versions: PolicyVersion[], input: PolicyInput & { revision: number | null }): Promise<number> {
+  const itemId = versions[0]!.itemId;
+  const open = versions.find((v) => v.state !== 'published') ?? null;
+  const latestPublished = versions.find((v) => v.state === 'published') ?? null;
+  checkYears(input, latestPublished);
+  let versionId: number;
+  if (open) {
+    if (input.revision !== open.revision) throw new ConflictError('该草稿已被他人修改，请刷新后重新编辑');
+    const updated = await trx('policy_version')
+      .where({ id: open.id, revision: open.revision })
+      .whereIn('state', ['draft', 'returned'])
+      .update({ ...versionColumns(input), state: 'draft', return_reason: null, revision: open.revision + 1, edited_by: actor.userId, edited_at: nowIso() });
+    if (updated !== 1) throw new ConflictError('该草稿已被他人修改或已发布，请刷新后重新编辑');
+    versionId = open.id;
+  } else {
+    versionId = await insertReturningId(trx, 'policy_version', {
+      item_id: itemId,
+      version_no: versions[0]!.versionNo + 1,
+      state: 'draft',
+      ...versionColumns(input),
+      edited_by: actor.userId,
+      edited_at: nowIso(),
+    });
+  }
+  await writeDetails(trx, versionId, input);
+  const before = open ?? latestPublished;
+  await recordAudit(trx, actor, { action: 'policy.draft.save', objectType: 'policy', objectId: itemId, summary: { code: versions[0]!.code, before: before ? summary(before) : null, after: summary(input) } });
+  return versionId;
+}
+
+/**
+ * A department edits its policy: the open draft (or returned draft) is updated, guarded by the revision the
+ * form was built from; without one, a new draft version is started. Published versions never change.
+ */
+export async function savePolicyDraft(core: Core, actor: Actor, itemId: number, input: PolicyInput & { revision: number | null }): Promise<number> {
+  const versions = await policyVersions(core.db, itemId);
+  if (!versions.length) throw new NotFoundError('补贴项目不存在');
+  assertCanEdit(actor, versions[0]!);
+  return inTransaction(core.db, (trx) => saveDraft(trx, actor, versions, input));
+}
+
+async function loadVersion(trx: Tx, versionId: number): Promise<PolicyVersion> {
+  const [version] = await hydrate(trx, await versionQuery(trx).where('v.id', versionId));
+  if (!version) throw new NotFoundError('版本不存在');
+  return version;
+}
+
+/** The finance section of the setting region publishes a draft (program review), never its own edit. */
+export async function publishPolicyVersion(core: Core, actor: Actor, versionId: number, revision: number): Promise<void> {
+  await inTransaction(core.db, async (trx) => {
+    const version = await loadVersion(trx, versionId);
+    assertCanPublish(actor, version);
+    const updated = await trx('policy_version')
+      .where({ id: versionId, state: 'draft', revision })
+      .update({ state: 'published', published_by: actor.userId, published_at: nowIso() });
+    if (updated !== 1) throw new ConflictError('该版本已被修改、退回或发布，请刷新后查看');
+    await recordAudit(trx, actor, { action: 'policy.publish', objectType: 'policy', objectId: version.itemId, summary: { code: version.code, version: version.versionNo, effective: version.effectiveYear, editor: version.editedBy } });
+  });
+}
+
+/** The finance section returns a draft to the department, with the reason. */
+export async function returnPolicyVersion(core: Core, actor: Actor, versionId: number, revision: number, reason: string): Promise<void> {
+  await inTransaction(core.db, async (trx) => {
+    const version = await loadVersion(trx, versionId);
+    assertCanPublish(actor, version);
+    const updated = await trx('policy_version').where({ id: versionId, state: 'draft', revision }).update({ state: 'returned', return_reason: reason });
+    if (updated !== 1) throw new ConflictError('该版本已被修改、退回或发布，请刷新后查看');
+    await recordAudit(trx, actor, { action: 'policy.return', objectType: 'policy', objectId: version.itemId, summary: { code: version.code, version: version.versionNo, reason } });
+  });
+}
+
+export interface AllocationInput {
+  itemId: number;
+  year: number;
+  amountFen: number;
+  docNumber: string;
+  docTitle: string;
+  docDate: string;
+}
+
+/** The finance section records a budget allocation document (指标文件) for a policy of its county's list. */
+export async function recordAllocation(core: Core, actor: Actor, input: AllocationInput): Promise<number> {
+  assertCanAllocate(actor);
+  const county = await listRegionFor(core.db, actor.regionId);
+  if (county.id !== actor.regionId || county.level !== 'county') throw new ForbiddenError('指标由县级财政部门登记');
+  const item = await core.db('policy_item').where({ id: input.itemId }).first();
+  const inList = item && (item.region_id === null || county.path.split('/').includes(String(item.region_id)));
+  if (!inList) throw new ValidationError({ itemId: '该补贴项目不在本县政策清单中' });
+  return inTransaction(core.db, async (trx) => {
+    if (await trx('policy_allocation').where({ county_id: county.id, item_id: input.itemId, year: input.year, doc_number: input.docNumber }).first('id')) {
+      throw new ValidationError({ docNumber: `${input.year} 年已登记过文号为“${input.docNumber}”的指标` });
+    }
+    const id = await insertReturningId(trx, 'policy_allocation', {
+      county_id: county.id,
+      item_id: input.itemId,
+      year: input.year,
+      amount_fen: input.amountFen,
+      doc_number: input.docNumber,
+      doc_title: input.docTitle,
+      doc_date: input.docDate,
+      recorded_by: actor.userId,
+      recorded_at: nowIso(),
+    });
+    await recordAudit(trx, actor, { action: 'policy.allocation.record', objectType: 'policy', objectId: input.itemId, summary: { code: item.code, year: input.year, amount: formatYuan(input.amountFen), doc: input.docNumber } });
+    return id;
+  });
+}
+
+export type ImportOutcome = { ok: true; created: number; changed: number; unchanged: number } | { ok: false; errors: PolicyImportError[]; report: Buffer };
+
+function sameContent(v: PolicyVersion, input: PolicyInput): boolean {
+  return (
+    v.name === input.name &&
+    v.legalBasisTitle === input.legalBasisTitle &&
+    v.legalBasisNumber === input.legalBasisNumber &&
+    v.payee === input.payee &&
+    v.frequency === input.frequency &&
+    v.unit === input.unit &&
+    v.fromYear === input.fromYear &&
+    v.toYear === input.toYear &&
+    formatTierText(v.tiers) === formatTierText(input.tiers) &&
+    [...v.exclusiveGroups].sort().join(';') === [...input.exclusiveGroups].sort().join(';')
+  );
+}
+
+/**
+ * A department imports its policies from Excel (the export's format): the file is checked whole, and either
+ * every row is applied in one transaction (new items and changes become drafts for the finance section) or
+ * nothing is, and the department gets the report of bad rows. Importing the same file again changes nothing.
+ * A changed row applies from this year, or from the current version's year if that is later; confidentiality
+ * is not in the file and stays as it was.
+ */
+export async function importPolicies(core: Core, actor: Actor, file: Buffer): Promise<ImportOutcome> {
+  const at = await departmentRegion(core, actor);
+  const parsed = await parsePolicyImport(file);
+  if (!parsed.ok) return parsed;
+  const existing: { id: number; code: string; department_org_id: number }[] = await core.db('policy_item').whereIn('code', parsed.rows.map((r) => r.code));
+  const errors: PolicyImportError[] = [];
+  for (const row of parsed.rows) {
+    if (row.department !== actor.orgName) errors.push({ rowNumber: row.rowNumber, field: '主管部门', message: `只能导入本单位（${actor.orgName}）的补贴项目` });
+    const item = existing.find((e) => e.code === row.code);
+    if (item && Number(item.department_org_id) !== actor.orgId) errors.push({ rowNumber: row.rowNumber, field: '编码', message: '该编码是其他单位的补贴项目' });
+  }
+  if (errors.length) return { ok: false, errors, report: await importErrorReport(file, errors) };
+
+  const thisYear = Number(businessDate().slice(0, 4));
+  return inTransaction(core.db, async (trx) => {
+    const outcome = { ok: true as const, created: 0, changed: 0, unchanged: 0 };
+    for (const row of parsed.rows) {
+      const base = {
+        name: row.name,
+        legalBasisTitle: row.legalBasisTitle,
+        legalBasisNumber: row.legalBasisNumber,
+        payee: row.payee,
+        frequency: row.frequency,
+        unit: row.unit,
+        tiers: row.tiers,
+        fromYear: row.fromYear,
+        toYear: row.toYear,
+        exclusiveGroups: row.exclusiveGroup ? row.exclusiveGroup.split(/[;；]/).map((g) => g.trim()).filter(Boolean) : [],
+        changeNote: '由 Excel 导入',
+      };
+      const item = existing.find((e) => e.code === row.code);
+      if (!item) {
+        await insertPolicy(trx, actor, at, { ...base, code: row.code, effectiveYear: row.fromYear, confidential: false });
+        outcome.created++;
+        continue;
+      }
+      const versions = await policyVersions(trx, Number(item.id));
+      const latest = versions[0]!;
+      const latestPublished = versions.find((v) => v.state === 'published');
+      const input = { ...base, confidential: latest.confidential, effectiveYear: Math.max(thisYear, latestPublished?.effectiveYear ?? row.fromYear) };
+      if (sameContent(latest, input)) {
+        outcome.unchanged++;
+        continue;
+      }
+      const open = versions.find((v) => v.state !== 'published');
+      await saveDraft(trx, actor, versions, { ...input, revision: open?.revision ?? null });
+      outcome.changed++;
+    }
+    return outcome;
+  });
+}

@@ -1,0 +1,543 @@
+import ExcelJS from 'exceljs';
+import { formatYuan, parseYuan } from '../../core/money.ts';
+import { createPdf, drawTable, pdfToBuffer, type TableColumn, type TableRow } from '../../core/pdf.ts';
+
+/**
+ * The county's published policy list (一张清单管制度) as files: the printed PDF, the Excel export, and the Excel
+ * import, whose format is the export's. Pure functions: no database, no personal data.
+ */
+
+export type PolicyLevel = 'central' | 'province' | 'city' | 'county';
+export const LEVEL_LABELS: Record<PolicyLevel, string> = { central: '中央', province: '省级', city: '市级', county: '县级' };
+export type Payee = 'person' | 'household';
+export const PAYEE_LABELS: Record<Payee, string> = { person: '到人', household: '到户' };
+export type Frequency = 'once' | 'monthly' | 'quarterly' | 'yearly';
+export const FREQUENCY_LABELS: Record<Frequency, string> = { once: '一次性', monthly: '按月', quarterly: '按季', yearly: '按年' };
+
+/** One rate of a policy, in fen per unit: { name: '标准', standardFen: 10550 }, or 低保 A类/B类/C类. */
+export interface PolicyTier {
+  name: string;
+  standardFen: number;
+}
+
+export interface PolicyListLine {
+  code: string;
+  name: string;
+  level: PolicyLevel;
+  settingRegion: string;
+  department: string;
+  legalBasisTitle: string;
+  legalBasisNumber: string;
+  payee: Payee;
+  frequency: Frequency;
+  /** 亩, 人, 户, 月 … */
+  unit: string;
+  tiers: PolicyTier[];
+  fromYear: number;
+  toYear: number | null;
+  exclusiveGroup: string | null;
+  versionNo: number;
+}
+
+export interface PolicyListDocument {
+  county: string;
+  year: number;
+  /** YYYY-MM-DD */
+  generatedOn: string;
+  lines: PolicyListLine[];
+}
+
+export interface PolicyImportRow {
+  rowNumber: number;
+  code: string;
+  name: string;
+  department: string;
+  legalBasisTitle: string;
+  legalBasisNumber: string;
+  payee: Payee;
+  frequency: Frequency;
+  unit: string;
+  tiers: PolicyTier[];
+  fromYear: number;
+  toYear: number | null;
+  exclusiveGroup: string | null;
+}
+
+/** rowNumber is the Excel row; 0 with field '文件' for a whole-file error. field is the column's Chinese name. */
+export interface PolicyImportError {
+  rowNumber: number;
+  field: string;
+  message: string;
+}
+
+export type PolicyImportResult = { ok: true; rows: PolicyImportRow[] } | { ok: false; errors: PolicyImportError[]; report: Buffer };
+
+const LIST_BASIS = '《关于进一步加强惠民惠农财政补贴资金“一卡通”管理的指导意见》（财办〔2020〕37号）';
+const MAX_TIERS = 10;
+const MAX_TIER_NAME = 20;
+const MAX_GROUPS = 5;
+const MAX_GROUP_NAME = 40;
+const CODE_PATTERN = /^[A-Za-z0-9-]{2,40}$/;
+const HEADER_SCAN_ROWS = 20;
+
+const collator = new Intl.Collator('zh-Hans-CN', { numeric: true });
+
+/** Characters as a reader counts them (a rare character outside the BMP is one, not two). */
+const textLength = (text: string) => [...text].length;
+
+function listTitle(list: PolicyListDocument): string {
+  return `${list.county}${list.year}年惠民惠农财政补贴政策清单`;
+}
+
+/** By department, then code: the order of both the PDF and the Excel file. */
+function sortedLines(lines: PolicyListLine[]): PolicyListLine[] {
+  return [...lines].sort((a, b) => collator.compare(a.department, b.department) || collator.compare(a.code, b.code));
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Tiers as text: "标准:105.50" or "A类:635.00;B类:500.00;C类:300.00" (the Excel column and the edit form).
+
+/** Tiers as one text in 元 with two decimals and no thousands separators, exact to the fen. */
+export function formatTierText(tiers: PolicyTier[]): string {
+  return tiers.map((t) => `${t.name}:${formatYuan(t.standardFen).replace(/,/g, '')}`).join(';');
+}
+
+/**
+ * Read tiers written as name:amount pairs separated by ; or ；(full-width colon allowed). A lone amount is the
+ * tier 标准. Amounts go through parseYuan (exact to the fen) and must be above zero; names are unique, at most 10 tiers.
+ */
+export function parseTierText(text: string): { ok: true; tiers: PolicyTier[] } | { ok: false; error: string } {
+  const parts = text
+    .split(/[;；]/)
+    .map((part) => part.trim())
+    .filter((part) => part !== '');
+  if (parts.length === 0) return { ok: false, error: '请填写补贴标准，如“标准:105.50”或“A类:635.00;B类:500.00”' };
+  if (parts.length > MAX_TIERS) return { ok: false, error: `最多 ${MAX_TIERS} 档标准，现有 ${parts.length} 档` };
+  const problems: string[] = [];
+  const tiers: PolicyTier[] = [];
+  for (const part of parts) {
+    const pair = /^([^:：]*)[:：](.*)$/.exec(part);
+    if (!pair && parts.length > 1) {
+      problems.push(`“${part}”应写成“名称:金额”`);
+      continue;
+    }
+    const name = pair ? pair[1]!.trim() : '标准';
+    const amount = parseYuan(pair ? pair[2]! : part);
+    const label = pair ? `「${name}」` : '';
+    if (name === '') problems.push(`“${part}”缺少档次名称`);
+    else if (textLength(name) > MAX_TIER_NAME) problems.push(`档次名称「${name}」不能超过 ${MAX_TIER_NAME} 个字符`);
+    else if (tiers.some((t) => t.name === name)) problems.push(`档次名称「${name}」重复`);
+    if (!amount.ok) problems.push(`${label}${amount.error}`);
+    else if (amount.fen <= 0) problems.push(`${label}金额必须大于 0`);
+    else tiers.push({ name, standardFen: amount.fen });
+  }
+  return problems.length ? { ok: false, error: problems.join('；') } : { ok: true, tiers };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// PDF
+
+const PDF_COLUMNS: TableColumn[] = [
+  { header: '序号', width: 30, align: 'center' },
+  { header: '补贴项目', width: 130 },
+  { header: '层级', width: 36, align: 'center' },
+  { header: '政策依据（文件名、文号）', width: 210 },
+  { header: '发放方式', width: 46, align: 'center' },
+  { header: '补贴标准', width: 150 },
+  { header: '发放频次', width: 46, align: 'center' },
+  { header: '执行年度', width: 66, align: 'center' },
+];
+
+function standardLines(line: PolicyListLine): string {
+  const [only] = line.tiers;
+  if (line.tiers.length === 1 && only!.name === '标准') return `${formatYuan(only!.standardFen)} 元/${line.unit}`;
+  return line.tiers.map((t) => `${t.name}：${formatYuan(t.standardFen)} 元/${line.unit}`).join('\n');
+}
+
+function yearsText(line: PolicyListLine): string {
+  if (line.toYear === null) return `${line.fromYear} 年起`;
+  return line.toYear === line.fromYear ? `${line.fromYear} 年` : `${line.fromYear}–${line.toYear} 年`;
+}
+
+function basisText(line: PolicyListLine): string {
+  const title = line.legalBasisTitle.replace(/^《(.*)》$/, '$1');
+  return line.legalBasisNumber ? `《${title}》\n${line.legalBasisNumber}` : `《${title}》`;
+}
+
+/** Landscape A4: title, a table grouped by department (heading rows), the publication note, page numbers. */
+export async function writePolicyListPdf(list: PolicyListDocument): Promise<Buffer> {
+  const title = listTitle(list);
+  const pdf = createPdf({ title, landscape: true });
+  pdf.font('zh-bold').fontSize(16).text(title, { align: 'center' });
+  pdf.font('zh').fontSize(9).text(`共 ${list.lines.length} 项`, { align: 'right' });
+  pdf.moveDown(0.3);
+
+  const rows: TableRow[] = [];
+  let department: string | null = null;
+  sortedLines(list.lines).forEach((line, i) => {
+    if (line.department !== department) {
+      department = line.department;
+      rows.push({ group: department });
+    }
+    rows.push([
+      String(i + 1),
+      line.name,
+      LEVEL_LABELS[line.level],
+      basisText(line),
+      PAYEE_LABELS[line.payee],
+      standardLines(line),
+      FREQUENCY_LABELS[line.frequency],
+      yearsText(line),
+    ]);
+  });
+  drawTable(pdf, { columns: PDF_COLUMNS, rows, repeatHeader: true });
+
+  const note = `生成日期：${list.generatedOn}\n本清单依据${LIST_BASIS}公开；涉密补贴项目不予公开。`;
+  const left = pdf.page.margins.left;
+  const width = pdf.page.width - left - pdf.page.margins.right;
+  pdf.font('zh').fontSize(9);
+  let y = pdf.y + 8;
+  if (y + pdf.heightOfString(note, { width }) > pdf.page.height - pdf.page.margins.bottom) {
+    pdf.addPage();
+    y = pdf.page.margins.top;
+  }
+  pdf.text(note, left, y, { width });
+  return pdfToBuffer(pdf);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Excel export, which is also the import format
+
+const XLSX_COLUMNS = [
+  { header: '编码', width: 16, imported: true },
+  { header: '补贴项目名称', width: 32, imported: true },
+  { header: '层级', width: 8, imported: false },
+  { header: '制定地区', width: 14, imported: false },
+  { header: '主管部门', width: 18, imported: true },
+  { header: '政策依据文件名', width: 44, imported: true },
+  { header: '文号', width: 22, imported: true },
+  { header: '发放方式', width: 10, imported: true },
+  { header: '发放频次', width: 10, imported: true },
+  { header: '计量单位', width: 10, imported: true },
+  { header: '补贴标准', width: 36, imported: true },
+  { header: '起始年度', width: 10, imported: true },
+  { header: '截止年度', width: 10, imported: true },
+  { header: '互斥组', width: 14, imported: true },
+] as const;
+
+type Header = (typeof XLSX_COLUMNS)[number]['header'];
+
+const HEADER_FILL: ExcelJS.Fill = { type: 'pattern', pattern: 'solid', fgColor: { argb: 'FFE6E6E6' } };
+const ERROR_FILL: ExcelJS.Fill = { type: 'pattern', pattern: 'solid', fgColor: { argb: 'FFFFC7CE' } };
+const THIN_BORDER: Partial<ExcelJS.Borders> = {
+  top: { style: 'thin' },
+  left: { style: 'thin' },
+  bottom: { style: 'thin' },
+  right: { style: 'thin' },
+};
+
+/** Row 1: a merged title; row 2: bold header on grey; frozen below the header. */
+function titledSheet(workbook: ExcelJS.Workbook, name: string, title: string, headers: string[], widths: number[]): ExcelJS.Worksheet {
+  const sheet = workbook.addWorksheet(name, { views: [{ state: 'frozen', ySplit: 2 }] });
+  sheet.columns = widths.map((width) => ({ width }));
+  sheet.mergeCells(1, 1, 1, headers.length);
+  const titleCell = sheet.getCell(1, 1);
+  titleCell.value = title;
+  titleCell.font = { bold: true, size: 14 };
+  titleCell.alignment = { horizontal: 'center', vertical: 'middle', wrapText: true };
+  sheet.getRow(1).height = 30;
+  const header = sheet.getRow(2);
+  header.values = headers;
+  header.eachCell((cell) => {
+    cell.font = { bold: true };
+    cell.fill = HEADER_FILL;
+    cell.border = THIN_BORDER;
+    cell.alignment = { horizontal: 'center', vertical: 'middle' };
+  });
+  return sheet;
+}
+
+async function workbookBuffer(workbook: ExcelJS.Workbook): Promise<Buffer> {
+  return Buffer.from(await workbook.xlsx.writeBuffer());
+}
+
+/** One sheet 政策清单: title row, header row, one row per line (see XLSX_COLUMNS), sorted by department and code. */
+export async function writePolicyListXlsx(list: PolicyListDocument): Promise<Buffer> {
+  const workbook = new ExcelJS.Workbook();
+  workbook.creator = '一卡通平台';
+  const sheet = titledSheet(
+    workbook,
+    '政策清单',
+    listTitle(list),
+    XLSX_COLUMNS.map((c) => c.header),
+    XLSX_COLUMNS.map((c) => c.width),
+  );
+  // 编码 is text: a code such as 007 keeps its zeros, also in rows the clerk adds.
+  sheet.getColumn(1).numFmt = '@';
+  for (const line of sortedLines(list.lines)) {
+    const row = sheet.addRow([
+      line.code,
+      line.name,
+      LEVEL_LABELS[line.level],
+      line.settingRegion,
+      line.department,
+      line.legalBasisTitle,
+      line.legalBasisNumber,
+      PAYEE_LABELS[line.payee],
+      FREQUENCY_LABELS[line.frequency],
+      line.unit,
+      formatTierText(line.tiers),
+      line.fromYear,
+      line.toYear,
+      line.exclusiveGroup,
+    ]);
+    row.alignment = { vertical: 'top', wrapText: true };
+  }
+  sheet.autoFilter = { from: { row: 2, column: 1 }, to: { row: 2, column: XLSX_COLUMNS.length } };
+  return workbookBuffer(workbook);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Excel import
+
+/** Excel keeps 15 significant digits and shows them: 105.55000000000001 in the file is the 105.55 the clerk typed. */
+const numberText = (value: number) => String(Number(value.toPrecision(15)));
+
+/** Any cell value (number, rich text, formula, hyperlink …) as the trimmed text Excel shows. */
+function cellText(value: ExcelJS.CellValue): string {
+  if (value === null || value === undefined) return '';
+  if (typeof value === 'string') return value.trim();
+  if (typeof value === 'number') return numberText(value);
+  if (typeof value === 'boolean') return value ? 'TRUE' : 'FALSE';
+  if (value instanceof Date) return value.toISOString().slice(0, 10);
+  if ('richText' in value) return value.richText.map((run) => run.text).join('').trim();
+  if ('error' in value) return value.error;
+  if ('formula' in value || 'sharedFormula' in value) return cellText(value.result);
+  // A hyperlink's text may itself be rich text.
+  return cellText(value.text as ExcelJS.CellValue);
+}
+
+/** A cell for the error report, as submitted: numbers stay numbers, everything else its text. */
+const submittedValue = (value: ExcelJS.CellValue): string | number => (typeof value === 'number' ? value : cellText(value));
+
+const headerText = (value: ExcelJS.CellValue) => cellText(value).replace(/[\s*＊]/g, '');
+
+export function formatImportError(error: PolicyImportError): string {
+  return error.rowNumber === 0 ? error.message : `第 ${error.rowNumber} 行「${error.field}」：${error.message}`;
+}
+
+function labelKey<K extends string>(labels: Record<K, string>, text: string): K | undefined {
+  return (Object.keys(labels) as K[]).find((key) => labels[key] === text);
+}
+
+function parseYear(text: string): number | null {
+  const m = /^(\d{4})\s*年?$/.exec(text);
+  const year = m ? Number(m[1]) : NaN;
+  return year >= 2000 && year <= 2100 ? year : null;
+}
+
+const YEAR_MESSAGE = '应为 2000–2100 之间的年份，如 2024';
+
+function validateRow(rowNumber: number, get: (header: Header) => string): { row: PolicyImportRow | null; errors: PolicyImportError[] } {
+  const errors: PolicyImportError[] = [];
+  const fail = (field: Header, message: string) => errors.push({ rowNumber, field, message });
+  const text = (field: Header, max: number): string => {
+    const value = get(field);
+    if (value === '') fail(field, '不能为空');
+    else if (textLength(value) > max) fail(field, `不能超过 ${max} 个字符`);
+    return value;
+  };
+
+  const code = get('编码');
+  if (code === '') fail('编码', '不能为空');
+  else if (!CODE_PATTERN.test(code)) fail('编码', '应由 2–40 位字母、数字或短横线组成');
+  const name = text('补贴项目名称', 100);
+  const department = text('主管部门', 80);
+  const legalBasisTitle = text('政策依据文件名', 200);
+  const legalBasisNumber = text('文号', 60);
+  const unit = text('计量单位', 10);
+
+  const payeeText = get('发放方式');
+  const payee = labelKey(PAYEE_LABELS, payeeText);
+  if (payeeText === '') fail('发放方式', '不能为空');
+  else if (!payee) fail('发放方式', `应为${Object.values(PAYEE_LABELS).map((l) => `「${l}」`).join('或')}`);
+
+  const frequencyText = get('发放频次');
+  const frequency = labelKey(FREQUENCY_LABELS, frequencyText);
+  if (frequencyText === '') fail('发放频次', '不能为空');
+  else if (!frequency) fail('发放频次', `应为${Object.values(FREQUENCY_LABELS).map((l) => `「${l}」`).join('')}之一`);
+
+  const tierText = get('补贴标准');
+  const tiers = tierText === '' ? null : parseTierText(tierText);
+  if (!tiers) fail('补贴标准', '不能为空');
+  else if (!tiers.ok) fail('补贴标准', tiers.error);
+
+  const fromText = get('起始年度');
+  const fromYear = parseYear(fromText);
+  if (fromText === '') fail('起始年度', '不能为空');
+  else if (fromYear === null) fail('起始年度', YEAR_MESSAGE);
+  const toText = get('截止年度');
+  const toYear = parseYear(toText);
+  if (toText !== '' && toYear === null) fail('截止年度', YEAR_MESSAGE);
+  else if (toYear !== null && fromYear !== null && toYear < fromYear) fail('截止年度', '不能早于起始年度');
+
+  const groups = get('互斥组')
+    .split(/[;；,，]/)
+    .map((g) => g.trim())
+    .filter((g) => g !== '');
+  const longGroup = groups.find((g) => textLength(g) > MAX_GROUP_NAME);
+  if (longGroup) fail('互斥组', `互斥组名称「${longGroup}」不能超过 ${MAX_GROUP_NAME} 个字符`);
+  else if (groups.length > MAX_GROUPS) fail('互斥组', `最多 ${MAX_GROUPS} 个互斥组`);
+
+  if (errors.length || !payee || !frequency || !tiers?.ok || fromYear === null) return { row: null, errors };
+  return {
+    row: {
+      rowNumber,
+      code,
+      name,
+      department,
+      legalBasisTitle,
+      legalBasisNumber,
+      payee,
+      frequency,
+      unit,
+      tiers: tiers.tiers,
+      fromYear,
+      toYear,
+      exclusiveGroup: groups.length ? groups.join(';') : null,
+    },
+    errors,
+  };
+}
+
+/** The import sheet as submitted: found by its header row, data rows (blank ones skipped) by Excel row number. */
+interface SubmittedSheet {
+  /** The header row's texts (all its columns, also the ignored and unknown ones). */
+  header: string[];
+  /** Column number of each header text. */
+  columns: Map<string, number>;
+  rows: Map<number, ExcelJS.CellValue[]>;
+}
+
+function findHeader(workbook: ExcelJS.Workbook): { sheet: ExcelJS.Worksheet; rowNumber: number; header: string[] } | null {
+  for (const sheet of workbook.worksheets) {
+    const last = Math.min(sheet.rowCount, HEADER_SCAN_ROWS);
+    for (let rowNumber = 1; rowNumber <= last; rowNumber++) {
+      const row = sheet.getRow(rowNumber);
+      const header = Array.from({ length: row.cellCount }, (_, i) => headerText(row.getCell(i + 1).value));
+      if (header.includes('编码') && header.includes('补贴项目名称')) {
+        while (header.at(-1) === '') header.pop();
+        return { sheet, rowNumber, header };
+      }
+    }
+  }
+  return null;
+}
+
+/** The submitted sheet, or the reason the whole file is refused. */
+async function readImportSheet(file: Buffer): Promise<SubmittedSheet | string> {
+  const workbook = new ExcelJS.Workbook();
+  try {
+    // The in-memory reader: exceljs's streaming reader garbles multi-byte characters at chunk boundaries.
+    // exceljs types its own `Buffer` as an ArrayBuffer, which Node's Buffer (that it reads) does not match in TS 5.9.
+    await workbook.xlsx.load(file as unknown as Parameters<ExcelJS.Xlsx['load']>[0]);
+  } catch {
+    return '文件无法读取：请上传 Excel 工作簿（.xlsx），可先导出政策清单作为模板';
+  }
+  const found = findHeader(workbook);
+  if (!found) return '未找到表头行：表头应含「编码」「补贴项目名称」等列，格式同导出的政策清单';
+  const { sheet, rowNumber: headerRow, header } = found;
+  const columns = new Map<string, number>();
+  header.forEach((text, i) => {
+    if (text !== '' && !columns.has(text)) columns.set(text, i + 1);
+  });
+  const missing = XLSX_COLUMNS.filter((c) => c.imported && !columns.has(c.header)).map((c) => `「${c.header}」`);
+  if (missing.length) return `表头缺少列：${missing.join('')}`;
+  const rows = new Map<number, ExcelJS.CellValue[]>();
+  sheet.eachRow((row, rowNumber) => {
+    if (rowNumber <= headerRow) return;
+    const values = Array.from({ length: header.length }, (_, i) => row.getCell(i + 1).value);
+    if (values.some((v) => cellText(v) !== '')) rows.set(rowNumber, values);
+  });
+  if (rows.size === 0) return '文件中没有数据行：请在表头下方逐行填写补贴项目';
+  return { header, columns, rows };
+}
+
+/** By row, then in the file's column order (whole-file errors first). */
+function sortErrors(errors: PolicyImportError[], columns: Map<string, number> | undefined): PolicyImportError[] {
+  const order = (field: string) => columns?.get(field) ?? 0;
+  return [...errors].sort((a, b) => a.rowNumber - b.rowNumber || order(a.field) - order(b.field));
+}
+
+/** The bad rows as submitted, with the column 错误原因 listing every reason; cells in error are shaded red. */
+async function writeErrorReport(errors: PolicyImportError[], submitted: SubmittedSheet | null): Promise<Buffer> {
+  const byRow = new Map<number, PolicyImportError[]>();
+  for (const error of sortErrors(errors, submitted?.columns)) byRow.set(error.rowNumber, [...(byRow.get(error.rowNumber) ?? []), error]);
+  const headers = [...(submitted?.header ?? []), '错误原因'];
+  const title = submitted
+    ? `政策清单导入未通过：${byRow.size} 行有误，共 ${errors.length} 处。请按「错误原因」改正后重新上传（整个文件通过检查才会导入）。`
+    : '政策清单导入未通过：文件无法导入。';
+  const workbook = new ExcelJS.Workbook();
+  workbook.creator = '一卡通平台';
+  const sheet = titledSheet(
+    workbook,
+    '错误报告',
+    title,
+    headers,
+    headers.map((_, i) => (i === headers.length - 1 ? 70 : 14)),
+  );
+  sheet.getRow(1).height = 40;
+  for (const [rowNumber, rowErrors] of byRow) {
+    const values = submitted?.rows.get(rowNumber) ?? [];
+    const cells = headers.slice(0, -1).map((_, i) => submittedValue(values[i] ?? null));
+    const row = sheet.addRow([...cells, rowErrors.map(formatImportError).join('\n')]);
+    row.alignment = { vertical: 'top', wrapText: true };
+    for (const error of rowErrors) {
+      const column = submitted?.columns.get(error.field);
+      if (column) row.getCell(column).fill = ERROR_FILL;
+    }
+  }
+  return workbookBuffer(workbook);
+}
+
+/**
+ * The error report for errors found about a file's rows after parsePolicyImport accepted it (checks that need
+ * the database: department, ownership of a code), in the same form as parsePolicyImport's own report.
+ */
+export async function importErrorReport(file: Buffer, errors: PolicyImportError[]): Promise<Buffer> {
+  const submitted = await readImportSheet(file);
+  return writeErrorReport(errors, typeof submitted === 'string' ? null : submitted);
+}
+
+/**
+ * Read an .xlsx in the export's format (the header row is found by its texts; 层级 and 制定地区 are ignored).
+ * All rows are valid, or every error is returned with a report workbook of the bad rows.
+ */
+export async function parsePolicyImport(file: Buffer): Promise<PolicyImportResult> {
+  const submitted = await readImportSheet(file);
+  if (typeof submitted === 'string') {
+    const errors = [{ rowNumber: 0, field: '文件', message: submitted }];
+    return { ok: false, errors, report: await writeErrorReport(errors, null) };
+  }
+  const { columns } = submitted;
+  const rows: PolicyImportRow[] = [];
+  const errors: PolicyImportError[] = [];
+  const codeRows = new Map<string, number[]>();
+  for (const [rowNumber, values] of submitted.rows) {
+    const texts = values.map(cellText);
+    const result = validateRow(rowNumber, (h) => texts[columns.get(h)! - 1]!);
+    if (result.row) rows.push(result.row);
+    errors.push(...result.errors);
+    const code = texts[columns.get('编码')! - 1]!;
+    if (code !== '') codeRows.set(code, [...(codeRows.get(code) ?? []), rowNumber]);
+  }
+  for (const [code, numbers] of codeRows) {
+    if (numbers.length < 2) continue;
+    for (const rowNumber of numbers) {
+      const others = numbers.filter((n) => n !== rowNumber).join('、');
+      errors.push({ rowNumber, field: '编码', message: `「${code}」与第 ${others} 行的编码重复` });
+    }
+  }
+  if (errors.length === 0) return { ok: true, rows };
+  return { ok: false, errors: sortErrors(errors, columns), report: await writeErrorReport(errors, submitted) };
+}

@@ -1,0 +1,231 @@
+import type Router from '@koa/router';
+import type { Context } from 'koa';
+import { type Actor, hasRole } from '../../core/auth/roles.ts';
+import { businessDate } from '../../core/dates.ts';
+import { NotFoundError, ValidationError } from '../../core/errors.ts';
+import { uploadedFile } from '../../core/http/upload.ts';
+import { parseId, validate } from '../../core/http/validate.ts';
+import type { Region } from '../../core/regions.ts';
+import type { Web } from '../../core/web/web.ts';
+import { createPolicy, importPolicies, publishPolicyVersion, recordAllocation, returnPolicyVersion, savePolicyDraft } from './commands.ts';
+import { writePolicyListPdf, writePolicyListXlsx } from './files.ts';
+import { formValues, groupByDepartment, listDocument, presentAllocation, presentVersion } from './presenters.ts';
+import { allocations, draftsAwaitingPublication, draftsOfDepartment, listRegionFor, policyList, policyVersions } from './queries.ts';
+import { allocationSchema, listQuerySchema, policyCreateSchema, policyFormSchema, reviewSchema } from './schemas.ts';
+
+const currentYear = () => Number(businessDate().slice(0, 4));
+
+/** Thin routes: validate → authorize (in the commands) → command or query → present → render. */
+export function policyRoutes(router: Router, web: Web): void {
+  const { db } = web.core;
+
+  function itemIdParam(ctx: Context): number {
+    const id = parseId(ctx.params.id);
+    if (id === null) throw new NotFoundError('补贴项目不存在');
+    return id;
+  }
+
+  async function versionsOrNotFound(itemId: number) {
+    const versions = await policyVersions(db, itemId);
+    if (!versions.length) throw new NotFoundError('补贴项目不存在');
+    return versions;
+  }
+
+  function fileResponse(ctx: Context, name: string, type: string, body: Buffer) {
+    ctx.type = type;
+    ctx.set('Content-Disposition', `attachment; filename*=UTF-8''${encodeURIComponent(name)}`);
+    ctx.body = body;
+  }
+
+  // --- staff pages --------------------------------------------------------------------------------------
+
+  router.get('/policies', async (ctx) => {
+    const actor = web.actor(ctx);
+    const query = validate(listQuerySchema, ctx.query);
+    const year = query.year ?? currentYear();
+    const listRegion = await listRegionFor(db, actor.regionId);
+    const list = (await policyList(db, listRegion, year, { publicOnly: false })).map(presentVersion);
+    const pending = hasRole(actor, 'finance_section') ? (await draftsAwaitingPublication(db, actor.regionId)).map(presentVersion) : [];
+    const mine = hasRole(actor, 'department') && actor.orgId ? (await draftsOfDepartment(db, actor.orgId)).map(presentVersion) : [];
+    web.render(ctx, 'policy/list.njk', {
+      title: '政策清单',
+      region: listRegion.name,
+      year,
+      groups: groupByDepartment(list),
+      count: list.length,
+      pending,
+      mine,
+      canCreate: hasRole(actor, 'department') && actor.orgId !== null,
+      importErrors: ctx.state.importErrors,
+    });
+  });
+
+  const formPage = (ctx: Context, data: Record<string, unknown>, status = 200) => web.render(ctx, 'policy/form.njk', data, status);
+
+  router.get('/policies/new', (ctx) => formPage(ctx, { title: '新增补贴项目', creating: true, values: formValues(null, currentYear()) }));
+
+  // Registered before /policies/:id so that these fixed paths win.
+  router.get('/policies/export.xlsx', async (ctx) => {
+    const actor = web.actor(ctx);
+    if (!actor.orgId || !hasRole(actor, 'department')) throw new NotFoundError();
+    const year = currentYear();
+    const listRegion = await listRegionFor(db, actor.regionId);
+    const own = (await policyList(db, listRegion, year, { publicOnly: false })).filter((v) => v.departmentOrgId === actor.orgId);
+    fileResponse(ctx, `${actor.orgName}补贴项目.xlsx`, 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet', await writePolicyListXlsx(listDocument(listRegion.name, year, businessDate(), own)));
+  });
+
+  router.post('/policies/import', async (ctx) => {
+    const actor = web.actor(ctx);
+    const file = uploadedFile(ctx);
+    if (!file) throw new ValidationError({ file: '请选择要导入的 Excel 文件' });
+    const result = await importPolicies(web.core, actor, file.buffer);
+    if (result.ok) {
+      await web.redirectWith(ctx, '/policies', { kind: 'success', message: `导入完成：新增 ${result.created} 项，调整 ${result.changed} 项，未变化 ${result.unchanged} 项；调整待本级财政部门发布` });
+      return;
+    }
+    fileResponse(ctx, `导入错误报告-${file.name.replace(/\.xlsx$/i, '')}.xlsx`, 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet', result.report);
+    ctx.status = 422;
+  });
+
+  router.post('/policies', async (ctx) => {
+    const actor = web.actor(ctx);
+    const body = ctx.request.body as Record<string, unknown>;
+    try {
+      const { itemId } = await createPolicy(web.core, actor, validate(policyCreateSchema, body));
+      await web.redirectWith(ctx, `/policies/${itemId}`, { kind: 'success', message: '补贴项目已保存为草稿，待本级财政部门发布' });
+    } catch (err) {
+      if (!(err instanceof ValidationError)) throw err;
+      formPage(ctx, { title: '新增补贴项目', creating: true, values: body, errors: err.fieldErrors }, 422);
+    }
+  });
+
+  router.get('/policies/:id', async (ctx) => {
+    const actor = web.actor(ctx);
+    const versions = await versionsOrNotFound(itemIdParam(ctx));
+    const county = await listRegionFor(db, actor.regionId);
+    const latest = versions[0]!;
+    web.render(ctx, 'policy/detail.njk', {
+      title: latest.name,
+      policy: presentVersion(latest),
+      versions: versions.map(presentVersion),
+      allocations: (await allocations(db, county.id, { itemId: latest.itemId })).map(presentAllocation),
+      county: county.name,
+      canEdit: hasRole(actor, 'department') && actor.orgId === latest.departmentOrgId,
+      canReview: hasRole(actor, 'finance_section') && latest.regionId === actor.regionId,
+      canAllocate: hasRole(actor, 'finance_section') && county.id === actor.regionId && county.level === 'county',
+      allocationValues: { year: currentYear() },
+    });
+  });
+
+  router.get('/policies/:id/edit', async (ctx) => {
+    const versions = await versionsOrNotFound(itemIdParam(ctx));
+    const open = versions.find((v) => v.state !== 'published') ?? versions[0]!;
+    formPage(ctx, { title: `修改：${open.name}`, itemId: open.itemId, code: open.code, values: formValues(open, currentYear()), returnReason: open.returnReason });
+  });
+
+  router.post('/policies/:id', async (ctx) => {
+    const actor = web.actor(ctx);
+    const itemId = itemIdParam(ctx);
+    const body = ctx.request.body as Record<string, unknown>;
+    try {
+      await savePolicyDraft(web.core, actor, itemId, validate(policyFormSchema, body));
+      await web.redirectWith(ctx, `/policies/${itemId}`, { kind: 'success', message: '调整已保存为草稿，待本级财政部门发布' });
+    } catch (err) {
+      if (!(err instanceof ValidationError)) throw err;
+      const versions = await versionsOrNotFound(itemId);
+      formPage(ctx, { title: `修改：${versions[0]!.name}`, itemId, code: versions[0]!.code, values: body, errors: err.fieldErrors }, 422);
+    }
+  });
+
+  async function review(ctx: Context, act: (actor: Actor, versionId: number, input: { revision: number; reason: string | null }) => Promise<void>, message: string) {
+    const actor = web.actor(ctx);
+    const versionId = parseId(ctx.params.vid);
+    if (versionId === null) throw new NotFoundError('版本不存在');
+    const input = validate(reviewSchema, ctx.request.body);
+    await act(actor, versionId, input);
+    const row = await db('policy_version').where({ id: versionId }).first('item_id');
+    await web.redirectWith(ctx, `/policies/${row.item_id}`, { kind: 'success', message });
+  }
+
+  router.post('/policies/versions/:vid/publish', (ctx) => review(ctx, (actor, id, input) => publishPolicyVersion(web.core, actor, id, input.revision), '已发布，新版本自其执行年度起生效'));
+  router.post('/policies/versions/:vid/return', (ctx) =>
+    review(
+      ctx,
+      (actor, id, input) => {
+        if (!input.reason) throw new ValidationError({ reason: '请填写退回原因' });
+        return returnPolicyVersion(web.core, actor, id, input.revision, input.reason);
+      },
+      '已退回主管部门修改',
+    ),
+  );
+
+  router.post('/policies/:id/allocations', async (ctx) => {
+    const actor = web.actor(ctx);
+    const itemId = itemIdParam(ctx);
+    const body = ctx.request.body as Record<string, unknown>;
+    try {
+      const input = validate(allocationSchema, body);
+      await recordAllocation(web.core, actor, { itemId, year: input.year, amountFen: input.amount, docNumber: input.docNumber, docTitle: input.docTitle, docDate: input.docDate });
+      await web.redirectWith(ctx, `/policies/${itemId}`, { kind: 'success', message: '指标已登记' });
+    } catch (err) {
+      if (!(err instanceof ValidationError)) throw err;
+      const versions = await versionsOrNotFound(itemId);
+      const county = await listRegionFor(db, actor.regionId);
+      web.render(
+        ctx,
+        'policy/detail.njk',
+        {
+          title: versions[0]!.name,
+          policy: presentVersion(versions[0]!),
+          versions: versions.map(presentVersion),
+          allocations: (await allocations(db, county.id, { itemId })).map(presentAllocation),
+          county: county.name,
+          canAllocate: true,
+          allocationErrors: err.fieldErrors,
+          allocationValues: body,
+        },
+        422,
+      );
+    }
+  });
+
+  // --- public pages (no login) ------------------------------------------------------------------------------
+
+  async function publicList(ctx: Context): Promise<{ county: Region; year: number; counties: Region[] } | null> {
+    const query = validate(listQuerySchema, ctx.query);
+    const counties: Region[] = await db('core_region').where({ level: 'county' }).orderBy('name');
+    const county = query.county ? counties.find((c) => c.id === query.county) : counties.length === 1 ? counties[0] : undefined;
+    if (query.county && !county) throw new NotFoundError('该县（区）不存在');
+    return county ? { county, year: query.year ?? currentYear(), counties } : null;
+  }
+
+  router.get('/public/policies', async (ctx) => {
+    const chosen = await publicList(ctx);
+    if (!chosen) {
+      const counties: Region[] = await db('core_region').where({ level: 'county' }).orderBy('name');
+      return web.render(ctx, 'policy/public.njk', { title: '惠民惠农财政补贴政策清单', counties });
+    }
+    const list = (await policyList(db, chosen.county, chosen.year, { publicOnly: true })).map(presentVersion);
+    web.render(ctx, 'policy/public.njk', {
+      title: `${chosen.county.name}${chosen.year}年惠民惠农财政补贴政策清单`,
+      county: chosen.county,
+      year: chosen.year,
+      groups: groupByDepartment(list),
+      count: list.length,
+      query: `county=${chosen.county.id}&year=${chosen.year}`,
+    });
+  });
+
+  for (const [ext, type] of [
+    ['pdf', 'application/pdf'],
+    ['xlsx', 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet'],
+  ] as const) {
+    router.get(`/public/policies.${ext}`, async (ctx) => {
+      const chosen = await publicList(ctx);
+      if (!chosen) throw new NotFoundError('请先选择县（区）');
+      const doc = listDocument(chosen.county.name, chosen.year, businessDate(), await policyList(db, chosen.county, chosen.year, { publicOnly: true }));
+      const body = ext === 'pdf' ? await writePolicyListPdf(doc) : await writePolicyListXlsx(doc);
+      fileResponse(ctx, `${chosen.county.name}${chosen.year}年惠民惠农财政补贴政策清单.${ext}`, type, body);
+    });
+  }
+}

@@ -1,0 +1,71 @@
+import { z } from 'zod';
+import { isBusinessDate } from '../../core/dates.ts';
+import { parseYuan } from '../../core/money.ts';
+import { parseTierText } from './files.ts';
+
+/** Forms and query strings of the policy pages; every message in Chinese, keyed by field. */
+const text = (label: string, max: number) =>
+  z.string({ error: `请填写${label}` }).trim().min(1, { error: `请填写${label}` }).max(max, { error: `${label}不能超过 ${max} 个字符` });
+const year = (label: string) =>
+  z.coerce.number({ error: `${label}应为年份` }).int({ error: `${label}应为年份` }).min(2000, { error: `${label}应在 2000 到 2100 之间` }).max(2100, { error: `${label}应在 2000 到 2100 之间` });
+const optional = (v: unknown) => (v === '' || v === undefined ? null : v);
+
+export const policyFormSchema = z.object({
+  name: text('补贴项目名称', 100),
+  legalBasisTitle: text('政策依据文件名', 200),
+  legalBasisNumber: text('文号', 60),
+  payee: z.enum(['person', 'household'], { error: '请选择发放方式' }),
+  frequency: z.enum(['once', 'monthly', 'quarterly', 'yearly'], { error: '请选择发放频次' }),
+  unit: text('计量单位', 10),
+  tiers: z.string({ error: '请填写补贴标准' }).transform((value, ctx) => {
+    const parsed = parseTierText(value);
+    if (!parsed.ok) {
+      ctx.addIssue({ code: 'custom', message: parsed.error });
+      return z.NEVER;
+    }
+    return parsed.tiers;
+  }),
+  fromYear: year('起始年度'),
+  toYear: z.preprocess(optional, year('截止年度').nullable()),
+  effectiveYear: year('执行年度'),
+  confidential: z.preprocess((v) => v === 'on' || v === '1', z.boolean()),
+  exclusiveGroups: z.preprocess(
+    (v) => (typeof v === 'string' ? v.split(/[;；,，]/).map((s) => s.trim()).filter(Boolean) : []),
+    z.array(z.string().max(40, { error: '互斥组名称不能超过 40 个字符' })).max(5, { error: '互斥组最多 5 个' }),
+  ),
+  changeNote: z.preprocess(optional, z.string().trim().max(200, { error: '调整说明不能超过 200 个字符' }).nullable()),
+  revision: z.preprocess(optional, z.coerce.number().int().positive().nullable()),
+});
+
+export const policyCreateSchema = policyFormSchema.extend({
+  code: z.string({ error: '请填写编码' }).trim().regex(/^[A-Za-z0-9-]{2,40}$/, { error: '编码由 2–40 位字母、数字或短横线组成' }),
+});
+
+export const reviewSchema = z.object({
+  revision: z.coerce.number({ error: '表单版本无效，请刷新' }).int().positive({ error: '表单版本无效，请刷新' }),
+  reason: z.preprocess(optional, z.string().trim().max(200, { error: '退回原因不能超过 200 个字符' }).nullable()),
+});
+
+export const allocationSchema = z.object({
+  year: year('年度'),
+  amount: z.string({ error: '请填写金额' }).transform((value, ctx) => {
+    const parsed = parseYuan(value);
+    if (!parsed.ok) {
+      ctx.addIssue({ code: 'custom', message: parsed.error });
+      return z.NEVER;
+    }
+    if (parsed.fen <= 0) {
+      ctx.addIssue({ code: 'custom', message: '金额应大于零' });
+      return z.NEVER;
+    }
+    return parsed.fen as number;
+  }),
+  docNumber: text('指标文件文号', 60),
+  docTitle: text('指标文件名称', 200),
+  docDate: z.string({ error: '请填写发文日期' }).refine(isBusinessDate, { error: '发文日期应为 YYYY-MM-DD 格式的有效日期' }),
+});
+
+export const listQuerySchema = z.object({
+  year: z.preprocess((v) => (v === '' || v === undefined ? undefined : v), year('年度').optional()),
+  county: z.preprocess((v) => (v === '' || v === undefined ? undefined : v), z.coerce.number({ error: '地区无效' }).int().positive({ error: '地区无效' }).optional()),
+});
