@@ -91,6 +91,14 @@ export function agentFor(core: Core): TestAgent {
   return request.agent(createApp(core).callback());
 }
 
+/** A supertest parser that keeps a binary response (PDF, xlsx) as a Buffer in res.body. */
+export function binaryParser(res: request.Response, done: (err: Error | null, body: Buffer) => void): void {
+  const stream = res as unknown as NodeJS.ReadableStream;
+  const chunks: Buffer[] = [];
+  stream.on('data', (c: Buffer) => chunks.push(c));
+  stream.on('end', () => done(null, Buffer.concat(chunks)));
+}
+
 /** The CSRF token of a page's form. */
 export function csrfFrom(html: string): string {
   const m = /name="_csrf" value="([^"]+)"/.exec(html);

@@ -1,6 +1,6 @@
 import ExcelJS from 'exceljs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { TEST_DB, type TestDb, agentFor, createSeededDb, csrfFrom, login, submit } from '../factories.ts';
+import { TEST_DB, type TestDb, agentFor, binaryParser, createSeededDb, csrfFrom, login, submit } from '../factories.ts';
 
 let t: TestDb | undefined;
 afterEach(async () => {
@@ -28,19 +28,11 @@ describe(`policy pages (${TEST_DB})`, () => {
     expect(page.text).toContain('105.50 元/亩');
     expect(page.text).not.toContain('特殊困难群体临时生活补助');
     expect(page.text).toContain('共 19 项');
-    const pdf = await anon.get('/public/policies.pdf?year=2026').buffer(true).parse((res, cb) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => cb(null, Buffer.concat(chunks)));
-    });
+    const pdf = await anon.get('/public/policies.pdf?year=2026').buffer(true).parse(binaryParser);
     expect(pdf.status).toBe(200);
     expect(pdf.headers['content-type']).toBe('application/pdf');
     expect((pdf.body as Buffer).subarray(0, 5).toString()).toBe('%PDF-');
-    const xlsx = await anon.get('/public/policies.xlsx?year=2026').buffer(true).parse((res, cb) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => cb(null, Buffer.concat(chunks)));
-    });
+    const xlsx = await anon.get('/public/policies.xlsx?year=2026').buffer(true).parse(binaryParser);
     const rows = await sheetRows(xlsx.body as Buffer);
     expect(rows.flat().join('|')).toContain('耕地地力保护补贴资金');
     expect(rows.flat().join('|')).not.toContain('特殊困难群体');
@@ -86,11 +78,7 @@ describe(`policy pages (${TEST_DB})`, () => {
     t = await createSeededDb({ demo: true });
     const dept = agentFor(t.core);
     await login(dept, 'dept_civil');
-    const exported = await dept.get('/policies/export.xlsx').buffer(true).parse((res, cb) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => cb(null, Buffer.concat(chunks)));
-    });
+    const exported = await dept.get('/policies/export.xlsx').buffer(true).parse(binaryParser);
     expect(exported.status).toBe(200);
     const wb = new ExcelJS.Workbook();
     await wb.xlsx.load(exported.body as ArrayBuffer);
@@ -118,11 +106,7 @@ describe(`policy pages (${TEST_DB})`, () => {
     // A row of another department refuses the whole file, with a report naming the row.
     const wrong = sheet.addRow(['QH-31', '别的部门的项目', '县级', '青禾县', '青禾县农业农村局', '某办法', '某号', '到人', '按年', '亩', '标准:10.00', '2026', '', '']);
     wrong.commit();
-    const bad = await dept.post('/policies/import').field('_csrf', csrfFrom(page.text)).attach('file', Buffer.from(await wb.xlsx.writeBuffer()), '民政局.xlsx').buffer(true).parse((res, cb) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => cb(null, Buffer.concat(chunks)));
-    });
+    const bad = await dept.post('/policies/import').field('_csrf', csrfFrom(page.text)).attach('file', Buffer.from(await wb.xlsx.writeBuffer()), '民政局.xlsx').buffer(true).parse(binaryParser);
     expect(bad.status).toBe(422);
     expect((await sheetRows(bad.body as Buffer)).flat().join('|')).toContain('只能导入本单位（青禾县民政局）的补贴项目');
     expect(await t.core.db('policy_item').where({ code: 'QH-31' }).first()).toBeUndefined();

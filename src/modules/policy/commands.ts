@@ -6,22 +6,13 @@ import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '.
 import { formatYuan } from '../../core/money.ts';
 import { findRegion } from '../../core/regions.ts';
 import { businessDate } from '../../core/dates.ts';
-import { type Frequency, type Payee, type PolicyImportError, type PolicyLevel, type PolicyTier, formatTierText, importErrorReport, parsePolicyImport } from './files.ts';
+import { type PolicyFields, type PolicyImportError, type PolicyLevel, formatTierText, importErrorReport, parsePolicyImport } from './files.ts';
 import { assertCanAllocate, assertCanCreate, assertCanEdit, assertCanPublish } from './policy.ts';
 import { listRegionFor, policyVersions } from './queries.ts';
-import { type PolicyVersion, hydrate, versionQuery } from './repo.ts';
+import { type AllocationInput, type PolicyVersion, hydrate, versionQuery } from './repo.ts';
 
 /** The fields a department writes for a version of a policy. */
-export interface PolicyInput {
-  name: string;
-  legalBasisTitle: string;
-  legalBasisNumber: string;
-  payee: Payee;
-  frequency: Frequency;
-  unit: string;
-  tiers: PolicyTier[];
-  fromYear: number;
-  toYear: number | null;
+export interface PolicyInput extends PolicyFields {
   /** The year from which this version applies (for a first version, its first year). */
   effectiveYear: number;
   confidential: boolean;
@@ -173,15 +164,6 @@ export async function returnPolicyVersion(core: Core, actor: Actor, versionId: n
     if (updated !== 1) throw new ConflictError('该版本已被修改、退回或发布，请刷新后查看');
     await recordAudit(trx, actor, { action: 'policy.return', objectType: 'policy', objectId: version.itemId, summary: { code: version.code, version: version.versionNo, reason } });
   });
-}
-
-export interface AllocationInput {
-  itemId: number;
-  year: number;
-  amountFen: number;
-  docNumber: string;
-  docTitle: string;
-  docDate: string;
 }
 
 /** The finance section records a budget allocation document (指标文件) for a policy of its county's list. */

@@ -20,12 +20,9 @@ export interface PolicyTier {
   standardFen: number;
 }
 
-export interface PolicyListLine {
-  code: string;
+/** What a policy says, in every form it takes: a version, a form's input, a line of the list, an imported row. */
+export interface PolicyFields {
   name: string;
-  level: PolicyLevel;
-  settingRegion: string;
-  department: string;
   legalBasisTitle: string;
   legalBasisNumber: string;
   payee: Payee;
@@ -35,6 +32,13 @@ export interface PolicyListLine {
   tiers: PolicyTier[];
   fromYear: number;
   toYear: number | null;
+}
+
+export interface PolicyListLine extends PolicyFields {
+  code: string;
+  level: PolicyLevel;
+  settingRegion: string;
+  department: string;
   exclusiveGroup: string | null;
   versionNo: number;
 }
@@ -47,19 +51,10 @@ export interface PolicyListDocument {
   lines: PolicyListLine[];
 }
 
-export interface PolicyImportRow {
+export interface PolicyImportRow extends PolicyFields {
   rowNumber: number;
   code: string;
-  name: string;
   department: string;
-  legalBasisTitle: string;
-  legalBasisNumber: string;
-  payee: Payee;
-  frequency: Frequency;
-  unit: string;
-  tiers: PolicyTier[];
-  fromYear: number;
-  toYear: number | null;
   exclusiveGroup: string | null;
 }
 

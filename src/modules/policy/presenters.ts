@@ -1,8 +1,7 @@
 import { formatDateTime } from '../../core/dates.ts';
 import { formatYuan } from '../../core/money.ts';
 import { FREQUENCY_LABELS, LEVEL_LABELS, PAYEE_LABELS, type PolicyListDocument, type PolicyTier, formatTierText } from './files.ts';
-import type { AllocationRow } from './queries.ts';
-import type { PolicyVersion } from './repo.ts';
+import type { AllocationRow, PolicyVersion } from './repo.ts';
 
 const STATE_LABELS = { draft: '待发布', returned: '已退回', published: '已发布' } as const;
 

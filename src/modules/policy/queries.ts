@@ -1,6 +1,6 @@
 import type { Conn } from '../../core/db.ts';
 import { type Region, findRegion, regionLineage } from '../../core/regions.ts';
-import { type PolicyVersion, hydrate, versionQuery } from './repo.ts';
+import { type AllocationRow, type PolicyVersion, hydrate, versionQuery } from './repo.ts';
 
 /**
  * The list a region works with: a township's or village's is its county's; a county's, city's or province's
@@ -63,17 +63,6 @@ export async function draftsAwaitingPublication(db: Conn, regionId: number): Pro
 /** Drafts a department's staff are working on, or that were returned to them. */
 export async function draftsOfDepartment(db: Conn, orgId: number): Promise<PolicyVersion[]> {
   return hydrate(db, await versionQuery(db).where('i.department_org_id', orgId).whereIn('v.state', ['draft', 'returned']).orderBy('i.code'));
-}
-
-export interface AllocationRow {
-  id: number;
-  itemId: number;
-  year: number;
-  amountFen: number;
-  docNumber: string;
-  docTitle: string;
-  docDate: string;
-  recordedAt: string;
 }
 
 export async function allocations(db: Conn, countyId: number, options: { itemId?: number; year?: number } = {}): Promise<AllocationRow[]> {

@@ -1,8 +1,8 @@
 import type { Conn } from '../../core/db.ts';
-import type { Frequency, Payee, PolicyLevel, PolicyTier } from './files.ts';
+import type { PolicyFields, PolicyLevel } from './files.ts';
 
 /** Rows of the policy tables as the module reads them, versions with their tiers and exclusive groups. */
-export interface PolicyVersion {
+export interface PolicyVersion extends PolicyFields {
   id: number;
   itemId: number;
   code: string;
@@ -14,14 +14,6 @@ export interface PolicyVersion {
   versionNo: number;
   state: 'draft' | 'returned' | 'published';
   effectiveYear: number;
-  name: string;
-  legalBasisTitle: string;
-  legalBasisNumber: string;
-  payee: Payee;
-  frequency: Frequency;
-  unit: string;
-  fromYear: number;
-  toYear: number | null;
   confidential: boolean;
   changeNote: string | null;
   revision: number;
@@ -30,8 +22,22 @@ export interface PolicyVersion {
   publishedBy: number | null;
   publishedAt: string | null;
   returnReason: string | null;
-  tiers: PolicyTier[];
   exclusiveGroups: string[];
+}
+
+/** A budget allocation document (指标文件) as recorded. */
+export interface AllocationInput {
+  itemId: number;
+  year: number;
+  amountFen: number;
+  docNumber: string;
+  docTitle: string;
+  docDate: string;
+}
+
+export interface AllocationRow extends AllocationInput {
+  id: number;
+  recordedAt: string;
 }
 
 export function versionQuery(db: Conn) {
@@ -72,8 +78,8 @@ export async function hydrate(db: Conn, rows: Record<string, unknown>[]): Promis
       name: String(r.name),
       legalBasisTitle: String(r.legal_basis_title),
       legalBasisNumber: String(r.legal_basis_number),
-      payee: r.payee as Payee,
-      frequency: r.frequency as Frequency,
+      payee: r.payee as PolicyVersion['payee'],
+      frequency: r.frequency as PolicyVersion['frequency'],
       unit: String(r.unit),
       fromYear: Number(r.from_year),
       toYear: r.to_year == null ? null : Number(r.to_year),
