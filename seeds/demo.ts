@@ -4,6 +4,7 @@ import { hashPassword } from '../src/core/auth/password.ts';
 import { ROLE_LABELS, type Role } from '../src/core/auth/roles.ts';
 import { inTransaction, insertReturningId, nowIso } from '../src/core/db.ts';
 import { type Region, insertRegion } from '../src/core/regions.ts';
+import { seedDemoPeople } from './demo-people.ts';
 import { seedDemoPolicies } from './demo-policy.ts';
 
 /**
@@ -47,8 +48,11 @@ export const DEMO_USERS: DemoUser[] = [
   { username: 'auditor', displayName: '褚文静', role: 'auditor', label: ROLE_LABELS.auditor },
 ];
 
-/** Seed the demo county once; a second run finds the admin and changes nothing. */
-export async function seedDemo(core: Core, password: string): Promise<void> {
+/**
+ * Seed the demo county once; a second run finds the admin and changes nothing. `people` adds the registry's
+ * ~2,000 fake people (the demo has them; most tests do not need them).
+ */
+export async function seedDemo(core: Core, password: string, options: { people?: boolean } = {}): Promise<void> {
   if (await core.db('core_user').where({ username: 'admin' }).first('id')) return;
   const hash = await hashPassword(password, core.config.scryptLogN);
   await inTransaction(core.db, async (trx) => {
@@ -56,13 +60,15 @@ export async function seedDemo(core: Core, password: string): Promise<void> {
     const city = await insertRegion(trx, province, 'city', '临山市', '990100');
     const county = await insertRegion(trx, city, 'county', '青禾县', '990102');
     const townships = new Map<string, Region>();
+    const villageIds = new Map<string, number>();
     let townshipNo = 0;
     for (const [township, villages] of Object.entries(TOWNSHIPS)) {
       townshipNo++;
       const t = await insertRegion(trx, county, 'township', township, `990102${String(townshipNo * 100).padStart(3, '0')}`);
       townships.set(township, t);
       for (const [i, village] of villages.entries()) {
-        await insertRegion(trx, t, 'village', village, `990102${String(townshipNo * 100).padStart(3, '0')}${String(i + 1).padStart(3, '0')}`);
+        const v = await insertRegion(trx, t, 'village', village, `990102${String(townshipNo * 100).padStart(3, '0')}${String(i + 1).padStart(3, '0')}`);
+        villageIds.set(village, v.id);
       }
     }
     const orgIds = new Map<string, number>();
@@ -90,6 +96,7 @@ export async function seedDemo(core: Core, password: string): Promise<void> {
       userIds.set(u.username, userId);
     }
     const policies = await seedDemoPolicies(trx, { province, county, countyOrgs: orgIdsByName, userIds });
-    await recordAudit(trx, { userId: null, username: 'ykt-demo', regionId: county.id, ip: null }, { action: 'demo.seed', summary: { county: county.name, users: DEMO_USERS.length, policies } });
+    const people = options.people ? await seedDemoPeople(trx, core, { villages: villageIds, bankOrgId: orgIds.get('bank')!, stationUserId: userIds.get('station1')! }) : 0;
+    await recordAudit(trx, { userId: null, username: 'ykt-demo', regionId: county.id, ip: null }, { action: 'demo.seed', summary: { county: county.name, users: DEMO_USERS.length, policies, people } });
   });
 }

@@ -20,6 +20,7 @@ import type { AppModule, NavItem } from './core/module.ts';
 import type { TaskDefinition } from './core/scheduler.ts';
 import { coreTasks } from './core/tasks.ts';
 import { createViews } from './core/views.ts';
+import { createBeneficiaryModule } from './modules/beneficiary/index.ts';
 import { createPolicyModule } from './modules/policy/index.ts';
 import { adminRoutes } from './core/web/admin-routes.ts';
 import { auditRoutes } from './core/web/audit-routes.ts';
@@ -49,7 +50,7 @@ const ACCOUNT_NAV: NavItem = { href: '/account', label: '账户安全', roles: C
  * bank › publicity, supervision). Each module issue adds its module here; core never imports a module.
  */
 function buildModules(core: Core): AppModule[] {
-  return [createPolicyModule(core)];
+  return [createPolicyModule(core), createBeneficiaryModule(core)];
 }
 
 /** Every scheduled task: the platform's own and the modules'. The outbox dispatch reaches the modules' handlers. */

@@ -108,7 +108,7 @@ async function demo(): Promise<number> {
     { ...process.env, YKT_SECRET_KEY: process.env.YKT_SECRET_KEY || fs.readFileSync(keyFile, 'utf8').trim(), DATABASE_URL: process.env.DATABASE_URL || path.join(dataDir, 'ykt-demo.sqlite') },
     { demo: true },
   );
-  const running = await start(config, { beforeListen: (core) => seedDemo(core, password) });
+  const running = await start(config, { beforeListen: (core) => seedDemo(core, password, { people: true }) });
   const lines = [
     '',
     `一卡通平台（演示县）已启动：${running.url}`,

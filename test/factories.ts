@@ -81,9 +81,9 @@ export async function createTestDb(options: { migrate?: boolean; config?: Partia
 }
 
 /** A migrated database with the demo county (regions, departments, bank, one user per role). */
-export async function createSeededDb(config: Partial<Config> = {}): Promise<TestDb> {
+export async function createSeededDb(config: Partial<Config> = {}, options: { people?: boolean } = {}): Promise<TestDb> {
   const t = await createTestDb({ config });
-  await seedDemo(t.core, TEST_PASSWORD);
+  await seedDemo(t.core, TEST_PASSWORD, options);
   return t;
 }
 

@@ -1,0 +1,194 @@
+import { recordAudit } from '../../core/audit.ts';
+import { type Actor, hasRole } from '../../core/auth/roles.ts';
+import type { Core } from '../../core/context.ts';
+import { isBusinessDate } from '../../core/dates.ts';
+import { type Tx, inTransaction, insertReturningId, nowIso } from '../../core/db.ts';
+import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../../core/errors.ts';
+import { maskIdNumber, maskName, maskPhone } from '../../core/mask.ts';
+import { regionInScope } from '../../core/regions.ts';
+import { type AccountKind, ACCOUNT_KIND_LABELS, parseAccountNumber } from './account-number.ts';
+import { parseIdNumber } from './id-number.ts';
+import { personInScope } from './queries.ts';
+
+/**
+ * Registry commands. The township station (经办站所) registers and corrects people; changes that affect payments
+ * (the payout account, the status) wait for the township finance office (财政所), and nobody confirms their own
+ * request. Every command runs in one transaction and writes its audit row with personal data masked.
+ */
+export const RELATIONS = { head: '户主', spouse: '配偶', child: '子女', parent: '父母', grandchild: '孙子女', other: '其他' } as const;
+export type Relation = keyof typeof RELATIONS;
+export const STATUSES = { active: '在册', deceased: '死亡', moved: '迁出', cancelled: '注销' } as const;
+export type PersonStatus = keyof typeof STATUSES;
+
+export interface AccountInput {
+  kind: AccountKind;
+  bankName: string;
+  number: string;
+  holderName: string;
+}
+
+export interface PersonInput {
+  name: string;
+  idNumber: string;
+  villageId: number;
+  relation: Relation;
+  /** For anyone but a household head: the head's person id (same village). */
+  headPersonId: number | null;
+  phone: string | null;
+  account: AccountInput | null;
+}
+
+function assertStation(actor: Actor): void {
+  if (!hasRole(actor, 'township_station')) throw new ForbiddenError('只有乡镇经办站所可以登记和修改受益对象');
+}
+
+/** An account ready to store: number checked, encrypted, indexed; a Luhn failure is kept as a warning. */
+function sealAccount(core: Core, input: AccountInput, field = 'accountNumber') {
+  const parsed = parseAccountNumber(input.kind, input.number);
+  if (!parsed.ok) throw new ValidationError({ [field]: parsed.error });
+  return {
+    kind: input.kind,
+    bank_name: input.bankName,
+    account_enc: core.crypto.encrypt(parsed.accountNumber),
+    account_index: core.crypto.blindIndex('account', parsed.accountNumber),
+    account_last4: parsed.accountNumber.slice(-4),
+    holder_name: input.holderName,
+    luhn_warning: parsed.warning !== null,
+  };
+}
+
+async function insertActiveAccount(trx: Tx, actor: Actor, personId: number, sealed: ReturnType<typeof sealAccount>, reason: string | null): Promise<number> {
+  return insertReturningId(trx, 'beneficiary_account', {
+    person_id: personId,
+    ...sealed,
+    status: 'active',
+    active_person_id: personId,
+    opened_by: actor.userId,
+    opened_at: nowIso(),
+    change_reason: reason,
+  });
+}
+
+/** Register a person (and, for a head, their household) in a village of the station's township. */
+export async function registerPerson(core: Core, actor: Actor, input: PersonInput): Promise<number> {
+  assertStation(actor);
+  const village = await regionInScope(core.db, actor, input.villageId);
+  if (village.level !== 'village') throw new ValidationError({ villageId: '请选择村（社区）' });
+  const id = parseIdNumber(input.idNumber);
+  if (!id.ok) throw new ValidationError({ idNumber: id.error });
+  const sealedAccount = input.account ? sealAccount(core, input.account) : null;
+  const idIndex = core.crypto.blindIndex('id', id.value.idNumber);
+  return inTransaction(core.db, async (trx) => {
+    const existing = await trx('beneficiary_person as p').join('core_region as v', 'v.id', 'p.village_id').where('p.id_index', idIndex).first('v.name as village');
+    if (existing) throw new ValidationError({ idNumber: `该身份证号码已登记在“${existing.village}”，一人只能登记一次` });
+    let householdId: number;
+    if (input.relation === 'head') {
+      householdId = await insertReturningId(trx, 'beneficiary_household', { village_id: village.id, created_at: nowIso(), updated_at: nowIso() });
+    } else {
+      const head = input.headPersonId ? await trx('beneficiary_person').where({ id: input.headPersonId, relation: 'head' }).first('household_id', 'village_id') : undefined;
+      if (!head || Number(head.village_id) !== village.id) throw new ValidationError({ headPersonId: '请选择同村已登记的户主' });
+      householdId = Number(head.household_id);
+    }
+    const now = nowIso();
+    const personId = await insertReturningId(trx, 'beneficiary_person', {
+      name: input.name,
+      id_enc: core.crypto.encrypt(id.value.idNumber),
+      id_index: idIndex,
+      id_masked: maskIdNumber(id.value.idNumber),
+      birth_date: id.value.birthDate,
+      sex: id.value.sex,
+      village_id: village.id,
+      household_id: householdId,
+      relation: input.relation,
+      phone_enc: input.phone ? core.crypto.encrypt(input.phone) : null,
+      phone_masked: input.phone ? maskPhone(input.phone) : null,
+      status: 'active',
+      created_by: actor.userId,
+      created_at: now,
+      updated_by: actor.userId,
+      updated_at: now,
+    });
+    if (input.relation === 'head') await trx('beneficiary_household').where({ id: householdId }).update({ head_person_id: personId });
+    if (sealedAccount) await insertActiveAccount(trx, actor, personId, sealedAccount, '登记时提供');
+    await recordAudit(trx, actor, {
+      action: 'beneficiary.register',
+      objectType: 'person',
+      objectId: personId,
+      summary: { name: maskName(input.name), id: maskIdNumber(id.value.idNumber), village: village.name, relation: input.relation, converted15: id.value.convertedFrom !== null, account: sealedAccount ? `${ACCOUNT_KIND_LABELS[sealedAccount.kind]} ****${sealedAccount.account_last4}` : null },
+    });
+    return personId;
+  });
+}
+
+export type ChangeRequest =
+  | { kind: 'account'; account: AccountInput }
+  | { kind: 'status'; status: PersonStatus; date: string; source: string };
+
+/** The station asks for a change that affects payments; it waits for the township finance office. */
+export async function requestChange(core: Core, actor: Actor, personId: number, change: ChangeRequest, reason: string): Promise<number> {
+  assertStation(actor);
+  const person = await personInScope(core.db, actor, personId);
+  let summary: string;
+  if (change.kind === 'account') {
+    const parsed = parseAccountNumber(change.account.kind, change.account.number);
+    if (!parsed.ok) throw new ValidationError({ accountNumber: parsed.error });
+    summary = `更换发放账户为 ${change.account.bankName}${ACCOUNT_KIND_LABELS[change.account.kind]} ****${parsed.accountNumber.slice(-4)}${parsed.warning ? '（卡号校验位不符，请核对）' : ''}`;
+  } else {
+    if (!isBusinessDate(change.date)) throw new ValidationError({ statusDate: '日期应为 YYYY-MM-DD 格式的有效日期' });
+    if (change.status === person.status) throw new ValidationError({ status: `该对象已是“${STATUSES[change.status]}”状态` });
+    summary = `状态由“${STATUSES[person.status]}”改为“${STATUSES[change.status]}”（${change.date}，${change.source}）`;
+  }
+  return inTransaction(core.db, async (trx) => {
+    if (await trx('beneficiary_change_request').where({ person_id: personId, kind: change.kind, state: 'pending' }).first('id')) {
+      throw new ConflictError('该对象已有同类变更在等待财政所确认');
+    }
+    const id = await insertReturningId(trx, 'beneficiary_change_request', {
+      person_id: personId,
+      kind: change.kind,
+      payload_enc: core.crypto.encrypt(JSON.stringify(change)),
+      summary,
+      reason,
+      requested_by: actor.userId,
+      requested_at: nowIso(),
+      state: 'pending',
+    });
+    await recordAudit(trx, actor, { action: 'beneficiary.change.request', objectType: 'person', objectId: personId, summary: { request: id, change: summary, reason } });
+    return id;
+  });
+}
+
+/**
+ * The township finance office confirms or rejects a pending change; nobody decides their own request. A
+ * confirmed account change closes the active account and opens the new one (history kept); a confirmed status
+ * change records the date and source.
+ */
+export async function decideChange(core: Core, actor: Actor, requestId: number, decision: { approve: boolean; note: string | null }): Promise<void> {
+  if (!hasRole(actor, 'township_finance')) throw new ForbiddenError('只有乡镇财政所可以确认影响发放的变更');
+  const request = await core.db('beneficiary_change_request').where({ id: requestId }).first();
+  if (!request) throw new NotFoundError('变更申请不存在');
+  await personInScope(core.db, actor, Number(request.person_id));
+  if (Number(request.requested_by) === actor.userId) throw new ForbiddenError('不能确认自己提出的变更（四眼原则）');
+  const change = JSON.parse(core.crypto.decrypt(request.payload_enc)) as ChangeRequest;
+  const sealed = change.kind === 'account' ? sealAccount(core, change.account) : null;
+  await inTransaction(core.db, async (trx) => {
+    const updated = await trx('beneficiary_change_request')
+      .where({ id: requestId, state: 'pending' })
+      .update({ state: decision.approve ? 'confirmed' : 'rejected', decided_by: actor.userId, decided_at: nowIso(), decision_note: decision.note });
+    if (updated !== 1) throw new ConflictError('该变更已被处理');
+    const personId = Number(request.person_id);
+    if (decision.approve && sealed) {
+      await trx('beneficiary_account').where({ person_id: personId, status: 'active' }).update({ status: 'closed', active_person_id: null, closed_by: actor.userId, closed_at: nowIso() });
+      await insertActiveAccount(trx, actor, personId, sealed, request.reason);
+    } else if (decision.approve && change.kind === 'status') {
+      await trx('beneficiary_person')
+        .where({ id: personId })
+        .update({ status: change.status, status_date: change.date, status_source: change.source, version: trx.raw('version + 1'), updated_by: actor.userId, updated_at: nowIso() });
+    }
+    await recordAudit(trx, actor, {
+      action: decision.approve ? 'beneficiary.change.confirm' : 'beneficiary.change.reject',
+      objectType: 'person',
+      objectId: personId,
+      summary: { request: requestId, change: request.summary, note: decision.note },
+    });
+  });
+}

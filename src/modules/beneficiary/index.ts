@@ -1,0 +1,24 @@
+import type { Core } from '../../core/context.ts';
+import type { AppModule } from '../../core/module.ts';
+import { pendingChanges } from './queries.ts';
+import { beneficiaryRoutes } from './routes.ts';
+
+/**
+ * The beneficiary module (一张卡片领补贴): households, people and their one payout account, the registry every
+ * round is checked against. Other modules use only what this file exports.
+ */
+export { parseIdNumber } from './id-number.ts';
+export { parseAccountNumber } from './account-number.ts';
+
+export function createBeneficiaryModule(core: Core): AppModule {
+  return {
+    name: 'beneficiary',
+    nav: [{ href: '/beneficiaries', label: '受益对象', roles: ['township_station', 'township_finance', 'department', 'finance_section', 'supervisor'] }],
+    routes: beneficiaryRoutes,
+    async queues(actor) {
+      if (!actor.roles.includes('township_finance')) return [];
+      const pending = await pendingChanges(core.db, actor);
+      return pending.length ? [{ title: '待确认的账户和状态变更', count: pending.length, href: '/beneficiaries/changes' }] : [];
+    },
+  };
+}

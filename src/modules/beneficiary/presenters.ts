@@ -1,0 +1,58 @@
+import { formatDateTime } from '../../core/dates.ts';
+import { ACCOUNT_KIND_LABELS } from './account-number.ts';
+import { RELATIONS, STATUSES } from './commands.ts';
+import type { ChangeRequestRow } from './queries.ts';
+import type { AccountRow, PersonRow } from './repo.ts';
+
+/** Registry rows → what the pages show; ID, account and phone numbers only ever masked. */
+export function presentPerson(p: PersonRow) {
+  return {
+    id: p.id,
+    name: p.name,
+    idMasked: p.id_masked,
+    birthDate: p.birth_date,
+    sex: p.sex === 'male' ? '男' : '女',
+    village: p.village_name,
+    relation: RELATIONS[p.relation as keyof typeof RELATIONS] ?? p.relation,
+    phone: p.phone_masked ?? '',
+    status: STATUSES[p.status],
+    statusCode: p.status,
+    statusNote: p.status_date ? `${p.status_date}（${p.status_source ?? ''}）` : '',
+    householdId: p.household_id,
+  };
+}
+
+export function presentAccount(a: AccountRow) {
+  return {
+    kind: ACCOUNT_KIND_LABELS[a.kind],
+    bank: a.bank_name,
+    number: `****${a.account_last4}`,
+    holder: a.holder_name,
+    active: a.status === 'active',
+    status: a.status === 'active' ? '使用中' : '已停用',
+    warning: a.luhn_warning ? '卡号校验位不符，请核对' : '',
+    openedAt: formatDateTime(a.opened_at),
+    closedAt: formatDateTime(a.closed_at),
+    reason: a.change_reason ?? '',
+  };
+}
+
+const REQUEST_STATES = { pending: '待财政所确认', confirmed: '已确认', rejected: '已退回' } as const;
+
+export function presentRequest(r: ChangeRequestRow) {
+  return {
+    id: r.id,
+    personId: r.person_id,
+    person: r.person_name,
+    village: r.village_name,
+    kind: r.kind === 'account' ? '发放账户' : '人员状态',
+    summary: r.summary,
+    reason: r.reason,
+    requester: r.requester,
+    requestedBy: r.requested_by,
+    requestedAt: formatDateTime(r.requested_at),
+    state: REQUEST_STATES[r.state],
+    pending: r.state === 'pending',
+    note: r.decision_note ?? '',
+  };
+}

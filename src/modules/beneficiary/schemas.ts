@@ -1,0 +1,58 @@
+import { z } from 'zod';
+import { pageSchema } from '../../core/web/schemas.ts';
+import { RELATIONS, STATUSES } from './commands.ts';
+
+/** Forms and query strings of the registry pages; every message in Chinese, keyed by field. */
+const text = (label: string, max: number) =>
+  z.string({ error: `请填写${label}` }).trim().min(1, { error: `请填写${label}` }).max(max, { error: `${label}不能超过 ${max} 个字符` });
+const optional = (v: unknown) => (v === '' || v === undefined ? null : v);
+const id = (label: string) => z.coerce.number({ error: `请选择${label}` }).int({ error: `请选择${label}` }).positive({ error: `请选择${label}` });
+
+const accountFields = {
+  accountKind: z.enum(['sscard', 'bankcard', 'passbook'], { error: '请选择账户类型' }),
+  bankName: text('开户金融机构', 80),
+  accountNumber: z.string({ error: '请填写账号' }),
+  holderName: text('户名', 40),
+};
+
+export const registerSchema = z
+  .object({
+    name: text('姓名', 40),
+    idNumber: z.string({ error: '请填写身份证号码' }),
+    villageId: id('村（社区）'),
+    relation: z.enum(Object.keys(RELATIONS) as [keyof typeof RELATIONS], { error: '请选择与户主关系' }),
+    headPersonId: z.preprocess(optional, id('户主').nullable()),
+    phone: z.preprocess(optional, z.string().trim().regex(/^1[3-9]\d{9}$/, { error: '手机号码应为 11 位数字' }).nullable()),
+    hasAccount: z.preprocess((v) => v === 'on' || v === '1', z.boolean()),
+    accountKind: z.string().optional(),
+    bankName: z.string().optional(),
+    accountNumber: z.string().optional(),
+    holderName: z.string().optional(),
+  })
+  .superRefine((v, ctx) => {
+    if (v.relation !== 'head' && !v.headPersonId) ctx.addIssue({ code: 'custom', path: ['headPersonId'], message: '非户主须选择所属户的户主' });
+  });
+
+export const accountSchema = z.object(accountFields);
+
+export const accountChangeSchema = z.object({ ...accountFields, reason: text('变更原因', 200) });
+
+export const statusChangeSchema = z.object({
+  status: z.enum(Object.keys(STATUSES) as [keyof typeof STATUSES], { error: '请选择状态' }),
+  statusDate: z.string({ error: '请填写日期' }),
+  source: text('信息来源', 80),
+  reason: text('变更原因', 200),
+});
+
+export const decisionSchema = z.object({
+  decision: z.enum(['confirm', 'reject'], { error: '请选择确认或退回' }),
+  note: z.preprocess(optional, z.string().trim().max(200, { error: '说明不能超过 200 个字符' }).nullable()),
+});
+
+export const searchSchema = z.object({
+  name: z.preprocess(optional, z.string().trim().max(40, { error: '姓名过长' }).nullable()),
+  villageId: z.preprocess(optional, id('村（社区）').nullable()),
+  page: pageSchema,
+});
+
+export const idSearchSchema = z.object({ idNumber: z.string({ error: '请填写身份证号码' }) });
