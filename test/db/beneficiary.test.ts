@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { ForbiddenError, ValidationError } from '../../src/core/errors.ts';
-import { decideChange, registerPerson, requestChange } from '../../src/modules/beneficiary/commands.ts';
+import { correctPerson, decideChange, registerPerson, requestChange } from '../../src/modules/beneficiary/commands.ts';
 import { accountsOf, personInScope, searchPeople } from '../../src/modules/beneficiary/queries.ts';
 import { TEST_DB, type TestDb, actorFor, auditRows, createSeededDb, regionId } from '../factories.ts';
 
@@ -67,6 +67,22 @@ describe(`the beneficiary registry (${TEST_DB})`, () => {
       'beneficiary.change.request',
       'beneficiary.change.confirm',
     ]);
+  });
+
+  it('lets the station correct name, phone and relation, guarded against a stale form, audited masked', async () => {
+    t = await createSeededDb();
+    const station = await actorFor(t, 'station1');
+    const village = await regionId(t, '西街村');
+    const head = await registerPerson(t.core, station, { name: '张大山', idNumber: '11010519491231002X', villageId: village, relation: 'head', headPersonId: null, phone: '13800000000', account: null });
+    const child = await registerPerson(t.core, station, { name: '张晓', idNumber: '440308198001010012', villageId: village, relation: 'spouse', headPersonId: head, phone: null, account: null });
+    await correctPerson(t.core, station, child, { name: '张小晓', phone: null, relation: 'child', version: 1 });
+    await expect(correctPerson(t.core, station, child, { name: '张某', phone: null, relation: 'child', version: 1 })).rejects.toThrow('该对象已被他人修改');
+    await expect(correctPerson(t.core, station, head, { name: '张大山', phone: null, relation: 'spouse', version: 1 })).rejects.toThrow(ValidationError);
+    await correctPerson(t.core, station, head, { name: '张大山', phone: null, relation: 'head', version: 1 });
+    expect(await personInScope(t.core.db, station, head)).toMatchObject({ phone_masked: '138****0000', version: 2 }); // a blank phone keeps the one on record
+    expect(await personInScope(t.core.db, station, child)).toMatchObject({ name: '张小晓', relation: 'child', version: 2 });
+    const audit = (await auditRows(t.core, 'beneficiary.correct'))[0];
+    expect(JSON.parse(audit.summary)).toEqual({ before: { name: '张*', phone: null, relation: 'spouse' }, after: { name: '张*晓', phone: null, relation: 'child' } });
   });
 
   it('seeds the demo registry: about 2,000 people in 600 households, valid IDs, one active account each at most', async () => {

@@ -192,3 +192,44 @@ export async function decideChange(core: Core, actor: Actor, requestId: number, 
     });
   });
 }
+
+export interface PersonCorrection {
+  name: string;
+  /** A new phone number; null keeps the one on record. */
+  phone: string | null;
+  relation: Relation;
+  /** The version the form was built from: a save over someone else's is refused. */
+  version: number;
+}
+
+/**
+ * The station corrects what does not affect payments (name as on the ID card, phone, relation to the head).
+ * The ID number, village and household stay; account and status go through requestChange.
+ */
+export async function correctPerson(core: Core, actor: Actor, personId: number, input: PersonCorrection): Promise<void> {
+  assertStation(actor);
+  const before = await personInScope(core.db, actor, personId);
+  if ((before.relation === 'head') !== (input.relation === 'head')) throw new ValidationError({ relation: '户主变更须先登记新户主，不能在此修改' });
+  await inTransaction(core.db, async (trx) => {
+    const updated = await trx('beneficiary_person')
+      .where({ id: personId, version: input.version })
+      .update({
+        name: input.name,
+        ...(input.phone ? { phone_enc: core.crypto.encrypt(input.phone), phone_masked: maskPhone(input.phone) } : {}),
+        relation: input.relation,
+        version: input.version + 1,
+        updated_by: actor.userId,
+        updated_at: nowIso(),
+      });
+    if (updated !== 1) throw new ConflictError('该对象已被他人修改，请刷新后重新填写');
+    await recordAudit(trx, actor, {
+      action: 'beneficiary.correct',
+      objectType: 'person',
+      objectId: personId,
+      summary: {
+        before: { name: maskName(before.name), phone: before.phone_masked, relation: before.relation },
+        after: { name: maskName(input.name), phone: input.phone ? maskPhone(input.phone) : before.phone_masked, relation: input.relation },
+      },
+    });
+  });
+}

@@ -6,11 +6,11 @@ import { parseId, validate } from '../../core/http/validate.ts';
 import { listRegionsInScope } from '../../core/regions.ts';
 import type { Web } from '../../core/web/web.ts';
 import type { AccountKind } from './account-number.ts';
-import { RELATIONS, STATUSES, decideChange, registerPerson, requestChange } from './commands.ts';
+import { RELATIONS, STATUSES, correctPerson, decideChange, registerPerson, requestChange } from './commands.ts';
 import { parseIdNumber } from './id-number.ts';
 import { presentAccount, presentPerson, presentRequest } from './presenters.ts';
 import { accountsOf, changeRequestsOf, householdMembers, pendingChanges, personInScope, searchPeople } from './queries.ts';
-import { accountChangeSchema, decisionSchema, idSearchSchema, registerSchema, searchSchema, statusChangeSchema } from './schemas.ts';
+import { accountChangeSchema, correctionSchema, decisionSchema, idSearchSchema, registerSchema, searchSchema, statusChangeSchema } from './schemas.ts';
 
 const PAGE_SIZE = 50;
 const READERS = ['township_station', 'township_finance', 'department', 'finance_section', 'supervisor'] as const;
@@ -121,6 +121,8 @@ export function beneficiaryRoutes(router: Router, web: Web): void {
         isFinanceOffice: hasRole(actor, 'township_finance'),
         userId: actor.userId,
         statuses: Object.entries(STATUSES).map(([value, label]) => ({ value, label })),
+        relations: Object.entries(RELATIONS).map(([value, label]) => ({ value, label })),
+        correctionValues: { name: person.name, relation: person.relation, version: person.version },
         ...extra,
       },
       status,
@@ -128,6 +130,19 @@ export function beneficiaryRoutes(router: Router, web: Web): void {
   }
 
   router.get('/beneficiaries/:id', async (ctx) => personPage(ctx, await reader(ctx), personIdParam(ctx)));
+
+  router.post('/beneficiaries/:id/correct', async (ctx) => {
+    const actor = web.actor(ctx);
+    const personId = personIdParam(ctx);
+    const body = ctx.request.body as Record<string, unknown>;
+    try {
+      await correctPerson(web.core, actor, personId, validate(correctionSchema, body));
+    } catch (err) {
+      if (!(err instanceof ValidationError)) throw err;
+      return personPage(ctx, actor, personId, { correctionErrors: err.fieldErrors, correctionValues: body }, 422);
+    }
+    await web.redirectWith(ctx, `/beneficiaries/${personId}`, { kind: 'success', message: '已更正' });
+  });
 
   router.post('/beneficiaries/:id/account-change', async (ctx) => {
     const actor = web.actor(ctx);

@@ -33,7 +33,12 @@ export const registerSchema = z
     if (v.relation !== 'head' && !v.headPersonId) ctx.addIssue({ code: 'custom', path: ['headPersonId'], message: '非户主须选择所属户的户主' });
   });
 
-export const accountSchema = z.object(accountFields);
+export const correctionSchema = z.object({
+  name: text('姓名', 40),
+  phone: z.preprocess(optional, z.string().trim().regex(/^1[3-9]\d{9}$/, { error: '手机号码应为 11 位数字' }).nullable()),
+  relation: z.enum(Object.keys(RELATIONS) as [keyof typeof RELATIONS], { error: '请选择与户主关系' }),
+  version: z.coerce.number({ error: '表单版本无效，请刷新' }).int().positive({ error: '表单版本无效，请刷新' }),
+});
 
 export const accountChangeSchema = z.object({ ...accountFields, reason: text('变更原因', 200) });
 
