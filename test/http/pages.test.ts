@@ -103,6 +103,9 @@ describe(`pages (${TEST_DB})`, () => {
     const res = await agent.get('/admin/users');
     expect(res.status).toBe(303);
     expect(res.headers.location).toBe('/login?next=%2Fadmin%2Fusers');
+    // Only /public/… is public: a path that merely starts with the letters (a future /publicity page) is not.
+    expect((await agent.get('/publicity')).status).toBe(303);
+    expect((await agent.get('/public/policies')).status).toBe(200);
     const health = await agent.get('/healthz');
     expect(health.status).toBe(200);
     expect(health.body).toEqual({ status: 'ok' });

@@ -55,6 +55,9 @@ describe(`policy pages (${TEST_DB})`, () => {
 
     const finance = agentFor(t.core);
     await login(finance, 'finance');
+    expect((await finance.get('/policies/new')).status).toBe(403);
+    expect((await finance.get(`${itemPath}/edit`)).status).toBe(403);
+    expect((await dept.get(`${itemPath}/edit`)).status).toBe(200);
     const home = await finance.get('/');
     expect(home.text).toContain('待发布的补贴项目（新增或调整）');
     const detail = await finance.get(itemPath);

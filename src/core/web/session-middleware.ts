@@ -5,7 +5,7 @@ import type { Actor, Role } from '../auth/roles.ts';
 import { SESSION_COOKIE, invalidateSession, takeFlash, validateSessionToken } from '../auth/session.ts';
 
 /** Paths anyone may open without a session. */
-const PUBLIC_PREFIXES = ['/login', '/healthz', '/static/', '/favicon.ico'];
+const PUBLIC_PREFIXES = ['/login', '/healthz', '/static/', '/favicon.ico', '/public/'];
 /** While a step is pending (second factor, forced password change, TOTP enrolment), only these paths open. */
 const PENDING_PATHS: Record<Exclude<PendingStep, null>, string> = {
   totp: '/login/totp',
@@ -57,7 +57,7 @@ export function sessionMiddleware(core: Core) {
       }
     }
 
-    const isPublic = PUBLIC_PREFIXES.some((p) => ctx.path === p || ctx.path.startsWith(p.endsWith('/') ? p : `${p}/`)) || ctx.path.startsWith('/public');
+    const isPublic = PUBLIC_PREFIXES.some((p) => ctx.path === p || ctx.path.startsWith(p.endsWith('/') ? p : `${p}/`));
     if (!ctx.state.actor) {
       if (!isPublic) {
         ctx.status = 303;

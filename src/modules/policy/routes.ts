@@ -9,6 +9,7 @@ import type { Region } from '../../core/regions.ts';
 import type { Web } from '../../core/web/web.ts';
 import { createPolicy, importPolicies, publishPolicyVersion, recordAllocation, returnPolicyVersion, savePolicyDraft } from './commands.ts';
 import { writePolicyListPdf, writePolicyListXlsx } from './files.ts';
+import { assertCanCreate, assertCanEdit } from './policy.ts';
 import { formValues, groupByDepartment, listDocument, presentAllocation, presentVersion } from './presenters.ts';
 import { allocations, draftsAwaitingPublication, draftsOfDepartment, listRegionFor, policyList, policyVersions } from './queries.ts';
 import { allocationSchema, listQuerySchema, policyCreateSchema, policyFormSchema, reviewSchema } from './schemas.ts';
@@ -62,7 +63,10 @@ export function policyRoutes(router: Router, web: Web): void {
 
   const formPage = (ctx: Context, data: Record<string, unknown>, status = 200) => web.render(ctx, 'policy/form.njk', data, status);
 
-  router.get('/policies/new', (ctx) => formPage(ctx, { title: '新增补贴项目', creating: true, values: formValues(null, currentYear()) }));
+  router.get('/policies/new', (ctx) => {
+    assertCanCreate(web.actor(ctx));
+    formPage(ctx, { title: '新增补贴项目', creating: true, values: formValues(null, currentYear()) });
+  });
 
   // Registered before /policies/:id so that these fixed paths win.
   router.get('/policies/export.xlsx', async (ctx) => {
@@ -119,6 +123,7 @@ export function policyRoutes(router: Router, web: Web): void {
 
   router.get('/policies/:id/edit', async (ctx) => {
     const versions = await versionsOrNotFound(itemIdParam(ctx));
+    assertCanEdit(web.actor(ctx), versions[0]!);
     const open = versions.find((v) => v.state !== 'published') ?? versions[0]!;
     formPage(ctx, { title: `修改：${open.name}`, itemId: open.itemId, code: open.code, values: formValues(open, currentYear()), returnReason: open.returnReason });
   });
