@@ -138,6 +138,14 @@ export async function listAudit(db: Db, actor: Actor, filter: AuditFilter): Prom
 
 export async function requireAuditor(db: Db, actor: Actor): Promise<void> {
   if (hasRole(actor, 'auditor')) return;
-  await inTransaction(db, (trx) => recordAudit(trx, actor, { action: 'access.denied', objectType: 'audit_log', summary: { reason: 'not_auditor' } }));
-  throw new ForbiddenError('审计日志仅审计管理员可以查看（三权分立）');
+  await refuse(db, actor, { objectType: 'audit_log', summary: { reason: 'not_auditor' } }, '审计日志仅审计管理员可以查看（三权分立）');
+}
+
+/**
+ * Refuse a request for something outside the actor's role or scope: the `access.denied` audit row is written in
+ * a transaction of its own (the refusal changes nothing else), then the 403 with the Chinese message is thrown.
+ */
+export async function refuse(db: Db, actor: Actor, entry: Omit<AuditEntry, 'action'>, message: string): Promise<never> {
+  await inTransaction(db, (trx) => recordAudit(trx, actor, { action: 'access.denied', ...entry }));
+  throw new ForbiddenError(message);
 }

@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import { type Actor, type RegionLevel, REGION_LEVELS, REGION_LEVEL_LABELS, hasRole } from './auth/roles.ts';
-import { recordAudit } from './audit.ts';
+import { recordAudit, refuse } from './audit.ts';
 import { type Conn, type Db, type Tx, inTransaction, insertReturningId, nowIso } from './db.ts';
 import { ForbiddenError, NotFoundError, ValidationError } from './errors.ts';
 
@@ -45,12 +45,7 @@ export async function findRegion(db: Conn, id: number): Promise<Region | undefin
 export async function regionInScope(db: Db, actor: Actor, id: number): Promise<Region> {
   const region = await findRegion(db, id);
   if (!region) throw new NotFoundError('地区不存在');
-  if (!isPathInScope(actor, region.path)) {
-    await inTransaction(db, (trx) =>
-      recordAudit(trx, actor, { action: 'access.denied', objectType: 'region', objectId: id, summary: { reason: 'out_of_scope' } }),
-    );
-    throw new ForbiddenError('该地区不在您的管辖范围内');
-  }
+  if (!isPathInScope(actor, region.path)) await refuse(db, actor, { objectType: 'region', objectId: id, summary: { reason: 'out_of_scope' } }, '该地区不在您的管辖范围内');
   return region;
 }
 

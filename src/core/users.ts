@@ -1,6 +1,6 @@
 import crypto from 'node:crypto';
 import type { Core } from './context.ts';
-import { recordAudit } from './audit.ts';
+import { recordAudit, refuse } from './audit.ts';
 import { hashPassword } from './auth/password.ts';
 import { type Actor, type Role, ROLE_LABELS, hasRole, roleCombinationError } from './auth/roles.ts';
 import { invalidateUserSessions } from './auth/session.ts';
@@ -99,10 +99,7 @@ export async function getUser(core: Core, actor: Actor, id: number): Promise<Use
   const row: UserJoinedRow | undefined = await userQuery(core.db, actor).where('core_user.id', id).first();
   if (!row) {
     const exists = await core.db('core_user').where({ id }).first('id');
-    if (exists) {
-      await inTransaction(core.db, (trx) => recordAudit(trx, actor, { action: 'access.denied', objectType: 'user', objectId: id, summary: { reason: 'out_of_scope' } }));
-      throw new ForbiddenError('该用户不在您的管辖范围内');
-    }
+    if (exists) await refuse(core.db, actor, { objectType: 'user', objectId: id, summary: { reason: 'out_of_scope' } }, '该用户不在您的管辖范围内');
     throw new NotFoundError('用户不存在');
   }
   return toDetail(row, (await rolesByUser(core.db, [id])).get(id) ?? []);

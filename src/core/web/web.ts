@@ -3,8 +3,7 @@ import type nunjucks from 'nunjucks';
 import type { Core } from '../context.ts';
 import { type Actor, ROLE_LABELS, type Role, hasRole } from '../auth/roles.ts';
 import { type Flash, type SessionRow, setFlash } from '../auth/session.ts';
-import { recordAudit } from '../audit.ts';
-import { inTransaction } from '../db.ts';
+import { refuse } from '../audit.ts';
 import { ForbiddenError } from '../errors.ts';
 
 /** An entry of the main navigation, shown to the roles listed. */
@@ -31,10 +30,7 @@ export class Web {
   /** The actor, if they hold one of the roles; otherwise 403 with an audit row naming the page. */
   async requireRole(ctx: Context, roles: readonly Role[], message: string): Promise<Actor> {
     const actor = this.actor(ctx);
-    if (!hasRole(actor, ...roles)) {
-      await inTransaction(this.core.db, (trx) => recordAudit(trx, actor, { action: 'access.denied', objectType: 'page', summary: { path: ctx.path } }));
-      throw new ForbiddenError(message);
-    }
+    if (!hasRole(actor, ...roles)) await refuse(this.core.db, actor, { objectType: 'page', summary: { path: ctx.path } }, message);
     return actor;
   }
 

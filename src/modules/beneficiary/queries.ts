@@ -1,7 +1,7 @@
-import { recordAudit } from '../../core/audit.ts';
+import { refuse } from '../../core/audit.ts';
 import type { Actor } from '../../core/auth/roles.ts';
-import { type Conn, type Db, countRows, inTransaction } from '../../core/db.ts';
-import { ForbiddenError, NotFoundError } from '../../core/errors.ts';
+import { type Conn, type Db, countRows } from '../../core/db.ts';
+import { NotFoundError } from '../../core/errors.ts';
 import { whereRegionInScope } from '../../core/regions.ts';
 import { type AccountRow, type PersonRow, personQuery } from './repo.ts';
 
@@ -10,8 +10,7 @@ export async function personInScope(db: Db, actor: Actor, personId: number): Pro
   const person = (await whereRegionInScope(personQuery(db), 'p.village_id', actor, db).where('p.id', personId).first()) as PersonRow | undefined;
   if (person) return person;
   if (await db('beneficiary_person').where({ id: personId }).first('id')) {
-    await inTransaction(db, (trx) => recordAudit(trx, actor, { action: 'access.denied', objectType: 'person', objectId: personId, summary: { reason: 'out_of_scope' } }));
-    throw new ForbiddenError('该受益对象不在您的管辖范围内');
+    await refuse(db, actor, { objectType: 'person', objectId: personId, summary: { reason: 'out_of_scope' } }, '该受益对象不在您的管辖范围内');
   }
   throw new NotFoundError('受益对象不存在');
 }
