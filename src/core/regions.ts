@@ -25,6 +25,11 @@ export interface Org {
   code: string | null;
 }
 
+/** The ids along a materialised path, root first: "/1/4/17/" → [1, 4, 17]. */
+export function pathIds(path: string): number[] {
+  return path.split('/').filter(Boolean).map(Number);
+}
+
 export function isPathInScope(actor: Pick<Actor, 'regionPath'>, path: string): boolean {
   return path.startsWith(actor.regionPath);
 }
@@ -55,7 +60,7 @@ export async function listRegionsInScope(db: Conn, actor: Pick<Actor, 'regionPat
 
 /** Ancestors from the root down to the region itself, for breadcrumbs and "县 › 镇 › 村" labels. */
 export async function regionLineage(db: Conn, region: Region): Promise<Region[]> {
-  const ids = region.path.split('/').filter(Boolean).map(Number);
+  const ids = pathIds(region.path);
   const rows: Region[] = await db('core_region').whereIn('id', ids);
   return ids.map((id) => rows.find((r) => r.id === id)!).filter(Boolean);
 }

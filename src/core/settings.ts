@@ -3,7 +3,7 @@ import { recordAudit } from './audit.ts';
 import { type Conn, type Db, inTransaction, nowIso } from './db.ts';
 import { ForbiddenError } from './errors.ts';
 import { hasRole } from './auth/roles.ts';
-import { findRegion } from './regions.ts';
+import { findRegion, pathIds } from './regions.ts';
 
 /**
  * Settings per region (a county's deadline lengths, …): a value set at a region applies to its subtree;
@@ -12,7 +12,7 @@ import { findRegion } from './regions.ts';
 export async function settingFor(db: Conn, regionId: number, key: string): Promise<string | null> {
   const region = await findRegion(db, regionId);
   if (!region) return null;
-  const lineage = region.path.split('/').filter(Boolean).map(Number);
+  const lineage = pathIds(region.path);
   const rows: { region_id: number; value: string }[] = await db('core_setting').where({ key }).whereIn('region_id', lineage);
   for (const id of [...lineage].reverse()) {
     const row = rows.find((r) => Number(r.region_id) === id);

@@ -1,7 +1,7 @@
 import { ROLE_LABELS, REGION_LEVEL_LABELS, type RegionLevel, type Role } from '../auth/roles.ts';
 import type { AuditRow } from '../audit.ts';
 import { formatDateTime } from '../dates.ts';
-import type { Region } from '../regions.ts';
+import { type Region, pathIds } from '../regions.ts';
 import type { UserListRow } from '../users.ts';
 
 /** Rows → what the core templates show. */
@@ -68,7 +68,7 @@ export function presentUser(row: UserListRow) {
 }
 
 export function presentRegionOptions(regions: Region[]) {
-  const depthOf = (r: Region) => r.path.split('/').filter(Boolean).length;
+  const depthOf = (r: Region) => pathIds(r.path).length;
   const base = regions.length ? Math.min(...regions.map(depthOf)) : 0;
   return regions.map((r) => ({
     id: r.id,

@@ -4,7 +4,7 @@ import type { Core } from '../../core/context.ts';
 import { type Tx, inTransaction, insertReturningId, nowIso } from '../../core/db.ts';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../../core/errors.ts';
 import { formatYuan } from '../../core/money.ts';
-import { findRegion } from '../../core/regions.ts';
+import { findRegion, pathIds } from '../../core/regions.ts';
 import { businessDate } from '../../core/dates.ts';
 import { type PolicyFields, type PolicyImportError, type PolicyLevel, formatTierText, importErrorReport, parsePolicyImport } from './files.ts';
 import { assertCanAllocate, assertCanCreate, assertCanEdit, assertCanPublish } from './policy.ts';
@@ -172,7 +172,7 @@ export async function recordAllocation(core: Core, actor: Actor, input: Allocati
   const county = await listRegionFor(core.db, actor.regionId);
   if (county.id !== actor.regionId || county.level !== 'county') throw new ForbiddenError('指标由县级财政部门登记');
   const item = await core.db('policy_item').where({ id: input.itemId }).first();
-  const inList = item && (item.region_id === null || county.path.split('/').includes(String(item.region_id)));
+  const inList = item && (item.region_id === null || pathIds(county.path).includes(Number(item.region_id)));
   if (!inList) throw new ValidationError({ itemId: '该补贴项目不在本县政策清单中' });
   return inTransaction(core.db, async (trx) => {
     if (await trx('policy_allocation').where({ county_id: county.id, item_id: input.itemId, year: input.year, doc_number: input.docNumber }).first('id')) {

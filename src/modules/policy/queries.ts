@@ -1,5 +1,5 @@
 import type { Conn } from '../../core/db.ts';
-import { type Region, findRegion, regionLineage } from '../../core/regions.ts';
+import { type Region, findRegion, pathIds, regionLineage } from '../../core/regions.ts';
 import { type AllocationRow, type PolicyVersion, hydrate, versionQuery } from './repo.ts';
 
 /**
@@ -29,7 +29,7 @@ function inForce(versions: PolicyVersion[], year: number): PolicyVersion[] {
 }
 
 async function versionsForList(db: Conn, listRegion: Region) {
-  const ids = listRegion.path.split('/').filter(Boolean).map(Number);
+  const ids = pathIds(listRegion.path);
   const rows = await versionQuery(db).where((w) => w.whereIn('i.region_id', ids).orWhereNull('i.region_id'));
   return hydrate(db, rows);
 }
