@@ -143,15 +143,17 @@ const PDF_COLUMNS: TableColumn[] = [
   { header: '执行年度', width: 66, align: 'center' },
 ];
 
-function standardLines(line: PolicyListLine): string {
-  const [only] = line.tiers;
-  if (line.tiers.length === 1 && only!.name === '标准') return `${formatYuan(only!.standardFen)} 元/${line.unit}`;
-  return line.tiers.map((t) => `${t.name}：${formatYuan(t.standardFen)} 元/${line.unit}`).join('\n');
+/** The standard as people read it: "105.50 元/亩", or one "A类：635.00 元/人·月" per tier, joined by separator. */
+export function standardText(tiers: PolicyTier[], unit: string, separator = '\n'): string {
+  const [only] = tiers;
+  if (tiers.length === 1 && only!.name === '标准') return `${formatYuan(only!.standardFen)} 元/${unit}`;
+  return tiers.map((t) => `${t.name}：${formatYuan(t.standardFen)} 元/${unit}`).join(separator);
 }
 
-function yearsText(line: PolicyListLine): string {
-  if (line.toYear === null) return `${line.fromYear} 年起`;
-  return line.toYear === line.fromYear ? `${line.fromYear} 年` : `${line.fromYear}–${line.toYear} 年`;
+/** "2021 年起", "2026 年" or "2021–2027 年". */
+export function yearsText(fromYear: number, toYear: number | null): string {
+  if (toYear === null) return `${fromYear} 年起`;
+  return toYear === fromYear ? `${fromYear} 年` : `${fromYear}–${toYear} 年`;
 }
 
 function basisText(line: PolicyListLine): string {
@@ -180,9 +182,9 @@ export async function writePolicyListPdf(list: PolicyListDocument): Promise<Buff
       LEVEL_LABELS[line.level],
       basisText(line),
       PAYEE_LABELS[line.payee],
-      standardLines(line),
+      standardText(line.tiers, line.unit),
       FREQUENCY_LABELS[line.frequency],
-      yearsText(line),
+      yearsText(line.fromYear, line.toYear),
     ]);
   });
   drawTable(pdf, { columns: PDF_COLUMNS, rows, repeatHeader: true });

@@ -1,17 +1,9 @@
 import { formatDateTime } from '../../core/dates.ts';
 import { formatYuan } from '../../core/money.ts';
-import { FREQUENCY_LABELS, LEVEL_LABELS, PAYEE_LABELS, type PolicyListDocument, type PolicyTier, formatTierText } from './files.ts';
+import { FREQUENCY_LABELS, LEVEL_LABELS, PAYEE_LABELS, type PolicyListDocument, formatTierText, standardText, yearsText } from './files.ts';
 import type { AllocationRow, PolicyVersion } from './repo.ts';
 
 const STATE_LABELS = { draft: '待发布', returned: '已退回', published: '已发布' } as const;
-
-export function standardText(tiers: PolicyTier[], unit: string): string {
-  return tiers.map((t) => `${t.name === '标准' ? '' : `${t.name}：`}${formatYuan(t.standardFen)} 元/${unit}`).join('；');
-}
-
-export function yearsText(fromYear: number, toYear: number | null): string {
-  return toYear === null ? `${fromYear} 年起` : `${fromYear}–${toYear} 年`;
-}
 
 /** One version as the list and detail pages show it. */
 export function presentVersion(v: PolicyVersion) {
@@ -26,7 +18,7 @@ export function presentVersion(v: PolicyVersion) {
     basis: `《${v.legalBasisTitle}》（${v.legalBasisNumber}）`,
     payee: PAYEE_LABELS[v.payee],
     frequency: FREQUENCY_LABELS[v.frequency],
-    standard: standardText(v.tiers, v.unit),
+    standard: standardText(v.tiers, v.unit, '；'),
     years: yearsText(v.fromYear, v.toYear),
     effectiveYear: v.effectiveYear,
     versionNo: v.versionNo,
