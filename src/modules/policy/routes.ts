@@ -103,23 +103,31 @@ export function policyRoutes(router: Router, web: Web): void {
     }
   });
 
-  router.get('/policies/:id', async (ctx) => {
-    const actor = web.actor(ctx);
-    const versions = await versionsOrNotFound(itemIdParam(ctx));
+  /** A policy's page: versions, the county's allocations, and the actions this actor may take. */
+  async function detailPage(ctx: Context, actor: Actor, itemId: number, extra: Record<string, unknown> = {}, status = 200) {
+    const versions = await versionsOrNotFound(itemId);
     const county = await listRegionFor(db, actor.regionId);
     const latest = versions[0]!;
-    web.render(ctx, 'policy/detail.njk', {
-      title: latest.name,
-      policy: presentVersion(latest),
-      versions: versions.map(presentVersion),
-      allocations: (await allocations(db, county.id, { itemId: latest.itemId })).map(presentAllocation),
-      county: county.name,
-      canEdit: hasRole(actor, 'department') && actor.orgId === latest.departmentOrgId,
-      canReview: hasRole(actor, 'finance_section') && latest.regionId === actor.regionId,
-      canAllocate: hasRole(actor, 'finance_section') && county.id === actor.regionId && county.level === 'county',
-      allocationValues: { year: currentYear() },
-    });
-  });
+    web.render(
+      ctx,
+      'policy/detail.njk',
+      {
+        title: latest.name,
+        policy: presentVersion(latest),
+        versions: versions.map(presentVersion),
+        allocations: (await allocations(db, county.id, { itemId })).map(presentAllocation),
+        county: county.name,
+        canEdit: hasRole(actor, 'department') && actor.orgId === latest.departmentOrgId,
+        canReview: hasRole(actor, 'finance_section') && latest.regionId === actor.regionId,
+        canAllocate: hasRole(actor, 'finance_section') && county.id === actor.regionId && county.level === 'county',
+        allocationValues: { year: currentYear() },
+        ...extra,
+      },
+      status,
+    );
+  }
+
+  router.get('/policies/:id', (ctx) => detailPage(ctx, web.actor(ctx), itemIdParam(ctx)));
 
   router.get('/policies/:id/edit', async (ctx) => {
     const versions = await versionsOrNotFound(itemIdParam(ctx));
@@ -174,50 +182,32 @@ export function policyRoutes(router: Router, web: Web): void {
       await web.redirectWith(ctx, `/policies/${itemId}`, { kind: 'success', message: '指标已登记' });
     } catch (err) {
       if (!(err instanceof ValidationError)) throw err;
-      const versions = await versionsOrNotFound(itemId);
-      const county = await listRegionFor(db, actor.regionId);
-      web.render(
-        ctx,
-        'policy/detail.njk',
-        {
-          title: versions[0]!.name,
-          policy: presentVersion(versions[0]!),
-          versions: versions.map(presentVersion),
-          allocations: (await allocations(db, county.id, { itemId })).map(presentAllocation),
-          county: county.name,
-          canAllocate: true,
-          allocationErrors: err.fieldErrors,
-          allocationValues: body,
-        },
-        422,
-      );
+      await detailPage(ctx, actor, itemId, { allocationErrors: err.fieldErrors, allocationValues: body }, 422);
     }
   });
 
   // --- public pages (no login) ------------------------------------------------------------------------------
 
-  async function publicList(ctx: Context): Promise<{ county: Region; year: number; counties: Region[] } | null> {
+  /** The county and year the public asked for (the only county when there is one), and all counties to choose from. */
+  async function publicList(ctx: Context): Promise<{ county: Region | undefined; year: number; counties: Region[] }> {
     const query = validate(listQuerySchema, ctx.query);
     const counties: Region[] = await db('core_region').where({ level: 'county' }).orderBy('name');
     const county = query.county ? counties.find((c) => c.id === query.county) : counties.length === 1 ? counties[0] : undefined;
     if (query.county && !county) throw new NotFoundError('该县（区）不存在');
-    return county ? { county, year: query.year ?? currentYear(), counties } : null;
+    return { county, year: query.year ?? currentYear(), counties };
   }
 
   router.get('/public/policies', async (ctx) => {
-    const chosen = await publicList(ctx);
-    if (!chosen) {
-      const counties: Region[] = await db('core_region').where({ level: 'county' }).orderBy('name');
-      return web.render(ctx, 'policy/public.njk', { title: '惠民惠农财政补贴政策清单', counties });
-    }
-    const list = (await policyList(db, chosen.county, chosen.year, { publicOnly: true })).map(presentVersion);
+    const { county, year, counties } = await publicList(ctx);
+    if (!county) return web.render(ctx, 'policy/public.njk', { title: '惠民惠农财政补贴政策清单', counties });
+    const list = (await policyList(db, county, year, { publicOnly: true })).map(presentVersion);
     web.render(ctx, 'policy/public.njk', {
-      title: `${chosen.county.name}${chosen.year}年惠民惠农财政补贴政策清单`,
-      county: chosen.county,
-      year: chosen.year,
+      title: `${county.name}${year}年惠民惠农财政补贴政策清单`,
+      county,
+      year,
       groups: groupByDepartment(list),
       count: list.length,
-      query: `county=${chosen.county.id}&year=${chosen.year}`,
+      query: `county=${county.id}&year=${year}`,
     });
   });
 
@@ -226,11 +216,11 @@ export function policyRoutes(router: Router, web: Web): void {
     ['xlsx', 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet'],
   ] as const) {
     router.get(`/public/policies.${ext}`, async (ctx) => {
-      const chosen = await publicList(ctx);
-      if (!chosen) throw new NotFoundError('请先选择县（区）');
-      const doc = listDocument(chosen.county.name, chosen.year, businessDate(), await policyList(db, chosen.county, chosen.year, { publicOnly: true }));
+      const { county, year } = await publicList(ctx);
+      if (!county) throw new NotFoundError('请先选择县（区）');
+      const doc = listDocument(county.name, year, businessDate(), await policyList(db, county, year, { publicOnly: true }));
       const body = ext === 'pdf' ? await writePolicyListPdf(doc) : await writePolicyListXlsx(doc);
-      fileResponse(ctx, `${chosen.county.name}${chosen.year}年惠民惠农财政补贴政策清单.${ext}`, type, body);
+      fileResponse(ctx, `${county.name}${year}年惠民惠农财政补贴政策清单.${ext}`, type, body);
     });
   }
 }
