@@ -10,7 +10,8 @@ import { type Config, loadConfig } from '../src/core/config.ts';
 import type { Core } from '../src/core/context.ts';
 import { createFieldCrypto } from '../src/core/crypto.ts';
 import { createDb, migrate } from '../src/core/db.ts';
-import type { Actor, Role } from '../src/core/auth/roles.ts';
+import { loadActor } from '../src/core/auth/actor.ts';
+import type { Actor } from '../src/core/auth/roles.ts';
 import { currentTotpCode, newTotpSecret } from '../src/core/auth/totp.ts';
 import { seedDemo } from '../seeds/demo.ts';
 
@@ -145,12 +146,9 @@ export async function regionId(db: TestDb, name: string): Promise<number> {
 
 /** The Actor of a seeded user, as the session middleware would build it. */
 export async function actorFor(db: TestDb, username: string): Promise<Actor> {
-  const u = await db.core.db('core_user')
-    .join('core_region', 'core_region.id', 'core_user.region_id')
-    .where({ username })
-    .first('core_user.*', 'core_region.path', 'core_region.name as region_name');
-  const roles = (await db.core.db('core_user_role').where({ user_id: u.id })).map((r: { role: Role }) => r.role);
-  return { userId: u.id, username, displayName: u.display_name, roles, regionId: u.region_id, regionPath: u.path, regionName: u.region_name, orgId: u.org_id, orgName: null, ip: '127.0.0.1' };
+  const user = await loadActor(db.core.db, { username }, '127.0.0.1');
+  if (!user) throw new Error(`no user ${username}`);
+  return user.actor;
 }
 
 export async function auditRows(core: Core, action?: string) {

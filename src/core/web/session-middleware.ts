@@ -1,7 +1,7 @@
 import type { Context, Next } from 'koa';
 import type { Core } from '../context.ts';
 import { type PendingStep, pendingStep } from '../auth/service.ts';
-import type { Actor, Role } from '../auth/roles.ts';
+import { loadActor } from '../auth/actor.ts';
 import { SESSION_COOKIE, invalidateSession, takeFlash, validateSessionToken } from '../auth/session.ts';
 
 /** Paths anyone may open without a session. */
@@ -26,30 +26,11 @@ export function sessionMiddleware(core: Core) {
     const token = ctx.cookies.get(SESSION_COOKIE);
     if (token) {
       const session = await validateSessionToken(core.db, token, core.config.sessionIdleMinutes);
-      const user = session
-        ? await core.db('core_user')
-            .join('core_region', 'core_region.id', 'core_user.region_id')
-            .leftJoin('core_org', 'core_org.id', 'core_user.org_id')
-            .where('core_user.id', session.user_id)
-            .first('core_user.*', 'core_region.path as region_path', 'core_region.name as region_name', 'core_org.name as org_name')
-        : undefined;
+      const user = session ? await loadActor(core.db, { id: session.user_id }, ctx.ip || null) : null;
       if (session && user && !user.disabled) {
-        const roles = ((await core.db('core_user_role').where({ user_id: user.id }).select('role')) as { role: Role }[]).map((r) => r.role);
-        const actor: Actor = {
-          userId: Number(user.id),
-          username: user.username,
-          displayName: user.display_name,
-          roles,
-          regionId: Number(user.region_id),
-          regionPath: user.region_path,
-          regionName: user.region_name,
-          orgId: user.org_id == null ? null : Number(user.org_id),
-          orgName: user.org_name ?? null,
-          ip: ctx.ip || null,
-        };
-        ctx.state.actor = actor;
+        ctx.state.actor = user.actor;
         ctx.state.session = session;
-        ctx.state.pendingStep = pendingStep(core, { must_change_password: Boolean(user.must_change_password), totp_enabled: Boolean(user.totp_enabled) }, roles, session);
+        ctx.state.pendingStep = pendingStep(core, { must_change_password: user.mustChangePassword, totp_enabled: user.totpEnabled }, user.actor.roles, session);
         ctx.state.flash = await takeFlash(core.db, session);
       } else {
         if (session) await invalidateSession(core.db, session.id);

@@ -1,0 +1,38 @@
+import type { Conn } from '../db.ts';
+import type { Actor, Role } from './roles.ts';
+
+/** The user behind an Actor, with what the login steps need to know about them. */
+export interface ActingUser {
+  actor: Actor;
+  disabled: boolean;
+  mustChangePassword: boolean;
+  totpEnabled: boolean;
+}
+
+/** Build the Actor of a user (roles, region and its path, organisation): the one place it is assembled. */
+export async function loadActor(db: Conn, where: { id: number } | { username: string }, ip: string | null): Promise<ActingUser | null> {
+  const user = await db('core_user')
+    .join('core_region', 'core_region.id', 'core_user.region_id')
+    .leftJoin('core_org', 'core_org.id', 'core_user.org_id')
+    .where('id' in where ? { 'core_user.id': where.id } : { 'core_user.username': where.username })
+    .first('core_user.*', 'core_region.path as region_path', 'core_region.name as region_name', 'core_org.name as org_name');
+  if (!user) return null;
+  const roles = ((await db('core_user_role').where({ user_id: user.id }).select('role')) as { role: Role }[]).map((r) => r.role);
+  return {
+    actor: {
+      userId: Number(user.id),
+      username: user.username,
+      displayName: user.display_name,
+      roles,
+      regionId: Number(user.region_id),
+      regionPath: user.region_path,
+      regionName: user.region_name,
+      orgId: user.org_id == null ? null : Number(user.org_id),
+      orgName: user.org_name ?? null,
+      ip,
+    },
+    disabled: Boolean(user.disabled),
+    mustChangePassword: Boolean(user.must_change_password),
+    totpEnabled: Boolean(user.totp_enabled),
+  };
+}
