@@ -24,6 +24,11 @@ export function businessDate(instant: Date = new Date()): string {
   return `${p.year}-${p.month}-${p.day}`;
 }
 
+/** The business year (in Shanghai) of an instant. */
+export function businessYear(instant: Date = new Date()): number {
+  return Number(businessDate(instant).slice(0, 4));
+}
+
 /** "2026-11-23 09:05" in Shanghai time, for screens. */
 export function formatDateTime(iso: string | null | undefined): string {
   if (!iso) return '';

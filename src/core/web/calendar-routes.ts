@@ -2,7 +2,7 @@ import type Router from '@koa/router';
 import type { Context } from 'koa';
 import { z } from 'zod';
 import { type Calendar, type CalendarDay, DAY_KIND_LABELS, WEEKDAY_LABELS, loadCalendar, loadCalendarYear, weekdayOf } from '../calendar.ts';
-import { businessDate, formatDateTime } from '../dates.ts';
+import { businessYear, formatDateTime } from '../dates.ts';
 import { ValidationError } from '../errors.ts';
 import { validate } from '../http/validate.ts';
 import type { Web } from './web.ts';
@@ -34,10 +34,6 @@ function yearRanges(years: number[]): string {
   return runs.map(([a, b]) => (a === b ? `${a}` : `${a}–${b}`)).join('、');
 }
 
-/** The business year today, in Shanghai. */
-function thisYear(): number {
-  return Number(businessDate().slice(0, 4));
-}
 
 function nextDate(date: string): string {
   return new Date(Date.parse(`${date}T00:00:00Z`) + 86_400_000).toISOString().slice(0, 10);
@@ -102,7 +98,7 @@ export function calendarRoutes(router: Router, web: Web): void {
         periods: presentPeriods(days),
         holidays: days.filter((d) => d.kind === 'holiday').length,
         workdays: days.filter((d) => d.kind === 'workday').length,
-        nextYear: calendar.knows(thisYear() + 1) ? null : thisYear() + 1,
+        nextYear: calendar.knows(businessYear() + 1) ? null : businessYear() + 1,
         ...data,
       },
       status,
@@ -114,10 +110,10 @@ export function calendarRoutes(router: Router, web: Web): void {
     const calendar = await loadCalendar(db);
     let year: number;
     try {
-      year = validate(yearQuerySchema, ctx.query).year ?? thisYear();
+      year = validate(yearQuerySchema, ctx.query).year ?? businessYear();
     } catch (err) {
       if (!(err instanceof ValidationError)) throw err;
-      return page(ctx, calendar, thisYear(), { summary: err.fieldErrors, yearErrors: err.fieldErrors, yearValue: ctx.query.year }, 422);
+      return page(ctx, calendar, businessYear(), { summary: err.fieldErrors, yearErrors: err.fieldErrors, yearValue: ctx.query.year }, 422);
     }
     page(ctx, calendar, year, { yearValue: year });
   });
@@ -134,7 +130,7 @@ export function calendarRoutes(router: Router, web: Web): void {
       });
     } catch (err) {
       if (!(err instanceof ValidationError)) throw err;
-      page(ctx, await loadCalendar(db), thisYear(), { ...presentProblems(err.fieldErrors, text), text, yearValue: thisYear() }, 422);
+      page(ctx, await loadCalendar(db), businessYear(), { ...presentProblems(err.fieldErrors, text), text, yearValue: businessYear() }, 422);
     }
   });
 }

@@ -5,7 +5,7 @@ import { type Tx, inTransaction, insertReturningId, nowIso } from '../../core/db
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../../core/errors.ts';
 import { formatYuan } from '../../core/money.ts';
 import { findRegion, pathIds } from '../../core/regions.ts';
-import { businessDate } from '../../core/dates.ts';
+import { businessYear } from '../../core/dates.ts';
 import { type PolicyFields, type PolicyImportError, type PolicyLevel, formatTierText, importErrorReport, parsePolicyImport } from './files.ts';
 import { assertCanAllocate, assertCanCreate, assertCanEdit, assertCanPublish } from './policy.ts';
 import { listRegionFor, policyVersions } from './queries.ts';
@@ -231,7 +231,7 @@ export async function importPolicies(core: Core, actor: Actor, file: Buffer): Pr
   }
   if (errors.length) return { ok: false, errors, report: await importErrorReport(file, errors) };
 
-  const thisYear = Number(businessDate().slice(0, 4));
+  const thisYear = businessYear();
   return inTransaction(core.db, async (trx) => {
     const outcome = { ok: true as const, created: 0, changed: 0, unchanged: 0 };
     for (const row of parsed.rows) {

@@ -1,7 +1,7 @@
 import type Router from '@koa/router';
 import type { Context } from 'koa';
 import { type Actor, hasRole } from '../../core/auth/roles.ts';
-import { businessDate } from '../../core/dates.ts';
+import { businessDate, businessYear } from '../../core/dates.ts';
 import { NotFoundError, ValidationError } from '../../core/errors.ts';
 import { uploadedFile } from '../../core/http/upload.ts';
 import { parseId, validate } from '../../core/http/validate.ts';
@@ -14,7 +14,6 @@ import { formValues, groupByDepartment, listDocument, presentAllocation, present
 import { allocations, draftsAwaitingPublication, draftsOfDepartment, listRegionFor, policyList, policyVersions } from './queries.ts';
 import { allocationSchema, listQuerySchema, policyCreateSchema, policyFormSchema, reviewSchema } from './schemas.ts';
 
-const currentYear = () => Number(businessDate().slice(0, 4));
 
 /** Thin routes: validate → authorize (in the commands) → command or query → present → render. */
 export function policyRoutes(router: Router, web: Web): void {
@@ -43,7 +42,7 @@ export function policyRoutes(router: Router, web: Web): void {
   router.get('/policies', async (ctx) => {
     const actor = web.actor(ctx);
     const query = validate(listQuerySchema, ctx.query);
-    const year = query.year ?? currentYear();
+    const year = query.year ?? businessYear();
     const listRegion = await listRegionFor(db, actor.regionId);
     const list = (await policyList(db, listRegion, year, { publicOnly: false })).map(presentVersion);
     const pending = hasRole(actor, 'finance_section') ? (await draftsAwaitingPublication(db, actor.regionId)).map(presentVersion) : [];
@@ -65,14 +64,14 @@ export function policyRoutes(router: Router, web: Web): void {
 
   router.get('/policies/new', (ctx) => {
     assertCanCreate(web.actor(ctx));
-    formPage(ctx, { title: '新增补贴项目', creating: true, values: formValues(null, currentYear()) });
+    formPage(ctx, { title: '新增补贴项目', creating: true, values: formValues(null, businessYear()) });
   });
 
   // Registered before /policies/:id so that these fixed paths win.
   router.get('/policies/export.xlsx', async (ctx) => {
     const actor = web.actor(ctx);
     if (!actor.orgId || !hasRole(actor, 'department')) throw new NotFoundError();
-    const year = currentYear();
+    const year = businessYear();
     const listRegion = await listRegionFor(db, actor.regionId);
     const own = (await policyList(db, listRegion, year, { publicOnly: false })).filter((v) => v.departmentOrgId === actor.orgId);
     fileResponse(ctx, `${actor.orgName}补贴项目.xlsx`, 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet', await writePolicyListXlsx(listDocument(listRegion.name, year, businessDate(), own)));
@@ -120,7 +119,7 @@ export function policyRoutes(router: Router, web: Web): void {
         canEdit: hasRole(actor, 'department') && actor.orgId === latest.departmentOrgId,
         canReview: hasRole(actor, 'finance_section') && latest.regionId === actor.regionId,
         canAllocate: hasRole(actor, 'finance_section') && county.id === actor.regionId && county.level === 'county',
-        allocationValues: { year: currentYear() },
+        allocationValues: { year: businessYear() },
         ...extra,
       },
       status,
@@ -133,7 +132,7 @@ export function policyRoutes(router: Router, web: Web): void {
     const versions = await versionsOrNotFound(itemIdParam(ctx));
     assertCanEdit(web.actor(ctx), versions[0]!);
     const open = versions.find((v) => v.state !== 'published') ?? versions[0]!;
-    formPage(ctx, { title: `修改：${open.name}`, itemId: open.itemId, code: open.code, values: formValues(open, currentYear()), returnReason: open.returnReason });
+    formPage(ctx, { title: `修改：${open.name}`, itemId: open.itemId, code: open.code, values: formValues(open, businessYear()), returnReason: open.returnReason });
   });
 
   router.post('/policies/:id', async (ctx) => {
@@ -194,7 +193,7 @@ export function policyRoutes(router: Router, web: Web): void {
     const counties: Region[] = await db('core_region').where({ level: 'county' }).orderBy('name');
     const county = query.county ? counties.find((c) => c.id === query.county) : counties.length === 1 ? counties[0] : undefined;
     if (query.county && !county) throw new NotFoundError('该县（区）不存在');
-    return { county, year: query.year ?? currentYear(), counties };
+    return { county, year: query.year ?? businessYear(), counties };
   }
 
   router.get('/public/policies', async (ctx) => {
