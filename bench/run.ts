@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -8,6 +9,8 @@ import { loadConfig } from '../src/core/config.ts';
 import { createFieldCrypto } from '../src/core/crypto.ts';
 import type { Core } from '../src/core/context.ts';
 import { createDb, inTransaction, migrate } from '../src/core/db.ts';
+import { writeTableXlsx } from '../src/core/spreadsheet.ts';
+import { REGISTRY_FILE_HEADER, fakeHouseholds, registryFileRows } from '../seeds/fake-people.ts';
 
 /**
  * `npm run bench`: builds a fresh database, measures, prints a table; with --json the last line is
@@ -67,6 +70,22 @@ async function auditAppends(core: Core, count: number): Promise<number> {
   return count / (Number(process.hrtime.bigint() - started) / 1e9);
 }
 
+const IMPORT_ROWS = 50_000;
+
+/**
+ * registry_import_50k_s and registry_import_peak_rss_mb: a 50,000-row xlsx of fake people and accounts (built
+ * here) imported by the township station of a fresh demo county, in a child process so that its peak memory is
+ * the import's own.
+ */
+async function registryImport(dir: string, databaseUrl: string, schema: string | undefined): Promise<{ seconds: number; peakRssMb: number }> {
+  const households = fakeHouseholds({ households: Math.ceil(IMPORT_ROWS / 3), villages: ['东关社区', '西街村', '南河村'], seed: 50_000 });
+  const file = path.join(dir, 'registry-50k.xlsx');
+  fs.writeFileSync(file, await writeTableXlsx('受益对象', REGISTRY_FILE_HEADER, registryFileRows(households).slice(0, IMPORT_ROWS)));
+  const child = path.join(import.meta.dirname, 'registry-import.ts');
+  const output = execFileSync(process.execPath, ['--import', 'tsx', child, databaseUrl, schema ?? '', file], { encoding: 'utf8', maxBuffer: 1 << 20 });
+  return JSON.parse(output.trim().split('\n').at(-1)!);
+}
+
 export async function runBench(argv: string[]): Promise<number> {
   const { values } = parseArgs({ args: argv, options: { json: { type: 'boolean' }, pg: { type: 'string' } } });
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ykt-bench-'));
@@ -85,6 +104,9 @@ export async function runBench(argv: string[]): Promise<number> {
     figures.raw_sqlite_insert_rows_per_s = figure(await rawSqliteInsert(path.join(dir, 'raw.sqlite')), 'rows/s');
     await migrate(core.db);
     figures.audited_changes_per_s = figure(await auditAppends(core, 2000), 'changes/s');
+    const registry = await registryImport(dir, databaseUrl, schema);
+    figures.registry_import_50k_s = figure(registry.seconds, 's', 5);
+    figures.registry_import_peak_rss_mb = figure(registry.peakRssMb, 'MB', 300);
   } finally {
     await core.db.destroy();
     if (values.pg) {

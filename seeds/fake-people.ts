@@ -129,3 +129,19 @@ export function fakeHouseholds(options: FakeOptions): FakeHousehold[] {
   }
   return households;
 }
+
+const RELATION_LABELS: Record<Relation, string> = { head: '户主', spouse: '配偶', child: '子女', parent: '父母' };
+const KIND_LABELS = { sscard: '社会保障卡', bankcard: '银行卡', passbook: '存折' } as const;
+
+/** The columns of a township's registry file (docs/registry-import-format.md). */
+export const REGISTRY_FILE_HEADER = ['村（社区）', '姓名', '身份证号码', '与户主关系', '户主身份证号码', '手机号码', '账户类型', '开户机构', '账号', '户名'];
+
+/** Fake households as the rows of a registry file: each person with their first own account, the bank given. */
+export function registryFileRows(households: FakeHousehold[], bankName = '青禾县农村信用合作联社'): string[][] {
+  return households.flatMap((h) =>
+    h.members.map((m) => {
+      const account = m.accounts.find((a) => a.holder === m.name);
+      return [h.village, m.name, m.idNumber, RELATION_LABELS[m.relation], m.relation === 'head' ? '' : h.members[0]!.idNumber, '', account ? KIND_LABELS[account.kind] : '', account ? bankName : '', account?.number ?? '', account ? m.name : ''];
+    }),
+  );
+}

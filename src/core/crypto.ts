@@ -28,6 +28,23 @@ function derive(secret: string, purpose: string, bytes: number): Buffer {
   return Buffer.from(crypto.hkdfSync('sm3', Buffer.from(secret, 'utf8'), Buffer.from('ykt'), Buffer.from(purpose), bytes));
 }
 
+/**
+ * IVs are drawn from a pool refilled 256 at a time: the same CSPRNG output, without one OpenSSL call per field
+ * (a 50,000-row import encrypts 100,000 fields). A pool is replaced, never overwritten, so handed-out IVs stay.
+ */
+const IV_POOL_BYTES = 16 * 256;
+let ivPool = Buffer.alloc(0);
+let ivOffset = 0;
+
+function nextIv(): Buffer {
+  if (ivOffset + IV_BYTES > ivPool.length) {
+    ivPool = crypto.randomBytes(IV_POOL_BYTES);
+    ivOffset = 0;
+  }
+  ivOffset += IV_BYTES;
+  return ivPool.subarray(ivOffset - IV_BYTES, ivOffset);
+}
+
 export function createFieldCrypto(secretKey: string): FieldCrypto {
   const encKey = derive(secretKey, 'field-enc', 16);
   const macKey = derive(secretKey, 'field-mac', 32);
@@ -39,7 +56,7 @@ export function createFieldCrypto(secretKey: string): FieldCrypto {
 
   return {
     encrypt(plain) {
-      const iv = crypto.randomBytes(IV_BYTES);
+      const iv = nextIv();
       const cipher = crypto.createCipheriv('sm4-ctr', encKey, iv);
       const ct = Buffer.concat([cipher.update(plain, 'utf8'), cipher.final()]);
       return `${VERSION}:${Buffer.concat([iv, ct, tag(iv, ct)]).toString('base64')}`;

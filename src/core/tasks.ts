@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { recordAudit, verifyAuditChain } from './audit.ts';
 import { deleteExpiredSessions } from './auth/session.ts';
+import { deleteExpiredDownloads } from './downloads.ts';
 import { backupSqlite } from './backup.ts';
 import type { Core } from './context.ts';
 import { inTransaction, isPostgres } from './db.ts';
@@ -27,10 +28,11 @@ export function coreTasks(core: Core, handlers: EventHandlers): TaskDefinition[]
     },
     {
       name: 'session-cleanup',
-      label: '清理过期登录会话',
+      label: '清理过期会话和待下载文件',
       schedule: '17 * * * *',
       async run() {
-        return `已清理 ${await deleteExpiredSessions(core.db, core.config.sessionIdleMinutes)} 个过期会话`;
+        const sessions = await deleteExpiredSessions(core.db, core.config.sessionIdleMinutes);
+        return `已清理 ${sessions} 个过期会话、${await deleteExpiredDownloads(core.db)} 个过期的待下载文件`;
       },
     },
     {

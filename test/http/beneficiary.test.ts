@@ -1,5 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { TEST_DB, type TestDb, agentFor, createSeededDb, login, regionId, submit } from '../factories.ts';
+import ExcelJS from 'exceljs';
+import { writeTableXlsx } from '../../src/core/spreadsheet.ts';
+import { REGISTRY_FILE_HEADER, fakeHouseholds, registryFileRows } from '../../seeds/fake-people.ts';
+import { TEST_DB, type TestDb, agentFor, binaryParser, createSeededDb, csrfFrom, login, regionId, submit } from '../factories.ts';
 
 let t: TestDb | undefined;
 afterEach(async () => {
@@ -47,5 +50,46 @@ describe(`registry pages (${TEST_DB})`, () => {
     const bank = agentFor(t.core);
     await login(bank, 'bank');
     expect((await bank.get('/beneficiaries')).status).toBe(403);
+  });
+
+  it('imports a township file from the import page: the template, a refused file with its report to download, then the corrected file', async () => {
+    t = await createSeededDb({ demo: true });
+    const station = agentFor(t.core);
+    await login(station, 'station1');
+    const page = await station.get('/beneficiaries/import');
+    expect(page.status).toBe(200);
+    const template = await station.get('/beneficiaries/import/template.xlsx').buffer(true).parse(binaryParser);
+    const workbook = new ExcelJS.Workbook();
+    await workbook.xlsx.load(template.body as never);
+    expect(workbook.worksheets[0]!.getRow(2).values).toEqual([undefined, '村（社区）*', '姓名*', '身份证号码*', '与户主关系*', '户主身份证号码*', '手机号码', '账户类型', '开户机构', '账号', '户名']);
+
+    const rows = registryFileRows(fakeHouseholds({ households: 3, villages: ['东关社区', '西街村'], seed: 3 }));
+    // A whole household put in a village the township does not have.
+    const firstHead = rows[0]![2]!;
+    const inFirstHousehold = (r: string[]) => r[2] === firstHead || r[4] === firstHead;
+    const broken = rows.map((r) => (inFirstHousehold(r) ? ['北山村', ...r.slice(1)] : r));
+    const household = rows.filter(inFirstHousehold).length;
+    const send = async (cells: string[][], name: string) => station.post('/beneficiaries/import').field('_csrf', csrfFrom(page.text)).attach('file', await writeTableXlsx('花名册', REGISTRY_FILE_HEADER, cells), name);
+    const refused = await send(broken, '东关社区.xlsx');
+    expect(refused.status).toBe(422);
+    expect(refused.text).toContain(`文件未导入：${household} 行有误，共 ${household} 处`);
+    expect(refused.text).toContain('第 2 行「村（社区）」：本乡镇（城关镇）没有名为「北山村」的村（社区）');
+    expect(refused.text).not.toContain(firstHead); // the page names rows, never ID numbers
+    const reportUrl = /href="(\/downloads\/[^"]+)"/.exec(refused.text)![1]!;
+    const report = await station.get(reportUrl).buffer(true).parse(binaryParser);
+    expect(decodeURIComponent(report.headers['content-disposition']!)).toContain('受益对象导入错误报告-东关社区.xlsx');
+
+    const accepted = await send(rows, '东关社区.xlsx');
+    expect(accepted.status).toBe(303);
+    const after = await station.get('/beneficiaries/import');
+    expect(after.text).toContain(`导入完成：共 ${rows.length} 行，新登记 ${rows.length} 人`);
+    expect(after.text).toContain('东关社区.xlsx');
+    await send(rows, '东关社区.xlsx');
+    expect((await station.get('/beneficiaries/import')).text).toContain('本次没有做任何更改');
+
+    // Only the township station imports.
+    const office = agentFor(t.core);
+    await login(office, 'finance1');
+    expect((await office.get('/beneficiaries/import')).status).toBe(403);
   });
 });

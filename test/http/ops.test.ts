@@ -21,7 +21,7 @@ describe(`operations pages (${TEST_DB})`, () => {
     const admin = await asAdmin(t);
     const page = await admin.get('/admin/tasks');
     expect(page.status).toBe(200);
-    for (const label of ['限时办理到期检查与逾期上报', '清理过期登录会话', '审计日志哈希链校验', '分发模块事件（发件箱）']) expect(page.text).toContain(label);
+    for (const label of ['限时办理到期检查与逾期上报', '清理过期会话和待下载文件', '审计日志哈希链校验', '分发模块事件（发件箱）']) expect(page.text).toContain(label);
     expect(page.text.includes('SQLite 数据库备份')).toBe(TEST_DB === 'sqlite');
     expect(page.text).toContain('已清理 0 个过期会话');
     const run = await admin.post('/admin/tasks/audit-verify/run').type('form').send({ _csrf: csrfFrom(page.text) });

@@ -109,9 +109,17 @@ describe(`policy pages (${TEST_DB})`, () => {
     // A row of another department refuses the whole file, with a report naming the row.
     const wrong = sheet.addRow(['QH-31', '别的部门的项目', '县级', '青禾县', '青禾县农业农村局', '某办法', '某号', '到人', '按年', '亩', '标准:10.00', '2026', '', '']);
     wrong.commit();
-    const bad = await dept.post('/policies/import').field('_csrf', csrfFrom(page.text)).attach('file', Buffer.from(await wb.xlsx.writeBuffer()), '民政局.xlsx').buffer(true).parse(binaryParser);
+    const bad = await dept.post('/policies/import').field('_csrf', csrfFrom(page.text)).attach('file', Buffer.from(await wb.xlsx.writeBuffer()), '民政局.xlsx');
     expect(bad.status).toBe(422);
-    expect((await sheetRows(bad.body as Buffer)).flat().join('|')).toContain('只能导入本单位（青禾县民政局）的补贴项目');
+    expect(bad.text).toContain('「主管部门」：只能导入本单位（青禾县民政局）的补贴项目');
+    const reportUrl = /href="(\/downloads\/[^"]+)"/.exec(bad.text)![1]!;
+    const report = await dept.get(reportUrl).buffer(true).parse(binaryParser);
+    expect(decodeURIComponent(report.headers['content-disposition']!)).toContain('政策清单导入错误报告-民政局.xlsx');
+    expect((await sheetRows(report.body as Buffer)).flat().join('|')).toContain('只能导入本单位（青禾县民政局）的补贴项目');
+    // The report is this user's only.
+    const other = agentFor(t.core);
+    await login(other, 'dept_agri');
+    expect((await other.get(reportUrl)).status).toBe(404);
     expect(await t.core.db('policy_item').where({ code: 'QH-31' }).first()).toBeUndefined();
     // A form without its CSRF token is refused even as multipart.
     expect((await dept.post('/policies/import').attach('file', file, 'x.xlsx')).status).toBe(403);

@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import ExcelJS from 'exceljs';
 import { describe, expect, it } from 'vitest';
 import {
-  importErrorReport,
   parsePolicyImport,
+  policyImportReport,
   writePolicyListPdf,
   writePolicyListXlsx,
   type PolicyImportRow,
@@ -261,9 +261,9 @@ describe('policy list Excel export and import', () => {
     const reasons = reported.map((r) => String(r.getCell(HEADER.length + 1).value));
     expect(reasons[1]).toBe(['第 4 行「编码」：应由 2–40 位字母、数字或短横线组成', '第 4 行「发放方式」：应为「到人」或「到户」', '第 4 行「补贴标准」：「A类」金额最多两位小数（精确到分）；「B类」金额必须大于 0'].join('\n'));
     expect(reasons[3]).toContain('第 6 行「截止年度」：不能早于起始年度');
-    // As submitted: the bad value itself, numbers as numbers; the cell in error is shaded.
+    // As submitted: the bad value itself, as the text Excel showed; the cell in error is shaded.
     expect(reported[1]!.getCell(8).value).toBe('到村');
-    expect(reported[2]!.getCell(12).value).toBe(1999);
+    expect(reported[2]!.getCell(12).value).toBe('1999');
     expect(reported[1]!.getCell(8).fill).toMatchObject({ type: 'pattern', fgColor: { argb: 'FFFFC7CE' } });
 
     // The clerk corrects the report and uploads it again: the extra 错误原因 column is ignored.
@@ -277,19 +277,22 @@ describe('policy list Excel export and import', () => {
     expect(again.ok && again.rows.map((r) => r.code)).toEqual(['NY-001', 'NY-011', 'NY-002', 'NY-006', 'NY-003']);
   });
 
-  it('importErrorReport turns errors found later (against the database) into the same report', async () => {
-    const file = await importFile([good('NY-001'), good('NY-002')]);
-    const report = await readSheet(await importErrorReport(file, [{ rowNumber: 4, field: '主管部门', message: '只能导入本单位（民政局）的补贴项目' }]));
+  it('policyImportReport turns errors found later (against the database) into the same report', async () => {
+    const parsed = await parsePolicyImport(await importFile([good('NY-001'), good('NY-002')]));
+    if (!parsed.ok) throw new Error('expected a valid file');
+    const report = await readSheet(await policyImportReport([{ rowNumber: 4, field: '主管部门', message: '只能导入本单位（民政局）的补贴项目' }], parsed.table));
     expect(report.getRow(3).getCell(1).value).toBe('NY-002');
     expect(report.getRow(3).getCell(HEADER.length + 1).value).toBe('第 4 行「主管部门」：只能导入本单位（民政局）的补贴项目');
     expect(report.getRow(3).getCell(5).fill).toMatchObject({ fgColor: { argb: 'FFFFC7CE' } });
     expect(report.getRow(4).getCell(1).value).toBeNull();
   });
 
-  it('refuses a file that is not an xlsx, has no header row, lacks a column or has no data rows, as a whole-file error', async () => {
+  it('refuses a broken or old-format workbook, a file with no header row, a missing column or no data rows, as a whole-file error', async () => {
     const cases: [Buffer, string][] = [
-      [Buffer.from('编码,补贴项目名称\nNY-001,耕地地力保护补贴\n'), '文件无法读取'],
-      [Buffer.alloc(0), '文件无法读取'],
+      [Buffer.concat([Buffer.from('PK\u0003\u0004', 'latin1'), Buffer.alloc(64, 7)]), '文件无法读取'],
+      [Buffer.from('d0cf11e0a1b11ae1000000', 'hex'), '旧版 Excel（.xls）'],
+      [Buffer.from('编码,补贴项目名称\nNY-001,耕地地力保护补贴\n'), '表头缺少列'],
+      [Buffer.alloc(0), '未找到表头行'],
       [await importFile([good('NY-001')], { header: ['代码', '名称'] }), '未找到表头行'],
       [await importFile([good('NY-001')], { header: HEADER.filter((h) => h !== '文号') }), '表头缺少列：「文号」'],
       [await importFile([[], [null, '  ']]), '文件中没有数据行'],

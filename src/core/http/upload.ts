@@ -10,7 +10,8 @@ import { ValidationError } from '../errors.ts';
 export const MAX_UPLOAD_BYTES = 20 * 1024 * 1024;
 
 export function multipartBody() {
-  const parse = multer({ storage: multer.memoryStorage(), limits: { files: 1, fileSize: MAX_UPLOAD_BYTES, fields: 50 } }).any();
+  // Browsers send the file name as raw UTF-8 in the part header; busboy's default would read it as latin1.
+  const parse = multer({ storage: multer.memoryStorage(), defParamCharset: 'utf8', limits: { files: 1, fileSize: MAX_UPLOAD_BYTES, fields: 50 } }).any();
   return async (ctx: Context, next: Next) => {
     if (!ctx.is('multipart')) return next();
     try {

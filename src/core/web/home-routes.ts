@@ -1,6 +1,8 @@
 import type Router from '@koa/router';
 import { ROLE_LABELS } from '../auth/roles.ts';
 import { deadlineQueues } from '../deadlines.ts';
+import { fetchDownload } from '../downloads.ts';
+import { NotFoundError } from '../errors.ts';
 import type { AppModule, WorkQueue } from '../module.ts';
 import type { Web } from './web.ts';
 
@@ -15,6 +17,13 @@ export function homeRoutes(router: Router, web: Web, modules: AppModule[]): void
       roles: actor.roles.map((r) => ({ code: r, label: ROLE_LABELS[r] })),
       queues,
     });
+  });
+
+  // A file stashed for this user a moment ago (an import's error report): see core/downloads.ts.
+  router.get('/downloads/:token', async (ctx) => {
+    const file = await fetchDownload(web.core, web.actor(ctx).userId, String(ctx.params.token));
+    if (!file) throw new NotFoundError('文件不存在或已过期（保留一小时），请重新上传生成');
+    web.sendFile(ctx, file.fileName, file.contentType, file.body);
   });
 
   router.get('/healthz', async (ctx) => {

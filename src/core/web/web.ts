@@ -4,7 +4,9 @@ import type { Core } from '../context.ts';
 import { type Actor, ROLE_LABELS, type Role, hasRole } from '../auth/roles.ts';
 import { type Flash, type SessionRow, setFlash } from '../auth/session.ts';
 import { refuse } from '../audit.ts';
+import { XLSX_TYPE, stashDownload } from '../downloads.ts';
 import { ForbiddenError } from '../errors.ts';
+import { type ImportError, formatImportError } from '../spreadsheet.ts';
 
 /** An entry of the main navigation, shown to the roles listed. */
 export interface NavItem {
@@ -14,6 +16,15 @@ export interface NavItem {
 }
 
 /** What a route needs to answer: the platform, rendering with the common layout data, flash, redirects. */
+export interface ImportRefusal {
+  count: number;
+  rows: number;
+  shown: string[];
+  reportUrl: string;
+}
+
+const SHOWN_IMPORT_ERRORS = 50;
+
 export class Web {
   constructor(
     readonly core: Core,
@@ -63,6 +74,24 @@ export class Web {
     const session = ctx.state.session as SessionRow | undefined;
     if (session) await setFlash(this.core.db, session.id, flash);
     this.redirect(ctx, to);
+  }
+
+  /** A file to save (Content-Disposition attachment, the Chinese name encoded per RFC 5987). */
+  sendFile(ctx: Context, name: string, type: string, body: Buffer): void {
+    ctx.type = type;
+    ctx.set('Content-Disposition', `attachment; filename*=UTF-8''${encodeURIComponent(name)}`);
+    ctx.body = body;
+  }
+
+  /**
+   * An import refused whole: its report stashed for this user to download, and what the page shows (the first
+   * errors, the count, the report's address). Pages render it with the importRefusal macro.
+   */
+  async importRefusal(ctx: Context, what: string, fileName: string, errors: ImportError[], report: Buffer): Promise<ImportRefusal> {
+    const base = fileName.replace(/\.(xlsx|csv)$/i, '');
+    const token = await stashDownload(this.core, this.actor(ctx).userId, `${what}错误报告-${base}.xlsx`, XLSX_TYPE, report);
+    const rows = new Set(errors.map((e) => e.rowNumber));
+    return { count: errors.length, rows: rows.size, shown: errors.slice(0, SHOWN_IMPORT_ERRORS).map(formatImportError), reportUrl: `/downloads/${token}` };
   }
 
   /** A plain 303: htmx follows it too, and a browser without JavaScript gets the same page. */

@@ -7,7 +7,8 @@ import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '.
 import { maskIdNumber, maskName, maskPhone } from '../../core/mask.ts';
 import { regionInScope } from '../../core/regions.ts';
 import { type AccountKind, ACCOUNT_KIND_LABELS, parseAccountNumber } from './account-number.ts';
-import { parseIdNumber } from './id-number.ts';
+import { type IdNumberInfo, parseIdNumber } from './id-number.ts';
+import { type PersonStatus, type Relation, STATUSES } from './model.ts';
 import { personInScope } from './queries.ts';
 
 /**
@@ -15,10 +16,6 @@ import { personInScope } from './queries.ts';
  * (the payout account, the status) wait for the township finance office (财政所), and nobody confirms their own
  * request. Every command runs in one transaction and writes its audit row with personal data masked.
  */
-export const RELATIONS = { head: '户主', spouse: '配偶', child: '子女', parent: '父母', grandchild: '孙子女', other: '其他' } as const;
-export type Relation = keyof typeof RELATIONS;
-export const STATUSES = { active: '在册', deceased: '死亡', moved: '迁出', cancelled: '注销' } as const;
-export type PersonStatus = keyof typeof STATUSES;
 
 export interface AccountInput {
   kind: AccountKind;
@@ -38,12 +35,12 @@ export interface PersonInput {
   account: AccountInput | null;
 }
 
-function assertStation(actor: Actor): void {
+export function assertStation(actor: Actor): void {
   if (!hasRole(actor, 'township_station')) throw new ForbiddenError('只有乡镇经办站所可以登记和修改受益对象');
 }
 
 /** An account ready to store: number checked, encrypted, indexed; a Luhn failure is kept as a warning. */
-function sealAccount(core: Core, input: AccountInput, field = 'accountNumber') {
+export function sealAccount(core: Core, input: AccountInput, field = 'accountNumber') {
   const parsed = parseAccountNumber(input.kind, input.number);
   if (!parsed.ok) throw new ValidationError({ [field]: parsed.error });
   return {
@@ -57,16 +54,38 @@ function sealAccount(core: Core, input: AccountInput, field = 'accountNumber') {
   };
 }
 
-async function insertActiveAccount(trx: Tx, actor: Actor, personId: number, sealed: ReturnType<typeof sealAccount>, reason: string | null): Promise<number> {
-  return insertReturningId(trx, 'beneficiary_account', {
-    person_id: personId,
-    ...sealed,
+export type SealedAccount = ReturnType<typeof sealAccount>;
+
+/** The row of a person's new active payout account. */
+export function activeAccountRow(actor: Actor, personId: number, sealed: SealedAccount, reason: string | null) {
+  return { person_id: personId, ...sealed, status: 'active', active_person_id: personId, opened_by: actor.userId, opened_at: nowIso(), change_reason: reason };
+}
+
+async function insertActiveAccount(trx: Tx, actor: Actor, personId: number, sealed: SealedAccount, reason: string | null): Promise<number> {
+  return insertReturningId(trx, 'beneficiary_account', activeAccountRow(actor, personId, sealed, reason));
+}
+
+/** The row of a newly registered person (ID number encrypted, indexed and masked; phone encrypted). */
+export function newPersonRow(core: Core, actor: Actor, p: { name: string; id: IdNumberInfo; idIndex?: string; villageId: number; householdId: number; relation: Relation; phone: string | null }) {
+  const now = nowIso();
+  return {
+    name: p.name,
+    id_enc: core.crypto.encrypt(p.id.idNumber),
+    id_index: p.idIndex ?? core.crypto.blindIndex('id', p.id.idNumber),
+    id_masked: maskIdNumber(p.id.idNumber),
+    birth_date: p.id.birthDate,
+    sex: p.id.sex,
+    village_id: p.villageId,
+    household_id: p.householdId,
+    relation: p.relation,
+    phone_enc: p.phone ? core.crypto.encrypt(p.phone) : null,
+    phone_masked: p.phone ? maskPhone(p.phone) : null,
     status: 'active',
-    active_person_id: personId,
-    opened_by: actor.userId,
-    opened_at: nowIso(),
-    change_reason: reason,
-  });
+    created_by: actor.userId,
+    created_at: now,
+    updated_by: actor.userId,
+    updated_at: now,
+  };
 }
 
 /** Register a person (and, for a head, their household) in a village of the station's township. */
@@ -89,25 +108,7 @@ export async function registerPerson(core: Core, actor: Actor, input: PersonInpu
       if (!head || Number(head.village_id) !== village.id) throw new ValidationError({ headPersonId: '请选择同村已登记的户主' });
       householdId = Number(head.household_id);
     }
-    const now = nowIso();
-    const personId = await insertReturningId(trx, 'beneficiary_person', {
-      name: input.name,
-      id_enc: core.crypto.encrypt(id.value.idNumber),
-      id_index: idIndex,
-      id_masked: maskIdNumber(id.value.idNumber),
-      birth_date: id.value.birthDate,
-      sex: id.value.sex,
-      village_id: village.id,
-      household_id: householdId,
-      relation: input.relation,
-      phone_enc: input.phone ? core.crypto.encrypt(input.phone) : null,
-      phone_masked: input.phone ? maskPhone(input.phone) : null,
-      status: 'active',
-      created_by: actor.userId,
-      created_at: now,
-      updated_by: actor.userId,
-      updated_at: now,
-    });
+    const personId = await insertReturningId(trx, 'beneficiary_person', newPersonRow(core, actor, { name: input.name, id: id.value, villageId: village.id, householdId, relation: input.relation, phone: input.phone }));
     if (input.relation === 'head') await trx('beneficiary_household').where({ id: householdId }).update({ head_person_id: personId });
     if (sealedAccount) await insertActiveAccount(trx, actor, personId, sealedAccount, '登记时提供');
     await recordAudit(trx, actor, {
@@ -118,6 +119,11 @@ export async function registerPerson(core: Core, actor: Actor, input: PersonInpu
     });
     return personId;
   });
+}
+
+/** How an account change reads in lists and the audit log (the number masked). */
+export function accountChangeSummary(account: AccountInput, number: string, luhnWarning: boolean): string {
+  return `更换发放账户为 ${account.bankName}${ACCOUNT_KIND_LABELS[account.kind]} ****${number.slice(-4)}${luhnWarning ? '（卡号校验位不符，请核对）' : ''}`;
 }
 
 export type ChangeRequest =
@@ -132,7 +138,7 @@ export async function requestChange(core: Core, actor: Actor, personId: number, 
   if (change.kind === 'account') {
     const parsed = parseAccountNumber(change.account.kind, change.account.number);
     if (!parsed.ok) throw new ValidationError({ accountNumber: parsed.error });
-    summary = `更换发放账户为 ${change.account.bankName}${ACCOUNT_KIND_LABELS[change.account.kind]} ****${parsed.accountNumber.slice(-4)}${parsed.warning ? '（卡号校验位不符，请核对）' : ''}`;
+    summary = accountChangeSummary(change.account, parsed.accountNumber, parsed.warning !== null);
   } else {
     if (!isBusinessDate(change.date)) throw new ValidationError({ statusDate: '日期应为 YYYY-MM-DD 格式的有效日期' });
     if (change.status === person.status) throw new ValidationError({ status: `该对象已是“${STATUSES[change.status]}”状态` });

@@ -1,7 +1,8 @@
 import { formatDateTime } from '../../core/dates.ts';
 import { ACCOUNT_KIND_LABELS } from './account-number.ts';
-import { RELATIONS, STATUSES } from './commands.ts';
-import type { ChangeRequestRow } from './queries.ts';
+import { RELATIONS, STATUSES } from './model.ts';
+import type { ChangeRequestRow, HitRow, ImportRow, SnapshotRow } from './queries.ts';
+import { REFERENCE_KIND_LABELS, REFERENCE_SOURCES, type ReferenceKind, type ReferenceSource } from './reference.ts';
 import type { AccountRow, PersonRow } from './repo.ts';
 
 /** Registry rows → what the pages show; ID, account and phone numbers only ever masked. */
@@ -54,5 +55,53 @@ export function presentRequest(r: ChangeRequestRow) {
     state: REQUEST_STATES[r.state],
     pending: r.state === 'pending',
     note: r.decision_note ?? '',
+  };
+}
+
+export function presentImport(i: ImportRow) {
+  return {
+    fileName: i.file_name,
+    format: i.format === 'csv' ? 'CSV' : 'Excel',
+    rows: i.rows,
+    created: i.created,
+    updated: i.updated,
+    unchanged: i.unchanged,
+    accountRequests: i.account_requests,
+    luhnWarnings: i.luhn_warnings,
+    at: formatDateTime(i.imported_at),
+    by: i.imported_by_name,
+  };
+}
+
+export function presentSnapshot(s: SnapshotRow) {
+  return {
+    id: s.id,
+    source: REFERENCE_SOURCES[s.source as ReferenceSource]?.label ?? s.source,
+    takenOn: s.taken_on,
+    fileName: s.file_name,
+    rows: s.rows,
+    matched: s.matched,
+    region: s.region_name,
+    loadedAt: formatDateTime(s.loaded_at),
+    loadedBy: s.loaded_by_name ?? '',
+  };
+}
+
+export function presentHit(h: HitRow) {
+  const source = REFERENCE_SOURCES[h.source as ReferenceSource];
+  return {
+    personId: h.person_id,
+    person: h.person_name,
+    village: h.village_name,
+    idMasked: h.id_masked,
+    personStatus: STATUSES[h.person_status as keyof typeof STATUSES] ?? h.person_status,
+    kind: REFERENCE_KIND_LABELS[h.kind as ReferenceKind] ?? h.kind,
+    eventDate: h.event_date ?? '',
+    dateLabel: source?.dateColumn ?? '日期',
+    detail: h.detail,
+    source: source?.label ?? h.source,
+    takenOn: h.taken_on,
+    snapshotId: h.snapshot_id,
+    current: h.current,
   };
 }

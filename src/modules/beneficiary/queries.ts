@@ -1,8 +1,8 @@
 import { refuse } from '../../core/audit.ts';
 import type { Actor } from '../../core/auth/roles.ts';
-import { type Conn, type Db, countRows } from '../../core/db.ts';
+import { type Conn, type Db, countRows, selectInChunks } from '../../core/db.ts';
 import { NotFoundError } from '../../core/errors.ts';
-import { whereRegionInScope } from '../../core/regions.ts';
+import { pathIds, whereRegionInScope } from '../../core/regions.ts';
 import { type AccountRow, type PersonRow, personQuery } from './repo.ts';
 
 /** A person in the actor's region subtree; another region's person is refused (403, audited). */
@@ -74,4 +74,118 @@ export async function changeRequestsOf(db: Conn, personId: number): Promise<Chan
 /** Changes waiting for the township finance office, in its scope. */
 export async function pendingChanges(db: Conn, actor: Actor): Promise<ChangeRequestRow[]> {
   return whereRegionInScope(requestQuery(db).where('c.state', 'pending'), 'p.village_id', actor, db).orderBy('c.id');
+}
+
+export interface ImportRow {
+  id: number;
+  file_name: string;
+  format: string;
+  rows: number;
+  created: number;
+  updated: number;
+  unchanged: number;
+  account_requests: number;
+  luhn_warnings: number;
+  imported_at: string;
+  imported_by_name: string;
+}
+
+/** A township's recent registry imports, newest first. */
+export async function importsOf(db: Conn, townshipId: number, limit = 20): Promise<ImportRow[]> {
+  return db('beneficiary_import as i')
+    .join('core_user as u', 'u.id', 'i.imported_by')
+    .where('i.township_id', townshipId)
+    .orderBy('i.id', 'desc')
+    .limit(limit)
+    .select('i.*', 'u.display_name as imported_by_name');
+}
+
+export interface SnapshotRow {
+  id: number;
+  source: string;
+  taken_on: string;
+  file_name: string;
+  rows: number;
+  matched: number;
+  loaded_at: string;
+  loaded_by_name: string | null;
+  region_name: string;
+}
+
+/** Reference snapshots that concern the actor: loaded for a region above them (their county) or within their scope. */
+export async function referenceSnapshots(db: Conn, actor: Actor, limit = 50): Promise<SnapshotRow[]> {
+  const ancestors = pathIds(actor.regionPath);
+  return db('beneficiary_reference_snapshot as s')
+    .join('core_region as r', 'r.id', 's.region_id')
+    .leftJoin('core_user as u', 'u.id', 's.loaded_by')
+    .where((q) => q.whereIn('s.region_id', ancestors).orWhere('r.path', 'like', `${actor.regionPath}%`))
+    .orderBy('s.id', 'desc')
+    .limit(limit)
+    .select('s.id', 's.source', 's.taken_on', 's.file_name', 's.rows', 's.matched', 's.loaded_at', 'u.display_name as loaded_by_name', 'r.name as region_name');
+}
+
+export async function referenceSnapshot(db: Conn, actor: Actor, snapshotId: number): Promise<SnapshotRow> {
+  const row = (await referenceSnapshots(db, actor, 1_000_000)).find((s) => Number(s.id) === snapshotId);
+  if (!row) throw new NotFoundError('比对数据不存在');
+  return row;
+}
+
+export interface HitRow {
+  id: number;
+  person_id: number;
+  person_name: string;
+  village_name: string;
+  id_masked: string;
+  person_status: string;
+  kind: string;
+  event_date: string | null;
+  detail: string;
+  snapshot_id: number;
+  source: string;
+  taken_on: string;
+  /** For rosters (other programs, public employees): whether this hit is in the latest snapshot of its source. */
+  current: boolean;
+}
+
+function hitQuery(db: Conn) {
+  return db('beneficiary_reference_hit as h')
+    .join('beneficiary_reference_snapshot as s', 's.id', 'h.snapshot_id')
+    .join('beneficiary_person as p', 'p.id', 'h.person_id')
+    .join('core_region as v', 'v.id', 'p.village_id')
+    .select('h.id', 'h.person_id', 'p.name as person_name', 'v.name as village_name', 'p.id_masked', 'p.status as person_status', 'h.kind', 'h.event_date', 'h.detail', 'h.snapshot_id', 's.source', 's.taken_on', 's.region_id');
+}
+
+/**
+ * Marks a roster hit current when its snapshot is the latest of its source for its region: a newer roster
+ * without the person means they left it. Event lists (deaths, moves) stay current.
+ */
+async function markCurrent(db: Conn, rows: (Omit<HitRow, 'current'> & { region_id: number })[]): Promise<HitRow[]> {
+  const latest = new Map<string, number>();
+  const newest: { source: string; region_id: number; id: number }[] = await db('beneficiary_reference_snapshot')
+    .whereIn('source', ['civil_program', 'public_employee'])
+    .groupBy('source', 'region_id')
+    .select('source', 'region_id')
+    .max({ id: 'id' });
+  for (const r of newest) {
+    latest.set(`${r.source}/${r.region_id}`, Number(r.id));
+  }
+  return rows.map(({ region_id, ...r }) => {
+    const newest = latest.get(`${r.source}/${region_id}`);
+    return { ...r, current: newest === undefined || newest === Number(r.snapshot_id) };
+  });
+}
+
+/** The people of a snapshot in the actor's scope, paged. */
+export async function snapshotHits(db: Conn, actor: Actor, snapshotId: number, page: number, pageSize = 50): Promise<{ rows: HitRow[]; total: number }> {
+  const q = whereRegionInScope(hitQuery(db), 'p.village_id', actor, db).where('h.snapshot_id', snapshotId);
+  const total = await countRows(q);
+  const rows = await q.orderBy([{ column: 'v.name' }, { column: 'p.id' }]).limit(pageSize).offset((page - 1) * pageSize);
+  return { rows: await markCurrent(db, rows), total };
+}
+
+/** What other departments' data says about these people (newest first): the one-card view and the batch checks. */
+export async function referenceHitsOf(db: Conn, personIds: number[]): Promise<HitRow[]> {
+  if (personIds.length === 0) return [];
+  const rows = await selectInChunks(personIds, (chunk) => hitQuery(db).whereIn('h.person_id', chunk).orderBy('s.taken_on', 'desc').orderBy('h.id', 'desc'));
+  return markCurrent(db, rows);
 }

@@ -6,11 +6,18 @@ import { parseId, validate } from '../../core/http/validate.ts';
 import { listRegionsInScope } from '../../core/regions.ts';
 import type { Web } from '../../core/web/web.ts';
 import type { AccountKind } from './account-number.ts';
-import { RELATIONS, STATUSES, correctPerson, decideChange, registerPerson, requestChange } from './commands.ts';
+import { businessDate, formatDateTime } from '../../core/dates.ts';
+import { XLSX_TYPE } from '../../core/downloads.ts';
+import { uploadedFile } from '../../core/http/upload.ts';
+import { correctPerson, decideChange, registerPerson, requestChange } from './commands.ts';
+import { writeRegistryTemplate } from './files.ts';
+import { importRegistry } from './registry-import.ts';
+import { RELATIONS, STATUSES } from './model.ts';
 import { parseIdNumber } from './id-number.ts';
-import { presentAccount, presentPerson, presentRequest } from './presenters.ts';
-import { accountsOf, changeRequestsOf, householdMembers, pendingChanges, personInScope, searchPeople } from './queries.ts';
-import { accountChangeSchema, correctionSchema, decisionSchema, idSearchSchema, registerSchema, searchSchema, statusChangeSchema } from './schemas.ts';
+import { presentAccount, presentHit, presentImport, presentPerson, presentRequest, presentSnapshot } from './presenters.ts';
+import { accountsOf, changeRequestsOf, householdMembers, importsOf, pendingChanges, personInScope, referenceHitsOf, referenceSnapshot, referenceSnapshots, searchPeople, snapshotHits } from './queries.ts';
+import { REFERENCE_SOURCES, loadReferenceSnapshot } from './reference.ts';
+import { accountChangeSchema, correctionSchema, decisionSchema, hitPageSchema, idSearchSchema, referenceUploadSchema, registerSchema, searchSchema, statusChangeSchema } from './schemas.ts';
 
 const PAGE_SIZE = 50;
 const READERS = ['township_station', 'township_finance', 'department', 'finance_section', 'supervisor'] as const;
@@ -101,6 +108,83 @@ export function beneficiaryRoutes(router: Router, web: Web): void {
     }
   });
 
+  // --- registry import (the township's roster of people) --------------------------------------------------
+
+  const stationOnly = (ctx: Context) => web.requireRole(ctx, ['township_station'], '受益对象导入由乡镇经办站所办理');
+
+  async function importPage(ctx: Context, actor: Actor, extra: Record<string, unknown> = {}, status = 200) {
+    web.render(ctx, 'beneficiary/import.njk', { title: '导入受益对象', imports: (await importsOf(db, actor.regionId)).map(presentImport), ...extra }, status);
+  }
+
+  router.get('/beneficiaries/import', async (ctx) => importPage(ctx, await stationOnly(ctx)));
+
+  router.get('/beneficiaries/import/template.xlsx', async (ctx) => {
+    const actor = await stationOnly(ctx);
+    web.sendFile(ctx, `受益对象导入模板-${actor.regionName}.xlsx`, XLSX_TYPE, await writeRegistryTemplate((await villages(actor)).map((v) => v.label)));
+  });
+
+  router.post('/beneficiaries/import', async (ctx) => {
+    const actor = await stationOnly(ctx);
+    const file = uploadedFile(ctx);
+    if (!file) return importPage(ctx, actor, { fileError: '请选择要导入的 Excel（.xlsx）或 CSV 文件' }, 422);
+    const outcome = await importRegistry(web.core, actor, file);
+    if (!outcome.ok) return importPage(ctx, actor, { refusal: await web.importRefusal(ctx, '受益对象导入', file.name, outcome.errors, outcome.report) }, 422);
+    const message = outcome.repeated
+      ? `该文件已于 ${formatDateTime(outcome.importedAt)} 导入过（${outcome.rows} 行），本次没有做任何更改`
+      : `导入完成：共 ${outcome.rows} 行，新登记 ${outcome.created} 人，更正 ${outcome.updated} 人，未变化 ${outcome.unchanged} 人，账户变更待财政所确认 ${outcome.accountRequests} 人` +
+        (outcome.luhnWarnings ? `；${outcome.luhnWarnings} 个卡号校验位不符，已照录，请核对` : '');
+    await web.redirectWith(ctx, '/beneficiaries/import', { kind: outcome.repeated ? 'info' : 'success', message });
+  });
+
+  // --- reference data from other departments (一项机制助审核) ----------------------------------------------
+
+  async function referencePage(ctx: Context, actor: Actor, extra: Record<string, unknown> = {}, status = 200) {
+    web.render(
+      ctx,
+      'beneficiary/reference.njk',
+      {
+        title: '部门共享数据比对',
+        snapshots: (await referenceSnapshots(db, actor)).map(presentSnapshot),
+        canLoad: hasRole(actor, 'finance_section'),
+        sources: Object.entries(REFERENCE_SOURCES).map(([value, s]) => ({ value, label: s.label })),
+        values: { takenOn: businessDate() },
+        ...extra,
+      },
+      status,
+    );
+  }
+
+  router.get('/beneficiaries/reference', async (ctx) => referencePage(ctx, await reader(ctx)));
+
+  router.post('/beneficiaries/reference', async (ctx) => {
+    const actor = await web.requireRole(ctx, ['finance_section'], '部门共享数据由县级财政部门导入');
+    const body = ctx.request.body as Record<string, unknown>;
+    try {
+      const input = validate(referenceUploadSchema, body);
+      const file = uploadedFile(ctx);
+      if (!file) throw new ValidationError({ file: '请选择要导入的 Excel（.xlsx）或 CSV 文件' });
+      const outcome = await loadReferenceSnapshot(web.core, actor, { ...input, file });
+      if (!outcome.ok) return referencePage(ctx, actor, { values: body, refusal: await web.importRefusal(ctx, '部门共享数据导入', file.name, outcome.errors, outcome.report) }, 422);
+      const message = outcome.repeated
+        ? `该文件已导入过（数据截止 ${outcome.takenOn}），本次没有做任何更改`
+        : `已导入：共 ${outcome.rows} 人，其中 ${outcome.matched} 人在本县受益对象档案中，已作标记`;
+      await web.redirectWith(ctx, `/beneficiaries/reference/${outcome.snapshotId}`, { kind: outcome.repeated ? 'info' : 'success', message });
+    } catch (err) {
+      if (!(err instanceof ValidationError)) throw err;
+      await referencePage(ctx, actor, { values: body, errors: err.fieldErrors }, 422);
+    }
+  });
+
+  router.get('/beneficiaries/reference/:sid', async (ctx) => {
+    const actor = await reader(ctx);
+    const snapshotId = parseId(ctx.params.sid);
+    if (snapshotId === null) throw new NotFoundError('比对数据不存在');
+    const snapshot = presentSnapshot(await referenceSnapshot(db, actor, snapshotId));
+    const { page } = validate(hitPageSchema, ctx.query);
+    const { rows, total } = await snapshotHits(db, actor, snapshotId, page, PAGE_SIZE);
+    web.render(ctx, 'beneficiary/snapshot.njk', { title: `${snapshot.source}（${snapshot.takenOn}）`, snapshot, hits: rows.map(presentHit), total, page, pages: Math.max(1, Math.ceil(total / PAGE_SIZE)) });
+  });
+
   router.get('/beneficiaries/changes', async (ctx) => {
     const actor = await web.requireRole(ctx, ['township_finance'], '变更确认仅乡镇财政所可以办理');
     web.render(ctx, 'beneficiary/changes.njk', { title: '待确认的变更', requests: (await pendingChanges(db, actor)).map(presentRequest) });
@@ -117,6 +201,7 @@ export function beneficiaryRoutes(router: Router, web: Web): void {
         members: person.household_id ? (await householdMembers(db, person.household_id)).map(presentPerson) : [],
         accounts: (await accountsOf(db, personId)).map(presentAccount),
         requests: (await changeRequestsOf(db, personId)).map(presentRequest),
+        hits: (await referenceHitsOf(db, [personId])).map(presentHit),
         isStation: hasRole(actor, 'township_station'),
         isFinanceOffice: hasRole(actor, 'township_finance'),
         userId: actor.userId,

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { pageSchema } from '../../core/web/schemas.ts';
-import { RELATIONS, STATUSES } from './commands.ts';
+import { RELATIONS, STATUSES } from './model.ts';
+import { REFERENCE_SOURCES, type ReferenceSource } from './reference.ts';
 
 /** Forms and query strings of the registry pages; every message in Chinese, keyed by field. */
 const text = (label: string, max: number) =>
@@ -61,3 +62,10 @@ export const searchSchema = z.object({
 });
 
 export const idSearchSchema = z.object({ idNumber: z.string({ error: '请填写身份证号码' }) });
+
+export const referenceUploadSchema = z.object({
+  source: z.enum(Object.keys(REFERENCE_SOURCES) as [ReferenceSource], { error: '请选择数据来源' }),
+  takenOn: z.string({ error: '请填写数据截止日期' }).trim().min(1, { error: '请填写数据截止日期' }),
+});
+
+export const hitPageSchema = z.object({ page: pageSchema });

@@ -6,7 +6,8 @@ import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '.
 import { formatYuan } from '../../core/money.ts';
 import { findRegion, pathIds } from '../../core/regions.ts';
 import { businessYear } from '../../core/dates.ts';
-import { type PolicyFields, type PolicyImportError, type PolicyLevel, formatTierText, importErrorReport, parsePolicyImport } from './files.ts';
+import type { ImportError } from '../../core/spreadsheet.ts';
+import { type PolicyFields, type PolicyLevel, formatTierText, parsePolicyImport, policyImportReport } from './files.ts';
 import { assertCanAllocate, assertCanCreate, assertCanEdit, assertCanPublish } from './policy.ts';
 import { listRegionFor, policyVersions } from './queries.ts';
 import { type AllocationInput, type PolicyVersion, hydrate, versionQuery } from './repo.ts';
@@ -194,7 +195,7 @@ export async function recordAllocation(core: Core, actor: Actor, input: Allocati
   });
 }
 
-export type ImportOutcome = { ok: true; created: number; changed: number; unchanged: number } | { ok: false; errors: PolicyImportError[]; report: Buffer };
+export type ImportOutcome = { ok: true; created: number; changed: number; unchanged: number } | { ok: false; errors: ImportError[]; report: Buffer };
 
 function sameContent(v: PolicyVersion, input: PolicyInput): boolean {
   return (
@@ -223,13 +224,13 @@ export async function importPolicies(core: Core, actor: Actor, file: Buffer): Pr
   const parsed = await parsePolicyImport(file);
   if (!parsed.ok) return parsed;
   const existing: { id: number; code: string; department_org_id: number }[] = await core.db('policy_item').whereIn('code', parsed.rows.map((r) => r.code));
-  const errors: PolicyImportError[] = [];
+  const errors: ImportError[] = [];
   for (const row of parsed.rows) {
     if (row.department !== actor.orgName) errors.push({ rowNumber: row.rowNumber, field: '主管部门', message: `只能导入本单位（${actor.orgName}）的补贴项目` });
     const item = existing.find((e) => e.code === row.code);
     if (item && Number(item.department_org_id) !== actor.orgId) errors.push({ rowNumber: row.rowNumber, field: '编码', message: '该编码是其他单位的补贴项目' });
   }
-  if (errors.length) return { ok: false, errors, report: await importErrorReport(file, errors) };
+  if (errors.length) return { ok: false, errors, report: await policyImportReport(errors, parsed.table) };
 
   const thisYear = businessYear();
   return inTransaction(core.db, async (trx) => {

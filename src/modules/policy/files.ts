@@ -1,6 +1,7 @@
 import ExcelJS from 'exceljs';
 import { formatYuan, parseYuan } from '../../core/money.ts';
 import { createPdf, drawTable, pdfToBuffer, type TableColumn, type TableRow } from '../../core/pdf.ts';
+import { type ImportError, type SubmittedTable, type TableSpec, readTable, sortErrors, titledSheet, writeErrorReport } from '../../core/spreadsheet.ts';
 
 /**
  * The county's published policy list (一张清单管制度) as files: the printed PDF, the Excel export, and the Excel
@@ -58,14 +59,7 @@ export interface PolicyImportRow extends PolicyFields {
   exclusiveGroup: string | null;
 }
 
-/** rowNumber is the Excel row; 0 with field '文件' for a whole-file error. field is the column's Chinese name. */
-export interface PolicyImportError {
-  rowNumber: number;
-  field: string;
-  message: string;
-}
-
-export type PolicyImportResult = { ok: true; rows: PolicyImportRow[] } | { ok: false; errors: PolicyImportError[]; report: Buffer };
+export type PolicyImportResult = { ok: true; rows: PolicyImportRow[]; table: SubmittedTable } | { ok: false; errors: ImportError[]; report: Buffer };
 
 const LIST_BASIS = '《关于进一步加强惠民惠农财政补贴资金“一卡通”管理的指导意见》（财办〔2020〕37号）';
 const MAX_TIERS = 10;
@@ -73,7 +67,6 @@ const MAX_TIER_NAME = 20;
 const MAX_GROUPS = 5;
 const MAX_GROUP_NAME = 40;
 const CODE_PATTERN = /^[A-Za-z0-9-]{2,40}$/;
-const HEADER_SCAN_ROWS = 20;
 
 const collator = new Intl.Collator('zh-Hans-CN', { numeric: true });
 
@@ -224,36 +217,6 @@ const XLSX_COLUMNS = [
 
 type Header = (typeof XLSX_COLUMNS)[number]['header'];
 
-const HEADER_FILL: ExcelJS.Fill = { type: 'pattern', pattern: 'solid', fgColor: { argb: 'FFE6E6E6' } };
-const ERROR_FILL: ExcelJS.Fill = { type: 'pattern', pattern: 'solid', fgColor: { argb: 'FFFFC7CE' } };
-const THIN_BORDER: Partial<ExcelJS.Borders> = {
-  top: { style: 'thin' },
-  left: { style: 'thin' },
-  bottom: { style: 'thin' },
-  right: { style: 'thin' },
-};
-
-/** Row 1: a merged title; row 2: bold header on grey; frozen below the header. */
-function titledSheet(workbook: ExcelJS.Workbook, name: string, title: string, headers: string[], widths: number[]): ExcelJS.Worksheet {
-  const sheet = workbook.addWorksheet(name, { views: [{ state: 'frozen', ySplit: 2 }] });
-  sheet.columns = widths.map((width) => ({ width }));
-  sheet.mergeCells(1, 1, 1, headers.length);
-  const titleCell = sheet.getCell(1, 1);
-  titleCell.value = title;
-  titleCell.font = { bold: true, size: 14 };
-  titleCell.alignment = { horizontal: 'center', vertical: 'middle', wrapText: true };
-  sheet.getRow(1).height = 30;
-  const header = sheet.getRow(2);
-  header.values = headers;
-  header.eachCell((cell) => {
-    cell.font = { bold: true };
-    cell.fill = HEADER_FILL;
-    cell.border = THIN_BORDER;
-    cell.alignment = { horizontal: 'center', vertical: 'middle' };
-  });
-  return sheet;
-}
-
 async function workbookBuffer(workbook: ExcelJS.Workbook): Promise<Buffer> {
   return Buffer.from(await workbook.xlsx.writeBuffer());
 }
@@ -297,32 +260,6 @@ export async function writePolicyListXlsx(list: PolicyListDocument): Promise<Buf
 // ---------------------------------------------------------------------------------------------------------------
 // Excel import
 
-/** Excel keeps 15 significant digits and shows them: 105.55000000000001 in the file is the 105.55 the clerk typed. */
-const numberText = (value: number) => String(Number(value.toPrecision(15)));
-
-/** Any cell value (number, rich text, formula, hyperlink …) as the trimmed text Excel shows. */
-function cellText(value: ExcelJS.CellValue): string {
-  if (value === null || value === undefined) return '';
-  if (typeof value === 'string') return value.trim();
-  if (typeof value === 'number') return numberText(value);
-  if (typeof value === 'boolean') return value ? 'TRUE' : 'FALSE';
-  if (value instanceof Date) return value.toISOString().slice(0, 10);
-  if ('richText' in value) return value.richText.map((run) => run.text).join('').trim();
-  if ('error' in value) return value.error;
-  if ('formula' in value || 'sharedFormula' in value) return cellText(value.result);
-  // A hyperlink's text may itself be rich text.
-  return cellText(value.text as ExcelJS.CellValue);
-}
-
-/** A cell for the error report, as submitted: numbers stay numbers, everything else its text. */
-const submittedValue = (value: ExcelJS.CellValue): string | number => (typeof value === 'number' ? value : cellText(value));
-
-const headerText = (value: ExcelJS.CellValue) => cellText(value).replace(/[\s*＊]/g, '');
-
-export function formatImportError(error: PolicyImportError): string {
-  return error.rowNumber === 0 ? error.message : `第 ${error.rowNumber} 行「${error.field}」：${error.message}`;
-}
-
 function labelKey<K extends string>(labels: Record<K, string>, text: string): K | undefined {
   return (Object.keys(labels) as K[]).find((key) => labels[key] === text);
 }
@@ -335,8 +272,8 @@ function parseYear(text: string): number | null {
 
 const YEAR_MESSAGE = '应为 2000–2100 之间的年份，如 2024';
 
-function validateRow(rowNumber: number, get: (header: Header) => string): { row: PolicyImportRow | null; errors: PolicyImportError[] } {
-  const errors: PolicyImportError[] = [];
+function validateRow(rowNumber: number, get: (header: Header) => string): { row: PolicyImportRow | null; errors: ImportError[] } {
+  const errors: ImportError[] = [];
   const fail = (field: Header, message: string) => errors.push({ rowNumber, field, message });
   const text = (field: Header, max: number): string => {
     const value = get(field);
@@ -407,125 +344,35 @@ function validateRow(rowNumber: number, get: (header: Header) => string): { row:
   };
 }
 
-/** The import sheet as submitted: found by its header row, data rows (blank ones skipped) by Excel row number. */
-interface SubmittedSheet {
-  /** The header row's texts (all its columns, also the ignored and unknown ones). */
-  header: string[];
-  /** Column number of each header text. */
-  columns: Map<string, number>;
-  rows: Map<number, ExcelJS.CellValue[]>;
-}
+const IMPORT_SPEC: TableSpec = {
+  headerHas: ['编码', '补贴项目名称'],
+  required: XLSX_COLUMNS.filter((c) => c.imported).map((c) => c.header),
+  rowNoun: '补贴项目',
+  formatHint: '格式同导出的政策清单（可先导出作为模板）',
+};
 
-function findHeader(workbook: ExcelJS.Workbook): { sheet: ExcelJS.Worksheet; rowNumber: number; header: string[] } | null {
-  for (const sheet of workbook.worksheets) {
-    const last = Math.min(sheet.rowCount, HEADER_SCAN_ROWS);
-    for (let rowNumber = 1; rowNumber <= last; rowNumber++) {
-      const row = sheet.getRow(rowNumber);
-      const header = Array.from({ length: row.cellCount }, (_, i) => headerText(row.getCell(i + 1).value));
-      if (header.includes('编码') && header.includes('补贴项目名称')) {
-        while (header.at(-1) === '') header.pop();
-        return { sheet, rowNumber, header };
-      }
-    }
-  }
-  return null;
-}
-
-/** The submitted sheet, or the reason the whole file is refused. */
-async function readImportSheet(file: Buffer): Promise<SubmittedSheet | string> {
-  const workbook = new ExcelJS.Workbook();
-  try {
-    // The in-memory reader: exceljs's streaming reader garbles multi-byte characters at chunk boundaries.
-    // exceljs types its own `Buffer` as an ArrayBuffer, which Node's Buffer (that it reads) does not match in TS 5.9.
-    await workbook.xlsx.load(file as unknown as Parameters<ExcelJS.Xlsx['load']>[0]);
-  } catch {
-    return '文件无法读取：请上传 Excel 工作簿（.xlsx），可先导出政策清单作为模板';
-  }
-  const found = findHeader(workbook);
-  if (!found) return '未找到表头行：表头应含「编码」「补贴项目名称」等列，格式同导出的政策清单';
-  const { sheet, rowNumber: headerRow, header } = found;
-  const columns = new Map<string, number>();
-  header.forEach((text, i) => {
-    if (text !== '' && !columns.has(text)) columns.set(text, i + 1);
-  });
-  const missing = XLSX_COLUMNS.filter((c) => c.imported && !columns.has(c.header)).map((c) => `「${c.header}」`);
-  if (missing.length) return `表头缺少列：${missing.join('')}`;
-  const rows = new Map<number, ExcelJS.CellValue[]>();
-  sheet.eachRow((row, rowNumber) => {
-    if (rowNumber <= headerRow) return;
-    const values = Array.from({ length: header.length }, (_, i) => row.getCell(i + 1).value);
-    if (values.some((v) => cellText(v) !== '')) rows.set(rowNumber, values);
-  });
-  if (rows.size === 0) return '文件中没有数据行：请在表头下方逐行填写补贴项目';
-  return { header, columns, rows };
-}
-
-/** By row, then in the file's column order (whole-file errors first). */
-function sortErrors(errors: PolicyImportError[], columns: Map<string, number> | undefined): PolicyImportError[] {
-  const order = (field: string) => columns?.get(field) ?? 0;
-  return [...errors].sort((a, b) => a.rowNumber - b.rowNumber || order(a.field) - order(b.field));
-}
-
-/** The bad rows as submitted, with the column 错误原因 listing every reason; cells in error are shaded red. */
-async function writeErrorReport(errors: PolicyImportError[], submitted: SubmittedSheet | null): Promise<Buffer> {
-  const byRow = new Map<number, PolicyImportError[]>();
-  for (const error of sortErrors(errors, submitted?.columns)) byRow.set(error.rowNumber, [...(byRow.get(error.rowNumber) ?? []), error]);
-  const headers = [...(submitted?.header ?? []), '错误原因'];
-  const title = submitted
-    ? `政策清单导入未通过：${byRow.size} 行有误，共 ${errors.length} 处。请按「错误原因」改正后重新上传（整个文件通过检查才会导入）。`
-    : '政策清单导入未通过：文件无法导入。';
-  const workbook = new ExcelJS.Workbook();
-  workbook.creator = '一卡通平台';
-  const sheet = titledSheet(
-    workbook,
-    '错误报告',
-    title,
-    headers,
-    headers.map((_, i) => (i === headers.length - 1 ? 70 : 14)),
-  );
-  sheet.getRow(1).height = 40;
-  for (const [rowNumber, rowErrors] of byRow) {
-    const values = submitted?.rows.get(rowNumber) ?? [];
-    const cells = headers.slice(0, -1).map((_, i) => submittedValue(values[i] ?? null));
-    const row = sheet.addRow([...cells, rowErrors.map(formatImportError).join('\n')]);
-    row.alignment = { vertical: 'top', wrapText: true };
-    for (const error of rowErrors) {
-      const column = submitted?.columns.get(error.field);
-      if (column) row.getCell(column).fill = ERROR_FILL;
-    }
-  }
-  return workbookBuffer(workbook);
-}
+/** The error report of the policy list import, for errors found by parsePolicyImport or later by the database. */
+export const policyImportReport = (errors: ImportError[], table: SubmittedTable | null) => writeErrorReport('政策清单导入', errors, table);
 
 /**
- * The error report for errors found about a file's rows after parsePolicyImport accepted it (checks that need
- * the database: department, ownership of a code), in the same form as parsePolicyImport's own report.
- */
-export async function importErrorReport(file: Buffer, errors: PolicyImportError[]): Promise<Buffer> {
-  const submitted = await readImportSheet(file);
-  return writeErrorReport(errors, typeof submitted === 'string' ? null : submitted);
-}
-
-/**
- * Read an .xlsx in the export's format (the header row is found by its texts; 层级 and 制定地区 are ignored).
- * All rows are valid, or every error is returned with a report workbook of the bad rows.
+ * Read an .xlsx (or CSV) in the export's format (the header row is found by its texts; 层级 and 制定地区 are
+ * ignored). All rows are valid, or every error is returned with a report workbook of the bad rows.
  */
 export async function parsePolicyImport(file: Buffer): Promise<PolicyImportResult> {
-  const submitted = await readImportSheet(file);
-  if (typeof submitted === 'string') {
-    const errors = [{ rowNumber: 0, field: '文件', message: submitted }];
-    return { ok: false, errors, report: await writeErrorReport(errors, null) };
+  const table = await readTable(file, IMPORT_SPEC);
+  if (typeof table === 'string') {
+    const errors = [{ rowNumber: 0, field: '文件', message: table }];
+    return { ok: false, errors, report: await policyImportReport(errors, null) };
   }
-  const { columns } = submitted;
+  const { columns } = table;
   const rows: PolicyImportRow[] = [];
-  const errors: PolicyImportError[] = [];
+  const errors: ImportError[] = [];
   const codeRows = new Map<string, number[]>();
-  for (const [rowNumber, values] of submitted.rows) {
-    const texts = values.map(cellText);
-    const result = validateRow(rowNumber, (h) => texts[columns.get(h)! - 1]!);
+  for (const { rowNumber, cells } of table.rows) {
+    const result = validateRow(rowNumber, (h) => cells[columns.get(h)!]!);
     if (result.row) rows.push(result.row);
     errors.push(...result.errors);
-    const code = texts[columns.get('编码')! - 1]!;
+    const code = cells[columns.get('编码')!]!;
     if (code !== '') codeRows.set(code, [...(codeRows.get(code) ?? []), rowNumber]);
   }
   for (const [code, numbers] of codeRows) {
@@ -535,6 +382,6 @@ export async function parsePolicyImport(file: Buffer): Promise<PolicyImportResul
       errors.push({ rowNumber, field: '编码', message: `「${code}」与第 ${others} 行的编码重复` });
     }
   }
-  if (errors.length === 0) return { ok: true, rows };
-  return { ok: false, errors: sortErrors(errors, columns), report: await writeErrorReport(errors, submitted) };
+  if (errors.length === 0) return { ok: true, rows, table };
+  return { ok: false, errors: sortErrors(errors, columns), report: await policyImportReport(errors, table) };
 }

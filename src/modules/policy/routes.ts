@@ -2,6 +2,7 @@ import type Router from '@koa/router';
 import type { Context } from 'koa';
 import { type Actor, hasRole } from '../../core/auth/roles.ts';
 import { businessDate, businessYear } from '../../core/dates.ts';
+import { XLSX_TYPE } from '../../core/downloads.ts';
 import { NotFoundError, ValidationError } from '../../core/errors.ts';
 import { uploadedFile } from '../../core/http/upload.ts';
 import { parseId, validate } from '../../core/http/validate.ts';
@@ -31,15 +32,9 @@ export function policyRoutes(router: Router, web: Web): void {
     return versions;
   }
 
-  function fileResponse(ctx: Context, name: string, type: string, body: Buffer) {
-    ctx.type = type;
-    ctx.set('Content-Disposition', `attachment; filename*=UTF-8''${encodeURIComponent(name)}`);
-    ctx.body = body;
-  }
-
   // --- staff pages --------------------------------------------------------------------------------------
 
-  router.get('/policies', async (ctx) => {
+  async function listPage(ctx: Context, extra: Record<string, unknown> = {}, status = 200) {
     const actor = web.actor(ctx);
     const query = validate(listQuerySchema, ctx.query);
     const year = query.year ?? businessYear();
@@ -47,18 +42,25 @@ export function policyRoutes(router: Router, web: Web): void {
     const list = (await policyList(db, listRegion, year, { publicOnly: false })).map(presentVersion);
     const pending = hasRole(actor, 'finance_section') ? (await draftsAwaitingPublication(db, actor.regionId)).map(presentVersion) : [];
     const mine = hasRole(actor, 'department') && actor.orgId ? (await draftsOfDepartment(db, actor.orgId)).map(presentVersion) : [];
-    web.render(ctx, 'policy/list.njk', {
-      title: '政策清单',
-      region: listRegion.name,
-      year,
-      groups: groupByDepartment(list),
-      count: list.length,
-      pending,
-      mine,
-      canCreate: hasRole(actor, 'department') && actor.orgId !== null,
-      importErrors: ctx.state.importErrors,
-    });
-  });
+    web.render(
+      ctx,
+      'policy/list.njk',
+      {
+        title: '政策清单',
+        region: listRegion.name,
+        year,
+        groups: groupByDepartment(list),
+        count: list.length,
+        pending,
+        mine,
+        canCreate: hasRole(actor, 'department') && actor.orgId !== null,
+        ...extra,
+      },
+      status,
+    );
+  }
+
+  router.get('/policies', (ctx) => listPage(ctx));
 
   const formPage = (ctx: Context, data: Record<string, unknown>, status = 200) => web.render(ctx, 'policy/form.njk', data, status);
 
@@ -74,7 +76,7 @@ export function policyRoutes(router: Router, web: Web): void {
     const year = businessYear();
     const listRegion = await listRegionFor(db, actor.regionId);
     const own = (await policyList(db, listRegion, year, { publicOnly: false })).filter((v) => v.departmentOrgId === actor.orgId);
-    fileResponse(ctx, `${actor.orgName}补贴项目.xlsx`, 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet', await writePolicyListXlsx(listDocument(listRegion.name, year, businessDate(), own)));
+    web.sendFile(ctx, `${actor.orgName}补贴项目.xlsx`, XLSX_TYPE, await writePolicyListXlsx(listDocument(listRegion.name, year, businessDate(), own)));
   });
 
   router.post('/policies/import', async (ctx) => {
@@ -86,8 +88,7 @@ export function policyRoutes(router: Router, web: Web): void {
       await web.redirectWith(ctx, '/policies', { kind: 'success', message: `导入完成：新增 ${result.created} 项，调整 ${result.changed} 项，未变化 ${result.unchanged} 项；调整待本级财政部门发布` });
       return;
     }
-    fileResponse(ctx, `导入错误报告-${file.name.replace(/\.xlsx$/i, '')}.xlsx`, 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet', result.report);
-    ctx.status = 422;
+    await listPage(ctx, { refusal: await web.importRefusal(ctx, '政策清单导入', file.name, result.errors, result.report) }, 422);
   });
 
   router.post('/policies', async (ctx) => {
@@ -212,14 +213,14 @@ export function policyRoutes(router: Router, web: Web): void {
 
   for (const [ext, type] of [
     ['pdf', 'application/pdf'],
-    ['xlsx', 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet'],
+    ['xlsx', XLSX_TYPE],
   ] as const) {
     router.get(`/public/policies.${ext}`, async (ctx) => {
       const { county, year } = await publicList(ctx);
       if (!county) throw new NotFoundError('请先选择县（区）');
       const doc = listDocument(county.name, year, businessDate(), await policyList(db, county, year, { publicOnly: true }));
       const body = ext === 'pdf' ? await writePolicyListPdf(doc) : await writePolicyListXlsx(doc);
-      fileResponse(ctx, `${county.name}${year}年惠民惠农财政补贴政策清单.${ext}`, type, body);
+      web.sendFile(ctx, `${county.name}${year}年惠民惠农财政补贴政策清单.${ext}`, type, body);
     });
   }
 }

@@ -1,0 +1,234 @@
+import ExcelJS from 'exceljs';
+import { businessDate } from '../../core/dates.ts';
+import { type ImportError, type SubmittedTable, type TableSpec, readTable, sortErrors, titledSheet, writeErrorReport } from '../../core/spreadsheet.ts';
+import { type AccountKind, ACCOUNT_KIND_LABELS, parseAccountNumber } from './account-number.ts';
+import { type IdNumberInfo, parseIdNumber } from './id-number.ts';
+import { type Relation, RELATIONS } from './model.ts';
+
+/**
+ * The township's registry file (受益对象花名册), as described in docs/registry-import-format.md: one row per
+ * person, the household given by the head's ID number. This file checks each row and the file as a whole
+ * (duplicates); the checks against the registry are the command's. Pure: no database.
+ */
+
+export const REGISTRY_COLUMNS = [
+  { header: '村（社区）', width: 14, required: true },
+  { header: '姓名', width: 10, required: true },
+  { header: '身份证号码', width: 22, required: true },
+  { header: '与户主关系', width: 10, required: true },
+  { header: '户主身份证号码', width: 22, required: true },
+  { header: '手机号码', width: 14, required: false },
+  { header: '账户类型', width: 12, required: false },
+  { header: '开户机构', width: 24, required: false },
+  { header: '账号', width: 24, required: false },
+  { header: '户名', width: 10, required: false },
+] as const;
+
+type Column = (typeof REGISTRY_COLUMNS)[number]['header'];
+
+export interface RegistryImportRow {
+  rowNumber: number;
+  village: string;
+  name: string;
+  /** The ID number (18 characters, upper-case X; a 15-digit number converted) and what it says. */
+  id: IdNumberInfo;
+  relation: Relation;
+  /** The head's ID number (18 characters); for a head, their own. */
+  headIdNumber: string;
+  phone: string | null;
+  account: { kind: AccountKind; bankName: string; number: string; holderName: string; luhnWarning: boolean } | null;
+}
+
+export type RegistryFileResult = { ok: true; rows: RegistryImportRow[] } | { ok: false; errors: ImportError[]; report: Buffer };
+
+const SPEC: TableSpec = {
+  headerHas: ['姓名', '身份证号码', '与户主关系'],
+  required: REGISTRY_COLUMNS.filter((c) => c.required).map((c) => c.header),
+  rowNoun: '受益对象',
+  formatHint: '格式见“下载导入模板”',
+};
+
+const MAX_NAME = 40;
+const MAX_BANK = 80;
+const PHONE = /^1[3-9]\d{9}$/;
+/** Names as on the ID card: Chinese characters (also rare ones outside the BMP), the middle dot of minority names, letters. */
+const NAME = /^[\p{Script=Han}·•A-Za-z]+$/u;
+
+const label = <K extends string>(labels: Record<K, string>, text: string): K | undefined => (Object.keys(labels) as K[]).find((k) => labels[k] === text);
+const choices = (labels: Record<string, string>) => Object.values(labels).map((l) => `「${l}」`).join('');
+
+const registryImportReport = (errors: ImportError[], table: SubmittedTable | null) => writeErrorReport('受益对象导入', errors, table);
+
+/**
+ * The report for errors found after parseRegistryFile accepted the file (checks against the registry). The file
+ * is read again: an accepted file's table is not kept meanwhile, to keep a large import's memory down.
+ */
+export async function registryErrorReport(file: Buffer, errors: ImportError[]): Promise<Buffer> {
+  const table = await readTable(file, SPEC);
+  return registryImportReport(sortErrors(errors, typeof table === 'string' ? undefined : table.columns), typeof table === 'string' ? null : table);
+}
+
+/** A 16–19 digit number that Excel stored as a number has lost its last digits: say so instead of "bad checksum". */
+const NUMBER_STORED = '该单元格被 Excel 存成了数字，15 位以后的数字已丢失：请将该列设为“文本”格式后重新录入';
+
+/** What a row is checked against the other rows by, as far as it could be read (also when the row has errors). */
+interface RowKeys {
+  rowNumber: number;
+  idNumber: string | null;
+  accountNumber: string | null;
+}
+
+function validateRow(rowNumber: number, today: string, get: (c: Column) => string, isNumber: (c: Column) => boolean): { row: RegistryImportRow | null; errors: ImportError[]; keys: RowKeys } {
+  const errors: ImportError[] = [];
+  const fail = (field: Column, message: string) => errors.push({ rowNumber, field, message });
+  const long = (field: Column, number: string) => isNumber(field) && number.replace(/\D/g, '').length > 15;
+
+  const village = get('村（社区）');
+  if (village === '') fail('村（社区）', '不能为空');
+
+  const name = get('姓名');
+  if (name === '') fail('姓名', '不能为空');
+  else if ([...name].length > MAX_NAME) fail('姓名', `不能超过 ${MAX_NAME} 个字`);
+  else if (!NAME.test(name)) fail('姓名', '只能包含汉字、间隔号“·”或字母，请与身份证一致');
+
+  const idText = get('身份证号码');
+  const id = parseIdNumber(idText, today);
+  if (idText === '') fail('身份证号码', '不能为空');
+  else if (long('身份证号码', idText)) fail('身份证号码', NUMBER_STORED);
+  else if (!id.ok) fail('身份证号码', id.error);
+
+  const relationText = get('与户主关系');
+  const relation = label(RELATIONS, relationText);
+  if (relationText === '') fail('与户主关系', '不能为空');
+  else if (!relation) fail('与户主关系', `应为${choices(RELATIONS)}之一`);
+
+  const headText = get('户主身份证号码');
+  let headIdNumber: string | null = null;
+  if (headText === '') {
+    if (relation === 'head') headIdNumber = id.ok ? id.value.idNumber : null;
+    else if (relation) fail('户主身份证号码', '非户主须填写所在户户主的身份证号码');
+  } else if (long('户主身份证号码', headText)) {
+    fail('户主身份证号码', NUMBER_STORED);
+  } else {
+    const head = parseIdNumber(headText, today);
+    if (!head.ok) fail('户主身份证号码', head.error);
+    else if (relation === 'head' && id.ok && head.value.idNumber !== id.value.idNumber) fail('户主身份证号码', '户主本人的这一栏应为空或填本人身份证号码');
+    else if (relation && relation !== 'head' && id.ok && head.value.idNumber === id.value.idNumber) fail('户主身份证号码', '非户主的户主身份证号码不能是本人的');
+    else headIdNumber = head.value.idNumber;
+  }
+
+  const phone = get('手机号码').replace(/[\s-]/g, '');
+  if (phone !== '' && !PHONE.test(phone)) fail('手机号码', '应为 11 位手机号码');
+
+  let account: RegistryImportRow['account'] = null;
+  const kindText = get('账户类型');
+  const bankName = get('开户机构');
+  const numberText = get('账号');
+  const holderName = get('户名');
+  if ([kindText, bankName, numberText, holderName].some((v) => v !== '')) {
+    const kind = label(ACCOUNT_KIND_LABELS, kindText);
+    if (kindText === '') fail('账户类型', '填写账号时不能为空');
+    else if (!kind) fail('账户类型', `应为${choices(ACCOUNT_KIND_LABELS)}之一`);
+    if (bankName === '') fail('开户机构', '填写账号时不能为空');
+    else if ([...bankName].length > MAX_BANK) fail('开户机构', `不能超过 ${MAX_BANK} 个字`);
+    if (holderName === '') fail('户名', '填写账号时不能为空');
+    else if (name !== '' && holderName !== name) fail('户名', `户名「${holderName}」与姓名不一致：补贴只能发放到本人账户，不得使用他人账户`);
+    const parsed = kind ? parseAccountNumber(kind, numberText) : null;
+    if (long('账号', numberText)) fail('账号', NUMBER_STORED);
+    else if (parsed && !parsed.ok) fail('账号', parsed.error);
+    if (kind && parsed?.ok) account = { kind, bankName, number: parsed.accountNumber, holderName, luhnWarning: parsed.warning !== null };
+  }
+
+  const digits = numberText.replace(/[\s-]/g, '');
+  const keys = { rowNumber, idNumber: id.ok ? id.value.idNumber : null, accountNumber: /^\d{8,}$/.test(digits) ? digits : null };
+  if (errors.length || !id.ok || !relation || !headIdNumber) return { row: null, errors, keys };
+  return {
+    row: { rowNumber, village, name, id: id.value, relation, headIdNumber, phone: phone || null, account },
+    errors,
+    keys,
+  };
+}
+
+/** Rows sharing a key (ID number, account number) are each told the others' row numbers. */
+function duplicates(rows: RowKeys[], key: (r: RowKeys) => string | null, field: Column, what: string): ImportError[] {
+  const byKey = new Map<string, number[]>();
+  for (const row of rows) {
+    const k = key(row);
+    if (k !== null) byKey.set(k, [...(byKey.get(k) ?? []), row.rowNumber]);
+  }
+  const errors: ImportError[] = [];
+  for (const numbers of byKey.values()) {
+    if (numbers.length < 2) continue;
+    for (const rowNumber of numbers) errors.push({ rowNumber, field, message: `${what}与第 ${numbers.filter((n) => n !== rowNumber).join('、')} 行重复` });
+  }
+  return errors;
+}
+
+/**
+ * Read a registry file (.xlsx or CSV): every row valid and no person or account twice, or every error with a
+ * report workbook of the bad rows. A member's head must be a head in the file or (checked later) in the registry.
+ */
+export async function parseRegistryFile(file: Buffer): Promise<RegistryFileResult> {
+  const table = await readTable(file, SPEC);
+  if (typeof table === 'string') {
+    const errors = [{ rowNumber: 0, field: '文件', message: table }];
+    return { ok: false, errors, report: await registryImportReport(errors, null) };
+  }
+  const index = (c: Column) => table.columns.get(c);
+  const rows: RegistryImportRow[] = [];
+  const keys: RowKeys[] = [];
+  const errors: ImportError[] = [];
+  const today = businessDate();
+  for (const { rowNumber, cells, numeric } of table.rows) {
+    const result = validateRow(
+      rowNumber,
+      today,
+      (c) => {
+        const i = index(c);
+        return i === undefined ? '' : cells[i]!;
+      },
+      (c) => numeric.includes(index(c) ?? -1),
+    );
+    if (result.row) rows.push(result.row);
+    keys.push(result.keys);
+    errors.push(...result.errors);
+  }
+  errors.push(...duplicates(keys, (r) => r.idNumber, '身份证号码', '身份证号码'));
+  errors.push(...duplicates(keys, (r) => r.accountNumber, '账号', '同一账号（一人一卡，不得共用）'));
+  const heads = new Map(rows.filter((r) => r.relation === 'head').map((r) => [r.id.idNumber, r]));
+  for (const row of rows) {
+    const head = heads.get(row.headIdNumber);
+    if (row.relation !== 'head' && head && head.village !== row.village) {
+      errors.push({ rowNumber: row.rowNumber, field: '村（社区）', message: `与户主（第 ${head.rowNumber} 行）不在同一村（社区）` });
+    }
+  }
+  if (errors.length === 0) return { ok: true, rows };
+  return { ok: false, errors: sortErrors(errors, table.columns), report: await registryImportReport(errors, table) };
+}
+
+/** The empty template the township downloads: the columns, text-formatted ID and account columns, two example rows. */
+export async function writeRegistryTemplate(villages: string[]): Promise<Buffer> {
+  const workbook = new ExcelJS.Workbook();
+  workbook.creator = '一卡通平台';
+  const headers = REGISTRY_COLUMNS.map((c) => c.header);
+  const sheet = titledSheet(workbook, '受益对象', '受益对象花名册（带 * 的列必填；身份证号码、账号列为文本格式，请勿改为数字）', headers.map((h, i) => (REGISTRY_COLUMNS[i]!.required ? `${h}*` : h)), REGISTRY_COLUMNS.map((c) => c.width));
+  for (const column of ['身份证号码', '户主身份证号码', '手机号码', '账号'] as const) sheet.getColumn(headers.indexOf(column) + 1).numFmt = '@';
+  const village = villages[0] ?? '某某村';
+  const relations = Object.values(RELATIONS).join(',');
+  for (let row = 3; row <= 502; row++) {
+    sheet.getCell(row, headers.indexOf('与户主关系') + 1).dataValidation = { type: 'list', allowBlank: false, formulae: [`"${relations}"`] };
+    sheet.getCell(row, headers.indexOf('账户类型') + 1).dataValidation = { type: 'list', allowBlank: true, formulae: [`"${Object.values(ACCOUNT_KIND_LABELS).join(',')}"`] };
+    if (villages.length && villages.join(',').length < 250) sheet.getCell(row, 1).dataValidation = { type: 'list', allowBlank: false, formulae: [`"${villages.join(',')}"`] };
+  }
+  const notes = workbook.addWorksheet('填写说明');
+  notes.columns = [{ width: 110 }];
+  for (const line of [
+    '每行一人；同户成员的「户主身份证号码」填户主的身份证号码，户主本人可不填。',
+    `「村（社区）」须为本乡镇的村（社区）名称，如：${village}。`,
+    `「与户主关系」：${relations.replaceAll(',', '、')}。`,
+    `「账户类型」：${Object.values(ACCOUNT_KIND_LABELS).join('、')}；优先使用社会保障卡。账户须为本人账户，「户名」应与姓名一致。`,
+    '已登记的人：姓名、手机号码、与户主关系按文件更正；账户不同的，生成账户变更申请，待乡镇财政所确认后生效；空白的账户和手机号码不删除已登记的内容。',
+    '整个文件检查通过才会导入；有错误时下载错误报告，按「错误原因」改正后重新上传。同一文件重复导入不会重复登记。',
+  ]) notes.addRow([line]);
+  return Buffer.from(await workbook.xlsx.writeBuffer());
+}

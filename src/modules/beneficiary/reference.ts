@@ -1,0 +1,160 @@
+import { createHash } from 'node:crypto';
+import { recordAudit } from '../../core/audit.ts';
+import { type Actor, hasRole } from '../../core/auth/roles.ts';
+import type { Core } from '../../core/context.ts';
+import { businessDate, isBusinessDate } from '../../core/dates.ts';
+import { bulkInsert, inTransaction, insertReturningId, nowIso, selectInChunks } from '../../core/db.ts';
+import { ForbiddenError, ValidationError } from '../../core/errors.ts';
+import { findRegion } from '../../core/regions.ts';
+import { type ImportError, type TableSpec, readTable, sortErrors, writeErrorReport } from '../../core/spreadsheet.ts';
+import { parseIdNumber } from './id-number.ts';
+
+/**
+ * Reference data from other departments (一项机制助审核): dated snapshots of deaths and moves out (公安), people
+ * already receiving other programs (民政), public employees (财政供养人员). The county finance section loads a
+ * file (docs/reference-data-format.md); rows are matched by ID number against the county's registry, and only
+ * the matches are kept (as hits on the person, with the snapshot as their source): data about people who are not
+ * beneficiaries is not stored. Statuses are not changed here: a death or a move is a marker that the township
+ * station turns into a status change, confirmed by the finance office; the batch checks read the markers.
+ */
+export const REFERENCE_SOURCES = {
+  police_death: { label: '公安：死亡人员', kind: 'deceased', dateColumn: '死亡日期', detailColumn: null, roster: false },
+  police_move: { label: '公安：户籍迁出人员', kind: 'moved', dateColumn: '迁出日期', detailColumn: '迁往地', roster: false },
+  civil_program: { label: '民政：在保救助对象', kind: 'other_program', dateColumn: '享受起始日期', detailColumn: '救助项目', roster: true },
+  public_employee: { label: '财政：财政供养人员', kind: 'public_employee', dateColumn: '入职日期', detailColumn: '工作单位', roster: true },
+} as const;
+export type ReferenceSource = keyof typeof REFERENCE_SOURCES;
+export type ReferenceKind = (typeof REFERENCE_SOURCES)[ReferenceSource]['kind'];
+export const REFERENCE_KIND_LABELS: Record<ReferenceKind, string> = { deceased: '死亡', moved: '迁出', other_program: '享受其他救助', public_employee: '财政供养人员' };
+
+interface ReferenceRow {
+  rowNumber: number;
+  idNumber: string;
+  name: string;
+  eventDate: string | null;
+  detail: string;
+}
+
+const MAX_DETAIL = 100;
+
+/** Dates as other departments' exports write them: 2026-11-01, 2026/11/1, 20261101, 2026年11月1日, or an Excel date. */
+export function parseLooseDate(text: string): string | null {
+  const excelSerial = /^\d{5}$/.test(text) ? Number(text) : null;
+  if (excelSerial !== null) {
+    const iso = new Date(Date.UTC(1899, 11, 30) + excelSerial * 86_400_000).toISOString().slice(0, 10);
+    return isBusinessDate(iso) ? iso : null;
+  }
+  const m = /^(\d{4})\s*[-/.年]?\s*(\d{1,2})\s*[-/.月]?\s*(\d{1,2})\s*日?$/.exec(text);
+  if (!m) return null;
+  const iso = `${m[1]}-${m[2]!.padStart(2, '0')}-${m[3]!.padStart(2, '0')}`;
+  return isBusinessDate(iso) ? iso : null;
+}
+
+function specFor(source: ReferenceSource): TableSpec {
+  const { dateColumn, detailColumn } = REFERENCE_SOURCES[source];
+  return {
+    headerHas: ['身份证号码', '姓名'],
+    required: source === 'public_employee' ? ['身份证号码', '姓名'] : ['身份证号码', '姓名', dateColumn],
+    rowNoun: '人员',
+    formatHint: `格式见说明：姓名、身份证号码、${dateColumn}${detailColumn ? `、${detailColumn}` : ''}`,
+  };
+}
+
+export type ReferenceParseResult = { ok: true; rows: ReferenceRow[] } | { ok: false; errors: ImportError[]; report: Buffer };
+
+/** Read a reference file: every row with a valid ID number and date, no ID twice; or every error with a report. */
+export async function parseReferenceFile(source: ReferenceSource, file: Buffer, today = businessDate()): Promise<ReferenceParseResult> {
+  const { dateColumn, detailColumn } = REFERENCE_SOURCES[source];
+  const what = `${REFERENCE_SOURCES[source].label}数据导入`;
+  const table = await readTable(file, specFor(source));
+  if (typeof table === 'string') {
+    const errors = [{ rowNumber: 0, field: '文件', message: table }];
+    return { ok: false, errors, report: await writeErrorReport(what, errors, null) };
+  }
+  const column = (name: string) => table.columns.get(name);
+  const rows: ReferenceRow[] = [];
+  const errors: ImportError[] = [];
+  const seen = new Map<string, number>();
+  for (const { rowNumber, cells } of table.rows) {
+    const get = (name: string | null) => (name !== null && column(name) !== undefined ? cells[column(name)!]! : '');
+    const fail = (field: string, message: string) => errors.push({ rowNumber, field, message });
+    const name = get('姓名');
+    if (name === '') fail('姓名', '不能为空');
+    const id = parseIdNumber(get('身份证号码'), today);
+    if (!id.ok) fail('身份证号码', get('身份证号码') === '' ? '不能为空' : id.error);
+    const dateText = get(dateColumn);
+    const eventDate = dateText === '' ? null : parseLooseDate(dateText);
+    if (dateText === '' && source !== 'public_employee') fail(dateColumn, '不能为空');
+    else if (dateText !== '' && eventDate === null) fail(dateColumn, '应为有效日期，如 2026-11-01');
+    else if (eventDate !== null && eventDate > today) fail(dateColumn, '不能晚于今天');
+    const detail = get(detailColumn);
+    if ([...detail].length > MAX_DETAIL) fail(detailColumn!, `不能超过 ${MAX_DETAIL} 个字`);
+    if (id.ok) {
+      const first = seen.get(id.value.idNumber);
+      if (first !== undefined) fail('身份证号码', `与第 ${first} 行重复`);
+      else seen.set(id.value.idNumber, rowNumber);
+    }
+    if (id.ok && name !== '') rows.push({ rowNumber, idNumber: id.value.idNumber, name, eventDate, detail });
+  }
+  if (errors.length === 0) return { ok: true, rows };
+  return { ok: false, errors: sortErrors(errors, table.columns), report: await writeErrorReport(what, errors, table) };
+}
+
+export type ReferenceLoadOutcome =
+  | { ok: true; repeated: boolean; snapshotId: number; rows: number; matched: number; takenOn: string }
+  | { ok: false; errors: ImportError[]; report: Buffer };
+
+/**
+ * Load a snapshot for the actor's county (the county finance section). Only rows matching the county's registry
+ * are kept, as hits. The same file for the same source loaded again changes nothing.
+ */
+export async function loadReferenceSnapshot(
+  core: Core,
+  actor: Actor,
+  input: { source: ReferenceSource; takenOn: string; file: { name: string; buffer: Buffer } },
+): Promise<ReferenceLoadOutcome> {
+  if (!hasRole(actor, 'finance_section')) throw new ForbiddenError('部门共享数据由县级财政部门导入');
+  const county = await findRegion(core.db, actor.regionId);
+  if (!county || county.level !== 'county') throw new ForbiddenError('部门共享数据按县导入：您的账号不在县一级');
+  if (!isBusinessDate(input.takenOn) || input.takenOn > businessDate()) throw new ValidationError({ takenOn: '数据截止日期应为不晚于今天的有效日期' });
+  const sha256 = createHash('sha256').update(input.file.buffer).digest('hex');
+  const repeated = async () => core.db('beneficiary_reference_snapshot').where({ region_id: county.id, source: input.source, file_sha256: sha256 }).first();
+  const previous = await repeated();
+  if (previous) return { ok: true, repeated: true, snapshotId: Number(previous.id), rows: Number(previous.rows), matched: Number(previous.matched), takenOn: previous.taken_on };
+  const parsed = await parseReferenceFile(input.source, input.file.buffer);
+  if (!parsed.ok) return parsed;
+
+  const { kind } = REFERENCE_SOURCES[input.source];
+  const byIndex = new Map(parsed.rows.map((r) => [core.crypto.blindIndex('id', r.idNumber), r]));
+  return inTransaction(core.db, async (trx) => {
+    const again = await trx('beneficiary_reference_snapshot').where({ region_id: county.id, source: input.source, file_sha256: sha256 }).first();
+    if (again) return { ok: true as const, repeated: true, snapshotId: Number(again.id), rows: Number(again.rows), matched: Number(again.matched), takenOn: again.taken_on };
+    const people = await selectInChunks([...byIndex.keys()], (chunk) =>
+      trx('beneficiary_person as p').join('core_region as v', 'v.id', 'p.village_id').whereIn('p.id_index', chunk).where('v.path', 'like', `${county.path}%`).select('p.id', 'p.id_index', 'p.name'),
+    );
+    const snapshotId = await insertReturningId(trx, 'beneficiary_reference_snapshot', {
+      source: input.source,
+      taken_on: input.takenOn,
+      file_name: input.file.name.slice(0, 200),
+      rows: parsed.rows.length,
+      matched: people.length,
+      loaded_by: actor.userId,
+      loaded_at: nowIso(),
+      region_id: county.id,
+      file_sha256: sha256,
+      channel: 'file',
+    });
+    await bulkInsert(trx, 'beneficiary_reference_hit', people, (p: { id: number; id_index: string; name: string }) => {
+      const row = byIndex.get(p.id_index)!;
+      const detail = [row.detail, row.name !== p.name ? `数据中姓名为“${row.name}”，与档案不一致` : ''].filter(Boolean).join('；');
+      return { snapshot_id: snapshotId, person_id: Number(p.id), kind, event_date: row.eventDate, detail: detail.slice(0, 200) };
+    });
+    await recordAudit(trx, actor, {
+      action: 'beneficiary.reference.load',
+      objectType: 'reference_snapshot',
+      objectId: snapshotId,
+      summary: { source: input.source, takenOn: input.takenOn, file: input.file.name, sha256, rows: parsed.rows.length, matched: people.length },
+    });
+    return { ok: true as const, repeated: false, snapshotId, rows: parsed.rows.length, matched: people.length, takenOn: input.takenOn };
+  });
+}

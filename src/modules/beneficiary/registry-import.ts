@@ -1,0 +1,258 @@
+import { createHash } from 'node:crypto';
+import { recordAudit } from '../../core/audit.ts';
+import type { Actor } from '../../core/auth/roles.ts';
+import type { Core } from '../../core/context.ts';
+import { type Conn, bulkInsert, inTransaction, insertReturningId, nowIso, reserveIds, selectInChunks } from '../../core/db.ts';
+import { ConflictError, ForbiddenError } from '../../core/errors.ts';
+import { maskName, maskPhone } from '../../core/mask.ts';
+import { findRegion } from '../../core/regions.ts';
+import type { ImportError } from '../../core/spreadsheet.ts';
+import { accountChangeSummary, activeAccountRow, assertStation, type ChangeRequest, newPersonRow, sealAccount } from './commands.ts';
+import { parseRegistryFile, registryErrorReport } from './files.ts';
+
+/**
+ * The command importRegistry: a township station uploads its people (受益对象花名册). The file is checked whole,
+ * against itself (files.ts) and against the registry (here); then it is applied in one transaction with bulk
+ * inserts, or refused with a report of the bad rows. New people are registered; people already registered in
+ * the township get their name, phone and relation corrected; a different payout account becomes an account
+ * change request for the township finance office, as from the person's page. The same file imported again
+ * (same SHA-256 for the same township) changes nothing.
+ */
+
+export interface ImportRecord {
+  importId: number;
+  fileName: string;
+  importedAt: string;
+  rows: number;
+  created: number;
+  updated: number;
+  unchanged: number;
+  accountRequests: number;
+  luhnWarnings: number;
+}
+
+export type RegistryImportOutcome = ({ ok: true; repeated: boolean } & ImportRecord) | { ok: false; errors: ImportError[]; report: Buffer };
+
+interface ExistingPerson {
+  id: number;
+  name: string;
+  id_index: string;
+  village_id: number;
+  village_name: string;
+  township_id: number;
+  township_name: string;
+  household_id: number;
+  relation: string;
+  phone_enc: string | null;
+  version: number;
+  head_index: string | null;
+}
+
+async function findImport(conn: Conn, townshipId: number, sha256: string): Promise<ImportRecord | null> {
+  const row = await conn('beneficiary_import').where({ township_id: townshipId, file_sha256: sha256 }).orderBy('id').first();
+  if (!row) return null;
+  return {
+    importId: Number(row.id),
+    fileName: row.file_name,
+    importedAt: row.imported_at,
+    rows: Number(row.rows),
+    created: Number(row.created),
+    updated: Number(row.updated),
+    unchanged: Number(row.unchanged),
+    accountRequests: Number(row.account_requests),
+    luhnWarnings: Number(row.luhn_warnings),
+  };
+}
+
+const unique = <T>(values: T[]) => [...new Set(values)];
+
+export async function importRegistry(core: Core, actor: Actor, file: { name: string; buffer: Buffer }): Promise<RegistryImportOutcome> {
+  assertStation(actor);
+  const township = await findRegion(core.db, actor.regionId);
+  if (!township || township.level !== 'township') throw new ForbiddenError('受益对象导入由乡镇经办站所办理：您的账号不在乡镇一级');
+  const sha256 = createHash('sha256').update(file.buffer).digest('hex');
+  const previous = await findImport(core.db, township.id, sha256);
+  if (previous) return { ok: true, repeated: true, ...previous };
+  const parsed = await parseRegistryFile(file.buffer);
+  if (!parsed.ok) return parsed;
+  const format = file.buffer.subarray(0, 2).toString('latin1') === 'PK' ? 'xlsx' : 'csv';
+
+  // Indexing and encryption are CPU work: done before the transaction, so that no lock is held meanwhile.
+  const indexes = new Map<string, string>();
+  const idIndex = (idNumber: string) => {
+    let index = indexes.get(idNumber);
+    if (index === undefined) indexes.set(idNumber, (index = core.crypto.blindIndex('id', idNumber)));
+    return index;
+  };
+  const prepared = parsed.rows.map((row) => ({
+    row,
+    idIndex: idIndex(row.id.idNumber),
+    headIndex: idIndex(row.headIdNumber),
+    account: row.account ? sealAccount(core, row.account) : null,
+  }));
+
+  const outcome = await inTransaction(core.db, async (trx): Promise<RegistryImportOutcome | ImportError[]> => {
+    const again = await findImport(trx, township.id, sha256);
+    if (again) return { ok: true, repeated: true, ...again };
+
+    const villages = new Map<string, number>(
+      (await trx('core_region').where({ parent_id: township.id, level: 'village' }).select('id', 'name')).map((v: { id: number; name: string }) => [v.name, Number(v.id)]),
+    );
+    const existing = new Map<string, ExistingPerson>();
+    const people = await selectInChunks(unique(prepared.flatMap((p) => [p.idIndex, p.headIndex])), (chunk) =>
+      trx('beneficiary_person as p')
+        .join('core_region as v', 'v.id', 'p.village_id')
+        .join('core_region as t', 't.id', 'v.parent_id')
+        .leftJoin('beneficiary_household as h', 'h.id', 'p.household_id')
+        .leftJoin('beneficiary_person as hp', 'hp.id', 'h.head_person_id')
+        .whereIn('p.id_index', chunk)
+        .select('p.id', 'p.name', 'p.id_index', 'p.village_id', 'v.name as village_name', 't.id as township_id', 't.name as township_name', 'p.household_id', 'p.relation', 'p.phone_enc', 'p.version', 'hp.id_index as head_index'),
+    );
+    for (const p of people as ExistingPerson[]) existing.set(p.id_index, { ...p, id: Number(p.id), village_id: Number(p.village_id), township_id: Number(p.township_id), household_id: Number(p.household_id), version: Number(p.version) });
+
+    // Who holds each account of the file now, and what the file's registered people hold and have asked for.
+    const holders = new Map<string, { person_id: number; name: string }>();
+    const accountIndexes = unique(prepared.flatMap((p) => (p.account ? [p.account.account_index] : [])));
+    for (const a of await selectInChunks(accountIndexes, (chunk) =>
+      trx('beneficiary_account as a').join('beneficiary_person as p', 'p.id', 'a.person_id').where('a.status', 'active').whereIn('a.account_index', chunk).select('a.account_index', 'a.person_id', 'p.name'),
+    )) {
+      holders.set(a.account_index, { person_id: Number(a.person_id), name: a.name });
+    }
+    const registeredIds = prepared.flatMap((p) => {
+      const person = existing.get(p.idIndex);
+      return person ? [person.id] : [];
+    });
+    const current = new Map<number, { account_index: string; kind: string; bank_name: string }>();
+    for (const a of await selectInChunks(registeredIds, (chunk) => trx('beneficiary_account').whereIn('active_person_id', chunk).select('active_person_id', 'account_index', 'kind', 'bank_name'))) {
+      current.set(Number(a.active_person_id), a);
+    }
+    const pending = new Map<number, string>();
+    for (const r of await selectInChunks(registeredIds, (chunk) => trx('beneficiary_change_request').where({ kind: 'account', state: 'pending' }).whereIn('person_id', chunk).select('person_id', 'payload_enc'))) {
+      const change = JSON.parse(core.crypto.decrypt(r.payload_enc)) as ChangeRequest;
+      if (change.kind === 'account') pending.set(Number(r.person_id), change.account.number.replace(/[\s-]/g, ''));
+    }
+
+    const errors: ImportError[] = [];
+    const fileHeads = new Set(prepared.filter((p) => p.row.relation === 'head').map((p) => p.idIndex));
+    for (const { row, idIndex, headIndex, account } of prepared) {
+      const fail = (field: string, message: string) => errors.push({ rowNumber: row.rowNumber, field, message });
+      const villageId = villages.get(row.village);
+      if (villageId === undefined) fail('村（社区）', `本乡镇（${township.name}）没有名为「${row.village}」的村（社区）`);
+      const person = existing.get(idIndex);
+      if (person) {
+        if (person.township_id !== township.id) fail('身份证号码', `此人已登记在${person.township_name}${person.village_name}，一人只能登记一次；迁入本乡镇的须由原乡镇先办理迁出`);
+        else if (villageId !== undefined && person.village_id !== villageId) fail('村（社区）', `此人已登记在${person.village_name}，导入不能改变所在村（社区）`);
+        else if ((person.relation === 'head') !== (row.relation === 'head')) {
+          fail('与户主关系', person.relation === 'head' ? '此人已登记为户主，导入不能改为户内成员' : '此人已登记为户内成员，导入不能改为户主');
+        } else if (row.relation !== 'head' && person.head_index !== headIndex) fail('户主身份证号码', '与登记的户主不一致：导入不能调整户籍关系');
+        const requested = pending.get(person.id);
+        const same = account && current.get(person.id)?.account_index === account.account_index;
+        if (account && !same && requested !== undefined && requested !== row.account!.number) fail('账号', '此人已有另一账户变更在等待财政所确认：请待其处理后再导入');
+      } else if (row.relation !== 'head' && !fileHeads.has(headIndex)) {
+        const head = existing.get(headIndex);
+        if (!head) fail('户主身份证号码', '文件和登记中都没有这位户主：请把户主一并列入文件');
+        else if (head.relation !== 'head') fail('户主身份证号码', '该身份证号码登记的人不是户主');
+        else if (head.township_id !== township.id || (villageId !== undefined && head.village_id !== villageId)) fail('户主身份证号码', `户主登记在${head.township_name}${head.village_name}，与本行的村（社区）不一致`);
+      }
+      const holder = account ? holders.get(account.account_index) : undefined;
+      if (holder && holder.person_id !== person?.id) fail('账号', `该账号已是另一位受益对象（${maskName(holder.name)}）的发放账户：一人一卡，不得共用`);
+    }
+    if (errors.length) return errors;
+
+    const now = nowIso();
+    const counts = { created: 0, updated: 0, unchanged: 0, accountRequests: 0, luhnWarnings: prepared.filter((p) => p.account?.luhn_warning).length };
+    const importId = await insertReturningId(trx, 'beneficiary_import', {
+      township_id: township.id,
+      file_sha256: sha256,
+      file_name: file.name.slice(0, 200),
+      format,
+      rows: prepared.length,
+      created: 0,
+      updated: 0,
+      unchanged: 0,
+      account_requests: 0,
+      luhn_warnings: counts.luhnWarnings,
+      imported_by: actor.userId,
+      imported_at: now,
+    });
+
+    // New people: ids reserved first, so that households, people and accounts go in as three bulk inserts.
+    const fresh = prepared.filter((p) => !existing.has(p.idIndex));
+    const freshHeads = fresh.filter((p) => p.row.relation === 'head');
+    const personIds = await reserveIds(trx, 'beneficiary_person', fresh.length);
+    const householdIds = await reserveIds(trx, 'beneficiary_household', freshHeads.length);
+    const personIdOf = new Map(fresh.map((p, i) => [p.idIndex, personIds[i]!]));
+    const householdOf = new Map(freshHeads.map((p, i) => [p.idIndex, householdIds[i]!]));
+    const householdFor = (headIndex: string) => householdOf.get(headIndex) ?? existing.get(headIndex)!.household_id;
+    await bulkInsert(trx, 'beneficiary_household', freshHeads, (p) => ({
+      id: householdOf.get(p.idIndex),
+      village_id: villages.get(p.row.village),
+      head_person_id: personIdOf.get(p.idIndex),
+      created_at: now,
+      updated_at: now,
+    }));
+    await bulkInsert(trx, 'beneficiary_person', fresh, (p) => ({
+      id: personIdOf.get(p.idIndex),
+      ...newPersonRow(core, actor, { name: p.row.name, id: p.row.id, idIndex: p.idIndex, villageId: villages.get(p.row.village)!, householdId: householdFor(p.headIndex), relation: p.row.relation, phone: p.row.phone }),
+      import_id: importId,
+    }));
+    await bulkInsert(
+      trx,
+      'beneficiary_account',
+      fresh.filter((p) => p.account),
+      (p) => activeAccountRow(actor, personIdOf.get(p.idIndex)!, p.account!, '导入时提供'),
+    );
+    counts.created = fresh.length;
+
+    // Registered people: corrections in place (revision-guarded), a different account as a change request.
+    const requests: Record<string, unknown>[] = [];
+    for (const { row, idIndex, account } of prepared) {
+      const person = existing.get(idIndex);
+      if (!person) continue;
+      const changes: Record<string, unknown> = {};
+      if (person.name !== row.name) changes.name = row.name;
+      if (person.relation !== row.relation) changes.relation = row.relation;
+      if (row.phone && (person.phone_enc ? core.crypto.decrypt(person.phone_enc) : null) !== row.phone) {
+        changes.phone_enc = core.crypto.encrypt(row.phone);
+        changes.phone_masked = maskPhone(row.phone);
+      }
+      if (Object.keys(changes).length) {
+        const updated = await trx('beneficiary_person')
+          .where({ id: person.id, version: person.version })
+          .update({ ...changes, version: person.version + 1, updated_by: actor.userId, updated_at: now });
+        if (updated !== 1) throw new ConflictError('导入期间有人修改了文件中的受益对象，请重新导入');
+        counts.updated++;
+      }
+      const own = current.get(person.id);
+      const sameAccount = own?.account_index === account?.account_index && own?.kind === account?.kind && own?.bank_name === account?.bank_name;
+      if (account && row.account && !sameAccount && pending.get(person.id) !== row.account.number) {
+        const change: ChangeRequest = { kind: 'account', account: { kind: row.account.kind, bankName: row.account.bankName, number: row.account.number, holderName: row.account.holderName } };
+        requests.push({
+          person_id: person.id,
+          kind: 'account',
+          payload_enc: core.crypto.encrypt(JSON.stringify(change)),
+          summary: accountChangeSummary(change.account, row.account.number, row.account.luhnWarning),
+          reason: `由导入文件「${file.name.slice(0, 150)}」提出`,
+          requested_by: actor.userId,
+          requested_at: now,
+          state: 'pending',
+        });
+      } else if (!Object.keys(changes).length) {
+        counts.unchanged++;
+      }
+    }
+    await bulkInsert(trx, 'beneficiary_change_request', requests, (r) => r);
+    counts.accountRequests = requests.length;
+
+    await trx('beneficiary_import').where({ id: importId }).update({ created: counts.created, updated: counts.updated, unchanged: counts.unchanged, account_requests: counts.accountRequests });
+    await recordAudit(trx, actor, {
+      action: 'beneficiary.import',
+      objectType: 'import',
+      objectId: importId,
+      summary: { township: township.name, file: file.name, sha256, format, rows: prepared.length, ...counts },
+    });
+    return { ok: true, repeated: false, importId, fileName: file.name, importedAt: now, rows: prepared.length, ...counts };
+  });
+  if (!Array.isArray(outcome)) return outcome;
+  return { ok: false, errors: outcome, report: await registryErrorReport(file.buffer, outcome) };
+}

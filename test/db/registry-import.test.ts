@@ -1,0 +1,184 @@
+import ExcelJS from 'exceljs';
+import iconv from 'iconv-lite';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ForbiddenError } from '../../src/core/errors.ts';
+import { writeTableXlsx } from '../../src/core/spreadsheet.ts';
+import { checkCharacter } from '../../src/modules/beneficiary/id-number.ts';
+import { decideChange, registerPerson } from '../../src/modules/beneficiary/commands.ts';
+import { accountsOf } from '../../src/modules/beneficiary/queries.ts';
+import { importRegistry } from '../../src/modules/beneficiary/registry-import.ts';
+import { REGISTRY_FILE_HEADER, fakeHouseholds, registryFileRows } from '../../seeds/fake-people.ts';
+import { TEST_DB, type TestDb, actorFor, auditRows, createSeededDb, regionId } from '../factories.ts';
+
+let t: TestDb | undefined;
+afterEach(async () => {
+  await t?.cleanup();
+  t = undefined;
+});
+
+const VILLAGES = ['东关社区', '西街村', '南河村'];
+const households = (count: number, seed = 7) => fakeHouseholds({ households: count, villages: VILLAGES, seed, sharedAccounts: 0, secondAccounts: 0 });
+const xlsx = (rows: string[][]) => writeTableXlsx('受益对象', REGISTRY_FILE_HEADER, rows);
+const csvLine = (cells: string[]) => cells.map((c) => (/[",\n]/.test(c) ? `"${c.replace(/"/g, '""')}"` : c)).join(',');
+const gb18030Csv = (rows: string[][]) => iconv.encode([REGISTRY_FILE_HEADER, ...rows].map(csvLine).join('\r\n'), 'gb18030');
+const idWith = (body17: string) => body17 + checkCharacter(body17);
+
+async function counts(db: TestDb) {
+  const n = async (table: string) => Number((await db.core.db(table).count({ n: '*' }).first())!.n);
+  return { people: await n('beneficiary_person'), households: await n('beneficiary_household'), accounts: await n('beneficiary_account'), requests: await n('beneficiary_change_request'), imports: await n('beneficiary_import'), audit: await n('core_audit') };
+}
+
+describe(`registry import (${TEST_DB})`, () => {
+  it('imports a township file whole: households linked by the head ID, IDs and accounts encrypted, one audit row; the same file again changes nothing', async () => {
+    t = await createSeededDb();
+    const station = await actorFor(t, 'station1');
+    const rows = registryFileRows(households(12));
+    const file = await xlsx(rows);
+    const before = await counts(t);
+
+    const outcome = await importRegistry(t.core, station, { name: '城关镇花名册.xlsx', buffer: file });
+    expect(outcome).toMatchObject({ ok: true, repeated: false, rows: rows.length, created: rows.length, updated: 0, unchanged: 0, accountRequests: 0 });
+    const after = await counts(t);
+    expect(after.people - before.people).toBe(rows.length);
+    expect(after.households - before.households).toBe(12);
+    expect(after.accounts - before.accounts).toBe(rows.filter((r) => r[8] !== '').length);
+    expect(after.audit - before.audit).toBe(1);
+
+    // Every member sits in the household of the head named in their row; the stored ID is ciphertext.
+    const people = await t.core.db('beneficiary_person as p').join('beneficiary_household as h', 'h.id', 'p.household_id').join('beneficiary_person as hp', 'hp.id', 'h.head_person_id').join('core_region as v', 'v.id', 'p.village_id').select('p.id_enc', 'hp.id_enc as head_enc', 'v.name as village', 'p.import_id');
+    const byId = new Map(people.map((p) => [t!.core.crypto.decrypt(p.id_enc), p]));
+    for (const row of rows) {
+      const person = byId.get(row[2]!)!;
+      expect(t.core.crypto.decrypt(person.head_enc)).toBe(row[4] || row[2]);
+      expect(person.village).toBe(row[0]);
+      expect(person.id_enc).not.toContain(row[2]!.slice(0, 10));
+    }
+    const [audit] = await auditRows(t.core, 'beneficiary.import');
+    expect(audit.summary).toContain(`"created":${rows.length}`);
+    expect(audit.summary).not.toMatch(/\d{17}[\dX]/);
+
+    const again = await importRegistry(t.core, station, { name: '又一次.xlsx', buffer: file });
+    expect(again).toMatchObject({ ok: true, repeated: true, created: rows.length, fileName: '城关镇花名册.xlsx' });
+    expect(await counts(t)).toEqual(after);
+  });
+
+  it('applies a GB18030 CSV to registered people: name and phone corrected, a new account as a change request the finance office confirms, the rest unchanged', async () => {
+    t = await createSeededDb();
+    const station = await actorFor(t, 'station1');
+    const rows = registryFileRows(households(5));
+    await importRegistry(t.core, station, { name: 'first.xlsx', buffer: await xlsx(rows) });
+    const withAccount = rows.findIndex((r) => r[8] !== '');
+    const edited = rows.map((r) => [...r]);
+    edited[0]![1] = `${edited[0]![1]}·买买提`; // name as on the ID card now
+    edited[0]![9] = edited[0]![8] ? edited[0]![1]! : '';
+    edited[1]![5] = '13800000000';
+    const newCard = '6239991234567890125';
+    edited[withAccount]![8] = newCard;
+    const before = await counts(t);
+
+    const outcome = await importRegistry(t.core, station, { name: '更正.csv', buffer: gb18030Csv(edited) });
+    const changedRows = new Set([0, 1, withAccount]).size;
+    expect(outcome).toMatchObject({ ok: true, created: 0, accountRequests: 1, unchanged: rows.length - changedRows });
+    const after = await counts(t);
+    expect(after.people).toBe(before.people);
+    expect(after.accounts).toBe(before.accounts); // the account waits for confirmation
+    expect(after.requests).toBe(before.requests + 1);
+    expect((await t.core.db('beneficiary_import').orderBy('id', 'desc').first()).format).toBe('csv');
+
+    const person = (idNumber: string) => t!.core.db('beneficiary_person').where({ id_index: t!.core.crypto.blindIndex('id', idNumber) }).first();
+    expect((await person(rows[0]![2]!)).name).toBe(edited[0]![1]);
+    expect((await person(rows[1]![2]!)).phone_masked).toBe('138****0000');
+
+    const target = await person(rows[withAccount]![2]!);
+    const request = await t.core.db('beneficiary_change_request').where({ person_id: target.id, state: 'pending' }).first();
+    expect(request.summary).toContain('****0125');
+    await decideChange(t.core, await actorFor(t, 'finance1'), Number(request.id), { approve: true, note: null });
+    expect((await accountsOf(t.core.db, Number(target.id))).map((a) => [a.account_last4, a.status])).toEqual([
+      ['0125', 'active'],
+      [rows[withAccount]![8]!.slice(-4), 'closed'],
+    ]);
+    // The request is pending no more, and the file asks for what the registry now holds: nothing to do.
+    const third = await importRegistry(t.core, station, { name: '再次.csv', buffer: Buffer.concat([gb18030Csv(edited), Buffer.from('\r\n')]) });
+    expect(third).toMatchObject({ ok: true, repeated: false, created: 0, updated: 0, accountRequests: 0, unchanged: rows.length });
+  });
+
+  it('refuses a file with any bad row, naming every row and field, and saves nothing', async () => {
+    t = await createSeededDb();
+    const station = await actorFor(t, 'station1');
+    // Someone already registered in another township (石桥镇), and an account already held by a registered person.
+    const shiqiao = await regionId(t, '石桥镇');
+    const otherStation = { ...station, regionId: shiqiao, regionPath: (await t.core.db('core_region').where({ id: shiqiao }).first()).path };
+    const elsewhere = idWith('99010219800101003');
+    await registerPerson(t.core, otherStation, { name: '钱多多', idNumber: elsewhere, villageId: await regionId(t, '上坪村'), relation: 'head', headPersonId: null, phone: null, account: { kind: 'sscard', bankName: '青禾县农村信用合作联社', number: '6239990000000000018', holderName: '钱多多' } });
+
+    const good = registryFileRows(households(2));
+    const head = idWith('99010219700101001');
+    const bad: string[][] = [
+      ['西街村', '周一', head, '户主', '', '', '', '', '', ''],
+      ['西街村', '周二', head, '配偶', head, '', '', '', '', ''], // same ID twice in the file
+      ['北山村', '周三', idWith('99010219900101005'), '户主', '', '', '', '', '', ''], // no such village
+      ['西街村', '周四', '990102199001010051', '户主', '', '', '', '', '', ''], // bad check character
+      ['西街村', '周五', idWith('99010219900101007'), '子女', idWith('99010219600101009'), '', '', '', '', ''], // head nowhere
+      ['西街村', '钱多多', elsewhere, '户主', '', '', '', '', '', ''], // registered in 石桥镇
+      ['西街村', '吴六', idWith('99010219850101001'), '户主', '', '', '社会保障卡', '青禾县农村信用合作联社', '6239990000000000018', '吴六'], // someone else's card
+      ['西街村', '郑七', idWith('99010219850101010'), '户主', '', '1380000', '社会保障卡', '青禾县农村信用合作联社', '6239991234567890125', '郑八'], // phone, holder
+      ['西街村', '王九', idWith('99010219850101029'), '亲戚', '', '', '存折', '', '12345', '王九'], // relation, bank, passbook number
+    ];
+    const before = await counts(t);
+    const outcome = await importRegistry(t.core, station, { name: 'bad.xlsx', buffer: await xlsx([...good, ...bad]) });
+    if (outcome.ok) throw new Error('expected the file to be refused');
+    const at = (offset: number) => good.length + 2 + offset; // Excel row of bad[offset]: header is row 1
+    expect(outcome.errors.map((e) => `${e.rowNumber}|${e.field}|${e.message}`)).toEqual([
+      `${at(0)}|身份证号码|身份证号码与第 ${at(1)} 行重复`,
+      `${at(1)}|身份证号码|身份证号码与第 ${at(0)} 行重复`,
+      `${at(1)}|户主身份证号码|非户主的户主身份证号码不能是本人的`,
+      `${at(3)}|身份证号码|身份证号码校验位不正确（可能有数字录入错误）`,
+      `${at(7)}|手机号码|应为 11 位手机号码`,
+      `${at(7)}|户名|户名「郑八」与姓名不一致：补贴只能发放到本人账户，不得使用他人账户`,
+      `${at(8)}|与户主关系|应为「户主」「配偶」「子女」「父母」「孙子女」「其他」之一`,
+      `${at(8)}|开户机构|填写账号时不能为空`,
+      `${at(8)}|账号|存折账号应为 8–25 位数字，当前为 5 位`,
+    ]);
+    // The report: the bad rows as submitted, each with its reasons.
+    const report = new ExcelJS.Workbook();
+    await report.xlsx.load(outcome.report as never);
+    const sheet = report.worksheets[0]!;
+    expect(String(sheet.getCell(1, 1).value)).toContain('5 行有误，共 9 处');
+    expect(sheet.getRow(2).values).toEqual([undefined, ...REGISTRY_FILE_HEADER, '错误原因']);
+    expect(sheet.getRow(3).getCell(2).value).toBe('周一');
+    expect(sheet.getRow(3).getCell(11).value).toBe(`第 ${at(0)} 行「身份证号码」：身份证号码与第 ${at(1)} 行重复`);
+    expect(await counts(t)).toEqual(before);
+
+    // The file-level errors fixed, the registry's own checks speak: village, missing head, other township, shared card.
+    const secondRound = bad.filter((_, i) => [2, 4, 5, 6].includes(i));
+    const refused = await importRegistry(t.core, station, { name: 'bad2.xlsx', buffer: await xlsx([...good, ...secondRound]) });
+    if (refused.ok) throw new Error('expected the file to be refused');
+    const messages = refused.errors.map((e) => `${e.rowNumber}|${e.field}|${e.message}`);
+    const row = (i: number) => good.length + 2 + i;
+    expect(messages).toEqual([
+      `${row(0)}|村（社区）|本乡镇（城关镇）没有名为「北山村」的村（社区）`,
+      `${row(1)}|户主身份证号码|文件和登记中都没有这位户主：请把户主一并列入文件`,
+      `${row(2)}|身份证号码|此人已登记在石桥镇上坪村，一人只能登记一次；迁入本乡镇的须由原乡镇先办理迁出`,
+      `${row(3)}|账号|该账号已是另一位受益对象（钱*多）的发放账户：一人一卡，不得共用`,
+    ]);
+    expect(await counts(t)).toEqual(before);
+  });
+
+  it('tells the clerk when Excel has turned an ID number into a number and lost its last digits', async () => {
+    t = await createSeededDb();
+    const station = await actorFor(t, 'station1');
+    const id = idWith('99010219700101001');
+    const file = await writeTableXlsx('受益对象', REGISTRY_FILE_HEADER, [['西街村', '周一', Number(id.slice(0, 17)) * 10 + 3, '户主', '', '', '', '', '', '']] as never);
+    const outcome = await importRegistry(t.core, station, { name: 'numbers.xlsx', buffer: file });
+    if (outcome.ok) throw new Error('expected the file to be refused');
+    expect(outcome.errors).toEqual([{ rowNumber: 2, field: '身份证号码', message: expect.stringContaining('被 Excel 存成了数字') }]);
+  });
+
+  it('is the township station\'s alone', async () => {
+    t = await createSeededDb();
+    const file = await xlsx(registryFileRows(households(1)));
+    await expect(importRegistry(t.core, await actorFor(t, 'finance1'), { name: 'x.xlsx', buffer: file })).rejects.toThrow(ForbiddenError);
+    const countyStation = { ...(await actorFor(t, 'station1')), regionId: await regionId(t, '青禾县') };
+    await expect(importRegistry(t.core, countyStation, { name: 'x.xlsx', buffer: file })).rejects.toThrow('不在乡镇一级');
+  });
+});
