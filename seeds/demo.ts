@@ -5,6 +5,7 @@ import { ROLE_LABELS, type Role } from '../src/core/auth/roles.ts';
 import { inTransaction, insertReturningId, nowIso } from '../src/core/db.ts';
 import { type Region, insertRegion } from '../src/core/regions.ts';
 import { seedDemoPeople } from './demo-people.ts';
+import { seedDemoReference } from './demo-reference.ts';
 import { seedDemoPolicies } from './demo-policy.ts';
 
 /**
@@ -97,6 +98,7 @@ export async function seedDemo(core: Core, password: string, options: { people?:
     }
     const policies = await seedDemoPolicies(trx, { province, county, countyOrgs: orgIdsByName, userIds });
     const people = options.people ? await seedDemoPeople(trx, core, { villages: villageIds, bankOrgId: orgIds.get('bank')!, stationUserId: userIds.get('station1')! }) : 0;
+    if (options.people) await seedDemoReference(trx, { countyId: county.id, financeUserId: userIds.get('finance')! });
     await recordAudit(trx, { userId: null, username: 'ykt-demo', regionId: county.id, ip: null }, { action: 'demo.seed', summary: { county: county.name, users: DEMO_USERS.length, policies, people } });
   });
 }

@@ -95,5 +95,10 @@ describe(`the beneficiary registry (${TEST_DB})`, () => {
     const shared = await t.core.db('beneficiary_account').where({ status: 'active' }).groupBy('account_index').havingRaw('count(*) > 1').select('account_index');
     expect(shared).toHaveLength(3);
     expect(Number((await t.core.db('beneficiary_person').where({ status: 'deceased' }).count({ n: '*' }).first())!.n)).toBeGreaterThan(0);
+    // Reference data for the checks: the police name two people still 在册, two public employees are on 低保.
+    const deathHits = await t.core.db('beneficiary_reference_hit as h').join('beneficiary_person as p', 'p.id', 'h.person_id').where({ 'h.kind': 'deceased', 'p.status': 'active' }).select('p.id');
+    expect(deathHits).toHaveLength(2);
+    const employees = t.core.db('beneficiary_reference_hit').where({ kind: 'public_employee' }).select('person_id');
+    expect(await t.core.db('beneficiary_reference_hit').where({ kind: 'other_program' }).whereIn('person_id', employees).count({ n: '*' })).toEqual([{ n: 2 }]);
   });
 });

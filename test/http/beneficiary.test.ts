@@ -92,4 +92,35 @@ describe(`registry pages (${TEST_DB})`, () => {
     await login(office, 'finance1');
     expect((await office.get('/beneficiaries/import')).status).toBe(403);
   });
+
+  it('loads a death list from the reference page and shows the mark on the person\'s page for the station', async () => {
+    t = await createSeededDb({ demo: true });
+    const station = agentFor(t.core);
+    await login(station, 'station1');
+    const registered = await submit(station, '/beneficiaries/new', '/beneficiaries', { name: '赵小河', idNumber: '11010519491231002X', villageId: String(await regionId(t, '南河村')), relation: 'head' });
+    const personPath = registered.headers.location as string;
+
+    const finance = agentFor(t.core);
+    await login(finance, 'finance');
+    const page = await finance.get('/beneficiaries/reference');
+    const send = (file: string, takenOn = '2026-11-01') =>
+      finance.post('/beneficiaries/reference').field('_csrf', csrfFrom(page.text)).field('source', 'police_death').field('takenOn', takenOn).attach('file', Buffer.from(file), '死亡人员.csv');
+    const refused = await send('姓名,身份证号码,死亡日期\n赵小河,110105194912310021,2026-10-01\n');
+    expect(refused.status).toBe(422);
+    expect(refused.text).toContain('第 2 行「身份证号码」：身份证号码校验位不正确');
+    expect((await send('姓名,身份证号码,死亡日期\n赵小河,11010519491231002X,2026-10-01\n', '')).status).toBe(422);
+
+    const loaded = await send('姓名,身份证号码,死亡日期\n赵小河,11010519491231002X,2026-10-01\n');
+    expect(loaded.status).toBe(303);
+    const snapshot = await finance.get(loaded.headers.location as string);
+    expect(snapshot.text).toContain('已导入：共 1 人，其中 1 人在本县受益对象档案中');
+    expect(snapshot.text).toContain('赵小河');
+    expect(snapshot.text).not.toContain('11010519491231002X');
+
+    const person = await station.get(personPath);
+    expect(person.text).toContain('公安：死亡人员');
+    expect(person.text).toContain('2026-10-01');
+    // Only the finance section loads reference data.
+    expect((await station.post('/beneficiaries/reference').field('_csrf', csrfFrom(person.text)).field('source', 'police_death').field('takenOn', '2026-11-01').attach('file', Buffer.from('x'), 'x.csv')).status).toBe(403);
+  });
 });

@@ -44,9 +44,10 @@ export function parseLooseDate(text: string): string | null {
     const iso = new Date(Date.UTC(1899, 11, 30) + excelSerial * 86_400_000).toISOString().slice(0, 10);
     return isBusinessDate(iso) ? iso : null;
   }
-  const m = /^(\d{4})\s*[-/.年]?\s*(\d{1,2})\s*[-/.月]?\s*(\d{1,2})\s*日?$/.exec(text);
+  const m = /^(\d{4})(?:([-/.])(\d{1,2})\2(\d{1,2})|年(\d{1,2})月(\d{1,2})日?|(\d{2})(\d{2}))$/.exec(text.replace(/\s/g, ''));
   if (!m) return null;
-  const iso = `${m[1]}-${m[2]!.padStart(2, '0')}-${m[3]!.padStart(2, '0')}`;
+  const [month, day] = [m[3] ?? m[5] ?? m[7], m[4] ?? m[6] ?? m[8]] as [string, string];
+  const iso = `${m[1]}-${month.padStart(2, '0')}-${day.padStart(2, '0')}`;
   return isBusinessDate(iso) ? iso : null;
 }
 
