@@ -8,6 +8,7 @@ import compress from 'koa-compress';
 import send from 'koa-send';
 import type { Core } from './core/context.ts';
 import type { Actor } from './core/auth/roles.ts';
+import { apiMiddleware, openApiDocument } from './core/api.ts';
 import { recordAudit } from './core/audit.ts';
 import { inTransaction } from './core/db.ts';
 import { AppError } from './core/errors.ts';
@@ -41,6 +42,7 @@ const CORE_NAV: NavItem[] = [
   { href: '/admin/calendar', label: '工作日历', roles: ['admin'] },
   { href: '/admin/settings', label: '时限设置', roles: ['admin'] },
   { href: '/admin/tasks', label: '计划任务', roles: ['admin'] },
+  { href: '/admin/api-tokens', label: '接口令牌', roles: ['admin'] },
   { href: '/audit', label: '审计日志', roles: ['auditor'] },
 ];
 const ACCOUNT_NAV: NavItem = { href: '/account', label: '账户安全', roles: CORE_NAV[0]!.roles };
@@ -79,6 +81,7 @@ export function createApp(core: Core, options: AppOptions = {}): Koa {
   app.use(noIdNumbersInUrls());
   if (options.logRequests) app.use(requestLog());
   app.use(staticFiles());
+  app.use(apiRoutes(core, modules));
   app.use(bodyParser({ enableTypes: ['form', 'json'], formLimit: '100kb', jsonLimit: '1mb' }));
   app.use(sessionMiddleware(core));
   app.use(multipartBody());
@@ -102,6 +105,19 @@ export function createApp(core: Core, options: AppOptions = {}): Koa {
   app.use(router.routes());
   app.use(router.allowedMethods());
   return app;
+}
+
+/** /api/v1: the modules' machine routes and the OpenAPI document, before any session or CSRF middleware. */
+function apiRoutes(core: Core, modules: AppModule[]) {
+  const router = new Router({ prefix: '/api/v1' });
+  const document = openApiDocument(Object.assign({}, ...modules.map((m) => m.api?.openapi ?? {})));
+  router.get('/openapi.json', (ctx) => {
+    ctx.body = document;
+  });
+  for (const m of modules) m.api?.routes(router);
+  const parseJson = bodyParser({ enableTypes: ['json'], jsonLimit: '20mb' });
+  const api = apiMiddleware(core, router);
+  return async (ctx: Context, next: Next) => (ctx.path.startsWith('/api/') ? parseJson(ctx, () => api(ctx, next)) : next());
 }
 
 /** 404 for anything unrouted; Chinese error pages for every error; never a stack trace in a response. */

@@ -14,6 +14,7 @@ import { loadActor } from '../src/core/auth/actor.ts';
 import type { Actor } from '../src/core/auth/roles.ts';
 import { currentTotpCode, newTotpSecret } from '../src/core/auth/totp.ts';
 import { seedDemo } from '../seeds/demo.ts';
+import { checkCharacter } from '../src/modules/beneficiary/id-number.ts';
 
 /**
  * Test databases are real: an SQLite file per test file, or a PostgreSQL schema per test file on the server
@@ -155,4 +156,9 @@ export async function auditRows(core: Core, action?: string) {
   const q = core.db('core_audit').orderBy('id');
   if (action) q.where({ action });
   return q;
+}
+
+/** A made-up ID number: the 17 digits given (use the fictional region 990102) and their check character. */
+export function idNumberFrom(first17: string): string {
+  return first17 + checkCharacter(first17);
 }

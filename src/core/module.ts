@@ -31,4 +31,6 @@ export interface AppModule {
   tasks?: (core: Core) => TaskDefinition[];
   /** How it reacts to events other modules write to the outbox, by event type. */
   events?: Record<string, EventHandler>;
+  /** Its JSON API for machines under /api/v1 (bearer tokens, see core/api.ts), and the OpenAPI paths describing it. */
+  api?: { routes: (router: Router) => void; openapi: Record<string, unknown> };
 }

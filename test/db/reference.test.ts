@@ -1,10 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { ForbiddenError, ValidationError } from '../../src/core/errors.ts';
 import { registerPerson } from '../../src/modules/beneficiary/commands.ts';
-import { checkCharacter } from '../../src/modules/beneficiary/id-number.ts';
 import { referenceHitsOf, snapshotHits } from '../../src/modules/beneficiary/queries.ts';
 import { loadReferenceSnapshot, parseLooseDate } from '../../src/modules/beneficiary/reference.ts';
-import { TEST_DB, type TestDb, actorFor, auditRows, createSeededDb, regionId } from '../factories.ts';
+import { TEST_DB, type TestDb, actorFor, auditRows, createSeededDb, idNumberFrom, regionId } from '../factories.ts';
 
 let t: TestDb | undefined;
 afterEach(async () => {
@@ -12,11 +11,10 @@ afterEach(async () => {
   t = undefined;
 });
 
-const idWith = (body17: string) => body17 + checkCharacter(body17);
-const A = idWith('99010219500101001');
-const B = idWith('99010219600101002');
-const C = idWith('99010219700101003');
-const STRANGER = idWith('99010219800101004');
+const A = idNumberFrom('99010219500101001');
+const B = idNumberFrom('99010219600101002');
+const C = idNumberFrom('99010219700101003');
+const STRANGER = idNumberFrom('99010219800101004');
 const csv = (lines: string[]) => Buffer.from(`\ufeff${lines.join('\r\n')}\r\n`);
 
 async function registerThree(db: TestDb) {

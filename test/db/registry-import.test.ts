@@ -3,12 +3,11 @@ import iconv from 'iconv-lite';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ForbiddenError } from '../../src/core/errors.ts';
 import { writeTableXlsx } from '../../src/core/spreadsheet.ts';
-import { checkCharacter } from '../../src/modules/beneficiary/id-number.ts';
 import { decideChange, registerPerson } from '../../src/modules/beneficiary/commands.ts';
 import { accountsOf } from '../../src/modules/beneficiary/queries.ts';
 import { importRegistry } from '../../src/modules/beneficiary/registry-import.ts';
 import { REGISTRY_FILE_HEADER, fakeHouseholds, registryFileRows } from '../../seeds/fake-people.ts';
-import { TEST_DB, type TestDb, actorFor, auditRows, createSeededDb, regionId } from '../factories.ts';
+import { TEST_DB, type TestDb, actorFor, auditRows, createSeededDb, idNumberFrom, regionId } from '../factories.ts';
 
 let t: TestDb | undefined;
 afterEach(async () => {
@@ -21,7 +20,6 @@ const households = (count: number, seed = 7) => fakeHouseholds({ households: cou
 const xlsx = (rows: string[][]) => writeTableXlsx('受益对象', REGISTRY_FILE_HEADER, rows);
 const csvLine = (cells: string[]) => cells.map((c) => (/[",\n]/.test(c) ? `"${c.replace(/"/g, '""')}"` : c)).join(',');
 const gb18030Csv = (rows: string[][]) => iconv.encode([REGISTRY_FILE_HEADER, ...rows].map(csvLine).join('\r\n'), 'gb18030');
-const idWith = (body17: string) => body17 + checkCharacter(body17);
 
 async function counts(db: TestDb) {
   const n = async (table: string) => Number((await db.core.db(table).count({ n: '*' }).first())!.n);
@@ -108,21 +106,21 @@ describe(`registry import (${TEST_DB})`, () => {
     // Someone already registered in another township (石桥镇), and an account already held by a registered person.
     const shiqiao = await regionId(t, '石桥镇');
     const otherStation = { ...station, regionId: shiqiao, regionPath: (await t.core.db('core_region').where({ id: shiqiao }).first()).path };
-    const elsewhere = idWith('99010219800101003');
+    const elsewhere = idNumberFrom('99010219800101003');
     await registerPerson(t.core, otherStation, { name: '钱多多', idNumber: elsewhere, villageId: await regionId(t, '上坪村'), relation: 'head', headPersonId: null, phone: null, account: { kind: 'sscard', bankName: '青禾县农村信用合作联社', number: '6239990000000000018', holderName: '钱多多' } });
 
     const good = registryFileRows(households(2));
-    const head = idWith('99010219700101001');
+    const head = idNumberFrom('99010219700101001');
     const bad: string[][] = [
       ['西街村', '周一', head, '户主', '', '', '', '', '', ''],
       ['西街村', '周二', head, '配偶', head, '', '', '', '', ''], // same ID twice in the file
-      ['北山村', '周三', idWith('99010219900101005'), '户主', '', '', '', '', '', ''], // no such village
+      ['北山村', '周三', idNumberFrom('99010219900101005'), '户主', '', '', '', '', '', ''], // no such village
       ['西街村', '周四', '990102199001010051', '户主', '', '', '', '', '', ''], // bad check character
-      ['西街村', '周五', idWith('99010219900101007'), '子女', idWith('99010219600101009'), '', '', '', '', ''], // head nowhere
+      ['西街村', '周五', idNumberFrom('99010219900101007'), '子女', idNumberFrom('99010219600101009'), '', '', '', '', ''], // head nowhere
       ['西街村', '钱多多', elsewhere, '户主', '', '', '', '', '', ''], // registered in 石桥镇
-      ['西街村', '吴六', idWith('99010219850101001'), '户主', '', '', '社会保障卡', '青禾县农村信用合作联社', '6239990000000000018', '吴六'], // someone else's card
-      ['西街村', '郑七', idWith('99010219850101010'), '户主', '', '1380000', '社会保障卡', '青禾县农村信用合作联社', '6239991234567890125', '郑八'], // phone, holder
-      ['西街村', '王九', idWith('99010219850101029'), '亲戚', '', '', '存折', '', '12345', '王九'], // relation, bank, passbook number
+      ['西街村', '吴六', idNumberFrom('99010219850101001'), '户主', '', '', '社会保障卡', '青禾县农村信用合作联社', '6239990000000000018', '吴六'], // someone else's card
+      ['西街村', '郑七', idNumberFrom('99010219850101010'), '户主', '', '1380000', '社会保障卡', '青禾县农村信用合作联社', '6239991234567890125', '郑八'], // phone, holder
+      ['西街村', '王九', idNumberFrom('99010219850101029'), '亲戚', '', '', '存折', '', '12345', '王九'], // relation, bank, passbook number
     ];
     const before = await counts(t);
     const outcome = await importRegistry(t.core, station, { name: 'bad.xlsx', buffer: await xlsx([...good, ...bad]) });
@@ -167,7 +165,7 @@ describe(`registry import (${TEST_DB})`, () => {
   it('tells the clerk when Excel has turned an ID number into a number and lost its last digits', async () => {
     t = await createSeededDb();
     const station = await actorFor(t, 'station1');
-    const id = idWith('99010219700101001');
+    const id = idNumberFrom('99010219700101001');
     const file = await writeTableXlsx('受益对象', REGISTRY_FILE_HEADER, [['西街村', '周一', Number(id.slice(0, 17)) * 10 + 3, '户主', '', '', '', '', '', '']] as never);
     const outcome = await importRegistry(t.core, station, { name: 'numbers.xlsx', buffer: file });
     if (outcome.ok) throw new Error('expected the file to be refused');

@@ -7,6 +7,8 @@ import { type Browser, type Page, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_USERS } from '../../seeds/demo.ts';
 import { createApp } from '../../src/app.ts';
+import { REGISTRY_FILE_HEADER, fakeHouseholds, registryFileRows } from '../../seeds/fake-people.ts';
+import { writeTableXlsx } from '../../src/core/spreadsheet.ts';
 import { TEST_DB, TEST_PASSWORD, type TestDb, createSeededDb } from '../factories.ts';
 
 /**
@@ -133,6 +135,41 @@ describe.skipIf(onPg || !hasChromium)('各角色通过浏览器登录与退出',
         await expect.poll(() => page.locator('main').innerText()).toContain('用户名或密码错误');
         expect(await page.locator('header .who').count()).toBe(0);
         await page.screenshot({ path: path.join(SCREENSHOT_DIR, 'wrong-password.png'), fullPage: true });
+      } finally {
+        await context.close();
+      }
+    },
+    TIMEOUT,
+  );
+
+  it(
+    '乡镇经办站所通过浏览器导入花名册：有错的文件整份退回并可下载错误报告，改正后导入成功',
+    async () => {
+      const context = await browser.newContext({ locale: 'zh-CN', viewport: { width: 1280, height: 900 }, acceptDownloads: true });
+      try {
+        const page = await context.newPage();
+        await openLogin(page);
+        await page.fill('#f-username', 'station1');
+        await page.fill('#f-password', TEST_PASSWORD);
+        await Promise.all([page.waitForNavigation({ waitUntil: 'load' }), page.getByRole('button', { name: '登录' }).click()]);
+        await page.goto(`${baseUrl}/beneficiaries/import`);
+
+        const rows = registryFileRows(fakeHouseholds({ households: 4, villages: ['东关社区', '西街村'], seed: 11 }));
+        const bad = rows.map((r, i) => (i === 0 ? [r[0]!, r[1]!, `${r[2]!.slice(0, 17)}0`, ...r.slice(3)] : r));
+        const upload = async (cells: string[][]) => {
+          await page.setInputFiles('#f-file', { name: '东关社区花名册.xlsx', mimeType: 'application/octet-stream', buffer: await writeTableXlsx('花名册', REGISTRY_FILE_HEADER, cells) });
+          await Promise.all([page.waitForNavigation({ waitUntil: 'load' }), page.getByRole('button', { name: '导入' }).click()]);
+        };
+
+        await upload(bad);
+        await expect.poll(() => page.locator('.error-summary').innerText()).toContain('文件未导入');
+        await page.screenshot({ path: path.join(SCREENSHOT_DIR, 'registry-import-refused.png'), fullPage: true });
+        const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: '下载错误报告（Excel）' }).click()]);
+        expect(download.suggestedFilename()).toBe('受益对象导入错误报告-东关社区花名册.xlsx');
+
+        await upload(rows);
+        await expect.poll(() => page.locator('.flash').innerText()).toContain(`新登记 ${rows.length} 人`);
+        await page.screenshot({ path: path.join(SCREENSHOT_DIR, 'registry-import-done.png'), fullPage: true });
       } finally {
         await context.close();
       }

@@ -1,12 +1,14 @@
 import type Router from '@koa/router';
 import type { Context } from 'koa';
+import { API_PURPOSES, createApiToken, listApiTokens, revokeApiToken } from '../api.ts';
 import type { Actor } from '../auth/roles.ts';
+import { formatDateTime } from '../dates.ts';
 import { NotFoundError, ValidationError } from '../errors.ts';
 import { parseId, validate } from '../http/validate.ts';
 import { createOrg, createRegion, listOrgsInScope, listRegionsInScope, renameRegion } from '../regions.ts';
 import { createUser, getUser, listUsers, resetUserPassword, resetUserTotp, unlockUser, updateUser } from '../users.ts';
 import { presentRegionOptions, presentUser, roleOptions } from './presenters.ts';
-import { orgCreateSchema, regionCreateSchema, regionRenameSchema, userCreateSchema, userListQuerySchema, userUpdateSchema } from './schemas.ts';
+import { apiTokenSchema, orgCreateSchema, regionCreateSchema, regionRenameSchema, userCreateSchema, userListQuerySchema, userUpdateSchema } from './schemas.ts';
 import type { Web } from './web.ts';
 
 const PAGE_SIZE = 50;
@@ -28,6 +30,48 @@ export function adminRoutes(router: Router, web: Web): void {
     const [regions, orgs] = await Promise.all([listRegionsInScope(core.db, actor), listOrgsInScope(core.db, actor)]);
     return { regionOptions: presentRegionOptions(regions), orgOptions: orgs.map((o) => ({ id: o.id, label: `${o.name}（${o.region_name}）`, kind: o.kind })), roleOptions };
   }
+
+  // --- API tokens for machines (core/api.ts) -----------------------------------------------------------
+
+  async function tokensPage(ctx: Context, actor: Actor, extra: Record<string, unknown> = {}, status = 200) {
+    web.render(
+      ctx,
+      'admin/api-tokens.njk',
+      {
+        title: '接口令牌',
+        tokens: (await listApiTokens(core.db, actor)).map((t) => ({ ...t, purpose: API_PURPOSES[t.purpose] ?? t.purpose, createdAt: formatDateTime(t.created_at), lastUsedAt: formatDateTime(t.last_used_at), revoked: t.revoked_at !== null })),
+        purposes: Object.entries(API_PURPOSES).map(([value, label]) => ({ value, label })),
+        values: {},
+        ...(await formOptions(actor)),
+        ...extra,
+      },
+      status,
+    );
+  }
+
+  router.get('/admin/api-tokens', async (ctx) => tokensPage(ctx, await admin(ctx)));
+
+  router.post('/admin/api-tokens', async (ctx) => {
+    const actor = await admin(ctx);
+    const body = ctx.request.body as Record<string, unknown>;
+    try {
+      const input = validate(apiTokenSchema, body);
+      const { token } = await createApiToken(core, actor, input);
+      // Shown once, on this response; only its hash is stored.
+      await tokensPage(ctx, actor, { created: { name: input.name, token } });
+    } catch (err) {
+      if (!(err instanceof ValidationError)) throw err;
+      await tokensPage(ctx, actor, { values: body, errors: err.fieldErrors }, 422);
+    }
+  });
+
+  router.post('/admin/api-tokens/:id/revoke', async (ctx) => {
+    const actor = await admin(ctx);
+    const id = parseId(ctx.params.id);
+    if (id === null) throw new NotFoundError('令牌不存在');
+    await revokeApiToken(core, actor, id);
+    await web.redirectWith(ctx, '/admin/api-tokens', { kind: 'success', message: '令牌已停用' });
+  });
 
   router.get('/admin/users', async (ctx) => {
     const actor = await admin(ctx);

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { API_PURPOSES, type ApiPurpose } from '../api.ts';
 import { ROLES } from '../auth/roles.ts';
 import { isBusinessDate } from '../dates.ts';
 
@@ -83,4 +84,11 @@ export const auditQuerySchema = z.object({
 export const userListQuerySchema = z.object({
   q: z.preprocess((v) => (v === '' ? undefined : v), z.string().trim().max(40, { error: '查询内容过长' }).optional()),
   page: pageSchema,
+});
+
+export const apiTokenSchema = z.object({
+  name: text('令牌名称', 80),
+  purpose: z.enum(Object.keys(API_PURPOSES) as [ApiPurpose], { error: '请选择用途' }),
+  regionId: id('所属地区'),
+  orgId: z.preprocess((v) => (v === '' || v === undefined ? null : v), id('单位').nullable()),
 });

@@ -1,5 +1,6 @@
 import type { Core } from '../../core/context.ts';
 import type { AppModule } from '../../core/module.ts';
+import { beneficiaryApi } from './api.ts';
 import { pendingChanges } from './queries.ts';
 import { beneficiaryRoutes } from './routes.ts';
 
@@ -15,6 +16,7 @@ export function createBeneficiaryModule(core: Core): AppModule {
     name: 'beneficiary',
     nav: [{ href: '/beneficiaries', label: '受益对象', roles: ['township_station', 'township_finance', 'department', 'finance_section', 'supervisor'] }],
     routes: beneficiaryRoutes,
+    api: beneficiaryApi(core),
     async queues(actor) {
       if (!actor.roles.includes('township_finance')) return [];
       const pending = await pendingChanges(core.db, actor);

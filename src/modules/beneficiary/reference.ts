@@ -3,9 +3,10 @@ import { recordAudit } from '../../core/audit.ts';
 import { type Actor, hasRole } from '../../core/auth/roles.ts';
 import type { Core } from '../../core/context.ts';
 import { businessDate, isBusinessDate } from '../../core/dates.ts';
-import { bulkInsert, inTransaction, insertReturningId, nowIso, selectInChunks } from '../../core/db.ts';
+import { type ApiClient, apiAuditor } from '../../core/api.ts';
+import { type Conn, bulkInsert, inTransaction, insertReturningId, nowIso, selectInChunks } from '../../core/db.ts';
 import { ForbiddenError, ValidationError } from '../../core/errors.ts';
-import { findRegion } from '../../core/regions.ts';
+import { type Region, findRegion } from '../../core/regions.ts';
 import { type ImportError, type TableSpec, readTable, sortErrors, writeErrorReport } from '../../core/spreadsheet.ts';
 import { parseIdNumber } from './id-number.ts';
 
@@ -63,21 +64,19 @@ function specFor(source: ReferenceSource): TableSpec {
 
 export type ReferenceParseResult = { ok: true; rows: ReferenceRow[] } | { ok: false; errors: ImportError[]; report: Buffer };
 
-/** Read a reference file: every row with a valid ID number and date, no ID twice; or every error with a report. */
-export async function parseReferenceFile(source: ReferenceSource, file: Buffer, today = businessDate()): Promise<ReferenceParseResult> {
+/** One record as read: its row number and its fields by column name (the file's header or the API's keys). */
+interface ReferenceRecord {
+  rowNumber: number;
+  get: (column: string | null) => string;
+}
+
+/** Check records: a valid ID number, name and date on each, no ID twice. */
+function validateRecords(source: ReferenceSource, records: Iterable<ReferenceRecord>, today: string): { rows: ReferenceRow[]; errors: ImportError[] } {
   const { dateColumn, detailColumn } = REFERENCE_SOURCES[source];
-  const what = `${REFERENCE_SOURCES[source].label}数据导入`;
-  const table = await readTable(file, specFor(source));
-  if (typeof table === 'string') {
-    const errors = [{ rowNumber: 0, field: '文件', message: table }];
-    return { ok: false, errors, report: await writeErrorReport(what, errors, null) };
-  }
-  const column = (name: string) => table.columns.get(name);
   const rows: ReferenceRow[] = [];
   const errors: ImportError[] = [];
   const seen = new Map<string, number>();
-  for (const { rowNumber, cells } of table.rows) {
-    const get = (name: string | null) => (name !== null && column(name) !== undefined ? cells[column(name)!]! : '');
+  for (const { rowNumber, get } of records) {
     const fail = (field: string, message: string) => errors.push({ rowNumber, field, message });
     const name = get('姓名');
     if (name === '') fail('姓名', '不能为空');
@@ -97,64 +96,125 @@ export async function parseReferenceFile(source: ReferenceSource, file: Buffer, 
     }
     if (id.ok && name !== '') rows.push({ rowNumber, idNumber: id.value.idNumber, name, eventDate, detail });
   }
+  return { rows, errors };
+}
+
+/** Read a reference file: every row with a valid ID number and date, no ID twice; or every error with a report. */
+export async function parseReferenceFile(source: ReferenceSource, file: Buffer, today = businessDate()): Promise<ReferenceParseResult> {
+  const what = `${REFERENCE_SOURCES[source].label}数据导入`;
+  const table = await readTable(file, specFor(source));
+  if (typeof table === 'string') {
+    const errors = [{ rowNumber: 0, field: '文件', message: table }];
+    return { ok: false, errors, report: await writeErrorReport(what, errors, null) };
+  }
+  const column = (name: string | null) => (name === null ? undefined : table.columns.get(name));
+  const records = table.rows.map(({ rowNumber, cells }) => ({ rowNumber, get: (name: string | null) => (column(name) === undefined ? '' : cells[column(name)!]!) }));
+  const { rows, errors } = validateRecords(source, records, today);
   if (errors.length === 0) return { ok: true, rows };
   return { ok: false, errors: sortErrors(errors, table.columns), report: await writeErrorReport(what, errors, table) };
+}
+
+/** A snapshot pushed through the API: the people as JSON records ({name, idNumber, date, detail}). */
+export interface ReferencePush {
+  source: ReferenceSource;
+  takenOn: string;
+  people: { name?: unknown; idNumber?: unknown; date?: unknown; detail?: unknown }[];
 }
 
 export type ReferenceLoadOutcome =
   | { ok: true; repeated: boolean; snapshotId: number; rows: number; matched: number; takenOn: string }
   | { ok: false; errors: ImportError[]; report: Buffer };
 
-/**
- * Load a snapshot for the actor's county (the county finance section). Only rows matching the county's registry
- * are kept, as hits. The same file for the same source loaded again changes nothing.
- */
-export async function loadReferenceSnapshot(
-  core: Core,
-  actor: Actor,
-  input: { source: ReferenceSource; takenOn: string; file: { name: string; buffer: Buffer } },
-): Promise<ReferenceLoadOutcome> {
-  if (!hasRole(actor, 'finance_section')) throw new ForbiddenError('部门共享数据由县级财政部门导入');
-  const county = await findRegion(core.db, actor.regionId);
+type Loader = { actor: Actor; client?: never } | { client: ApiClient; actor?: never };
+
+/** The county a loader loads for: the finance section's county, or an API token's (purpose 'reference'). */
+async function loaderCounty(core: Core, loader: Loader): Promise<Region> {
+  if (loader.client) {
+    if (loader.client.purpose !== 'reference') throw new ForbiddenError('该接口令牌不能推送部门共享数据');
+  } else if (!hasRole(loader.actor, 'finance_section')) {
+    throw new ForbiddenError('部门共享数据由县级财政部门导入');
+  }
+  const county = await findRegion(core.db, loader.client ? loader.client.regionId : loader.actor.regionId);
   if (!county || county.level !== 'county') throw new ForbiddenError('部门共享数据按县导入：您的账号不在县一级');
-  if (!isBusinessDate(input.takenOn) || input.takenOn > businessDate()) throw new ValidationError({ takenOn: '数据截止日期应为不晚于今天的有效日期' });
+  return county;
+}
+
+/** Load a file for the finance section's county (see loadSnapshot). */
+export async function loadReferenceSnapshot(core: Core, actor: Actor, input: { source: ReferenceSource; takenOn: string; file: { name: string; buffer: Buffer } }): Promise<ReferenceLoadOutcome> {
+  const county = await loaderCounty(core, { actor });
   const sha256 = createHash('sha256').update(input.file.buffer).digest('hex');
-  const repeated = async () => core.db('beneficiary_reference_snapshot').where({ region_id: county.id, source: input.source, file_sha256: sha256 }).first();
-  const previous = await repeated();
-  if (previous) return { ok: true, repeated: true, snapshotId: Number(previous.id), rows: Number(previous.rows), matched: Number(previous.matched), takenOn: previous.taken_on };
-  const parsed = await parseReferenceFile(input.source, input.file.buffer);
+  return loadSnapshot(core, { actor }, county, { ...input, fileName: input.file.name, sha256, channel: 'file' }, async () => parseReferenceFile(input.source, input.file.buffer));
+}
+
+/** Load a snapshot pushed by the data-sharing platform (see loadSnapshot); row numbers are the records' positions from 1. */
+export async function pushReferenceSnapshot(core: Core, client: ApiClient, push: ReferencePush): Promise<ReferenceLoadOutcome> {
+  const county = await loaderCounty(core, { client });
+  if (!(push.source in REFERENCE_SOURCES)) throw new ValidationError({ source: `应为${Object.keys(REFERENCE_SOURCES).join('、')}之一` });
+  if (!Array.isArray(push.people) || push.people.length === 0) throw new ValidationError({ people: '应为非空数组' });
+  const { dateColumn, detailColumn } = REFERENCE_SOURCES[push.source];
+  const keys: Record<string, 'name' | 'idNumber' | 'date' | 'detail'> = { 姓名: 'name', 身份证号码: 'idNumber', [dateColumn]: 'date', ...(detailColumn ? { [detailColumn]: 'detail' } : {}) };
+  const text = (v: unknown) => (typeof v === 'string' ? v.trim() : typeof v === 'number' ? String(v) : '');
+  const records = push.people.map((p, i) => ({ rowNumber: i + 1, get: (column: string | null) => (column !== null && keys[column] ? text(p?.[keys[column]]) : '') }));
+  const canonical = JSON.stringify([push.source, push.takenOn, push.people.map((p) => [text(p?.name), text(p?.idNumber), text(p?.date), text(p?.detail)])]);
+  const sha256 = createHash('sha256').update(canonical).digest('hex');
+  return loadSnapshot(core, { client }, county, { source: push.source, takenOn: push.takenOn, fileName: `接口推送（${client.name}）`, sha256, channel: 'api' }, async () => {
+    const { rows, errors } = validateRecords(push.source, records, businessDate());
+    return errors.length ? { ok: false, errors, report: await writeErrorReport('部门共享数据推送', errors, null) } : { ok: true, rows };
+  });
+}
+
+/**
+ * Load a snapshot for a county. Only rows matching the county's registry are kept, as hits. The same content for
+ * the same source loaded again (same SHA-256) changes nothing.
+ */
+async function loadSnapshot(
+  core: Core,
+  loader: Loader,
+  county: Region,
+  input: { source: ReferenceSource; takenOn: string; fileName: string; sha256: string; channel: 'file' | 'api' },
+  parse: () => Promise<ReferenceParseResult>,
+): Promise<ReferenceLoadOutcome> {
+  if (!isBusinessDate(input.takenOn) || input.takenOn > businessDate()) throw new ValidationError({ takenOn: '数据截止日期应为不晚于今天的有效日期' });
+  const { sha256 } = input;
+  const repeated = async (conn: Conn) => {
+    const row = await conn('beneficiary_reference_snapshot').where({ region_id: county.id, source: input.source, file_sha256: sha256 }).first();
+    return row ? { ok: true as const, repeated: true, snapshotId: Number(row.id), rows: Number(row.rows), matched: Number(row.matched), takenOn: row.taken_on as string } : null;
+  };
+  const previous = await repeated(core.db);
+  if (previous) return previous;
+  const parsed = await parse();
   if (!parsed.ok) return parsed;
 
   const { kind } = REFERENCE_SOURCES[input.source];
   const byIndex = new Map(parsed.rows.map((r) => [core.crypto.blindIndex('id', r.idNumber), r]));
   return inTransaction(core.db, async (trx) => {
-    const again = await trx('beneficiary_reference_snapshot').where({ region_id: county.id, source: input.source, file_sha256: sha256 }).first();
-    if (again) return { ok: true as const, repeated: true, snapshotId: Number(again.id), rows: Number(again.rows), matched: Number(again.matched), takenOn: again.taken_on };
+    const again = await repeated(trx);
+    if (again) return again;
     const people = await selectInChunks([...byIndex.keys()], (chunk) =>
       trx('beneficiary_person as p').join('core_region as v', 'v.id', 'p.village_id').whereIn('p.id_index', chunk).where('v.path', 'like', `${county.path}%`).select('p.id', 'p.id_index', 'p.name'),
     );
     const snapshotId = await insertReturningId(trx, 'beneficiary_reference_snapshot', {
       source: input.source,
       taken_on: input.takenOn,
-      file_name: input.file.name.slice(0, 200),
+      file_name: input.fileName.slice(0, 200),
       rows: parsed.rows.length,
       matched: people.length,
-      loaded_by: actor.userId,
+      loaded_by: loader.actor?.userId ?? null,
       loaded_at: nowIso(),
       region_id: county.id,
       file_sha256: sha256,
-      channel: 'file',
+      channel: input.channel,
     });
     await bulkInsert(trx, 'beneficiary_reference_hit', people, (p: { id: number; id_index: string; name: string }) => {
       const row = byIndex.get(p.id_index)!;
       const detail = [row.detail, row.name !== p.name ? `数据中姓名为“${row.name}”，与档案不一致` : ''].filter(Boolean).join('；');
       return { snapshot_id: snapshotId, person_id: Number(p.id), kind, event_date: row.eventDate, detail: detail.slice(0, 200) };
     });
-    await recordAudit(trx, actor, {
+    await recordAudit(trx, loader.actor ?? apiAuditor(loader.client), {
       action: 'beneficiary.reference.load',
       objectType: 'reference_snapshot',
       objectId: snapshotId,
-      summary: { source: input.source, takenOn: input.takenOn, file: input.file.name, sha256, rows: parsed.rows.length, matched: people.length },
+      summary: { source: input.source, takenOn: input.takenOn, file: input.fileName, channel: input.channel, sha256, rows: parsed.rows.length, matched: people.length },
     });
     return { ok: true as const, repeated: false, snapshotId, rows: parsed.rows.length, matched: people.length, takenOn: input.takenOn };
   });

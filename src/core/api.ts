@@ -1,0 +1,184 @@
+import type Router from '@koa/router';
+import type { Context, Next } from 'koa';
+import { recordAudit } from './audit.ts';
+import { type Actor, hasRole } from './auth/roles.ts';
+import type { Core } from './context.ts';
+import { randomToken, sha256 } from './crypto.ts';
+import { type Conn, inTransaction, insertReturningId, nowIso } from './db.ts';
+import { AppError, ConflictError, ForbiddenError, NotFoundError, ValidationError } from './errors.ts';
+import { regionInScope } from './regions.ts';
+
+/**
+ * The JSON API for machines under /api/v1: the data-sharing platform pushes reference data, later the agent bank
+ * fetches payout files and posts results. A machine holds a bearer token made by the county's administrator for
+ * one purpose and one region; only the token's SHA-256 is stored and it is shown once. Requests carry no cookies,
+ * so no session or CSRF token applies; every state change is audited as the token ("api:<name>").
+ */
+export const API_PURPOSES = { reference: '部门共享数据推送', bank: '代发银行', platform: '上级平台' } as const;
+export type ApiPurpose = keyof typeof API_PURPOSES;
+
+export interface ApiClient {
+  tokenId: number;
+  name: string;
+  purpose: ApiPurpose;
+  regionId: number;
+  regionPath: string;
+  orgId: number | null;
+  ip: string | null;
+}
+
+/** Who an API call is in the audit log. */
+export const apiAuditor = (client: ApiClient) => ({ userId: null, username: `api:${client.name}`, regionId: client.regionId, ip: client.ip });
+
+const hashToken = (token: string) => sha256(token).toString('hex');
+
+function assertAdmin(actor: Actor): void {
+  if (!hasRole(actor, 'admin')) throw new ForbiddenError('接口令牌由系统管理员管理');
+}
+
+/** Make a token (admin, for a region in scope); the token itself is returned once and stored only hashed. */
+export async function createApiToken(core: Core, actor: Actor, input: { name: string; purpose: ApiPurpose; regionId: number; orgId: number | null }): Promise<{ id: number; token: string }> {
+  assertAdmin(actor);
+  const region = await regionInScope(core.db, actor, input.regionId);
+  if (input.purpose === 'reference' && region.level !== 'county') throw new ValidationError({ regionId: '部门共享数据按县推送：请选择县' });
+  if (input.orgId !== null && !(await core.db('core_org').where({ id: input.orgId, region_id: region.id }).first('id'))) throw new ValidationError({ orgId: '所选单位不在该地区' });
+  const token = `ykt_${randomToken(32)}`;
+  const id = await inTransaction(core.db, async (trx) => {
+    const tokenId = await insertReturningId(trx, 'core_api_token', {
+      name: input.name,
+      purpose: input.purpose,
+      region_id: region.id,
+      org_id: input.orgId,
+      token_hash: hashToken(token),
+      created_by: actor.userId,
+      created_at: nowIso(),
+    });
+    await recordAudit(trx, actor, { action: 'api.token.create', objectType: 'api_token', objectId: tokenId, summary: { name: input.name, purpose: input.purpose, region: region.name } });
+    return tokenId;
+  });
+  return { id, token };
+}
+
+export async function revokeApiToken(core: Core, actor: Actor, tokenId: number): Promise<void> {
+  assertAdmin(actor);
+  const row = await core.db('core_api_token').where({ id: tokenId }).first();
+  if (!row) throw new NotFoundError('令牌不存在');
+  await regionInScope(core.db, actor, Number(row.region_id));
+  await inTransaction(core.db, async (trx) => {
+    const updated = await trx('core_api_token').where({ id: tokenId }).whereNull('revoked_at').update({ revoked_at: nowIso(), revoked_by: actor.userId });
+    if (updated !== 1) throw new ConflictError('该令牌已停用');
+    await recordAudit(trx, actor, { action: 'api.token.revoke', objectType: 'api_token', objectId: tokenId, summary: { name: row.name } });
+  });
+}
+
+export interface ApiTokenRow {
+  id: number;
+  name: string;
+  purpose: ApiPurpose;
+  region_name: string;
+  org_name: string | null;
+  created_at: string;
+  last_used_at: string | null;
+  revoked_at: string | null;
+}
+
+export async function listApiTokens(db: Conn, actor: Actor): Promise<ApiTokenRow[]> {
+  return db('core_api_token as t')
+    .join('core_region as r', 'r.id', 't.region_id')
+    .leftJoin('core_org as o', 'o.id', 't.org_id')
+    .where('r.path', 'like', `${actor.regionPath}%`)
+    .orderBy('t.id', 'desc')
+    .select('t.id', 't.name', 't.purpose', 'r.name as region_name', 'o.name as org_name', 't.created_at', 't.last_used_at', 't.revoked_at');
+}
+
+/** The API client of a request: its bearer token, not revoked. */
+async function authenticate(db: Conn, ctx: Context): Promise<ApiClient | null> {
+  const match = /^Bearer\s+(ykt_[A-Za-z0-9_-]{20,80})$/.exec(ctx.get('Authorization'));
+  if (!match) return null;
+  const row = await db('core_api_token as t').join('core_region as r', 'r.id', 't.region_id').where('t.token_hash', hashToken(match[1]!)).whereNull('t.revoked_at').first('t.*', 'r.path as region_path');
+  if (!row) return null;
+  await db('core_api_token').where({ id: row.id }).update({ last_used_at: nowIso() });
+  return { tokenId: Number(row.id), name: row.name, purpose: row.purpose, regionId: Number(row.region_id), regionPath: row.region_path, orgId: row.org_id == null ? null : Number(row.org_id), ip: ctx.ip || null };
+}
+
+/** The client of an authenticated API request (set by apiMiddleware). */
+export function apiClient(ctx: Context): ApiClient {
+  return ctx.state.apiClient as ApiClient;
+}
+
+/** A JSON error body: {error, errors?} with the field or row errors of a refused request. */
+function errorBody(err: unknown): { status: number; body: Record<string, unknown> } {
+  if (err instanceof ApiRefusal) return { status: 422, body: { error: err.message, errors: err.errors } };
+  if (err instanceof ValidationError) return { status: 422, body: { error: err.message, errors: err.fieldErrors } };
+  if (err instanceof AppError) return { status: err.status, body: { error: err.message } };
+  const status = (err as { status?: number }).status;
+  if (status && status >= 400 && status < 500) return { status, body: { error: '请求的格式不正确' } };
+  throw err;
+}
+
+/** A request refused with row-level errors (a pushed file's records). */
+export class ApiRefusal extends Error {
+  constructor(
+    message: string,
+    readonly errors: unknown[],
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * /api/v1/*: authenticated by bearer token (except the OpenAPI document), JSON errors, no session, no CSRF.
+ * Mounted before the session and CSRF middleware; other paths pass through.
+ */
+export function apiMiddleware(core: Core, router: Router) {
+  const routes = router.routes();
+  const methods = router.allowedMethods();
+  return async (ctx: Context, next: Next) => {
+    if (!ctx.path.startsWith('/api/')) return next();
+    ctx.set('Cache-Control', 'no-store');
+    try {
+      if (ctx.path !== '/api/v1/openapi.json') {
+        const client = await authenticate(core.db, ctx);
+        if (!client) {
+          ctx.status = 401;
+          ctx.set('WWW-Authenticate', 'Bearer');
+          ctx.body = { error: '缺少或无效的接口令牌' };
+          return;
+        }
+        ctx.state.apiClient = client;
+      }
+      // The router's context type adds params and router, which it sets itself.
+      await routes(ctx as never, async () => undefined);
+      await methods(ctx as never, async () => undefined);
+      if (ctx.body == null && ctx.status === 404) {
+        ctx.status = 404;
+        ctx.body = { error: '接口不存在' };
+      }
+    } catch (err) {
+      const { status, body } = errorBody(err);
+      ctx.status = status;
+      ctx.body = body;
+    }
+  };
+}
+
+/** The OpenAPI 3.1 document of /api/v1: the modules' paths, bearer authentication, the error shape. */
+export function openApiDocument(paths: Record<string, unknown>): Record<string, unknown> {
+  return {
+    openapi: '3.1.0',
+    info: { title: '惠民惠农财政补贴资金“一卡通”平台接口', version: '1', description: '供代发银行、数据共享平台和上级平台调用。令牌由县级系统管理员在“接口令牌”页面创建，每个令牌限一个用途和一个地区。' },
+    servers: [{ url: '/api/v1' }],
+    security: [{ bearer: [] }],
+    components: {
+      securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: '接口令牌（ykt_ 开头）' } },
+      schemas: {
+        Error: {
+          type: 'object',
+          required: ['error'],
+          properties: { error: { type: 'string', description: '中文说明' }, errors: { description: '逐行或逐字段的错误（行号从 1 起）' } },
+        },
+      },
+    },
+    paths,
+  };
+}
