@@ -35,7 +35,10 @@ describe('Fen: money is integer fen', () => {
   it('never accepts a fractional amount in arithmetic', () => {
     expect(() => fen(0.1 + 0.2)).toThrow('金额必须是整数分');
     expect(addFen(fen(10), fen(20))).toBe(30);
-    expect(multiplyFen(fen(10550), 3)).toBe(31650);
-    expect(() => multiplyFen(fen(10550), 1.5)).toThrow('数量必须是整数');
+    expect(multiplyFen(fen(10550), 3000)).toBe(31650); // 3 units
+    expect(multiplyFen(fen(10550), 12_345)).toBe(130240); // 12.345 亩 × 105.50 元 = 1302.3975 元 → 1302.40
+    expect(multiplyFen(fen(333), 1_500)).toBe(500); // 499.5 分 rounds half up
+    expect(multiplyFen(fen(9_999_999), 999_999_999)).toBe(9_999_998_990_000); // exact beyond 2^53 in the product
+    expect(() => multiplyFen(fen(10550), 1.5)).toThrow('千分之一单位整数');
   });
 });

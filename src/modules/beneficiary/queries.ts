@@ -189,3 +189,58 @@ export async function referenceHitsOf(db: Conn, personIds: number[]): Promise<Hi
   const rows = await selectInChunks(personIds, (chunk) => hitQuery(db).whereIn('h.person_id', chunk).orderBy('s.taken_on', 'desc').orderBy('h.id', 'desc'));
   return markCurrent(db, rows);
 }
+
+/** What the batch checks and roster compiling need about a person, read in sets (see index.ts). */
+export interface RegistryFacts {
+  personId: number;
+  name: string;
+  idMasked: string;
+  idIndex: string;
+  villageId: number;
+  townshipId: number;
+  householdId: number | null;
+  headPersonId: number | null;
+  relation: string;
+  status: 'active' | 'deceased' | 'moved' | 'cancelled';
+  statusDate: string | null;
+  account: { id: number; index: string; last4: string; bankName: string; holderName: string; kind: string } | null;
+  /** People whose active account has the same number (1 when the account is theirs alone). */
+  accountHolders: number;
+}
+
+async function factsWhere(db: Conn, column: 'p.id' | 'p.id_index', keys: (number | string)[]): Promise<RegistryFacts[]> {
+  const rows = await selectInChunks(unique(keys), (chunk) =>
+    db('beneficiary_person as p')
+      .join('core_region as v', 'v.id', 'p.village_id')
+      .leftJoin('beneficiary_household as h', 'h.id', 'p.household_id')
+      .leftJoin('beneficiary_account as a', 'a.active_person_id', 'p.id')
+      .whereIn(column, chunk)
+      .select('p.id', 'p.name', 'p.id_masked', 'p.id_index', 'p.village_id', 'v.parent_id as township_id', 'p.household_id', 'h.head_person_id', 'p.relation', 'p.status', 'p.status_date', 'a.id as account_id', 'a.account_index', 'a.account_last4', 'a.bank_name', 'a.holder_name', 'a.kind as account_kind'),
+  );
+  const holders = new Map<string, number>();
+  const indexes = unique(rows.flatMap((r) => (r.account_index ? [r.account_index as string] : [])));
+  const counts: { account_index: string; n: number | string }[] = await selectInChunks(indexes, (chunk) =>
+    db('beneficiary_account').where('status', 'active').whereIn('account_index', chunk).groupBy('account_index').select('account_index').count({ n: '*' }),
+  );
+  for (const r of counts) holders.set(r.account_index, Number(r.n));
+  return rows.map((r) => ({
+    personId: Number(r.id),
+    name: r.name,
+    idMasked: r.id_masked,
+    idIndex: r.id_index,
+    villageId: Number(r.village_id),
+    townshipId: Number(r.township_id),
+    householdId: r.household_id == null ? null : Number(r.household_id),
+    headPersonId: r.head_person_id == null ? null : Number(r.head_person_id),
+    relation: r.relation,
+    status: r.status,
+    statusDate: r.status_date,
+    account: r.account_id == null ? null : { id: Number(r.account_id), index: r.account_index, last4: r.account_last4, bankName: r.bank_name, holderName: r.holder_name, kind: r.account_kind },
+    accountHolders: r.account_index ? (holders.get(r.account_index) ?? 1) : 0,
+  }));
+}
+
+const unique = <T>(values: T[]) => [...new Set(values)];
+
+export const registryFactsById = (db: Conn, personIds: number[]) => factsWhere(db, 'p.id', personIds);
+export const registryFactsByIdIndex = (db: Conn, idIndexes: string[]) => factsWhere(db, 'p.id_index', idIndexes);

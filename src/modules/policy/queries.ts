@@ -51,6 +51,11 @@ export async function versionInForce(db: Conn, itemId: number, year: number): Pr
   return inForce(await hydrate(db, rows), year)[0] ?? null;
 }
 
+/** Versions by id (the batch module reads the versions its rounds were compiled under). */
+export async function versionsById(db: Conn, ids: number[]): Promise<PolicyVersion[]> {
+  return ids.length ? hydrate(db, await versionQuery(db).whereIn('v.id', [...new Set(ids)])) : [];
+}
+
 export async function policyVersions(db: Conn, itemId: number): Promise<PolicyVersion[]> {
   return hydrate(db, await versionQuery(db).where('v.item_id', itemId).orderBy('v.version_no', 'desc'));
 }

@@ -1,0 +1,19 @@
+import { formatYuan } from '../../../core/money.ts';
+import { allocatedFen } from '../../policy/index.ts';
+import type { CheckRule } from './rule.ts';
+
+/** The round stays within the budget allocation (指标) of its policy and year, after the county's other rounds. */
+export const budget: CheckRule = {
+  code: 'budget',
+  label: '超出资金指标',
+  severity: 'blocking',
+  async check({ db, round }) {
+    const allocated = await allocatedFen(db, round.county_id, round.policy_item_id, round.period_year);
+    const sum = async (q: ReturnType<typeof db>) => Number(((await q.sum({ total: 'l.amount_fen' }).first()) as { total: number | string | null } | undefined)?.total ?? 0);
+    const lines = () => db('batch_line as l').join('batch_round as r', 'r.id', 'l.round_id').where('l.state', 'active');
+    const mine = await sum(lines().where('r.id', round.id));
+    const others = await sum(lines().where({ 'r.county_id': round.county_id, 'r.policy_item_id': round.policy_item_id, 'r.period_year': round.period_year }).whereNot('r.id', round.id));
+    if (mine + others <= allocated) return [];
+    return [{ lineId: null, message: `本批次合计 ${formatYuan(mine)} 元，加本年度其他批次 ${formatYuan(others)} 元，超出${round.period_year}年资金指标 ${formatYuan(allocated)} 元` }];
+  },
+};

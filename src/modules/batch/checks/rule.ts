@@ -1,0 +1,35 @@
+import type { Conn } from '../../../core/db.ts';
+import type { ReferenceHit, RegistryFacts } from '../../beneficiary/index.ts';
+import type { PolicyVersion } from '../../policy/index.ts';
+import type { LineRow, RosterRow, RoundRow } from '../repo.ts';
+
+/**
+ * One cross-check rule (复核比对): a file of its own in this folder, listed in RULES (engine.ts). A rule reads
+ * the context, set-based, and returns its findings; it writes nothing. A county adds a rule by adding a file.
+ */
+export interface CheckContext {
+  db: Conn;
+  round: RoundRow;
+  roster: RosterRow;
+  /** The roster's active lines. */
+  lines: LineRow[];
+  /** The registry as it is now, by person id (absent: not in the registry). */
+  facts: Map<number, RegistryFacts>;
+  /** Other departments' current marks, by person id. */
+  hits: Map<number, ReferenceHit[]>;
+  /** The policy version the round is paid under. */
+  version: PolicyVersion;
+}
+
+export interface Finding {
+  /** null: a finding about the roster or the round as a whole (the budget). */
+  lineId: number | null;
+  message: string;
+}
+
+export interface CheckRule {
+  code: string;
+  label: string;
+  severity: 'blocking' | 'warning';
+  check(ctx: CheckContext): Promise<Finding[]> | Finding[];
+}

@@ -1,0 +1,214 @@
+import { recordAudit } from '../../core/audit.ts';
+import { type Actor, hasRole } from '../../core/auth/roles.ts';
+import type { Core } from '../../core/context.ts';
+import { type Tx, inTransaction, insertReturningId, nowIso } from '../../core/db.ts';
+import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../../core/errors.ts';
+import { fen, multiplyFen } from '../../core/money.ts';
+import { findRegion } from '../../core/regions.ts';
+import { type RegistryFacts, parseIdNumber, registryFactsByIdIndex } from '../beneficiary/index.ts';
+import { type PolicyVersion, listRegionFor, policyList, versionsById } from '../policy/index.ts';
+import { type CheckSummary, runChecks } from './checks/engine.ts';
+import { parsePeriod, parseQuantity } from './model.ts';
+import { type LineRow, type RosterRow, type RoundRow, rosterInScope } from './repo.ts';
+
+/**
+ * Rounds, rosters and lines (steps 1–3 of the flow): the department opens a round of one policy and period for
+ * its county, with one roster per township; the township station compiles its roster (entry, file, or the
+ * previous period's paid roster); the township finance office runs the cross-checks and accepts warnings with a
+ * reason. Every command checks role and scope, runs in one transaction and writes its audit row.
+ */
+
+export async function recordHistory(trx: Tx, actor: Actor, entry: { roundId: number; rosterId?: number | null; action: string; from?: string | null; to?: string | null; reason?: string | null }): Promise<void> {
+  await trx('batch_history').insert({
+    round_id: entry.roundId,
+    roster_id: entry.rosterId ?? null,
+    action: entry.action,
+    from_state: entry.from ?? null,
+    to_state: entry.to ?? null,
+    reason: entry.reason ?? null,
+    actor_id: actor.userId,
+    at: nowIso(),
+  });
+}
+
+export interface NewRound {
+  policyItemId: number;
+  period: string;
+  meansTested: boolean;
+}
+
+/** The department opens a round of one of the county's policies for a period, with a draft roster per township. */
+export async function createRound(core: Core, actor: Actor, input: NewRound): Promise<number> {
+  if (!hasRole(actor, 'department') || actor.orgId === null) throw new ForbiddenError('发放批次由业务主管部门建立');
+  const county = await findRegion(core.db, actor.regionId);
+  if (!county || county.level !== 'county') throw new ForbiddenError('发放批次按县建立：您的账号不在县一级');
+  const year = /^\d{4}/.exec(input.period.trim())?.[0];
+  if (!year) throw new ValidationError({ period: '请填写期间，如 2026、2026-11 或 2026-Q4' });
+  const version = (await policyList(core.db, await listRegionFor(core.db, county.id), Number(year), { publicOnly: false })).find((v) => v.itemId === input.policyItemId);
+  if (!version) throw new ValidationError({ policyItemId: `该补贴项目不在本县${year}年的政策清单中` });
+  const period = parsePeriod(version.frequency, input.period);
+  if ('error' in period) throw new ValidationError({ period: period.error });
+  const title = `${period.label}${version.name}`;
+  return inTransaction(core.db, async (trx) => {
+    if (await trx('batch_round').where({ county_id: county.id, policy_item_id: version.itemId, period: period.period, kind: 'regular' }).first('id')) {
+      throw new ValidationError({ period: `已有“${title}”发放批次` });
+    }
+    const now = nowIso();
+    const roundId = await insertReturningId(trx, 'batch_round', {
+      county_id: county.id,
+      policy_item_id: version.itemId,
+      policy_version_id: version.id,
+      department_org_id: actor.orgId,
+      kind: 'regular',
+      title,
+      period: period.period,
+      period_year: period.year,
+      period_end: period.end,
+      payee: version.payee,
+      unit: version.unit,
+      means_tested: input.meansTested,
+      state: 'compiling',
+      created_by: actor.userId,
+      created_at: now,
+      updated_by: actor.userId,
+      updated_at: now,
+    });
+    const townships: { id: number }[] = await trx('core_region').where({ parent_id: county.id, level: 'township' }).orderBy('id').select('id');
+    for (const t of townships) await trx('batch_roster').insert({ round_id: roundId, township_id: t.id, state: 'draft', created_at: now, updated_at: now });
+    await recordHistory(trx, actor, { roundId, action: 'round.create', to: 'compiling' });
+    await recordAudit(trx, actor, { action: 'batch.round.create', objectType: 'round', objectId: roundId, summary: { title, policyVersion: version.id, townships: townships.length } });
+    return roundId;
+  });
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Compiling a roster (the township station)
+
+const EDITABLE: RosterRow['state'][] = ['draft'];
+
+export async function editableRoster(core: Core, actor: Actor, rosterId: number): Promise<{ roster: RosterRow; round: RoundRow; version: PolicyVersion }> {
+  if (!hasRole(actor, 'township_station')) throw new ForbiddenError('清册由乡镇经办站所编制');
+  const { roster, round } = await rosterInScope(core.db, actor, rosterId);
+  if (!EDITABLE.includes(roster.state)) throw new ConflictError('清册已上报，不能修改；如需修改，请由审核环节退回');
+  const [version] = await versionsById(core.db, [round.policy_version_id]);
+  return { roster, round, version: version! };
+}
+
+export interface LineInput {
+  idNumber: string;
+  tierName: string | null;
+  quantity: string;
+}
+
+/** A line as it will be stored: payee and account snapshot from the registry, standard from the policy, amount computed. */
+export function lineRow(round: RoundRow, roster: RosterRow, version: PolicyVersion, person: RegistryFacts, tierName: string, quantityMilli: number, actor: Actor, source: string) {
+  const standardFen = version.tiers.find((t) => t.name === tierName)!.standardFen;
+  const now = nowIso();
+  return {
+    roster_id: roster.id,
+    round_id: round.id,
+    person_id: person.personId,
+    household_id: person.householdId,
+    village_id: person.villageId,
+    person_name: person.name,
+    id_masked: person.idMasked,
+    id_index: person.idIndex,
+    account_id: person.account?.id ?? null,
+    account_index: person.account?.index ?? null,
+    account_last4: person.account?.last4 ?? null,
+    bank_name: person.account?.bankName ?? null,
+    holder_name: person.account?.holderName ?? null,
+    policy_version_id: version.id,
+    tier_name: tierName,
+    standard_fen: standardFen,
+    quantity_milli: quantityMilli,
+    amount_fen: multiplyFen(fen(standardFen), quantityMilli),
+    state: 'active',
+    source,
+    created_by: actor.userId,
+    created_at: now,
+    updated_by: actor.userId,
+    updated_at: now,
+  };
+}
+
+/** Field-level checks of one line's person, tier and quantity against the roster (shared by entry and file). */
+export function checkLineInput(round: RoundRow, roster: RosterRow, version: PolicyVersion, person: RegistryFacts | undefined, tierText: string, quantityText: string): { errors: Record<string, string>; tierName: string; quantityMilli: number } {
+  const errors: Record<string, string> = {};
+  if (!person) errors.idNumber = '此人不在受益对象档案中：请先由经办站所登记';
+  else if (person.townshipId !== roster.township_id) errors.idNumber = '此人的档案不在本乡镇';
+  else if (round.payee === 'household' && person.headPersonId !== person.personId) errors.idNumber = '到户补贴发给户主：请填写户主的身份证号码';
+  const tierName = tierText || (version.tiers.length === 1 ? version.tiers[0]!.name : '');
+  if (!tierName) errors.tierName = `请选择档次：${version.tiers.map((t) => t.name).join('、')}`;
+  else if (!version.tiers.some((t) => t.name === tierName)) errors.tierName = `档次应为${version.tiers.map((t) => `“${t.name}”`).join('、')}之一`;
+  const quantity = parseQuantity(quantityText);
+  if (typeof quantity !== 'number') errors.quantity = quantity.error;
+  return { errors, tierName, quantityMilli: typeof quantity === 'number' ? quantity : 0 };
+}
+
+/** The township station adds one line by the person's ID number. */
+export async function addLine(core: Core, actor: Actor, rosterId: number, input: LineInput): Promise<number> {
+  const { roster, round, version } = await editableRoster(core, actor, rosterId);
+  const id = parseIdNumber(input.idNumber);
+  if (!id.ok) throw new ValidationError({ idNumber: id.error });
+  const [person] = await registryFactsByIdIndex(core.db, [core.crypto.blindIndex('id', id.value.idNumber)]);
+  const checked = checkLineInput(round, roster, version, person, input.tierName ?? '', input.quantity);
+  if (Object.keys(checked.errors).length) throw new ValidationError(checked.errors);
+  return inTransaction(core.db, async (trx) => {
+    if (await trx('batch_line').where({ roster_id: roster.id, person_id: person!.personId, state: 'active' }).first('id')) {
+      throw new ValidationError({ idNumber: '此人已在本清册中' });
+    }
+    const lineId = await insertReturningId(trx, 'batch_line', lineRow(round, roster, version, person!, checked.tierName, checked.quantityMilli, actor, 'entry'));
+    await touchRoster(trx, actor, roster);
+    await recordAudit(trx, actor, { action: 'batch.line.add', objectType: 'line', objectId: lineId, summary: { roster: roster.id, person: person!.idMasked, tier: checked.tierName, quantityMilli: checked.quantityMilli } });
+    return lineId;
+  });
+}
+
+/** The station takes a line out of its draft roster, with a reason (kept on the line). */
+export async function removeLine(core: Core, actor: Actor, lineId: number, reason: string): Promise<void> {
+  const line = (await core.db('batch_line').where({ id: lineId }).first()) as LineRow | undefined;
+  if (!line) throw new NotFoundError('发放明细不存在');
+  const { roster } = await editableRoster(core, actor, Number(line.roster_id));
+  await inTransaction(core.db, async (trx) => {
+    const updated = await trx('batch_line').where({ id: lineId, state: 'active' }).update({ state: 'removed', return_reason: reason, updated_by: actor.userId, updated_at: nowIso(), version: trx.raw('version + 1') });
+    if (updated !== 1) throw new ConflictError('该行已被删除');
+    await touchRoster(trx, actor, roster);
+    await recordAudit(trx, actor, { action: 'batch.line.remove', objectType: 'line', objectId: lineId, summary: { roster: roster.id, person: line.id_masked, reason } });
+  });
+}
+
+/** Lines changed: the roster's checks are stale, and this actor is now its last editor (four-eyes). */
+export async function touchRoster(trx: Tx, actor: Actor, roster: RosterRow): Promise<void> {
+  await trx('batch_roster').where({ id: roster.id }).update({ last_changed_by: actor.userId, last_changed_at: nowIso(), checked_at: null, updated_at: nowIso(), version: trx.raw('version + 1') });
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Cross-checks (复核比对)
+
+/** Run the checks over a roster (its station or finance office), recorded in its history and the audit log. */
+export async function checkRoster(core: Core, actor: Actor, rosterId: number): Promise<CheckSummary> {
+  if (!hasRole(actor, 'township_station', 'township_finance', 'department', 'finance_section')) throw new ForbiddenError('您不能对清册进行复核比对');
+  const { roster, round } = await rosterInScope(core.db, actor, rosterId);
+  return inTransaction(core.db, async (trx) => {
+    const summary = await runChecks(trx, round, roster);
+    await recordHistory(trx, actor, { roundId: round.id, rosterId, action: 'roster.check', reason: `阻断 ${summary.blocking}，提示 ${summary.warnings}，已说明 ${summary.resolved}` });
+    await recordAudit(trx, actor, { action: 'batch.roster.check', objectType: 'roster', objectId: rosterId, summary: { ...summary } });
+    return summary;
+  });
+}
+
+/** The township finance office accepts a warning with a reason; a blocking finding can only be fixed. */
+export async function resolveFinding(core: Core, actor: Actor, findingId: number, reason: string): Promise<void> {
+  if (!hasRole(actor, 'township_finance')) throw new ForbiddenError('提示由乡镇财政所核实说明');
+  const finding = await core.db('batch_finding').where({ id: findingId }).first();
+  if (!finding) throw new NotFoundError('比对结果不存在');
+  const { roster, round } = await rosterInScope(core.db, actor, Number(finding.roster_id));
+  if (finding.severity !== 'warning') throw new ValidationError({ reason: '阻断性问题必须改正，不能说明后放行' });
+  await inTransaction(core.db, async (trx) => {
+    const updated = await trx('batch_finding').where({ id: findingId, state: 'open' }).update({ state: 'resolved', resolved_by: actor.userId, resolved_at: nowIso(), resolution: reason });
+    if (updated !== 1) throw new ConflictError('该提示已处理或已不存在');
+    await recordHistory(trx, actor, { roundId: round.id, rosterId: roster.id, action: 'finding.resolve', reason: `${finding.message}：${reason}` });
+    await recordAudit(trx, actor, { action: 'batch.finding.resolve', objectType: 'finding', objectId: findingId, summary: { roster: roster.id, rule: finding.rule, reason } });
+  });
+}

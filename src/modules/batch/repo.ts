@@ -1,0 +1,117 @@
+import { refuse } from '../../core/audit.ts';
+import type { Actor } from '../../core/auth/roles.ts';
+import type { Conn, Db } from '../../core/db.ts';
+import { NotFoundError } from '../../core/errors.ts';
+import { isPathInScope } from '../../core/regions.ts';
+import type { RosterState, RoundState } from './model.ts';
+
+/** Rows of the batch tables as the module reads them. */
+export interface RoundRow {
+  id: number;
+  county_id: number;
+  county_path: string;
+  policy_item_id: number;
+  policy_version_id: number;
+  department_org_id: number;
+  department_name: string;
+  kind: 'regular' | 'reissue';
+  title: string;
+  period: string;
+  period_year: number;
+  period_end: string;
+  payee: 'person' | 'household';
+  unit: string;
+  means_tested: boolean;
+  state: RoundState;
+  bank_org_id: number | null;
+  created_by: number;
+  created_at: string;
+  version: number;
+}
+
+export interface RosterRow {
+  id: number;
+  round_id: number;
+  township_id: number;
+  township_name: string;
+  township_path: string;
+  state: RosterState;
+  last_changed_by: number | null;
+  last_changed_at: string | null;
+  publicity_start: string | null;
+  publicity_end: string | null;
+  return_reason: string | null;
+  checked_at: string | null;
+  version: number;
+}
+
+export interface LineRow {
+  id: number;
+  roster_id: number;
+  round_id: number;
+  person_id: number;
+  household_id: number | null;
+  village_id: number;
+  person_name: string;
+  id_masked: string;
+  id_index: string;
+  account_id: number | null;
+  account_index: string | null;
+  account_last4: string | null;
+  bank_name: string | null;
+  holder_name: string | null;
+  policy_version_id: number;
+  tier_name: string;
+  standard_fen: number;
+  quantity_milli: number;
+  amount_fen: number;
+  state: 'active' | 'returned' | 'removed';
+  return_reason: string | null;
+  changed_after_publicity: boolean;
+  reissue: boolean;
+  source: string;
+  version: number;
+}
+
+export function roundQuery(db: Conn) {
+  return db('batch_round as r')
+    .join('core_region as c', 'c.id', 'r.county_id')
+    .join('core_org as o', 'o.id', 'r.department_org_id')
+    .select('r.*', 'c.path as county_path', 'o.name as department_name');
+}
+
+export function rosterQuery(db: Conn) {
+  return db('batch_roster as s').join('core_region as t', 't.id', 's.township_id').select('s.*', 't.name as township_name', 't.path as township_path');
+}
+
+const booleans = <T extends object>(row: T, ...keys: (keyof T)[]): T => {
+  for (const k of keys) (row as Record<keyof T, unknown>)[k] = Boolean(row[k]);
+  return row;
+};
+
+export const asRound = (row: RoundRow) => booleans(row, 'means_tested');
+export const asLine = (row: LineRow) => booleans(row, 'changed_after_publicity', 'reissue');
+
+/**
+ * A round the actor may see: county users see their county's rounds, township users the rounds with a roster
+ * of theirs (every round has one per township). Out of scope: 403 and an audit row.
+ */
+export async function roundInScope(db: Db, actor: Actor, roundId: number): Promise<RoundRow> {
+  const round = (await roundQuery(db).where('r.id', roundId).first()) as RoundRow | undefined;
+  if (!round) throw new NotFoundError('发放批次不存在');
+  if (!isPathInScope(actor, round.county_path) && !actor.regionPath.startsWith(round.county_path)) {
+    await refuse(db, actor, { objectType: 'round', objectId: roundId, summary: { reason: 'out_of_scope' } }, '该发放批次不在您的管辖范围内');
+  }
+  return asRound(round);
+}
+
+/** A roster in the actor's scope: its township's users, and the county's above them. */
+export async function rosterInScope(db: Db, actor: Actor, rosterId: number): Promise<{ roster: RosterRow; round: RoundRow }> {
+  const roster = (await rosterQuery(db).where('s.id', rosterId).first()) as RosterRow | undefined;
+  if (!roster) throw new NotFoundError('清册不存在');
+  if (!isPathInScope(actor, roster.township_path)) {
+    await refuse(db, actor, { objectType: 'roster', objectId: rosterId, summary: { reason: 'out_of_scope' } }, '该清册不在您的管辖范围内');
+  }
+  const round = asRound((await roundQuery(db).where('r.id', roster.round_id).first()) as RoundRow);
+  return { roster, round };
+}

@@ -1,0 +1,155 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { ConflictError, ForbiddenError, ValidationError } from '../../src/core/errors.ts';
+import { writeTableXlsx } from '../../src/core/spreadsheet.ts';
+import { correctPerson, registerPerson } from '../../src/modules/beneficiary/commands.ts';
+import { loadReferenceSnapshot } from '../../src/modules/beneficiary/reference.ts';
+import { importRegistry } from '../../src/modules/beneficiary/registry-import.ts';
+import { addLine, checkRoster, createRound, removeLine, resolveFinding } from '../../src/modules/batch/commands.ts';
+import { importRosterFile } from '../../src/modules/batch/roster-import.ts';
+import { actOnRoster } from '../../src/modules/batch/workflow.ts';
+import { REGISTRY_FILE_HEADER, fakeHouseholds, registryFileRows } from '../../seeds/fake-people.ts';
+import { TEST_DB, type TestDb, actorFor, createSeededDb, idNumberFrom, regionId } from '../factories.ts';
+
+let t: TestDb | undefined;
+afterEach(async () => {
+  await t?.cleanup();
+  t = undefined;
+});
+
+const ROSTER_HEADER = ['村（社区）', '姓名', '身份证号码', '档次', '数量'];
+
+/** A county with 城关镇's households registered (heads with their own cards) and a 2026 耕地地力保护 round. */
+async function countyWithRound(db: TestDb) {
+  const station = await actorFor(db, 'station1');
+  const rows = registryFileRows(fakeHouseholds({ households: 6, villages: ['东关社区', '西街村'], seed: 5, sharedAccounts: 0, secondAccounts: 0, deceasedShare: 0, movedShare: 0 }));
+  const imported = await importRegistry(db.core, station, { name: 'people.xlsx', buffer: await writeTableXlsx('花名册', REGISTRY_FILE_HEADER, rows) });
+  if (!imported.ok) throw new Error('registry import failed');
+  const heads = rows.filter((r) => r[3] === '户主' && r[8] !== '');
+  const item = await db.core.db('policy_item').where({ code: 'JC-01' }).first('id');
+  const roundId = await createRound(db.core, await actorFor(db, 'dept_agri'), { policyItemId: Number(item.id), period: '2026', meansTested: false });
+  const roster = await db.core.db('batch_roster').where({ round_id: roundId, township_id: await regionId(db, '城关镇') }).first();
+  return { station, rows, heads, roundId, rosterId: Number(roster.id) };
+}
+
+const rosterFile = (lines: string[][]) => writeTableXlsx('清册', ROSTER_HEADER, lines);
+const openFindings = (db: TestDb, rosterId: number) => db.core.db('batch_finding').where({ roster_id: rosterId, state: 'open' }).orderBy('id').select('rule', 'severity', 'message', 'line_id', 'id');
+const version = async (db: TestDb, rosterId: number) => Number((await db.core.db('batch_roster').where({ id: rosterId }).first('version')).version);
+
+describe(`payment rounds and rosters (${TEST_DB})`, () => {
+  it('opens a round of a county policy for a period with one draft roster per township; refuses a second one and a bad period', async () => {
+    t = await createSeededDb();
+    const dept = await actorFor(t, 'dept_agri');
+    const item = Number((await t.core.db('policy_item').where({ code: 'JC-01' }).first('id')).id);
+    const roundId = await createRound(t.core, dept, { policyItemId: item, period: '2026', meansTested: false });
+    const round = await t.core.db('batch_round').where({ id: roundId }).first();
+    expect(round).toMatchObject({ title: '2026年耕地地力保护补贴资金', period: '2026', period_end: '2026-12-31', payee: 'household', unit: '亩', state: 'compiling' });
+    expect(await t.core.db('batch_roster').where({ round_id: roundId }).count({ n: '*' })).toEqual([{ n: 3 }]);
+    await expect(createRound(t.core, dept, { policyItemId: item, period: '2026', meansTested: false })).rejects.toMatchObject({ fieldErrors: { period: '已有“2026年耕地地力保护补贴资金”发放批次' } });
+    const monthly = Number((await t.core.db('policy_item').where({ code: 'JC-09' }).first('id')).id);
+    await expect(createRound(t.core, dept, { policyItemId: monthly, period: '2026', meansTested: true })).rejects.toMatchObject({ fieldErrors: { period: '按月发放的补贴，期间应为年月，如 2026-11' } });
+    await expect(createRound(t.core, await actorFor(t, 'station1'), { policyItemId: item, period: '2027', meansTested: false })).rejects.toThrow(ForbiddenError);
+  });
+
+  it('compiles a roster from a file: amounts are standard × quantity in fen, 到户 pays heads only, the whole file or nothing, twice changes nothing', async () => {
+    t = await createSeededDb();
+    const { station, rows, heads, rosterId } = await countyWithRound(t);
+    const member = rows.find((r) => r[3] !== '户主')!;
+    const bad = await importRosterFile(t.core, station, rosterId, {
+      name: 'bad.xlsx',
+      buffer: await rosterFile([
+        [heads[0]![0]!, heads[0]![1]!, heads[0]![2]!, '', '12.5'],
+        [member[0]!, member[1]!, member[2]!, '', '3'],
+        ['西街村', '查无此人', idNumberFrom('99010219700101009'), '', '1'],
+        [heads[1]![0]!, '别的名字', heads[1]![2]!, '', '1.0001'],
+      ]),
+    });
+    if (bad.ok) throw new Error('expected the file to be refused');
+    expect(bad.errors.map((e) => `${e.rowNumber}|${e.field}|${e.message}`)).toEqual([
+      '3|身份证号码|到户补贴发给户主：请填写户主的身份证号码',
+      '4|身份证号码|此人不在受益对象档案中：请先由经办站所登记',
+      '5|数量|数量应为不超过三位小数的正数，如 12.5',
+    ]);
+    expect(await t.core.db('batch_line').count({ n: '*' })).toEqual([{ n: 0 }]);
+
+    const file = await rosterFile(heads.map((h, i) => [h[0]!, h[1]!, h[2]!, '标准', i === 0 ? '12.5' : String(i + 1)]));
+    const first = await importRosterFile(t.core, station, rosterId, { name: '城关镇清册.xlsx', buffer: file });
+    expect(first).toMatchObject({ ok: true, repeated: false, added: heads.length });
+    const line = await t.core.db('batch_line').where({ roster_id: rosterId }).orderBy('id').first();
+    // 12.5 亩 × 105.50 元/亩 (the 2024 revision in force in 2026) = 1318.75 元
+    expect(line).toMatchObject({ standard_fen: 10550, quantity_milli: 12500, amount_fen: 131875, tier_name: '标准', source: 'import', person_name: heads[0]![1] });
+    expect(await importRosterFile(t.core, station, rosterId, { name: 'again.xlsx', buffer: file })).toMatchObject({ ok: true, repeated: true });
+    expect(await t.core.db('batch_line').where({ roster_id: rosterId }).count({ n: '*' })).toEqual([{ n: heads.length }]);
+  });
+
+  it('cross-checks every line: no account and a death in the police data block; a later change in the registry is raised; warnings are accepted with a reason', async () => {
+    t = await createSeededDb();
+    const { station, heads, rosterId } = await countyWithRound(t);
+    await importRosterFile(t.core, station, rosterId, { name: 'r.xlsx', buffer: await rosterFile(heads.map((h) => [h[0]!, h[1]!, h[2]!, '标准', '10'])) });
+    // A head registered without a card, and a death reported by the police for the first head.
+    const noCard = idNumberFrom('99010219600101005');
+    await registerPerson(t.core, station, { name: '孙无卡', idNumber: noCard, villageId: await regionId(t, '西街村'), relation: 'head', headPersonId: null, phone: null, account: null });
+    await addLine(t.core, station, rosterId, { idNumber: noCard, tierName: null, quantity: '3' });
+    await loadReferenceSnapshot(t.core, await actorFor(t, 'finance'), { source: 'police_death', takenOn: '2026-11-01', file: { name: 'd.csv', buffer: Buffer.from(`姓名,身份证号码,死亡日期\n${heads[0]![1]},${heads[0]![2]},2026-08-01\n`) } });
+
+    const summary = await checkRoster(t.core, await actorFor(t, 'finance1'), rosterId);
+    expect(summary).toEqual({ blocking: 2, warnings: 0, resolved: 0 });
+    const findings = await openFindings(t, rosterId);
+    expect(findings.map((f) => f.rule).sort()).toEqual(['deceased-or-moved', 'no-account']);
+    expect(findings.find((f) => f.rule === 'deceased-or-moved')!.message).toBe('公安数据（截至 2026-11-01）显示此人已死亡（2026-08-01），请核实');
+    const blocking = findings[0]!;
+    await expect(resolveFinding(t.core, await actorFor(t, 'finance1'), Number(blocking.id), '已核实')).rejects.toMatchObject({ fieldErrors: { reason: '阻断性问题必须改正，不能说明后放行' } });
+
+    // Fixed by taking the two lines out: the findings are cleared at the next check.
+    for (const f of findings) await removeLine(t.core, station, Number(f.line_id), '核实后不予发放');
+    expect(await checkRoster(t.core, station, rosterId)).toEqual({ blocking: 0, warnings: 0, resolved: 0 });
+    expect(await t.core.db('batch_finding').where({ roster_id: rosterId, state: 'cleared' }).count({ n: '*' })).toEqual([{ n: 2 }]);
+
+    // The registry corrects a name after compiling: the line keeps what was compiled and a warning says so.
+    const renamed = await t.core.db('batch_line').where({ roster_id: rosterId, state: 'active' }).orderBy('id').first();
+    const person = await t.core.db('beneficiary_person').where({ id: renamed.person_id }).first();
+    await correctPerson(t.core, station, Number(person.id), { name: `${person.name}·新`, phone: null, relation: 'head', version: Number(person.version) });
+    expect(await checkRoster(t.core, station, rosterId)).toEqual({ blocking: 0, warnings: 1, resolved: 0 });
+    const [warning] = await openFindings(t, rosterId);
+    expect(warning).toMatchObject({ rule: 'registry-renamed', severity: 'warning', line_id: renamed.id });
+    await resolveFinding(t.core, await actorFor(t, 'finance1'), Number(warning!.id), '身份证已换发，核实为同一人');
+    expect(await checkRoster(t.core, station, rosterId)).toEqual({ blocking: 0, warnings: 0, resolved: 1 });
+  });
+
+  it('moves a roster through its steps by role, refuses an illegal step, keeps four eyes, and lets only one of two simultaneous steps succeed', async () => {
+    t = await createSeededDb();
+    const { station, heads, rosterId } = await countyWithRound(t);
+    const office = await actorFor(t, 'finance1');
+    const dept = await actorFor(t, 'dept_agri');
+    await importRosterFile(t.core, station, rosterId, { name: 'r.xlsx', buffer: await rosterFile(heads.map((h) => [h[0]!, h[1]!, h[2]!, '标准', '10'])) });
+
+    await expect(actOnRoster(t.core, station, rosterId, 'submit', { version: await version(t, rosterId) })).rejects.toThrow('不能“上报主管部门”');
+    await expect(actOnRoster(t.core, office, rosterId, 'send_check', { version: await version(t, rosterId) })).rejects.toThrow(ForbiddenError);
+    expect(await actOnRoster(t.core, station, rosterId, 'send_check', { version: await version(t, rosterId) })).toBe('checking');
+    await expect(addLine(t.core, station, rosterId, { idNumber: heads[0]![2]!, tierName: null, quantity: '1' })).rejects.toThrow(ConflictError);
+
+    // Someone who both compiles and checks may not check what they changed.
+    const both = { ...office, userId: station.userId, roles: [...office.roles, ...station.roles] };
+    await expect(actOnRoster(t.core, both, rosterId, 'confirm_check', { version: await version(t, rosterId) })).rejects.toThrow('四眼原则');
+    await expect(actOnRoster(t.core, office, rosterId, 'return_check', { version: await version(t, rosterId), reason: '' })).rejects.toThrow(ValidationError);
+
+    // Two finance office users confirm at the same moment from the same version: one wins.
+    const v = await version(t, rosterId);
+    const colleague = { ...office, userId: office.userId + 1000 };
+    const results = await Promise.allSettled([actOnRoster(t.core, office, rosterId, 'confirm_check', { version: v }), actOnRoster(t.core, colleague, rosterId, 'confirm_check', { version: v })]);
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+    expect((results.find((r) => r.status === 'rejected') as PromiseRejectedResult).reason).toBeInstanceOf(ConflictError);
+
+    expect(await actOnRoster(t.core, station, rosterId, 'submit', { version: await version(t, rosterId) })).toBe('submitted');
+    await expect(actOnRoster(t.core, await actorFor(t, 'dept_civil'), rosterId, 'approve', { version: await version(t, rosterId) })).rejects.toThrow('只有本批次的主管部门可以审核');
+    expect(await actOnRoster(t.core, dept, rosterId, 'approve', { version: await version(t, rosterId) })).toBe('approved');
+    await expect(actOnRoster(t.core, station, rosterId, 'start_publicity', { version: await version(t, rosterId), publicityStart: '2099-01-01', publicityEnd: '2099-01-06' })).rejects.toMatchObject({ fieldErrors: { publicityEnd: '公示期不得少于 7 天（含首尾两天）' } });
+    expect(await actOnRoster(t.core, station, rosterId, 'start_publicity', { version: await version(t, rosterId), publicityStart: '2099-01-01', publicityEnd: '2099-01-07' })).toBe('publicity');
+    await expect(actOnRoster(t.core, office, rosterId, 'confirm_publicity', { version: await version(t, rosterId) })).rejects.toThrow('公示期至 2099-01-07 结束');
+
+    const history = await t.core.db('batch_history').where({ roster_id: rosterId }).orderBy('id').pluck('action');
+    expect(history).toEqual(['roster.import', 'send_check', 'confirm_check', 'submit', 'approve', 'start_publicity']);
+    // Each waiting step runs a clock for the role it waits on.
+    const open = await t.core.db('core_deadline').where({ object_type: 'roster', object_id: String(rosterId), state: 'open' }).pluck('rule');
+    expect(open).toEqual(['batch_confirm']);
+  });
+});
