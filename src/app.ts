@@ -21,6 +21,7 @@ import type { AppModule, NavItem } from './core/module.ts';
 import type { TaskDefinition } from './core/scheduler.ts';
 import { coreTasks } from './core/tasks.ts';
 import { createViews } from './core/views.ts';
+import { createBatchModule } from './modules/batch/index.ts';
 import { createBeneficiaryModule } from './modules/beneficiary/index.ts';
 import { createPolicyModule } from './modules/policy/index.ts';
 import { adminRoutes } from './core/web/admin-routes.ts';
@@ -52,7 +53,7 @@ const ACCOUNT_NAV: NavItem = { href: '/account', label: '账户安全', roles: C
  * bank › publicity, supervision). Each module issue adds its module here; core never imports a module.
  */
 function buildModules(core: Core): AppModule[] {
-  return [createPolicyModule(core), createBeneficiaryModule(core)];
+  return [createPolicyModule(core), createBeneficiaryModule(core), createBatchModule(core)];
 }
 
 /** Every scheduled task: the platform's own and the modules'. The outbox dispatch reaches the modules' handlers. */
@@ -73,7 +74,7 @@ export function createApp(core: Core, options: AppOptions = {}): Koa {
   const views = createViews();
   const modules = buildModules(core);
   const nav = [...CORE_NAV, ...modules.flatMap((m) => m.nav ?? []), ACCOUNT_NAV];
-  const web = new Web(core, views, nav);
+  const web = new Web(core, views, nav, modules.flatMap((m) => (m.panels ? [m.panels] : [])));
 
   app.use(compress({ threshold: 512 }));
   app.use(errorPages(web));

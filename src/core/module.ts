@@ -3,9 +3,9 @@ import type { Actor } from './auth/roles.ts';
 import type { Core } from './context.ts';
 import type { EventHandler } from './events.ts';
 import type { TaskDefinition } from './scheduler.ts';
-import type { NavItem, Web } from './web/web.ts';
+import type { NavItem, PagePanel, PanelProviders, Web } from './web/web.ts';
 
-export type { NavItem };
+export type { NavItem, PagePanel, PanelProviders };
 
 /** One line of a role's home page: work waiting for that role, with its count and money. */
 export interface WorkQueue {
@@ -33,4 +33,6 @@ export interface AppModule {
   events?: Record<string, EventHandler>;
   /** Its JSON API for machines under /api/v1 (bearer tokens, see core/api.ts), and the OpenAPI paths describing it. */
   api?: { routes: (router: Router) => void; openapi: Record<string, unknown> };
+  /** Sections it adds to lower modules' pages: a lower module shows them without importing this one. */
+  panels?: PanelProviders;
 }

@@ -16,6 +16,17 @@ export interface NavItem {
 }
 
 /** What a route needs to answer: the platform, rendering with the common layout data, flash, redirects. */
+/** A section a module adds to another module's page (the batch module's payments on a person's page). */
+export interface PagePanel {
+  title: string;
+  /** A template of the contributing module; it reads `panel.data`. */
+  template: string;
+  data: Record<string, unknown>;
+}
+
+/** The pages that take panels, with the id of what they show. */
+export type PanelProviders = { person?: (actor: Actor, personId: number) => Promise<PagePanel | null> };
+
 export interface ImportRefusal {
   count: number;
   rows: number;
@@ -30,6 +41,7 @@ export class Web {
     readonly core: Core,
     private readonly views: nunjucks.Environment,
     private readonly nav: NavItem[],
+    private readonly panelProviders: PanelProviders[] = [],
   ) {}
 
   actor(ctx: Context): Actor {
@@ -92,6 +104,16 @@ export class Web {
     const token = await stashDownload(this.core, this.actor(ctx).userId, `${what}错误报告-${base}.xlsx`, XLSX_TYPE, report);
     const rows = new Set(errors.map((e) => e.rowNumber));
     return { count: errors.length, rows: rows.size, shown: errors.slice(0, SHOWN_IMPORT_ERRORS).map(formatImportError), reportUrl: `/downloads/${token}` };
+  }
+
+  /** The panels the modules add to a page, for this actor, in module order (see AppModule.panels). */
+  async panels(page: keyof PanelProviders, actor: Actor, id: number): Promise<PagePanel[]> {
+    const panels: PagePanel[] = [];
+    for (const provider of this.panelProviders) {
+      const panel = await provider[page]?.(actor, id);
+      if (panel) panels.push(panel);
+    }
+    return panels;
   }
 
   /** A plain 303: htmx follows it too, and a browser without JavaScript gets the same page. */

@@ -202,6 +202,7 @@ export function beneficiaryRoutes(router: Router, web: Web): void {
         accounts: (await accountsOf(db, personId)).map(presentAccount),
         requests: (await changeRequestsOf(db, personId)).map(presentRequest),
         hits: (await referenceHitsOf(db, [personId])).map(presentHit),
+        panels: await web.panels('person', actor, personId),
         isStation: hasRole(actor, 'township_station'),
         isFinanceOffice: hasRole(actor, 'township_finance'),
         userId: actor.userId,

@@ -1,0 +1,75 @@
+import { formatDateTime } from '../../core/dates.ts';
+import { formatYuan } from '../../core/money.ts';
+import { RULE_LABELS } from './checks/engine.ts';
+import { formatQuantity, ROSTER_STATES, ROUND_STATES } from './model.ts';
+import type { LineWithFindings, RosterSummary } from './queries.ts';
+import type { RosterRow, RoundRow } from './repo.ts';
+import { ROSTER_TRANSITIONS, type RosterAction } from './workflow.ts';
+
+/** Batch rows → what the pages show: amounts in 元 (from fen), quantities, state labels, masked IDs only. */
+export function presentRound(r: RoundRow) {
+  return {
+    id: r.id,
+    title: r.title,
+    period: r.period,
+    periodEnd: r.period_end,
+    payee: r.payee === 'household' ? '到户（户主账户）' : '到人',
+    unit: r.unit,
+    meansTested: r.means_tested,
+    department: r.department_name,
+    state: ROUND_STATES[r.state],
+    stateCode: r.state,
+    createdAt: formatDateTime(r.created_at),
+  };
+}
+
+export function presentRosterSummary(s: RosterSummary) {
+  return { id: s.id, township: s.township_name, state: ROSTER_STATES[s.state], lines: s.lines, total: formatYuan(s.total_fen), blocking: s.blocking, warnings: s.warnings };
+}
+
+export function presentRoster(s: RosterRow) {
+  return {
+    id: s.id,
+    township: s.township_name,
+    state: ROSTER_STATES[s.state],
+    stateCode: s.state,
+    version: s.version,
+    publicity: s.publicity_start ? `${s.publicity_start} 至 ${s.publicity_end}` : '',
+    returnReason: s.return_reason ?? '',
+    checkedAt: s.checked_at ? formatDateTime(s.checked_at) : '',
+    stale: s.checked_at === null,
+  };
+}
+
+export function presentLine(l: LineWithFindings) {
+  return {
+    id: l.id,
+    village: l.village_name,
+    name: l.person_name,
+    idMasked: l.id_masked,
+    account: l.account_last4 ? `${l.bank_name ?? ''} ****${l.account_last4}` : '无',
+    holder: l.holder_name ?? '',
+    tier: l.tier_name,
+    standard: formatYuan(l.standard_fen),
+    quantity: formatQuantity(l.quantity_milli),
+    amount: formatYuan(l.amount_fen),
+    findings: l.findings.map((f) => ({ id: f.id, label: RULE_LABELS[f.rule] ?? f.rule, severity: f.severity, message: f.message, resolved: f.state === 'resolved', resolution: f.resolution ?? '' })),
+  };
+}
+
+export function presentActions(actions: RosterAction[]) {
+  return actions.map((a) => ({ action: a, label: ROSTER_TRANSITIONS[a].label, needsReason: ROSTER_TRANSITIONS[a].reason, publicity: a === 'start_publicity' }));
+}
+
+export function presentHistory(rows: { action: string; from_state: string | null; to_state: string | null; reason: string | null; actor_name: string; at: string }[]) {
+  const actionLabel = (a: string) => (ROSTER_TRANSITIONS as Record<string, { label: string }>)[a]?.label ?? HISTORY_LABELS[a] ?? a;
+  return rows.map((h) => ({ at: formatDateTime(h.at), who: h.actor_name, action: actionLabel(h.action), reason: h.reason ?? '', to: h.to_state ? ((ROSTER_STATES as Record<string, string>)[h.to_state] ?? (ROUND_STATES as Record<string, string>)[h.to_state] ?? h.to_state) : '' }));
+}
+
+const HISTORY_LABELS: Record<string, string> = {
+  'round.create': '建立发放批次',
+  'roster.import': '导入清册',
+  'roster.prefill': '参照上期清册',
+  'roster.check': '复核比对',
+  'finding.resolve': '核实说明提示',
+};

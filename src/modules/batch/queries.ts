@@ -1,0 +1,151 @@
+import type { Actor } from '../../core/auth/roles.ts';
+import { type Conn, countRows } from '../../core/db.ts';
+import { allocatedFen } from '../policy/index.ts';
+import { type LineRow, type RosterRow, type RoundRow, asLine, asRound, roundQuery, rosterQuery } from './repo.ts';
+
+/** Reads for the batch pages and queues; plain rows, money in fen. */
+
+/** Rounds the actor sees: their county's (township users see the county's rounds, with their own roster). */
+export async function listRounds(db: Conn, actor: Actor, limit = 100): Promise<RoundRow[]> {
+  const rows = (await roundQuery(db)
+    .where((q) => q.where('c.path', 'like', `${actor.regionPath}%`).orWhereRaw('? like ' + "c.path || '%'", [actor.regionPath]))
+    .orderBy('r.id', 'desc')
+    .limit(limit)) as RoundRow[];
+  return rows.map(asRound);
+}
+
+export interface RosterSummary extends RosterRow {
+  lines: number;
+  total_fen: number;
+  blocking: number;
+  warnings: number;
+}
+
+const sumOf = (v: unknown) => Number(v ?? 0);
+
+/** A round's rosters with their line counts, totals and open findings. */
+export async function roundRosters(db: Conn, roundId: number): Promise<RosterSummary[]> {
+  const rosters = (await rosterQuery(db).where('s.round_id', roundId).orderBy('t.id')) as RosterRow[];
+  const totals = new Map<number, { n: number; total: number }>();
+  const sums: { roster_id: number; n: number | string; total: number | string | null }[] = await db('batch_line').where({ round_id: roundId, state: 'active' }).groupBy('roster_id').select('roster_id').count({ n: '*' }).sum({ total: 'amount_fen' });
+  for (const r of sums) {
+    totals.set(Number(r.roster_id), { n: Number(r.n), total: sumOf(r.total) });
+  }
+  const findings = new Map<string, number>();
+  const open: { roster_id: number; severity: string; n: number | string }[] = await db('batch_finding as f')
+    .join('batch_roster as s', 's.id', 'f.roster_id')
+    .where({ 's.round_id': roundId, 'f.state': 'open' })
+    .groupBy('f.roster_id', 'f.severity')
+    .select('f.roster_id', 'f.severity')
+    .count({ n: '*' });
+  for (const f of open) {
+    findings.set(`${f.roster_id}|${f.severity}`, Number(f.n));
+  }
+  return rosters.map((r) => ({
+    ...r,
+    lines: totals.get(Number(r.id))?.n ?? 0,
+    total_fen: totals.get(Number(r.id))?.total ?? 0,
+    blocking: findings.get(`${r.id}|blocking`) ?? 0,
+    warnings: findings.get(`${r.id}|warning`) ?? 0,
+  }));
+}
+
+/** The budget picture of a round: its allocation, this round's total, the year's other rounds of the policy. */
+export async function roundBudget(db: Conn, round: RoundRow): Promise<{ allocatedFen: number; roundFen: number; otherRoundsFen: number }> {
+  const lines = () => db('batch_line as l').join('batch_round as r', 'r.id', 'l.round_id').where('l.state', 'active');
+  const roundRow = await lines().where('r.id', round.id).sum({ total: 'l.amount_fen' }).first();
+  const others = await lines().where({ 'r.county_id': round.county_id, 'r.policy_item_id': round.policy_item_id, 'r.period_year': round.period_year }).whereNot('r.id', round.id).sum({ total: 'l.amount_fen' }).first();
+  return { allocatedFen: await allocatedFen(db, round.county_id, round.policy_item_id, round.period_year), roundFen: sumOf(roundRow?.total), otherRoundsFen: sumOf(others?.total) };
+}
+
+export interface LineFilter {
+  villageId?: number | null;
+  /** Lines with an open finding of this severity, or any. */
+  finding?: 'any' | 'blocking' | 'warning' | null;
+  page: number;
+  pageSize: number;
+}
+
+export interface LineWithFindings extends LineRow {
+  village_name: string;
+  findings: { id: number; rule: string; severity: string; message: string; state: string; resolution: string | null }[];
+}
+
+/** One page of a roster's active lines, filtered by village and finding, each with its findings. */
+export async function rosterLines(db: Conn, rosterId: number, filter: LineFilter): Promise<{ rows: LineWithFindings[]; total: number }> {
+  const q = db('batch_line as l').join('core_region as v', 'v.id', 'l.village_id').where({ 'l.roster_id': rosterId, 'l.state': 'active' });
+  if (filter.villageId) q.where('l.village_id', filter.villageId);
+  if (filter.finding) {
+    q.whereExists(function () {
+      this.select(db.raw('1')).from('batch_finding as f').whereRaw('f.line_id = l.id').where('f.state', 'open');
+      if (filter.finding !== 'any') this.where('f.severity', filter.finding);
+    });
+  }
+  const total = await countRows(q);
+  const rows = ((await q.clone().select('l.*', 'v.name as village_name').orderBy('l.id').limit(filter.pageSize).offset((filter.page - 1) * filter.pageSize)) as (LineRow & { village_name: string })[]).map(asLine);
+  const findings = rows.length ? await db('batch_finding').whereIn('line_id', rows.map((r) => r.id)).whereIn('state', ['open', 'resolved']).orderBy('id').select('id', 'line_id', 'rule', 'severity', 'message', 'state', 'resolution') : [];
+  return { rows: rows.map((r) => ({ ...(r as LineRow & { village_name: string }), findings: findings.filter((f: { line_id: number }) => Number(f.line_id) === r.id) })), total };
+}
+
+/** Lines, people and money by village: the roster's totals as the publicity sheets will show them. */
+export async function villageTotals(db: Conn, rosterId: number): Promise<{ village_id: number; village_name: string; lines: number; total_fen: number }[]> {
+  const rows = (await db('batch_line as l')
+    .join('core_region as v', 'v.id', 'l.village_id')
+    .where({ 'l.roster_id': rosterId, 'l.state': 'active' })
+    .groupBy('l.village_id', 'v.name')
+    .select('l.village_id', 'v.name as village_name')
+    .count({ lines: '*' })
+    .sum({ total_fen: 'l.amount_fen' })
+    .orderBy('v.name')) as unknown as { village_id: number; village_name: string; lines: number | string; total_fen: number | string | null }[];
+  return rows.map((r) => ({ village_id: Number(r.village_id), village_name: r.village_name, lines: Number(r.lines), total_fen: sumOf(r.total_fen) }));
+}
+
+/** Findings not about a line (the budget) and the counts by state, for the roster page's summary. */
+export async function rosterFindings(db: Conn, rosterId: number): Promise<{ general: { id: number; rule: string; severity: string; message: string }[]; blocking: number; warnings: number; resolved: number }> {
+  const general = await db('batch_finding').where({ roster_id: rosterId, state: 'open' }).whereNull('line_id').select('id', 'rule', 'severity', 'message');
+  const counts = { blocking: 0, warnings: 0, resolved: 0 };
+  for (const row of (await db('batch_finding').where({ roster_id: rosterId }).whereIn('state', ['open', 'resolved']).groupBy('severity', 'state').select('severity', 'state').count({ n: '*' })) as { severity: string; state: string; n: number | string }[]) {
+    if (row.state === 'resolved') counts.resolved += Number(row.n);
+    else if (row.severity === 'blocking') counts.blocking += Number(row.n);
+    else counts.warnings += Number(row.n);
+  }
+  return { general, ...counts };
+}
+
+export async function history(db: Conn, where: { round_id?: number; roster_id?: number }) {
+  return db('batch_history as h').join('core_user as u', 'u.id', 'h.actor_id').where(Object.fromEntries(Object.entries(where).map(([k, v]) => [`h.${k}`, v]))).orderBy('h.id', 'desc').limit(200).select('h.*', 'u.display_name as actor_name');
+}
+
+/** Rosters waiting for the actor: by state and role, in their scope (the home page's queues). */
+export async function rostersWaiting(db: Conn, actor: Actor, states: string[], options: { departmentOrgId?: number } = {}): Promise<{ count: number; totalFen: number }> {
+  const q = db('batch_roster as s').join('core_region as t', 't.id', 's.township_id').join('batch_round as r', 'r.id', 's.round_id').where('r.state', 'compiling').whereIn('s.state', states).where('t.path', 'like', `${actor.regionPath}%`);
+  if (options.departmentOrgId !== undefined) q.where('r.department_org_id', options.departmentOrgId);
+  const ids = ((await q.select('s.id')) as { id: number }[]).map((r) => Number(r.id));
+  if (ids.length === 0) return { count: 0, totalFen: 0 };
+  const sum = await db('batch_line').whereIn('roster_id', ids).where('state', 'active').sum({ total: 'amount_fen' }).first();
+  return { count: ids.length, totalFen: sumOf(sum?.total) };
+}
+
+export interface PaymentRow {
+  line_id: number;
+  round_id: number;
+  roster_id: number;
+  round_title: string;
+  round_state: string;
+  period: string;
+  tier_name: string;
+  quantity_milli: number;
+  amount_fen: number;
+  account_last4: string | null;
+  roster_state: string;
+}
+
+/** Every line a person is the payee of, in every round of every policy, newest period first (the one-card view). */
+export async function paymentsOf(db: Conn, personId: number): Promise<PaymentRow[]> {
+  return db('batch_line as l')
+    .join('batch_round as r', 'r.id', 'l.round_id')
+    .join('batch_roster as s', 's.id', 'l.roster_id')
+    .where({ 'l.person_id': personId, 'l.state': 'active' })
+    .orderBy([{ column: 'r.period', order: 'desc' }, { column: 'r.id', order: 'desc' }])
+    .select('l.id as line_id', 'r.id as round_id', 's.id as roster_id', 'r.title as round_title', 'r.state as round_state', 'r.period', 'l.tier_name', 'l.quantity_milli', 'l.amount_fen', 'l.account_last4', 's.state as roster_state');
+}

@@ -1,0 +1,184 @@
+import type Router from '@koa/router';
+import type { Context } from 'koa';
+import { type Actor, hasRole } from '../../core/auth/roles.ts';
+import { businessYear } from '../../core/dates.ts';
+import { ConflictError, NotFoundError, ValidationError } from '../../core/errors.ts';
+import { uploadedFile } from '../../core/http/upload.ts';
+import { parseId, validate } from '../../core/http/validate.ts';
+import { formatYuan } from '../../core/money.ts';
+import type { Web } from '../../core/web/web.ts';
+import { listRegionFor, policyList, versionsById } from '../policy/index.ts';
+import { addLine, checkRoster, createRound, removeLine, resolveFinding } from './commands.ts';
+import { ROSTER_STATES } from './model.ts';
+import { presentActions, presentHistory, presentLine, presentRound, presentRoster, presentRosterSummary } from './presenters.ts';
+import { history, listRounds, rosterFindings, rosterLines, roundBudget, roundRosters, villageTotals } from './queries.ts';
+import { roundInScope, rosterInScope } from './repo.ts';
+import { importRosterFile, prefillRoster } from './roster-import.ts';
+import { actSchema, lineAddSchema, lineRemoveSchema, linesQuerySchema, resolveSchema, roundCreateSchema } from './schemas.ts';
+import { actOnRoster, availableActions } from './workflow.ts';
+
+const PAGE_SIZE = 50;
+export const BATCH_READERS = ['township_station', 'township_finance', 'department', 'finance_section', 'treasury', 'supervisor'] as const;
+
+/** The batch pages: rounds, a round's rosters, a roster's lines with findings and the steps the actor may take. */
+export function batchRoutes(router: Router, web: Web): void {
+  const { db } = web.core;
+  const reader = (ctx: Context) => web.requireRole(ctx, BATCH_READERS, '发放批次仅经办、审核和监督人员可以查看');
+  const idParam = (ctx: Context, name: string, what: string) => {
+    const id = parseId(ctx.params[name]);
+    if (id === null) throw new NotFoundError(`${what}不存在`);
+    return id;
+  };
+
+  async function roundsPage(ctx: Context, actor: Actor, extra: Record<string, unknown> = {}, status = 200) {
+    const canCreate = hasRole(actor, 'department') && actor.orgId !== null;
+    const year = businessYear();
+    const policies = canCreate ? (await policyList(db, await listRegionFor(db, actor.regionId), year, { publicOnly: false })).map((v) => ({ value: v.itemId, label: `${v.code} ${v.name}（${v.unit}，${v.frequency === 'monthly' ? '按月' : v.frequency === 'quarterly' ? '按季' : '按年'}）` })) : [];
+    web.render(ctx, 'batch/rounds.njk', { title: '发放批次', rounds: (await listRounds(db, actor)).map(presentRound), canCreate, policies, values: { period: String(year) }, ...extra }, status);
+  }
+
+  router.get('/rounds', async (ctx) => roundsPage(ctx, await reader(ctx)));
+
+  router.post('/rounds', async (ctx) => {
+    const actor = web.actor(ctx);
+    const body = ctx.request.body as Record<string, unknown>;
+    try {
+      const roundId = await createRound(web.core, actor, validate(roundCreateSchema, body));
+      await web.redirectWith(ctx, `/rounds/${roundId}`, { kind: 'success', message: '发放批次已建立，各乡镇清册待经办站所编制' });
+    } catch (err) {
+      if (!(err instanceof ValidationError)) throw err;
+      await roundsPage(ctx, actor, { values: body, errors: err.fieldErrors }, 422);
+    }
+  });
+
+  router.get('/rounds/:id', async (ctx) => {
+    const actor = await reader(ctx);
+    const round = await roundInScope(db, actor, idParam(ctx, 'id', '发放批次'));
+    const [version] = await versionsById(db, [round.policy_version_id]);
+    const budget = await roundBudget(db, round);
+    const inScope = (await roundRosters(db, round.id)).filter((s) => s.township_path.startsWith(actor.regionPath) || actor.regionPath.startsWith(s.township_path));
+    web.render(ctx, 'batch/round.njk', {
+      title: round.title,
+      round: presentRound(round),
+      standards: version!.tiers.map((t) => `${t.name} ${formatYuan(t.standardFen)} 元/${round.unit}`).join('；'),
+      budget: { allocated: formatYuan(budget.allocatedFen), round: formatYuan(budget.roundFen), others: formatYuan(budget.otherRoundsFen), over: budget.roundFen + budget.otherRoundsFen > budget.allocatedFen },
+      rosters: inScope.map(presentRosterSummary),
+      history: presentHistory((await history(db, { round_id: round.id })).filter((h) => h.roster_id === null)),
+    });
+  });
+
+  async function rosterPage(ctx: Context, actor: Actor, rosterId: number, extra: Record<string, unknown> = {}, status = 200) {
+    const { roster, round } = await rosterInScope(db, actor, rosterId);
+    const query = validate(linesQuerySchema, ctx.query);
+    const { rows, total } = await rosterLines(db, roster.id, { villageId: query.villageId, finding: query.finding, page: query.page, pageSize: PAGE_SIZE });
+    const villages = await villageTotals(db, roster.id);
+    const [version] = await versionsById(db, [round.policy_version_id]);
+    const editable = hasRole(actor, 'township_station') && roster.state === 'draft' && round.state === 'compiling';
+    web.render(
+      ctx,
+      'batch/roster.njk',
+      {
+        title: `${round.title}（${roster.township_name}）`,
+        round: presentRound(round),
+        roster: presentRoster(roster),
+        lines: rows.map(presentLine),
+        total,
+        page: query.page,
+        pages: Math.max(1, Math.ceil(total / PAGE_SIZE)),
+        query: new URLSearchParams({ villageId: String(query.villageId ?? ''), finding: query.finding ?? '' }).toString(),
+        filter: { villageId: query.villageId ?? '', finding: query.finding ?? '' },
+        villages: villages.map((v) => ({ value: v.village_id, label: v.village_name, lines: v.lines, total: formatYuan(v.total_fen) })),
+        rosterTotal: { lines: villages.reduce((n, v) => n + v.lines, 0), total: formatYuan(villages.reduce((n, v) => n + v.total_fen, 0)) },
+        findings: await rosterFindings(db, roster.id),
+        actions: presentActions(availableActions(actor, round, roster)),
+        editable,
+        canResolve: hasRole(actor, 'township_finance'),
+        canCheck: hasRole(actor, 'township_station', 'township_finance', 'department', 'finance_section'),
+        tiers: version!.tiers.map((t) => ({ value: t.name, label: `${t.name}（${formatYuan(t.standardFen)} 元/${round.unit}）` })),
+        history: presentHistory(await history(db, { roster_id: roster.id })),
+        states: ROSTER_STATES,
+        ...extra,
+      },
+      status,
+    );
+  }
+
+  router.get('/rosters/:id', async (ctx) => rosterPage(ctx, await reader(ctx), idParam(ctx, 'id', '清册')));
+
+  /** Run a command that may fail on the form; a ValidationError re-renders the roster page with it. */
+  async function onRoster(ctx: Context, run: (actor: Actor, rosterId: number) => Promise<string>, errorsKey: string) {
+    const actor = web.actor(ctx);
+    const rosterId = idParam(ctx, 'id', '清册');
+    try {
+      const message = await run(actor, rosterId);
+      await web.redirectWith(ctx, `/rosters/${rosterId}`, { kind: 'success', message });
+    } catch (err) {
+      // A step refused because of the roster's state or its findings is shown on the roster itself.
+      if (err instanceof ConflictError) return rosterPage(ctx, actor, rosterId, { conflict: err.message }, 409);
+      if (!(err instanceof ValidationError)) throw err;
+      await rosterPage(ctx, actor, rosterId, { [errorsKey]: err.fieldErrors, values: { ...(ctx.request.body as object), idNumber: '' } }, 422);
+    }
+  }
+
+  router.post('/rosters/:id/lines', (ctx) =>
+    onRoster(ctx, async (actor, rosterId) => {
+      await addLine(web.core, actor, rosterId, validate(lineAddSchema, ctx.request.body));
+      return '已加入清册；请重新复核比对';
+    }, 'lineErrors'),
+  );
+
+  router.post('/rosters/:id/lines/:lid/remove', (ctx) =>
+    onRoster(ctx, async (actor) => {
+      await removeLine(web.core, actor, idParam(ctx, 'lid', '发放明细'), validate(lineRemoveSchema, ctx.request.body).reason);
+      return '已从清册删除';
+    }, 'removeErrors'),
+  );
+
+  router.post('/rosters/:id/prefill', (ctx) =>
+    onRoster(ctx, async (actor, rosterId) => {
+      const outcome = await prefillRoster(web.core, actor, rosterId);
+      return `已参照“${outcome.from}”加入 ${outcome.added} 人；${outcome.skipped} 人已不在本乡镇档案或已在清册中，未加入`;
+    }, 'prefillErrors'),
+  );
+
+  router.post('/rosters/:id/check', (ctx) =>
+    onRoster(ctx, async (actor, rosterId) => {
+      const s = await checkRoster(web.core, actor, rosterId);
+      return `复核比对完成：阻断性问题 ${s.blocking} 个，待说明的提示 ${s.warnings} 个，已说明 ${s.resolved} 个`;
+    }, 'checkErrors'),
+  );
+
+  router.post('/rosters/:id/act', (ctx) =>
+    onRoster(ctx, async (actor, rosterId) => {
+      const input = validate(actSchema, ctx.request.body);
+      const to = await actOnRoster(web.core, actor, rosterId, input.action, input);
+      return `清册现为“${ROSTER_STATES[to]}”`;
+    }, 'actErrors'),
+  );
+
+  router.post('/rosters/:id/import', async (ctx) => {
+    const actor = web.actor(ctx);
+    const rosterId = idParam(ctx, 'id', '清册');
+    const file = uploadedFile(ctx);
+    if (!file) return rosterPage(ctx, actor, rosterId, { importError: '请选择要导入的 Excel（.xlsx）或 CSV 文件' }, 422);
+    const outcome = await importRosterFile(web.core, actor, rosterId, file);
+    if (!outcome.ok) return rosterPage(ctx, actor, rosterId, { refusal: await web.importRefusal(ctx, '清册导入', file.name, outcome.errors, outcome.report) }, 422);
+    const message = outcome.repeated ? '该文件已导入过，本次没有做任何更改' : `导入完成：新增 ${outcome.added} 行，修改 ${outcome.updated} 行，未变化 ${outcome.unchanged} 行；请复核比对`;
+    await web.redirectWith(ctx, `/rosters/${rosterId}`, { kind: outcome.repeated ? 'info' : 'success', message });
+  });
+
+  router.post('/findings/:id/resolve', async (ctx) => {
+    const actor = web.actor(ctx);
+    const findingId = idParam(ctx, 'id', '比对结果');
+    const finding = await db('batch_finding').where({ id: findingId }).first('roster_id');
+    if (!finding) throw new NotFoundError('比对结果不存在');
+    const rosterId = Number(finding.roster_id);
+    try {
+      await resolveFinding(web.core, actor, findingId, validate(resolveSchema, ctx.request.body).reason);
+    } catch (err) {
+      if (!(err instanceof ValidationError)) throw err;
+      return rosterPage(ctx, actor, rosterId, { resolveErrors: { ...err.fieldErrors, findingId } }, 422);
+    }
+    await web.redirectWith(ctx, `/rosters/${rosterId}`, { kind: 'success', message: '已记录核实说明' });
+  });
+}

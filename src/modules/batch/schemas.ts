@@ -1,0 +1,38 @@
+import { z } from 'zod';
+import { pageSchema } from '../../core/web/schemas.ts';
+import { ROSTER_TRANSITIONS, type RosterAction } from './workflow.ts';
+
+/** Forms and query strings of the batch pages; messages in Chinese, keyed by field. */
+const optional = (v: unknown) => (v === '' || v === undefined ? null : v);
+const id = (label: string) => z.coerce.number({ error: `请选择${label}` }).int({ error: `请选择${label}` }).positive({ error: `请选择${label}` });
+const reason = (label: string) => z.string({ error: `请填写${label}` }).trim().min(1, { error: `请填写${label}` }).max(200, { error: `${label}不能超过 200 个字` });
+
+export const roundCreateSchema = z.object({
+  policyItemId: id('补贴项目'),
+  period: z.string({ error: '请填写期间' }).trim().min(4, { error: '请填写期间，如 2026、2026-11 或 2026-Q4' }).max(10, { error: '期间格式不正确' }),
+  meansTested: z.preprocess((v) => v === 'on' || v === '1', z.boolean()),
+});
+
+export const lineAddSchema = z.object({
+  idNumber: z.string({ error: '请填写身份证号码' }),
+  tierName: z.preprocess(optional, z.string().trim().max(20).nullable()),
+  quantity: z.string({ error: '请填写数量' }).trim().min(1, { error: '请填写数量' }),
+});
+
+export const lineRemoveSchema = z.object({ reason: reason('删除原因') });
+
+export const actSchema = z.object({
+  action: z.enum(Object.keys(ROSTER_TRANSITIONS) as [RosterAction], { error: '未知的操作' }),
+  version: z.coerce.number({ error: '页面已过期，请刷新' }).int().positive({ error: '页面已过期，请刷新' }),
+  reason: z.preprocess(optional, z.string().trim().max(300, { error: '原因不能超过 300 个字' }).nullable()),
+  publicityStart: z.string().optional(),
+  publicityEnd: z.string().optional(),
+});
+
+export const resolveSchema = z.object({ reason: reason('核实说明') });
+
+export const linesQuerySchema = z.object({
+  villageId: z.preprocess(optional, id('村（社区）').nullable()),
+  finding: z.preprocess(optional, z.enum(['any', 'blocking', 'warning'], { error: '筛选条件不正确' }).nullable()),
+  page: pageSchema,
+});

@@ -1,0 +1,82 @@
+import zlib from 'node:zlib';
+import { afterEach, describe, expect, it } from 'vitest';
+import { TEST_DB, type TestDb, agentFor, createSeededDb, csrfFrom, login, submit } from '../factories.ts';
+
+let t: TestDb | undefined;
+afterEach(async () => {
+  await t?.cleanup();
+  t = undefined;
+});
+
+/** A head of household in 城关镇 with an active card of their own, from the demo registry (ID number decrypted for entry). */
+async function headWithCard(db: TestDb) {
+  const row = await db.core
+    .db('beneficiary_person as p')
+    .join('core_region as v', 'v.id', 'p.village_id')
+    .join('core_region as t', 't.id', 'v.parent_id')
+    .join('beneficiary_account as a', 'a.active_person_id', 'p.id')
+    .where({ 't.name': '城关镇', 'p.relation': 'head', 'p.status': 'active' })
+    .whereRaw('a.holder_name = p.name')
+    // Not one of the demo's shared cards (the checks would rightly raise it).
+    .whereNotExists((q) => q.select(db.core.db.raw('1')).from('beneficiary_account as b').whereRaw('b.account_index = a.account_index').whereRaw('b.id <> a.id'))
+    .orderBy('p.id')
+    .first('p.id_enc', 'p.name');
+  return { idNumber: db.core.crypto.decrypt(row.id_enc), name: row.name as string };
+}
+
+describe(`batch pages (${TEST_DB})`, () => {
+  it('takes a round from the department’s form to a township roster checked by the finance office, each role on its own page', async () => {
+    t = await createSeededDb({ demo: true }, { people: true });
+    const dept = agentFor(t.core);
+    await login(dept, 'dept_agri');
+    const item = await t.core.db('policy_item').where({ code: 'JC-01' }).first('id');
+    const bad = await submit(dept, '/rounds', '/rounds', { policyItemId: String(item.id), period: '2026-11' });
+    expect(bad.status).toBe(422);
+    expect(bad.text).toContain('按年或一次性发放的补贴，期间应为年度');
+    const created = await submit(dept, '/rounds', '/rounds', { policyItemId: String(item.id), period: '2026' });
+    expect(created.status).toBe(303);
+    const roundPage = await dept.get(created.headers.location as string);
+    expect(roundPage.text).toContain('2026年耕地地力保护补贴资金');
+    for (const township of ['城关镇', '石桥镇', '柳河乡']) expect(roundPage.text).toContain(township);
+
+    const roster = await t.core.db('batch_roster as s').join('core_region as t', 't.id', 's.township_id').where('t.name', '城关镇').first('s.id');
+    const station = agentFor(t.core);
+    await login(station, 'station1');
+    const head = await headWithCard(t);
+    const added = await submit(station, `/rosters/${roster.id}`, `/rosters/${roster.id}/lines`, { idNumber: head.idNumber, tierName: '标准', quantity: '8.5' });
+    expect(added.status).toBe(303);
+    let page = await station.get(`/rosters/${roster.id}`);
+    expect(page.text).toContain(head.name);
+    expect(page.text).toContain('896.75'); // 8.5 亩 × 105.50 元
+    expect(page.text).not.toContain(head.idNumber);
+    // The one-card view: the person's page lists the line under its round.
+    const personId = (await t.core.db('batch_line').where({ roster_id: roster.id }).first('person_id')).person_id;
+    const onePage = await station.get(`/beneficiaries/${personId}`);
+    expect(onePage.text).toContain('补贴发放记录（一卡通）');
+    expect(onePage.text).toMatch(/2026年耕地地力保护补贴资金<\/a><\/td><td>2026<\/td><td>标准<\/td><td class="num">8.5<\/td><td class="num">896.75<\/td>/);
+    const refusedEntry = await submit(station, `/rosters/${roster.id}`, `/rosters/${roster.id}/lines`, { idNumber: head.idNumber, tierName: '标准', quantity: '1' });
+    expect(refusedEntry.status).toBe(422);
+    expect(refusedEntry.text).toContain('此人已在本清册中');
+
+    const version = () => t!.core.db('batch_roster').where({ id: roster.id }).first('version').then((r) => String(r.version));
+    const sent = await submit(station, `/rosters/${roster.id}`, `/rosters/${roster.id}/act`, { action: 'send_check', version: await version() });
+    expect(sent.status).toBe(303);
+
+    const office = agentFor(t.core);
+    await login(office, 'finance1');
+    expect((await office.get('/')).text).toContain('待复核比对或待确认公示的清册');
+    page = await office.get(`/rosters/${roster.id}`);
+    expect(page.text).toContain('复核比对通过');
+    const confirmed = await submit(office, `/rosters/${roster.id}`, `/rosters/${roster.id}/act`, { action: 'confirm_check', version: await version() });
+    expect(confirmed.status).toBe(303);
+    expect((await office.get(`/rosters/${roster.id}`)).text).toContain('复核比对完成，待上报');
+    // A stale page's step is refused on the roster itself, not as a bare error.
+    const stale = await office.post(`/rosters/${roster.id}/act`).type('form').send({ action: 'return_check', version: '1', reason: '再看看', _csrf: csrfFrom(page.text) });
+    expect(stale.status).toBe(409);
+    expect(stale.text).toContain('不能“退回经办站所修改”');
+
+    // The roster page stays small on the wire.
+    const css = await office.get('/static/app.css');
+    expect(zlib.gzipSync(Buffer.from(page.text)).length + zlib.gzipSync(Buffer.from(css.text)).length).toBeLessThan(30 * 1024);
+  });
+});
