@@ -7,9 +7,16 @@ import { type Tx, insertReturningId, nowIso } from '../src/core/db.ts';
  * Only hits on registered people are kept, as a real load keeps them.
  */
 export async function seedDemoReference(trx: Tx, at: { countyId: number; financeUserId: number }): Promise<void> {
-  const people: { id: number; name: string; status: string }[] = await trx('beneficiary_person').orderBy('id').select('id', 'name', 'status');
+  // 城关镇 (where the demo's station and finance office work) first, so that their rosters meet the marks.
+  const people: { id: number; name: string; status: string; relation: string }[] = await trx('beneficiary_person as p')
+    .join('core_region as v', 'v.id', 'p.village_id')
+    .join('core_region as t', 't.id', 'v.parent_id')
+    .orderByRaw("case when t.name = '城关镇' then 0 else 1 end")
+    .orderBy('p.id')
+    .select('p.id', 'p.name', 'p.status', 'p.relation');
   const active = people.filter((p) => p.status === 'active');
   const deceased = people.filter((p) => p.status === 'deceased');
+  const activeHeads = active.filter((p) => p.relation === 'head');
   const snapshot = async (source: string, takenOn: string, fileName: string, rows: number, hits: { person: { id: number }; kind: string; date: string | null; detail: string }[]) => {
     const snapshotId = await insertReturningId(trx, 'beneficiary_reference_snapshot', {
       source,
@@ -26,11 +33,11 @@ export async function seedDemoReference(trx: Tx, at: { countyId: number; finance
   };
   await snapshot('police_death', '2026-10-31', '公安死亡人员（演示）.xlsx', 41, [
     { person: active[17]!, kind: 'deceased', date: '2026-09-12', detail: '' },
-    { person: active[402]!, kind: 'deceased', date: '2026-10-05', detail: '' },
+    { person: active[40]!, kind: 'deceased', date: '2026-10-05', detail: '' },
     ...deceased.slice(0, 1).map((p) => ({ person: p, kind: 'deceased', date: '2026-06-20', detail: '' })),
   ]);
-  const dibao = active.filter((_, i) => i % 97 === 5).slice(0, 20);
+  const dibao = activeHeads.filter((_, i) => i % 13 === 5).slice(0, 20);
   await snapshot('civil_program', '2026-09-30', '民政在保对象（演示）.xlsx', 1_260, dibao.map((p) => ({ person: p, kind: 'other_program', date: '2024-01-01', detail: '城乡低保' })));
-  const employees = [...dibao.slice(0, 2), ...active.filter((_, i) => i % 211 === 7).slice(0, 3)];
+  const employees = [...dibao.slice(0, 2), ...active.filter((_, i) => i % 211 === 7 && !dibao.includes(active[i]!)).slice(0, 3)];
   await snapshot('public_employee', '2026-06-30', '财政供养人员（演示）.xlsx', 3_480, employees.map((p) => ({ person: p, kind: 'public_employee', date: null, detail: '青禾县某事业单位' })));
 }

@@ -5,6 +5,7 @@ import { ROLE_LABELS, type Role } from '../src/core/auth/roles.ts';
 import { inTransaction, insertReturningId, nowIso } from '../src/core/db.ts';
 import { type Region, insertRegion } from '../src/core/regions.ts';
 import { seedDemoPeople } from './demo-people.ts';
+import { seedDemoBatch } from './demo-batch.ts';
 import { seedDemoReference } from './demo-reference.ts';
 import { seedDemoPolicies } from './demo-policy.ts';
 
@@ -101,4 +102,6 @@ export async function seedDemo(core: Core, password: string, options: { people?:
     if (options.people) await seedDemoReference(trx, { countyId: county.id, financeUserId: userIds.get('finance')! });
     await recordAudit(trx, { userId: null, username: 'ykt-demo', regionId: county.id, ip: null }, { action: 'demo.seed', summary: { county: county.name, users: DEMO_USERS.length, policies, people } });
   });
+  // Rounds are made through the batch commands (each its own transaction), once the registry is in place.
+  if (options.people) await seedDemoBatch(core);
 }

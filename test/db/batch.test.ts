@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { businessDate } from '../../src/core/dates.ts';
 import { ConflictError, ForbiddenError, ValidationError } from '../../src/core/errors.ts';
 import { writeTableXlsx } from '../../src/core/spreadsheet.ts';
 import { correctPerson, registerPerson } from '../../src/modules/beneficiary/commands.ts';
@@ -6,6 +7,7 @@ import { loadReferenceSnapshot } from '../../src/modules/beneficiary/reference.t
 import { importRegistry } from '../../src/modules/beneficiary/registry-import.ts';
 import { addLine, checkRoster, createRound, removeLine, resolveFinding } from '../../src/modules/batch/commands.ts';
 import { importRosterFile } from '../../src/modules/batch/roster-import.ts';
+import { recordTransfer, releaseRound, roundMoney, submitRound } from '../../src/modules/batch/round-workflow.ts';
 import { actOnRoster } from '../../src/modules/batch/workflow.ts';
 import { REGISTRY_FILE_HEADER, fakeHouseholds, registryFileRows } from '../../seeds/fake-people.ts';
 import { TEST_DB, type TestDb, actorFor, createSeededDb, idNumberFrom, regionId } from '../factories.ts';
@@ -151,5 +153,72 @@ describe(`payment rounds and rosters (${TEST_DB})`, () => {
     // Each waiting step runs a clock for the role it waits on.
     const open = await t.core.db('core_deadline').where({ object_type: 'roster', object_id: String(rosterId), state: 'open' }).pluck('rule');
     expect(open).toEqual(['batch_confirm']);
+  });
+
+  it('seeds the demo with rounds in several states, so that the station, the finance office and the departments have work', async () => {
+    t = await createSeededDb({}, { people: true });
+    const rosters = await t.core.db('batch_roster as s').join('batch_round as r', 'r.id', 's.round_id').join('core_region as t', 't.id', 's.township_id').where('t.name', '城关镇').orderBy('r.id').select('r.title', 's.state', 's.id');
+    expect(rosters.map((r) => [r.title, r.state])).toEqual([
+      ['2026年耕地地力保护补贴资金', 'submitted'],
+      ['2026年青禾县粮食生产规模经营补贴', 'checking'],
+      ['2026年9月经济困难高龄失能养老服务补贴资金', 'reported'],
+      ['2026年10月经济困难高龄失能养老服务补贴资金', 'reported'],
+      ['2026年10月残疾人两项补贴——重度残疾人护理补贴资金', 'reported'],
+      ['2026年11月困难群众救助补助——城乡居民最低生活保障金', 'draft'],
+    ]);
+    expect(await t.core.db('batch_round').orderBy('id').pluck('state')).toEqual(['compiling', 'compiling', 'transferred', 'released', 'submitted', 'compiling']);
+    const open = async (rosterId: number) => (await openFindings(t!, rosterId)).map((f) => f.rule);
+    expect(await open(rosters[0].id)).toEqual([]);
+    const grain = await open(rosters[1].id);
+    expect(grain.filter((r) => r === 'deceased-or-moved')).toHaveLength(2);
+    expect(grain).not.toContain('budget');
+    expect((await open(rosters[5].id)).filter((r) => r === 'public-employee').length).toBeGreaterThan(0);
+    const paid = await t.core.db('batch_round').where({ state: 'transferred' }).first('id');
+    const money = await roundMoney(t.core.db, Number(paid.id));
+    expect(money.transferredFen).toBe(money.linesFen);
+  });
+
+  it('takes a round from reported rosters through the finance section\'s review to the treasury\'s transfer of exactly its total to the agent bank', async () => {
+    t = await createSeededDb();
+    const { station, heads, roundId, rosterId } = await countyWithRound(t);
+    const office = await actorFor(t, 'finance1');
+    const dept = await actorFor(t, 'dept_agri');
+    const finance = await actorFor(t, 'finance');
+    const treasury = await actorFor(t, 'treasury');
+    const roundVersion = async () => Number((await t!.core.db('batch_round').where({ id: roundId }).first('version')).version);
+    await importRosterFile(t.core, station, rosterId, { name: 'r.xlsx', buffer: await rosterFile(heads.map((h, i) => [h[0]!, h[1]!, h[2]!, '标准', `${i + 1}.5`])) });
+
+    const go = async (who: typeof station, action: Parameters<typeof actOnRoster>[3], extra = {}) => actOnRoster(t!.core, who, rosterId, action, { version: await version(t!, rosterId), ...extra });
+    await go(station, 'send_check');
+    await go(office, 'confirm_check');
+    await go(station, 'submit');
+    await go(dept, 'approve');
+    await expect(submitRound(t.core, dept, roundId, await roundVersion())).rejects.toThrow('城关镇（审核通过，待公示）');
+    const today = businessDate();
+    const week = new Date(Date.parse(`${today}T00:00:00Z`) + 6 * 86_400_000).toISOString().slice(0, 10);
+    await go(station, 'start_publicity', { publicityStart: today, publicityEnd: week });
+    // Seven days later: the publicity period is over.
+    await t.core.db('batch_roster').where({ id: rosterId }).update({ publicity_start: '2026-01-05', publicity_end: '2026-01-11' });
+    await go(office, 'confirm_publicity');
+    await go(station, 'report');
+
+    await expect(submitRound(t.core, await actorFor(t, 'dept_civil'), roundId, await roundVersion())).rejects.toThrow(ForbiddenError);
+    await submitRound(t.core, dept, roundId, await roundVersion());
+    const bank = await t.core.db('core_org').where({ kind: 'bank' }).first('id');
+    const department = await t.core.db('core_org').where({ kind: 'department' }).first('id');
+    await expect(releaseRound(t.core, finance, roundId, { version: await roundVersion(), bankOrgId: Number(department.id) })).rejects.toMatchObject({ fieldErrors: { bankOrgId: '请选择代发金融机构' } });
+    await releaseRound(t.core, finance, roundId, { version: await roundVersion(), bankOrgId: Number(bank.id) });
+
+    const { linesFen, transferredFen } = await roundMoney(t.core.db, roundId);
+    expect(transferredFen).toBe(0);
+    const transfer = { voucherNo: '国库拨〔2026〕118号', destinationAccount: '青禾县农村信用合作联社代发资金清算户', bankOrgId: Number(bank.id) };
+    await expect(recordTransfer(t.core, treasury, roundId, { ...transfer, version: await roundVersion(), amountFen: linesFen - 1 })).rejects.toThrow('拨付金额应与下达金额一致');
+    await expect(recordTransfer(t.core, treasury, roundId, { ...transfer, version: await roundVersion(), amountFen: linesFen, bankOrgId: Number(department.id) })).rejects.toMatchObject({ fieldErrors: { bankOrgId: '资金只能直接拨付到本批次的代发金融机构，不得拨付到单位账户或乡镇' } });
+    expect(await t.core.db('batch_transfer').count({ n: '*' })).toEqual([{ n: 0 }]);
+    await recordTransfer(t.core, treasury, roundId, { ...transfer, version: await roundVersion(), amountFen: linesFen });
+    // The money invariant: released total = sum of its lines = what the treasury transferred.
+    expect(await roundMoney(t.core.db, roundId)).toMatchObject({ linesFen, transferredFen: linesFen });
+    expect((await t.core.db('batch_round').where({ id: roundId }).first()).state).toBe('transferred');
+    expect(await t.core.db('batch_history').where({ round_id: roundId }).whereNull('roster_id').orderBy('id').pluck('action')).toEqual(['round.create', 'submit', 'release', 'transfer']);
   });
 });

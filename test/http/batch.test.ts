@@ -29,17 +29,18 @@ describe(`batch pages (${TEST_DB})`, () => {
     t = await createSeededDb({ demo: true }, { people: true });
     const dept = agentFor(t.core);
     await login(dept, 'dept_agri');
-    const item = await t.core.db('policy_item').where({ code: 'JC-01' }).first('id');
+    const item = await t.core.db('policy_item').where({ code: 'JC-06' }).first('id'); // the demo already has 耕地地力保护 2026
     const bad = await submit(dept, '/rounds', '/rounds', { policyItemId: String(item.id), period: '2026-11' });
     expect(bad.status).toBe(422);
     expect(bad.text).toContain('按年或一次性发放的补贴，期间应为年度');
     const created = await submit(dept, '/rounds', '/rounds', { policyItemId: String(item.id), period: '2026' });
     expect(created.status).toBe(303);
     const roundPage = await dept.get(created.headers.location as string);
-    expect(roundPage.text).toContain('2026年耕地地力保护补贴资金');
+    expect(roundPage.text).toContain('2026年集体和个人所有森林生态效益补偿资金');
     for (const township of ['城关镇', '石桥镇', '柳河乡']) expect(roundPage.text).toContain(township);
 
-    const roster = await t.core.db('batch_roster as s').join('core_region as t', 't.id', 's.township_id').where('t.name', '城关镇').first('s.id');
+    const roundId = Number((created.headers.location as string).split('/').pop());
+    const roster = await t.core.db('batch_roster as s').join('core_region as t', 't.id', 's.township_id').where({ 't.name': '城关镇', 's.round_id': roundId }).first('s.id');
     const station = agentFor(t.core);
     await login(station, 'station1');
     const head = await headWithCard(t);
@@ -47,13 +48,13 @@ describe(`batch pages (${TEST_DB})`, () => {
     expect(added.status).toBe(303);
     let page = await station.get(`/rosters/${roster.id}`);
     expect(page.text).toContain(head.name);
-    expect(page.text).toContain('896.75'); // 8.5 亩 × 105.50 元
+    expect(page.text).toContain('133.88'); // 8.5 亩 × 15.75 元 = 133.875, half up
     expect(page.text).not.toContain(head.idNumber);
     // The one-card view: the person's page lists the line under its round.
     const personId = (await t.core.db('batch_line').where({ roster_id: roster.id }).first('person_id')).person_id;
     const onePage = await station.get(`/beneficiaries/${personId}`);
     expect(onePage.text).toContain('补贴发放记录（一卡通）');
-    expect(onePage.text).toMatch(/2026年耕地地力保护补贴资金<\/a><\/td><td>2026<\/td><td>标准<\/td><td class="num">8.5<\/td><td class="num">896.75<\/td>/);
+    expect(onePage.text).toMatch(/2026年集体和个人所有森林生态效益补偿资金<\/a><\/td><td>2026<\/td><td>标准<\/td><td class="num">8.5<\/td><td class="num">133.88<\/td>/);
     const refusedEntry = await submit(station, `/rosters/${roster.id}`, `/rosters/${roster.id}/lines`, { idNumber: head.idNumber, tierName: '标准', quantity: '1' });
     expect(refusedEntry.status).toBe(422);
     expect(refusedEntry.text).toContain('此人已在本清册中');

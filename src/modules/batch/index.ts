@@ -2,7 +2,7 @@ import type { Core } from '../../core/context.ts';
 import type { AppModule, WorkQueue } from '../../core/module.ts';
 import { formatYuan } from '../../core/money.ts';
 import { formatQuantity, ROSTER_STATES, ROUND_STATES } from './model.ts';
-import { paymentsOf, rostersWaiting } from './queries.ts';
+import { paymentsOf, roundsReadyToSubmit, roundsWaiting, rostersWaiting } from './queries.ts';
 import { BATCH_READERS, batchRoutes } from './routes.ts';
 
 /**
@@ -48,7 +48,17 @@ export function createBatchModule(core: Core): AppModule {
         await add('待上报或待公示、待再次上报的清册', ['checked', 'approved', 'confirmed']);
       }
       if (actor.roles.includes('township_finance')) await add('待复核比对或待确认公示的清册', ['checking', 'publicity']);
-      if (actor.roles.includes('department') && actor.orgId) await add('待审核的乡镇清册', ['submitted'], { departmentOrgId: actor.orgId });
+      if (actor.roles.includes('department') && actor.orgId) {
+        await add('待审核的乡镇清册', ['submitted'], { departmentOrgId: actor.orgId });
+        const ready = await roundsReadyToSubmit(core.db, actor.orgId);
+        if (ready.count) queues.push({ title: '各乡镇已公示上报、待汇总报财政的批次', count: ready.count, totalFen: ready.totalFen, href: '/rounds' });
+      }
+      const rounds = async (title: string, state: string) => {
+        const { count, totalFen } = await roundsWaiting(core.db, actor, state);
+        if (count) queues.push({ title, count, totalFen, href: '/rounds' });
+      };
+      if (actor.roles.includes('finance_section')) await rounds('待程序性复核的发放批次', 'submitted');
+      if (actor.roles.includes('treasury')) await rounds('已下达、待拨付资金的发放批次', 'released');
       return queues;
     },
   };

@@ -61,10 +61,12 @@ export function presentActions(actions: RosterAction[]) {
   return actions.map((a) => ({ action: a, label: ROSTER_TRANSITIONS[a].label, needsReason: ROSTER_TRANSITIONS[a].reason, publicity: a === 'start_publicity' }));
 }
 
-export function presentHistory(rows: { action: string; from_state: string | null; to_state: string | null; reason: string | null; actor_name: string; at: string }[]) {
-  const actionLabel = (a: string) => (ROSTER_TRANSITIONS as Record<string, { label: string }>)[a]?.label ?? HISTORY_LABELS[a] ?? a;
-  return rows.map((h) => ({ at: formatDateTime(h.at), who: h.actor_name, action: actionLabel(h.action), reason: h.reason ?? '', to: h.to_state ? ((ROSTER_STATES as Record<string, string>)[h.to_state] ?? (ROUND_STATES as Record<string, string>)[h.to_state] ?? h.to_state) : '' }));
+export function presentHistory(rows: { action: string; roster_id: number | null; from_state: string | null; to_state: string | null; reason: string | null; actor_name: string; at: string }[]) {
+  const actionLabel = (a: string, roster: boolean) => (roster ? (ROSTER_TRANSITIONS as Record<string, { label: string }>)[a]?.label : ROUND_ACTION_LABELS[a]) ?? HISTORY_LABELS[a] ?? a;
+  return rows.map((h) => ({ at: formatDateTime(h.at), who: h.actor_name, action: actionLabel(h.action, h.roster_id !== null), reason: h.reason ?? '', to: h.to_state ? ((ROSTER_STATES as Record<string, string>)[h.to_state] ?? (ROUND_STATES as Record<string, string>)[h.to_state] ?? h.to_state) : '' }));
 }
+
+const ROUND_ACTION_LABELS: Record<string, string> = { submit: '汇总上报财政', return: '退回主管部门', release: '程序性复核通过，下达代发金融机构', transfer: '登记拨付' };
 
 const HISTORY_LABELS: Record<string, string> = {
   'round.create': '建立发放批次',

@@ -149,3 +149,24 @@ export async function paymentsOf(db: Conn, personId: number): Promise<PaymentRow
     .orderBy([{ column: 'r.period', order: 'desc' }, { column: 'r.id', order: 'desc' }])
     .select('l.id as line_id', 'r.id as round_id', 's.id as roster_id', 'r.title as round_title', 'r.state as round_state', 'r.period', 'l.tier_name', 'l.quantity_milli', 'l.amount_fen', 'l.account_last4', 's.state as roster_state');
 }
+
+/** Rounds in a state in the actor's county (the finance section's and treasury's queues), with their totals. */
+export async function roundsWaiting(db: Conn, actor: Actor, state: string): Promise<{ count: number; totalFen: number }> {
+  const rounds = () => db('batch_round as r').join('core_region as c', 'c.id', 'r.county_id').where('r.state', state).where('c.path', 'like', `${actor.regionPath}%`);
+  const row = await db('batch_line').whereIn('round_id', rounds().select('r.id')).where('state', 'active').sum({ total: 'amount_fen' }).first();
+  return { count: await countRows(rounds()), totalFen: sumOf(row?.total) };
+}
+
+/** The department's compiling rounds whose every roster with lines has been reported again: ready to submit. */
+export async function roundsReadyToSubmit(db: Conn, departmentOrgId: number): Promise<{ count: number; totalFen: number }> {
+  const notReady = db('batch_roster as s').whereRaw('s.round_id = r.id').whereNot('s.state', 'reported').whereExists((q) => q.select(db.raw('1')).from('batch_line as l').whereRaw('l.roster_id = s.id').where('l.state', 'active'));
+  const anyLine = db('batch_line as l').whereRaw('l.round_id = r.id').where('l.state', 'active');
+  const ids = ((await db('batch_round as r').where({ 'r.state': 'compiling', 'r.department_org_id': departmentOrgId }).whereNotExists(notReady).whereExists(anyLine.select(db.raw('1'))).select('r.id')) as { id: number }[]).map((r) => Number(r.id));
+  if (ids.length === 0) return { count: 0, totalFen: 0 };
+  const row = await db('batch_line').whereIn('round_id', ids).where('state', 'active').sum({ total: 'amount_fen' }).first();
+  return { count: ids.length, totalFen: sumOf(row?.total) };
+}
+
+export async function roundTransfers(db: Conn, roundId: number) {
+  return db('batch_transfer as t').join('core_org as o', 'o.id', 't.bank_org_id').join('core_user as u', 'u.id', 't.recorded_by').where('t.round_id', roundId).orderBy('t.id').select('t.*', 'o.name as bank_name', 'u.display_name as recorded_by_name');
+}

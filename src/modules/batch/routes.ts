@@ -1,20 +1,21 @@
 import type Router from '@koa/router';
 import type { Context } from 'koa';
 import { type Actor, hasRole } from '../../core/auth/roles.ts';
-import { businessYear } from '../../core/dates.ts';
+import { businessYear, formatDateTime } from '../../core/dates.ts';
 import { ConflictError, NotFoundError, ValidationError } from '../../core/errors.ts';
 import { uploadedFile } from '../../core/http/upload.ts';
 import { parseId, validate } from '../../core/http/validate.ts';
-import { formatYuan } from '../../core/money.ts';
+import { formatYuan, parseYuan } from '../../core/money.ts';
 import type { Web } from '../../core/web/web.ts';
 import { listRegionFor, policyList, versionsById } from '../policy/index.ts';
 import { addLine, checkRoster, createRound, removeLine, resolveFinding } from './commands.ts';
 import { ROSTER_STATES } from './model.ts';
 import { presentActions, presentHistory, presentLine, presentRound, presentRoster, presentRosterSummary } from './presenters.ts';
-import { history, listRounds, rosterFindings, rosterLines, roundBudget, roundRosters, villageTotals } from './queries.ts';
+import { history, listRounds, rosterFindings, rosterLines, roundBudget, roundRosters, roundTransfers, villageTotals } from './queries.ts';
+import { recordTransfer, releaseRound, returnRound, roundMoney, submitRound } from './round-workflow.ts';
 import { roundInScope, rosterInScope } from './repo.ts';
 import { importRosterFile, prefillRoster } from './roster-import.ts';
-import { actSchema, lineAddSchema, lineRemoveSchema, linesQuerySchema, resolveSchema, roundCreateSchema } from './schemas.ts';
+import { actSchema, lineAddSchema, lineRemoveSchema, linesQuerySchema, releaseSchema, resolveSchema, roundCreateSchema, roundStepSchema, transferSchema } from './schemas.ts';
 import { actOnRoster, availableActions } from './workflow.ts';
 
 const PAGE_SIZE = 50;
@@ -51,21 +52,85 @@ export function batchRoutes(router: Router, web: Web): void {
     }
   });
 
-  router.get('/rounds/:id', async (ctx) => {
-    const actor = await reader(ctx);
-    const round = await roundInScope(db, actor, idParam(ctx, 'id', '发放批次'));
+  async function roundPage(ctx: Context, actor: Actor, roundId: number, extra: Record<string, unknown> = {}, status = 200) {
+    const round = await roundInScope(db, actor, roundId);
     const [version] = await versionsById(db, [round.policy_version_id]);
     const budget = await roundBudget(db, round);
+    const money = await roundMoney(db, round.id);
     const inScope = (await roundRosters(db, round.id)).filter((s) => s.township_path.startsWith(actor.regionPath) || actor.regionPath.startsWith(s.township_path));
-    web.render(ctx, 'batch/round.njk', {
-      title: round.title,
-      round: presentRound(round),
-      standards: version!.tiers.map((t) => `${t.name} ${formatYuan(t.standardFen)} 元/${round.unit}`).join('；'),
-      budget: { allocated: formatYuan(budget.allocatedFen), round: formatYuan(budget.roundFen), others: formatYuan(budget.otherRoundsFen), over: budget.roundFen + budget.otherRoundsFen > budget.allocatedFen },
-      rosters: inScope.map(presentRosterSummary),
-      history: presentHistory((await history(db, { round_id: round.id })).filter((h) => h.roster_id === null)),
-    });
-  });
+    const banks = (await db('core_org').where({ kind: 'bank', region_id: round.county_id }).orderBy('id').select('id', 'name')).map((b: { id: number; name: string }) => ({ value: b.id, label: b.name }));
+    web.render(
+      ctx,
+      'batch/round.njk',
+      {
+        title: round.title,
+        round: { ...presentRound(round), version: round.version, bank: banks.find((b: { value: number }) => b.value === round.bank_org_id)?.label ?? '' },
+        standards: version!.tiers.map((t) => `${t.name} ${formatYuan(t.standardFen)} 元/${round.unit}`).join('；'),
+        budget: { allocated: formatYuan(budget.allocatedFen), round: formatYuan(budget.roundFen), others: formatYuan(budget.otherRoundsFen), over: budget.roundFen + budget.otherRoundsFen > budget.allocatedFen },
+        money: { lines: money.lines, total: formatYuan(money.linesFen), transferred: formatYuan(money.transferredFen) },
+        transfers: (await roundTransfers(db, round.id)).map((tr) => ({ amount: formatYuan(Number(tr.amount_fen)), voucher: tr.voucher_no, bank: tr.bank_name, account: tr.destination_account, who: tr.recorded_by_name, at: formatDateTime(tr.recorded_at) })),
+        rosters: inScope.map(presentRosterSummary),
+        history: presentHistory((await history(db, { round_id: round.id })).filter((h) => h.roster_id === null)),
+        can: {
+          submit: round.state === 'compiling' && hasRole(actor, 'department') && actor.orgId === round.department_org_id,
+          review: round.state === 'submitted' && hasRole(actor, 'finance_section'),
+          transfer: round.state === 'released' && hasRole(actor, 'treasury'),
+        },
+        banks,
+        values: { amount: formatYuan(money.linesFen).replace(/,/g, ''), bankOrgId: round.bank_org_id ?? '' },
+        ...extra,
+      },
+      status,
+    );
+  }
+
+  router.get('/rounds/:id', async (ctx) => roundPage(ctx, await reader(ctx), idParam(ctx, 'id', '发放批次')));
+
+  /** A round step from its page: refusals (state, findings, amounts) are shown on the round page. */
+  async function onRound(ctx: Context, run: (actor: Actor, roundId: number) => Promise<string>) {
+    const actor = web.actor(ctx);
+    const roundId = idParam(ctx, 'id', '发放批次');
+    try {
+      const message = await run(actor, roundId);
+      await web.redirectWith(ctx, `/rounds/${roundId}`, { kind: 'success', message });
+    } catch (err) {
+      if (err instanceof ConflictError) return roundPage(ctx, actor, roundId, { conflict: err.message }, 409);
+      if (!(err instanceof ValidationError)) throw err;
+      await roundPage(ctx, actor, roundId, { errors: err.fieldErrors, values: ctx.request.body }, 422);
+    }
+  }
+
+  router.post('/rounds/:id/submit', (ctx) =>
+    onRound(ctx, async (actor, roundId) => {
+      await submitRound(web.core, actor, roundId, validate(roundStepSchema, ctx.request.body).version);
+      return '已汇总上报财政局业务科室';
+    }),
+  );
+
+  router.post('/rounds/:id/return', (ctx) =>
+    onRound(ctx, async (actor, roundId) => {
+      const input = validate(roundStepSchema, ctx.request.body);
+      await returnRound(web.core, actor, roundId, input.version, input.reason ?? '');
+      return '已退回主管部门';
+    }),
+  );
+
+  router.post('/rounds/:id/release', (ctx) =>
+    onRound(ctx, async (actor, roundId) => {
+      await releaseRound(web.core, actor, roundId, validate(releaseSchema, ctx.request.body));
+      return '程序性复核通过，发放数据已下达代发金融机构';
+    }),
+  );
+
+  router.post('/rounds/:id/transfer', (ctx) =>
+    onRound(ctx, async (actor, roundId) => {
+      const input = validate(transferSchema, ctx.request.body);
+      const amount = parseYuan(input.amount);
+      if (!amount.ok) throw new ValidationError({ amount: amount.error });
+      await recordTransfer(web.core, actor, roundId, { ...input, amountFen: amount.fen });
+      return `已登记拨付 ${formatYuan(amount.fen)} 元`;
+    }),
+  );
 
   async function rosterPage(ctx: Context, actor: Actor, rosterId: number, extra: Record<string, unknown> = {}, status = 200) {
     const { roster, round } = await rosterInScope(db, actor, rosterId);

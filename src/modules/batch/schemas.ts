@@ -36,3 +36,17 @@ export const linesQuerySchema = z.object({
   finding: z.preprocess(optional, z.enum(['any', 'blocking', 'warning'], { error: '筛选条件不正确' }).nullable()),
   page: pageSchema,
 });
+
+const version = z.coerce.number({ error: '页面已过期，请刷新' }).int().positive({ error: '页面已过期，请刷新' });
+
+export const roundStepSchema = z.object({ version, reason: z.preprocess(optional, z.string().trim().max(300, { error: '原因不能超过 300 个字' }).nullable()) });
+
+export const releaseSchema = z.object({ version, bankOrgId: id('代发金融机构') });
+
+export const transferSchema = z.object({
+  version,
+  amount: z.string({ error: '请填写拨付金额' }).trim().min(1, { error: '请填写拨付金额' }),
+  voucherNo: z.string({ error: '请填写拨付凭证号' }).trim().min(1, { error: '请填写拨付凭证号' }).max(60, { error: '凭证号不能超过 60 个字符' }),
+  bankOrgId: id('收款的代发金融机构'),
+  destinationAccount: z.string({ error: '请填写资金清算账户' }).trim().min(1, { error: '请填写资金清算账户' }).max(80, { error: '账户不能超过 80 个字符' }),
+});

@@ -1,0 +1,166 @@
+import { recordAudit } from '../../core/audit.ts';
+import { type Actor, hasRole } from '../../core/auth/roles.ts';
+import type { Core } from '../../core/context.ts';
+import { type Conn, type Tx, inTransaction, insertReturningId, nowIso } from '../../core/db.ts';
+import { closeDeadline, defineDeadlineRule, openDeadline } from '../../core/deadlines.ts';
+import { ConflictError, ForbiddenError, ValidationError } from '../../core/errors.ts';
+import { formatYuan } from '../../core/money.ts';
+import { runChecks } from './checks/engine.ts';
+import { recordHistory } from './commands.ts';
+import { ROSTER_STATES, ROUND_STATES, type RoundState } from './model.ts';
+import { type RosterRow, type RoundRow, roundInScope, rosterQuery } from './repo.ts';
+
+/**
+ * The round's steps after the townships (steps 7–10): the department aggregates its townships' reported rosters
+ * and submits the round; the finance section's procedural review (程序性复核) releases it to the agent bank or
+ * returns it; the treasury records the transfer (拨付) of exactly the round's total, straight to the agent bank
+ * (Qinghai 二(三)7: never to a unit account or a township). Version-guarded like the roster's steps.
+ */
+defineDeadlineRule({ code: 'batch_finance_review', label: '财政程序性复核', days: 5, unit: 'working', responsible: ['finance_section'], basis: '限时办理（县级设置，默认 5 个工作日）' });
+defineDeadlineRule({ code: 'batch_transfer', label: '国库拨付资金', days: 3, unit: 'working', responsible: ['treasury'], basis: '限时办理（县级设置，默认 3 个工作日）' });
+
+/** The money of a round, to the fen: the sum of its active lines and what the treasury transferred. The bank's reconciliation reuses it. */
+export async function roundMoney(db: Conn, roundId: number): Promise<{ linesFen: number; lines: number; transferredFen: number }> {
+  const lines = await db('batch_line').where({ round_id: roundId, state: 'active' }).count({ n: '*' }).sum({ total: 'amount_fen' }).first();
+  const transfers = await db('batch_transfer').where({ round_id: roundId }).sum({ total: 'amount_fen' }).first();
+  return { linesFen: Number(lines?.total ?? 0), lines: Number(lines?.n ?? 0), transferredFen: Number(transfers?.total ?? 0) };
+}
+
+async function rostersOf(db: Conn, roundId: number): Promise<(RosterRow & { lines: number })[]> {
+  const rosters = (await rosterQuery(db).where('s.round_id', roundId).orderBy('t.id')) as RosterRow[];
+  const counts = new Map<number, number>();
+  for (const r of (await db('batch_line').where({ round_id: roundId, state: 'active' }).groupBy('roster_id').select('roster_id').count({ n: '*' })) as { roster_id: number; n: number | string }[]) {
+    counts.set(Number(r.roster_id), Number(r.n));
+  }
+  return rosters.map((r) => ({ ...r, lines: counts.get(Number(r.id)) ?? 0 }));
+}
+
+/** Every roster with lines has been publicised, confirmed and reported again; every check passes. */
+async function assertReadyRosters(trx: Tx, round: RoundRow): Promise<ConflictError | null> {
+  const rosters = await rostersOf(trx, round.id);
+  const withLines = rosters.filter((r) => r.lines > 0);
+  if (withLines.length === 0) return new ConflictError('本批次还没有任何发放明细');
+  const notReady = withLines.filter((r) => r.state !== 'reported');
+  if (notReady.length) return new ConflictError(`以下乡镇的清册尚未公示后再次上报：${notReady.map((r) => `${r.township_name}（${ROSTER_STATES[r.state]}）`).join('、')}`);
+  for (const roster of withLines) {
+    const summary = await runChecks(trx, round, roster);
+    if (summary.blocking || summary.warnings) return new ConflictError(`${roster.township_name}清册复核比对有 ${summary.blocking} 个阻断性问题、${summary.warnings} 个未说明的提示`);
+  }
+  return null;
+}
+
+async function step(
+  core: Core,
+  actor: Actor,
+  round: RoundRow,
+  input: {
+    from: RoundState;
+    to: RoundState;
+    version: number;
+    action: string;
+    reason?: string | null;
+    closes?: string;
+    opens?: string;
+    /** A refusal found here still commits what the checks recorded (the findings to fix); nothing else is written. */
+    guard?: (trx: Tx) => Promise<ConflictError | null>;
+    /** Written with the step, after the state changed. */
+    after?: (trx: Tx) => Promise<void>;
+    extra?: Record<string, unknown>;
+  },
+): Promise<void> {
+  if (round.state !== input.from) throw new ConflictError(`批次现为“${ROUND_STATES[round.state]}”，不能办理此步骤`);
+  const outcome = await inTransaction(core.db, async (trx) => {
+    const problem = input.guard ? await input.guard(trx) : null;
+    if (problem) return problem;
+    const updated = await trx('batch_round')
+      .where({ id: round.id, state: input.from, version: input.version })
+      .update({ state: input.to, ...(input.extra ?? {}), updated_by: actor.userId, updated_at: nowIso(), version: input.version + 1 });
+    if (updated !== 1) throw new ConflictError('批次已被他人处理，请刷新后再试');
+    await input.after?.(trx);
+    if (input.closes) await closeDeadline(trx, actor, { rule: input.closes, objectType: 'round', objectId: round.id, outcome: 'done' });
+    if (input.opens) await openDeadline(trx, actor, { rule: input.opens, objectType: 'round', objectId: round.id, regionId: round.county_id, title: `${round.title}：${ROUND_STATES[input.to]}` });
+    await recordHistory(trx, actor, { roundId: round.id, action: input.action, from: input.from, to: input.to, reason: input.reason ?? null });
+    await recordAudit(trx, actor, { action: `batch.round.${input.action}`, objectType: 'round', objectId: round.id, summary: { from: input.from, to: input.to, reason: input.reason ?? null, ...(input.extra ?? {}) } });
+    return null;
+  });
+  if (outcome) throw outcome;
+}
+
+/** The department submits its round to the finance section once every township's roster is reported again. */
+export async function submitRound(core: Core, actor: Actor, roundId: number, version: number): Promise<void> {
+  const round = await roundInScope(core.db, actor, roundId);
+  if (!hasRole(actor, 'department') || actor.orgId !== round.department_org_id) throw new ForbiddenError('由本批次的主管部门汇总上报');
+  await step(core, actor, round, { from: 'compiling', to: 'submitted', version, action: 'submit', opens: 'batch_finance_review', guard: (trx) => assertReadyRosters(trx, round) });
+}
+
+/** The finance section returns the round to the department with a reason. */
+export async function returnRound(core: Core, actor: Actor, roundId: number, version: number, reason: string): Promise<void> {
+  if (!hasRole(actor, 'finance_section')) throw new ForbiddenError('程序性复核由财政局业务科室办理');
+  const round = await roundInScope(core.db, actor, roundId);
+  if (!reason.trim()) throw new ValidationError({ reason: '请填写退回原因' });
+  await step(core, actor, round, { from: 'submitted', to: 'compiling', version, action: 'return', reason, closes: 'batch_finance_review' });
+}
+
+/**
+ * The finance section's procedural review and release to the agent bank: totals within the allocation, the
+ * policy's standards, no open finding, every roster publicised; nobody releases a round they prepared.
+ */
+export async function releaseRound(core: Core, actor: Actor, roundId: number, input: { version: number; bankOrgId: number }): Promise<void> {
+  if (!hasRole(actor, 'finance_section')) throw new ForbiddenError('程序性复核由财政局业务科室办理');
+  const round = await roundInScope(core.db, actor, roundId);
+  if (actor.userId === round.created_by) throw new ForbiddenError('您建立了此批次，不能由您复核下达（四眼原则）');
+  const bank = await core.db('core_org').where({ id: input.bankOrgId, kind: 'bank' }).first();
+  if (!bank) throw new ValidationError({ bankOrgId: '请选择代发金融机构' });
+  await step(core, actor, round, {
+    from: 'submitted',
+    to: 'released',
+    version: input.version,
+    action: 'release',
+    closes: 'batch_finance_review',
+    opens: 'batch_transfer',
+    extra: { bank_org_id: bank.id },
+    guard: async (trx) => {
+      const problem = await assertReadyRosters(trx, round);
+      if (problem) return problem;
+      const publicised = (await rostersOf(trx, round.id)).filter((r) => r.lines > 0 && !r.publicity_end);
+      if (publicised.length) return new ConflictError(`${publicised.map((r) => r.township_name).join('、')}的清册没有公示记录`);
+      return null;
+    },
+  });
+}
+
+/**
+ * The treasury records the transfer: exactly the released total, to the round's agent bank, with the voucher.
+ * Anything else (another amount, another destination) is refused.
+ */
+export async function recordTransfer(core: Core, actor: Actor, roundId: number, input: { version: number; amountFen: number; voucherNo: string; bankOrgId: number; destinationAccount: string }): Promise<void> {
+  if (!hasRole(actor, 'treasury')) throw new ForbiddenError('资金拨付由国库科办理');
+  const round = await roundInScope(core.db, actor, roundId);
+  if (round.bank_org_id === null || input.bankOrgId !== round.bank_org_id) throw new ValidationError({ bankOrgId: '资金只能直接拨付到本批次的代发金融机构，不得拨付到单位账户或乡镇' });
+  const voucherNo = input.voucherNo.trim();
+  if (!voucherNo) throw new ValidationError({ voucherNo: '请填写拨付凭证号' });
+  if (!input.destinationAccount.trim()) throw new ValidationError({ destinationAccount: '请填写代发金融机构的资金清算账户' });
+  await step(core, actor, round, {
+    from: 'released',
+    to: 'transferred',
+    version: input.version,
+    action: 'transfer',
+    closes: 'batch_transfer',
+    reason: `凭证 ${voucherNo}，${formatYuan(input.amountFen)} 元`,
+    guard: async (trx) => {
+      const { linesFen } = await roundMoney(trx, round.id);
+      return input.amountFen === linesFen ? null : new ConflictError(`拨付金额应与下达金额一致：${formatYuan(linesFen)} 元`);
+    },
+    after: async (trx) => {
+      await insertReturningId(trx, 'batch_transfer', {
+        round_id: round.id,
+        amount_fen: input.amountFen,
+        voucher_no: voucherNo,
+        bank_org_id: round.bank_org_id,
+        destination_account: input.destinationAccount.trim(),
+        recorded_by: actor.userId,
+        recorded_at: nowIso(),
+      });
+    },
+  });
+}
