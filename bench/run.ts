@@ -10,6 +10,8 @@ import { createFieldCrypto } from '../src/core/crypto.ts';
 import type { Core } from '../src/core/context.ts';
 import { createDb, inTransaction, migrate } from '../src/core/db.ts';
 import { writeTableXlsx } from '../src/core/spreadsheet.ts';
+import { seedDemo } from '../seeds/demo.ts';
+import { batchFigures } from './batch.ts';
 import { REGISTRY_FILE_HEADER, fakeHouseholds, registryFileRows } from '../seeds/fake-people.ts';
 
 /**
@@ -71,6 +73,8 @@ async function auditAppends(core: Core, count: number): Promise<number> {
 }
 
 const IMPORT_ROWS = 50_000;
+/** The demo users' password in the bench county (the roster page logs in with it). */
+const BENCH_PASSWORD = 'Bench#Pass2026';
 
 /**
  * registry_import_50k_s and registry_import_peak_rss_mb: a 50,000-row xlsx of fake people and accounts (built
@@ -104,9 +108,14 @@ export async function runBench(argv: string[]): Promise<number> {
     figures.raw_sqlite_insert_rows_per_s = figure(await rawSqliteInsert(path.join(dir, 'raw.sqlite')), 'rows/s');
     await migrate(core.db);
     figures.audited_changes_per_s = figure(await auditAppends(core, 2000), 'changes/s');
+    await seedDemo(core, BENCH_PASSWORD);
     const registry = await registryImport(dir, databaseUrl, schema);
     figures.registry_import_50k_s = figure(registry.seconds, 's', 5);
     figures.registry_import_peak_rss_mb = figure(registry.peakRssMb, 'MB', 300);
+    const batch = await batchFigures(core, BENCH_PASSWORD);
+    figures.roster_check_submit_50k_s = figure(batch.checkSubmit, 's', 5);
+    figures.round_release_500k_s = figure(batch.release, 's', 30);
+    figures.roster_page_50k_ms = figure(batch.page, 'ms', 200);
   } finally {
     await core.db.destroy();
     if (values.pg) {

@@ -15,7 +15,8 @@ import { actOnRoster } from '../src/modules/batch/workflow.ts';
  *   the police report dead on it;
  * - 2026年11月城乡低保 (民政局, means-tested): 城关镇's roster being compiled by the station, public employees on it;
  * - 经济困难高龄失能养老服务补贴 (民政局) for 2026-09, paid (transferred), and 2026-10, released to the bank and
- *   waiting for the treasury; 重度残疾人护理补贴 2026-10 submitted, waiting for the finance section's review.
+ *   waiting for the treasury; 困难残疾人生活补贴 2026-10 submitted, waiting for the finance section's review;
+ *   重度残疾人护理补贴 2026-10 reported by the township, waiting for the department to submit it.
  */
 const HEADER = ['村（社区）', '姓名', '身份证号码', '档次', '数量'];
 
@@ -74,7 +75,7 @@ export async function seedDemoBatch(core: Core): Promise<void> {
   };
 
   const farmland = await round('JC-01', '2026', agri, false);
-  await load(farmland, cleanHeads.slice(0, 120), () => '标准', (i) => `${4 + (i % 9)}.${(i * 3) % 10}`);
+  await load(farmland, cleanHeads.slice(0, 100), () => '标准', (i) => `${4 + (i % 9)}.${(i * 3) % 10}`);
   await step(station, farmland, 'send_check');
   await step(office, farmland, 'confirm_check');
   await step(station, farmland, 'submit');
@@ -106,7 +107,7 @@ export async function seedDemoBatch(core: Core): Promise<void> {
   };
   const roundOf = async (rosterId: number) => Number((await core.db('batch_roster').where({ id: rosterId }).first('round_id')).round_id);
   const roundVersion = async (roundId: number) => Number((await core.db('batch_round').where({ id: roundId }).first('version')).version);
-  const elderly = cleanHeads.slice(145, 175);
+  const elderly = cleanHeads.slice(120, 150);
   for (const [period, until] of [['2026-09', 'transferred'], ['2026-10', 'released']] as const) {
     const rosterId = await round('JC-12', period, civil, false);
     await load(rosterId, elderly, (i) => ['轻度失能', '中度失能', '重度失能'][i % 3]!, () => '1');
@@ -119,15 +120,18 @@ export async function seedDemoBatch(core: Core): Promise<void> {
       await recordTransfer(core, treasury, roundId, { version: await roundVersion(roundId), amountFen: linesFen, voucherNo: '青国库拨〔2026〕0915号（演示）', bankOrgId: Number(bank.id), destinationAccount: '青禾县农村信用合作联社惠民补贴代发清算户（演示）' });
     }
   }
+  const living = await round('JC-14', '2026-10', civil, false);
+  await load(living, cleanHeads.slice(150, 156), () => '标准', () => '1');
+  await throughTownship(living);
+  const livingRound = await roundOf(living);
+  await submitRound(core, civil, livingRound, await roundVersion(livingRound));
   const care = await round('JC-13', '2026-10', civil, false);
-  await load(care, cleanHeads.slice(175, 190), () => '标准', () => '1');
+  await load(care, cleanHeads.slice(156, 162), () => '标准', () => '1');
   await throughTownship(care);
-  const careRound = await roundOf(care);
-  await submitRound(core, civil, careRound, await roundVersion(careRound));
 
   const dibao = await round('JC-09', '2026-11', civil, true);
   // 到户: heads; public employees among them (the means test excludes them).
-  const poor = [...cleanHeads.slice(120, 145), ...heads.filter((h) => employees.has(h.id))];
+  const poor = [...cleanHeads.slice(100, 120), ...heads.filter((h) => employees.has(h.id))];
   await load(dibao, poor, (i) => ['A类', 'B类', 'C类'][i % 3]!, (i) => String(1 + (i % 4)));
   await checkRoster(core, station, dibao);
 }

@@ -6,6 +6,7 @@ import knexFactory, { type Knex } from 'knex';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import pg from 'pg';
+import type sqlite3 from 'sqlite3';
 import { from as copyFrom } from 'pg-copy-streams';
 import { isPostgresUrl } from './config.ts';
 
@@ -179,8 +180,9 @@ const MAX_BOUND_PARAMETERS = 10_000;
 /**
  * Insert many rows (all with the same columns) in the caller's transaction. Rows are built a statement (or a COPY
  * chunk) at a time, so that a large insert never holds all of them at once. PostgreSQL: COPY FROM STDIN in CSV
- * (pg-copy-streams), several times faster than INSERT. SQLite: multi-row VALUES statements, written out rather
- * than through knex's insert, which on SQLite compiles to a UNION ALL chain capped at 500 rows and slower.
+ * (pg-copy-streams), several times faster than INSERT. SQLite: one prepared multi-row INSERT run for every full
+ * chunk on the transaction's own connection (knex would format and prepare each statement anew, and compiles a
+ * multi-row insert to a UNION ALL chain capped at 500 rows).
  */
 export async function bulkInsert<T>(trx: Tx, table: string, items: readonly T[], toRow: (item: T) => Record<string, unknown>): Promise<void> {
   if (items.length === 0) return;
@@ -188,15 +190,41 @@ export async function bulkInsert<T>(trx: Tx, table: string, items: readonly T[],
   if (isPostgres(trx)) return copyInto(trx, table, columns, items, toRow);
   const perStatement = Math.max(1, Math.floor(MAX_BOUND_PARAMETERS / columns.length));
   const tuple = `(${columns.map(() => '?').join(', ')})`;
-  const sql = (rows: number) => `INSERT INTO ?? (${columns.map(() => '??').join(', ')}) VALUES ${Array(rows).fill(tuple).join(', ')}`;
-  for (let i = 0; i < items.length; i += perStatement) {
-    const chunk = items.slice(i, i + perStatement);
-    const values = chunk.flatMap((item) => {
-      const row = toRow(item);
-      return columns.map((c) => (row[c] ?? null) as Knex.Value);
+  const sql = (rows: number) => `INSERT INTO ${quoteIdent(table)} (${columns.map(quoteIdent).join(', ')}) VALUES ${Array(rows).fill(tuple).join(', ')}`;
+  // Inside a transaction knex hands out the transaction's own connection.
+  const connection = (await trx.client.acquireConnection()) as sqlite3.Database;
+  const prepare = (rows: number) =>
+    new Promise<sqlite3.Statement>((resolve, reject) => {
+      const statement = connection.prepare(sql(rows), (err) => (err ? reject(err) : resolve(statement)));
     });
-    await trx.raw(sql(chunk.length), [table, ...columns, ...values]);
+  const run = (statement: sqlite3.Statement, values: unknown[]) => new Promise<void>((resolve, reject) => statement.run(values, (err: Error | null) => (err ? reject(err) : resolve())));
+  const finalize = (statement: sqlite3.Statement) => new Promise<void>((resolve) => statement.finalize(() => resolve()));
+  let full: sqlite3.Statement | null = null;
+  try {
+    for (let i = 0; i < items.length; i += perStatement) {
+      const chunk = items.slice(i, i + perStatement);
+      const values = chunk.flatMap((item) => {
+        const row = toRow(item);
+        return columns.map((c) => sqliteValue(row[c]));
+      });
+      if (chunk.length === perStatement) {
+        full ??= await prepare(perStatement);
+        await run(full, values);
+      } else {
+        const rest = await prepare(chunk.length);
+        await run(rest, values).finally(() => finalize(rest));
+      }
+    }
+  } finally {
+    if (full) await finalize(full);
   }
+}
+
+/** Values as knex would bind them on SQLite: booleans as 0/1, undefined as NULL. */
+function sqliteValue(value: unknown): unknown {
+  if (value === undefined) return null;
+  if (typeof value === 'boolean') return value ? 1 : 0;
+  return value;
 }
 
 /** A value as a COPY … (FORMAT csv) field: unquoted empty is NULL, strings quoted, booleans t/f. */

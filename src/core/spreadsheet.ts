@@ -71,12 +71,23 @@ export function formatImportError(error: ImportError): string {
 }
 
 /** Collects rows once the header has been seen; the same for both formats. */
+/**
+ * Called with each data row as it is read (the header known); returns whether the table should keep the row.
+ * A large import validates as it reads and keeps only its bad rows (for the report), so that tens of thousands
+ * of rows are never held twice.
+ */
+export type RowConsumer = (row: TableRow, columns: Map<string, number>) => boolean;
+
 class TableBuilder {
   header: string[] | null = null;
   columns = new Map<string, number>();
   rows: TableRow[] = [];
+  private dataRows = 0;
 
-  constructor(private spec: TableSpec) {}
+  constructor(
+    private spec: TableSpec,
+    private consume?: RowConsumer,
+  ) {}
 
   /** Feed one row (texts, and which were numbers); returns false once the header scan has given up. */
   add(rowNumber: number, texts: string[], numeric: number[]): boolean {
@@ -92,7 +103,10 @@ class TableBuilder {
       return this.header !== null || rowNumber < HEADER_SCAN_ROWS;
     }
     const cells = Array.from({ length: this.header.length }, (_, i) => texts[i] ?? '');
-    if (cells.some((c) => c !== '')) this.rows.push({ rowNumber, cells, numeric: numeric.filter((i) => i < cells.length) });
+    if (cells.every((c) => c === '')) return true;
+    this.dataRows++;
+    const row = { rowNumber, cells, numeric: numeric.filter((i) => i < cells.length) };
+    if (!this.consume || this.consume(row, this.columns)) this.rows.push(row);
     return true;
   }
 
@@ -100,7 +114,7 @@ class TableBuilder {
     if (!this.header) return `未找到表头行：表头应含${this.spec.headerHas.map((h) => `「${h}」`).join('')}等列，${this.spec.formatHint}`;
     const missing = this.spec.required.filter((h) => !this.columns.has(h)).map((h) => `「${h}」`);
     if (missing.length) return `表头缺少列：${missing.join('')}`;
-    if (this.rows.length === 0) return `文件中没有数据行：请在表头下方逐行填写${this.spec.rowNoun}`;
+    if (this.dataRows === 0) return `文件中没有数据行：请在表头下方逐行填写${this.spec.rowNoun}`;
     return { header: this.header, columns: this.columns, rows: this.rows };
   }
 }
@@ -237,7 +251,7 @@ function readSheet(zip: Buffer, name: string, strings: string[], builder: TableB
  * well under a second and a fraction of the memory of a full workbook model (exceljs's readers build one object
  * per cell; its streaming reader also garbles a Chinese character split across two chunks, exceljs #2063).
  */
-function readXlsx(file: Buffer, spec: TableSpec): SubmittedTable | string {
+function readXlsx(file: Buffer, spec: TableSpec, consume?: RowConsumer): SubmittedTable | string {
   const unreadable = `文件无法读取：请上传 Excel 工作簿（.xlsx）或 CSV 文件，${spec.formatHint}`;
   try {
     const sheets = partNames(file)
@@ -247,7 +261,7 @@ function readXlsx(file: Buffer, spec: TableSpec): SubmittedTable | string {
     const strings = sharedStrings(file);
     let first: string | null = null;
     for (const name of sheets) {
-      const builder = new TableBuilder(spec);
+      const builder = new TableBuilder(spec, consume);
       readSheet(file, name, strings, builder);
       const result = builder.result();
       if (typeof result !== 'string' || builder.header) return result;
@@ -259,8 +273,8 @@ function readXlsx(file: Buffer, spec: TableSpec): SubmittedTable | string {
   }
 }
 
-function readCsvTable(file: Buffer, spec: TableSpec): SubmittedTable | string {
-  const builder = new TableBuilder(spec);
+function readCsvTable(file: Buffer, spec: TableSpec, consume?: RowConsumer): SubmittedTable | string {
+  const builder = new TableBuilder(spec, consume);
   const { rows } = parseCsv(file);
   rows.forEach((texts, i) => builder.add(i + 1, texts, []));
   return builder.result();
@@ -268,12 +282,13 @@ function readCsvTable(file: Buffer, spec: TableSpec): SubmittedTable | string {
 
 /**
  * The table of an uploaded .xlsx or CSV file (told apart by the file's first bytes, not its name), or the
- * reason in Chinese why the whole file is refused. A malformed CSV throws ValidationError from parseCsv.
+ * reason in Chinese why the whole file is refused. A malformed CSV throws ValidationError from parseCsv. With a
+ * consumer, the table holds only the rows it kept.
  */
-export async function readTable(file: Buffer, spec: TableSpec): Promise<SubmittedTable | string> {
-  if (file.subarray(0, 4).equals(XLSX_MAGIC)) return readXlsx(file, spec);
+export async function readTable(file: Buffer, spec: TableSpec, consume?: RowConsumer): Promise<SubmittedTable | string> {
+  if (file.subarray(0, 4).equals(XLSX_MAGIC)) return readXlsx(file, spec, consume);
   if (file.subarray(0, 8).equals(Buffer.from('d0cf11e0a1b11ae1', 'hex'))) return `这是旧版 Excel（.xls）文件：请在 Excel 中“另存为” .xlsx 后上传，${spec.formatHint}`;
-  return readCsvTable(file, spec);
+  return readCsvTable(file, spec, consume);
 }
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -5,10 +5,11 @@ import { writeTableXlsx } from '../../src/core/spreadsheet.ts';
 import { correctPerson, registerPerson } from '../../src/modules/beneficiary/commands.ts';
 import { loadReferenceSnapshot } from '../../src/modules/beneficiary/reference.ts';
 import { importRegistry } from '../../src/modules/beneficiary/registry-import.ts';
-import { addLine, checkRoster, createRound, removeLine, resolveFinding } from '../../src/modules/batch/commands.ts';
+import { addLine, checkRoster, createRound, recordObjection, removeLine, resolveFinding, resolveObjection, returnLines } from '../../src/modules/batch/commands.ts';
 import { importRosterFile } from '../../src/modules/batch/roster-import.ts';
 import { recordTransfer, releaseRound, roundMoney, submitRound } from '../../src/modules/batch/round-workflow.ts';
-import { actOnRoster } from '../../src/modules/batch/workflow.ts';
+import { type RosterAction, actOnRoster } from '../../src/modules/batch/workflow.ts';
+import type { Actor } from '../../src/core/auth/roles.ts';
 import { REGISTRY_FILE_HEADER, fakeHouseholds, registryFileRows } from '../../seeds/fake-people.ts';
 import { TEST_DB, type TestDb, actorFor, createSeededDb, idNumberFrom, regionId } from '../factories.ts';
 
@@ -36,6 +37,8 @@ async function countyWithRound(db: TestDb) {
 const rosterFile = (lines: string[][]) => writeTableXlsx('清册', ROSTER_HEADER, lines);
 const openFindings = (db: TestDb, rosterId: number) => db.core.db('batch_finding').where({ roster_id: rosterId, state: 'open' }).orderBy('id').select('rule', 'severity', 'message', 'line_id', 'id');
 const version = async (db: TestDb, rosterId: number) => Number((await db.core.db('batch_roster').where({ id: rosterId }).first('version')).version);
+/** One step on a roster from its current version, as the page would send it. */
+const step = async (db: TestDb, who: Actor, rosterId: number, action: RosterAction, extra = {}) => actOnRoster(db.core, who, rosterId, action, { version: await version(db, rosterId), ...extra });
 
 describe(`payment rounds and rosters (${TEST_DB})`, () => {
   it('opens a round of a county policy for a period with one draft roster per township; refuses a second one and a bad period', async () => {
@@ -163,16 +166,17 @@ describe(`payment rounds and rosters (${TEST_DB})`, () => {
       ['2026年青禾县粮食生产规模经营补贴', 'checking'],
       ['2026年9月经济困难高龄失能养老服务补贴资金', 'reported'],
       ['2026年10月经济困难高龄失能养老服务补贴资金', 'reported'],
+      ['2026年10月残疾人两项补贴——困难残疾人生活补贴资金', 'reported'],
       ['2026年10月残疾人两项补贴——重度残疾人护理补贴资金', 'reported'],
       ['2026年11月困难群众救助补助——城乡居民最低生活保障金', 'draft'],
     ]);
-    expect(await t.core.db('batch_round').orderBy('id').pluck('state')).toEqual(['compiling', 'compiling', 'transferred', 'released', 'submitted', 'compiling']);
+    expect(await t.core.db('batch_round').orderBy('id').pluck('state')).toEqual(['compiling', 'compiling', 'transferred', 'released', 'submitted', 'compiling', 'compiling']);
     const open = async (rosterId: number) => (await openFindings(t!, rosterId)).map((f) => f.rule);
     expect(await open(rosters[0].id)).toEqual([]);
     const grain = await open(rosters[1].id);
     expect(grain.filter((r) => r === 'deceased-or-moved')).toHaveLength(2);
     expect(grain).not.toContain('budget');
-    expect((await open(rosters[5].id)).filter((r) => r === 'public-employee').length).toBeGreaterThan(0);
+    expect((await open(rosters[6].id)).filter((r) => r === 'public-employee').length).toBeGreaterThan(0);
     const paid = await t.core.db('batch_round').where({ state: 'transferred' }).first('id');
     const money = await roundMoney(t.core.db, Number(paid.id));
     expect(money.transferredFen).toBe(money.linesFen);
@@ -188,7 +192,7 @@ describe(`payment rounds and rosters (${TEST_DB})`, () => {
     const roundVersion = async () => Number((await t!.core.db('batch_round').where({ id: roundId }).first('version')).version);
     await importRosterFile(t.core, station, rosterId, { name: 'r.xlsx', buffer: await rosterFile(heads.map((h, i) => [h[0]!, h[1]!, h[2]!, '标准', `${i + 1}.5`])) });
 
-    const go = async (who: typeof station, action: Parameters<typeof actOnRoster>[3], extra = {}) => actOnRoster(t!.core, who, rosterId, action, { version: await version(t!, rosterId), ...extra });
+    const go = (who: Actor, action: RosterAction, extra = {}) => step(t!, who, rosterId, action, extra);
     await go(station, 'send_check');
     await go(office, 'confirm_check');
     await go(station, 'submit');
@@ -220,5 +224,55 @@ describe(`payment rounds and rosters (${TEST_DB})`, () => {
     expect(await roundMoney(t.core.db, roundId)).toMatchObject({ linesFen, transferredFen: linesFen });
     expect((await t.core.db('batch_round').where({ id: roundId }).first()).state).toBe('transferred');
     expect(await t.core.db('batch_history').where({ round_id: roundId }).whereNull('roster_id').orderBy('id').pluck('action')).toEqual(['round.create', 'submit', 'release', 'transfer']);
+  });
+
+  it('returns single lines with a reason, records and resolves publicity objections, and marks lines changed after publicity', async () => {
+    t = await createSeededDb();
+    const { station, heads, rosterId } = await countyWithRound(t);
+    const office = await actorFor(t, 'finance1');
+    const dept = await actorFor(t, 'dept_agri');
+    await importRosterFile(t.core, station, rosterId, { name: 'r.xlsx', buffer: await rosterFile(heads.map((h) => [h[0]!, h[1]!, h[2]!, '标准', '10'])) });
+    const go = (who: Actor, action: RosterAction, extra = {}) => step(t!, who, rosterId, action, extra);
+    await go(station, 'send_check');
+    await go(office, 'confirm_check');
+    await go(station, 'submit');
+
+    const [first, second] = await t.core.db('batch_line').where({ roster_id: rosterId }).orderBy('id').pluck('id');
+    await expect(returnLines(t.core, dept, rosterId, [first], '')).rejects.toThrow(ValidationError);
+    expect(await returnLines(t.core, dept, rosterId, [first], '承包面积与确权数据不符')).toBe(1);
+    expect(await t.core.db('batch_line').where({ id: first }).first()).toMatchObject({ state: 'returned', return_reason: '承包面积与确权数据不符' });
+    await go(dept, 'approve');
+    const today = businessDate();
+    await go(station, 'start_publicity', { publicityStart: today, publicityEnd: new Date(Date.parse(`${today}T00:00:00Z`) + 6 * 86_400_000).toISOString().slice(0, 10) });
+
+    const objection = await recordObjection(t.core, station, rosterId, { lineId: Number(second), raisedOn: today, content: '村民反映该户实际承包面积为 9 亩' });
+    await t.core.db('batch_roster').where({ id: rosterId }).update({ publicity_start: '2026-01-05', publicity_end: '2026-01-11' }); // the week has passed
+    await expect(go(office, 'confirm_publicity')).rejects.toThrow('还有未处理的公示异议');
+    await expect(resolveObjection(t.core, station, objection, '已核实')).rejects.toThrow(ForbiddenError);
+    await resolveObjection(t.core, office, objection, '核实确为 9 亩，退回修改后重新公示');
+    // The finding leads to a change: back to the station; the changed line is marked and goes through review again.
+    await go(office, 'return_publicity', { reason: '公示异议核实，需修改面积' });
+    const secondName = (await t.core.db('batch_line').where({ id: second }).first('person_name')).person_name;
+    const person = heads.find((h) => h[1] === secondName)!;
+    await importRosterFile(t.core, station, rosterId, { name: 'fixed.xlsx', buffer: await rosterFile([[person[0]!, person[1]!, person[2]!, '标准', '9']]) });
+    const fixed = await t.core.db('batch_line').where({ id: second }).first();
+    expect(fixed).toMatchObject({ quantity_milli: 9000, amount_fen: 94950 }); // 9 亩 × 105.50 元
+    expect(Boolean(fixed.changed_after_publicity)).toBe(true);
+  });
+
+  it('warns when one card is the payout account of two people', async () => {
+    t = await createSeededDb();
+    const station = await actorFor(t, 'station1');
+    const village = await regionId(t, '西街村');
+    const card = { kind: 'sscard' as const, bankName: '青禾县农村信用合作联社', number: '6239990000000000018', holderName: '' };
+    for (const [name, body] of [['周甲', '99010219700101001'], ['周乙', '99010219700201002']] as const) {
+      await registerPerson(t.core, station, { name, idNumber: idNumberFrom(body), villageId: village, relation: 'head', headPersonId: null, phone: null, account: { ...card, holderName: name } });
+    }
+    const item = await t.core.db('policy_item').where({ code: 'JC-01' }).first('id');
+    const roundId = await createRound(t.core, await actorFor(t, 'dept_agri'), { policyItemId: Number(item.id), period: '2026', meansTested: false });
+    const roster = await t.core.db('batch_roster').where({ round_id: roundId, township_id: await regionId(t, '城关镇') }).first('id');
+    for (const body of ['99010219700101001', '99010219700201002']) await addLine(t.core, station, Number(roster.id), { idNumber: idNumberFrom(body), tierName: null, quantity: '5' });
+    expect(await checkRoster(t.core, station, Number(roster.id))).toEqual({ blocking: 0, warnings: 2, resolved: 0 });
+    expect((await openFindings(t, Number(roster.id))).map((f) => f.message)).toEqual(Array(2).fill('该账户（尾号 0018）同时是另外 1 人的发放账户，请核实'));
   });
 });

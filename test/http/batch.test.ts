@@ -80,4 +80,21 @@ describe(`batch pages (${TEST_DB})`, () => {
     const css = await office.get('/static/app.css');
     expect(zlib.gzipSync(Buffer.from(page.text)).length + zlib.gzipSync(Buffer.from(css.text)).length).toBeLessThan(30 * 1024);
   });
+
+  it('gives every role of the payment flow work on its home page in the demo county', async () => {
+    t = await createSeededDb({ demo: true }, { people: true });
+    const expected: Record<string, string> = {
+      station1: '编制中或被退回的清册',
+      finance1: '待复核比对或待确认公示的清册',
+      dept_agri: '待审核的乡镇清册',
+      dept_civil: '各乡镇已公示上报、待汇总报财政的批次',
+      finance: '待程序性复核的发放批次',
+      treasury: '已下达、待拨付资金的发放批次',
+    };
+    for (const [username, queue] of Object.entries(expected)) {
+      const agent = agentFor(t.core);
+      await login(agent, username);
+      expect((await agent.get('/')).text, username).toContain(queue);
+    }
+  });
 });

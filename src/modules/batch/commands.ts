@@ -1,6 +1,7 @@
 import { recordAudit } from '../../core/audit.ts';
 import { type Actor, hasRole } from '../../core/auth/roles.ts';
 import type { Core } from '../../core/context.ts';
+import { businessDate, isBusinessDate } from '../../core/dates.ts';
 import { type Tx, inTransaction, insertReturningId, nowIso } from '../../core/db.ts';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../../core/errors.ts';
 import { fen, multiplyFen } from '../../core/money.ts';
@@ -124,6 +125,8 @@ export function lineRow(round: RoundRow, roster: RosterRow, version: PolicyVersi
     quantity_milli: quantityMilli,
     amount_fen: multiplyFen(fen(standardFen), quantityMilli),
     state: 'active',
+    // A roster publicised before and compiled again: the line must go through review and publicity again.
+    changed_after_publicity: roster.publicity_start !== null,
     source,
     created_by: actor.userId,
     created_at: now,
@@ -210,5 +213,57 @@ export async function resolveFinding(core: Core, actor: Actor, findingId: number
     if (updated !== 1) throw new ConflictError('该提示已处理或已不存在');
     await recordHistory(trx, actor, { roundId: round.id, rosterId: roster.id, action: 'finding.resolve', reason: `${finding.message}：${reason}` });
     await recordAudit(trx, actor, { action: 'batch.finding.resolve', objectType: 'finding', objectId: findingId, summary: { roster: roster.id, rule: finding.rule, reason } });
+  });
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Publicity objections and single-line returns
+
+/** An objection raised during publicity (公示异议), against the roster or one of its lines; recorded by the township. */
+export async function recordObjection(core: Core, actor: Actor, rosterId: number, input: { lineId: number | null; raisedOn: string; content: string }): Promise<number> {
+  if (!hasRole(actor, 'township_station', 'township_finance')) throw new ForbiddenError('公示异议由乡镇登记');
+  const { roster, round } = await rosterInScope(core.db, actor, rosterId);
+  if (roster.state !== 'publicity') throw new ConflictError('清册不在公示期，不能登记异议');
+  if (!isBusinessDate(input.raisedOn) || input.raisedOn > businessDate()) throw new ValidationError({ raisedOn: '提出日期应为不晚于今天的有效日期' });
+  if (input.lineId !== null && !(await core.db('batch_line').where({ id: input.lineId, roster_id: rosterId }).first('id'))) throw new ValidationError({ lineId: '该发放明细不在本清册中' });
+  return inTransaction(core.db, async (trx) => {
+    const id = await insertReturningId(trx, 'batch_objection', { roster_id: rosterId, line_id: input.lineId, raised_on: input.raisedOn, content: input.content, recorded_by: actor.userId, recorded_at: nowIso() });
+    await recordHistory(trx, actor, { roundId: round.id, rosterId, action: 'objection.record', reason: input.content });
+    await recordAudit(trx, actor, { action: 'batch.objection.record', objectType: 'objection', objectId: id, summary: { roster: rosterId, line: input.lineId } });
+    return id;
+  });
+}
+
+/** The township finance office records how an objection was resolved (a line to change goes back through review). */
+export async function resolveObjection(core: Core, actor: Actor, objectionId: number, resolution: string): Promise<void> {
+  if (!hasRole(actor, 'township_finance')) throw new ForbiddenError('公示异议由乡镇财政所核实处理');
+  const objection = await core.db('batch_objection').where({ id: objectionId }).first();
+  if (!objection) throw new NotFoundError('异议不存在');
+  const { round } = await rosterInScope(core.db, actor, Number(objection.roster_id));
+  await inTransaction(core.db, async (trx) => {
+    const updated = await trx('batch_objection').where({ id: objectionId }).whereNull('resolved_at').update({ resolution, resolved_by: actor.userId, resolved_at: nowIso() });
+    if (updated !== 1) throw new ConflictError('该异议已处理');
+    await recordHistory(trx, actor, { roundId: round.id, rosterId: Number(objection.roster_id), action: 'objection.resolve', reason: resolution });
+    await recordAudit(trx, actor, { action: 'batch.objection.resolve', objectType: 'objection', objectId: objectionId, summary: { resolution } });
+  });
+}
+
+/**
+ * The department returns single lines of a roster under review, each with the reason; the rest goes on. A returned
+ * line is out of the roster (not paid); the station may compile it again after the roster comes back.
+ */
+export async function returnLines(core: Core, actor: Actor, rosterId: number, lineIds: number[], reason: string): Promise<number> {
+  const { roster, round } = await rosterInScope(core.db, actor, rosterId);
+  if (!hasRole(actor, 'department') || actor.orgId !== round.department_org_id) throw new ForbiddenError('只有本批次的主管部门可以退回发放明细');
+  if (roster.state !== 'submitted') throw new ConflictError('只有待审核的清册可以逐行退回');
+  if (!reason.trim()) throw new ValidationError({ reason: '请填写退回原因' });
+  if (lineIds.length === 0) throw new ValidationError({ lineIds: '请选择要退回的发放明细' });
+  return inTransaction(core.db, async (trx) => {
+    const updated = await trx('batch_line').where({ roster_id: rosterId, state: 'active' }).whereIn('id', lineIds).update({ state: 'returned', return_reason: reason, updated_by: actor.userId, updated_at: nowIso(), version: trx.raw('version + 1') });
+    if (updated !== lineIds.length) throw new ConflictError('部分明细已不在清册中，请刷新后重选');
+    await trx('batch_roster').where({ id: rosterId }).update({ updated_at: nowIso(), version: trx.raw('version + 1') });
+    await recordHistory(trx, actor, { roundId: round.id, rosterId, action: 'lines.return', reason: `退回 ${updated} 行：${reason}` });
+    await recordAudit(trx, actor, { action: 'batch.lines.return', objectType: 'roster', objectId: rosterId, summary: { lines: lineIds, reason } });
+    return updated;
   });
 }

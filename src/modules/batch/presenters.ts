@@ -53,6 +53,7 @@ export function presentLine(l: LineWithFindings) {
     standard: formatYuan(l.standard_fen),
     quantity: formatQuantity(l.quantity_milli),
     amount: formatYuan(l.amount_fen),
+    changedAfterPublicity: l.changed_after_publicity,
     findings: l.findings.map((f) => ({ id: f.id, label: RULE_LABELS[f.rule] ?? f.rule, severity: f.severity, message: f.message, resolved: f.state === 'resolved', resolution: f.resolution ?? '' })),
   };
 }

@@ -170,3 +170,12 @@ export async function roundsReadyToSubmit(db: Conn, departmentOrgId: number): Pr
 export async function roundTransfers(db: Conn, roundId: number) {
   return db('batch_transfer as t').join('core_org as o', 'o.id', 't.bank_org_id').join('core_user as u', 'u.id', 't.recorded_by').where('t.round_id', roundId).orderBy('t.id').select('t.*', 'o.name as bank_name', 'u.display_name as recorded_by_name');
 }
+
+export async function objectionsOf(db: Conn, rosterId: number) {
+  return db('batch_objection as o').leftJoin('batch_line as l', 'l.id', 'o.line_id').where('o.roster_id', rosterId).orderBy('o.id').select('o.*', 'l.person_name');
+}
+
+/** Lines the department returned (with its reasons), newest first. */
+export async function returnedLines(db: Conn, rosterId: number): Promise<LineRow[]> {
+  return db('batch_line').where({ roster_id: rosterId, state: 'returned' }).orderBy('updated_at', 'desc').limit(500);
+}

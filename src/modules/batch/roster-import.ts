@@ -93,7 +93,16 @@ export async function importRosterFile(core: Core, actor: Actor, rosterId: numbe
       const standardFen = version.tiers.find((t) => t.name === a.tierName)!.standardFen;
       await trx('batch_line')
         .where({ id: line.id })
-        .update({ tier_name: a.tierName, standard_fen: standardFen, quantity_milli: a.quantityMilli, amount_fen: multiplyFen(fen(standardFen), a.quantityMilli), updated_by: actor.userId, updated_at: nowIso(), version: trx.raw('version + 1') });
+        .update({
+          tier_name: a.tierName,
+          standard_fen: standardFen,
+          quantity_milli: a.quantityMilli,
+          amount_fen: multiplyFen(fen(standardFen), a.quantityMilli),
+          changed_after_publicity: roster.publicity_start !== null,
+          updated_by: actor.userId,
+          updated_at: nowIso(),
+          version: trx.raw('version + 1'),
+        });
       outcome.updated++;
     }
     const importId = await insertReturningId(trx, 'batch_import', { roster_id: roster.id, file_sha256: sha256, file_name: file.name.slice(0, 200), rows: accepted.length, imported_by: actor.userId, imported_at: nowIso() });

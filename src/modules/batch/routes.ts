@@ -8,14 +8,14 @@ import { parseId, validate } from '../../core/http/validate.ts';
 import { formatYuan, parseYuan } from '../../core/money.ts';
 import type { Web } from '../../core/web/web.ts';
 import { listRegionFor, policyList, versionsById } from '../policy/index.ts';
-import { addLine, checkRoster, createRound, removeLine, resolveFinding } from './commands.ts';
+import { addLine, checkRoster, createRound, recordObjection, removeLine, resolveFinding, resolveObjection, returnLines } from './commands.ts';
 import { ROSTER_STATES } from './model.ts';
 import { presentActions, presentHistory, presentLine, presentRound, presentRoster, presentRosterSummary } from './presenters.ts';
-import { history, listRounds, rosterFindings, rosterLines, roundBudget, roundRosters, roundTransfers, villageTotals } from './queries.ts';
+import { history, listRounds, objectionsOf, returnedLines, rosterFindings, rosterLines, roundBudget, roundRosters, roundTransfers, villageTotals } from './queries.ts';
 import { recordTransfer, releaseRound, returnRound, roundMoney, submitRound } from './round-workflow.ts';
 import { roundInScope, rosterInScope } from './repo.ts';
 import { importRosterFile, prefillRoster } from './roster-import.ts';
-import { actSchema, lineAddSchema, lineRemoveSchema, linesQuerySchema, releaseSchema, resolveSchema, roundCreateSchema, roundStepSchema, transferSchema } from './schemas.ts';
+import { actSchema, lineAddSchema, lineRemoveSchema, linesQuerySchema, objectionResolveSchema, objectionSchema, releaseSchema, resolveSchema, returnLinesSchema, roundCreateSchema, roundStepSchema, transferSchema } from './schemas.ts';
 import { actOnRoster, availableActions } from './workflow.ts';
 
 const PAGE_SIZE = 50;
@@ -161,6 +161,11 @@ export function batchRoutes(router: Router, web: Web): void {
         canCheck: hasRole(actor, 'township_station', 'township_finance', 'department', 'finance_section'),
         tiers: version!.tiers.map((t) => ({ value: t.name, label: `${t.name}（${formatYuan(t.standardFen)} 元/${round.unit}）` })),
         history: presentHistory(await history(db, { roster_id: roster.id })),
+        objections: (await objectionsOf(db, roster.id)).map((o) => ({ id: o.id, line: o.person_name ?? '整份清册', raisedOn: o.raised_on, content: o.content, resolution: o.resolution ?? '', resolved: o.resolved_at !== null })),
+        canObject: roster.state === 'publicity' && hasRole(actor, 'township_station', 'township_finance'),
+        canResolveObjection: hasRole(actor, 'township_finance'),
+        canReturnLines: roster.state === 'submitted' && hasRole(actor, 'department') && actor.orgId === round.department_org_id,
+        returned: (await returnedLines(db, roster.id)).map((l) => ({ name: l.person_name, idMasked: l.id_masked, amount: formatYuan(Number(l.amount_fen)), reason: l.return_reason ?? '' })),
         states: ROSTER_STATES,
         ...extra,
       },
@@ -219,6 +224,28 @@ export function batchRoutes(router: Router, web: Web): void {
       const to = await actOnRoster(web.core, actor, rosterId, input.action, input);
       return `清册现为“${ROSTER_STATES[to]}”`;
     }, 'actErrors'),
+  );
+
+  router.post('/rosters/:id/objections', (ctx) =>
+    onRoster(ctx, async (actor, rosterId) => {
+      await recordObjection(web.core, actor, rosterId, validate(objectionSchema, ctx.request.body));
+      return '已登记公示异议，待财政所核实处理';
+    }, 'objectionErrors'),
+  );
+
+  router.post('/rosters/:id/objections/:oid/resolve', (ctx) =>
+    onRoster(ctx, async (actor) => {
+      await resolveObjection(web.core, actor, idParam(ctx, 'oid', '异议'), validate(objectionResolveSchema, ctx.request.body).resolution);
+      return '已记录异议处理结果';
+    }, 'objectionErrors'),
+  );
+
+  router.post('/rosters/:id/return-lines', (ctx) =>
+    onRoster(ctx, async (actor, rosterId) => {
+      const input = validate(returnLinesSchema, ctx.request.body);
+      const n = await returnLines(web.core, actor, rosterId, input.lineIds, input.reason);
+      return `已退回 ${n} 行`;
+    }, 'returnErrors'),
   );
 
   router.post('/rosters/:id/import', async (ctx) => {

@@ -50,3 +50,16 @@ export const transferSchema = z.object({
   bankOrgId: id('收款的代发金融机构'),
   destinationAccount: z.string({ error: '请填写资金清算账户' }).trim().min(1, { error: '请填写资金清算账户' }).max(80, { error: '账户不能超过 80 个字符' }),
 });
+
+export const objectionSchema = z.object({
+  lineId: z.preprocess(optional, id('发放明细').nullable()),
+  raisedOn: z.string({ error: '请填写提出日期' }).trim(),
+  content: reason('异议内容').max(500, { error: '异议内容不能超过 500 个字' }),
+});
+
+export const objectionResolveSchema = z.object({ resolution: reason('处理结果') });
+
+export const returnLinesSchema = z.object({
+  lineIds: z.preprocess((v) => (Array.isArray(v) ? v : v === undefined || v === '' ? [] : [v]), z.array(z.coerce.number().int().positive())),
+  reason: reason('退回原因'),
+});

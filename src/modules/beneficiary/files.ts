@@ -60,8 +60,8 @@ const choices = (labels: Record<string, string>) => Object.values(labels).map((l
 const registryImportReport = (errors: ImportError[], table: SubmittedTable | null) => writeErrorReport('受益对象导入', errors, table);
 
 /**
- * The report for errors found after parseRegistryFile accepted the file (checks against the registry). The file
- * is read again: an accepted file's table is not kept meanwhile, to keep a large import's memory down.
+ * The report of a registry file's errors (found while reading it, or later against the registry): the file is
+ * read again, since its rows are not kept while it is checked, to keep a large import's memory down.
  */
 export async function registryErrorReport(file: Buffer, errors: ImportError[]): Promise<Buffer> {
   const table = await readTable(file, SPEC);
@@ -169,17 +169,13 @@ function duplicates(rows: RowKeys[], key: (r: RowKeys) => string | null, field: 
  * report workbook of the bad rows. A member's head must be a head in the file or (checked later) in the registry.
  */
 export async function parseRegistryFile(file: Buffer): Promise<RegistryFileResult> {
-  const table = await readTable(file, SPEC);
-  if (typeof table === 'string') {
-    const errors = [{ rowNumber: 0, field: '文件', message: table }];
-    return { ok: false, errors, report: await registryImportReport(errors, null) };
-  }
-  const index = (c: Column) => table.columns.get(c);
   const rows: RegistryImportRow[] = [];
   const keys: RowKeys[] = [];
   const errors: ImportError[] = [];
   const today = businessDate();
-  for (const { rowNumber, cells, numeric } of table.rows) {
+  // Each row is checked as it is read and not kept: the report, if any, reads the file again.
+  const table = await readTable(file, SPEC, ({ rowNumber, cells, numeric }, columns) => {
+    const index = (c: Column) => columns.get(c);
     const result = validateRow(
       rowNumber,
       today,
@@ -192,6 +188,11 @@ export async function parseRegistryFile(file: Buffer): Promise<RegistryFileResul
     if (result.row) rows.push(result.row);
     keys.push(result.keys);
     errors.push(...result.errors);
+    return false;
+  });
+  if (typeof table === 'string') {
+    const fileError = [{ rowNumber: 0, field: '文件', message: table }];
+    return { ok: false, errors: fileError, report: await registryImportReport(fileError, null) };
   }
   errors.push(...duplicates(keys, (r) => r.idNumber, '身份证号码', '身份证号码'));
   errors.push(...duplicates(keys, (r) => r.accountNumber, '账号', '同一账号（一人一卡，不得共用）'));
@@ -203,7 +204,7 @@ export async function parseRegistryFile(file: Buffer): Promise<RegistryFileResul
     }
   }
   if (errors.length === 0) return { ok: true, rows };
-  return { ok: false, errors: sortErrors(errors, table.columns), report: await registryImportReport(errors, table) };
+  return { ok: false, errors: sortErrors(errors, table.columns), report: await registryErrorReport(file, errors) };
 }
 
 /** The empty template the township downloads: the columns, text-formatted ID and account columns, two example rows. */

@@ -5,6 +5,7 @@ import type { Core } from '../../core/context.ts';
 import { type Conn, bulkInsert, inTransaction, insertReturningId, nowIso, reserveIds, selectInChunks } from '../../core/db.ts';
 import { ConflictError, ForbiddenError } from '../../core/errors.ts';
 import { maskName, maskPhone } from '../../core/mask.ts';
+import { releaseGarbage } from '../../core/memory.ts';
 import { findRegion } from '../../core/regions.ts';
 import type { ImportError } from '../../core/spreadsheet.ts';
 import { accountChangeSummary, activeAccountRow, assertStation, type ChangeRequest, newPersonRow, sealAccount } from './commands.ts';
@@ -75,6 +76,7 @@ export async function importRegistry(core: Core, actor: Actor, file: { name: str
   if (previous) return { ok: true, repeated: true, ...previous };
   const parsed = await parseRegistryFile(file.buffer);
   if (!parsed.ok) return parsed;
+  releaseGarbage(parsed.rows.length);
   const format = file.buffer.subarray(0, 2).toString('latin1') === 'PK' ? 'xlsx' : 'csv';
 
   // Indexing and encryption are CPU work: done before the transaction, so that no lock is held meanwhile.

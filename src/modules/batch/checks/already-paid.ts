@@ -7,6 +7,8 @@ export const alreadyPaid: CheckRule = {
   label: '本期已发放',
   severity: 'blocking',
   async check({ db, lines, round }) {
+    const paidRounds = await db('batch_round').where({ policy_item_id: round.policy_item_id, period: round.period, county_id: round.county_id }).whereNot('id', round.id).whereIn('state', ['released', 'transferred']).first('id');
+    if (!paidRounds) return [];
     const others = await otherLinesOf(db, lines, (q) =>
       q.where({ 'r.policy_item_id': round.policy_item_id, 'r.period': round.period, 'r.county_id': round.county_id }).whereNot('r.id', round.id).whereIn('r.state', ['released', 'transferred']),
     );

@@ -33,6 +33,8 @@ export const RULES: CheckRule[] = [
   registryRenamed,
 ];
 
+const CHECKED_COLUMNS = ['id', 'person_id', 'account_id', 'account_index', 'account_last4', 'holder_name', 'person_name', 'tier_name', 'standard_fen', 'quantity_milli', 'amount_fen', 'reissue', 'changed_after_publicity'];
+
 export const RULE_LABELS: Record<string, string> = Object.fromEntries(RULES.map((r) => [r.code, r.label]));
 
 export interface CheckSummary {
@@ -48,7 +50,8 @@ export interface CheckSummary {
  * cleared, a new one is opened. Set-based: the registry and the marks are read once for all lines.
  */
 export async function runChecks(trx: Tx, round: RoundRow, roster: RosterRow): Promise<CheckSummary> {
-  const lines = ((await trx('batch_line').where({ roster_id: roster.id, state: 'active' }).orderBy('id')) as LineRow[]).map(asLine);
+  // Only the columns the rules read: a roster can hold hundreds of thousands of lines.
+  const lines = ((await trx('batch_line').where({ roster_id: roster.id, state: 'active' }).orderBy('id').select(CHECKED_COLUMNS)) as LineRow[]).map(asLine);
   const people = lines.map((l) => l.person_id);
   const facts = new Map((await registryFactsById(trx, people)).map((f) => [f.personId, f]));
   const hits = new Map<number, Awaited<ReturnType<typeof referenceHitsOf>>>();

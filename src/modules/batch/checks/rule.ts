@@ -11,7 +11,7 @@ export interface CheckContext {
   db: Conn;
   round: RoundRow;
   roster: RosterRow;
-  /** The roster's active lines. */
+  /** The roster's active lines, with the columns the rules read (engine.ts CHECKED_COLUMNS). */
   lines: LineRow[];
   /** The registry as it is now, by person id (absent: not in the registry). */
   facts: Map<number, RegistryFacts>;

@@ -1,0 +1,138 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createApp } from '../src/app.ts';
+import { loadActor } from '../src/core/auth/actor.ts';
+import type { Actor } from '../src/core/auth/roles.ts';
+import type { Core } from '../src/core/context.ts';
+import { bulkInsert, inTransaction, nowIso, reserveIds } from '../src/core/db.ts';
+import { createRound, lineRow } from '../src/modules/batch/commands.ts';
+import { releaseRound } from '../src/modules/batch/round-workflow.ts';
+import { actOnRoster } from '../src/modules/batch/workflow.ts';
+import { registryFactsById } from '../src/modules/beneficiary/index.ts';
+import { versionsById } from '../src/modules/policy/index.ts';
+
+/**
+ * The batch figures of `npm run bench`, on the demo county the registry import left behind:
+ * - roster_check_submit_50k_s: the station submits a 50,000-line roster (all checks run inside the step);
+ * - roster_page_50k_ms: the first page of that roster over HTTP, as the station sees it (median of 5);
+ * - round_release_500k_s: the finance section's procedural review and release of a 500,000-line round.
+ * The people are synthetic rows inserted in bulk (the registry import has its own figure): valid-looking but
+ * not encrypted, each with their own account, so that every check passes and the steps go through.
+ */
+const SMALL = 50_000;
+const LARGE = 225_000; // × 2 townships + 50,000 = 500,000 lines
+
+async function syntheticPeople(core: Core, townshipId: number, count: number, tag: string): Promise<number[]> {
+  const villages = ((await core.db('core_region').where({ parent_id: townshipId }).orderBy('id').select('id')) as { id: number }[]).map((v) => Number(v.id));
+  return inTransaction(core.db, async (trx) => {
+    const ids = await reserveIds(trx, 'beneficiary_person', count);
+    const households = await reserveIds(trx, 'beneficiary_household', count);
+    const now = nowIso();
+    const indexes = ids.map((_, i) => i);
+    await bulkInsert(trx, 'beneficiary_household', indexes, (i) => ({ id: households[i], village_id: villages[i % villages.length], head_person_id: ids[i], created_at: now, updated_at: now }));
+    await bulkInsert(trx, 'beneficiary_person', indexes, (i) => ({
+      id: ids[i],
+      name: `测试${tag}${i}`,
+      id_enc: 'bench',
+      id_index: `${tag}-${i}`,
+      id_masked: '990102********0000',
+      birth_date: '1960-01-01',
+      sex: 'male',
+      village_id: villages[i % villages.length],
+      household_id: households[i],
+      relation: 'head',
+      status: 'active',
+      created_at: now,
+      updated_at: now,
+    }));
+    await bulkInsert(trx, 'beneficiary_account', indexes, (i) => ({
+      person_id: ids[i],
+      kind: 'sscard',
+      bank_name: '青禾县农村信用合作联社',
+      account_enc: 'bench',
+      account_index: `${tag}-account-${i}`,
+      account_last4: String(i % 10_000).padStart(4, '0'),
+      holder_name: `测试${tag}${i}`,
+      luhn_warning: false,
+      status: 'active',
+      active_person_id: ids[i],
+      opened_at: now,
+    }));
+    return ids;
+  });
+}
+
+async function fillRoster(core: Core, actor: Actor, roundId: number, townshipId: number, people: number[]): Promise<number> {
+  const round = await core.db('batch_round').where({ id: roundId }).first();
+  const roster = await core.db('batch_roster').where({ round_id: roundId, township_id: townshipId }).first();
+  const [version] = await versionsById(core.db, [Number(round.policy_version_id)]);
+  const facts = await registryFactsById(core.db, people);
+  await inTransaction(core.db, (trx) => bulkInsert(trx, 'batch_line', facts, (f) => lineRow(round, roster, version!, f, version!.tiers[0]!.name, 1000, actor, 'entry')));
+  return Number(roster.id);
+}
+
+/** Log in through the real form as a demo user and fetch a page; returns the time of the page request, in ms. */
+async function pageTime(core: Core, username: string, password: string, path: string): Promise<number> {
+  const server = http.createServer(createApp(core).callback());
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const cookies = new Map<string, string>();
+  const keep = (res: Response) => {
+    for (const c of res.headers.getSetCookie()) cookies.set(c.split('=')[0]!, c.split(';')[0]!);
+  };
+  const header = () => [...cookies.values()].join('; ');
+  try {
+    const form = await fetch(`${base}/login`, { redirect: 'manual' });
+    keep(form);
+    const csrf = /name="_csrf" value="([^"]+)"/.exec(await form.text())![1]!;
+    keep(await fetch(`${base}/login`, { method: 'POST', redirect: 'manual', headers: { cookie: header(), 'content-type': 'application/x-www-form-urlencoded', origin: base }, body: new URLSearchParams({ username, password, _csrf: csrf }) }));
+    const times: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const started = process.hrtime.bigint();
+      const res = await fetch(`${base}${path}`, { headers: { cookie: header() } });
+      if (res.status !== 200) throw new Error(`${path} answered ${res.status}`);
+      await res.text();
+      times.push(Number(process.hrtime.bigint() - started) / 1e6);
+    }
+    return times.sort((a, b) => a - b)[2]!;
+  } finally {
+    server.close();
+  }
+}
+
+const seconds = (started: bigint) => Number(process.hrtime.bigint() - started) / 1e9;
+
+export async function batchFigures(core: Core, password: string): Promise<{ checkSubmit: number; page: number; release: number }> {
+  const actor = async (u: string) => (await loadActor(core.db, { username: u }, null))!.actor;
+  const [station, dept, finance] = await Promise.all(['station1', 'dept_agri', 'finance'].map(actor));
+  const townships = ((await core.db('core_region').where({ level: 'township' }).orderBy('id').select('id', 'name')) as { id: number; name: string }[]);
+  const chengguan = townships.find((t) => t.name === '城关镇')!;
+  const others = townships.filter((t) => t.id !== chengguan.id).slice(0, 2);
+
+  // A person-level yearly policy with an allocation large enough for 500,000 lines.
+  const item = await core.db('policy_item').where({ code: 'JC-03' }).first('id');
+  const county = await core.db('core_region').where({ level: 'county' }).first('id');
+  await core.db('policy_allocation').insert({ county_id: county.id, item_id: item.id, year: 2026, amount_fen: 1_000_000_000_00, doc_number: '基准测试', doc_title: '基准测试指标', doc_date: '2026-01-01', recorded_by: finance.userId, recorded_at: nowIso() });
+  const roundId = await createRound(core, dept, { policyItemId: Number(item.id), period: '2026', meansTested: false });
+
+  const small = await fillRoster(core, station, roundId, chengguan.id, await syntheticPeople(core, chengguan.id, SMALL, 'a'));
+  for (const [i, t] of others.entries()) await fillRoster(core, station, roundId, t.id, await syntheticPeople(core, t.id, LARGE, `b${i}`));
+
+  // roster_check_submit_50k_s: the roster has been cross-checked; the station submits it (the checks run again inside).
+  await core.db('batch_roster').where({ id: small }).update({ state: 'checked', last_changed_by: station.userId });
+  const version = Number((await core.db('batch_roster').where({ id: small }).first('version')).version);
+  let started = process.hrtime.bigint();
+  await actOnRoster(core, station, small, 'submit', { version });
+  const checkSubmit = seconds(started);
+
+  const page = await pageTime(core, 'station1', password, `/rosters/${small}`);
+
+  // round_release_500k_s: every roster reported after its publicity, the round submitted; the finance section releases it.
+  await core.db('batch_roster').where({ round_id: roundId }).update({ state: 'reported', publicity_start: '2026-10-01', publicity_end: '2026-10-07' });
+  await core.db('batch_round').where({ id: roundId }).update({ state: 'submitted' });
+  const bank = await core.db('core_org').where({ kind: 'bank' }).first('id');
+  const roundVersion = Number((await core.db('batch_round').where({ id: roundId }).first('version')).version);
+  started = process.hrtime.bigint();
+  await releaseRound(core, finance, roundId, { version: roundVersion, bankOrgId: Number(bank.id) });
+  return { checkSubmit, page, release: seconds(started) };
+}
