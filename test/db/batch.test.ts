@@ -275,4 +275,17 @@ describe(`payment rounds and rosters (${TEST_DB})`, () => {
     expect(await checkRoster(t.core, station, Number(roster.id))).toEqual({ blocking: 0, warnings: 2, resolved: 0 });
     expect((await openFindings(t, Number(roster.id))).map((f) => f.message)).toEqual(Array(2).fill('该账户（尾号 0018）同时是另外 1 人的发放账户，请核实'));
   });
+
+  it('lets only one of two simultaneous releases of a round succeed', async () => {
+    t = await createSeededDb({}, { people: true });
+    const round = await t.core.db('batch_round').where({ state: 'submitted' }).first('id', 'version');
+    const bank = await t.core.db('core_org').where({ kind: 'bank' }).first('id');
+    const finance = await actorFor(t, 'finance');
+    const colleague = { ...finance, userId: finance.userId + 1000 };
+    const input = { version: Number(round.version), bankOrgId: Number(bank.id) };
+    const results = await Promise.allSettled([releaseRound(t.core, finance, Number(round.id), input), releaseRound(t.core, colleague, Number(round.id), input)]);
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+    expect((results.find((r) => r.status === 'rejected') as PromiseRejectedResult).reason).toBeInstanceOf(ConflictError);
+    expect(await t.core.db('batch_history').where({ round_id: round.id, action: 'release' }).count({ n: '*' })).toEqual([{ n: 1 }]);
+  });
 });

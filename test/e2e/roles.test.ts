@@ -46,7 +46,7 @@ describe.skipIf(onPg || !hasChromium)('各角色通过浏览器登录与退出',
   beforeAll(async () => {
     fs.mkdirSync(SCREENSHOT_DIR, { recursive: true });
     // Demo mode, like the real demo: no TOTP second factor for admin / finance_section / treasury.
-    db = await createSeededDb({ demo: true });
+    db = await createSeededDb({ demo: true }, { people: true });
     server = http.createServer(createApp(db.core).callback());
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -172,6 +172,66 @@ describe.skipIf(onPg || !hasChromium)('各角色通过浏览器登录与退出',
         await page.screenshot({ path: path.join(SCREENSHOT_DIR, 'registry-import-done.png'), fullPage: true });
       } finally {
         await context.close();
+      }
+    },
+    TIMEOUT,
+  );
+
+  it(
+    '经办站所在清册页面录入一行并送复核，财政所复核通过：每一步都在页面上完成',
+    async () => {
+      const item = await db.core.db('policy_item').where({ code: 'JC-06' }).first('id');
+      const county = await db.core.db('core_region').where({ level: 'county' }).first('id');
+      const dept = await db.core.db('core_user').where({ username: 'dept_agri' }).first('id');
+      const head = await db.core.db('beneficiary_person as p').join('beneficiary_account as a', 'a.active_person_id', 'p.id').join('core_region as v', 'v.id', 'p.village_id').join('core_region as t', 't.id', 'v.parent_id').where({ 't.name': '城关镇', 'p.relation': 'head', 'p.status': 'active' })
+        .whereRaw('a.holder_name = p.name')
+        .whereNotExists((q) => q.select(db.core.db.raw('1')).from('beneficiary_account as b').whereRaw('b.account_index = a.account_index').whereRaw('b.id <> a.id'))
+        .whereNotExists((q) => q.select(db.core.db.raw('1')).from('beneficiary_reference_hit as h').whereRaw('h.person_id = p.id'))
+        .first('p.id_enc', 'p.name');
+      const signIn = async (username: string) => {
+        const context = await browser.newContext({ locale: 'zh-CN', viewport: { width: 1280, height: 900 } });
+        const page = await context.newPage();
+        await openLogin(page);
+        await page.fill('#f-username', username);
+        await page.fill('#f-password', TEST_PASSWORD);
+        await Promise.all([page.waitForNavigation({ waitUntil: 'load' }), page.getByRole('button', { name: '登录' }).click()]);
+        return { context, page };
+      };
+      expect(county && dept && head).toBeTruthy();
+      const agri = await signIn('dept_agri');
+      try {
+        await agri.page.goto(`${baseUrl}/rounds`);
+        await agri.page.selectOption('#f-policyItemId', String(item.id));
+        await agri.page.fill('#f-period', '2026');
+        await agri.page.getByRole('button', { name: '建立', exact: true }).click();
+        await expect.poll(() => agri.page.locator('h1').innerText(), { timeout: 15_000 }).toContain('森林生态效益补偿');
+      } finally {
+        await agri.context.close();
+      }
+      const roster = await db.core.db('batch_roster as s').join('batch_round as r', 'r.id', 's.round_id').join('core_region as t', 't.id', 's.township_id').where({ 'r.policy_item_id': item.id, 't.name': '城关镇' }).first('s.id');
+
+      const station = await signIn('station1');
+      try {
+        await station.page.goto(`${baseUrl}/rosters/${roster.id}`);
+        await station.page.fill('#f-idNumber', db.core.crypto.decrypt(head.id_enc));
+        await station.page.fill('#f-quantity', '8.5');
+        await station.page.getByRole('button', { name: '加入清册', exact: true }).click();
+        await expect.poll(() => station.page.locator('main').innerText(), { timeout: 15_000 }).toContain('133.88');
+        await station.page.getByRole('button', { name: '送财政所复核比对', exact: true }).click();
+        await expect.poll(() => station.page.locator('main').innerText(), { timeout: 15_000 }).toContain('清册现为“待财政所复核比对”');
+        await station.page.screenshot({ path: path.join(SCREENSHOT_DIR, 'roster-station.png'), fullPage: true });
+      } finally {
+        await station.context.close();
+      }
+
+      const office = await signIn('finance1');
+      try {
+        await office.page.goto(`${baseUrl}/rosters/${roster.id}`);
+        await office.page.getByRole('button', { name: '复核比对通过', exact: true }).click();
+        await expect.poll(() => office.page.locator('main').innerText(), { timeout: 15_000 }).toContain('清册现为“复核比对完成，待上报”');
+        await office.page.screenshot({ path: path.join(SCREENSHOT_DIR, 'roster-finance-office.png'), fullPage: true });
+      } finally {
+        await office.context.close();
       }
     },
     TIMEOUT,
