@@ -20,6 +20,9 @@ import { actOnRoster } from '../src/modules/batch/workflow.ts';
  */
 const HEADER = ['村（社区）', '姓名', '身份证号码', '档次', '数量'];
 
+/** The demo agent bank's settlement account in its agreement (a made-up number; demo.ts records the agreement). */
+export const DEMO_SETTLEMENT_ACCOUNT = '990102000100200301';
+
 interface DemoPerson {
   relation: string;
   status: string;
@@ -117,7 +120,7 @@ export async function seedDemoBatch(core: Core): Promise<void> {
     await releaseRound(core, finance, roundId, { version: await roundVersion(roundId), bankOrgId: Number(bank.id) });
     if (until === 'transferred') {
       const { linesFen } = await roundMoney(core.db, roundId);
-      await recordTransfer(core, treasury, roundId, { version: await roundVersion(roundId), amountFen: linesFen, voucherNo: '青国库拨〔2026〕0915号（演示）', bankOrgId: Number(bank.id), destinationAccount: '青禾县农村信用合作联社惠民补贴代发清算户（演示）' });
+      await recordTransfer(core, treasury, roundId, { version: await roundVersion(roundId), amountFen: linesFen, voucherNo: '青国库拨〔2026〕0915号（演示）', bankOrgId: Number(bank.id), destinationAccount: DEMO_SETTLEMENT_ACCOUNT });
     }
   }
   const living = await round('JC-14', '2026-10', civil, false);

@@ -5,7 +5,7 @@ import { ROLE_LABELS, type Role } from '../src/core/auth/roles.ts';
 import { inTransaction, insertReturningId, nowIso } from '../src/core/db.ts';
 import { type Region, insertRegion } from '../src/core/regions.ts';
 import { seedDemoPeople } from './demo-people.ts';
-import { seedDemoBatch } from './demo-batch.ts';
+import { DEMO_SETTLEMENT_ACCOUNT, seedDemoBatch } from './demo-batch.ts';
 import { seedDemoReference } from './demo-reference.ts';
 import { seedDemoPolicies } from './demo-policy.ts';
 
@@ -97,6 +97,22 @@ export async function seedDemo(core: Core, password: string, options: { people?:
       await trx('core_user_role').insert({ user_id: userId, role: u.role });
       userIds.set(u.username, userId);
     }
+    // The county's agent bank agreement (代发协议) with the rural credit cooperative, serving every township.
+    const agreementId = await insertReturningId(trx, 'core_bank_agreement', {
+      county_id: county.id,
+      bank_org_id: orgIds.get('bank')!,
+      branch: '青禾县农村信用合作联社营业部',
+      agreement_no: '青财代发〔2024〕1号',
+      starts_on: '2024-01-01',
+      ends_on: '2028-12-31',
+      settlement_account_name: '青禾县农村信用合作联社惠民补贴代发清算户',
+      settlement_account_no: DEMO_SETTLEMENT_ACCOUNT,
+      free_sms: true,
+      free_withdrawal: true,
+      recorded_by: userIds.get('finance')!,
+      recorded_at: now,
+    });
+    for (const t of townships.values()) await trx('core_bank_agreement_township').insert({ agreement_id: agreementId, township_id: t.id });
     const policies = await seedDemoPolicies(trx, { province, county, countyOrgs: orgIdsByName, userIds });
     const people = options.people ? await seedDemoPeople(trx, core, { villages: villageIds, bankOrgId: orgIds.get('bank')!, stationUserId: userIds.get('station1')! }) : 0;
     if (options.people) await seedDemoReference(trx, { countyId: county.id, financeUserId: userIds.get('finance')! });

@@ -25,6 +25,7 @@ import { createBatchModule } from './modules/batch/index.ts';
 import { createBeneficiaryModule } from './modules/beneficiary/index.ts';
 import { createPolicyModule } from './modules/policy/index.ts';
 import { adminRoutes } from './core/web/admin-routes.ts';
+import { agreementRoutes } from './core/web/agreement-routes.ts';
 import { auditRoutes } from './core/web/audit-routes.ts';
 import { authRoutes } from './core/web/auth-routes.ts';
 import { calendarRoutes } from './core/web/calendar-routes.ts';
@@ -37,6 +38,7 @@ const STATIC_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '.
 
 const CORE_NAV: NavItem[] = [
   { href: '/', label: '工作台', roles: ['admin', 'auditor', 'township_station', 'township_finance', 'department', 'finance_section', 'treasury', 'bank', 'supervisor'] },
+  { href: '/agreements', label: '代发协议', roles: ['finance_section', 'treasury', 'bank'] },
   { href: '/deadlines', label: '限时办理', roles: ['township_station', 'township_finance', 'department', 'finance_section', 'treasury', 'bank', 'supervisor'] },
   { href: '/admin/users', label: '用户管理', roles: ['admin'] },
   { href: '/admin/regions', label: '地区与单位', roles: ['admin'] },
@@ -101,6 +103,7 @@ export function createApp(core: Core, options: AppOptions = {}): Koa {
   adminRoutes(router, web);
   auditRoutes(router, web);
   calendarRoutes(router, web);
+  agreementRoutes(router, web);
   opsRoutes(router, web, composeTasks(core, modules));
   for (const m of modules) m.routes?.(router, web);
   app.use(router.routes());

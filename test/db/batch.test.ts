@@ -11,6 +11,7 @@ import { recordTransfer, releaseRound, roundMoney, submitRound } from '../../src
 import { type RosterAction, actOnRoster } from '../../src/modules/batch/workflow.ts';
 import type { Actor } from '../../src/core/auth/roles.ts';
 import { REGISTRY_FILE_HEADER, fakeHouseholds, registryFileRows } from '../../seeds/fake-people.ts';
+import { DEMO_SETTLEMENT_ACCOUNT } from '../../seeds/demo-batch.ts';
 import { TEST_DB, type TestDb, actorFor, createSeededDb, idNumberFrom, regionId } from '../factories.ts';
 
 let t: TestDb | undefined;
@@ -211,11 +212,22 @@ describe(`payment rounds and rosters (${TEST_DB})`, () => {
     const bank = await t.core.db('core_org').where({ kind: 'bank' }).first('id');
     const department = await t.core.db('core_org').where({ kind: 'department' }).first('id');
     await expect(releaseRound(t.core, finance, roundId, { version: await roundVersion(), bankOrgId: Number(department.id) })).rejects.toMatchObject({ fieldErrors: { bankOrgId: '请选择代发金融机构' } });
+    // Only to a bank whose agreement is in force today and serves the round's townships.
+    await t.core.db('core_bank_agreement').update({ ends_on: '2025-12-31' });
+    await expect(releaseRound(t.core, finance, roundId, { version: await roundVersion(), bankOrgId: Number(bank.id) })).rejects.toMatchObject({ fieldErrors: { bankOrgId: '该金融机构在本县没有有效的代发协议' } });
+    await t.core.db('core_bank_agreement').update({ ends_on: '2028-12-31' });
+    await t.core.db('core_bank_agreement_township').where({ township_id: await regionId(t, '城关镇') }).delete();
+    await expect(releaseRound(t.core, finance, roundId, { version: await roundVersion(), bankOrgId: Number(bank.id) })).rejects.toMatchObject({ fieldErrors: { bankOrgId: '该金融机构的代发协议没有覆盖本批次的全部乡镇' } });
+    const agreement = await t.core.db('core_bank_agreement').first('id');
+    await t.core.db('core_bank_agreement_township').insert({ agreement_id: agreement.id, township_id: await regionId(t, '城关镇') });
     await releaseRound(t.core, finance, roundId, { version: await roundVersion(), bankOrgId: Number(bank.id) });
 
     const { linesFen, transferredFen } = await roundMoney(t.core.db, roundId);
     expect(transferredFen).toBe(0);
-    const transfer = { voucherNo: '国库拨〔2026〕118号', destinationAccount: '青禾县农村信用合作联社代发资金清算户', bankOrgId: Number(bank.id) };
+    const transfer = { voucherNo: '国库拨〔2026〕118号', destinationAccount: DEMO_SETTLEMENT_ACCOUNT, bankOrgId: Number(bank.id) };
+    await expect(recordTransfer(t.core, treasury, roundId, { ...transfer, version: await roundVersion(), amountFen: linesFen, destinationAccount: '6222000000000000' })).rejects.toMatchObject({
+      fieldErrors: { destinationAccount: `只能拨付到代发协议（青财代发〔2024〕1号）约定的资金清算账户 ${DEMO_SETTLEMENT_ACCOUNT}` },
+    });
     await expect(recordTransfer(t.core, treasury, roundId, { ...transfer, version: await roundVersion(), amountFen: linesFen - 1 })).rejects.toThrow('拨付金额应与下达金额一致');
     await expect(recordTransfer(t.core, treasury, roundId, { ...transfer, version: await roundVersion(), amountFen: linesFen, bankOrgId: Number(department.id) })).rejects.toMatchObject({ fieldErrors: { bankOrgId: '资金只能直接拨付到本批次的代发金融机构，不得拨付到单位账户或乡镇' } });
     expect(await t.core.db('batch_transfer').count({ n: '*' })).toEqual([{ n: 0 }]);

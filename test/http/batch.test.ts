@@ -1,6 +1,6 @@
 import zlib from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
-import { TEST_DB, type TestDb, agentFor, createSeededDb, csrfFrom, login, submit } from '../factories.ts';
+import { TEST_DB, type TestDb, agentFor, asAdmin, createSeededDb, csrfFrom, login, submit } from '../factories.ts';
 
 let t: TestDb | undefined;
 afterEach(async () => {
@@ -96,5 +96,12 @@ describe(`batch pages (${TEST_DB})`, () => {
       await login(agent, username);
       expect((await agent.get('/')).text, username).toContain(queue);
     }
+  });
+
+  it('lets a county set the time limit of each step of the flow on the settings page', async () => {
+    t = await createSeededDb();
+    const admin = await asAdmin(t);
+    const page = await admin.get('/admin/settings');
+    for (const step of ['清册复核比对', '主管部门审核清册', '公示结束后确认', '财政程序性复核', '国库拨付资金']) expect(page.text).toContain(step);
   });
 });

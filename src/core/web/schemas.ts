@@ -92,3 +92,16 @@ export const apiTokenSchema = z.object({
   regionId: id('所属地区'),
   orgId: z.preprocess((v) => (v === '' || v === undefined ? null : v), id('单位').nullable()),
 });
+
+export const agreementSchema = z.object({
+  bankOrgId: id('代发金融机构'),
+  branch: text('承办网点', 80),
+  agreementNo: text('协议编号', 60),
+  startsOn: z.string({ error: '请填写开始日期' }).trim(),
+  endsOn: z.string({ error: '请填写结束日期' }).trim(),
+  settlementAccountName: text('资金清算账户名称', 80),
+  settlementAccountNo: z.string({ error: '请填写资金清算账号' }).trim().transform((v) => v.replace(/\s/g, '')),
+  freeSms: z.preprocess((v) => v === 'on', z.boolean()),
+  freeWithdrawal: z.preprocess((v) => v === 'on', z.boolean()),
+  townshipIds: z.preprocess((v) => (Array.isArray(v) ? v : v === undefined || v === '' ? [] : [v]), z.array(z.coerce.number().int().positive())),
+});

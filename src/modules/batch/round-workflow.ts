@@ -4,6 +4,8 @@ import type { Core } from '../../core/context.ts';
 import { type Conn, type Tx, inTransaction, insertReturningId, nowIso } from '../../core/db.ts';
 import { closeDeadline, defineDeadlineRule, openDeadline } from '../../core/deadlines.ts';
 import { ConflictError, ForbiddenError, ValidationError } from '../../core/errors.ts';
+import { agreementInForce } from '../../core/agreements.ts';
+import { businessDate } from '../../core/dates.ts';
 import { formatYuan } from '../../core/money.ts';
 import { runChecks } from './checks/engine.ts';
 import { recordHistory } from './commands.ts';
@@ -13,8 +15,9 @@ import { type RosterRow, type RoundRow, roundInScope, rosterQuery } from './repo
 /**
  * The round's steps after the townships (steps 7–10): the department aggregates its townships' reported rosters
  * and submits the round; the finance section's procedural review (程序性复核) releases it to the agent bank or
- * returns it; the treasury records the transfer (拨付) of exactly the round's total, straight to the agent bank
- * (Qinghai 二(三)7: never to a unit account or a township). Version-guarded like the roster's steps.
+ * returns it, only to a bank whose agreement (代发协议) is in force and serves the round's townships; the treasury
+ * records the transfer (拨付) of exactly the round's total, straight to the settlement account named in that
+ * agreement (Qinghai 二(三)7: never to a unit account or a township). Version-guarded like the roster's steps.
  */
 defineDeadlineRule({ code: 'batch_finance_review', label: '财政程序性复核', days: 5, unit: 'working', responsible: ['finance_section'], basis: '限时办理（县级设置，默认 5 个工作日）' });
 defineDeadlineRule({ code: 'batch_transfer', label: '国库拨付资金', days: 3, unit: 'working', responsible: ['treasury'], basis: '限时办理（县级设置，默认 3 个工作日）' });
@@ -111,6 +114,9 @@ export async function releaseRound(core: Core, actor: Actor, roundId: number, in
   if (actor.userId === round.created_by) throw new ForbiddenError('您建立了此批次，不能由您复核下达（四眼原则）');
   const bank = await core.db('core_org').where({ id: input.bankOrgId, kind: 'bank' }).first();
   if (!bank) throw new ValidationError({ bankOrgId: '请选择代发金融机构' });
+  const townshipIds = (await rostersOf(core.db, round.id)).filter((r) => r.lines > 0).map((r) => Number(r.township_id));
+  const agreement = await agreementInForce(core.db, { countyId: round.county_id, bankOrgId: Number(bank.id), on: businessDate(), townshipIds });
+  if (typeof agreement === 'string') throw new ValidationError({ bankOrgId: agreement });
   await step(core, actor, round, {
     from: 'submitted',
     to: 'released',
@@ -139,7 +145,11 @@ export async function recordTransfer(core: Core, actor: Actor, roundId: number, 
   if (round.bank_org_id === null || input.bankOrgId !== round.bank_org_id) throw new ValidationError({ bankOrgId: '资金只能直接拨付到本批次的代发金融机构，不得拨付到单位账户或乡镇' });
   const voucherNo = input.voucherNo.trim();
   if (!voucherNo) throw new ValidationError({ voucherNo: '请填写拨付凭证号' });
-  if (!input.destinationAccount.trim()) throw new ValidationError({ destinationAccount: '请填写代发金融机构的资金清算账户' });
+  const agreement = await agreementInForce(core.db, { countyId: round.county_id, bankOrgId: round.bank_org_id, on: businessDate(), townshipIds: [] });
+  if (typeof agreement === 'string') throw new ValidationError({ bankOrgId: agreement });
+  if (input.destinationAccount.replace(/\s/g, '') !== agreement.settlement_account_no) {
+    throw new ValidationError({ destinationAccount: `只能拨付到代发协议（${agreement.agreement_no}）约定的资金清算账户 ${agreement.settlement_account_no}` });
+  }
   await step(core, actor, round, {
     from: 'released',
     to: 'transferred',
@@ -157,7 +167,7 @@ export async function recordTransfer(core: Core, actor: Actor, roundId: number, 
         amount_fen: input.amountFen,
         voucher_no: voucherNo,
         bank_org_id: round.bank_org_id,
-        destination_account: input.destinationAccount.trim(),
+        destination_account: `${agreement.settlement_account_name} ${agreement.settlement_account_no}`,
         recorded_by: actor.userId,
         recorded_at: nowIso(),
       });

@@ -1,7 +1,8 @@
 import type Router from '@koa/router';
 import type { Context } from 'koa';
 import { type Actor, hasRole } from '../../core/auth/roles.ts';
-import { businessYear, formatDateTime } from '../../core/dates.ts';
+import { agreementInForce } from '../../core/agreements.ts';
+import { businessDate, businessYear, formatDateTime } from '../../core/dates.ts';
 import { ConflictError, NotFoundError, ValidationError } from '../../core/errors.ts';
 import { uploadedFile } from '../../core/http/upload.ts';
 import { parseId, validate } from '../../core/http/validate.ts';
@@ -77,11 +78,18 @@ export function batchRoutes(router: Router, web: Web): void {
           transfer: round.state === 'released' && hasRole(actor, 'treasury'),
         },
         banks,
-        values: { amount: formatYuan(money.linesFen).replace(/,/g, ''), bankOrgId: round.bank_org_id ?? '' },
+        values: { amount: formatYuan(money.linesFen).replace(/,/g, ''), bankOrgId: round.bank_org_id ?? '', destinationAccount: await settlementAccount(round) },
         ...extra,
       },
       status,
     );
+  }
+
+  /** The settlement account of the round's bank in its agreement, to pre-fill the treasury's transfer. */
+  async function settlementAccount(round: { county_id: number; bank_org_id: number | null }): Promise<string> {
+    if (round.bank_org_id === null) return '';
+    const agreement = await agreementInForce(db, { countyId: round.county_id, bankOrgId: round.bank_org_id, on: businessDate(), townshipIds: [] });
+    return typeof agreement === 'string' ? '' : agreement.settlement_account_no;
   }
 
   router.get('/rounds/:id', async (ctx) => roundPage(ctx, await reader(ctx), idParam(ctx, 'id', '发放批次')));
