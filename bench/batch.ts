@@ -5,6 +5,7 @@ import { loadActor } from '../src/core/auth/actor.ts';
 import type { Actor } from '../src/core/auth/roles.ts';
 import type { Core } from '../src/core/context.ts';
 import { bulkInsert, inTransaction, nowIso, reserveIds } from '../src/core/db.ts';
+import { payoutFile } from '../src/modules/bank/commands.ts';
 import { createRound, lineRow } from '../src/modules/batch/commands.ts';
 import { releaseRound } from '../src/modules/batch/round-workflow.ts';
 import { actOnRoster } from '../src/modules/batch/workflow.ts';
@@ -15,12 +16,14 @@ import { versionsById } from '../src/modules/policy/index.ts';
  * The batch figures of `npm run bench`, on the demo county the registry import left behind:
  * - roster_check_submit_50k_s: the station submits a 50,000-line roster (all checks run inside the step);
  * - roster_page_50k_ms: the first page of that roster over HTTP, as the station sees it (median of 5);
- * - round_release_500k_s: the finance section's procedural review and release of a 500,000-line round.
+ * - round_release_500k_s: the finance section's procedural review and release of a 500,000-line round;
+ * - payout_file_200k_s: the agent bank's payout file (CSV) of a 200,000-line round, accounts decrypted.
  * The people are synthetic rows inserted in bulk (the registry import has its own figure): valid-looking but
  * not encrypted, each with their own account, so that every check passes and the steps go through.
  */
 const SMALL = 50_000;
 const LARGE = 225_000; // × 2 townships + 50,000 = 500,000 lines
+const PAYOUT = 200_000;
 
 async function syntheticPeople(core: Core, townshipId: number, count: number, tag: string): Promise<number[]> {
   const villages = ((await core.db('core_region').where({ parent_id: townshipId }).orderBy('id').select('id')) as { id: number }[]).map((v) => Number(v.id));
@@ -49,7 +52,7 @@ async function syntheticPeople(core: Core, townshipId: number, count: number, ta
       person_id: ids[i],
       kind: 'sscard',
       bank_name: '青禾县农村信用合作联社',
-      account_enc: 'bench',
+      account_enc: core.crypto.encrypt(`623999${String(i).padStart(12, '0')}${tag.length}`), // the payout file decrypts it
       account_index: `${tag}-account-${i}`,
       account_last4: String(i % 10_000).padStart(4, '0'),
       holder_name: `测试${tag}${i}`,
@@ -102,7 +105,7 @@ async function pageTime(core: Core, username: string, password: string, path: st
 
 const seconds = (started: bigint) => Number(process.hrtime.bigint() - started) / 1e9;
 
-export async function batchFigures(core: Core, password: string): Promise<{ checkSubmit: number; page: number; release: number }> {
+export async function batchFigures(core: Core, password: string): Promise<{ checkSubmit: number; page: number; release: number; payout: number }> {
   const actor = async (u: string) => (await loadActor(core.db, { username: u }, null))!.actor;
   const [station, dept, finance] = await Promise.all(['station1', 'dept_agri', 'finance'].map(actor));
   const townships = ((await core.db('core_region').where({ level: 'township' }).orderBy('id').select('id', 'name')) as { id: number; name: string }[]);
@@ -116,7 +119,11 @@ export async function batchFigures(core: Core, password: string): Promise<{ chec
   const roundId = await createRound(core, dept, { policyItemId: Number(item.id), period: '2026', meansTested: false });
 
   const small = await fillRoster(core, station, roundId, chengguan.id, await syntheticPeople(core, chengguan.id, SMALL, 'a'));
-  for (const [i, t] of others.entries()) await fillRoster(core, station, roundId, t.id, await syntheticPeople(core, t.id, LARGE, `b${i}`));
+  const large: number[][] = [];
+  for (const [i, t] of others.entries()) {
+    large.push(await syntheticPeople(core, t.id, LARGE, `b${i}`));
+    await fillRoster(core, station, roundId, t.id, large[i]!);
+  }
 
   // roster_check_submit_50k_s: the roster has been cross-checked; the station submits it (the checks run again inside).
   await core.db('batch_roster').where({ id: small }).update({ state: 'checked', last_changed_by: station.userId });
@@ -134,5 +141,15 @@ export async function batchFigures(core: Core, password: string): Promise<{ chec
   const roundVersion = Number((await core.db('batch_round').where({ id: roundId }).first('version')).version);
   started = process.hrtime.bigint();
   await releaseRound(core, finance, roundId, { version: roundVersion, bankOrgId: Number(bank.id) });
-  return { checkSubmit, page, release: seconds(started) };
+  const release = seconds(started);
+
+  // payout_file_200k_s: the bank downloads the payout file of a 200,000-line round released to it.
+  const other = await core.db('policy_item').where({ code: 'JC-07' }).first('id');
+  const payoutRound = await createRound(core, dept, { policyItemId: Number(other.id), period: '2026', meansTested: false });
+  await fillRoster(core, station, payoutRound, others[0]!.id, large[0]!.slice(0, PAYOUT));
+  await core.db('batch_round').where({ id: payoutRound }).update({ state: 'released', bank_org_id: bank.id });
+  started = process.hrtime.bigint();
+  const file = await payoutFile(core, { actor: await actor('bank') }, payoutRound, 'csv');
+  if (file.lines !== PAYOUT) throw new Error(`payout file has ${file.lines} lines`);
+  return { checkSubmit, page, release, payout: seconds(started) };
 }

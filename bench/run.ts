@@ -116,6 +116,7 @@ export async function runBench(argv: string[]): Promise<number> {
     figures.roster_check_submit_50k_s = figure(batch.checkSubmit, 's', 5);
     figures.round_release_500k_s = figure(batch.release, 's', 30);
     figures.roster_page_50k_ms = figure(batch.page, 'ms', 200);
+    figures.payout_file_200k_s = figure(batch.payout, 's', 5);
   } finally {
     await core.db.destroy();
     if (values.pg) {

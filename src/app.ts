@@ -21,6 +21,7 @@ import type { AppModule, NavItem } from './core/module.ts';
 import type { TaskDefinition } from './core/scheduler.ts';
 import { coreTasks } from './core/tasks.ts';
 import { createViews } from './core/views.ts';
+import { createBankModule } from './modules/bank/index.ts';
 import { createBatchModule } from './modules/batch/index.ts';
 import { createBeneficiaryModule } from './modules/beneficiary/index.ts';
 import { createPolicyModule } from './modules/policy/index.ts';
@@ -55,7 +56,7 @@ const ACCOUNT_NAV: NavItem = { href: '/account', label: '账户安全', roles: C
  * bank › publicity, supervision). Each module issue adds its module here; core never imports a module.
  */
 function buildModules(core: Core): AppModule[] {
-  return [createPolicyModule(core), createBeneficiaryModule(core), createBatchModule(core)];
+  return [createPolicyModule(core), createBeneficiaryModule(core), createBatchModule(core), createBankModule(core)];
 }
 
 /** Every scheduled task: the platform's own and the modules'. The outbox dispatch reaches the modules' handlers. */

@@ -82,8 +82,8 @@ export function createFieldCrypto(secretKey: string): FieldCrypto {
   };
 }
 
-export function sm3Hex(data: string): string {
-  return crypto.createHash('sm3').update(data, 'utf8').digest('hex');
+export function sm3Hex(data: string | Buffer): string {
+  return typeof data === 'string' ? crypto.createHash('sm3').update(data, 'utf8').digest('hex') : crypto.createHash('sm3').update(data).digest('hex');
 }
 
 export function sha256(data: string | Buffer): Buffer {

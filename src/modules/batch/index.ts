@@ -5,6 +5,10 @@ import { formatQuantity, ROSTER_STATES, ROUND_STATES } from './model.ts';
 import { paymentsOf, roundsReadyToSubmit, roundsWaiting, rostersWaiting } from './queries.ts';
 import { BATCH_READERS, batchRoutes } from './routes.ts';
 
+export { roundMoney } from './round-workflow.ts';
+export { type PayoutLine, releasedAt, releasedLines, roundsOfBank } from './queries.ts';
+export type { RoundRow } from './repo.ts';
+
 /**
  * The batch module (一个平台管发放 + 一套规程堵漏洞): payment rounds, township rosters and their lines, the
  * cross-checks and the review steps. Other modules use only what this file exports.

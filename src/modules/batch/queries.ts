@@ -179,3 +179,27 @@ export async function objectionsOf(db: Conn, rosterId: number) {
 export async function returnedLines(db: Conn, rosterId: number): Promise<LineRow[]> {
   return db('batch_line').where({ roster_id: rosterId, state: 'returned' }).orderBy('updated_at', 'desc').limit(500);
 }
+
+export interface PayoutLine {
+  line_id: number;
+  person_name: string;
+  account_id: number | null;
+  holder_name: string | null;
+  amount_fen: number;
+}
+
+/** The lines of a released round, in line order, as the agent bank's payout needs them. */
+export async function releasedLines(db: Conn, roundId: number): Promise<PayoutLine[]> {
+  return db('batch_line').where({ round_id: roundId, state: 'active' }).orderBy('id').select('id as line_id', 'person_name', 'account_id', 'holder_name', 'amount_fen');
+}
+
+/** Rounds released to a bank (and later), newest first: what its users and its API token may fetch. */
+export async function roundsOfBank(db: Conn, bankOrgId: number): Promise<RoundRow[]> {
+  return ((await roundQuery(db).where('r.bank_org_id', bankOrgId).whereIn('r.state', ['released', 'transferred']).orderBy('r.id', 'desc')) as RoundRow[]).map(asRound);
+}
+
+/** When a round was released to its bank (the payout file is dated by it). */
+export async function releasedAt(db: Conn, roundId: number): Promise<string | null> {
+  const row = await db('batch_history').where({ round_id: roundId, action: 'release' }).whereNull('roster_id').orderBy('id', 'desc').first('at');
+  return row ? new Date(row.at).toISOString() : null;
+}

@@ -10,7 +10,7 @@ import { beneficiaryRoutes } from './routes.ts';
  */
 export { parseIdNumber } from './id-number.ts';
 export { parseAccountNumber } from './account-number.ts';
-export { type HitRow as ReferenceHit, type RegistryFacts, referenceHitsOf, registryFactsById, registryFactsByIdIndex } from './queries.ts';
+export { type HitRow as ReferenceHit, type RegistryFacts, accountNumbersById, referenceHitsOf, registryFactsById, registryFactsByIdIndex } from './queries.ts';
 
 export function createBeneficiaryModule(core: Core): AppModule {
   return {

@@ -244,3 +244,14 @@ const unique = <T>(values: T[]) => [...new Set(values)];
 
 export const registryFactsById = (db: Conn, personIds: number[]) => factsWhere(db, 'p.id', personIds);
 export const registryFactsByIdIndex = (db: Conn, idIndexes: string[]) => factsWhere(db, 'p.id_index', idIndexes);
+
+/**
+ * Account numbers in clear, by account id, for the one output that needs them: the payout file the agent bank
+ * pays from (its download is audited). Nothing else decrypts an account number.
+ */
+export async function accountNumbersById(db: Conn, crypto: { decrypt(value: string): string }, accountIds: number[]): Promise<Map<number, string>> {
+  const numbers = new Map<number, string>();
+  const rows: { id: number; account_enc: string }[] = await selectInChunks(unique(accountIds), (chunk) => db('beneficiary_account').whereIn('id', chunk).select('id', 'account_enc'));
+  for (const r of rows) numbers.set(Number(r.id), crypto.decrypt(r.account_enc));
+  return numbers;
+}

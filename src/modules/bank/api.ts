@@ -1,0 +1,42 @@
+import type Router from '@koa/router';
+import { apiClient } from '../../core/api.ts';
+import type { Core } from '../../core/context.ts';
+import { NotFoundError } from '../../core/errors.ts';
+import { parseId } from '../../core/http/validate.ts';
+import { bankRounds, payoutFile } from './commands.ts';
+import { PAYOUT_FORMATS } from './payout.ts';
+
+/** The agent bank's machine API: the rounds released to it and their payout files (token purpose 'bank'). */
+export function bankApi(core: Core) {
+  return {
+    routes(router: Router) {
+      router.get('/payouts', async (ctx) => {
+        const rounds = await bankRounds(core, { client: apiClient(ctx) });
+        ctx.body = { rounds: rounds.map((r) => ({ roundId: r.id, title: r.title, period: r.period, state: r.state })) };
+      });
+      router.get('/payouts/:id', async (ctx) => {
+        const roundId = parseId(ctx.params.id);
+        if (roundId === null) throw new NotFoundError('发放批次不存在');
+        const payout = await payoutFile(core, { client: apiClient(ctx) }, roundId, String(ctx.query.format ?? 'csv'));
+        ctx.set('X-Checksum-SM3', payout.sm3);
+        ctx.set('Content-Disposition', `attachment; filename*=UTF-8''${encodeURIComponent(payout.fileName)}`);
+        ctx.type = payout.contentType;
+        ctx.body = payout.body;
+      });
+    },
+    openapi: {
+      '/payouts': { get: { summary: '下达给本机构的发放批次', description: '令牌用途须为“代发银行”，并指定本机构。', responses: { '200': { description: '{ rounds: [{ roundId, title, period, state }] }' }, '401': { description: '缺少或无效的令牌' } } } },
+      '/payouts/{roundId}': {
+        get: {
+          summary: '下载代发文件',
+          description: '与页面下载的文件相同（按下达时间生成，每次下载内容一致）；响应头 X-Checksum-SM3 为文件的 SM3 校验值。格式见 docs/payout-file-format.md。每次下载记入审计日志。',
+          parameters: [
+            { name: 'roundId', in: 'path', required: true, schema: { type: 'integer' } },
+            { name: 'format', in: 'query', required: false, schema: { type: 'string', enum: PAYOUT_FORMATS.map((f) => f.code), default: 'csv' } },
+          ],
+          responses: { '200': { description: '代发文件' }, '403': { description: '令牌不是代发金融机构的' }, '404': { description: '没有下达给本机构的该批次' } },
+        },
+      },
+    },
+  };
+}

@@ -1,0 +1,87 @@
+import iconv from 'iconv-lite';
+import { businessDate } from '../../core/dates.ts';
+import { writeTableXlsx } from '../../core/spreadsheet.ts';
+
+/**
+ * The payout file (代发文件) of a released round, in the formats banks take, each an adapter behind one interface
+ * (docs/payout-file-format.md): CSV in UTF-8 with BOM or in GB18030, XLSX, and a fixed-width GB18030 text. Each
+ * carries a header with the count and the total in fen and one detail per line: a unique line reference, the
+ * holder's name, the account, the amount in fen, the policy. Pure: no database.
+ */
+export interface PayoutDocument {
+  roundId: number;
+  title: string;
+  period: string;
+  policy: string;
+  bank: string;
+  agreementNo: string;
+  generatedAt: string;
+  count: number;
+  totalFen: number;
+  lines: { ref: string; name: string; account: string; amountFen: number }[];
+}
+
+export interface PayoutFormat {
+  code: string;
+  label: string;
+  extension: string;
+  contentType: string;
+  write(doc: PayoutDocument): Promise<Buffer>;
+}
+
+/** The line reference the bank returns with each result: round and line, unique across the deployment. */
+export const lineRef = (roundId: number, lineId: number) => `R${roundId}-${lineId}`;
+
+const HEADER_COLUMNS = ['批次号', '批次名称', '期间', '补贴项目', '代发金融机构', '代发协议', '笔数', '总金额（分）', '生成时间'];
+const DETAIL_COLUMNS = ['流水号', '户名', '账号', '金额（分）', '补贴项目'];
+
+function tableRows(doc: PayoutDocument): (string | number)[][] {
+  return [
+    [doc.roundId, doc.title, doc.period, doc.policy, doc.bank, doc.agreementNo, doc.count, doc.totalFen, doc.generatedAt],
+    [],
+    DETAIL_COLUMNS,
+    ...doc.lines.map((l) => [l.ref, l.name, l.account, l.amountFen, doc.policy]),
+  ];
+}
+
+const csvField = (v: string | number) => {
+  const s = String(v);
+  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+};
+const csvText = (doc: PayoutDocument) => [HEADER_COLUMNS, ...tableRows(doc)].map((row) => row.map(csvField).join(',')).join('\r\n') + '\r\n';
+
+/** Text padded or cut to a width in GB18030 bytes (a Chinese character is two), never splitting a character. */
+function fixed(text: string, bytes: number, align: 'left' | 'right' = 'left', fill = ' '): Buffer {
+  let encoded = iconv.encode(text, 'gb18030');
+  if (encoded.length > bytes) {
+    let cut = '';
+    for (const ch of text) {
+      if (iconv.encode(cut + ch, 'gb18030').length > bytes) break;
+      cut += ch;
+    }
+    encoded = iconv.encode(cut, 'gb18030');
+  }
+  const pad = Buffer.alloc(bytes - encoded.length, fill);
+  return align === 'left' ? Buffer.concat([encoded, pad]) : Buffer.concat([pad, encoded]);
+}
+
+export const PAYOUT_FORMATS: PayoutFormat[] = [
+  { code: 'csv', label: 'CSV（UTF-8）', extension: 'csv', contentType: 'text/csv; charset=utf-8', write: async (doc) => Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(csvText(doc), 'utf8')]) },
+  { code: 'csv-gb18030', label: 'CSV（GB18030）', extension: 'csv', contentType: 'text/csv; charset=gb18030', write: async (doc) => iconv.encode(csvText(doc), 'gb18030') },
+  { code: 'xlsx', label: 'Excel（.xlsx）', extension: 'xlsx', contentType: 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet', write: (doc) => writeTableXlsx('代发明细', HEADER_COLUMNS, tableRows(doc)) },
+  {
+    code: 'txt',
+    label: '定长文本（GB18030）',
+    extension: 'txt',
+    contentType: 'text/plain; charset=gb18030',
+    async write(doc) {
+      const crlf = Buffer.from('\r\n');
+      const parts: Buffer[] = [
+        Buffer.concat([Buffer.from('H'), fixed(String(doc.roundId), 10, 'right', '0'), fixed(String(doc.count), 10, 'right', '0'), fixed(String(doc.totalFen), 15, 'right', '0'), fixed(businessDate(new Date(doc.generatedAt)).replace(/-/g, ''), 8), fixed(doc.title, 60), crlf]),
+      ];
+      for (const l of doc.lines) parts.push(Buffer.concat([Buffer.from('D'), fixed(l.ref, 24), fixed(l.name, 40), fixed(l.account, 32), fixed(String(l.amountFen), 15, 'right', '0'), crlf]));
+      parts.push(Buffer.concat([Buffer.from('T'), fixed(String(doc.count), 10, 'right', '0'), fixed(String(doc.totalFen), 15, 'right', '0'), crlf]));
+      return Buffer.concat(parts);
+    },
+  },
+];
