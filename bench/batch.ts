@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createApp } from '../src/app.ts';
@@ -17,7 +18,8 @@ import { versionsById } from '../src/modules/policy/index.ts';
  * - roster_check_submit_50k_s: the station submits a 50,000-line roster (all checks run inside the step);
  * - roster_page_50k_ms: the first page of that roster over HTTP, as the station sees it (median of 5);
  * - round_release_500k_s: the finance section's procedural review and release of a 500,000-line round;
- * - payout_file_200k_s: the agent bank's payout file (CSV) of a 200,000-line round, accounts decrypted.
+ * - payout_file_200k_s: the agent bank's payout file (CSV) of a 200,000-line round, accounts decrypted; its result
+ *   file (2 % failed) is written to `resultFile` for the result import's child process.
  * The people are synthetic rows inserted in bulk (the registry import has its own figure): valid-looking but
  * not encrypted, each with their own account, so that every check passes and the steps go through.
  */
@@ -105,7 +107,7 @@ async function pageTime(core: Core, username: string, password: string, path: st
 
 const seconds = (started: bigint) => Number(process.hrtime.bigint() - started) / 1e9;
 
-export async function batchFigures(core: Core, password: string): Promise<{ checkSubmit: number; page: number; release: number; payout: number }> {
+export async function batchFigures(core: Core, password: string, resultFile: string): Promise<{ checkSubmit: number; page: number; release: number; payout: number; payoutRound: number }> {
   const actor = async (u: string) => (await loadActor(core.db, { username: u }, null))!.actor;
   const [station, dept, finance] = await Promise.all(['station1', 'dept_agri', 'finance'].map(actor));
   const townships = ((await core.db('core_region').where({ level: 'township' }).orderBy('id').select('id', 'name')) as { id: number; name: string }[]);
@@ -151,5 +153,14 @@ export async function batchFigures(core: Core, password: string): Promise<{ chec
   started = process.hrtime.bigint();
   const file = await payoutFile(core, { actor: await actor('bank') }, payoutRound, 'csv');
   if (file.lines !== PAYOUT) throw new Error(`payout file has ${file.lines} lines`);
-  return { checkSubmit, page, release, payout: seconds(started) };
+  const payout = seconds(started);
+
+  // The bank's result file for it: every line, 2 % failed (account does not exist).
+  const details = file.body.toString('utf8').replace(/^\ufeff/, '').split('\r\n').slice(4).filter(Boolean);
+  const results = details.map((d, i) => {
+    const [ref, , , amount] = d.split(',');
+    return i % 50 === 0 ? `${ref},${amount},失败,F01,` : `${ref},${amount},成功,,`;
+  });
+  fs.writeFileSync(resultFile, `流水号,金额（分）,结果,失败代码,失败原因\r\n${results.join('\r\n')}\r\n`);
+  return { checkSubmit, page, release, payout, payoutRound };
 }

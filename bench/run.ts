@@ -85,8 +85,12 @@ async function registryImport(dir: string, databaseUrl: string, schema: string |
   const households = fakeHouseholds({ households: Math.ceil(IMPORT_ROWS / 3), villages: ['东关社区', '西街村', '南河村'], seed: 50_000 });
   const file = path.join(dir, 'registry-50k.xlsx');
   fs.writeFileSync(file, await writeTableXlsx('受益对象', REGISTRY_FILE_HEADER, registryFileRows(households).slice(0, IMPORT_ROWS)));
-  const child = path.join(import.meta.dirname, 'registry-import.ts');
-  const output = execFileSync(process.execPath, ['--import', 'tsx', child, databaseUrl, schema ?? '', file], { encoding: 'utf8', maxBuffer: 1 << 20 });
+  return childFigures('registry-import.ts', [databaseUrl, schema ?? '', file]);
+}
+
+/** Run a bench script in a fresh process (its peak memory is its own) and read its last JSON line. */
+function childFigures(script: string, args: string[]): { seconds: number; peakRssMb: number } {
+  const output = execFileSync(process.execPath, ['--import', 'tsx', path.join(import.meta.dirname, script), ...args], { encoding: 'utf8', maxBuffer: 1 << 20 });
   return JSON.parse(output.trim().split('\n').at(-1)!);
 }
 
@@ -112,11 +116,15 @@ export async function runBench(argv: string[]): Promise<number> {
     const registry = await registryImport(dir, databaseUrl, schema);
     figures.registry_import_50k_s = figure(registry.seconds, 's', 5);
     figures.registry_import_peak_rss_mb = figure(registry.peakRssMb, 'MB', 300);
-    const batch = await batchFigures(core, BENCH_PASSWORD);
+    const resultFile = path.join(dir, 'results-200k.csv');
+    const batch = await batchFigures(core, BENCH_PASSWORD, resultFile);
     figures.roster_check_submit_50k_s = figure(batch.checkSubmit, 's', 5);
     figures.round_release_500k_s = figure(batch.release, 's', 30);
     figures.roster_page_50k_ms = figure(batch.page, 'ms', 200);
     figures.payout_file_200k_s = figure(batch.payout, 's', 5);
+    const results = childFigures('result-import.ts', [databaseUrl, schema ?? '', config.secretKey, String(batch.payoutRound), resultFile]);
+    figures.result_import_200k_s = figure(results.seconds, 's', 10);
+    figures.result_import_peak_rss_mb = figure(results.peakRssMb, 'MB', 400);
   } finally {
     await core.db.destroy();
     if (values.pg) {

@@ -1,7 +1,9 @@
 import iconv from 'iconv-lite';
 import { afterEach, describe, expect, it } from 'vitest';
 import { sm3Hex } from '../../src/core/crypto.ts';
-import { TEST_DB, type TestDb, agentFor, asAdmin, auditRows, binaryParser, createSeededDb, login, regionId, submit } from '../factories.ts';
+import { roundResults } from '../../src/modules/bank/results.ts';
+import { roundMoney } from '../../src/modules/batch/round-workflow.ts';
+import { TEST_DB, type TestDb, agentFor, asAdmin, auditRows, binaryParser, createSeededDb, csrfFrom, login, regionId, submit } from '../factories.ts';
 
 let t: TestDb | undefined;
 afterEach(async () => {
@@ -72,5 +74,55 @@ describe(`the agent bank's payout files (${TEST_DB})`, () => {
     const [audit] = (await auditRows(t.core, 'bank.payout.download')).slice(-1);
     expect(audit.username).toBe('api:信用社代发系统');
     expect((await api.get('/api/v1/payouts').set('Authorization', `Bearer ${otherToken}`)).status).toBe(403);
+  });
+
+  it('takes the bank\'s results: checked against the payout, refused whole with every reason, partial allowed, twice changes nothing; the money adds up', async () => {
+    t = await createSeededDb({ demo: true }, { people: true });
+    const round = await t.core.db('batch_round').where({ state: 'transferred' }).first('id');
+    const lines = await t.core.db('batch_line').where({ round_id: round.id, state: 'active' }).orderBy('id').select('id', 'amount_fen');
+    const bank = agentFor(t.core);
+    await login(bank, 'bank');
+    const page = await bank.get('/bank/payouts');
+    const ref = (i: number) => `R${round.id}-${lines[i].id}`;
+    const upload = (csv: string, name = '回盘.csv') => bank.post(`/bank/payouts/${round.id}/results`).field('_csrf', csrfFrom(page.text)).attach('file', Buffer.from(csv), name);
+    const header = '流水号,金额（分）,结果,失败代码,失败原因\n';
+    const bad = await upload(`${header}${ref(0)},${lines[0].amount_fen},成功,,\n${ref(0)},${lines[0].amount_fen},成功,,\nR${round.id}-999999,100,成功,,\n${ref(1)},1,失败,F07,\n`);
+    expect(bad.status).toBe(422);
+    for (const message of ['第 3 行「流水号」：与第 2 行重复', `第 4 行「流水号」：“R${round.id}-999999”不是本批次代发文件中的流水号`, `第 5 行「金额（分）」：与代发文件不符：应为 ${lines[1].amount_fen} 分`, '第 5 行「失败代码」：应为 F01、F02、F03、F04、F05、F06、F99 之一']) {
+      expect(bad.text).toContain(message);
+    }
+    expect(await t.core.db('bank_line_result').count({ n: '*' })).toEqual([{ n: 0 }]);
+
+    const partial = `${header}${[0, 1, 2, 3].map((i) => `${ref(i)},${lines[i].amount_fen},成功,,`).join('\n')}\n${ref(4)},${lines[4].amount_fen},失败,F02,\n`;
+    expect((await upload(partial)).status).toBe(303);
+    expect((await bank.get('/bank/payouts')).text).toContain('回盘已导入：成功 4 笔，失败 1 笔');
+    await upload(partial, '再传一次.csv');
+    expect((await bank.get('/bank/payouts')).text).toContain('该回盘文件已导入过');
+    const contradiction = await upload(`${header}${ref(4)},${lines[4].amount_fen},成功,,\n`);
+    expect(contradiction.status).toBe(422);
+    expect(contradiction.text).toContain('该笔已有回盘结果（失败 F02），不能更改');
+
+    // transferred = paid + failed + pending at the bank, to the fen.
+    const money = await roundMoney(t.core.db, Number(round.id));
+    const results = await roundResults(t.core.db, Number(round.id), { count: money.lines, totalFen: money.linesFen });
+    expect(results).toMatchObject({ paid: 4, failed: 1, pending: lines.length - 5 });
+    expect(results.paidFen + results.failedFen + results.pendingFen).toBe(money.transferredFen);
+  });
+
+  it('takes results through the API from the bank\'s token, the same rules', async () => {
+    t = await createSeededDb({ demo: true }, { people: true });
+    const admin = await asAdmin(t);
+    const bankOrg = await t.core.db('core_org').where({ kind: 'bank' }).first('id');
+    const token = /<code>(ykt_[^<]+)<\/code>/.exec((await submit(admin, '/admin/api-tokens', '/admin/api-tokens', { name: '信用社代发系统', purpose: 'bank', regionId: String(await regionId(t, '青禾县')), orgId: String(bankOrg.id) })).text)![1]!;
+    const round = await t.core.db('batch_round').where({ state: 'transferred' }).first('id');
+    const line = await t.core.db('batch_line').where({ round_id: round.id }).orderBy('id').first('id', 'amount_fen');
+    const post = (results: unknown[]) => agentFor(t!.core).post(`/api/v1/payouts/${round.id}/results`).set('Authorization', `Bearer ${token}`).send({ results });
+    const wrong = await post([{ ref: `R${round.id}-${line.id}`, amountFen: Number(line.amount_fen) + 1, result: 'paid' }]);
+    expect(wrong.status).toBe(422);
+    expect(wrong.body.errors).toEqual([{ row: 1, field: '金额（分）', message: `与代发文件不符：应为 ${line.amount_fen} 分` }]);
+    const ok = await post([{ ref: `R${round.id}-${line.id}`, amountFen: Number(line.amount_fen), result: 'failed', code: 'F03' }]);
+    expect(ok.status).toBe(201);
+    expect(ok.body).toMatchObject({ paid: 0, failed: 1 });
+    expect((await post([{ ref: `R${round.id}-${line.id}`, amountFen: Number(line.amount_fen), result: 'failed', code: 'F03' }])).status).toBe(200);
   });
 });

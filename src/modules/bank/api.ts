@@ -1,10 +1,11 @@
 import type Router from '@koa/router';
-import { apiClient } from '../../core/api.ts';
+import { ApiRefusal, apiClient } from '../../core/api.ts';
 import type { Core } from '../../core/context.ts';
-import { NotFoundError } from '../../core/errors.ts';
+import { NotFoundError, ValidationError } from '../../core/errors.ts';
 import { parseId } from '../../core/http/validate.ts';
 import { bankRounds, payoutFile } from './commands.ts';
 import { PAYOUT_FORMATS } from './payout.ts';
+import { FAILURE_CODES, postResults } from './results.ts';
 
 /** The agent bank's machine API: the rounds released to it and their payout files (token purpose 'bank'). */
 export function bankApi(core: Core) {
@@ -23,9 +24,43 @@ export function bankApi(core: Core) {
         ctx.type = payout.contentType;
         ctx.body = payout.body;
       });
+      router.post('/payouts/:id/results', async (ctx) => {
+        const roundId = parseId(ctx.params.id);
+        if (roundId === null) throw new NotFoundError('发放批次不存在');
+        const body = (ctx.request.body ?? {}) as { results?: unknown };
+        if (!Array.isArray(body.results) || body.results.length === 0) throw new ValidationError({ results: '应为非空数组' });
+        const outcome = await postResults(core, apiClient(ctx), roundId, body.results);
+        if (!outcome.ok) throw new ApiRefusal('回盘未导入：请按 errors 改正后重新提交（整批通过检查才会导入）', outcome.errors.map((e) => ({ row: e.rowNumber, field: e.field, message: e.message })));
+        ctx.status = outcome.repeated ? 200 : 201;
+        ctx.body = outcome;
+      });
     },
     openapi: {
       '/payouts': { get: { summary: '下达给本机构的发放批次', description: '令牌用途须为“代发银行”，并指定本机构。', responses: { '200': { description: '{ rounds: [{ roundId, title, period, state }] }' }, '401': { description: '缺少或无效的令牌' } } } },
+      '/payouts/{roundId}/results': {
+        post: {
+          summary: '提交回盘结果',
+          description: '与上传回盘文件的规则相同（docs/result-file-format.md）：整批检查，可分次提交，同一批结果重复提交不做任何更改。',
+          requestBody: {
+            required: true,
+            content: {
+              'application/json': {
+                schema: {
+                  type: 'object',
+                  required: ['results'],
+                  properties: {
+                    results: {
+                      type: 'array',
+                      items: { type: 'object', required: ['ref', 'amountFen', 'result'], properties: { ref: { type: 'string' }, amountFen: { type: 'integer' }, result: { type: 'string', enum: ['paid', 'failed'] }, code: { type: 'string', enum: Object.keys(FAILURE_CODES) }, reason: { type: 'string' } } },
+                    },
+                  },
+                },
+              },
+            },
+          },
+          responses: { '201': { description: '已导入 {rows, paid, failed, unchanged}' }, '200': { description: '已导入过，未做更改' }, '422': { description: '有误，未导入；errors 为 [{row, field, message}]' } },
+        },
+      },
       '/payouts/{roundId}': {
         get: {
           summary: '下载代发文件',

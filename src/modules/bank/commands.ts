@@ -18,9 +18,9 @@ import { type PayoutDocument, PAYOUT_FORMATS, lineRef } from './payout.ts';
  * same bytes at every download (it is dated by the release, not the download), so its SM3 checksum can be
  * fetched beside it; every download is audited with that checksum.
  */
-type Fetcher = { actor: Actor; client?: never } | { client: ApiClient; actor?: never };
+export type Fetcher = { actor: Actor; client?: never } | { client: ApiClient; actor?: never };
 
-function bankOf(who: Fetcher): number {
+export function bankOf(who: Fetcher): number {
   if (who.client) {
     if (who.client.purpose !== 'bank' || who.client.orgId === null) throw new ForbiddenError('该接口令牌不是代发金融机构的令牌');
     return who.client.orgId;

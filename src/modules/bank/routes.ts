@@ -6,7 +6,9 @@ import { parseId } from '../../core/http/validate.ts';
 import { formatYuan } from '../../core/money.ts';
 import type { Web } from '../../core/web/web.ts';
 import { roundMoney } from '../batch/index.ts';
+import { uploadedFile } from '../../core/http/upload.ts';
 import { bankRounds, payoutFile } from './commands.ts';
+import { FAILURE_CODES, importResultFile, roundResults } from './results.ts';
 import { PAYOUT_FORMATS } from './payout.ts';
 
 /** The agent bank's pages: the rounds released to it and their payout files with checksums. */
@@ -14,19 +16,46 @@ export function bankRoutes(router: Router, web: Web): void {
   const { db } = web.core;
   const bankUser = (ctx: Context) => web.requireRole(ctx, ['bank'], '代发文件仅代发金融机构可以下载');
 
-  router.get('/bank/payouts', async (ctx) => {
-    const actor = await bankUser(ctx);
+  async function payoutsPage(ctx: Context, actor: Awaited<ReturnType<typeof bankUser>>, extra: Record<string, unknown> = {}, status = 200) {
     const rounds = await bankRounds(web.core, { actor });
     web.render(ctx, 'bank/payouts.njk', {
       title: '代发文件',
       rounds: await Promise.all(
         rounds.map(async (r) => {
           const money = await roundMoney(db, r.id);
-          return { id: r.id, title: r.title, period: r.period, lines: money.lines, total: formatYuan(money.linesFen), transferred: formatYuan(money.transferredFen), createdAt: formatDateTime(r.created_at) };
+          const results = await roundResults(db, r.id, { count: money.lines, totalFen: money.linesFen });
+          return {
+            id: r.id,
+            title: r.title,
+            period: r.period,
+            lines: money.lines,
+            total: formatYuan(money.linesFen),
+            transferred: formatYuan(money.transferredFen),
+            paid: `${results.paid} 笔 ${formatYuan(results.paidFen)} 元`,
+            failed: `${results.failed} 笔 ${formatYuan(results.failedFen)} 元`,
+            pending: `${results.pending} 笔 ${formatYuan(results.pendingFen)} 元`,
+            createdAt: formatDateTime(r.created_at),
+          };
         }),
       ),
       formats: PAYOUT_FORMATS.map((f) => ({ code: f.code, label: f.label })),
-    });
+      codes: Object.entries(FAILURE_CODES).map(([code, label]) => ({ code, label })),
+      ...extra,
+    }, status);
+  }
+
+  router.get('/bank/payouts', async (ctx) => payoutsPage(ctx, await bankUser(ctx)));
+
+  router.post('/bank/payouts/:id/results', async (ctx) => {
+    const actor = await bankUser(ctx);
+    const roundId = parseId(ctx.params.id);
+    if (roundId === null) throw new NotFoundError('发放批次不存在');
+    const upload = uploadedFile(ctx);
+    if (!upload) return payoutsPage(ctx, actor, { uploadError: { roundId, message: '请选择回盘文件（.xlsx 或 .csv）' } }, 422);
+    const outcome = await importResultFile(web.core, actor, roundId, upload);
+    if (!outcome.ok) return payoutsPage(ctx, actor, { refusal: await web.importRefusal(ctx, '回盘文件导入', upload.name, outcome.errors, outcome.report) }, 422);
+    const message = outcome.repeated ? '该回盘文件已导入过，本次没有做任何更改' : `回盘已导入：成功 ${outcome.paid} 笔，失败 ${outcome.failed} 笔，已有结果 ${outcome.unchanged} 笔`;
+    await web.redirectWith(ctx, '/bank/payouts', { kind: outcome.repeated ? 'info' : 'success', message });
   });
 
   async function file(ctx: Context) {

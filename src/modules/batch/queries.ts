@@ -203,3 +203,9 @@ export async function releasedAt(db: Conn, roundId: number): Promise<string | nu
   const row = await db('batch_history').where({ round_id: roundId, action: 'release' }).whereNull('roster_id').orderBy('id', 'desc').first('at');
   return row ? new Date(row.at).toISOString() : null;
 }
+
+/** The amount of each active line of a round, by line id (what a bank's result is checked against). */
+export async function lineAmounts(db: Conn, roundId: number): Promise<Map<number, number>> {
+  const rows: { id: number; amount_fen: number }[] = await db('batch_line').where({ round_id: roundId, state: 'active' }).select('id', 'amount_fen');
+  return new Map(rows.map((r) => [Number(r.id), Number(r.amount_fen)]));
+}

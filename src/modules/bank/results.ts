@@ -1,0 +1,178 @@
+import { createHash } from 'node:crypto';
+import type { ApiClient } from '../../core/api.ts';
+import { apiAuditor } from '../../core/api.ts';
+import { recordAudit } from '../../core/audit.ts';
+import type { Actor } from '../../core/auth/roles.ts';
+import type { Core } from '../../core/context.ts';
+import { type Conn, bulkInsert, inTransaction, insertReturningId, nowIso, selectInChunks } from '../../core/db.ts';
+import { NotFoundError } from '../../core/errors.ts';
+import { releaseGarbage } from '../../core/memory.ts';
+import { type ImportError, type TableSpec, readTable, writeErrorReport } from '../../core/spreadsheet.ts';
+import { lineAmounts, roundsOfBank } from '../batch/index.ts';
+import { bankOf, type Fetcher } from './commands.ts';
+
+/**
+ * The bank's result of each payout line (回盘, docs/result-file-format.md), by file or API. Checked against the
+ * round's payout: unknown or foreign line references, amounts that differ, duplicates, results that contradict
+ * one already recorded, are refused, the whole file with every reason. A partial result is fine: the lines it does
+ * not name stay pending at the bank. The same file twice changes nothing.
+ */
+export const FAILURE_CODES = {
+  F01: '账户不存在',
+  F02: '户名不符',
+  F03: '账户冻结',
+  F04: '账户已销户',
+  F05: '账户挂失或状态异常',
+  F06: '证件信息不符',
+  F99: '其他原因',
+} as const;
+export type FailureCode = keyof typeof FAILURE_CODES;
+
+export interface ResultRecord {
+  rowNumber: number;
+  ref: string;
+  amount: string;
+  result: string;
+  code: string;
+  reason: string;
+}
+
+const SPEC: TableSpec = { headerHas: ['流水号', '结果'], required: ['流水号', '金额（分）', '结果'], rowNoun: '回盘结果', formatHint: '格式见回盘文件说明：流水号、金额（分）、结果、失败代码、失败原因' };
+
+export type ResultOutcome =
+  | { ok: true; repeated: boolean; rows: number; paid: number; failed: number; unchanged: number }
+  | { ok: false; errors: ImportError[]; report: Buffer };
+
+interface Checked {
+  lineId: number;
+  amountFen: number;
+  result: 'paid' | 'failed';
+  code: FailureCode | null;
+  reason: string | null;
+}
+
+/** Check the records against the round's lines and the results on record. */
+async function check(db: Conn, roundId: number, records: ResultRecord[]): Promise<{ errors: ImportError[]; fresh: Checked[]; unchanged: number }> {
+  const lines = await lineAmounts(db, roundId);
+  const recorded = new Map<number, { result: string; failure_code: string | null }>();
+  const refPattern = new RegExp(`^R${roundId}-(\\d+)$`);
+  const lineOf = (ref: string) => {
+    const m = refPattern.exec(ref);
+    return m ? Number(m[1]) : null;
+  };
+  const ids = records.flatMap((r) => {
+    const id = lineOf(r.ref);
+    return id === null ? [] : [id];
+  });
+  for (const r of await selectInChunks(ids, (chunk) => db('bank_line_result').where({ round_id: roundId, attempt: 1 }).whereIn('line_id', chunk).select('line_id', 'result', 'failure_code'))) {
+    recorded.set(Number(r.line_id), r);
+  }
+  const errors: ImportError[] = [];
+  const fresh: Checked[] = [];
+  const seen = new Map<string, number>();
+  let unchanged = 0;
+  for (const r of records) {
+    const fail = (field: string, message: string) => errors.push({ rowNumber: r.rowNumber, field, message });
+    const lineId = lineOf(r.ref);
+    const expected = lineId === null ? undefined : lines.get(lineId);
+    if (expected === undefined) {
+      fail('流水号', r.ref === '' ? '不能为空' : `“${r.ref}”不是本批次代发文件中的流水号`);
+      continue;
+    }
+    const first = seen.get(r.ref);
+    if (first !== undefined) fail('流水号', `与第 ${first} 行重复`);
+    else seen.set(r.ref, r.rowNumber);
+    if (!/^\d+$/.test(r.amount) || Number(r.amount) !== expected) fail('金额（分）', `与代发文件不符：应为 ${expected} 分`);
+    const result = r.result === '成功' || r.result === 'paid' ? 'paid' : r.result === '失败' || r.result === 'failed' ? 'failed' : null;
+    if (!result) fail('结果', '应为“成功”或“失败”');
+    let code: FailureCode | null = null;
+    if (result === 'failed') {
+      if (!(r.code in FAILURE_CODES)) fail('失败代码', `应为 ${Object.keys(FAILURE_CODES).join('、')} 之一`);
+      else code = r.code as FailureCode;
+      if (code === 'F99' && r.reason === '') fail('失败原因', '失败代码为 F99 时须写明原因');
+    } else if (result === 'paid' && r.code !== '') fail('失败代码', '成功的明细不填失败代码');
+    const before = recorded.get(lineId!);
+    if (before && result) {
+      if (before.result === result && (before.failure_code ?? null) === code) unchanged++;
+      else fail('结果', `该笔已有回盘结果（${before.result === 'paid' ? '成功' : `失败 ${before.failure_code}`}），不能更改`);
+      continue;
+    }
+    if (result) fresh.push({ lineId: lineId!, amountFen: expected, result, code, reason: r.reason || (code ? FAILURE_CODES[code] : null) });
+  }
+  return { errors, fresh, unchanged };
+}
+
+async function apply(core: Core, who: Fetcher, roundId: number, input: { fileName: string; sha256: string; channel: 'file' | 'api'; records: ResultRecord[] }, report: (errors: ImportError[]) => Promise<Buffer>): Promise<ResultOutcome> {
+  const bankOrgId = bankOf(who);
+  const round = (await roundsOfBank(core.db, bankOrgId)).find((r) => r.id === roundId);
+  if (!round) throw new NotFoundError('没有下达给本机构的该发放批次');
+  const repeated = await core.db('bank_result_file').where({ round_id: roundId, file_sha256: input.sha256 }).first();
+  if (repeated) return { ok: true, repeated: true, rows: Number(repeated.rows), paid: Number(repeated.paid), failed: Number(repeated.failed), unchanged: Number(repeated.rows) };
+  return inTransaction(core.db, async (trx): Promise<ResultOutcome> => {
+    const { errors, fresh, unchanged } = await check(trx, roundId, input.records);
+    if (errors.length) return { ok: false, errors, report: await report(errors) };
+    releaseGarbage(fresh.length);
+    const paid = fresh.filter((f) => f.result === 'paid').length;
+    const now = nowIso();
+    const fileId = await insertReturningId(trx, 'bank_result_file', {
+      round_id: roundId,
+      bank_org_id: bankOrgId,
+      file_sha256: input.sha256,
+      file_name: input.fileName.slice(0, 200),
+      channel: input.channel,
+      rows: input.records.length,
+      paid,
+      failed: fresh.length - paid,
+      uploaded_by: who.actor?.userId ?? null,
+      uploaded_at: now,
+    });
+    await bulkInsert(trx, 'bank_line_result', fresh, (f) => ({ line_id: f.lineId, round_id: roundId, attempt: 1, result: f.result, amount_fen: f.amountFen, failure_code: f.code, failure_reason: f.reason, result_file_id: fileId, recorded_at: now }));
+    await recordAudit(trx, who.actor ?? apiAuditor(who.client), { action: 'bank.results.import', objectType: 'round', objectId: roundId, summary: { file: input.fileName, sha256: input.sha256, rows: input.records.length, paid, failed: fresh.length - paid, unchanged } });
+    return { ok: true, repeated: false, rows: input.records.length, paid, failed: fresh.length - paid, unchanged };
+  });
+}
+
+/** A result file (.xlsx or CSV) uploaded by the bank's user for one round. */
+export async function importResultFile(core: Core, actor: Actor, roundId: number, file: { name: string; buffer: Buffer }): Promise<ResultOutcome> {
+  // Rows become records as they are read, and are not kept: a 200,000-line result stays small in memory; the
+  // error report, if any, reads the file again.
+  const records: ResultRecord[] = [];
+  const table = await readTable(file.buffer, SPEC, ({ rowNumber, cells }, columns) => {
+    const get = (column: string) => {
+      const i = columns.get(column);
+      return i === undefined ? '' : cells[i]!;
+    };
+    records.push({ rowNumber, ref: get('流水号'), amount: get('金额（分）'), result: get('结果'), code: get('失败代码').toUpperCase(), reason: get('失败原因') });
+    return false;
+  });
+  const report = async (errors: ImportError[]) => {
+    const full = await readTable(file.buffer, SPEC);
+    return writeErrorReport('回盘文件导入', errors, typeof full === 'string' ? null : full);
+  };
+  if (typeof table === 'string') {
+    const errors = [{ rowNumber: 0, field: '文件', message: table }];
+    return { ok: false, errors, report: await writeErrorReport('回盘文件导入', errors, null) };
+  }
+  releaseGarbage(records.length);
+  const sha256 = createHash('sha256').update(file.buffer).digest('hex');
+  return apply(core, { actor }, roundId, { fileName: file.name, sha256, channel: 'file', records }, report);
+}
+
+/** Results posted through the API: [{ref, amountFen, result: 'paid'|'failed', code?, reason?}], numbered from 1. */
+export async function postResults(core: Core, client: ApiClient, roundId: number, results: { ref?: unknown; amountFen?: unknown; result?: unknown; code?: unknown; reason?: unknown }[]): Promise<ResultOutcome> {
+  const text = (v: unknown) => (typeof v === 'string' ? v.trim() : typeof v === 'number' ? String(v) : '');
+  const records = results.map((r, i) => ({ rowNumber: i + 1, ref: text(r?.ref), amount: text(r?.amountFen), result: text(r?.result), code: text(r?.code).toUpperCase(), reason: text(r?.reason) }));
+  const sha256 = createHash('sha256').update(JSON.stringify(records.map((r) => [r.ref, r.amount, r.result, r.code, r.reason]))).digest('hex');
+  return apply(core, { client }, roundId, { fileName: `接口回盘（${client.name}）`, sha256, channel: 'api', records }, (errors) => writeErrorReport('回盘接口', errors, null));
+}
+
+/** Where a round's lines stand at the bank: paid, failed, pending (no result yet), in count and fen. */
+export async function roundResults(db: Conn, roundId: number, lines: { count: number; totalFen: number }): Promise<{ paid: number; paidFen: number; failed: number; failedFen: number; pending: number; pendingFen: number }> {
+  const rows: { result: string; n: number | string; total: number | string | null }[] = await db('bank_line_result').where({ round_id: roundId, attempt: 1 }).groupBy('result').select('result').count({ n: '*' }).sum({ total: 'amount_fen' });
+  const of = (result: string) => rows.find((r) => r.result === result);
+  const paid = Number(of('paid')?.n ?? 0);
+  const paidFen = Number(of('paid')?.total ?? 0);
+  const failed = Number(of('failed')?.n ?? 0);
+  const failedFen = Number(of('failed')?.total ?? 0);
+  return { paid, paidFen, failed, failedFen, pending: lines.count - paid - failed, pendingFen: lines.totalFen - paidFen - failedFen };
+}
