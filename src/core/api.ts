@@ -182,3 +182,6 @@ export function openApiDocument(paths: Record<string, unknown>): Record<string, 
     paths,
   };
 }
+
+/** An OpenAPI request body of JSON with this schema (the modules' documents use it). */
+export const jsonBody = (schema: Record<string, unknown>) => ({ required: true, content: { 'application/json': { schema } } });

@@ -1,5 +1,5 @@
 import type Router from '@koa/router';
-import { ApiRefusal, apiClient } from '../../core/api.ts';
+import { ApiRefusal, apiClient, jsonBody } from '../../core/api.ts';
 import type { Core } from '../../core/context.ts';
 import { NotFoundError, ValidationError } from '../../core/errors.ts';
 import { parseId } from '../../core/http/validate.ts';
@@ -41,23 +41,16 @@ export function bankApi(core: Core) {
         post: {
           summary: '提交回盘结果',
           description: '与上传回盘文件的规则相同（docs/result-file-format.md）：整批检查，可分次提交，同一批结果重复提交不做任何更改。',
-          requestBody: {
-            required: true,
-            content: {
-              'application/json': {
-                schema: {
-                  type: 'object',
-                  required: ['results'],
-                  properties: {
-                    results: {
-                      type: 'array',
-                      items: { type: 'object', required: ['ref', 'amountFen', 'result'], properties: { ref: { type: 'string' }, amountFen: { type: 'integer' }, result: { type: 'string', enum: ['paid', 'failed'] }, code: { type: 'string', enum: Object.keys(FAILURE_CODES) }, reason: { type: 'string' } } },
-                    },
-                  },
-                },
+          requestBody: jsonBody({
+            type: 'object',
+            required: ['results'],
+            properties: {
+              results: {
+                type: 'array',
+                items: { type: 'object', required: ['ref', 'amountFen', 'result'], properties: { ref: { type: 'string' }, amountFen: { type: 'integer' }, result: { type: 'string', enum: ['paid', 'failed'] }, code: { type: 'string', enum: Object.keys(FAILURE_CODES) }, reason: { type: 'string' } } },
               },
             },
-          },
+          }),
           responses: { '201': { description: '已导入 {rows, paid, failed, unchanged}' }, '200': { description: '已导入过，未做更改' }, '422': { description: '有误，未导入；errors 为 [{row, field, message}]' } },
         },
       },

@@ -1,5 +1,5 @@
 import type Router from '@koa/router';
-import { ApiRefusal, apiClient } from '../../core/api.ts';
+import { ApiRefusal, apiClient, jsonBody } from '../../core/api.ts';
 import type { Core } from '../../core/context.ts';
 import { ValidationError } from '../../core/errors.ts';
 import { REFERENCE_SOURCES, type ReferencePush, pushReferenceSnapshot } from './reference.ts';
@@ -25,35 +25,28 @@ export function beneficiaryApi(core: Core) {
         post: {
           summary: '推送部门共享数据（比对数据）',
           description: '令牌用途须为“部门共享数据推送”，按令牌所属县比对受益对象档案，只保存比对上的人员。整批通过检查才导入；同一批数据重复推送不做任何更改（返回 200 和原快照）。',
-          requestBody: {
-            required: true,
-            content: {
-              'application/json': {
-                schema: {
+          requestBody: jsonBody({
+            type: 'object',
+            required: ['source', 'takenOn', 'people'],
+            properties: {
+              source: { type: 'string', enum: Object.keys(REFERENCE_SOURCES), description: Object.entries(REFERENCE_SOURCES).map(([k, v]) => `${k}：${v.label}`).join('；') },
+              takenOn: { type: 'string', format: 'date', description: '数据截止日期' },
+              people: {
+                type: 'array',
+                minItems: 1,
+                items: {
                   type: 'object',
-                  required: ['source', 'takenOn', 'people'],
+                  required: ['name', 'idNumber'],
                   properties: {
-                    source: { type: 'string', enum: Object.keys(REFERENCE_SOURCES), description: Object.entries(REFERENCE_SOURCES).map(([k, v]) => `${k}：${v.label}`).join('；') },
-                    takenOn: { type: 'string', format: 'date', description: '数据截止日期' },
-                    people: {
-                      type: 'array',
-                      minItems: 1,
-                      items: {
-                        type: 'object',
-                        required: ['name', 'idNumber'],
-                        properties: {
-                          name: { type: 'string' },
-                          idNumber: { type: 'string', description: '18 位身份证号码' },
-                          date: { type: 'string', description: '死亡日期、迁出日期、享受起始日期或入职日期（财政供养人员可空）' },
-                          detail: { type: 'string', description: '迁往地、救助项目或工作单位，最多 100 字' },
-                        },
-                      },
-                    },
+                    name: { type: 'string' },
+                    idNumber: { type: 'string', description: '18 位身份证号码' },
+                    date: { type: 'string', description: '死亡日期、迁出日期、享受起始日期或入职日期（财政供养人员可空）' },
+                    detail: { type: 'string', description: '迁往地、救助项目或工作单位，最多 100 字' },
                   },
                 },
               },
             },
-          },
+          }),
           responses: {
             '201': { description: '已导入', content: { 'application/json': { schema: { type: 'object', properties: { snapshotId: { type: 'integer' }, repeated: { type: 'boolean' }, rows: { type: 'integer' }, matched: { type: 'integer' }, takenOn: { type: 'string' } } } } } },
             '200': { description: '同一批数据已导入过，未做更改' },
