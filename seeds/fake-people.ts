@@ -1,5 +1,6 @@
 import { checkCharacter } from '../src/modules/beneficiary/id-number.ts';
 import { luhnCheckDigit } from '../src/modules/beneficiary/account-number.ts';
+import { seededRandom } from '../src/core/random.ts';
 
 /**
  * Fake beneficiaries for the demo county, the tests and the benchmark: made-up names, ID numbers with a valid
@@ -29,18 +30,6 @@ export interface FakeHousehold {
   members: FakePerson[];
 }
 
-/** mulberry32: a small, good-enough deterministic generator. */
-function random(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 export interface FakeOptions {
   households: number;
   villages: string[];
@@ -55,7 +44,7 @@ export interface FakeOptions {
 }
 
 export function fakeHouseholds(options: FakeOptions): FakeHousehold[] {
-  const rnd = random(options.seed ?? 20261123);
+  const rnd = seededRandom(options.seed ?? 20261123);
   const pick = <T>(list: ArrayLike<T>) => list[Math.floor(rnd() * list.length)]!;
   const int = (min: number, max: number) => min + Math.floor(rnd() * (max - min + 1));
   const regionCode = options.regionCode ?? '990102';

@@ -21,7 +21,9 @@ const USAGE = `用法：ykt <命令>
                            创建第一位系统管理员，打印一次性初始密码
   verify-audit             校验审计日志哈希链，发现删改时以非零状态退出
   backup                   立即备份 SQLite 数据库到 $YKT_DATA_DIR/backups（服务运行时也可执行）
-  bench [--json] [--pg URL] 运行性能基准`;
+  bench [--json] [--pg URL] 运行性能基准
+  bank-sim --in 代发文件 --out 回盘文件 [--fail-rate 0.02] [--seed 1]
+                           银行模拟器：读取代发文件，写出回盘文件（按比例模拟失败），用于演示和测试`;
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -81,6 +83,18 @@ async function main(argv: string[]): Promise<number> {
       } finally {
         await core.db.destroy();
       }
+    }
+    case 'bank-sim': {
+      const { values } = parseArgs({ args: rest, options: { in: { type: 'string' }, out: { type: 'string' }, 'fail-rate': { type: 'string', default: '0.02' }, seed: { type: 'string', default: '1' } } });
+      if (!values.in || !values.out) {
+        process.stderr.write('用法：ykt bank-sim --in 代发文件 --out 回盘文件 [--fail-rate 0.02] [--seed 1]\n');
+        return 2;
+      }
+      const { simulateResults } = await import('./modules/bank/simulator.ts');
+      const result = await simulateResults(fs.readFileSync(values.in), { failRate: Number(values['fail-rate']), seed: Number(values.seed) });
+      fs.writeFileSync(values.out, result.csv);
+      process.stdout.write(`已写出回盘文件 ${values.out}：${result.lines} 笔，其中失败 ${result.failed} 笔\n`);
+      return 0;
     }
     case 'bench': {
       const { runBench } = await import('../bench/run.ts');

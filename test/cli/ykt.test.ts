@@ -55,4 +55,19 @@ describe('the ykt command', () => {
     expect(bad.code).toBe(1);
     expect(bad.out).toContain('审计日志异常：第 1 号记录：记录内容与其哈希不符');
   });
+
+  it('simulates a bank: reads a payout file and writes its result file, failures at the chosen rate, the same for the same seed', () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ykt-cli-'));
+    const out = path.join(dir, 'results.csv');
+    const res = ykt(['bank-sim', '--in', 'docs/samples/payout-sample.csv', '--out', out, '--fail-rate', '0.5', '--seed', '3']);
+    expect(res.code).toBe(0);
+    const lines = fs.readFileSync(out, 'utf8').replace(/^\ufeff/, '').trim().split('\r\n');
+    expect(lines[0]).toBe('流水号,金额（分）,结果,失败代码,失败原因');
+    expect(lines.slice(1).map((l) => l.split(',').slice(0, 2).join(','))).toEqual(['R12-3401,131875', 'R12-3402,84400', 'R12-3403,214693']);
+    expect(res.out).toContain(`其中失败 ${lines.filter((l) => l.includes(',失败,')).length} 笔`);
+    const again = path.join(dir, 'again.csv');
+    ykt(['bank-sim', '--in', 'docs/samples/payout-sample.csv', '--out', again, '--fail-rate', '0.5', '--seed', '3']);
+    expect(fs.readFileSync(again).equals(fs.readFileSync(out))).toBe(true);
+    expect(ykt(['bank-sim', '--in', 'docs/samples/payout-sample.csv']).code).toBe(2);
+  });
 });

@@ -2,6 +2,7 @@ import iconv from 'iconv-lite';
 import { afterEach, describe, expect, it } from 'vitest';
 import { sm3Hex } from '../../src/core/crypto.ts';
 import { roundResults } from '../../src/modules/bank/results.ts';
+import { simulateResults } from '../../src/modules/bank/simulator.ts';
 import { roundMoney } from '../../src/modules/batch/round-workflow.ts';
 import { TEST_DB, type TestDb, agentFor, asAdmin, auditRows, binaryParser, createSeededDb, csrfFrom, login, regionId, submit } from '../factories.ts';
 
@@ -124,5 +125,19 @@ describe(`the agent bank's payout files (${TEST_DB})`, () => {
     expect(ok.status).toBe(201);
     expect(ok.body).toMatchObject({ paid: 0, failed: 1 });
     expect((await post([{ ref: `R${round.id}-${line.id}`, amountFen: Number(line.amount_fen), result: 'failed', code: 'F03' }])).status).toBe(200);
+  });
+
+  it('runs the loop without a bank: the simulator answers the payout file and its results import', async () => {
+    t = await createSeededDb({ demo: true }, { people: true });
+    const round = await t.core.db('batch_round').where({ state: 'released' }).first('id');
+    const bank = agentFor(t.core);
+    await login(bank, 'bank');
+    const payout = await bank.get(`/bank/payouts/${round.id}/xlsx`).buffer(true).parse(binaryParser);
+    const simulated = await simulateResults(payout.body as Buffer, { failRate: 0.2, seed: 11 });
+    const page = await bank.get('/bank/payouts');
+    const uploaded = await bank.post(`/bank/payouts/${round.id}/results`).field('_csrf', csrfFrom(page.text)).attach('file', simulated.csv, 'sim.csv');
+    expect(uploaded.status).toBe(303);
+    const money = await roundMoney(t.core.db, Number(round.id));
+    expect(await roundResults(t.core.db, Number(round.id), { count: money.lines, totalFen: money.linesFen })).toMatchObject({ failed: simulated.failed, paid: simulated.lines - simulated.failed, pending: 0 });
   });
 });
