@@ -139,5 +139,13 @@ describe(`the agent bank's payout files (${TEST_DB})`, () => {
     expect(uploaded.status).toBe(303);
     const money = await roundMoney(t.core.db, Number(round.id));
     expect(await roundResults(t.core.db, Number(round.id), { count: money.lines, totalFen: money.linesFen })).toMatchObject({ failed: simulated.failed, paid: simulated.lines - simulated.failed, pending: 0 });
+    // The one-card view shows the bank's answer on the person's page.
+    const failed = await t.core.db('bank_line_result').where({ round_id: round.id, result: 'failed' }).first('line_id', 'failure_code');
+    const line = await t.core.db('batch_line').where({ id: failed.line_id }).first('person_id');
+    const station = agentFor(t.core);
+    await login(station, 'station1');
+    const person = await station.get(`/beneficiaries/${line.person_id}`);
+    expect(person.text).toContain('代发银行发放结果');
+    expect(person.text).toContain(`发放失败：${failed.failure_code}`);
   });
 });

@@ -1,8 +1,11 @@
 import type { Core } from '../../core/context.ts';
 import type { AppModule } from '../../core/module.ts';
-import { roundMoney } from '../batch/index.ts';
+import { formatDateTime } from '../../core/dates.ts';
+import { formatYuan } from '../../core/money.ts';
+import { paymentsOf, roundMoney } from '../batch/index.ts';
 import { bankApi } from './api.ts';
 import { bankRounds } from './commands.ts';
+import { resultsOfLines } from './results.ts';
 import { bankRoutes } from './routes.ts';
 
 /**
@@ -15,6 +18,29 @@ export function createBankModule(core: Core): AppModule {
     nav: [{ href: '/bank/payouts', label: '代发文件', roles: ['bank'] }],
     routes: bankRoutes,
     api: bankApi(core),
+    panels: {
+      // The one-card view, continued: what the agent bank answered for each released payment line of the person.
+      async person(_actor, personId) {
+        const lines = (await paymentsOf(core.db, personId)).filter((p) => p.round_state === 'released' || p.round_state === 'transferred');
+        if (lines.length === 0) return null;
+        const results = await resultsOfLines(core.db, lines.map((l) => Number(l.line_id)));
+        return {
+          title: '代发银行发放结果',
+          template: 'bank/_person-results.njk',
+          data: {
+            rows: lines.map((l) => {
+              const r = results.get(Number(l.line_id));
+              return {
+                round: l.round_title,
+                amount: formatYuan(Number(l.amount_fen)),
+                result: !r ? '待银行回盘' : r.result === 'paid' ? '已发放到账' : `发放失败：${r.failure_code} ${r.failure_reason ?? ''}`,
+                at: r ? formatDateTime(r.recorded_at) : '',
+              };
+            }),
+          },
+        };
+      },
+    },
     async queues(actor) {
       if (!actor.roles.includes('bank') || actor.orgId === null) return [];
       const rounds = await bankRounds(core, { actor });

@@ -176,3 +176,11 @@ export async function roundResults(db: Conn, roundId: number, lines: { count: nu
   const failedFen = Number(of('failed')?.total ?? 0);
   return { paid, paidFen, failed, failedFen, pending: lines.count - paid - failed, pendingFen: lines.totalFen - paidFen - failedFen };
 }
+
+/** The bank's results of these lines (latest attempt each), by line id: the person's page shows them. */
+export async function resultsOfLines(db: Conn, lineIds: number[]): Promise<Map<number, { result: string; failure_code: string | null; failure_reason: string | null; recorded_at: string }>> {
+  const rows: { line_id: number; attempt: number; result: string; failure_code: string | null; failure_reason: string | null; recorded_at: string }[] = await selectInChunks(lineIds, (chunk) =>
+    db('bank_line_result').whereIn('line_id', chunk).orderBy('attempt').select('line_id', 'attempt', 'result', 'failure_code', 'failure_reason', 'recorded_at'),
+  );
+  return new Map(rows.map((r) => [Number(r.line_id), r]));
+}
