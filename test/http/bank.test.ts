@@ -2,6 +2,7 @@ import iconv from 'iconv-lite';
 import { afterEach, describe, expect, it } from 'vitest';
 import { sm3Hex } from '../../src/core/crypto.ts';
 import { roundResults } from '../../src/modules/bank/results.ts';
+import { sendQueuedNotices } from '../../src/modules/bank/notices.ts';
 import { simulateResults } from '../../src/modules/bank/simulator.ts';
 import { roundMoney } from '../../src/modules/batch/round-workflow.ts';
 import { TEST_DB, type TestDb, agentFor, asAdmin, auditRows, binaryParser, createSeededDb, csrfFrom, login, regionId, submit } from '../factories.ts';
@@ -147,5 +148,16 @@ describe(`the agent bank's payout files (${TEST_DB})`, () => {
     const person = await station.get(`/beneficiaries/${line.person_id}`);
     expect(person.text).toContain('代发银行发放结果');
     expect(person.text).toContain(`发放失败：${failed.failure_code}`);
+
+    // Each paid line queued one notice; the sender sends them (here a test sender), the person's page shows it.
+    const sent: string[] = [];
+    expect(await sendQueuedNotices(t.core.db, { channel: 'test', send: async (n) => void sent.push(n.text) })).toBe(simulated.lines - simulated.failed);
+    expect(await sendQueuedNotices(t.core.db, { channel: 'test', send: async (n) => void sent.push(n.text) })).toBe(0);
+    const paid = await t.core.db('bank_line_result').where({ round_id: round.id, result: 'paid' }).first('line_id');
+    const paidLine = await t.core.db('batch_line').where({ id: paid.line_id }).first('person_id', 'amount_fen', 'account_last4');
+    const notice = (await t.core.db('bank_notice').where({ line_id: paid.line_id }).first('text')).text as string;
+    expect(notice).toMatch(new RegExp(`^您的2026年10月经济困难高龄失能养老服务补贴资金 [\\d,.]+ 元已于 \\d{4}-\\d{2}-\\d{2} 发放到尾号 ${paidLine.account_last4} 的账户。主管部门：青禾县民政局。$`));
+    expect(sent).toContain(notice);
+    expect((await station.get(`/beneficiaries/${paidLine.person_id}`)).text).toContain(notice);
   });
 });

@@ -5,6 +5,7 @@ import { formatYuan } from '../../core/money.ts';
 import { paymentsOf, roundMoney } from '../batch/index.ts';
 import { bankApi } from './api.ts';
 import { bankRounds } from './commands.ts';
+import { noticesOf, sendQueuedNotices } from './notices.ts';
 import { resultsOfLines } from './results.ts';
 import { bankRoutes } from './routes.ts';
 
@@ -23,6 +24,7 @@ export function createBankModule(core: Core): AppModule {
       async person(_actor, personId) {
         const lines = (await paymentsOf(core.db, personId)).filter((p) => p.round_state === 'released' || p.round_state === 'transferred');
         if (lines.length === 0) return null;
+        const notices = await noticesOf(core.db, personId);
         const results = await resultsOfLines(core.db, lines.map((l) => Number(l.line_id)));
         return {
           title: '代发银行发放结果',
@@ -37,10 +39,21 @@ export function createBankModule(core: Core): AppModule {
                 at: r ? formatDateTime(r.recorded_at) : '',
               };
             }),
+            notices: notices.map((n) => ({ text: n.text, state: n.state === 'sent' ? `已发送（${formatDateTime(n.sent_at)}）` : '待发送' })),
           },
         };
       },
     },
+    tasks: () => [
+      {
+        name: 'notice-send',
+        label: '发送补贴发放告知（代发银行短信）',
+        schedule: '*/5 * * * *',
+        async run() {
+          return `已发送 ${await sendQueuedNotices(core.db)} 条告知`;
+        },
+      },
+    ],
     async queues(actor) {
       if (!actor.roles.includes('bank') || actor.orgId === null) return [];
       const rounds = await bankRounds(core, { actor });

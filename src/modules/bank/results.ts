@@ -10,6 +10,7 @@ import { releaseGarbage } from '../../core/memory.ts';
 import { type ImportError, type TableSpec, readTable, writeErrorReport } from '../../core/spreadsheet.ts';
 import { lineAmounts, roundsOfBank } from '../batch/index.ts';
 import { bankOf, type Fetcher } from './commands.ts';
+import { queueNotices } from './notices.ts';
 
 /**
  * The bank's result of each payout line (回盘, docs/result-file-format.md), by file or API. Checked against the
@@ -127,6 +128,7 @@ async function apply(core: Core, who: Fetcher, roundId: number, input: { fileNam
       uploaded_at: now,
     });
     await bulkInsert(trx, 'bank_line_result', fresh, (f) => ({ line_id: f.lineId, round_id: roundId, attempt: 1, result: f.result, amount_fen: f.amountFen, failure_code: f.code, failure_reason: f.reason, result_file_id: fileId, recorded_at: now }));
+    await queueNotices(trx, fresh.filter((f) => f.result === 'paid').map((f) => f.lineId));
     await recordAudit(trx, who.actor ?? apiAuditor(who.client), { action: 'bank.results.import', objectType: 'round', objectId: roundId, summary: { file: input.fileName, sha256: input.sha256, rows: input.records.length, paid, failed: fresh.length - paid, unchanged } });
     return { ok: true, repeated: false, rows: input.records.length, paid, failed: fresh.length - paid, unchanged };
   });

@@ -6,7 +6,7 @@ import { paymentsOf, roundsReadyToSubmit, roundsWaiting, rostersWaiting } from '
 import { BATCH_READERS, batchRoutes } from './routes.ts';
 
 export { roundMoney } from './round-workflow.ts';
-export { type PaymentRow, type PayoutLine, lineAmounts, paymentsOf, releasedAt, releasedLines, roundsOfBank } from './queries.ts';
+export { type NoticeLine, type PaymentRow, type PayoutLine, lineAmounts, noticeLines, paymentsOf, releasedAt, releasedLines, roundsOfBank } from './queries.ts';
 export type { RoundRow } from './repo.ts';
 
 /**

@@ -209,3 +209,28 @@ export async function lineAmounts(db: Conn, roundId: number): Promise<Map<number
   const rows: { id: number; amount_fen: number }[] = await db('batch_line').where({ round_id: roundId, state: 'active' }).select('id', 'amount_fen');
   return new Map(rows.map((r) => [Number(r.id), Number(r.amount_fen)]));
 }
+
+export interface NoticeLine {
+  line_id: number;
+  round_id: number;
+  person_id: number;
+  amount_fen: number;
+  account_last4: string | null;
+  round_title: string;
+  department_name: string;
+}
+
+/** What a payment notice says about these lines: the round, the amount, the account's last digits, the department. */
+export async function noticeLines(db: Conn, lineIds: number[]): Promise<NoticeLine[]> {
+  const rows: NoticeLine[] = [];
+  for (let i = 0; i < lineIds.length; i += 5_000) {
+    rows.push(
+      ...(await db('batch_line as l')
+        .join('batch_round as r', 'r.id', 'l.round_id')
+        .join('core_org as o', 'o.id', 'r.department_org_id')
+        .whereIn('l.id', lineIds.slice(i, i + 5_000))
+        .select('l.id as line_id', 'l.round_id', 'l.person_id', 'l.amount_fen', 'l.account_last4', 'r.title as round_title', 'o.name as department_name')),
+    );
+  }
+  return rows;
+}
