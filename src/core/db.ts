@@ -256,9 +256,13 @@ async function copyInto<T>(trx: Tx, table: string, columns: string[], items: rea
   await pipeline(Readable.from(lines()), copy);
 }
 
-/** Rows of a query run once per chunk of `values` (a whereIn of 50,000 keys would pass the parameter limit). */
+/**
+ * Rows of a query run once per chunk of the distinct `values` (a whereIn of 50,000 keys would pass the parameter
+ * limit; a key repeated in two chunks would return its rows twice).
+ */
 export async function selectInChunks<T>(values: readonly (string | number)[], query: (chunk: (string | number)[]) => Promise<T[]>, chunkSize = 5_000): Promise<T[]> {
+  const keys = [...new Set(values)];
   const rows: T[] = [];
-  for (let i = 0; i < values.length; i += chunkSize) rows.push(...(await query(values.slice(i, i + chunkSize))));
+  for (let i = 0; i < keys.length; i += chunkSize) rows.push(...(await query(keys.slice(i, i + chunkSize))));
   return rows;
 }

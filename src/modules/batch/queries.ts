@@ -1,5 +1,5 @@
 import type { Actor } from '../../core/auth/roles.ts';
-import { type Conn, countRows } from '../../core/db.ts';
+import { type Conn, countRows, selectInChunks } from '../../core/db.ts';
 import { allocatedFen } from '../policy/index.ts';
 import { type LineRow, type RosterRow, type RoundRow, asLine, asRound, roundQuery, rosterQuery } from './repo.ts';
 
@@ -222,15 +222,11 @@ export interface NoticeLine {
 
 /** What a payment notice says about these lines: the round, the amount, the account's last digits, the department. */
 export async function noticeLines(db: Conn, lineIds: number[]): Promise<NoticeLine[]> {
-  const rows: NoticeLine[] = [];
-  for (let i = 0; i < lineIds.length; i += 5_000) {
-    rows.push(
-      ...(await db('batch_line as l')
-        .join('batch_round as r', 'r.id', 'l.round_id')
-        .join('core_org as o', 'o.id', 'r.department_org_id')
-        .whereIn('l.id', lineIds.slice(i, i + 5_000))
-        .select('l.id as line_id', 'l.round_id', 'l.person_id', 'l.amount_fen', 'l.account_last4', 'r.title as round_title', 'o.name as department_name')),
-    );
-  }
-  return rows;
+  return selectInChunks(lineIds, (chunk) =>
+    db('batch_line as l')
+      .join('batch_round as r', 'r.id', 'l.round_id')
+      .join('core_org as o', 'o.id', 'r.department_org_id')
+      .whereIn('l.id', chunk)
+      .select('l.id as line_id', 'l.round_id', 'l.person_id', 'l.amount_fen', 'l.account_last4', 'r.title as round_title', 'o.name as department_name'),
+  );
 }

@@ -39,8 +39,7 @@ async function rostersOf(db: Conn, roundId: number): Promise<(RosterRow & { line
 }
 
 /** Every roster with lines has been publicised, confirmed and reported again; every check passes. */
-async function assertReadyRosters(trx: Tx, round: RoundRow): Promise<ConflictError | null> {
-  const rosters = await rostersOf(trx, round.id);
+async function assertReadyRosters(trx: Tx, round: RoundRow, rosters: (RosterRow & { lines: number })[]): Promise<ConflictError | null> {
   const withLines = rosters.filter((r) => r.lines > 0);
   if (withLines.length === 0) return new ConflictError('本批次还没有任何发放明细');
   const notReady = withLines.filter((r) => r.state !== 'reported');
@@ -93,7 +92,7 @@ async function step(
 export async function submitRound(core: Core, actor: Actor, roundId: number, version: number): Promise<void> {
   const round = await roundInScope(core.db, actor, roundId);
   if (!hasRole(actor, 'department') || actor.orgId !== round.department_org_id) throw new ForbiddenError('由本批次的主管部门汇总上报');
-  await step(core, actor, round, { from: 'compiling', to: 'submitted', version, action: 'submit', opens: 'batch_finance_review', guard: (trx) => assertReadyRosters(trx, round) });
+  await step(core, actor, round, { from: 'compiling', to: 'submitted', version, action: 'submit', opens: 'batch_finance_review', guard: async (trx) => assertReadyRosters(trx, round, await rostersOf(trx, round.id)) });
 }
 
 /** The finance section returns the round to the department with a reason. */
@@ -126,10 +125,11 @@ export async function releaseRound(core: Core, actor: Actor, roundId: number, in
     opens: 'batch_transfer',
     extra: { bank_org_id: bank.id },
     guard: async (trx) => {
-      const problem = await assertReadyRosters(trx, round);
+      const rosters = await rostersOf(trx, round.id);
+      const problem = await assertReadyRosters(trx, round, rosters);
       if (problem) return problem;
-      const publicised = (await rostersOf(trx, round.id)).filter((r) => r.lines > 0 && !r.publicity_end);
-      if (publicised.length) return new ConflictError(`${publicised.map((r) => r.township_name).join('、')}的清册没有公示记录`);
+      const unpublicised = rosters.filter((r) => r.lines > 0 && !r.publicity_end);
+      if (unpublicised.length) return new ConflictError(`${unpublicised.map((r) => r.township_name).join('、')}的清册没有公示记录`);
       return null;
     },
   });

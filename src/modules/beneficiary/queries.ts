@@ -113,19 +113,21 @@ export interface SnapshotRow {
 }
 
 /** Reference snapshots that concern the actor: loaded for a region above them (their county) or within their scope. */
-export async function referenceSnapshots(db: Conn, actor: Actor, limit = 50): Promise<SnapshotRow[]> {
+function snapshotsFor(db: Conn, actor: Actor) {
   const ancestors = pathIds(actor.regionPath);
   return db('beneficiary_reference_snapshot as s')
     .join('core_region as r', 'r.id', 's.region_id')
     .leftJoin('core_user as u', 'u.id', 's.loaded_by')
     .where((q) => q.whereIn('s.region_id', ancestors).orWhere('r.path', 'like', `${actor.regionPath}%`))
-    .orderBy('s.id', 'desc')
-    .limit(limit)
     .select('s.id', 's.source', 's.taken_on', 's.file_name', 's.rows', 's.matched', 's.loaded_at', 'u.display_name as loaded_by_name', 'r.name as region_name');
 }
 
+export async function referenceSnapshots(db: Conn, actor: Actor, limit = 50): Promise<SnapshotRow[]> {
+  return snapshotsFor(db, actor).orderBy('s.id', 'desc').limit(limit);
+}
+
 export async function referenceSnapshot(db: Conn, actor: Actor, snapshotId: number): Promise<SnapshotRow> {
-  const row = (await referenceSnapshots(db, actor, 1_000_000)).find((s) => Number(s.id) === snapshotId);
+  const row = (await snapshotsFor(db, actor).where('s.id', snapshotId).first()) as SnapshotRow | undefined;
   if (!row) throw new NotFoundError('比对数据不存在');
   return row;
 }
@@ -209,7 +211,7 @@ export interface RegistryFacts {
 }
 
 async function factsWhere(db: Conn, column: 'p.id' | 'p.id_index', keys: (number | string)[]): Promise<RegistryFacts[]> {
-  const rows = await selectInChunks(unique(keys), (chunk) =>
+  const rows = await selectInChunks(keys, (chunk) =>
     db('beneficiary_person as p')
       .join('core_region as v', 'v.id', 'p.village_id')
       .leftJoin('beneficiary_household as h', 'h.id', 'p.household_id')
@@ -218,7 +220,7 @@ async function factsWhere(db: Conn, column: 'p.id' | 'p.id_index', keys: (number
       .select('p.id', 'p.name', 'p.id_masked', 'p.id_index', 'p.village_id', 'v.parent_id as township_id', 'p.household_id', 'h.head_person_id', 'p.relation', 'p.status', 'p.status_date', 'a.id as account_id', 'a.account_index', 'a.account_last4', 'a.bank_name', 'a.holder_name', 'a.kind as account_kind'),
   );
   const holders = new Map<string, number>();
-  const indexes = unique(rows.flatMap((r) => (r.account_index ? [r.account_index as string] : [])));
+  const indexes = rows.flatMap((r) => (r.account_index ? [r.account_index as string] : []));
   const counts: { account_index: string; n: number | string }[] = await selectInChunks(indexes, (chunk) =>
     db('beneficiary_account').where('status', 'active').whereIn('account_index', chunk).groupBy('account_index').select('account_index').count({ n: '*' }),
   );
@@ -240,8 +242,6 @@ async function factsWhere(db: Conn, column: 'p.id' | 'p.id_index', keys: (number
   }));
 }
 
-const unique = <T>(values: T[]) => [...new Set(values)];
-
 export const registryFactsById = (db: Conn, personIds: number[]) => factsWhere(db, 'p.id', personIds);
 export const registryFactsByIdIndex = (db: Conn, idIndexes: string[]) => factsWhere(db, 'p.id_index', idIndexes);
 
@@ -250,7 +250,7 @@ export const registryFactsByIdIndex = (db: Conn, idIndexes: string[]) => factsWh
  * pays from (its download is audited). Nothing else decrypts an account number.
  */
 export async function accountNumbersById(db: Conn, crypto: { decrypt(value: string): string }, accountIds: number[]): Promise<Map<number, string>> {
-  const ids = unique(accountIds);
+  const ids = [...new Set(accountIds)];
   const CHUNK = 20_000;
   const numbers = new Map<number, string>();
   // The next chunk is read while this one is decrypted (CPU), so that the database's time hides behind it.

@@ -65,8 +65,6 @@ async function findImport(conn: Conn, townshipId: number, sha256: string): Promi
   };
 }
 
-const unique = <T>(values: T[]) => [...new Set(values)];
-
 export async function importRegistry(core: Core, actor: Actor, file: { name: string; buffer: Buffer }): Promise<RegistryImportOutcome> {
   assertStation(actor);
   const township = await findRegion(core.db, actor.regionId);
@@ -101,7 +99,7 @@ export async function importRegistry(core: Core, actor: Actor, file: { name: str
       (await trx('core_region').where({ parent_id: township.id, level: 'village' }).select('id', 'name')).map((v: { id: number; name: string }) => [v.name, Number(v.id)]),
     );
     const existing = new Map<string, ExistingPerson>();
-    const people = await selectInChunks(unique(prepared.flatMap((p) => [p.idIndex, p.headIndex])), (chunk) =>
+    const people = await selectInChunks(prepared.flatMap((p) => [p.idIndex, p.headIndex]), (chunk) =>
       trx('beneficiary_person as p')
         .join('core_region as v', 'v.id', 'p.village_id')
         .join('core_region as t', 't.id', 'v.parent_id')
@@ -114,7 +112,7 @@ export async function importRegistry(core: Core, actor: Actor, file: { name: str
 
     // Who holds each account of the file now, and what the file's registered people hold and have asked for.
     const holders = new Map<string, { person_id: number; name: string }>();
-    const accountIndexes = unique(prepared.flatMap((p) => (p.account ? [p.account.account_index] : [])));
+    const accountIndexes = prepared.flatMap((p) => (p.account ? [p.account.account_index] : []));
     for (const a of await selectInChunks(accountIndexes, (chunk) =>
       trx('beneficiary_account as a').join('beneficiary_person as p', 'p.id', 'a.person_id').where('a.status', 'active').whereIn('a.account_index', chunk).select('a.account_index', 'a.person_id', 'p.name'),
     )) {
