@@ -90,7 +90,7 @@ describe(`the agent bank's payout files (${TEST_DB})`, () => {
     const header = '流水号,金额（分）,结果,失败代码,失败原因\n';
     const bad = await upload(`${header}${ref(0)},${lines[0].amount_fen},成功,,\n${ref(0)},${lines[0].amount_fen},成功,,\nR${round.id}-999999,100,成功,,\n${ref(1)},1,失败,F07,\n`);
     expect(bad.status).toBe(422);
-    for (const message of ['第 3 行「流水号」：与第 2 行重复', `第 4 行「流水号」：“R${round.id}-999999”不是本批次代发文件中的流水号`, `第 5 行「金额（分）」：与代发文件不符：应为 ${lines[1].amount_fen} 分`, '第 5 行「失败代码」：应为 F01、F02、F03、F04、F05、F06、F99 之一']) {
+    for (const message of ['第 3 行「流水号」：与第 2 行重复', `第 4 行「流水号」：“R${round.id}-999999”不是本批次代发文件或已拨付的补充代发文件中的流水号`, `第 5 行「金额（分）」：与代发文件不符：应为 ${lines[1].amount_fen} 分`, '第 5 行「失败代码」：应为 F01、F02、F03、F04、F05、F06、F99 之一']) {
       expect(bad.text).toContain(message);
     }
     expect(await t.core.db('bank_line_result').count({ n: '*' })).toEqual([{ n: 0 }]);
@@ -130,7 +130,7 @@ describe(`the agent bank's payout files (${TEST_DB})`, () => {
 
   it('runs the loop without a bank: the simulator answers the payout file and its results import', async () => {
     t = await createSeededDb({ demo: true }, { people: true });
-    const round = await t.core.db('batch_round').where({ state: 'released' }).first('id');
+    const round = await t.core.db('batch_round').where({ state: 'transferred' }).first('id');
     const bank = agentFor(t.core);
     await login(bank, 'bank');
     const payout = await bank.get(`/bank/payouts/${round.id}/xlsx`).buffer(true).parse(binaryParser);
@@ -156,7 +156,7 @@ describe(`the agent bank's payout files (${TEST_DB})`, () => {
     const paid = await t.core.db('bank_line_result').where({ round_id: round.id, result: 'paid' }).first('line_id');
     const paidLine = await t.core.db('batch_line').where({ id: paid.line_id }).first('person_id', 'amount_fen', 'account_last4');
     const notice = (await t.core.db('bank_notice').where({ line_id: paid.line_id }).first('text')).text as string;
-    expect(notice).toMatch(new RegExp(`^您的2026年10月经济困难高龄失能养老服务补贴资金 [\\d,.]+ 元已于 \\d{4}-\\d{2}-\\d{2} 发放到尾号 ${paidLine.account_last4} 的账户。主管部门：青禾县民政局。$`));
+    expect(notice).toMatch(new RegExp(`^您的2026年9月经济困难高龄失能养老服务补贴资金 [\\d,.]+ 元已于 \\d{4}-\\d{2}-\\d{2} 发放到尾号 ${paidLine.account_last4} 的账户。主管部门：青禾县民政局。$`));
     expect(sent).toContain(notice);
     expect((await station.get(`/beneficiaries/${paidLine.person_id}`)).text).toContain(notice);
   });

@@ -5,11 +5,12 @@ import { recordAudit } from '../../core/audit.ts';
 import type { Actor } from '../../core/auth/roles.ts';
 import type { Core } from '../../core/context.ts';
 import { type Conn, bulkInsert, inTransaction, insertReturningId, nowIso, selectInChunks } from '../../core/db.ts';
-import { NotFoundError } from '../../core/errors.ts';
+import { ConflictError, NotFoundError } from '../../core/errors.ts';
 import { releaseGarbage } from '../../core/memory.ts';
 import { type ImportError, type TableSpec, readTable, writeErrorReport } from '../../core/spreadsheet.ts';
 import { lineAmounts, roundsOfBank } from '../batch/index.ts';
 import { bankOf, type Fetcher } from './commands.ts';
+import { recordAttempts } from './failures.ts';
 import { queueNotices } from './notices.ts';
 
 /**
@@ -46,27 +47,44 @@ export type ResultOutcome =
 
 interface Checked {
   lineId: number;
+  attempt: number;
   amountFen: number;
   result: 'paid' | 'failed';
   code: FailureCode | null;
   reason: string | null;
 }
 
-/** Check the records against the round's lines and the results on record. */
+/**
+ * What the bank may answer for a round, by `line:attempt`: every line's first payout, and each line of a
+ * supplementary payout (its reference carries the attempt: R<round>-<line>-<attempt>) once the bank has its money.
+ */
+async function expectedAttempts(db: Conn, roundId: number): Promise<Map<string, number>> {
+  const expected = new Map<string, number>();
+  for (const [lineId, amount] of await lineAmounts(db, roundId)) expected.set(`${lineId}:1`, amount);
+  const resent: { line_id: number; attempt: number; amount_fen: number }[] = await db('bank_supplement_line as sl')
+    .join('bank_supplement as s', 's.id', 'sl.supplement_id')
+    .where('s.round_id', roundId)
+    .where((w) => w.where('s.needs_transfer', false).orWhereNotNull('s.transferred_at'))
+    .select('sl.line_id', 'sl.attempt', 'sl.amount_fen');
+  for (const r of resent) expected.set(`${r.line_id}:${r.attempt}`, Number(r.amount_fen));
+  return expected;
+}
+
+/** Check the records against the round's payouts and the results on record. */
 async function check(db: Conn, roundId: number, records: ResultRecord[]): Promise<{ errors: ImportError[]; fresh: Checked[]; unchanged: number }> {
-  const lines = await lineAmounts(db, roundId);
-  const recorded = new Map<number, { result: string; failure_code: string | null }>();
-  const refPattern = new RegExp(`^R${roundId}-(\\d+)$`);
-  const lineOf = (ref: string) => {
+  const expectedOf = await expectedAttempts(db, roundId);
+  const recorded = new Map<string, { result: string; failure_code: string | null }>();
+  const refPattern = new RegExp(`^R${roundId}-(\\d+)(?:-(\\d+))?$`);
+  const parse = (ref: string) => {
     const m = refPattern.exec(ref);
-    return m ? Number(m[1]) : null;
+    return m ? { lineId: Number(m[1]), attempt: m[2] === undefined ? 1 : Number(m[2]) } : null;
   };
   const ids = records.flatMap((r) => {
-    const id = lineOf(r.ref);
-    return id === null ? [] : [id];
+    const p = parse(r.ref);
+    return p === null ? [] : [p.lineId];
   });
-  for (const r of await selectInChunks(ids, (chunk) => db('bank_line_result').where({ round_id: roundId, attempt: 1 }).whereIn('line_id', chunk).select('line_id', 'result', 'failure_code'))) {
-    recorded.set(Number(r.line_id), r);
+  for (const r of await selectInChunks(ids, (chunk) => db('bank_line_result').where({ round_id: roundId }).whereIn('line_id', chunk).select('line_id', 'attempt', 'result', 'failure_code'))) {
+    recorded.set(`${r.line_id}:${r.attempt}`, r);
   }
   const errors: ImportError[] = [];
   const fresh: Checked[] = [];
@@ -74,15 +92,16 @@ async function check(db: Conn, roundId: number, records: ResultRecord[]): Promis
   let unchanged = 0;
   for (const r of records) {
     const fail = (field: string, message: string) => errors.push({ rowNumber: r.rowNumber, field, message });
-    const lineId = lineOf(r.ref);
-    const expected = lineId === null ? undefined : lines.get(lineId);
-    if (expected === undefined) {
-      fail('流水号', r.ref === '' ? '不能为空' : `“${r.ref}”不是本批次代发文件中的流水号`);
+    const ref = parse(r.ref);
+    const key = ref === null ? '' : `${ref.lineId}:${ref.attempt}`;
+    const expected = expectedOf.get(key);
+    if (ref === null || expected === undefined) {
+      fail('流水号', r.ref === '' ? '不能为空' : `“${r.ref}”不是本批次代发文件或已拨付的补充代发文件中的流水号`);
       continue;
     }
-    const first = seen.get(r.ref);
+    const first = seen.get(key);
     if (first !== undefined) fail('流水号', `与第 ${first} 行重复`);
-    else seen.set(r.ref, r.rowNumber);
+    else seen.set(key, r.rowNumber);
     if (!/^\d+$/.test(r.amount) || Number(r.amount) !== expected) fail('金额（分）', `与代发文件不符：应为 ${expected} 分`);
     const result = r.result === '成功' || r.result === 'paid' ? 'paid' : r.result === '失败' || r.result === 'failed' ? 'failed' : null;
     if (!result) fail('结果', '应为“成功”或“失败”');
@@ -92,13 +111,13 @@ async function check(db: Conn, roundId: number, records: ResultRecord[]): Promis
       else code = r.code as FailureCode;
       if (code === 'F99' && r.reason === '') fail('失败原因', '失败代码为 F99 时须写明原因');
     } else if (result === 'paid' && r.code !== '') fail('失败代码', '成功的明细不填失败代码');
-    const before = recorded.get(lineId!);
+    const before = recorded.get(key);
     if (before && result) {
       if (before.result === result && (before.failure_code ?? null) === code) unchanged++;
       else fail('结果', `该笔已有回盘结果（${before.result === 'paid' ? '成功' : `失败 ${before.failure_code}`}），不能更改`);
       continue;
     }
-    if (result) fresh.push({ lineId: lineId!, amountFen: expected, result, code, reason: r.reason || (code ? FAILURE_CODES[code] : null) });
+    if (result) fresh.push({ lineId: ref.lineId, attempt: ref.attempt, amountFen: expected, result, code, reason: r.reason || (code ? FAILURE_CODES[code] : null) });
   }
   return { errors, fresh, unchanged };
 }
@@ -107,6 +126,7 @@ async function apply(core: Core, who: Fetcher, roundId: number, input: { fileNam
   const bankOrgId = bankOf(who);
   const round = (await roundsOfBank(core.db, bankOrgId)).find((r) => r.id === roundId);
   if (!round) throw new NotFoundError('没有下达给本机构的该发放批次');
+  if (round.state !== 'transferred') throw new ConflictError('该批次的资金尚未拨付到本机构，不能登记发放结果');
   const repeated = await core.db('bank_result_file').where({ round_id: roundId, file_sha256: input.sha256 }).first();
   if (repeated) return { ok: true, repeated: true, rows: Number(repeated.rows), paid: Number(repeated.paid), failed: Number(repeated.failed), unchanged: Number(repeated.rows) };
   return inTransaction(core.db, async (trx): Promise<ResultOutcome> => {
@@ -127,8 +147,9 @@ async function apply(core: Core, who: Fetcher, roundId: number, input: { fileNam
       uploaded_by: who.actor?.userId ?? null,
       uploaded_at: now,
     });
-    await bulkInsert(trx, 'bank_line_result', fresh, (f) => ({ line_id: f.lineId, round_id: roundId, attempt: 1, result: f.result, amount_fen: f.amountFen, failure_code: f.code, failure_reason: f.reason, result_file_id: fileId, recorded_at: now }));
+    await bulkInsert(trx, 'bank_line_result', fresh, (f) => ({ line_id: f.lineId, round_id: roundId, attempt: f.attempt, result: f.result, amount_fen: f.amountFen, failure_code: f.code, failure_reason: f.reason, result_file_id: fileId, recorded_at: now }));
     await queueNotices(trx, fresh.filter((f) => f.result === 'paid').map((f) => f.lineId));
+    await recordAttempts(trx, who.actor ?? apiAuditor(who.client), roundId, fileId, fresh);
     await recordAudit(trx, who.actor ?? apiAuditor(who.client), { action: 'bank.results.import', objectType: 'round', objectId: roundId, summary: { file: input.fileName, sha256: input.sha256, rows: input.records.length, paid, failed: fresh.length - paid, unchanged } });
     return { ok: true, repeated: false, rows: input.records.length, paid, failed: fresh.length - paid, unchanged };
   });

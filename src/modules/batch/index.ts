@@ -6,8 +6,8 @@ import { paymentsOf, roundsReadyToSubmit, roundsWaiting, rostersWaiting } from '
 import { BATCH_READERS, batchRoutes } from './routes.ts';
 
 export { roundMoney } from './round-workflow.ts';
-export { type NoticeLine, type PaymentRow, type PayoutLine, lineAmounts, noticeLines, paymentsOf, releasedAt, releasedLines, roundsOfBank } from './queries.ts';
-export type { RoundRow } from './repo.ts';
+export { type LineFacts, type NoticeLine, type PaymentRow, type PayoutLine, lineAmounts, lineFacts, noticeLines, paymentsOf, releasedAt, releasedLines, roundsOfBank } from './queries.ts';
+export { type RoundRow, roundInScope } from './repo.ts';
 
 /**
  * The batch module (一个平台管发放 + 一套规程堵漏洞): payment rounds, township rosters and their lines, the

@@ -230,3 +230,38 @@ export async function noticeLines(db: Conn, lineIds: number[]): Promise<NoticeLi
       .select('l.id as line_id', 'l.round_id', 'l.person_id', 'l.amount_fen', 'l.account_last4', 'r.title as round_title', 'o.name as department_name'),
   );
 }
+
+export interface LineFacts {
+  line_id: number;
+  round_id: number;
+  round_title: string;
+  county_id: number;
+  bank_org_id: number | null;
+  department_org_id: number;
+  policy_item_id: number;
+  period: string;
+  payee: string;
+  person_id: number;
+  person_name: string;
+  id_masked: string;
+  township_id: number;
+  village_id: number;
+  amount_fen: number;
+  account_id: number | null;
+  account_last4: string | null;
+  holder_name: string | null;
+}
+
+/** A line with its round, township and payee facts: what the bank module's failure cases need. */
+export async function lineFacts(db: Conn, lineIds: number[]): Promise<LineFacts[]> {
+  return selectInChunks(lineIds, (chunk) =>
+    db('batch_line as l')
+      .join('batch_round as r', 'r.id', 'l.round_id')
+      .join('batch_roster as s', 's.id', 'l.roster_id')
+      .whereIn('l.id', chunk)
+      .select(
+        'l.id as line_id', 'l.round_id', 'r.title as round_title', 'r.county_id', 'r.bank_org_id', 'r.department_org_id', 'r.policy_item_id', 'r.period', 'r.payee',
+        'l.person_id', 'l.person_name', 'l.id_masked', 's.township_id', 'l.village_id', 'l.amount_fen', 'l.account_id', 'l.account_last4', 'l.holder_name',
+      ),
+  );
+}

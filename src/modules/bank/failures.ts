@@ -1,0 +1,424 @@
+import { agreementInForce } from '../../core/agreements.ts';
+import { type AuditWho, recordAudit } from '../../core/audit.ts';
+import { type Actor, hasRole } from '../../core/auth/roles.ts';
+import type { Core } from '../../core/context.ts';
+import { businessDate } from '../../core/dates.ts';
+import { type Conn, type Tx, bulkInsert, inTransaction, insertReturningId, nowIso, selectInChunks } from '../../core/db.ts';
+import { closeDeadline, openDeadline } from '../../core/deadlines.ts';
+import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../../core/errors.ts';
+import { formatYuan } from '../../core/money.ts';
+import { type RoundRow, lineFacts, roundInScope } from '../batch/index.ts';
+import { registryFactsById } from '../beneficiary/index.ts';
+
+/**
+ * Failed payments, as the documents say (Qinghai 二(一)4; Haicheng 三). One case per failed line:
+ *
+ *   first failure → the township station verifies and corrects (the payee's registry account as it now stands,
+ *   with a note), the department verifies (another person), both within 10 working days → the finance section
+ *   reviews it again (four-eyes) and it goes to the bank in a supplementary payout file → paid, or
+ *   a second failure → the bank refunds the money to the source account within 5 working days (voucher) → the
+ *   department finds the cause and pays again within 10 working days (corrected the same way; the treasury sends
+ *   the money again) or decides to return it → a third failure is refunded and the money goes back to the treasury
+ *   (暂缴回同级财政, voucher), and the person is on the public list of failed payments.
+ *
+ * `funds` says where the line's money is (bank, source, treasury, paid); the ledger (ledger.ts) adds it up.
+ */
+export const FAILURE_STATES = {
+  correcting: '待乡镇核实修正',
+  verifying: '待主管部门核实',
+  reviewing: '待财政再次复核',
+  resend: '已再次发送银行',
+  refund_due: '待银行退回资金',
+  refunded: '资金已退回原账户，待重新发放或缴回',
+  return_due: '待缴回财政',
+  returned: '已暂缴回财政（公开名单）',
+  paid: '再次发放成功',
+} as const;
+export type FailureState = keyof typeof FAILURE_STATES;
+
+export const FUNDS_LABELS = { bank: '在代发银行', source: '已退回原账户', treasury: '已缴回财政', paid: '已发放' } as const;
+
+/** Attempts a line gets: the first payout, the corrected resend, and the department's payment after the refund. */
+export const MAX_ATTEMPTS = 3;
+
+export interface FailureRow {
+  id: number;
+  line_id: number;
+  round_id: number;
+  round_title: string;
+  period: string;
+  county_id: number;
+  department_org_id: number;
+  bank_org_id: number;
+  person_id: number;
+  person_name: string;
+  id_masked: string;
+  village_id: number;
+  township_id: number;
+  amount_fen: number;
+  state: FailureState;
+  funds: keyof typeof FUNDS_LABELS;
+  attempt: number;
+  failure_code: string;
+  failure_reason: string;
+  correction_note: string | null;
+  account_id: number | null;
+  account_last4: string | null;
+  holder_name: string | null;
+  corrected_by: number | null;
+  verified_by: number | null;
+  reviewed_by: number | null;
+  deadline_key: string | null;
+  refund_id: number | null;
+  treasury_return_id: number | null;
+  version: number;
+  opened_at: string;
+  updated_at: string;
+}
+
+const asFailure = <T extends FailureRow>(r: T): T => ({ ...r, id: Number(r.id), line_id: Number(r.line_id), round_id: Number(r.round_id), county_id: Number(r.county_id), bank_org_id: Number(r.bank_org_id), person_id: Number(r.person_id), township_id: Number(r.township_id), amount_fen: Number(r.amount_fen), attempt: Number(r.attempt), version: Number(r.version) });
+
+async function event(trx: Tx, failureIds: number[], who: { userId: number | null }, input: { action: string; from: FailureState | null; to: FailureState; note?: string | null }): Promise<void> {
+  const at = nowIso();
+  await bulkInsert(trx, 'bank_failure_event', failureIds, (id) => ({ failure_id: id, action: input.action, from_state: input.from, to_state: input.to, note: input.note ?? null, actor_id: who.userId, at }));
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// What the bank's results start and end (called inside the result import's transaction)
+
+export interface AttemptResult {
+  lineId: number;
+  attempt: number;
+  result: 'paid' | 'failed';
+  code: string | null;
+  reason: string | null;
+}
+
+/**
+ * First failures open cases (one correction clock per township and result file); a failed resend is due for
+ * refund by the bank (one refund clock per result file); a paid resend closes its case.
+ */
+export async function recordAttempts(trx: Tx, who: AuditWho, roundId: number, resultFileId: number, results: AttemptResult[]): Promise<void> {
+  const now = nowIso();
+  const first = results.filter((r) => r.attempt === 1 && r.result === 'failed');
+  if (first.length) {
+    const facts = new Map((await lineFacts(trx, first.map((f) => f.lineId))).map((l) => [Number(l.line_id), l]));
+    const byTownship = new Map<number, AttemptResult[]>();
+    for (const f of first) {
+      const township = Number(facts.get(f.lineId)!.township_id);
+      byTownship.set(township, [...(byTownship.get(township) ?? []), f]);
+    }
+    const title = facts.values().next().value!.round_title;
+    for (const [townshipId, failures] of byTownship) {
+      const key = `${resultFileId}-${townshipId}`;
+      await openDeadline(trx, who, { rule: 'failure_correction', objectType: 'bank_failure_group', objectId: key, regionId: townshipId, title: `${title}：发放失败 ${failures.length} 笔待核实修正` });
+      await bulkInsert(trx, 'bank_failure', failures, (f) => {
+        const l = facts.get(f.lineId)!;
+        return {
+          line_id: f.lineId,
+          round_id: roundId,
+          round_title: l.round_title,
+          period: l.period,
+          county_id: l.county_id,
+          department_org_id: l.department_org_id,
+          bank_org_id: l.bank_org_id,
+          person_id: l.person_id,
+          person_name: l.person_name,
+          id_masked: l.id_masked,
+          township_id: townshipId,
+          village_id: l.village_id,
+          amount_fen: l.amount_fen, state: 'correcting', funds: 'bank', attempt: 1, failure_code: f.code, failure_reason: f.reason, deadline_key: key, opened_at: now, updated_at: now };
+      });
+    }
+    const ids = await selectInChunks(first.map((f) => f.lineId), (chunk) => trx('bank_failure').whereIn('line_id', chunk).select('id'));
+    await event(trx, ids.map((r: { id: number }) => Number(r.id)), who, { action: 'fail', from: null, to: 'correcting', note: '代发银行回盘：发放失败' });
+  }
+  const later = results.filter((r) => r.attempt > 1);
+  if (later.length === 0) return;
+  const cases = new Map(
+    (await selectInChunks(later.map((r) => r.lineId), (chunk) => trx('bank_failure').whereIn('line_id', chunk).select('*'))).map((r: FailureRow) => [Number(r.line_id), asFailure(r)]),
+  );
+  const refundKey = `refund-${resultFileId}`;
+  const failedAgain = later.filter((r) => r.result === 'failed');
+  if (failedAgain.length) {
+    await openDeadline(trx, who, { rule: 'bank_refund', objectType: 'bank_failure_group', objectId: refundKey, regionId: cases.values().next().value!.county_id, title: `发放失败 ${failedAgain.length} 笔待代发银行退回资金` });
+  }
+  for (const r of later) {
+    const c = cases.get(r.lineId);
+    if (!c || c.state !== 'resend' || c.attempt !== r.attempt) throw new ConflictError(`第 ${r.attempt} 次发放的结果与失败处理记录不符`);
+    const to: FailureState = r.result === 'paid' ? 'paid' : 'refund_due';
+    await trx('bank_failure')
+      .where({ id: c.id, version: c.version })
+      .update(r.result === 'paid' ? { state: to, funds: 'paid', updated_at: now, version: c.version + 1 } : { state: to, failure_code: r.code, failure_reason: r.reason, deadline_key: refundKey, updated_at: now, version: c.version + 1 });
+    await event(trx, [c.id], who, { action: r.result === 'paid' ? 'paid' : 'fail', from: 'resend', to, note: r.result === 'paid' ? `第 ${r.attempt} 次发放成功` : `第 ${r.attempt} 次发放失败：${r.code} ${r.reason ?? ''}` });
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Reading cases
+
+const STATE_OWNERS: Record<FailureState, string> = {
+  correcting: 'township_station',
+  verifying: 'department',
+  reviewing: 'finance_section',
+  resend: 'bank',
+  refund_due: 'bank',
+  refunded: 'department',
+  return_due: 'treasury',
+  returned: '',
+  paid: '',
+};
+
+/** The cases in the actor's scope (a bank user: its rounds'), newest first, optionally in some states. */
+export function failuresQuery(db: Conn, actor: Actor) {
+  const q = db('bank_failure as f')
+    .join('core_region as t', 't.id', 'f.township_id')
+    .join('core_region as v', 'v.id', 'f.village_id')
+    .select('f.*', 't.name as township_name', 't.path as township_path', 'v.name as village_name');
+  if (hasRole(actor, 'bank')) return q.where('f.bank_org_id', actor.orgId ?? -1);
+  q.where('t.path', 'like', `${actor.regionPath}%`);
+  if (hasRole(actor, 'department') && actor.orgId !== null && !hasRole(actor, 'finance_section', 'treasury', 'township_station', 'township_finance', 'supervisor')) q.where('f.department_org_id', actor.orgId);
+  return q;
+}
+
+export type FailureView = FailureRow & { township_name: string; township_path: string; village_name: string };
+
+export async function failureInScope(db: Conn, actor: Actor, failureId: number): Promise<FailureView> {
+  const row = (await failuresQuery(db, actor).where('f.id', failureId).first()) as FailureView | undefined;
+  if (!row) throw new NotFoundError('失败处理记录不存在或不在您的管辖范围内');
+  return asFailure(row);
+}
+
+export async function failureEvents(db: Conn, failureId: number) {
+  return db('bank_failure_event as e').leftJoin('core_user as u', 'u.id', 'e.actor_id').where('e.failure_id', failureId).orderBy('e.id').select('e.*', 'u.display_name');
+}
+
+/** Who acts on a case in its state (the role), for lists and home queues. */
+export const ownerOf = (state: FailureState) => STATE_OWNERS[state];
+
+// ---------------------------------------------------------------------------------------------------------------
+// Steps on one case
+
+async function move(core: Core, actor: Actor, failure: FailureView, input: { from: FailureState[]; to: FailureState; version: number; action: string; note?: string | null; set?: Record<string, unknown>; after?: (trx: Tx) => Promise<void> }): Promise<void> {
+  if (!input.from.includes(failure.state)) throw new ConflictError(`该笔现为“${FAILURE_STATES[failure.state]}”，不能办理此步骤`);
+  await inTransaction(core.db, async (trx) => {
+    const updated = await trx('bank_failure')
+      .where({ id: failure.id, state: failure.state, version: input.version })
+      .update({ state: input.to, ...(input.set ?? {}), updated_at: nowIso(), version: input.version + 1 });
+    if (updated !== 1) throw new ConflictError('该笔已被他人处理，请刷新后再试');
+    await event(trx, [failure.id], actor, { action: input.action, from: failure.state, to: input.to, note: input.note });
+    if (input.after) await input.after(trx);
+    await recordAudit(trx, actor, { action: `bank.failure.${input.action}`, objectType: 'bank_failure', objectId: failure.id, summary: { line: failure.line_id, round: failure.round_id, from: failure.state, to: input.to, note: input.note ?? null } });
+  });
+}
+
+/**
+ * The township station records what it verified and corrected. The next attempt pays the payee's registry
+ * account as it now stands (a new account goes through the registry's account change first), so the note says
+ * what was wrong: a frozen account now unfrozen, a name corrected, a new card.
+ */
+export async function correctFailure(core: Core, actor: Actor, failureId: number, input: { version: number; note: string }): Promise<void> {
+  if (!hasRole(actor, 'township_station')) throw new ForbiddenError('发放失败由乡镇经办站所核实修正');
+  const failure = await failureInScope(core.db, actor, failureId);
+  const note = input.note.trim();
+  if (!note) throw new ValidationError({ note: '请写明核实情况和修正内容' });
+  if (failure.state === 'refunded' && failure.attempt >= MAX_ATTEMPTS) throw new ConflictError('该笔已三次发放失败，只能暂缴回财政');
+  const [person] = await registryFactsById(core.db, [failure.person_id]);
+  if (!person?.account) throw new ValidationError({ note: '收款人在登记册中没有有效账户：请先在受益对象登记中办理账户变更并经财政所确认' });
+  if (person.status !== 'active') throw new ValidationError({ note: '收款人在登记册中已不是在册状态，不能再次发放' });
+  await move(core, actor, failure, {
+    from: ['correcting', 'refunded'],
+    to: 'verifying',
+    version: input.version,
+    action: 'correct',
+    note,
+    set: { correction_note: note, account_id: person.account.id, account_last4: person.account.last4, holder_name: person.account.holderName, corrected_by: actor.userId, verified_by: null, reviewed_by: null },
+  });
+}
+
+/** The department verifies the correction: another person than the one who entered it. */
+export async function verifyFailure(core: Core, actor: Actor, failureId: number, input: { version: number }): Promise<void> {
+  if (!hasRole(actor, 'department')) throw new ForbiddenError('修正信息由业务主管部门核实');
+  const failure = await failureInScope(core.db, actor, failureId);
+  if (failure.corrected_by === actor.userId) throw new ForbiddenError('修正信息须由另一人核实（双人复核）');
+  await move(core, actor, failure, {
+    from: ['verifying'],
+    to: 'reviewing',
+    version: input.version,
+    action: 'verify',
+    set: { verified_by: actor.userId },
+    after: (trx) => closeGroupIfDone(trx, actor, 'failure_correction', failure.deadline_key, ['correcting', 'verifying']),
+  });
+}
+
+/** The department or the finance section sends a correction back to the township, with the reason. */
+export async function sendBackFailure(core: Core, actor: Actor, failureId: number, input: { version: number; reason: string }): Promise<void> {
+  const failure = await failureInScope(core.db, actor, failureId);
+  const allowed = (failure.state === 'verifying' && hasRole(actor, 'department')) || (failure.state === 'reviewing' && hasRole(actor, 'finance_section'));
+  if (!allowed) throw new ForbiddenError('您不能退回该笔修正');
+  const reason = input.reason.trim();
+  if (!reason) throw new ValidationError({ reason: '请写明退回原因' });
+  await move(core, actor, failure, { from: ['verifying', 'reviewing'], to: 'correcting', version: input.version, action: 'send_back', note: reason });
+}
+
+/** After a refund the department may decide not to pay again: the money goes back to the treasury. */
+export async function decideReturn(core: Core, actor: Actor, failureId: number, input: { version: number; reason: string }): Promise<void> {
+  if (!hasRole(actor, 'department')) throw new ForbiddenError('是否缴回财政由业务主管部门决定');
+  const failure = await failureInScope(core.db, actor, failureId);
+  const reason = input.reason.trim();
+  if (!reason) throw new ValidationError({ reason: '请写明不再发放的原因' });
+  await move(core, actor, failure, { from: ['refunded'], to: 'return_due', version: input.version, action: 'decide_return', note: reason, after: (trx) => closeRepaymentIfDone(trx, actor, failure.refund_id) });
+}
+
+/** Close a group's clock when none of its cases is still in the given states. */
+async function closeGroupIfDone(trx: Tx, who: AuditWho, rule: string, key: string | null, open: FailureState[]): Promise<void> {
+  if (!key) return;
+  const left = await trx('bank_failure').where({ deadline_key: key }).whereIn('state', open).first('id');
+  if (!left) await closeDeadline(trx, who, { rule, objectType: 'bank_failure_group', objectId: key, outcome: 'done' });
+}
+
+/** The repayment clock of a refund closes when each of its lines is with the bank again or on its way to the treasury. */
+async function closeRepaymentIfDone(trx: Tx, who: AuditWho, refundId: number | null): Promise<void> {
+  if (refundId === null) return;
+  const left = await trx('bank_failure').where({ refund_id: refundId, funds: 'source' }).whereNotIn('state', ['return_due']).first('id');
+  if (!left) await closeDeadline(trx, who, { rule: 'repayment', objectType: 'bank_refund', objectId: refundId, outcome: 'done' });
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Steps on a round's cases together
+
+async function casesOfRound(trx: Tx, roundId: number, ids: number[], state: FailureState): Promise<FailureRow[]> {
+  const unique = [...new Set(ids)];
+  if (unique.length === 0) throw new ValidationError({ failureIds: '请选择要办理的发放失败明细' });
+  const rows = (await selectInChunks(unique, (chunk) => trx('bank_failure').whereIn('id', chunk).select('*'))).map(asFailure);
+  if (rows.length !== unique.length || rows.some((r) => r.round_id !== roundId || r.state !== state)) {
+    throw new ConflictError(`所选明细须都属本批次且处于“${FAILURE_STATES[state]}”状态，请刷新后再试`);
+  }
+  return rows;
+}
+
+async function roundOf(core: Core, actor: Actor, roundId: number): Promise<RoundRow> {
+  const round = await roundInScope(core.db, actor, roundId);
+  if (hasRole(actor, 'bank') && round.bank_org_id !== actor.orgId) throw new NotFoundError('没有下达给本机构的该发放批次');
+  return round;
+}
+
+/**
+ * The finance section reviews the verified corrections again (程序性复核, another person than who corrected or
+ * verified them) and sends them in a supplementary payout file. Lines whose money is still at the bank go at once;
+ * lines whose money was refunded wait in their own supplement for the treasury to send the money again.
+ */
+export async function approveCorrections(core: Core, actor: Actor, roundId: number, failureIds: number[]): Promise<{ supplements: number[] }> {
+  if (!hasRole(actor, 'finance_section')) throw new ForbiddenError('修正后的发放信息由财政局业务科室再次复核');
+  await roundOf(core, actor, roundId);
+  return inTransaction(core.db, async (trx) => {
+    const cases = await casesOfRound(trx, roundId, failureIds, 'reviewing');
+    const own = cases.find((c) => c.corrected_by === actor.userId || c.verified_by === actor.userId);
+    if (own) throw new ForbiddenError('您修正或核实过其中的明细，须由另一人复核（双人复核）');
+    const supplements: number[] = [];
+    let seq = Number((await trx('bank_supplement').where({ round_id: roundId }).max({ m: 'seq' }).first())?.m ?? 0);
+    for (const needsTransfer of [false, true]) {
+      const group = cases.filter((c) => (c.funds === 'source') === needsTransfer);
+      if (group.length === 0) continue;
+      const amountFen = group.reduce((sum, c) => sum + c.amount_fen, 0);
+      const supplementId = await insertReturningId(trx, 'bank_supplement', { round_id: roundId, seq: ++seq, needs_transfer: needsTransfer, lines: group.length, amount_fen: amountFen, created_by: actor.userId, created_at: nowIso() });
+      await bulkInsert(trx, 'bank_supplement_line', group, (c) => ({ supplement_id: supplementId, failure_id: c.id, line_id: c.line_id, attempt: c.attempt + 1, amount_fen: c.amount_fen, account_id: c.account_id, holder_name: c.holder_name }));
+      for (const c of group) {
+        const updated = await trx('bank_failure').where({ id: c.id, version: c.version }).update({ state: 'resend', attempt: c.attempt + 1, reviewed_by: actor.userId, updated_at: nowIso(), version: c.version + 1 });
+        if (updated !== 1) throw new ConflictError('明细已被他人处理，请刷新后再试');
+      }
+      await event(trx, group.map((c) => c.id), actor, { action: 'approve', from: 'reviewing', to: 'resend', note: `补充代发文件 ${seq}${needsTransfer ? '（待国库再次拨付）' : ''}` });
+      await recordAudit(trx, actor, { action: 'bank.supplement.create', objectType: 'round', objectId: roundId, summary: { supplement: supplementId, seq, lines: group.length, amountFen, needsTransfer } });
+      supplements.push(supplementId);
+    }
+    return { supplements };
+  });
+}
+
+/**
+ * The treasury sends the money of a supplement whose lines were refunded back to the bank: exactly its total, to
+ * the settlement account of the bank's agreement. Until then the bank cannot fetch that supplement.
+ */
+export async function recordRetransfer(core: Core, actor: Actor, supplementId: number, input: { amountFen: number; voucherNo: string; destinationAccount: string }): Promise<void> {
+  if (!hasRole(actor, 'treasury')) throw new ForbiddenError('资金拨付由国库科办理');
+  const supplement = await core.db('bank_supplement').where({ id: supplementId }).first();
+  if (!supplement) throw new NotFoundError('补充代发文件不存在');
+  const round = await roundOf(core, actor, Number(supplement.round_id));
+  if (!supplement.needs_transfer) throw new ConflictError('该补充代发文件的资金仍在代发银行，无需再次拨付');
+  if (supplement.transferred_at) throw new ConflictError('该补充代发文件的资金已拨付');
+  const voucherNo = input.voucherNo.trim();
+  if (!voucherNo) throw new ValidationError({ voucherNo: '请填写拨付凭证号' });
+  if (input.amountFen !== Number(supplement.amount_fen)) throw new ValidationError({ amount: `拨付金额应为 ${formatYuan(Number(supplement.amount_fen))} 元` });
+  const agreement = await agreementInForce(core.db, { countyId: round.county_id, bankOrgId: round.bank_org_id!, on: businessDate(), townshipIds: [] });
+  if (typeof agreement === 'string') throw new ValidationError({ destinationAccount: agreement });
+  if (input.destinationAccount.replace(/\s/g, '') !== agreement.settlement_account_no) {
+    throw new ValidationError({ destinationAccount: `只能拨付到代发协议（${agreement.agreement_no}）约定的资金清算账户 ${agreement.settlement_account_no}` });
+  }
+  await inTransaction(core.db, async (trx) => {
+    const updated = await trx('bank_supplement').where({ id: supplementId }).whereNull('transferred_at').update({ transfer_voucher: voucherNo, transferred_by: actor.userId, transferred_at: nowIso() });
+    if (updated !== 1) throw new ConflictError('该补充代发文件的资金已拨付');
+    const cases: { failure_id: number }[] = await trx('bank_supplement_line').where({ supplement_id: supplementId }).select('failure_id');
+    const ids = cases.map((c) => Number(c.failure_id));
+    const moved = await trx('bank_failure').whereIn('id', ids).where({ state: 'resend', funds: 'source' }).update({ funds: 'bank', updated_at: nowIso(), version: trx.raw('version + 1') });
+    if (moved !== ids.length) throw new ConflictError('补充代发文件中的明细状态已变化，请刷新后再试');
+    const refunds: { refund_id: number | null }[] = await trx('bank_failure').whereIn('id', ids).distinct('refund_id');
+    for (const r of refunds) await closeRepaymentIfDone(trx, actor, r.refund_id);
+    await recordAudit(trx, actor, { action: 'bank.supplement.transfer', objectType: 'round', objectId: round.id, summary: { supplement: supplementId, amountFen: input.amountFen, voucherNo } });
+  });
+}
+
+/**
+ * The bank records the refund of failed resends to the source account (one voucher may cover several lines of a
+ * round; its amount must be their total). Lines with attempts left wait for the department (10 working days);
+ * a line that failed its last attempt is due back to the treasury.
+ */
+export async function recordRefund(core: Core, actor: Actor, roundId: number, input: { failureIds: number[]; voucherNo: string; refundedOn: string; amountFen: number }): Promise<number> {
+  if (!hasRole(actor, 'bank')) throw new ForbiddenError('资金退回由代发金融机构登记');
+  const round = await roundOf(core, actor, roundId);
+  const voucherNo = input.voucherNo.trim();
+  if (!voucherNo) throw new ValidationError({ voucherNo: '请填写退款凭证号' });
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(input.refundedOn) || input.refundedOn > businessDate()) throw new ValidationError({ refundedOn: '请填写退回日期（不晚于今天）' });
+  return inTransaction(core.db, async (trx) => {
+    const cases = await casesOfRound(trx, roundId, input.failureIds, 'refund_due');
+    const totalFen = cases.reduce((sum, c) => sum + c.amount_fen, 0);
+    if (input.amountFen !== totalFen) throw new ValidationError({ amount: `退回金额应为所选 ${cases.length} 笔的合计 ${formatYuan(totalFen)} 元` });
+    const refundId = await insertReturningId(trx, 'bank_refund', { round_id: roundId, bank_org_id: round.bank_org_id, voucher_no: voucherNo, refunded_on: input.refundedOn, lines: cases.length, amount_fen: totalFen, recorded_by: actor.userId, recorded_at: nowIso() });
+    const keys = new Set<string>();
+    for (const c of cases) {
+      const to: FailureState = c.attempt >= MAX_ATTEMPTS ? 'return_due' : 'refunded';
+      const updated = await trx('bank_failure').where({ id: c.id, version: c.version }).update({ state: to, funds: 'source', refund_id: refundId, updated_at: nowIso(), version: c.version + 1 });
+      if (updated !== 1) throw new ConflictError('明细已被他人处理，请刷新后再试');
+      await event(trx, [c.id], actor, { action: 'refund', from: 'refund_due', to, note: `退款凭证 ${voucherNo}` });
+      if (c.deadline_key) keys.add(c.deadline_key);
+    }
+    for (const key of keys) await closeGroupIfDone(trx, actor, 'bank_refund', key, ['refund_due']);
+    const toRepay = cases.filter((c) => c.attempt < MAX_ATTEMPTS).length;
+    if (toRepay) {
+      await openDeadline(trx, actor, { rule: 'repayment', objectType: 'bank_refund', objectId: refundId, regionId: round.county_id, title: `${round.title}：退回资金 ${toRepay} 笔待重新发放`, startedOn: input.refundedOn });
+    }
+    await recordAudit(trx, actor, { action: 'bank.refund', objectType: 'round', objectId: roundId, summary: { refund: refundId, lines: cases.length, amountFen: totalFen, voucherNo, refundedOn: input.refundedOn } });
+    return refundId;
+  });
+}
+
+/** The treasury records the money of lines due back received (暂缴回同级财政); they go on the public list. */
+export async function recordTreasuryReturn(core: Core, actor: Actor, roundId: number, input: { failureIds: number[]; voucherNo: string; returnedOn: string; amountFen: number }): Promise<number> {
+  if (!hasRole(actor, 'treasury')) throw new ForbiddenError('缴回财政由国库科登记');
+  await roundOf(core, actor, roundId);
+  const voucherNo = input.voucherNo.trim();
+  if (!voucherNo) throw new ValidationError({ voucherNo: '请填写缴款凭证号' });
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(input.returnedOn) || input.returnedOn > businessDate()) throw new ValidationError({ returnedOn: '请填写缴回日期（不晚于今天）' });
+  return inTransaction(core.db, async (trx) => {
+    const cases = await casesOfRound(trx, roundId, input.failureIds, 'return_due');
+    const totalFen = cases.reduce((sum, c) => sum + c.amount_fen, 0);
+    if (input.amountFen !== totalFen) throw new ValidationError({ amount: `缴回金额应为所选 ${cases.length} 笔的合计 ${formatYuan(totalFen)} 元` });
+    const returnId = await insertReturningId(trx, 'bank_treasury_return', { round_id: roundId, voucher_no: voucherNo, returned_on: input.returnedOn, lines: cases.length, amount_fen: totalFen, recorded_by: actor.userId, recorded_at: nowIso() });
+    for (const c of cases) {
+      const updated = await trx('bank_failure').where({ id: c.id, version: c.version }).update({ state: 'returned', funds: 'treasury', treasury_return_id: returnId, updated_at: nowIso(), version: c.version + 1 });
+      if (updated !== 1) throw new ConflictError('明细已被他人处理，请刷新后再试');
+    }
+    await event(trx, cases.map((c) => c.id), actor, { action: 'treasury_return', from: 'return_due', to: 'returned', note: `缴款凭证 ${voucherNo}` });
+    await recordAudit(trx, actor, { action: 'bank.treasury_return', objectType: 'round', objectId: roundId, summary: { treasuryReturn: returnId, lines: cases.length, amountFen: totalFen, voucherNo, returnedOn: input.returnedOn } });
+    return returnId;
+  });
+}

@@ -1,0 +1,226 @@
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Actor } from '../../src/core/auth/roles.ts';
+import { businessDate } from '../../src/core/dates.ts';
+import { seededRandom } from '../../src/core/random.ts';
+import { approveCorrections, correctFailure, decideReturn, recordRefund, recordRetransfer, recordTreasuryReturn, sendBackFailure, verifyFailure } from '../../src/modules/bank/failures.ts';
+import { roundLedger } from '../../src/modules/bank/ledger.ts';
+import { importResultFile } from '../../src/modules/bank/results.ts';
+import { DEMO_SETTLEMENT_ACCOUNT } from '../../seeds/demo-batch.ts';
+import { type TestDb, actorFor, createSeededDb } from '../factories.ts';
+
+/**
+ * The money invariants (DESIGN.md) under random sequences of what happens after a round is paid: the bank's
+ * results (first payouts and resends), corrections, send-backs, re-reviews, refunds, the treasury's transfers
+ * and returns. After every step, to the fen: transferred = paid + pending + refunded; refunded = re-sent +
+ * returned + awaiting; no line paid twice; a case's `funds` agrees with its state.
+ */
+let t: TestDb;
+let roundId: number;
+const who: Record<string, Actor> = {};
+
+beforeAll(async () => {
+  t = await createSeededDb({ demo: true }, { people: true });
+  roundId = Number((await t.core.db('batch_round').where({ state: 'transferred' }).first('id')).id);
+  for (const name of ['station1', 'dept_civil', 'finance', 'treasury', 'bank']) who[name] = await actorFor(t, name);
+}, 120_000);
+afterAll(async () => t?.cleanup());
+
+/** Back to the moment after the treasury's transfer: nothing the bank module wrote for the round. */
+async function reset(): Promise<void> {
+  const db = t.core.db;
+  await db('bank_failure_event').whereIn('failure_id', db('bank_failure').select('id').where({ round_id: roundId })).delete();
+  await db('bank_supplement_line').whereIn('supplement_id', db('bank_supplement').select('id').where({ round_id: roundId })).delete();
+  await db('bank_failure').where({ round_id: roundId }).delete();
+  for (const table of ['bank_supplement', 'bank_refund', 'bank_treasury_return', 'bank_notice', 'bank_line_result', 'bank_result_file']) await db(table).where({ round_id: roundId }).delete();
+  await db('core_deadline').whereIn('rule', ['failure_correction', 'bank_refund', 'repayment']).delete();
+}
+
+type Op = 'results' | 'correct' | 'verify' | 'sendBack' | 'approve' | 'retransfer' | 'resendResults' | 'refund' | 'decideReturn' | 'treasuryReturn';
+
+/** Some of the items, at least one when there are any. */
+function subset<T>(items: T[], rand: () => number, max = 6): T[] {
+  const chosen = items.filter(() => rand() < 0.6).slice(0, max);
+  return chosen.length || items.length === 0 ? chosen : [items[Math.floor(rand() * items.length)]!];
+}
+
+async function upload(refs: { ref: string; amount: number }[], rand: () => number, name: string): Promise<void> {
+  const csv = ['流水号,金额（分）,结果,失败代码,失败原因', ...refs.map((r) => (rand() < 0.5 ? `${r.ref},${r.amount},成功,,` : `${r.ref},${r.amount},失败,F03,`))].join('\r\n');
+  const outcome = await importResultFile(t.core, who.bank!, roundId, { name, buffer: Buffer.from(csv) });
+  expect(outcome.ok, JSON.stringify(outcome.ok ? '' : outcome.errors.slice(0, 3))).toBe(true);
+}
+
+async function cases(state: string): Promise<{ id: number; line_id: number; version: number; amount_fen: number; attempt: number }[]> {
+  return (await t.core.db('bank_failure').where({ round_id: roundId, state }).orderBy('id').select('id', 'line_id', 'version', 'amount_fen', 'attempt')).map((c) => ({ id: Number(c.id), line_id: Number(c.line_id), version: Number(c.version), amount_fen: Number(c.amount_fen), attempt: Number(c.attempt) }));
+}
+
+/** The steps that have something to act on now (so that random sequences go deep into the flow). */
+async function applicable(): Promise<Op[]> {
+  const db = t.core.db;
+  const states = new Set((await db('bank_failure').where({ round_id: roundId }).distinct('state')).map((r: { state: string }) => r.state));
+  const answered = Number((await db('bank_line_result').where({ round_id: roundId, attempt: 1 }).count({ n: '*' }).first())?.n ?? 0);
+  const lines = Number((await db('batch_line').where({ round_id: roundId, state: 'active' }).count({ n: '*' }).first())?.n ?? 0);
+  const waitingTransfer = await db('bank_supplement').where({ round_id: roundId, needs_transfer: true }).whereNull('transferred_at').first('id');
+  const ops: Op[] = [];
+  if (answered < lines) ops.push('results');
+  if (states.has('correcting') || states.has('refunded')) ops.push('correct');
+  if (states.has('verifying')) ops.push('verify', 'sendBack');
+  if (states.has('reviewing')) ops.push('approve', 'sendBack');
+  if (waitingTransfer) ops.push('retransfer');
+  if (states.has('resend')) ops.push('resendResults');
+  if (states.has('refund_due')) ops.push('refund');
+  if (states.has('refunded')) ops.push('decideReturn');
+  if (states.has('return_due')) ops.push('treasuryReturn');
+  return ops;
+}
+
+async function run(op: Op, seed: number, step: number): Promise<void> {
+  const db = t.core.db;
+  const rand = seededRandom(seed);
+  const pick = <T>(items: T[]) => items[Math.floor(rand() * items.length)];
+  const today = businessDate();
+  switch (op) {
+    case 'results': {
+      const answered = db('bank_line_result').where({ round_id: roundId, attempt: 1 }).select('line_id');
+      const open = await db('batch_line').where({ round_id: roundId, state: 'active' }).whereNotIn('id', answered).orderBy('id').select('id', 'amount_fen');
+      const chosen = subset(open, rand, 8);
+      if (chosen.length) await upload(chosen.map((l) => ({ ref: `R${roundId}-${l.id}`, amount: Number(l.amount_fen) })), rand, `回盘-${step}.csv`);
+      return;
+    }
+    case 'resendResults': {
+      const rows = await db('bank_supplement_line as sl')
+        .join('bank_supplement as s', 's.id', 'sl.supplement_id')
+        .leftJoin('bank_line_result as r', (j) => j.on('r.line_id', 'sl.line_id').andOn('r.attempt', 'sl.attempt'))
+        .where('s.round_id', roundId)
+        .whereNull('r.id')
+        .where((w) => w.where('s.needs_transfer', false).orWhereNotNull('s.transferred_at'))
+        .select('sl.line_id', 'sl.attempt', 'sl.amount_fen');
+      const chosen = subset(rows, rand);
+      if (chosen.length) await upload(chosen.map((l) => ({ ref: `R${roundId}-${l.line_id}-${l.attempt}`, amount: Number(l.amount_fen) })), rand, `补充回盘-${step}.csv`);
+      return;
+    }
+    case 'correct': {
+      for (const c of subset([...(await cases('correcting')), ...(await cases('refunded')).filter((x) => x.attempt < 3)], rand)) await correctFailure(t.core, who.station1!, c.id, { version: c.version, note: '已核实：账户已解冻' });
+      return;
+    }
+    case 'verify': {
+      for (const c of subset(await cases('verifying'), rand)) await verifyFailure(t.core, who.dept_civil!, c.id, { version: c.version });
+      return;
+    }
+    case 'sendBack': {
+      const verifying = await cases('verifying');
+      const c = pick(verifying.length && rand() < 0.5 ? verifying : await cases('reviewing'));
+      if (c) await sendBackFailure(t.core, verifying.includes(c) ? who.dept_civil! : who.finance!, c.id, { version: c.version, reason: '请补充核实材料' });
+      return;
+    }
+    case 'approve': {
+      const chosen = subset(await cases('reviewing'), rand);
+      if (chosen.length) await approveCorrections(t.core, who.finance!, roundId, chosen.map((c) => c.id));
+      return;
+    }
+    case 'retransfer': {
+      const s = pick(await db('bank_supplement').where({ round_id: roundId, needs_transfer: true }).whereNull('transferred_at').select('id', 'amount_fen'));
+      if (s) await recordRetransfer(t.core, who.treasury!, Number(s.id), { amountFen: Number(s.amount_fen), voucherNo: `再拨-${step}`, destinationAccount: DEMO_SETTLEMENT_ACCOUNT });
+      return;
+    }
+    case 'refund': {
+      const chosen = subset(await cases('refund_due'), rand);
+      if (chosen.length) await recordRefund(t.core, who.bank!, roundId, { failureIds: chosen.map((c) => c.id), voucherNo: `退-${step}`, refundedOn: today, amountFen: chosen.reduce((s, c) => s + c.amount_fen, 0) });
+      return;
+    }
+    case 'decideReturn': {
+      const c = pick(await cases('refunded'));
+      if (c) await decideReturn(t.core, who.dept_civil!, c.id, { version: c.version, reason: '联系不上本人' });
+      return;
+    }
+    case 'treasuryReturn': {
+      const chosen = subset(await cases('return_due'), rand);
+      if (chosen.length) await recordTreasuryReturn(t.core, who.treasury!, roundId, { failureIds: chosen.map((c) => c.id), voucherNo: `缴-${step}`, returnedOn: today, amountFen: chosen.reduce((s, c) => s + c.amount_fen, 0) });
+      return;
+    }
+  }
+}
+
+async function assertInvariants(): Promise<void> {
+  const db = t.core.db;
+  const l = await roundLedger(db, roundId);
+  expect(l.transferredFen).toBe(l.paidFen + l.pendingFen + l.refundedFen);
+  expect(l.refundedFen).toBe(l.resentFen + l.returnedFen + l.awaitingFen);
+  expect(l.pendingFen).toBeGreaterThanOrEqual(0);
+  expect(l.pending).toBeGreaterThanOrEqual(0);
+  const twice = await db('bank_line_result').where({ round_id: roundId, result: 'paid' }).groupBy('line_id').havingRaw('count(*) > 1').select('line_id');
+  expect(twice).toEqual([]);
+  const inconsistent = await db('bank_failure')
+    .where({ round_id: roundId })
+    .where((w) => w.where((a) => a.where('state', 'paid').whereNot('funds', 'paid')).orWhere((a) => a.where('state', 'returned').whereNot('funds', 'treasury')).orWhere((a) => a.whereIn('state', ['refunded', 'return_due']).whereNot('funds', 'source')))
+    .select('id', 'state', 'funds');
+  expect(inconsistent).toEqual([]);
+}
+
+describe('the money of a paid round, to the fen, at every moment', () => {
+  it('holds both identities after every step of random sequences of results, corrections, refunds, transfers and returns', async () => {
+    const reached = new Set<string>();
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.integer({ min: 0, max: 2 ** 31 - 1 }), { minLength: 10, maxLength: 120 }), async (seeds) => {
+        await reset();
+        await assertInvariants();
+        for (const [i, seed] of seeds.entries()) {
+          const ops = await applicable();
+          if (ops.length === 0) break;
+          await run(ops[seed % ops.length]!, seed, i);
+          await assertInvariants();
+          for (const r of await t.core.db('bank_failure').where({ round_id: roundId }).distinct('state')) reached.add(r.state);
+        }
+      }),
+      { numRuns: 20, seed: 20261123, endOnFailure: true },
+    );
+    // The sequences went through the whole flow, not just its first steps.
+    expect([...reached].sort()).toEqual(expect.arrayContaining(['paid', 'refunded', 'resend', 'return_due', 'returned', 'reviewing', 'verifying']));
+  }, 300_000);
+
+  it('reaches every end of the documents\' flow on a fixed path: paid on resend, refunded and paid again, returned to the treasury', async () => {
+    await reset();
+    const db = t.core.db;
+    const lines = await db('batch_line').where({ round_id: roundId, state: 'active' }).orderBy('id').limit(3).select('id', 'amount_fen');
+    const csv = (rows: string[]) => Buffer.from(['流水号,金额（分）,结果,失败代码,失败原因', ...rows].join('\r\n'));
+    const answer = async (rows: string[], name: string) => expect((await importResultFile(t.core, who.bank!, roundId, { name, buffer: csv(rows) })).ok).toBe(true);
+    await answer(lines.map((l) => `R${roundId}-${l.id},${l.amount_fen},失败,F03,`), 'first.csv');
+    // One correction clock per township and result file, 10 working days.
+    expect(Number((await db('core_deadline').where({ rule: 'failure_correction', state: 'open' }).count({ n: '*' }).first())?.n)).toBe(1);
+    const through = async () => {
+      for (const c of await cases('correcting')) await correctFailure(t.core, who.station1!, c.id, { version: c.version, note: '已核实' });
+      for (const c of await cases('verifying')) await verifyFailure(t.core, who.dept_civil!, c.id, { version: c.version });
+      await approveCorrections(t.core, who.finance!, roundId, (await cases('reviewing')).map((c) => c.id));
+    };
+    await through();
+    expect(await db('core_deadline').where({ rule: 'failure_correction', state: 'open' }).first('id')).toBeUndefined();
+    const [a, b, c] = lines.map((l) => ({ id: Number(l.id), fen: Number(l.amount_fen) }));
+    await answer([`R${roundId}-${a!.id}-2,${a!.fen},成功,,`, `R${roundId}-${b!.id}-2,${b!.fen},失败,F01,`, `R${roundId}-${c!.id}-2,${c!.fen},失败,F01,`], 'second.csv');
+    expect((await db('bank_failure').where({ line_id: a!.id }).first('state')).state).toBe('paid');
+    expect(await db('core_deadline').where({ rule: 'bank_refund', state: 'open' }).first('id')).toBeDefined();
+    const due = await cases('refund_due');
+    await recordRefund(t.core, who.bank!, roundId, { failureIds: due.map((x) => x.id), voucherNo: '退款001', refundedOn: businessDate(), amountFen: b!.fen + c!.fen });
+    expect(await db('core_deadline').where({ rule: 'repayment', state: 'open' }).first('id')).toBeDefined();
+    // c: the department decides to return it; b: corrected, re-reviewed, the treasury sends the money again, fails a third time.
+    const cCase = (await cases('refunded')).find((x) => x.line_id === c!.id)!;
+    const bCase = (await cases('refunded')).find((x) => x.line_id === b!.id)!;
+    await decideReturn(t.core, who.dept_civil!, cCase.id, { version: cCase.version, reason: '本人已迁往外省，联系不上' });
+    await correctFailure(t.core, who.station1!, bCase.id, { version: bCase.version, note: '本人已补办社保卡' });
+    await verifyFailure(t.core, who.dept_civil!, bCase.id, { version: (await cases('verifying'))[0]!.version });
+    const { supplements } = await approveCorrections(t.core, who.finance!, roundId, [bCase.id]);
+    const supplement = await db('bank_supplement').where({ id: supplements[0] }).first();
+    expect(Boolean(supplement.needs_transfer)).toBe(true);
+    // The bank cannot answer a supplement whose money has not been sent again.
+    const early = await importResultFile(t.core, who.bank!, roundId, { name: 'early.csv', buffer: csv([`R${roundId}-${b!.id}-3,${b!.fen},成功,,`]) });
+    expect(early.ok).toBe(false);
+    await recordRetransfer(t.core, who.treasury!, supplement.id, { amountFen: b!.fen, voucherNo: '再拨001', destinationAccount: DEMO_SETTLEMENT_ACCOUNT });
+    expect(await db('core_deadline').where({ rule: 'repayment', state: 'open' }).first('id')).toBeUndefined();
+    await answer([`R${roundId}-${b!.id}-3,${b!.fen},失败,F04,`], 'third.csv');
+    await recordRefund(t.core, who.bank!, roundId, { failureIds: [bCase.id], voucherNo: '退款002', refundedOn: businessDate(), amountFen: b!.fen });
+    expect((await db('bank_failure').where({ id: bCase.id }).first('state')).state).toBe('return_due');
+    await recordTreasuryReturn(t.core, who.treasury!, roundId, { failureIds: [bCase.id, cCase.id], voucherNo: '缴库001', returnedOn: businessDate(), amountFen: b!.fen + c!.fen });
+    const ledger = await roundLedger(db, roundId);
+    expect(ledger).toMatchObject({ refundedFen: 2 * b!.fen + c!.fen, resentFen: b!.fen, returnedFen: b!.fen + c!.fen, awaitingFen: 0, balanced: true });
+    await assertInvariants();
+  }, 120_000);
+});
