@@ -7,6 +7,7 @@ import { checkRoster, createRound } from '../src/modules/batch/commands.ts';
 import { importRosterFile } from '../src/modules/batch/roster-import.ts';
 import { recordTransfer, releaseRound, roundMoney, submitRound } from '../src/modules/batch/round-workflow.ts';
 import { actOnRoster } from '../src/modules/batch/workflow.ts';
+import { seedDemoBank } from './demo-bank.ts';
 
 /**
  * The demo's payment rounds, made through the same commands the pages use, so that every role finds work:
@@ -14,8 +15,9 @@ import { actOnRoster } from '../src/modules/batch/workflow.ts';
  * - 2026年青禾县粮食生产规模经营补贴 (农业农村局): 城关镇's roster at the finance office's cross-check, two people
  *   the police report dead on it;
  * - 2026年11月城乡低保 (民政局, means-tested): 城关镇's roster being compiled by the station, public employees on it;
- * - 经济困难高龄失能养老服务补贴 (民政局) for 2026-09, paid (transferred), and 2026-10, released to the bank and
- *   waiting for the treasury; 困难残疾人生活补贴 2026-10 submitted, waiting for the finance section's review;
+ * - 经济困难高龄失能养老服务补贴 (民政局) for 2026-08, paid and answered by the bank with failures at every step
+ *   (demo-bank.ts), 2026-09, transferred with no answer yet, and 2026-10, released to the bank and waiting for the
+ *   treasury; 困难残疾人生活补贴 2026-10 submitted, waiting for the finance section's review;
  *   重度残疾人护理补贴 2026-10 reported by the township, waiting for the department to submit it.
  */
 const HEADER = ['村（社区）', '姓名', '身份证号码', '档次', '数量'];
@@ -111,17 +113,18 @@ export async function seedDemoBatch(core: Core): Promise<void> {
   const roundOf = async (rosterId: number) => Number((await core.db('batch_roster').where({ id: rosterId }).first('round_id')).round_id);
   const roundVersion = async (roundId: number) => Number((await core.db('batch_round').where({ id: roundId }).first('version')).version);
   const elderly = cleanHeads.slice(120, 150);
-  for (const [period, until] of [['2026-09', 'transferred'], ['2026-10', 'released']] as const) {
+  for (const [period, until] of [['2026-08', 'answered'], ['2026-09', 'transferred'], ['2026-10', 'released']] as const) {
     const rosterId = await round('JC-12', period, civil, false);
     await load(rosterId, elderly, (i) => ['轻度失能', '中度失能', '重度失能'][i % 3]!, () => '1');
     await throughTownship(rosterId);
     const roundId = await roundOf(rosterId);
     await submitRound(core, civil, roundId, await roundVersion(roundId));
     await releaseRound(core, finance, roundId, { version: await roundVersion(roundId), bankOrgId: Number(bank.id) });
-    if (until === 'transferred') {
+    if (until !== 'released') {
       const { linesFen } = await roundMoney(core.db, roundId);
-      await recordTransfer(core, treasury, roundId, { version: await roundVersion(roundId), amountFen: linesFen, voucherNo: '青国库拨〔2026〕0915号（演示）', bankOrgId: Number(bank.id), destinationAccount: DEMO_SETTLEMENT_ACCOUNT });
+      await recordTransfer(core, treasury, roundId, { version: await roundVersion(roundId), amountFen: linesFen, voucherNo: `青国库拨〔2026〕${period.slice(5)}15号（演示）`, bankOrgId: Number(bank.id), destinationAccount: DEMO_SETTLEMENT_ACCOUNT });
     }
+    if (until === 'answered') await seedDemoBank(core, roundId);
   }
   const living = await round('JC-14', '2026-10', civil, false);
   await load(living, cleanHeads.slice(150, 156), () => '标准', () => '1');

@@ -165,20 +165,21 @@ describe(`payment rounds and rosters (${TEST_DB})`, () => {
     expect(rosters.map((r) => [r.title, r.state])).toEqual([
       ['2026年耕地地力保护补贴资金', 'submitted'],
       ['2026年青禾县粮食生产规模经营补贴', 'checking'],
+      ['2026年8月经济困难高龄失能养老服务补贴资金', 'reported'],
       ['2026年9月经济困难高龄失能养老服务补贴资金', 'reported'],
       ['2026年10月经济困难高龄失能养老服务补贴资金', 'reported'],
       ['2026年10月残疾人两项补贴——困难残疾人生活补贴资金', 'reported'],
       ['2026年10月残疾人两项补贴——重度残疾人护理补贴资金', 'reported'],
       ['2026年11月困难群众救助补助——城乡居民最低生活保障金', 'draft'],
     ]);
-    expect(await t.core.db('batch_round').orderBy('id').pluck('state')).toEqual(['compiling', 'compiling', 'transferred', 'released', 'submitted', 'compiling', 'compiling']);
+    expect(await t.core.db('batch_round').orderBy('id').pluck('state')).toEqual(['compiling', 'compiling', 'transferred', 'transferred', 'released', 'submitted', 'compiling', 'compiling']);
     const open = async (rosterId: number) => (await openFindings(t!, rosterId)).map((f) => f.rule);
     expect(await open(rosters[0].id)).toEqual([]);
     const grain = await open(rosters[1].id);
     expect(grain.filter((r) => r === 'deceased-or-moved')).toHaveLength(2);
     expect(grain).not.toContain('budget');
-    expect((await open(rosters[6].id)).filter((r) => r === 'public-employee').length).toBeGreaterThan(0);
-    const paid = await t.core.db('batch_round').where({ state: 'transferred' }).first('id');
+    expect((await open(rosters[7].id)).filter((r) => r === 'public-employee').length).toBeGreaterThan(0);
+    const paid = await t.core.db('batch_round').where({ state: 'transferred', period: '2026-09' }).first('id');
     const money = await roundMoney(t.core.db, Number(paid.id));
     expect(money.transferredFen).toBe(money.linesFen);
   });

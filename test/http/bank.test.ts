@@ -80,7 +80,7 @@ describe(`the agent bank's payout files (${TEST_DB})`, () => {
 
   it('takes the bank\'s results: checked against the payout, refused whole with every reason, partial allowed, twice changes nothing; the money adds up', async () => {
     t = await createSeededDb({ demo: true }, { people: true });
-    const round = await t.core.db('batch_round').where({ state: 'transferred' }).first('id');
+    const round = await t.core.db('batch_round').where({ state: 'transferred', period: '2026-09' }).first('id');
     const lines = await t.core.db('batch_line').where({ round_id: round.id, state: 'active' }).orderBy('id').select('id', 'amount_fen');
     const bank = agentFor(t.core);
     await login(bank, 'bank');
@@ -93,7 +93,7 @@ describe(`the agent bank's payout files (${TEST_DB})`, () => {
     for (const message of ['第 3 行「流水号」：与第 2 行重复', `第 4 行「流水号」：“R${round.id}-999999”不是本批次代发文件或已拨付的补充代发文件中的流水号`, `第 5 行「金额（分）」：与代发文件不符：应为 ${lines[1].amount_fen} 分`, '第 5 行「失败代码」：应为 F01、F02、F03、F04、F05、F06、F99 之一']) {
       expect(bad.text).toContain(message);
     }
-    expect(await t.core.db('bank_line_result').count({ n: '*' })).toEqual([{ n: 0 }]);
+    expect(await t.core.db('bank_line_result').where({ round_id: round.id }).count({ n: '*' })).toEqual([{ n: 0 }]);
 
     const partial = `${header}${[0, 1, 2, 3].map((i) => `${ref(i)},${lines[i].amount_fen},成功,,`).join('\n')}\n${ref(4)},${lines[4].amount_fen},失败,F02,\n`;
     expect((await upload(partial)).status).toBe(303);
@@ -116,7 +116,7 @@ describe(`the agent bank's payout files (${TEST_DB})`, () => {
     const admin = await asAdmin(t);
     const bankOrg = await t.core.db('core_org').where({ kind: 'bank' }).first('id');
     const token = /<code>(ykt_[^<]+)<\/code>/.exec((await submit(admin, '/admin/api-tokens', '/admin/api-tokens', { name: '信用社代发系统', purpose: 'bank', regionId: String(await regionId(t, '青禾县')), orgId: String(bankOrg.id) })).text)![1]!;
-    const round = await t.core.db('batch_round').where({ state: 'transferred' }).first('id');
+    const round = await t.core.db('batch_round').where({ state: 'transferred', period: '2026-09' }).first('id');
     const line = await t.core.db('batch_line').where({ round_id: round.id }).orderBy('id').first('id', 'amount_fen');
     const post = (results: unknown[]) => agentFor(t!.core).post(`/api/v1/payouts/${round.id}/results`).set('Authorization', `Bearer ${token}`).send({ results });
     const wrong = await post([{ ref: `R${round.id}-${line.id}`, amountFen: Number(line.amount_fen) + 1, result: 'paid' }]);
@@ -130,7 +130,7 @@ describe(`the agent bank's payout files (${TEST_DB})`, () => {
 
   it('runs the loop without a bank: the simulator answers the payout file and its results import', async () => {
     t = await createSeededDb({ demo: true }, { people: true });
-    const round = await t.core.db('batch_round').where({ state: 'transferred' }).first('id');
+    const round = await t.core.db('batch_round').where({ state: 'transferred', period: '2026-09' }).first('id');
     const bank = agentFor(t.core);
     await login(bank, 'bank');
     const payout = await bank.get(`/bank/payouts/${round.id}/xlsx`).buffer(true).parse(binaryParser);
@@ -151,7 +151,8 @@ describe(`the agent bank's payout files (${TEST_DB})`, () => {
 
     // Each paid line queued one notice; the sender sends them (here a test sender), the person's page shows it.
     const sent: string[] = [];
-    expect(await sendQueuedNotices(t.core.db, { channel: 'test', send: async (n) => void sent.push(n.text) })).toBe(simulated.lines - simulated.failed);
+    const queuedBefore = Number((await t.core.db('bank_notice').where({ state: 'queued' }).whereNot({ round_id: round.id }).count({ n: '*' }).first())?.n);
+    expect(await sendQueuedNotices(t.core.db, { channel: 'test', send: async (n) => void sent.push(n.text) })).toBe(queuedBefore + simulated.lines - simulated.failed);
     expect(await sendQueuedNotices(t.core.db, { channel: 'test', send: async (n) => void sent.push(n.text) })).toBe(0);
     const paid = await t.core.db('bank_line_result').where({ round_id: round.id, result: 'paid' }).first('line_id');
     const paidLine = await t.core.db('batch_line').where({ id: paid.line_id }).first('person_id', 'amount_fen', 'account_last4');

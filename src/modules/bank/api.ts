@@ -3,7 +3,8 @@ import { ApiRefusal, apiClient, jsonBody } from '../../core/api.ts';
 import type { Core } from '../../core/context.ts';
 import { NotFoundError, ValidationError } from '../../core/errors.ts';
 import { parseId } from '../../core/http/validate.ts';
-import { bankRounds, payoutFile } from './commands.ts';
+import { bankRounds, payoutFile, supplementsOf } from './commands.ts';
+import { supplementParam } from './routes.ts';
 import { PAYOUT_FORMATS } from './payout.ts';
 import { FAILURE_CODES, postResults } from './results.ts';
 
@@ -13,12 +14,16 @@ export function bankApi(core: Core) {
     routes(router: Router) {
       router.get('/payouts', async (ctx) => {
         const rounds = await bankRounds(core, { client: apiClient(ctx) });
-        ctx.body = { rounds: rounds.map((r) => ({ roundId: r.id, title: r.title, period: r.period, state: r.state })) };
+        ctx.body = {
+          rounds: await Promise.all(
+            rounds.map(async (r) => ({ roundId: r.id, title: r.title, period: r.period, state: r.state, supplements: (await supplementsOf(core.db, r.id, { fetchableOnly: true })).map((s) => ({ seq: s.seq, lines: s.lines, amountFen: s.amount_fen })) })),
+          ),
+        };
       });
       router.get('/payouts/:id', async (ctx) => {
         const roundId = parseId(ctx.params.id);
         if (roundId === null) throw new NotFoundError('发放批次不存在');
-        const payout = await payoutFile(core, { client: apiClient(ctx) }, roundId, String(ctx.query.format ?? 'csv'));
+        const payout = await payoutFile(core, { client: apiClient(ctx) }, roundId, String(ctx.query.format ?? 'csv'), supplementParam(ctx.query.supplement));
         ctx.set('X-Checksum-SM3', payout.sm3);
         ctx.set('Content-Disposition', `attachment; filename*=UTF-8''${encodeURIComponent(payout.fileName)}`);
         ctx.type = payout.contentType;
@@ -36,7 +41,7 @@ export function bankApi(core: Core) {
       });
     },
     openapi: {
-      '/payouts': { get: { summary: '下达给本机构的发放批次', description: '令牌用途须为“代发银行”，并指定本机构。', responses: { '200': { description: '{ rounds: [{ roundId, title, period, state }] }' }, '401': { description: '缺少或无效的令牌' } } } },
+      '/payouts': { get: { summary: '下达给本机构的发放批次', description: '令牌用途须为“代发银行”，并指定本机构。', responses: { '200': { description: '{ rounds: [{ roundId, title, period, state, supplements: [{ seq, lines, amountFen }] }] }' }, '401': { description: '缺少或无效的令牌' } } } },
       '/payouts/{roundId}/results': {
         post: {
           summary: '提交回盘结果',
@@ -61,6 +66,7 @@ export function bankApi(core: Core) {
           parameters: [
             { name: 'roundId', in: 'path', required: true, schema: { type: 'integer' } },
             { name: 'format', in: 'query', required: false, schema: { type: 'string', enum: PAYOUT_FORMATS.map((f) => f.code), default: 'csv' } },
+            { name: 'supplement', in: 'query', required: false, description: '补充代发文件序号（修正后再次发送的明细，流水号带发放次数）；不填为原代发文件', schema: { type: 'integer', minimum: 1 } },
           ],
           responses: { '200': { description: '代发文件' }, '403': { description: '令牌不是代发金融机构的' }, '404': { description: '没有下达给本机构的该批次' } },
         },

@@ -6,7 +6,7 @@ import { type Actor, hasRole } from '../../core/auth/roles.ts';
 import type { Core } from '../../core/context.ts';
 import { sm3Hex } from '../../core/crypto.ts';
 import { businessDate } from '../../core/dates.ts';
-import { inTransaction } from '../../core/db.ts';
+import { type Conn, inTransaction } from '../../core/db.ts';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../../core/errors.ts';
 import { type RoundRow, releasedAt, releasedLines, roundsOfBank } from '../batch/index.ts';
 import { accountNumbersById } from '../beneficiary/index.ts';
@@ -43,7 +43,28 @@ export interface PayoutFile {
   totalFen: number;
 }
 
-export async function payoutFile(core: Core, who: Fetcher, roundId: number, formatCode: string): Promise<PayoutFile> {
+/** The supplementary payouts of a round the bank may fetch: those whose money is at the bank. */
+export async function supplementsOf(db: Conn, roundId: number, options: { fetchableOnly: boolean }) {
+  const q = db('bank_supplement').where({ round_id: roundId }).orderBy('seq');
+  if (options.fetchableOnly) q.where((w) => w.where('needs_transfer', false).orWhereNotNull('transferred_at'));
+  return (await q.select('*')).map((s: Record<string, unknown>) => ({ ...s, id: Number(s.id), seq: Number(s.seq), lines: Number(s.lines), amount_fen: Number(s.amount_fen), needs_transfer: Boolean(s.needs_transfer) })) as {
+    id: number;
+    seq: number;
+    lines: number;
+    amount_fen: number;
+    needs_transfer: boolean;
+    created_at: string;
+    transferred_at: string | null;
+    transfer_voucher: string | null;
+  }[];
+}
+
+/**
+ * The payout file of a released round, or of one of its supplementary payouts (补充代发文件 n: corrected lines sent
+ * again, their references carrying the attempt). Dated by the release (or the supplement), so every download is
+ * the same bytes.
+ */
+export async function payoutFile(core: Core, who: Fetcher, roundId: number, formatCode: string, supplementSeq: number | null = null): Promise<PayoutFile> {
   const format = PAYOUT_FORMATS.find((f) => f.code === formatCode);
   if (!format) throw new ValidationError({ format: `格式应为${PAYOUT_FORMATS.map((f) => f.code).join('、')}之一` });
   const bankOrgId = bankOf(who);
@@ -52,27 +73,40 @@ export async function payoutFile(core: Core, who: Fetcher, roundId: number, form
   const released = (await releasedAt(core.db, roundId)) ?? round.created_at;
   const [version] = await versionsById(core.db, [round.policy_version_id]);
   const agreement = await agreementInForce(core.db, { countyId: round.county_id, bankOrgId, on: businessDate(new Date(released)), townshipIds: [] });
-  const lines = await releasedLines(core.db, roundId);
-  const accounts = await accountNumbersById(core.db, core.crypto, lines.flatMap((l) => (l.account_id === null ? [] : [Number(l.account_id)])));
-  const missing = lines.find((l) => l.account_id === null || !accounts.has(Number(l.account_id)));
+  let lines: { ref: string; name: string; accountId: number | null; amountFen: number }[];
+  let generatedAt = released;
+  let title = round.title;
+  if (supplementSeq === null) {
+    lines = (await releasedLines(core.db, roundId)).map((l) => ({ ref: lineRef(roundId, Number(l.line_id)), name: l.holder_name ?? l.person_name, accountId: l.account_id === null ? null : Number(l.account_id), amountFen: Number(l.amount_fen) }));
+  } else {
+    const supplement = (await supplementsOf(core.db, roundId, { fetchableOnly: true })).find((s) => s.seq === supplementSeq);
+    if (!supplement) throw new NotFoundError('没有该补充代发文件，或其资金尚未拨付到本机构');
+    const rows: { line_id: number; attempt: number; holder_name: string; account_id: number; amount_fen: number }[] = await core.db('bank_supplement_line').where({ supplement_id: supplement.id }).orderBy('line_id').select('line_id', 'attempt', 'holder_name', 'account_id', 'amount_fen');
+    lines = rows.map((l) => ({ ref: lineRef(roundId, Number(l.line_id), Number(l.attempt)), name: l.holder_name, accountId: Number(l.account_id), amountFen: Number(l.amount_fen) }));
+    generatedAt = new Date(supplement.transferred_at ?? supplement.created_at).toISOString();
+    title = `${round.title}（补充代发 ${supplement.seq}）`;
+  }
+  const accounts = await accountNumbersById(core.db, core.crypto, lines.flatMap((l) => (l.accountId === null ? [] : [l.accountId])));
+  const missing = lines.find((l) => l.accountId === null || !accounts.has(l.accountId));
   if (missing) throw new ConflictError('批次中有明细没有发放账户，不能生成代发文件');
   const bank = await core.db('core_org').where({ id: bankOrgId }).first('name');
   const doc: PayoutDocument = {
     roundId,
-    title: round.title,
+    title,
     period: round.period,
     policy: `${version!.code} ${version!.name}`,
     bank: bank.name,
     agreementNo: typeof agreement === 'string' ? '' : agreement.agreement_no,
-    generatedAt: released,
+    generatedAt,
     count: lines.length,
-    totalFen: lines.reduce((sum, l) => sum + Number(l.amount_fen), 0),
-    lines: lines.map((l) => ({ ref: lineRef(roundId, Number(l.line_id)), name: l.holder_name ?? l.person_name, account: accounts.get(Number(l.account_id))!, amountFen: Number(l.amount_fen) })),
+    totalFen: lines.reduce((sum, l) => sum + l.amountFen, 0),
+    lines: lines.map((l) => ({ ref: l.ref, name: l.name, account: accounts.get(l.accountId!)!, amountFen: l.amountFen })),
   };
   const body = await format.write(doc);
-  const file = { fileName: `代发文件-R${roundId}-${round.period}${format.code === 'csv-gb18030' ? '-GB18030' : ''}.${format.extension}`, contentType: format.contentType, body, sm3: sm3Hex(body), lines: doc.count, totalFen: doc.totalFen };
+  const suffix = supplementSeq === null ? '' : `-补充${supplementSeq}`;
+  const file = { fileName: `代发文件-R${roundId}-${round.period}${suffix}${format.code === 'csv-gb18030' ? '-GB18030' : ''}.${format.extension}`, contentType: format.contentType, body, sm3: sm3Hex(body), lines: doc.count, totalFen: doc.totalFen };
   await inTransaction(core.db, (trx) =>
-    recordAudit(trx, who.actor ?? apiAuditor(who.client), { action: 'bank.payout.download', objectType: 'round', objectId: roundId, summary: { format: format.code, lines: file.lines, totalFen: file.totalFen, sm3: file.sm3 } }),
+    recordAudit(trx, who.actor ?? apiAuditor(who.client), { action: 'bank.payout.download', objectType: 'round', objectId: roundId, summary: { format: format.code, supplement: supplementSeq, lines: file.lines, totalFen: file.totalFen, sm3: file.sm3 } }),
   );
   return file;
 }

@@ -7,7 +7,7 @@ import { type Conn, type Tx, bulkInsert, inTransaction, insertReturningId, nowIs
 import { closeDeadline, openDeadline } from '../../core/deadlines.ts';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../../core/errors.ts';
 import { formatYuan } from '../../core/money.ts';
-import { type RoundRow, lineFacts, roundInScope } from '../batch/index.ts';
+import { type RoundRow, insertReissueRound, lineFacts, roundInScope } from '../batch/index.ts';
 import { registryFactsById } from '../beneficiary/index.ts';
 
 /**
@@ -19,7 +19,10 @@ import { registryFactsById } from '../beneficiary/index.ts';
  *   a second failure → the bank refunds the money to the source account within 5 working days (voucher) → the
  *   department finds the cause and pays again within 10 working days (corrected the same way; the treasury sends
  *   the money again) or decides to return it → a third failure is refunded and the money goes back to the treasury
- *   (暂缴回同级财政, voucher), and the person is on the public list of failed payments.
+ *   (暂缴回同级财政, voucher), and the person is on the public list of failed payments →
+ * when they come forward, the station takes their request with the registry corrected, the department verifies
+ * it and the finance section approves it (four-eyes), and the department puts it in a reissue round (补发批次)
+ * of the same policy and period: one reissue per case, once.
  *
  * `funds` says where the line's money is (bank, source, treasury, paid); the ledger (ledger.ts) adds it up.
  */
@@ -32,6 +35,10 @@ export const FAILURE_STATES = {
   refunded: '资金已退回原账户，待重新发放或缴回',
   return_due: '待缴回财政',
   returned: '已暂缴回财政（公开名单）',
+  reissue_verifying: '补发申请待主管部门核实',
+  reissue_reviewing: '补发申请待财政复核',
+  reissue_approved: '补发已批准，待编入补发批次',
+  reissued: '已编入补发批次',
   paid: '再次发放成功',
 } as const;
 export type FailureState = keyof typeof FAILURE_STATES;
@@ -71,6 +78,7 @@ export interface FailureRow {
   deadline_key: string | null;
   refund_id: number | null;
   treasury_return_id: number | null;
+  reissue_line_id: number | null;
   version: number;
   opened_at: string;
   updated_at: string;
@@ -165,7 +173,11 @@ const STATE_OWNERS: Record<FailureState, string> = {
   refund_due: 'bank',
   refunded: 'department',
   return_due: 'treasury',
-  returned: '',
+  returned: 'township_station',
+  reissue_verifying: 'department',
+  reissue_reviewing: 'finance_section',
+  reissue_approved: 'department',
+  reissued: '',
   paid: '',
 };
 
@@ -191,6 +203,13 @@ export async function failureInScope(db: Conn, actor: Actor, failureId: number):
 
 export async function failureEvents(db: Conn, failureId: number) {
   return db('bank_failure_event as e').leftJoin('core_user as u', 'u.id', 'e.actor_id').where('e.failure_id', failureId).orderBy('e.id').select('e.*', 'u.display_name');
+}
+
+/** Supplements of refunded lines the treasury has not sent the money of yet, in the actor's scope. */
+export async function supplementsAwaitingTransfer(db: Conn, actor: Actor): Promise<{ count: number; totalFen: number }> {
+  const inScope = db('bank_supplement_line as sl').join('bank_failure as f', 'f.id', 'sl.failure_id').join('core_region as c', 'c.id', 'f.county_id').where('c.path', 'like', `${actor.regionPath}%`).select('sl.supplement_id');
+  const row = await db('bank_supplement').where({ needs_transfer: true }).whereNull('transferred_at').whereIn('id', inScope).count({ n: '*' }).sum({ total: 'amount_fen' }).first();
+  return { count: Number(row?.n ?? 0), totalFen: Number(row?.total ?? 0) };
 }
 
 /** Who acts on a case in its state (the role), for lists and home queues. */
@@ -241,6 +260,10 @@ export async function verifyFailure(core: Core, actor: Actor, failureId: number,
   if (!hasRole(actor, 'department')) throw new ForbiddenError('修正信息由业务主管部门核实');
   const failure = await failureInScope(core.db, actor, failureId);
   if (failure.corrected_by === actor.userId) throw new ForbiddenError('修正信息须由另一人核实（双人复核）');
+  if (failure.state === 'reissue_verifying') {
+    await move(core, actor, failure, { from: ['reissue_verifying'], to: 'reissue_reviewing', version: input.version, action: 'verify_reissue', set: { verified_by: actor.userId } });
+    return;
+  }
   await move(core, actor, failure, {
     from: ['verifying'],
     to: 'reviewing',
@@ -254,11 +277,71 @@ export async function verifyFailure(core: Core, actor: Actor, failureId: number,
 /** The department or the finance section sends a correction back to the township, with the reason. */
 export async function sendBackFailure(core: Core, actor: Actor, failureId: number, input: { version: number; reason: string }): Promise<void> {
   const failure = await failureInScope(core.db, actor, failureId);
-  const allowed = (failure.state === 'verifying' && hasRole(actor, 'department')) || (failure.state === 'reviewing' && hasRole(actor, 'finance_section'));
-  if (!allowed) throw new ForbiddenError('您不能退回该笔修正');
+  const byDepartment = (failure.state === 'verifying' || failure.state === 'reissue_verifying') && hasRole(actor, 'department');
+  const byFinance = (failure.state === 'reviewing' || failure.state === 'reissue_reviewing') && hasRole(actor, 'finance_section');
+  if (!byDepartment && !byFinance) throw new ForbiddenError('您不能退回该笔修正');
   const reason = input.reason.trim();
   if (!reason) throw new ValidationError({ reason: '请写明退回原因' });
-  await move(core, actor, failure, { from: ['verifying', 'reviewing'], to: 'correcting', version: input.version, action: 'send_back', note: reason });
+  const reissue = failure.state.startsWith('reissue_');
+  await move(core, actor, failure, { from: ['verifying', 'reviewing', 'reissue_verifying', 'reissue_reviewing'], to: reissue ? 'returned' : 'correcting', version: input.version, action: 'send_back', note: reason });
+}
+
+/**
+ * A person on the public list comes forward: the township station takes the request, with the registry corrected
+ * first (the reissue pays the payee's registry account as it then stands).
+ */
+export async function requestReissue(core: Core, actor: Actor, failureId: number, input: { version: number; note: string }): Promise<void> {
+  if (!hasRole(actor, 'township_station')) throw new ForbiddenError('补发申请由乡镇经办站所受理');
+  const failure = await failureInScope(core.db, actor, failureId);
+  const note = input.note.trim();
+  if (!note) throw new ValidationError({ note: '请写明本人报备和核实的情况' });
+  const [person] = await registryFactsById(core.db, [failure.person_id]);
+  if (!person?.account) throw new ValidationError({ note: '收款人在登记册中没有有效账户：请先办理账户变更并经财政所确认' });
+  if (person.status !== 'active') throw new ValidationError({ note: '收款人在登记册中已不是在册状态，不能补发' });
+  await move(core, actor, failure, {
+    from: ['returned'],
+    to: 'reissue_verifying',
+    version: input.version,
+    action: 'request_reissue',
+    note,
+    set: { correction_note: note, account_id: person.account.id, account_last4: person.account.last4, holder_name: person.account.holderName, corrected_by: actor.userId, verified_by: null, reviewed_by: null },
+  });
+}
+
+/** The finance section approves a verified reissue request (another person than who took or verified it). */
+export async function approveReissue(core: Core, actor: Actor, failureId: number, input: { version: number }): Promise<void> {
+  if (!hasRole(actor, 'finance_section')) throw new ForbiddenError('补发由财政局业务科室复核批准');
+  const failure = await failureInScope(core.db, actor, failureId);
+  if (failure.corrected_by === actor.userId || failure.verified_by === actor.userId) throw new ForbiddenError('您受理或核实过该补发申请，须由另一人复核（双人复核）');
+  await move(core, actor, failure, { from: ['reissue_reviewing'], to: 'reissue_approved', version: input.version, action: 'approve_reissue', set: { reviewed_by: actor.userId } });
+}
+
+/**
+ * The department puts the approved reissues of one of its rounds into a new reissue round (补发批次) of the same
+ * policy and period, which then goes through the whole flow. Each case gets its one reissue line, once.
+ */
+export async function compileReissue(core: Core, actor: Actor, roundId: number): Promise<number> {
+  if (!hasRole(actor, 'department') || actor.orgId === null) throw new ForbiddenError('补发批次由业务主管部门建立');
+  await roundOf(core, actor, roundId);
+  return inTransaction(core.db, async (trx) => {
+    const cases = (await trx('bank_failure').where({ round_id: roundId, state: 'reissue_approved', department_org_id: actor.orgId }).orderBy('id').select('*')).map(asFailure);
+    if (cases.length === 0) throw new ConflictError('本批次没有已批准、待编入的补发');
+    const facts = await registryFactsById(trx, cases.map((c) => c.person_id));
+    const accountOf = new Map(facts.map((p) => [p.personId, p.account]));
+    const items = cases.map((c) => {
+      const account = accountOf.get(c.person_id);
+      if (!account || account.id !== Number(c.account_id)) throw new ConflictError(`${c.person_name}的登记账户在批准补发后又有变更，请退回重新受理`);
+      return { lineId: c.line_id, account: { id: account.id, index: account.index, last4: account.last4, bankName: account.bankName, holderName: account.holderName } };
+    });
+    const { roundId: reissueRoundId, lineIds } = await insertReissueRound(trx, actor, roundId, items);
+    for (const c of cases) {
+      const updated = await trx('bank_failure').where({ id: c.id, version: c.version, state: 'reissue_approved' }).update({ state: 'reissued', reissue_line_id: lineIds.get(c.line_id), updated_at: nowIso(), version: c.version + 1 });
+      if (updated !== 1) throw new ConflictError('补发已被他人处理，请刷新后再试');
+    }
+    await event(trx, cases.map((c) => c.id), actor, { action: 'reissue', from: 'reissue_approved', to: 'reissued', note: `编入补发批次 ${reissueRoundId}` });
+    await recordAudit(trx, actor, { action: 'bank.reissue.compile', objectType: 'round', objectId: roundId, summary: { reissueRound: reissueRoundId, lines: cases.length } });
+    return reissueRoundId;
+  });
 }
 
 /** After a refund the department may decide not to pay again: the money goes back to the treasury. */
@@ -339,11 +422,11 @@ export async function approveCorrections(core: Core, actor: Actor, roundId: numb
  * The treasury sends the money of a supplement whose lines were refunded back to the bank: exactly its total, to
  * the settlement account of the bank's agreement. Until then the bank cannot fetch that supplement.
  */
-export async function recordRetransfer(core: Core, actor: Actor, supplementId: number, input: { amountFen: number; voucherNo: string; destinationAccount: string }): Promise<void> {
+export async function recordRetransfer(core: Core, actor: Actor, roundId: number, supplementId: number, input: { amountFen: number; voucherNo: string; destinationAccount: string }): Promise<void> {
   if (!hasRole(actor, 'treasury')) throw new ForbiddenError('资金拨付由国库科办理');
-  const supplement = await core.db('bank_supplement').where({ id: supplementId }).first();
-  if (!supplement) throw new NotFoundError('补充代发文件不存在');
-  const round = await roundOf(core, actor, Number(supplement.round_id));
+  const round = await roundOf(core, actor, roundId);
+  const supplement = await core.db('bank_supplement').where({ id: supplementId, round_id: roundId }).first();
+  if (!supplement) throw new NotFoundError('本批次没有该补充代发文件');
   if (!supplement.needs_transfer) throw new ConflictError('该补充代发文件的资金仍在代发银行，无需再次拨付');
   if (supplement.transferred_at) throw new ConflictError('该补充代发文件的资金已拨付');
   const voucherNo = input.voucherNo.trim();

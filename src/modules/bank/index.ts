@@ -1,5 +1,6 @@
 import type { Core } from '../../core/context.ts';
-import type { AppModule } from '../../core/module.ts';
+import type { AppModule, WorkQueue } from '../../core/module.ts';
+import type { Role } from '../../core/auth/roles.ts';
 import { formatDateTime } from '../../core/dates.ts';
 import { formatYuan } from '../../core/money.ts';
 import { paymentsOf, roundMoney } from '../batch/index.ts';
@@ -8,16 +9,39 @@ import { bankRounds } from './commands.ts';
 import { noticesOf, sendQueuedNotices } from './notices.ts';
 import { resultsOfLines } from './results.ts';
 import { bankRoutes } from './routes.ts';
+import { FAILURE_READERS, failureRoutes } from './failure-routes.ts';
+import { FAILURE_STATES, type FailureState, failuresQuery, supplementsAwaitingTransfer } from './failures.ts';
+
+/** Who answers for failed payments in which state (Qinghai 二(一)4), for the home page. */
+const FAILURE_QUEUES: [Role, FailureState, string][] = [
+  ['township_station', 'correcting', '发放失败、待核实修正的明细'],
+  ['township_station', 'refunded', '资金已退回、待重新核实发放的明细'],
+  ['department', 'verifying', '乡镇已修正、待核实的失败明细'],
+  ['department', 'refunded', '资金已退回原账户、待重新发放或决定缴回的明细'],
+  ['finance_section', 'reviewing', '修正后待再次复核的失败明细'],
+  ['bank', 'refund_due', '再次发放失败、待退回资金的明细'],
+  ['treasury', 'return_due', '待登记暂缴回财政的明细'],
+  ['department', 'reissue_verifying', '本人已报备、待核实的补发申请'],
+  ['finance_section', 'reissue_reviewing', '待复核批准的补发申请'],
+  ['department', 'reissue_approved', '已批准、待编入补发批次的补发'],
+];
 
 /**
- * The bank module: everything after release, on the agent bank's side (steps 11–12). So far: the payout files of
- * the rounds released to a bank, on its pages and through its API token. Other modules use only this file.
+ * The bank module: everything after release (steps 11–12): the payout files of the rounds released to a bank, on
+ * its pages and through its API token; the bank's results; failed payments through correction, resend, refund and
+ * return to the treasury; each round's ledger; payment notices. Other modules use only this file.
  */
 export function createBankModule(core: Core): AppModule {
   return {
     name: 'bank',
-    nav: [{ href: '/bank/payouts', label: '代发文件', roles: ['bank'] }],
-    routes: bankRoutes,
+    nav: [
+      { href: '/bank/payouts', label: '代发文件', roles: ['bank'] },
+      { href: '/bank/failures', label: '发放失败', roles: [...FAILURE_READERS] },
+    ],
+    routes(router, web) {
+      bankRoutes(router, web);
+      failureRoutes(router, web);
+    },
     api: bankApi(core),
     panels: {
       // The one-card view, continued: what the agent bank answered for each released payment line of the person.
@@ -26,13 +50,17 @@ export function createBankModule(core: Core): AppModule {
         if (lines.length === 0) return null;
         const notices = await noticesOf(core.db, personId);
         const results = await resultsOfLines(core.db, lines.map((l) => Number(l.line_id)));
+        const cases = new Map((await core.db('bank_failure').whereIn('line_id', lines.map((l) => Number(l.line_id))).select('id', 'line_id', 'state')).map((c: { id: number; line_id: number; state: FailureState }) => [Number(c.line_id), c]));
         return {
           title: '代发银行发放结果',
           template: 'bank/_person-results.njk',
           data: {
             rows: lines.map((l) => {
               const r = results.get(Number(l.line_id));
+              const c = cases.get(Number(l.line_id));
               return {
+                failureId: c ? Number(c.id) : null,
+                handling: c ? FAILURE_STATES[c.state] : '',
                 round: l.round_title,
                 amount: formatYuan(Number(l.amount_fen)),
                 result: !r ? '待银行回盘' : r.result === 'paid' ? '已发放到账' : `发放失败：${r.failure_code} ${r.failure_reason ?? ''}`,
@@ -55,12 +83,26 @@ export function createBankModule(core: Core): AppModule {
       },
     ],
     async queues(actor) {
-      if (!actor.roles.includes('bank') || actor.orgId === null) return [];
-      const rounds = await bankRounds(core, { actor });
-      if (rounds.length === 0) return [];
-      let totalFen = 0;
-      for (const r of rounds) totalFen += (await roundMoney(core.db, r.id)).linesFen;
-      return [{ title: '已下达本机构的发放批次（下载代发文件）', count: rounds.length, totalFen, href: '/bank/payouts' }];
+      const queues: WorkQueue[] = [];
+      if (actor.roles.includes('bank') && actor.orgId !== null) {
+        const rounds = await bankRounds(core, { actor });
+        let totalFen = 0;
+        for (const r of rounds) totalFen += (await roundMoney(core.db, r.id)).linesFen;
+        if (rounds.length) queues.push({ title: '已下达本机构的发放批次（下载代发文件）', count: rounds.length, totalFen, href: '/bank/payouts' });
+      }
+      if (!actor.roles.some((r) => (FAILURE_READERS as readonly string[]).includes(r))) return queues;
+      const byState = new Map(
+        ((await failuresQuery(core.db, actor).clearSelect().groupBy('f.state').select('f.state').count({ n: '*' }).sum({ total: 'f.amount_fen' })) as { state: FailureState; n: number | string; total: number | string }[]).map((r) => [r.state, { count: Number(r.n), totalFen: Number(r.total) }]),
+      );
+      for (const [role, state, title] of FAILURE_QUEUES) {
+        const q = byState.get(state);
+        if (q && actor.roles.includes(role)) queues.push({ title, ...q, href: `/bank/failures?state=${state}` });
+      }
+      if (actor.roles.includes('treasury')) {
+        const waiting = await supplementsAwaitingTransfer(core.db, actor);
+        if (waiting.count) queues.push({ title: '退回后重新发放、待再次拨付的补充代发文件', ...waiting, href: '/bank/failures?state=resend' });
+      }
+      return queues;
     },
   };
 }

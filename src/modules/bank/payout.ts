@@ -29,8 +29,11 @@ export interface PayoutFormat {
   write(doc: PayoutDocument): Promise<Buffer>;
 }
 
-/** The line reference the bank returns with each result: round and line, unique across the deployment. */
-export const lineRef = (roundId: number, lineId: number) => `R${roundId}-${lineId}`;
+/**
+ * The line reference the bank returns with each result: round and line, unique across the deployment; a line sent
+ * again in a supplementary payout carries its attempt (R12-3402-2).
+ */
+export const lineRef = (roundId: number, lineId: number, attempt = 1) => (attempt === 1 ? `R${roundId}-${lineId}` : `R${roundId}-${lineId}-${attempt}`);
 
 const HEADER_COLUMNS = ['批次号', '批次名称', '期间', '补贴项目', '代发金融机构', '代发协议', '笔数', '总金额（分）', '生成时间'];
 const DETAIL_COLUMNS = ['流水号', '户名', '账号', '金额（分）', '补贴项目'];

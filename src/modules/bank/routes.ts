@@ -11,6 +11,14 @@ import { bankRounds, payoutFile } from './commands.ts';
 import { FAILURE_CODES, importResultFile, roundResults } from './results.ts';
 import { PAYOUT_FORMATS } from './payout.ts';
 
+/** `?supplement=n` picks a supplementary payout; anything but a positive number is refused. */
+export function supplementParam(value: unknown): number | null {
+  if (value === undefined || value === '') return null;
+  const seq = parseId(String(value));
+  if (seq === null) throw new NotFoundError('没有该补充代发文件');
+  return seq;
+}
+
 /** The agent bank's pages: the rounds released to it and their payout files with checksums. */
 export function bankRoutes(router: Router, web: Web): void {
   const { db } = web.core;
@@ -62,7 +70,7 @@ export function bankRoutes(router: Router, web: Web): void {
     const actor = await bankUser(ctx);
     const roundId = parseId(ctx.params.id);
     if (roundId === null) throw new NotFoundError('发放批次不存在');
-    return payoutFile(web.core, { actor }, roundId, String(ctx.params.format));
+    return payoutFile(web.core, { actor }, roundId, String(ctx.params.format), supplementParam(ctx.query.supplement));
   }
 
   router.get('/bank/payouts/:id/:format', async (ctx) => {

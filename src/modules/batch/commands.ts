@@ -172,6 +172,7 @@ export async function addLine(core: Core, actor: Actor, rosterId: number, input:
 export async function removeLine(core: Core, actor: Actor, lineId: number, reason: string): Promise<void> {
   const line = (await core.db('batch_line').where({ id: lineId }).first()) as LineRow | undefined;
   if (!line) throw new NotFoundError('发放明细不存在');
+  if (line.reissue) throw new ConflictError('补发明细经审批编入，不能删除：如有误，请退回整个清册并联系主管部门');
   const { roster } = await editableRoster(core, actor, Number(line.roster_id));
   await inTransaction(core.db, async (trx) => {
     const updated = await trx('batch_line').where({ id: lineId, state: 'active' }).update({ state: 'removed', return_reason: reason, updated_by: actor.userId, updated_at: nowIso(), version: trx.raw('version + 1') });
@@ -259,6 +260,7 @@ export async function returnLines(core: Core, actor: Actor, rosterId: number, li
   if (!reason.trim()) throw new ValidationError({ reason: '请填写退回原因' });
   if (lineIds.length === 0) throw new ValidationError({ lineIds: '请选择要退回的发放明细' });
   return inTransaction(core.db, async (trx) => {
+    if (await trx('batch_line').where({ roster_id: rosterId, reissue: true }).whereIn('id', lineIds).first('id')) throw new ConflictError('补发明细经审批编入，不能逐行退回：如有误，请退回整个清册');
     const updated = await trx('batch_line').where({ roster_id: rosterId, state: 'active' }).whereIn('id', lineIds).update({ state: 'returned', return_reason: reason, updated_by: actor.userId, updated_at: nowIso(), version: trx.raw('version + 1') });
     if (updated !== lineIds.length) throw new ConflictError('部分明细已不在清册中，请刷新后重选');
     await trx('batch_roster').where({ id: rosterId }).update({ updated_at: nowIso(), version: trx.raw('version + 1') });

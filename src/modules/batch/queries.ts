@@ -52,7 +52,7 @@ export async function roundRosters(db: Conn, roundId: number): Promise<RosterSum
 
 /** The budget picture of a round: its allocation, this round's total, the year's other rounds of the policy. */
 export async function roundBudget(db: Conn, round: RoundRow): Promise<{ allocatedFen: number; roundFen: number; otherRoundsFen: number }> {
-  const lines = () => db('batch_line as l').join('batch_round as r', 'r.id', 'l.round_id').where('l.state', 'active');
+  const lines = () => db('batch_line as l').join('batch_round as r', 'r.id', 'l.round_id').where({ 'l.state': 'active', 'l.reissue': false });
   const roundRow = await lines().where('r.id', round.id).sum({ total: 'l.amount_fen' }).first();
   const others = await lines().where({ 'r.county_id': round.county_id, 'r.policy_item_id': round.policy_item_id, 'r.period_year': round.period_year }).whereNot('r.id', round.id).sum({ total: 'l.amount_fen' }).first();
   return { allocatedFen: await allocatedFen(db, round.county_id, round.policy_item_id, round.period_year), roundFen: sumOf(roundRow?.total), otherRoundsFen: sumOf(others?.total) };

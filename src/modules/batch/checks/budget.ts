@@ -10,7 +10,8 @@ export const budget: CheckRule = {
   async check({ db, round }) {
     const allocated = await allocatedFen(db, round.county_id, round.policy_item_id, round.period_year);
     const sum = async (q: ReturnType<typeof db>) => Number(((await q.sum({ total: 'l.amount_fen' }).first()) as { total: number | string | null } | undefined)?.total ?? 0);
-    const lines = () => db('batch_line as l').join('batch_round as r', 'r.id', 'l.round_id').where('l.state', 'active');
+    // A reissue (补发) pays money the original round's allocation covered and the treasury got back: not counted again.
+    const lines = () => db('batch_line as l').join('batch_round as r', 'r.id', 'l.round_id').where({ 'l.state': 'active', 'l.reissue': false });
     const mine = await sum(lines().where('r.id', round.id));
     const others = await sum(lines().where({ 'r.county_id': round.county_id, 'r.policy_item_id': round.policy_item_id, 'r.period_year': round.period_year }).whereNot('r.id', round.id));
     if (mine + others <= allocated) return [];

@@ -1,0 +1,38 @@
+import { loadActor } from '../src/core/auth/actor.ts';
+import type { Actor } from '../src/core/auth/roles.ts';
+import type { Core } from '../src/core/context.ts';
+import { businessDate } from '../src/core/dates.ts';
+import { approveCorrections, correctFailure, decideReturn, recordRefund, recordTreasuryReturn, verifyFailure } from '../src/modules/bank/failures.ts';
+import { importResultFile } from '../src/modules/bank/results.ts';
+
+/**
+ * The demo's paid round after the bank answered (through the same commands the pages use): every line paid but four,
+ * whose failures stand at different steps, so that each role finds its work and the public list has a name:
+ * one waiting for the township's correction, one for the finance section's re-review, one failed again and due
+ * for the bank's refund, one returned to the treasury (on the list of failed payments).
+ */
+export async function seedDemoBank(core: Core, roundId: number): Promise<void> {
+  const actor = async (username: string): Promise<Actor> => (await loadActor(core.db, { username }, null))!.actor;
+  const [bank, station, civil, finance, treasury] = await Promise.all(['bank', 'station1', 'dept_civil', 'finance', 'treasury'].map(actor));
+  const lines: { id: number; amount_fen: number }[] = await core.db('batch_line').where({ round_id: roundId, state: 'active' }).orderBy('id').select('id', 'amount_fen');
+  const failing = new Map([[lines[2]!.id, 'F03'], [lines[7]!.id, 'F01'], [lines[11]!.id, 'F05'], [lines[19]!.id, 'F04']]);
+  const header = '流水号,金额（分）,结果,失败代码,失败原因';
+  const answer = async (rows: string[], name: string) => {
+    const outcome = await importResultFile(core, bank, roundId, { name, buffer: Buffer.from([header, ...rows].join('\r\n')) });
+    if (!outcome.ok) throw new Error(`demo results refused: ${outcome.errors[0]?.message}`);
+  };
+  await answer(lines.map((l) => (failing.has(l.id) ? `R${roundId}-${l.id},${l.amount_fen},失败,${failing.get(l.id)},` : `R${roundId}-${l.id},${l.amount_fen},成功,,`)), '回盘（演示）.csv');
+  const cases = async () => (await core.db('bank_failure').where({ round_id: roundId }).orderBy('id').select('id', 'version', 'amount_fen', 'line_id', 'attempt')).map((c) => ({ id: Number(c.id), version: Number(c.version), fen: Number(c.amount_fen), lineId: Number(c.line_id), attempt: Number(c.attempt) }));
+  const refresh = async (id: number) => (await cases()).find((c) => c.id === id)!;
+  const [, reviewing, refundDue, returned] = await cases();
+  for (const c of [reviewing!, refundDue!, returned!]) {
+    await correctFailure(core, station, c.id, { version: c.version, note: '已核实：账户状态已恢复正常（演示）' });
+    await verifyFailure(core, civil, c.id, { version: (await refresh(c.id)).version });
+  }
+  await approveCorrections(core, finance, roundId, [refundDue!.id, returned!.id]);
+  await answer([refundDue!, returned!].map((c) => `R${roundId}-${c.lineId}-2,${c.fen},失败,F04,`), '补充回盘（演示）.csv');
+  const today = businessDate();
+  await recordRefund(core, bank, roundId, { failureIds: [returned!.id], voucherNo: '信联退〔2026〕0008号（演示）', refundedOn: today, amountFen: returned!.fen });
+  await decideReturn(core, civil, returned!.id, { version: (await refresh(returned!.id)).version, reason: '本人已长期外出务工，多次联系不上（演示）' });
+  await recordTreasuryReturn(core, treasury, roundId, { failureIds: [returned!.id], voucherNo: '青国库缴〔2026〕0021号（演示）', returnedOn: today, amountFen: returned!.fen });
+}

@@ -1,0 +1,305 @@
+import type Router from '@koa/router';
+import type { Context } from 'koa';
+import { type Actor, hasRole } from '../../core/auth/roles.ts';
+import { businessDate, formatDateTime } from '../../core/dates.ts';
+import { countRows } from '../../core/db.ts';
+import { ConflictError, NotFoundError, ValidationError } from '../../core/errors.ts';
+import { parseId } from '../../core/http/validate.ts';
+import { maskName } from '../../core/mask.ts';
+import { formatYuan, parseYuan } from '../../core/money.ts';
+import type { Web } from '../../core/web/web.ts';
+import { type RoundRow, lineFacts, roundInScope } from '../batch/index.ts';
+import { supplementsOf } from './commands.ts';
+import {
+  FAILURE_STATES,
+  FUNDS_LABELS,
+  type FailureState,
+  type FailureView,
+  MAX_ATTEMPTS,
+  approveCorrections,
+  approveReissue,
+  compileReissue,
+  correctFailure,
+  decideReturn,
+  failureEvents,
+  failureInScope,
+  failuresQuery,
+  recordRefund,
+  recordRetransfer,
+  recordTreasuryReturn,
+  requestReissue,
+  sendBackFailure,
+  verifyFailure,
+} from './failures.ts';
+import { roundLedger } from './ledger.ts';
+import { PAYOUT_FORMATS } from './payout.ts';
+
+const PAGE_SIZE = 50;
+export const FAILURE_READERS = ['township_station', 'township_finance', 'department', 'finance_section', 'treasury', 'bank', 'supervisor'] as const;
+
+/** Form values from outside: an id list from checkboxes, a version, an amount in 元 — refused with a message naming the field. */
+function idsFrom(value: unknown): number[] {
+  const list = Array.isArray(value) ? value : value === undefined || value === '' ? [] : [value];
+  const ids = list.map((v) => parseId(String(v)));
+  if (ids.some((id) => id === null)) throw new ValidationError({ failureIds: '所选明细无效，请刷新后再试' });
+  if (ids.length === 0) throw new ValidationError({ failureIds: '请勾选要办理的明细' });
+  return ids as number[];
+}
+function versionFrom(value: unknown): number {
+  const v = parseId(String(value ?? ''));
+  if (v === null) throw new ValidationError({ version: '页面已过期，请刷新后再试' });
+  return v;
+}
+function fenFrom(value: unknown, field = 'amount'): number {
+  const amount = parseYuan(String(value ?? ''));
+  if (!amount.ok) throw new ValidationError({ [field]: amount.error });
+  return amount.fen;
+}
+const text = (value: unknown) => (typeof value === 'string' ? value : '');
+
+function presentCase(f: FailureView) {
+  return {
+    id: f.id,
+    round: f.round_title,
+    roundId: f.round_id,
+    township: f.township_name,
+    village: f.village_name,
+    name: f.person_name,
+    idMasked: f.id_masked,
+    amount: formatYuan(f.amount_fen),
+    amountFen: f.amount_fen,
+    attempt: f.attempt,
+    failure: `${f.failure_code} ${f.failure_reason}`,
+    state: FAILURE_STATES[f.state],
+    stateCode: f.state,
+    funds: FUNDS_LABELS[f.funds],
+    account: f.account_last4 ? `****${f.account_last4}` : '',
+    holder: f.holder_name ?? '',
+    note: f.correction_note ?? '',
+    version: f.version,
+    openedAt: formatDateTime(f.opened_at),
+  };
+}
+
+/**
+ * Pages of the failed payments (发放失败处理): the list in the actor's scope, one case with its history and the step
+ * the actor may take, a round's after-payment page (the ledger, supplementary payouts, refunds, returns), and the
+ * list of people whose money went back to the treasury (发放失败人员名单), printable for the village notice board.
+ */
+export function failureRoutes(router: Router, web: Web): void {
+  const { db } = web.core;
+  const reader = (ctx: Context) => web.requireRole(ctx, FAILURE_READERS, '发放失败处理仅经办、审核、代发和监督人员可以查看');
+  const idParam = (ctx: Context, what: string) => {
+    const id = parseId(ctx.params.id);
+    if (id === null) throw new NotFoundError(`${what}不存在`);
+    return id;
+  };
+
+  router.get('/bank/failures', async (ctx) => {
+    const actor = await reader(ctx);
+    const state = typeof ctx.query.state === 'string' && ctx.query.state in FAILURE_STATES ? (ctx.query.state as FailureState) : null;
+    const page = Math.max(1, parseId(String(ctx.query.page ?? '1')) ?? 1);
+    const q = failuresQuery(db, actor);
+    if (state) q.where('f.state', state);
+    const total = await countRows(q.clone());
+    const rows = (await q.orderBy('f.id', 'desc').limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)) as FailureView[];
+    const counts = new Map(((await failuresQuery(db, actor).clearSelect().groupBy('f.state').select('f.state').count({ n: '*' })) as { state: string; n: number | string }[]).map((r) => [r.state, Number(r.n)]));
+    web.render(ctx, 'bank/failures.njk', {
+      title: '发放失败处理',
+      state,
+      tabs: Object.entries(FAILURE_STATES).map(([code, label]) => ({ code, label, count: counts.get(code) ?? 0 })),
+      rows: rows.map((r) => presentCase({ ...r, amount_fen: Number(r.amount_fen), round_id: Number(r.round_id), attempt: Number(r.attempt), state: r.state })),
+      pager: { page, pages: Math.ceil(total / PAGE_SIZE), total, base: state ? `state=${state}` : '' },
+    });
+  });
+
+  async function casePage(ctx: Context, actor: Actor, failureId: number, extra: Record<string, unknown> = {}, status = 200) {
+    const f = await failureInScope(db, actor, failureId);
+    const deadlines = await db('core_deadline').where({ object_type: 'bank_failure_group', object_id: f.deadline_key ?? '' }).orWhere((w) => w.where({ object_type: 'bank_refund', object_id: String(f.refund_id ?? '') })).orderBy('id').select('title', 'due_on', 'state');
+    web.render(
+      ctx,
+      'bank/failure.njk',
+      {
+        title: `发放失败处理：${f.person_name}`,
+        f: presentCase(f),
+        events: (await failureEvents(db, f.id)).map((e: Record<string, string>) => ({ action: e.action, from: e.from_state ? FAILURE_STATES[e.from_state as FailureState] : '', to: FAILURE_STATES[e.to_state as FailureState], note: e.note ?? '', who: e.display_name ?? '系统（银行回盘）', at: formatDateTime(e.at) })),
+        deadlines: deadlines.map((d: { title: string; due_on: string; state: string }) => ({ title: d.title, due: d.due_on, state: d.state === 'open' ? '进行中' : d.state === 'overdue' ? '已逾期' : '已办结' })),
+        can: {
+          correct: hasRole(actor, 'township_station') && (f.state === 'correcting' || (f.state === 'refunded' && f.attempt < MAX_ATTEMPTS)),
+          verify: hasRole(actor, 'department') && (f.state === 'verifying' || f.state === 'reissue_verifying') && f.corrected_by !== actor.userId,
+          sendBack: (hasRole(actor, 'department') && (f.state === 'verifying' || f.state === 'reissue_verifying')) || (hasRole(actor, 'finance_section') && (f.state === 'reviewing' || f.state === 'reissue_reviewing')),
+          decideReturn: hasRole(actor, 'department') && f.state === 'refunded',
+          requestReissue: hasRole(actor, 'township_station') && f.state === 'returned',
+          approveReissue: hasRole(actor, 'finance_section') && f.state === 'reissue_reviewing',
+          compileReissue: hasRole(actor, 'department') && f.state === 'reissue_approved',
+        },
+        reissueLine: f.reissue_line_id ? (await lineFacts(db, [Number(f.reissue_line_id)]))[0] : null,
+        lastAttempt: f.attempt >= MAX_ATTEMPTS,
+        values: {},
+        ...extra,
+      },
+      status,
+    );
+  }
+
+  router.get('/bank/failures/:id', async (ctx) => casePage(ctx, await reader(ctx), idParam(ctx, '失败处理记录')));
+
+  /** A step on one case: refusals are shown on its page, with what was typed. */
+  function onCase(path: string, run: (actor: Actor, failureId: number, body: Record<string, unknown>) => Promise<string>) {
+    router.post(`/bank/failures/:id/${path}`, async (ctx) => {
+      const actor = await reader(ctx);
+      const failureId = idParam(ctx, '失败处理记录');
+      const body = (ctx.request.body ?? {}) as Record<string, unknown>;
+      try {
+        const message = await run(actor, failureId, body);
+        await web.redirectWith(ctx, `/bank/failures/${failureId}`, { kind: 'success', message });
+      } catch (err) {
+        if (err instanceof ConflictError) return casePage(ctx, actor, failureId, { conflict: err.message }, 409);
+        if (!(err instanceof ValidationError)) throw err;
+        await casePage(ctx, actor, failureId, { errors: err.fieldErrors, values: body }, 422);
+      }
+    });
+  }
+  onCase('correct', async (actor, id, body) => {
+    await correctFailure(web.core, actor, id, { version: versionFrom(body.version), note: text(body.note) });
+    return '已提交修正信息，待主管部门核实';
+  });
+  onCase('verify', async (actor, id, body) => {
+    await verifyFailure(web.core, actor, id, { version: versionFrom(body.version) });
+    return '已核实，待财政局业务科室再次复核';
+  });
+  onCase('send-back', async (actor, id, body) => {
+    await sendBackFailure(web.core, actor, id, { version: versionFrom(body.version), reason: text(body.reason) });
+    return '已退回乡镇重新核实修正';
+  });
+  onCase('request-reissue', async (actor, id, body) => {
+    await requestReissue(web.core, actor, id, { version: versionFrom(body.version), note: text(body.note) });
+    return '已受理补发申请，待主管部门核实';
+  });
+  onCase('approve-reissue', async (actor, id, body) => {
+    await approveReissue(web.core, actor, id, { version: versionFrom(body.version) });
+    return '已批准补发，待主管部门编入补发批次';
+  });
+  onCase('decide-return', async (actor, id, body) => {
+    await decideReturn(web.core, actor, id, { version: versionFrom(body.version), reason: text(body.reason) });
+    return '已决定不再发放，待国库科登记缴回财政';
+  });
+
+  async function roundPage(ctx: Context, actor: Actor, roundId: number, extra: Record<string, unknown> = {}, status = 200) {
+    const round = await visibleRound(actor, roundId);
+    const cases = ((await failuresQuery(db, actor).where('f.round_id', roundId).orderBy('f.id')) as FailureView[]).map((f) => presentCase(f));
+    const ledger = await roundLedger(db, roundId);
+    const supplements = await supplementsOf(db, roundId, { fetchableOnly: hasRole(actor, 'bank') });
+    const inState = (state: FailureState) => cases.filter((c) => c.stateCode === state);
+    const sumOf = (list: { amountFen: number }[]) => formatYuan(list.reduce((s, c) => s + c.amountFen, 0));
+    const refunds = await db('bank_refund').where({ round_id: roundId }).orderBy('id').select('*');
+    const returns = await db('bank_treasury_return').where({ round_id: roundId }).orderBy('id').select('*');
+    const y = (fen: number) => formatYuan(fen);
+    web.render(
+      ctx,
+      'bank/round.njk',
+      {
+        title: `发放结果与资金台账：${round.title}`,
+        roundId,
+        roundTitle: round.title,
+        ledger: {
+          ...ledger,
+          transferred: y(ledger.transferredFen), firstTransfer: y(ledger.firstTransferFen), paidY: y(ledger.paidFen), pendingY: y(ledger.pendingFen), refunded: y(ledger.refundedFen), resent: y(ledger.resentFen), returnedY: y(ledger.returnedFen), awaitingY: y(ledger.awaitingFen), linesY: y(ledger.linesFen),
+        },
+        supplements: supplements.map((s) => ({ ...s, amount: y(s.amount_fen), createdAt: formatDateTime(s.created_at), transferredAt: s.transferred_at ? formatDateTime(s.transferred_at) : '', fetchable: !s.needs_transfer || s.transferred_at !== null })),
+        formats: PAYOUT_FORMATS.map((f) => ({ code: f.code, label: f.label })),
+        reviewing: inState('reviewing'),
+        refundDue: inState('refund_due'),
+        returnDue: inState('return_due'),
+        reissueApproved: inState('reissue_approved'),
+        refundDueTotal: sumOf(inState('refund_due')),
+        returnDueTotal: sumOf(inState('return_due')),
+        cases,
+        refunds: refunds.map((r: Record<string, string>) => ({ voucher: r.voucher_no, on: r.refunded_on, lines: r.lines, amount: y(Number(r.amount_fen)) })),
+        returns: returns.map((r: Record<string, string>) => ({ voucher: r.voucher_no, on: r.returned_on, lines: r.lines, amount: y(Number(r.amount_fen)) })),
+        can: {
+          approve: hasRole(actor, 'finance_section'),
+          refund: hasRole(actor, 'bank'),
+          retransfer: hasRole(actor, 'treasury'),
+          treasuryReturn: hasRole(actor, 'treasury'),
+          compileReissue: hasRole(actor, 'department') && inState('reissue_approved').length > 0,
+          download: hasRole(actor, 'bank'),
+        },
+        today: businessDate(),
+        values: {},
+        ...extra,
+      },
+      status,
+    );
+  }
+
+  /** A round released to a bank, in the actor's scope (a bank user: released to its bank). */
+  async function visibleRound(actor: Actor, roundId: number): Promise<RoundRow> {
+    const round = await roundInScope(db, actor, roundId);
+    if (hasRole(actor, 'bank') && round.bank_org_id !== actor.orgId) throw new NotFoundError('没有下达给本机构的该发放批次');
+    if (round.state !== 'released' && round.state !== 'transferred') throw new NotFoundError('该发放批次尚未下达代发金融机构');
+    return round;
+  }
+
+  router.get('/bank/rounds/:id', async (ctx) => roundPage(ctx, await reader(ctx), idParam(ctx, '发放批次')));
+
+  function onRound(path: string, run: (actor: Actor, roundId: number, body: Record<string, unknown>) => Promise<string>) {
+    router.post(`/bank/rounds/:id/${path}`, async (ctx) => {
+      const actor = await reader(ctx);
+      const roundId = idParam(ctx, '发放批次');
+      await visibleRound(actor, roundId);
+      const body = (ctx.request.body ?? {}) as Record<string, unknown>;
+      try {
+        const message = await run(actor, roundId, body);
+        await web.redirectWith(ctx, `/bank/rounds/${roundId}`, { kind: 'success', message });
+      } catch (err) {
+        if (err instanceof ConflictError) return roundPage(ctx, actor, roundId, { conflict: err.message }, 409);
+        if (!(err instanceof ValidationError)) throw err;
+        await roundPage(ctx, actor, roundId, { errors: err.fieldErrors, values: body }, 422);
+      }
+    });
+  }
+  onRound('approve', async (actor, roundId, body) => {
+    const { supplements } = await approveCorrections(web.core, actor, roundId, idsFrom(body.failureIds));
+    return `复核通过，已生成 ${supplements.length} 个补充代发文件`;
+  });
+  router.post('/bank/rounds/:id/compile-reissue', async (ctx) => {
+    const actor = await reader(ctx);
+    const roundId = idParam(ctx, '发放批次');
+    try {
+      const reissueRoundId = await compileReissue(web.core, actor, roundId);
+      await web.redirectWith(ctx, `/rounds/${reissueRoundId}`, { kind: 'success', message: '补发批次已建立：请乡镇经办站所将清册送复核比对，按正常流程审核、公示和下达' });
+    } catch (err) {
+      if (!(err instanceof ConflictError)) throw err;
+      await roundPage(ctx, actor, roundId, { conflict: err.message }, 409);
+    }
+  });
+  onRound('refund', async (actor, roundId, body) => {
+    await recordRefund(web.core, actor, roundId, { failureIds: idsFrom(body.failureIds), voucherNo: text(body.voucherNo), refundedOn: text(body.refundedOn), amountFen: fenFrom(body.amount) });
+    return '已登记资金退回原账户';
+  });
+  onRound('treasury-return', async (actor, roundId, body) => {
+    await recordTreasuryReturn(web.core, actor, roundId, { failureIds: idsFrom(body.failureIds), voucherNo: text(body.voucherNo), returnedOn: text(body.returnedOn), amountFen: fenFrom(body.amount) });
+    return '已登记暂缴回财政，相关人员列入发放失败人员名单';
+  });
+  onRound('retransfer', async (actor, roundId, body) => {
+    const supplementId = parseId(String(body.supplementId ?? ''));
+    if (supplementId === null) throw new ValidationError({ supplementId: '请选择补充代发文件' });
+    await recordRetransfer(web.core, actor, roundId, supplementId, { amountFen: fenFrom(body.amount), voucherNo: text(body.voucherNo), destinationAccount: text(body.destinationAccount) });
+    return '已登记再次拨付，代发银行可以下载该补充代发文件';
+  });
+
+  // The list of failed payments returned to the treasury (Qinghai 二(一)4: 公开公示发放失败人员名单), in the actor's
+  // scope, with names and ID numbers masked as on every public output, and no account data at all.
+  router.get('/bank/failed-list', async (ctx) => {
+    const actor = await reader(ctx);
+    const rows = (await failuresQuery(db, actor).where('f.state', 'returned').orderBy('t.path').orderBy('v.name').orderBy('f.id').limit(2000)) as FailureView[];
+    const departments = new Map((await db('core_org').whereIn('id', [...new Set(rows.map((r) => Number(r.department_org_id)))]).select('id', 'name')).map((o: { id: number; name: string }) => [Number(o.id), o.name]));
+    web.render(ctx, 'bank/failed-list.njk', {
+      title: '惠民惠农补贴发放失败人员名单',
+      rows: rows.map((r) => ({ township: r.township_name, village: r.village_name, name: maskName(r.person_name), idMasked: r.id_masked, subsidy: r.round_title, amount: formatYuan(Number(r.amount_fen)), department: departments.get(Number(r.department_org_id)) ?? '' })),
+      today: businessDate(),
+    });
+  });
+
+}
