@@ -154,6 +154,8 @@ export async function batchFigures(core: Core, password: string, resultFile: str
   const file = await payoutFile(core, { actor: await actor('bank') }, payoutRound, 'csv');
   if (file.lines !== PAYOUT) throw new Error(`payout file has ${file.lines} lines`);
   const payout = seconds(started);
+  // The treasury's transfer (results are taken only once the money is at the bank).
+  await core.db('batch_round').where({ id: payoutRound }).update({ state: 'transferred' });
 
   // The bank's result file for it: every line, 2 % failed (account does not exist).
   const details = file.body.toString('utf8').replace(/^\ufeff/, '').split('\r\n').slice(4).filter(Boolean);

@@ -1,14 +1,16 @@
 import type { Core } from '../../core/context.ts';
 import type { AppModule, WorkQueue } from '../../core/module.ts';
 import type { Role } from '../../core/auth/roles.ts';
-import { formatDateTime } from '../../core/dates.ts';
+import { businessYear, formatDateTime } from '../../core/dates.ts';
 import { formatYuan } from '../../core/money.ts';
-import { paymentsOf, roundMoney } from '../batch/index.ts';
+import { paymentsOf, roundMoney, transferredRounds } from '../batch/index.ts';
 import { bankApi } from './api.ts';
 import { bankRounds } from './commands.ts';
 import { noticesOf, sendQueuedNotices } from './notices.ts';
 import { resultsOfLines } from './results.ts';
 import { bankRoutes } from './routes.ts';
+import { reconcileRoutes } from './reconcile-routes.ts';
+import { listReconciliations, openReconciliations } from './reconcile.ts';
 import { FAILURE_READERS, failureRoutes } from './failure-routes.ts';
 import { FAILURE_STATES, type FailureState, failuresQuery, supplementsAwaitingTransfer } from './failures.ts';
 
@@ -37,10 +39,12 @@ export function createBankModule(core: Core): AppModule {
     nav: [
       { href: '/bank/payouts', label: '代发文件', roles: ['bank'] },
       { href: '/bank/failures', label: '发放失败', roles: [...FAILURE_READERS] },
+      { href: '/bank/reconciliations', label: '对账清算', roles: ['finance_section', 'department', 'bank', 'treasury', 'supervisor'] },
     ],
     routes(router, web) {
       bankRoutes(router, web);
       failureRoutes(router, web);
+      reconcileRoutes(router, web);
     },
     api: bankApi(core),
     panels: {
@@ -74,6 +78,14 @@ export function createBankModule(core: Core): AppModule {
     },
     tasks: () => [
       {
+        name: 'reconciliation-open',
+        label: '季度末建立与代发金融机构的对账',
+        schedule: '30 1 * * *',
+        async run() {
+          return `新建对账 ${await openReconciliations(core.db)} 个`;
+        },
+      },
+      {
         name: 'notice-send',
         label: '发送补贴发放告知（代发银行短信）',
         schedule: '*/5 * * * *',
@@ -97,6 +109,17 @@ export function createBankModule(core: Core): AppModule {
       for (const [role, state, title] of FAILURE_QUEUES) {
         const q = byState.get(state);
         if (q && actor.roles.includes(role)) queues.push({ title, ...q, href: `/bank/failures?state=${state}` });
+      }
+      if (actor.roles.some((r) => r === 'finance_section' || r === 'department' || r === 'bank')) {
+        const open = (await listReconciliations(core.db, actor)).filter((r) => r.state === 'open');
+        if (open.length) queues.push({ title: '待核对签认的季度对账', count: open.length, href: '/bank/reconciliations' });
+      }
+      if (actor.roles.includes('finance_section')) {
+        const lastYear = businessYear() - 1;
+        const due = (await transferredRounds(core.db, { year: lastYear })).filter((r) => actor.regionPath.includes(`/${r.county_id}/`));
+        if (due.length && !(await core.db('bank_clearing').where({ year: lastYear }).whereIn('county_id', [...new Set(due.map((r) => r.county_id))]).first('id'))) {
+          queues.push({ title: `${lastYear}年度待年末清算`, count: 1, href: `/bank/clearing?year=${lastYear}` });
+        }
       }
       if (actor.roles.includes('treasury')) {
         const waiting = await supplementsAwaitingTransfer(core.db, actor);

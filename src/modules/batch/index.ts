@@ -7,7 +7,7 @@ import { BATCH_READERS, batchRoutes } from './routes.ts';
 
 export { roundMoney } from './round-workflow.ts';
 export { type ReissueAccount, insertReissueRound } from './reissue.ts';
-export { type LineFacts, type NoticeLine, type PaymentRow, type PayoutLine, lineAmounts, lineFacts, noticeLines, paymentsOf, releasedAt, releasedLines, roundsOfBank } from './queries.ts';
+export { type LineFacts, type NoticeLine, type PaymentRow, type PayoutLine, type TransferredRound, lineAmounts, lineFacts, noticeLines, paymentsOf, releasedAt, releasedLines, roundsOfBank, transferredRounds } from './queries.ts';
 export { type RoundRow, roundInScope } from './repo.ts';
 
 /**

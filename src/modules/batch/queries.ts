@@ -265,3 +265,30 @@ export async function lineFacts(db: Conn, lineIds: number[]): Promise<LineFacts[
       ),
   );
 }
+
+export interface TransferredRound {
+  id: number;
+  title: string;
+  kind: string;
+  period: string;
+  period_year: number;
+  policy_item_id: number;
+  policy_version_id: number;
+  department_org_id: number;
+  bank_org_id: number;
+  county_id: number;
+  transferred_at: string;
+}
+
+/** A county's rounds the treasury transferred (to one bank, in one year, by a date), with the first transfer's time. */
+export async function transferredRounds(db: Conn, filter: { countyId?: number; bankOrgId?: number; year?: number }): Promise<TransferredRound[]> {
+  const q = db('batch_round as r')
+    .join(db('batch_transfer').groupBy('round_id').select('round_id').min({ transferred_at: 'recorded_at' }).as('t'), 't.round_id', 'r.id')
+    .where('r.state', 'transferred')
+    .orderBy('r.id')
+    .select('r.id', 'r.title', 'r.kind', 'r.period', 'r.period_year', 'r.policy_item_id', 'r.policy_version_id', 'r.department_org_id', 'r.bank_org_id', 'r.county_id', 't.transferred_at');
+  if (filter.countyId !== undefined) q.where('r.county_id', filter.countyId);
+  if (filter.bankOrgId !== undefined) q.where('r.bank_org_id', filter.bankOrgId);
+  if (filter.year !== undefined) q.where('r.period_year', filter.year);
+  return ((await q) as TransferredRound[]).map((r) => ({ ...r, id: Number(r.id), policy_item_id: Number(r.policy_item_id), policy_version_id: Number(r.policy_version_id), department_org_id: Number(r.department_org_id), bank_org_id: Number(r.bank_org_id), county_id: Number(r.county_id), period_year: Number(r.period_year), transferred_at: new Date(r.transferred_at).toISOString() }));
+}

@@ -1,0 +1,118 @@
+import { recordAudit } from '../../core/audit.ts';
+import { type Actor, hasRole } from '../../core/auth/roles.ts';
+import type { Core } from '../../core/context.ts';
+import { sm3Hex } from '../../core/crypto.ts';
+import { businessDate, businessYear, formatDateTime } from '../../core/dates.ts';
+import { type Conn, bulkInsert, inTransaction, insertReturningId, nowIso } from '../../core/db.ts';
+import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../../core/errors.ts';
+import { formatYuan } from '../../core/money.ts';
+import { createPdf, drawTable, pdfToBuffer } from '../../core/pdf.ts';
+import { findRegion } from '../../core/regions.ts';
+import { transferredRounds } from '../batch/index.ts';
+import { allocatedFen, versionsById } from '../policy/index.ts';
+import { roundLedger } from './ledger.ts';
+
+/**
+ * Year-end clearing (年末清算, Qinghai 二(二)9: 未发放完形成结余的，收回财政统筹安排). For a finished year, per policy:
+ * the allocation, what was paid, what is still at the bank, what went back to the treasury, and the money still
+ * awaiting a decision — which the clearing returns to the treasury (each such failed payment goes on the public
+ * list and can still be reissued). What the treasury takes back in all is the allocation less what was paid and
+ * what the bank still holds: allocation − paid − at the bank = unspent allocation + returned + awaiting.
+ */
+export interface PolicyClearing {
+  policy: string;
+  rounds: number;
+  allocatedFen: number;
+  firstTransferFen: number;
+  paidFen: number;
+  pendingFen: number;
+  returnedFen: number;
+  awaitingFen: number;
+  unspentFen: number;
+  clearedFen: number;
+}
+
+export async function clearingFigures(db: Conn, countyId: number, year: number): Promise<PolicyClearing[]> {
+  const rounds = await transferredRounds(db, { countyId, year });
+  const versions = new Map((await versionsById(db, [...new Set(rounds.map((r) => r.policy_version_id))])).map((v) => [v.id, `${v.code} ${v.name}`]));
+  const byItem = new Map<number, PolicyClearing>();
+  for (const r of rounds) {
+    const ledger = await roundLedger(db, r.id);
+    const p = byItem.get(r.policy_item_id) ?? { policy: versions.get(r.policy_version_id) ?? '', rounds: 0, allocatedFen: await allocatedFen(db, countyId, r.policy_item_id, year), firstTransferFen: 0, paidFen: 0, pendingFen: 0, returnedFen: 0, awaitingFen: 0, unspentFen: 0, clearedFen: 0 };
+    p.rounds++;
+    p.firstTransferFen += ledger.firstTransferFen;
+    p.paidFen += ledger.paidFen;
+    p.pendingFen += ledger.pendingFen;
+    p.returnedFen += ledger.returnedFen;
+    p.awaitingFen += ledger.awaitingFen;
+    byItem.set(r.policy_item_id, p);
+  }
+  return [...byItem.values()].map((p) => ({ ...p, unspentFen: p.allocatedFen - p.firstTransferFen, clearedFen: p.allocatedFen - p.paidFen - p.pendingFen }));
+}
+
+export async function clearingsOf(db: Conn, countyId: number) {
+  return db('bank_clearing as c').join('core_user as u', 'u.id', 'c.cleared_by').where('c.county_id', countyId).orderBy('c.year', 'desc').select('c.id', 'c.year', 'c.voucher_no', 'c.report_sm3', 'c.cleared_at', 'u.display_name');
+}
+
+/**
+ * The finance section clears a finished year: money awaiting a decision goes back to the treasury (one return per
+ * round, the clearing's voucher), and the report is kept as PDF with its SM3. Once per county and year.
+ */
+export async function clearYear(core: Core, actor: Actor, input: { year: number; voucherNo: string }, at = new Date()): Promise<number> {
+  if (!hasRole(actor, 'finance_section')) throw new ForbiddenError('年末清算由财政局业务科室办理');
+  const county = await findRegion(core.db, actor.regionId);
+  if (!county || county.level !== 'county') throw new ForbiddenError('年末清算按县办理：您的账号不在县一级');
+  if (!Number.isInteger(input.year) || input.year >= businessYear(at)) throw new ValidationError({ year: '只能清算已结束的年度' });
+  const voucherNo = input.voucherNo.trim();
+  if (!voucherNo) throw new ValidationError({ voucherNo: '请填写清算缴款凭证号' });
+  return inTransaction(core.db, async (trx) => {
+    if (await trx('bank_clearing').where({ county_id: county.id, year: input.year }).first('id')) throw new ConflictError(`${input.year}年度已清算`);
+    const rounds = await transferredRounds(trx, { countyId: county.id, year: input.year });
+    if (await trx('bank_supplement').whereIn('round_id', rounds.map((r) => r.id)).where({ needs_transfer: true }).whereNull('transferred_at').first('id')) {
+      throw new ConflictError('还有退回后重新发放、待国库科再次拨付的补充代发文件：请先办理拨付，再清算');
+    }
+    const awaiting = (await trx('bank_failure').whereIn('round_id', rounds.map((r) => r.id)).where({ funds: 'source' }).orderBy('id').select('id', 'round_id', 'amount_fen', 'state', 'version')).map((c) => ({ id: Number(c.id), roundId: Number(c.round_id), fen: Number(c.amount_fen), state: String(c.state), version: Number(c.version) }));
+    const now = nowIso();
+    for (const roundId of new Set(awaiting.map((c) => c.roundId))) {
+      const cases = awaiting.filter((c) => c.roundId === roundId);
+      const returnId = await insertReturningId(trx, 'bank_treasury_return', { round_id: roundId, voucher_no: voucherNo, returned_on: businessDate(at), lines: cases.length, amount_fen: cases.reduce((s, c) => s + c.fen, 0), recorded_by: actor.userId, recorded_at: now });
+      for (const c of cases) {
+        const updated = await trx('bank_failure').where({ id: c.id, version: c.version }).update({ state: 'returned', funds: 'treasury', treasury_return_id: returnId, updated_at: now, version: c.version + 1 });
+        if (updated !== 1) throw new ConflictError('有失败明细正在办理，请稍后再试');
+      }
+      await bulkInsert(trx, 'bank_failure_event', cases, (c) => ({ failure_id: c.id, action: 'clearing', from_state: c.state, to_state: 'returned', note: `${input.year}年度年末清算，缴款凭证 ${voucherNo}`, actor_id: actor.userId, at: now }));
+    }
+    const figures = await clearingFigures(trx, county.id, input.year);
+    const pdf = await clearingReport(county.name, input.year, voucherNo, figures, actor);
+    const id = await insertReturningId(trx, 'bank_clearing', { county_id: county.id, year: input.year, figures: JSON.stringify(figures), voucher_no: voucherNo, report_pdf: pdf, report_sm3: sm3Hex(pdf), cleared_by: actor.userId, cleared_at: now });
+    await recordAudit(trx, actor, { action: 'bank.clearing', objectType: 'clearing', objectId: id, summary: { county: county.id, year: input.year, voucherNo, awaitingReturned: awaiting.length, clearedFen: figures.reduce((s, p) => s + p.clearedFen, 0) } });
+    return id;
+  });
+}
+
+export async function clearingPdf(db: Conn, actor: Actor, clearingId: number): Promise<{ fileName: string; body: Buffer }> {
+  const row = await db('bank_clearing as c').join('core_region as r', 'r.id', 'c.county_id').where('c.id', clearingId).first('c.year', 'c.report_pdf', 'r.path', 'r.name');
+  if (!row || !(row.path.startsWith(actor.regionPath) || actor.regionPath.startsWith(row.path)) || !hasRole(actor, 'finance_section', 'treasury', 'department', 'supervisor')) throw new NotFoundError('清算报告不存在或不在您的管辖范围内');
+  return { fileName: `年末清算报告-${row.name}-${row.year}.pdf`, body: Buffer.from(row.report_pdf) };
+}
+
+async function clearingReport(county: string, year: number, voucherNo: string, figures: PolicyClearing[], actor: Actor): Promise<Buffer> {
+  const title = `${county}${year}年度惠民惠农补贴资金年末清算报告`;
+  const pdf = createPdf({ title, landscape: true });
+  pdf.font('zh-bold').fontSize(15).text(title, { align: 'center' });
+  pdf.font('zh').fontSize(9).text(`清算缴款凭证：${voucherNo} · 办理：${actor.displayName}（财政局业务科室） · ${formatDateTime(nowIso())}`, { align: 'center' });
+  pdf.moveDown(0.5);
+  const y = (fen: number) => formatYuan(fen);
+  const total = (key: keyof PolicyClearing) => figures.reduce((s, p) => s + (p[key] as number), 0);
+  drawTable(pdf, {
+    columns: [{ header: '补贴项目', width: 4 }, { header: '批次', width: 0.8, align: 'right' }, { header: '资金指标', width: 1.5, align: 'right' }, { header: '已拨付', width: 1.5, align: 'right' }, { header: '已发放', width: 1.5, align: 'right' }, { header: '在银行未发放', width: 1.5, align: 'right' }, { header: '未使用指标', width: 1.5, align: 'right' }, { header: '暂缴回财政（含本次）', width: 1.8, align: 'right' }, { header: '收回财政合计', width: 1.6, align: 'right' }],
+    rows: [
+      ...figures.map((p) => [p.policy, String(p.rounds), y(p.allocatedFen), y(p.firstTransferFen), y(p.paidFen), y(p.pendingFen), y(p.unspentFen), y(p.returnedFen + p.awaitingFen), y(p.clearedFen)]),
+      ['合计', String(total('rounds')), y(total('allocatedFen')), y(total('firstTransferFen')), y(total('paidFen')), y(total('pendingFen')), y(total('unspentFen')), y(total('returnedFen') + total('awaitingFen')), y(total('clearedFen'))],
+    ],
+    repeatHeader: true,
+  });
+  pdf.moveDown(0.6);
+  pdf.font('zh').fontSize(9).text('收回财政合计 = 资金指标 − 已发放 − 在银行未发放 = 未使用指标 + 暂缴回财政。在银行未发放的资金由代发金融机构发放或按发放失败的规定退回；暂缴回财政的人员仍在发放失败人员名单上，本人报备后可按规定补发。');
+  return pdfToBuffer(pdf);
+}

@@ -1,0 +1,187 @@
+import type Router from '@koa/router';
+import type { Context } from 'koa';
+import { type Actor, hasRole } from '../../core/auth/roles.ts';
+import { businessYear, formatDateTime } from '../../core/dates.ts';
+import { ConflictError, NotFoundError, ValidationError } from '../../core/errors.ts';
+import { uploadedFile } from '../../core/http/upload.ts';
+import { parseId } from '../../core/http/validate.ts';
+import { formatYuan } from '../../core/money.ts';
+import type { Web } from '../../core/web/web.ts';
+import { clearYear, clearingFigures, clearingPdf, clearingsOf } from './clearing.ts';
+import {
+  type ReconciliationRow,
+  differencesOf,
+  importConfirmation,
+  listReconciliations,
+  reconciliationFigures,
+  reconciliationInScope,
+  reconciliationPdf,
+  requiredParties,
+  resolveDifference,
+  signReconciliation,
+  signaturesOf,
+} from './reconcile.ts';
+
+const READERS = ['finance_section', 'department', 'bank', 'treasury', 'supervisor'] as const;
+const y = (fen: number) => formatYuan(fen);
+
+/** Pages of the quarterly reconciliation with the agent bank and of the year-end clearing. */
+export function reconcileRoutes(router: Router, web: Web): void {
+  const { db } = web.core;
+  const reader = (ctx: Context) => web.requireRole(ctx, READERS, '对账仅财政、主管部门、代发金融机构和监督人员可以查看');
+  const idParam = (ctx: Context, what: string) => {
+    const id = parseId(ctx.params.id);
+    if (id === null) throw new NotFoundError(`${what}不存在`);
+    return id;
+  };
+
+  router.get('/bank/reconciliations', async (ctx) => {
+    const actor = await reader(ctx);
+    web.render(ctx, 'bank/reconciliations.njk', {
+      title: '季度对账',
+      rows: (await listReconciliations(db, actor)).map((r) => ({ id: r.id, quarter: r.quarter, county: r.county_name, bank: r.bank_name, periodEnd: r.period_end, state: r.state === 'signed' ? `已签认（${formatDateTime(r.signed_at)}）` : r.confirmation_sha256 ? '银行已确认，核对中' : '待银行上传确认文件' })),
+      canClear: hasRole(actor, 'finance_section', 'treasury', 'supervisor'),
+    });
+  });
+
+  async function page(ctx: Context, actor: Actor, id: number, extra: Record<string, unknown> = {}, status = 200) {
+    const rec: ReconciliationRow = await reconciliationInScope(db, actor, id);
+    const figures = await reconciliationFigures(db, rec);
+    const diffs = await differencesOf(db, rec.id);
+    const parties = await requiredParties(db, rec);
+    const signed = await signaturesOf(db, rec.id);
+    const version = Number((await db('bank_reconciliation').where({ id: rec.id }).first('version')).version);
+    const signedBy = (p: { party: string; orgId: number | null }) => signed.find((s) => s.party === p.party && (s.org_id === null ? p.orgId === null : Number(s.org_id) === p.orgId));
+    const openDiffs = diffs.filter((d: { state: string }) => d.state === 'open').length;
+    const mine = parties.find((p) => !signedBy(p) && ((p.party === 'finance_section' && hasRole(actor, 'finance_section')) || (p.party !== 'finance_section' && hasRole(actor, p.party as 'bank' | 'department') && actor.orgId === p.orgId)));
+    web.render(
+      ctx,
+      'bank/reconciliation.njk',
+      {
+        title: `季度对账 ${rec.quarter}：${rec.bank_name}`,
+        rec: { id: rec.id, quarter: rec.quarter, county: rec.county_name, bank: rec.bank_name, periodEnd: rec.period_end, signed: rec.state === 'signed', sm3: rec.report_sm3, confirmation: rec.confirmation_name ? `${rec.confirmation_name}（${rec.confirmation_rows} 行，${formatDateTime(rec.confirmed_at)}）` : '' },
+        rounds: figures.rounds.map((r) => {
+          const b = figures.bankTotals?.get(r.id);
+          return { id: r.id, title: r.title, policy: r.policy, lines: r.ledger.lines, transferred: y(r.ledger.transferredFen), paid: y(r.ledger.paidFen), pending: y(r.ledger.pendingFen), refunded: y(r.ledger.refundedFen), returned: y(r.ledger.returnedFen), awaiting: y(r.ledger.awaitingFen), bank: b ? `${y(b.paidFen)} / ${y(b.unpaidFen)} / ${y(b.refundedFen)}` : '—', balanced: r.ledger.balanced };
+        }),
+        policies: figures.policies.map((p) => ({ policy: p.policy, lines: p.ledger.lines, transferred: y(p.ledger.transferredFen), paid: y(p.ledger.paidFen), pending: y(p.ledger.pendingFen), refunded: y(p.ledger.refundedFen), returned: y(p.ledger.returnedFen), awaiting: y(p.ledger.awaitingFen) })),
+        diffs: diffs.map((d: Record<string, unknown>) => ({ id: d.id, ref: `R${d.round_id}-${d.line_id}`, kind: d.kind === 'missing' ? '银行未确认' : d.kind === 'amount' ? '金额不符' : '状态不符', platform: d.platform, bank: d.bank, open: d.state === 'open', resolution: d.resolution, who: d.resolved_by_name })),
+        openDiffs,
+        parties: parties.map((p) => {
+          const s = signedBy(p);
+          return { label: p.label, signed: s ? `${s.signer_name}，${formatDateTime(s.signed_at)}` : '' };
+        }),
+        version,
+        can: {
+          upload: hasRole(actor, 'bank') && rec.state === 'open',
+          resolve: hasRole(actor, 'finance_section') && rec.state === 'open',
+          sign: rec.state === 'open' && Boolean(mine) && Boolean(rec.confirmation_sha256) && openDiffs === 0,
+        },
+        signAs: mine?.label ?? '',
+        values: {},
+        ...extra,
+      },
+      status,
+    );
+  }
+
+  router.get('/bank/reconciliations/:id', async (ctx) => page(ctx, await reader(ctx), idParam(ctx, '对账记录')));
+
+  router.post('/bank/reconciliations/:id/confirmation', async (ctx) => {
+    const actor = await reader(ctx);
+    const id = idParam(ctx, '对账记录');
+    const upload = uploadedFile(ctx);
+    if (!upload) return page(ctx, actor, id, { conflict: '请选择对账确认文件（.xlsx 或 .csv）' }, 422);
+    try {
+      const outcome = await importConfirmation(web.core, actor, id, upload);
+      if (!outcome.ok) return page(ctx, actor, id, { refusal: await web.importRefusal(ctx, '对账确认文件', upload.name, outcome.errors, outcome.report) }, 422);
+      const message = outcome.repeated ? '该确认文件已上传过，本次没有做任何更改' : `已导入确认文件 ${outcome.rows} 行：${outcome.differences ? `有 ${outcome.differences} 处差异待核实处理` : '与平台记录逐笔一致'}`;
+      await web.redirectWith(ctx, `/bank/reconciliations/${id}`, { kind: outcome.repeated ? 'info' : 'success', message });
+    } catch (err) {
+      if (!(err instanceof ConflictError)) throw err;
+      await page(ctx, actor, id, { conflict: err.message }, 409);
+    }
+  });
+
+  router.post('/bank/reconciliations/:id/sign', async (ctx) => {
+    const actor = await reader(ctx);
+    const id = idParam(ctx, '对账记录');
+    const version = parseId(String((ctx.request.body as Record<string, unknown>)?.version ?? ''));
+    try {
+      if (version === null) throw new ConflictError('页面已过期，请刷新后再签认');
+      const complete = await signReconciliation(web.core, actor, id, { version });
+      await web.redirectWith(ctx, `/bank/reconciliations/${id}`, { kind: 'success', message: complete ? '各方均已签认，对账报告已生成' : '已签认，待其他各方签认' });
+    } catch (err) {
+      if (!(err instanceof ConflictError)) throw err;
+      await page(ctx, actor, id, { conflict: err.message }, 409);
+    }
+  });
+
+  router.post('/bank/reconciliation-differences/:id/resolve', async (ctx) => {
+    const actor = await reader(ctx);
+    const diffId = idParam(ctx, '对账差异');
+    const diff = await db('bank_reconciliation_diff').where({ id: diffId }).first('reconciliation_id');
+    if (!diff) throw new NotFoundError('对账差异不存在');
+    const recId = Number(diff.reconciliation_id);
+    const body = (ctx.request.body ?? {}) as Record<string, unknown>;
+    try {
+      await resolveDifference(web.core, actor, diffId, typeof body.resolution === 'string' ? body.resolution : '');
+      await web.redirectWith(ctx, `/bank/reconciliations/${recId}`, { kind: 'success', message: '已记录差异的处理' });
+    } catch (err) {
+      if (err instanceof ConflictError) return page(ctx, actor, recId, { conflict: err.message }, 409);
+      if (!(err instanceof ValidationError)) throw err;
+      await page(ctx, actor, recId, { errors: err.fieldErrors, values: body }, 422);
+    }
+  });
+
+  router.get('/bank/reconciliations/:id/report.pdf', async (ctx) => {
+    const report = await reconciliationPdf(db, await reader(ctx), idParam(ctx, '对账记录'));
+    web.sendFile(ctx, report.fileName, 'application/pdf', report.body);
+  });
+
+  const clearingReader = (ctx: Context) => web.requireRole(ctx, ['finance_section', 'treasury', 'supervisor'], '年末清算仅财政和监督人员可以查看');
+
+  async function clearingPage(ctx: Context, actor: Actor, extra: Record<string, unknown> = {}, status = 200) {
+    const lastYear = businessYear() - 1;
+    const yearParam = Number(ctx.query.year);
+    const year = Number.isInteger(yearParam) && yearParam >= 2000 && yearParam <= lastYear ? yearParam : lastYear;
+    const figures = await clearingFigures(db, actor.regionId, year);
+    const done = await clearingsOf(db, actor.regionId);
+    web.render(
+      ctx,
+      'bank/clearing.njk',
+      {
+        title: '年末清算',
+        year,
+        years: Array.from({ length: 5 }, (_, i) => lastYear - i),
+        figures: figures.map((p) => ({ policy: p.policy, rounds: p.rounds, allocated: y(p.allocatedFen), transferred: y(p.firstTransferFen), paid: y(p.paidFen), pending: y(p.pendingFen), unspent: y(p.unspentFen), returned: y(p.returnedFen), awaiting: y(p.awaitingFen), cleared: y(p.clearedFen) })),
+        cleared: done.find((c: { year: number }) => Number(c.year) === year),
+        done: done.map((c: Record<string, unknown>) => ({ id: c.id, year: c.year, voucher: c.voucher_no, who: c.display_name, at: formatDateTime(String(c.cleared_at)), sm3: c.report_sm3 })),
+        can: { clear: hasRole(actor, 'finance_section') },
+        values: {},
+        ...extra,
+      },
+      status,
+    );
+  }
+
+  router.get('/bank/clearing', async (ctx) => clearingPage(ctx, await clearingReader(ctx)));
+
+  router.post('/bank/clearing', async (ctx) => {
+    const actor = await clearingReader(ctx);
+    const body = (ctx.request.body ?? {}) as Record<string, unknown>;
+    try {
+      const id = await clearYear(web.core, actor, { year: Number(body.year), voucherNo: typeof body.voucherNo === 'string' ? body.voucherNo : '' });
+      await web.redirectWith(ctx, `/bank/clearing?year=${Number(body.year)}`, { kind: 'success', message: `年末清算已办理，清算报告已生成（编号 ${id}）` });
+    } catch (err) {
+      if (err instanceof ConflictError) return clearingPage(ctx, actor, { conflict: err.message }, 409);
+      if (!(err instanceof ValidationError)) throw err;
+      await clearingPage(ctx, actor, { errors: err.fieldErrors, values: body }, 422);
+    }
+  });
+
+  router.get('/bank/clearing/:id/report.pdf', async (ctx) => {
+    const report = await clearingPdf(db, await clearingReader(ctx), idParam(ctx, '清算报告'));
+    web.sendFile(ctx, report.fileName, 'application/pdf', report.body);
+  });
+}

@@ -1,0 +1,351 @@
+import { createHash } from 'node:crypto';
+import { type AuditWho, recordAudit } from '../../core/audit.ts';
+import { type Actor, hasRole } from '../../core/auth/roles.ts';
+import type { Core } from '../../core/context.ts';
+import { sm3Hex } from '../../core/crypto.ts';
+import { businessDate, formatDateTime } from '../../core/dates.ts';
+import { type Conn, type Db, type Tx, bulkInsert, inTransaction, insertReturningId, nowIso, selectInChunks } from '../../core/db.ts';
+import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../../core/errors.ts';
+import { formatYuan } from '../../core/money.ts';
+import { createPdf, drawTable, pdfToBuffer } from '../../core/pdf.ts';
+import { isPathInScope } from '../../core/regions.ts';
+import { type ImportError, type TableSpec, readTable, writeErrorReport } from '../../core/spreadsheet.ts';
+import { type TransferredRound, lineAmounts, transferredRounds } from '../batch/index.ts';
+import { versionsById } from '../policy/index.ts';
+import { type RoundLedger, roundLedger } from './ledger.ts';
+
+/**
+ * Quarterly reconciliation with the agent bank (Qinghai 二(二)9: 每季度末进行补贴资金、受益对象等信息核对). At each
+ * quarter's end a scheduled task opens one reconciliation per county and bank, covering the bank's rounds the
+ * treasury transferred by then. Finance, department and bank see the same figures per round and per policy; the
+ * bank uploads its confirmation of every line (paid, unpaid, refunded); every difference from the platform is
+ * listed line by line until the finance section resolves it (or a corrected confirmation removes it); then the
+ * finance section, the bank and each department sign, and the signed report is kept as PDF with its SM3.
+ */
+
+export const BANK_LINE_STATES = { paid: '已发放', unpaid: '未发放', refunded: '已退回' } as const;
+type LineState = keyof typeof BANK_LINE_STATES;
+
+/** The quarter a business date falls in, and the quarter that ended last before it. */
+export function quarterOf(date: string): { quarter: string; start: string; end: string } {
+  const year = Number(date.slice(0, 4));
+  const q = Math.floor((Number(date.slice(5, 7)) - 1) / 3) + 1;
+  const endMonth = q * 3;
+  const end = new Date(Date.UTC(year, endMonth, 0)).toISOString().slice(0, 10);
+  return { quarter: `${year}-Q${q}`, start: `${year}-${String(endMonth - 2).padStart(2, '0')}-01`, end };
+}
+export function lastEndedQuarter(today: string): { quarter: string; start: string; end: string } {
+  const start = quarterOf(today).start;
+  const before = new Date(Date.parse(`${start}T00:00:00Z`) - 86_400_000).toISOString().slice(0, 10);
+  return quarterOf(before);
+}
+
+const SYSTEM: AuditWho = { userId: null, username: 'ykt-scheduler', ip: null };
+
+/** The scheduled task: open the reconciliation of the quarter that ended for each county and bank with transferred rounds. */
+export async function openReconciliations(db: Db, today = businessDate()): Promise<number> {
+  const quarter = lastEndedQuarter(today);
+  const pairs = new Map<string, { countyId: number; bankOrgId: number }>();
+  for (const r of await transferredRounds(db, {})) {
+    if (businessDate(new Date(r.transferred_at)) <= quarter.end) pairs.set(`${r.county_id}:${r.bank_org_id}`, { countyId: r.county_id, bankOrgId: r.bank_org_id });
+  }
+  let opened = 0;
+  for (const { countyId, bankOrgId } of pairs.values()) {
+    await inTransaction(db, async (trx) => {
+      if (await trx('bank_reconciliation').where({ county_id: countyId, bank_org_id: bankOrgId, quarter: quarter.quarter }).first('id')) return;
+      const id = await insertReturningId(trx, 'bank_reconciliation', { county_id: countyId, bank_org_id: bankOrgId, quarter: quarter.quarter, period_end: quarter.end, state: 'open', opened_at: nowIso() });
+      await recordAudit(trx, SYSTEM, { action: 'bank.reconciliation.open', objectType: 'reconciliation', objectId: id, summary: { county: countyId, bank: bankOrgId, quarter: quarter.quarter } });
+      opened++;
+    });
+  }
+  return opened;
+}
+
+export interface ReconciliationRow {
+  id: number;
+  county_id: number;
+  bank_org_id: number;
+  quarter: string;
+  period_end: string;
+  state: 'open' | 'signed';
+  confirmation_sha256: string | null;
+  confirmation_name: string | null;
+  confirmation_rows: number | null;
+  confirmed_at: string | null;
+  report_sm3: string | null;
+  opened_at: string;
+  signed_at: string | null;
+  bank_name: string;
+  county_name: string;
+  county_path: string;
+}
+
+const RECONCILIATION_READERS = ['finance_section', 'department', 'bank', 'treasury', 'supervisor'] as const;
+
+function reconciliationQuery(db: Conn) {
+  return db('bank_reconciliation as c')
+    .join('core_org as o', 'o.id', 'c.bank_org_id')
+    .join('core_region as r', 'r.id', 'c.county_id')
+    .select('c.id', 'c.county_id', 'c.bank_org_id', 'c.quarter', 'c.period_end', 'c.state', 'c.confirmation_sha256', 'c.confirmation_name', 'c.confirmation_rows', 'c.confirmed_at', 'c.report_sm3', 'c.opened_at', 'c.signed_at', 'o.name as bank_name', 'r.name as county_name', 'r.path as county_path');
+}
+const asRow = (r: ReconciliationRow): ReconciliationRow => ({ ...r, id: Number(r.id), county_id: Number(r.county_id), bank_org_id: Number(r.bank_org_id) });
+
+function visible(actor: Actor, r: ReconciliationRow): boolean {
+  if (!hasRole(actor, ...RECONCILIATION_READERS)) return false;
+  if (hasRole(actor, 'bank')) return r.bank_org_id === actor.orgId;
+  return isPathInScope(actor, r.county_path) || actor.regionPath.startsWith(r.county_path);
+}
+
+export async function listReconciliations(db: Conn, actor: Actor): Promise<ReconciliationRow[]> {
+  return ((await reconciliationQuery(db).orderBy('c.id', 'desc').limit(200)) as ReconciliationRow[]).map(asRow).filter((r) => visible(actor, r));
+}
+
+export async function reconciliationInScope(db: Conn, actor: Actor, id: number): Promise<ReconciliationRow> {
+  const row = (await reconciliationQuery(db).where('c.id', id).first()) as ReconciliationRow | undefined;
+  if (!row || !visible(actor, asRow(row))) throw new NotFoundError('对账记录不存在或不在您的管辖范围内');
+  return asRow(row);
+}
+
+/** The rounds a reconciliation covers: the bank's rounds in the county the treasury transferred by the quarter's end. */
+export async function reconciliationRounds(db: Conn, rec: Pick<ReconciliationRow, 'county_id' | 'bank_org_id' | 'period_end'>): Promise<TransferredRound[]> {
+  return (await transferredRounds(db, { countyId: rec.county_id, bankOrgId: rec.bank_org_id })).filter((r) => businessDate(new Date(r.transferred_at)) <= rec.period_end);
+}
+
+export interface ReconciliationFigures {
+  rounds: (TransferredRound & { ledger: RoundLedger; policy: string })[];
+  policies: { policy: string; ledger: Pick<RoundLedger, 'lines' | 'transferredFen' | 'paidFen' | 'pendingFen' | 'refundedFen' | 'returnedFen' | 'awaitingFen'> }[];
+  bankTotals: Map<number, { paidFen: number; unpaidFen: number; refundedFen: number }> | null;
+}
+
+/** The same figures for finance, department and bank: each round's ledger, per policy, and the bank's confirmed totals. */
+export async function reconciliationFigures(db: Conn, rec: ReconciliationRow): Promise<ReconciliationFigures> {
+  const rounds = await reconciliationRounds(db, rec);
+  const versions = new Map((await versionsById(db, [...new Set(rounds.map((r) => r.policy_version_id))])).map((v) => [v.id, `${v.code} ${v.name}`]));
+  const withLedger = await Promise.all(rounds.map(async (r) => ({ ...r, ledger: await roundLedger(db, r.id), policy: versions.get(r.policy_version_id) ?? '' })));
+  const byPolicy = new Map<string, ReconciliationFigures['policies'][number]['ledger']>();
+  for (const r of withLedger) {
+    const sum = byPolicy.get(r.policy) ?? { lines: 0, transferredFen: 0, paidFen: 0, pendingFen: 0, refundedFen: 0, returnedFen: 0, awaitingFen: 0 };
+    for (const key of Object.keys(sum) as (keyof typeof sum)[]) sum[key] += r.ledger[key];
+    byPolicy.set(r.policy, sum);
+  }
+  let bankTotals: ReconciliationFigures['bankTotals'] = null;
+  if (rec.confirmation_sha256) {
+    bankTotals = new Map();
+    const rows: { round_id: number; bank_state: LineState; total: number | string }[] = await db('bank_reconciliation_line').where({ reconciliation_id: rec.id }).groupBy('round_id', 'bank_state').select('round_id', 'bank_state').sum({ total: 'bank_amount_fen' });
+    for (const row of rows) {
+      const t = bankTotals.get(Number(row.round_id)) ?? { paidFen: 0, unpaidFen: 0, refundedFen: 0 };
+      t[`${row.bank_state}Fen`] += Number(row.total);
+      bankTotals.set(Number(row.round_id), t);
+    }
+  }
+  return { rounds: withLedger, policies: [...byPolicy].map(([policy, ledger]) => ({ policy, ledger })), bankTotals };
+}
+
+/** Where each line of these rounds stands on the platform: paid, refunded (money back from the bank) or unpaid (at the bank). */
+async function platformLines(db: Conn, roundIds: number[]): Promise<Map<number, { roundId: number; amountFen: number; state: LineState }>> {
+  const lines = new Map<number, { roundId: number; amountFen: number; state: LineState }>();
+  for (const roundId of roundIds) for (const [lineId, amountFen] of await lineAmounts(db, roundId)) lines.set(lineId, { roundId, amountFen, state: 'unpaid' });
+  const paid: { line_id: number }[] = await selectInChunks(roundIds, (chunk) => db('bank_line_result').whereIn('round_id', chunk).where({ result: 'paid' }).select('line_id'));
+  for (const p of paid) lines.get(Number(p.line_id))!.state = 'paid';
+  const away: { line_id: number }[] = await selectInChunks(roundIds, (chunk) => db('bank_failure').whereIn('round_id', chunk).whereIn('funds', ['source', 'treasury']).select('line_id'));
+  for (const a of away) lines.get(Number(a.line_id))!.state = 'refunded';
+  return lines;
+}
+
+const CONFIRMATION_SPEC: TableSpec = { headerHas: ['流水号', '状态'], required: ['流水号', '金额（分）', '状态'], rowNoun: '对账明细', formatHint: '格式见对账确认文件说明：流水号、金额（分）、状态（已发放、未发放、已退回）' };
+
+export type ConfirmationOutcome = { ok: true; repeated: boolean; rows: number; differences: number } | { ok: false; errors: ImportError[]; report: Buffer };
+
+/**
+ * The bank's confirmation of every line of the covered rounds (docs/reconciliation-file-format.md): refused whole
+ * with every reason if a reference is unknown or repeated or a state unreadable; otherwise it replaces the previous
+ * confirmation, the differences are listed again (a difference already resolved and still there keeps its
+ * resolution), and any sign-off given on the earlier figures is withdrawn. The same file twice changes nothing.
+ */
+export async function importConfirmation(core: Core, actor: Actor, reconciliationId: number, file: { name: string; buffer: Buffer }): Promise<ConfirmationOutcome> {
+  const rec = await reconciliationInScope(core.db, actor, reconciliationId);
+  if (!hasRole(actor, 'bank')) throw new ForbiddenError('对账确认文件由代发金融机构上传');
+  if (rec.state === 'signed') throw new ConflictError('该季度对账已签认，不能再上传');
+  const sha256 = createHash('sha256').update(file.buffer).digest('hex');
+  if (rec.confirmation_sha256 === sha256) return { ok: true, repeated: true, rows: Number(rec.confirmation_rows), differences: await openDifferences(core.db, rec.id) };
+  const table = await readTable(file.buffer, CONFIRMATION_SPEC);
+  if (typeof table === 'string') {
+    const errors = [{ rowNumber: 0, field: '文件', message: table }];
+    return { ok: false, errors, report: await writeErrorReport('对账确认文件', errors, null) };
+  }
+  const rounds = await reconciliationRounds(core.db, rec);
+  const platform = await platformLines(core.db, rounds.map((r) => r.id));
+  const col = (name: string) => table.columns.get(name);
+  const errors: ImportError[] = [];
+  const confirmed = new Map<number, { roundId: number; state: LineState; amountFen: number; rowNumber: number }>();
+  const stateOf = new Map(Object.entries(BANK_LINE_STATES).map(([k, v]) => [v, k as LineState]));
+  for (const row of table.rows) {
+    const cell = (name: string) => {
+      const i = col(name);
+      return i === undefined ? '' : (row.cells[i] ?? '');
+    };
+    const fail = (field: string, message: string) => errors.push({ rowNumber: row.rowNumber, field, message });
+    const ref = cell('流水号');
+    const m = /^R(\d+)-(\d+)(?:-\d+)?$/.exec(ref);
+    const lineId = m ? Number(m[2]) : null;
+    const line = lineId === null ? undefined : platform.get(lineId);
+    if (!m || !line || line.roundId !== Number(m[1])) {
+      fail('流水号', ref === '' ? '不能为空' : `“${ref}”不是本次对账所含批次的流水号`);
+      continue;
+    }
+    const before = confirmed.get(lineId!);
+    if (before) fail('流水号', `与第 ${before.rowNumber} 行是同一笔`);
+    const amount = cell('金额（分）');
+    if (!/^\d+$/.test(amount)) fail('金额（分）', '应为整数（分）');
+    const state = stateOf.get(cell('状态') as (typeof BANK_LINE_STATES)[LineState]);
+    if (!state) fail('状态', '应为“已发放”“未发放”或“已退回”');
+    if (!before && state && /^\d+$/.test(amount)) confirmed.set(lineId!, { roundId: line.roundId, state, amountFen: Number(amount), rowNumber: row.rowNumber });
+  }
+  if (errors.length) return { ok: false, errors, report: await writeErrorReport('对账确认文件', errors, table) };
+  const differences: { round_id: number; line_id: number; kind: string; platform: string; bank: string; amount_fen: number }[] = [];
+  for (const [lineId, p] of platform) {
+    const b = confirmed.get(lineId);
+    if (!b) differences.push({ round_id: p.roundId, line_id: lineId, kind: 'missing', platform: `${BANK_LINE_STATES[p.state]} ${formatYuan(p.amountFen)} 元`, bank: '确认文件中没有该笔', amount_fen: p.amountFen });
+    else {
+      if (b.amountFen !== p.amountFen) differences.push({ round_id: p.roundId, line_id: lineId, kind: 'amount', platform: `${formatYuan(p.amountFen)} 元`, bank: `${formatYuan(b.amountFen)} 元`, amount_fen: p.amountFen });
+      if (b.state !== p.state) differences.push({ round_id: p.roundId, line_id: lineId, kind: 'state', platform: BANK_LINE_STATES[p.state], bank: BANK_LINE_STATES[b.state], amount_fen: p.amountFen });
+    }
+  }
+  return inTransaction(core.db, async (trx) => {
+    const updated = await trx('bank_reconciliation').where({ id: rec.id, state: 'open' }).update({ confirmation_sha256: sha256, confirmation_name: file.name.slice(0, 200), confirmation_rows: table.rows.length, confirmed_at: nowIso(), version: trx.raw('version + 1') });
+    if (updated !== 1) throw new ConflictError('该季度对账已签认，不能再上传');
+    await trx('bank_reconciliation_line').where({ reconciliation_id: rec.id }).delete();
+    await bulkInsert(trx, 'bank_reconciliation_line', [...confirmed], ([lineId, c]) => ({ reconciliation_id: rec.id, round_id: c.roundId, line_id: lineId, bank_state: c.state, bank_amount_fen: c.amountFen }));
+    const resolved = new Map(((await trx('bank_reconciliation_diff').where({ reconciliation_id: rec.id, state: 'resolved' }).select('*')) as Record<string, unknown>[]).map((d) => [`${d.line_id}:${d.kind}:${d.platform}:${d.bank}`, d]));
+    await trx('bank_reconciliation_diff').where({ reconciliation_id: rec.id }).delete();
+    await bulkInsert(trx, 'bank_reconciliation_diff', differences, (d) => {
+      const kept = resolved.get(`${d.line_id}:${d.kind}:${d.platform}:${d.bank}`);
+      return { reconciliation_id: rec.id, ...d, state: kept ? 'resolved' : 'open', resolution: kept?.resolution ?? null, resolved_by: kept?.resolved_by ?? null, resolved_at: kept?.resolved_at ?? null };
+    });
+    const withdrawn = await trx('bank_reconciliation_signature').where({ reconciliation_id: rec.id }).delete();
+    await recordAudit(trx, actor, { action: 'bank.reconciliation.confirm', objectType: 'reconciliation', objectId: rec.id, summary: { file: file.name, sha256, rows: table.rows.length, differences: differences.length, signaturesWithdrawn: withdrawn } });
+    return { ok: true, repeated: false, rows: table.rows.length, differences: await openDifferences(trx, rec.id) };
+  });
+}
+
+async function openDifferences(db: Conn, reconciliationId: number): Promise<number> {
+  return Number((await db('bank_reconciliation_diff').where({ reconciliation_id: reconciliationId, state: 'open' }).count({ n: '*' }).first())?.n ?? 0);
+}
+
+export async function differencesOf(db: Conn, reconciliationId: number) {
+  return db('bank_reconciliation_diff as d')
+    .leftJoin('core_user as u', 'u.id', 'd.resolved_by')
+    .where('d.reconciliation_id', reconciliationId)
+    .orderBy('d.state')
+    .orderBy('d.id')
+    .limit(2000)
+    .select('d.*', 'u.display_name as resolved_by_name');
+}
+
+/** The finance section resolves a difference with what it found (a bank error corrected, a result posted late …). */
+export async function resolveDifference(core: Core, actor: Actor, diffId: number, resolution: string): Promise<void> {
+  if (!hasRole(actor, 'finance_section')) throw new ForbiddenError('对账差异由财政局业务科室核实处理');
+  const diff = await core.db('bank_reconciliation_diff').where({ id: diffId }).first();
+  if (!diff) throw new NotFoundError('对账差异不存在');
+  const rec = await reconciliationInScope(core.db, actor, Number(diff.reconciliation_id));
+  if (rec.state === 'signed') throw new ConflictError('该季度对账已签认');
+  const text = resolution.trim();
+  if (!text) throw new ValidationError({ resolution: '请写明核实结果和处理方式' });
+  await inTransaction(core.db, async (trx) => {
+    const updated = await trx('bank_reconciliation_diff').where({ id: diffId, state: 'open' }).update({ state: 'resolved', resolution: text.slice(0, 300), resolved_by: actor.userId, resolved_at: nowIso() });
+    if (updated !== 1) throw new ConflictError('该差异已处理');
+    await recordAudit(trx, actor, { action: 'bank.reconciliation.resolve', objectType: 'reconciliation', objectId: rec.id, summary: { diff: diffId, line: diff.line_id, kind: diff.kind, resolution: text } });
+  });
+}
+
+/** Who must sign: the finance section, the bank, and each department with a round in the reconciliation. */
+export async function requiredParties(db: Conn, rec: ReconciliationRow): Promise<{ party: string; orgId: number | null; label: string }[]> {
+  const departments = [...new Set((await reconciliationRounds(db, rec)).map((r) => r.department_org_id))];
+  const names = new Map((await db('core_org').whereIn('id', departments).select('id', 'name')).map((o: { id: number; name: string }) => [Number(o.id), o.name]));
+  return [{ party: 'finance_section', orgId: null, label: '财政局业务科室' }, ...departments.map((id) => ({ party: 'department', orgId: id, label: names.get(id) ?? '主管部门' })), { party: 'bank', orgId: rec.bank_org_id, label: rec.bank_name }];
+}
+
+export async function signaturesOf(db: Conn, reconciliationId: number): Promise<{ party: string; org_id: number | null; signer_name: string; signed_at: string }[]> {
+  return db('bank_reconciliation_signature').where({ reconciliation_id: reconciliationId }).orderBy('id').select('party', 'org_id', 'signer_name', 'signed_at');
+}
+
+/**
+ * One party signs the figures (after the bank's confirmation, with every difference resolved). The last signature
+ * closes the reconciliation and keeps its report as PDF with its SM3.
+ */
+export async function signReconciliation(core: Core, actor: Actor, reconciliationId: number, input: { version: number }): Promise<boolean> {
+  const rec = await reconciliationInScope(core.db, actor, reconciliationId);
+  if (rec.state === 'signed') throw new ConflictError('该季度对账已签认');
+  if (!rec.confirmation_sha256) throw new ConflictError('代发金融机构尚未上传对账确认文件');
+  if (await openDifferences(core.db, rec.id)) throw new ConflictError('还有未处理的对账差异，处理完毕后才能签认');
+  const parties = await requiredParties(core.db, rec);
+  const mine = parties.find((p) => (p.party === 'finance_section' && hasRole(actor, 'finance_section')) || (p.party === 'bank' && hasRole(actor, 'bank') && actor.orgId === p.orgId) || (p.party === 'department' && hasRole(actor, 'department') && actor.orgId === p.orgId));
+  if (!mine) throw new ForbiddenError('本次对账由财政局业务科室、相关主管部门和代发金融机构签认');
+  return inTransaction(core.db, async (trx) => {
+    const current = await trx('bank_reconciliation').where({ id: rec.id }).first('version', 'state');
+    if (Number(current.version) !== input.version || current.state !== 'open') throw new ConflictError('对账数据已变化，请刷新后核对再签认');
+    if (await trx('bank_reconciliation_signature').where({ reconciliation_id: rec.id, party: mine.party }).where((w) => (mine.orgId === null ? w.whereNull('org_id') : w.where('org_id', mine.orgId))).first('id')) throw new ConflictError(`${mine.label}已签认`);
+    await trx('bank_reconciliation_signature').insert({ reconciliation_id: rec.id, party: mine.party, org_id: mine.orgId, user_id: actor.userId, signer_name: `${actor.displayName}（${actor.orgName ?? mine.label}）`, signed_at: nowIso() });
+    const signed = await signaturesOf(trx, rec.id);
+    const complete = parties.every((p) => signed.some((s) => s.party === p.party && (s.org_id === null ? p.orgId === null : Number(s.org_id) === p.orgId)));
+    if (complete) {
+      const pdf = await reconciliationReport(trx, { ...rec, signed_at: nowIso() }, signed);
+      await trx('bank_reconciliation').where({ id: rec.id }).update({ state: 'signed', signed_at: nowIso(), report_pdf: pdf, report_sm3: sm3Hex(pdf), version: trx.raw('version + 1') });
+    }
+    await recordAudit(trx, actor, { action: 'bank.reconciliation.sign', objectType: 'reconciliation', objectId: rec.id, summary: { party: mine.party, org: mine.orgId, complete } });
+    return complete;
+  });
+}
+
+export async function reconciliationPdf(db: Conn, actor: Actor, reconciliationId: number): Promise<{ fileName: string; body: Buffer }> {
+  const rec = await reconciliationInScope(db, actor, reconciliationId);
+  const row = await db('bank_reconciliation').where({ id: rec.id }).first('report_pdf');
+  if (rec.state !== 'signed' || !row?.report_pdf) throw new NotFoundError('该季度对账尚未签认，没有签认报告');
+  return { fileName: `对账报告-${rec.county_name}-${rec.bank_name}-${rec.quarter}.pdf`, body: Buffer.from(row.report_pdf) };
+}
+
+const y = (fen: number) => formatYuan(fen);
+
+/** The signed report: per round and per policy, the bank's confirmed totals, the differences and how each was resolved, the signatures. */
+async function reconciliationReport(trx: Tx, rec: ReconciliationRow, signatures: { party: string; signer_name: string; signed_at: string }[]): Promise<Buffer> {
+  const figures = await reconciliationFigures(trx, rec);
+  const diffs = await differencesOf(trx, rec.id);
+  const title = `惠民惠农补贴资金季度对账报告（${rec.quarter}）`;
+  const pdf = createPdf({ title, landscape: true });
+  pdf.font('zh-bold').fontSize(15).text(title, { align: 'center' });
+  pdf.font('zh').fontSize(9).text(`${rec.county_name} · 代发金融机构：${rec.bank_name} · 截至 ${rec.period_end} 已拨付的批次 · 签认完成 ${formatDateTime(rec.signed_at)}`, { align: 'center' });
+  pdf.moveDown(0.5);
+  pdf.font('zh-bold').fontSize(11).text('一、分批次资金（元）');
+  pdf.moveDown(0.2);
+  drawTable(pdf, {
+    columns: [{ header: '批次', width: 4 }, { header: '拨付', width: 1.4, align: 'right' }, { header: '已发放', width: 1.4, align: 'right' }, { header: '在银行未发放', width: 1.4, align: 'right' }, { header: '银行退回', width: 1.4, align: 'right' }, { header: '缴回财政', width: 1.4, align: 'right' }, { header: '待决定', width: 1.2, align: 'right' }, { header: '银行确认：已发放 / 未发放 / 已退回', width: 3 }],
+    rows: figures.rounds.map((r) => {
+      const b = figures.bankTotals?.get(r.id) ?? { paidFen: 0, unpaidFen: 0, refundedFen: 0 };
+      return [r.title, y(r.ledger.transferredFen), y(r.ledger.paidFen), y(r.ledger.pendingFen), y(r.ledger.refundedFen), y(r.ledger.returnedFen), y(r.ledger.awaitingFen), `${y(b.paidFen)} / ${y(b.unpaidFen)} / ${y(b.refundedFen)}`];
+    }),
+    repeatHeader: true,
+  });
+  pdf.moveDown(0.6);
+  pdf.font('zh-bold').fontSize(11).text('二、分补贴项目（元）');
+  pdf.moveDown(0.2);
+  drawTable(pdf, {
+    columns: [{ header: '补贴项目', width: 4 }, { header: '笔数', width: 1, align: 'right' }, { header: '拨付', width: 1.5, align: 'right' }, { header: '已发放', width: 1.5, align: 'right' }, { header: '在银行未发放', width: 1.5, align: 'right' }, { header: '银行退回', width: 1.5, align: 'right' }, { header: '缴回财政', width: 1.5, align: 'right' }, { header: '待决定', width: 1.5, align: 'right' }],
+    rows: figures.policies.map((p) => [p.policy, String(p.ledger.lines), y(p.ledger.transferredFen), y(p.ledger.paidFen), y(p.ledger.pendingFen), y(p.ledger.refundedFen), y(p.ledger.returnedFen), y(p.ledger.awaitingFen)]),
+    repeatHeader: true,
+  });
+  pdf.moveDown(0.6);
+  pdf.font('zh-bold').fontSize(11).text(`三、对账差异及处理（${diffs.length} 笔）`);
+  pdf.moveDown(0.2);
+  if (diffs.length) {
+    drawTable(pdf, {
+      columns: [{ header: '流水号', width: 2 }, { header: '平台', width: 2 }, { header: '银行确认', width: 2 }, { header: '处理', width: 5 }, { header: '处理人', width: 1.5 }],
+      rows: diffs.map((d: Record<string, unknown>) => [`R${d.round_id}-${d.line_id}`, String(d.platform), String(d.bank), String(d.resolution ?? ''), String(d.resolved_by_name ?? '')]),
+      repeatHeader: true,
+    });
+  } else pdf.font('zh').fontSize(9).text('银行确认与平台记录逐笔一致。');
+  pdf.moveDown(0.6);
+  pdf.font('zh-bold').fontSize(11).text('四、签认');
+  pdf.moveDown(0.2);
+  drawTable(pdf, { columns: [{ header: '单位', width: 2 }, { header: '签认人', width: 3 }, { header: '时间', width: 2 }], rows: signatures.map((s) => [s.party === 'finance_section' ? '财政局业务科室' : s.party === 'bank' ? '代发金融机构' : '主管部门', s.signer_name, formatDateTime(s.signed_at)]), repeatHeader: false });
+  return pdfToBuffer(pdf);
+}

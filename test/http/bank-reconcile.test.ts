@@ -1,0 +1,58 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { openReconciliations } from '../../src/modules/bank/reconcile.ts';
+import { TEST_DB, type TestDb, agentFor, binaryParser, createSeededDb, csrfFrom, login, loginWithTotp } from '../factories.ts';
+
+let t: TestDb | undefined;
+afterEach(async () => {
+  await t?.cleanup();
+  t = undefined;
+});
+
+describe(`quarterly reconciliation, from the pages (${TEST_DB})`, () => {
+  it('shows every party the same figures, takes the bank\'s file, lists and resolves differences, collects the three sign-offs and serves the report', async () => {
+    t = await createSeededDb({ demo: true }, { people: true });
+    const db = t.core.db;
+    await openReconciliations(db, '2027-01-05');
+    const recId = Number((await db('bank_reconciliation').first('id')).id);
+    const agent = async (username: string) => {
+      const a = agentFor(t!.core);
+      if (username === 'finance') await loginWithTotp(a, t!.core, username);
+      else await login(a, username);
+      return a;
+    };
+    const [bank, finance, civil] = [await agent('bank'), await agent('finance'), await agent('dept_civil')];
+    for (const a of [bank, finance, civil]) {
+      expect((await a.get('/')).text).toContain('待核对签认的季度对账');
+      const page = await a.get(`/bank/reconciliations/${recId}`);
+      expect(page.text).toContain('2026年8月经济困难高龄失能养老服务补贴资金');
+      expect(page.text).toContain('待签认');
+    }
+    const lines = await db('batch_line as l').join('batch_round as r', 'r.id', 'l.round_id').where('r.state', 'transferred').orderBy('l.id').select('l.id', 'l.round_id', 'l.amount_fen');
+    const paid = new Set((await db('bank_line_result').where({ result: 'paid' }).pluck('line_id')).map(Number));
+    const away = new Set((await db('bank_failure').whereIn('funds', ['source', 'treasury']).pluck('line_id')).map(Number));
+    const rows = lines.map((l: { id: number; round_id: number; amount_fen: number }, i: number) => `R${l.round_id}-${l.id},${l.amount_fen},${i === 0 ? '已退回' : paid.has(Number(l.id)) ? '已发放' : away.has(Number(l.id)) ? '已退回' : '未发放'}`);
+    const page = await bank.get(`/bank/reconciliations/${recId}`);
+    const uploaded = await bank.post(`/bank/reconciliations/${recId}/confirmation`).field('_csrf', csrfFrom(page.text)).attach('file', Buffer.from(`流水号,金额（分）,状态\n${rows.join('\n')}\n`), '对账确认.csv');
+    expect(uploaded.status).toBe(303);
+    const withDiff = await finance.get(`/bank/reconciliations/${recId}`);
+    expect(withDiff.text).toContain('未处理 1 笔');
+    expect(withDiff.text).not.toContain('核对无误，以');
+    const diff = await db('bank_reconciliation_diff').where({ reconciliation_id: recId, state: 'open' }).first('id');
+    const resolved = await finance.post(`/bank/reconciliation-differences/${diff.id}/resolve`).type('form').send({ _csrf: csrfFrom(withDiff.text), resolution: '银行误记为已退回，已更正确认' });
+    expect(resolved.status).toBe(303);
+    for (const a of [finance, civil, bank]) {
+      const before = await a.get(`/bank/reconciliations/${recId}`);
+      const version = /name="version" value="(\d+)"/.exec(before.text)![1]!;
+      expect((await a.post(`/bank/reconciliations/${recId}/sign`).type('form').send({ _csrf: csrfFrom(before.text), version })).status).toBe(303);
+    }
+    const done = await civil.get(`/bank/reconciliations/${recId}`);
+    expect(done.text).toContain('下载签认报告（PDF）');
+    const pdf = await civil.get(`/bank/reconciliations/${recId}/report.pdf`).buffer(true).parse(binaryParser);
+    expect((pdf.body as Buffer).subarray(0, 5).toString()).toBe('%PDF-');
+    // The township does not see reconciliations.
+    const station = agentFor(t.core);
+    await login(station, 'station1');
+    expect((await station.get(`/bank/reconciliations/${recId}`)).status).toBe(403);
+    expect((await finance.get('/bank/clearing?year=2025')).text).toContain('年末清算');
+  }, 120_000);
+});
