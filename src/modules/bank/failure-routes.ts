@@ -4,11 +4,13 @@ import { type Actor, hasRole } from '../../core/auth/roles.ts';
 import { businessDate, formatDateTime } from '../../core/dates.ts';
 import { countRows } from '../../core/db.ts';
 import { ConflictError, NotFoundError, ValidationError } from '../../core/errors.ts';
+import { uploadedFile } from '../../core/http/upload.ts';
 import { parseId } from '../../core/http/validate.ts';
 import { maskName } from '../../core/mask.ts';
 import { formatYuan, parseYuan } from '../../core/money.ts';
 import type { Web } from '../../core/web/web.ts';
 import { type RoundRow, lineFacts, roundInScope } from '../batch/index.ts';
+import { receiptFile, receiptsOf, uploadReceipt } from './cards.ts';
 import { supplementsOf } from './commands.ts';
 import {
   FAILURE_STATES,
@@ -195,6 +197,7 @@ export function failureRoutes(router: Router, web: Web): void {
     const refunds = await db('bank_refund').where({ round_id: roundId }).orderBy('id').select('*');
     const returns = await db('bank_treasury_return').where({ round_id: roundId }).orderBy('id').select('*');
     const y = (fen: number) => formatYuan(fen);
+    const receipts = (await receiptsOf(db, roundId)).map((r: Record<string, unknown>) => ({ id: r.id, name: r.file_name, note: r.note ?? '', who: r.display_name, at: formatDateTime(String(r.uploaded_at)), sha256: r.sha256 }));
     web.render(
       ctx,
       'bank/round.njk',
@@ -224,7 +227,9 @@ export function failureRoutes(router: Router, web: Web): void {
           treasuryReturn: hasRole(actor, 'treasury'),
           compileReissue: hasRole(actor, 'department') && inState('reissue_approved').length > 0,
           download: hasRole(actor, 'bank'),
+          uploadReceipt: hasRole(actor, 'bank') && round.state === 'transferred',
         },
+        receipts,
         today: businessDate(),
         values: {},
         ...extra,
@@ -287,6 +292,29 @@ export function failureRoutes(router: Router, web: Web): void {
     if (supplementId === null) throw new ValidationError({ supplementId: '请选择补充代发文件' });
     await recordRetransfer(web.core, actor, roundId, supplementId, { amountFen: fenFrom(body.amount), voucherNo: text(body.voucherNo), destinationAccount: text(body.destinationAccount) });
     return '已登记再次拨付，代发银行可以下载该补充代发文件';
+  });
+
+  // The bank's completion receipt (发放完成回执单) of a round: uploaded by the bank, seen by everyone who sees the round.
+  router.post('/bank/rounds/:id/receipts', async (ctx) => {
+    const actor = await reader(ctx);
+    const roundId = idParam(ctx, '发放批次');
+    await visibleRound(actor, roundId);
+    const upload = uploadedFile(ctx);
+    try {
+      if (!upload) throw new ValidationError({ file: '请选择回执文件（PDF 或扫描图片）' });
+      const { repeated } = await uploadReceipt(web.core, actor, roundId, upload, text((ctx.request.body as Record<string, unknown>)?.note));
+      await web.redirectWith(ctx, `/bank/rounds/${roundId}`, { kind: repeated ? 'info' : 'success', message: repeated ? '该回执已上传过' : '发放完成回执已上传' });
+    } catch (err) {
+      if (!(err instanceof ValidationError)) throw err;
+      await roundPage(ctx, actor, roundId, { errors: err.fieldErrors }, 422);
+    }
+  });
+
+  router.get('/bank/receipts/:id', async (ctx) => {
+    const actor = await reader(ctx);
+    const receipt = await receiptFile(db, idParam(ctx, '回执'));
+    await visibleRound(actor, receipt.roundId);
+    web.sendFile(ctx, receipt.fileName, receipt.contentType, receipt.body);
   });
 
   // The list of failed payments returned to the treasury (Qinghai 二(一)4: 公开公示发放失败人员名单), in the actor's

@@ -10,6 +10,8 @@ import { noticesOf, sendQueuedNotices } from './notices.ts';
 import { resultsOfLines } from './results.ts';
 import { bankRoutes } from './routes.ts';
 import { reconcileRoutes } from './reconcile-routes.ts';
+import { cardRoutes } from './card-routes.ts';
+import { listCardRequests } from './cards.ts';
 import { listReconciliations, openReconciliations } from './reconcile.ts';
 import { FAILURE_READERS, failureRoutes } from './failure-routes.ts';
 import { FAILURE_STATES, type FailureState, failuresQuery, supplementsAwaitingTransfer } from './failures.ts';
@@ -40,11 +42,13 @@ export function createBankModule(core: Core): AppModule {
       { href: '/bank/payouts', label: '代发文件', roles: ['bank'] },
       { href: '/bank/failures', label: '发放失败', roles: [...FAILURE_READERS] },
       { href: '/bank/reconciliations', label: '对账清算', roles: ['finance_section', 'department', 'bank', 'treasury', 'supervisor'] },
+      { href: '/bank/card-requests', label: '开卡申请', roles: ['township_station', 'township_finance', 'bank', 'supervisor'] },
     ],
     routes(router, web) {
       bankRoutes(router, web);
       failureRoutes(router, web);
       reconcileRoutes(router, web);
+      cardRoutes(router, web);
     },
     api: bankApi(core),
     panels: {
@@ -101,6 +105,8 @@ export function createBankModule(core: Core): AppModule {
         let totalFen = 0;
         for (const r of rounds) totalFen += (await roundMoney(core.db, r.id)).linesFen;
         if (rounds.length) queues.push({ title: '已下达本机构的发放批次（下载代发文件）', count: rounds.length, totalFen, href: '/bank/payouts' });
+        const cards = (await listCardRequests(core.db, actor)).filter((r) => r.state === 'sent');
+        if (cards.length) queues.push({ title: '待办理的开卡申请', count: cards.reduce((n, r) => n + r.lines, 0), href: '/bank/card-requests' });
       }
       if (!actor.roles.some((r) => (FAILURE_READERS as readonly string[]).includes(r))) return queues;
       const byState = new Map(

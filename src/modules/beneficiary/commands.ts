@@ -144,23 +144,36 @@ export async function requestChange(core: Core, actor: Actor, personId: number, 
     if (change.status === person.status) throw new ValidationError({ status: `该对象已是“${STATUSES[change.status]}”状态` });
     summary = `状态由“${STATUSES[person.status]}”改为“${STATUSES[change.status]}”（${change.date}，${change.source}）`;
   }
-  return inTransaction(core.db, async (trx) => {
-    if (await trx('beneficiary_change_request').where({ person_id: personId, kind: change.kind, state: 'pending' }).first('id')) {
-      throw new ConflictError('该对象已有同类变更在等待财政所确认');
-    }
-    const id = await insertReturningId(trx, 'beneficiary_change_request', {
-      person_id: personId,
-      kind: change.kind,
-      payload_enc: core.crypto.encrypt(JSON.stringify(change)),
-      summary,
-      reason,
-      requested_by: actor.userId,
-      requested_at: nowIso(),
-      state: 'pending',
-    });
-    await recordAudit(trx, actor, { action: 'beneficiary.change.request', objectType: 'person', objectId: personId, summary: { request: id, change: summary, reason } });
-    return id;
+  return inTransaction(core.db, (trx) => insertChangeRequest(trx, core, actor, personId, change, summary, reason));
+}
+
+async function insertChangeRequest(trx: Tx, core: Core, who: { userId: number; username: string; ip: string | null }, personId: number, change: ChangeRequest, summary: string, reason: string): Promise<number> {
+  if (await trx('beneficiary_change_request').where({ person_id: personId, kind: change.kind, state: 'pending' }).first('id')) {
+    throw new ConflictError('该对象已有同类变更在等待财政所确认');
+  }
+  const id = await insertReturningId(trx, 'beneficiary_change_request', {
+    person_id: personId,
+    kind: change.kind,
+    payload_enc: core.crypto.encrypt(JSON.stringify(change)),
+    summary,
+    reason,
+    requested_by: who.userId,
+    requested_at: nowIso(),
+    state: 'pending',
   });
+  await recordAudit(trx, who, { action: 'beneficiary.change.request', objectType: 'person', objectId: personId, summary: { request: id, change: summary, reason } });
+  return id;
+}
+
+/**
+ * An account the agent bank opened for a person (card-opening requests, issue 8): it becomes an account change
+ * request like the station's, for the township finance office to confirm; nothing changes until then. Runs in the
+ * caller's transaction. The number must be valid for its kind and the account must be in the person's name.
+ */
+export async function proposeOpenedAccount(trx: Tx, core: Core, who: Actor, personId: number, account: AccountInput, reason: string): Promise<number> {
+  const parsed = parseAccountNumber(account.kind, account.number);
+  if (!parsed.ok) throw new ValidationError({ accountNumber: parsed.error });
+  return insertChangeRequest(trx, core, who, personId, { kind: 'account', account }, accountChangeSummary(account, parsed.accountNumber, parsed.warning !== null), reason);
 }
 
 /**

@@ -10,7 +10,9 @@ import { beneficiaryRoutes } from './routes.ts';
  */
 export { parseIdNumber } from './id-number.ts';
 export { parseAccountNumber } from './account-number.ts';
-export { type HitRow as ReferenceHit, type RegistryFacts, accountNumbersById, referenceHitsOf, registryFactsById, registryFactsByIdIndex } from './queries.ts';
+export { type HitRow as ReferenceHit, type RegistryFacts, accountNumbersById, idNumbersById, peopleWithoutAccount, referenceHitsOf, registryFactsById, registryFactsByIdIndex } from './queries.ts';
+export { type AccountInput, proposeOpenedAccount } from './commands.ts';
+export { ACCOUNT_KIND_LABELS, type AccountKind } from './account-number.ts';
 
 export function createBeneficiaryModule(core: Core): AppModule {
   return {

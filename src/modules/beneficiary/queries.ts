@@ -263,3 +263,25 @@ export async function accountNumbersById(db: Conn, crypto: { decrypt(value: stri
   }
   return numbers;
 }
+
+/** A township's registered people (在册) with no active account: who needs a card opened. */
+export async function peopleWithoutAccount(db: Conn, townshipId: number, limit = 2000): Promise<{ id: number; name: string; id_masked: string; village_name: string }[]> {
+  return db('beneficiary_person as p')
+    .join('core_region as v', 'v.id', 'p.village_id')
+    .leftJoin('beneficiary_account as a', 'a.active_person_id', 'p.id')
+    .where({ 'v.parent_id': townshipId, 'p.status': 'active' })
+    .whereNull('a.id')
+    .orderBy('v.name')
+    .orderBy('p.id')
+    .limit(limit)
+    .select('p.id', 'p.name', 'p.id_masked', 'v.name as village_name');
+}
+
+/**
+ * ID numbers in clear, by person id, for the one output that needs them besides the person's own page: the
+ * card-opening list the agent bank opens cards from (its download is audited).
+ */
+export async function idNumbersById(db: Conn, crypto: { decrypt(value: string): string }, personIds: number[]): Promise<Map<number, string>> {
+  const rows: { id: number; id_enc: string }[] = await selectInChunks(personIds, (chunk) => db('beneficiary_person').whereIn('id', chunk).select('id', 'id_enc'));
+  return new Map(rows.map((r) => [Number(r.id), crypto.decrypt(r.id_enc)]));
+}

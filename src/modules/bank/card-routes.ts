@@ -1,0 +1,101 @@
+import type Router from '@koa/router';
+import type { Context } from 'koa';
+import { type Actor, hasRole } from '../../core/auth/roles.ts';
+import { formatDateTime } from '../../core/dates.ts';
+import { ConflictError, NotFoundError, ValidationError } from '../../core/errors.ts';
+import { uploadedFile } from '../../core/http/upload.ts';
+import { parseId } from '../../core/http/validate.ts';
+import type { Web } from '../../core/web/web.ts';
+import { peopleWithoutAccount } from '../beneficiary/index.ts';
+import { CARD_REASONS, answerCardRequest, banksServing, cardRequestFile, cardRequestInScope, cardRequestLines, listCardRequests, sendCardRequest } from './cards.ts';
+
+const READERS = ['township_station', 'township_finance', 'bank', 'supervisor'] as const;
+
+/** Card-opening requests (开卡申请): the station's list to the bank, the bank's download and answer. */
+export function cardRoutes(router: Router, web: Web): void {
+  const { db } = web.core;
+  const reader = (ctx: Context) => web.requireRole(ctx, READERS, '开卡申请仅乡镇、代发金融机构和监督人员可以查看');
+  const idParam = (ctx: Context) => {
+    const id = parseId(ctx.params.id);
+    if (id === null) throw new NotFoundError('开卡申请不存在');
+    return id;
+  };
+
+  async function listPage(ctx: Context, actor: Actor, extra: Record<string, unknown> = {}, status = 200) {
+    const station = hasRole(actor, 'township_station');
+    web.render(
+      ctx,
+      'bank/card-requests.njk',
+      {
+        title: '开卡申请',
+        rows: (await listCardRequests(db, actor)).map((r) => ({ id: r.id, township: r.township_name, bank: r.bank_name, lines: r.lines, state: r.state === 'answered' ? `已回复（${formatDateTime(r.answered_at)}）` : '待银行办理', at: formatDateTime(r.created_at) })),
+        station,
+        isBank: hasRole(actor, 'bank'),
+        people: station ? await peopleWithoutAccount(db, actor.regionId) : [],
+        banks: station ? (await banksServing(db, actor.regionId)).map((b) => ({ value: b.id, label: b.name })) : [],
+        values: {},
+        ...extra,
+      },
+      status,
+    );
+  }
+
+  router.get('/bank/card-requests', async (ctx) => listPage(ctx, await reader(ctx)));
+
+  router.post('/bank/card-requests', async (ctx) => {
+    const actor = await reader(ctx);
+    const body = (ctx.request.body ?? {}) as Record<string, unknown>;
+    const list = (v: unknown) => (Array.isArray(v) ? v : v === undefined || v === '' ? [] : [v]).map((x) => String(x));
+    try {
+      const ids = list(body.noAccount).map((v) => parseId(v));
+      if (ids.some((id) => id === null)) throw new ValidationError({ noAccount: '所选人员无效，请刷新后重选' });
+      const bankOrgId = parseId(String(body.bankOrgId ?? ''));
+      if (bankOrgId === null) throw new ValidationError({ bankOrgId: '请选择代发金融机构' });
+      const requestId = await sendCardRequest(web.core, actor, { bankOrgId, noAccount: ids as number[], lostIdNumbers: String(body.lostIdNumbers ?? '').split(/[\s,，;；]+/) });
+      await web.redirectWith(ctx, `/bank/card-requests/${requestId}`, { kind: 'success', message: '开卡申请已发送代发金融机构' });
+    } catch (err) {
+      if (!(err instanceof ValidationError)) throw err;
+      await listPage(ctx, actor, { errors: err.fieldErrors, values: body }, 422);
+    }
+  });
+
+  async function requestPage(ctx: Context, actor: Actor, id: number, extra: Record<string, unknown> = {}, status = 200) {
+    const request = await cardRequestInScope(db, actor, id);
+    const lines = await cardRequestLines(db, request.id);
+    web.render(
+      ctx,
+      'bank/card-request.njk',
+      {
+        title: `开卡申请 ${request.id}`,
+        request: { id: request.id, township: request.township_name, bank: request.bank_name, lines: request.lines, answered: request.state === 'answered', at: formatDateTime(request.created_at), answeredAt: formatDateTime(request.answered_at) },
+        lines: lines.map((l) => ({ name: l.person?.name ?? '', idMasked: l.person?.idMasked ?? '', reason: CARD_REASONS[l.reason], outcome: l.outcome === 'opened' ? '已开卡，账户变更待乡镇财政所确认' : l.outcome === 'not_opened' ? `未开卡：${l.outcome_note ?? ''}` : '待银行办理', personId: l.person_id })),
+        can: { answer: hasRole(actor, 'bank') && request.state === 'sent', download: hasRole(actor, 'bank') },
+        ...extra,
+      },
+      status,
+    );
+  }
+
+  router.get('/bank/card-requests/:id', async (ctx) => requestPage(ctx, await reader(ctx), idParam(ctx)));
+
+  router.get('/bank/card-requests/:id/list.xlsx', async (ctx) => {
+    const file = await cardRequestFile(web.core, await reader(ctx), idParam(ctx));
+    web.sendFile(ctx, file.fileName, 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet', file.body);
+  });
+
+  router.post('/bank/card-requests/:id/answer', async (ctx) => {
+    const actor = await reader(ctx);
+    const id = idParam(ctx);
+    const upload = uploadedFile(ctx);
+    if (!upload) return requestPage(ctx, actor, id, { conflict: '请选择填好开卡结果的名单（.xlsx 或 .csv）' }, 422);
+    try {
+      const outcome = await answerCardRequest(web.core, actor, id, upload);
+      if (!outcome.ok) return requestPage(ctx, actor, id, { refusal: await web.importRefusal(ctx, '开卡结果', upload.name, outcome.errors, outcome.report) }, 422);
+      const message = outcome.repeated ? '该文件已上传过，本次没有做任何更改' : `开卡结果已导入：已开卡 ${outcome.opened} 人（账户变更待乡镇财政所确认），未开卡 ${outcome.notOpened} 人`;
+      await web.redirectWith(ctx, `/bank/card-requests/${id}`, { kind: outcome.repeated ? 'info' : 'success', message });
+    } catch (err) {
+      if (!(err instanceof ConflictError)) throw err;
+      await requestPage(ctx, actor, id, { conflict: err.message }, 409);
+    }
+  });
+}
