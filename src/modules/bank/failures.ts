@@ -242,17 +242,19 @@ export async function correctFailure(core: Core, actor: Actor, failureId: number
   const note = input.note.trim();
   if (!note) throw new ValidationError({ note: '请写明核实情况和修正内容' });
   if (failure.state === 'refunded' && failure.attempt >= MAX_ATTEMPTS) throw new ConflictError('该笔已三次发放失败，只能暂缴回财政');
+  const set = await nextPayment(core, actor, failure, note, '再次发放');
+  await move(core, actor, failure, { from: ['correcting', 'refunded'], to: 'verifying', version: input.version, action: 'correct', note, set });
+}
+
+/**
+ * What the station enters for a case's next payment: its note, and the payee's registry account as it now stands
+ * (the registry is the one place an account is changed); the verification and review start over.
+ */
+async function nextPayment(core: Core, actor: Actor, failure: FailureView, note: string, what: string): Promise<Record<string, unknown>> {
   const [person] = await registryFactsById(core.db, [failure.person_id]);
   if (!person?.account) throw new ValidationError({ note: '收款人在登记册中没有有效账户：请先在受益对象登记中办理账户变更并经财政所确认' });
-  if (person.status !== 'active') throw new ValidationError({ note: '收款人在登记册中已不是在册状态，不能再次发放' });
-  await move(core, actor, failure, {
-    from: ['correcting', 'refunded'],
-    to: 'verifying',
-    version: input.version,
-    action: 'correct',
-    note,
-    set: { correction_note: note, account_id: person.account.id, account_last4: person.account.last4, holder_name: person.account.holderName, corrected_by: actor.userId, verified_by: null, reviewed_by: null },
-  });
+  if (person.status !== 'active') throw new ValidationError({ note: `收款人在登记册中已不是在册状态，不能${what}` });
+  return { correction_note: note, account_id: person.account.id, account_last4: person.account.last4, holder_name: person.account.holderName, corrected_by: actor.userId, verified_by: null, reviewed_by: null };
 }
 
 /** The department verifies the correction: another person than the one who entered it. */
@@ -295,17 +297,8 @@ export async function requestReissue(core: Core, actor: Actor, failureId: number
   const failure = await failureInScope(core.db, actor, failureId);
   const note = input.note.trim();
   if (!note) throw new ValidationError({ note: '请写明本人报备和核实的情况' });
-  const [person] = await registryFactsById(core.db, [failure.person_id]);
-  if (!person?.account) throw new ValidationError({ note: '收款人在登记册中没有有效账户：请先办理账户变更并经财政所确认' });
-  if (person.status !== 'active') throw new ValidationError({ note: '收款人在登记册中已不是在册状态，不能补发' });
-  await move(core, actor, failure, {
-    from: ['returned'],
-    to: 'reissue_verifying',
-    version: input.version,
-    action: 'request_reissue',
-    note,
-    set: { correction_note: note, account_id: person.account.id, account_last4: person.account.last4, holder_name: person.account.holderName, corrected_by: actor.userId, verified_by: null, reviewed_by: null },
-  });
+  const set = await nextPayment(core, actor, failure, note, '补发');
+  await move(core, actor, failure, { from: ['returned'], to: 'reissue_verifying', version: input.version, action: 'request_reissue', note, set });
 }
 
 /** The finance section approves a verified reissue request (another person than who took or verified it). */
