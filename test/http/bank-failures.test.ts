@@ -103,6 +103,14 @@ describe(`failed payments, from the pages (${TEST_DB})`, () => {
     expect(failedList.text).toContain(personB.id_masked);
     expect(failedList.text).not.toContain(b!.name);
     expect(failedList.text).not.toContain(personB.account_last4);
+    // The same list on the public pages, without a login.
+    const county = await db('core_region').where({ level: 'county' }).first('id');
+    const anonymous = await agentFor(t.core).get(`/public/failed-payments?county=${county.id}`);
+    expect(anonymous.status).toBe(200);
+    expect(anonymous.text).toContain(personB.id_masked);
+    expect(anonymous.text).not.toContain(b!.name);
+    expect(anonymous.text).not.toContain(`****${personB.account_last4}`);
+    expect((await agentFor(t.core).get('/public/failed-payments?county=999999')).status).toBe(404);
     // The person's page shows how the failure was handled.
     const personPage = await station.get(`/beneficiaries/${(await db('batch_line').where({ id: b!.id }).first('person_id')).person_id}`);
     expect(personPage.text).toContain('已暂缴回财政（公开名单）');

@@ -8,6 +8,7 @@ import { uploadedFile } from '../../core/http/upload.ts';
 import { parseId } from '../../core/http/validate.ts';
 import { maskName } from '../../core/mask.ts';
 import { formatYuan, parseYuan } from '../../core/money.ts';
+import type { Region } from '../../core/regions.ts';
 import type { Web } from '../../core/web/web.ts';
 import { type RoundRow, lineFacts, roundInScope } from '../batch/index.ts';
 import { receiptFile, receiptsOf, uploadReceipt } from './cards.ts';
@@ -24,6 +25,7 @@ import {
   correctFailure,
   decideReturn,
   failureEvents,
+  failedPaymentsQuery,
   failureInScope,
   failuresQuery,
   recordRefund,
@@ -317,17 +319,31 @@ export function failureRoutes(router: Router, web: Web): void {
     web.sendFile(ctx, receipt.fileName, receipt.contentType, receipt.body);
   });
 
-  // The list of failed payments returned to the treasury (Qinghai 二(一)4: 公开公示发放失败人员名单), in the actor's
-  // scope, with names and ID numbers masked as on every public output, and no account data at all.
+  // The list of failed payments returned to the treasury (Qinghai 二(一)4: 公开公示发放失败人员名单), so that the people
+  // on it come forward: for staff in their scope, and on the public pages per county. Names and ID numbers masked as
+  // on every public output, no account data at all.
+  async function failedList(q: ReturnType<typeof failuresQuery>) {
+    const rows = (await q.where('f.state', 'returned').orderBy('t.path').orderBy('v.name').orderBy('f.id').limit(5000)) as FailureView[];
+    const departments = new Map((await db('core_org').whereIn('id', [...new Set(rows.map((r) => Number(r.department_org_id)))]).select('id', 'name')).map((o: { id: number; name: string }) => [Number(o.id), o.name]));
+    return rows.map((r) => ({ township: r.township_name, village: r.village_name, name: maskName(r.person_name), idMasked: r.id_masked, subsidy: r.round_title, amount: formatYuan(Number(r.amount_fen)), department: departments.get(Number(r.department_org_id)) ?? '' }));
+  }
+
   router.get('/bank/failed-list', async (ctx) => {
     const actor = await reader(ctx);
-    const rows = (await failuresQuery(db, actor).where('f.state', 'returned').orderBy('t.path').orderBy('v.name').orderBy('f.id').limit(2000)) as FailureView[];
-    const departments = new Map((await db('core_org').whereIn('id', [...new Set(rows.map((r) => Number(r.department_org_id)))]).select('id', 'name')).map((o: { id: number; name: string }) => [Number(o.id), o.name]));
-    web.render(ctx, 'bank/failed-list.njk', {
-      title: '惠民惠农补贴发放失败人员名单',
-      rows: rows.map((r) => ({ township: r.township_name, village: r.village_name, name: maskName(r.person_name), idMasked: r.id_masked, subsidy: r.round_title, amount: formatYuan(Number(r.amount_fen)), department: departments.get(Number(r.department_org_id)) ?? '' })),
-      today: businessDate(),
-    });
+    web.render(ctx, 'bank/failed-list.njk', { title: '惠民惠农补贴发放失败人员名单', rows: await failedList(failuresQuery(db, actor)), today: businessDate() });
   });
 
+  router.get('/public/failed-payments', async (ctx) => {
+    const counties: Region[] = await db('core_region').where({ level: 'county' }).orderBy('name');
+    const countyId = ctx.query.county === undefined ? null : parseId(String(ctx.query.county));
+    const county = countyId !== null ? counties.find((c) => c.id === countyId) : counties.length === 1 ? counties[0] : undefined;
+    if (ctx.query.county !== undefined && !county) throw new NotFoundError('该县（区）不存在');
+    if (!county) return web.render(ctx, 'bank/failed-list.njk', { title: '惠民惠农补贴发放失败人员名单', counties, public: true });
+    web.render(ctx, 'bank/failed-list.njk', {
+      title: `${county.name}惠民惠农补贴发放失败人员名单`,
+      rows: await failedList(failedPaymentsQuery(db).where('f.county_id', county.id)),
+      today: businessDate(),
+      public: true,
+    });
+  });
 }

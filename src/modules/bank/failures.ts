@@ -181,12 +181,17 @@ const STATE_OWNERS: Record<FailureState, string> = {
   paid: '',
 };
 
-/** The cases in the actor's scope (a bank user: its rounds'), newest first, optionally in some states. */
-export function failuresQuery(db: Conn, actor: Actor) {
-  const q = db('bank_failure as f')
+/** Every case with its township and village names (callers narrow it: a scope, a county, a state). */
+export function failedPaymentsQuery(db: Conn) {
+  return db('bank_failure as f')
     .join('core_region as t', 't.id', 'f.township_id')
     .join('core_region as v', 'v.id', 'f.village_id')
     .select('f.*', 't.name as township_name', 't.path as township_path', 'v.name as village_name');
+}
+
+/** The cases in the actor's scope (a bank user: its rounds'). */
+export function failuresQuery(db: Conn, actor: Actor) {
+  const q = failedPaymentsQuery(db);
   if (hasRole(actor, 'bank')) return q.where('f.bank_org_id', actor.orgId ?? -1);
   q.where('t.path', 'like', `${actor.regionPath}%`);
   if (hasRole(actor, 'department') && actor.orgId !== null && !hasRole(actor, 'finance_section', 'treasury', 'township_station', 'township_finance', 'supervisor')) q.where('f.department_org_id', actor.orgId);
