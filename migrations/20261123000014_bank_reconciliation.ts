@@ -34,12 +34,22 @@ export async function up(knex: Knex): Promise<void> {
     t.bigInteger('bank_amount_fen').notNullable();
     t.unique(['reconciliation_id', 'line_id']);
   });
+  // Or, instead of the lines, the bank's confirmed totals per round as entered on the page.
+  await knex.schema.createTable('bank_reconciliation_total', (t) => {
+    t.increments('id');
+    t.integer('reconciliation_id').unsigned().notNullable().references('id').inTable('bank_reconciliation');
+    t.integer('round_id').notNullable();
+    t.bigInteger('paid_fen').notNullable();
+    t.bigInteger('unpaid_fen').notNullable();
+    t.bigInteger('refunded_fen').notNullable();
+    t.unique(['reconciliation_id', 'round_id']);
+  });
   await knex.schema.createTable('bank_reconciliation_diff', (t) => {
     t.increments('id');
     t.integer('reconciliation_id').unsigned().notNullable().references('id').inTable('bank_reconciliation');
     t.integer('round_id').notNullable();
-    t.integer('line_id').notNullable();
-    t.string('kind', 10).notNullable(); // missing | amount | state
+    t.integer('line_id'); // null: a round's total differs (entered totals)
+    t.string('kind', 10).notNullable(); // missing | amount | state (a line); paid | unpaid | refunded (a round's total)
     t.string('platform', 100).notNullable();
     t.string('bank', 100).notNullable();
     t.bigInteger('amount_fen').notNullable();
@@ -47,7 +57,7 @@ export async function up(knex: Knex): Promise<void> {
     t.string('resolution', 300);
     t.integer('resolved_by');
     t.timestamp('resolved_at', { useTz: true });
-    t.unique(['reconciliation_id', 'line_id', 'kind']);
+    t.unique(['reconciliation_id', 'round_id', 'line_id', 'kind']);
   });
   await knex.schema.createTable('bank_reconciliation_signature', (t) => {
     t.increments('id');
@@ -74,5 +84,5 @@ export async function up(knex: Knex): Promise<void> {
 }
 
 export async function down(knex: Knex): Promise<void> {
-  for (const table of ['bank_clearing', 'bank_reconciliation_signature', 'bank_reconciliation_diff', 'bank_reconciliation_line', 'bank_reconciliation']) await knex.schema.dropTable(table);
+  for (const table of ['bank_clearing', 'bank_reconciliation_signature', 'bank_reconciliation_diff', 'bank_reconciliation_total', 'bank_reconciliation_line', 'bank_reconciliation']) await knex.schema.dropTable(table);
 }

@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { roundLedger } from '../../src/modules/bank/ledger.ts';
 import { openReconciliations } from '../../src/modules/bank/reconcile.ts';
 import { TEST_DB, type TestDb, agentFor, binaryParser, createSeededDb, csrfFrom, login, loginWithTotp } from '../factories.ts';
 
@@ -54,5 +55,34 @@ describe(`quarterly reconciliation, from the pages (${TEST_DB})`, () => {
     await login(station, 'station1');
     expect((await station.get(`/bank/reconciliations/${recId}`)).status).toBe(403);
     expect((await finance.get('/bank/clearing?year=2025')).text).toContain('年末清算');
+  }, 120_000);
+});
+
+describe(`the bank's confirmed totals entered on the page (${TEST_DB})`, () => {
+  it('lists a round whose entered totals differ, names the field of a wrong amount, and takes a corrected entry', async () => {
+    t = await createSeededDb({ demo: true }, { people: true });
+    const db = t.core.db;
+    await openReconciliations(db, '2027-01-05');
+    const recId = Number((await db('bank_reconciliation').first('id')).id);
+    const bank = agentFor(t.core);
+    await login(bank, 'bank');
+    const page = await bank.get(`/bank/reconciliations/${recId}`);
+    const rounds = await db('batch_round').where({ state: 'transferred' }).orderBy('id').select('id', 'period');
+    const fields: Record<string, string> = { _csrf: csrfFrom(page.text) };
+    for (const r of rounds) {
+      const l = await roundLedger(db, Number(r.id));
+      Object.assign(fields, { [`paid-${r.id}`]: (l.paidFen / 100).toFixed(2), [`unpaid-${r.id}`]: (l.pendingFen / 100).toFixed(2), [`refunded-${r.id}`]: (l.refundedFen / 100).toFixed(2) });
+    }
+    const august = rounds.find((r: { period: string }) => r.period === '2026-08')!;
+    const wrong = await bank.post(`/bank/reconciliations/${recId}/totals`).type('form').send({ ...fields, [`paid-${august.id}`]: '一百' });
+    expect(wrong.status).toBe(422);
+    expect(wrong.text).toContain('2026年8月经济困难高龄失能养老服务补贴资金：已发放');
+    const off = await bank.post(`/bank/reconciliations/${recId}/totals`).type('form').send({ ...fields, [`paid-${august.id}`]: '1.00' });
+    expect(off.status).toBe(303);
+    const listed = await bank.get(`/bank/reconciliations/${recId}`);
+    expect(listed.text).toContain(`批次 ${august.id} 合计`);
+    expect(listed.text).toContain('已发放合计不符');
+    expect((await bank.post(`/bank/reconciliations/${recId}/totals`).type('form').send(fields)).status).toBe(303);
+    expect((await bank.get(`/bank/reconciliations/${recId}`)).text).toContain('未处理 0 笔');
   }, 120_000);
 });

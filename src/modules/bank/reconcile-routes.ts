@@ -5,12 +5,15 @@ import { businessYear, formatDateTime } from '../../core/dates.ts';
 import { ConflictError, NotFoundError, ValidationError } from '../../core/errors.ts';
 import { uploadedFile } from '../../core/http/upload.ts';
 import { parseId } from '../../core/http/validate.ts';
-import { formatYuan } from '../../core/money.ts';
+import { formatYuan, parseYuan } from '../../core/money.ts';
 import type { Web } from '../../core/web/web.ts';
 import { clearYear, clearingFigures, clearingPdf, clearingsOf } from './clearing.ts';
 import {
+  DIFFERENCE_KINDS,
   type ReconciliationRow,
+  differenceRef,
   differencesOf,
+  enterConfirmedTotals,
   importConfirmation,
   listReconciliations,
   reconciliationFigures,
@@ -65,7 +68,7 @@ export function reconcileRoutes(router: Router, web: Web): void {
           return { id: r.id, title: r.title, policy: r.policy, lines: r.ledger.lines, transferred: y(r.ledger.transferredFen), paid: y(r.ledger.paidFen), pending: y(r.ledger.pendingFen), refunded: y(r.ledger.refundedFen), returned: y(r.ledger.returnedFen), awaiting: y(r.ledger.awaitingFen), bank: b ? `${y(b.paidFen)} / ${y(b.unpaidFen)} / ${y(b.refundedFen)}` : '—', balanced: r.ledger.balanced };
         }),
         policies: figures.policies.map((p) => ({ policy: p.policy, lines: p.ledger.lines, transferred: y(p.ledger.transferredFen), paid: y(p.ledger.paidFen), pending: y(p.ledger.pendingFen), refunded: y(p.ledger.refundedFen), returned: y(p.ledger.returnedFen), awaiting: y(p.ledger.awaitingFen) })),
-        diffs: diffs.map((d: Record<string, unknown>) => ({ id: d.id, ref: `R${d.round_id}-${d.line_id}`, kind: d.kind === 'missing' ? '银行未确认' : d.kind === 'amount' ? '金额不符' : '状态不符', platform: d.platform, bank: d.bank, open: d.state === 'open', resolution: d.resolution, who: d.resolved_by_name })),
+        diffs: diffs.map((d: Record<string, unknown>) => ({ id: d.id, ref: differenceRef(d), kind: DIFFERENCE_KINDS[String(d.kind)], platform: d.platform, bank: d.bank, open: d.state === 'open', resolution: d.resolution, who: d.resolved_by_name })),
         openDiffs,
         parties: parties.map((p) => {
           const s = signedBy(p);
@@ -100,6 +103,36 @@ export function reconcileRoutes(router: Router, web: Web): void {
     } catch (err) {
       if (!(err instanceof ConflictError)) throw err;
       await page(ctx, actor, id, { conflict: err.message }, 409);
+    }
+  });
+
+  // The bank's confirmed totals of each round entered on the page (元), instead of the file of lines.
+  router.post('/bank/reconciliations/:id/totals', async (ctx) => {
+    const actor = await reader(ctx);
+    const id = idParam(ctx, '对账记录');
+    const body = (ctx.request.body ?? {}) as Record<string, unknown>;
+    try {
+      const rec = await reconciliationInScope(db, actor, id);
+      const totals = new Map<number, { paidFen: number; unpaidFen: number; refundedFen: number }>();
+      const errors: Record<string, string> = {};
+      for (const round of (await reconciliationFigures(db, rec)).rounds) {
+        const fen = (field: 'paid' | 'unpaid' | 'refunded', label: string) => {
+          const name = `${field}-${round.id}`;
+          const parsed = parseYuan(String(body[name] ?? ''));
+          if (parsed.ok) return parsed.fen;
+          errors[name] ??= `${round.title}：${label}${parsed.error}`;
+          return 0;
+        };
+        totals.set(round.id, { paidFen: fen('paid', '已发放'), unpaidFen: fen('unpaid', '未发放'), refundedFen: fen('refunded', '已退回') });
+      }
+      if (Object.keys(errors).length) throw new ValidationError(errors);
+      const outcome = await enterConfirmedTotals(web.core, actor, id, totals);
+      const message = outcome.repeated ? '填报的合计与上次相同，没有做任何更改' : `已登记各批次合计：${outcome.differences ? `有 ${outcome.differences} 处差异待核实处理` : '与平台记录一致'}`;
+      await web.redirectWith(ctx, `/bank/reconciliations/${id}`, { kind: outcome.repeated ? 'info' : 'success', message });
+    } catch (err) {
+      if (err instanceof ConflictError) return page(ctx, actor, id, { conflict: err.message }, 409);
+      if (!(err instanceof ValidationError)) throw err;
+      await page(ctx, actor, id, { errors: err.fieldErrors, values: body }, 422);
     }
   });
 

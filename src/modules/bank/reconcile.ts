@@ -137,6 +137,8 @@ export async function reconciliationFigures(db: Conn, rec: ReconciliationRow): P
       t[`${row.bank_state}Fen`] += Number(row.total);
       bankTotals.set(Number(row.round_id), t);
     }
+    const entered: { round_id: number; paid_fen: number; unpaid_fen: number; refunded_fen: number }[] = await db('bank_reconciliation_total').where({ reconciliation_id: rec.id }).select('round_id', 'paid_fen', 'unpaid_fen', 'refunded_fen');
+    for (const e of entered) bankTotals.set(Number(e.round_id), { paidFen: Number(e.paid_fen), unpaidFen: Number(e.unpaid_fen), refundedFen: Number(e.refunded_fen) });
   }
   return { rounds: withLedger, policies: [...byPolicy].map(([policy, ledger]) => ({ policy, ledger })), bankTotals };
 }
@@ -154,7 +156,8 @@ async function platformLines(db: Conn, roundIds: number[]): Promise<Map<number, 
 
 const CONFIRMATION_SPEC: TableSpec = { headerHas: ['流水号', '状态'], required: ['流水号', '金额（分）', '状态'], rowNoun: '对账明细', formatHint: '格式见对账确认文件说明：流水号、金额（分）、状态（已发放、未发放、已退回）' };
 
-export type ConfirmationOutcome = { ok: true; repeated: boolean; rows: number; differences: number } | { ok: false; errors: ImportError[]; report: Buffer };
+export type Confirmed = { ok: true; repeated: boolean; rows: number; differences: number };
+export type ConfirmationOutcome = Confirmed | { ok: false; errors: ImportError[]; report: Buffer };
 
 /**
  * The bank's confirmation of every line of the covered rounds (docs/reconciliation-file-format.md): refused whole
@@ -202,7 +205,7 @@ export async function importConfirmation(core: Core, actor: Actor, reconciliatio
     if (!before && state && /^\d+$/.test(amount)) confirmed.set(lineId!, { roundId: line.roundId, state, amountFen: Number(amount), rowNumber: row.rowNumber });
   }
   if (errors.length) return { ok: false, errors, report: await writeErrorReport('对账确认文件', errors, table) };
-  const differences: { round_id: number; line_id: number; kind: string; platform: string; bank: string; amount_fen: number }[] = [];
+  const differences: Difference[] = [];
   for (const [lineId, p] of platform) {
     const b = confirmed.get(lineId);
     if (!b) differences.push({ round_id: p.roundId, line_id: lineId, kind: 'missing', platform: `${BANK_LINE_STATES[p.state]} ${formatYuan(p.amountFen)} 元`, bank: '确认文件中没有该笔', amount_fen: p.amountFen });
@@ -211,20 +214,64 @@ export async function importConfirmation(core: Core, actor: Actor, reconciliatio
       if (b.state !== p.state) differences.push({ round_id: p.roundId, line_id: lineId, kind: 'state', platform: BANK_LINE_STATES[p.state], bank: BANK_LINE_STATES[b.state], amount_fen: p.amountFen });
     }
   }
-  return inTransaction(core.db, async (trx) => {
-    const updated = await trx('bank_reconciliation').where({ id: rec.id, state: 'open' }).update({ confirmation_sha256: sha256, confirmation_name: file.name.slice(0, 200), confirmation_rows: table.rows.length, confirmed_at: nowIso(), version: trx.raw('version + 1') });
-    if (updated !== 1) throw new ConflictError('该季度对账已签认，不能再上传');
-    await trx('bank_reconciliation_line').where({ reconciliation_id: rec.id }).delete();
+  return replaceConfirmation(core, actor, rec, { sha256, name: file.name, rows: table.rows.length, differences }, async (trx) => {
     await bulkInsert(trx, 'bank_reconciliation_line', [...confirmed], ([lineId, c]) => ({ reconciliation_id: rec.id, round_id: c.roundId, line_id: lineId, bank_state: c.state, bank_amount_fen: c.amountFen }));
-    const resolved = new Map(((await trx('bank_reconciliation_diff').where({ reconciliation_id: rec.id, state: 'resolved' }).select('*')) as Record<string, unknown>[]).map((d) => [`${d.line_id}:${d.kind}:${d.platform}:${d.bank}`, d]));
+  });
+}
+
+type Difference = { round_id: number; line_id: number | null; kind: string; platform: string; bank: string; amount_fen: number };
+
+/**
+ * The bank's confirmation (a file of lines, or totals entered) replaces the last one, in one transaction: its rows,
+ * the differences listed again (one already resolved and still there keeps its resolution), every sign-off given on
+ * the earlier figures withdrawn.
+ */
+async function replaceConfirmation(core: Core, actor: Actor, rec: ReconciliationRow, input: { sha256: string; name: string; rows: number; differences: Difference[] }, store: (trx: Tx) => Promise<void>): Promise<Confirmed> {
+  return inTransaction(core.db, async (trx) => {
+    const updated = await trx('bank_reconciliation').where({ id: rec.id, state: 'open' }).update({ confirmation_sha256: input.sha256, confirmation_name: input.name.slice(0, 200), confirmation_rows: input.rows, confirmed_at: nowIso(), version: trx.raw('version + 1') });
+    if (updated !== 1) throw new ConflictError('该季度对账已签认，不能再更改银行确认');
+    await trx('bank_reconciliation_line').where({ reconciliation_id: rec.id }).delete();
+    await trx('bank_reconciliation_total').where({ reconciliation_id: rec.id }).delete();
+    await store(trx);
+    const key = (d: Partial<Record<'round_id' | 'line_id' | 'kind' | 'platform' | 'bank', unknown>>) => `${d.round_id}:${d.line_id ?? ''}:${d.kind}:${d.platform}:${d.bank}`;
+    const resolved = new Map(((await trx('bank_reconciliation_diff').where({ reconciliation_id: rec.id, state: 'resolved' }).select('*')) as Record<string, unknown>[]).map((d) => [key(d), d]));
     await trx('bank_reconciliation_diff').where({ reconciliation_id: rec.id }).delete();
-    await bulkInsert(trx, 'bank_reconciliation_diff', differences, (d) => {
-      const kept = resolved.get(`${d.line_id}:${d.kind}:${d.platform}:${d.bank}`);
+    await bulkInsert(trx, 'bank_reconciliation_diff', input.differences, (d) => {
+      const kept = resolved.get(key(d));
       return { reconciliation_id: rec.id, ...d, state: kept ? 'resolved' : 'open', resolution: kept?.resolution ?? null, resolved_by: kept?.resolved_by ?? null, resolved_at: kept?.resolved_at ?? null };
     });
     const withdrawn = await trx('bank_reconciliation_signature').where({ reconciliation_id: rec.id }).delete();
-    await recordAudit(trx, actor, { action: 'bank.reconciliation.confirm', objectType: 'reconciliation', objectId: rec.id, summary: { file: file.name, sha256, rows: table.rows.length, differences: differences.length, signaturesWithdrawn: withdrawn } });
-    return { ok: true, repeated: false, rows: table.rows.length, differences: await openDifferences(trx, rec.id) };
+    await recordAudit(trx, actor, { action: 'bank.reconciliation.confirm', objectType: 'reconciliation', objectId: rec.id, summary: { source: input.name, sha256: input.sha256, rows: input.rows, differences: input.differences.length, signaturesWithdrawn: withdrawn } });
+    return { ok: true as const, repeated: false, rows: input.rows, differences: await openDifferences(trx, rec.id) };
+  });
+}
+
+/**
+ * Instead of the lines, the bank may enter its confirmed totals of each round (paid, still at the bank, refunded,
+ * in fen); a round whose totals differ from the platform's is listed as a difference per figure. A round not entered
+ * counts as all zero.
+ */
+export async function enterConfirmedTotals(core: Core, actor: Actor, reconciliationId: number, totals: Map<number, { paidFen: number; unpaidFen: number; refundedFen: number }>): Promise<Confirmed> {
+  const rec = await reconciliationInScope(core.db, actor, reconciliationId);
+  if (!hasRole(actor, 'bank')) throw new ForbiddenError('对账确认由代发金融机构填报');
+  if (rec.state === 'signed') throw new ConflictError('该季度对账已签认，不能再更改银行确认');
+  const rounds = await reconciliationRounds(core.db, rec);
+  if ([...totals.keys()].some((id) => !rounds.some((r) => r.id === id))) throw new ValidationError({ totals: '填报的批次不在本次对账范围内' });
+  const sha256 = createHash('sha256').update(JSON.stringify([...totals].sort((a, b) => a[0] - b[0]))).digest('hex');
+  if (rec.confirmation_sha256 === sha256) return { ok: true, repeated: true, rows: totals.size, differences: await openDifferences(core.db, rec.id) };
+  const differences: Difference[] = [];
+  for (const r of rounds) {
+    const ledger = await roundLedger(core.db, r.id);
+    const bank = totals.get(r.id) ?? { paidFen: 0, unpaidFen: 0, refundedFen: 0 };
+    const compare = (kind: 'paid' | 'unpaid' | 'refunded', platformFen: number, bankFen: number) => {
+      if (platformFen !== bankFen) differences.push({ round_id: r.id, line_id: null, kind, platform: `${BANK_LINE_STATES[kind]}合计 ${formatYuan(platformFen)} 元`, bank: `${formatYuan(bankFen)} 元`, amount_fen: Math.abs(platformFen - bankFen) });
+    };
+    compare('paid', ledger.paidFen, bank.paidFen);
+    compare('unpaid', ledger.pendingFen, bank.unpaidFen);
+    compare('refunded', ledger.refundedFen, bank.refundedFen);
+  }
+  return replaceConfirmation(core, actor, rec, { sha256, name: '页面填报的各批次合计', rows: totals.size, differences }, async (trx) => {
+    await bulkInsert(trx, 'bank_reconciliation_total', [...totals], ([roundId, t]) => ({ reconciliation_id: rec.id, round_id: roundId, paid_fen: t.paidFen, unpaid_fen: t.unpaidFen, refunded_fen: t.refundedFen }));
   });
 }
 
@@ -241,6 +288,10 @@ export async function differencesOf(db: Conn, reconciliationId: number) {
     .limit(2000)
     .select('d.*', 'u.display_name as resolved_by_name');
 }
+
+export const DIFFERENCE_KINDS: Record<string, string> = { missing: '银行未确认', amount: '金额不符', state: '状态不符', paid: '已发放合计不符', unpaid: '未发放合计不符', refunded: '已退回合计不符' };
+/** A line's reference, or the round for a difference of its totals. */
+export const differenceRef = (d: { round_id?: unknown; line_id?: unknown }) => (d.line_id === null || d.line_id === undefined ? `批次 ${d.round_id} 合计` : `R${d.round_id}-${d.line_id}`);
 
 /** The finance section resolves a difference with what it found (a bank error corrected, a result posted late …). */
 export async function resolveDifference(core: Core, actor: Actor, diffId: number, resolution: string): Promise<void> {
@@ -339,7 +390,7 @@ async function reconciliationReport(trx: Tx, rec: ReconciliationRow, signatures:
   if (diffs.length) {
     drawTable(pdf, {
       columns: [{ header: '流水号', width: 2 }, { header: '平台', width: 2 }, { header: '银行确认', width: 2 }, { header: '处理', width: 5 }, { header: '处理人', width: 1.5 }],
-      rows: diffs.map((d: Record<string, unknown>) => [`R${d.round_id}-${d.line_id}`, String(d.platform), String(d.bank), String(d.resolution ?? ''), String(d.resolved_by_name ?? '')]),
+      rows: diffs.map((d: Record<string, unknown>) => [differenceRef(d), String(d.platform), String(d.bank), String(d.resolution ?? ''), String(d.resolved_by_name ?? '')]),
       repeatHeader: true,
     });
   } else pdf.font('zh').fontSize(9).text('银行确认与平台记录逐笔一致。');
