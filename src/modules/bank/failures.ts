@@ -2,7 +2,7 @@ import { agreementInForce } from '../../core/agreements.ts';
 import { type AuditWho, recordAudit } from '../../core/audit.ts';
 import { type Actor, hasRole } from '../../core/auth/roles.ts';
 import type { Core } from '../../core/context.ts';
-import { businessDate } from '../../core/dates.ts';
+import { businessDate, isBusinessDate } from '../../core/dates.ts';
 import { type Conn, type Tx, bulkInsert, inTransaction, insertReturningId, nowIso, selectInChunks } from '../../core/db.ts';
 import { closeDeadline, openDeadline } from '../../core/deadlines.ts';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../../core/errors.ts';
@@ -378,6 +378,23 @@ async function casesOfRound(trx: Tx, roundId: number, ids: number[], state: Fail
   return rows;
 }
 
+/** A voucher's number and date, as typed: the number required, the date a real one and not in the future. */
+function checkedVoucher(voucherNo: string, label: string, date: { field: string; value: string; label: string }): string {
+  const errors: Record<string, string> = {};
+  if (!voucherNo.trim()) errors.voucherNo = `请填写${label}`;
+  if (!isBusinessDate(date.value) || date.value > businessDate()) errors[date.field] = `请填写${date.label}（不晚于今天）`;
+  if (Object.keys(errors).length) throw new ValidationError(errors);
+  return voucherNo.trim();
+}
+
+/** The cases one voucher covers: of this round, in the state, and the amount on the voucher exactly their total. */
+async function voucherCases(trx: Tx, roundId: number, input: { failureIds: number[]; amountFen: number }, state: FailureState, amountLabel: string): Promise<{ cases: FailureRow[]; totalFen: number }> {
+  const cases = await casesOfRound(trx, roundId, input.failureIds, state);
+  const totalFen = cases.reduce((sum, c) => sum + c.amount_fen, 0);
+  if (input.amountFen !== totalFen) throw new ValidationError({ amount: `${amountLabel}应为所选 ${cases.length} 笔的合计 ${formatYuan(totalFen)} 元` });
+  return { cases, totalFen };
+}
+
 async function roundOf(core: Core, actor: Actor, roundId: number): Promise<RoundRow> {
   const round = await roundInScope(core.db, actor, roundId);
   if (hasRole(actor, 'bank') && round.bank_org_id !== actor.orgId) throw new NotFoundError('没有下达给本机构的该发放批次');
@@ -456,13 +473,9 @@ export async function recordRetransfer(core: Core, actor: Actor, roundId: number
 export async function recordRefund(core: Core, actor: Actor, roundId: number, input: { failureIds: number[]; voucherNo: string; refundedOn: string; amountFen: number }): Promise<number> {
   if (!hasRole(actor, 'bank')) throw new ForbiddenError('资金退回由代发金融机构登记');
   const round = await roundOf(core, actor, roundId);
-  const voucherNo = input.voucherNo.trim();
-  if (!voucherNo) throw new ValidationError({ voucherNo: '请填写退款凭证号' });
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(input.refundedOn) || input.refundedOn > businessDate()) throw new ValidationError({ refundedOn: '请填写退回日期（不晚于今天）' });
+  const voucherNo = checkedVoucher(input.voucherNo, '退款凭证号', { field: 'refundedOn', value: input.refundedOn, label: '退回日期' });
   return inTransaction(core.db, async (trx) => {
-    const cases = await casesOfRound(trx, roundId, input.failureIds, 'refund_due');
-    const totalFen = cases.reduce((sum, c) => sum + c.amount_fen, 0);
-    if (input.amountFen !== totalFen) throw new ValidationError({ amount: `退回金额应为所选 ${cases.length} 笔的合计 ${formatYuan(totalFen)} 元` });
+    const { cases, totalFen } = await voucherCases(trx, roundId, input, 'refund_due', '退回金额');
     const refundId = await insertReturningId(trx, 'bank_refund', { round_id: roundId, bank_org_id: round.bank_org_id, voucher_no: voucherNo, refunded_on: input.refundedOn, lines: cases.length, amount_fen: totalFen, recorded_by: actor.userId, recorded_at: nowIso() });
     const keys = new Set<string>();
     for (const c of cases) {
@@ -486,13 +499,9 @@ export async function recordRefund(core: Core, actor: Actor, roundId: number, in
 export async function recordTreasuryReturn(core: Core, actor: Actor, roundId: number, input: { failureIds: number[]; voucherNo: string; returnedOn: string; amountFen: number }): Promise<number> {
   if (!hasRole(actor, 'treasury')) throw new ForbiddenError('缴回财政由国库科登记');
   await roundOf(core, actor, roundId);
-  const voucherNo = input.voucherNo.trim();
-  if (!voucherNo) throw new ValidationError({ voucherNo: '请填写缴款凭证号' });
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(input.returnedOn) || input.returnedOn > businessDate()) throw new ValidationError({ returnedOn: '请填写缴回日期（不晚于今天）' });
+  const voucherNo = checkedVoucher(input.voucherNo, '缴款凭证号', { field: 'returnedOn', value: input.returnedOn, label: '缴回日期' });
   return inTransaction(core.db, async (trx) => {
-    const cases = await casesOfRound(trx, roundId, input.failureIds, 'return_due');
-    const totalFen = cases.reduce((sum, c) => sum + c.amount_fen, 0);
-    if (input.amountFen !== totalFen) throw new ValidationError({ amount: `缴回金额应为所选 ${cases.length} 笔的合计 ${formatYuan(totalFen)} 元` });
+    const { cases, totalFen } = await voucherCases(trx, roundId, input, 'return_due', '缴回金额');
     const returnId = await insertReturningId(trx, 'bank_treasury_return', { round_id: roundId, voucher_no: voucherNo, returned_on: input.returnedOn, lines: cases.length, amount_fen: totalFen, recorded_by: actor.userId, recorded_at: nowIso() });
     for (const c of cases) {
       const updated = await trx('bank_failure').where({ id: c.id, version: c.version }).update({ state: 'returned', funds: 'treasury', treasury_return_id: returnId, updated_at: nowIso(), version: c.version + 1 });
