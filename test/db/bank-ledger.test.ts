@@ -6,7 +6,10 @@ import { ValidationError } from '../../src/core/errors.ts';
 import { seededRandom } from '../../src/core/random.ts';
 import { approveCorrections, approveReissue, compileReissue, correctFailure, decideReturn, recordRefund, recordRetransfer, recordTreasuryReturn, requestReissue, sendBackFailure, verifyFailure } from '../../src/modules/bank/failures.ts';
 import { roundLedger } from '../../src/modules/bank/ledger.ts';
+import { createUser } from '../../src/core/users.ts';
 import { checkRoster, removeLine } from '../../src/modules/batch/commands.ts';
+import { recordTransfer, releaseRound, submitRound } from '../../src/modules/batch/round-workflow.ts';
+import { type RosterAction, actOnRoster } from '../../src/modules/batch/workflow.ts';
 import { importResultFile } from '../../src/modules/bank/results.ts';
 import { DEMO_SETTLEMENT_ACCOUNT } from '../../seeds/demo-batch.ts';
 import { type TestDb, actorFor, createSeededDb } from '../factories.ts';
@@ -36,6 +39,7 @@ async function reset(): Promise<void> {
   await db('bank_failure').where({ round_id: roundId }).delete();
   for (const table of ['bank_supplement', 'bank_refund', 'bank_treasury_return', 'bank_notice', 'bank_line_result', 'bank_result_file']) await db(table).where({ round_id: roundId }).delete();
   const reissueRounds = db('batch_round').where({ kind: 'reissue' }).select('id');
+  for (const table of ['bank_notice', 'bank_line_result', 'bank_result_file', 'batch_transfer']) await db(table).whereIn('round_id', reissueRounds).delete();
   await db('batch_finding').whereIn('roster_id', db('batch_roster').whereIn('round_id', reissueRounds).select('id')).delete();
   for (const table of ['batch_history', 'batch_line', 'batch_roster']) await db(table).whereIn('round_id', reissueRounds).delete();
   await db('batch_round').where({ kind: 'reissue' }).delete();
@@ -281,6 +285,33 @@ describe('the money of a paid round, to the fen, at every moment', () => {
     await expect(removeLine(t.core, who.station1!, Number(reissueLine.id), '误加')).rejects.toThrow('补发明细');
     expect((await db('bank_failure').where({ id: cCase.id }).first('state')).state).toBe('reissued');
     await assertInvariants();
+
+    // The reissue round goes through the whole flow like any other and pays the person for that period. The
+    // department person who compiled it cannot approve its roster: a colleague does (four-eyes).
+    const [office, treasury, admin] = await Promise.all([actorFor(t, 'finance1'), actorFor(t, 'treasury'), actorFor(t, 'admin')]);
+    await createUser(t.core, admin, { username: 'dept_civil2', displayName: '民政局复核人', roles: ['department'], regionId: who.dept_civil!.regionId, orgId: who.dept_civil!.orgId });
+    const colleague = await actorFor(t, 'dept_civil2');
+    const step = async (who: Actor, action: RosterAction, extra: Record<string, string> = {}) => {
+      const { version } = await db('batch_roster').where({ id: roster.id }).first('version');
+      await actOnRoster(t.core, who, Number(roster.id), action, { version: Number(version), ...extra });
+    };
+    await step(who.station1!, 'send_check');
+    await step(office, 'confirm_check');
+    await step(who.station1!, 'submit');
+    await expect(step(who.dept_civil!, 'approve')).rejects.toThrow('四眼原则');
+    await step(colleague, 'approve');
+    await step(who.station1!, 'start_publicity', { publicityStart: businessDate(), publicityEnd: '2099-12-31' });
+    await db('batch_roster').where({ id: roster.id }).update({ publicity_start: '2026-10-08', publicity_end: '2026-10-14' });
+    await step(office, 'confirm_publicity');
+    await step(who.station1!, 'report');
+    const roundVersion = async () => Number((await db('batch_round').where({ id: reissueRoundId }).first('version')).version);
+    await submitRound(t.core, who.dept_civil!, reissueRoundId, await roundVersion());
+    const bankOrg = await db('core_org').where({ kind: 'bank' }).first('id');
+    await releaseRound(t.core, who.finance!, reissueRoundId, { version: await roundVersion(), bankOrgId: Number(bankOrg.id) });
+    await recordTransfer(t.core, treasury, reissueRoundId, { version: await roundVersion(), amountFen: c!.fen, voucherNo: '补发拨付001', bankOrgId: Number(bankOrg.id), destinationAccount: DEMO_SETTLEMENT_ACCOUNT });
+    const paidAgain = await importResultFile(t.core, who.bank!, reissueRoundId, { name: 'reissue.csv', buffer: csv([`R${reissueRoundId}-${reissueLine.id},${c!.fen},成功,,`]) });
+    expect(paidAgain.ok).toBe(true);
+    expect(await roundLedger(db, reissueRoundId)).toMatchObject({ transferredFen: c!.fen, paidFen: c!.fen, pendingFen: 0, balanced: true });
   }, 120_000);
 });
 
