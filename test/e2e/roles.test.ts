@@ -236,4 +236,56 @@ describe.skipIf(onPg || !hasChromium)('各角色通过浏览器登录与退出',
     },
     TIMEOUT,
   );
+
+  it(
+    '发放失败：经办站所从工作台进入并核实修正，主管部门核实，财政复核后生成补充代发文件，银行可下载',
+    async () => {
+      const signIn = async (username: string) => {
+        const context = await browser.newContext({ locale: 'zh-CN', viewport: { width: 1280, height: 900 } });
+        const page = await context.newPage();
+        await openLogin(page);
+        await page.fill('#f-username', username);
+        await page.fill('#f-password', TEST_PASSWORD);
+        await Promise.all([page.waitForNavigation({ waitUntil: 'load' }), page.getByRole('button', { name: '登录' }).click()]);
+        return { context, page };
+      };
+      const failure = await db.core.db('bank_failure').where({ state: 'correcting' }).first('id', 'round_id');
+      const station = await signIn('station1');
+      try {
+        await station.page.getByRole('link', { name: '发放失败、待核实修正的明细' }).click();
+        await station.page.locator(`a[href="/bank/failures/${failure.id}"]`).first().click();
+        await station.page.fill('#f-note', '账户已解冻，本人已确认');
+        await station.page.getByRole('button', { name: '提交主管部门核实' }).click();
+        await expect.poll(() => station.page.locator('main').innerText(), { timeout: 15_000 }).toContain('待主管部门核实');
+      } finally {
+        await station.context.close();
+      }
+      const civil = await signIn('dept_civil');
+      try {
+        await civil.page.goto(`${baseUrl}/bank/failures/${failure.id}`);
+        await civil.page.getByRole('button', { name: '核实无误，报财政再次复核' }).click();
+        await expect.poll(() => civil.page.locator('main').innerText(), { timeout: 15_000 }).toContain('待财政再次复核');
+      } finally {
+        await civil.context.close();
+      }
+      const finance = await signIn('finance');
+      try {
+        await finance.page.goto(`${baseUrl}/bank/rounds/${failure.round_id}`);
+        await finance.page.getByRole('button', { name: '复核通过，生成补充代发文件' }).click();
+        await expect.poll(() => finance.page.locator('main').innerText(), { timeout: 15_000 }).toContain('补充 2');
+        await finance.page.screenshot({ path: path.join(SCREENSHOT_DIR, 'failures-round-finance.png'), fullPage: true });
+      } finally {
+        await finance.context.close();
+      }
+      const bank = await signIn('bank');
+      try {
+        await bank.page.goto(`${baseUrl}/bank/rounds/${failure.round_id}`);
+        const [download] = await Promise.all([bank.page.waitForEvent('download'), bank.page.locator(`a[href="/bank/payouts/${failure.round_id}/csv?supplement=2"]`).click()]);
+        expect(download.suggestedFilename()).toContain('补充2');
+      } finally {
+        await bank.context.close();
+      }
+    },
+    TIMEOUT,
+  );
 });
