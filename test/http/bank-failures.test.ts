@@ -66,6 +66,7 @@ describe(`failed payments, from the pages (${TEST_DB})`, () => {
     expect((await bank.get('/')).text).toContain('再次发放失败、待退回资金的明细');
 
     // The bank records the refund with its voucher: the amount must be the total of what it ticks.
+    expect((await bank.get(`/bank/rounds/${round.id}`)).text).toContain(`登记资金退回原账户（2 笔，合计 ${yuan(a!.fen + b!.fen)} 元）`);
     const wrong = await post(bank, `/bank/rounds/${round.id}`, `/bank/rounds/${round.id}/refund`, { failureIds: ids.map(String), amount: '1.00', voucherNo: 'TK001', refundedOn: businessDate() });
     expect(wrong.status).toBe(422);
     expect(wrong.text).toContain(`退回金额应为所选 2 笔的合计 ${yuan(a!.fen + b!.fen)} 元`);

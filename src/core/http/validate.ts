@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { ValidationError } from '../errors.ts';
+import { NotFoundError, ValidationError } from '../errors.ts';
 
 /**
  * Validate input from outside (a form, a query string) against a zod schema whose messages are in Chinese.
@@ -20,4 +20,11 @@ export function validate<S extends z.ZodType>(schema: S, input: unknown): z.infe
 export function parseId(value: string | undefined): number | null {
   if (!value || !/^[1-9]\d{0,9}$/.test(value)) return null;
   return Number(value);
+}
+
+/** An id from a URL segment, or 404 "<what>不存在". */
+export function requireId(value: string | undefined, what: string): number {
+  const id = parseId(value);
+  if (id === null) throw new NotFoundError(`${what}不存在`);
+  return id;
 }

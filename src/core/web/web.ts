@@ -5,7 +5,7 @@ import { type Actor, ROLE_LABELS, type Role, hasRole } from '../auth/roles.ts';
 import { type Flash, type SessionRow, setFlash } from '../auth/session.ts';
 import { refuse } from '../audit.ts';
 import { XLSX_TYPE, stashDownload } from '../downloads.ts';
-import { ForbiddenError } from '../errors.ts';
+import { ConflictError, ForbiddenError, ValidationError } from '../errors.ts';
 import { type ImportError, formatImportError } from '../spreadsheet.ts';
 
 /** An entry of the main navigation, shown to the roles listed. */
@@ -35,6 +35,9 @@ export interface ImportRefusal {
 }
 
 const SHOWN_IMPORT_ERRORS = 50;
+
+/** What a form's command says when it succeeds: the message, or the message with its kind and the page to go to. */
+export type StepOutcome = string | { message: string; kind?: Flash['kind']; to?: string };
 
 export class Web {
   constructor(
@@ -86,6 +89,24 @@ export class Web {
     const session = ctx.state.session as SessionRow | undefined;
     if (session) await setFlash(this.core.db, session.id, flash);
     this.redirect(ctx, to);
+  }
+
+  /**
+   * A form posted to a command: success redirects (post/redirect/get) with the command's message, to `to` unless the
+   * outcome names another page; a refusal is shown on the form's page — a ConflictError (state, four-eyes, amounts)
+   * with status 409, a ValidationError with its field errors and what was typed, 422. Anything else propagates.
+   */
+  async formStep(ctx: Context, to: string, run: () => Promise<StepOutcome>, page: (extra: Record<string, unknown>, status: number) => Promise<void>): Promise<void> {
+    let outcome: StepOutcome;
+    try {
+      outcome = await run();
+    } catch (err) {
+      if (err instanceof ConflictError) return page({ conflict: err.message }, 409);
+      if (!(err instanceof ValidationError)) throw err;
+      return page({ errors: err.fieldErrors, values: ctx.request.body }, 422);
+    }
+    const { message, kind = 'success', to: next = to } = typeof outcome === 'string' ? { message: outcome } : outcome;
+    await this.redirectWith(ctx, next, { kind, message });
   }
 
   /** A file to save (Content-Disposition attachment, the Chinese name encoded per RFC 5987). */

@@ -1,8 +1,8 @@
 import type Router from '@koa/router';
 import { ApiRefusal, apiClient, jsonBody } from '../../core/api.ts';
 import type { Core } from '../../core/context.ts';
-import { NotFoundError, ValidationError } from '../../core/errors.ts';
-import { parseId } from '../../core/http/validate.ts';
+import { ValidationError } from '../../core/errors.ts';
+import { requireId } from '../../core/http/validate.ts';
 import { bankRounds, payoutFile, supplementsOf } from './commands.ts';
 import { supplementParam } from './routes.ts';
 import { PAYOUT_FORMATS } from './payout.ts';
@@ -21,8 +21,7 @@ export function bankApi(core: Core) {
         };
       });
       router.get('/payouts/:id', async (ctx) => {
-        const roundId = parseId(ctx.params.id);
-        if (roundId === null) throw new NotFoundError('发放批次不存在');
+        const roundId = requireId(ctx.params.id, '发放批次');
         const payout = await payoutFile(core, { client: apiClient(ctx) }, roundId, String(ctx.query.format ?? 'csv'), supplementParam(ctx.query.supplement));
         ctx.set('X-Checksum-SM3', payout.sm3);
         ctx.set('Content-Disposition', `attachment; filename*=UTF-8''${encodeURIComponent(payout.fileName)}`);
@@ -30,8 +29,7 @@ export function bankApi(core: Core) {
         ctx.body = payout.body;
       });
       router.post('/payouts/:id/results', async (ctx) => {
-        const roundId = parseId(ctx.params.id);
-        if (roundId === null) throw new NotFoundError('发放批次不存在');
+        const roundId = requireId(ctx.params.id, '发放批次');
         const body = (ctx.request.body ?? {}) as { results?: unknown };
         if (!Array.isArray(body.results) || body.results.length === 0) throw new ValidationError({ results: '应为非空数组' });
         const outcome = await postResults(core, apiClient(ctx), roundId, body.results);

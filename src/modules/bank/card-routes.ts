@@ -2,9 +2,9 @@ import type Router from '@koa/router';
 import type { Context } from 'koa';
 import { type Actor, hasRole } from '../../core/auth/roles.ts';
 import { formatDateTime } from '../../core/dates.ts';
-import { ConflictError, NotFoundError, ValidationError } from '../../core/errors.ts';
+import { ConflictError, ValidationError } from '../../core/errors.ts';
 import { uploadedFile } from '../../core/http/upload.ts';
-import { parseId } from '../../core/http/validate.ts';
+import { parseId, requireId } from '../../core/http/validate.ts';
 import type { Web } from '../../core/web/web.ts';
 import { peopleWithoutAccount } from '../beneficiary/index.ts';
 import { CARD_REASONS, answerCardRequest, banksServing, cardRequestFile, cardRequestInScope, cardRequestLines, listCardRequests, sendCardRequest } from './cards.ts';
@@ -15,11 +15,7 @@ const READERS = ['township_station', 'township_finance', 'bank', 'supervisor'] a
 export function cardRoutes(router: Router, web: Web): void {
   const { db } = web.core;
   const reader = (ctx: Context) => web.requireRole(ctx, READERS, '开卡申请仅乡镇、代发金融机构和监督人员可以查看');
-  const idParam = (ctx: Context) => {
-    const id = parseId(ctx.params.id);
-    if (id === null) throw new NotFoundError('开卡申请不存在');
-    return id;
-  };
+  const idParam = (ctx: Context) => requireId(ctx.params.id, '开卡申请');
 
   async function listPage(ctx: Context, actor: Actor, extra: Record<string, unknown> = {}, status = 200) {
     const station = hasRole(actor, 'township_station');
@@ -46,17 +42,19 @@ export function cardRoutes(router: Router, web: Web): void {
     const actor = await reader(ctx);
     const body = (ctx.request.body ?? {}) as Record<string, unknown>;
     const list = (v: unknown) => (Array.isArray(v) ? v : v === undefined || v === '' ? [] : [v]).map((x) => String(x));
-    try {
-      const ids = list(body.noAccount).map((v) => parseId(v));
-      if (ids.some((id) => id === null)) throw new ValidationError({ noAccount: '所选人员无效，请刷新后重选' });
-      const bankOrgId = parseId(String(body.bankOrgId ?? ''));
-      if (bankOrgId === null) throw new ValidationError({ bankOrgId: '请选择代发金融机构' });
-      const requestId = await sendCardRequest(web.core, actor, { bankOrgId, noAccount: ids as number[], lostIdNumbers: String(body.lostIdNumbers ?? '').split(/[\s,，;；]+/) });
-      await web.redirectWith(ctx, `/bank/card-requests/${requestId}`, { kind: 'success', message: '开卡申请已发送代发金融机构' });
-    } catch (err) {
-      if (!(err instanceof ValidationError)) throw err;
-      await listPage(ctx, actor, { errors: err.fieldErrors, values: body }, 422);
-    }
+    await web.formStep(
+      ctx,
+      '/bank/card-requests',
+      async () => {
+        const ids = list(body.noAccount).map((v) => parseId(v));
+        if (ids.some((id) => id === null)) throw new ValidationError({ noAccount: '所选人员无效，请刷新后重选' });
+        const bankOrgId = parseId(String(body.bankOrgId ?? ''));
+        if (bankOrgId === null) throw new ValidationError({ bankOrgId: '请选择代发金融机构' });
+        const requestId = await sendCardRequest(web.core, actor, { bankOrgId, noAccount: ids as number[], lostIdNumbers: String(body.lostIdNumbers ?? '').split(/[\s,，;；]+/) });
+        return { message: '开卡申请已发送代发金融机构', to: `/bank/card-requests/${requestId}` };
+      },
+      (extra, status) => listPage(ctx, actor, extra, status),
+    );
   });
 
   async function requestPage(ctx: Context, actor: Actor, id: number, extra: Record<string, unknown> = {}, status = 200) {

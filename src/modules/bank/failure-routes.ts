@@ -3,14 +3,14 @@ import type { Context } from 'koa';
 import { type Actor, hasRole } from '../../core/auth/roles.ts';
 import { businessDate, formatDateTime } from '../../core/dates.ts';
 import { countRows } from '../../core/db.ts';
-import { ConflictError, NotFoundError, ValidationError } from '../../core/errors.ts';
+import { NotFoundError, ValidationError } from '../../core/errors.ts';
 import { uploadedFile } from '../../core/http/upload.ts';
-import { parseId } from '../../core/http/validate.ts';
+import { parseId, requireId } from '../../core/http/validate.ts';
 import { maskName } from '../../core/mask.ts';
 import { formatYuan, parseYuan } from '../../core/money.ts';
 import type { Region } from '../../core/regions.ts';
-import type { Web } from '../../core/web/web.ts';
-import { type RoundRow, lineFacts, roundInScope } from '../batch/index.ts';
+import type { StepOutcome, Web } from '../../core/web/web.ts';
+import { type RoundRow, lineFacts } from '../batch/index.ts';
 import { receiptFile, receiptsOf, uploadReceipt } from './cards.ts';
 import { supplementsOf } from './commands.ts';
 import {
@@ -21,6 +21,7 @@ import {
   MAX_ATTEMPTS,
   approveCorrections,
   approveReissue,
+  bankRoundInScope,
   compileReissue,
   correctFailure,
   decideReturn,
@@ -61,18 +62,20 @@ function fenFrom(value: unknown, field = 'amount'): number {
 }
 const text = (value: unknown) => (typeof value === 'string' ? value : '');
 
+/** A case as the pages show it, from a row as the database returns it (PostgreSQL gives bigints as strings). */
 function presentCase(f: FailureView) {
+  const amountFen = Number(f.amount_fen);
   return {
-    id: f.id,
+    id: Number(f.id),
     round: f.round_title,
-    roundId: f.round_id,
+    roundId: Number(f.round_id),
     township: f.township_name,
     village: f.village_name,
     name: f.person_name,
     idMasked: f.id_masked,
-    amount: formatYuan(f.amount_fen),
-    amountFen: f.amount_fen,
-    attempt: f.attempt,
+    amount: formatYuan(amountFen),
+    amountFen,
+    attempt: Number(f.attempt),
     failure: `${f.failure_code} ${f.failure_reason}`,
     state: FAILURE_STATES[f.state],
     stateCode: f.state,
@@ -80,7 +83,7 @@ function presentCase(f: FailureView) {
     account: f.account_last4 ? `****${f.account_last4}` : '',
     holder: f.holder_name ?? '',
     note: f.correction_note ?? '',
-    version: f.version,
+    version: Number(f.version),
     openedAt: formatDateTime(f.opened_at),
   };
 }
@@ -93,11 +96,7 @@ function presentCase(f: FailureView) {
 export function failureRoutes(router: Router, web: Web): void {
   const { db } = web.core;
   const reader = (ctx: Context) => web.requireRole(ctx, FAILURE_READERS, '发放失败处理仅经办、审核、代发和监督人员可以查看');
-  const idParam = (ctx: Context, what: string) => {
-    const id = parseId(ctx.params.id);
-    if (id === null) throw new NotFoundError(`${what}不存在`);
-    return id;
-  };
+  const idParam = (ctx: Context, what: string) => requireId(ctx.params.id, what);
 
   router.get('/bank/failures', async (ctx) => {
     const actor = await reader(ctx);
@@ -112,7 +111,7 @@ export function failureRoutes(router: Router, web: Web): void {
       title: '发放失败处理',
       state,
       tabs: Object.entries(FAILURE_STATES).map(([code, label]) => ({ code, label, count: counts.get(code) ?? 0 })),
-      rows: rows.map((r) => presentCase({ ...r, amount_fen: Number(r.amount_fen), round_id: Number(r.round_id), attempt: Number(r.attempt), state: r.state })),
+      rows: rows.map(presentCase),
       pager: { page, pages: Math.ceil(total / PAGE_SIZE), total, base: state ? `state=${state}` : '' },
     });
   });
@@ -154,14 +153,7 @@ export function failureRoutes(router: Router, web: Web): void {
       const actor = await reader(ctx);
       const failureId = idParam(ctx, '失败处理记录');
       const body = (ctx.request.body ?? {}) as Record<string, unknown>;
-      try {
-        const message = await run(actor, failureId, body);
-        await web.redirectWith(ctx, `/bank/failures/${failureId}`, { kind: 'success', message });
-      } catch (err) {
-        if (err instanceof ConflictError) return casePage(ctx, actor, failureId, { conflict: err.message }, 409);
-        if (!(err instanceof ValidationError)) throw err;
-        await casePage(ctx, actor, failureId, { errors: err.fieldErrors, values: body }, 422);
-      }
+      await web.formStep(ctx, `/bank/failures/${failureId}`, () => run(actor, failureId, body), (extra, status) => casePage(ctx, actor, failureId, extra, status));
     });
   }
   onCase('correct', async (actor, id, body) => {
@@ -191,7 +183,7 @@ export function failureRoutes(router: Router, web: Web): void {
 
   async function roundPage(ctx: Context, actor: Actor, roundId: number, extra: Record<string, unknown> = {}, status = 200) {
     const round = await visibleRound(actor, roundId);
-    const cases = ((await failuresQuery(db, actor).where('f.round_id', roundId).orderBy('f.id')) as FailureView[]).map((f) => presentCase(f));
+    const cases = ((await failuresQuery(db, actor).where('f.round_id', roundId).orderBy('f.id')) as FailureView[]).map(presentCase);
     const ledger = await roundLedger(db, roundId);
     const supplements = await supplementsOf(db, roundId, { fetchableOnly: hasRole(actor, 'bank') });
     const inState = (state: FailureState) => cases.filter((c) => c.stateCode === state);
@@ -242,45 +234,31 @@ export function failureRoutes(router: Router, web: Web): void {
 
   /** A round released to a bank, in the actor's scope (a bank user: released to its bank). */
   async function visibleRound(actor: Actor, roundId: number): Promise<RoundRow> {
-    const round = await roundInScope(db, actor, roundId);
-    if (hasRole(actor, 'bank') && round.bank_org_id !== actor.orgId) throw new NotFoundError('没有下达给本机构的该发放批次');
+    const round = await bankRoundInScope(db, actor, roundId);
     if (round.state !== 'released' && round.state !== 'transferred') throw new NotFoundError('该发放批次尚未下达代发金融机构');
     return round;
   }
 
   router.get('/bank/rounds/:id', async (ctx) => roundPage(ctx, await reader(ctx), idParam(ctx, '发放批次')));
 
-  function onRound(path: string, run: (actor: Actor, roundId: number, body: Record<string, unknown>) => Promise<string>) {
+  /** A step on a round's page (the ledger, supplements, refunds, returns, reissues, receipts): refusals shown there. */
+  function onRound(path: string, run: (actor: Actor, roundId: number, body: Record<string, unknown>, ctx: Context) => Promise<StepOutcome>) {
     router.post(`/bank/rounds/:id/${path}`, async (ctx) => {
       const actor = await reader(ctx);
       const roundId = idParam(ctx, '发放批次');
       await visibleRound(actor, roundId);
       const body = (ctx.request.body ?? {}) as Record<string, unknown>;
-      try {
-        const message = await run(actor, roundId, body);
-        await web.redirectWith(ctx, `/bank/rounds/${roundId}`, { kind: 'success', message });
-      } catch (err) {
-        if (err instanceof ConflictError) return roundPage(ctx, actor, roundId, { conflict: err.message }, 409);
-        if (!(err instanceof ValidationError)) throw err;
-        await roundPage(ctx, actor, roundId, { errors: err.fieldErrors, values: body }, 422);
-      }
+      await web.formStep(ctx, `/bank/rounds/${roundId}`, () => run(actor, roundId, body, ctx), (extra, status) => roundPage(ctx, actor, roundId, extra, status));
     });
   }
   onRound('approve', async (actor, roundId, body) => {
     const { supplements } = await approveCorrections(web.core, actor, roundId, idsFrom(body.failureIds));
     return `复核通过，已生成 ${supplements.length} 个补充代发文件`;
   });
-  router.post('/bank/rounds/:id/compile-reissue', async (ctx) => {
-    const actor = await reader(ctx);
-    const roundId = idParam(ctx, '发放批次');
-    try {
-      const reissueRoundId = await compileReissue(web.core, actor, roundId);
-      await web.redirectWith(ctx, `/rounds/${reissueRoundId}`, { kind: 'success', message: '补发批次已建立：请乡镇经办站所将清册送复核比对，按正常流程审核、公示和下达' });
-    } catch (err) {
-      if (!(err instanceof ConflictError)) throw err;
-      await roundPage(ctx, actor, roundId, { conflict: err.message }, 409);
-    }
-  });
+  onRound('compile-reissue', async (actor, roundId) => ({
+    message: '补发批次已建立：请乡镇经办站所将清册送复核比对，按正常流程审核、公示和下达',
+    to: `/rounds/${await compileReissue(web.core, actor, roundId)}`,
+  }));
   onRound('refund', async (actor, roundId, body) => {
     await recordRefund(web.core, actor, roundId, { failureIds: idsFrom(body.failureIds), voucherNo: text(body.voucherNo), refundedOn: text(body.refundedOn), amountFen: fenFrom(body.amount) });
     return '已登记资金退回原账户';
@@ -297,19 +275,11 @@ export function failureRoutes(router: Router, web: Web): void {
   });
 
   // The bank's completion receipt (发放完成回执单) of a round: uploaded by the bank, seen by everyone who sees the round.
-  router.post('/bank/rounds/:id/receipts', async (ctx) => {
-    const actor = await reader(ctx);
-    const roundId = idParam(ctx, '发放批次');
-    await visibleRound(actor, roundId);
+  onRound('receipts', async (actor, roundId, body, ctx) => {
     const upload = uploadedFile(ctx);
-    try {
-      if (!upload) throw new ValidationError({ file: '请选择回执文件（PDF 或扫描图片）' });
-      const { repeated } = await uploadReceipt(web.core, actor, roundId, upload, text((ctx.request.body as Record<string, unknown>)?.note));
-      await web.redirectWith(ctx, `/bank/rounds/${roundId}`, { kind: repeated ? 'info' : 'success', message: repeated ? '该回执已上传过' : '发放完成回执已上传' });
-    } catch (err) {
-      if (!(err instanceof ValidationError)) throw err;
-      await roundPage(ctx, actor, roundId, { errors: err.fieldErrors }, 422);
-    }
+    if (!upload) throw new ValidationError({ file: '请选择回执文件（PDF 或扫描图片）' });
+    const { repeated } = await uploadReceipt(web.core, actor, roundId, upload, text(body.note));
+    return { kind: repeated ? 'info' : 'success', message: repeated ? '该回执已上传过' : '发放完成回执已上传' };
   });
 
   router.get('/bank/receipts/:id', async (ctx) => {

@@ -135,7 +135,16 @@ export async function recordAttempts(trx: Tx, who: AuditWho, roundId: number, re
           id_masked: l.id_masked,
           township_id: townshipId,
           village_id: l.village_id,
-          amount_fen: l.amount_fen, state: 'correcting', funds: 'bank', attempt: 1, failure_code: f.code, failure_reason: f.reason, deadline_key: key, opened_at: now, updated_at: now };
+          amount_fen: l.amount_fen,
+          state: 'correcting',
+          funds: 'bank',
+          attempt: 1,
+          failure_code: f.code,
+          failure_reason: f.reason,
+          deadline_key: key,
+          opened_at: now,
+          updated_at: now,
+        };
       });
     }
     const ids = await selectInChunks(first.map((f) => f.lineId), (chunk) => trx('bank_failure').whereIn('line_id', chunk).select('id'));
@@ -155,31 +164,16 @@ export async function recordAttempts(trx: Tx, who: AuditWho, roundId: number, re
     const c = cases.get(r.lineId);
     if (!c || c.state !== 'resend' || c.attempt !== r.attempt) throw new ConflictError(`第 ${r.attempt} 次发放的结果与失败处理记录不符`);
     const to: FailureState = r.result === 'paid' ? 'paid' : 'refund_due';
-    await trx('bank_failure')
+    const updated = await trx('bank_failure')
       .where({ id: c.id, version: c.version })
       .update(r.result === 'paid' ? { state: to, funds: 'paid', updated_at: now, version: c.version + 1 } : { state: to, failure_code: r.code, failure_reason: r.reason, deadline_key: refundKey, updated_at: now, version: c.version + 1 });
+    if (updated !== 1) throw new ConflictError('失败处理记录已被他人更改，请稍后重新导入回盘');
     await event(trx, [c.id], who, { action: r.result === 'paid' ? 'paid' : 'fail', from: 'resend', to, note: r.result === 'paid' ? `第 ${r.attempt} 次发放成功` : `第 ${r.attempt} 次发放失败：${r.code} ${r.reason ?? ''}` });
   }
 }
 
 // ---------------------------------------------------------------------------------------------------------------
 // Reading cases
-
-const STATE_OWNERS: Record<FailureState, string> = {
-  correcting: 'township_station',
-  verifying: 'department',
-  reviewing: 'finance_section',
-  resend: 'bank',
-  refund_due: 'bank',
-  refunded: 'department',
-  return_due: 'treasury',
-  returned: 'township_station',
-  reissue_verifying: 'department',
-  reissue_reviewing: 'finance_section',
-  reissue_approved: 'department',
-  reissued: '',
-  paid: '',
-};
 
 /** Every case with its township and village names (callers narrow it: a scope, a county, a state). */
 export function failedPaymentsQuery(db: Conn) {
@@ -216,9 +210,6 @@ export async function supplementsAwaitingTransfer(db: Conn, actor: Actor): Promi
   const row = await db('bank_supplement').where({ needs_transfer: true }).whereNull('transferred_at').whereIn('id', inScope).count({ n: '*' }).sum({ total: 'amount_fen' }).first();
   return { count: Number(row?.n ?? 0), totalFen: Number(row?.total ?? 0) };
 }
-
-/** Who acts on a case in its state (the role), for lists and home queues. */
-export const ownerOf = (state: FailureState) => STATE_OWNERS[state];
 
 // ---------------------------------------------------------------------------------------------------------------
 // Steps on one case
@@ -320,7 +311,7 @@ export async function approveReissue(core: Core, actor: Actor, failureId: number
  */
 export async function compileReissue(core: Core, actor: Actor, roundId: number): Promise<number> {
   if (!hasRole(actor, 'department') || actor.orgId === null) throw new ForbiddenError('补发批次由业务主管部门建立');
-  await roundOf(core, actor, roundId);
+  await bankRoundInScope(core.db, actor, roundId);
   return inTransaction(core.db, async (trx) => {
     const cases = (await trx('bank_failure').where({ round_id: roundId, state: 'reissue_approved', department_org_id: actor.orgId }).orderBy('id').select('*')).map(asFailure);
     if (cases.length === 0) throw new ConflictError('本批次没有已批准、待编入的补发');
@@ -395,8 +386,9 @@ async function voucherCases(trx: Tx, roundId: number, input: { failureIds: numbe
   return { cases, totalFen };
 }
 
-async function roundOf(core: Core, actor: Actor, roundId: number): Promise<RoundRow> {
-  const round = await roundInScope(core.db, actor, roundId);
+/** A round in the actor's scope; for a bank user, only one released to its bank. */
+export async function bankRoundInScope(db: Conn, actor: Actor, roundId: number): Promise<RoundRow> {
+  const round = await roundInScope(db, actor, roundId);
   if (hasRole(actor, 'bank') && round.bank_org_id !== actor.orgId) throw new NotFoundError('没有下达给本机构的该发放批次');
   return round;
 }
@@ -408,7 +400,7 @@ async function roundOf(core: Core, actor: Actor, roundId: number): Promise<Round
  */
 export async function approveCorrections(core: Core, actor: Actor, roundId: number, failureIds: number[]): Promise<{ supplements: number[] }> {
   if (!hasRole(actor, 'finance_section')) throw new ForbiddenError('修正后的发放信息由财政局业务科室再次复核');
-  await roundOf(core, actor, roundId);
+  await bankRoundInScope(core.db, actor, roundId);
   return inTransaction(core.db, async (trx) => {
     const cases = await casesOfRound(trx, roundId, failureIds, 'reviewing');
     const own = cases.find((c) => c.corrected_by === actor.userId || c.verified_by === actor.userId);
@@ -439,7 +431,7 @@ export async function approveCorrections(core: Core, actor: Actor, roundId: numb
  */
 export async function recordRetransfer(core: Core, actor: Actor, roundId: number, supplementId: number, input: { amountFen: number; voucherNo: string; destinationAccount: string }): Promise<void> {
   if (!hasRole(actor, 'treasury')) throw new ForbiddenError('资金拨付由国库科办理');
-  const round = await roundOf(core, actor, roundId);
+  const round = await bankRoundInScope(core.db, actor, roundId);
   const supplement = await core.db('bank_supplement').where({ id: supplementId, round_id: roundId }).first();
   if (!supplement) throw new NotFoundError('本批次没有该补充代发文件');
   if (!supplement.needs_transfer) throw new ConflictError('该补充代发文件的资金仍在代发银行，无需再次拨付');
@@ -472,7 +464,7 @@ export async function recordRetransfer(core: Core, actor: Actor, roundId: number
  */
 export async function recordRefund(core: Core, actor: Actor, roundId: number, input: { failureIds: number[]; voucherNo: string; refundedOn: string; amountFen: number }): Promise<number> {
   if (!hasRole(actor, 'bank')) throw new ForbiddenError('资金退回由代发金融机构登记');
-  const round = await roundOf(core, actor, roundId);
+  const round = await bankRoundInScope(core.db, actor, roundId);
   const voucherNo = checkedVoucher(input.voucherNo, '退款凭证号', { field: 'refundedOn', value: input.refundedOn, label: '退回日期' });
   return inTransaction(core.db, async (trx) => {
     const { cases, totalFen } = await voucherCases(trx, roundId, input, 'refund_due', '退回金额');
@@ -498,7 +490,7 @@ export async function recordRefund(core: Core, actor: Actor, roundId: number, in
 /** The treasury records the money of lines due back received (暂缴回同级财政); they go on the public list. */
 export async function recordTreasuryReturn(core: Core, actor: Actor, roundId: number, input: { failureIds: number[]; voucherNo: string; returnedOn: string; amountFen: number }): Promise<number> {
   if (!hasRole(actor, 'treasury')) throw new ForbiddenError('缴回财政由国库科登记');
-  await roundOf(core, actor, roundId);
+  await bankRoundInScope(core.db, actor, roundId);
   const voucherNo = checkedVoucher(input.voucherNo, '缴款凭证号', { field: 'returnedOn', value: input.returnedOn, label: '缴回日期' });
   return inTransaction(core.db, async (trx) => {
     const { cases, totalFen } = await voucherCases(trx, roundId, input, 'return_due', '缴回金额');

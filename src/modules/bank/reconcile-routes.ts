@@ -4,7 +4,7 @@ import { type Actor, hasRole } from '../../core/auth/roles.ts';
 import { businessYear, formatDateTime } from '../../core/dates.ts';
 import { ConflictError, NotFoundError, ValidationError } from '../../core/errors.ts';
 import { uploadedFile } from '../../core/http/upload.ts';
-import { parseId } from '../../core/http/validate.ts';
+import { parseId, requireId } from '../../core/http/validate.ts';
 import { formatYuan, parseYuan } from '../../core/money.ts';
 import type { Web } from '../../core/web/web.ts';
 import { clearYear, clearingFigures, clearingPdf, clearingsOf } from './clearing.ts';
@@ -19,6 +19,7 @@ import {
   reconciliationFigures,
   reconciliationInScope,
   reconciliationPdf,
+  reconciliationRounds,
   requiredParties,
   resolveDifference,
   signReconciliation,
@@ -32,11 +33,7 @@ const y = (fen: number) => formatYuan(fen);
 export function reconcileRoutes(router: Router, web: Web): void {
   const { db } = web.core;
   const reader = (ctx: Context) => web.requireRole(ctx, READERS, '对账仅财政、主管部门、代发金融机构和监督人员可以查看');
-  const idParam = (ctx: Context, what: string) => {
-    const id = parseId(ctx.params.id);
-    if (id === null) throw new NotFoundError(`${what}不存在`);
-    return id;
-  };
+  const idParam = (ctx: Context, what: string) => requireId(ctx.params.id, what);
 
   router.get('/bank/reconciliations', async (ctx) => {
     const actor = await reader(ctx);
@@ -111,43 +108,44 @@ export function reconcileRoutes(router: Router, web: Web): void {
     const actor = await reader(ctx);
     const id = idParam(ctx, '对账记录');
     const body = (ctx.request.body ?? {}) as Record<string, unknown>;
-    try {
-      const rec = await reconciliationInScope(db, actor, id);
-      const totals = new Map<number, { paidFen: number; unpaidFen: number; refundedFen: number }>();
-      const errors: Record<string, string> = {};
-      for (const round of (await reconciliationFigures(db, rec)).rounds) {
-        const fen = (field: 'paid' | 'unpaid' | 'refunded', label: string) => {
-          const name = `${field}-${round.id}`;
-          const parsed = parseYuan(String(body[name] ?? ''));
-          if (parsed.ok) return parsed.fen;
-          errors[name] ??= `${round.title}：${label}${parsed.error}`;
-          return 0;
-        };
-        totals.set(round.id, { paidFen: fen('paid', '已发放'), unpaidFen: fen('unpaid', '未发放'), refundedFen: fen('refunded', '已退回') });
-      }
-      if (Object.keys(errors).length) throw new ValidationError(errors);
-      const outcome = await enterConfirmedTotals(web.core, actor, id, totals);
-      const message = outcome.repeated ? '填报的合计与上次相同，没有做任何更改' : `已登记各批次合计：${outcome.differences ? `有 ${outcome.differences} 处差异待核实处理` : '与平台记录一致'}`;
-      await web.redirectWith(ctx, `/bank/reconciliations/${id}`, { kind: outcome.repeated ? 'info' : 'success', message });
-    } catch (err) {
-      if (err instanceof ConflictError) return page(ctx, actor, id, { conflict: err.message }, 409);
-      if (!(err instanceof ValidationError)) throw err;
-      await page(ctx, actor, id, { errors: err.fieldErrors, values: body }, 422);
-    }
+    await web.formStep(
+      ctx,
+      `/bank/reconciliations/${id}`,
+      async () => {
+        const rec = await reconciliationInScope(db, actor, id);
+        const totals = new Map<number, { paidFen: number; unpaidFen: number; refundedFen: number }>();
+        const errors: Record<string, string> = {};
+        for (const round of await reconciliationRounds(db, rec)) {
+          const fen = (field: 'paid' | 'unpaid' | 'refunded', label: string) => {
+            const name = `${field}-${round.id}`;
+            const parsed = parseYuan(String(body[name] ?? ''));
+            if (parsed.ok) return parsed.fen;
+            errors[name] ??= `${round.title}：${label}${parsed.error}`;
+            return 0;
+          };
+          totals.set(round.id, { paidFen: fen('paid', '已发放'), unpaidFen: fen('unpaid', '未发放'), refundedFen: fen('refunded', '已退回') });
+        }
+        if (Object.keys(errors).length) throw new ValidationError(errors);
+        const outcome = await enterConfirmedTotals(web.core, actor, id, totals);
+        return outcome.repeated ? { kind: 'info', message: '填报的合计与上次相同，没有做任何更改' } : `已登记各批次合计：${outcome.differences ? `有 ${outcome.differences} 处差异待核实处理` : '与平台记录一致'}`;
+      },
+      (extra, status) => page(ctx, actor, id, extra, status),
+    );
   });
 
   router.post('/bank/reconciliations/:id/sign', async (ctx) => {
     const actor = await reader(ctx);
     const id = idParam(ctx, '对账记录');
     const version = parseId(String((ctx.request.body as Record<string, unknown>)?.version ?? ''));
-    try {
-      if (version === null) throw new ConflictError('页面已过期，请刷新后再签认');
-      const complete = await signReconciliation(web.core, actor, id, { version });
-      await web.redirectWith(ctx, `/bank/reconciliations/${id}`, { kind: 'success', message: complete ? '各方均已签认，对账报告已生成' : '已签认，待其他各方签认' });
-    } catch (err) {
-      if (!(err instanceof ConflictError)) throw err;
-      await page(ctx, actor, id, { conflict: err.message }, 409);
-    }
+    await web.formStep(
+      ctx,
+      `/bank/reconciliations/${id}`,
+      async () => {
+        if (version === null) throw new ConflictError('页面已过期，请刷新后再签认');
+        return (await signReconciliation(web.core, actor, id, { version })) ? '各方均已签认，对账报告已生成' : '已签认，待其他各方签认';
+      },
+      (extra, status) => page(ctx, actor, id, extra, status),
+    );
   });
 
   router.post('/bank/reconciliation-differences/:id/resolve', async (ctx) => {
@@ -157,14 +155,15 @@ export function reconcileRoutes(router: Router, web: Web): void {
     if (!diff) throw new NotFoundError('对账差异不存在');
     const recId = Number(diff.reconciliation_id);
     const body = (ctx.request.body ?? {}) as Record<string, unknown>;
-    try {
-      await resolveDifference(web.core, actor, diffId, typeof body.resolution === 'string' ? body.resolution : '');
-      await web.redirectWith(ctx, `/bank/reconciliations/${recId}`, { kind: 'success', message: '已记录差异的处理' });
-    } catch (err) {
-      if (err instanceof ConflictError) return page(ctx, actor, recId, { conflict: err.message }, 409);
-      if (!(err instanceof ValidationError)) throw err;
-      await page(ctx, actor, recId, { errors: err.fieldErrors, values: body }, 422);
-    }
+    await web.formStep(
+      ctx,
+      `/bank/reconciliations/${recId}`,
+      async () => {
+        await resolveDifference(web.core, actor, diffId, typeof body.resolution === 'string' ? body.resolution : '');
+        return '已记录差异的处理';
+      },
+      (extra, status) => page(ctx, actor, recId, extra, status),
+    );
   });
 
   router.get('/bank/reconciliations/:id/report.pdf', async (ctx) => {
@@ -203,14 +202,12 @@ export function reconcileRoutes(router: Router, web: Web): void {
   router.post('/bank/clearing', async (ctx) => {
     const actor = await clearingReader(ctx);
     const body = (ctx.request.body ?? {}) as Record<string, unknown>;
-    try {
-      const id = await clearYear(web.core, actor, { year: Number(body.year), voucherNo: typeof body.voucherNo === 'string' ? body.voucherNo : '' });
-      await web.redirectWith(ctx, `/bank/clearing?year=${Number(body.year)}`, { kind: 'success', message: `年末清算已办理，清算报告已生成（编号 ${id}）` });
-    } catch (err) {
-      if (err instanceof ConflictError) return clearingPage(ctx, actor, { conflict: err.message }, 409);
-      if (!(err instanceof ValidationError)) throw err;
-      await clearingPage(ctx, actor, { errors: err.fieldErrors, values: body }, 422);
-    }
+    await web.formStep(
+      ctx,
+      `/bank/clearing?year=${Number(body.year)}`,
+      async () => `年末清算已办理，清算报告已生成（编号 ${await clearYear(web.core, actor, { year: Number(body.year), voucherNo: typeof body.voucherNo === 'string' ? body.voucherNo : '' })}）`,
+      (extra, status) => clearingPage(ctx, actor, extra, status),
+    );
   });
 
   router.get('/bank/clearing/:id/report.pdf', async (ctx) => {

@@ -2,7 +2,7 @@ import type Router from '@koa/router';
 import type { Context } from 'koa';
 import { formatDateTime } from '../../core/dates.ts';
 import { NotFoundError } from '../../core/errors.ts';
-import { parseId } from '../../core/http/validate.ts';
+import { parseId, requireId } from '../../core/http/validate.ts';
 import { formatYuan } from '../../core/money.ts';
 import type { Web } from '../../core/web/web.ts';
 import { roundMoney } from '../batch/index.ts';
@@ -56,8 +56,7 @@ export function bankRoutes(router: Router, web: Web): void {
 
   router.post('/bank/payouts/:id/results', async (ctx) => {
     const actor = await bankUser(ctx);
-    const roundId = parseId(ctx.params.id);
-    if (roundId === null) throw new NotFoundError('发放批次不存在');
+    const roundId = requireId(ctx.params.id, '发放批次');
     const upload = uploadedFile(ctx);
     if (!upload) return payoutsPage(ctx, actor, { uploadError: { roundId, message: '请选择回盘文件（.xlsx 或 .csv）' } }, 422);
     const outcome = await importResultFile(web.core, actor, roundId, upload);
@@ -68,8 +67,7 @@ export function bankRoutes(router: Router, web: Web): void {
 
   async function file(ctx: Context) {
     const actor = await bankUser(ctx);
-    const roundId = parseId(ctx.params.id);
-    if (roundId === null) throw new NotFoundError('发放批次不存在');
+    const roundId = requireId(ctx.params.id, '发放批次');
     return payoutFile(web.core, { actor }, roundId, String(ctx.params.format), supplementParam(ctx.query.supplement));
   }
 

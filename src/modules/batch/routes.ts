@@ -3,9 +3,9 @@ import type { Context } from 'koa';
 import { type Actor, hasRole } from '../../core/auth/roles.ts';
 import { agreementInForce } from '../../core/agreements.ts';
 import { businessDate, businessYear, formatDateTime } from '../../core/dates.ts';
-import { ConflictError, NotFoundError, ValidationError } from '../../core/errors.ts';
+import { NotFoundError, ValidationError } from '../../core/errors.ts';
 import { uploadedFile } from '../../core/http/upload.ts';
-import { parseId, validate } from '../../core/http/validate.ts';
+import { requireId, validate } from '../../core/http/validate.ts';
 import { formatYuan, parseYuan } from '../../core/money.ts';
 import type { Web } from '../../core/web/web.ts';
 import { listRegionFor, policyList, versionsById } from '../policy/index.ts';
@@ -26,11 +26,7 @@ export const BATCH_READERS = ['township_station', 'township_finance', 'departmen
 export function batchRoutes(router: Router, web: Web): void {
   const { db } = web.core;
   const reader = (ctx: Context) => web.requireRole(ctx, BATCH_READERS, '发放批次仅经办、审核和监督人员可以查看');
-  const idParam = (ctx: Context, name: string, what: string) => {
-    const id = parseId(ctx.params[name]);
-    if (id === null) throw new NotFoundError(`${what}不存在`);
-    return id;
-  };
+  const idParam = (ctx: Context, name: string, what: string) => requireId(ctx.params[name], what);
 
   async function roundsPage(ctx: Context, actor: Actor, extra: Record<string, unknown> = {}, status = 200) {
     const canCreate = hasRole(actor, 'department') && actor.orgId !== null;
@@ -43,14 +39,12 @@ export function batchRoutes(router: Router, web: Web): void {
 
   router.post('/rounds', async (ctx) => {
     const actor = web.actor(ctx);
-    const body = ctx.request.body as Record<string, unknown>;
-    try {
-      const roundId = await createRound(web.core, actor, validate(roundCreateSchema, body));
-      await web.redirectWith(ctx, `/rounds/${roundId}`, { kind: 'success', message: '发放批次已建立，各乡镇清册待经办站所编制' });
-    } catch (err) {
-      if (!(err instanceof ValidationError)) throw err;
-      await roundsPage(ctx, actor, { values: body, errors: err.fieldErrors }, 422);
-    }
+    await web.formStep(
+      ctx,
+      '/rounds',
+      async () => ({ message: '发放批次已建立，各乡镇清册待经办站所编制', to: `/rounds/${await createRound(web.core, actor, validate(roundCreateSchema, ctx.request.body))}` }),
+      (extra, status) => roundsPage(ctx, actor, extra, status),
+    );
   });
 
   async function roundPage(ctx: Context, actor: Actor, roundId: number, extra: Record<string, unknown> = {}, status = 200) {
@@ -98,14 +92,7 @@ export function batchRoutes(router: Router, web: Web): void {
   async function onRound(ctx: Context, run: (actor: Actor, roundId: number) => Promise<string>) {
     const actor = web.actor(ctx);
     const roundId = idParam(ctx, 'id', '发放批次');
-    try {
-      const message = await run(actor, roundId);
-      await web.redirectWith(ctx, `/rounds/${roundId}`, { kind: 'success', message });
-    } catch (err) {
-      if (err instanceof ConflictError) return roundPage(ctx, actor, roundId, { conflict: err.message }, 409);
-      if (!(err instanceof ValidationError)) throw err;
-      await roundPage(ctx, actor, roundId, { errors: err.fieldErrors, values: ctx.request.body }, 422);
-    }
+    await web.formStep(ctx, `/rounds/${roundId}`, () => run(actor, roundId), (extra, status) => roundPage(ctx, actor, roundId, extra, status));
   }
 
   router.post('/rounds/:id/submit', (ctx) =>
@@ -187,15 +174,11 @@ export function batchRoutes(router: Router, web: Web): void {
   async function onRoster(ctx: Context, run: (actor: Actor, rosterId: number) => Promise<string>, errorsKey: string) {
     const actor = web.actor(ctx);
     const rosterId = idParam(ctx, 'id', '清册');
-    try {
-      const message = await run(actor, rosterId);
-      await web.redirectWith(ctx, `/rosters/${rosterId}`, { kind: 'success', message });
-    } catch (err) {
-      // A step refused because of the roster's state or its findings is shown on the roster itself.
-      if (err instanceof ConflictError) return rosterPage(ctx, actor, rosterId, { conflict: err.message }, 409);
-      if (!(err instanceof ValidationError)) throw err;
-      await rosterPage(ctx, actor, rosterId, { [errorsKey]: err.fieldErrors, values: { ...(ctx.request.body as object), idNumber: '' } }, 422);
-    }
+    // A step refused because of the roster's state or its findings is shown on the roster itself; field errors go
+    // to the form that was posted, and an ID number typed is never echoed back.
+    await web.formStep(ctx, `/rosters/${rosterId}`, () => run(actor, rosterId), (extra, status) =>
+      rosterPage(ctx, actor, rosterId, 'errors' in extra ? { [errorsKey]: extra.errors, values: { ...(ctx.request.body as object), idNumber: '' } } : extra, status),
+    );
   }
 
   router.post('/rosters/:id/lines', (ctx) =>
