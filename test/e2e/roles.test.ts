@@ -64,6 +64,17 @@ describe.skipIf(onPg || !hasChromium)('各角色通过浏览器登录与退出',
 
   const pathOf = (page: Page) => new URL(page.url()).pathname;
 
+  /** A fresh browser context logged in as this demo user; close its context when done. */
+  async function signIn(username: string) {
+    const context = await browser.newContext({ locale: 'zh-CN', viewport: { width: 1280, height: 900 } });
+    const page = await context.newPage();
+    await openLogin(page);
+    await page.fill('#f-username', username);
+    await page.fill('#f-password', TEST_PASSWORD);
+    await Promise.all([page.waitForNavigation({ waitUntil: 'load' }), page.getByRole('button', { name: '登录' }).click()]);
+    return { context, page };
+  }
+
   async function openLogin(page: Page) {
     await page.goto(`${baseUrl}/`);
     expect(pathOf(page)).toBe('/login');
@@ -188,15 +199,6 @@ describe.skipIf(onPg || !hasChromium)('各角色通过浏览器登录与退出',
         .whereNotExists((q) => q.select(db.core.db.raw('1')).from('beneficiary_account as b').whereRaw('b.account_index = a.account_index').whereRaw('b.id <> a.id'))
         .whereNotExists((q) => q.select(db.core.db.raw('1')).from('beneficiary_reference_hit as h').whereRaw('h.person_id = p.id'))
         .first('p.id_enc', 'p.name');
-      const signIn = async (username: string) => {
-        const context = await browser.newContext({ locale: 'zh-CN', viewport: { width: 1280, height: 900 } });
-        const page = await context.newPage();
-        await openLogin(page);
-        await page.fill('#f-username', username);
-        await page.fill('#f-password', TEST_PASSWORD);
-        await Promise.all([page.waitForNavigation({ waitUntil: 'load' }), page.getByRole('button', { name: '登录' }).click()]);
-        return { context, page };
-      };
       expect(county && dept && head).toBeTruthy();
       const agri = await signIn('dept_agri');
       try {
@@ -240,15 +242,6 @@ describe.skipIf(onPg || !hasChromium)('各角色通过浏览器登录与退出',
   it(
     '发放失败：经办站所从工作台进入并核实修正，主管部门核实，财政复核后生成补充代发文件，银行可下载',
     async () => {
-      const signIn = async (username: string) => {
-        const context = await browser.newContext({ locale: 'zh-CN', viewport: { width: 1280, height: 900 } });
-        const page = await context.newPage();
-        await openLogin(page);
-        await page.fill('#f-username', username);
-        await page.fill('#f-password', TEST_PASSWORD);
-        await Promise.all([page.waitForNavigation({ waitUntil: 'load' }), page.getByRole('button', { name: '登录' }).click()]);
-        return { context, page };
-      };
       const failure = await db.core.db('bank_failure').where({ state: 'correcting' }).first('id', 'round_id');
       const station = await signIn('station1');
       try {
