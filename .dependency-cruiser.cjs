@@ -1,4 +1,4 @@
-// Module boundaries of ykt (see DESIGN.md, "Architecture").
+// Module boundaries of ykt (see docs/architecture.md, "Architecture").
 // Checked by test/arch/boundaries.test.ts, which also cruises a deliberately violating
 // fixture (test/arch/fixture) to prove that the rules fire.
 // Paths are relative to the cruise's baseDir (the repository root, or the fixture root).
@@ -36,18 +36,18 @@ module.exports = {
     {
       name: 'layer-bottom-imports-no-module',
       comment:
-        'Layering (imports only point down): policy and beneficiary are the bottom layer and import ' +
-        'no other module (neither a higher one nor each other). To make a higher module react, ' +
+        'Layering (imports only point down): policy, beneficiary and agreement are the bottom layer and ' +
+        'import no other module (neither a higher one nor each other). To make a higher module react, ' +
         'write an event to the core_event outbox instead.',
       severity: 'error',
-      from: { path: `${MODULE}(policy|beneficiary)/` },
+      from: { path: `${MODULE}(policy|beneficiary|agreement)/` },
       to: { path: MODULE, pathNot: `${MODULE}$1/` },
     },
     {
       name: 'layer-batch-imports-only-down',
       comment:
-        'Layering (imports only point down): batch may import policy and beneficiary, but not the ' +
-        'higher bank, publicity or supervision. Write an event to make them react.',
+        'Layering (imports only point down): batch may import policy, beneficiary and agreement, but not ' +
+        'the higher bank, publicity or supervision. Write an event to make them react.',
       severity: 'error',
       from: { path: `${MODULE}batch/` },
       to: { path: `${MODULE}(bank|publicity|supervision)/` },
@@ -55,8 +55,8 @@ module.exports = {
     {
       name: 'layer-bank-imports-only-down',
       comment:
-        'Layering (imports only point down): bank may import batch, policy and beneficiary, but not ' +
-        'the higher publicity or supervision. Write an event to make them react (a paid line needs a notice).',
+        'Layering (imports only point down): bank may import batch, policy, beneficiary and agreement, ' +
+        'but not the higher publicity or supervision. Write an event to make them react (a paid line needs a notice).',
       severity: 'error',
       from: { path: `${MODULE}bank/` },
       to: { path: `${MODULE}(publicity|supervision)/` },

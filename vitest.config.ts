@@ -4,6 +4,7 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    setupFiles: ['test/setup.ts'],
     exclude: ['test/arch/fixture/**', 'node_modules/**'],
     pool: 'forks',
     testTimeout: 30_000,

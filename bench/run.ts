@@ -17,7 +17,7 @@ import { REGISTRY_FILE_HEADER, fakeHouseholds, registryFileRows } from '../seeds
 /**
  * `npm run bench`: builds a fresh database, measures, prints a table; with --json the last line is
  * {"db": "...", "figures": {"<name>": {"value", "unit", "target", "ok"}}}. Targets are for the 2-core machine
- * of DESIGN.md; figures without a target are baselines measured in the same run. Later issues add figures here.
+ * of docs/architecture.md; figures without a target are baselines measured in the same run. Later issues add figures here.
  */
 export interface Figure {
   value: number;

@@ -98,7 +98,7 @@ export async function seedDemo(core: Core, password: string, options: { people?:
       userIds.set(u.username, userId);
     }
     // The county's agent bank agreement (代发协议) with the rural credit cooperative, serving every township.
-    const agreementId = await insertReturningId(trx, 'core_bank_agreement', {
+    const agreementId = await insertReturningId(trx, 'agreement_contract', {
       county_id: county.id,
       bank_org_id: orgIds.get('bank')!,
       branch: '青禾县农村信用合作联社营业部',
@@ -112,7 +112,7 @@ export async function seedDemo(core: Core, password: string, options: { people?:
       recorded_by: userIds.get('finance')!,
       recorded_at: now,
     });
-    for (const t of townships.values()) await trx('core_bank_agreement_township').insert({ agreement_id: agreementId, township_id: t.id });
+    for (const t of townships.values()) await trx('agreement_township').insert({ agreement_id: agreementId, township_id: t.id });
     const policies = await seedDemoPolicies(trx, { province, county, countyOrgs: orgIdsByName, userIds });
     const people = options.people ? await seedDemoPeople(trx, core, { villages: villageIds, bankOrgId: orgIds.get('bank')!, stationUserId: userIds.get('station1')! }) : 0;
     if (options.people) await seedDemoReference(trx, { countyId: county.id, financeUserId: userIds.get('finance')! });

@@ -10,8 +10,11 @@ import type { Core } from './core/context.ts';
 import type { Actor } from './core/auth/roles.ts';
 import { apiMiddleware, openApiDocument } from './core/api.ts';
 import { recordAudit } from './core/audit.ts';
+import { coreAuditVocabulary } from './core/audit-labels.ts';
+import { AuditLexicon } from './core/audit-vocabulary.ts';
 import { inTransaction } from './core/db.ts';
-import { AppError } from './core/errors.ts';
+import { DeadlineRules } from './core/deadlines.ts';
+import { AppError, ValidationError } from './core/errors.ts';
 import { csrfProtection } from './core/http/csrf.ts';
 import { noIdNumbersInUrls, securityHeaders } from './core/http/security.ts';
 import { multipartBody } from './core/http/upload.ts';
@@ -21,12 +24,12 @@ import type { AppModule, NavItem } from './core/module.ts';
 import type { TaskDefinition } from './core/scheduler.ts';
 import { coreTasks } from './core/tasks.ts';
 import { createViews } from './core/views.ts';
+import { createAgreementModule } from './modules/agreement/index.ts';
 import { createBankModule } from './modules/bank/index.ts';
 import { createBatchModule } from './modules/batch/index.ts';
 import { createBeneficiaryModule } from './modules/beneficiary/index.ts';
 import { createPolicyModule } from './modules/policy/index.ts';
 import { adminRoutes } from './core/web/admin-routes.ts';
-import { agreementRoutes } from './core/web/agreement-routes.ts';
 import { auditRoutes } from './core/web/audit-routes.ts';
 import { authRoutes } from './core/web/auth-routes.ts';
 import { calendarRoutes } from './core/web/calendar-routes.ts';
@@ -39,7 +42,6 @@ const STATIC_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '.
 
 const CORE_NAV: NavItem[] = [
   { href: '/', label: '工作台', roles: ['admin', 'auditor', 'township_station', 'township_finance', 'department', 'finance_section', 'treasury', 'bank', 'supervisor'] },
-  { href: '/agreements', label: '代发协议', roles: ['finance_section', 'treasury', 'bank'] },
   { href: '/deadlines', label: '限时办理', roles: ['township_station', 'township_finance', 'department', 'finance_section', 'treasury', 'bank', 'supervisor'] },
   { href: '/admin/users', label: '用户管理', roles: ['admin'] },
   { href: '/admin/regions', label: '地区与单位', roles: ['admin'] },
@@ -52,11 +54,11 @@ const CORE_NAV: NavItem[] = [
 const ACCOUNT_NAV: NavItem = { href: '/account', label: '账户安全', roles: CORE_NAV[0]!.roles };
 
 /**
- * The bounded modules, each built with its dependencies, bottom layer first (policy, beneficiary › batch ›
+ * The bounded modules, each built with its dependencies, bottom layer first (policy, beneficiary, agreement › batch ›
  * bank › publicity, supervision). Each module issue adds its module here; core never imports a module.
  */
 function buildModules(core: Core): AppModule[] {
-  return [createPolicyModule(core), createBeneficiaryModule(core), createBatchModule(core), createBankModule(core)];
+  return [createPolicyModule(core), createBeneficiaryModule(core), createAgreementModule(), createBatchModule(core), createBankModule(core)];
 }
 
 /** Every scheduled task: the platform's own and the modules'. The outbox dispatch reaches the modules' handlers. */
@@ -64,6 +66,17 @@ export function composeTasks(core: Core, modules: AppModule[] = buildModules(cor
   const handlers: EventHandlers = {};
   for (const m of modules) for (const [type, handle] of Object.entries(m.events ?? {})) (handlers[type] ??= []).push(handle);
   return [...coreTasks(core, handlers), ...modules.flatMap((m) => m.tasks?.(core) ?? [])];
+}
+
+/** Every deadline rule (限时办理), as each module declares it; core defines none. */
+export function composeDeadlineRules(core: Core, modules: AppModule[] = buildModules(core)): DeadlineRules {
+  return new DeadlineRules(modules.flatMap((m) => m.deadlineRules ?? []));
+}
+
+/** How the audit log reads every action and object: the platform's own vocabulary and each module's. */
+export function composeAuditLexicon(core: Core, modules: AppModule[] = buildModules(core)): AuditLexicon {
+  const vocabulary = coreAuditVocabulary(composeTasks(core, modules), composeDeadlineRules(core, modules));
+  return new AuditLexicon([vocabulary, ...modules.flatMap((m) => (m.audit ? [m.audit] : []))]);
 }
 
 export interface AppOptions {
@@ -98,15 +111,16 @@ export function createApp(core: Core, options: AppOptions = {}): Koa {
     }),
   );
 
+  const deadlineRules = composeDeadlineRules(core, modules);
   const router = new Router();
-  homeRoutes(router, web, modules);
+  homeRoutes(router, web, modules, deadlineRules);
   authRoutes(router, web);
   adminRoutes(router, web);
-  auditRoutes(router, web);
+  auditRoutes(router, web, composeAuditLexicon(core, modules));
   calendarRoutes(router, web);
-  agreementRoutes(router, web);
-  opsRoutes(router, web, composeTasks(core, modules));
+  opsRoutes(router, web, composeTasks(core, modules), deadlineRules);
   for (const m of modules) m.routes?.(router, web);
+  app.use(formAddressesAnswerGet(router));
   app.use(router.routes());
   app.use(router.allowedMethods());
   return app;
@@ -125,6 +139,28 @@ function apiRoutes(core: Core, modules: AppModule[]) {
   return async (ctx: Context, next: Next) => (ctx.path.startsWith('/api/') ? parseJson(ctx, () => api(ctx, next)) : next());
 }
 
+/**
+ * A form's address answers GET too: after a refused POST (the page re-rendered with its errors) the address bar
+ * holds the form's action, and a refresh there must show the page, never "Method Not Allowed". A GET of a path
+ * that only takes POST is sent (303) to the nearest page above it: /rosters/12/act → /rosters/12.
+ */
+function formAddressesAnswerGet(router: Router) {
+  const answersGet = (path: string) => router.match(path, 'GET').pathAndMethod.some((layer) => layer.methods.includes('GET'));
+  return async (ctx: Context, next: Next) => {
+    if (ctx.method !== 'GET' || answersGet(ctx.path) || !router.match(ctx.path, 'POST').route) return next();
+    const segments = ctx.path.split('/');
+    while (segments.length > 1) {
+      segments.pop();
+      const page = segments.join('/') || '/';
+      if (answersGet(page)) {
+        ctx.status = 303;
+        return ctx.redirect(page);
+      }
+    }
+    return next();
+  };
+}
+
 /** 404 for anything unrouted; Chinese error pages for every error; never a stack trace in a response. */
 function errorPages(web: Web) {
   return async (ctx: Context, next: Next) => {
@@ -133,8 +169,10 @@ function errorPages(web: Web) {
       if (ctx.status === 404 && ctx.body == null) web.render(ctx, 'errors/error.njk', { title: '页面不存在', status: 404, message: '您要找的页面不存在或已被移除' }, 404);
     } catch (err) {
       if (err instanceof AppError) {
-        const titles: Record<number, string> = { 403: '无权访问', 404: '页面不存在', 409: '操作冲突', 422: '提交的内容有误' };
-        return web.render(ctx, 'errors/error.njk', { title: titles[err.status] ?? '出错了', status: err.status, message: err.message }, err.status);
+        const titles: Record<number, string> = { 403: '无权访问', 404: '页面不存在', 409: '操作冲突', 422: '错误：提交的内容有误' };
+        // A request refused for what it carried (a bad address or query, no page of its own to show it on): each reason listed.
+        const reasons = err instanceof ValidationError ? Object.values(err.fieldErrors) : [];
+        return web.render(ctx, 'errors/error.njk', { title: titles[err.status] ?? '出错了', status: err.status, message: err.message, reasons }, err.status);
       }
       const status = (err as { status?: number }).status;
       if (status === 404) return web.render(ctx, 'errors/error.njk', { title: '页面不存在', status, message: '您要找的页面不存在或已被移除' }, 404);

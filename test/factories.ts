@@ -1,5 +1,6 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
+import type http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
@@ -14,6 +15,7 @@ import { loadActor } from '../src/core/auth/actor.ts';
 import type { Actor } from '../src/core/auth/roles.ts';
 import { currentTotpCode, newTotpSecret } from '../src/core/auth/totp.ts';
 import { seedDemo } from '../seeds/demo.ts';
+import { watchFormContract } from './form-contract.ts';
 import { checkCharacter } from '../src/modules/beneficiary/id-number.ts';
 
 /**
@@ -89,8 +91,13 @@ export async function createSeededDb(config: Partial<Config> = {}, options: { pe
   return t;
 }
 
+/** A client of the real app; every 422 page it receives is checked against the form contract (test/setup.ts). */
 export function agentFor(core: Core): TestAgent {
-  return request.agent(createApp(core).callback());
+  const handle = createApp(core).callback();
+  return request.agent((req: http.IncomingMessage, res: http.ServerResponse) => {
+    watchFormContract(req, res);
+    return handle(req, res);
+  });
 }
 
 /** A supertest parser that keeps a binary response (PDF, xlsx) as a Buffer in res.body. */

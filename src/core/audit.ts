@@ -106,7 +106,10 @@ export async function verifyAuditChain(db: Conn, pageSize = 5000): Promise<Audit
 }
 
 export interface AuditFilter {
-  action?: string;
+  /** Rows of these action codes only. */
+  actions?: string[];
+  /** Rows about this one object only. */
+  object?: { type: string; id: string };
   username?: string;
   /** Business dates (Shanghai), inclusive. */
   from?: string;
@@ -127,7 +130,8 @@ export async function listAudit(db: Db, actor: Actor, filter: AuditFilter): Prom
   const q = db('core_audit').where((w) =>
     w.whereIn('region_id', db('core_region').select('id').where('path', 'like', `${actor.regionPath}%`)).orWhereNull('region_id'),
   );
-  if (filter.action) q.where('action', 'like', `${filter.action}%`);
+  if (filter.actions) q.whereIn('action', filter.actions);
+  if (filter.object) q.where({ object_type: filter.object.type, object_id: filter.object.id });
   if (filter.username) q.where('username', filter.username);
   if (filter.from) q.where('at', '>=', startOfBusinessDateIso(filter.from));
   if (filter.to) q.where('at', '<', new Date(Date.parse(startOfBusinessDateIso(filter.to)) + 86_400_000).toISOString());
@@ -146,6 +150,11 @@ export async function requireAuditor(db: Db, actor: Actor): Promise<void> {
  * a transaction of its own (the refusal changes nothing else), then the 403 with the Chinese message is thrown.
  */
 export async function refuse(db: Db, actor: Actor, entry: Omit<AuditEntry, 'action'>, message: string): Promise<never> {
-  await inTransaction(db, (trx) => recordAudit(trx, actor, { action: 'access.denied', ...entry }));
+  await recordRefusal(db, actor, entry);
   throw new ForbiddenError(message);
+}
+
+/** The `access.denied` row of a refusal, in a transaction of its own; the caller says how it answers. */
+export async function recordRefusal(db: Db, actor: Actor, entry: Omit<AuditEntry, 'action'>): Promise<void> {
+  await inTransaction(db, (trx) => recordAudit(trx, actor, { action: 'access.denied', ...entry }));
 }

@@ -86,12 +86,15 @@ export function isPostgres(db: Conn): boolean {
   return db.client.config.client === 'pg';
 }
 
+/** The name of a migration file: <timestamp>_<module>_<change>.ts. */
+export const MIGRATION_FILE = /^\d{14}_[a-z]+_[a-z0-9_]+\.ts$/;
+
 /** Migrations are read from migrations/<timestamp>_<module>_<change>.ts, in name order. */
 class DirectoryMigrationSource implements Knex.MigrationSource<string> {
   async getMigrations(): Promise<string[]> {
     return fs
       .readdirSync(MIGRATIONS_DIR)
-      .filter((f) => /^\d{14}_[a-z]+_[a-z0-9_]+\.ts$/.test(f))
+      .filter((f) => MIGRATION_FILE.test(f))
       .sort();
   }
   getMigrationName(name: string): string {

@@ -11,9 +11,11 @@ import { settingFor } from './settings.ts';
 
 /**
  * Deadlines (限时办理): one table of clocks, each started by a module when work becomes due (a failed payment
- * to correct, a refund to make) and closed when the work is done. The length of each rule is a setting per
- * county, with the policy documents' values as defaults. Overdue clocks show on the responsible role's home
- * page and on the supervisor's.
+ * to correct, a refund to make) and closed when the work is done. Core holds only the mechanism: each module
+ * declares its rules in its AppModule (`deadlineRules`) and hands the rule to openDeadline; the composition root
+ * collects them all (DeadlineRules) for the pages that list, count and set them. The length of each rule is a
+ * setting per county, with the policy documents' values as defaults. Overdue clocks show on the responsible role's
+ * home page and on the supervisor's.
  */
 export interface DeadlineRule {
   code: string;
@@ -26,39 +28,37 @@ export interface DeadlineRule {
   basis: string;
 }
 
-const RULES = new Map<string, DeadlineRule>();
+/** Every module's rules, as the composition root collected them; a code is declared once. */
+export class DeadlineRules {
+  private readonly byCode = new Map<string, DeadlineRule>();
 
-/** Modules define their rules at load time (their index.ts); core defines the documents' failure rules. */
-export function defineDeadlineRule(rule: DeadlineRule): void {
-  if (RULES.has(rule.code) && RULES.get(rule.code) !== rule) throw new Error(`deadline rule ${rule.code} defined twice`);
-  RULES.set(rule.code, rule);
+  constructor(rules: readonly DeadlineRule[]) {
+    for (const rule of rules) {
+      if (this.byCode.has(rule.code)) throw new Error(`deadline rule ${rule.code} declared twice`);
+      this.byCode.set(rule.code, rule);
+    }
+  }
+
+  all(): DeadlineRule[] {
+    return [...this.byCode.values()];
+  }
+
+  get(code: string): DeadlineRule | undefined {
+    return this.byCode.get(code);
+  }
 }
-
-export function deadlineRules(): DeadlineRule[] {
-  return [...RULES.values()];
-}
-
-function ruleOf(code: string): DeadlineRule {
-  const rule = RULES.get(code);
-  if (!rule) throw new Error(`unknown deadline rule ${code}`);
-  return rule;
-}
-
-// Qinghai 2020 implementing opinions 二(一)4, the failed-payment clocks (the bank module starts them).
-defineDeadlineRule({ code: 'failure_correction', label: '发放失败核实修正', days: 10, unit: 'working', responsible: ['department', 'township_station'], basis: '青海实施意见二(一)4：实施部门会同乡镇政府在10个工作日内核实和修正' });
-defineDeadlineRule({ code: 'bank_refund', label: '二次发放失败资金退回', days: 5, unit: 'working', responsible: ['bank'], basis: '青海实施意见二(一)4：第二次发放失败的，受托银行业金融机构在5个工作日内将资金退回原账户' });
-defineDeadlineRule({ code: 'repayment', label: '退回后重新发放', days: 10, unit: 'working', responsible: ['department'], basis: '青海实施意见二(一)4：实施部门核实原因，在10个工作日内重新发放完毕' });
 
 export const settingKey = (rule: string) => `deadline.${rule}.days`;
 
 /** The rule's length in force for a region: the nearest setting up the tree, else the documents' default. */
-export async function ruleLength(db: Conn, regionId: number, code: string): Promise<number> {
-  const value = await settingFor(db, regionId, settingKey(code));
-  return value === null ? ruleOf(code).days : Number(value);
+export async function ruleLength(db: Conn, regionId: number, rule: DeadlineRule): Promise<number> {
+  const value = await settingFor(db, regionId, settingKey(rule.code));
+  return value === null ? rule.days : Number(value);
 }
 
 export interface OpenDeadline {
-  rule: string;
+  /** The opening module's rule. */
+  rule: DeadlineRule;
   objectType: string;
   objectId: string | number;
   regionId: number;
@@ -74,12 +74,12 @@ export interface OpenDeadline {
  * warning, never a silent guess.
  */
 export async function openDeadline(trx: Tx, who: AuditWho, input: OpenDeadline): Promise<{ id: number; dueOn: string; warning: string | null }> {
-  const rule = ruleOf(input.rule);
+  const { rule } = input;
   const openKey = `${rule.code}:${input.objectType}:${input.objectId}`;
   const existing = await trx('core_deadline').where({ open_key: openKey }).first('id', 'due_on', 'calendar_warning');
   if (existing) return { id: Number(existing.id), dueOn: existing.due_on, warning: existing.calendar_warning };
   const startedOn = input.startedOn ?? businessDate();
-  const days = await ruleLength(trx, input.regionId, rule.code);
+  const days = await ruleLength(trx, input.regionId, rule);
   let dueOn: string;
   let warning: string | null = null;
   if (rule.unit === 'working') {
@@ -111,7 +111,7 @@ export async function openDeadline(trx: Tx, who: AuditWho, input: OpenDeadline):
   return { id, dueOn, warning };
 }
 
-/** Stop a clock because the work is done (or no longer due). Returns false if no clock was open. */
+/** Stop a clock because the work is done (or no longer due): `rule` is the rule's code. Returns false if no clock was open. */
 export async function closeDeadline(
   trx: Tx,
   who: AuditWho,
@@ -179,7 +179,7 @@ export interface DeadlineRow {
   warning: string | null;
 }
 
-export async function listDeadlines(db: Conn, actor: Actor, options: { overdueOnly: boolean; page: number; pageSize?: number }): Promise<{ rows: DeadlineRow[]; total: number }> {
+export async function listDeadlines(db: Conn, actor: Actor, rules: DeadlineRules, options: { overdueOnly: boolean; page: number; pageSize?: number }): Promise<{ rows: DeadlineRow[]; total: number }> {
   const pageSize = options.pageSize ?? 50;
   const today = businessDate();
   const q = visibleDeadlines(db, actor).join('core_region', 'core_region.id', 'core_deadline.region_id');
@@ -191,7 +191,7 @@ export async function listDeadlines(db: Conn, actor: Actor, options: { overdueOn
     rows: rows.map((r: Record<string, string>) => ({
       id: Number(r.id),
       rule: r.rule!,
-      ruleLabel: RULES.get(r.rule!)?.label ?? r.rule!,
+      ruleLabel: rules.get(r.rule!)?.label ?? r.rule!,
       title: r.title!,
       region: r.region_name!,
       responsible: r.responsible_roles!.split(',').map((x) => ROLE_LABELS[x as Role] ?? x).join('、'),
@@ -205,8 +205,8 @@ export async function listDeadlines(db: Conn, actor: Actor, options: { overdueOn
 }
 
 /** The home page's line for deadlines: what is open for this actor, and how much of it is overdue. */
-export async function deadlineQueues(db: Conn, actor: Actor): Promise<WorkQueue[]> {
-  if (!actor.roles.some((r) => r === 'supervisor' || deadlineRules().some((rule) => rule.responsible.includes(r)))) return [];
+export async function deadlineQueues(db: Conn, actor: Actor, rules: DeadlineRules): Promise<WorkQueue[]> {
+  if (!actor.roles.some((r) => r === 'supervisor' || rules.all().some((rule) => rule.responsible.includes(r)))) return [];
   const today = businessDate();
   const open = await countRows(visibleDeadlines(db, actor));
   const overdue = await countRows(visibleDeadlines(db, actor).where('due_on', '<', today));
@@ -215,10 +215,10 @@ export async function deadlineQueues(db: Conn, actor: Actor): Promise<WorkQueue[
 }
 
 /** Validate a settings form of rule lengths: whole days, 1 to 60. Empty means "use the default". */
-export function parseRuleLengths(input: Record<string, unknown>): Record<string, string | null> {
+export function parseRuleLengths(rules: DeadlineRules, input: Record<string, unknown>): Record<string, string | null> {
   const values: Record<string, string | null> = {};
   const errors: Record<string, string> = {};
-  for (const rule of deadlineRules()) {
+  for (const rule of rules.all()) {
     const raw = String(input[rule.code] ?? '').trim();
     if (raw === '') values[settingKey(rule.code)] = null;
     else if (!/^\d{1,2}$/.test(raw) || Number(raw) < 1 || Number(raw) > 60) errors[rule.code] = `“${rule.label}”的时限应为 1 到 60 之间的整数`;

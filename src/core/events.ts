@@ -1,4 +1,4 @@
-import { type Conn, type Db, type Tx, inTransaction, nowIso } from './db.ts';
+import { type Db, type Tx, inTransaction, nowIso } from './db.ts';
 import { log } from './log.ts';
 
 /**
@@ -50,9 +50,4 @@ export async function dispatchEvents(db: Db, handlers: EventHandlers, limit = 20
     }
   }
   return result;
-}
-
-export async function pendingEventCount(db: Conn): Promise<number> {
-  const row = await db('core_event').whereNull('dispatched_at').count({ n: '*' }).first();
-  return Number(row?.n ?? 0);
 }

@@ -1,6 +1,6 @@
 /**
  * Masking of personal data for every output outside the screens that need the full value.
- * DESIGN.md: ID numbers hide the birth date by default (110105********002X); a county may mask more
+ * docs/architecture.md: ID numbers hide the birth date by default (110105********002X); a county may mask more
  * ("strict": 110***********1234). Account numbers show only their last four digits. Names per county setting.
  */
 export type IdMaskMode = 'birth' | 'strict';

@@ -1,6 +1,8 @@
 import type Router from '@koa/router';
+import type { AuditVocabulary } from './audit-vocabulary.ts';
 import type { Actor } from './auth/roles.ts';
 import type { Core } from './context.ts';
+import type { DeadlineRule } from './deadlines.ts';
 import type { EventHandler } from './events.ts';
 import type { TaskDefinition } from './scheduler.ts';
 import type { NavItem, PagePanel, PanelProviders, Web } from './web/web.ts';
@@ -18,8 +20,9 @@ export interface WorkQueue {
 }
 
 /**
- * What a bounded module (policy, beneficiary, batch, bank, publicity, supervision) hands the composition root:
- * its routes, its navigation entries, and the work queues it adds to role home pages.
+ * What a bounded module (policy, beneficiary, agreement, batch, bank, …) hands the composition root:
+ * its routes, its navigation entries, the work queues it adds to role home pages, its tasks and deadline rules, and
+ * how the audit log reads it.
  */
 export interface AppModule {
   name: string;
@@ -29,10 +32,14 @@ export interface AppModule {
   queues?: (actor: Actor) => Promise<WorkQueue[]>;
   /** Its scheduled tasks (quarterly reconciliation, publicity periods ending, …). */
   tasks?: (core: Core) => TaskDefinition[];
+  /** The rules of the clocks (限时办理) it opens, with their default lengths: the 时限设置 page lists them. */
+  deadlineRules?: DeadlineRule[];
   /** How it reacts to events other modules write to the outbox, by event type. */
   events?: Record<string, EventHandler>;
   /** Its JSON API for machines under /api/v1 (bearer tokens, see core/api.ts), and the OpenAPI paths describing it. */
   api?: { routes: (router: Router) => void; openapi: Record<string, unknown> };
   /** Sections it adds to lower modules' pages: a lower module shows them without importing this one. */
   panels?: PanelProviders;
+  /** The labels and sentences of the audit actions it writes, and the kinds of object they name. */
+  audit?: AuditVocabulary;
 }

@@ -8,7 +8,10 @@ import { importRegistry } from '../../src/modules/beneficiary/registry-import.ts
 import { addLine, checkRoster, createRound, recordObjection, removeLine, resolveFinding, resolveObjection, returnLines } from '../../src/modules/batch/commands.ts';
 import { importRosterFile } from '../../src/modules/batch/roster-import.ts';
 import { recordTransfer, releaseRound, roundMoney, submitRound } from '../../src/modules/batch/round-workflow.ts';
-import { type RosterAction, actOnRoster } from '../../src/modules/batch/workflow.ts';
+import type { RosterAction } from '../../src/modules/batch/model.ts';
+import { actOnRoster } from '../../src/modules/batch/workflow.ts';
+import { actSchema, returnLinesSchema } from '../../src/modules/batch/schemas.ts';
+import { validate } from '../../src/core/http/validate.ts';
 import type { Actor } from '../../src/core/auth/roles.ts';
 import { REGISTRY_FILE_HEADER, fakeHouseholds, registryFileRows } from '../../seeds/fake-people.ts';
 import { DEMO_SETTLEMENT_ACCOUNT } from '../../seeds/demo-batch.ts';
@@ -136,7 +139,8 @@ describe(`payment rounds and rosters (${TEST_DB})`, () => {
     // Someone who both compiles and checks may not check what they changed.
     const both = { ...office, userId: station.userId, roles: [...office.roles, ...station.roles] };
     await expect(actOnRoster(t.core, both, rosterId, 'confirm_check', { version: await version(t, rosterId) })).rejects.toThrow('四眼原则');
-    await expect(actOnRoster(t.core, office, rosterId, 'return_check', { version: await version(t, rosterId), reason: '' })).rejects.toThrow(ValidationError);
+    // A return without its reason is refused at the edge, by the step's schema (the same one every route uses).
+    expect(() => validate(actSchema, { action: 'return_check', version: '1', reason: ' ' })).toThrow(ValidationError);
 
     // Two finance office users confirm at the same moment from the same version: one wins.
     const v = await version(t, rosterId);
@@ -148,7 +152,8 @@ describe(`payment rounds and rosters (${TEST_DB})`, () => {
     expect(await actOnRoster(t.core, station, rosterId, 'submit', { version: await version(t, rosterId) })).toBe('submitted');
     await expect(actOnRoster(t.core, await actorFor(t, 'dept_civil'), rosterId, 'approve', { version: await version(t, rosterId) })).rejects.toThrow('只有本批次的主管部门可以审核');
     expect(await actOnRoster(t.core, dept, rosterId, 'approve', { version: await version(t, rosterId) })).toBe('approved');
-    await expect(actOnRoster(t.core, station, rosterId, 'start_publicity', { version: await version(t, rosterId), publicityStart: '2099-01-01', publicityEnd: '2099-01-06' })).rejects.toMatchObject({ fieldErrors: { publicityEnd: '公示期不得少于 7 天（含首尾两天）' } });
+    expect(() => validate(actSchema, { action: 'start_publicity', version: '1', publicityStart: '2099-01-01', publicityEnd: '2099-01-06' })).toThrow(expect.objectContaining({ fieldErrors: { publicityEnd: '公示期不得少于 7 天（含首尾两天）' } }));
+    expect(() => validate(actSchema, { action: 'start_publicity', version: '1', publicityStart: '2020-01-01', publicityEnd: '2099-01-06' })).toThrow(expect.objectContaining({ fieldErrors: { publicityStart: '公示开始日期不能早于今天' } }));
     expect(await actOnRoster(t.core, station, rosterId, 'start_publicity', { version: await version(t, rosterId), publicityStart: '2099-01-01', publicityEnd: '2099-01-07' })).toBe('publicity');
     await expect(actOnRoster(t.core, office, rosterId, 'confirm_publicity', { version: await version(t, rosterId) })).rejects.toThrow('公示期至 2099-01-07 结束');
 
@@ -214,13 +219,13 @@ describe(`payment rounds and rosters (${TEST_DB})`, () => {
     const department = await t.core.db('core_org').where({ kind: 'department' }).first('id');
     await expect(releaseRound(t.core, finance, roundId, { version: await roundVersion(), bankOrgId: Number(department.id) })).rejects.toMatchObject({ fieldErrors: { bankOrgId: '请选择代发金融机构' } });
     // Only to a bank whose agreement is in force today and serves the round's townships.
-    await t.core.db('core_bank_agreement').update({ ends_on: '2025-12-31' });
+    await t.core.db('agreement_contract').update({ ends_on: '2025-12-31' });
     await expect(releaseRound(t.core, finance, roundId, { version: await roundVersion(), bankOrgId: Number(bank.id) })).rejects.toMatchObject({ fieldErrors: { bankOrgId: '该金融机构在本县没有有效的代发协议' } });
-    await t.core.db('core_bank_agreement').update({ ends_on: '2028-12-31' });
-    await t.core.db('core_bank_agreement_township').where({ township_id: await regionId(t, '城关镇') }).delete();
+    await t.core.db('agreement_contract').update({ ends_on: '2028-12-31' });
+    await t.core.db('agreement_township').where({ township_id: await regionId(t, '城关镇') }).delete();
     await expect(releaseRound(t.core, finance, roundId, { version: await roundVersion(), bankOrgId: Number(bank.id) })).rejects.toMatchObject({ fieldErrors: { bankOrgId: '该金融机构的代发协议没有覆盖本批次的全部乡镇' } });
-    const agreement = await t.core.db('core_bank_agreement').first('id');
-    await t.core.db('core_bank_agreement_township').insert({ agreement_id: agreement.id, township_id: await regionId(t, '城关镇') });
+    const agreement = await t.core.db('agreement_contract').first('id');
+    await t.core.db('agreement_township').insert({ agreement_id: agreement.id, township_id: await regionId(t, '城关镇') });
     await releaseRound(t.core, finance, roundId, { version: await roundVersion(), bankOrgId: Number(bank.id) });
 
     const { linesFen, transferredFen } = await roundMoney(t.core.db, roundId);
@@ -251,7 +256,8 @@ describe(`payment rounds and rosters (${TEST_DB})`, () => {
     await go(station, 'submit');
 
     const [first, second] = await t.core.db('batch_line').where({ roster_id: rosterId }).orderBy('id').pluck('id');
-    await expect(returnLines(t.core, dept, rosterId, [first], '')).rejects.toThrow(ValidationError);
+    expect(() => validate(returnLinesSchema, { lineIds: String(first), reason: '' })).toThrow(expect.objectContaining({ fieldErrors: { reason: '请填写退回原因' } }));
+    expect(() => validate(returnLinesSchema, { reason: '面积不符' })).toThrow(expect.objectContaining({ fieldErrors: { lineIds: '请勾选要退回的发放明细' } }));
     expect(await returnLines(t.core, dept, rosterId, [first], '承包面积与确权数据不符')).toBe(1);
     expect(await t.core.db('batch_line').where({ id: first }).first()).toMatchObject({ state: 'returned', return_reason: '承包面积与确权数据不符' });
     await go(dept, 'approve');

@@ -1,30 +1,18 @@
 import fs from 'node:fs';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { type Browser, type Page, chromium } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_USERS } from '../../seeds/demo.ts';
-import { createApp } from '../../src/app.ts';
 import { REGISTRY_FILE_HEADER, fakeHouseholds, registryFileRows } from '../../seeds/fake-people.ts';
 import { writeTableXlsx } from '../../src/core/spreadsheet.ts';
-import { TEST_DB, TEST_PASSWORD, type TestDb, createSeededDb } from '../factories.ts';
+import { TEST_PASSWORD, type TestDb } from '../factories.ts';
+import { type BrowserApp, CHROMIUM, SCREENSHOT_DIR, TIMEOUT, hasChromium, onPg, pathOf, requireE2e, skipE2e, startBrowserApp } from './harness.ts';
 
 /**
  * Every demo role through a real browser (Debian's Chromium driven by playwright-core): log in, see the
  * workbench and the role's own navigation, screenshot the page, log out. Part of the SQLite pass only.
  * Without /usr/bin/chromium the file is skipped, unless YKT_REQUIRE_E2E=1 makes that a failure.
  */
-const CHROMIUM = '/usr/bin/chromium';
-const LAUNCH_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
-const SCREENSHOT_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../test-results/e2e');
-const TIMEOUT = 60_000;
-
-const onPg = TEST_DB === 'pg' || process.env.YKT_TEST_DB === 'pg';
-const hasChromium = fs.existsSync(CHROMIUM);
-const requireE2e = process.env.YKT_REQUIRE_E2E === '1';
-
 if (onPg) console.warn('浏览器测试只在 SQLite 轮次运行：跳过');
 else if (!hasChromium && !requireE2e) console.warn(`未安装 chromium（${CHROMIUM}）：跳过浏览器测试`);
 
@@ -37,49 +25,23 @@ if (!onPg && !hasChromium && requireE2e) {
   });
 }
 
-describe.skipIf(onPg || !hasChromium)('各角色通过浏览器登录与退出', () => {
+describe.skipIf(skipE2e)('各角色通过浏览器登录与退出', () => {
+  let app: BrowserApp;
   let db: TestDb;
-  let server: http.Server;
   let baseUrl: string;
   let browser: Browser;
 
   beforeAll(async () => {
-    fs.mkdirSync(SCREENSHOT_DIR, { recursive: true });
-    // Demo mode, like the real demo: no TOTP second factor for admin / finance_section / treasury.
-    db = await createSeededDb({ demo: true }, { people: true });
-    server = http.createServer(createApp(db.core).callback());
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(0, '127.0.0.1', () => resolve());
-    });
-    baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: LAUNCH_ARGS });
+    app = await startBrowserApp();
+    ({ db, baseUrl, browser } = app);
   }, TIMEOUT);
 
   afterAll(async () => {
-    await browser?.close();
-    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
-    await db?.cleanup();
+    await app?.stop();
   }, TIMEOUT);
 
-  const pathOf = (page: Page) => new URL(page.url()).pathname;
-
-  /** A fresh browser context logged in as this demo user; close its context when done. */
-  async function signIn(username: string) {
-    const context = await browser.newContext({ locale: 'zh-CN', viewport: { width: 1280, height: 900 } });
-    const page = await context.newPage();
-    await openLogin(page);
-    await page.fill('#f-username', username);
-    await page.fill('#f-password', TEST_PASSWORD);
-    await Promise.all([page.waitForNavigation({ waitUntil: 'load' }), page.getByRole('button', { name: '登录' }).click()]);
-    return { context, page };
-  }
-
-  async function openLogin(page: Page) {
-    await page.goto(`${baseUrl}/`);
-    expect(pathOf(page)).toBe('/login');
-    await expect.poll(() => page.locator('h1').textContent()).toBe('登录');
-  }
+  const signIn = (username: string) => app.signIn(username);
+  const openLogin = (page: Page) => app.openLogin(page);
 
   for (const user of DEMO_USERS) {
     it(
@@ -169,7 +131,8 @@ describe.skipIf(onPg || !hasChromium)('各角色通过浏览器登录与退出',
         const bad = rows.map((r, i) => (i === 0 ? [r[0]!, r[1]!, `${r[2]!.slice(0, 17)}0`, ...r.slice(3)] : r));
         const upload = async (cells: string[][]) => {
           await page.setInputFiles('#f-file', { name: '东关社区花名册.xlsx', mimeType: 'application/octet-stream', buffer: await writeTableXlsx('花名册', REGISTRY_FILE_HEADER, cells) });
-          await Promise.all([page.waitForNavigation({ waitUntil: 'load' }), page.getByRole('button', { name: '导入' }).click()]);
+          // The upload form is htmx-boosted like every form: the answer replaces the page, no full navigation.
+          await page.getByRole('button', { name: '导入' }).click();
         };
 
         await upload(bad);

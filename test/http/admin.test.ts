@@ -145,7 +145,7 @@ describe(`separation of duties (${TEST_DB})`, () => {
     t = await createSeededDb();
     const auditor = agentFor(t.core);
     await login(auditor, 'auditor');
-    const log = await auditor.get('/audit?action=login');
+    const log = await auditor.get('/audit?action=login.success');
     expect(log.status).toBe(200);
     expect(log.text).toContain('登录成功');
     const verify = await auditor.get('/audit/verify');

@@ -88,6 +88,20 @@ describe(`logins and sessions (${TEST_DB})`, () => {
     expect((await login(agent, 'finance1')).status).toBe(303);
   });
 
+  it('sends a form posted after the session ended to login, then back to the page the form was on', async () => {
+    t = await createSeededDb();
+    const agent = agentFor(t.core);
+    await login(agent, 'supervisor');
+    await t.core.db('core_session').update({ last_seen_at: new Date(Date.now() - 31 * 60_000).toISOString() });
+    const posted = await agent.post('/beneficiaries/find').set('Host', 'ykt.test').set('Referer', 'http://ykt.test/beneficiaries?name=x').type('form').send({ idNumber: '1' });
+    expect(posted.status).toBe(303);
+    expect(posted.headers.location).toBe('/login?next=%2Fbeneficiaries%3Fname%3Dx&expired=1');
+    const page = await agent.get(posted.headers.location);
+    expect(page.text).toContain('登录已超时');
+    const back = await agent.post('/login').type('form').send({ username: 'supervisor', password: TEST_PASSWORD, next: '/beneficiaries?name=x', _csrf: csrfFrom(page.text) });
+    expect(back.headers.location).toBe('/beneficiaries?name=x');
+  });
+
   it('ends a session after 30 idle minutes', async () => {
     t = await createSeededDb();
     const agent = agentFor(t.core);
@@ -96,7 +110,9 @@ describe(`logins and sessions (${TEST_DB})`, () => {
     await t.core.db('core_session').update({ last_seen_at: new Date(Date.now() - 31 * 60_000).toISOString() });
     const after = await agent.get('/');
     expect(after.status).toBe(303);
-    expect(after.headers.location).toBe('/login?next=%2F');
+    // Back to the same page after login, and the login page says why.
+    expect(after.headers.location).toBe('/login?next=%2F&expired=1');
+    expect((await agent.get(after.headers.location)).text).toContain('登录已超时');
     expect(await t.core.db('core_session').count({ n: '*' })).toEqual([{ n: 0 }]);
   });
 

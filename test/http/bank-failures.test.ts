@@ -45,7 +45,7 @@ describe(`failed payments, from the pages (${TEST_DB})`, () => {
     const version = async (id: number) => String((await db('bank_failure').where({ id }).first('version')).version);
     const empty = await post(station, `/bank/failures/${ids[0]}`, `/bank/failures/${ids[0]}/correct`, { version: await version(ids[0]!), note: '' });
     expect(empty.status).toBe(422);
-    expect(empty.text).toContain('请写明核实情况和修正内容');
+    expect(empty.text).toContain('请填写核实情况和修正内容');
     for (const id of ids) expect((await post(station, `/bank/failures/${id}`, `/bank/failures/${id}/correct`, { version: await version(id), note: '账户已解冻' })).status).toBe(303);
 
     const dept = await as('dept_civil');

@@ -58,6 +58,9 @@ describe(`batch pages (${TEST_DB})`, () => {
     const refusedEntry = await submit(station, `/rosters/${roster.id}`, `/rosters/${roster.id}/lines`, { idNumber: head.idNumber, tierName: '标准', quantity: '1' });
     expect(refusedEntry.status).toBe(422);
     expect(refusedEntry.text).toContain('此人已在本清册中');
+    // What was typed stays in the form on this staff screen, the ID number too; the address answers a refresh.
+    expect(refusedEntry.text).toContain(`value="${head.idNumber}"`);
+    expect((await station.get(`/rosters/${roster.id}/lines`)).headers.location).toBe(`/rosters/${roster.id}`);
 
     const version = () => t!.core.db('batch_roster').where({ id: roster.id }).first('version').then((r) => String(r.version));
     const sent = await submit(station, `/rosters/${roster.id}`, `/rosters/${roster.id}/act`, { action: 'send_check', version: await version() });

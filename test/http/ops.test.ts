@@ -3,6 +3,7 @@ import { composeTasks } from '../../src/app.ts';
 import { inTransaction } from '../../src/core/db.ts';
 import { openDeadline } from '../../src/core/deadlines.ts';
 import { Scheduler } from '../../src/core/scheduler.ts';
+import { BANK_DEADLINES } from '../../src/modules/bank/deadlines.ts';
 import { TEST_DB, type TestDb, agentFor, auditRows, createSeededDb, csrfFrom, login, submit, asAdmin } from '../factories.ts';
 
 let t: TestDb | undefined;
@@ -52,7 +53,7 @@ describe(`operations pages (${TEST_DB})`, () => {
     t = await createSeededDb({ demo: true });
     const county = (await t.core.db('core_region').where({ name: '青禾县' }).first()).id;
     await inTransaction(t.core.db, (trx) =>
-      openDeadline(trx, { userId: null, username: 'test', ip: null }, { rule: 'failure_correction', objectType: 'payment', objectId: 9, regionId: county, title: '柳河乡清册第 9 行发放失败', startedOn: '2026-01-05' }),
+      openDeadline(trx, { userId: null, username: 'test', ip: null }, { rule: BANK_DEADLINES.failure_correction, objectType: 'payment', objectId: 9, regionId: county, title: '柳河乡清册第 9 行发放失败', startedOn: '2026-01-05' }),
     );
     const dept = agentFor(t.core);
     await login(dept, 'dept_civil');

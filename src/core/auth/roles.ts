@@ -1,5 +1,5 @@
 /**
- * Roles of DESIGN.md, with the separation of duties of 等保2.0 三级 (三权分立): the system administrator manages
+ * Roles of docs/architecture.md, with the separation of duties of 等保2.0 三级 (三权分立): the system administrator manages
  * users, regions and settings but neither reads the audit log nor touches money; the audit administrator reads
  * the audit log and changes nothing else; supervisors read and check. A user may hold several business roles,
  * never one of these together with admin or auditor.
@@ -44,10 +44,6 @@ export const REGION_LEVEL_LABELS: Record<RegionLevel, string> = {
   township: '乡镇（街道）',
   village: '村（社区）',
 };
-
-export function isRole(value: string): value is Role {
-  return (ROLES as readonly string[]).includes(value);
-}
 
 /** What is wrong with this combination of roles, or null. Messages are for the admin's form. */
 export function roleCombinationError(roles: readonly Role[], orgKind: 'department' | 'bank' | null): string | null {

@@ -113,6 +113,7 @@ export function adminRoutes(router: Router, web: Web): void {
       title: `编辑用户 ${user.username}`,
       user: presentUser(user),
       userId: user.id,
+      self: user.id === actor.userId,
       values: { displayName: user.display_name, roles: user.roles, regionId: user.region_id, orgId: user.org_id, disabled: user.disabled, version: user.version },
       ...(await formOptions(actor)),
     });
@@ -130,7 +131,7 @@ export function adminRoutes(router: Router, web: Web): void {
       return web.render(
         ctx,
         'admin/user-form.njk',
-        { title: `编辑用户 ${user.username}`, user: presentUser(user), userId: id, errors: err.fieldErrors, values: { ...body, roles: [body.roles ?? []].flat() }, ...(await formOptions(actor)) },
+        { title: `编辑用户 ${user.username}`, user: presentUser(user), userId: id, self: id === actor.userId, errors: err.fieldErrors, values: { ...body, roles: [body.roles ?? []].flat() }, ...(await formOptions(actor)) },
         422,
       );
     }

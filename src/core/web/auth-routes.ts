@@ -17,7 +17,7 @@ export function authRoutes(router: Router, web: Web): void {
   const { core } = web;
 
   function loginPage(ctx: Context, data: Record<string, unknown> = {}, status = 200) {
-    web.render(ctx, 'core/login.njk', { title: '登录', next: safeNext(ctx.query.next), ...data }, status);
+    web.render(ctx, 'core/login.njk', { title: '登录', next: safeNext(ctx.query.next), expired: ctx.query.expired === '1', ...data }, status);
   }
 
   router.get('/login', (ctx) => {

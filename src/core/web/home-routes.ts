@@ -1,16 +1,16 @@
 import type Router from '@koa/router';
 import { ROLE_LABELS } from '../auth/roles.ts';
-import { deadlineQueues } from '../deadlines.ts';
+import { type DeadlineRules, deadlineQueues } from '../deadlines.ts';
 import { fetchDownload } from '../downloads.ts';
 import { NotFoundError } from '../errors.ts';
 import type { AppModule, WorkQueue } from '../module.ts';
 import type { Web } from './web.ts';
 
-/** Each role's home page: the work waiting for it, gathered from the modules. */
-export function homeRoutes(router: Router, web: Web, modules: AppModule[]): void {
+/** Each role's home page: the work waiting for it, gathered from the modules and from the clocks of their deadline rules. */
+export function homeRoutes(router: Router, web: Web, modules: AppModule[], deadlineRules: DeadlineRules): void {
   router.get('/', async (ctx) => {
     const actor = web.actor(ctx);
-    const queues: WorkQueue[] = await deadlineQueues(web.core.db, actor);
+    const queues: WorkQueue[] = await deadlineQueues(web.core.db, actor, deadlineRules);
     for (const m of modules) if (m.queues) queues.push(...(await m.queues(actor)));
     web.render(ctx, 'core/home.njk', {
       title: '工作台',

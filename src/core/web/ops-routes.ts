@@ -3,21 +3,24 @@ import type { Context } from 'koa';
 import { z } from 'zod';
 import { REGION_LEVEL_LABELS, type RegionLevel } from '../auth/roles.ts';
 import { formatDateTime } from '../dates.ts';
-import { deadlineRules, listDeadlines, parseRuleLengths, settingKey } from '../deadlines.ts';
+import { type DeadlineRules, listDeadlines, parseRuleLengths, settingKey } from '../deadlines.ts';
 import { ValidationError } from '../errors.ts';
 import { validate } from '../http/validate.ts';
 import { findRegion } from '../regions.ts';
 import type { TaskDefinition } from '../scheduler.ts';
 import { listTasks, requestTaskRun } from '../scheduler.ts';
 import { saveSettings, settingFor, settingsAt } from '../settings.ts';
-import { pageSchema } from './schemas.ts';
+import { page } from '../fields.ts';
 import type { Web } from './web.ts';
 
 const PAGE_SIZE = 50;
-const deadlineQuerySchema = z.object({ overdue: z.enum(['', '0', '1'], { error: '筛选条件无效' }).optional(), page: pageSchema });
+const deadlineQuerySchema = z.object({ overdue: z.enum(['', '0', '1'], { error: '筛选条件无效' }).optional(), page });
 
-/** Operations pages: scheduled tasks and deadline settings (administrator), deadlines (responsible roles, supervisors). */
-export function opsRoutes(router: Router, web: Web, tasks: TaskDefinition[]): void {
+/**
+ * Operations pages: scheduled tasks and deadline settings (administrator), deadlines (responsible roles, supervisors).
+ * `tasks` are every scheduled task (the platform's and the modules'), `deadlineRules` every module's deadline rules.
+ */
+export function opsRoutes(router: Router, web: Web, tasks: TaskDefinition[], deadlineRules: DeadlineRules): void {
   const { core } = web;
   const admin = (ctx: Context) => web.requireRole(ctx, ['admin'], '此页面仅系统管理员可以使用');
   const labels = new Map(tasks.map((t) => [t.name, t.label]));
@@ -51,7 +54,7 @@ export function opsRoutes(router: Router, web: Web, tasks: TaskDefinition[]): vo
   async function settingsPage(ctx: Context, data: Record<string, unknown> = {}, status = 200) {
     const actor = await admin(ctx);
     const region = (await findRegion(core.db, actor.regionId))!;
-    const rules = deadlineRules();
+    const rules = deadlineRules.all();
     const own = await settingsAt(core.db, actor.regionId, rules.map((r) => settingKey(r.code)));
     const inherited = await Promise.all(rules.map(async (r) => (region.parent_id ? settingFor(core.db, region.parent_id, settingKey(r.code)) : null)));
     web.render(
@@ -79,7 +82,7 @@ export function opsRoutes(router: Router, web: Web, tasks: TaskDefinition[]): vo
     const actor = await admin(ctx);
     const body = ctx.request.body as Record<string, unknown>;
     try {
-      await saveSettings(core.db, actor, parseRuleLengths(body));
+      await saveSettings(core.db, actor, parseRuleLengths(deadlineRules, body));
     } catch (err) {
       if (err instanceof ValidationError) return settingsPage(ctx, { errors: err.fieldErrors, values: body }, 422);
       throw err;
@@ -91,7 +94,7 @@ export function opsRoutes(router: Router, web: Web, tasks: TaskDefinition[]): vo
     const actor = web.actor(ctx);
     const query = validate(deadlineQuerySchema, ctx.query);
     const overdueOnly = query.overdue === '1';
-    const { rows, total } = await listDeadlines(core.db, actor, { overdueOnly, page: query.page, pageSize: PAGE_SIZE });
+    const { rows, total } = await listDeadlines(core.db, actor, deadlineRules, { overdueOnly, page: query.page, pageSize: PAGE_SIZE });
     web.render(ctx, 'core/deadlines.njk', { title: overdueOnly ? '逾期未办事项' : '限时办理事项', rows, total, overdueOnly, page: query.page, pages: Math.max(1, Math.ceil(total / PAGE_SIZE)) });
   });
 }

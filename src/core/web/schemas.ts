@@ -2,18 +2,9 @@ import { z } from 'zod';
 import { API_PURPOSES, type ApiPurpose } from '../api.ts';
 import { ROLES } from '../auth/roles.ts';
 import { isBusinessDate } from '../dates.ts';
+import { checkbox, id, optional, page, text } from '../fields.ts';
 
-/** Schemas of the core forms and query strings; every message in Chinese, keyed by field. */
-const text = (label: string, max: number) =>
-  z
-    .string({ error: `请填写${label}` })
-    .trim()
-    .min(1, { error: `请填写${label}` })
-    .max(max, { error: `${label}不能超过 ${max} 个字符` });
-
-const id = (label: string) =>
-  z.coerce.number({ error: `请选择${label}` }).int({ error: `请选择${label}` }).positive({ error: `请选择${label}` });
-
+/** Schemas of the core forms and query strings, built from the shared fields (core/fields.ts); messages in Chinese, keyed by field. */
 export const loginSchema = z.object({
   username: text('用户名', 40),
   password: z.string({ error: '请填写密码' }).min(1, { error: '请填写密码' }).max(128, { error: '密码不能超过 128 位' }),
@@ -34,7 +25,7 @@ const roleList = z.preprocess(
   (v) => (v === undefined ? [] : Array.isArray(v) ? v : [v]),
   z.array(z.enum(ROLES, { error: '角色无效' })).min(1, { error: '请至少选择一个角色' }),
 );
-const optionalOrg = z.preprocess((v) => (v === '' || v === undefined ? null : v), id('所属单位').nullable());
+const optionalOrg = optional(id('所属单位'));
 
 export const userCreateSchema = z.object({
   username: text('用户名', 40).regex(/^[a-z][a-z0-9_]{2,39}$/, { error: '用户名须以小写字母开头，由 3–40 位小写字母、数字或下划线组成' }),
@@ -49,7 +40,7 @@ export const userUpdateSchema = z.object({
   roles: roleList,
   regionId: id('所属地区'),
   orgId: optionalOrg,
-  disabled: z.preprocess((v) => v === 'on' || v === '1' || v === 'true', z.boolean()),
+  disabled: checkbox,
   version: z.coerce.number().int().positive({ error: '表单版本无效，请刷新后重试' }),
 });
 
@@ -71,19 +62,20 @@ export const orgCreateSchema = z.object({
 const optionalDate = (label: string) =>
   z.preprocess((v) => (v === '' ? undefined : v), z.string().refine(isBusinessDate, { error: `${label}应为 YYYY-MM-DD 格式的有效日期` }).optional());
 
-export const pageSchema = z.preprocess((v) => (v === undefined || v === '' ? 1 : v), z.coerce.number({ error: '页码无效' }).int({ error: '页码无效' }).min(1, { error: '页码无效' }).max(100_000, { error: '页码无效' }));
 
-export const auditQuerySchema = z.object({
-  action: z.preprocess((v) => (v === '' ? undefined : v), z.string().max(60, { error: '操作类型过长' }).regex(/^[a-z_.]+$/, { error: '操作类型无效' }).optional()),
+/** The audit log's filter; `action` is one of the choices the page offers (an action code, or a module's `name.*`). */
+export const auditQuerySchema = (isActionChoice: (value: string) => boolean) => z.object({
+  action: z.preprocess((v) => (v === '' ? undefined : v), z.string().refine(isActionChoice, { error: '请从列表中选择操作类型' }).optional()),
+  object: z.preprocess((v) => (v === '' ? undefined : v), z.string().max(120, { error: '对象无效' }).regex(/^[a-z_]+:\S+$/, { error: '对象无效' }).optional()),
   username: z.preprocess((v) => (v === '' ? undefined : v), z.string().trim().max(40, { error: '用户名过长' }).optional()),
   from: optionalDate('起始日期'),
   to: optionalDate('截止日期'),
-  page: pageSchema,
+  page,
 });
 
 export const userListQuerySchema = z.object({
   q: z.preprocess((v) => (v === '' ? undefined : v), z.string().trim().max(40, { error: '查询内容过长' }).optional()),
-  page: pageSchema,
+  page,
 });
 
 export const apiTokenSchema = z.object({
@@ -91,17 +83,4 @@ export const apiTokenSchema = z.object({
   purpose: z.enum(Object.keys(API_PURPOSES) as [ApiPurpose], { error: '请选择用途' }),
   regionId: id('所属地区'),
   orgId: z.preprocess((v) => (v === '' || v === undefined ? null : v), id('单位').nullable()),
-});
-
-export const agreementSchema = z.object({
-  bankOrgId: id('代发金融机构'),
-  branch: text('承办网点', 80),
-  agreementNo: text('协议编号', 60),
-  startsOn: z.string({ error: '请填写开始日期' }).trim(),
-  endsOn: z.string({ error: '请填写结束日期' }).trim(),
-  settlementAccountName: text('资金清算账户名称', 80),
-  settlementAccountNo: z.string({ error: '请填写资金清算账号' }).trim().transform((v) => v.replace(/\s/g, '')),
-  freeSms: z.preprocess((v) => v === 'on', z.boolean()),
-  freeWithdrawal: z.preprocess((v) => v === 'on', z.boolean()),
-  townshipIds: z.preprocess((v) => (Array.isArray(v) ? v : v === undefined || v === '' ? [] : [v]), z.array(z.coerce.number().int().positive())),
 });

@@ -41,8 +41,11 @@ export function sessionMiddleware(core: Core) {
     const isPublic = PUBLIC_PREFIXES.some((p) => ctx.path === p || ctx.path.startsWith(p.endsWith('/') ? p : `${p}/`));
     if (!ctx.state.actor) {
       if (!isPublic) {
+        // Back to the page after login: the page asked for, or for a form posted after the session ended, the page
+        // the form was on (its Referer, same site only); the login page says why when a session had ended.
+        const next = ctx.method === 'GET' ? ctx.url : (refererPath(ctx) ?? ctx.path);
         ctx.status = 303;
-        ctx.redirect(ctx.method === 'GET' ? `/login?next=${encodeURIComponent(ctx.path)}` : '/login');
+        ctx.redirect(`/login?next=${encodeURIComponent(next)}${token ? '&expired=1' : ''}`);
         return;
       }
     } else if (ctx.state.pendingStep) {
@@ -55,4 +58,16 @@ export function sessionMiddleware(core: Core) {
     }
     await next();
   };
+}
+
+/** The path and query of a same-site Referer, or null. */
+function refererPath(ctx: Context): string | null {
+  const referer = ctx.get('Referer');
+  if (!referer) return null;
+  try {
+    const url = new URL(referer);
+    return url.host === ctx.host ? url.pathname + url.search : null;
+  } catch {
+    return null;
+  }
 }

@@ -4,6 +4,7 @@ import type { Core } from '../context.ts';
 import { type Actor, ROLE_LABELS, type Role, hasRole } from '../auth/roles.ts';
 import { type Flash, type SessionRow, setFlash } from '../auth/session.ts';
 import { refuse } from '../audit.ts';
+import { type Decision, FourEyesError, authorize } from '../authz.ts';
 import { XLSX_TYPE, stashDownload } from '../downloads.ts';
 import { ConflictError, ForbiddenError, ValidationError } from '../errors.ts';
 import { type ImportError, formatImportError } from '../spreadsheet.ts';
@@ -15,7 +16,6 @@ export interface NavItem {
   roles: readonly Role[];
 }
 
-/** What a route needs to answer: the platform, rendering with the common layout data, flash, redirects. */
 /** A section a module adds to another module's page (the batch module's payments on a person's page). */
 export interface PagePanel {
   title: string;
@@ -35,10 +35,20 @@ export interface ImportRefusal {
 }
 
 const SHOWN_IMPORT_ERRORS = 50;
+/** The page of an error that is not a form's (404, a role refusal, a crash). */
+export const ERROR_TEMPLATE = 'errors/error.njk';
+
+/** A file refused whole: formStep shows its page with what `extra` holds (the refusal of importRefusal) and 422. */
+export class ImportRefused extends Error {
+  constructor(readonly extra: Record<string, unknown>) {
+    super('file refused');
+  }
+}
 
 /** What a form's command says when it succeeds: the message, or the message with its kind and the page to go to. */
 export type StepOutcome = string | { message: string; kind?: Flash['kind']; to?: string };
 
+/** What a route needs to answer: the platform, rendering with the common layout data, flash, redirects. */
 export class Web {
   constructor(
     readonly core: Core,
@@ -60,12 +70,23 @@ export class Web {
     return actor;
   }
 
+  /** The actor, if their module's rule (its `can`) allows them this page; otherwise 403 with an audit row naming the page. */
+  async permit(ctx: Context, decide: (actor: Actor) => Decision): Promise<Actor> {
+    const actor = this.actor(ctx);
+    await authorize(this.core.db, actor, decide(actor), { objectType: 'page', objectId: ctx.path });
+    return actor;
+  }
+
   session(ctx: Context): SessionRow {
     return ctx.state.session as SessionRow;
   }
 
-  /** Render a page inside the layout. Status 422 for a form re-rendered with its errors. */
+  /**
+   * Render a page inside the layout. A page re-rendered with a refusal (422 with the form's errors, 409 or 403 with
+   * the reason) has a title starting 错误：, so that a screen reader and the browser tab say so first.
+   */
   render(ctx: Context, template: string, data: Record<string, unknown> = {}, status = 200): void {
+    if (status >= 400 && template !== ERROR_TEMPLATE && typeof data.title === 'string' && !data.title.startsWith('错误：')) data = { ...data, title: `错误：${data.title}` };
     const actor = ctx.state.actor as Actor | undefined;
     const pending = ctx.state.pendingStep as string | null | undefined;
     const nav = actor && !pending
@@ -93,8 +114,9 @@ export class Web {
 
   /**
    * A form posted to a command: success redirects (post/redirect/get) with the command's message, to `to` unless the
-   * outcome names another page; a refusal is shown on the form's page — a ConflictError (state, four-eyes, amounts)
-   * with status 409, a ValidationError with its field errors and what was typed, 422. Anything else propagates.
+   * outcome names another page; a refusal is shown on the form's page — a ConflictError (state, amounts) with status
+   * 409, a four-eyes refusal with 403, a ValidationError with its field errors and what was typed, 422. Anything
+   * else (a role refusal: the page never offered the step) propagates.
    */
   async formStep(ctx: Context, to: string, run: () => Promise<StepOutcome>, page: (extra: Record<string, unknown>, status: number) => Promise<void>): Promise<void> {
     let outcome: StepOutcome;
@@ -102,6 +124,8 @@ export class Web {
       outcome = await run();
     } catch (err) {
       if (err instanceof ConflictError) return page({ conflict: err.message }, 409);
+      if (err instanceof FourEyesError) return page({ conflict: err.message }, 403);
+      if (err instanceof ImportRefused) return page(err.extra, 422);
       if (!(err instanceof ValidationError)) throw err;
       return page({ errors: err.fieldErrors, values: ctx.request.body }, 422);
     }

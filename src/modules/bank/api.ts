@@ -2,9 +2,9 @@ import type Router from '@koa/router';
 import { ApiRefusal, apiClient, jsonBody } from '../../core/api.ts';
 import type { Core } from '../../core/context.ts';
 import { ValidationError } from '../../core/errors.ts';
-import { requireId } from '../../core/http/validate.ts';
+import { requireId, validate } from '../../core/http/validate.ts';
 import { bankRounds, payoutFile, supplementsOf } from './commands.ts';
-import { supplementParam } from './routes.ts';
+import { payoutQuerySchema } from './schemas.ts';
 import { PAYOUT_FORMATS } from './payout.ts';
 import { FAILURE_CODES, postResults } from './results.ts';
 
@@ -22,7 +22,7 @@ export function bankApi(core: Core) {
       });
       router.get('/payouts/:id', async (ctx) => {
         const roundId = requireId(ctx.params.id, '发放批次');
-        const payout = await payoutFile(core, { client: apiClient(ctx) }, roundId, String(ctx.query.format ?? 'csv'), supplementParam(ctx.query.supplement));
+        const payout = await payoutFile(core, { client: apiClient(ctx) }, roundId, String(ctx.query.format ?? 'csv'), validate(payoutQuerySchema, ctx.query).supplement);
         ctx.set('X-Checksum-SM3', payout.sm3);
         ctx.set('Content-Disposition', `attachment; filename*=UTF-8''${encodeURIComponent(payout.fileName)}`);
         ctx.type = payout.contentType;

@@ -1,24 +1,25 @@
 import type Router from '@koa/router';
 import type { Context } from 'koa';
-import { type Actor, hasRole } from '../../core/auth/roles.ts';
+import type { Actor } from '../../core/auth/roles.ts';
 import { formatDateTime } from '../../core/dates.ts';
 import { ConflictError, ValidationError } from '../../core/errors.ts';
 import { uploadedFile } from '../../core/http/upload.ts';
 import { parseId, requireId } from '../../core/http/validate.ts';
 import type { Web } from '../../core/web/web.ts';
 import { peopleWithoutAccount } from '../beneficiary/index.ts';
-import { CARD_REASONS, answerCardRequest, banksServing, cardRequestFile, cardRequestInScope, cardRequestLines, listCardRequests, sendCardRequest } from './cards.ts';
-
-const READERS = ['township_station', 'township_finance', 'bank', 'supervisor'] as const;
+import { banksServing } from '../agreement/index.ts';
+import { CARD_REASONS, answerCardRequest, cardRequestFile, cardRequestInScope, cardRequestLines, listCardRequests, sendCardRequest } from './cards.ts';
+import { findRegion } from '../../core/regions.ts';
+import { can } from './policy.ts';
 
 /** Card-opening requests (开卡申请): the station's list to the bank, the bank's download and answer. */
 export function cardRoutes(router: Router, web: Web): void {
   const { db } = web.core;
-  const reader = (ctx: Context) => web.requireRole(ctx, READERS, '开卡申请仅乡镇、代发金融机构和监督人员可以查看');
+  const reader = (ctx: Context) => web.permit(ctx, (actor) => can(actor, 'read_cards', null));
   const idParam = (ctx: Context) => requireId(ctx.params.id, '开卡申请');
 
   async function listPage(ctx: Context, actor: Actor, extra: Record<string, unknown> = {}, status = 200) {
-    const station = hasRole(actor, 'township_station');
+    const station = can(actor, 'send_card_request', (await findRegion(db, actor.regionId)) ?? { level: '' }).ok;
     web.render(
       ctx,
       'bank/card-requests.njk',
@@ -26,7 +27,7 @@ export function cardRoutes(router: Router, web: Web): void {
         title: '开卡申请',
         rows: (await listCardRequests(db, actor)).map((r) => ({ id: r.id, township: r.township_name, bank: r.bank_name, lines: r.lines, state: r.state === 'answered' ? `已回复（${formatDateTime(r.answered_at)}）` : '待银行办理', at: formatDateTime(r.created_at) })),
         station,
-        isBank: hasRole(actor, 'bank'),
+        isBank: can(actor, 'bank_files', null).ok,
         people: station ? await peopleWithoutAccount(db, actor.regionId) : [],
         banks: station ? (await banksServing(db, actor.regionId)).map((b) => ({ value: b.id, label: b.name })) : [],
         values: {},
@@ -67,7 +68,7 @@ export function cardRoutes(router: Router, web: Web): void {
         title: `开卡申请 ${request.id}`,
         request: { id: request.id, township: request.township_name, bank: request.bank_name, lines: request.lines, answered: request.state === 'answered', at: formatDateTime(request.created_at), answeredAt: formatDateTime(request.answered_at) },
         lines: lines.map((l) => ({ name: l.person?.name ?? '', idMasked: l.person?.idMasked ?? '', reason: CARD_REASONS[l.reason], outcome: l.outcome === 'opened' ? '已开卡，账户变更待乡镇财政所确认' : l.outcome === 'not_opened' ? `未开卡：${l.outcome_note ?? ''}` : '待银行办理', personId: l.person_id })),
-        can: { answer: hasRole(actor, 'bank') && request.state === 'sent', download: hasRole(actor, 'bank') },
+        can: { answer: can(actor, 'answer_card_request', request).ok, download: can(actor, 'download_card_list', request).ok },
         ...extra,
       },
       status,

@@ -1,15 +1,16 @@
 import { createHash } from 'node:crypto';
-import { agreementInForce, listAgreements } from '../../core/agreements.ts';
 import { recordAudit } from '../../core/audit.ts';
 import { type Actor, hasRole } from '../../core/auth/roles.ts';
 import type { Core } from '../../core/context.ts';
-import { businessDate } from '../../core/dates.ts';
 import { type Conn, bulkInsert, inTransaction, insertReturningId, nowIso, selectInChunks } from '../../core/db.ts';
-import { AppError, ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../../core/errors.ts';
+import { AppError, ConflictError, NotFoundError, ValidationError } from '../../core/errors.ts';
 import { findRegion, isPathInScope } from '../../core/regions.ts';
 import { type ImportError, type TableSpec, readTable, writeErrorReport, writeTableXlsx } from '../../core/spreadsheet.ts';
-import { ACCOUNT_KIND_LABELS, type AccountKind, idNumbersById, parseIdNumber, peopleWithoutAccount, proposeOpenedAccount, registryFactsById, registryFactsByIdIndex } from '../beneficiary/index.ts';
+import { ACCOUNT_KIND_LABELS, type AccountKind, idNumbersById, parseIdNumber, peopleWithoutAccount, proposeOpenedAccount, registryFactsById, registryFactsByIdNumberIndex } from '../beneficiary/index.ts';
 import { roundsOfBank } from '../batch/index.ts';
+import { banksServing } from '../agreement/index.ts';
+import { authorize } from '../../core/authz.ts';
+import { can } from './policy.ts';
 
 /**
  * Card-opening requests (Haicheng 三(三)2 and 四): the township station sends the agent bank the people with no
@@ -21,27 +22,14 @@ import { roundsOfBank } from '../batch/index.ts';
 export const CARD_REASONS = { no_account: '无发放账户', lost_card: '卡（折）挂失' } as const;
 type CardReason = keyof typeof CARD_REASONS;
 
-/** The banks whose agreement in force serves this township (a request goes to one of them). */
-export async function banksServing(db: Conn, townshipId: number): Promise<{ id: number; name: string }[]> {
-  const township = await findRegion(db, townshipId);
-  if (!township?.parent_id) return [];
-  const banks = new Map<number, string>();
-  for (const a of await listAgreements(db, township.parent_id)) {
-    const inForce = await agreementInForce(db, { countyId: township.parent_id, bankOrgId: Number(a.bank_org_id), on: businessDate(), townshipIds: [townshipId] });
-    if (typeof inForce !== 'string') banks.set(Number(a.bank_org_id), a.bank_name);
-  }
-  return [...banks].map(([id, name]) => ({ id, name }));
-}
-
-
 /**
  * The station sends a request: people of its township with no account (ticked from the registry) and people whose
  * card is lost (by ID number). Each must be registered in the township and 在册; one open request per person.
  */
 export async function sendCardRequest(core: Core, actor: Actor, input: { bankOrgId: number; noAccount: number[]; lostIdNumbers: string[] }): Promise<number> {
-  if (!hasRole(actor, 'township_station')) throw new ForbiddenError('开卡申请由乡镇经办站所发送');
   const township = await findRegion(core.db, actor.regionId);
-  if (!township || township.level !== 'township') throw new ForbiddenError('开卡申请按乡镇发送：您的账号不在乡镇一级');
+  if (!township) throw new NotFoundError('地区不存在');
+  await authorize(core.db, actor, can(actor, 'send_card_request', township), { objectType: 'card_request' });
   if (!(await banksServing(core.db, township.id)).some((b) => b.id === input.bankOrgId)) throw new ValidationError({ bankOrgId: '请选择与本乡镇有有效代发协议的金融机构' });
   const errors: Record<string, string> = {};
   const without = new Set((await peopleWithoutAccount(core.db, township.id, 100_000)).map((p) => Number(p.id)));
@@ -54,7 +42,7 @@ export async function sendCardRequest(core: Core, actor: Actor, input: { bankOrg
       errors.lostIdNumbers = `第 ${i + 1} 个身份证号码：${id.error}`;
       break;
     }
-    const [person] = await registryFactsByIdIndex(core.db, [core.crypto.blindIndex('id', id.value.idNumber)]);
+    const [person] = await registryFactsByIdNumberIndex(core.db, [core.crypto.blindIndex('id', id.value.idNumber)]);
     if (!person || person.townshipId !== township.id || person.status !== 'active') {
       errors.lostIdNumbers = `第 ${i + 1} 个身份证号码不是本乡镇在册的受益对象`;
       break;
@@ -119,8 +107,8 @@ const LIST_HEADER = ['序号', '村（社区）', '姓名', '身份证号码', '
 
 /** The list the bank opens cards from (.xlsx), with the answer columns for it to fill in. ID numbers in clear; audited. */
 export async function cardRequestFile(core: Core, actor: Actor, requestId: number): Promise<{ fileName: string; body: Buffer }> {
-  if (!hasRole(actor, 'bank')) throw new ForbiddenError('开卡名单由代发金融机构下载');
   const request = await cardRequestInScope(core.db, actor, requestId);
+  await authorize(core.db, actor, can(actor, 'download_card_list', request), { objectType: 'card_request', objectId: requestId });
   const lines = await cardRequestLines(core.db, request.id);
   const ids = await idNumbersById(core.db, core.crypto, lines.map((l) => Number(l.person_id)));
   const villages = new Map((await core.db('core_region').whereIn('id', [...new Set(lines.map((l) => l.person?.villageId ?? 0))]).select('id', 'name')).map((v: { id: number; name: string }) => [Number(v.id), v.name]));
@@ -144,14 +132,12 @@ export type CardAnswerOutcome = { ok: true; repeated: boolean; opened: number; n
  * card was opened); applied in one transaction: each opened account becomes a pending registry account change.
  */
 export async function answerCardRequest(core: Core, actor: Actor, requestId: number, file: { name: string; buffer: Buffer }): Promise<CardAnswerOutcome> {
-  if (!hasRole(actor, 'bank')) throw new ForbiddenError('开卡结果由代发金融机构上传');
   const request = await cardRequestInScope(core.db, actor, requestId);
   const sha256 = createHash('sha256').update(file.buffer).digest('hex');
   const stored = await core.db('bank_card_request').where({ id: request.id }).first('answer_sha256');
-  if (request.state === 'answered') {
-    if (stored.answer_sha256 === sha256) return { ok: true, repeated: true, opened: 0, notOpened: 0 };
-    throw new ConflictError('该开卡申请已回复');
-  }
+  // The same answer again changes nothing (its bank uploading it twice is not a refusal).
+  if (request.state === 'answered' && stored.answer_sha256 === sha256 && can(actor, 'download_card_list', request).ok) return { ok: true, repeated: true, opened: 0, notOpened: 0 };
+  await authorize(core.db, actor, can(actor, 'answer_card_request', request), { objectType: 'card_request', objectId: requestId });
   const table = await readTable(file.buffer, ANSWER_SPEC);
   if (typeof table === 'string') {
     const errors = [{ rowNumber: 0, field: '文件', message: table }];
@@ -238,9 +224,9 @@ const RECEIPT_TYPES: { type: string; magic: Buffer }[] = [
 
 /** The bank uploads its completion receipt of a round released to it (PDF or a scan); the same file twice is kept once. */
 export async function uploadReceipt(core: Core, actor: Actor, roundId: number, file: { name: string; buffer: Buffer }, note: string): Promise<{ repeated: boolean }> {
-  if (!hasRole(actor, 'bank') || actor.orgId === null) throw new ForbiddenError('发放完成回执由代发金融机构上传');
-  const round = (await roundsOfBank(core.db, actor.orgId)).find((r) => r.id === roundId);
-  if (!round || round.state !== 'transferred') throw new NotFoundError('没有拨付到本机构的该发放批次');
+  const round = actor.orgId === null ? undefined : (await roundsOfBank(core.db, actor.orgId)).find((r) => r.id === roundId);
+  if (!round) throw new NotFoundError('没有下达到本机构的该发放批次');
+  await authorize(core.db, actor, can(actor, 'upload_receipt', round), { objectType: 'round', objectId: roundId });
   const type = RECEIPT_TYPES.find((t) => file.buffer.subarray(0, t.magic.length).equals(t.magic));
   if (!type) throw new ValidationError({ file: '回执应为 PDF 或扫描图片（PNG、JPEG）' });
   const sha256 = createHash('sha256').update(file.buffer).digest('hex');

@@ -1,16 +1,18 @@
 import { recordAudit } from '../../core/audit.ts';
-import { type Actor, hasRole } from '../../core/auth/roles.ts';
+import type { Actor } from '../../core/auth/roles.ts';
 import type { Core } from '../../core/context.ts';
 import { sm3Hex } from '../../core/crypto.ts';
 import { businessDate, businessYear, formatDateTime } from '../../core/dates.ts';
 import { type Conn, bulkInsert, inTransaction, insertReturningId, nowIso } from '../../core/db.ts';
-import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../../core/errors.ts';
+import { ConflictError, NotFoundError, ValidationError } from '../../core/errors.ts';
 import { formatYuan } from '../../core/money.ts';
 import { createPdf, drawTable, pdfToBuffer } from '../../core/pdf.ts';
 import { findRegion } from '../../core/regions.ts';
 import { transferredRounds } from '../batch/index.ts';
 import { allocatedFen, versionsById } from '../policy/index.ts';
 import { roundLedger } from './ledger.ts';
+import { authorize } from '../../core/authz.ts';
+import { can } from './policy.ts';
 
 /**
  * Year-end clearing (年末清算, Qinghai 二(二)9: 未发放完形成结余的，收回财政统筹安排). For a finished year, per policy:
@@ -59,9 +61,9 @@ export async function clearingsOf(db: Conn, countyId: number) {
  * round, the clearing's voucher), and the report is kept as PDF with its SM3. Once per county and year.
  */
 export async function clearYear(core: Core, actor: Actor, input: { year: number; voucherNo: string }, at = new Date()): Promise<number> {
-  if (!hasRole(actor, 'finance_section')) throw new ForbiddenError('年末清算由财政局业务科室办理');
   const county = await findRegion(core.db, actor.regionId);
-  if (!county || county.level !== 'county') throw new ForbiddenError('年末清算按县办理：您的账号不在县一级');
+  if (!county) throw new NotFoundError('地区不存在');
+  await authorize(core.db, actor, can(actor, 'clear_year', county), { objectType: 'clearing' });
   if (!Number.isInteger(input.year) || input.year >= businessYear(at)) throw new ValidationError({ year: '只能清算已结束的年度' });
   const voucherNo = input.voucherNo.trim();
   if (!voucherNo) throw new ValidationError({ voucherNo: '请填写清算缴款凭证号' });
@@ -92,7 +94,7 @@ export async function clearYear(core: Core, actor: Actor, input: { year: number;
 
 export async function clearingPdf(db: Conn, actor: Actor, clearingId: number): Promise<{ fileName: string; body: Buffer }> {
   const row = await db('bank_clearing as c').join('core_region as r', 'r.id', 'c.county_id').where('c.id', clearingId).first('c.year', 'c.report_pdf', 'r.path', 'r.name');
-  if (!row || !(row.path.startsWith(actor.regionPath) || actor.regionPath.startsWith(row.path)) || !hasRole(actor, 'finance_section', 'treasury', 'department', 'supervisor')) throw new NotFoundError('清算报告不存在或不在您的管辖范围内');
+  if (!row || !(row.path.startsWith(actor.regionPath) || actor.regionPath.startsWith(row.path)) || !can(actor, 'read_clearing_report', null).ok) throw new NotFoundError('清算报告不存在或不在您的管辖范围内');
   return { fileName: `年末清算报告-${row.name}-${row.year}.pdf`, body: Buffer.from(row.report_pdf) };
 }
 
@@ -102,13 +104,12 @@ async function clearingReport(county: string, year: number, voucherNo: string, f
   pdf.font('zh-bold').fontSize(15).text(title, { align: 'center' });
   pdf.font('zh').fontSize(9).text(`清算缴款凭证：${voucherNo} · 办理：${actor.displayName}（财政局业务科室） · ${formatDateTime(nowIso())}`, { align: 'center' });
   pdf.moveDown(0.5);
-  const y = (fen: number) => formatYuan(fen);
   const total = (key: keyof PolicyClearing) => figures.reduce((s, p) => s + (p[key] as number), 0);
   drawTable(pdf, {
     columns: [{ header: '补贴项目', width: 4 }, { header: '批次', width: 0.8, align: 'right' }, { header: '资金指标', width: 1.5, align: 'right' }, { header: '已拨付', width: 1.5, align: 'right' }, { header: '已发放', width: 1.5, align: 'right' }, { header: '在银行未发放', width: 1.5, align: 'right' }, { header: '未使用指标', width: 1.5, align: 'right' }, { header: '暂缴回财政（含本次）', width: 1.8, align: 'right' }, { header: '收回财政合计', width: 1.6, align: 'right' }],
     rows: [
-      ...figures.map((p) => [p.policy, String(p.rounds), y(p.allocatedFen), y(p.firstTransferFen), y(p.paidFen), y(p.pendingFen), y(p.unspentFen), y(p.returnedFen + p.awaitingFen), y(p.clearedFen)]),
-      ['合计', String(total('rounds')), y(total('allocatedFen')), y(total('firstTransferFen')), y(total('paidFen')), y(total('pendingFen')), y(total('unspentFen')), y(total('returnedFen') + total('awaitingFen')), y(total('clearedFen'))],
+      ...figures.map((p) => [p.policy, String(p.rounds), formatYuan(p.allocatedFen), formatYuan(p.firstTransferFen), formatYuan(p.paidFen), formatYuan(p.pendingFen), formatYuan(p.unspentFen), formatYuan(p.returnedFen + p.awaitingFen), formatYuan(p.clearedFen)]),
+      ['合计', String(total('rounds')), formatYuan(total('allocatedFen')), formatYuan(total('firstTransferFen')), formatYuan(total('paidFen')), formatYuan(total('pendingFen')), formatYuan(total('unspentFen')), formatYuan(total('returnedFen') + total('awaitingFen')), formatYuan(total('clearedFen'))],
     ],
     repeatHeader: true,
   });

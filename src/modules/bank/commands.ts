@@ -1,8 +1,7 @@
-import { agreementInForce } from '../../core/agreements.ts';
 import type { ApiClient } from '../../core/api.ts';
 import { apiAuditor } from '../../core/api.ts';
 import { recordAudit } from '../../core/audit.ts';
-import { type Actor, hasRole } from '../../core/auth/roles.ts';
+import type { Actor } from '../../core/auth/roles.ts';
 import type { Core } from '../../core/context.ts';
 import { sm3Hex } from '../../core/crypto.ts';
 import { businessDate } from '../../core/dates.ts';
@@ -11,7 +10,9 @@ import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '.
 import { type RoundRow, releasedAt, releasedLines, roundsOfBank } from '../batch/index.ts';
 import { accountNumbersById } from '../beneficiary/index.ts';
 import { versionsById } from '../policy/index.ts';
+import { agreementInForce } from '../agreement/index.ts';
 import { type PayoutDocument, PAYOUT_FORMATS, lineRef } from './payout.ts';
+import { can } from './policy.ts';
 
 /**
  * The agent bank's side of a released round: its users (or its API token) fetch the payout file. The file is the
@@ -25,8 +26,9 @@ export function bankOf(who: Fetcher): number {
     if (who.client.purpose !== 'bank' || who.client.orgId === null) throw new ForbiddenError('该接口令牌不是代发金融机构的令牌');
     return who.client.orgId;
   }
-  if (!hasRole(who.actor, 'bank') || who.actor.orgId === null) throw new ForbiddenError('代发文件由代发金融机构下载');
-  return who.actor.orgId;
+  const decision = can(who.actor, 'bank_files', null);
+  if (!decision.ok) throw new ForbiddenError(decision.reason);
+  return who.actor.orgId!;
 }
 
 /** The rounds released to the fetcher's bank. */

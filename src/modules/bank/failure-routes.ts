@@ -1,24 +1,21 @@
 import type Router from '@koa/router';
 import type { Context } from 'koa';
-import { type Actor, hasRole } from '../../core/auth/roles.ts';
+import type { Actor } from '../../core/auth/roles.ts';
 import { businessDate, formatDateTime } from '../../core/dates.ts';
 import { countRows } from '../../core/db.ts';
 import { NotFoundError, ValidationError } from '../../core/errors.ts';
 import { uploadedFile } from '../../core/http/upload.ts';
-import { parseId, requireId } from '../../core/http/validate.ts';
+import { requireId, validate } from '../../core/http/validate.ts';
 import { maskName } from '../../core/mask.ts';
-import { formatYuan, parseYuan } from '../../core/money.ts';
+import { formatYuan } from '../../core/money.ts';
 import type { Region } from '../../core/regions.ts';
 import type { StepOutcome, Web } from '../../core/web/web.ts';
 import { type RoundRow, lineFacts } from '../batch/index.ts';
 import { receiptFile, receiptsOf, uploadReceipt } from './cards.ts';
 import { supplementsOf } from './commands.ts';
+import { FAILURE_STATES, FUNDS_LABELS, type FailureState, MAX_ATTEMPTS } from './model.ts';
 import {
-  FAILURE_STATES,
-  FUNDS_LABELS,
-  type FailureState,
   type FailureView,
-  MAX_ATTEMPTS,
   approveCorrections,
   approveReissue,
   bankRoundInScope,
@@ -38,29 +35,12 @@ import {
 } from './failures.ts';
 import { roundLedger } from './ledger.ts';
 import { PAYOUT_FORMATS } from './payout.ts';
+import { presentBankRoundPermissions, presentCasePermissions } from './presenters.ts';
+import { can } from './policy.ts';
+import { approveCorrectionsSchema, correctSchema, countyQuerySchema, decideReturnSchema, reissueRequestSchema, sendBackSchema, caseStepSchema, failuresQuerySchema, receiptSchema, refundSchema, retransferSchema, treasuryReturnSchema } from './schemas.ts';
 
 const PAGE_SIZE = 50;
 export const FAILURE_READERS = ['township_station', 'township_finance', 'department', 'finance_section', 'treasury', 'bank', 'supervisor'] as const;
-
-/** Form values from outside: an id list from checkboxes, a version, an amount in 元 — refused with a message naming the field. */
-function idsFrom(value: unknown): number[] {
-  const list = Array.isArray(value) ? value : value === undefined || value === '' ? [] : [value];
-  const ids = list.map((v) => parseId(String(v)));
-  if (ids.some((id) => id === null)) throw new ValidationError({ failureIds: '所选明细无效，请刷新后再试' });
-  if (ids.length === 0) throw new ValidationError({ failureIds: '请勾选要办理的明细' });
-  return ids as number[];
-}
-function versionFrom(value: unknown): number {
-  const v = parseId(String(value ?? ''));
-  if (v === null) throw new ValidationError({ version: '页面已过期，请刷新后再试' });
-  return v;
-}
-function fenFrom(value: unknown, field = 'amount'): number {
-  const amount = parseYuan(String(value ?? ''));
-  if (!amount.ok) throw new ValidationError({ [field]: amount.error });
-  return amount.fen;
-}
-const text = (value: unknown) => (typeof value === 'string' ? value : '');
 
 /** A case as the pages show it, from a row as the database returns it (PostgreSQL gives bigints as strings). */
 function presentCase(f: FailureView) {
@@ -95,13 +75,12 @@ function presentCase(f: FailureView) {
  */
 export function failureRoutes(router: Router, web: Web): void {
   const { db } = web.core;
-  const reader = (ctx: Context) => web.requireRole(ctx, FAILURE_READERS, '发放失败处理仅经办、审核、代发和监督人员可以查看');
+  const reader = (ctx: Context) => web.permit(ctx, (actor) => can(actor, 'read_failures', null));
   const idParam = (ctx: Context, what: string) => requireId(ctx.params.id, what);
 
   router.get('/bank/failures', async (ctx) => {
     const actor = await reader(ctx);
-    const state = typeof ctx.query.state === 'string' && ctx.query.state in FAILURE_STATES ? (ctx.query.state as FailureState) : null;
-    const page = Math.max(1, parseId(String(ctx.query.page ?? '1')) ?? 1);
+    const { state, page } = validate(failuresQuerySchema, ctx.query);
     const q = failuresQuery(db, actor);
     if (state) q.where('f.state', state);
     const total = await countRows(q.clone());
@@ -127,15 +106,7 @@ export function failureRoutes(router: Router, web: Web): void {
         f: presentCase(f),
         events: (await failureEvents(db, f.id)).map((e: Record<string, string>) => ({ action: e.action, from: e.from_state ? FAILURE_STATES[e.from_state as FailureState] : '', to: FAILURE_STATES[e.to_state as FailureState], note: e.note ?? '', who: e.display_name ?? '系统（银行回盘）', at: formatDateTime(e.at) })),
         deadlines: deadlines.map((d: { title: string; due_on: string; state: string }) => ({ title: d.title, due: d.due_on, state: d.state === 'open' ? '进行中' : d.state === 'overdue' ? '已逾期' : '已办结' })),
-        can: {
-          correct: hasRole(actor, 'township_station') && (f.state === 'correcting' || (f.state === 'refunded' && f.attempt < MAX_ATTEMPTS)),
-          verify: hasRole(actor, 'department') && (f.state === 'verifying' || f.state === 'reissue_verifying') && f.corrected_by !== actor.userId,
-          sendBack: (hasRole(actor, 'department') && (f.state === 'verifying' || f.state === 'reissue_verifying')) || (hasRole(actor, 'finance_section') && (f.state === 'reviewing' || f.state === 'reissue_reviewing')),
-          decideReturn: hasRole(actor, 'department') && f.state === 'refunded',
-          requestReissue: hasRole(actor, 'township_station') && f.state === 'returned',
-          approveReissue: hasRole(actor, 'finance_section') && f.state === 'reissue_reviewing',
-          compileReissue: hasRole(actor, 'department') && f.state === 'reissue_approved',
-        },
+        can: presentCasePermissions(actor, f),
         reissueLine: f.reissue_line_id ? (await lineFacts(db, [Number(f.reissue_line_id)]))[0] : null,
         lastAttempt: f.attempt >= MAX_ATTEMPTS,
         values: {},
@@ -157,27 +128,27 @@ export function failureRoutes(router: Router, web: Web): void {
     });
   }
   onCase('correct', async (actor, id, body) => {
-    await correctFailure(web.core, actor, id, { version: versionFrom(body.version), note: text(body.note) });
+    await correctFailure(web.core, actor, id, validate(correctSchema, body));
     return '已提交修正信息，待主管部门核实';
   });
   onCase('verify', async (actor, id, body) => {
-    await verifyFailure(web.core, actor, id, { version: versionFrom(body.version) });
+    await verifyFailure(web.core, actor, id, validate(caseStepSchema, body));
     return '已核实，待财政局业务科室再次复核';
   });
   onCase('send-back', async (actor, id, body) => {
-    await sendBackFailure(web.core, actor, id, { version: versionFrom(body.version), reason: text(body.reason) });
+    await sendBackFailure(web.core, actor, id, validate(sendBackSchema, body));
     return '已退回乡镇重新核实修正';
   });
   onCase('request-reissue', async (actor, id, body) => {
-    await requestReissue(web.core, actor, id, { version: versionFrom(body.version), note: text(body.note) });
+    await requestReissue(web.core, actor, id, validate(reissueRequestSchema, body));
     return '已受理补发申请，待主管部门核实';
   });
   onCase('approve-reissue', async (actor, id, body) => {
-    await approveReissue(web.core, actor, id, { version: versionFrom(body.version) });
+    await approveReissue(web.core, actor, id, validate(caseStepSchema, body));
     return '已批准补发，待主管部门编入补发批次';
   });
   onCase('decide-return', async (actor, id, body) => {
-    await decideReturn(web.core, actor, id, { version: versionFrom(body.version), reason: text(body.reason) });
+    await decideReturn(web.core, actor, id, validate(decideReturnSchema, body));
     return '已决定不再发放，待国库科登记缴回财政';
   });
 
@@ -185,12 +156,11 @@ export function failureRoutes(router: Router, web: Web): void {
     const round = await visibleRound(actor, roundId);
     const cases = ((await failuresQuery(db, actor).where('f.round_id', roundId).orderBy('f.id')) as FailureView[]).map(presentCase);
     const ledger = await roundLedger(db, roundId);
-    const supplements = await supplementsOf(db, roundId, { fetchableOnly: hasRole(actor, 'bank') });
+    const supplements = await supplementsOf(db, roundId, { fetchableOnly: can(actor, 'bank_files', null).ok });
     const inState = (state: FailureState) => cases.filter((c) => c.stateCode === state);
     const sumOf = (list: { amountFen: number }[]) => formatYuan(list.reduce((s, c) => s + c.amountFen, 0));
     const refunds = await db('bank_refund').where({ round_id: roundId }).orderBy('id').select('*');
     const returns = await db('bank_treasury_return').where({ round_id: roundId }).orderBy('id').select('*');
-    const y = (fen: number) => formatYuan(fen);
     const receipts = (await receiptsOf(db, roundId)).map((r: Record<string, unknown>) => ({ id: r.id, name: r.file_name, note: r.note ?? '', who: r.display_name, at: formatDateTime(String(r.uploaded_at)), sha256: r.sha256 }));
     web.render(
       ctx,
@@ -201,9 +171,9 @@ export function failureRoutes(router: Router, web: Web): void {
         roundTitle: round.title,
         ledger: {
           ...ledger,
-          transferred: y(ledger.transferredFen), firstTransfer: y(ledger.firstTransferFen), paidY: y(ledger.paidFen), pendingY: y(ledger.pendingFen), refunded: y(ledger.refundedFen), resent: y(ledger.resentFen), returnedY: y(ledger.returnedFen), awaitingY: y(ledger.awaitingFen), linesY: y(ledger.linesFen),
+          transferred: formatYuan(ledger.transferredFen), firstTransfer: formatYuan(ledger.firstTransferFen), paidYuan: formatYuan(ledger.paidFen), pendingYuan: formatYuan(ledger.pendingFen), refunded: formatYuan(ledger.refundedFen), resent: formatYuan(ledger.resentFen), returnedYuan: formatYuan(ledger.returnedFen), awaitingYuan: formatYuan(ledger.awaitingFen),
         },
-        supplements: supplements.map((s) => ({ ...s, amount: y(s.amount_fen), createdAt: formatDateTime(s.created_at), transferredAt: s.transferred_at ? formatDateTime(s.transferred_at) : '', fetchable: !s.needs_transfer || s.transferred_at !== null })),
+        supplements: supplements.map((s) => ({ ...s, amount: formatYuan(s.amount_fen), createdAt: formatDateTime(s.created_at), transferredAt: s.transferred_at ? formatDateTime(s.transferred_at) : '', fetchable: !s.needs_transfer || s.transferred_at !== null })),
         formats: PAYOUT_FORMATS.map((f) => ({ code: f.code, label: f.label })),
         reviewing: inState('reviewing'),
         refundDue: inState('refund_due'),
@@ -212,17 +182,9 @@ export function failureRoutes(router: Router, web: Web): void {
         refundDueTotal: sumOf(inState('refund_due')),
         returnDueTotal: sumOf(inState('return_due')),
         cases,
-        refunds: refunds.map((r: Record<string, string>) => ({ voucher: r.voucher_no, on: r.refunded_on, lines: r.lines, amount: y(Number(r.amount_fen)) })),
-        returns: returns.map((r: Record<string, string>) => ({ voucher: r.voucher_no, on: r.returned_on, lines: r.lines, amount: y(Number(r.amount_fen)) })),
-        can: {
-          approve: hasRole(actor, 'finance_section'),
-          refund: hasRole(actor, 'bank'),
-          retransfer: hasRole(actor, 'treasury'),
-          treasuryReturn: hasRole(actor, 'treasury'),
-          compileReissue: hasRole(actor, 'department') && inState('reissue_approved').length > 0,
-          download: hasRole(actor, 'bank'),
-          uploadReceipt: hasRole(actor, 'bank') && round.state === 'transferred',
-        },
+        refunds: refunds.map((r: Record<string, string>) => ({ voucher: r.voucher_no, on: r.refunded_on, lines: r.lines, amount: formatYuan(Number(r.amount_fen)) })),
+        returns: returns.map((r: Record<string, string>) => ({ voucher: r.voucher_no, on: r.returned_on, lines: r.lines, amount: formatYuan(Number(r.amount_fen)) })),
+        can: presentBankRoundPermissions(actor, round, { reissueApproved: inState('reissue_approved').length }),
         receipts,
         today: businessDate(),
         values: {},
@@ -252,7 +214,7 @@ export function failureRoutes(router: Router, web: Web): void {
     });
   }
   onRound('approve', async (actor, roundId, body) => {
-    const { supplements } = await approveCorrections(web.core, actor, roundId, idsFrom(body.failureIds));
+    const { supplements } = await approveCorrections(web.core, actor, roundId, validate(approveCorrectionsSchema, body).failureIds);
     return `复核通过，已生成 ${supplements.length} 个补充代发文件`;
   });
   onRound('compile-reissue', async (actor, roundId) => ({
@@ -260,17 +222,18 @@ export function failureRoutes(router: Router, web: Web): void {
     to: `/rounds/${await compileReissue(web.core, actor, roundId)}`,
   }));
   onRound('refund', async (actor, roundId, body) => {
-    await recordRefund(web.core, actor, roundId, { failureIds: idsFrom(body.failureIds), voucherNo: text(body.voucherNo), refundedOn: text(body.refundedOn), amountFen: fenFrom(body.amount) });
+    const { amount, ...input } = validate(refundSchema, body);
+    await recordRefund(web.core, actor, roundId, { ...input, amountFen: amount });
     return '已登记资金退回原账户';
   });
   onRound('treasury-return', async (actor, roundId, body) => {
-    await recordTreasuryReturn(web.core, actor, roundId, { failureIds: idsFrom(body.failureIds), voucherNo: text(body.voucherNo), returnedOn: text(body.returnedOn), amountFen: fenFrom(body.amount) });
+    const { amount, ...input } = validate(treasuryReturnSchema, body);
+    await recordTreasuryReturn(web.core, actor, roundId, { ...input, amountFen: amount });
     return '已登记暂缴回财政，相关人员列入发放失败人员名单';
   });
   onRound('retransfer', async (actor, roundId, body) => {
-    const supplementId = parseId(String(body.supplementId ?? ''));
-    if (supplementId === null) throw new ValidationError({ supplementId: '请选择补充代发文件' });
-    await recordRetransfer(web.core, actor, roundId, supplementId, { amountFen: fenFrom(body.amount), voucherNo: text(body.voucherNo), destinationAccount: text(body.destinationAccount) });
+    const { supplementId, amount, ...input } = validate(retransferSchema, body);
+    await recordRetransfer(web.core, actor, roundId, supplementId, { ...input, amountFen: amount });
     return '已登记再次拨付，代发银行可以下载该补充代发文件';
   });
 
@@ -278,7 +241,7 @@ export function failureRoutes(router: Router, web: Web): void {
   onRound('receipts', async (actor, roundId, body, ctx) => {
     const upload = uploadedFile(ctx);
     if (!upload) throw new ValidationError({ file: '请选择回执文件（PDF 或扫描图片）' });
-    const { repeated } = await uploadReceipt(web.core, actor, roundId, upload, text(body.note));
+    const { repeated } = await uploadReceipt(web.core, actor, roundId, upload, validate(receiptSchema, body).note ?? '');
     return { kind: repeated ? 'info' : 'success', message: repeated ? '该回执已上传过' : '发放完成回执已上传' };
   });
 
@@ -305,9 +268,9 @@ export function failureRoutes(router: Router, web: Web): void {
 
   router.get('/public/failed-payments', async (ctx) => {
     const counties: Region[] = await db('core_region').where({ level: 'county' }).orderBy('name');
-    const countyId = ctx.query.county === undefined ? null : parseId(String(ctx.query.county));
+    const { county: countyId } = validate(countyQuerySchema, ctx.query);
     const county = countyId !== null ? counties.find((c) => c.id === countyId) : counties.length === 1 ? counties[0] : undefined;
-    if (ctx.query.county !== undefined && !county) throw new NotFoundError('该县（区）不存在');
+    if (countyId !== null && !county) throw new NotFoundError('该县（区）不存在');
     if (!county) return web.render(ctx, 'bank/failed-list.njk', { title: '惠民惠农补贴发放失败人员名单', counties, public: true });
     web.render(ctx, 'bank/failed-list.njk', {
       title: `${county.name}惠民惠农补贴发放失败人员名单`,

@@ -1,14 +1,18 @@
-import { agreementInForce } from '../../core/agreements.ts';
 import { type AuditWho, recordAudit } from '../../core/audit.ts';
 import { type Actor, hasRole } from '../../core/auth/roles.ts';
 import type { Core } from '../../core/context.ts';
-import { businessDate, isBusinessDate } from '../../core/dates.ts';
+import { businessDate } from '../../core/dates.ts';
 import { type Conn, type Tx, bulkInsert, inTransaction, insertReturningId, nowIso, selectInChunks } from '../../core/db.ts';
 import { closeDeadline, openDeadline } from '../../core/deadlines.ts';
-import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../../core/errors.ts';
+import { ConflictError, NotFoundError, ValidationError } from '../../core/errors.ts';
+import { authorize, refuseWith } from '../../core/authz.ts';
 import { formatYuan } from '../../core/money.ts';
 import { type RoundRow, insertReissueRound, lineFacts, roundInScope } from '../batch/index.ts';
 import { registryFactsById } from '../beneficiary/index.ts';
+import { agreementInForce } from '../agreement/index.ts';
+import { BANK_DEADLINES } from './deadlines.ts';
+import { FAILURE_STATES, type FailureState, type FUNDS_LABELS, MAX_ATTEMPTS } from './model.ts';
+import { type BankRoundAction, type FailureAction, can, nextState } from './policy.ts';
 
 /**
  * Failed payments, as the documents say (Qinghai 二(一)4; Haicheng 三). One case per failed line:
@@ -26,28 +30,6 @@ import { registryFactsById } from '../beneficiary/index.ts';
  *
  * `funds` says where the line's money is (bank, source, treasury, paid); the ledger (ledger.ts) adds it up.
  */
-export const FAILURE_STATES = {
-  correcting: '待乡镇核实修正',
-  verifying: '待主管部门核实',
-  reviewing: '待财政再次复核',
-  resend: '已再次发送银行',
-  refund_due: '待银行退回资金',
-  refunded: '资金已退回原账户，待重新发放或缴回',
-  return_due: '待缴回财政',
-  returned: '已暂缴回财政（公开名单）',
-  reissue_verifying: '补发申请待主管部门核实',
-  reissue_reviewing: '补发申请待财政复核',
-  reissue_approved: '补发已批准，待编入补发批次',
-  reissued: '已编入补发批次',
-  paid: '再次发放成功',
-} as const;
-export type FailureState = keyof typeof FAILURE_STATES;
-
-export const FUNDS_LABELS = { bank: '在代发银行', source: '已退回原账户', treasury: '已缴回财政', paid: '已发放' } as const;
-
-/** Attempts a line gets: the first payout, the corrected resend, and the department's payment after the refund. */
-export const MAX_ATTEMPTS = 3;
-
 export interface FailureRow {
   id: number;
   line_id: number;
@@ -119,7 +101,7 @@ export async function recordAttempts(trx: Tx, who: AuditWho, roundId: number, re
     const title = facts.values().next().value!.round_title;
     for (const [townshipId, failures] of byTownship) {
       const key = `${resultFileId}-${townshipId}`;
-      await openDeadline(trx, who, { rule: 'failure_correction', objectType: 'bank_failure_group', objectId: key, regionId: townshipId, title: `${title}：发放失败 ${failures.length} 笔待核实修正` });
+      await openDeadline(trx, who, { rule: BANK_DEADLINES.failure_correction, objectType: 'bank_failure_group', objectId: key, regionId: townshipId, title: `${title}：发放失败 ${failures.length} 笔待核实修正` });
       await bulkInsert(trx, 'bank_failure', failures, (f) => {
         const l = facts.get(f.lineId)!;
         return {
@@ -158,7 +140,7 @@ export async function recordAttempts(trx: Tx, who: AuditWho, roundId: number, re
   const refundKey = `refund-${resultFileId}`;
   const failedAgain = later.filter((r) => r.result === 'failed');
   if (failedAgain.length) {
-    await openDeadline(trx, who, { rule: 'bank_refund', objectType: 'bank_failure_group', objectId: refundKey, regionId: cases.values().next().value!.county_id, title: `发放失败 ${failedAgain.length} 笔待代发银行退回资金` });
+    await openDeadline(trx, who, { rule: BANK_DEADLINES.bank_refund, objectType: 'bank_failure_group', objectId: refundKey, regionId: cases.values().next().value!.county_id, title: `发放失败 ${failedAgain.length} 笔待代发银行退回资金` });
   }
   for (const r of later) {
     const c = cases.get(r.lineId);
@@ -214,16 +196,25 @@ export async function supplementsAwaitingTransfer(db: Conn, actor: Actor): Promi
 // ---------------------------------------------------------------------------------------------------------------
 // Steps on one case
 
-async function move(core: Core, actor: Actor, failure: FailureView, input: { from: FailureState[]; to: FailureState; version: number; action: string; note?: string | null; set?: Record<string, unknown>; after?: (trx: Tx) => Promise<void> }): Promise<void> {
-  if (!input.from.includes(failure.state)) throw new ConflictError(`该笔现为“${FAILURE_STATES[failure.state]}”，不能办理此步骤`);
+/** The case in the actor's scope, if policy.ts allows them this step on it now (refusals audited). */
+async function caseFor(core: Core, actor: Actor, failureId: number, action: FailureAction): Promise<FailureView> {
+  const failure = await failureInScope(core.db, actor, failureId);
+  await authorize(core.db, actor, can(actor, action, failure), { objectType: 'bank_failure', objectId: failureId });
+  return failure;
+}
+
+/** Take a step of FAILURE_TRANSITIONS on a case, guarded by its state and version, with its event and audit row. */
+async function move(core: Core, actor: Actor, failure: FailureView, action: FailureAction, input: { version: number; note?: string | null; set?: Record<string, unknown>; after?: (trx: Tx) => Promise<void> }): Promise<void> {
+  const to = nextState(action, failure.state);
   await inTransaction(core.db, async (trx) => {
     const updated = await trx('bank_failure')
       .where({ id: failure.id, state: failure.state, version: input.version })
-      .update({ state: input.to, ...(input.set ?? {}), updated_at: nowIso(), version: input.version + 1 });
+      .update({ state: to, ...(input.set ?? {}), updated_at: nowIso(), version: input.version + 1 });
     if (updated !== 1) throw new ConflictError('该笔已被他人处理，请刷新后再试');
-    await event(trx, [failure.id], actor, { action: input.action, from: failure.state, to: input.to, note: input.note });
+    const eventAction = failure.state.startsWith('reissue_') && action === 'verify' ? 'verify_reissue' : action;
+    await event(trx, [failure.id], actor, { action: eventAction, from: failure.state, to, note: input.note });
     if (input.after) await input.after(trx);
-    await recordAudit(trx, actor, { action: `bank.failure.${input.action}`, objectType: 'bank_failure', objectId: failure.id, summary: { line: failure.line_id, round: failure.round_id, from: failure.state, to: input.to, note: input.note ?? null } });
+    await recordAudit(trx, actor, { action: `bank.failure.${eventAction}`, objectType: 'bank_failure', objectId: failure.id, summary: { line: failure.line_id, round: failure.round_id, from: failure.state, to, note: input.note ?? null } });
   });
 }
 
@@ -233,13 +224,10 @@ async function move(core: Core, actor: Actor, failure: FailureView, input: { fro
  * what was wrong: a frozen account now unfrozen, a name corrected, a new card.
  */
 export async function correctFailure(core: Core, actor: Actor, failureId: number, input: { version: number; note: string }): Promise<void> {
-  if (!hasRole(actor, 'township_station')) throw new ForbiddenError('发放失败由乡镇经办站所核实修正');
-  const failure = await failureInScope(core.db, actor, failureId);
-  const note = input.note.trim();
-  if (!note) throw new ValidationError({ note: '请写明核实情况和修正内容' });
-  if (failure.state === 'refunded' && failure.attempt >= MAX_ATTEMPTS) throw new ConflictError('该笔已三次发放失败，只能暂缴回财政');
+  const failure = await caseFor(core, actor, failureId, 'correct');
+  const { note } = input;
   const set = await nextPayment(core, actor, failure, note, '再次发放');
-  await move(core, actor, failure, { from: ['correcting', 'refunded'], to: 'verifying', version: input.version, action: 'correct', note, set });
+  await move(core, actor, failure, 'correct', { version: input.version, note, set });
 }
 
 /**
@@ -255,33 +243,20 @@ async function nextPayment(core: Core, actor: Actor, failure: FailureView, note:
 
 /** The department verifies the correction: another person than the one who entered it. */
 export async function verifyFailure(core: Core, actor: Actor, failureId: number, input: { version: number }): Promise<void> {
-  if (!hasRole(actor, 'department')) throw new ForbiddenError('修正信息由业务主管部门核实');
-  const failure = await failureInScope(core.db, actor, failureId);
-  if (failure.corrected_by === actor.userId) throw new ForbiddenError('修正信息须由另一人核实（双人复核）');
-  if (failure.state === 'reissue_verifying') {
-    await move(core, actor, failure, { from: ['reissue_verifying'], to: 'reissue_reviewing', version: input.version, action: 'verify_reissue', set: { verified_by: actor.userId } });
-    return;
-  }
-  await move(core, actor, failure, {
-    from: ['verifying'],
-    to: 'reviewing',
+  const failure = await caseFor(core, actor, failureId, 'verify');
+  const reissue = failure.state === 'reissue_verifying';
+  await move(core, actor, failure, 'verify', {
     version: input.version,
-    action: 'verify',
     set: { verified_by: actor.userId },
-    after: (trx) => closeGroupIfDone(trx, actor, 'failure_correction', failure.deadline_key, ['correcting', 'verifying']),
+    after: reissue ? undefined : (trx) => closeGroupIfDone(trx, actor, 'failure_correction', failure.deadline_key, ['correcting', 'verifying']),
   });
 }
 
 /** The department or the finance section sends a correction back to the township, with the reason. */
 export async function sendBackFailure(core: Core, actor: Actor, failureId: number, input: { version: number; reason: string }): Promise<void> {
-  const failure = await failureInScope(core.db, actor, failureId);
-  const byDepartment = (failure.state === 'verifying' || failure.state === 'reissue_verifying') && hasRole(actor, 'department');
-  const byFinance = (failure.state === 'reviewing' || failure.state === 'reissue_reviewing') && hasRole(actor, 'finance_section');
-  if (!byDepartment && !byFinance) throw new ForbiddenError('您不能退回该笔修正');
-  const reason = input.reason.trim();
-  if (!reason) throw new ValidationError({ reason: '请写明退回原因' });
-  const reissue = failure.state.startsWith('reissue_');
-  await move(core, actor, failure, { from: ['verifying', 'reviewing', 'reissue_verifying', 'reissue_reviewing'], to: reissue ? 'returned' : 'correcting', version: input.version, action: 'send_back', note: reason });
+  const failure = await caseFor(core, actor, failureId, 'send_back');
+  const { reason } = input;
+  await move(core, actor, failure, 'send_back', { version: input.version, note: reason });
 }
 
 /**
@@ -289,20 +264,16 @@ export async function sendBackFailure(core: Core, actor: Actor, failureId: numbe
  * first (the reissue pays the payee's registry account as it then stands).
  */
 export async function requestReissue(core: Core, actor: Actor, failureId: number, input: { version: number; note: string }): Promise<void> {
-  if (!hasRole(actor, 'township_station')) throw new ForbiddenError('补发申请由乡镇经办站所受理');
-  const failure = await failureInScope(core.db, actor, failureId);
-  const note = input.note.trim();
-  if (!note) throw new ValidationError({ note: '请写明本人报备和核实的情况' });
+  const failure = await caseFor(core, actor, failureId, 'request_reissue');
+  const { note } = input;
   const set = await nextPayment(core, actor, failure, note, '补发');
-  await move(core, actor, failure, { from: ['returned'], to: 'reissue_verifying', version: input.version, action: 'request_reissue', note, set });
+  await move(core, actor, failure, 'request_reissue', { version: input.version, note, set });
 }
 
 /** The finance section approves a verified reissue request (another person than who took or verified it). */
 export async function approveReissue(core: Core, actor: Actor, failureId: number, input: { version: number }): Promise<void> {
-  if (!hasRole(actor, 'finance_section')) throw new ForbiddenError('补发由财政局业务科室复核批准');
-  const failure = await failureInScope(core.db, actor, failureId);
-  if (failure.corrected_by === actor.userId || failure.verified_by === actor.userId) throw new ForbiddenError('您受理或核实过该补发申请，须由另一人复核（双人复核）');
-  await move(core, actor, failure, { from: ['reissue_reviewing'], to: 'reissue_approved', version: input.version, action: 'approve_reissue', set: { reviewed_by: actor.userId } });
+  const failure = await caseFor(core, actor, failureId, 'approve_reissue');
+  await move(core, actor, failure, 'approve_reissue', { version: input.version, set: { reviewed_by: actor.userId } });
 }
 
 /**
@@ -310,8 +281,7 @@ export async function approveReissue(core: Core, actor: Actor, failureId: number
  * policy and period, which then goes through the whole flow. Each case gets its one reissue line, once.
  */
 export async function compileReissue(core: Core, actor: Actor, roundId: number): Promise<number> {
-  if (!hasRole(actor, 'department') || actor.orgId === null) throw new ForbiddenError('补发批次由业务主管部门建立');
-  await bankRoundInScope(core.db, actor, roundId);
+  await roundFor(core, actor, roundId, 'compile_reissue');
   return inTransaction(core.db, async (trx) => {
     const cases = (await trx('bank_failure').where({ round_id: roundId, state: 'reissue_approved', department_org_id: actor.orgId }).orderBy('id').select('*')).map(asFailure);
     if (cases.length === 0) throw new ConflictError('本批次没有已批准、待编入的补发');
@@ -335,11 +305,9 @@ export async function compileReissue(core: Core, actor: Actor, roundId: number):
 
 /** After a refund the department may decide not to pay again: the money goes back to the treasury. */
 export async function decideReturn(core: Core, actor: Actor, failureId: number, input: { version: number; reason: string }): Promise<void> {
-  if (!hasRole(actor, 'department')) throw new ForbiddenError('是否缴回财政由业务主管部门决定');
-  const failure = await failureInScope(core.db, actor, failureId);
-  const reason = input.reason.trim();
-  if (!reason) throw new ValidationError({ reason: '请写明不再发放的原因' });
-  await move(core, actor, failure, { from: ['refunded'], to: 'return_due', version: input.version, action: 'decide_return', note: reason, after: (trx) => closeRepaymentIfDone(trx, actor, failure.refund_id) });
+  const failure = await caseFor(core, actor, failureId, 'decide_return');
+  const { reason } = input;
+  await move(core, actor, failure, 'decide_return', { version: input.version, note: reason, after: (trx) => closeRepaymentIfDone(trx, actor, failure.refund_id) });
 }
 
 /** Close a group's clock when none of its cases is still in the given states. */
@@ -369,15 +337,6 @@ async function casesOfRound(trx: Tx, roundId: number, ids: number[], state: Fail
   return rows;
 }
 
-/** A voucher's number and date, as typed: the number required, the date a real one and not in the future. */
-function checkedVoucher(voucherNo: string, label: string, date: { field: string; value: string; label: string }): string {
-  const errors: Record<string, string> = {};
-  if (!voucherNo.trim()) errors.voucherNo = `请填写${label}`;
-  if (!isBusinessDate(date.value) || date.value > businessDate()) errors[date.field] = `请填写${date.label}（不晚于今天）`;
-  if (Object.keys(errors).length) throw new ValidationError(errors);
-  return voucherNo.trim();
-}
-
 /** The cases one voucher covers: of this round, in the state, and the amount on the voucher exactly their total. */
 async function voucherCases(trx: Tx, roundId: number, input: { failureIds: number[]; amountFen: number }, state: FailureState, amountLabel: string): Promise<{ cases: FailureRow[]; totalFen: number }> {
   const cases = await casesOfRound(trx, roundId, input.failureIds, state);
@@ -389,7 +348,14 @@ async function voucherCases(trx: Tx, roundId: number, input: { failureIds: numbe
 /** A round in the actor's scope; for a bank user, only one released to its bank. */
 export async function bankRoundInScope(db: Conn, actor: Actor, roundId: number): Promise<RoundRow> {
   const round = await roundInScope(db, actor, roundId);
-  if (hasRole(actor, 'bank') && round.bank_org_id !== actor.orgId) throw new NotFoundError('没有下达给本机构的该发放批次');
+  if (!can(actor, 'read_round', round).ok) throw new NotFoundError('没有下达给本机构的该发放批次');
+  return round;
+}
+
+/** A round in the actor's scope, if policy.ts allows them this round-level step (refusals audited). */
+async function roundFor(core: Core, actor: Actor, roundId: number, action: BankRoundAction): Promise<RoundRow> {
+  const round = await bankRoundInScope(core.db, actor, roundId);
+  await authorize(core.db, actor, can(actor, action, round), { objectType: 'round', objectId: roundId });
   return round;
 }
 
@@ -399,12 +365,15 @@ export async function bankRoundInScope(db: Conn, actor: Actor, roundId: number):
  * lines whose money was refunded wait in their own supplement for the treasury to send the money again.
  */
 export async function approveCorrections(core: Core, actor: Actor, roundId: number, failureIds: number[]): Promise<{ supplements: number[] }> {
-  if (!hasRole(actor, 'finance_section')) throw new ForbiddenError('修正后的发放信息由财政局业务科室再次复核');
-  await bankRoundInScope(core.db, actor, roundId);
-  return inTransaction(core.db, async (trx) => {
+  await roundFor(core, actor, roundId, 'approve_corrections');
+  const outcome = await inTransaction(core.db, async (trx) => {
     const cases = await casesOfRound(trx, roundId, failureIds, 'reviewing');
-    const own = cases.find((c) => c.corrected_by === actor.userId || c.verified_by === actor.userId);
-    if (own) throw new ForbiddenError('您修正或核实过其中的明细，须由另一人复核（双人复核）');
+    // Each line is decided by policy.ts (four-eyes); a refusal writes nothing and is audited after the transaction.
+    const refusedCase = cases.flatMap((c) => {
+      const decision = can(actor, 'approve', c);
+      return decision.ok ? [] : [{ id: c.id, refusal: decision }];
+    })[0];
+    if (refusedCase) return refusedCase;
     const supplements: number[] = [];
     let seq = Number((await trx('bank_supplement').where({ round_id: roundId }).max({ m: 'seq' }).first())?.m ?? 0);
     for (const needsTransfer of [false, true]) {
@@ -423,6 +392,8 @@ export async function approveCorrections(core: Core, actor: Actor, roundId: numb
     }
     return { supplements };
   });
+  if ('refusal' in outcome) return refuseWith(core.db, actor, outcome.refusal, { objectType: 'bank_failure', objectId: outcome.id });
+  return outcome;
 }
 
 /**
@@ -430,14 +401,12 @@ export async function approveCorrections(core: Core, actor: Actor, roundId: numb
  * the settlement account of the bank's agreement. Until then the bank cannot fetch that supplement.
  */
 export async function recordRetransfer(core: Core, actor: Actor, roundId: number, supplementId: number, input: { amountFen: number; voucherNo: string; destinationAccount: string }): Promise<void> {
-  if (!hasRole(actor, 'treasury')) throw new ForbiddenError('资金拨付由国库科办理');
-  const round = await bankRoundInScope(core.db, actor, roundId);
+  const round = await roundFor(core, actor, roundId, 'retransfer');
   const supplement = await core.db('bank_supplement').where({ id: supplementId, round_id: roundId }).first();
   if (!supplement) throw new NotFoundError('本批次没有该补充代发文件');
   if (!supplement.needs_transfer) throw new ConflictError('该补充代发文件的资金仍在代发银行，无需再次拨付');
   if (supplement.transferred_at) throw new ConflictError('该补充代发文件的资金已拨付');
-  const voucherNo = input.voucherNo.trim();
-  if (!voucherNo) throw new ValidationError({ voucherNo: '请填写拨付凭证号' });
+  const { voucherNo } = input;
   if (input.amountFen !== Number(supplement.amount_fen)) throw new ValidationError({ amount: `拨付金额应为 ${formatYuan(Number(supplement.amount_fen))} 元` });
   const agreement = await agreementInForce(core.db, { countyId: round.county_id, bankOrgId: round.bank_org_id!, on: businessDate(), townshipIds: [] });
   if (typeof agreement === 'string') throw new ValidationError({ destinationAccount: agreement });
@@ -463,9 +432,8 @@ export async function recordRetransfer(core: Core, actor: Actor, roundId: number
  * a line that failed its last attempt is due back to the treasury.
  */
 export async function recordRefund(core: Core, actor: Actor, roundId: number, input: { failureIds: number[]; voucherNo: string; refundedOn: string; amountFen: number }): Promise<number> {
-  if (!hasRole(actor, 'bank')) throw new ForbiddenError('资金退回由代发金融机构登记');
-  const round = await bankRoundInScope(core.db, actor, roundId);
-  const voucherNo = checkedVoucher(input.voucherNo, '退款凭证号', { field: 'refundedOn', value: input.refundedOn, label: '退回日期' });
+  const round = await roundFor(core, actor, roundId, 'refund');
+  const { voucherNo } = input;
   return inTransaction(core.db, async (trx) => {
     const { cases, totalFen } = await voucherCases(trx, roundId, input, 'refund_due', '退回金额');
     const refundId = await insertReturningId(trx, 'bank_refund', { round_id: roundId, bank_org_id: round.bank_org_id, voucher_no: voucherNo, refunded_on: input.refundedOn, lines: cases.length, amount_fen: totalFen, recorded_by: actor.userId, recorded_at: nowIso() });
@@ -480,7 +448,7 @@ export async function recordRefund(core: Core, actor: Actor, roundId: number, in
     for (const key of keys) await closeGroupIfDone(trx, actor, 'bank_refund', key, ['refund_due']);
     const toRepay = cases.filter((c) => c.attempt < MAX_ATTEMPTS).length;
     if (toRepay) {
-      await openDeadline(trx, actor, { rule: 'repayment', objectType: 'bank_refund', objectId: refundId, regionId: round.county_id, title: `${round.title}：退回资金 ${toRepay} 笔待重新发放`, startedOn: input.refundedOn });
+      await openDeadline(trx, actor, { rule: BANK_DEADLINES.repayment, objectType: 'bank_refund', objectId: refundId, regionId: round.county_id, title: `${round.title}：退回资金 ${toRepay} 笔待重新发放`, startedOn: input.refundedOn });
     }
     await recordAudit(trx, actor, { action: 'bank.refund', objectType: 'round', objectId: roundId, summary: { refund: refundId, lines: cases.length, amountFen: totalFen, voucherNo, refundedOn: input.refundedOn } });
     return refundId;
@@ -489,9 +457,8 @@ export async function recordRefund(core: Core, actor: Actor, roundId: number, in
 
 /** The treasury records the money of lines due back received (暂缴回同级财政); they go on the public list. */
 export async function recordTreasuryReturn(core: Core, actor: Actor, roundId: number, input: { failureIds: number[]; voucherNo: string; returnedOn: string; amountFen: number }): Promise<number> {
-  if (!hasRole(actor, 'treasury')) throw new ForbiddenError('缴回财政由国库科登记');
-  await bankRoundInScope(core.db, actor, roundId);
-  const voucherNo = checkedVoucher(input.voucherNo, '缴款凭证号', { field: 'returnedOn', value: input.returnedOn, label: '缴回日期' });
+  await roundFor(core, actor, roundId, 'treasury_return');
+  const { voucherNo } = input;
   return inTransaction(core.db, async (trx) => {
     const { cases, totalFen } = await voucherCases(trx, roundId, input, 'return_due', '缴回金额');
     const returnId = await insertReturningId(trx, 'bank_treasury_return', { round_id: roundId, voucher_no: voucherNo, returned_on: input.returnedOn, lines: cases.length, amount_fen: totalFen, recorded_by: actor.userId, recorded_at: nowIso() });

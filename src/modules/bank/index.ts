@@ -1,10 +1,12 @@
 import type { Core } from '../../core/context.ts';
 import type { AppModule, WorkQueue } from '../../core/module.ts';
+import { bankAuditVocabulary } from './audit-labels.ts';
 import type { Role } from '../../core/auth/roles.ts';
 import { businessYear, formatDateTime } from '../../core/dates.ts';
 import { formatYuan } from '../../core/money.ts';
 import { paymentsOf, roundMoney, transferredRounds } from '../batch/index.ts';
 import { bankApi } from './api.ts';
+import { BANK_DEADLINES } from './deadlines.ts';
 import { bankRounds } from './commands.ts';
 import { noticesOf, sendQueuedNotices } from './notices.ts';
 import { resultsOfLines } from './results.ts';
@@ -14,7 +16,8 @@ import { cardRoutes } from './card-routes.ts';
 import { listCardRequests } from './cards.ts';
 import { listReconciliations, openReconciliations } from './reconcile.ts';
 import { FAILURE_READERS, failureRoutes } from './failure-routes.ts';
-import { FAILURE_STATES, type FailureState, failuresQuery, supplementsAwaitingTransfer } from './failures.ts';
+import { failuresQuery, supplementsAwaitingTransfer } from './failures.ts';
+import { FAILURE_STATES, type FailureState } from './model.ts';
 
 /** Who answers for failed payments in which state (Qinghai 二(一)4), for the home page. */
 const FAILURE_QUEUES: [Role, FailureState, string][] = [
@@ -38,6 +41,8 @@ const FAILURE_QUEUES: [Role, FailureState, string][] = [
 export function createBankModule(core: Core): AppModule {
   return {
     name: 'bank',
+    audit: bankAuditVocabulary,
+    deadlineRules: Object.values(BANK_DEADLINES),
     nav: [
       { href: '/bank/payouts', label: '代发文件', roles: ['bank'] },
       { href: '/bank/failures', label: '发放失败', roles: [...FAILURE_READERS] },

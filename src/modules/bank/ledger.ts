@@ -2,7 +2,7 @@ import type { Conn } from '../../core/db.ts';
 import { roundMoney } from '../batch/index.ts';
 
 /**
- * A round's money after release, to the fen (DESIGN.md, money invariants), each figure read from its own record:
+ * A round's money after release, to the fen (docs/architecture.md, money invariants), each figure read from its own record:
  *
  *   transferred = the treasury's transfer + its transfers of refunded lines sent again (bank_supplement)
  *   paid        = the bank's results "paid", any attempt

@@ -1,11 +1,11 @@
 import type Router from '@koa/router';
 import type { Context } from 'koa';
-import { type Actor, hasRole } from '../../core/auth/roles.ts';
+import type { Actor } from '../../core/auth/roles.ts';
 import { businessYear, formatDateTime } from '../../core/dates.ts';
-import { ConflictError, NotFoundError, ValidationError } from '../../core/errors.ts';
+import { ConflictError, NotFoundError } from '../../core/errors.ts';
 import { uploadedFile } from '../../core/http/upload.ts';
-import { parseId, requireId } from '../../core/http/validate.ts';
-import { formatYuan, parseYuan } from '../../core/money.ts';
+import { parseId, requireId, validate } from '../../core/http/validate.ts';
+import { formatYuan } from '../../core/money.ts';
 import type { Web } from '../../core/web/web.ts';
 import { clearYear, clearingFigures, clearingPdf, clearingsOf } from './clearing.ts';
 import {
@@ -25,14 +25,14 @@ import {
   signReconciliation,
   signaturesOf,
 } from './reconcile.ts';
-
-const READERS = ['finance_section', 'department', 'bank', 'treasury', 'supervisor'] as const;
-const y = (fen: number) => formatYuan(fen);
+import { findRegion } from '../../core/regions.ts';
+import { can, signingPartyOf } from './policy.ts';
+import { confirmedTotalsSchema } from './schemas.ts';
 
 /** Pages of the quarterly reconciliation with the agent bank and of the year-end clearing. */
 export function reconcileRoutes(router: Router, web: Web): void {
   const { db } = web.core;
-  const reader = (ctx: Context) => web.requireRole(ctx, READERS, '对账仅财政、主管部门、代发金融机构和监督人员可以查看');
+  const reader = (ctx: Context) => web.permit(ctx, (actor) => can(actor, 'read_reconciliations', null));
   const idParam = (ctx: Context, what: string) => requireId(ctx.params.id, what);
 
   router.get('/bank/reconciliations', async (ctx) => {
@@ -40,7 +40,7 @@ export function reconcileRoutes(router: Router, web: Web): void {
     web.render(ctx, 'bank/reconciliations.njk', {
       title: '季度对账',
       rows: (await listReconciliations(db, actor)).map((r) => ({ id: r.id, quarter: r.quarter, county: r.county_name, bank: r.bank_name, periodEnd: r.period_end, state: r.state === 'signed' ? `已签认（${formatDateTime(r.signed_at)}）` : r.confirmation_sha256 ? '银行已确认，核对中' : '待银行上传确认文件' })),
-      canClear: hasRole(actor, 'finance_section', 'treasury', 'supervisor'),
+      canClear: can(actor, 'read_clearing', null).ok,
     });
   });
 
@@ -53,7 +53,7 @@ export function reconcileRoutes(router: Router, web: Web): void {
     const version = Number((await db('bank_reconciliation').where({ id: rec.id }).first('version')).version);
     const signedBy = (p: { party: string; orgId: number | null }) => signed.find((s) => s.party === p.party && (s.org_id === null ? p.orgId === null : Number(s.org_id) === p.orgId));
     const openDiffs = diffs.filter((d: { state: string }) => d.state === 'open').length;
-    const mine = parties.find((p) => !signedBy(p) && ((p.party === 'finance_section' && hasRole(actor, 'finance_section')) || (p.party !== 'finance_section' && hasRole(actor, p.party as 'bank' | 'department') && actor.orgId === p.orgId)));
+    const mine = signingPartyOf(actor, parties.filter((p) => !signedBy(p)));
     web.render(
       ctx,
       'bank/reconciliation.njk',
@@ -62,9 +62,9 @@ export function reconcileRoutes(router: Router, web: Web): void {
         rec: { id: rec.id, quarter: rec.quarter, county: rec.county_name, bank: rec.bank_name, periodEnd: rec.period_end, signed: rec.state === 'signed', sm3: rec.report_sm3, confirmation: rec.confirmation_name ? `${rec.confirmation_name}（${rec.confirmation_rows} 行，${formatDateTime(rec.confirmed_at)}）` : '' },
         rounds: figures.rounds.map((r) => {
           const b = figures.bankTotals?.get(r.id);
-          return { id: r.id, title: r.title, policy: r.policy, lines: r.ledger.lines, transferred: y(r.ledger.transferredFen), paid: y(r.ledger.paidFen), pending: y(r.ledger.pendingFen), refunded: y(r.ledger.refundedFen), returned: y(r.ledger.returnedFen), awaiting: y(r.ledger.awaitingFen), bank: b ? `${y(b.paidFen)} / ${y(b.unpaidFen)} / ${y(b.refundedFen)}` : '—', balanced: r.ledger.balanced };
+          return { id: r.id, title: r.title, policy: r.policy, lines: r.ledger.lines, transferred: formatYuan(r.ledger.transferredFen), paid: formatYuan(r.ledger.paidFen), pending: formatYuan(r.ledger.pendingFen), refunded: formatYuan(r.ledger.refundedFen), returned: formatYuan(r.ledger.returnedFen), awaiting: formatYuan(r.ledger.awaitingFen), bank: b ? `${formatYuan(b.paidFen)} / ${formatYuan(b.unpaidFen)} / ${formatYuan(b.refundedFen)}` : '—', balanced: r.ledger.balanced };
         }),
-        policies: figures.policies.map((p) => ({ policy: p.policy, lines: p.ledger.lines, transferred: y(p.ledger.transferredFen), paid: y(p.ledger.paidFen), pending: y(p.ledger.pendingFen), refunded: y(p.ledger.refundedFen), returned: y(p.ledger.returnedFen), awaiting: y(p.ledger.awaitingFen) })),
+        policies: figures.policies.map((p) => ({ policy: p.policy, lines: p.ledger.lines, transferred: formatYuan(p.ledger.transferredFen), paid: formatYuan(p.ledger.paidFen), pending: formatYuan(p.ledger.pendingFen), refunded: formatYuan(p.ledger.refundedFen), returned: formatYuan(p.ledger.returnedFen), awaiting: formatYuan(p.ledger.awaitingFen) })),
         diffs: diffs.map((d: Record<string, unknown>) => ({ id: d.id, ref: differenceRef(d), kind: DIFFERENCE_KINDS[String(d.kind)], platform: d.platform, bank: d.bank, open: d.state === 'open', resolution: d.resolution, who: d.resolved_by_name })),
         openDiffs,
         parties: parties.map((p) => {
@@ -73,8 +73,8 @@ export function reconcileRoutes(router: Router, web: Web): void {
         }),
         version,
         can: {
-          upload: hasRole(actor, 'bank') && rec.state === 'open',
-          resolve: hasRole(actor, 'finance_section') && rec.state === 'open',
+          upload: can(actor, 'confirm_reconciliation', rec).ok,
+          resolve: can(actor, 'resolve_difference', rec).ok,
           sign: rec.state === 'open' && Boolean(mine) && Boolean(rec.confirmation_sha256) && openDiffs === 0,
         },
         signAs: mine?.label ?? '',
@@ -113,19 +113,9 @@ export function reconcileRoutes(router: Router, web: Web): void {
       `/bank/reconciliations/${id}`,
       async () => {
         const rec = await reconciliationInScope(db, actor, id);
-        const totals = new Map<number, { paidFen: number; unpaidFen: number; refundedFen: number }>();
-        const errors: Record<string, string> = {};
-        for (const round of await reconciliationRounds(db, rec)) {
-          const fen = (field: 'paid' | 'unpaid' | 'refunded', label: string) => {
-            const name = `${field}-${round.id}`;
-            const parsed = parseYuan(String(body[name] ?? ''));
-            if (parsed.ok) return parsed.fen;
-            errors[name] ??= `${round.title}：${label}${parsed.error}`;
-            return 0;
-          };
-          totals.set(round.id, { paidFen: fen('paid', '已发放'), unpaidFen: fen('unpaid', '未发放'), refundedFen: fen('refunded', '已退回') });
-        }
-        if (Object.keys(errors).length) throw new ValidationError(errors);
+        const rounds = await reconciliationRounds(db, rec);
+        const entered = validate(confirmedTotalsSchema(rounds), body);
+        const totals = new Map(rounds.map((r) => [r.id, { paidFen: entered[`paid-${r.id}`]!, unpaidFen: entered[`unpaid-${r.id}`]!, refundedFen: entered[`refunded-${r.id}`]! }]));
         const outcome = await enterConfirmedTotals(web.core, actor, id, totals);
         return outcome.repeated ? { kind: 'info', message: '填报的合计与上次相同，没有做任何更改' } : `已登记各批次合计：${outcome.differences ? `有 ${outcome.differences} 处差异待核实处理` : '与平台记录一致'}`;
       },
@@ -171,7 +161,7 @@ export function reconcileRoutes(router: Router, web: Web): void {
     web.sendFile(ctx, report.fileName, 'application/pdf', report.body);
   });
 
-  const clearingReader = (ctx: Context) => web.requireRole(ctx, ['finance_section', 'treasury', 'supervisor'], '年末清算仅财政和监督人员可以查看');
+  const clearingReader = (ctx: Context) => web.permit(ctx, (actor) => can(actor, 'read_clearing', null));
 
   async function clearingPage(ctx: Context, actor: Actor, extra: Record<string, unknown> = {}, status = 200) {
     const lastYear = businessYear() - 1;
@@ -186,10 +176,10 @@ export function reconcileRoutes(router: Router, web: Web): void {
         title: '年末清算',
         year,
         years: Array.from({ length: 5 }, (_, i) => lastYear - i),
-        figures: figures.map((p) => ({ policy: p.policy, rounds: p.rounds, allocated: y(p.allocatedFen), transferred: y(p.firstTransferFen), paid: y(p.paidFen), pending: y(p.pendingFen), unspent: y(p.unspentFen), returned: y(p.returnedFen), awaiting: y(p.awaitingFen), cleared: y(p.clearedFen) })),
+        figures: figures.map((p) => ({ policy: p.policy, rounds: p.rounds, allocated: formatYuan(p.allocatedFen), transferred: formatYuan(p.firstTransferFen), paid: formatYuan(p.paidFen), pending: formatYuan(p.pendingFen), unspent: formatYuan(p.unspentFen), returned: formatYuan(p.returnedFen), awaiting: formatYuan(p.awaitingFen), cleared: formatYuan(p.clearedFen) })),
         cleared: done.find((c: { year: number }) => Number(c.year) === year),
         done: done.map((c: Record<string, unknown>) => ({ id: c.id, year: c.year, voucher: c.voucher_no, who: c.display_name, at: formatDateTime(String(c.cleared_at)), sm3: c.report_sm3 })),
-        can: { clear: hasRole(actor, 'finance_section') },
+        can: { clear: can(actor, 'clear_year', (await findRegion(db, actor.regionId)) ?? { level: '' }).ok },
         values: {},
         ...extra,
       },

@@ -5,7 +5,7 @@ import type { Core } from '../../core/context.ts';
 import { sm3Hex } from '../../core/crypto.ts';
 import { businessDate, formatDateTime } from '../../core/dates.ts';
 import { type Conn, type Db, type Tx, bulkInsert, inTransaction, insertReturningId, nowIso, selectInChunks } from '../../core/db.ts';
-import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../../core/errors.ts';
+import { ConflictError, NotFoundError, ValidationError } from '../../core/errors.ts';
 import { formatYuan } from '../../core/money.ts';
 import { createPdf, drawTable, pdfToBuffer } from '../../core/pdf.ts';
 import { isPathInScope } from '../../core/regions.ts';
@@ -13,6 +13,8 @@ import { type ImportError, type TableSpec, readTable, writeErrorReport } from '.
 import { type TransferredRound, lineAmounts, transferredRounds } from '../batch/index.ts';
 import { versionsById } from '../policy/index.ts';
 import { type RoundLedger, roundLedger } from './ledger.ts';
+import { authorize } from '../../core/authz.ts';
+import { can, signingPartyOf } from './policy.ts';
 
 /**
  * Quarterly reconciliation with the agent bank (Qinghai 二(二)9: 每季度末进行补贴资金、受益对象等信息核对). At each
@@ -80,7 +82,6 @@ export interface ReconciliationRow {
   county_path: string;
 }
 
-const RECONCILIATION_READERS = ['finance_section', 'department', 'bank', 'treasury', 'supervisor'] as const;
 
 function reconciliationQuery(db: Conn) {
   return db('bank_reconciliation as c')
@@ -91,7 +92,7 @@ function reconciliationQuery(db: Conn) {
 const asRow = (r: ReconciliationRow): ReconciliationRow => ({ ...r, id: Number(r.id), county_id: Number(r.county_id), bank_org_id: Number(r.bank_org_id) });
 
 function visible(actor: Actor, r: ReconciliationRow): boolean {
-  if (!hasRole(actor, ...RECONCILIATION_READERS)) return false;
+  if (!can(actor, 'read_reconciliations', null).ok) return false;
   if (hasRole(actor, 'bank')) return r.bank_org_id === actor.orgId;
   return isPathInScope(actor, r.county_path) || actor.regionPath.startsWith(r.county_path);
 }
@@ -167,8 +168,7 @@ export type ConfirmationOutcome = Confirmed | { ok: false; errors: ImportError[]
  */
 export async function importConfirmation(core: Core, actor: Actor, reconciliationId: number, file: { name: string; buffer: Buffer }): Promise<ConfirmationOutcome> {
   const rec = await reconciliationInScope(core.db, actor, reconciliationId);
-  if (!hasRole(actor, 'bank')) throw new ForbiddenError('对账确认文件由代发金融机构上传');
-  if (rec.state === 'signed') throw new ConflictError('该季度对账已签认，不能再上传');
+  await authorize(core.db, actor, can(actor, 'confirm_reconciliation', rec), { objectType: 'reconciliation', objectId: rec.id });
   const sha256 = createHash('sha256').update(file.buffer).digest('hex');
   if (rec.confirmation_sha256 === sha256) return { ok: true, repeated: true, rows: Number(rec.confirmation_rows), differences: await openDifferences(core.db, rec.id) };
   const table = await readTable(file.buffer, CONFIRMATION_SPEC);
@@ -253,8 +253,7 @@ async function replaceConfirmation(core: Core, actor: Actor, rec: Reconciliation
  */
 export async function enterConfirmedTotals(core: Core, actor: Actor, reconciliationId: number, totals: Map<number, { paidFen: number; unpaidFen: number; refundedFen: number }>): Promise<Confirmed> {
   const rec = await reconciliationInScope(core.db, actor, reconciliationId);
-  if (!hasRole(actor, 'bank')) throw new ForbiddenError('对账确认由代发金融机构填报');
-  if (rec.state === 'signed') throw new ConflictError('该季度对账已签认，不能再更改银行确认');
+  await authorize(core.db, actor, can(actor, 'confirm_reconciliation', rec), { objectType: 'reconciliation', objectId: rec.id });
   const rounds = await reconciliationRounds(core.db, rec);
   if ([...totals.keys()].some((id) => !rounds.some((r) => r.id === id))) throw new ValidationError({ totals: '填报的批次不在本次对账范围内' });
   const sha256 = createHash('sha256').update(JSON.stringify([...totals].sort((a, b) => a[0] - b[0]))).digest('hex');
@@ -295,11 +294,10 @@ export const differenceRef = (d: { round_id?: unknown; line_id?: unknown }) => (
 
 /** The finance section resolves a difference with what it found (a bank error corrected, a result posted late …). */
 export async function resolveDifference(core: Core, actor: Actor, diffId: number, resolution: string): Promise<void> {
-  if (!hasRole(actor, 'finance_section')) throw new ForbiddenError('对账差异由财政局业务科室核实处理');
   const diff = await core.db('bank_reconciliation_diff').where({ id: diffId }).first();
   if (!diff) throw new NotFoundError('对账差异不存在');
   const rec = await reconciliationInScope(core.db, actor, Number(diff.reconciliation_id));
-  if (rec.state === 'signed') throw new ConflictError('该季度对账已签认');
+  await authorize(core.db, actor, can(actor, 'resolve_difference', rec), { objectType: 'reconciliation', objectId: rec.id });
   const text = resolution.trim();
   if (!text) throw new ValidationError({ resolution: '请写明核实结果和处理方式' });
   await inTransaction(core.db, async (trx) => {
@@ -326,12 +324,11 @@ export async function signaturesOf(db: Conn, reconciliationId: number): Promise<
  */
 export async function signReconciliation(core: Core, actor: Actor, reconciliationId: number, input: { version: number }): Promise<boolean> {
   const rec = await reconciliationInScope(core.db, actor, reconciliationId);
-  if (rec.state === 'signed') throw new ConflictError('该季度对账已签认');
+  const parties = await requiredParties(core.db, rec);
+  await authorize(core.db, actor, can(actor, 'sign_reconciliation', { parties, state: rec.state }), { objectType: 'reconciliation', objectId: rec.id });
   if (!rec.confirmation_sha256) throw new ConflictError('代发金融机构尚未上传对账确认文件');
   if (await openDifferences(core.db, rec.id)) throw new ConflictError('还有未处理的对账差异，处理完毕后才能签认');
-  const parties = await requiredParties(core.db, rec);
-  const mine = parties.find((p) => (p.party === 'finance_section' && hasRole(actor, 'finance_section')) || (p.party === 'bank' && hasRole(actor, 'bank') && actor.orgId === p.orgId) || (p.party === 'department' && hasRole(actor, 'department') && actor.orgId === p.orgId));
-  if (!mine) throw new ForbiddenError('本次对账由财政局业务科室、相关主管部门和代发金融机构签认');
+  const mine = signingPartyOf(actor, parties)!;
   return inTransaction(core.db, async (trx) => {
     const current = await trx('bank_reconciliation').where({ id: rec.id }).first('version', 'state');
     if (Number(current.version) !== input.version || current.state !== 'open') throw new ConflictError('对账数据已变化，请刷新后核对再签认');
@@ -355,7 +352,6 @@ export async function reconciliationPdf(db: Conn, actor: Actor, reconciliationId
   return { fileName: `对账报告-${rec.county_name}-${rec.bank_name}-${rec.quarter}.pdf`, body: Buffer.from(row.report_pdf) };
 }
 
-const y = (fen: number) => formatYuan(fen);
 
 /** The signed report: per round and per policy, the bank's confirmed totals, the differences and how each was resolved, the signatures. */
 async function reconciliationReport(trx: Tx, rec: ReconciliationRow, signatures: { party: string; signer_name: string; signed_at: string }[]): Promise<Buffer> {
@@ -372,7 +368,7 @@ async function reconciliationReport(trx: Tx, rec: ReconciliationRow, signatures:
     columns: [{ header: '批次', width: 4 }, { header: '拨付', width: 1.4, align: 'right' }, { header: '已发放', width: 1.4, align: 'right' }, { header: '在银行未发放', width: 1.4, align: 'right' }, { header: '银行退回', width: 1.4, align: 'right' }, { header: '缴回财政', width: 1.4, align: 'right' }, { header: '待决定', width: 1.2, align: 'right' }, { header: '银行确认：已发放 / 未发放 / 已退回', width: 3 }],
     rows: figures.rounds.map((r) => {
       const b = figures.bankTotals?.get(r.id) ?? { paidFen: 0, unpaidFen: 0, refundedFen: 0 };
-      return [r.title, y(r.ledger.transferredFen), y(r.ledger.paidFen), y(r.ledger.pendingFen), y(r.ledger.refundedFen), y(r.ledger.returnedFen), y(r.ledger.awaitingFen), `${y(b.paidFen)} / ${y(b.unpaidFen)} / ${y(b.refundedFen)}`];
+      return [r.title, formatYuan(r.ledger.transferredFen), formatYuan(r.ledger.paidFen), formatYuan(r.ledger.pendingFen), formatYuan(r.ledger.refundedFen), formatYuan(r.ledger.returnedFen), formatYuan(r.ledger.awaitingFen), `${formatYuan(b.paidFen)} / ${formatYuan(b.unpaidFen)} / ${formatYuan(b.refundedFen)}`];
     }),
     repeatHeader: true,
   });
@@ -381,7 +377,7 @@ async function reconciliationReport(trx: Tx, rec: ReconciliationRow, signatures:
   pdf.moveDown(0.2);
   drawTable(pdf, {
     columns: [{ header: '补贴项目', width: 4 }, { header: '笔数', width: 1, align: 'right' }, { header: '拨付', width: 1.5, align: 'right' }, { header: '已发放', width: 1.5, align: 'right' }, { header: '在银行未发放', width: 1.5, align: 'right' }, { header: '银行退回', width: 1.5, align: 'right' }, { header: '缴回财政', width: 1.5, align: 'right' }, { header: '待决定', width: 1.5, align: 'right' }],
-    rows: figures.policies.map((p) => [p.policy, String(p.ledger.lines), y(p.ledger.transferredFen), y(p.ledger.paidFen), y(p.ledger.pendingFen), y(p.ledger.refundedFen), y(p.ledger.returnedFen), y(p.ledger.awaitingFen)]),
+    rows: figures.policies.map((p) => [p.policy, String(p.ledger.lines), formatYuan(p.ledger.transferredFen), formatYuan(p.ledger.paidFen), formatYuan(p.ledger.pendingFen), formatYuan(p.ledger.refundedFen), formatYuan(p.ledger.returnedFen), formatYuan(p.ledger.awaitingFen)]),
     repeatHeader: true,
   });
   pdf.moveDown(0.6);

@@ -1,8 +1,8 @@
 import type Router from '@koa/router';
 import type { Context } from 'koa';
 import { formatDateTime } from '../../core/dates.ts';
-import { NotFoundError } from '../../core/errors.ts';
-import { parseId, requireId } from '../../core/http/validate.ts';
+
+import { requireId, validate } from '../../core/http/validate.ts';
 import { formatYuan } from '../../core/money.ts';
 import type { Web } from '../../core/web/web.ts';
 import { roundMoney } from '../batch/index.ts';
@@ -10,19 +10,13 @@ import { uploadedFile } from '../../core/http/upload.ts';
 import { bankRounds, payoutFile } from './commands.ts';
 import { FAILURE_CODES, importResultFile, roundResults } from './results.ts';
 import { PAYOUT_FORMATS } from './payout.ts';
-
-/** `?supplement=n` picks a supplementary payout; anything but a positive number is refused. */
-export function supplementParam(value: unknown): number | null {
-  if (value === undefined || value === '') return null;
-  const seq = parseId(String(value));
-  if (seq === null) throw new NotFoundError('没有该补充代发文件');
-  return seq;
-}
+import { can } from './policy.ts';
+import { payoutQuerySchema } from './schemas.ts';
 
 /** The agent bank's pages: the rounds released to it and their payout files with checksums. */
 export function bankRoutes(router: Router, web: Web): void {
   const { db } = web.core;
-  const bankUser = (ctx: Context) => web.requireRole(ctx, ['bank'], '代发文件仅代发金融机构可以下载');
+  const bankUser = (ctx: Context) => web.permit(ctx, (actor) => can(actor, 'bank_files', null));
 
   async function payoutsPage(ctx: Context, actor: Awaited<ReturnType<typeof bankUser>>, extra: Record<string, unknown> = {}, status = 200) {
     const rounds = await bankRounds(web.core, { actor });
@@ -68,7 +62,7 @@ export function bankRoutes(router: Router, web: Web): void {
   async function file(ctx: Context) {
     const actor = await bankUser(ctx);
     const roundId = requireId(ctx.params.id, '发放批次');
-    return payoutFile(web.core, { actor }, roundId, String(ctx.params.format), supplementParam(ctx.query.supplement));
+    return payoutFile(web.core, { actor }, roundId, String(ctx.params.format), validate(payoutQuerySchema, ctx.query).supplement);
   }
 
   router.get('/bank/payouts/:id/:format', async (ctx) => {

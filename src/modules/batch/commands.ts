@@ -1,16 +1,17 @@
 import { recordAudit } from '../../core/audit.ts';
-import { type Actor, hasRole } from '../../core/auth/roles.ts';
+import type { Actor } from '../../core/auth/roles.ts';
 import type { Core } from '../../core/context.ts';
-import { businessDate, isBusinessDate } from '../../core/dates.ts';
 import { type Tx, inTransaction, insertReturningId, nowIso } from '../../core/db.ts';
-import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../../core/errors.ts';
+import { ConflictError, NotFoundError, ValidationError } from '../../core/errors.ts';
 import { fen, multiplyFen } from '../../core/money.ts';
 import { findRegion } from '../../core/regions.ts';
-import { type RegistryFacts, parseIdNumber, registryFactsByIdIndex } from '../beneficiary/index.ts';
+import { type RegistryFacts, parseIdNumber, registryFactsByIdNumberIndex } from '../beneficiary/index.ts';
 import { type PolicyVersion, listRegionFor, policyList, versionsById } from '../policy/index.ts';
 import { type CheckSummary, runChecks } from './checks/engine.ts';
 import { parsePeriod, parseQuantity } from './model.ts';
 import { type LineRow, type RosterRow, type RoundRow, rosterInScope } from './repo.ts';
+import { authorize } from '../../core/authz.ts';
+import { can } from './policy.ts';
 
 /**
  * Rounds, rosters and lines (steps 1–3 of the flow): the department opens a round of one policy and period for
@@ -40,9 +41,9 @@ export interface NewRound {
 
 /** The department opens a round of one of the county's policies for a period, with a draft roster per township. */
 export async function createRound(core: Core, actor: Actor, input: NewRound): Promise<number> {
-  if (!hasRole(actor, 'department') || actor.orgId === null) throw new ForbiddenError('发放批次由业务主管部门建立');
   const county = await findRegion(core.db, actor.regionId);
-  if (!county || county.level !== 'county') throw new ForbiddenError('发放批次按县建立：您的账号不在县一级');
+  if (!county) throw new NotFoundError('地区不存在');
+  await authorize(core.db, actor, can(actor, 'create_round', county), { objectType: 'round' });
   const year = /^\d{4}/.exec(input.period.trim())?.[0];
   if (!year) throw new ValidationError({ period: '请填写期间，如 2026、2026-11 或 2026-Q4' });
   const version = (await policyList(core.db, await listRegionFor(core.db, county.id), Number(year), { publicOnly: false })).find((v) => v.itemId === input.policyItemId);
@@ -85,12 +86,9 @@ export async function createRound(core: Core, actor: Actor, input: NewRound): Pr
 // ---------------------------------------------------------------------------------------------------------------
 // Compiling a roster (the township station)
 
-const EDITABLE: RosterRow['state'][] = ['draft'];
-
 export async function editableRoster(core: Core, actor: Actor, rosterId: number): Promise<{ roster: RosterRow; round: RoundRow; version: PolicyVersion }> {
-  if (!hasRole(actor, 'township_station')) throw new ForbiddenError('清册由乡镇经办站所编制');
   const { roster, round } = await rosterInScope(core.db, actor, rosterId);
-  if (!EDITABLE.includes(roster.state)) throw new ConflictError('清册已上报，不能修改；如需修改，请由审核环节退回');
+  await authorize(core.db, actor, can(actor, 'edit_lines', { round, roster }), { objectType: 'roster', objectId: rosterId });
   const [version] = await versionsById(core.db, [round.policy_version_id]);
   return { roster, round, version: version! };
 }
@@ -154,7 +152,7 @@ export async function addLine(core: Core, actor: Actor, rosterId: number, input:
   const { roster, round, version } = await editableRoster(core, actor, rosterId);
   const id = parseIdNumber(input.idNumber);
   if (!id.ok) throw new ValidationError({ idNumber: id.error });
-  const [person] = await registryFactsByIdIndex(core.db, [core.crypto.blindIndex('id', id.value.idNumber)]);
+  const [person] = await registryFactsByIdNumberIndex(core.db, [core.crypto.blindIndex('id', id.value.idNumber)]);
   const checked = checkLineInput(round, roster, version, person, input.tierName ?? '', input.quantity);
   if (Object.keys(checked.errors).length) throw new ValidationError(checked.errors);
   return inTransaction(core.db, async (trx) => {
@@ -192,8 +190,8 @@ export async function touchRoster(trx: Tx, actor: Actor, roster: RosterRow): Pro
 
 /** Run the checks over a roster (its station or finance office), recorded in its history and the audit log. */
 export async function checkRoster(core: Core, actor: Actor, rosterId: number): Promise<CheckSummary> {
-  if (!hasRole(actor, 'township_station', 'township_finance', 'department', 'finance_section')) throw new ForbiddenError('您不能对清册进行复核比对');
   const { roster, round } = await rosterInScope(core.db, actor, rosterId);
+  await authorize(core.db, actor, can(actor, 'check', { round, roster }), { objectType: 'roster', objectId: rosterId });
   return inTransaction(core.db, async (trx) => {
     const summary = await runChecks(trx, round, roster);
     await recordHistory(trx, actor, { roundId: round.id, rosterId, action: 'roster.check', reason: `阻断 ${summary.blocking}，提示 ${summary.warnings}，已说明 ${summary.resolved}` });
@@ -204,10 +202,10 @@ export async function checkRoster(core: Core, actor: Actor, rosterId: number): P
 
 /** The township finance office accepts a warning with a reason; a blocking finding can only be fixed. */
 export async function resolveFinding(core: Core, actor: Actor, findingId: number, reason: string): Promise<void> {
-  if (!hasRole(actor, 'township_finance')) throw new ForbiddenError('提示由乡镇财政所核实说明');
   const finding = await core.db('batch_finding').where({ id: findingId }).first();
   if (!finding) throw new NotFoundError('比对结果不存在');
   const { roster, round } = await rosterInScope(core.db, actor, Number(finding.roster_id));
+  await authorize(core.db, actor, can(actor, 'resolve_finding', { round, roster }), { objectType: 'finding', objectId: findingId });
   if (finding.severity !== 'warning') throw new ValidationError({ reason: '阻断性问题必须改正，不能说明后放行' });
   await inTransaction(core.db, async (trx) => {
     const updated = await trx('batch_finding').where({ id: findingId, state: 'open' }).update({ state: 'resolved', resolved_by: actor.userId, resolved_at: nowIso(), resolution: reason });
@@ -222,10 +220,8 @@ export async function resolveFinding(core: Core, actor: Actor, findingId: number
 
 /** An objection raised during publicity (公示异议), against the roster or one of its lines; recorded by the township. */
 export async function recordObjection(core: Core, actor: Actor, rosterId: number, input: { lineId: number | null; raisedOn: string; content: string }): Promise<number> {
-  if (!hasRole(actor, 'township_station', 'township_finance')) throw new ForbiddenError('公示异议由乡镇登记');
   const { roster, round } = await rosterInScope(core.db, actor, rosterId);
-  if (roster.state !== 'publicity') throw new ConflictError('清册不在公示期，不能登记异议');
-  if (!isBusinessDate(input.raisedOn) || input.raisedOn > businessDate()) throw new ValidationError({ raisedOn: '提出日期应为不晚于今天的有效日期' });
+  await authorize(core.db, actor, can(actor, 'record_objection', { round, roster }), { objectType: 'roster', objectId: rosterId });
   if (input.lineId !== null && !(await core.db('batch_line').where({ id: input.lineId, roster_id: rosterId }).first('id'))) throw new ValidationError({ lineId: '该发放明细不在本清册中' });
   return inTransaction(core.db, async (trx) => {
     const id = await insertReturningId(trx, 'batch_objection', { roster_id: rosterId, line_id: input.lineId, raised_on: input.raisedOn, content: input.content, recorded_by: actor.userId, recorded_at: nowIso() });
@@ -237,10 +233,10 @@ export async function recordObjection(core: Core, actor: Actor, rosterId: number
 
 /** The township finance office records how an objection was resolved (a line to change goes back through review). */
 export async function resolveObjection(core: Core, actor: Actor, objectionId: number, resolution: string): Promise<void> {
-  if (!hasRole(actor, 'township_finance')) throw new ForbiddenError('公示异议由乡镇财政所核实处理');
   const objection = await core.db('batch_objection').where({ id: objectionId }).first();
   if (!objection) throw new NotFoundError('异议不存在');
-  const { round } = await rosterInScope(core.db, actor, Number(objection.roster_id));
+  const { roster, round } = await rosterInScope(core.db, actor, Number(objection.roster_id));
+  await authorize(core.db, actor, can(actor, 'resolve_objection', { round, roster }), { objectType: 'objection', objectId: objectionId });
   await inTransaction(core.db, async (trx) => {
     const updated = await trx('batch_objection').where({ id: objectionId }).whereNull('resolved_at').update({ resolution, resolved_by: actor.userId, resolved_at: nowIso() });
     if (updated !== 1) throw new ConflictError('该异议已处理');
@@ -255,10 +251,7 @@ export async function resolveObjection(core: Core, actor: Actor, objectionId: nu
  */
 export async function returnLines(core: Core, actor: Actor, rosterId: number, lineIds: number[], reason: string): Promise<number> {
   const { roster, round } = await rosterInScope(core.db, actor, rosterId);
-  if (!hasRole(actor, 'department') || actor.orgId !== round.department_org_id) throw new ForbiddenError('只有本批次的主管部门可以退回发放明细');
-  if (roster.state !== 'submitted') throw new ConflictError('只有待审核的清册可以逐行退回');
-  if (!reason.trim()) throw new ValidationError({ reason: '请填写退回原因' });
-  if (lineIds.length === 0) throw new ValidationError({ lineIds: '请选择要退回的发放明细' });
+  await authorize(core.db, actor, can(actor, 'return_lines', { round, roster }), { objectType: 'roster', objectId: rosterId });
   return inTransaction(core.db, async (trx) => {
     if (await trx('batch_line').where({ roster_id: rosterId, reissue: true }).whereIn('id', lineIds).first('id')) throw new ConflictError('补发明细经审批编入，不能逐行退回：如有误，请退回整个清册');
     const updated = await trx('batch_line').where({ roster_id: rosterId, state: 'active' }).whereIn('id', lineIds).update({ state: 'returned', return_reason: reason, updated_by: actor.userId, updated_at: nowIso(), version: trx.raw('version + 1') });

@@ -1,9 +1,12 @@
 import type { Core } from '../../core/context.ts';
 import type { AppModule, WorkQueue } from '../../core/module.ts';
+import { batchAuditVocabulary } from './audit-labels.ts';
+import { BATCH_DEADLINES } from './deadlines.ts';
 import { formatYuan } from '../../core/money.ts';
 import { formatQuantity, ROSTER_STATES, ROUND_STATES } from './model.ts';
 import { paymentsOf, roundsReadyToSubmit, roundsWaiting, rostersWaiting } from './queries.ts';
-import { BATCH_READERS, batchRoutes } from './routes.ts';
+import { BATCH_READERS } from './policy.ts';
+import { batchRoutes } from './routes.ts';
 
 export { roundMoney } from './round-workflow.ts';
 export { type ReissueAccount, insertReissueRound } from './reissue.ts';
@@ -17,6 +20,8 @@ export { type RoundRow, roundInScope } from './repo.ts';
 export function createBatchModule(core: Core): AppModule {
   return {
     name: 'batch',
+    audit: batchAuditVocabulary,
+    deadlineRules: Object.values(BATCH_DEADLINES),
     nav: [{ href: '/rounds', label: '发放批次', roles: [...BATCH_READERS] }],
     routes: batchRoutes,
     panels: {

@@ -1,4 +1,6 @@
+import type { Role } from '../../core/auth/roles.ts';
 import type { Frequency } from '../policy/index.ts';
+import type { BatchDeadline } from './deadlines.ts';
 
 /**
  * The batch module's vocabulary: round and roster states with their labels, periods, and the one rule for a
@@ -18,6 +20,45 @@ export const ROSTER_STATES = {
   reported: '已再次上报主管部门',
 } as const;
 export type RosterState = keyof typeof ROSTER_STATES;
+
+/**
+ * The roster's state machine (steps 3–6 of the flow), in one place: each action names the states it leaves, the
+ * state it reaches, the role that takes it, whether a reason is required, and the four-eyes rule. Checks run
+ * again before every step forward. Each waiting state runs a clock (限时办理, working days, per county).
+ * policy.ts decides from it who may take a step; workflow.ts takes it.
+ */
+export type RosterAction = 'send_check' | 'return_check' | 'confirm_check' | 'submit' | 'approve' | 'return' | 'start_publicity' | 'confirm_publicity' | 'return_publicity' | 'report';
+
+interface Transition {
+  label: string;
+  from: RosterState[];
+  to: RosterState;
+  roles: Role[];
+  reason: boolean;
+  /** Whoever last changed the roster's lines may not take this step. */
+  fourEyes: boolean;
+  /** Run the checks first and refuse while a blocking finding (or, if set, an open warning) remains. */
+  checks: 'none' | 'blocking' | 'all';
+  /** The clock this step stops, and the one it starts for the next (deadlines.ts). */
+  closes: BatchDeadline | null;
+  opens: BatchDeadline | null;
+}
+
+export const ROSTER_TRANSITIONS: Record<RosterAction, Transition> = {
+  send_check: { label: '送财政所复核比对', from: ['draft'], to: 'checking', roles: ['township_station'], reason: false, fourEyes: false, checks: 'none', closes: null, opens: 'batch_check' },
+  return_check: { label: '退回经办站所修改', from: ['checking'], to: 'draft', roles: ['township_finance'], reason: true, fourEyes: false, checks: 'none', closes: 'batch_check', opens: null },
+  confirm_check: { label: '复核比对通过', from: ['checking'], to: 'checked', roles: ['township_finance'], reason: false, fourEyes: true, checks: 'all', closes: 'batch_check', opens: 'batch_submit' },
+  submit: { label: '上报主管部门', from: ['checked'], to: 'submitted', roles: ['township_station'], reason: false, fourEyes: false, checks: 'all', closes: 'batch_submit', opens: 'batch_review' },
+  approve: { label: '审核通过，交乡镇公示', from: ['submitted'], to: 'approved', roles: ['department'], reason: false, fourEyes: true, checks: 'all', closes: 'batch_review', opens: 'batch_publicity' },
+  return: { label: '退回乡镇修改', from: ['submitted', 'reported'], to: 'draft', roles: ['department'], reason: true, fourEyes: false, checks: 'none', closes: 'batch_review', opens: null },
+  start_publicity: { label: '开始公示', from: ['approved'], to: 'publicity', roles: ['township_station'], reason: false, fourEyes: false, checks: 'none', closes: 'batch_publicity', opens: 'batch_confirm' },
+  return_publicity: { label: '公示有异议，退回修改', from: ['publicity'], to: 'draft', roles: ['township_finance'], reason: true, fourEyes: false, checks: 'none', closes: 'batch_confirm', opens: null },
+  confirm_publicity: { label: '确认公示结果', from: ['publicity'], to: 'confirmed', roles: ['township_finance'], reason: false, fourEyes: true, checks: 'all', closes: 'batch_confirm', opens: 'batch_report' },
+  report: { label: '再次上报主管部门', from: ['confirmed'], to: 'reported', roles: ['township_station'], reason: false, fourEyes: false, checks: 'all', closes: 'batch_report', opens: null },
+};
+
+/** Publicity lasts at least this many days, both ends included (Qinghai 二(四)11, Chongqing 二(八)). */
+export const MIN_PUBLICITY_DAYS = 7;
 
 export interface Period {
   /** 2026 | 2026-11 | 2026-Q4 */

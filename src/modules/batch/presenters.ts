@@ -1,10 +1,11 @@
 import { formatDateTime } from '../../core/dates.ts';
 import { formatYuan } from '../../core/money.ts';
 import { RULE_LABELS } from './checks/engine.ts';
-import { formatQuantity, ROSTER_STATES, ROUND_STATES } from './model.ts';
 import type { LineWithFindings, RosterSummary } from './queries.ts';
 import type { RosterRow, RoundRow } from './repo.ts';
-import { ROSTER_TRANSITIONS, type RosterAction } from './workflow.ts';
+import { ROSTER_STATES, ROSTER_TRANSITIONS, ROUND_STATES, type RosterAction, formatQuantity } from './model.ts';
+import type { Actor } from '../../core/auth/roles.ts';
+import { can, rosterSteps } from './policy.ts';
 
 /** Batch rows → what the pages show: amounts in 元 (from fen), quantities, state labels, masked IDs only. */
 export function presentRound(r: RoundRow) {
@@ -58,8 +59,37 @@ export function presentLine(l: LineWithFindings) {
   };
 }
 
-export function presentActions(actions: RosterAction[]) {
-  return actions.map((a) => ({ action: a, label: ROSTER_TRANSITIONS[a].label, needsReason: ROSTER_TRANSITIONS[a].reason, publicity: a === 'start_publicity' }));
+const presentAction = (a: RosterAction) => ({ action: a, label: ROSTER_TRANSITIONS[a].label, needsReason: ROSTER_TRANSITIONS[a].reason, publicity: a === 'start_publicity' });
+
+/**
+ * What the roster page offers this actor, each decided by policy.ts: the steps they may take now, the steps a
+ * colleague must take (four-eyes, shown with the reason instead of a button), and the forms of the page.
+ */
+export function presentRosterPermissions(actor: Actor, round: RoundRow, roster: RosterRow) {
+  const on = { round, roster };
+  const steps = rosterSteps(actor, on);
+  return {
+    actions: steps.allowed.map(presentAction),
+    colleagueSteps: steps.colleague.map((c) => ({ label: ROSTER_TRANSITIONS[c.action].label, reason: c.reason })),
+    editable: can(actor, 'edit_lines', on).ok,
+    canCheck: can(actor, 'check', on).ok,
+    canResolve: can(actor, 'resolve_finding', on).ok,
+    canObject: can(actor, 'record_objection', on).ok,
+    canResolveObjection: can(actor, 'resolve_objection', on).ok,
+    canReturnLines: can(actor, 'return_lines', on).ok,
+  };
+}
+
+/** The round steps this actor may take now (policy.ts), and why a colleague must release it (four-eyes). */
+export function presentRoundPermissions(actor: Actor, round: RoundRow) {
+  const release = can(actor, 'release_round', round);
+  return {
+    submit: can(actor, 'submit_round', round).ok,
+    release: release.ok,
+    returnRound: can(actor, 'return_round', round).ok,
+    releaseNote: !release.ok && release.kind === 'four_eyes' ? release.reason : '',
+    transfer: can(actor, 'transfer', round).ok,
+  };
 }
 
 export function presentHistory(rows: { action: string; roster_id: number | null; from_state: string | null; to_state: string | null; reason: string | null; actor_name: string; at: string }[]) {

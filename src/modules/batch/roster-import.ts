@@ -7,7 +7,7 @@ import { bulkInsert, inTransaction, insertReturningId, nowIso } from '../../core
 import { ValidationError } from '../../core/errors.ts';
 import { fen, multiplyFen } from '../../core/money.ts';
 import { type ImportError, type TableSpec, readTable, sortErrors, writeErrorReport } from '../../core/spreadsheet.ts';
-import { parseIdNumber, registryFactsById, registryFactsByIdIndex } from '../beneficiary/index.ts';
+import { parseIdNumber, registryFactsById, registryFactsByIdNumberIndex } from '../beneficiary/index.ts';
 import { checkLineInput, editableRoster, lineRow, recordHistory, touchRoster } from './commands.ts';
 import type { LineRow } from './repo.ts';
 
@@ -16,13 +16,11 @@ import type { LineRow } from './repo.ts';
  * The file is checked whole and applied in one transaction or refused with a report; the same file twice
  * changes nothing. A person already on the roster gets their tier and quantity from the file.
  */
-export const ROSTER_COLUMNS = ['村（社区）', '姓名', '身份证号码', '档次', '数量'] as const;
-
 const SPEC: TableSpec = {
   headerHas: ['姓名', '身份证号码', '数量'],
   required: ['姓名', '身份证号码', '数量'],
   rowNoun: '发放对象',
-  formatHint: '格式见清册导入模板：村（社区）、姓名、身份证号码、档次、数量',
+  formatHint: '各列依次为：村（社区）、姓名、身份证号码、档次、数量',
 };
 
 export type RosterImportOutcome =
@@ -31,8 +29,9 @@ export type RosterImportOutcome =
 
 const FIELD = { idNumber: '身份证号码', tierName: '档次', quantity: '数量' } as const;
 
-export async function importRosterFile(core: Core, actor: Actor, rosterId: number, file: { name: string; buffer: Buffer }): Promise<RosterImportOutcome> {
+export async function importRosterFile(core: Core, actor: Actor, rosterId: number, file: { name: string; buffer: Buffer } | null): Promise<RosterImportOutcome> {
   const { roster, round, version } = await editableRoster(core, actor, rosterId);
+  if (!file) throw new ValidationError({ file: '请选择要导入的 Excel（.xlsx）或 CSV 文件' });
   const sha256 = createHash('sha256').update(file.buffer).digest('hex');
   const previous = await core.db('batch_import').where({ roster_id: roster.id, file_sha256: sha256 }).first();
   if (previous) return { ok: true, repeated: true, rows: Number(previous.rows), added: 0, updated: 0, unchanged: Number(previous.rows) };
@@ -49,7 +48,7 @@ export async function importRosterFile(core: Core, actor: Actor, rosterId: numbe
   const today = businessDate();
   const parsed = table.rows.map(({ rowNumber, cells }) => ({ rowNumber, cells, id: parseIdNumber(get(cells, '身份证号码'), today) }));
   const indexes = parsed.flatMap((p) => (p.id.ok ? [core.crypto.blindIndex('id', p.id.value.idNumber)] : []));
-  const people = new Map((await registryFactsByIdIndex(core.db, indexes)).map((f) => [f.idIndex, f]));
+  const people = new Map((await registryFactsByIdNumberIndex(core.db, indexes)).map((f) => [f.idIndex, f]));
   const villages = new Map<number, string>((await core.db('core_region').where({ parent_id: roster.township_id }).select('id', 'name')).map((v: { id: number; name: string }) => [Number(v.id), v.name]));
 
   const errors: ImportError[] = [];

@@ -1,16 +1,19 @@
 import { recordAudit } from '../../core/audit.ts';
-import { type Actor, hasRole } from '../../core/auth/roles.ts';
+import type { Actor } from '../../core/auth/roles.ts';
 import type { Core } from '../../core/context.ts';
 import { type Conn, type Tx, inTransaction, insertReturningId, nowIso } from '../../core/db.ts';
-import { closeDeadline, defineDeadlineRule, openDeadline } from '../../core/deadlines.ts';
-import { ConflictError, ForbiddenError, ValidationError } from '../../core/errors.ts';
-import { agreementInForce } from '../../core/agreements.ts';
+import { closeDeadline, openDeadline } from '../../core/deadlines.ts';
+import { ConflictError, ValidationError } from '../../core/errors.ts';
 import { businessDate } from '../../core/dates.ts';
 import { formatYuan } from '../../core/money.ts';
 import { runChecks } from './checks/engine.ts';
 import { recordHistory } from './commands.ts';
+import { BATCH_DEADLINES, type BatchDeadline } from './deadlines.ts';
 import { ROSTER_STATES, ROUND_STATES, type RoundState } from './model.ts';
 import { type RosterRow, type RoundRow, roundInScope, rosterQuery } from './repo.ts';
+import { authorize } from '../../core/authz.ts';
+import { agreementInForce } from '../agreement/index.ts';
+import { can } from './policy.ts';
 
 /**
  * The round's steps after the townships (steps 7–10): the department aggregates its townships' reported rosters
@@ -19,8 +22,6 @@ import { type RosterRow, type RoundRow, roundInScope, rosterQuery } from './repo
  * records the transfer (拨付) of exactly the round's total, straight to the settlement account named in that
  * agreement (Qinghai 二(三)7: never to a unit account or a township). Version-guarded like the roster's steps.
  */
-defineDeadlineRule({ code: 'batch_finance_review', label: '财政程序性复核', days: 5, unit: 'working', responsible: ['finance_section'], basis: '限时办理（县级设置，默认 5 个工作日）' });
-defineDeadlineRule({ code: 'batch_transfer', label: '国库拨付资金', days: 3, unit: 'working', responsible: ['treasury'], basis: '限时办理（县级设置，默认 3 个工作日）' });
 
 /** The money of a round, to the fen: the sum of its active lines and what the treasury transferred. The bank's reconciliation reuses it. */
 export async function roundMoney(db: Conn, roundId: number): Promise<{ linesFen: number; lines: number; transferredFen: number }> {
@@ -61,8 +62,8 @@ async function step(
     version: number;
     action: string;
     reason?: string | null;
-    closes?: string;
-    opens?: string;
+    closes?: BatchDeadline;
+    opens?: BatchDeadline;
     /** A refusal found here still commits what the checks recorded (the findings to fix); nothing else is written. */
     guard?: (trx: Tx) => Promise<ConflictError | null>;
     /** Written with the step, after the state changed. */
@@ -80,7 +81,7 @@ async function step(
     if (updated !== 1) throw new ConflictError('批次已被他人处理，请刷新后再试');
     await input.after?.(trx);
     if (input.closes) await closeDeadline(trx, actor, { rule: input.closes, objectType: 'round', objectId: round.id, outcome: 'done' });
-    if (input.opens) await openDeadline(trx, actor, { rule: input.opens, objectType: 'round', objectId: round.id, regionId: round.county_id, title: `${round.title}：${ROUND_STATES[input.to]}` });
+    if (input.opens) await openDeadline(trx, actor, { rule: BATCH_DEADLINES[input.opens], objectType: 'round', objectId: round.id, regionId: round.county_id, title: `${round.title}：${ROUND_STATES[input.to]}` });
     await recordHistory(trx, actor, { roundId: round.id, action: input.action, from: input.from, to: input.to, reason: input.reason ?? null });
     await recordAudit(trx, actor, { action: `batch.round.${input.action}`, objectType: 'round', objectId: round.id, summary: { from: input.from, to: input.to, reason: input.reason ?? null, ...(input.extra ?? {}) } });
     return null;
@@ -91,15 +92,14 @@ async function step(
 /** The department submits its round to the finance section once every township's roster is reported again. */
 export async function submitRound(core: Core, actor: Actor, roundId: number, version: number): Promise<void> {
   const round = await roundInScope(core.db, actor, roundId);
-  if (!hasRole(actor, 'department') || actor.orgId !== round.department_org_id) throw new ForbiddenError('由本批次的主管部门汇总上报');
+  await authorize(core.db, actor, can(actor, 'submit_round', round), { objectType: 'round', objectId: roundId });
   await step(core, actor, round, { from: 'compiling', to: 'submitted', version, action: 'submit', opens: 'batch_finance_review', guard: async (trx) => assertReadyRosters(trx, round, await rostersOf(trx, round.id)) });
 }
 
 /** The finance section returns the round to the department with a reason. */
 export async function returnRound(core: Core, actor: Actor, roundId: number, version: number, reason: string): Promise<void> {
-  if (!hasRole(actor, 'finance_section')) throw new ForbiddenError('程序性复核由财政局业务科室办理');
   const round = await roundInScope(core.db, actor, roundId);
-  if (!reason.trim()) throw new ValidationError({ reason: '请填写退回原因' });
+  await authorize(core.db, actor, can(actor, 'return_round', round), { objectType: 'round', objectId: roundId });
   await step(core, actor, round, { from: 'submitted', to: 'compiling', version, action: 'return', reason, closes: 'batch_finance_review' });
 }
 
@@ -108,9 +108,8 @@ export async function returnRound(core: Core, actor: Actor, roundId: number, ver
  * policy's standards, no open finding, every roster publicised; nobody releases a round they prepared.
  */
 export async function releaseRound(core: Core, actor: Actor, roundId: number, input: { version: number; bankOrgId: number }): Promise<void> {
-  if (!hasRole(actor, 'finance_section')) throw new ForbiddenError('程序性复核由财政局业务科室办理');
   const round = await roundInScope(core.db, actor, roundId);
-  if (actor.userId === round.created_by) throw new ForbiddenError('您建立了此批次，不能由您复核下达（四眼原则）');
+  await authorize(core.db, actor, can(actor, 'release_round', round), { objectType: 'round', objectId: roundId });
   const bank = await core.db('core_org').where({ id: input.bankOrgId, kind: 'bank' }).first();
   if (!bank) throw new ValidationError({ bankOrgId: '请选择代发金融机构' });
   const townshipIds = (await rostersOf(core.db, round.id)).filter((r) => r.lines > 0).map((r) => Number(r.township_id));
@@ -140,11 +139,10 @@ export async function releaseRound(core: Core, actor: Actor, roundId: number, in
  * Anything else (another amount, another destination) is refused.
  */
 export async function recordTransfer(core: Core, actor: Actor, roundId: number, input: { version: number; amountFen: number; voucherNo: string; bankOrgId: number; destinationAccount: string }): Promise<void> {
-  if (!hasRole(actor, 'treasury')) throw new ForbiddenError('资金拨付由国库科办理');
   const round = await roundInScope(core.db, actor, roundId);
+  await authorize(core.db, actor, can(actor, 'transfer', round), { objectType: 'round', objectId: roundId });
   if (round.bank_org_id === null || input.bankOrgId !== round.bank_org_id) throw new ValidationError({ bankOrgId: '资金只能直接拨付到本批次的代发金融机构，不得拨付到单位账户或乡镇' });
-  const voucherNo = input.voucherNo.trim();
-  if (!voucherNo) throw new ValidationError({ voucherNo: '请填写拨付凭证号' });
+  const { voucherNo } = input;
   const agreement = await agreementInForce(core.db, { countyId: round.county_id, bankOrgId: round.bank_org_id, on: businessDate(), townshipIds: [] });
   if (typeof agreement === 'string') throw new ValidationError({ bankOrgId: agreement });
   if (input.destinationAccount.replace(/\s/g, '') !== agreement.settlement_account_no) {

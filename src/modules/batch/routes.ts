@@ -1,35 +1,37 @@
 import type Router from '@koa/router';
 import type { Context } from 'koa';
-import { type Actor, hasRole } from '../../core/auth/roles.ts';
-import { agreementInForce } from '../../core/agreements.ts';
+import type { Actor } from '../../core/auth/roles.ts';
 import { businessDate, businessYear, formatDateTime } from '../../core/dates.ts';
 import { NotFoundError, ValidationError } from '../../core/errors.ts';
 import { uploadedFile } from '../../core/http/upload.ts';
 import { requireId, validate } from '../../core/http/validate.ts';
-import { formatYuan, parseYuan } from '../../core/money.ts';
-import type { Web } from '../../core/web/web.ts';
+import { formatYuan } from '../../core/money.ts';
+import { findRegion } from '../../core/regions.ts';
+import { ImportRefused, type Web } from '../../core/web/web.ts';
+import type { ImportError } from '../../core/spreadsheet.ts';
 import { listRegionFor, policyList, versionsById } from '../policy/index.ts';
+import { agreementInForce } from '../agreement/index.ts';
 import { addLine, checkRoster, createRound, recordObjection, removeLine, resolveFinding, resolveObjection, returnLines } from './commands.ts';
 import { ROSTER_STATES } from './model.ts';
-import { presentActions, presentHistory, presentLine, presentRound, presentRoster, presentRosterSummary } from './presenters.ts';
+import { can } from './policy.ts';
+import { presentHistory, presentLine, presentRosterPermissions, presentRound, presentRoundPermissions, presentRoster, presentRosterSummary } from './presenters.ts';
 import { history, listRounds, objectionsOf, returnedLines, rosterFindings, rosterLines, roundBudget, roundRosters, roundTransfers, villageTotals } from './queries.ts';
 import { recordTransfer, releaseRound, returnRound, roundMoney, submitRound } from './round-workflow.ts';
 import { roundInScope, rosterInScope } from './repo.ts';
 import { importRosterFile, prefillRoster } from './roster-import.ts';
-import { actSchema, lineAddSchema, lineRemoveSchema, linesQuerySchema, objectionResolveSchema, objectionSchema, releaseSchema, resolveSchema, returnLinesSchema, roundCreateSchema, roundStepSchema, transferSchema } from './schemas.ts';
-import { actOnRoster, availableActions } from './workflow.ts';
+import { actSchema, lineAddSchema, lineRemoveSchema, linesQuerySchema, objectionResolveSchema, objectionSchema, releaseSchema, resolveSchema, returnLinesSchema, roundCreateSchema, roundReturnSchema, roundSubmitSchema, transferSchema } from './schemas.ts';
+import { actOnRoster } from './workflow.ts';
 
 const PAGE_SIZE = 50;
-export const BATCH_READERS = ['township_station', 'township_finance', 'department', 'finance_section', 'treasury', 'supervisor'] as const;
 
 /** The batch pages: rounds, a round's rosters, a roster's lines with findings and the steps the actor may take. */
 export function batchRoutes(router: Router, web: Web): void {
   const { db } = web.core;
-  const reader = (ctx: Context) => web.requireRole(ctx, BATCH_READERS, '发放批次仅经办、审核和监督人员可以查看');
+  const reader = (ctx: Context) => web.permit(ctx, (actor) => can(actor, 'read', null));
   const idParam = (ctx: Context, name: string, what: string) => requireId(ctx.params[name], what);
 
   async function roundsPage(ctx: Context, actor: Actor, extra: Record<string, unknown> = {}, status = 200) {
-    const canCreate = hasRole(actor, 'department') && actor.orgId !== null;
+    const canCreate = can(actor, 'create_round', (await findRegion(db, actor.regionId)) ?? { level: '' }).ok;
     const year = businessYear();
     const policies = canCreate ? (await policyList(db, await listRegionFor(db, actor.regionId), year, { publicOnly: false })).map((v) => ({ value: v.itemId, label: `${v.code} ${v.name}（${v.unit}，${v.frequency === 'monthly' ? '按月' : v.frequency === 'quarterly' ? '按季' : '按年'}）` })) : [];
     web.render(ctx, 'batch/rounds.njk', { title: '发放批次', rounds: (await listRounds(db, actor)).map(presentRound), canCreate, policies, values: { period: String(year) }, ...extra }, status);
@@ -66,11 +68,7 @@ export function batchRoutes(router: Router, web: Web): void {
         transfers: (await roundTransfers(db, round.id)).map((tr) => ({ amount: formatYuan(Number(tr.amount_fen)), voucher: tr.voucher_no, bank: tr.bank_name, account: tr.destination_account, who: tr.recorded_by_name, at: formatDateTime(tr.recorded_at) })),
         rosters: inScope.map(presentRosterSummary),
         history: presentHistory((await history(db, { round_id: round.id })).filter((h) => h.roster_id === null)),
-        can: {
-          submit: round.state === 'compiling' && hasRole(actor, 'department') && actor.orgId === round.department_org_id,
-          review: round.state === 'submitted' && hasRole(actor, 'finance_section'),
-          transfer: round.state === 'released' && hasRole(actor, 'treasury'),
-        },
+        can: presentRoundPermissions(actor, round),
         banks,
         values: { amount: formatYuan(money.linesFen).replace(/,/g, ''), bankOrgId: round.bank_org_id ?? '', destinationAccount: await settlementAccount(round) },
         ...extra,
@@ -97,15 +95,15 @@ export function batchRoutes(router: Router, web: Web): void {
 
   router.post('/rounds/:id/submit', (ctx) =>
     onRound(ctx, async (actor, roundId) => {
-      await submitRound(web.core, actor, roundId, validate(roundStepSchema, ctx.request.body).version);
+      await submitRound(web.core, actor, roundId, validate(roundSubmitSchema, ctx.request.body).version);
       return '已汇总上报财政局业务科室';
     }),
   );
 
   router.post('/rounds/:id/return', (ctx) =>
     onRound(ctx, async (actor, roundId) => {
-      const input = validate(roundStepSchema, ctx.request.body);
-      await returnRound(web.core, actor, roundId, input.version, input.reason ?? '');
+      const input = validate(roundReturnSchema, ctx.request.body);
+      await returnRound(web.core, actor, roundId, input.version, input.reason);
       return '已退回主管部门';
     }),
   );
@@ -119,11 +117,9 @@ export function batchRoutes(router: Router, web: Web): void {
 
   router.post('/rounds/:id/transfer', (ctx) =>
     onRound(ctx, async (actor, roundId) => {
-      const input = validate(transferSchema, ctx.request.body);
-      const amount = parseYuan(input.amount);
-      if (!amount.ok) throw new ValidationError({ amount: amount.error });
-      await recordTransfer(web.core, actor, roundId, { ...input, amountFen: amount.fen });
-      return `已登记拨付 ${formatYuan(amount.fen)} 元`;
+      const { amount, ...input } = validate(transferSchema, ctx.request.body);
+      await recordTransfer(web.core, actor, roundId, { ...input, amountFen: amount });
+      return `已登记拨付 ${formatYuan(amount)} 元`;
     }),
   );
 
@@ -133,7 +129,6 @@ export function batchRoutes(router: Router, web: Web): void {
     const { rows, total } = await rosterLines(db, roster.id, { villageId: query.villageId, finding: query.finding, page: query.page, pageSize: PAGE_SIZE });
     const villages = await villageTotals(db, roster.id);
     const [version] = await versionsById(db, [round.policy_version_id]);
-    const editable = hasRole(actor, 'township_station') && roster.state === 'draft' && round.state === 'compiling';
     web.render(
       ctx,
       'batch/roster.njk',
@@ -150,16 +145,10 @@ export function batchRoutes(router: Router, web: Web): void {
         villages: villages.map((v) => ({ value: v.village_id, label: v.village_name, lines: v.lines, total: formatYuan(v.total_fen) })),
         rosterTotal: { lines: villages.reduce((n, v) => n + v.lines, 0), total: formatYuan(villages.reduce((n, v) => n + v.total_fen, 0)) },
         findings: await rosterFindings(db, roster.id),
-        actions: presentActions(availableActions(actor, round, roster)),
-        editable,
-        canResolve: hasRole(actor, 'township_finance'),
-        canCheck: hasRole(actor, 'township_station', 'township_finance', 'department', 'finance_section'),
+        ...presentRosterPermissions(actor, round, roster),
         tiers: version!.tiers.map((t) => ({ value: t.name, label: `${t.name}（${formatYuan(t.standardFen)} 元/${round.unit}）` })),
         history: presentHistory(await history(db, { roster_id: roster.id })),
         objections: (await objectionsOf(db, roster.id)).map((o) => ({ id: o.id, line: o.person_name ?? '整份清册', raisedOn: o.raised_on, content: o.content, resolution: o.resolution ?? '', resolved: o.resolved_at !== null })),
-        canObject: roster.state === 'publicity' && hasRole(actor, 'township_station', 'township_finance'),
-        canResolveObjection: hasRole(actor, 'township_finance'),
-        canReturnLines: roster.state === 'submitted' && hasRole(actor, 'department') && actor.orgId === round.department_org_id,
         returned: (await returnedLines(db, roster.id)).map((l) => ({ name: l.person_name, idMasked: l.id_masked, amount: formatYuan(Number(l.amount_fen)), reason: l.return_reason ?? '' })),
         states: ROSTER_STATES,
         ...extra,
@@ -175,9 +164,9 @@ export function batchRoutes(router: Router, web: Web): void {
     const actor = web.actor(ctx);
     const rosterId = idParam(ctx, 'id', '清册');
     // A step refused because of the roster's state or its findings is shown on the roster itself; field errors go
-    // to the form that was posted, and an ID number typed is never echoed back.
+    // to the form that was posted, with everything typed kept (a staff screen: the ID number too).
     await web.formStep(ctx, `/rosters/${rosterId}`, () => run(actor, rosterId), (extra, status) =>
-      rosterPage(ctx, actor, rosterId, 'errors' in extra ? { [errorsKey]: extra.errors, values: { ...(ctx.request.body as object), idNumber: '' } } : extra, status),
+      rosterPage(ctx, actor, rosterId, 'errors' in extra ? { [errorsKey]: extra.errors, values: ctx.request.body, actAction: (ctx.request.body as Record<string, unknown>).action } : extra, status),
     );
   }
 
@@ -243,11 +232,18 @@ export function batchRoutes(router: Router, web: Web): void {
     const actor = web.actor(ctx);
     const rosterId = idParam(ctx, 'id', '清册');
     const file = uploadedFile(ctx);
-    if (!file) return rosterPage(ctx, actor, rosterId, { importError: '请选择要导入的 Excel（.xlsx）或 CSV 文件' }, 422);
-    const outcome = await importRosterFile(web.core, actor, rosterId, file);
-    if (!outcome.ok) return rosterPage(ctx, actor, rosterId, { refusal: await web.importRefusal(ctx, '清册导入', file.name, outcome.errors, outcome.report) }, 422);
-    const message = outcome.repeated ? '该文件已导入过，本次没有做任何更改' : `导入完成：新增 ${outcome.added} 行，修改 ${outcome.updated} 行，未变化 ${outcome.unchanged} 行；请复核比对`;
-    await web.redirectWith(ctx, `/rosters/${rosterId}`, { kind: outcome.repeated ? 'info' : 'success', message });
+    const refusal = async (name: string, outcome: { errors: ImportError[]; report: Buffer }) => ({ refusal: await web.importRefusal(ctx, '清册导入', name, outcome.errors, outcome.report) });
+    await web.formStep(
+      ctx,
+      `/rosters/${rosterId}`,
+      async () => {
+        const outcome = await importRosterFile(web.core, actor, rosterId, file);
+        if (!outcome.ok) throw new ImportRefused(await refusal(file!.name, outcome));
+        const message = outcome.repeated ? '该文件已导入过，本次没有做任何更改' : `导入完成：新增 ${outcome.added} 行，修改 ${outcome.updated} 行，未变化 ${outcome.unchanged} 行；请复核比对`;
+        return { kind: outcome.repeated ? 'info' : 'success', message };
+      },
+      (extra, status) => rosterPage(ctx, actor, rosterId, 'errors' in extra ? { importError: (extra.errors as Record<string, string>).file } : extra, status),
+    );
   });
 
   router.post('/findings/:id/resolve', async (ctx) => {

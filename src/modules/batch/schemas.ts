@@ -1,11 +1,8 @@
 import { z } from 'zod';
-import { pageSchema } from '../../core/web/schemas.ts';
-import { ROSTER_TRANSITIONS, type RosterAction } from './workflow.ts';
+import { businessDate, daysInclusive, id, idList, optional, page, reason, text, version, yuan } from '../../core/fields.ts';
+import { MIN_PUBLICITY_DAYS, ROSTER_TRANSITIONS, type RosterAction } from './model.ts';
 
-/** Forms and query strings of the batch pages; messages in Chinese, keyed by field. */
-const optional = (v: unknown) => (v === '' || v === undefined ? null : v);
-const id = (label: string) => z.coerce.number({ error: `请选择${label}` }).int({ error: `请选择${label}` }).positive({ error: `请选择${label}` });
-const reason = (label: string) => z.string({ error: `请填写${label}` }).trim().min(1, { error: `请填写${label}` }).max(200, { error: `${label}不能超过 200 个字` });
+/** Forms and query strings of the batch pages, built from the shared fields (core/fields.ts); messages in Chinese, keyed by field. */
 
 export const roundCreateSchema = z.object({
   policyItemId: id('补贴项目'),
@@ -15,51 +12,62 @@ export const roundCreateSchema = z.object({
 
 export const lineAddSchema = z.object({
   idNumber: z.string({ error: '请填写身份证号码' }),
-  tierName: z.preprocess(optional, z.string().trim().max(20).nullable()),
-  quantity: z.string({ error: '请填写数量' }).trim().min(1, { error: '请填写数量' }),
+  tierName: optional(z.string().trim().max(20, { error: '档次不能超过 20 个字' })),
+  quantity: text('数量', 13),
 });
 
-export const lineRemoveSchema = z.object({ reason: reason('删除原因') });
+export const lineRemoveSchema = z.object({ reason: reason('删除原因', 200) });
 
-export const actSchema = z.object({
-  action: z.enum(Object.keys(ROSTER_TRANSITIONS) as [RosterAction], { error: '未知的操作' }),
-  version: z.coerce.number({ error: '页面已过期，请刷新' }).int().positive({ error: '页面已过期，请刷新' }),
-  reason: z.preprocess(optional, z.string().trim().max(300, { error: '原因不能超过 300 个字' }).nullable()),
-  publicityStart: z.string().optional(),
-  publicityEnd: z.string().optional(),
-});
+/**
+ * A step on a roster: the reason where the step needs one (a return), the publicity period where it starts one
+ * (at least MIN_PUBLICITY_DAYS days, both ends counted, not starting in the past).
+ */
+export const actSchema = z
+  .object({
+    action: z.enum(Object.keys(ROSTER_TRANSITIONS) as [RosterAction], { error: '未知的操作' }),
+    version,
+    reason: optional(z.string().trim().max(300, { error: '原因不能超过 300 个字' })),
+    publicityStart: optional(businessDate('公示开始日期', { notBeforeToday: true })),
+    publicityEnd: optional(businessDate('公示结束日期')),
+  })
+  .superRefine((input, ctx) => {
+    if (ROSTER_TRANSITIONS[input.action].reason && !input.reason) ctx.addIssue({ code: 'custom', path: ['reason'], message: '请填写退回原因' });
+    if (input.action !== 'start_publicity') return;
+    if (!input.publicityStart) ctx.addIssue({ code: 'custom', path: ['publicityStart'], message: '请填写公示开始日期（YYYY-MM-DD）' });
+    if (!input.publicityEnd) ctx.addIssue({ code: 'custom', path: ['publicityEnd'], message: '请填写公示结束日期（YYYY-MM-DD）' });
+    else if (input.publicityStart && daysInclusive(input.publicityStart, input.publicityEnd) < MIN_PUBLICITY_DAYS) {
+      ctx.addIssue({ code: 'custom', path: ['publicityEnd'], message: `公示期不得少于 ${MIN_PUBLICITY_DAYS} 天（含首尾两天）` });
+    }
+  });
+export type ActInput = z.infer<typeof actSchema>;
 
-export const resolveSchema = z.object({ reason: reason('核实说明') });
+export const resolveSchema = z.object({ reason: reason('核实说明', 200) });
 
 export const linesQuerySchema = z.object({
-  villageId: z.preprocess(optional, id('村（社区）').nullable()),
-  finding: z.preprocess(optional, z.enum(['any', 'blocking', 'warning'], { error: '筛选条件不正确' }).nullable()),
-  page: pageSchema,
+  villageId: optional(id('村（社区）')),
+  finding: optional(z.enum(['any', 'blocking', 'warning'], { error: '筛选条件不正确' })),
+  page,
 });
 
-const version = z.coerce.number({ error: '页面已过期，请刷新' }).int().positive({ error: '页面已过期，请刷新' });
-
-export const roundStepSchema = z.object({ version, reason: z.preprocess(optional, z.string().trim().max(300, { error: '原因不能超过 300 个字' }).nullable()) });
+export const roundSubmitSchema = z.object({ version });
+export const roundReturnSchema = z.object({ version, reason: reason('退回原因') });
 
 export const releaseSchema = z.object({ version, bankOrgId: id('代发金融机构') });
 
 export const transferSchema = z.object({
   version,
-  amount: z.string({ error: '请填写拨付金额' }).trim().min(1, { error: '请填写拨付金额' }),
-  voucherNo: z.string({ error: '请填写拨付凭证号' }).trim().min(1, { error: '请填写拨付凭证号' }).max(60, { error: '凭证号不能超过 60 个字符' }),
+  amount: yuan('拨付金额'),
+  voucherNo: text('拨付凭证号', 60),
   bankOrgId: id('收款的代发金融机构'),
-  destinationAccount: z.string({ error: '请填写资金清算账户' }).trim().min(1, { error: '请填写资金清算账户' }).max(80, { error: '账户不能超过 80 个字符' }),
+  destinationAccount: text('资金清算账户', 80),
 });
 
 export const objectionSchema = z.object({
-  lineId: z.preprocess(optional, id('发放明细').nullable()),
-  raisedOn: z.string({ error: '请填写提出日期' }).trim(),
-  content: reason('异议内容').max(500, { error: '异议内容不能超过 500 个字' }),
+  lineId: optional(id('发放明细')),
+  raisedOn: businessDate('提出日期', { notAfterToday: true }),
+  content: reason('异议内容', 500),
 });
 
-export const objectionResolveSchema = z.object({ resolution: reason('处理结果') });
+export const objectionResolveSchema = z.object({ resolution: reason('处理结果', 200) });
 
-export const returnLinesSchema = z.object({
-  lineIds: z.preprocess((v) => (Array.isArray(v) ? v : v === undefined || v === '' ? [] : [v]), z.array(z.coerce.number().int().positive())),
-  reason: reason('退回原因'),
-});
+export const returnLinesSchema = z.object({ lineIds: idList('要退回的发放明细'), reason: reason('退回原因', 200) });

@@ -1,15 +1,17 @@
 import { recordAudit } from '../../core/audit.ts';
-import { type Actor, hasRole } from '../../core/auth/roles.ts';
+import { authorize } from '../../core/authz.ts';
+import type { Actor } from '../../core/auth/roles.ts';
 import type { Core } from '../../core/context.ts';
 import { isBusinessDate } from '../../core/dates.ts';
 import { type Tx, inTransaction, insertReturningId, nowIso } from '../../core/db.ts';
-import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../../core/errors.ts';
+import { ConflictError, NotFoundError, ValidationError } from '../../core/errors.ts';
 import { maskIdNumber, maskName, maskPhone } from '../../core/mask.ts';
 import { regionInScope } from '../../core/regions.ts';
 import { type AccountKind, ACCOUNT_KIND_LABELS, parseAccountNumber } from './account-number.ts';
 import { type IdNumberInfo, parseIdNumber } from './id-number.ts';
 import { type PersonStatus, type Relation, STATUSES } from './model.ts';
 import { personInScope } from './queries.ts';
+import { can } from './policy.ts';
 
 /**
  * Registry commands. The township station (经办站所) registers and corrects people; changes that affect payments
@@ -33,10 +35,6 @@ export interface PersonInput {
   headPersonId: number | null;
   phone: string | null;
   account: AccountInput | null;
-}
-
-export function assertStation(actor: Actor): void {
-  if (!hasRole(actor, 'township_station')) throw new ForbiddenError('只有乡镇经办站所可以登记和修改受益对象');
 }
 
 /** An account ready to store: number checked, encrypted, indexed; a Luhn failure is kept as a warning. */
@@ -90,7 +88,7 @@ export function newPersonRow(core: Core, actor: Actor, p: { name: string; id: Id
 
 /** Register a person (and, for a head, their household) in a village of the station's township. */
 export async function registerPerson(core: Core, actor: Actor, input: PersonInput): Promise<number> {
-  assertStation(actor);
+  await authorize(core.db, actor, can(actor, 'register', null), { objectType: 'person' });
   const village = await regionInScope(core.db, actor, input.villageId);
   if (village.level !== 'village') throw new ValidationError({ villageId: '请选择村（社区）' });
   const id = parseIdNumber(input.idNumber);
@@ -132,7 +130,7 @@ export type ChangeRequest =
 
 /** The station asks for a change that affects payments; it waits for the township finance office. */
 export async function requestChange(core: Core, actor: Actor, personId: number, change: ChangeRequest, reason: string): Promise<number> {
-  assertStation(actor);
+  await authorize(core.db, actor, can(actor, 'register', null), { objectType: 'person' });
   const person = await personInScope(core.db, actor, personId);
   let summary: string;
   if (change.kind === 'account') {
@@ -182,11 +180,10 @@ export async function proposeOpenedAccount(trx: Tx, core: Core, who: Actor, pers
  * change records the date and source.
  */
 export async function decideChange(core: Core, actor: Actor, requestId: number, decision: { approve: boolean; note: string | null }): Promise<void> {
-  if (!hasRole(actor, 'township_finance')) throw new ForbiddenError('只有乡镇财政所可以确认影响发放的变更');
   const request = await core.db('beneficiary_change_request').where({ id: requestId }).first();
   if (!request) throw new NotFoundError('变更申请不存在');
   await personInScope(core.db, actor, Number(request.person_id));
-  if (Number(request.requested_by) === actor.userId) throw new ForbiddenError('不能确认自己提出的变更（四眼原则）');
+  await authorize(core.db, actor, can(actor, 'decide_change', { requestedBy: Number(request.requested_by), pending: request.state === 'pending' }), { objectType: 'change_request', objectId: requestId });
   const change = JSON.parse(core.crypto.decrypt(request.payload_enc)) as ChangeRequest;
   const sealed = change.kind === 'account' ? sealAccount(core, change.account) : null;
   await inTransaction(core.db, async (trx) => {
@@ -226,7 +223,7 @@ export interface PersonCorrection {
  * The ID number, village and household stay; account and status go through requestChange.
  */
 export async function correctPerson(core: Core, actor: Actor, personId: number, input: PersonCorrection): Promise<void> {
-  assertStation(actor);
+  await authorize(core.db, actor, can(actor, 'register', null), { objectType: 'person' });
   const before = await personInScope(core.db, actor, personId);
   if ((before.relation === 'head') !== (input.relation === 'head')) throw new ValidationError({ relation: '户主变更须先登记新户主，不能在此修改' });
   await inTransaction(core.db, async (trx) => {

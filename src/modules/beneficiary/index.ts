@@ -1,5 +1,6 @@
 import type { Core } from '../../core/context.ts';
 import type { AppModule } from '../../core/module.ts';
+import { beneficiaryAuditVocabulary } from './audit-labels.ts';
 import { beneficiaryApi } from './api.ts';
 import { pendingChanges } from './queries.ts';
 import { beneficiaryRoutes } from './routes.ts';
@@ -9,14 +10,14 @@ import { beneficiaryRoutes } from './routes.ts';
  * round is checked against. Other modules use only what this file exports.
  */
 export { parseIdNumber } from './id-number.ts';
-export { parseAccountNumber } from './account-number.ts';
-export { type HitRow as ReferenceHit, type RegistryFacts, accountNumbersById, idNumbersById, peopleWithoutAccount, referenceHitsOf, registryFactsById, registryFactsByIdIndex } from './queries.ts';
+export { type HitRow as ReferenceHit, type RegistryFacts, accountNumbersById, idNumbersById, peopleWithoutAccount, referenceHitsOf, registryFactsById, registryFactsByIdNumberIndex } from './queries.ts';
 export { type AccountInput, proposeOpenedAccount } from './commands.ts';
 export { ACCOUNT_KIND_LABELS, type AccountKind } from './account-number.ts';
 
 export function createBeneficiaryModule(core: Core): AppModule {
   return {
     name: 'beneficiary',
+    audit: beneficiaryAuditVocabulary,
     nav: [{ href: '/beneficiaries', label: '受益对象', roles: ['township_station', 'township_finance', 'department', 'finance_section', 'supervisor'] }],
     routes: beneficiaryRoutes,
     api: beneficiaryApi(core),

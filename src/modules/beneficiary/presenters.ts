@@ -4,6 +4,8 @@ import { RELATIONS, STATUSES } from './model.ts';
 import type { ChangeRequestRow, HitRow, ImportRow, SnapshotRow } from './queries.ts';
 import { REFERENCE_KIND_LABELS, REFERENCE_SOURCES, type ReferenceKind, type ReferenceSource } from './reference.ts';
 import type { AccountRow, PersonRow } from './repo.ts';
+import type { Actor } from '../../core/auth/roles.ts';
+import { can } from './policy.ts';
 
 /** Registry rows → what the pages show; ID, account and phone numbers only ever masked. */
 export function presentPerson(p: PersonRow) {
@@ -39,6 +41,12 @@ export function presentAccount(a: AccountRow) {
 }
 
 const REQUEST_STATES = { pending: '待财政所确认', confirmed: '已确认', rejected: '已退回' } as const;
+
+/** A pending change with whether this actor may decide it, or why a colleague must (four-eyes). */
+export function presentRequestFor(actor: Actor, r: ChangeRequestRow) {
+  const decision = can(actor, 'decide_change', { requestedBy: Number(r.requested_by), pending: r.state === 'pending' });
+  return { ...presentRequest(r), canDecide: decision.ok, decideNote: decision.ok ? '' : decision.reason };
+}
 
 export function presentRequest(r: ChangeRequestRow) {
   return {

@@ -243,7 +243,8 @@ async function factsWhere(db: Conn, column: 'p.id' | 'p.id_index', keys: (number
 }
 
 export const registryFactsById = (db: Conn, personIds: number[]) => factsWhere(db, 'p.id', personIds);
-export const registryFactsByIdIndex = (db: Conn, idIndexes: string[]) => factsWhere(db, 'p.id_index', idIndexes);
+/** By the blind index of each ID number (`core.crypto.blindIndex('id', idNumber)`): finding people from typed or imported ID numbers. */
+export const registryFactsByIdNumberIndex = (db: Conn, idIndexes: string[]) => factsWhere(db, 'p.id_index', idIndexes);
 
 /**
  * Account numbers in clear, by account id, for the one output that needs them: the payout file the agent bank

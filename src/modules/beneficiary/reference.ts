@@ -1,14 +1,16 @@
 import { createHash } from 'node:crypto';
 import { recordAudit } from '../../core/audit.ts';
-import { type Actor, hasRole } from '../../core/auth/roles.ts';
+import type { Actor } from '../../core/auth/roles.ts';
 import type { Core } from '../../core/context.ts';
 import { businessDate, isBusinessDate } from '../../core/dates.ts';
 import { type ApiClient, apiAuditor } from '../../core/api.ts';
 import { type Conn, bulkInsert, inTransaction, insertReturningId, nowIso, selectInChunks } from '../../core/db.ts';
-import { ForbiddenError, ValidationError } from '../../core/errors.ts';
+import { ForbiddenError, NotFoundError, ValidationError } from '../../core/errors.ts';
 import { type Region, findRegion } from '../../core/regions.ts';
 import { type ImportError, type TableSpec, readTable, sortErrors, writeErrorReport } from '../../core/spreadsheet.ts';
 import { parseIdNumber } from './id-number.ts';
+import { authorize } from '../../core/authz.ts';
+import { can } from './policy.ts';
 
 /**
  * Reference data from other departments (一项机制助审核): dated snapshots of deaths and moves out (公安), people
@@ -129,13 +131,11 @@ type Loader = { actor: Actor; client?: never } | { client: ApiClient; actor?: ne
 
 /** The county a loader loads for: the finance section's county, or an API token's (purpose 'reference'). */
 async function loaderCounty(core: Core, loader: Loader): Promise<Region> {
-  if (loader.client) {
-    if (loader.client.purpose !== 'reference') throw new ForbiddenError('该接口令牌不能推送部门共享数据');
-  } else if (!hasRole(loader.actor, 'finance_section')) {
-    throw new ForbiddenError('部门共享数据由县级财政部门导入');
-  }
+  if (loader.client && loader.client.purpose !== 'reference') throw new ForbiddenError('该接口令牌不能推送部门共享数据');
   const county = await findRegion(core.db, loader.client ? loader.client.regionId : loader.actor.regionId);
-  if (!county || county.level !== 'county') throw new ForbiddenError('部门共享数据按县导入：您的账号不在县一级');
+  if (!county) throw new NotFoundError('地区不存在');
+  if (loader.actor) await authorize(core.db, loader.actor, can(loader.actor, 'load_reference', county), { objectType: 'reference_snapshot' });
+  else if (county.level !== 'county') throw new ForbiddenError('部门共享数据按县导入：该接口令牌不属于县一级');
   return county;
 }
 

@@ -8,8 +8,10 @@ import { maskName, maskPhone } from '../../core/mask.ts';
 import { releaseGarbage } from '../../core/memory.ts';
 import { findRegion } from '../../core/regions.ts';
 import type { ImportError } from '../../core/spreadsheet.ts';
-import { accountChangeSummary, activeAccountRow, assertStation, type ChangeRequest, newPersonRow, sealAccount } from './commands.ts';
+import { accountChangeSummary, activeAccountRow, type ChangeRequest, newPersonRow, sealAccount } from './commands.ts';
+import { can } from './policy.ts';
 import { parseRegistryFile, registryErrorReport } from './files.ts';
+import { authorize } from '../../core/authz.ts';
 
 /**
  * The command importRegistry: a township station uploads its people (受益对象花名册). The file is checked whole,
@@ -66,7 +68,7 @@ async function findImport(conn: Conn, townshipId: number, sha256: string): Promi
 }
 
 export async function importRegistry(core: Core, actor: Actor, file: { name: string; buffer: Buffer }): Promise<RegistryImportOutcome> {
-  assertStation(actor);
+  await authorize(core.db, actor, can(actor, 'register', null), { objectType: 'beneficiary_import' });
   const township = await findRegion(core.db, actor.regionId);
   if (!township || township.level !== 'township') throw new ForbiddenError('受益对象导入由乡镇经办站所办理：您的账号不在乡镇一级');
   const sha256 = createHash('sha256').update(file.buffer).digest('hex');

@@ -1,9 +1,9 @@
 import type Router from '@koa/router';
 import type { Context } from 'koa';
-import { type Actor, hasRole } from '../../core/auth/roles.ts';
+import type { Actor } from '../../core/auth/roles.ts';
 import { NotFoundError, ValidationError } from '../../core/errors.ts';
 import { parseId, validate } from '../../core/http/validate.ts';
-import { listRegionsInScope } from '../../core/regions.ts';
+import { findRegion, listRegionsInScope } from '../../core/regions.ts';
 import type { Web } from '../../core/web/web.ts';
 import type { AccountKind } from './account-number.ts';
 import { businessDate, formatDateTime } from '../../core/dates.ts';
@@ -14,18 +14,20 @@ import { writeRegistryTemplate } from './files.ts';
 import { importRegistry } from './registry-import.ts';
 import { RELATIONS, STATUSES } from './model.ts';
 import { parseIdNumber } from './id-number.ts';
-import { presentAccount, presentHit, presentImport, presentPerson, presentRequest, presentSnapshot } from './presenters.ts';
+import { can } from './policy.ts';
+import { presentAccount, presentHit, presentImport, presentPerson, presentRequest, presentRequestFor, presentSnapshot } from './presenters.ts';
 import { accountsOf, changeRequestsOf, householdMembers, importsOf, pendingChanges, personInScope, referenceHitsOf, referenceSnapshot, referenceSnapshots, searchPeople, snapshotHits } from './queries.ts';
 import { REFERENCE_SOURCES, loadReferenceSnapshot } from './reference.ts';
 import { accountChangeSchema, correctionSchema, decisionSchema, hitPageSchema, idSearchSchema, referenceUploadSchema, registerSchema, searchSchema, statusChangeSchema } from './schemas.ts';
 
 const PAGE_SIZE = 50;
-const READERS = ['township_station', 'township_finance', 'department', 'finance_section', 'supervisor'] as const;
 
 /** The registry's pages: search, a person's one-card page, registration, and the changes that need confirmation. */
 export function beneficiaryRoutes(router: Router, web: Web): void {
   const { db } = web.core;
-  const reader = (ctx: Context) => web.requireRole(ctx, READERS, '受益对象档案仅经办、审核和监督人员可以查看');
+  const reader = (ctx: Context) => web.permit(ctx, (actor) => can(actor, 'read', null));
+  const station = (ctx: Context) => web.permit(ctx, (actor) => can(actor, 'register', null));
+  const regionOf = async (actor: Actor) => (await findRegion(db, actor.regionId)) ?? { level: '' };
 
   async function villages(actor: Actor) {
     return (await listRegionsInScope(db, actor)).filter((r) => r.level === 'village').map((r) => ({ value: r.id, label: r.name }));
@@ -51,7 +53,7 @@ export function beneficiaryRoutes(router: Router, web: Web): void {
         values: { name: search.name ?? '', villageId: search.villageId ?? '' },
         query: new URLSearchParams({ name: search.name ?? '', villageId: String(search.villageId ?? '') }).toString(),
         villages: await villages(actor),
-        canRegister: hasRole(actor, 'township_station'),
+        canRegister: can(actor, 'register', null).ok,
         ...extra,
       },
       status,
@@ -66,9 +68,18 @@ export function beneficiaryRoutes(router: Router, web: Web): void {
   // An exact ID number search is a POST: the number never appears in a URL, a log or the browser history.
   router.post('/beneficiaries/find', async (ctx) => {
     const actor = await reader(ctx);
-    const { idNumber } = validate(idSearchSchema, ctx.request.body);
+    const typed = String((ctx.request.body as Record<string, unknown>).idNumber ?? '');
+    // A refused number stays in the field (a staff screen), with the reason beside it.
+    const refused = (message: string) => searchPage(ctx, actor, { page: 1 }, { idErrors: { idNumber: message }, idValue: typed }, 422);
+    let idNumber: string;
+    try {
+      ({ idNumber } = validate(idSearchSchema, ctx.request.body));
+    } catch (err) {
+      if (err instanceof ValidationError) return refused(err.fieldErrors.idNumber ?? err.message);
+      throw err;
+    }
     const parsed = parseIdNumber(idNumber);
-    if (!parsed.ok) return searchPage(ctx, actor, { page: 1 }, { idErrors: { idNumber: parsed.error } }, 422);
+    if (!parsed.ok) return refused(parsed.error);
     await searchPage(ctx, actor, { page: 1, idIndex: web.core.crypto.blindIndex('id', parsed.value.idNumber) }, { byId: true });
   });
 
@@ -84,7 +95,7 @@ export function beneficiaryRoutes(router: Router, web: Web): void {
   }
 
   router.get('/beneficiaries/new', async (ctx) => {
-    const actor = await web.requireRole(ctx, ['township_station'], '只有乡镇经办站所可以登记受益对象');
+    const actor = await station(ctx);
     const headId = parseId(String(ctx.query.head ?? ''));
     const head = headId ? await personInScope(db, actor, headId) : null;
     await registerPage(ctx, actor, head ? { headPersonId: head.id, villageId: head.village_id, relation: 'spouse', hasAccount: 'on' } : { relation: 'head', hasAccount: 'on', accountKind: 'sscard' });
@@ -110,21 +121,19 @@ export function beneficiaryRoutes(router: Router, web: Web): void {
 
   // --- registry import (the township's roster of people) --------------------------------------------------
 
-  const stationOnly = (ctx: Context) => web.requireRole(ctx, ['township_station'], '受益对象导入由乡镇经办站所办理');
-
   async function importPage(ctx: Context, actor: Actor, extra: Record<string, unknown> = {}, status = 200) {
     web.render(ctx, 'beneficiary/import.njk', { title: '导入受益对象', imports: (await importsOf(db, actor.regionId)).map(presentImport), ...extra }, status);
   }
 
-  router.get('/beneficiaries/import', async (ctx) => importPage(ctx, await stationOnly(ctx)));
+  router.get('/beneficiaries/import', async (ctx) => importPage(ctx, await station(ctx)));
 
   router.get('/beneficiaries/import/template.xlsx', async (ctx) => {
-    const actor = await stationOnly(ctx);
+    const actor = await station(ctx);
     web.sendFile(ctx, `受益对象导入模板-${actor.regionName}.xlsx`, XLSX_TYPE, await writeRegistryTemplate((await villages(actor)).map((v) => v.label)));
   });
 
   router.post('/beneficiaries/import', async (ctx) => {
-    const actor = await stationOnly(ctx);
+    const actor = await station(ctx);
     const file = uploadedFile(ctx);
     if (!file) return importPage(ctx, actor, { fileError: '请选择要导入的 Excel（.xlsx）或 CSV 文件' }, 422);
     const outcome = await importRegistry(web.core, actor, file);
@@ -145,7 +154,7 @@ export function beneficiaryRoutes(router: Router, web: Web): void {
       {
         title: '部门共享数据比对',
         snapshots: (await referenceSnapshots(db, actor)).map(presentSnapshot),
-        canLoad: hasRole(actor, 'finance_section'),
+        canLoad: can(actor, 'load_reference', await regionOf(actor)).ok,
         sources: Object.entries(REFERENCE_SOURCES).map(([value, s]) => ({ value, label: s.label })),
         values: { takenOn: businessDate() },
         ...extra,
@@ -157,7 +166,8 @@ export function beneficiaryRoutes(router: Router, web: Web): void {
   router.get('/beneficiaries/reference', async (ctx) => referencePage(ctx, await reader(ctx)));
 
   router.post('/beneficiaries/reference', async (ctx) => {
-    const actor = await web.requireRole(ctx, ['finance_section'], '部门共享数据由县级财政部门导入');
+    const region = await regionOf(web.actor(ctx));
+    const actor = await web.permit(ctx, (a) => can(a, 'load_reference', region));
     const body = ctx.request.body as Record<string, unknown>;
     try {
       const input = validate(referenceUploadSchema, body);
@@ -185,10 +195,10 @@ export function beneficiaryRoutes(router: Router, web: Web): void {
     web.render(ctx, 'beneficiary/snapshot.njk', { title: `${snapshot.source}（${snapshot.takenOn}）`, snapshot, hits: rows.map(presentHit), total, page, pages: Math.max(1, Math.ceil(total / PAGE_SIZE)) });
   });
 
-  router.get('/beneficiaries/changes', async (ctx) => {
-    const actor = await web.requireRole(ctx, ['township_finance'], '变更确认仅乡镇财政所可以办理');
-    web.render(ctx, 'beneficiary/changes.njk', { title: '待确认的变更', requests: (await pendingChanges(db, actor)).map(presentRequest) });
-  });
+  const changesPage = async (ctx: Context, actor: Actor, extra: Record<string, unknown> = {}, status = 200) =>
+    web.render(ctx, 'beneficiary/changes.njk', { title: '待确认的变更', requests: (await pendingChanges(db, actor)).map((r) => presentRequestFor(actor, r)), ...extra }, status);
+
+  router.get('/beneficiaries/changes', async (ctx) => changesPage(ctx, await web.permit(ctx, (a) => can(a, 'decide_change', { requestedBy: null, pending: true }))));
 
   async function personPage(ctx: Context, actor: Actor, personId: number, extra: Record<string, unknown> = {}, status = 200) {
     const person = await personInScope(db, actor, personId);
@@ -203,9 +213,8 @@ export function beneficiaryRoutes(router: Router, web: Web): void {
         requests: (await changeRequestsOf(db, personId)).map(presentRequest),
         hits: (await referenceHitsOf(db, [personId])).map(presentHit),
         panels: await web.panels('person', actor, personId),
-        isStation: hasRole(actor, 'township_station'),
-        isFinanceOffice: hasRole(actor, 'township_finance'),
-        userId: actor.userId,
+        isStation: can(actor, 'register', null).ok,
+        isFinanceOffice: can(actor, 'decide_change', { requestedBy: null, pending: true }).ok,
         statuses: Object.entries(STATUSES).map(([value, label]) => ({ value, label })),
         relations: Object.entries(RELATIONS).map(([value, label]) => ({ value, label })),
         correctionValues: { name: person.name, relation: person.relation, version: person.version },
@@ -262,8 +271,15 @@ export function beneficiaryRoutes(router: Router, web: Web): void {
     const actor = web.actor(ctx);
     const requestId = parseId(ctx.params.rid);
     if (requestId === null) throw new NotFoundError('变更申请不存在');
-    const input = validate(decisionSchema, ctx.request.body);
-    await decideChange(web.core, actor, requestId, { approve: input.decision === 'confirm', note: input.note });
-    await web.redirectWith(ctx, '/beneficiaries/changes', { kind: 'success', message: input.decision === 'confirm' ? '已确认，变更生效' : '已退回' });
+    await web.formStep(
+      ctx,
+      '/beneficiaries/changes',
+      async () => {
+        const input = validate(decisionSchema, ctx.request.body);
+        await decideChange(web.core, actor, requestId, { approve: input.decision === 'confirm', note: input.note });
+        return input.decision === 'confirm' ? '已确认，变更生效' : '已退回';
+      },
+      (extra, status) => changesPage(ctx, actor, 'errors' in extra ? { conflict: Object.values(extra.errors as Record<string, string>).join('；') } : extra, status),
+    );
   });
 }

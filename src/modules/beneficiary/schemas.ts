@@ -1,13 +1,10 @@
 import { z } from 'zod';
-import { pageSchema } from '../../core/web/schemas.ts';
+import { businessDate, checkbox, id, optional, page, text, version } from '../../core/fields.ts';
 import { RELATIONS, STATUSES } from './model.ts';
 import { REFERENCE_SOURCES, type ReferenceSource } from './reference.ts';
 
-/** Forms and query strings of the registry pages; every message in Chinese, keyed by field. */
-const text = (label: string, max: number) =>
-  z.string({ error: `请填写${label}` }).trim().min(1, { error: `请填写${label}` }).max(max, { error: `${label}不能超过 ${max} 个字符` });
-const optional = (v: unknown) => (v === '' || v === undefined ? null : v);
-const id = (label: string) => z.coerce.number({ error: `请选择${label}` }).int({ error: `请选择${label}` }).positive({ error: `请选择${label}` });
+/** Forms and query strings of the registry pages, built from the shared fields (core/fields.ts); messages in Chinese, keyed by field. */
+const phone = optional(z.string().trim().regex(/^1[3-9]\d{9}$/, { error: '手机号码应为 11 位数字' }));
 
 const accountFields = {
   accountKind: z.enum(['sscard', 'bankcard', 'passbook'], { error: '请选择账户类型' }),
@@ -22,9 +19,9 @@ export const registerSchema = z
     idNumber: z.string({ error: '请填写身份证号码' }),
     villageId: id('村（社区）'),
     relation: z.enum(Object.keys(RELATIONS) as [keyof typeof RELATIONS], { error: '请选择与户主关系' }),
-    headPersonId: z.preprocess(optional, id('户主').nullable()),
-    phone: z.preprocess(optional, z.string().trim().regex(/^1[3-9]\d{9}$/, { error: '手机号码应为 11 位数字' }).nullable()),
-    hasAccount: z.preprocess((v) => v === 'on' || v === '1', z.boolean()),
+    headPersonId: optional(id('户主')),
+    phone,
+    hasAccount: checkbox,
     accountKind: z.string().optional(),
     bankName: z.string().optional(),
     accountNumber: z.string().optional(),
@@ -36,36 +33,36 @@ export const registerSchema = z
 
 export const correctionSchema = z.object({
   name: text('姓名', 40),
-  phone: z.preprocess(optional, z.string().trim().regex(/^1[3-9]\d{9}$/, { error: '手机号码应为 11 位数字' }).nullable()),
+  phone,
   relation: z.enum(Object.keys(RELATIONS) as [keyof typeof RELATIONS], { error: '请选择与户主关系' }),
-  version: z.coerce.number({ error: '表单版本无效，请刷新' }).int().positive({ error: '表单版本无效，请刷新' }),
+  version,
 });
 
 export const accountChangeSchema = z.object({ ...accountFields, reason: text('变更原因', 200) });
 
 export const statusChangeSchema = z.object({
   status: z.enum(Object.keys(STATUSES) as [keyof typeof STATUSES], { error: '请选择状态' }),
-  statusDate: z.string({ error: '请填写日期' }),
+  statusDate: businessDate('日期', { notAfterToday: true }),
   source: text('信息来源', 80),
   reason: text('变更原因', 200),
 });
 
 export const decisionSchema = z.object({
   decision: z.enum(['confirm', 'reject'], { error: '请选择确认或退回' }),
-  note: z.preprocess(optional, z.string().trim().max(200, { error: '说明不能超过 200 个字符' }).nullable()),
+  note: optional(z.string().trim().max(200, { error: '说明不能超过 200 个字符' })),
 });
 
 export const searchSchema = z.object({
-  name: z.preprocess(optional, z.string().trim().max(40, { error: '姓名过长' }).nullable()),
-  villageId: z.preprocess(optional, id('村（社区）').nullable()),
-  page: pageSchema,
+  name: optional(z.string().trim().max(40, { error: '姓名过长' })),
+  villageId: optional(id('村（社区）')),
+  page,
 });
 
 export const idSearchSchema = z.object({ idNumber: z.string({ error: '请填写身份证号码' }) });
 
 export const referenceUploadSchema = z.object({
   source: z.enum(Object.keys(REFERENCE_SOURCES) as [ReferenceSource], { error: '请选择数据来源' }),
-  takenOn: z.string({ error: '请填写数据截止日期' }).trim().min(1, { error: '请填写数据截止日期' }),
+  takenOn: businessDate('数据截止日期', { notAfterToday: true }),
 });
 
-export const hitPageSchema = z.object({ page: pageSchema });
+export const hitPageSchema = z.object({ page });

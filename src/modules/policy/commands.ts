@@ -1,14 +1,15 @@
 import { recordAudit } from '../../core/audit.ts';
+import { authorize } from '../../core/authz.ts';
 import type { Actor } from '../../core/auth/roles.ts';
 import type { Core } from '../../core/context.ts';
-import { type Tx, inTransaction, insertReturningId, nowIso } from '../../core/db.ts';
+import { type Conn, type Tx, inTransaction, insertReturningId, nowIso } from '../../core/db.ts';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../../core/errors.ts';
 import { formatYuan } from '../../core/money.ts';
 import { findRegion, pathIds } from '../../core/regions.ts';
 import { businessYear } from '../../core/dates.ts';
 import type { ImportError } from '../../core/spreadsheet.ts';
 import { type PolicyFields, type PolicyLevel, formatTierText, parsePolicyImport, policyImportReport } from './files.ts';
-import { assertCanAllocate, assertCanCreate, assertCanEdit, assertCanPublish } from './policy.ts';
+import { can } from './policy.ts';
 import { listRegionFor, policyVersions } from './queries.ts';
 import { type AllocationInput, type PolicyVersion, hydrate, versionQuery } from './repo.ts';
 
@@ -72,7 +73,7 @@ function versionColumns(input: PolicyInput) {
 
 /** The region a department sets policies for, and their level: its own (province, city or county). */
 async function departmentRegion(core: Core, actor: Actor): Promise<{ regionId: number; level: PolicyLevel }> {
-  assertCanCreate(actor);
+  await authorize(core.db, actor, can(actor, 'create', null), { objectType: 'policy' });
   const org = await core.db('core_org').where({ id: actor.orgId }).first();
   const region = org ? await findRegion(core.db, org.region_id) : undefined;
   const level = region ? LEVEL_OF_REGION[region.level] : undefined;
@@ -133,11 +134,11 @@ async function saveDraft(trx: Tx, actor: Actor, versions: PolicyVersion[], input
 export async function savePolicyDraft(core: Core, actor: Actor, itemId: number, input: PolicyInput & { revision: number | null }): Promise<number> {
   const versions = await policyVersions(core.db, itemId);
   if (!versions.length) throw new NotFoundError('补贴项目不存在');
-  assertCanEdit(actor, versions[0]!);
+  await authorize(core.db, actor, can(actor, 'edit', versions[0]!), { objectType: 'policy', objectId: itemId });
   return inTransaction(core.db, (trx) => saveDraft(trx, actor, versions, input));
 }
 
-async function loadVersion(trx: Tx, versionId: number): Promise<PolicyVersion> {
+async function loadVersion(trx: Conn, versionId: number): Promise<PolicyVersion> {
   const [version] = await hydrate(trx, await versionQuery(trx).where('v.id', versionId));
   if (!version) throw new NotFoundError('版本不存在');
   return version;
@@ -145,9 +146,9 @@ async function loadVersion(trx: Tx, versionId: number): Promise<PolicyVersion> {
 
 /** The finance section of the setting region publishes a draft (program review), never its own edit. */
 export async function publishPolicyVersion(core: Core, actor: Actor, versionId: number, revision: number): Promise<void> {
+  const version = await loadVersion(core.db, versionId);
+  await authorize(core.db, actor, can(actor, 'publish', version), { objectType: 'policy', objectId: version.itemId });
   await inTransaction(core.db, async (trx) => {
-    const version = await loadVersion(trx, versionId);
-    assertCanPublish(actor, version);
     const updated = await trx('policy_version')
       .where({ id: versionId, state: 'draft', revision })
       .update({ state: 'published', published_by: actor.userId, published_at: nowIso() });
@@ -158,9 +159,9 @@ export async function publishPolicyVersion(core: Core, actor: Actor, versionId: 
 
 /** The finance section returns a draft to the department, with the reason. */
 export async function returnPolicyVersion(core: Core, actor: Actor, versionId: number, revision: number, reason: string): Promise<void> {
+  const version = await loadVersion(core.db, versionId);
+  await authorize(core.db, actor, can(actor, 'publish', version), { objectType: 'policy', objectId: version.itemId });
   await inTransaction(core.db, async (trx) => {
-    const version = await loadVersion(trx, versionId);
-    assertCanPublish(actor, version);
     const updated = await trx('policy_version').where({ id: versionId, state: 'draft', revision }).update({ state: 'returned', return_reason: reason });
     if (updated !== 1) throw new ConflictError('该版本已被修改、退回或发布，请刷新后查看');
     await recordAudit(trx, actor, { action: 'policy.return', objectType: 'policy', objectId: version.itemId, summary: { code: version.code, version: version.versionNo, reason } });
@@ -169,9 +170,8 @@ export async function returnPolicyVersion(core: Core, actor: Actor, versionId: n
 
 /** The finance section records a budget allocation document (指标文件) for a policy of its county's list. */
 export async function recordAllocation(core: Core, actor: Actor, input: AllocationInput): Promise<number> {
-  assertCanAllocate(actor);
   const county = await listRegionFor(core.db, actor.regionId);
-  if (county.id !== actor.regionId || county.level !== 'county') throw new ForbiddenError('指标由县级财政部门登记');
+  await authorize(core.db, actor, can(actor, 'allocate', county), { objectType: 'policy', objectId: input.itemId });
   const item = await core.db('policy_item').where({ id: input.itemId }).first();
   const inList = item && (item.region_id === null || pathIds(county.path).includes(Number(item.region_id)));
   if (!inList) throw new ValidationError({ itemId: '该补贴项目不在本县政策清单中' });

@@ -1,5 +1,6 @@
 import type { Core } from '../../core/context.ts';
 import type { AppModule } from '../../core/module.ts';
+import { policyAuditVocabulary } from './audit-labels.ts';
 import { draftsAwaitingPublication, draftsOfDepartment } from './queries.ts';
 import { policyRoutes } from './routes.ts';
 
@@ -14,6 +15,7 @@ export type { Frequency, Payee, PolicyLevel, PolicyTier } from './files.ts';
 export function createPolicyModule(core: Core): AppModule {
   return {
     name: 'policy',
+    audit: policyAuditVocabulary,
     nav: [{ href: '/policies', label: '政策清单', roles: ['township_station', 'township_finance', 'department', 'finance_section', 'treasury', 'bank', 'supervisor'] }],
     routes: policyRoutes,
     async queues(actor) {

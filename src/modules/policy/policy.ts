@@ -1,29 +1,39 @@
+import { ALLOWED, type Decision, firstRefusal, refused } from '../../core/authz.ts';
 import { type Actor, hasRole } from '../../core/auth/roles.ts';
-import { ForbiddenError } from '../../core/errors.ts';
 import type { PolicyVersion } from './repo.ts';
 
+/** What each action is decided on. */
+interface PolicyResources {
+  create: null;
+  export_own: null;
+  edit: { departmentOrgId: number };
+  publish: Pick<PolicyVersion, 'regionId' | 'editedBy' | 'state'>;
+  allocate: { id: number; level: string };
+}
+export type PolicyAction = keyof PolicyResources;
+
+const ownDepartment = (actor: Actor): Decision => (hasRole(actor, 'department') && actor.orgId !== null ? ALLOWED : refused('role', '只有业务主管部门可以新增、导入和导出本部门的补贴项目'));
+
 /**
- * Who may do what with the policy list. 谁主管、谁负责: a department edits its own policies; the finance section
- * of the region that set a policy publishes it (程序性复核), never a version it edited itself (four-eyes); the
- * finance section records its county's budget allocations.
+ * Who may do what with the policy list — the one place that decides, used by the commands and by the pages.
+ * 谁主管、谁负责: a department creates and edits its own policies; the finance section of the region that set a
+ * policy publishes or returns a draft (程序性复核), never a version it edited itself (four-eyes); the county's
+ * finance section records its budget allocations.
  */
-export function assertCanEdit(actor: Actor, item: { departmentOrgId: number }): void {
-  if (!hasRole(actor, 'department') || actor.orgId !== item.departmentOrgId) {
-    throw new ForbiddenError('只有该补贴项目的主管部门可以修改它');
-  }
-}
+const RULES: { [A in PolicyAction]: (actor: Actor, resource: PolicyResources[A]) => Decision } = {
+  create: ownDepartment,
+  export_own: ownDepartment,
+  edit: (actor, item) => (hasRole(actor, 'department') && actor.orgId === item.departmentOrgId ? ALLOWED : refused('role', '只有该补贴项目的主管部门可以修改它')),
+  publish: (actor, version) =>
+    firstRefusal(
+      () => (hasRole(actor, 'finance_section') && version.regionId === actor.regionId ? null : refused('role', '只有制定该补贴项目的本级财政部门可以发布或退回')),
+      () => (version.state === 'draft' ? null : refused('state', '该版本已被修改、退回或发布，请刷新后查看')),
+      () => (version.editedBy === actor.userId ? refused('four_eyes', '不能发布或退回自己修改的版本，请由另一位财政人员复核（四眼原则）') : null),
+    ),
+  allocate: (actor, county) =>
+    hasRole(actor, 'finance_section') && county.id === actor.regionId && county.level === 'county' ? ALLOWED : refused('role', '指标由县级财政部门（财政局业务科室）登记'),
+};
 
-export function assertCanCreate(actor: Actor): void {
-  if (!hasRole(actor, 'department') || actor.orgId === null) throw new ForbiddenError('只有业务主管部门可以新增补贴项目');
-}
-
-export function assertCanPublish(actor: Actor, version: PolicyVersion): void {
-  if (!hasRole(actor, 'finance_section') || version.regionId !== actor.regionId) {
-    throw new ForbiddenError('只有制定该补贴项目的本级财政部门可以发布或退回');
-  }
-  if (version.editedBy === actor.userId) throw new ForbiddenError('不能发布或退回自己修改的版本，请由另一位财政人员复核（四眼原则）');
-}
-
-export function assertCanAllocate(actor: Actor): void {
-  if (!hasRole(actor, 'finance_section')) throw new ForbiddenError('只有财政局业务科室可以登记指标');
+export function can<A extends PolicyAction>(actor: Actor, action: A, resource: PolicyResources[A]): Decision {
+  return RULES[action](actor, resource);
 }

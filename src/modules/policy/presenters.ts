@@ -1,11 +1,22 @@
+import type { Actor } from '../../core/auth/roles.ts';
 import { formatDateTime } from '../../core/dates.ts';
 import { formatYuan } from '../../core/money.ts';
 import { FREQUENCY_LABELS, LEVEL_LABELS, PAYEE_LABELS, type PolicyListDocument, formatTierText, standardText, yearsText } from './files.ts';
+import { can } from './policy.ts';
 import type { AllocationRow, PolicyVersion } from './repo.ts';
 
 const STATE_LABELS = { draft: '待发布', returned: '已退回', published: '已发布' } as const;
 
 /** One version as the list and detail pages show it. */
+/**
+ * A version with the review step this actor may take on it (publish or return), or why a colleague must: the
+ * page shows the buttons only when `can` allows them.
+ */
+export function presentVersionFor(actor: Actor, v: PolicyVersion) {
+  const review = v.state === 'draft' ? can(actor, 'publish', v) : null;
+  return { ...presentVersion(v), canReview: review?.ok === true, reviewNote: review && !review.ok && review.kind === 'four_eyes' ? review.reason : '' };
+}
+
 export function presentVersion(v: PolicyVersion) {
   return {
     id: v.id,

@@ -1,6 +1,7 @@
 import type Router from '@koa/router';
 import type { Context } from 'koa';
 import { type Actor, hasRole } from '../../core/auth/roles.ts';
+import { authorize } from '../../core/authz.ts';
 import { businessDate, businessYear } from '../../core/dates.ts';
 import { XLSX_TYPE } from '../../core/downloads.ts';
 import { NotFoundError, ValidationError } from '../../core/errors.ts';
@@ -10,8 +11,8 @@ import type { Region } from '../../core/regions.ts';
 import type { Web } from '../../core/web/web.ts';
 import { createPolicy, importPolicies, publishPolicyVersion, recordAllocation, returnPolicyVersion, savePolicyDraft } from './commands.ts';
 import { writePolicyListPdf, writePolicyListXlsx } from './files.ts';
-import { assertCanCreate, assertCanEdit } from './policy.ts';
-import { formValues, groupByDepartment, listDocument, presentAllocation, presentVersion } from './presenters.ts';
+import { can } from './policy.ts';
+import { formValues, groupByDepartment, listDocument, presentAllocation, presentVersion, presentVersionFor } from './presenters.ts';
 import { allocations, draftsAwaitingPublication, draftsOfDepartment, listRegionFor, policyList, policyVersions } from './queries.ts';
 import { allocationSchema, listQuerySchema, policyCreateSchema, policyFormSchema, reviewSchema } from './schemas.ts';
 
@@ -40,8 +41,9 @@ export function policyRoutes(router: Router, web: Web): void {
     const year = query.year ?? businessYear();
     const listRegion = await listRegionFor(db, actor.regionId);
     const list = (await policyList(db, listRegion, year, { publicOnly: false })).map(presentVersion);
-    const pending = hasRole(actor, 'finance_section') ? (await draftsAwaitingPublication(db, actor.regionId)).map(presentVersion) : [];
-    const mine = hasRole(actor, 'department') && actor.orgId ? (await draftsOfDepartment(db, actor.orgId)).map(presentVersion) : [];
+    const pending = hasRole(actor, 'finance_section') ? (await draftsAwaitingPublication(db, actor.regionId)).map((v) => presentVersionFor(actor, v)) : [];
+    const canCreate = can(actor, 'create', null).ok;
+    const mine = canCreate ? (await draftsOfDepartment(db, actor.orgId!)).map(presentVersion) : [];
     web.render(
       ctx,
       'policy/list.njk',
@@ -53,7 +55,7 @@ export function policyRoutes(router: Router, web: Web): void {
         count: list.length,
         pending,
         mine,
-        canCreate: hasRole(actor, 'department') && actor.orgId !== null,
+        canCreate,
         ...extra,
       },
       status,
@@ -64,15 +66,16 @@ export function policyRoutes(router: Router, web: Web): void {
 
   const formPage = (ctx: Context, data: Record<string, unknown>, status = 200) => web.render(ctx, 'policy/form.njk', data, status);
 
-  router.get('/policies/new', (ctx) => {
-    assertCanCreate(web.actor(ctx));
+  router.get('/policies/new', async (ctx) => {
+    const actor = web.actor(ctx);
+    await authorize(db, actor, can(actor, 'create', null), { objectType: 'policy' });
     formPage(ctx, { title: '新增补贴项目', creating: true, values: formValues(null, businessYear()) });
   });
 
   // Registered before /policies/:id so that these fixed paths win.
   router.get('/policies/export.xlsx', async (ctx) => {
     const actor = web.actor(ctx);
-    if (!actor.orgId || !hasRole(actor, 'department')) throw new NotFoundError();
+    await authorize(db, actor, can(actor, 'export_own', null), { objectType: 'policy' });
     const year = businessYear();
     const listRegion = await listRegionFor(db, actor.regionId);
     const own = (await policyList(db, listRegion, year, { publicOnly: false })).filter((v) => v.departmentOrgId === actor.orgId);
@@ -82,7 +85,7 @@ export function policyRoutes(router: Router, web: Web): void {
   router.post('/policies/import', async (ctx) => {
     const actor = web.actor(ctx);
     const file = uploadedFile(ctx);
-    if (!file) throw new ValidationError({ file: '请选择要导入的 Excel 文件' });
+    if (!file) return listPage(ctx, { importError: '请选择要导入的 Excel 文件' }, 422);
     const result = await importPolicies(web.core, actor, file.buffer);
     if (result.ok) {
       await web.redirectWith(ctx, '/policies', { kind: 'success', message: `导入完成：新增 ${result.created} 项，调整 ${result.changed} 项，未变化 ${result.unchanged} 项；调整待本级财政部门发布` });
@@ -114,12 +117,11 @@ export function policyRoutes(router: Router, web: Web): void {
       {
         title: latest.name,
         policy: presentVersion(latest),
-        versions: versions.map(presentVersion),
+        versions: versions.map((v) => presentVersionFor(actor, v)),
         allocations: (await allocations(db, county.id, { itemId })).map(presentAllocation),
         county: county.name,
-        canEdit: hasRole(actor, 'department') && actor.orgId === latest.departmentOrgId,
-        canReview: hasRole(actor, 'finance_section') && latest.regionId === actor.regionId,
-        canAllocate: hasRole(actor, 'finance_section') && county.id === actor.regionId && county.level === 'county',
+        canEdit: can(actor, 'edit', latest).ok,
+        canAllocate: can(actor, 'allocate', county).ok,
         allocationValues: { year: businessYear() },
         ...extra,
       },
@@ -130,8 +132,10 @@ export function policyRoutes(router: Router, web: Web): void {
   router.get('/policies/:id', (ctx) => detailPage(ctx, web.actor(ctx), itemIdParam(ctx)));
 
   router.get('/policies/:id/edit', async (ctx) => {
-    const versions = await versionsOrNotFound(itemIdParam(ctx));
-    assertCanEdit(web.actor(ctx), versions[0]!);
+    const itemId = itemIdParam(ctx);
+    const versions = await versionsOrNotFound(itemId);
+    const actor = web.actor(ctx);
+    await authorize(db, actor, can(actor, 'edit', versions[0]!), { objectType: 'policy', objectId: itemId });
     const open = versions.find((v) => v.state !== 'published') ?? versions[0]!;
     formPage(ctx, { title: `修改：${open.name}`, itemId: open.itemId, code: open.code, values: formValues(open, businessYear()), returnReason: open.returnReason });
   });
@@ -150,14 +154,22 @@ export function policyRoutes(router: Router, web: Web): void {
     }
   });
 
+  /** A review step from the policy's page: a refusal (reason missing, four-eyes, changed meanwhile) is shown there. */
   async function review(ctx: Context, act: (actor: Actor, versionId: number, input: { revision: number; reason: string | null }) => Promise<void>, message: string) {
     const actor = web.actor(ctx);
     const versionId = parseId(ctx.params.vid);
-    if (versionId === null) throw new NotFoundError('版本不存在');
-    const input = validate(reviewSchema, ctx.request.body);
-    await act(actor, versionId, input);
-    const row = await db('policy_version').where({ id: versionId }).first('item_id');
-    await web.redirectWith(ctx, `/policies/${row.item_id}`, { kind: 'success', message });
+    const row = versionId === null ? undefined : await db('policy_version').where({ id: versionId }).first('item_id');
+    if (versionId === null || !row) throw new NotFoundError('版本不存在');
+    const itemId = Number(row.item_id);
+    await web.formStep(
+      ctx,
+      `/policies/${itemId}`,
+      async () => {
+        await act(actor, versionId, validate(reviewSchema, ctx.request.body));
+        return message;
+      },
+      (extra, status) => detailPage(ctx, actor, itemId, 'errors' in extra ? { reviewErrors: extra.errors, reviewVersionId: versionId } : extra, status),
+    );
   }
 
   router.post('/policies/versions/:vid/publish', (ctx) => review(ctx, (actor, id, input) => publishPolicyVersion(web.core, actor, id, input.revision), '已发布，新版本自其执行年度起生效'));

@@ -1,14 +1,10 @@
 import { z } from 'zod';
-import { isBusinessDate } from '../../core/dates.ts';
-import { parseYuan } from '../../core/money.ts';
+import { businessDate, checkbox, id, optional, text, yuan } from '../../core/fields.ts';
 import { parseTierText } from './files.ts';
 
-/** Forms and query strings of the policy pages; every message in Chinese, keyed by field. */
-const text = (label: string, max: number) =>
-  z.string({ error: `请填写${label}` }).trim().min(1, { error: `请填写${label}` }).max(max, { error: `${label}不能超过 ${max} 个字符` });
+/** Forms and query strings of the policy pages, built from the shared fields (core/fields.ts); messages in Chinese, keyed by field. */
 const year = (label: string) =>
   z.coerce.number({ error: `${label}应为年份` }).int({ error: `${label}应为年份` }).min(2000, { error: `${label}应在 2000 到 2100 之间` }).max(2100, { error: `${label}应在 2000 到 2100 之间` });
-const optional = (v: unknown) => (v === '' || v === undefined ? null : v);
 
 export const policyFormSchema = z.object({
   name: text('补贴项目名称', 100),
@@ -26,15 +22,15 @@ export const policyFormSchema = z.object({
     return parsed.tiers;
   }),
   fromYear: year('起始年度'),
-  toYear: z.preprocess(optional, year('截止年度').nullable()),
+  toYear: optional(year('截止年度')),
   effectiveYear: year('执行年度'),
-  confidential: z.preprocess((v) => v === 'on' || v === '1', z.boolean()),
+  confidential: checkbox,
   exclusiveGroups: z.preprocess(
     (v) => (typeof v === 'string' ? v.split(/[;；,，]/).map((s) => s.trim()).filter(Boolean) : []),
     z.array(z.string().max(40, { error: '互斥组名称不能超过 40 个字符' })).max(5, { error: '互斥组最多 5 个' }),
   ),
-  changeNote: z.preprocess(optional, z.string().trim().max(200, { error: '调整说明不能超过 200 个字符' }).nullable()),
-  revision: z.preprocess(optional, z.coerce.number().int().positive().nullable()),
+  changeNote: optional(z.string().trim().max(200, { error: '调整说明不能超过 200 个字符' })),
+  revision: optional(z.coerce.number().int().positive()),
 });
 
 export const policyCreateSchema = policyFormSchema.extend({
@@ -43,29 +39,18 @@ export const policyCreateSchema = policyFormSchema.extend({
 
 export const reviewSchema = z.object({
   revision: z.coerce.number({ error: '表单版本无效，请刷新' }).int().positive({ error: '表单版本无效，请刷新' }),
-  reason: z.preprocess(optional, z.string().trim().max(200, { error: '退回原因不能超过 200 个字符' }).nullable()),
+  reason: optional(z.string().trim().max(200, { error: '退回原因不能超过 200 个字符' })),
 });
 
 export const allocationSchema = z.object({
   year: year('年度'),
-  amount: z.string({ error: '请填写金额' }).transform((value, ctx) => {
-    const parsed = parseYuan(value);
-    if (!parsed.ok) {
-      ctx.addIssue({ code: 'custom', message: parsed.error });
-      return z.NEVER;
-    }
-    if (parsed.fen <= 0) {
-      ctx.addIssue({ code: 'custom', message: '金额应大于零' });
-      return z.NEVER;
-    }
-    return parsed.fen as number;
-  }),
+  amount: yuan('金额').refine((fen) => fen > 0, { error: '金额应大于零' }),
   docNumber: text('指标文件文号', 60),
   docTitle: text('指标文件名称', 200),
-  docDate: z.string({ error: '请填写发文日期' }).refine(isBusinessDate, { error: '发文日期应为 YYYY-MM-DD 格式的有效日期' }),
+  docDate: businessDate('发文日期', { notAfterToday: true }),
 });
 
 export const listQuerySchema = z.object({
-  year: z.preprocess((v) => (v === '' || v === undefined ? undefined : v), year('年度').optional()),
-  county: z.preprocess((v) => (v === '' || v === undefined ? undefined : v), z.coerce.number({ error: '地区无效' }).int().positive({ error: '地区无效' }).optional()),
+  year: optional(year('年度')),
+  county: optional(id('县（区）')),
 });

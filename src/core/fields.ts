@@ -1,0 +1,71 @@
+import { z } from 'zod';
+import { businessDate as today, isBusinessDate } from './dates.ts';
+import { type Fen, parseYuan } from './money.ts';
+
+/**
+ * The field builders every module's schemas.ts is made of, so that the same kind of input gets the same rule and
+ * the same Chinese message on every route that takes it (a form, a query string, an API body). Cross-field rules
+ * (an end after a start) are refinements on the schema that holds both fields.
+ */
+
+/** '' and a missing field both mean "not given". */
+const blankToUndefined = (v: unknown) => (v === '' || v === undefined || v === null ? undefined : v);
+
+/** An optional field: not given is null. */
+export const optional = <S extends z.ZodType>(schema: S) => z.preprocess((v) => blankToUndefined(v) ?? null, schema.nullable());
+
+/** A record chosen from a list (a select, a hidden id): a positive integer. */
+export const id = (label: string) => z.coerce.number({ error: `请选择${label}` }).int({ error: `请选择${label}` }).positive({ error: `请选择${label}` }).max(2 ** 31 - 1, { error: `请选择${label}` });
+
+/** The version of a record the form was built from: a save over someone else's change is refused by the command. */
+export const version = z.coerce.number({ error: '页面已过期，请刷新后再试' }).int({ error: '页面已过期，请刷新后再试' }).positive({ error: '页面已过期，请刷新后再试' });
+
+/** Text a person types, trimmed, required, at most `max` characters. */
+export const text = (label: string, max: number) =>
+  z
+    .string({ error: `请填写${label}` })
+    .trim()
+    .min(1, { error: `请填写${label}` })
+    .max(max, { error: `${label}不能超过 ${max} 个字符` });
+
+/** A reason (退回原因, 核实说明 …): required text of at most 300 characters unless said otherwise. */
+export const reason = (label: string, max = 300) => text(label, max);
+
+/** An amount typed in 元 ("1,234.50", "¥12.5"), as integer fen. */
+export const yuan = (label: string) =>
+  z.string({ error: `请填写${label}` }).transform((value, ctx): Fen => {
+    const parsed = parseYuan(value);
+    if (!parsed.ok) {
+      ctx.addIssue({ code: 'custom', message: parsed.error === '请填写金额' ? `请填写${label}` : `${label}：${parsed.error}` });
+      return z.NEVER;
+    }
+    return parsed.fen;
+  });
+
+/** A business date, YYYY-MM-DD (Asia/Shanghai); `notAfterToday` for what has happened (a voucher, an objection). */
+export const businessDate = (label: string, options: { notAfterToday?: boolean; notBeforeToday?: boolean } = {}) =>
+  z
+    .string({ error: `请填写${label}（YYYY-MM-DD）` })
+    .trim()
+    .refine(isBusinessDate, { error: `请填写${label}（YYYY-MM-DD 格式的有效日期）` })
+    .refine((d) => !options.notAfterToday || d <= today(), { error: `${label}不能晚于今天` })
+    .refine((d) => !options.notBeforeToday || d >= today(), { error: `${label}不能早于今天` });
+
+/** Records ticked in a list (checkboxes of the same name): at least one unless `allowEmpty`. */
+export const idList = (label: string, options: { allowEmpty?: boolean } = {}) =>
+  z.preprocess(
+    (v) => (Array.isArray(v) ? v : blankToUndefined(v) === undefined ? [] : [v]),
+    z
+      .array(z.coerce.number({ error: `所选${label}无效，请刷新后再试` }).int({ error: `所选${label}无效，请刷新后再试` }).positive({ error: `所选${label}无效，请刷新后再试` }), { error: `所选${label}无效，请刷新后再试` })
+      .refine((ids) => options.allowEmpty || ids.length > 0, { error: `请勾选${label}` })
+      .transform((ids) => [...new Set(ids)]),
+  );
+
+/** A ticked checkbox ('on', '1', 'true'). */
+export const checkbox = z.preprocess((v) => v === 'on' || v === '1' || v === 'true' || v === true, z.boolean());
+
+/** A page number in a query string; not given is page 1. */
+export const page = z.preprocess((v) => blankToUndefined(v) ?? 1, z.coerce.number({ error: '页码无效' }).int({ error: '页码无效' }).min(1, { error: '页码无效' }).max(100_000, { error: '页码无效' }));
+
+/** Days from one business date to another (both ends counted: 1 for the same day). */
+export const daysInclusive = (from: string, to: string) => Math.round((Date.parse(`${to}T00:00:00Z`) - Date.parse(`${from}T00:00:00Z`)) / 86_400_000) + 1;

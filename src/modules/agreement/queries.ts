@@ -1,0 +1,69 @@
+import { businessDate } from '../../core/dates.ts';
+import type { Conn } from '../../core/db.ts';
+import { type Region, findRegion, regionLineage } from '../../core/regions.ts';
+
+export interface AgreementRow {
+  id: number;
+  county_id: number;
+  bank_org_id: number;
+  bank_name: string;
+  branch: string;
+  agreement_no: string;
+  starts_on: string;
+  ends_on: string;
+  settlement_account_name: string;
+  settlement_account_no: string;
+  free_sms: boolean;
+  free_withdrawal: boolean;
+  townships: string[];
+  township_ids: number[];
+}
+
+/** The county of a region (itself if it is one), or undefined above the county level. */
+export async function countyOf(db: Conn, regionId: number): Promise<Region | undefined> {
+  const region = await findRegion(db, regionId);
+  return region ? (await regionLineage(db, region)).find((r) => r.level === 'county') : undefined;
+}
+
+/** A county's agreements, latest first, each with the townships it serves. */
+export async function listAgreements(db: Conn, countyId: number): Promise<AgreementRow[]> {
+  const rows = await db('agreement_contract as a').join('core_org as o', 'o.id', 'a.bank_org_id').where('a.county_id', countyId).orderBy('a.starts_on', 'desc').select('a.*', 'o.name as bank_name');
+  const served: { agreement_id: number; township_id: number; name: string }[] = rows.length
+    ? await db('agreement_township as s').join('core_region as t', 't.id', 's.township_id').whereIn('s.agreement_id', rows.map((r: { id: number }) => r.id)).orderBy('t.id').select('s.agreement_id', 's.township_id', 't.name')
+    : [];
+  return rows.map((r: AgreementRow) => {
+    const mine = served.filter((s) => Number(s.agreement_id) === Number(r.id));
+    return { ...r, free_sms: Boolean(r.free_sms), free_withdrawal: Boolean(r.free_withdrawal), townships: mine.map((s) => s.name), township_ids: mine.map((s) => Number(s.township_id)) };
+  });
+}
+
+/**
+ * The bank's agreement in force on a date that serves all these townships of the county, or the reason there is
+ * none (in Chinese, for the page).
+ */
+export async function agreementInForce(db: Conn, input: { countyId: number; bankOrgId: number; on: string; townshipIds: number[] }): Promise<AgreementRow | string> {
+  const agreements = (await listAgreements(db, input.countyId)).filter((a) => Number(a.bank_org_id) === input.bankOrgId && a.starts_on <= input.on && input.on <= a.ends_on);
+  if (agreements.length === 0) return '该金融机构在本县没有有效的代发协议';
+  const covering = agreements.find((a) => input.townshipIds.every((t) => a.township_ids.includes(t)));
+  return covering ?? '该金融机构的代发协议没有覆盖本批次的全部乡镇';
+}
+
+/** The banks whose agreement in force today serves this township. */
+export async function banksServing(db: Conn, townshipId: number): Promise<{ id: number; name: string }[]> {
+  const township = await findRegion(db, townshipId);
+  if (!township?.parent_id) return [];
+  const today = businessDate();
+  const banks = new Map<number, string>();
+  for (const a of await listAgreements(db, township.parent_id)) {
+    if (a.starts_on <= today && today <= a.ends_on && a.township_ids.includes(townshipId)) banks.set(Number(a.bank_org_id), a.bank_name);
+  }
+  return [...banks].map(([id, name]) => ({ id, name }));
+}
+
+/** What the finance section chooses from when it records an agreement: the county's banks and townships. */
+export async function recordingChoices(db: Conn, countyId: number): Promise<{ banks: { id: number; name: string }[]; townships: { id: number; name: string }[] }> {
+  return {
+    banks: await db('core_org').where({ kind: 'bank', region_id: countyId }).orderBy('id').select('id', 'name'),
+    townships: await db('core_region').where({ parent_id: countyId, level: 'township' }).orderBy('id').select('id', 'name'),
+  };
+}

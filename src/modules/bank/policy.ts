@@ -1,0 +1,154 @@
+import { ALLOWED, type Decision, firstRefusal, refused } from '../../core/authz.ts';
+import { type Actor, ROLE_LABELS, type Role, hasRole } from '../../core/auth/roles.ts';
+import { FAILURE_STATES, type FailureState, MAX_ATTEMPTS } from './model.ts';
+
+type CaseFacts = { state: FailureState; attempt: number; department_org_id: number; corrected_by: number | null; verified_by: number | null };
+type RoundFacts = { state: string; bank_org_id: number | null; department_org_id: number };
+
+/**
+ * The steps on one failed payment (Qinghai 二(一)4; Haicheng 三), as a transition table: for each step, the states it
+ * leaves, the state each one reaches and the role that takes it there, and who may not take it (four-eyes).
+ * failures.ts takes the steps; can() below decides from this table who may; the case page shows what can() allows.
+ */
+interface FailureTransition {
+  label: string;
+  moves: Partial<Record<FailureState, { to: FailureState; role: Role }>>;
+  /** The people who prepared the case's current data and so may not take this step. */
+  notBy?: ('corrected_by' | 'verified_by')[];
+}
+
+export const FAILURE_TRANSITIONS = {
+  correct: { label: '核实修正', moves: { correcting: { to: 'verifying', role: 'township_station' }, refunded: { to: 'verifying', role: 'township_station' } } },
+  verify: {
+    label: '核实修正信息',
+    moves: { verifying: { to: 'reviewing', role: 'department' }, reissue_verifying: { to: 'reissue_reviewing', role: 'department' } },
+    notBy: ['corrected_by'],
+  },
+  send_back: {
+    label: '退回乡镇',
+    moves: {
+      verifying: { to: 'correcting', role: 'department' },
+      reviewing: { to: 'correcting', role: 'finance_section' },
+      reissue_verifying: { to: 'returned', role: 'department' },
+      reissue_reviewing: { to: 'returned', role: 'finance_section' },
+    },
+  },
+  request_reissue: { label: '受理补发申请', moves: { returned: { to: 'reissue_verifying', role: 'township_station' } } },
+  approve_reissue: { label: '复核批准补发', moves: { reissue_reviewing: { to: 'reissue_approved', role: 'finance_section' } }, notBy: ['corrected_by', 'verified_by'] },
+  decide_return: { label: '决定缴回财政', moves: { refunded: { to: 'return_due', role: 'department' } } },
+  approve: { label: '再次复核并发送银行', moves: { reviewing: { to: 'resend', role: 'finance_section' } }, notBy: ['corrected_by', 'verified_by'] },
+} satisfies Record<string, FailureTransition>;
+export type FailureAction = keyof typeof FAILURE_TRANSITIONS;
+
+function caseStep(actor: Actor, action: FailureAction, failure: CaseFacts): Decision {
+  const t: FailureTransition = FAILURE_TRANSITIONS[action];
+  const move = t.moves[failure.state];
+  return firstRefusal(
+    () => {
+      const roles = [...new Set(Object.values(t.moves).map((m) => m.role))];
+      return hasRole(actor, ...roles) ? null : refused('role', `“${t.label}”由${roles.map((r) => ROLE_LABELS[r]).join('或')}办理`);
+    },
+    () => (move ? null : refused('state', `该笔现为“${FAILURE_STATES[failure.state]}”，不能“${t.label}”`)),
+    // The actor's step exists, but the case has moved on to another role's (a page shown before that): a conflict.
+    () => (hasRole(actor, move!.role) ? null : refused('state', `该笔现为“${FAILURE_STATES[failure.state]}”，由${ROLE_LABELS[move!.role]}办理`)),
+    () => (move!.role !== 'department' || actor.orgId === failure.department_org_id ? null : refused('role', '只能办理本部门补贴项目的发放失败')),
+    () => (action === 'correct' && failure.state === 'refunded' && failure.attempt >= MAX_ATTEMPTS ? refused('state', '该笔已三次发放失败，只能暂缴回财政') : null),
+    () => (t.notBy && t.notBy.some((who) => failure[who] === actor.userId) ? refused('four_eyes', t.notBy.length > 1 ? '您修正或核实过该笔，须由另一人复核（双人复核）' : '修正信息须由另一人核实（双人复核）') : null),
+  );
+}
+
+/** Who reads each part of the bank module (region scope is checked where rows are loaded). */
+export const FAILURE_READERS: readonly Role[] = ['township_station', 'township_finance', 'department', 'finance_section', 'treasury', 'bank', 'supervisor'];
+export const CARD_READERS: readonly Role[] = ['township_station', 'township_finance', 'bank', 'supervisor'];
+export const RECONCILIATION_READERS: readonly Role[] = ['finance_section', 'department', 'bank', 'treasury', 'supervisor'];
+export const CLEARING_READERS: readonly Role[] = ['finance_section', 'treasury', 'supervisor'];
+
+type CardRequestFacts = { bank_org_id: number; state: string };
+type ReconciliationFacts = { bank_org_id: number; state: string };
+/** A party that signs a reconciliation: the finance section, a department (its org), the bank (its org). */
+export type SigningParty = { party: string; orgId: number | null; label: string };
+
+/** What each round-level and module-level action of the bank module is decided on. */
+interface BankRoundResources {
+  read_failures: null;
+  read_cards: null;
+  send_card_request: { level: string };
+  download_card_list: CardRequestFacts;
+  answer_card_request: CardRequestFacts;
+  bank_files: null;
+  read_reconciliations: null;
+  confirm_reconciliation: ReconciliationFacts;
+  resolve_difference: ReconciliationFacts;
+  sign_reconciliation: { parties: SigningParty[]; state: string };
+  read_clearing: null;
+  read_clearing_report: null;
+  clear_year: { level: string };
+  read_round: RoundFacts;
+  approve_corrections: RoundFacts;
+  refund: RoundFacts;
+  retransfer: RoundFacts;
+  treasury_return: RoundFacts;
+  compile_reissue: Pick<RoundFacts, 'department_org_id'>;
+  download_payout: RoundFacts;
+  upload_receipt: RoundFacts;
+}
+export type BankRoundAction = keyof BankRoundResources;
+type BankResources = { [A in FailureAction]: CaseFacts } & BankRoundResources;
+export type BankAction = keyof BankResources;
+
+const ownBank = (actor: Actor, round: RoundFacts) => hasRole(actor, 'bank') && actor.orgId !== null && actor.orgId === round.bank_org_id;
+const rule = (ok: boolean, reason: string): Decision => (ok ? ALLOWED : refused('role', reason));
+
+const ownBankOf = (actor: Actor, row: { bank_org_id: number }) => hasRole(actor, 'bank') && actor.orgId !== null && actor.orgId === row.bank_org_id;
+const open = (row: { state: string }, reason: string) => () => (row.state === 'open' ? null : refused('state', reason));
+
+/** The party an actor signs a reconciliation for (the first one they hold), if any. */
+export function signingPartyOf(actor: Actor, parties: SigningParty[]): SigningParty | undefined {
+  return parties.find((p) => (p.party === 'finance_section' ? hasRole(actor, 'finance_section') : hasRole(actor, p.party as Role) && actor.orgId === p.orgId));
+}
+
+const ROUND_RULES: { [A in BankRoundAction]: (actor: Actor, resource: BankRoundResources[A]) => Decision } = {
+  read_failures: (actor) => rule(hasRole(actor, ...FAILURE_READERS), '发放失败处理仅经办、审核、代发和监督人员可以查看'),
+  read_cards: (actor) => rule(hasRole(actor, ...CARD_READERS), '开卡申请仅乡镇、代发金融机构和监督人员可以查看'),
+  send_card_request: (actor, region) =>
+    firstRefusal(() => rule(hasRole(actor, 'township_station'), '开卡申请由乡镇经办站所发送'), () => rule(region.level === 'township', '开卡申请按乡镇发送：您的账号不在乡镇一级')),
+  download_card_list: (actor, request) => rule(ownBankOf(actor, request), '开卡名单由代发金融机构下载'),
+  answer_card_request: (actor, request) =>
+    firstRefusal(() => rule(ownBankOf(actor, request), '开卡结果由代发金融机构上传'), () => (request.state === 'sent' ? null : refused('state', '该开卡申请已回复'))),
+  bank_files: (actor) => rule(hasRole(actor, 'bank') && actor.orgId !== null, '代发文件仅代发金融机构可以下载'),
+  read_reconciliations: (actor) => rule(hasRole(actor, ...RECONCILIATION_READERS), '对账仅财政、主管部门、代发金融机构和监督人员可以查看'),
+  confirm_reconciliation: (actor, rec) => firstRefusal(() => rule(ownBankOf(actor, rec), '对账确认由代发金融机构上传或填报'), open(rec, '该季度对账已签认，不能再更改银行确认')),
+  resolve_difference: (actor, rec) => firstRefusal(() => rule(hasRole(actor, 'finance_section'), '对账差异由财政局业务科室核实处理'), open(rec, '该季度对账已签认')),
+  sign_reconciliation: (actor, rec) =>
+    firstRefusal(() => rule(signingPartyOf(actor, rec.parties) !== undefined, '本次对账由财政局业务科室、相关主管部门和代发金融机构签认'), open(rec, '该季度对账已签认')),
+  read_clearing: (actor) => rule(hasRole(actor, ...CLEARING_READERS), '年末清算仅财政和监督人员可以查看'),
+  read_clearing_report: (actor) => rule(hasRole(actor, ...CLEARING_READERS, 'department'), '清算报告仅财政、主管部门和监督人员可以查看'),
+  clear_year: (actor, region) =>
+    firstRefusal(() => rule(hasRole(actor, 'finance_section'), '年末清算由财政局业务科室办理'), () => rule(region.level === 'county', '年末清算按县办理：您的账号不在县一级')),
+  read_round: (actor, round) => rule(!hasRole(actor, 'bank') || ownBank(actor, round), '没有下达给本机构的该发放批次'),
+  approve_corrections: (actor) => rule(hasRole(actor, 'finance_section'), '修正后的发放信息由财政局业务科室再次复核'),
+  refund: (actor, round) => rule(ownBank(actor, round), '资金退回由本批次的代发金融机构登记'),
+  retransfer: (actor) => rule(hasRole(actor, 'treasury'), '资金拨付由国库科办理'),
+  treasury_return: (actor) => rule(hasRole(actor, 'treasury'), '缴回财政由国库科登记'),
+  compile_reissue: (actor, round) => rule(hasRole(actor, 'department') && actor.orgId === round.department_org_id, '补发批次由本批次的业务主管部门建立'),
+  download_payout: (actor, round) => rule(ownBank(actor, round), '代发文件由本批次的代发金融机构下载'),
+  upload_receipt: (actor, round) =>
+    firstRefusal(() => rule(ownBank(actor, round), '发放完成回执由本批次的代发金融机构上传'), () => (round.state === 'transferred' ? null : refused('state', '资金拨付后才能上传发放完成回执'))),
+};
+
+/**
+ * Who may do what in the bank module — the one place that decides, used by the commands and by the pages: the
+ * steps on a failed payment (FAILURE_TRANSITIONS) and the round-level steps (refunds, returns, supplements,
+ * reissue rounds, files).
+ */
+export function can<A extends BankAction>(actor: Actor, action: A, resource: BankResources[A]): Decision {
+  if (action in FAILURE_TRANSITIONS) return caseStep(actor, action as FailureAction, resource as CaseFacts);
+  return (ROUND_RULES[action as BankRoundAction] as (actor: Actor, resource: BankResources[A]) => Decision)(actor, resource);
+}
+
+/** Where a step takes the case from its state (the table's row; can() has allowed it). */
+export function nextState(action: FailureAction, from: FailureState): FailureState {
+  const move = (FAILURE_TRANSITIONS[action] as FailureTransition).moves[from];
+  if (!move) throw new Error(`no move for ${action} from ${from}`);
+  return move.to;
+}

@@ -1,0 +1,93 @@
+import { ALLOWED, type Decision, firstRefusal, refused } from '../../core/authz.ts';
+import { type Actor, type Role, hasRole } from '../../core/auth/roles.ts';
+import { ROSTER_STATES, ROSTER_TRANSITIONS, ROUND_STATES, type RosterAction, type RosterState, type RoundState } from './model.ts';
+
+/** Who reads rounds and rosters (region scope is checked where they are loaded: roundInScope, rosterInScope). */
+export const BATCH_READERS: readonly Role[] = ['township_station', 'township_finance', 'department', 'finance_section', 'treasury', 'supervisor'];
+
+type RoundFacts = { state: RoundState; department_org_id: number; created_by: number };
+type RosterFacts = { state: RosterState; last_changed_by: number | null };
+type OnRoster = { round: RoundFacts; roster: RosterFacts };
+
+/** What each action is decided on. The roster's steps (ROSTER_TRANSITIONS) are actions of their own. */
+type BatchResources = { [A in RosterAction]: OnRoster } & {
+  read: null;
+  create_round: { level: string };
+  edit_lines: OnRoster;
+  check: OnRoster;
+  resolve_finding: OnRoster;
+  record_objection: OnRoster;
+  resolve_objection: OnRoster;
+  return_lines: OnRoster;
+  submit_round: RoundFacts;
+  return_round: RoundFacts;
+  release_round: RoundFacts;
+  transfer: RoundFacts;
+};
+export type BatchAction = keyof BatchResources;
+
+const role = (ok: boolean, reason: string) => () => (ok ? null : refused('role', reason));
+const state = (ok: boolean, reason: string) => () => (ok ? null : refused('state', reason));
+const ofRound = (actor: Actor, round: RoundFacts) => hasRole(actor, 'department') && actor.orgId === round.department_org_id;
+const compiling = (round: RoundFacts) => state(round.state === 'compiling', '该批次已汇总上报，清册不能再变动');
+
+/** A roster step, derived from its row of ROSTER_TRANSITIONS: role (a department only its own rounds), state, four-eyes. */
+function rosterStep(action: RosterAction) {
+  const t = ROSTER_TRANSITIONS[action];
+  return (actor: Actor, { round, roster }: OnRoster): Decision =>
+    firstRefusal(
+      role(hasRole(actor, ...t.roles), `“${t.label}”不是您的职责`),
+      role(!t.roles.includes('department') || ofRound(actor, round), '只有本批次的主管部门可以审核'),
+      compiling(round),
+      state(t.from.includes(roster.state), `清册现为“${ROSTER_STATES[roster.state]}”，不能“${t.label}”`),
+      () => (t.fourEyes && roster.last_changed_by === actor.userId ? refused('four_eyes', '您最后修改过此清册，须由另一位同事办理下一步（四眼原则）') : null),
+    );
+}
+
+const roundStep = (from: RoundState, who: (actor: Actor, round: RoundFacts) => boolean, reason: string) => (actor: Actor, round: RoundFacts): Decision =>
+  firstRefusal(role(who(actor, round), reason), state(round.state === from, `批次现为“${ROUND_STATES[round.state]}”，不能办理此步骤`));
+
+const RULES: { [A in BatchAction]: (actor: Actor, resource: BatchResources[A]) => Decision } = {
+  ...(Object.fromEntries((Object.keys(ROSTER_TRANSITIONS) as RosterAction[]).map((a) => [a, rosterStep(a)])) as { [A in RosterAction]: (actor: Actor, r: OnRoster) => Decision }),
+  read: (actor) => (hasRole(actor, ...BATCH_READERS) ? ALLOWED : refused('role', '发放批次仅经办、审核和监督人员可以查看')),
+  create_round: (actor, region) =>
+    firstRefusal(role(hasRole(actor, 'department') && actor.orgId !== null, '发放批次由业务主管部门建立'), role(region.level === 'county', '发放批次按县建立：您的账号不在县一级')),
+  edit_lines: (actor, { round, roster }) =>
+    firstRefusal(role(hasRole(actor, 'township_station'), '清册由乡镇经办站所编制'), compiling(round), state(roster.state === 'draft', '清册已上报，不能修改；如需修改，请由审核环节退回')),
+  check: (actor) => (hasRole(actor, 'township_station', 'township_finance', 'department', 'finance_section') ? ALLOWED : refused('role', '您不能对清册进行复核比对')),
+  resolve_finding: (actor, { round }) => firstRefusal(role(hasRole(actor, 'township_finance'), '提示由乡镇财政所核实说明'), compiling(round)),
+  record_objection: (actor, { roster }) =>
+    firstRefusal(role(hasRole(actor, 'township_station', 'township_finance'), '公示异议由乡镇登记'), state(roster.state === 'publicity', '清册不在公示期，不能登记异议')),
+  resolve_objection: (actor) => (hasRole(actor, 'township_finance') ? ALLOWED : refused('role', '公示异议由乡镇财政所核实处理')),
+  return_lines: (actor, { round, roster }) =>
+    firstRefusal(role(ofRound(actor, round), '只有本批次的主管部门可以退回发放明细'), compiling(round), state(roster.state === 'submitted', '只有待审核的清册可以逐行退回')),
+  submit_round: roundStep('compiling', ofRound, '由本批次的主管部门汇总上报'),
+  return_round: roundStep('submitted', (actor) => hasRole(actor, 'finance_section'), '程序性复核由财政局业务科室办理'),
+  release_round: (actor, round) =>
+    firstRefusal(
+      () => RULES.return_round(actor, round),
+      () => (round.created_by === actor.userId ? refused('four_eyes', '您建立了此批次，须由财政局业务科室另一位同事复核下达（四眼原则）') : null),
+    ),
+  transfer: roundStep('released', (actor) => hasRole(actor, 'treasury'), '资金拨付由国库科办理'),
+};
+
+/**
+ * Who may do what with rounds and rosters — the one place that decides, used by the commands and by the pages
+ * (which show a step's button only when it is allowed). Four-eyes: whoever last changed a roster's lines does not
+ * take its next approval; whoever created a round does not release it.
+ */
+export function can<A extends BatchAction>(actor: Actor, action: A, resource: BatchResources[A]): Decision {
+  return (RULES[action] as (actor: Actor, resource: BatchResources[A]) => Decision)(actor, resource);
+}
+
+/** The roster steps this actor may take now, and those a colleague must take because of four-eyes. */
+export function rosterSteps(actor: Actor, resource: OnRoster): { allowed: RosterAction[]; colleague: { action: RosterAction; reason: string }[] } {
+  const allowed: RosterAction[] = [];
+  const colleague: { action: RosterAction; reason: string }[] = [];
+  for (const action of Object.keys(ROSTER_TRANSITIONS) as RosterAction[]) {
+    const decision = can(actor, action, resource);
+    if (decision.ok) allowed.push(action);
+    else if (decision.kind === 'four_eyes') colleague.push({ action, reason: decision.reason });
+  }
+  return { allowed, colleague };
+}

@@ -1,0 +1,70 @@
+import { type AuditSummary, type AuditVocabulary, changes, clauses } from '../../core/audit-vocabulary.ts';
+import { maskName } from '../../core/mask.ts';
+import { RELATIONS } from './model.ts';
+import { REFERENCE_SOURCES } from './reference.ts';
+
+const SOURCE_LABELS: Record<string, string> = Object.fromEntries(Object.entries(REFERENCE_SOURCES).map(([code, s]) => [code, s.label]));
+
+const change = (s: AuditSummary) => clauses(`变更申请 #${s.text('request')}`, s.text('change'));
+
+function correction(s: AuditSummary): string {
+  const before = s.part('before');
+  const after = s.part('after');
+  const relation = (p: AuditSummary) => p.with({ relation: p.choice('relation', RELATIONS) });
+  const phone = before.text('phone') !== after.text('phone') && '联系电话已更改';
+  return [changes(relation(before), relation(after), { name: '姓名', relation: '与户主关系' }), phone].filter(Boolean).join('；') || '内容未改变';
+}
+
+/** How the audit log reads the beneficiary module's actions (see core/audit-vocabulary.ts). */
+export const beneficiaryAuditVocabulary: AuditVocabulary = {
+  name: 'beneficiary',
+  title: '受益对象',
+  actions: {
+    'beneficiary.register': {
+      label: '登记受益对象',
+      sentence: (s) =>
+        clauses(`${s.text('village')}的 ${s.text('name')}（${s.choice('relation', RELATIONS) || '家庭成员'}）`, s.has('converted15') && '15 位身份证号已转换为 18 位', s.has('account') ? '同时登记了发放账户' : '未登记发放账户'),
+    },
+    'beneficiary.correct': { label: '更正受益对象信息', sentence: correction },
+    'beneficiary.change.request': { label: '申请变更账户或状态', sentence: (s) => clauses(change(s), s.has('reason') && `原因：${s.text('reason')}`) },
+    'beneficiary.change.confirm': { label: '确认账户或状态变更', sentence: (s) => clauses(change(s), s.has('note') && `意见：${s.text('note')}`) },
+    'beneficiary.change.reject': { label: '驳回账户或状态变更', sentence: (s) => clauses(change(s), s.has('note') && `意见：${s.text('note')}`) },
+    'beneficiary.import': {
+      label: '导入受益对象花名册',
+      sentence: (s) =>
+        clauses(
+          `${s.text('township')}导入“${s.text('file')}”${s.count('rows')} 行`,
+          `新增 ${s.count('created')} 人，更新 ${s.count('updated')} 人，未变化 ${s.count('unchanged')} 人`,
+          s.count('accountRequests') > 0 && `账户变更申请 ${s.count('accountRequests')} 项`,
+        ),
+    },
+    'beneficiary.reference.load': {
+      label: '载入部门比对数据',
+      sentence: (s) =>
+        clauses(
+          `${s.choice('source', SOURCE_LABELS)}（截至 ${s.text('takenOn')}）`,
+          s.text('channel') === 'api' ? '由数据共享平台经接口推送' : `上传文件“${s.text('file')}”`,
+          `${s.count('rows')} 条，其中 ${s.count('matched')} 人在本平台档案中`,
+        ),
+    },
+  },
+  objects: {
+    person: {
+      label: '受益对象',
+      names: async (db, ids) => new Map((await db('beneficiary_person').whereIn('id', ids.map(Number)).select('id', 'name')).map((p) => [String(p.id), maskName(p.name)])),
+    },
+    change_request: { label: '变更申请' },
+    import: {
+      label: '花名册导入',
+      names: async (db, ids) => new Map((await db('beneficiary_import').whereIn('id', ids.map(Number)).select('id', 'file_name')).map((i) => [String(i.id), `“${i.file_name}”`])),
+    },
+    beneficiary_import: { label: '花名册导入' },
+    reference_snapshot: {
+      label: '部门比对数据',
+      names: async (db, ids) =>
+        new Map(
+          (await db('beneficiary_reference_snapshot').whereIn('id', ids.map(Number)).select('id', 'source', 'taken_on')).map((r) => [String(r.id), `${SOURCE_LABELS[r.source] ?? ''}（截至 ${r.taken_on}）`]),
+        ),
+    },
+  },
+};
