@@ -2,6 +2,7 @@ import { API_PURPOSES } from './api.ts';
 import { type AuditSummary, type AuditVocabulary, changes, clauses } from './audit-vocabulary.ts';
 import { REGION_LEVEL_LABELS } from './auth/roles.ts';
 import type { DeadlineRules } from './deadlines.ts';
+import { exportAuditAction } from './lists.ts';
 import type { TaskDefinition } from './scheduler.ts';
 
 const REFUSAL_REASONS: Record<string, string> = {
@@ -102,6 +103,7 @@ export function coreAuditVocabulary(tasks: TaskDefinition[], deadlineRules: Dead
           return `在${after.text('region')}新增${after.choice('kind', ORG_KINDS)}“${after.text('name')}”`;
         },
       },
+      'audit.export': exportAuditAction('导出审计日志'),
       'access.denied': {
         label: '越权访问被拒绝',
         sentence: (s) => clauses(s.has('path') && `访问页面 ${s.text('path')}`, s.choice('reason', REFUSAL_REASONS) && `原因：${s.choice('reason', REFUSAL_REASONS)}`),

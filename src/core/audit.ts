@@ -1,5 +1,6 @@
 import { type Actor, hasRole } from './auth/roles.ts';
-import { type Conn, type Db, type Tx, countRows, inTransaction, isPostgres, nowIso } from './db.ts';
+import type { Knex } from 'knex';
+import { type Conn, type Db, type Tx, inTransaction, isPostgres, nowIso } from './db.ts';
 import { sm3Hex } from './crypto.ts';
 import { startOfBusinessDateIso } from './dates.ts';
 import { ForbiddenError } from './errors.ts';
@@ -110,23 +111,21 @@ export interface AuditFilter {
   actions?: string[];
   /** Rows about this one object only. */
   object?: { type: string; id: string };
-  username?: string;
+  username?: string | null;
   /** Business dates (Shanghai), inclusive. */
-  from?: string;
-  to?: string;
-  page: number;
-  pageSize?: number;
+  from?: string | null;
+  to?: string | null;
 }
 
 /**
  * The audit log as the audit administrator reads it: only that role (三权分立; the system administrator is
  * refused and the refusal is itself logged), only rows of their region subtree, plus the rows that belong to
  * no region (login attempts with unknown user names, refused forged requests): those name no person and are
- * what every auditor needs to see attacks on the platform.
+ * what every auditor needs to see attacks on the platform. `read` takes the filtered query (a page of it, or all
+ * of it for an export: core/lists.ts).
  */
-export async function listAudit(db: Db, actor: Actor, filter: AuditFilter): Promise<{ rows: AuditRow[]; total: number }> {
+export async function listAudit<T>(db: Db, actor: Actor, filter: AuditFilter, read: (query: Knex.QueryBuilder) => Promise<T>): Promise<T> {
   await requireAuditor(db, actor);
-  const pageSize = filter.pageSize ?? 50;
   const q = db('core_audit').where((w) =>
     w.whereIn('region_id', db('core_region').select('id').where('path', 'like', `${actor.regionPath}%`)).orWhereNull('region_id'),
   );
@@ -135,9 +134,7 @@ export async function listAudit(db: Db, actor: Actor, filter: AuditFilter): Prom
   if (filter.username) q.where('username', filter.username);
   if (filter.from) q.where('at', '>=', startOfBusinessDateIso(filter.from));
   if (filter.to) q.where('at', '<', new Date(Date.parse(startOfBusinessDateIso(filter.to)) + 86_400_000).toISOString());
-  const total = await countRows(q);
-  const rows = (await q.orderBy('id', 'desc').limit(pageSize).offset((filter.page - 1) * pageSize)) as AuditRow[];
-  return { rows, total };
+  return read(q);
 }
 
 export async function requireAuditor(db: Db, actor: Actor): Promise<void> {

@@ -26,6 +26,8 @@ export interface DeadlineRule {
   responsible: Role[];
   /** Where the default comes from. */
   basis: string;
+  /** The page of the thing a clock waits on (its object type and id), where the work is done. */
+  href: (objectType: string, objectId: string) => string;
 }
 
 /** Every module's rules, as the composition root collected them; a code is declared once. */
@@ -177,6 +179,10 @@ export interface DeadlineRow {
   length: string;
   overdue: boolean;
   warning: string | null;
+  /** The page where the work is done. */
+  href: string | null;
+  /** The actor holds a role responsible for it: their turn. */
+  yourTurn: boolean;
 }
 
 export async function listDeadlines(db: Conn, actor: Actor, rules: DeadlineRules, options: { overdueOnly: boolean; page: number; pageSize?: number }): Promise<{ rows: DeadlineRow[]; total: number }> {
@@ -192,6 +198,8 @@ export async function listDeadlines(db: Conn, actor: Actor, rules: DeadlineRules
       id: Number(r.id),
       rule: r.rule!,
       ruleLabel: rules.get(r.rule!)?.label ?? r.rule!,
+      href: rules.get(r.rule!)?.href(r.object_type!, r.object_id!) ?? null,
+      yourTurn: r.responsible_roles!.split(',').some((role) => actor.roles.includes(role as Role)),
       title: r.title!,
       region: r.region_name!,
       responsible: r.responsible_roles!.split(',').map((x) => ROLE_LABELS[x as Role] ?? x).join('、'),

@@ -56,8 +56,11 @@ export interface TableColumn {
   align?: 'left' | 'right' | 'center';
 }
 
-/** A data row (one text per column; '\n' starts a new line in a cell) or a group heading across the table. */
-export type TableRow = string[] | { group: string };
+/**
+ * A data row (one text per column; '\n' starts a new line in a cell), a totals row (the same, in bold on a shade)
+ * or a group heading across the table.
+ */
+export type TableRow = string[] | { total: string[] } | { group: string };
 
 export interface TableOptions {
   columns: TableColumn[];
@@ -106,14 +109,15 @@ export function drawTable(doc: PDFKit.PDFDocument, options: TableOptions): void 
     'zh-bold',
     HEADER_FILL,
   );
-  const body = rows.map((row) =>
-    Array.isArray(row)
-      ? measure(
-          columns.map((c, i) => ({ text: row[i] ?? '', width: widths[i]!, align: c.align ?? 'left' })),
-          'zh',
-        )
-      : groupRow(row.group),
-  );
+  const body = rows.map((row) => {
+    if ('group' in row) return groupRow(row.group);
+    const [cells, font, fill] = Array.isArray(row) ? [row, 'zh', undefined] : [row.total, 'zh-bold', GROUP_FILL];
+    return measure(
+      columns.map((c, i) => ({ text: cells[i] ?? '', width: widths[i]!, align: c.align ?? 'left' })),
+      font,
+      fill,
+    );
+  });
 
   let y = doc.y;
   const draw = (row: MeasuredRow, height = row.height) => {
@@ -146,11 +150,13 @@ export function drawTable(doc: PDFKit.PDFDocument, options: TableOptions): void 
   const heightOf = (row: MeasuredRow) =>
     Math.min(row.height, bottom() - doc.page.margins.top - (repeatHeader ? header.height : 0) - (continued?.height ?? 0));
 
-  /** Room that row i needs on the page: a group heading is kept with the data row after it. */
+  /** Room that row i needs on the page: a group heading is kept with the row after it. */
   const needed = (i: number) => {
     const row = rows[i];
     if (row === undefined) return 0;
-    return Array.isArray(row) ? heightOf(body[i]!) : body[i]!.height + (Array.isArray(rows[i + 1]) ? heightOf(body[i + 1]!) : 0);
+    if (!('group' in row)) return heightOf(body[i]!);
+    const next = rows[i + 1];
+    return body[i]!.height + (next && !('group' in next) ? heightOf(body[i + 1]!) : 0);
   };
 
   if (y + header.height + needed(0) > bottom()) {
@@ -160,7 +166,7 @@ export function drawTable(doc: PDFKit.PDFDocument, options: TableOptions): void 
   draw(header);
   rows.forEach((row, i) => {
     const measured = body[i]!;
-    if (!Array.isArray(row)) {
+    if ('group' in row) {
       continued = groupRow(`${row.group}（续）`);
       if (y + needed(i) > bottom()) newPage();
       draw(measured);

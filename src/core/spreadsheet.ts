@@ -2,6 +2,7 @@ import { PassThrough } from 'node:stream';
 import ExcelJS from 'exceljs';
 import { Unzip, UnzipInflate, unzipSync } from 'fflate';
 import { SaxesParser } from 'saxes';
+import { scrubPersonalData } from './mask.ts';
 import { parseCsv } from './textfile.ts';
 
 /**
@@ -376,6 +377,37 @@ export async function writeTableXlsx(sheetName: string, header: string[], rows: 
   const sheet = workbook.addWorksheet(sheetName);
   sheet.addRow(header).commit();
   for (const row of rows) sheet.addRow(row).commit();
+  sheet.commit();
+  await workbook.commit();
+  return Buffer.concat(chunks);
+}
+
+/**
+ * A text that starts with = + - @ (or a tab or carriage return) becomes a formula when someone types it into a cell
+ * again or opens the workbook saved as CSV: it gets an apostrophe in front (OWASP, CSV injection).
+ */
+export function neutraliseFormula(text: string): string {
+  return /^[=+\-@\t\r]/.test(text) ? `'${text}` : text;
+}
+
+/**
+ * The export of a list (core/lists.ts): row 1 the heading that says what the file holds, row 2 the header, then the
+ * rows. Every cell is a shared-string text cell, which Excel shows as it is and never computes (exceljs writes a
+ * formula only from a { formula } value, never from a string); a text that would start a formula is neutralised all
+ * the same (neutraliseFormula), and ID, account and phone numbers that reached a text are masked
+ * (scrubPersonalData): the last line of defence, the callers give masked values.
+ */
+export async function writeListXlsx(sheetName: string, heading: string, columns: { header: string; width: number }[], rows: Iterable<(string | number | null)[]>): Promise<Buffer> {
+  const out = new PassThrough();
+  const chunks: Buffer[] = [];
+  out.on('data', (chunk: Buffer) => chunks.push(chunk));
+  const workbook = new ExcelJS.stream.xlsx.WorkbookWriter({ stream: out, useStyles: true, useSharedStrings: true });
+  workbook.creator = '一卡通平台';
+  const sheet = titledSheet(workbook, sheetName, heading, columns.map((c) => c.header), columns.map((c) => c.width));
+  sheet.getRow(1).height = 40;
+  sheet.getRow(1).commit();
+  sheet.getRow(2).commit();
+  for (const row of rows) sheet.addRow(row.map((cell) => (cell === null ? '' : neutraliseFormula(scrubPersonalData(String(cell)))))).commit();
   sheet.commit();
   await workbook.commit();
   return Buffer.concat(chunks);

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { ForbiddenError, ValidationError } from '../../src/core/errors.ts';
 import { correctPerson, decideChange, registerPerson, requestChange } from '../../src/modules/beneficiary/commands.ts';
-import { accountsOf, personInScope, searchPeople } from '../../src/modules/beneficiary/queries.ts';
+import { accountsOf, personInScope, registryQuery } from '../../src/modules/beneficiary/queries.ts';
 import { TEST_DB, type TestDb, actorFor, auditRows, createSeededDb, regionId } from '../factories.ts';
 
 let t: TestDb | undefined;
@@ -21,8 +21,8 @@ describe(`the beneficiary registry (${TEST_DB})`, () => {
     expect(row.id_enc).not.toContain('1101051949');
     expect(t.core.crypto.decrypt(row.id_enc)).toBe('11010519491231002X');
     expect(row).toMatchObject({ id_masked: '110105********002X', birth_date: '1949-12-31', sex: 'female', status: 'active', phone_masked: '138****0000' });
-    const found = await searchPeople(t.core.db, station, { idIndex: t.core.crypto.blindIndex('id', '11010519491231002X'), page: 1 });
-    expect(found.rows.map((r) => r.id)).toEqual([id]);
+    const found: { id: number }[] = await registryQuery(t.core.db, station, { idIndex: t.core.crypto.blindIndex('id', '11010519491231002X') });
+    expect(found.map((r) => r.id)).toEqual([id]);
     const [account] = await accountsOf(t.core.db, id);
     expect(account).toMatchObject({ status: 'active', account_last4: '0018', luhn_warning: false });
     const audit = (await auditRows(t.core, 'beneficiary.register'))[0];

@@ -24,6 +24,8 @@ interface Form {
   action: string;
   fields: Record<string, string>;
   multipart: boolean;
+  /** The fields a person types or chooses (not hidden, not a box to tick). */
+  typed: string[];
 }
 
 /** What a person would type into each kind of field, so that the request gets past validation to the command. */
@@ -48,16 +50,18 @@ function formsOf(page: string, html: HTMLElement): Form[] {
     const action = form.getAttribute('action') ?? page;
     if (NOT_A_PAGE.test(action)) return [];
     const fields: Record<string, string> = {};
+    const typed: string[] = [];
     for (const input of form.querySelectorAll('input, textarea, select')) {
       const name = input.getAttribute('name');
       if (!name || name in fields) continue;
+      if (!['hidden', 'checkbox', 'radio', 'file'].includes((input.getAttribute('type') ?? '').toLowerCase())) typed.push(name);
       const value = input.tagName === 'SELECT' ? (input.querySelectorAll('option').find((o) => o.getAttribute('value'))?.getAttribute('value') ?? '') : input.tagName === 'TEXTAREA' ? '核实无误' : plausible(input);
       if (value !== null) fields[name] = value;
     }
     // A button with a name (确认 / 退回) is part of what is sent.
     const button = form.querySelector('button[name]');
     if (button) fields[button.getAttribute('name')!] = button.getAttribute('value') ?? '';
-    return [{ page, action, fields, multipart: form.getAttribute('enctype') === 'multipart/form-data' }];
+    return [{ page, action, fields, typed, multipart: form.getAttribute('enctype') === 'multipart/form-data' }];
   });
 }
 
@@ -104,21 +108,38 @@ describe(`every demo role's pages and forms (${TEST_DB})`, () => {
 
   // The administrator last: its walk resets other users' passwords.
   for (const user of [...DEMO_USERS].sort((a, b) => Number(a.role === 'admin') - Number(b.role === 'admin'))) {
-    it(`${user.username}: no link or form its pages offer answers 403 or 500`, async () => {
+    it(`${user.username}: every form its pages offer refuses bad input on its page and changes nothing, and no link or form answers 403 or 500`, async () => {
       const agent = agentFor(t.core);
       expect((await login(agent, user.username)).status).toBe(303);
       const { visited, forms, problems } = await walk(agent, user.username);
       expect(visited.length, `${user.username} reached too few pages: ${visited.join(' ')}`).toBeGreaterThan(3);
-      for (const form of forms) {
+      const send = async (form: Form, fields: Record<string, string>) => {
         // The page again for a fresh CSRF token (an earlier submission may have changed it).
         const page = await agent.get(form.page);
-        if (page.status !== 200) continue;
+        if (page.status !== 200) return null;
         const csrf = /name="_csrf" value="([^"]+)"/.exec(page.text)?.[1] ?? '';
-        const post = form.multipart
-          ? Object.entries({ ...form.fields, _csrf: csrf }).reduce((req, [k, v]) => req.field(k, v), agent.post(form.action))
-          : agent.post(form.action).type('form').send({ ...form.fields, _csrf: csrf });
-        const res = await post;
-        if (res.status === 403 || res.status >= 500) problems.push(`${user.username} POST ${form.action} (from ${form.page}, ${JSON.stringify(form.fields)}) → ${res.status}`);
+        return form.multipart
+          ? Object.entries({ ...fields, _csrf: csrf }).reduce((req, [k, v]) => req.field(k, v), agent.post(form.action))
+          : agent.post(form.action).type('form').send({ ...fields, _csrf: csrf });
+      };
+      // First every form's refusal path: a stale version, or typed fields no rule accepts (far too long for any field,
+      // not a number, not a date), or an upload without its file. It is refused on its own page (422 or 409) and
+      // changes nothing: no audit row but those that record refusals (access.denied, a failed password change …).
+      for (const form of forms) {
+        const stale = 'version' in form.fields ? 'version' : 'revision' in form.fields ? 'revision' : null;
+        if (!stale && form.typed.length === 0 && !form.multipart) continue;
+        const refused = stale ? { ...form.fields, [stale]: '999999' } : { ...form.fields, ...Object.fromEntries(form.typed.map((name) => [name, 'x'.repeat(801)])) };
+        const changes = () => t.core.db('core_audit').whereNotIn('action', ['access.denied', 'csrf.rejected']).whereNot('action', 'like', '%.failure').count({ n: '*' }).first();
+        const before = await changes();
+        const res = await send(form, refused);
+        if (!res) continue;
+        if (res.status !== 422 && res.status !== 409) problems.push(`${user.username} refusal of POST ${form.action} (from ${form.page}, fields ${Object.keys(refused).join(',')}) → ${res.status}`);
+        expect(await changes(), `${user.username} refusal of POST ${form.action} changed nothing`).toEqual(before);
+      }
+      // Then each with plausible values: whatever a page offers, its user may do.
+      for (const form of forms) {
+        const res = await send(form, form.fields);
+        if (res && (res.status === 403 || res.status >= 500)) problems.push(`${user.username} POST ${form.action} (from ${form.page}, ${JSON.stringify(form.fields)}) → ${res.status}`);
       }
       expect(problems).toEqual([]);
     });

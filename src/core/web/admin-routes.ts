@@ -195,7 +195,7 @@ export function adminRoutes(router: Router, web: Web): void {
       await web.redirectWith(ctx, '/admin/regions', { kind: 'success', message: '地区名称已修改' });
     } catch (err) {
       if (!(err instanceof ValidationError)) throw err;
-      await regionsPage(ctx, actor, { renameErrors: err.fieldErrors, renameId: id }, 422);
+      await regionsPage(ctx, actor, { renameErrors: err.fieldErrors, renameId: id, renameValue: (ctx.request.body as Record<string, unknown>).name }, 422);
     }
   });
 

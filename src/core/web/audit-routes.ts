@@ -1,49 +1,98 @@
 import type Router from '@koa/router';
-import { listAudit, requireAuditor, verifyAuditChain } from '../audit.ts';
+import { type AuditRow, listAudit, recordAudit, requireAuditor, verifyAuditChain } from '../audit.ts';
 import { type AuditLexicon, splitObjectRef } from '../audit-vocabulary.ts';
+import { inTransaction } from '../db.ts';
+import { XLSX_TYPE } from '../downloads.ts';
 import { ValidationError } from '../errors.ts';
-import { validate } from '../http/validate.ts';
+import { chosen, defineList, describeFilters, listWorkbook } from '../lists.ts';
 import { presentAuditRow } from './presenters.ts';
-import { auditQuerySchema } from './schemas.ts';
+import { auditFilters } from './schemas.ts';
 import type { Web } from './web.ts';
 
-const PAGE_SIZE = 50;
+/** Rows whose objects' names are looked up together in an export (each lookup is one query a kind, `where id in`). */
+const NAMES_CHUNK = 5_000;
 
-/** The audit administrator's pages: the log with filters, and the verification of its hash chain. */
+/** The audit administrator's pages: the log with filters, its export, and the verification of its hash chain. */
 export function auditRoutes(router: Router, web: Web, lexicon: AuditLexicon): void {
   const { db } = web.core;
-  const querySchema = auditQuerySchema((choice) => lexicon.codesFor(choice) !== null);
+  const auditList = defineList({
+    path: '/audit',
+    filters: auditFilters((choice) => lexicon.codesFor(choice) !== null),
+    sorts: { time: { label: '时间', by: ['at'], first: 'desc' } },
+    defaultSort: 'time',
+    defaultDir: 'desc',
+    id: 'id',
+  });
+  type Query = ReturnType<typeof auditList.parse>;
+  const actionChoices = lexicon.groups.flatMap((g) => [g.all, ...g.options]);
+
+  /** The page's filters as listAudit takes them: a choice of actions as their codes, an object as its type and id. */
+  const auditFilter = (filters: Query['filters']) => ({
+    ...filters,
+    actions: filters.action ? (lexicon.codesFor(filters.action) ?? []) : undefined,
+    object: (filters.object && splitObjectRef(filters.object)) || undefined,
+  });
 
   router.get('/audit', async (ctx) => {
     const actor = web.actor(ctx);
     const page = { title: '审计日志', actionGroups: lexicon.groups };
-    let filter;
+    let query: Query;
     try {
-      filter = validate(querySchema, ctx.query);
+      query = auditList.parse(ctx.query);
     } catch (err) {
       if (!(err instanceof ValidationError)) throw err;
       await requireAuditor(db, actor);
-      return web.render(ctx, 'audit/list.njk', { ...page, errors: err.fieldErrors, values: ctx.query, rows: [], total: 0 }, 422);
+      return web.render(ctx, 'audit/list.njk', { ...page, errors: err.fieldErrors, values: ctx.query, rows: [], links: auditList.links(auditList.parse({}), 0) }, 422);
     }
-    const object = filter.object ? splitObjectRef(filter.object) : null;
-    const { rows, total } = await listAudit(db, actor, {
-      ...filter,
-      actions: filter.action ? (lexicon.codesFor(filter.action) ?? []) : undefined,
-      object: object ?? undefined,
-      pageSize: PAGE_SIZE,
-    });
+    const filter = auditFilter(query.filters);
+    const { rows, total } = await listAudit(db, actor, filter, (q) => auditList.page<AuditRow>(q, query));
     // The filtered object's name is looked up with the page's.
-    const names = await lexicon.names(db, [...rows, ...(object ? [{ object_type: object.type, object_id: object.id }] : [])]);
+    const names = await lexicon.names(db, [...rows, ...(filter.object ? [{ object_type: filter.object.type, object_id: filter.object.id }] : [])]);
     web.render(ctx, 'audit/list.njk', {
       ...page,
-      values: filter,
-      object: object ? lexicon.objectRef(object.type, object.id, names) : null,
+      values: query.filters,
+      object: filter.object ? lexicon.objectRef(filter.object.type, filter.object.id, names) : null,
       rows: rows.map((row) => presentAuditRow(lexicon, names, row)),
-      total,
-      page: filter.page,
-      pages: Math.max(1, Math.ceil(total / PAGE_SIZE)),
-      query: new URLSearchParams(Object.entries({ action: filter.action ?? '', object: filter.object ?? '', username: filter.username ?? '', from: filter.from ?? '', to: filter.to ?? '' })).toString(),
+      links: auditList.links(query, total),
     });
+  });
+
+  // What the filter selects, every page of it, as the page reads it (labels, names, sentences).
+  router.get('/audit/export.xlsx', async (ctx) => {
+    const actor = web.actor(ctx);
+    await requireAuditor(db, actor);
+    const query = auditList.parse(ctx.query);
+    const filter = auditFilter(query.filters);
+    const rows = await listAudit(db, actor, filter, (q) => auditList.all<AuditRow>(q, query));
+    const shown = [];
+    for (let i = 0; i < rows.length; i += NAMES_CHUNK) {
+      const chunk = rows.slice(i, i + NAMES_CHUNK);
+      const names = await lexicon.names(db, chunk);
+      shown.push(...chunk.map((row) => presentAuditRow(lexicon, names, row)));
+    }
+    const { action, username, from, to } = query.filters;
+    const objectName = filter.object ? lexicon.objectRef(filter.object.type, filter.object.id, await lexicon.names(db, [{ object_type: filter.object.type, object_id: filter.object.id }])) : null;
+    const file = await listWorkbook(
+      {
+        title: '审计日志',
+        filter: describeFilters([['操作类型', chosen(actionChoices, action ?? null)], ['对象', objectName], ['用户名', username], ['起始日期', from], ['截止日期', to]]),
+        sort: auditList.describeSort(query),
+        by: actor.displayName,
+      },
+      [
+        { header: '序号', width: 10, value: (r) => r.id },
+        { header: '时间', width: 18, value: (r) => r.at },
+        { header: '用户', width: 14, value: (r) => r.who },
+        { header: '角色', width: 16, value: (r) => r.roles },
+        { header: '操作', width: 24, value: (r) => r.action },
+        { header: '对象', width: 30, value: (r) => r.object },
+        { header: '内容摘要', width: 60, value: (r) => r.summary },
+        { header: 'IP', width: 16, value: (r) => r.ip },
+      ],
+      shown,
+    );
+    await inTransaction(db, (trx) => recordAudit(trx, actor, { action: 'audit.export', summary: file.summary }));
+    web.sendFile(ctx, file.fileName, XLSX_TYPE, file.body);
   });
 
   router.get('/audit/verify', async (ctx) => {

@@ -63,14 +63,13 @@ const optionalDate = (label: string) =>
   z.preprocess((v) => (v === '' ? undefined : v), z.string().refine(isBusinessDate, { error: `${label}应为 YYYY-MM-DD 格式的有效日期` }).optional());
 
 
-/** The audit log's filter; `action` is one of the choices the page offers (an action code, or a module's `name.*`). */
-export const auditQuerySchema = (isActionChoice: (value: string) => boolean) => z.object({
+/** The audit log's filters (core/lists.ts); `action` is one of the choices the page offers (an action code, or a module's `name.*`). */
+export const auditFilters = (isActionChoice: (value: string) => boolean) => ({
   action: z.preprocess((v) => (v === '' ? undefined : v), z.string().refine(isActionChoice, { error: '请从列表中选择操作类型' }).optional()),
   object: z.preprocess((v) => (v === '' ? undefined : v), z.string().max(120, { error: '对象无效' }).regex(/^[a-z_]+:\S+$/, { error: '对象无效' }).optional()),
   username: z.preprocess((v) => (v === '' ? undefined : v), z.string().trim().max(40, { error: '用户名过长' }).optional()),
   from: optionalDate('起始日期'),
   to: optionalDate('截止日期'),
-  page,
 });
 
 export const userListQuerySchema = z.object({

@@ -1,4 +1,5 @@
 import { type AuditAction, type AuditSummary, type AuditVocabulary, clauses } from '../../core/audit-vocabulary.ts';
+import { exportAuditAction } from '../../core/lists.ts';
 import { maskName } from '../../core/mask.ts';
 import { FAILURE_STATES } from './model.ts';
 import { PAYOUT_FORMATS } from './payout.ts';
@@ -34,6 +35,7 @@ export const bankAuditVocabulary: AuditVocabulary = {
     ...Object.fromEntries(Object.entries(FAILURE_TRANSITIONS).map(([action, t]) => [`bank.failure.${action}`, failureStep(t.label)])),
     // A reissue request's verification is written apart from the correction's (failures.ts).
     'bank.failure.verify_reissue': failureStep('核实补发申请'),
+    'bank.failures.export': exportAuditAction('发放失败：导出明细'),
     'bank.supplement.create': {
       label: '复核通过，生成补充代发文件',
       sentence: (s) => clauses(`第 ${s.text('seq')} 个补充代发文件`, money(s, 'lines'), s.has('needsTransfer') && '其中退回原账户的资金待国库再次拨付'),

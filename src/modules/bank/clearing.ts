@@ -2,17 +2,17 @@ import { recordAudit } from '../../core/audit.ts';
 import type { Actor } from '../../core/auth/roles.ts';
 import type { Core } from '../../core/context.ts';
 import { sm3Hex } from '../../core/crypto.ts';
-import { businessDate, businessYear, formatDateTime } from '../../core/dates.ts';
+import { businessDate, businessYear } from '../../core/dates.ts';
 import { type Conn, bulkInsert, inTransaction, insertReturningId, nowIso } from '../../core/db.ts';
 import { ConflictError, NotFoundError, ValidationError } from '../../core/errors.ts';
-import { formatYuan } from '../../core/money.ts';
-import { createPdf, drawTable, pdfToBuffer } from '../../core/pdf.ts';
+
 import { findRegion } from '../../core/regions.ts';
 import { transferredRounds } from '../batch/index.ts';
 import { allocatedFen, versionsById } from '../policy/index.ts';
 import { roundLedger } from './ledger.ts';
 import { authorize } from '../../core/authz.ts';
 import { can } from './policy.ts';
+import { clearingReportPdf } from './reports.ts';
 
 /**
  * Year-end clearing (年末清算, Qinghai 二(二)9: 未发放完形成结余的，收回财政统筹安排). For a finished year, per policy:
@@ -73,7 +73,7 @@ export async function clearYear(core: Core, actor: Actor, input: { year: number;
     if (await trx('bank_supplement').whereIn('round_id', rounds.map((r) => r.id)).where({ needs_transfer: true }).whereNull('transferred_at').first('id')) {
       throw new ConflictError('还有退回后重新发放、待国库科再次拨付的补充代发文件：请先办理拨付，再清算');
     }
-    const awaiting = (await trx('bank_failure').whereIn('round_id', rounds.map((r) => r.id)).where({ funds: 'source' }).orderBy('id').select('id', 'round_id', 'amount_fen', 'state', 'version')).map((c) => ({ id: Number(c.id), roundId: Number(c.round_id), fen: Number(c.amount_fen), state: String(c.state), version: Number(c.version) }));
+    const awaiting = (await trx('bank_failure').whereIn('round_id', rounds.map((r) => r.id)).where({ funds: 'source' }).orderBy('id').select('id', 'round_id', 'amount_fen', 'state', 'version')).map((c) => ({ id: Number(c.id), roundId: Number(c.round_id), fen: c.amount_fen, state: String(c.state), version: Number(c.version) }));
     const now = nowIso();
     for (const roundId of new Set(awaiting.map((c) => c.roundId))) {
       const cases = awaiting.filter((c) => c.roundId === roundId);
@@ -85,7 +85,7 @@ export async function clearYear(core: Core, actor: Actor, input: { year: number;
       await bulkInsert(trx, 'bank_failure_event', cases, (c) => ({ failure_id: c.id, action: 'clearing', from_state: c.state, to_state: 'returned', note: `${input.year}年度年末清算，缴款凭证 ${voucherNo}`, actor_id: actor.userId, at: now }));
     }
     const figures = await clearingFigures(trx, county.id, input.year);
-    const pdf = await clearingReport(county.name, input.year, voucherNo, figures, actor);
+    const pdf = await clearingReportPdf({ county: county.name, year: input.year, voucherNo, figures, clearedBy: actor.displayName, clearedAt: nowIso() });
     const id = await insertReturningId(trx, 'bank_clearing', { county_id: county.id, year: input.year, figures: JSON.stringify(figures), voucher_no: voucherNo, report_pdf: pdf, report_sm3: sm3Hex(pdf), cleared_by: actor.userId, cleared_at: now });
     await recordAudit(trx, actor, { action: 'bank.clearing', objectType: 'clearing', objectId: id, summary: { county: county.id, year: input.year, voucherNo, awaitingReturned: awaiting.length, clearedFen: figures.reduce((s, p) => s + p.clearedFen, 0) } });
     return id;
@@ -96,24 +96,4 @@ export async function clearingPdf(db: Conn, actor: Actor, clearingId: number): P
   const row = await db('bank_clearing as c').join('core_region as r', 'r.id', 'c.county_id').where('c.id', clearingId).first('c.year', 'c.report_pdf', 'r.path', 'r.name');
   if (!row || !(row.path.startsWith(actor.regionPath) || actor.regionPath.startsWith(row.path)) || !can(actor, 'read_clearing_report', null).ok) throw new NotFoundError('清算报告不存在或不在您的管辖范围内');
   return { fileName: `年末清算报告-${row.name}-${row.year}.pdf`, body: Buffer.from(row.report_pdf) };
-}
-
-async function clearingReport(county: string, year: number, voucherNo: string, figures: PolicyClearing[], actor: Actor): Promise<Buffer> {
-  const title = `${county}${year}年度惠民惠农补贴资金年末清算报告`;
-  const pdf = createPdf({ title, landscape: true });
-  pdf.font('zh-bold').fontSize(15).text(title, { align: 'center' });
-  pdf.font('zh').fontSize(9).text(`清算缴款凭证：${voucherNo} · 办理：${actor.displayName}（财政局业务科室） · ${formatDateTime(nowIso())}`, { align: 'center' });
-  pdf.moveDown(0.5);
-  const total = (key: keyof PolicyClearing) => figures.reduce((s, p) => s + (p[key] as number), 0);
-  drawTable(pdf, {
-    columns: [{ header: '补贴项目', width: 4 }, { header: '批次', width: 0.8, align: 'right' }, { header: '资金指标', width: 1.5, align: 'right' }, { header: '已拨付', width: 1.5, align: 'right' }, { header: '已发放', width: 1.5, align: 'right' }, { header: '在银行未发放', width: 1.5, align: 'right' }, { header: '未使用指标', width: 1.5, align: 'right' }, { header: '暂缴回财政（含本次）', width: 1.8, align: 'right' }, { header: '收回财政合计', width: 1.6, align: 'right' }],
-    rows: [
-      ...figures.map((p) => [p.policy, String(p.rounds), formatYuan(p.allocatedFen), formatYuan(p.firstTransferFen), formatYuan(p.paidFen), formatYuan(p.pendingFen), formatYuan(p.unspentFen), formatYuan(p.returnedFen + p.awaitingFen), formatYuan(p.clearedFen)]),
-      ['合计', String(total('rounds')), formatYuan(total('allocatedFen')), formatYuan(total('firstTransferFen')), formatYuan(total('paidFen')), formatYuan(total('pendingFen')), formatYuan(total('unspentFen')), formatYuan(total('returnedFen') + total('awaitingFen')), formatYuan(total('clearedFen'))],
-    ],
-    repeatHeader: true,
-  });
-  pdf.moveDown(0.6);
-  pdf.font('zh').fontSize(9).text('收回财政合计 = 资金指标 − 已发放 − 在银行未发放 = 未使用指标 + 暂缴回财政。在银行未发放的资金由代发金融机构发放或按发放失败的规定退回；暂缴回财政的人员仍在发放失败人员名单上，本人报备后可按规定补发。');
-  return pdfToBuffer(pdf);
 }

@@ -49,7 +49,7 @@ export interface PayoutFile {
 export async function supplementsOf(db: Conn, roundId: number, options: { fetchableOnly: boolean }) {
   const q = db('bank_supplement').where({ round_id: roundId }).orderBy('seq');
   if (options.fetchableOnly) q.where((w) => w.where('needs_transfer', false).orWhereNotNull('transferred_at'));
-  return (await q.select('*')).map((s: Record<string, unknown>) => ({ ...s, id: Number(s.id), seq: Number(s.seq), lines: Number(s.lines), amount_fen: Number(s.amount_fen), needs_transfer: Boolean(s.needs_transfer) })) as {
+  return (await q.select('*')).map((s: Record<string, unknown>) => ({ ...s, id: Number(s.id), seq: Number(s.seq), lines: Number(s.lines), amount_fen: s.amount_fen, needs_transfer: Boolean(s.needs_transfer) })) as {
     id: number;
     seq: number;
     lines: number;
@@ -79,12 +79,12 @@ export async function payoutFile(core: Core, who: Fetcher, roundId: number, form
   let generatedAt = released;
   let title = round.title;
   if (supplementSeq === null) {
-    lines = (await releasedLines(core.db, roundId)).map((l) => ({ ref: lineRef(roundId, Number(l.line_id)), name: l.holder_name ?? l.person_name, accountId: l.account_id === null ? null : Number(l.account_id), amountFen: Number(l.amount_fen) }));
+    lines = (await releasedLines(core.db, roundId)).map((l) => ({ ref: lineRef(roundId, Number(l.line_id)), name: l.holder_name ?? l.person_name, accountId: l.account_id === null ? null : Number(l.account_id), amountFen: l.amount_fen }));
   } else {
     const supplement = (await supplementsOf(core.db, roundId, { fetchableOnly: true })).find((s) => s.seq === supplementSeq);
     if (!supplement) throw new NotFoundError('没有该补充代发文件，或其资金尚未拨付到本机构');
     const rows: { line_id: number; attempt: number; holder_name: string; account_id: number; amount_fen: number }[] = await core.db('bank_supplement_line').where({ supplement_id: supplement.id }).orderBy('line_id').select('line_id', 'attempt', 'holder_name', 'account_id', 'amount_fen');
-    lines = rows.map((l) => ({ ref: lineRef(roundId, Number(l.line_id), Number(l.attempt)), name: l.holder_name, accountId: Number(l.account_id), amountFen: Number(l.amount_fen) }));
+    lines = rows.map((l) => ({ ref: lineRef(roundId, Number(l.line_id), Number(l.attempt)), name: l.holder_name, accountId: Number(l.account_id), amountFen: l.amount_fen }));
     generatedAt = new Date(supplement.transferred_at ?? supplement.created_at).toISOString();
     title = `${round.title}（补充代发 ${supplement.seq}）`;
   }

@@ -2,13 +2,16 @@ import type Router from '@koa/router';
 import type { Context } from 'koa';
 import type { Actor } from '../../core/auth/roles.ts';
 import { businessDate, formatDateTime } from '../../core/dates.ts';
-import { countRows } from '../../core/db.ts';
+import { recordAudit } from '../../core/audit.ts';
+import { inTransaction } from '../../core/db.ts';
+import { XLSX_TYPE } from '../../core/downloads.ts';
+import { chosen, describeFilters, listWorkbook } from '../../core/lists.ts';
 import { NotFoundError, ValidationError } from '../../core/errors.ts';
 import { uploadedFile } from '../../core/http/upload.ts';
 import { requireId, validate } from '../../core/http/validate.ts';
 import { maskName } from '../../core/mask.ts';
 import { formatYuan } from '../../core/money.ts';
-import type { Region } from '../../core/regions.ts';
+import { type Region, listRegionsInScope } from '../../core/regions.ts';
 import type { StepOutcome, Web } from '../../core/web/web.ts';
 import { type RoundRow, lineFacts } from '../batch/index.ts';
 import { receiptFile, receiptsOf, uploadReceipt } from './cards.ts';
@@ -25,6 +28,8 @@ import {
   failureEvents,
   failedPaymentsQuery,
   failureInScope,
+  failureList,
+  failureListQuery,
   failuresQuery,
   recordRefund,
   recordRetransfer,
@@ -37,9 +42,8 @@ import { roundLedger } from './ledger.ts';
 import { PAYOUT_FORMATS } from './payout.ts';
 import { presentBankRoundPermissions, presentCasePermissions } from './presenters.ts';
 import { can } from './policy.ts';
-import { approveCorrectionsSchema, correctSchema, countyQuerySchema, decideReturnSchema, reissueRequestSchema, sendBackSchema, caseStepSchema, failuresQuerySchema, receiptSchema, refundSchema, retransferSchema, treasuryReturnSchema } from './schemas.ts';
+import { approveCorrectionsSchema, correctSchema, countyQuerySchema, decideReturnSchema, reissueRequestSchema, sendBackSchema, caseStepSchema, receiptSchema, refundSchema, retransferSchema, treasuryReturnSchema } from './schemas.ts';
 
-const PAGE_SIZE = 50;
 export const FAILURE_READERS = ['township_station', 'township_finance', 'department', 'finance_section', 'treasury', 'bank', 'supervisor'] as const;
 
 /** A case as the pages show it, from a row as the database returns it (PostgreSQL gives bigints as strings). */
@@ -78,21 +82,66 @@ export function failureRoutes(router: Router, web: Web): void {
   const reader = (ctx: Context) => web.permit(ctx, (actor) => can(actor, 'read_failures', null));
   const idParam = (ctx: Context, what: string) => requireId(ctx.params.id, what);
 
+  const stateChoices = (Object.entries(FAILURE_STATES) as [FailureState, string][]).map(([value, label]) => ({ value, label }));
+
+  /** The choices of the list's filters: the townships of the actor's scope, the rounds with cases in it. */
+  async function failureChoices(actor: Actor) {
+    const townships = (await listRegionsInScope(db, actor)).filter((r) => r.level === 'township').sort((a, b) => a.id - b.id).map((r) => ({ value: r.id, label: r.name }));
+    const rounds = (await failuresQuery(db, actor).clearSelect().distinct('f.round_id', 'f.round_title').orderBy('f.round_id', 'desc')) as { round_id: number; round_title: string }[];
+    return { townships, rounds: rounds.map((r) => ({ value: Number(r.round_id), label: r.round_title })) };
+  }
+
   router.get('/bank/failures', async (ctx) => {
     const actor = await reader(ctx);
-    const { state, page } = validate(failuresQuerySchema, ctx.query);
-    const q = failuresQuery(db, actor);
-    if (state) q.where('f.state', state);
-    const total = await countRows(q.clone());
-    const rows = (await q.orderBy('f.id', 'desc').limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)) as FailureView[];
-    const counts = new Map(((await failuresQuery(db, actor).clearSelect().groupBy('f.state').select('f.state').count({ n: '*' })) as { state: string; n: number | string }[]).map((r) => [r.state, Number(r.n)]));
+    const query = failureList.parse(ctx.query);
+    const { rows, total } = await failureList.page<FailureView>(failureListQuery(db, actor, query.filters), query);
+    // Each state's tab counts the cases the other filters select.
+    const byState = (await failureListQuery(db, actor, { ...query.filters, state: null }).clearSelect().groupBy('f.state').select('f.state').count({ n: '*' })) as { state: string; n: number | string }[];
+    const counts = new Map(byState.map((r) => [r.state, Number(r.n)]));
     web.render(ctx, 'bank/failures.njk', {
       title: '发放失败处理',
-      state,
-      tabs: Object.entries(FAILURE_STATES).map(([code, label]) => ({ code, label, count: counts.get(code) ?? 0 })),
+      state: query.filters.state,
+      allHref: failureList.filterHref(query, { state: null }),
+      tabs: stateChoices.map(({ value, label }) => ({ code: value, label, count: counts.get(value) ?? 0, href: failureList.filterHref(query, { state: value }) })),
       rows: rows.map(presentCase),
-      pager: { page, pages: Math.ceil(total / PAGE_SIZE), total, base: state ? `state=${state}` : '' },
+      links: failureList.links(query, total),
+      filter: query.filters,
+      choices: await failureChoices(actor),
     });
+  });
+
+  // What the list's filter selects, every page of it (registered before /bank/failures/:id so that the fixed path wins).
+  router.get('/bank/failures/export.xlsx', async (ctx) => {
+    const actor = await reader(ctx);
+    const query = failureList.parse(ctx.query);
+    const rows = (await failureList.all<FailureView>(failureListQuery(db, actor, query.filters), query)).map(presentCase);
+    const choices = await failureChoices(actor);
+    const { state, township, round, overdue } = query.filters;
+    const file = await listWorkbook(
+      {
+        title: '发放失败处理',
+        filter: describeFilters([['状态', chosen(stateChoices, state)], ['乡镇', chosen(choices.townships, township)], ['发放批次', chosen(choices.rounds, round)], ['时限', overdue && '仅逾期未办']]),
+        sort: failureList.describeSort(query),
+        by: actor.displayName,
+      },
+      [
+        { header: '发放批次', width: 36, value: (f) => f.round },
+        { header: '乡镇', width: 12, value: (f) => f.township },
+        { header: '村（社区）', width: 12, value: (f) => f.village },
+        { header: '收款人', width: 10, value: (f) => f.name },
+        { header: '身份证号码（脱敏）', width: 22, value: (f) => f.idMasked },
+        { header: '金额（元）', width: 14, value: (f) => f.amount },
+        { header: '失败原因', width: 30, value: (f) => f.failure },
+        { header: '第几次发放', width: 10, value: (f) => f.attempt },
+        { header: '状态', width: 28, value: (f) => f.state },
+        { header: '资金', width: 14, value: (f) => f.funds },
+        { header: '修正后的发放账户', width: 16, value: (f) => f.account },
+        { header: '登记时间', width: 18, value: (f) => f.openedAt },
+      ],
+      rows,
+    );
+    await inTransaction(db, (trx) => recordAudit(trx, actor, { action: 'bank.failures.export', summary: file.summary }));
+    web.sendFile(ctx, file.fileName, XLSX_TYPE, file.body);
   });
 
   async function casePage(ctx: Context, actor: Actor, failureId: number, extra: Record<string, unknown> = {}, status = 200) {

@@ -5,6 +5,7 @@ import { businessDate } from '../../core/dates.ts';
 import { type Conn, type Tx, bulkInsert, inTransaction, insertReturningId, nowIso, selectInChunks } from '../../core/db.ts';
 import { closeDeadline, openDeadline } from '../../core/deadlines.ts';
 import { ConflictError, NotFoundError, ValidationError } from '../../core/errors.ts';
+import { defineList } from '../../core/lists.ts';
 import { authorize, refuseWith } from '../../core/authz.ts';
 import { formatYuan } from '../../core/money.ts';
 import { type RoundRow, insertReissueRound, lineFacts, roundInScope } from '../batch/index.ts';
@@ -13,6 +14,7 @@ import { agreementInForce } from '../agreement/index.ts';
 import { BANK_DEADLINES } from './deadlines.ts';
 import { FAILURE_STATES, type FailureState, type FUNDS_LABELS, MAX_ATTEMPTS } from './model.ts';
 import { type BankRoundAction, type FailureAction, can, nextState } from './policy.ts';
+import { failureFilters } from './schemas.ts';
 
 /**
  * Failed payments, as the documents say (Qinghai 二(一)4; Haicheng 三). One case per failed line:
@@ -175,6 +177,52 @@ export function failuresQuery(db: Conn, actor: Actor) {
 }
 
 export type FailureView = FailureRow & { township_name: string; township_path: string; village_name: string };
+
+/** The failed-payments list (发放失败处理, core/lists.ts): the newest first; states sort in the order of the steps. */
+export const failureList = defineList({
+  path: '/bank/failures',
+  filters: failureFilters,
+  sorts: {
+    name: { label: '收款人', by: ['f.person_name'] },
+    amount: { label: '金额', by: ['f.amount_fen'], first: 'desc' },
+    state: { label: '状态', by: [{ column: 'f.state', order: Object.keys(FAILURE_STATES) }] },
+    opened: { label: '登记时间', by: ['f.opened_at'], first: 'desc' },
+  },
+  defaultSort: 'opened',
+  defaultDir: 'desc',
+  id: 'f.id',
+});
+
+export type FailureFilter = ReturnType<typeof failureList.parse>['filters'];
+
+/** The cases in the actor's scope (failuresQuery), narrowed by the list's filters (those not given: all). */
+export function failureListQuery(db: Conn, actor: Actor, filter: Partial<FailureFilter>) {
+  const q = failuresQuery(db, actor);
+  if (filter.state) q.where('f.state', filter.state);
+  if (filter.township) q.where('f.township_id', filter.township);
+  if (filter.round) q.where('f.round_id', filter.round);
+  if (filter.overdue) q.whereExists(overdueClock(db, businessDate()));
+  return q;
+}
+
+/**
+ * The clock a case waits on, open and past its due date — the conditions under which closeGroupIfDone and
+ * closeRepaymentIfDone (below) keep it open: its group's correction clock while it is corrected and verified, its
+ * group's refund clock while the bank owes the refund, its refund's repayment clock while the money is back on the
+ * source account and neither paid again nor on its way to the treasury.
+ */
+function overdueClock(db: Conn, today: string) {
+  return db('core_deadline as d')
+    .select(db.raw('1'))
+    .where('d.state', 'open')
+    .where('d.due_on', '<', today)
+    .where((w) =>
+      w
+        .where((c) => c.where('d.rule', BANK_DEADLINES.failure_correction.code).whereRaw('d.object_id = f.deadline_key').whereIn('f.state', ['correcting', 'verifying']))
+        .orWhere((c) => c.where('d.rule', BANK_DEADLINES.bank_refund.code).whereRaw('d.object_id = f.deadline_key').where('f.state', 'refund_due'))
+        .orWhere((c) => c.where('d.rule', BANK_DEADLINES.repayment.code).whereRaw('d.object_id = cast(f.refund_id as varchar(20))').where('f.funds', 'source').whereNot('f.state', 'return_due')),
+    );
+}
 
 export async function failureInScope(db: Conn, actor: Actor, failureId: number): Promise<FailureView> {
   const row = (await failuresQuery(db, actor).where('f.id', failureId).first()) as FailureView | undefined;

@@ -75,7 +75,7 @@ export function createBankModule(core: Core): AppModule {
                 failureId: c ? Number(c.id) : null,
                 handling: c ? FAILURE_STATES[c.state] : '',
                 round: l.round_title,
-                amount: formatYuan(Number(l.amount_fen)),
+                amount: formatYuan(l.amount_fen),
                 result: !r ? '待银行回盘' : r.result === 'paid' ? '已发放到账' : `发放失败：${r.failure_code} ${r.failure_reason ?? ''}`,
                 at: r ? formatDateTime(r.recorded_at) : '',
               };

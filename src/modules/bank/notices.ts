@@ -33,7 +33,7 @@ export async function queueNotices(trx: Tx, paidLineIds: number[]): Promise<numb
     line_id: l.line_id,
     person_id: l.person_id,
     round_id: l.round_id,
-    text: `您的${l.round_title} ${formatYuan(Number(l.amount_fen))} 元已于 ${today} 发放到尾号 ${l.account_last4 ?? '----'} 的账户。主管部门：${l.department_name}。`,
+    text: `您的${l.round_title} ${formatYuan(l.amount_fen)} 元已于 ${today} 发放到尾号 ${l.account_last4 ?? '----'} 的账户。主管部门：${l.department_name}。`,
     state: 'queued',
     queued_at: now,
   }));

@@ -3,11 +3,10 @@ import { type AuditWho, recordAudit } from '../../core/audit.ts';
 import { type Actor, hasRole } from '../../core/auth/roles.ts';
 import type { Core } from '../../core/context.ts';
 import { sm3Hex } from '../../core/crypto.ts';
-import { businessDate, formatDateTime } from '../../core/dates.ts';
+import { businessDate } from '../../core/dates.ts';
 import { type Conn, type Db, type Tx, bulkInsert, inTransaction, insertReturningId, nowIso, selectInChunks } from '../../core/db.ts';
 import { ConflictError, NotFoundError, ValidationError } from '../../core/errors.ts';
 import { formatYuan } from '../../core/money.ts';
-import { createPdf, drawTable, pdfToBuffer } from '../../core/pdf.ts';
 import { isPathInScope } from '../../core/regions.ts';
 import { type ImportError, type TableSpec, readTable, writeErrorReport } from '../../core/spreadsheet.ts';
 import { type TransferredRound, lineAmounts, transferredRounds } from '../batch/index.ts';
@@ -15,6 +14,7 @@ import { versionsById } from '../policy/index.ts';
 import { type RoundLedger, roundLedger } from './ledger.ts';
 import { authorize } from '../../core/authz.ts';
 import { can, signingPartyOf } from './policy.ts';
+import { reconciliationReportPdf } from './reports.ts';
 
 /**
  * Quarterly reconciliation with the agent bank (Qinghai 二(二)9: 每季度末进行补贴资金、受益对象等信息核对). At each
@@ -139,7 +139,7 @@ export async function reconciliationFigures(db: Conn, rec: ReconciliationRow): P
       bankTotals.set(Number(row.round_id), t);
     }
     const entered: { round_id: number; paid_fen: number; unpaid_fen: number; refunded_fen: number }[] = await db('bank_reconciliation_total').where({ reconciliation_id: rec.id }).select('round_id', 'paid_fen', 'unpaid_fen', 'refunded_fen');
-    for (const e of entered) bankTotals.set(Number(e.round_id), { paidFen: Number(e.paid_fen), unpaidFen: Number(e.unpaid_fen), refundedFen: Number(e.refunded_fen) });
+    for (const e of entered) bankTotals.set(Number(e.round_id), { paidFen: e.paid_fen, unpaidFen: Number(e.unpaid_fen), refundedFen: Number(e.refunded_fen) });
   }
   return { rounds: withLedger, policies: [...byPolicy].map(([policy, ledger]) => ({ policy, ledger })), bankTotals };
 }
@@ -352,47 +352,13 @@ export async function reconciliationPdf(db: Conn, actor: Actor, reconciliationId
   return { fileName: `对账报告-${rec.county_name}-${rec.bank_name}-${rec.quarter}.pdf`, body: Buffer.from(row.report_pdf) };
 }
 
-
 /** The signed report: per round and per policy, the bank's confirmed totals, the differences and how each was resolved, the signatures. */
 async function reconciliationReport(trx: Tx, rec: ReconciliationRow, signatures: { party: string; signer_name: string; signed_at: string }[]): Promise<Buffer> {
-  const figures = await reconciliationFigures(trx, rec);
   const diffs = await differencesOf(trx, rec.id);
-  const title = `惠民惠农补贴资金季度对账报告（${rec.quarter}）`;
-  const pdf = createPdf({ title, landscape: true });
-  pdf.font('zh-bold').fontSize(15).text(title, { align: 'center' });
-  pdf.font('zh').fontSize(9).text(`${rec.county_name} · 代发金融机构：${rec.bank_name} · 截至 ${rec.period_end} 已拨付的批次 · 签认完成 ${formatDateTime(rec.signed_at)}`, { align: 'center' });
-  pdf.moveDown(0.5);
-  pdf.font('zh-bold').fontSize(11).text('一、分批次资金（元）');
-  pdf.moveDown(0.2);
-  drawTable(pdf, {
-    columns: [{ header: '批次', width: 4 }, { header: '拨付', width: 1.4, align: 'right' }, { header: '已发放', width: 1.4, align: 'right' }, { header: '在银行未发放', width: 1.4, align: 'right' }, { header: '银行退回', width: 1.4, align: 'right' }, { header: '缴回财政', width: 1.4, align: 'right' }, { header: '待决定', width: 1.2, align: 'right' }, { header: '银行确认：已发放 / 未发放 / 已退回', width: 3 }],
-    rows: figures.rounds.map((r) => {
-      const b = figures.bankTotals?.get(r.id) ?? { paidFen: 0, unpaidFen: 0, refundedFen: 0 };
-      return [r.title, formatYuan(r.ledger.transferredFen), formatYuan(r.ledger.paidFen), formatYuan(r.ledger.pendingFen), formatYuan(r.ledger.refundedFen), formatYuan(r.ledger.returnedFen), formatYuan(r.ledger.awaitingFen), `${formatYuan(b.paidFen)} / ${formatYuan(b.unpaidFen)} / ${formatYuan(b.refundedFen)}`];
-    }),
-    repeatHeader: true,
+  return reconciliationReportPdf({
+    rec,
+    figures: await reconciliationFigures(trx, rec),
+    differences: diffs.map((d: Record<string, unknown>) => ({ ref: differenceRef(d), platform: String(d.platform), bank: String(d.bank), resolution: String(d.resolution ?? ''), resolvedBy: String(d.resolved_by_name ?? '') })),
+    signatures,
   });
-  pdf.moveDown(0.6);
-  pdf.font('zh-bold').fontSize(11).text('二、分补贴项目（元）');
-  pdf.moveDown(0.2);
-  drawTable(pdf, {
-    columns: [{ header: '补贴项目', width: 4 }, { header: '笔数', width: 1, align: 'right' }, { header: '拨付', width: 1.5, align: 'right' }, { header: '已发放', width: 1.5, align: 'right' }, { header: '在银行未发放', width: 1.5, align: 'right' }, { header: '银行退回', width: 1.5, align: 'right' }, { header: '缴回财政', width: 1.5, align: 'right' }, { header: '待决定', width: 1.5, align: 'right' }],
-    rows: figures.policies.map((p) => [p.policy, String(p.ledger.lines), formatYuan(p.ledger.transferredFen), formatYuan(p.ledger.paidFen), formatYuan(p.ledger.pendingFen), formatYuan(p.ledger.refundedFen), formatYuan(p.ledger.returnedFen), formatYuan(p.ledger.awaitingFen)]),
-    repeatHeader: true,
-  });
-  pdf.moveDown(0.6);
-  pdf.font('zh-bold').fontSize(11).text(`三、对账差异及处理（${diffs.length} 笔）`);
-  pdf.moveDown(0.2);
-  if (diffs.length) {
-    drawTable(pdf, {
-      columns: [{ header: '流水号', width: 2 }, { header: '平台', width: 2 }, { header: '银行确认', width: 2 }, { header: '处理', width: 5 }, { header: '处理人', width: 1.5 }],
-      rows: diffs.map((d: Record<string, unknown>) => [differenceRef(d), String(d.platform), String(d.bank), String(d.resolution ?? ''), String(d.resolved_by_name ?? '')]),
-      repeatHeader: true,
-    });
-  } else pdf.font('zh').fontSize(9).text('银行确认与平台记录逐笔一致。');
-  pdf.moveDown(0.6);
-  pdf.font('zh-bold').fontSize(11).text('四、签认');
-  pdf.moveDown(0.2);
-  drawTable(pdf, { columns: [{ header: '单位', width: 2 }, { header: '签认人', width: 3 }, { header: '时间', width: 2 }], rows: signatures.map((s) => [s.party === 'finance_section' ? '财政局业务科室' : s.party === 'bank' ? '代发金融机构' : '主管部门', s.signer_name, formatDateTime(s.signed_at)]), repeatHeader: false });
-  return pdfToBuffer(pdf);
 }

@@ -66,7 +66,7 @@ async function expectedAttempts(db: Conn, roundId: number): Promise<Map<string, 
     .where('s.round_id', roundId)
     .where((w) => w.where('s.needs_transfer', false).orWhereNotNull('s.transferred_at'))
     .select('sl.line_id', 'sl.attempt', 'sl.amount_fen');
-  for (const r of resent) expected.set(`${r.line_id}:${r.attempt}`, Number(r.amount_fen));
+  for (const r of resent) expected.set(`${r.line_id}:${r.attempt}`, r.amount_fen);
   return expected;
 }
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { businessDate, id, idList, optional, page, reason, text, version, yuan } from '../../core/fields.ts';
+import { businessDate, checkbox, id, idList, optional, reason, text, version, yuan } from '../../core/fields.ts';
 import { FAILURE_STATES, type FailureState } from './model.ts';
 
 /** Forms and query strings of the bank pages, built from the shared fields (core/fields.ts); messages in Chinese, keyed by field. */
@@ -42,11 +42,13 @@ export const retransferSchema = z.object({
 
 export const receiptSchema = z.object({ note: optional(z.string().trim().max(200, { error: '说明不能超过 200 个字' })) });
 
-/** The list of failed payments: a state tab and a page. */
-export const failuresQuerySchema = z.object({
+/** The filters of the failed-payments list (`/bank/failures`, failures.ts failureList); `overdue=1`: past the clock's due date. */
+export const failureFilters = {
   state: optional(z.enum(Object.keys(FAILURE_STATES) as [FailureState], { error: '状态不正确' })),
-  page,
-});
+  township: optional(id('乡镇')),
+  round: optional(id('发放批次')),
+  overdue: checkbox,
+};
 
 /** The bank's confirmed totals of each round of a reconciliation, typed in 元: fields paid-<round>, unpaid-<round>, refunded-<round>. */
 export const confirmedTotalsSchema = (rounds: { id: number; title: string }[]) =>

@@ -1,4 +1,5 @@
 import { type AuditAction, type AuditSummary, type AuditVocabulary, clauses } from '../../core/audit-vocabulary.ts';
+import { exportAuditAction } from '../../core/lists.ts';
 import { RULE_LABELS } from './checks/engine.ts';
 import { ROSTER_STATES, ROSTER_TRANSITIONS, ROUND_STATES, formatQuantity } from './model.ts';
 
@@ -32,6 +33,7 @@ export const batchAuditVocabulary: AuditVocabulary = {
     'batch.round.return': roundStep('退回主管部门'),
     'batch.round.release': roundStep('程序性复核通过，下达代发金融机构'),
     'batch.round.transfer': roundStep('登记拨付'),
+    'batch.rounds.export': exportAuditAction('批次：导出批次列表'),
     ...Object.fromEntries(Object.entries(ROSTER_TRANSITIONS).map(([action, t]) => [`batch.roster.${action}`, rosterStep(t.label)])),
     'batch.roster.import': {
       label: '清册：从文件导入',
@@ -41,6 +43,10 @@ export const batchAuditVocabulary: AuditVocabulary = {
           : clauses(`导入“${s.text('file')}”${s.count('rows')} 行`, `新增 ${s.count('added')}，修改 ${s.count('updated')}，未变化 ${s.count('unchanged')}`),
     },
     'batch.roster.prefill': { label: '清册：参照上期编制', sentence: (s) => clauses(`参照“${s.text('from')}”`, `新增 ${s.count('added')} 人`, `未纳入 ${s.count('skipped')} 人`) },
+    'batch.roster.print': {
+      label: '清册：打印或下载',
+      sentence: (s) => clauses(`下载整份清册（${s.choice('format', { pdf: 'PDF', xlsx: 'Excel' })}）`, `${s.count('lines')} 人`, `金额 ${s.yuan('totalFen')}`),
+    },
     'batch.roster.check': { label: '清册：复核比对', sentence: (s) => clauses(`阻断问题 ${s.count('blocking')} 个`, `提示 ${s.count('warnings')} 个`, `已说明 ${s.count('resolved')} 个`) },
     'batch.line.add': {
       label: '清册：新增发放对象',

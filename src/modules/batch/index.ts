@@ -3,9 +3,9 @@ import type { AppModule, WorkQueue } from '../../core/module.ts';
 import { batchAuditVocabulary } from './audit-labels.ts';
 import { BATCH_DEADLINES } from './deadlines.ts';
 import { formatYuan } from '../../core/money.ts';
-import { formatQuantity, ROSTER_STATES, ROUND_STATES } from './model.ts';
-import { paymentsOf, roundsReadyToSubmit, roundsWaiting, rostersWaiting } from './queries.ts';
-import { BATCH_READERS } from './policy.ts';
+import { formatQuantity, ROSTER_STATES, ROUND_STATES, type RosterState, type RoundState } from './model.ts';
+import { paymentsOf, roundsInState, rostersInStates } from './queries.ts';
+import { BATCH_READERS, can, rosterSteps } from './policy.ts';
 import { batchRoutes } from './routes.ts';
 
 export { roundMoney } from './round-workflow.ts';
@@ -38,20 +38,24 @@ export function createBatchModule(core: Core): AppModule {
               period: p.period,
               tier: p.tier_name,
               quantity: formatQuantity(Number(p.quantity_milli)),
-              amount: formatYuan(Number(p.amount_fen)),
+              amount: formatYuan(p.amount_fen),
               account: p.account_last4 ? `****${p.account_last4}` : '无',
               state: p.round_state === 'compiling' ? ROSTER_STATES[p.roster_state as keyof typeof ROSTER_STATES] : ROUND_STATES[p.round_state as keyof typeof ROUND_STATES],
             })),
-            totalFen: formatYuan(rows.filter((p) => p.round_state === 'transferred').reduce((sum, p) => sum + Number(p.amount_fen), 0)),
+            totalFen: formatYuan(rows.filter((p) => p.round_state === 'transferred').reduce((sum, p) => sum + p.amount_fen, 0)),
           },
         };
       },
     },
     async queues(actor) {
       const queues: WorkQueue[] = [];
-      const add = async (title: string, states: string[], options: { departmentOrgId?: number } = {}) => {
-        const { count, totalFen } = await rostersWaiting(core.db, actor, states, options);
-        if (count) queues.push({ title, count, totalFen, href: '/rounds' });
+      // A roster is on this actor's list when policy.ts gives them a step on it now; the line opens the roster
+      // itself when there is one, else the list of exactly those rosters.
+      const add = async (title: string, states: RosterState[]) => {
+        const mine = (await rostersInStates(core.db, actor, states)).filter((w) => rosterSteps(actor, w).allowed.length > 0);
+        if (mine.length === 0) return;
+        const totalFen = mine.reduce((sum, w) => sum + w.total_fen, 0);
+        queues.push({ title, count: mine.length, totalFen, href: mine.length === 1 ? `/rosters/${mine[0]!.roster.id}` : `/rosters?states=${states.join(',')}` });
       };
       if (actor.roles.includes('township_station')) {
         await add('编制中或被退回的清册', ['draft']);
@@ -59,16 +63,18 @@ export function createBatchModule(core: Core): AppModule {
       }
       if (actor.roles.includes('township_finance')) await add('待复核比对或待确认公示的清册', ['checking', 'publicity']);
       if (actor.roles.includes('department') && actor.orgId) {
-        await add('待审核的乡镇清册', ['submitted'], { departmentOrgId: actor.orgId });
-        const ready = await roundsReadyToSubmit(core.db, actor.orgId);
-        if (ready.count) queues.push({ title: '各乡镇已公示上报、待汇总报财政的批次', count: ready.count, totalFen: ready.totalFen, href: '/rounds' });
+        await add('待审核的乡镇清册', ['submitted']);
       }
-      const rounds = async (title: string, state: string) => {
-        const { count, totalFen } = await roundsWaiting(core.db, actor, state);
-        if (count) queues.push({ title, count, totalFen, href: '/rounds' });
+      // A round likewise, when this actor may take its next step.
+      const rounds = async (title: string, state: RoundState, action: 'submit_round' | 'release_round' | 'transfer', options: { readyToSubmit?: boolean } = {}) => {
+        const mine = (await roundsInState(core.db, actor, state, options)).filter((w) => can(actor, action, w.round).ok);
+        if (mine.length === 0) return;
+        const totalFen = mine.reduce((sum, w) => sum + w.total_fen, 0);
+        queues.push({ title, count: mine.length, totalFen, href: mine.length === 1 ? `/rounds/${mine[0]!.round.id}` : `/rounds?state=${state}` });
       };
-      if (actor.roles.includes('finance_section')) await rounds('待程序性复核的发放批次', 'submitted');
-      if (actor.roles.includes('treasury')) await rounds('已下达、待拨付资金的发放批次', 'released');
+      if (actor.roles.includes('department')) await rounds('各乡镇已公示上报、待汇总报财政的批次', 'compiling', 'submit_round', { readyToSubmit: true });
+      if (actor.roles.includes('finance_section')) await rounds('待程序性复核的发放批次', 'submitted', 'release_round');
+      if (actor.roles.includes('treasury')) await rounds('已下达、待拨付资金的发放批次', 'released', 'transfer');
       return queues;
     },
   };

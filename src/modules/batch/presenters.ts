@@ -1,8 +1,8 @@
 import { formatDateTime } from '../../core/dates.ts';
 import { formatYuan } from '../../core/money.ts';
 import { RULE_LABELS } from './checks/engine.ts';
-import type { LineWithFindings, RosterSummary } from './queries.ts';
-import type { RosterRow, RoundRow } from './repo.ts';
+import type { LineWithFindings, RosterSummary, RoundListRow } from './queries.ts';
+import { type RosterRow, type RoundRow, asRound } from './repo.ts';
 import { ROSTER_STATES, ROSTER_TRANSITIONS, ROUND_STATES, type RosterAction, formatQuantity } from './model.ts';
 import type { Actor } from '../../core/auth/roles.ts';
 import { can, rosterSteps } from './policy.ts';
@@ -22,6 +22,11 @@ export function presentRound(r: RoundRow) {
     stateCode: r.state,
     createdAt: formatDateTime(r.created_at),
   };
+}
+
+/** A round of the rounds list and of its export: its total in 元 and when it last changed. */
+export function presentRoundListRow(r: RoundListRow) {
+  return { ...presentRound(asRound(r)), total: formatYuan(Number(r.total_fen)), updatedAt: formatDateTime(r.updated_at) };
 }
 
 export function presentRosterSummary(s: RosterSummary) {
@@ -56,20 +61,28 @@ export function presentLine(l: LineWithFindings) {
     amount: formatYuan(l.amount_fen),
     changedAfterPublicity: l.changed_after_publicity,
     findings: l.findings.map((f) => ({ id: f.id, label: RULE_LABELS[f.rule] ?? f.rule, severity: f.severity, message: f.message, resolved: f.state === 'resolved', resolution: f.resolution ?? '' })),
+    blocking: l.findings.some((f) => f.severity === 'blocking' && f.state === 'open'),
   };
 }
 
-const presentAction = (a: RosterAction) => ({ action: a, label: ROSTER_TRANSITIONS[a].label, needsReason: ROSTER_TRANSITIONS[a].reason, publicity: a === 'start_publicity' });
+/** A step's button: disabled, with the reason, while blocking findings stand and the step runs the checks. */
+const presentAction = (a: RosterAction, blocking: number) => ({
+  action: a,
+  label: ROSTER_TRANSITIONS[a].label,
+  needsReason: ROSTER_TRANSITIONS[a].reason,
+  publicity: a === 'start_publicity',
+  heldBy: ROSTER_TRANSITIONS[a].checks !== 'none' && blocking > 0 ? `复核比对还有 ${blocking} 个阻断性问题，改正后才能办理` : '',
+});
 
 /**
  * What the roster page offers this actor, each decided by policy.ts: the steps they may take now, the steps a
  * colleague must take (four-eyes, shown with the reason instead of a button), and the forms of the page.
  */
-export function presentRosterPermissions(actor: Actor, round: RoundRow, roster: RosterRow) {
+export function presentRosterPermissions(actor: Actor, round: RoundRow, roster: RosterRow, findings: { blocking: number }) {
   const on = { round, roster };
   const steps = rosterSteps(actor, on);
   return {
-    actions: steps.allowed.map(presentAction),
+    actions: steps.allowed.map((a) => presentAction(a, findings.blocking)),
     colleagueSteps: steps.colleague.map((c) => ({ label: ROSTER_TRANSITIONS[c.action].label, reason: c.reason })),
     editable: can(actor, 'edit_lines', on).ok,
     canCheck: can(actor, 'check', on).ok,
@@ -77,6 +90,43 @@ export function presentRosterPermissions(actor: Actor, round: RoundRow, roster: 
     canObject: can(actor, 'record_objection', on).ok,
     canResolveObjection: can(actor, 'resolve_objection', on).ok,
     canReturnLines: can(actor, 'return_lines', on).ok,
+  };
+}
+
+/**
+ * The one error summary at the top of the roster page, for whichever of its forms was refused: each message links to
+ * the field it is about, where that field is on the page; a form the page no longer offers (the roster moved on)
+ * gets its messages without links.
+ */
+export function rosterErrorSummary(extra: Record<string, unknown>, can: ReturnType<typeof presentRosterPermissions>) {
+  const posted = (extra.values ?? {}) as Record<string, unknown>;
+  const forms: [string, boolean, Record<string, string>][] = [
+    ['actErrors', can.actions.length > 0, { reason: `reason-${String(posted.action ?? '')}`, publicityStart: 'ps', publicityEnd: 'pe', action: 'roster-steps' }],
+    ['lineErrors', can.editable, {}],
+    ['removeErrors', can.editable, { reason: `d-${String(extra.lineId ?? '')}` }],
+    ['prefillErrors', false, {}],
+    ['checkErrors', false, {}],
+    ['objectionErrors', can.canObject, {}],
+    ['returnErrors', can.canReturnLines, { lineIds: 'return-lines' }],
+    ['resolveErrors', can.canResolve, { reason: `r-${String(extra.findingId ?? '')}` }],
+  ];
+  for (const [key, shown, targets] of forms) {
+    const errors = extra[key] as Record<string, string> | undefined;
+    if (errors) return { errors, targets, linkable: shown };
+  }
+  return extra.importError ? { errors: { file: extra.importError as string }, linkable: can.editable } : {};
+}
+
+/** A roster on the actor's to-do list: where, how much, and the steps that are theirs now. */
+export function presentWaitingRoster(actor: Actor, w: { roster: RosterRow; round: RoundRow; lines: number; total_fen: number }) {
+  return {
+    id: w.roster.id,
+    round: w.round.title,
+    township: w.roster.township_name,
+    state: ROSTER_STATES[w.roster.state],
+    lines: w.lines,
+    total: formatYuan(w.total_fen),
+    steps: rosterSteps(actor, w).allowed.map((a) => ROSTER_TRANSITIONS[a].label).join('、'),
   };
 }
 

@@ -1,17 +1,61 @@
 import type { Actor } from '../../core/auth/roles.ts';
 import { type Conn, countRows, selectInChunks } from '../../core/db.ts';
-import { allocatedFen } from '../policy/index.ts';
+import { defineList } from '../../core/lists.ts';
+import { allocatedFen, versionsById } from '../policy/index.ts';
+import { ROUND_STATES } from './model.ts';
 import { type LineRow, type RosterRow, type RoundRow, asLine, asRound, roundQuery, rosterQuery } from './repo.ts';
+import { roundFilters } from './schemas.ts';
 
 /** Reads for the batch pages and queues; plain rows, money in fen. */
 
-/** Rounds the actor sees: their county's (township users see the county's rounds, with their own roster). */
-export async function listRounds(db: Conn, actor: Actor, limit = 100): Promise<RoundRow[]> {
-  const rows = (await roundQuery(db)
-    .where((q) => q.where('c.path', 'like', `${actor.regionPath}%`).orWhereRaw('? like ' + "c.path || '%'", [actor.regionPath]))
-    .orderBy('r.id', 'desc')
-    .limit(limit)) as RoundRow[];
-  return rows.map(asRound);
+/** The rounds list (发放批次, core/lists.ts): the most recently changed first; states sort in the workflow's order. */
+export const roundList = defineList({
+  path: '/rounds',
+  filters: roundFilters,
+  sorts: {
+    period: { label: '期间', by: ['r.period'], first: 'desc' },
+    title: { label: '批次名称', by: ['r.title'] },
+    state: { label: '状态', by: [{ column: 'r.state', order: Object.keys(ROUND_STATES) }] },
+    total: { label: '总金额', by: ['total_fen'], first: 'desc' },
+    updated: { label: '更新时间', by: ['r.updated_at'], first: 'desc' },
+  },
+  defaultSort: 'updated',
+  defaultDir: 'desc',
+  id: 'r.id',
+});
+
+export type RoundFilter = ReturnType<typeof roundList.parse>['filters'];
+/** A round of the list: its row and the total of its active lines. */
+export type RoundListRow = RoundRow & { total_fen: number };
+
+/**
+ * The rounds the actor sees, narrowed by the list's filters, with their totals: their county's (township users see
+ * the county's rounds, with their own roster). A period of four digits is a year: every period of that year.
+ */
+export function roundsQuery(db: Conn, actor: Actor, filter: RoundFilter) {
+  const q = roundQuery(db)
+    .select(db.raw("coalesce((select sum(l.amount_fen) from batch_line l where l.round_id = r.id and l.state = 'active'), 0) as total_fen"))
+    .where((w) => w.where('c.path', 'like', `${actor.regionPath}%`).orWhereRaw('? like ' + "c.path || '%'", [actor.regionPath]));
+  if (filter.policy !== null) q.where('r.policy_item_id', filter.policy);
+  if (filter.period !== null) {
+    if (/^\d{4}$/.test(filter.period)) q.where('r.period_year', Number(filter.period));
+    else q.where('r.period', filter.period);
+  }
+  if (filter.state !== null) q.where('r.state', filter.state);
+  if (filter.department !== null) q.where('r.department_org_id', filter.department);
+  return q;
+}
+
+/** The choices of the list's policy and department filters: those of the rounds the actor sees. */
+export async function roundFilterChoices(db: Conn, actor: Actor): Promise<{ policies: { value: number; label: string }[]; departments: { value: number; label: string }[] }> {
+  const visible = () => roundsQuery(db, actor, { policy: null, period: null, state: null, department: null }).clearSelect();
+  const items = (await visible().groupBy('r.policy_item_id').select('r.policy_item_id').max({ version_id: 'r.policy_version_id' })) as { policy_item_id: number; version_id: number }[];
+  const versions = await versionsById(db, items.map((i) => Number(i.version_id)));
+  const departments = (await visible().distinct('o.id', 'o.name').orderBy('o.name')) as { id: number; name: string }[];
+  return {
+    policies: versions.map((v) => ({ value: v.itemId, label: `${v.code} ${v.name}` })).sort((a, b) => a.label.localeCompare(b.label, 'zh-CN')),
+    departments: departments.map((d) => ({ value: Number(d.id), label: d.name })),
+  };
 }
 
 export interface RosterSummary extends RosterRow {
@@ -82,7 +126,10 @@ export async function rosterLines(db: Conn, rosterId: number, filter: LineFilter
     });
   }
   const total = await countRows(q);
-  const rows = ((await q.clone().select('l.*', 'v.name as village_name').orderBy('l.id').limit(filter.pageSize).offset((filter.page - 1) * filter.pageSize)) as (LineRow & { village_name: string })[]).map(asLine);
+  // Lines with an open blocking finding first, then those with an open warning, then the rest: what must be fixed
+  // is on the first page.
+  const ranks = db('batch_finding').where({ roster_id: rosterId, state: 'open' }).whereNotNull('line_id').groupBy('line_id').select('line_id', db.raw("min(case when severity = 'blocking' then 0 else 1 end) as finding_rank")).as('fr');
+  const rows = ((await q.clone().leftJoin(ranks, 'fr.line_id', 'l.id').select('l.*', 'v.name as village_name').orderByRaw('coalesce(fr.finding_rank, 2), l.id').limit(filter.pageSize).offset((filter.page - 1) * filter.pageSize)) as (LineRow & { village_name: string })[]).map(asLine);
   const findings = rows.length ? await db('batch_finding').whereIn('line_id', rows.map((r) => r.id)).whereIn('state', ['open', 'resolved']).orderBy('id').select('id', 'line_id', 'rule', 'severity', 'message', 'state', 'resolution') : [];
   return { rows: rows.map((r) => ({ ...(r as LineRow & { village_name: string }), findings: findings.filter((f: { line_id: number }) => Number(f.line_id) === r.id) })), total };
 }
@@ -98,6 +145,27 @@ export async function villageTotals(db: Conn, rosterId: number): Promise<{ villa
     .sum({ total_fen: 'l.amount_fen' })
     .orderBy('v.name')) as unknown as { village_id: number; village_name: string; lines: number | string; total_fen: number | string | null }[];
   return rows.map((r) => ({ village_id: Number(r.village_id), village_name: r.village_name, lines: Number(r.lines), total_fen: sumOf(r.total_fen) }));
+}
+
+export interface PrintedLine {
+  id: number;
+  village_id: number;
+  village_name: string;
+  person_name: string;
+  id_masked: string;
+  tier_name: string;
+  standard_fen: number;
+  quantity_milli: number;
+  amount_fen: number;
+}
+
+/** Every active line of a roster with its village, in line order: the whole roster as printed (no account data). */
+export async function printedLines(db: Conn, rosterId: number): Promise<PrintedLine[]> {
+  return db('batch_line as l')
+    .join('core_region as v', 'v.id', 'l.village_id')
+    .where({ 'l.roster_id': rosterId, 'l.state': 'active' })
+    .orderBy('l.id')
+    .select('l.id', 'l.village_id', 'v.name as village_name', 'l.person_name', 'l.id_masked', 'l.tier_name', 'l.standard_fen', 'l.quantity_milli', 'l.amount_fen');
 }
 
 /** Findings not about a line (the budget) and the counts by state, for the roster page's summary. */
@@ -117,13 +185,18 @@ export async function history(db: Conn, where: { round_id?: number; roster_id?: 
 }
 
 /** Rosters waiting for the actor: by state and role, in their scope (the home page's queues). */
-export async function rostersWaiting(db: Conn, actor: Actor, states: string[], options: { departmentOrgId?: number } = {}): Promise<{ count: number; totalFen: number }> {
-  const q = db('batch_roster as s').join('core_region as t', 't.id', 's.township_id').join('batch_round as r', 'r.id', 's.round_id').where('r.state', 'compiling').whereIn('s.state', states).where('t.path', 'like', `${actor.regionPath}%`);
-  if (options.departmentOrgId !== undefined) q.where('r.department_org_id', options.departmentOrgId);
-  const ids = ((await q.select('s.id')) as { id: number }[]).map((r) => Number(r.id));
-  if (ids.length === 0) return { count: 0, totalFen: 0 };
-  const sum = await db('batch_line').whereIn('roster_id', ids).where('state', 'active').sum({ total: 'amount_fen' }).first();
-  return { count: ids.length, totalFen: sumOf(sum?.total) };
+/**
+ * The rosters of compiling rounds in the actor's scope that are in one of the states, with their round: the
+ * candidates of a to-do line (the caller keeps those where policy.ts gives this actor a step now).
+ */
+export async function rostersInStates(db: Conn, actor: Actor, states: readonly string[]): Promise<{ roster: RosterRow; round: RoundRow; lines: number; total_fen: number }[]> {
+  const rosters = (await rosterQuery(db).join('batch_round as r', 'r.id', 's.round_id').where('r.state', 'compiling').whereIn('s.state', states).where('t.path', 'like', `${actor.regionPath}%`).orderBy('s.id')) as RosterRow[];
+  if (rosters.length === 0) return [];
+  const rounds = new Map(((await roundQuery(db).whereIn('r.id', [...new Set(rosters.map((s) => s.round_id))])) as RoundRow[]).map((r) => [Number(r.id), asRound(r)]));
+  const sums = new Map(
+    ((await selectInChunks(rosters.map((s) => Number(s.id)), (chunk) => db('batch_line').whereIn('roster_id', chunk).where('state', 'active').groupBy('roster_id').select('roster_id').count({ n: '*' }).sum({ total: 'amount_fen' }))) as { roster_id: number; n: number | string; total: number | string | null }[]).map((r) => [Number(r.roster_id), r]),
+  );
+  return rosters.map((s) => ({ roster: s, round: rounds.get(Number(s.round_id))!, lines: Number(sums.get(Number(s.id))?.n ?? 0), total_fen: sumOf(sums.get(Number(s.id))?.total) }));
 }
 
 export interface PaymentRow {
@@ -151,20 +224,18 @@ export async function paymentsOf(db: Conn, personId: number): Promise<PaymentRow
 }
 
 /** Rounds in a state in the actor's county (the finance section's and treasury's queues), with their totals. */
-export async function roundsWaiting(db: Conn, actor: Actor, state: string): Promise<{ count: number; totalFen: number }> {
-  const rounds = () => db('batch_round as r').join('core_region as c', 'c.id', 'r.county_id').where('r.state', state).where('c.path', 'like', `${actor.regionPath}%`);
-  const row = await db('batch_line').whereIn('round_id', rounds().select('r.id')).where('state', 'active').sum({ total: 'amount_fen' }).first();
-  return { count: await countRows(rounds()), totalFen: sumOf(row?.total) };
-}
-
-/** The department's compiling rounds whose every roster with lines has been reported again: ready to submit. */
-export async function roundsReadyToSubmit(db: Conn, departmentOrgId: number): Promise<{ count: number; totalFen: number }> {
-  const notReady = db('batch_roster as s').whereRaw('s.round_id = r.id').whereNot('s.state', 'reported').whereExists((q) => q.select(db.raw('1')).from('batch_line as l').whereRaw('l.roster_id = s.id').where('l.state', 'active'));
-  const anyLine = db('batch_line as l').whereRaw('l.round_id = r.id').where('l.state', 'active');
-  const ids = ((await db('batch_round as r').where({ 'r.state': 'compiling', 'r.department_org_id': departmentOrgId }).whereNotExists(notReady).whereExists(anyLine.select(db.raw('1'))).select('r.id')) as { id: number }[]).map((r) => Number(r.id));
-  if (ids.length === 0) return { count: 0, totalFen: 0 };
-  const row = await db('batch_line').whereIn('round_id', ids).where('state', 'active').sum({ total: 'amount_fen' }).first();
-  return { count: ids.length, totalFen: sumOf(row?.total) };
+/** The rounds in a state in the actor's scope, each with its lines' total: the candidates of a to-do line. */
+export async function roundsInState(db: Conn, actor: Actor, state: string, options: { readyToSubmit?: boolean } = {}): Promise<{ round: RoundRow; total_fen: number }[]> {
+  const q = roundQuery(db).where('r.state', state).where('c.path', 'like', `${actor.regionPath}%`).orderBy('r.id');
+  if (options.readyToSubmit) {
+    // Every roster with lines reported again after publicity, and at least one line.
+    const notReady = db('batch_roster as s').whereRaw('s.round_id = r.id').whereNot('s.state', 'reported').whereExists((w) => w.select(db.raw('1')).from('batch_line as l').whereRaw('l.roster_id = s.id').where('l.state', 'active'));
+    q.whereNotExists(notReady).whereExists(db('batch_line as l').whereRaw('l.round_id = r.id').where('l.state', 'active').select(db.raw('1')));
+  }
+  const rounds = ((await q) as RoundRow[]).map(asRound);
+  if (rounds.length === 0) return [];
+  const sums = new Map(((await db('batch_line').whereIn('round_id', rounds.map((r) => r.id)).where('state', 'active').groupBy('round_id').select('round_id').sum({ total: 'amount_fen' })) as { round_id: number; total: number | string | null }[]).map((r) => [Number(r.round_id), sumOf(r.total)]));
+  return rounds.map((round) => ({ round, total_fen: sums.get(Number(round.id)) ?? 0 }));
 }
 
 export async function roundTransfers(db: Conn, roundId: number) {
@@ -207,7 +278,7 @@ export async function releasedAt(db: Conn, roundId: number): Promise<string | nu
 /** The amount of each active line of a round, by line id (what a bank's result is checked against). */
 export async function lineAmounts(db: Conn, roundId: number): Promise<Map<number, number>> {
   const rows: { id: number; amount_fen: number }[] = await db('batch_line').where({ round_id: roundId, state: 'active' }).select('id', 'amount_fen');
-  return new Map(rows.map((r) => [Number(r.id), Number(r.amount_fen)]));
+  return new Map(rows.map((r) => [Number(r.id), r.amount_fen]));
 }
 
 export interface NoticeLine {

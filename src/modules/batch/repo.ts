@@ -26,6 +26,7 @@ export interface RoundRow {
   bank_org_id: number | null;
   created_by: number;
   created_at: string;
+  updated_at: string;
   version: number;
 }
 

@@ -2,24 +2,29 @@ import type Router from '@koa/router';
 import type { Context } from 'koa';
 import type { Actor } from '../../core/auth/roles.ts';
 import { businessDate, businessYear, formatDateTime } from '../../core/dates.ts';
-import { NotFoundError, ValidationError } from '../../core/errors.ts';
+import { NotFoundError } from '../../core/errors.ts';
 import { uploadedFile } from '../../core/http/upload.ts';
 import { requireId, validate } from '../../core/http/validate.ts';
 import { formatYuan } from '../../core/money.ts';
 import { findRegion } from '../../core/regions.ts';
+import { recordAudit } from '../../core/audit.ts';
+import { inTransaction } from '../../core/db.ts';
+import { XLSX_TYPE } from '../../core/downloads.ts';
+import { chosen, describeFilters, listWorkbook } from '../../core/lists.ts';
 import { ImportRefused, type Web } from '../../core/web/web.ts';
 import type { ImportError } from '../../core/spreadsheet.ts';
 import { listRegionFor, policyList, versionsById } from '../policy/index.ts';
 import { agreementInForce } from '../agreement/index.ts';
 import { addLine, checkRoster, createRound, recordObjection, removeLine, resolveFinding, resolveObjection, returnLines } from './commands.ts';
-import { ROSTER_STATES } from './model.ts';
-import { can } from './policy.ts';
-import { presentHistory, presentLine, presentRosterPermissions, presentRound, presentRoundPermissions, presentRoster, presentRosterSummary } from './presenters.ts';
-import { history, listRounds, objectionsOf, returnedLines, rosterFindings, rosterLines, roundBudget, roundRosters, roundTransfers, villageTotals } from './queries.ts';
+import { ROSTER_STATES, ROUND_STATES } from './model.ts';
+import { can, rosterSteps } from './policy.ts';
+import { presentHistory, presentLine, presentRosterPermissions, presentRound, presentRoundListRow, presentRoundPermissions, presentRoster, presentRosterSummary, presentWaitingRoster, rosterErrorSummary } from './presenters.ts';
+import { history, objectionsOf, returnedLines, rosterFindings, rostersInStates, rosterLines, roundBudget, roundFilterChoices, roundList, type RoundListRow, roundRosters, roundsQuery, roundTransfers, villageTotals } from './queries.ts';
 import { recordTransfer, releaseRound, returnRound, roundMoney, submitRound } from './round-workflow.ts';
 import { roundInScope, rosterInScope } from './repo.ts';
+import { rosterFile } from './roster-files.ts';
 import { importRosterFile, prefillRoster } from './roster-import.ts';
-import { actSchema, lineAddSchema, lineRemoveSchema, linesQuerySchema, objectionResolveSchema, objectionSchema, releaseSchema, resolveSchema, returnLinesSchema, roundCreateSchema, roundReturnSchema, roundSubmitSchema, transferSchema } from './schemas.ts';
+import { actSchema, lineAddSchema, lineRemoveSchema, linesQuerySchema, objectionResolveSchema, objectionSchema, releaseSchema, resolveSchema, returnLinesSchema, roundCreateSchema, roundReturnSchema, roundSubmitSchema, transferSchema, waitingQuerySchema } from './schemas.ts';
 import { actOnRoster } from './workflow.ts';
 
 const PAGE_SIZE = 50;
@@ -34,10 +39,53 @@ export function batchRoutes(router: Router, web: Web): void {
     const canCreate = can(actor, 'create_round', (await findRegion(db, actor.regionId)) ?? { level: '' }).ok;
     const year = businessYear();
     const policies = canCreate ? (await policyList(db, await listRegionFor(db, actor.regionId), year, { publicOnly: false })).map((v) => ({ value: v.itemId, label: `${v.code} ${v.name}（${v.unit}，${v.frequency === 'monthly' ? '按月' : v.frequency === 'quarterly' ? '按季' : '按年'}）` })) : [];
-    web.render(ctx, 'batch/rounds.njk', { title: '发放批次', rounds: (await listRounds(db, actor)).map(presentRound), canCreate, policies, values: { period: String(year) }, ...extra }, status);
+    const query = roundList.parse(ctx.query);
+    const { rows, total } = await roundList.page<RoundListRow>(roundsQuery(db, actor, query.filters), query);
+    web.render(
+      ctx,
+      'batch/rounds.njk',
+      { title: '发放批次', rounds: rows.map(presentRoundListRow), links: roundList.links(query, total), filter: query.filters, choices: await roundChoices(actor), canCreate, policies, values: { period: String(year) }, ...extra },
+      status,
+    );
+  }
+
+  /** The choices of the list's filters: policies and departments of the rounds the actor sees, and the states. */
+  async function roundChoices(actor: Actor) {
+    return { ...(await roundFilterChoices(db, actor)), states: Object.entries(ROUND_STATES).map(([value, label]) => ({ value, label })) };
   }
 
   router.get('/rounds', async (ctx) => roundsPage(ctx, await reader(ctx)));
+
+  // What the list's filter selects, every page of it (registered before /rounds/:id so that the fixed path wins).
+  router.get('/rounds/export.xlsx', async (ctx) => {
+    const actor = await reader(ctx);
+    const query = roundList.parse(ctx.query);
+    const rows = (await roundList.all<RoundListRow>(roundsQuery(db, actor, query.filters), query)).map(presentRoundListRow);
+    const choices = await roundChoices(actor);
+    const { policy, period, state, department } = query.filters;
+    const file = await listWorkbook(
+      {
+        title: '发放批次',
+        filter: describeFilters([['补贴项目', chosen(choices.policies, policy)], ['期间', period], ['状态', chosen(choices.states, state)], ['主管部门', chosen(choices.departments, department)]]),
+        sort: roundList.describeSort(query),
+        by: actor.displayName,
+      },
+      [
+        { header: '批次名称', width: 40, value: (r) => r.title },
+        { header: '期间', width: 10, value: (r) => r.period },
+        { header: '发放方式', width: 16, value: (r) => r.payee },
+        { header: '救助类', width: 8, value: (r) => (r.meansTested ? '是' : '否') },
+        { header: '主管部门', width: 16, value: (r) => r.department },
+        { header: '状态', width: 12, value: (r) => r.state },
+        { header: '总金额（元）', width: 18, value: (r) => r.total },
+        { header: '建立时间', width: 18, value: (r) => r.createdAt },
+        { header: '更新时间', width: 18, value: (r) => r.updatedAt },
+      ],
+      rows,
+    );
+    await inTransaction(db, (trx) => recordAudit(trx, actor, { action: 'batch.rounds.export', summary: file.summary }));
+    web.sendFile(ctx, file.fileName, XLSX_TYPE, file.body);
+  });
 
   router.post('/rounds', async (ctx) => {
     const actor = web.actor(ctx);
@@ -65,7 +113,7 @@ export function batchRoutes(router: Router, web: Web): void {
         standards: version!.tiers.map((t) => `${t.name} ${formatYuan(t.standardFen)} 元/${round.unit}`).join('；'),
         budget: { allocated: formatYuan(budget.allocatedFen), round: formatYuan(budget.roundFen), others: formatYuan(budget.otherRoundsFen), over: budget.roundFen + budget.otherRoundsFen > budget.allocatedFen },
         money: { lines: money.lines, total: formatYuan(money.linesFen), transferred: formatYuan(money.transferredFen) },
-        transfers: (await roundTransfers(db, round.id)).map((tr) => ({ amount: formatYuan(Number(tr.amount_fen)), voucher: tr.voucher_no, bank: tr.bank_name, account: tr.destination_account, who: tr.recorded_by_name, at: formatDateTime(tr.recorded_at) })),
+        transfers: (await roundTransfers(db, round.id)).map((tr) => ({ amount: formatYuan(tr.amount_fen), voucher: tr.voucher_no, bank: tr.bank_name, account: tr.destination_account, who: tr.recorded_by_name, at: formatDateTime(tr.recorded_at) })),
         rosters: inScope.map(presentRosterSummary),
         history: presentHistory((await history(db, { round_id: round.id })).filter((h) => h.roster_id === null)),
         can: presentRoundPermissions(actor, round),
@@ -128,6 +176,8 @@ export function batchRoutes(router: Router, web: Web): void {
     const query = validate(linesQuerySchema, ctx.query);
     const { rows, total } = await rosterLines(db, roster.id, { villageId: query.villageId, finding: query.finding, page: query.page, pageSize: PAGE_SIZE });
     const villages = await villageTotals(db, roster.id);
+    const findings = await rosterFindings(db, roster.id);
+    const permissions = presentRosterPermissions(actor, round, roster, findings);
     const [version] = await versionsById(db, [round.policy_version_id]);
     web.render(
       ctx,
@@ -144,12 +194,13 @@ export function batchRoutes(router: Router, web: Web): void {
         filter: { villageId: query.villageId ?? '', finding: query.finding ?? '' },
         villages: villages.map((v) => ({ value: v.village_id, label: v.village_name, lines: v.lines, total: formatYuan(v.total_fen) })),
         rosterTotal: { lines: villages.reduce((n, v) => n + v.lines, 0), total: formatYuan(villages.reduce((n, v) => n + v.total_fen, 0)) },
-        findings: await rosterFindings(db, roster.id),
-        ...presentRosterPermissions(actor, round, roster),
+        findings,
+        ...permissions,
+        errorSummary: rosterErrorSummary(extra, permissions),
         tiers: version!.tiers.map((t) => ({ value: t.name, label: `${t.name}（${formatYuan(t.standardFen)} 元/${round.unit}）` })),
         history: presentHistory(await history(db, { roster_id: roster.id })),
         objections: (await objectionsOf(db, roster.id)).map((o) => ({ id: o.id, line: o.person_name ?? '整份清册', raisedOn: o.raised_on, content: o.content, resolution: o.resolution ?? '', resolved: o.resolved_at !== null })),
-        returned: (await returnedLines(db, roster.id)).map((l) => ({ name: l.person_name, idMasked: l.id_masked, amount: formatYuan(Number(l.amount_fen)), reason: l.return_reason ?? '' })),
+        returned: (await returnedLines(db, roster.id)).map((l) => ({ name: l.person_name, idMasked: l.id_masked, amount: formatYuan(l.amount_fen), reason: l.return_reason ?? '' })),
         states: ROSTER_STATES,
         ...extra,
       },
@@ -157,7 +208,23 @@ export function batchRoutes(router: Router, web: Web): void {
     );
   }
 
+  // The rosters waiting for this actor (a to-do line of the home page): only those where a step is theirs now.
+  router.get('/rosters', async (ctx) => {
+    const actor = await reader(ctx);
+    const { states } = validate(waitingQuerySchema, ctx.query);
+    const mine = (await rostersInStates(db, actor, states)).filter((w) => rosterSteps(actor, w).allowed.length > 0);
+    web.render(ctx, 'batch/waiting.njk', { title: '待您办理的清册', rows: mine.map((w) => presentWaitingRoster(actor, w)) });
+  });
+
   router.get('/rosters/:id', async (ctx) => rosterPage(ctx, await reader(ctx), idParam(ctx, 'id', '清册')));
+
+  // The whole roster to print or save, for whoever may read its page.
+  for (const format of ['pdf', 'xlsx'] as const) {
+    router.get(`/rosters/:id/roster.${format}`, async (ctx) => {
+      const file = await rosterFile(web.core, await reader(ctx), idParam(ctx, 'id', '清册'), format);
+      web.sendFile(ctx, file.fileName, file.contentType, file.body);
+    });
+  }
 
   /** Run a command that may fail on the form; a ValidationError re-renders the roster page with it. */
   async function onRoster(ctx: Context, run: (actor: Actor, rosterId: number) => Promise<string>, errorsKey: string) {
@@ -166,7 +233,7 @@ export function batchRoutes(router: Router, web: Web): void {
     // A step refused because of the roster's state or its findings is shown on the roster itself; field errors go
     // to the form that was posted, with everything typed kept (a staff screen: the ID number too).
     await web.formStep(ctx, `/rosters/${rosterId}`, () => run(actor, rosterId), (extra, status) =>
-      rosterPage(ctx, actor, rosterId, 'errors' in extra ? { [errorsKey]: extra.errors, values: ctx.request.body, actAction: (ctx.request.body as Record<string, unknown>).action } : extra, status),
+      rosterPage(ctx, actor, rosterId, 'errors' in extra ? { [errorsKey]: extra.errors, values: ctx.request.body, actAction: (ctx.request.body as Record<string, unknown>).action, lineId: Number(ctx.params.lid) || null } : extra, status),
     );
   }
 
@@ -252,12 +319,14 @@ export function batchRoutes(router: Router, web: Web): void {
     const finding = await db('batch_finding').where({ id: findingId }).first('roster_id');
     if (!finding) throw new NotFoundError('比对结果不存在');
     const rosterId = Number(finding.roster_id);
-    try {
-      await resolveFinding(web.core, actor, findingId, validate(resolveSchema, ctx.request.body).reason);
-    } catch (err) {
-      if (!(err instanceof ValidationError)) throw err;
-      return rosterPage(ctx, actor, rosterId, { resolveErrors: { ...err.fieldErrors, findingId } }, 422);
-    }
-    await web.redirectWith(ctx, `/rosters/${rosterId}`, { kind: 'success', message: '已记录核实说明' });
+    await web.formStep(
+      ctx,
+      `/rosters/${rosterId}`,
+      async () => {
+        await resolveFinding(web.core, actor, findingId, validate(resolveSchema, ctx.request.body).reason);
+        return '已记录核实说明';
+      },
+      (extra, status) => rosterPage(ctx, actor, rosterId, 'errors' in extra ? { resolveErrors: extra.errors, findingId, values: extra.values } : extra, status),
+    );
   });
 }

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { businessDate, daysInclusive, id, idList, optional, page, reason, text, version, yuan } from '../../core/fields.ts';
-import { MIN_PUBLICITY_DAYS, ROSTER_TRANSITIONS, type RosterAction } from './model.ts';
+import { MIN_PUBLICITY_DAYS, ROSTER_STATES, ROSTER_TRANSITIONS, ROUND_STATES, type RosterAction, type RosterState, type RoundState } from './model.ts';
 
 /** Forms and query strings of the batch pages, built from the shared fields (core/fields.ts); messages in Chinese, keyed by field. */
 
@@ -49,6 +49,14 @@ export const linesQuerySchema = z.object({
   page,
 });
 
+/** The rosters waiting for the actor: `?states=checking,publicity` (the states of a to-do line). */
+export const waitingQuerySchema = z.object({
+  states: z.preprocess(
+    (v) => (typeof v === 'string' && v !== '' ? v.split(',') : Object.keys(ROSTER_STATES)),
+    z.array(z.enum(Object.keys(ROSTER_STATES) as [RosterState], { error: '清册状态不正确' })),
+  ),
+});
+
 export const roundSubmitSchema = z.object({ version });
 export const roundReturnSchema = z.object({ version, reason: reason('退回原因') });
 
@@ -71,3 +79,11 @@ export const objectionSchema = z.object({
 export const objectionResolveSchema = z.object({ resolution: reason('处理结果', 200) });
 
 export const returnLinesSchema = z.object({ lineIds: idList('要退回的发放明细'), reason: reason('退回原因', 200) });
+
+/** The filters of the rounds list (`/rounds`, queries.ts roundList): a year finds every period of that year. */
+export const roundFilters = {
+  policy: optional(id('补贴项目')),
+  period: optional(z.string().trim().regex(/^\d{4}(-(0[1-9]|1[0-2]|Q[1-4]))?$/, { error: '期间应写作 2026、2026-11 或 2026-Q4' })),
+  state: optional(z.enum(Object.keys(ROUND_STATES) as [RoundState], { error: '请从列表中选择批次状态' })),
+  department: optional(id('主管部门')),
+};

@@ -1,4 +1,5 @@
 import { type AuditSummary, type AuditVocabulary, changes, clauses } from '../../core/audit-vocabulary.ts';
+import { exportAuditAction } from '../../core/lists.ts';
 import { maskName } from '../../core/mask.ts';
 import { RELATIONS } from './model.ts';
 import { REFERENCE_SOURCES } from './reference.ts';
@@ -26,6 +27,7 @@ export const beneficiaryAuditVocabulary: AuditVocabulary = {
         clauses(`${s.text('village')}的 ${s.text('name')}（${s.choice('relation', RELATIONS) || '家庭成员'}）`, s.has('converted15') && '15 位身份证号已转换为 18 位', s.has('account') ? '同时登记了发放账户' : '未登记发放账户'),
     },
     'beneficiary.correct': { label: '更正受益对象信息', sentence: correction },
+    'beneficiary.registry.export': exportAuditAction('导出受益对象档案'),
     'beneficiary.change.request': { label: '申请变更账户或状态', sentence: (s) => clauses(change(s), s.has('reason') && `原因：${s.text('reason')}`) },
     'beneficiary.change.confirm': { label: '确认账户或状态变更', sentence: (s) => clauses(change(s), s.has('note') && `意见：${s.text('note')}`) },
     'beneficiary.change.reject': { label: '驳回账户或状态变更', sentence: (s) => clauses(change(s), s.has('note') && `意见：${s.text('note')}`) },

@@ -1,7 +1,7 @@
 import { formatDateTime } from '../../core/dates.ts';
 import { ACCOUNT_KIND_LABELS } from './account-number.ts';
 import { RELATIONS, STATUSES } from './model.ts';
-import type { ChangeRequestRow, HitRow, ImportRow, SnapshotRow } from './queries.ts';
+import type { ChangeRequestRow, HitRow, ImportRow, RegistryRow, SnapshotRow } from './queries.ts';
 import { REFERENCE_KIND_LABELS, REFERENCE_SOURCES, type ReferenceKind, type ReferenceSource } from './reference.ts';
 import type { AccountRow, PersonRow } from './repo.ts';
 import type { Actor } from '../../core/auth/roles.ts';
@@ -23,6 +23,11 @@ export function presentPerson(p: PersonRow) {
     statusNote: p.status_date ? `${p.status_date}（${p.status_source ?? ''}）` : '',
     householdId: p.household_id,
   };
+}
+
+/** A person of the registry list and of its export: their active payout account by its bank and last four digits. */
+export function presentRegistryRow(p: RegistryRow) {
+  return { ...presentPerson(p), account: p.account_last4 ? `${p.account_bank} ****${p.account_last4}` : '' };
 }
 
 export function presentAccount(a: AccountRow) {

@@ -2,8 +2,11 @@ import { refuse } from '../../core/audit.ts';
 import type { Actor } from '../../core/auth/roles.ts';
 import { type Conn, type Db, countRows, selectInChunks } from '../../core/db.ts';
 import { NotFoundError } from '../../core/errors.ts';
+import { defineList } from '../../core/lists.ts';
 import { pathIds, whereRegionInScope } from '../../core/regions.ts';
+import { STATUSES } from './model.ts';
 import { type AccountRow, type PersonRow, personQuery } from './repo.ts';
+import { registryFilters } from './schemas.ts';
 
 /** A person in the actor's region subtree; another region's person is refused (403, audited). */
 export async function personInScope(db: Db, actor: Actor, personId: number): Promise<PersonRow> {
@@ -15,24 +18,39 @@ export async function personInScope(db: Db, actor: Actor, personId: number): Pro
   throw new NotFoundError('受益对象不存在');
 }
 
-export interface PersonSearch {
-  name?: string;
-  /** Blind index of an exact ID number (the number itself never reaches a query or a URL). */
-  idIndex?: string;
-  villageId?: number;
-  page: number;
-  pageSize?: number;
-}
+/** The registry list (受益对象档案, core/lists.ts): by village, in registration order within it; statuses sort in their list's order. */
+export const registryList = defineList({
+  path: '/beneficiaries',
+  filters: registryFilters,
+  sorts: {
+    village: { label: '村（社区）', by: ['v.name', 'p.village_id'] },
+    name: { label: '姓名', by: ['p.name'] },
+    status: { label: '状态', by: [{ column: 'p.status', order: Object.keys(STATUSES) }] },
+  },
+  defaultSort: 'village',
+  defaultDir: 'asc',
+  id: 'p.id',
+});
 
-export async function searchPeople(db: Conn, actor: Actor, search: PersonSearch): Promise<{ rows: PersonRow[]; total: number }> {
-  const pageSize = search.pageSize ?? 50;
-  const q = whereRegionInScope(personQuery(db), 'p.village_id', actor, db);
-  if (search.name) q.where('p.name', 'like', `%${search.name}%`);
-  if (search.idIndex) q.where('p.id_index', search.idIndex);
-  if (search.villageId) q.where('p.village_id', search.villageId);
-  const total = await countRows(q);
-  const rows = (await q.orderBy([{ column: 'p.village_id' }, { column: 'p.household_id' }, { column: 'p.id' }]).limit(pageSize).offset((search.page - 1) * pageSize)) as PersonRow[];
-  return { rows, total };
+export type RegistryFilter = ReturnType<typeof registryList.parse>['filters'];
+/** A person of the list with their active payout account, if any (its bank and last four digits only). */
+export type RegistryRow = PersonRow & { account_bank: string | null; account_last4: string | null };
+
+/**
+ * The people in the actor's region subtree, narrowed by the list's filters (those not given: all), or the one person
+ * of an exact ID number by its blind index (the number itself never reaches a query or a URL).
+ */
+export function registryQuery(db: Conn, actor: Actor, filter: Partial<RegistryFilter> & { idIndex?: string }) {
+  const q = whereRegionInScope(personQuery(db), 'p.village_id', actor, db)
+    .leftJoin('beneficiary_account as a', 'a.active_person_id', 'p.id')
+    .select('a.bank_name as account_bank', 'a.account_last4');
+  if (filter.name) q.where('p.name', 'like', `%${filter.name}%`);
+  if (filter.idIndex) q.where('p.id_index', filter.idIndex);
+  if (filter.villageId) q.where('p.village_id', filter.villageId);
+  if (filter.status) q.where('p.status', filter.status);
+  if (filter.account === 'yes') q.whereNotNull('a.id');
+  if (filter.account === 'no') q.whereNull('a.id');
+  return q;
 }
 
 export async function householdMembers(db: Conn, householdId: number): Promise<PersonRow[]> {

@@ -9,16 +9,19 @@ import type { AccountKind } from './account-number.ts';
 import { businessDate, formatDateTime } from '../../core/dates.ts';
 import { XLSX_TYPE } from '../../core/downloads.ts';
 import { uploadedFile } from '../../core/http/upload.ts';
+import { recordAudit } from '../../core/audit.ts';
+import { inTransaction } from '../../core/db.ts';
+import { chosen, describeFilters, listWorkbook } from '../../core/lists.ts';
 import { correctPerson, decideChange, registerPerson, requestChange } from './commands.ts';
 import { writeRegistryTemplate } from './files.ts';
 import { importRegistry } from './registry-import.ts';
 import { RELATIONS, STATUSES } from './model.ts';
 import { parseIdNumber } from './id-number.ts';
 import { can } from './policy.ts';
-import { presentAccount, presentHit, presentImport, presentPerson, presentRequest, presentRequestFor, presentSnapshot } from './presenters.ts';
-import { accountsOf, changeRequestsOf, householdMembers, importsOf, pendingChanges, personInScope, referenceHitsOf, referenceSnapshot, referenceSnapshots, searchPeople, snapshotHits } from './queries.ts';
+import { presentAccount, presentHit, presentImport, presentPerson, presentRegistryRow, presentRequest, presentRequestFor, presentSnapshot } from './presenters.ts';
+import { accountsOf, changeRequestsOf, householdMembers, importsOf, pendingChanges, personInScope, referenceHitsOf, referenceSnapshot, referenceSnapshots, registryList, type RegistryRow, registryQuery, snapshotHits } from './queries.ts';
 import { REFERENCE_SOURCES, loadReferenceSnapshot } from './reference.ts';
-import { accountChangeSchema, correctionSchema, decisionSchema, hitPageSchema, idSearchSchema, referenceUploadSchema, registerSchema, searchSchema, statusChangeSchema } from './schemas.ts';
+import { accountChangeSchema, correctionSchema, decisionSchema, hitPageSchema, idSearchSchema, referenceUploadSchema, registerSchema, statusChangeSchema } from './schemas.ts';
 
 const PAGE_SIZE = 50;
 
@@ -39,20 +42,27 @@ export function beneficiaryRoutes(router: Router, web: Web): void {
     return id;
   }
 
-  async function searchPage(ctx: Context, actor: Actor, search: { name?: string | null; villageId?: number | null; idIndex?: string; page: number }, extra: Record<string, unknown> = {}, status = 200) {
-    const { rows, total } = await searchPeople(db, actor, { name: search.name ?? undefined, villageId: search.villageId ?? undefined, idIndex: search.idIndex, page: search.page, pageSize: PAGE_SIZE });
+  const accountChoices = [
+    { value: 'yes', label: '有发放账户' },
+    { value: 'no', label: '无发放账户' },
+  ];
+  const statusChoices = Object.entries(STATUSES).map(([value, label]) => ({ value, label }));
+
+  /** The registry list; after an exact ID number search (a POST, see below) the one person of that number. */
+  async function searchPage(ctx: Context, actor: Actor, idIndex?: string, extra: Record<string, unknown> = {}, status = 200) {
+    const query = registryList.parse(ctx.query);
+    const { rows, total } = await registryList.page<RegistryRow>(registryQuery(db, actor, { ...query.filters, idIndex }), query);
     web.render(
       ctx,
       'beneficiary/search.njk',
       {
         title: '受益对象档案',
-        rows: rows.map(presentPerson),
-        total,
-        page: search.page,
-        pages: Math.max(1, Math.ceil(total / PAGE_SIZE)),
-        values: { name: search.name ?? '', villageId: search.villageId ?? '' },
-        query: new URLSearchParams({ name: search.name ?? '', villageId: String(search.villageId ?? '') }).toString(),
+        rows: rows.map(presentRegistryRow),
+        links: registryList.links(query, total),
+        filter: query.filters,
         villages: await villages(actor),
+        statuses: statusChoices,
+        accounts: accountChoices,
         canRegister: can(actor, 'register', null).ok,
         ...extra,
       },
@@ -60,9 +70,36 @@ export function beneficiaryRoutes(router: Router, web: Web): void {
     );
   }
 
-  router.get('/beneficiaries', async (ctx) => {
+  router.get('/beneficiaries', async (ctx) => searchPage(ctx, await reader(ctx)));
+
+  // What the list's filter selects, every page of it; ID numbers masked as on the page, accounts by their last digits.
+  router.get('/beneficiaries/export.xlsx', async (ctx) => {
     const actor = await reader(ctx);
-    await searchPage(ctx, actor, validate(searchSchema, ctx.query));
+    const query = registryList.parse(ctx.query);
+    const rows = (await registryList.all<RegistryRow>(registryQuery(db, actor, query.filters), query)).map(presentRegistryRow);
+    const { name, villageId, status, account } = query.filters;
+    const file = await listWorkbook(
+      {
+        title: '受益对象档案',
+        filter: describeFilters([['姓名含', name], ['村（社区）', chosen(await villages(actor), villageId)], ['状态', chosen(statusChoices, status)], ['发放账户', chosen(accountChoices, account)]]),
+        sort: registryList.describeSort(query),
+        by: actor.displayName,
+      },
+      [
+        { header: '姓名', width: 12, value: (p) => p.name },
+        { header: '身份证号码（脱敏）', width: 22, value: (p) => p.idMasked },
+        { header: '性别', width: 6, value: (p) => p.sex },
+        { header: '出生日期', width: 12, value: (p) => p.birthDate },
+        { header: '村（社区）', width: 14, value: (p) => p.village },
+        { header: '与户主关系', width: 10, value: (p) => p.relation },
+        { header: '状态', width: 8, value: (p) => p.status },
+        { header: '状态变更', width: 24, value: (p) => p.statusNote },
+        { header: '发放账户', width: 30, value: (p) => p.account },
+      ],
+      rows,
+    );
+    await inTransaction(db, (trx) => recordAudit(trx, actor, { action: 'beneficiary.registry.export', summary: file.summary }));
+    web.sendFile(ctx, file.fileName, XLSX_TYPE, file.body);
   });
 
   // An exact ID number search is a POST: the number never appears in a URL, a log or the browser history.
@@ -70,7 +107,7 @@ export function beneficiaryRoutes(router: Router, web: Web): void {
     const actor = await reader(ctx);
     const typed = String((ctx.request.body as Record<string, unknown>).idNumber ?? '');
     // A refused number stays in the field (a staff screen), with the reason beside it.
-    const refused = (message: string) => searchPage(ctx, actor, { page: 1 }, { idErrors: { idNumber: message }, idValue: typed }, 422);
+    const refused = (message: string) => searchPage(ctx, actor, undefined, { idErrors: { idNumber: message }, idValue: typed }, 422);
     let idNumber: string;
     try {
       ({ idNumber } = validate(idSearchSchema, ctx.request.body));
@@ -80,7 +117,7 @@ export function beneficiaryRoutes(router: Router, web: Web): void {
     }
     const parsed = parseIdNumber(idNumber);
     if (!parsed.ok) return refused(parsed.error);
-    await searchPage(ctx, actor, { page: 1, idIndex: web.core.crypto.blindIndex('id', parsed.value.idNumber) }, { byId: true });
+    await searchPage(ctx, actor, web.core.crypto.blindIndex('id', parsed.value.idNumber), { byId: true });
   });
 
   async function registerPage(ctx: Context, actor: Actor, values: Record<string, unknown>, errors?: Record<string, string>) {

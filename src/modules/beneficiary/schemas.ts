@@ -52,11 +52,13 @@ export const decisionSchema = z.object({
   note: optional(z.string().trim().max(200, { error: '说明不能超过 200 个字符' })),
 });
 
-export const searchSchema = z.object({
+/** The filters of the registry list (`/beneficiaries`, queries.ts registryList): part of a name, village, status, whether a payout account is active. */
+export const registryFilters = {
   name: optional(z.string().trim().max(40, { error: '姓名过长' })),
   villageId: optional(id('村（社区）')),
-  page,
-});
+  status: optional(z.enum(Object.keys(STATUSES) as [keyof typeof STATUSES], { error: '请从列表中选择状态' })),
+  account: optional(z.enum(['yes', 'no'], { error: '请从列表中选择有无发放账户' })),
+};
 
 export const idSearchSchema = z.object({ idNumber: z.string({ error: '请填写身份证号码' }) });
 

@@ -11,6 +11,7 @@ import { policyRoutes } from './routes.ts';
 export { allocatedFen, listRegionFor, policyList, versionInForce, versionsById } from './queries.ts';
 export type { PolicyVersion } from './repo.ts';
 export type { Frequency, Payee, PolicyLevel, PolicyTier } from './files.ts';
+export { standardText } from './files.ts';
 
 export function createPolicyModule(core: Core): AppModule {
   return {

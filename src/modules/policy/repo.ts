@@ -91,7 +91,7 @@ export async function hydrate(db: Conn, rows: Record<string, unknown>[]): Promis
       publishedBy: r.published_by == null ? null : Number(r.published_by),
       publishedAt: (r.published_at as string | null) ?? null,
       returnReason: (r.return_reason as string | null) ?? null,
-      tiers: tiers.filter((t) => Number(t.version_id) === id).map((t) => ({ name: t.name, standardFen: Number(t.standard_fen) })),
+      tiers: tiers.filter((t) => Number(t.version_id) === id).map((t) => ({ name: t.name, standardFen: t.standard_fen })),
       exclusiveGroups: groups.filter((g) => Number(g.version_id) === id).map((g) => g.group_name),
     };
   });
