@@ -16,61 +16,16 @@ import type { StepOutcome, Web } from '../../core/web/web.ts';
 import { type RoundRow, lineFacts } from '../batch/index.ts';
 import { receiptFile, receiptsOf, uploadReceipt } from './cards.ts';
 import { supplementsOf } from './commands.ts';
-import { FAILURE_STATES, FUNDS_LABELS, type FailureState, MAX_ATTEMPTS } from './model.ts';
-import {
-  type FailureView,
-  approveCorrections,
-  approveReissue,
-  bankRoundInScope,
-  compileReissue,
-  correctFailure,
-  decideReturn,
-  failureEvents,
-  failedPaymentsQuery,
-  failureInScope,
-  failureList,
-  failureListQuery,
-  failuresQuery,
-  recordRefund,
-  recordRetransfer,
-  recordTreasuryReturn,
-  requestReissue,
-  sendBackFailure,
-  verifyFailure,
-} from './failures.ts';
+import { FAILURE_STATES, type FailureState, MAX_ATTEMPTS } from './model.ts';
+import { approveCorrections, approveReissue, compileReissue, correctFailure, decideReturn, recordRefund, recordRetransfer, recordTreasuryReturn, requestReissue, sendBackFailure, verifyFailure } from './failures.ts';
+import { type FailureView, bankRoundInScope, failedPaymentsQuery, failureEvents, failureInScope, failureList, failureListQuery, failuresQuery } from './queries.ts';
 import { roundLedger } from './ledger.ts';
 import { PAYOUT_FORMATS } from './payout.ts';
-import { presentBankRoundPermissions, presentCasePermissions } from './presenters.ts';
+import { presentBankRoundPermissions, presentCase, presentCasePermissions } from './presenters.ts';
 import { can } from './policy.ts';
 import { approveCorrectionsSchema, correctSchema, countyQuerySchema, decideReturnSchema, reissueRequestSchema, sendBackSchema, caseStepSchema, receiptSchema, refundSchema, retransferSchema, treasuryReturnSchema } from './schemas.ts';
 
 export const FAILURE_READERS = ['township_station', 'township_finance', 'department', 'finance_section', 'treasury', 'bank', 'supervisor'] as const;
-
-/** A case as the pages show it, from a row as the database returns it (PostgreSQL gives bigints as strings). */
-function presentCase(f: FailureView) {
-  const amountFen = Number(f.amount_fen);
-  return {
-    id: Number(f.id),
-    round: f.round_title,
-    roundId: Number(f.round_id),
-    township: f.township_name,
-    village: f.village_name,
-    name: f.person_name,
-    idMasked: f.id_masked,
-    amount: formatYuan(amountFen),
-    amountFen,
-    attempt: Number(f.attempt),
-    failure: `${f.failure_code} ${f.failure_reason}`,
-    state: FAILURE_STATES[f.state],
-    stateCode: f.state,
-    funds: FUNDS_LABELS[f.funds],
-    account: f.account_last4 ? `****${f.account_last4}` : '',
-    holder: f.holder_name ?? '',
-    note: f.correction_note ?? '',
-    version: Number(f.version),
-    openedAt: formatDateTime(f.opened_at),
-  };
-}
 
 /**
  * Pages of the failed payments (发放失败处理): the list in the actor's scope, one case with its history and the step

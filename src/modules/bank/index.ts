@@ -16,7 +16,7 @@ import { cardRoutes } from './card-routes.ts';
 import { listCardRequests } from './cards.ts';
 import { listReconciliations, openReconciliations } from './reconcile.ts';
 import { FAILURE_READERS, failureRoutes } from './failure-routes.ts';
-import { failuresQuery, supplementsAwaitingTransfer } from './failures.ts';
+import { failuresQuery, supplementsAwaitingTransfer } from './queries.ts';
 import { FAILURE_STATES, type FailureState } from './model.ts';
 
 /** Who answers for failed payments in which state (Qinghai 二(一)4), for the home page. */

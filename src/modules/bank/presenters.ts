@@ -1,5 +1,8 @@
 import type { Actor } from '../../core/auth/roles.ts';
-import type { FailureRow } from './failures.ts';
+import { formatDateTime } from '../../core/dates.ts';
+import { formatYuan } from '../../core/money.ts';
+import { FAILURE_STATES, FUNDS_LABELS } from './model.ts';
+import type { FailureRow, FailureView } from './queries.ts';
 import { type FailureAction, can } from './policy.ts';
 
 /** The steps of a failed payment's page this actor may take now, each decided by policy.ts; and why a colleague must. */
@@ -28,5 +31,31 @@ export function presentBankRoundPermissions(actor: Actor, round: { state: string
     compileReissue: can(actor, 'compile_reissue', round).ok && waiting.reissueApproved > 0,
     download: can(actor, 'download_payout', round).ok,
     uploadReceipt: can(actor, 'upload_receipt', round).ok,
+  };
+}
+
+/** A case as the pages show it, from a row as the database returns it (PostgreSQL gives bigints as strings). */
+export function presentCase(f: FailureView) {
+  const amountFen = Number(f.amount_fen);
+  return {
+    id: Number(f.id),
+    round: f.round_title,
+    roundId: Number(f.round_id),
+    township: f.township_name,
+    village: f.village_name,
+    name: f.person_name,
+    idMasked: f.id_masked,
+    amount: formatYuan(amountFen),
+    amountFen,
+    attempt: Number(f.attempt),
+    failure: `${f.failure_code} ${f.failure_reason}`,
+    state: FAILURE_STATES[f.state],
+    stateCode: f.state,
+    funds: FUNDS_LABELS[f.funds],
+    account: f.account_last4 ? `****${f.account_last4}` : '',
+    holder: f.holder_name ?? '',
+    note: f.correction_note ?? '',
+    version: Number(f.version),
+    openedAt: formatDateTime(f.opened_at),
   };
 }
