@@ -19,7 +19,10 @@ describe(`registry pages (${TEST_DB})`, () => {
     const bad = await submit(station, '/beneficiaries/new', '/beneficiaries', { name: '', idNumber: '110105194912310021', villageId: village, relation: 'head', hasAccount: 'on', accountKind: 'sscard', bankName: '信用社', accountNumber: '123', holderName: '' });
     expect(bad.status).toBe(422);
     expect(bad.text).toContain('请填写姓名');
-    expect(bad.text).not.toContain('110105194912310021'); // the page never echoes an ID number
+    // What was typed stays on this staff screen (no-store, never in a URL), the ID and account numbers too.
+    expect(bad.text).toContain('value="110105194912310021"');
+    expect(bad.text).toContain('value="123"');
+    expect(bad.headers['cache-control']).toBe('no-store');
     const ok = await submit(station, '/beneficiaries/new', '/beneficiaries', { name: '赵小河', idNumber: '11010519491231002X', villageId: village, relation: 'head', hasAccount: 'on', accountKind: 'sscard', bankName: '青禾县农村信用合作联社', accountNumber: '6239990000000000018', holderName: '' });
     expect(ok.status).toBe(303);
     const person = await station.get(ok.headers.location as string);
@@ -32,6 +35,7 @@ describe(`registry pages (${TEST_DB})`, () => {
     const badId = await submit(station, '/beneficiaries', '/beneficiaries/find', { idNumber: '123' });
     expect(badId.status).toBe(422);
     expect(badId.text).toContain('身份证号码应为 18 位，当前为 3 位');
+    expect(badId.text).toContain('value="123"');
   });
 
   it('keeps a township station out of another township’s people and out of confirmations', async () => {

@@ -1,9 +1,10 @@
 import { recordAudit } from '../../core/audit.ts';
-import { type Actor, hasRole } from '../../core/auth/roles.ts';
+import type { Actor } from '../../core/auth/roles.ts';
 import { type Tx, insertReturningId, nowIso } from '../../core/db.ts';
 import { ConflictError, ForbiddenError, NotFoundError } from '../../core/errors.ts';
 import { recordHistory } from './commands.ts';
 import { type LineRow, type RoundRow, asRound, roundQuery } from './repo.ts';
+import { can } from './policy.ts';
 
 /** The payee's registry account as it now stands, for a reissued line (the bank module reads it from the registry). */
 export interface ReissueAccount {
@@ -24,10 +25,12 @@ export interface ReissueAccount {
  * Runs inside the caller's transaction (the bank module links each case to its line in the same one).
  */
 export async function insertReissueRound(trx: Tx, actor: Actor, originalRoundId: number, items: { lineId: number; account: ReissueAccount }[]): Promise<{ roundId: number; lineIds: Map<number, number> }> {
-  if (!hasRole(actor, 'department')) throw new ForbiddenError('补发批次由业务主管部门建立');
   const original = (await roundQuery(trx).where('r.id', originalRoundId).first()) as RoundRow | undefined;
   if (!original) throw new NotFoundError('原发放批次不存在');
-  if (asRound(original).department_org_id !== actor.orgId) throw new ForbiddenError('只能为本部门的发放批次建立补发批次');
+  // The caller has authorized the step (bank's can 'compile_reissue'); this one is decided by batch's rule too, and
+  // inside the caller's transaction a refusal cannot write its own audit row, so it aborts the transaction instead.
+  const decision = can(actor, 'create_reissue', asRound(original));
+  if (!decision.ok) throw new ForbiddenError(decision.reason);
   const lines = (await trx('batch_line').where({ round_id: originalRoundId }).whereIn('id', items.map((i) => i.lineId)).select('*')) as LineRow[];
   if (lines.length !== items.length) throw new ConflictError('补发明细与原批次不符');
   const now = nowIso();

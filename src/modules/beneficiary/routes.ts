@@ -152,7 +152,7 @@ export function beneficiaryRoutes(router: Router, web: Web): void {
       await web.redirectWith(ctx, `/beneficiaries/${personId}`, { kind: 'success', message: '已登记' });
     } catch (err) {
       if (!(err instanceof ValidationError)) throw err;
-      await registerPage(ctx, actor, { ...body, idNumber: '' }, err.fieldErrors);
+      await registerPage(ctx, actor, body, err.fieldErrors);
     }
   });
 
@@ -285,7 +285,7 @@ export function beneficiaryRoutes(router: Router, web: Web): void {
       await requestChange(web.core, actor, personId, { kind: 'account', account: { kind: input.accountKind, bankName: input.bankName, number: input.accountNumber, holderName: input.holderName } }, input.reason);
     } catch (err) {
       if (!(err instanceof ValidationError)) throw err;
-      return personPage(ctx, actor, personId, { accountErrors: err.fieldErrors, accountValues: { ...body, accountNumber: '' } }, 422);
+      return personPage(ctx, actor, personId, { accountErrors: err.fieldErrors, accountValues: body }, 422);
     }
     await web.redirectWith(ctx, `/beneficiaries/${personId}`, { kind: 'success', message: '账户变更已提交，待乡镇财政所确认后生效' });
   });
