@@ -186,8 +186,8 @@ export function failureRoutes(router: Router, web: Web): void {
         refundDueTotal: sumOf(inState('refund_due')),
         returnDueTotal: sumOf(inState('return_due')),
         cases,
-        refunds: refunds.map((r: Record<string, string>) => ({ voucher: r.voucher_no, on: r.refunded_on, lines: r.lines, amount: formatYuan(Number(r.amount_fen)) })),
-        returns: returns.map((r: Record<string, string>) => ({ voucher: r.voucher_no, on: r.returned_on, lines: r.lines, amount: formatYuan(Number(r.amount_fen)) })),
+        refunds: refunds.map((r: { voucher_no: string; refunded_on: string; lines: number; amount_fen: number }) => ({ voucher: r.voucher_no, on: r.refunded_on, lines: r.lines, amount: formatYuan(r.amount_fen) })),
+        returns: returns.map((r: { voucher_no: string; returned_on: string; lines: number; amount_fen: number }) => ({ voucher: r.voucher_no, on: r.returned_on, lines: r.lines, amount: formatYuan(r.amount_fen) })),
         can: presentBankRoundPermissions(actor, round, { reissueApproved: inState('reissue_approved').length }),
         receipts,
         today: businessDate(),
@@ -262,7 +262,7 @@ export function failureRoutes(router: Router, web: Web): void {
   async function failedList(q: ReturnType<typeof failuresQuery>) {
     const rows = (await q.where('f.state', 'returned').orderBy('t.path').orderBy('v.name').orderBy('f.id').limit(5000)) as FailureView[];
     const departments = new Map((await db('core_org').whereIn('id', [...new Set(rows.map((r) => Number(r.department_org_id)))]).select('id', 'name')).map((o: { id: number; name: string }) => [Number(o.id), o.name]));
-    return rows.map((r) => ({ township: r.township_name, village: r.village_name, name: maskName(r.person_name), idMasked: r.id_masked, subsidy: r.round_title, amount: formatYuan(Number(r.amount_fen)), department: departments.get(Number(r.department_org_id)) ?? '' }));
+    return rows.map((r) => ({ township: r.township_name, village: r.village_name, name: maskName(r.person_name), idMasked: r.id_masked, subsidy: r.round_title, amount: formatYuan(r.amount_fen), department: departments.get(Number(r.department_org_id)) ?? '' }));
   }
 
   router.get('/bank/failed-list', async (ctx) => {

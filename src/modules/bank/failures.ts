@@ -325,7 +325,7 @@ export async function recordRetransfer(core: Core, actor: Actor, roundId: number
   if (!supplement.needs_transfer) throw new ConflictError('该补充代发文件的资金仍在代发银行，无需再次拨付');
   if (supplement.transferred_at) throw new ConflictError('该补充代发文件的资金已拨付');
   const { voucherNo } = input;
-  if (input.amountFen !== Number(supplement.amount_fen)) throw new ValidationError({ amount: `拨付金额应为 ${formatYuan(Number(supplement.amount_fen))} 元` });
+  if (input.amountFen !== supplement.amount_fen) throw new ValidationError({ amount: `拨付金额应为 ${formatYuan(supplement.amount_fen)} 元` });
   const agreement = await agreementInForce(core.db, { countyId: round.county_id, bankOrgId: round.bank_org_id!, on: businessDate(), townshipIds: [] });
   if (typeof agreement === 'string') throw new ValidationError({ destinationAccount: agreement });
   if (input.destinationAccount.replace(/\s/g, '') !== agreement.settlement_account_no) {

@@ -36,7 +36,7 @@ export function presentBankRoundPermissions(actor: Actor, round: { state: string
 
 /** A case as the pages show it, from a row as the database returns it (PostgreSQL gives bigints as strings). */
 export function presentCase(f: FailureView) {
-  const amountFen = Number(f.amount_fen);
+  const amountFen = f.amount_fen;
   return {
     id: Number(f.id),
     round: f.round_title,

@@ -26,7 +26,7 @@ export function presentRound(r: RoundRow) {
 
 /** A round of the rounds list and of its export: its total in 元 and when it last changed. */
 export function presentRoundListRow(r: RoundListRow) {
-  return { ...presentRound(asRound(r)), total: formatYuan(Number(r.total_fen)), updatedAt: formatDateTime(r.updated_at) };
+  return { ...presentRound(asRound(r)), total: formatYuan(r.total_fen), updatedAt: formatDateTime(r.updated_at) };
 }
 
 export function presentRosterSummary(s: RosterSummary) {
