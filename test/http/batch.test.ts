@@ -97,8 +97,23 @@ describe(`batch pages (${TEST_DB})`, () => {
     for (const [username, queue] of Object.entries(expected)) {
       const agent = agentFor(t.core);
       await login(agent, username);
-      expect((await agent.get('/')).text, username).toContain(queue);
+      const home = await agent.get('/');
+      expect(home.text, username).toContain(queue);
+      // The line opens what waits for this user: the roster or round itself, or the list of exactly those.
+      const href = new RegExp(`<a href="([^"]+)">${queue}</a>`).exec(home.text)?.[1] ?? '';
+      expect(href, username).toMatch(/^\/(rosters\/\d+|rounds\/\d+|rosters\?states=[a-z,]+|rounds\?state=[a-z]+)$/);
+      const opened = await agent.get(href.replace(/&amp;/g, '&'));
+      expect(opened.status, `${username} ${href}`).toBe(200);
+      if (href.startsWith('/rosters?')) {
+        expect(opened.text).toContain('待您办理的清册');
+        expect(opened.text).toContain('your-turn');
+      }
     }
+    const station = agentFor(t.core);
+    await login(station, 'station1');
+    const waiting = await station.get('/rosters?states=draft');
+    expect(waiting.text).toMatch(/href="\/rosters\/\d+"/);
+    expect((await station.get('/rosters?states=nonsense')).status).toBe(422);
   });
 
   it('lets a county set the time limit of each step of the flow on the settings page', async () => {
