@@ -36,7 +36,7 @@ import { calendarRoutes } from './core/web/calendar-routes.ts';
 import { homeRoutes } from './core/web/home-routes.ts';
 import { opsRoutes } from './core/web/ops-routes.ts';
 import { sessionMiddleware } from './core/web/session-middleware.ts';
-import { Web } from './core/web/web.ts';
+import { ERROR_TEMPLATE, Web } from './core/web/web.ts';
 
 const STATIC_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../static');
 
@@ -120,8 +120,8 @@ export function createApp(core: Core, options: AppOptions = {}): Koa {
   calendarRoutes(router, web);
   opsRoutes(router, web, composeTasks(core, modules), deadlineRules);
   for (const m of modules) m.routes?.(router, web);
-  app.use(formAddressesAnswerGet(router));
   app.use(router.routes());
+  app.use(formAddressesAnswerGet(router));
   app.use(router.allowedMethods());
   return app;
 }
@@ -142,12 +142,13 @@ function apiRoutes(core: Core, modules: AppModule[]) {
 /**
  * A form's address answers GET too: after a refused POST (the page re-rendered with its errors) the address bar
  * holds the form's action, and a refresh there must show the page, never "Method Not Allowed". A GET of a path
- * that only takes POST is sent (303) to the nearest page above it: /rosters/12/act → /rosters/12.
+ * that only takes POST is sent (303) to the nearest page above it: /rosters/12/act → /rosters/12. Mounted after the
+ * routes, so it only sees the requests no route answered.
  */
 function formAddressesAnswerGet(router: Router) {
   const answersGet = (path: string) => router.match(path, 'GET').pathAndMethod.some((layer) => layer.methods.includes('GET'));
   return async (ctx: Context, next: Next) => {
-    if (ctx.method !== 'GET' || answersGet(ctx.path) || !router.match(ctx.path, 'POST').route) return next();
+    if (ctx.method !== 'GET' || !router.match(ctx.path, 'POST').route) return next();
     const segments = ctx.path.split('/');
     while (segments.length > 1) {
       segments.pop();
@@ -166,23 +167,23 @@ function errorPages(web: Web) {
   return async (ctx: Context, next: Next) => {
     try {
       await next();
-      if (ctx.status === 404 && ctx.body == null) web.render(ctx, 'errors/error.njk', { title: '页面不存在', status: 404, message: '您要找的页面不存在或已被移除' }, 404);
+      if (ctx.status === 404 && ctx.body == null) web.render(ctx, ERROR_TEMPLATE, { title: '页面不存在', status: 404, message: '您要找的页面不存在或已被移除' }, 404);
     } catch (err) {
       if (err instanceof AppError) {
         const titles: Record<number, string> = { 403: '无权访问', 404: '页面不存在', 409: '操作冲突', 422: '错误：提交的内容有误' };
         // A request refused for what it carried (a bad address or query, no page of its own to show it on): each reason listed.
         const reasons = err instanceof ValidationError ? Object.values(err.fieldErrors) : [];
-        return web.render(ctx, 'errors/error.njk', { title: titles[err.status] ?? '出错了', status: err.status, message: err.message, reasons }, err.status);
+        return web.render(ctx, ERROR_TEMPLATE, { title: titles[err.status] ?? '出错了', status: err.status, message: err.message, reasons }, err.status);
       }
       const status = (err as { status?: number }).status;
-      if (status === 404) return web.render(ctx, 'errors/error.njk', { title: '页面不存在', status, message: '您要找的页面不存在或已被移除' }, 404);
+      if (status === 404) return web.render(ctx, ERROR_TEMPLATE, { title: '页面不存在', status, message: '您要找的页面不存在或已被移除' }, 404);
       if (status && status >= 400 && status < 500) {
-        return web.render(ctx, 'errors/error.njk', { title: '请求无效', status, message: '请求的格式不正确，请返回上一页重试' }, status);
+        return web.render(ctx, ERROR_TEMPLATE, { title: '请求无效', status, message: '请求的格式不正确，请返回上一页重试' }, status);
       }
       const reference = crypto.randomBytes(4).toString('hex');
       log('error', 'request failed', { reference, method: ctx.method, path: ctx.path, error: err instanceof Error ? (err.stack ?? err.message) : String(err) });
       try {
-        web.render(ctx, 'errors/error.njk', { title: '系统错误', status: 500, message: `系统出现错误，请稍后重试。如问题持续，请将错误编号 ${reference} 告知系统管理员。` }, 500);
+        web.render(ctx, ERROR_TEMPLATE, { title: '系统错误', status: 500, message: `系统出现错误，请稍后重试。如问题持续，请将错误编号 ${reference} 告知系统管理员。` }, 500);
       } catch {
         ctx.status = 500;
         ctx.type = 'text';

@@ -336,7 +336,7 @@ export function sortErrors(errors: ImportError[], columns: Map<string, number> |
  * Written with the streaming writer, so that a report of tens of thousands of rows stays small in memory.
  * `what` names the import in the title (受益对象导入, 政策清单导入 …).
  */
-export async function writeErrorReport(what: string, errors: ImportError[], table: SubmittedTable | null): Promise<Buffer> {
+export function writeErrorReport(what: string, errors: ImportError[], table: SubmittedTable | null): Promise<Buffer> {
   const byRow = new Map<number, ImportError[]>();
   for (const error of sortErrors(errors, table?.columns)) byRow.set(error.rowNumber, [...(byRow.get(error.rowNumber) ?? []), error]);
   const rowsByNumber = new Map(table?.rows.map((r) => [r.rowNumber, r]));
@@ -344,42 +344,51 @@ export async function writeErrorReport(what: string, errors: ImportError[], tabl
   const title = table
     ? `${what}未通过：${byRow.size} 行有误，共 ${errors.length} 处。请按「错误原因」改正后重新上传（整个文件通过检查才会导入）。`
     : `${what}未通过：文件无法导入。`;
+  return streamedWorkbook({ useStyles: true, useSharedStrings: false }, (workbook) => {
+    const sheet = streamedTitledSheet(workbook, '错误报告', title, headers, headers.map((_, i) => (i === headers.length - 1 ? 70 : 16)));
+    for (const [rowNumber, rowErrors] of byRow) {
+      const cells = rowsByNumber.get(rowNumber)?.cells ?? [];
+      const row = sheet.addRow([...headers.slice(0, -1).map((_, i) => cells[i] ?? ''), rowErrors.map(formatImportError).join('\n')]);
+      row.alignment = { vertical: 'top', wrapText: true };
+      for (const error of rowErrors) {
+        const column = table?.columns.get(error.field);
+        if (column !== undefined) row.getCell(column + 1).fill = ERROR_FILL;
+      }
+      row.commit();
+    }
+    sheet.commit();
+  });
+}
+
+/** A plain workbook of one sheet (header row, then rows), written with the streaming writer and shared strings as Excel does. */
+export function writeTableXlsx(sheetName: string, header: string[], rows: Iterable<(string | number | null)[]>): Promise<Buffer> {
+  return streamedWorkbook({ useStyles: false, useSharedStrings: true }, (workbook) => {
+    const sheet = workbook.addWorksheet(sheetName);
+    sheet.addRow(header).commit();
+    for (const row of rows) sheet.addRow(row).commit();
+    sheet.commit();
+  });
+}
+
+/** A workbook written with exceljs's streaming writer into memory: `fill` adds and commits its sheets and rows. */
+async function streamedWorkbook(options: { useStyles: boolean; useSharedStrings: boolean }, fill: (workbook: ExcelJS.stream.xlsx.WorkbookWriter) => void): Promise<Buffer> {
   const out = new PassThrough();
   const chunks: Buffer[] = [];
   out.on('data', (chunk: Buffer) => chunks.push(chunk));
-  const workbook = new ExcelJS.stream.xlsx.WorkbookWriter({ stream: out, useStyles: true, useSharedStrings: false });
-  workbook.creator = '一卡通平台';
-  const sheet = titledSheet(workbook, '错误报告', title, headers, headers.map((_, i) => (i === headers.length - 1 ? 70 : 16)));
-  sheet.getRow(1).height = 40;
-  sheet.getRow(1).commit();
-  sheet.getRow(2).commit();
-  for (const [rowNumber, rowErrors] of byRow) {
-    const cells = rowsByNumber.get(rowNumber)?.cells ?? [];
-    const row = sheet.addRow([...headers.slice(0, -1).map((_, i) => cells[i] ?? ''), rowErrors.map(formatImportError).join('\n')]);
-    row.alignment = { vertical: 'top', wrapText: true };
-    for (const error of rowErrors) {
-      const column = table?.columns.get(error.field);
-      if (column !== undefined) row.getCell(column + 1).fill = ERROR_FILL;
-    }
-    row.commit();
-  }
-  sheet.commit();
+  const workbook = new ExcelJS.stream.xlsx.WorkbookWriter({ stream: out, ...options });
+  fill(workbook);
   await workbook.commit();
   return Buffer.concat(chunks);
 }
 
-/** A plain workbook of one sheet (header row, then rows), written with the streaming writer and shared strings as Excel does. */
-export async function writeTableXlsx(sheetName: string, header: string[], rows: Iterable<(string | number | null)[]>): Promise<Buffer> {
-  const out = new PassThrough();
-  const chunks: Buffer[] = [];
-  out.on('data', (chunk: Buffer) => chunks.push(chunk));
-  const workbook = new ExcelJS.stream.xlsx.WorkbookWriter({ stream: out, useStyles: false, useSharedStrings: true });
-  const sheet = workbook.addWorksheet(sheetName);
-  sheet.addRow(header).commit();
-  for (const row of rows) sheet.addRow(row).commit();
-  sheet.commit();
-  await workbook.commit();
-  return Buffer.concat(chunks);
+/** A streamed sheet under a title row (titledSheet), its two first rows committed: the caller adds the data rows. */
+function streamedTitledSheet(workbook: ExcelJS.stream.xlsx.WorkbookWriter, name: string, title: string, headers: string[], widths: number[]): ExcelJS.Worksheet {
+  workbook.creator = '一卡通平台';
+  const sheet = titledSheet(workbook, name, title, headers, widths);
+  sheet.getRow(1).height = 40;
+  sheet.getRow(1).commit();
+  sheet.getRow(2).commit();
+  return sheet;
 }
 
 /**
@@ -397,18 +406,10 @@ export function neutraliseFormula(text: string): string {
  * the same (neutraliseFormula), and ID, account and phone numbers that reached a text are masked
  * (scrubPersonalData): the last line of defence, the callers give masked values.
  */
-export async function writeListXlsx(sheetName: string, heading: string, columns: { header: string; width: number }[], rows: Iterable<(string | number | null)[]>): Promise<Buffer> {
-  const out = new PassThrough();
-  const chunks: Buffer[] = [];
-  out.on('data', (chunk: Buffer) => chunks.push(chunk));
-  const workbook = new ExcelJS.stream.xlsx.WorkbookWriter({ stream: out, useStyles: true, useSharedStrings: true });
-  workbook.creator = '一卡通平台';
-  const sheet = titledSheet(workbook, sheetName, heading, columns.map((c) => c.header), columns.map((c) => c.width));
-  sheet.getRow(1).height = 40;
-  sheet.getRow(1).commit();
-  sheet.getRow(2).commit();
-  for (const row of rows) sheet.addRow(row.map((cell) => (cell === null ? '' : neutraliseFormula(scrubPersonalData(String(cell)))))).commit();
-  sheet.commit();
-  await workbook.commit();
-  return Buffer.concat(chunks);
+export function writeListXlsx(sheetName: string, heading: string, columns: { header: string; width: number }[], rows: Iterable<(string | number | null)[]>): Promise<Buffer> {
+  return streamedWorkbook({ useStyles: true, useSharedStrings: true }, (workbook) => {
+    const sheet = streamedTitledSheet(workbook, sheetName, heading, columns.map((c) => c.header), columns.map((c) => c.width));
+    for (const row of rows) sheet.addRow(row.map((cell) => (cell === null ? '' : neutraliseFormula(scrubPersonalData(String(cell)))))).commit();
+    sheet.commit();
+  });
 }

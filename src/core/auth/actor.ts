@@ -15,7 +15,7 @@ export async function loadActor(db: Conn, where: { id: number } | { username: st
     .join('core_region', 'core_region.id', 'core_user.region_id')
     .leftJoin('core_org', 'core_org.id', 'core_user.org_id')
     .where('id' in where ? { 'core_user.id': where.id } : { 'core_user.username': where.username })
-    .first('core_user.*', 'core_region.path as region_path', 'core_region.name as region_name', 'core_org.name as org_name');
+    .first('core_user.*', 'core_region.path as region_path', 'core_region.name as region_name', 'core_region.level as region_level', 'core_org.name as org_name');
   if (!user) return null;
   const roles = ((await db('core_user_role').where({ user_id: user.id }).select('role')) as { role: Role }[]).map((r) => r.role);
   return {
@@ -27,6 +27,7 @@ export async function loadActor(db: Conn, where: { id: number } | { username: st
       regionId: Number(user.region_id),
       regionPath: user.region_path,
       regionName: user.region_name,
+      regionLevel: user.region_level,
       orgId: user.org_id == null ? null : Number(user.org_id),
       orgName: user.org_name ?? null,
       ip,

@@ -73,6 +73,8 @@ export interface Actor {
   /** Materialised path of the user's region, "/1/4/17/": their scope is every region under it. */
   regionPath: string;
   regionName: string;
+  /** The level of the user's region (a county's finance section, a township's station …). */
+  regionLevel: RegionLevel;
   orgId: number | null;
   orgName: string | null;
   ip: string | null;

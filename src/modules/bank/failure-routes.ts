@@ -25,7 +25,6 @@ import { presentBankRoundPermissions, presentCase, presentCasePermissions } from
 import { can } from './policy.ts';
 import { approveCorrectionsSchema, correctSchema, countyQuerySchema, decideReturnSchema, reissueRequestSchema, sendBackSchema, caseStepSchema, receiptSchema, refundSchema, retransferSchema, treasuryReturnSchema } from './schemas.ts';
 
-export const FAILURE_READERS = ['township_station', 'township_finance', 'department', 'finance_section', 'treasury', 'bank', 'supervisor'] as const;
 
 /**
  * Pages of the failed payments (发放失败处理): the list in the actor's scope, one case with its history and the step

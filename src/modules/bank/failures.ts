@@ -5,7 +5,6 @@ import { businessDate } from '../../core/dates.ts';
 import { type Tx, bulkInsert, inTransaction, insertReturningId, nowIso, selectInChunks } from '../../core/db.ts';
 import { closeDeadline, openDeadline } from '../../core/deadlines.ts';
 import { ConflictError, NotFoundError, ValidationError } from '../../core/errors.ts';
-
 import { authorize, refuseWith } from '../../core/authz.ts';
 import { formatYuan } from '../../core/money.ts';
 import { type RoundRow, insertReissueRound, lineFacts } from '../batch/index.ts';

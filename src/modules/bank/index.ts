@@ -15,7 +15,8 @@ import { reconcileRoutes } from './reconcile-routes.ts';
 import { cardRoutes } from './card-routes.ts';
 import { listCardRequests } from './cards.ts';
 import { listReconciliations, openReconciliations } from './reconcile.ts';
-import { FAILURE_READERS, failureRoutes } from './failure-routes.ts';
+import { failureRoutes } from './failure-routes.ts';
+import { CARD_READERS, FAILURE_READERS, RECONCILIATION_READERS } from './policy.ts';
 import { failuresQuery, supplementsAwaitingTransfer } from './queries.ts';
 import { FAILURE_STATES, type FailureState } from './model.ts';
 
@@ -45,9 +46,9 @@ export function createBankModule(core: Core): AppModule {
     deadlineRules: Object.values(BANK_DEADLINES),
     nav: [
       { href: '/bank/payouts', label: '代发文件', roles: ['bank'] },
-      { href: '/bank/failures', label: '发放失败', roles: [...FAILURE_READERS] },
-      { href: '/bank/reconciliations', label: '对账清算', roles: ['finance_section', 'department', 'bank', 'treasury', 'supervisor'] },
-      { href: '/bank/card-requests', label: '开卡申请', roles: ['township_station', 'township_finance', 'bank', 'supervisor'] },
+      { href: '/bank/failures', label: '发放失败', roles: FAILURE_READERS },
+      { href: '/bank/reconciliations', label: '对账清算', roles: RECONCILIATION_READERS },
+      { href: '/bank/card-requests', label: '开卡申请', roles: CARD_READERS },
     ],
     routes(router, web) {
       bankRoutes(router, web);
@@ -113,7 +114,7 @@ export function createBankModule(core: Core): AppModule {
         const cards = (await listCardRequests(core.db, actor)).filter((r) => r.state === 'sent');
         if (cards.length) queues.push({ title: '待办理的开卡申请', count: cards.reduce((n, r) => n + r.lines, 0), href: '/bank/card-requests' });
       }
-      if (!actor.roles.some((r) => (FAILURE_READERS as readonly string[]).includes(r))) return queues;
+      if (!actor.roles.some((r) => FAILURE_READERS.includes(r))) return queues;
       const byState = new Map(
         ((await failuresQuery(core.db, actor).clearSelect().groupBy('f.state').select('f.state').count({ n: '*' }).sum({ total: 'f.amount_fen' })) as { state: FailureState; n: number | string; total: number | string }[]).map((r) => [r.state, { count: Number(r.n), totalFen: Number(r.total) }]),
       );

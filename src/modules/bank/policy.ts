@@ -72,7 +72,7 @@ export type SigningParty = { party: string; orgId: number | null; label: string 
 interface BankRoundResources {
   read_failures: null;
   read_cards: null;
-  send_card_request: { level: string };
+  send_card_request: null;
   download_card_list: CardRequestFacts;
   answer_card_request: CardRequestFacts;
   bank_files: null;
@@ -82,7 +82,7 @@ interface BankRoundResources {
   sign_reconciliation: { parties: SigningParty[]; state: string };
   read_clearing: null;
   read_clearing_report: null;
-  clear_year: { level: string };
+  clear_year: null;
   read_round: RoundFacts;
   approve_corrections: RoundFacts;
   refund: RoundFacts;
@@ -96,10 +96,10 @@ export type BankRoundAction = keyof BankRoundResources;
 type BankResources = { [A in FailureAction]: CaseFacts } & BankRoundResources;
 export type BankAction = keyof BankResources;
 
-const ownBank = (actor: Actor, round: RoundFacts) => hasRole(actor, 'bank') && actor.orgId !== null && actor.orgId === round.bank_org_id;
+/** The bank user of the bank a round was released to, or a card request or reconciliation is with. */
+const ownBank = (actor: Actor, row: { bank_org_id: number | null }) => hasRole(actor, 'bank') && actor.orgId !== null && actor.orgId === row.bank_org_id;
 const rule = (ok: boolean, reason: string): Decision => (ok ? ALLOWED : refused('role', reason));
 
-const ownBankOf = (actor: Actor, row: { bank_org_id: number }) => hasRole(actor, 'bank') && actor.orgId !== null && actor.orgId === row.bank_org_id;
 const open = (row: { state: string }, reason: string) => () => (row.state === 'open' ? null : refused('state', reason));
 
 /** The party an actor signs a reconciliation for (the first one they hold), if any. */
@@ -110,21 +110,21 @@ export function signingPartyOf(actor: Actor, parties: SigningParty[]): SigningPa
 const ROUND_RULES: { [A in BankRoundAction]: (actor: Actor, resource: BankRoundResources[A]) => Decision } = {
   read_failures: (actor) => rule(hasRole(actor, ...FAILURE_READERS), '发放失败处理仅经办、审核、代发和监督人员可以查看'),
   read_cards: (actor) => rule(hasRole(actor, ...CARD_READERS), '开卡申请仅乡镇、代发金融机构和监督人员可以查看'),
-  send_card_request: (actor, region) =>
-    firstRefusal(() => rule(hasRole(actor, 'township_station'), '开卡申请由乡镇经办站所发送'), () => rule(region.level === 'township', '开卡申请按乡镇发送：您的账号不在乡镇一级')),
-  download_card_list: (actor, request) => rule(ownBankOf(actor, request), '开卡名单由代发金融机构下载'),
+  send_card_request: (actor) =>
+    firstRefusal(() => rule(hasRole(actor, 'township_station'), '开卡申请由乡镇经办站所发送'), () => rule(actor.regionLevel === 'township', '开卡申请按乡镇发送：您的账号不在乡镇一级')),
+  download_card_list: (actor, request) => rule(ownBank(actor, request), '开卡名单由代发金融机构下载'),
   answer_card_request: (actor, request) =>
-    firstRefusal(() => rule(ownBankOf(actor, request), '开卡结果由代发金融机构上传'), () => (request.state === 'sent' ? null : refused('state', '该开卡申请已回复'))),
+    firstRefusal(() => rule(ownBank(actor, request), '开卡结果由代发金融机构上传'), () => (request.state === 'sent' ? null : refused('state', '该开卡申请已回复'))),
   bank_files: (actor) => rule(hasRole(actor, 'bank') && actor.orgId !== null, '代发文件仅代发金融机构可以下载'),
   read_reconciliations: (actor) => rule(hasRole(actor, ...RECONCILIATION_READERS), '对账仅财政、主管部门、代发金融机构和监督人员可以查看'),
-  confirm_reconciliation: (actor, rec) => firstRefusal(() => rule(ownBankOf(actor, rec), '对账确认由代发金融机构上传或填报'), open(rec, '该季度对账已签认，不能再更改银行确认')),
+  confirm_reconciliation: (actor, rec) => firstRefusal(() => rule(ownBank(actor, rec), '对账确认由代发金融机构上传或填报'), open(rec, '该季度对账已签认，不能再更改银行确认')),
   resolve_difference: (actor, rec) => firstRefusal(() => rule(hasRole(actor, 'finance_section'), '对账差异由财政局业务科室核实处理'), open(rec, '该季度对账已签认')),
   sign_reconciliation: (actor, rec) =>
     firstRefusal(() => rule(signingPartyOf(actor, rec.parties) !== undefined, '本次对账由财政局业务科室、相关主管部门和代发金融机构签认'), open(rec, '该季度对账已签认')),
   read_clearing: (actor) => rule(hasRole(actor, ...CLEARING_READERS), '年末清算仅财政和监督人员可以查看'),
   read_clearing_report: (actor) => rule(hasRole(actor, ...CLEARING_READERS, 'department'), '清算报告仅财政、主管部门和监督人员可以查看'),
-  clear_year: (actor, region) =>
-    firstRefusal(() => rule(hasRole(actor, 'finance_section'), '年末清算由财政局业务科室办理'), () => rule(region.level === 'county', '年末清算按县办理：您的账号不在县一级')),
+  clear_year: (actor) =>
+    firstRefusal(() => rule(hasRole(actor, 'finance_section'), '年末清算由财政局业务科室办理'), () => rule(actor.regionLevel === 'county', '年末清算按县办理：您的账号不在县一级')),
   read_round: (actor, round) => rule(!hasRole(actor, 'bank') || ownBank(actor, round), '没有下达给本机构的该发放批次'),
   approve_corrections: (actor) => rule(hasRole(actor, 'finance_section'), '修正后的发放信息由财政局业务科室再次复核'),
   refund: (actor, round) => rule(ownBank(actor, round), '资金退回由本批次的代发金融机构登记'),

@@ -1,7 +1,6 @@
 import type Router from '@koa/router';
 import type { Context } from 'koa';
 import { formatDateTime } from '../../core/dates.ts';
-
 import { requireId, validate } from '../../core/http/validate.ts';
 import { formatYuan } from '../../core/money.ts';
 import type { Web } from '../../core/web/web.ts';

@@ -4,8 +4,8 @@ import { batchAuditVocabulary } from './audit-labels.ts';
 import { BATCH_DEADLINES } from './deadlines.ts';
 import { formatYuan } from '../../core/money.ts';
 import { formatQuantity, ROSTER_STATES, ROUND_STATES, type RosterState, type RoundState } from './model.ts';
-import { paymentsOf, roundsInState, rostersInStates } from './queries.ts';
-import { BATCH_READERS, can, rosterSteps } from './policy.ts';
+import { paymentsOf, roundsInState, rostersAwaiting } from './queries.ts';
+import { BATCH_READERS, can } from './policy.ts';
 import { batchRoutes } from './routes.ts';
 
 export { roundMoney } from './round-workflow.ts';
@@ -49,14 +49,14 @@ export function createBatchModule(core: Core): AppModule {
     },
     async queues(actor) {
       const queues: WorkQueue[] = [];
-      // A roster is on this actor's list when policy.ts gives them a step on it now; the line opens the roster
-      // itself when there is one, else the list of exactly those rosters.
-      const add = async (title: string, states: RosterState[]) => {
-        const mine = (await rostersInStates(core.db, actor, states)).filter((w) => rosterSteps(actor, w).allowed.length > 0);
+      // A line opens the roster or round itself when one waits for this actor, else the list of exactly those.
+      const push = (title: string, mine: { id: number; total_fen: number }[], one: string, many: string) => {
         if (mine.length === 0) return;
-        const totalFen = mine.reduce((sum, w) => sum + w.total_fen, 0);
-        queues.push({ title, count: mine.length, totalFen, href: mine.length === 1 ? `/rosters/${mine[0]!.roster.id}` : `/rosters?states=${states.join(',')}` });
+        queues.push({ title, count: mine.length, totalFen: mine.reduce((sum, w) => sum + w.total_fen, 0), href: mine.length === 1 ? `${one}/${mine[0]!.id}` : many });
       };
+      // A roster is on this actor's list when policy.ts gives them a step on it now.
+      const add = async (title: string, states: RosterState[]) =>
+        push(title, (await rostersAwaiting(core.db, actor, states)).map((w) => ({ id: w.roster.id, total_fen: w.total_fen })), '/rosters', `/rosters?states=${states.join(',')}`);
       if (actor.roles.includes('township_station')) {
         await add('编制中或被退回的清册', ['draft']);
         await add('待上报或待公示、待再次上报的清册', ['checked', 'approved', 'confirmed']);
@@ -68,9 +68,7 @@ export function createBatchModule(core: Core): AppModule {
       // A round likewise, when this actor may take its next step.
       const rounds = async (title: string, state: RoundState, action: 'submit_round' | 'release_round' | 'transfer', options: { readyToSubmit?: boolean } = {}) => {
         const mine = (await roundsInState(core.db, actor, state, options)).filter((w) => can(actor, action, w.round).ok);
-        if (mine.length === 0) return;
-        const totalFen = mine.reduce((sum, w) => sum + w.total_fen, 0);
-        queues.push({ title, count: mine.length, totalFen, href: mine.length === 1 ? `/rounds/${mine[0]!.round.id}` : `/rounds?state=${state}` });
+        push(title, mine.map((w) => ({ id: w.round.id, total_fen: w.total_fen })), '/rounds', `/rounds?state=${state}`);
       };
       if (actor.roles.includes('department')) await rounds('各乡镇已公示上报、待汇总报财政的批次', 'compiling', 'submit_round', { readyToSubmit: true });
       if (actor.roles.includes('finance_section')) await rounds('待程序性复核的发放批次', 'submitted', 'release_round');

@@ -12,7 +12,7 @@ type OnRoster = { round: RoundFacts; roster: RosterFacts };
 /** What each action is decided on. The roster's steps (ROSTER_TRANSITIONS) are actions of their own. */
 type BatchResources = { [A in RosterAction]: OnRoster } & {
   read: null;
-  create_round: { level: string };
+  create_round: null;
   create_reissue: RoundFacts;
   edit_lines: OnRoster;
   check: OnRoster;
@@ -51,8 +51,8 @@ const roundStep = (from: RoundState, who: (actor: Actor, round: RoundFacts) => b
 const RULES: { [A in BatchAction]: (actor: Actor, resource: BatchResources[A]) => Decision } = {
   ...(Object.fromEntries((Object.keys(ROSTER_TRANSITIONS) as RosterAction[]).map((a) => [a, rosterStep(a)])) as { [A in RosterAction]: (actor: Actor, r: OnRoster) => Decision }),
   read: (actor) => (hasRole(actor, ...BATCH_READERS) ? ALLOWED : refused('role', '发放批次仅经办、审核和监督人员可以查看')),
-  create_round: (actor, region) =>
-    firstRefusal(role(hasRole(actor, 'department') && actor.orgId !== null, '发放批次由业务主管部门建立'), role(region.level === 'county', '发放批次按县建立：您的账号不在县一级')),
+  create_round: (actor) =>
+    firstRefusal(role(hasRole(actor, 'department') && actor.orgId !== null, '发放批次由业务主管部门建立'), role(actor.regionLevel === 'county', '发放批次按县建立：您的账号不在县一级')),
   create_reissue: (actor, round) => (ofRound(actor, round) ? ALLOWED : refused('role', '只能为本部门的发放批次建立补发批次')),
   edit_lines: (actor, { round, roster }) =>
     firstRefusal(role(hasRole(actor, 'township_station'), '清册由乡镇经办站所编制'), compiling(round), state(roster.state === 'draft', '清册已上报，不能修改；如需修改，请由审核环节退回')),

@@ -5,6 +5,7 @@ import { allocatedFen, versionsById } from '../policy/index.ts';
 import { ROUND_STATES } from './model.ts';
 import { type LineRow, type RosterRow, type RoundRow, asLine, asRound, roundQuery, rosterQuery } from './repo.ts';
 import { roundFilters } from './schemas.ts';
+import { rosterSteps } from './policy.ts';
 
 /** Reads for the batch pages and queues; plain rows, money in fen. */
 
@@ -185,11 +186,8 @@ export async function history(db: Conn, where: { round_id?: number; roster_id?: 
 }
 
 /** Rosters waiting for the actor: by state and role, in their scope (the home page's queues). */
-/**
- * The rosters of compiling rounds in the actor's scope that are in one of the states, with their round: the
- * candidates of a to-do line (the caller keeps those where policy.ts gives this actor a step now).
- */
-export async function rostersInStates(db: Conn, actor: Actor, states: readonly string[]): Promise<{ roster: RosterRow; round: RoundRow; lines: number; total_fen: number }[]> {
+/** The rosters of compiling rounds in the actor's scope that are in one of the states, with their round. */
+async function rostersInStates(db: Conn, actor: Actor, states: readonly string[]): Promise<{ roster: RosterRow; round: RoundRow; lines: number; total_fen: number }[]> {
   const rosters = (await rosterQuery(db).join('batch_round as r', 'r.id', 's.round_id').where('r.state', 'compiling').whereIn('s.state', states).where('t.path', 'like', `${actor.regionPath}%`).orderBy('s.id')) as RosterRow[];
   if (rosters.length === 0) return [];
   const rounds = new Map(((await roundQuery(db).whereIn('r.id', [...new Set(rosters.map((s) => s.round_id))])) as RoundRow[]).map((r) => [Number(r.id), asRound(r)]));
@@ -197,6 +195,11 @@ export async function rostersInStates(db: Conn, actor: Actor, states: readonly s
     ((await selectInChunks(rosters.map((s) => Number(s.id)), (chunk) => db('batch_line').whereIn('roster_id', chunk).where('state', 'active').groupBy('roster_id').select('roster_id').count({ n: '*' }).sum({ total: 'amount_fen' }))) as { roster_id: number; n: number | string; total: number | string | null }[]).map((r) => [Number(r.roster_id), r]),
   );
   return rosters.map((s) => ({ roster: s, round: rounds.get(Number(s.round_id))!, lines: Number(sums.get(Number(s.id))?.n ?? 0), total_fen: sumOf(sums.get(Number(s.id))?.total) }));
+}
+
+/** Of those, the rosters where policy.ts gives this actor a step now: the to-do line and its list. */
+export async function rostersAwaiting(db: Conn, actor: Actor, states: readonly string[]) {
+  return (await rostersInStates(db, actor, states)).filter((w) => rosterSteps(actor, w).allowed.length > 0);
 }
 
 export interface PaymentRow {

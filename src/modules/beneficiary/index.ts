@@ -4,6 +4,7 @@ import { beneficiaryAuditVocabulary } from './audit-labels.ts';
 import { beneficiaryApi } from './api.ts';
 import { pendingChanges } from './queries.ts';
 import { beneficiaryRoutes } from './routes.ts';
+import { REGISTRY_READERS } from './policy.ts';
 
 /**
  * The beneficiary module (一张卡片领补贴): households, people and their one payout account, the registry every
@@ -18,7 +19,7 @@ export function createBeneficiaryModule(core: Core): AppModule {
   return {
     name: 'beneficiary',
     audit: beneficiaryAuditVocabulary,
-    nav: [{ href: '/beneficiaries', label: '受益对象', roles: ['township_station', 'township_finance', 'department', 'finance_section', 'supervisor'] }],
+    nav: [{ href: '/beneficiaries', label: '受益对象', roles: REGISTRY_READERS }],
     routes: beneficiaryRoutes,
     api: beneficiaryApi(core),
     async queues(actor) {

@@ -10,7 +10,7 @@ interface BeneficiaryResources {
   register: null;
   /** `requestedBy` null: whether the actor decides changes at all (the page of pending changes). */
   decide_change: { requestedBy: number | null; pending: boolean };
-  load_reference: { level: string };
+  load_reference: null;
 }
 export type BeneficiaryAction = keyof BeneficiaryResources;
 
@@ -29,8 +29,8 @@ const RULES: { [A in BeneficiaryAction]: (actor: Actor, resource: BeneficiaryRes
       () => (request.pending ? null : refused('state', '该变更已被处理')),
       () => (request.requestedBy === actor.userId ? refused('four_eyes', '不能确认自己提出的变更，请由财政所另一位同事确认（四眼原则）') : null),
     ),
-  load_reference: (actor, region) =>
-    hasRole(actor, 'finance_section') && region.level === 'county' ? ALLOWED : refused('role', '部门共享数据由县级财政部门（财政局业务科室）导入'),
+  load_reference: (actor) =>
+    hasRole(actor, 'finance_section') && actor.regionLevel === 'county' ? ALLOWED : refused('role', '部门共享数据由县级财政部门（财政局业务科室）导入'),
 };
 
 export function can<A extends BeneficiaryAction>(actor: Actor, action: A, resource: BeneficiaryResources[A]): Decision {
