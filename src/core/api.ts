@@ -61,9 +61,9 @@ export async function createApiToken(core: Core, actor: Actor, input: { name: st
 
 export async function revokeApiToken(core: Core, actor: Actor, tokenId: number): Promise<void> {
   assertAdmin(actor);
-  const row = await core.db('core_api_token').where({ id: tokenId }).first();
+  const row: { name: string; region_id: number } | undefined = await core.db('core_api_token').where({ id: tokenId }).first('name', 'region_id');
   if (!row) throw new NotFoundError('令牌不存在');
-  await regionInScope(core.db, actor, Number(row.region_id));
+  await regionInScope(core.db, actor, row.region_id);
   await inTransaction(core.db, async (trx) => {
     const updated = await trx('core_api_token').where({ id: tokenId }).whereNull('revoked_at').update({ revoked_at: nowIso(), revoked_by: actor.userId });
     if (updated !== 1) throw new ConflictError('该令牌已停用');
@@ -95,10 +95,14 @@ export async function listApiTokens(db: Conn, actor: Actor): Promise<ApiTokenRow
 async function authenticate(db: Conn, ctx: Context): Promise<ApiClient | null> {
   const match = /^Bearer\s+(ykt_[A-Za-z0-9_-]{20,80})$/.exec(ctx.get('Authorization'));
   if (!match) return null;
-  const row = await db('core_api_token as t').join('core_region as r', 'r.id', 't.region_id').where('t.token_hash', hashToken(match[1]!)).whereNull('t.revoked_at').first('t.*', 'r.path as region_path');
+  const row: { id: number; name: string; purpose: ApiPurpose; region_id: number; region_path: string; org_id: number | null } | undefined = await db('core_api_token as t')
+    .join('core_region as r', 'r.id', 't.region_id')
+    .where('t.token_hash', hashToken(match[1]!))
+    .whereNull('t.revoked_at')
+    .first('t.id', 't.name', 't.purpose', 't.region_id', 'r.path as region_path', 't.org_id');
   if (!row) return null;
   await db('core_api_token').where({ id: row.id }).update({ last_used_at: nowIso() });
-  return { tokenId: Number(row.id), name: row.name, purpose: row.purpose, regionId: Number(row.region_id), regionPath: row.region_path, orgId: row.org_id == null ? null : Number(row.org_id), ip: ctx.ip || null };
+  return { tokenId: row.id, name: row.name, purpose: row.purpose, regionId: row.region_id, regionPath: row.region_path, orgId: row.org_id, ip: ctx.ip || null };
 }
 
 /** The client of an authenticated API request (set by apiMiddleware). */

@@ -149,14 +149,14 @@ export function nowIso(): string {
 
 /** Count rows of a query as a number on both databases. */
 export async function countRows(query: Knex.QueryBuilder): Promise<number> {
-  const row = (await query.clone().clearSelect().clearOrder().count({ n: '*' }).first()) as { n: number | string } | undefined;
-  return Number(row?.n ?? 0);
+  const row = (await query.clone().clearSelect().clearOrder().count({ n: '*' }).first()) as { n: number } | undefined;
+  return row?.n ?? 0;
 }
 
 /** Insert one row and return its new id, on both databases. */
 export async function insertReturningId(conn: Conn, table: string, row: Record<string, unknown>): Promise<number> {
-  const [inserted] = await conn(table).insert(row).returning('id');
-  return Number(typeof inserted === 'object' ? inserted.id : inserted);
+  const [inserted]: { id: number }[] = await conn(table).insert(row).returning('id');
+  return inserted!.id;
 }
 
 /**
@@ -169,11 +169,11 @@ export async function reserveIds(trx: Tx, table: string, count: number): Promise
   if (count === 0) return [];
   if (isPostgres(trx)) {
     const result = await trx.raw(`SELECT nextval(pg_get_serial_sequence(?, 'id'))::int AS id FROM generate_series(1, ?)`, [table, count]);
-    return (result.rows as { id: number }[]).map((r) => Number(r.id));
+    return (result.rows as { id: number }[]).map((r) => r.id);
   }
   const row = (await trx(table).max({ max: 'id' }).first()) as { max: number | null };
   const sequence = (await trx('sqlite_sequence').where({ name: table }).first('seq')) as { seq: number } | undefined;
-  const last = Math.max(Number(row.max ?? 0), Number(sequence?.seq ?? 0));
+  const last = Math.max(row.max ?? 0, sequence?.seq ?? 0);
   return Array.from({ length: count }, (_, i) => last + i + 1);
 }
 

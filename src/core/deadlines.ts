@@ -78,8 +78,8 @@ export interface OpenDeadline {
 export async function openDeadline(trx: Tx, who: AuditWho, input: OpenDeadline): Promise<{ id: number; dueOn: string; warning: string | null }> {
   const { rule } = input;
   const openKey = `${rule.code}:${input.objectType}:${input.objectId}`;
-  const existing = await trx('core_deadline').where({ open_key: openKey }).first('id', 'due_on', 'calendar_warning');
-  if (existing) return { id: Number(existing.id), dueOn: existing.due_on, warning: existing.calendar_warning };
+  const existing: { id: number; due_on: string; calendar_warning: string | null } | undefined = await trx('core_deadline').where({ open_key: openKey }).first('id', 'due_on', 'calendar_warning');
+  if (existing) return { id: existing.id, dueOn: existing.due_on, warning: existing.calendar_warning };
   const startedOn = input.startedOn ?? businessDate();
   const days = await ruleLength(trx, input.regionId, rule);
   let dueOn: string;
@@ -185,29 +185,45 @@ export interface DeadlineRow {
   yourTurn: boolean;
 }
 
+/** A clock as listDeadlines reads it, with its region's name. */
+interface DeadlineTableRow {
+  id: number;
+  rule: string;
+  object_type: string;
+  object_id: string;
+  title: string;
+  region_name: string;
+  responsible_roles: string;
+  started_on: string;
+  due_on: string;
+  days: number;
+  unit: 'working' | 'calendar';
+  calendar_warning: string | null;
+}
+
 export async function listDeadlines(db: Conn, actor: Actor, rules: DeadlineRules, options: { overdueOnly: boolean; page: number; pageSize?: number }): Promise<{ rows: DeadlineRow[]; total: number }> {
   const pageSize = options.pageSize ?? 50;
   const today = businessDate();
   const q = visibleDeadlines(db, actor).join('core_region', 'core_region.id', 'core_deadline.region_id');
   if (options.overdueOnly) q.where('core_deadline.due_on', '<', today);
   const total = await countRows(q);
-  const rows = await q.select('core_deadline.*', 'core_region.name as region_name').orderBy([{ column: 'core_deadline.due_on' }, { column: 'core_deadline.id' }]).limit(pageSize).offset((options.page - 1) * pageSize);
+  const rows: DeadlineTableRow[] = await q.select('core_deadline.*', 'core_region.name as region_name').orderBy([{ column: 'core_deadline.due_on' }, { column: 'core_deadline.id' }]).limit(pageSize).offset((options.page - 1) * pageSize);
   return {
     total,
-    rows: rows.map((r: Record<string, string>) => ({
-      id: Number(r.id),
-      rule: r.rule!,
-      ruleLabel: rules.get(r.rule!)?.label ?? r.rule!,
-      href: rules.get(r.rule!)?.href(r.object_type!, r.object_id!) ?? null,
-      yourTurn: r.responsible_roles!.split(',').some((role) => actor.roles.includes(role as Role)),
-      title: r.title!,
-      region: r.region_name!,
-      responsible: r.responsible_roles!.split(',').map((x) => ROLE_LABELS[x as Role] ?? x).join('、'),
-      startedOn: r.started_on!,
-      dueOn: r.due_on!,
+    rows: rows.map((r) => ({
+      id: r.id,
+      rule: r.rule,
+      ruleLabel: rules.get(r.rule)?.label ?? r.rule,
+      href: rules.get(r.rule)?.href(r.object_type, r.object_id) ?? null,
+      yourTurn: r.responsible_roles.split(',').some((role) => actor.roles.includes(role as Role)),
+      title: r.title,
+      region: r.region_name,
+      responsible: r.responsible_roles.split(',').map((x) => ROLE_LABELS[x as Role] ?? x).join('、'),
+      startedOn: r.started_on,
+      dueOn: r.due_on,
       length: `${r.days}${r.unit === 'working' ? '个工作日' : '天'}`,
-      overdue: r.due_on! < today,
-      warning: r.calendar_warning ?? null,
+      overdue: r.due_on < today,
+      warning: r.calendar_warning,
     })),
   };
 }

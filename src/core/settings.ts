@@ -15,7 +15,7 @@ export async function settingFor(db: Conn, regionId: number, key: string): Promi
   const lineage = pathIds(region.path);
   const rows: { region_id: number; value: string }[] = await db('core_setting').where({ key }).whereIn('region_id', lineage);
   for (const id of [...lineage].reverse()) {
-    const row = rows.find((r) => Number(r.region_id) === id);
+    const row = rows.find((r) => r.region_id === id);
     if (row) return row.value;
   }
   return null;

@@ -3,10 +3,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { clearYear, clearingFigures } from '../../src/modules/bank/clearing.ts';
+import { clearYear } from '../../src/modules/bank/clearing.ts';
 import { recordRefund } from '../../src/modules/bank/failures.ts';
 import { roundLedger } from '../../src/modules/bank/ledger.ts';
-import { importConfirmation, lastEndedQuarter, openReconciliations, quarterOf, reconciliationFigures, reconciliationInScope, reconciliationPdf, resolveDifference, signReconciliation } from '../../src/modules/bank/reconcile.ts';
+import { clearingFigures, reconciliationFigures, reconciliationInScope, reconciliationPdf } from '../../src/modules/bank/queries.ts';
+import { importConfirmation, lastEndedQuarter, openReconciliations, quarterOf, resolveDifference, signReconciliation } from '../../src/modules/bank/reconcile.ts';
 import { type TestDb, actorFor, createSeededDb } from '../factories.ts';
 
 let t: TestDb | undefined;

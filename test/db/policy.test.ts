@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { ConflictError, ForbiddenError, ValidationError } from '../../src/core/errors.ts';
+import { fen } from '../../src/core/money.ts';
 import { createPolicy, publishPolicyVersion, recordAllocation, returnPolicyVersion, savePolicyDraft } from '../../src/modules/policy/commands.ts';
 import { allocatedFen, listRegionFor, policyList, versionInForce } from '../../src/modules/policy/index.ts';
 import { policyVersions } from '../../src/modules/policy/queries.ts';
@@ -18,7 +19,7 @@ const input = {
   payee: 'person' as const,
   frequency: 'yearly' as const,
   unit: '人',
-  tiers: [{ name: '标准', standardFen: 120_00 }],
+  tiers: [{ name: '标准', standardFen: fen(120_00) }],
   fromYear: 2026,
   toYear: null,
   effectiveYear: 2026,
@@ -86,7 +87,7 @@ describe(`the policy list (${TEST_DB})`, () => {
 
     // An adjustment is a new version from a later year; the published one stays as it was.
     await expect(savePolicyDraft(t.core, civil, id, { ...input, effectiveYear: 2025, revision: null })).rejects.toThrow(ValidationError);
-    await savePolicyDraft(t.core, civil, id, { ...input, tiers: [{ name: '标准', standardFen: 150_00 }], effectiveYear: 2027, revision: null });
+    await savePolicyDraft(t.core, civil, id, { ...input, tiers: [{ name: '标准', standardFen: fen(150_00) }], effectiveYear: 2027, revision: null });
     const versions = await policyVersions(t.core.db, id);
     expect(versions.map((v) => [v.versionNo, v.state, v.tiers[0]!.standardFen])).toEqual([[2, 'draft', 15000], [1, 'published', 12000]]);
   });
@@ -96,7 +97,7 @@ describe(`the policy list (${TEST_DB})`, () => {
     const finance = await actorFor(t, 'finance');
     const id = await itemId(t, 'JC-13');
     expect(await allocatedFen(t.core.db, finance.regionId, id, 2026)).toBe(140_000_00);
-    const doc = { itemId: id, year: 2026, amountFen: 12_345_67, docNumber: '青财农〔2026〕99号', docTitle: '追加下达', docDate: '2026-06-01' };
+    const doc = { itemId: id, year: 2026, amountFen: fen(12_345_67), docNumber: '青财农〔2026〕99号', docTitle: '追加下达', docDate: '2026-06-01' };
     await recordAllocation(t.core, finance, doc);
     expect(await allocatedFen(t.core.db, finance.regionId, id, 2026)).toBe(140_000_00 + 12_345_67);
     await expect(recordAllocation(t.core, finance, doc)).rejects.toMatchObject({ fieldErrors: { docNumber: '2026 年已登记过文号为“青财农〔2026〕99号”的指标' } });

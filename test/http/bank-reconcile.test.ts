@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { clearYear } from '../../src/modules/bank/clearing.ts';
 import { roundLedger } from '../../src/modules/bank/ledger.ts';
 import { openReconciliations } from '../../src/modules/bank/reconcile.ts';
-import { TEST_DB, type TestDb, agentFor, binaryParser, createSeededDb, csrfFrom, login, loginWithTotp } from '../factories.ts';
+import { TEST_DB, type TestDb, actorFor, agentFor, binaryParser, createSeededDb, csrfFrom, login, loginWithTotp } from '../factories.ts';
 
 let t: TestDb | undefined;
 afterEach(async () => {
@@ -84,5 +85,33 @@ describe(`the bank's confirmed totals entered on the page (${TEST_DB})`, () => {
     expect(listed.text).toContain('已发放合计不符');
     expect((await bank.post(`/bank/reconciliations/${recId}/totals`).type('form').send(fields)).status).toBe(303);
     expect((await bank.get(`/bank/reconciliations/${recId}`)).text).toContain('未处理 0 笔');
+  }, 120_000);
+});
+
+describe(`the year-end clearing report (${TEST_DB})`, () => {
+  it('is read by the finance section and by a department that had a round in the year cleared, not by a department without one, nor by a township', async () => {
+    t = await createSeededDb({ demo: true }, { people: true });
+    const db = t.core.db;
+    const id = await clearYear(t.core, await actorFor(t, 'finance'), { year: 2026, voucherNo: '清算001' }, new Date('2027-01-10T00:00:00Z'));
+    // The demo's transferred rounds of 2026 are the civil affairs bureau's; the agriculture bureau has none.
+    const departments = new Set((await db('batch_round as r').join('core_org as o', 'o.id', 'r.department_org_id').where({ 'r.state': 'transferred', 'r.period_year': 2026 }).pluck('o.name')));
+    expect([...departments]).toEqual(['青禾县民政局']);
+    const agent = async (username: string) => {
+      const a = agentFor(t!.core);
+      if (username === 'finance') await loginWithTotp(a, t!.core, username);
+      else await login(a, username);
+      return a;
+    };
+    const report = (a: Awaited<ReturnType<typeof agent>>) => a.get(`/bank/clearing/${id}/report.pdf`).buffer(true).parse(binaryParser);
+    for (const username of ['finance', 'dept_civil']) {
+      const pdf = await report(await agent(username));
+      expect(pdf.status).toBe(200);
+      expect((pdf.body as Buffer).subarray(0, 5).toString()).toBe('%PDF-');
+    }
+    const agri = await agent('dept_agri');
+    expect((await report(agri)).status).toBe(404);
+    // The clearing page itself stays the finance section's, the treasury's and the supervisor's.
+    expect((await agri.get('/bank/clearing')).status).toBe(403);
+    expect((await report(await agent('station1'))).status).toBe(403);
   }, 120_000);
 });

@@ -1,7 +1,7 @@
 import iconv from 'iconv-lite';
 import { afterEach, describe, expect, it } from 'vitest';
 import { sm3Hex } from '../../src/core/crypto.ts';
-import { roundResults } from '../../src/modules/bank/results.ts';
+import { roundResults } from '../../src/modules/bank/queries.ts';
 import { sendQueuedNotices } from '../../src/modules/bank/notices.ts';
 import { simulateResults } from '../../src/modules/bank/simulator.ts';
 import { roundMoney } from '../../src/modules/batch/round-workflow.ts';

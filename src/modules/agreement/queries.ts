@@ -32,8 +32,8 @@ export async function listAgreements(db: Conn, countyId: number): Promise<Agreem
     ? await db('agreement_township as s').join('core_region as t', 't.id', 's.township_id').whereIn('s.agreement_id', rows.map((r: { id: number }) => r.id)).orderBy('t.id').select('s.agreement_id', 's.township_id', 't.name')
     : [];
   return rows.map((r: AgreementRow) => {
-    const mine = served.filter((s) => Number(s.agreement_id) === Number(r.id));
-    return { ...r, free_sms: Boolean(r.free_sms), free_withdrawal: Boolean(r.free_withdrawal), townships: mine.map((s) => s.name), township_ids: mine.map((s) => Number(s.township_id)) };
+    const mine = served.filter((s) => s.agreement_id === r.id);
+    return { ...r, free_sms: Boolean(r.free_sms), free_withdrawal: Boolean(r.free_withdrawal), townships: mine.map((s) => s.name), township_ids: mine.map((s) => s.township_id) };
   });
 }
 
@@ -42,7 +42,7 @@ export async function listAgreements(db: Conn, countyId: number): Promise<Agreem
  * none (in Chinese, for the page).
  */
 export async function agreementInForce(db: Conn, input: { countyId: number; bankOrgId: number; on: string; townshipIds: number[] }): Promise<AgreementRow | string> {
-  const agreements = (await listAgreements(db, input.countyId)).filter((a) => Number(a.bank_org_id) === input.bankOrgId && a.starts_on <= input.on && input.on <= a.ends_on);
+  const agreements = (await listAgreements(db, input.countyId)).filter((a) => a.bank_org_id === input.bankOrgId && a.starts_on <= input.on && input.on <= a.ends_on);
   if (agreements.length === 0) return '该金融机构在本县没有有效的代发协议';
   const covering = agreements.find((a) => input.townshipIds.every((t) => a.township_ids.includes(t)));
   return covering ?? '该金融机构的代发协议没有覆盖本批次的全部乡镇';
@@ -55,7 +55,7 @@ export async function banksServing(db: Conn, townshipId: number): Promise<{ id: 
   const today = businessDate();
   const banks = new Map<number, string>();
   for (const a of await listAgreements(db, township.parent_id)) {
-    if (a.starts_on <= today && today <= a.ends_on && a.township_ids.includes(townshipId)) banks.set(Number(a.bank_org_id), a.bank_name);
+    if (a.starts_on <= today && today <= a.ends_on && a.township_ids.includes(townshipId)) banks.set(a.bank_org_id, a.bank_name);
   }
   return [...banks].map(([id, name]) => ({ id, name }));
 }

@@ -3,9 +3,10 @@ import { ApiRefusal, apiClient, jsonBody } from '../../core/api.ts';
 import type { Core } from '../../core/context.ts';
 import { ValidationError } from '../../core/errors.ts';
 import { requireId, validate } from '../../core/http/validate.ts';
-import { bankRounds, payoutFile, supplementsOf } from './commands.ts';
+import { bankRounds, payoutFile } from './commands.ts';
 import { payoutQuerySchema } from './schemas.ts';
 import { PAYOUT_FORMATS } from './payout.ts';
+import { supplementsOf } from './queries.ts';
 import { FAILURE_CODES, postResults } from './results.ts';
 
 /** The agent bank's machine API: the rounds released to it and their payout files (token purpose 'bank'). */

@@ -1,10 +1,9 @@
 import { type AuditAction, type AuditSummary, type AuditVocabulary, clauses } from '../../core/audit-vocabulary.ts';
 import { exportAuditAction } from '../../core/lists.ts';
 import { maskName } from '../../core/mask.ts';
-import { FAILURE_STATES } from './model.ts';
+import { DIFFERENCE_KINDS, FAILURE_STATES } from './model.ts';
 import { PAYOUT_FORMATS } from './payout.ts';
 import { FAILURE_TRANSITIONS } from './policy.ts';
-import { DIFFERENCE_KINDS } from './reconcile.ts';
 
 const FORMAT_LABELS: Record<string, string> = Object.fromEntries(PAYOUT_FORMATS.map((f) => [f.code, f.label]));
 const PARTIES: Record<string, string> = { finance_section: '财政局业务科室', department: '主管部门', bank: '代发金融机构' };

@@ -1,15 +1,16 @@
 import type Router from '@koa/router';
 import type { Context } from 'koa';
 import type { Actor } from '../../core/auth/roles.ts';
-import { formatDateTime } from '../../core/dates.ts';
 import { ConflictError, ValidationError } from '../../core/errors.ts';
 import { uploadedFile } from '../../core/http/upload.ts';
 import { parseId, requireId } from '../../core/http/validate.ts';
 import type { Web } from '../../core/web/web.ts';
 import { peopleWithoutAccount } from '../beneficiary/index.ts';
 import { banksServing } from '../agreement/index.ts';
-import { CARD_REASONS, answerCardRequest, cardRequestFile, cardRequestInScope, cardRequestLines, listCardRequests, sendCardRequest } from './cards.ts';
+import { answerCardRequest, cardRequestFile, sendCardRequest } from './cards.ts';
 import { can } from './policy.ts';
+import { presentCardLine, presentCardRequest, presentCardRequestListRow, presentCardRequestPermissions } from './presenters.ts';
+import { cardRequestInScope, cardRequestLines, listCardRequests } from './queries.ts';
 
 /** Card-opening requests (开卡申请): the station's list to the bank, the bank's download and answer. */
 export function cardRoutes(router: Router, web: Web): void {
@@ -24,7 +25,7 @@ export function cardRoutes(router: Router, web: Web): void {
       'bank/card-requests.njk',
       {
         title: '开卡申请',
-        rows: (await listCardRequests(db, actor)).map((r) => ({ id: r.id, township: r.township_name, bank: r.bank_name, lines: r.lines, state: r.state === 'answered' ? `已回复（${formatDateTime(r.answered_at)}）` : '待银行办理', at: formatDateTime(r.created_at) })),
+        rows: (await listCardRequests(db, actor)).map(presentCardRequestListRow),
         station,
         isBank: can(actor, 'bank_files', null).ok,
         people: station ? await peopleWithoutAccount(db, actor.regionId) : [],
@@ -65,9 +66,9 @@ export function cardRoutes(router: Router, web: Web): void {
       'bank/card-request.njk',
       {
         title: `开卡申请 ${request.id}`,
-        request: { id: request.id, township: request.township_name, bank: request.bank_name, lines: request.lines, answered: request.state === 'answered', at: formatDateTime(request.created_at), answeredAt: formatDateTime(request.answered_at) },
-        lines: lines.map((l) => ({ name: l.person?.name ?? '', idMasked: l.person?.idMasked ?? '', reason: CARD_REASONS[l.reason], outcome: l.outcome === 'opened' ? '已开卡，账户变更待乡镇财政所确认' : l.outcome === 'not_opened' ? `未开卡：${l.outcome_note ?? ''}` : '待银行办理', personId: l.person_id })),
-        can: { answer: can(actor, 'answer_card_request', request).ok, download: can(actor, 'download_card_list', request).ok },
+        request: presentCardRequest(request),
+        lines: lines.map(presentCardLine),
+        can: presentCardRequestPermissions(actor, request),
         ...extra,
       },
       status,

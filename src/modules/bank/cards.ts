@@ -1,26 +1,27 @@
 import { createHash } from 'node:crypto';
 import { recordAudit } from '../../core/audit.ts';
-import { type Actor, hasRole } from '../../core/auth/roles.ts';
+import type { Actor } from '../../core/auth/roles.ts';
 import type { Core } from '../../core/context.ts';
-import { type Conn, bulkInsert, inTransaction, insertReturningId, nowIso, selectInChunks } from '../../core/db.ts';
+import { bulkInsert, inTransaction, insertReturningId, nowIso, selectInChunks } from '../../core/db.ts';
 import { AppError, ConflictError, NotFoundError, ValidationError } from '../../core/errors.ts';
-import { findRegion, isPathInScope } from '../../core/regions.ts';
+import { findRegion } from '../../core/regions.ts';
 import { type ImportError, type TableSpec, readTable, writeErrorReport, writeTableXlsx } from '../../core/spreadsheet.ts';
-import { ACCOUNT_KIND_LABELS, type AccountKind, idNumbersById, parseIdNumber, peopleWithoutAccount, proposeOpenedAccount, registryFactsById, registryFactsByIdNumberIndex } from '../beneficiary/index.ts';
+import { ACCOUNT_KIND_LABELS, type AccountKind, idNumbersById, parseIdNumber, peopleWithoutAccount, proposeOpenedAccount, registryFactsByIdNumberIndex } from '../beneficiary/index.ts';
 import { roundsOfBank } from '../batch/index.ts';
 import { banksServing } from '../agreement/index.ts';
 import { authorize } from '../../core/authz.ts';
+import { CARD_REASONS, type CardReason } from './model.ts';
 import { can } from './policy.ts';
+import { cardRequestInScope, cardRequestLines } from './queries.ts';
 
 /**
  * Card-opening requests (Haicheng 三(三)2 and 四): the township station sends the agent bank the people with no
  * account or a lost card; the bank downloads the list (ID numbers in clear: it opens cards from them; audited) and
  * answers each person — a new account number, or why none was opened. Each new account becomes a registry account
  * change for the township finance office to confirm (docs/card-request-format.md). And the bank's completion
- * receipt (发放完成回执单) of each round, uploaded and kept.
+ * receipt (发放完成回执单) of each round, uploaded and kept. The reads (requests in scope, their lines, receipts) are
+ * in queries.ts.
  */
-export const CARD_REASONS = { no_account: '无发放账户', lost_card: '卡（折）挂失' } as const;
-type CardReason = keyof typeof CARD_REASONS;
 
 /**
  * The station sends a request: people of its township with no account (ticked from the registry) and people whose
@@ -32,7 +33,7 @@ export async function sendCardRequest(core: Core, actor: Actor, input: { bankOrg
   await authorize(core.db, actor, can(actor, 'send_card_request', null), { objectType: 'card_request' });
   if (!(await banksServing(core.db, township.id)).some((b) => b.id === input.bankOrgId)) throw new ValidationError({ bankOrgId: '请选择与本乡镇有有效代发协议的金融机构' });
   const errors: Record<string, string> = {};
-  const without = new Set((await peopleWithoutAccount(core.db, township.id, 100_000)).map((p) => Number(p.id)));
+  const without = new Set((await peopleWithoutAccount(core.db, township.id, 100_000)).map((p) => p.id));
   const noAccount = [...new Set(input.noAccount)];
   if (noAccount.some((id) => !without.has(id))) errors.noAccount = '所选人员中有已登记账户或不在本乡镇在册的，请刷新后重选';
   const lost: number[] = [];
@@ -62,47 +63,6 @@ export async function sendCardRequest(core: Core, actor: Actor, input: { bankOrg
   });
 }
 
-export interface CardRequestRow {
-  id: number;
-  township_id: number;
-  township_name: string;
-  township_path: string;
-  bank_org_id: number;
-  bank_name: string;
-  state: 'sent' | 'answered';
-  lines: number;
-  created_at: string;
-  answered_at: string | null;
-}
-
-function requestQuery(db: Conn) {
-  return db('bank_card_request as r')
-    .join('core_region as t', 't.id', 'r.township_id')
-    .join('core_org as o', 'o.id', 'r.bank_org_id')
-    .select('r.id', 'r.township_id', 't.name as township_name', 't.path as township_path', 'r.bank_org_id', 'o.name as bank_name', 'r.state', 'r.lines', 'r.created_at', 'r.answered_at');
-}
-
-const canSee = (actor: Actor, r: CardRequestRow) => (hasRole(actor, 'bank') ? Number(r.bank_org_id) === actor.orgId : hasRole(actor, 'township_station', 'township_finance', 'supervisor') && isPathInScope(actor, r.township_path));
-
-export async function listCardRequests(db: Conn, actor: Actor): Promise<CardRequestRow[]> {
-  const q = requestQuery(db).orderBy('r.id', 'desc').limit(200);
-  if (hasRole(actor, 'bank')) q.where('r.bank_org_id', actor.orgId ?? -1);
-  else q.where('t.path', 'like', `${actor.regionPath}%`);
-  return ((await q) as CardRequestRow[]).filter((r) => canSee(actor, r));
-}
-
-export async function cardRequestInScope(db: Conn, actor: Actor, id: number): Promise<CardRequestRow> {
-  const row = (await requestQuery(db).where('r.id', id).first()) as CardRequestRow | undefined;
-  if (!row || !canSee(actor, row)) throw new NotFoundError('开卡申请不存在或不在您的管辖范围内');
-  return { ...row, id: Number(row.id), township_id: Number(row.township_id), bank_org_id: Number(row.bank_org_id) };
-}
-
-export async function cardRequestLines(db: Conn, requestId: number) {
-  const lines: { id: number; person_id: number; reason: CardReason; outcome: string | null; outcome_note: string | null; change_request_id: number | null }[] = await db('bank_card_request_line').where({ request_id: requestId }).orderBy('id').select('*');
-  const facts = new Map((await registryFactsById(db, lines.map((l) => Number(l.person_id)))).map((p) => [p.personId, p]));
-  return lines.map((l) => ({ ...l, person: facts.get(Number(l.person_id)) }));
-}
-
 const LIST_HEADER = ['序号', '村（社区）', '姓名', '身份证号码', '原因', '开卡结果', '账户类型', '账号', '说明'];
 
 /** The list the bank opens cards from (.xlsx), with the answer columns for it to fill in. ID numbers in clear; audited. */
@@ -110,12 +70,12 @@ export async function cardRequestFile(core: Core, actor: Actor, requestId: numbe
   const request = await cardRequestInScope(core.db, actor, requestId);
   await authorize(core.db, actor, can(actor, 'download_card_list', request), { objectType: 'card_request', objectId: requestId });
   const lines = await cardRequestLines(core.db, request.id);
-  const ids = await idNumbersById(core.db, core.crypto, lines.map((l) => Number(l.person_id)));
-  const villages = new Map((await core.db('core_region').whereIn('id', [...new Set(lines.map((l) => l.person?.villageId ?? 0))]).select('id', 'name')).map((v: { id: number; name: string }) => [Number(v.id), v.name]));
+  const ids = await idNumbersById(core.db, core.crypto, lines.map((l) => l.person_id));
+  const villages = new Map(((await core.db('core_region').whereIn('id', [...new Set(lines.map((l) => l.person?.villageId ?? 0))]).select('id', 'name')) as { id: number; name: string }[]).map((v) => [v.id, v.name]));
   const body = await writeTableXlsx(
     '开卡名单',
     LIST_HEADER,
-    lines.map((l, i) => [i + 1, villages.get(l.person?.villageId ?? 0) ?? '', l.person?.name ?? '', ids.get(Number(l.person_id)) ?? '', CARD_REASONS[l.reason], '', '社会保障卡', '', '']),
+    lines.map((l, i) => [i + 1, villages.get(l.person?.villageId ?? 0) ?? '', l.person?.name ?? '', ids.get(l.person_id) ?? '', CARD_REASONS[l.reason], '', '社会保障卡', '', '']),
   );
   await inTransaction(core.db, (trx) => recordAudit(trx, actor, { action: 'bank.card_request.download', objectType: 'card_request', objectId: request.id, summary: { lines: lines.length } }));
   return { fileName: `开卡名单-${request.township_name}-${request.id}.xlsx`, body };
@@ -188,7 +148,7 @@ export async function answerCardRequest(core: Core, actor: Actor, requestId: num
         let changeId: number | null = null;
         if (a.opened) {
           try {
-            changeId = await proposeOpenedAccount(trx, core, actor, Number(a.line.person_id), { kind: a.kind, bankName: bank.name, number: a.number, holderName: a.line.person!.name }, `开卡申请 ${request.id}：代发金融机构新开卡（折）`);
+            changeId = await proposeOpenedAccount(trx, core, actor, a.line.person_id, { kind: a.kind, bankName: bank.name, number: a.number, holderName: a.line.person!.name }, `开卡申请 ${request.id}：代发金融机构新开卡（折）`);
           } catch (err) {
             if (err instanceof AppError) throw new RowRefusal({ rowNumber: seen.get(a.line.id) ?? i + 2, field: '账号', message: err instanceof ValidationError ? Object.values(err.fieldErrors)[0] ?? err.message : err.message });
             throw err;
@@ -236,14 +196,4 @@ export async function uploadReceipt(core: Core, actor: Actor, roundId: number, f
     await recordAudit(trx, actor, { action: 'bank.receipt.upload', objectType: 'round', objectId: roundId, summary: { receipt: id, file: file.name, sha256, bytes: file.buffer.length } });
     return { repeated: false };
   });
-}
-
-export async function receiptsOf(db: Conn, roundId: number) {
-  return db('bank_receipt as r').join('core_user as u', 'u.id', 'r.uploaded_by').where('r.round_id', roundId).orderBy('r.id').select('r.id', 'r.file_name', 'r.content_type', 'r.sha256', 'r.note', 'r.uploaded_at', 'u.display_name');
-}
-
-export async function receiptFile(db: Conn, receiptId: number): Promise<{ roundId: number; fileName: string; contentType: string; body: Buffer }> {
-  const row = await db('bank_receipt').where({ id: receiptId }).first('round_id', 'file_name', 'content_type', 'body');
-  if (!row) throw new NotFoundError('回执不存在');
-  return { roundId: Number(row.round_id), fileName: row.file_name, contentType: row.content_type, body: Buffer.from(row.body) };
 }

@@ -3,57 +3,23 @@ import type { Actor } from '../../core/auth/roles.ts';
 import type { Core } from '../../core/context.ts';
 import { sm3Hex } from '../../core/crypto.ts';
 import { businessDate, businessYear } from '../../core/dates.ts';
-import { type Conn, bulkInsert, inTransaction, insertReturningId, nowIso } from '../../core/db.ts';
+import { bulkInsert, inTransaction, insertReturningId, nowIso } from '../../core/db.ts';
 import { ConflictError, NotFoundError, ValidationError } from '../../core/errors.ts';
+import type { Fen } from '../../core/money.ts';
 import { findRegion } from '../../core/regions.ts';
 import { transferredRounds } from '../batch/index.ts';
-import { allocatedFen, versionsById } from '../policy/index.ts';
-import { roundLedger } from './ledger.ts';
 import { authorize } from '../../core/authz.ts';
+import type { FailureState } from './model.ts';
 import { can } from './policy.ts';
+import { clearingFigures } from './queries.ts';
 import { clearingReportPdf } from './reports.ts';
 
 /**
- * Year-end clearing (年末清算, Qinghai 二(二)9: 未发放完形成结余的，收回财政统筹安排). For a finished year, per policy:
- * the allocation, what was paid, what is still at the bank, what went back to the treasury, and the money still
- * awaiting a decision — which the clearing returns to the treasury (each such failed payment goes on the public
- * list and can still be reissued). What the treasury takes back in all is the allocation less what was paid and
- * what the bank still holds: allocation − paid − at the bank = unspent allocation + returned + awaiting.
+ * Year-end clearing (年末清算, Qinghai 二(二)9: 未发放完形成结余的，收回财政统筹安排). For a finished year, per policy
+ * (clearingFigures in queries.ts): the allocation, what was paid, what is still at the bank, what went back to the
+ * treasury, and the money still awaiting a decision — which the clearing returns to the treasury (each such failed
+ * payment goes on the public list and can still be reissued).
  */
-export interface PolicyClearing {
-  policy: string;
-  rounds: number;
-  allocatedFen: number;
-  firstTransferFen: number;
-  paidFen: number;
-  pendingFen: number;
-  returnedFen: number;
-  awaitingFen: number;
-  unspentFen: number;
-  clearedFen: number;
-}
-
-export async function clearingFigures(db: Conn, countyId: number, year: number): Promise<PolicyClearing[]> {
-  const rounds = await transferredRounds(db, { countyId, year });
-  const versions = new Map((await versionsById(db, [...new Set(rounds.map((r) => r.policy_version_id))])).map((v) => [v.id, `${v.code} ${v.name}`]));
-  const byItem = new Map<number, PolicyClearing>();
-  for (const r of rounds) {
-    const ledger = await roundLedger(db, r.id);
-    const p = byItem.get(r.policy_item_id) ?? { policy: versions.get(r.policy_version_id) ?? '', rounds: 0, allocatedFen: await allocatedFen(db, countyId, r.policy_item_id, year), firstTransferFen: 0, paidFen: 0, pendingFen: 0, returnedFen: 0, awaitingFen: 0, unspentFen: 0, clearedFen: 0 };
-    p.rounds++;
-    p.firstTransferFen += ledger.firstTransferFen;
-    p.paidFen += ledger.paidFen;
-    p.pendingFen += ledger.pendingFen;
-    p.returnedFen += ledger.returnedFen;
-    p.awaitingFen += ledger.awaitingFen;
-    byItem.set(r.policy_item_id, p);
-  }
-  return [...byItem.values()].map((p) => ({ ...p, unspentFen: p.allocatedFen - p.firstTransferFen, clearedFen: p.allocatedFen - p.paidFen - p.pendingFen }));
-}
-
-export async function clearingsOf(db: Conn, countyId: number) {
-  return db('bank_clearing as c').join('core_user as u', 'u.id', 'c.cleared_by').where('c.county_id', countyId).orderBy('c.year', 'desc').select('c.id', 'c.year', 'c.voucher_no', 'c.report_sm3', 'c.cleared_at', 'u.display_name');
-}
 
 /**
  * The finance section clears a finished year: money awaiting a decision goes back to the treasury (one return per
@@ -72,11 +38,11 @@ export async function clearYear(core: Core, actor: Actor, input: { year: number;
     if (await trx('bank_supplement').whereIn('round_id', rounds.map((r) => r.id)).where({ needs_transfer: true }).whereNull('transferred_at').first('id')) {
       throw new ConflictError('还有退回后重新发放、待国库科再次拨付的补充代发文件：请先办理拨付，再清算');
     }
-    const awaiting = (await trx('bank_failure').whereIn('round_id', rounds.map((r) => r.id)).where({ funds: 'source' }).orderBy('id').select('id', 'round_id', 'amount_fen', 'state', 'version')).map((c) => ({ id: Number(c.id), roundId: Number(c.round_id), fen: c.amount_fen, state: String(c.state), version: Number(c.version) }));
+    const awaiting: { id: number; round_id: number; amount_fen: Fen; state: FailureState; version: number }[] = await trx('bank_failure').whereIn('round_id', rounds.map((r) => r.id)).where({ funds: 'source' }).orderBy('id').select('id', 'round_id', 'amount_fen', 'state', 'version');
     const now = nowIso();
-    for (const roundId of new Set(awaiting.map((c) => c.roundId))) {
-      const cases = awaiting.filter((c) => c.roundId === roundId);
-      const returnId = await insertReturningId(trx, 'bank_treasury_return', { round_id: roundId, voucher_no: voucherNo, returned_on: businessDate(at), lines: cases.length, amount_fen: cases.reduce((s, c) => s + c.fen, 0), recorded_by: actor.userId, recorded_at: now });
+    for (const roundId of new Set(awaiting.map((c) => c.round_id))) {
+      const cases = awaiting.filter((c) => c.round_id === roundId);
+      const returnId = await insertReturningId(trx, 'bank_treasury_return', { round_id: roundId, voucher_no: voucherNo, returned_on: businessDate(at), lines: cases.length, amount_fen: cases.reduce((s, c) => s + c.amount_fen, 0), recorded_by: actor.userId, recorded_at: now });
       for (const c of cases) {
         const updated = await trx('bank_failure').where({ id: c.id, version: c.version }).update({ state: 'returned', funds: 'treasury', treasury_return_id: returnId, updated_at: now, version: c.version + 1 });
         if (updated !== 1) throw new ConflictError('有失败明细正在办理，请稍后再试');
@@ -89,10 +55,4 @@ export async function clearYear(core: Core, actor: Actor, input: { year: number;
     await recordAudit(trx, actor, { action: 'bank.clearing', objectType: 'clearing', objectId: id, summary: { county: county.id, year: input.year, voucherNo, awaitingReturned: awaiting.length, clearedFen: figures.reduce((s, p) => s + p.clearedFen, 0) } });
     return id;
   });
-}
-
-export async function clearingPdf(db: Conn, actor: Actor, clearingId: number): Promise<{ fileName: string; body: Buffer }> {
-  const row = await db('bank_clearing as c').join('core_region as r', 'r.id', 'c.county_id').where('c.id', clearingId).first('c.year', 'c.report_pdf', 'r.path', 'r.name');
-  if (!row || !(row.path.startsWith(actor.regionPath) || actor.regionPath.startsWith(row.path)) || !can(actor, 'read_clearing_report', null).ok) throw new NotFoundError('清算报告不存在或不在您的管辖范围内');
-  return { fileName: `年末清算报告-${row.name}-${row.year}.pdf`, body: Buffer.from(row.report_pdf) };
 }

@@ -5,7 +5,7 @@ import type { Actor } from '../../core/auth/roles.ts';
 import type { Core } from '../../core/context.ts';
 import { sm3Hex } from '../../core/crypto.ts';
 import { businessDate } from '../../core/dates.ts';
-import { type Conn, inTransaction } from '../../core/db.ts';
+import { inTransaction } from '../../core/db.ts';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../../core/errors.ts';
 import { type RoundRow, releasedAt, releasedLines, roundsOfBank } from '../batch/index.ts';
 import { accountNumbersById } from '../beneficiary/index.ts';
@@ -13,6 +13,7 @@ import { versionsById } from '../policy/index.ts';
 import { agreementInForce } from '../agreement/index.ts';
 import { type PayoutDocument, PAYOUT_FORMATS, lineRef } from './payout.ts';
 import { can } from './policy.ts';
+import { supplementsOf } from './queries.ts';
 
 /**
  * The agent bank's side of a released round: its users (or its API token) fetch the payout file. The file is the
@@ -45,22 +46,6 @@ export interface PayoutFile {
   totalFen: number;
 }
 
-/** The supplementary payouts of a round the bank may fetch: those whose money is at the bank. */
-export async function supplementsOf(db: Conn, roundId: number, options: { fetchableOnly: boolean }) {
-  const q = db('bank_supplement').where({ round_id: roundId }).orderBy('seq');
-  if (options.fetchableOnly) q.where((w) => w.where('needs_transfer', false).orWhereNotNull('transferred_at'));
-  return (await q.select('*')).map((s: Record<string, unknown>) => ({ ...s, id: Number(s.id), seq: Number(s.seq), lines: Number(s.lines), amount_fen: s.amount_fen, needs_transfer: Boolean(s.needs_transfer) })) as {
-    id: number;
-    seq: number;
-    lines: number;
-    amount_fen: number;
-    needs_transfer: boolean;
-    created_at: string;
-    transferred_at: string | null;
-    transfer_voucher: string | null;
-  }[];
-}
-
 /**
  * The payout file of a released round, or of one of its supplementary payouts (补充代发文件 n: corrected lines sent
  * again, their references carrying the attempt). Dated by the release (or the supplement), so every download is
@@ -79,12 +64,12 @@ export async function payoutFile(core: Core, who: Fetcher, roundId: number, form
   let generatedAt = released;
   let title = round.title;
   if (supplementSeq === null) {
-    lines = (await releasedLines(core.db, roundId)).map((l) => ({ ref: lineRef(roundId, Number(l.line_id)), name: l.holder_name ?? l.person_name, accountId: l.account_id === null ? null : Number(l.account_id), amountFen: l.amount_fen }));
+    lines = (await releasedLines(core.db, roundId)).map((l) => ({ ref: lineRef(roundId, l.line_id), name: l.holder_name ?? l.person_name, accountId: l.account_id, amountFen: l.amount_fen }));
   } else {
     const supplement = (await supplementsOf(core.db, roundId, { fetchableOnly: true })).find((s) => s.seq === supplementSeq);
     if (!supplement) throw new NotFoundError('没有该补充代发文件，或其资金尚未拨付到本机构');
     const rows: { line_id: number; attempt: number; holder_name: string; account_id: number; amount_fen: number }[] = await core.db('bank_supplement_line').where({ supplement_id: supplement.id }).orderBy('line_id').select('line_id', 'attempt', 'holder_name', 'account_id', 'amount_fen');
-    lines = rows.map((l) => ({ ref: lineRef(roundId, Number(l.line_id), Number(l.attempt)), name: l.holder_name, accountId: Number(l.account_id), amountFen: l.amount_fen }));
+    lines = rows.map((l) => ({ ref: lineRef(roundId, l.line_id, l.attempt), name: l.holder_name, accountId: l.account_id, amountFen: l.amount_fen }));
     generatedAt = new Date(supplement.transferred_at ?? supplement.created_at).toISOString();
     title = `${round.title}（补充代发 ${supplement.seq}）`;
   }

@@ -1,7 +1,7 @@
 import type Router from '@koa/router';
 import type { Context } from 'koa';
 import type { Actor } from '../../core/auth/roles.ts';
-import { businessDate, formatDateTime } from '../../core/dates.ts';
+import { businessDate } from '../../core/dates.ts';
 import { recordAudit } from '../../core/audit.ts';
 import { inTransaction } from '../../core/db.ts';
 import { XLSX_TYPE } from '../../core/downloads.ts';
@@ -9,19 +9,47 @@ import { chosen, describeFilters, listWorkbook } from '../../core/lists.ts';
 import { NotFoundError, ValidationError } from '../../core/errors.ts';
 import { uploadedFile } from '../../core/http/upload.ts';
 import { requireId, validate } from '../../core/http/validate.ts';
-import { maskName } from '../../core/mask.ts';
 import { formatYuan } from '../../core/money.ts';
 import { type Region, listRegionsInScope } from '../../core/regions.ts';
 import type { StepOutcome, Web } from '../../core/web/web.ts';
 import { type RoundRow, lineFacts } from '../batch/index.ts';
-import { receiptFile, receiptsOf, uploadReceipt } from './cards.ts';
-import { supplementsOf } from './commands.ts';
+import { uploadReceipt } from './cards.ts';
 import { FAILURE_STATES, type FailureState, MAX_ATTEMPTS } from './model.ts';
 import { approveCorrections, approveReissue, compileReissue, correctFailure, decideReturn, recordRefund, recordRetransfer, recordTreasuryReturn, requestReissue, sendBackFailure, verifyFailure } from './failures.ts';
-import { type FailureView, bankRoundInScope, failedPaymentsQuery, failureEvents, failureInScope, failureList, failureListQuery, failuresQuery } from './queries.ts';
+import {
+  type FailureView,
+  bankRoundInScope,
+  caseDeadlines,
+  countsByState,
+  failedPaymentsQuery,
+  failureEvents,
+  failureInScope,
+  failureList,
+  failureListQuery,
+  failureRounds,
+  failuresQuery,
+  orgNames,
+  receiptFile,
+  receiptsOf,
+  refundsOf,
+  returnedCases,
+  supplementsOf,
+  treasuryReturnsOf,
+} from './queries.ts';
 import { roundLedger } from './ledger.ts';
 import { PAYOUT_FORMATS } from './payout.ts';
-import { presentBankRoundPermissions, presentCase, presentCasePermissions } from './presenters.ts';
+import {
+  presentBankRoundPermissions,
+  presentCase,
+  presentCasePermissions,
+  presentDeadline,
+  presentFailedListRow,
+  presentFailureEvent,
+  presentLedger,
+  presentReceipt,
+  presentSupplement,
+  presentVoucher,
+} from './presenters.ts';
 import { can } from './policy.ts';
 import { approveCorrectionsSchema, correctSchema, countyQuerySchema, decideReturnSchema, reissueRequestSchema, sendBackSchema, caseStepSchema, receiptSchema, refundSchema, retransferSchema, treasuryReturnSchema } from './schemas.ts';
 
@@ -41,8 +69,7 @@ export function failureRoutes(router: Router, web: Web): void {
   /** The choices of the list's filters: the townships of the actor's scope, the rounds with cases in it. */
   async function failureChoices(actor: Actor) {
     const townships = (await listRegionsInScope(db, actor)).filter((r) => r.level === 'township').sort((a, b) => a.id - b.id).map((r) => ({ value: r.id, label: r.name }));
-    const rounds = (await failuresQuery(db, actor).clearSelect().distinct('f.round_id', 'f.round_title').orderBy('f.round_id', 'desc')) as { round_id: number; round_title: string }[];
-    return { townships, rounds: rounds.map((r) => ({ value: Number(r.round_id), label: r.round_title })) };
+    return { townships, rounds: (await failureRounds(db, actor)).map((r) => ({ value: r.round_id, label: r.round_title })) };
   }
 
   router.get('/bank/failures', async (ctx) => {
@@ -50,13 +77,12 @@ export function failureRoutes(router: Router, web: Web): void {
     const query = failureList.parse(ctx.query);
     const { rows, total } = await failureList.page<FailureView>(failureListQuery(db, actor, query.filters), query);
     // Each state's tab counts the cases the other filters select.
-    const byState = (await failureListQuery(db, actor, { ...query.filters, state: null }).clearSelect().groupBy('f.state').select('f.state').count({ n: '*' })) as { state: string; n: number | string }[];
-    const counts = new Map(byState.map((r) => [r.state, Number(r.n)]));
+    const counts = await countsByState(failureListQuery(db, actor, { ...query.filters, state: null }));
     web.render(ctx, 'bank/failures.njk', {
       title: '发放失败处理',
       state: query.filters.state,
       allHref: failureList.filterHref(query, { state: null }),
-      tabs: stateChoices.map(({ value, label }) => ({ code: value, label, count: counts.get(value) ?? 0, href: failureList.filterHref(query, { state: value }) })),
+      tabs: stateChoices.map(({ value, label }) => ({ code: value, label, count: counts.get(value)?.count ?? 0, href: failureList.filterHref(query, { state: value }) })),
       rows: rows.map(presentCase),
       links: failureList.links(query, total),
       filter: query.filters,
@@ -100,17 +126,16 @@ export function failureRoutes(router: Router, web: Web): void {
 
   async function casePage(ctx: Context, actor: Actor, failureId: number, extra: Record<string, unknown> = {}, status = 200) {
     const f = await failureInScope(db, actor, failureId);
-    const deadlines = await db('core_deadline').where({ object_type: 'bank_failure_group', object_id: f.deadline_key ?? '' }).orWhere((w) => w.where({ object_type: 'bank_refund', object_id: String(f.refund_id ?? '') })).orderBy('id').select('title', 'due_on', 'state');
     web.render(
       ctx,
       'bank/failure.njk',
       {
         title: `发放失败处理：${f.person_name}`,
         f: presentCase(f),
-        events: (await failureEvents(db, f.id)).map((e: Record<string, string>) => ({ action: e.action, from: e.from_state ? FAILURE_STATES[e.from_state as FailureState] : '', to: FAILURE_STATES[e.to_state as FailureState], note: e.note ?? '', who: e.display_name ?? '系统（银行回盘）', at: formatDateTime(e.at) })),
-        deadlines: deadlines.map((d: { title: string; due_on: string; state: string }) => ({ title: d.title, due: d.due_on, state: d.state === 'open' ? '进行中' : d.state === 'overdue' ? '已逾期' : '已办结' })),
+        events: (await failureEvents(db, f.id)).map(presentFailureEvent),
+        deadlines: (await caseDeadlines(db, f)).map(presentDeadline),
         can: presentCasePermissions(actor, f),
-        reissueLine: f.reissue_line_id ? (await lineFacts(db, [Number(f.reissue_line_id)]))[0] : null,
+        reissueLine: f.reissue_line_id ? (await lineFacts(db, [f.reissue_line_id]))[0] : null,
         lastAttempt: f.attempt >= MAX_ATTEMPTS,
         values: {},
         ...extra,
@@ -162,9 +187,6 @@ export function failureRoutes(router: Router, web: Web): void {
     const supplements = await supplementsOf(db, roundId, { fetchableOnly: can(actor, 'bank_files', null).ok });
     const inState = (state: FailureState) => cases.filter((c) => c.stateCode === state);
     const sumOf = (list: { amountFen: number }[]) => formatYuan(list.reduce((s, c) => s + c.amountFen, 0));
-    const refunds = await db('bank_refund').where({ round_id: roundId }).orderBy('id').select('*');
-    const returns = await db('bank_treasury_return').where({ round_id: roundId }).orderBy('id').select('*');
-    const receipts = (await receiptsOf(db, roundId)).map((r: Record<string, unknown>) => ({ id: r.id, name: r.file_name, note: r.note ?? '', who: r.display_name, at: formatDateTime(String(r.uploaded_at)), sha256: r.sha256 }));
     web.render(
       ctx,
       'bank/round.njk',
@@ -172,11 +194,8 @@ export function failureRoutes(router: Router, web: Web): void {
         title: `发放结果与资金台账：${round.title}`,
         roundId,
         roundTitle: round.title,
-        ledger: {
-          ...ledger,
-          transferred: formatYuan(ledger.transferredFen), firstTransfer: formatYuan(ledger.firstTransferFen), paidYuan: formatYuan(ledger.paidFen), pendingYuan: formatYuan(ledger.pendingFen), refunded: formatYuan(ledger.refundedFen), resent: formatYuan(ledger.resentFen), returnedYuan: formatYuan(ledger.returnedFen), awaitingYuan: formatYuan(ledger.awaitingFen),
-        },
-        supplements: supplements.map((s) => ({ ...s, amount: formatYuan(s.amount_fen), createdAt: formatDateTime(s.created_at), transferredAt: s.transferred_at ? formatDateTime(s.transferred_at) : '', fetchable: !s.needs_transfer || s.transferred_at !== null })),
+        ledger: presentLedger(ledger),
+        supplements: supplements.map(presentSupplement),
         formats: PAYOUT_FORMATS.map((f) => ({ code: f.code, label: f.label })),
         reviewing: inState('reviewing'),
         refundDue: inState('refund_due'),
@@ -185,10 +204,10 @@ export function failureRoutes(router: Router, web: Web): void {
         refundDueTotal: sumOf(inState('refund_due')),
         returnDueTotal: sumOf(inState('return_due')),
         cases,
-        refunds: refunds.map((r: { voucher_no: string; refunded_on: string; lines: number; amount_fen: number }) => ({ voucher: r.voucher_no, on: r.refunded_on, lines: r.lines, amount: formatYuan(r.amount_fen) })),
-        returns: returns.map((r: { voucher_no: string; returned_on: string; lines: number; amount_fen: number }) => ({ voucher: r.voucher_no, on: r.returned_on, lines: r.lines, amount: formatYuan(r.amount_fen) })),
+        refunds: (await refundsOf(db, roundId)).map((r) => presentVoucher(r, r.refunded_on)),
+        returns: (await treasuryReturnsOf(db, roundId)).map((r) => presentVoucher(r, r.returned_on)),
         can: presentBankRoundPermissions(actor, round, { reissueApproved: inState('reissue_approved').length }),
-        receipts,
+        receipts: (await receiptsOf(db, roundId)).map(presentReceipt),
         today: businessDate(),
         values: {},
         ...extra,
@@ -259,9 +278,9 @@ export function failureRoutes(router: Router, web: Web): void {
   // on it come forward: for staff in their scope, and on the public pages per county. Names and ID numbers masked as
   // on every public output, no account data at all.
   async function failedList(q: ReturnType<typeof failuresQuery>) {
-    const rows = (await q.where('f.state', 'returned').orderBy('t.path').orderBy('v.name').orderBy('f.id').limit(5000)) as FailureView[];
-    const departments = new Map((await db('core_org').whereIn('id', [...new Set(rows.map((r) => Number(r.department_org_id)))]).select('id', 'name')).map((o: { id: number; name: string }) => [Number(o.id), o.name]));
-    return rows.map((r) => ({ township: r.township_name, village: r.village_name, name: maskName(r.person_name), idMasked: r.id_masked, subsidy: r.round_title, amount: formatYuan(r.amount_fen), department: departments.get(Number(r.department_org_id)) ?? '' }));
+    const rows = await returnedCases(q);
+    const departments = await orgNames(db, rows.map((r) => r.department_org_id));
+    return rows.map((r) => presentFailedListRow(r, departments));
   }
 
   router.get('/bank/failed-list', async (ctx) => {

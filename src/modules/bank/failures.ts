@@ -13,7 +13,7 @@ import { agreementInForce } from '../agreement/index.ts';
 import { BANK_DEADLINES } from './deadlines.ts';
 import { FAILURE_STATES, type FailureState, MAX_ATTEMPTS } from './model.ts';
 import { type BankRoundAction, type FailureAction, can, nextState } from './policy.ts';
-import { type FailureRow, type FailureView, asFailure, bankRoundInScope, failureInScope } from './queries.ts';
+import { type FailureRow, type FailureView, bankRoundInScope, failureInScope } from './queries.ts';
 
 /**
  * Failed payments, as the documents say (Qinghai 二(一)4; Haicheng 三). One case per failed line:
@@ -55,10 +55,10 @@ export async function recordAttempts(trx: Tx, who: AuditWho, roundId: number, re
   const now = nowIso();
   const first = results.filter((r) => r.attempt === 1 && r.result === 'failed');
   if (first.length) {
-    const facts = new Map((await lineFacts(trx, first.map((f) => f.lineId))).map((l) => [Number(l.line_id), l]));
+    const facts = new Map((await lineFacts(trx, first.map((f) => f.lineId))).map((l) => [l.line_id, l]));
     const byTownship = new Map<number, AttemptResult[]>();
     for (const f of first) {
-      const township = Number(facts.get(f.lineId)!.township_id);
+      const township = facts.get(f.lineId)!.township_id;
       byTownship.set(township, [...(byTownship.get(township) ?? []), f]);
     }
     const title = facts.values().next().value!.round_title;
@@ -92,13 +92,13 @@ export async function recordAttempts(trx: Tx, who: AuditWho, roundId: number, re
         };
       });
     }
-    const ids = await selectInChunks(first.map((f) => f.lineId), (chunk) => trx('bank_failure').whereIn('line_id', chunk).select('id'));
-    await event(trx, ids.map((r: { id: number }) => Number(r.id)), who, { action: 'fail', from: null, to: 'correcting', note: '代发银行回盘：发放失败' });
+    const ids: { id: number }[] = await selectInChunks(first.map((f) => f.lineId), (chunk) => trx('bank_failure').whereIn('line_id', chunk).select('id'));
+    await event(trx, ids.map((r) => r.id), who, { action: 'fail', from: null, to: 'correcting', note: '代发银行回盘：发放失败' });
   }
   const later = results.filter((r) => r.attempt > 1);
   if (later.length === 0) return;
   const cases = new Map(
-    (await selectInChunks(later.map((r) => r.lineId), (chunk) => trx('bank_failure').whereIn('line_id', chunk).select('*'))).map((r: FailureRow) => [Number(r.line_id), asFailure(r)]),
+    ((await selectInChunks(later.map((r) => r.lineId), (chunk) => trx('bank_failure').whereIn('line_id', chunk).select('*'))) as FailureRow[]).map((r) => [r.line_id, r]),
   );
   const refundKey = `refund-${resultFileId}`;
   const failedAgain = later.filter((r) => r.result === 'failed');
@@ -207,13 +207,13 @@ export async function approveReissue(core: Core, actor: Actor, failureId: number
 export async function compileReissue(core: Core, actor: Actor, roundId: number): Promise<number> {
   await roundFor(core, actor, roundId, 'compile_reissue');
   return inTransaction(core.db, async (trx) => {
-    const cases = (await trx('bank_failure').where({ round_id: roundId, state: 'reissue_approved', department_org_id: actor.orgId }).orderBy('id').select('*')).map(asFailure);
+    const cases = (await trx('bank_failure').where({ round_id: roundId, state: 'reissue_approved', department_org_id: actor.orgId }).orderBy('id').select('*')) as FailureRow[];
     if (cases.length === 0) throw new ConflictError('本批次没有已批准、待编入的补发');
     const facts = await registryFactsById(trx, cases.map((c) => c.person_id));
     const accountOf = new Map(facts.map((p) => [p.personId, p.account]));
     const items = cases.map((c) => {
       const account = accountOf.get(c.person_id);
-      if (!account || account.id !== Number(c.account_id)) throw new ConflictError(`${c.person_name}的登记账户在批准补发后又有变更，请退回重新受理`);
+      if (!account || account.id !== c.account_id) throw new ConflictError(`${c.person_name}的登记账户在批准补发后又有变更，请退回重新受理`);
       return { lineId: c.line_id, account: { id: account.id, index: account.index, last4: account.last4, bankName: account.bankName, holderName: account.holderName } };
     });
     const { roundId: reissueRoundId, lineIds } = await insertReissueRound(trx, actor, roundId, items);
@@ -254,7 +254,7 @@ async function closeRepaymentIfDone(trx: Tx, who: AuditWho, refundId: number | n
 async function casesOfRound(trx: Tx, roundId: number, ids: number[], state: FailureState): Promise<FailureRow[]> {
   const unique = [...new Set(ids)];
   if (unique.length === 0) throw new ValidationError({ failureIds: '请选择要办理的发放失败明细' });
-  const rows = (await selectInChunks(unique, (chunk) => trx('bank_failure').whereIn('id', chunk).select('*'))).map(asFailure);
+  const rows = (await selectInChunks(unique, (chunk) => trx('bank_failure').whereIn('id', chunk).select('*'))) as FailureRow[];
   if (rows.length !== unique.length || rows.some((r) => r.round_id !== roundId || r.state !== state)) {
     throw new ConflictError(`所选明细须都属本批次且处于“${FAILURE_STATES[state]}”状态，请刷新后再试`);
   }
@@ -292,7 +292,8 @@ export async function approveCorrections(core: Core, actor: Actor, roundId: numb
     })[0];
     if (refusedCase) return refusedCase;
     const supplements: number[] = [];
-    let seq = Number((await trx('bank_supplement').where({ round_id: roundId }).max({ m: 'seq' }).first())?.m ?? 0);
+    // The round's first supplement: no row, max() is null.
+    let seq = ((await trx('bank_supplement').where({ round_id: roundId }).max({ m: 'seq' }).first()) as { m: number | null } | undefined)?.m ?? 0;
     for (const needsTransfer of [false, true]) {
       const group = cases.filter((c) => (c.funds === 'source') === needsTransfer);
       if (group.length === 0) continue;
@@ -334,7 +335,7 @@ export async function recordRetransfer(core: Core, actor: Actor, roundId: number
     const updated = await trx('bank_supplement').where({ id: supplementId }).whereNull('transferred_at').update({ transfer_voucher: voucherNo, transferred_by: actor.userId, transferred_at: nowIso() });
     if (updated !== 1) throw new ConflictError('该补充代发文件的资金已拨付');
     const cases: { failure_id: number }[] = await trx('bank_supplement_line').where({ supplement_id: supplementId }).select('failure_id');
-    const ids = cases.map((c) => Number(c.failure_id));
+    const ids = cases.map((c) => c.failure_id);
     const moved = await trx('bank_failure').whereIn('id', ids).where({ state: 'resend', funds: 'source' }).update({ funds: 'bank', updated_at: nowIso(), version: trx.raw('version + 1') });
     if (moved !== ids.length) throw new ConflictError('补充代发文件中的明细状态已变化，请刷新后再试');
     const refunds: { refund_id: number | null }[] = await trx('bank_failure').whereIn('id', ids).distinct('refund_id');

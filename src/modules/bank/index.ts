@@ -9,15 +9,13 @@ import { bankApi } from './api.ts';
 import { BANK_DEADLINES } from './deadlines.ts';
 import { bankRounds } from './commands.ts';
 import { noticesOf, sendQueuedNotices } from './notices.ts';
-import { resultsOfLines } from './results.ts';
 import { bankRoutes } from './routes.ts';
 import { reconcileRoutes } from './reconcile-routes.ts';
 import { cardRoutes } from './card-routes.ts';
-import { listCardRequests } from './cards.ts';
-import { listReconciliations, openReconciliations } from './reconcile.ts';
+import { openReconciliations } from './reconcile.ts';
 import { failureRoutes } from './failure-routes.ts';
 import { CARD_READERS, FAILURE_READERS, RECONCILIATION_READERS } from './policy.ts';
-import { failuresQuery, supplementsAwaitingTransfer } from './queries.ts';
+import { casesOfLines, countsByState, failuresQuery, listCardRequests, listReconciliations, resultsOfLines, supplementsAwaitingTransfer, yearCleared } from './queries.ts';
 import { FAILURE_STATES, type FailureState } from './model.ts';
 
 /** Who answers for failed payments in which state (Qinghai 二(一)4), for the home page. */
@@ -63,17 +61,17 @@ export function createBankModule(core: Core): AppModule {
         const lines = (await paymentsOf(core.db, personId)).filter((p) => p.round_state === 'released' || p.round_state === 'transferred');
         if (lines.length === 0) return null;
         const notices = await noticesOf(core.db, personId);
-        const results = await resultsOfLines(core.db, lines.map((l) => Number(l.line_id)));
-        const cases = new Map((await core.db('bank_failure').whereIn('line_id', lines.map((l) => Number(l.line_id))).select('id', 'line_id', 'state')).map((c: { id: number; line_id: number; state: FailureState }) => [Number(c.line_id), c]));
+        const results = await resultsOfLines(core.db, lines.map((l) => l.line_id));
+        const cases = await casesOfLines(core.db, lines.map((l) => l.line_id));
         return {
           title: '代发银行发放结果',
           template: 'bank/_person-results.njk',
           data: {
             rows: lines.map((l) => {
-              const r = results.get(Number(l.line_id));
-              const c = cases.get(Number(l.line_id));
+              const r = results.get(l.line_id);
+              const c = cases.get(l.line_id);
               return {
-                failureId: c ? Number(c.id) : null,
+                failureId: c ? c.id : null,
                 handling: c ? FAILURE_STATES[c.state] : '',
                 round: l.round_title,
                 amount: formatYuan(l.amount_fen),
@@ -115,9 +113,7 @@ export function createBankModule(core: Core): AppModule {
         if (cards.length) queues.push({ title: '待办理的开卡申请', count: cards.reduce((n, r) => n + r.lines, 0), href: '/bank/card-requests' });
       }
       if (!actor.roles.some((r) => FAILURE_READERS.includes(r))) return queues;
-      const byState = new Map(
-        ((await failuresQuery(core.db, actor).clearSelect().groupBy('f.state').select('f.state').count({ n: '*' }).sum({ total: 'f.amount_fen' })) as { state: FailureState; n: number | string; total: number | string }[]).map((r) => [r.state, { count: Number(r.n), totalFen: Number(r.total) }]),
-      );
+      const byState = await countsByState(failuresQuery(core.db, actor));
       for (const [role, state, title] of FAILURE_QUEUES) {
         const q = byState.get(state);
         if (q && actor.roles.includes(role)) queues.push({ title, ...q, href: `/bank/failures?state=${state}` });
@@ -129,7 +125,7 @@ export function createBankModule(core: Core): AppModule {
       if (actor.roles.includes('finance_section')) {
         const lastYear = businessYear() - 1;
         const due = (await transferredRounds(core.db, { year: lastYear })).filter((r) => actor.regionPath.includes(`/${r.county_id}/`));
-        if (due.length && !(await core.db('bank_clearing').where({ year: lastYear }).whereIn('county_id', [...new Set(due.map((r) => r.county_id))]).first('id'))) {
+        if (due.length && !(await yearCleared(core.db, lastYear, due.map((r) => r.county_id)))) {
           queues.push({ title: `${lastYear}年度待年末清算`, count: 1, href: `/bank/clearing?year=${lastYear}` });
         }
       }

@@ -1,4 +1,5 @@
 import type { Conn } from '../../core/db.ts';
+import { type Fen, fen } from '../../core/money.ts';
 import { roundMoney } from '../batch/index.ts';
 
 /**
@@ -34,18 +35,20 @@ export interface RoundLedger {
   balanced: boolean;
 }
 
-const sum = (row: { total?: unknown } | undefined) => Number(row?.total ?? 0);
-const count = (row: { n?: unknown } | undefined) => Number(row?.n ?? 0);
+/** Counts and sums as the database gives them (numbers, db.ts); a sum over no rows is null: nothing. */
+type Totals = { n?: number | null; total: Fen | null } | undefined;
+const sum = (row: Totals) => row?.total ?? fen(0);
+const count = (row: Totals) => row?.n ?? 0;
 
 export async function roundLedger(db: Conn, roundId: number): Promise<RoundLedger> {
   const money = await roundMoney(db, roundId);
-  const resent = await db('bank_supplement').where({ round_id: roundId, needs_transfer: true }).whereNotNull('transferred_at').sum({ total: 'amount_fen' }).first();
-  const paid = await db('bank_line_result').where({ round_id: roundId, result: 'paid' }).count({ n: '*' }).sum({ total: 'amount_fen' }).first();
+  const resent = (await db('bank_supplement').where({ round_id: roundId, needs_transfer: true }).whereNotNull('transferred_at').sum({ total: 'amount_fen' }).first()) as Totals;
+  const paid = (await db('bank_line_result').where({ round_id: roundId, result: 'paid' }).count({ n: '*' }).sum({ total: 'amount_fen' }).first()) as Totals;
   // Money not at the bank: paid lines, and failed lines whose money went back to the source account or the treasury.
-  const away = await db('bank_failure').where({ round_id: roundId }).whereIn('funds', ['source', 'treasury']).count({ n: '*' }).sum({ total: 'amount_fen' }).first();
-  const refunded = await db('bank_refund').where({ round_id: roundId }).sum({ total: 'amount_fen' }).first();
-  const returned = await db('bank_treasury_return').where({ round_id: roundId }).sum({ total: 'amount_fen' }).sum({ n: 'lines' }).first();
-  const awaiting = await db('bank_failure').where({ round_id: roundId, funds: 'source' }).count({ n: '*' }).sum({ total: 'amount_fen' }).first();
+  const away = (await db('bank_failure').where({ round_id: roundId }).whereIn('funds', ['source', 'treasury']).count({ n: '*' }).sum({ total: 'amount_fen' }).first()) as Totals;
+  const refunded = (await db('bank_refund').where({ round_id: roundId }).sum({ total: 'amount_fen' }).first()) as Totals;
+  const returned = (await db('bank_treasury_return').where({ round_id: roundId }).sum({ total: 'amount_fen' }).sum({ n: 'lines' }).first()) as Totals;
+  const awaiting = (await db('bank_failure').where({ round_id: roundId, funds: 'source' }).count({ n: '*' }).sum({ total: 'amount_fen' }).first()) as Totals;
   const transferred = money.transferredFen > 0;
   const ledger = {
     lines: money.lines,

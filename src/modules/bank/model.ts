@@ -1,4 +1,7 @@
-/** The bank module's vocabulary for failed payments: case states, where the money is, attempts. Pure: no database. */
+/**
+ * The bank module's vocabulary: failed payments (case states, where the money is, attempts), the reconciliation's
+ * line states and kinds of difference, the reasons for a card-opening request. Pure: no database.
+ */
 export const FAILURE_STATES = {
   correcting: '待乡镇核实修正',
   verifying: '待主管部门核实',
@@ -20,3 +23,18 @@ export const FUNDS_LABELS = { bank: '在代发银行', source: '已退回原账�
 
 /** Attempts a line gets: the first payout, the corrected resend, and the department's payment after the refund. */
 export const MAX_ATTEMPTS = 3;
+
+/** Where the bank says a line stands, in its reconciliation confirmation (docs/reconciliation-file-format.md). */
+export const BANK_LINE_STATES = { paid: '已发放', unpaid: '未发放', refunded: '已退回' } as const;
+export type BankLineState = keyof typeof BANK_LINE_STATES;
+
+/** A reconciliation difference: of one line (missing, amount, state), or of a round's entered totals (paid, unpaid, refunded). */
+export const DIFFERENCE_KINDS = { missing: '银行未确认', amount: '金额不符', state: '状态不符', paid: '已发放合计不符', unpaid: '未发放合计不符', refunded: '已退回合计不符' } as const;
+export type DifferenceKind = keyof typeof DIFFERENCE_KINDS;
+
+/** A difference's reference: the line's (as in the payout file), or the round for a difference of its totals. */
+export const differenceRef = (d: { round_id: number; line_id: number | null }) => (d.line_id === null ? `批次 ${d.round_id} 合计` : `R${d.round_id}-${d.line_id}`);
+
+/** Why the township station asks the bank to open a card. */
+export const CARD_REASONS = { no_account: '无发放账户', lost_card: '卡（折）挂失' } as const;
+export type CardReason = keyof typeof CARD_REASONS;

@@ -64,6 +64,8 @@ export const RECONCILIATION_READERS: readonly Role[] = ['finance_section', 'depa
 export const CLEARING_READERS: readonly Role[] = ['finance_section', 'treasury', 'supervisor'];
 
 type CardRequestFacts = { bank_org_id: number; state: string };
+/** A kept clearing report: the departments with a round in the year it cleared. */
+type ClearingReportFacts = { departmentOrgIds: number[] };
 type ReconciliationFacts = { bank_org_id: number; state: string };
 /** A party that signs a reconciliation: the finance section, a department (its org), the bank (its org). */
 export type SigningParty = { party: string; orgId: number | null; label: string };
@@ -81,7 +83,8 @@ interface BankRoundResources {
   resolve_difference: ReconciliationFacts;
   sign_reconciliation: { parties: SigningParty[]; state: string };
   read_clearing: null;
-  read_clearing_report: null;
+  /** null: whether the actor reads any clearing report (before one is loaded); a report: whether this one. */
+  read_clearing_report: ClearingReportFacts | null;
   clear_year: null;
   read_round: RoundFacts;
   approve_corrections: RoundFacts;
@@ -122,7 +125,12 @@ const ROUND_RULES: { [A in BankRoundAction]: (actor: Actor, resource: BankRoundR
   sign_reconciliation: (actor, rec) =>
     firstRefusal(() => rule(signingPartyOf(actor, rec.parties) !== undefined, '本次对账由财政局业务科室、相关主管部门和代发金融机构签认'), open(rec, '该季度对账已签认')),
   read_clearing: (actor) => rule(hasRole(actor, ...CLEARING_READERS), '年末清算仅财政和监督人员可以查看'),
-  read_clearing_report: (actor) => rule(hasRole(actor, ...CLEARING_READERS, 'department'), '清算报告仅财政、主管部门和监督人员可以查看'),
+  read_clearing_report: (actor, report) =>
+    firstRefusal(
+      () => rule(hasRole(actor, ...CLEARING_READERS, 'department'), '清算报告仅财政、主管部门和监督人员可以查看'),
+      // A department reads the report of a year in which it had a round (its own subsidies' money).
+      () => rule(report === null || hasRole(actor, ...CLEARING_READERS) || (actor.orgId !== null && report.departmentOrgIds.includes(actor.orgId)), '主管部门只能查看有本部门发放批次的年度的清算报告'),
+    ),
   clear_year: (actor) =>
     firstRefusal(() => rule(hasRole(actor, 'finance_section'), '年末清算由财政局业务科室办理'), () => rule(actor.regionLevel === 'county', '年末清算按县办理：您的账号不在县一级')),
   read_round: (actor, round) => rule(!hasRole(actor, 'bank') || ownBank(actor, round), '没有下达给本机构的该发放批次'),

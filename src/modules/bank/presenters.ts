@@ -1,9 +1,29 @@
 import type { Actor } from '../../core/auth/roles.ts';
 import { formatDateTime } from '../../core/dates.ts';
+import { maskName } from '../../core/mask.ts';
 import { formatYuan } from '../../core/money.ts';
-import { FAILURE_STATES, FUNDS_LABELS } from './model.ts';
-import type { FailureRow, FailureView } from './queries.ts';
-import { type FailureAction, can } from './policy.ts';
+import type { RoundLedger } from './ledger.ts';
+import { CARD_REASONS, DIFFERENCE_KINDS, FAILURE_STATES, FUNDS_LABELS, differenceRef } from './model.ts';
+import {
+  type CardLineRow,
+  type CardRequestRow,
+  type ClearingRow,
+  type DifferenceRow,
+  type FailureEventRow,
+  type FailureRow,
+  type FailureView,
+  type PolicyClearing,
+  type ReceiptRow,
+  type ReconciliationFigures,
+  type ReconciliationRow,
+  type SignatureRow,
+  type SupplementRow,
+  type VoucherRow,
+  signatureOf,
+} from './queries.ts';
+import { type FailureAction, type SigningParty, can, signingPartyOf } from './policy.ts';
+
+/** Bank rows → what the pages show: amounts in 元 (from fen), dates, state labels, masked names; and what each page offers, from can. */
 
 /** The steps of a failed payment's page this actor may take now, each decided by policy.ts; and why a colleague must. */
 export function presentCasePermissions(actor: Actor, failure: FailureRow) {
@@ -34,20 +54,20 @@ export function presentBankRoundPermissions(actor: Actor, round: { state: string
   };
 }
 
-/** A case as the pages show it, from a row as the database returns it (PostgreSQL gives bigints as strings). */
+/** A case as the list, its page, the round's page and the export show it. */
 export function presentCase(f: FailureView) {
   const amountFen = f.amount_fen;
   return {
-    id: Number(f.id),
+    id: f.id,
     round: f.round_title,
-    roundId: Number(f.round_id),
+    roundId: f.round_id,
     township: f.township_name,
     village: f.village_name,
     name: f.person_name,
     idMasked: f.id_masked,
     amount: formatYuan(amountFen),
     amountFen,
-    attempt: Number(f.attempt),
+    attempt: f.attempt,
     failure: `${f.failure_code} ${f.failure_reason}`,
     state: FAILURE_STATES[f.state],
     stateCode: f.state,
@@ -55,7 +75,168 @@ export function presentCase(f: FailureView) {
     account: f.account_last4 ? `****${f.account_last4}` : '',
     holder: f.holder_name ?? '',
     note: f.correction_note ?? '',
-    version: Number(f.version),
+    version: f.version,
     openedAt: formatDateTime(f.opened_at),
   };
+}
+
+export function presentFailureEvent(e: FailureEventRow) {
+  return { action: e.action, from: e.from_state ? FAILURE_STATES[e.from_state] : '', to: FAILURE_STATES[e.to_state], note: e.note ?? '', who: e.display_name ?? '系统（银行回盘）', at: formatDateTime(e.at) };
+}
+
+export function presentDeadline(d: { title: string; due_on: string; state: string }) {
+  return { title: d.title, due: d.due_on, state: d.state === 'open' ? '进行中' : d.state === 'overdue' ? '已逾期' : '已办结' };
+}
+
+/** A round's ledger with its amounts in 元 beside the figures in fen. */
+export function presentLedger(ledger: RoundLedger) {
+  return {
+    ...ledger,
+    transferred: formatYuan(ledger.transferredFen),
+    firstTransfer: formatYuan(ledger.firstTransferFen),
+    paidYuan: formatYuan(ledger.paidFen),
+    pendingYuan: formatYuan(ledger.pendingFen),
+    refunded: formatYuan(ledger.refundedFen),
+    resent: formatYuan(ledger.resentFen),
+    returnedYuan: formatYuan(ledger.returnedFen),
+    awaitingYuan: formatYuan(ledger.awaitingFen),
+  };
+}
+
+export function presentSupplement(s: SupplementRow) {
+  return { ...s, amount: formatYuan(s.amount_fen), createdAt: formatDateTime(s.created_at), transferredAt: s.transferred_at ? formatDateTime(s.transferred_at) : '', fetchable: !s.needs_transfer || s.transferred_at !== null };
+}
+
+/** A refund's or a treasury return's voucher, with the date it names. */
+export function presentVoucher(r: VoucherRow, on: string) {
+  return { voucher: r.voucher_no, on, lines: r.lines, amount: formatYuan(r.amount_fen) };
+}
+
+export function presentReceipt(r: ReceiptRow) {
+  return { id: r.id, name: r.file_name, note: r.note ?? '', who: r.display_name, at: formatDateTime(r.uploaded_at), sha256: r.sha256 };
+}
+
+/** A line of the list of failed payments returned to the treasury: names masked as on every public output, no account data. */
+export function presentFailedListRow(r: FailureView, departments: Map<number, string>) {
+  return { township: r.township_name, village: r.village_name, name: maskName(r.person_name), idMasked: r.id_masked, subsidy: r.round_title, amount: formatYuan(r.amount_fen), department: departments.get(r.department_org_id) ?? '' };
+}
+
+/** A released round on the bank's payout page: its lines and where they stand at the bank. */
+export function presentPayoutRound(
+  r: { id: number; title: string; period: string; created_at: string },
+  money: { lines: number; linesFen: number; transferredFen: number },
+  results: { paid: number; paidFen: number; failed: number; failedFen: number; pending: number; pendingFen: number },
+) {
+  return {
+    id: r.id,
+    title: r.title,
+    period: r.period,
+    lines: money.lines,
+    total: formatYuan(money.linesFen),
+    transferred: formatYuan(money.transferredFen),
+    paid: `${results.paid} 笔 ${formatYuan(results.paidFen)} 元`,
+    failed: `${results.failed} 笔 ${formatYuan(results.failedFen)} 元`,
+    pending: `${results.pending} 笔 ${formatYuan(results.pendingFen)} 元`,
+    createdAt: formatDateTime(r.created_at),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Quarterly reconciliation and year-end clearing
+
+export function presentReconciliationListRow(r: ReconciliationRow) {
+  return { id: r.id, quarter: r.quarter, county: r.county_name, bank: r.bank_name, periodEnd: r.period_end, state: r.state === 'signed' ? `已签认（${formatDateTime(r.signed_at)}）` : r.confirmation_sha256 ? '银行已确认，核对中' : '待银行上传确认文件' };
+}
+
+export function presentReconciliation(rec: ReconciliationRow) {
+  return {
+    id: rec.id,
+    quarter: rec.quarter,
+    county: rec.county_name,
+    bank: rec.bank_name,
+    periodEnd: rec.period_end,
+    signed: rec.state === 'signed',
+    sm3: rec.report_sm3,
+    confirmation: rec.confirmation_name ? `${rec.confirmation_name}（${rec.confirmation_rows} 行，${formatDateTime(rec.confirmed_at)}）` : '',
+  };
+}
+
+/** A round of a reconciliation: the platform's figures in 元, and the bank's confirmed totals (paid / unpaid / refunded). */
+export function presentReconciliationRound(r: ReconciliationFigures['rounds'][number], bank: { paidFen: number; unpaidFen: number; refundedFen: number } | undefined) {
+  const l = r.ledger;
+  return {
+    id: r.id,
+    title: r.title,
+    policy: r.policy,
+    lines: l.lines,
+    transferred: formatYuan(l.transferredFen),
+    paid: formatYuan(l.paidFen),
+    pending: formatYuan(l.pendingFen),
+    refunded: formatYuan(l.refundedFen),
+    returned: formatYuan(l.returnedFen),
+    awaiting: formatYuan(l.awaitingFen),
+    bank: bank ? `${formatYuan(bank.paidFen)} / ${formatYuan(bank.unpaidFen)} / ${formatYuan(bank.refundedFen)}` : '—',
+    balanced: l.balanced,
+  };
+}
+
+export function presentPolicyFigures({ policy, ledger: l }: ReconciliationFigures['policies'][number]) {
+  return { policy, lines: l.lines, transferred: formatYuan(l.transferredFen), paid: formatYuan(l.paidFen), pending: formatYuan(l.pendingFen), refunded: formatYuan(l.refundedFen), returned: formatYuan(l.returnedFen), awaiting: formatYuan(l.awaitingFen) };
+}
+
+export function presentDifference(d: DifferenceRow & { resolved_by_name: string | null }) {
+  return { id: d.id, ref: differenceRef(d), kind: DIFFERENCE_KINDS[d.kind], platform: d.platform, bank: d.bank, open: d.state === 'open', resolution: d.resolution, who: d.resolved_by_name };
+}
+
+/** A party that signs, and its signature if given. */
+export function presentParty(p: SigningParty, signature: SignatureRow | undefined) {
+  return { label: p.label, signed: signature ? `${signature.signer_name}，${formatDateTime(signature.signed_at)}` : '' };
+}
+
+/** What the reconciliation's page offers this actor: the bank's confirmation, resolving a difference, their signature (and as whom). */
+export function presentReconciliationOffers(actor: Actor, rec: ReconciliationRow, parties: SigningParty[], signed: SignatureRow[], openDiffs: number) {
+  const mine = signingPartyOf(actor, parties.filter((p) => !signatureOf(signed, p)));
+  return {
+    can: {
+      upload: can(actor, 'confirm_reconciliation', rec).ok,
+      resolve: can(actor, 'resolve_difference', rec).ok,
+      sign: rec.state === 'open' && Boolean(mine) && Boolean(rec.confirmation_sha256) && openDiffs === 0,
+    },
+    signAs: mine?.label ?? '',
+  };
+}
+
+export function presentPolicyClearing(p: PolicyClearing) {
+  return { policy: p.policy, rounds: p.rounds, allocated: formatYuan(p.allocatedFen), transferred: formatYuan(p.firstTransferFen), paid: formatYuan(p.paidFen), pending: formatYuan(p.pendingFen), unspent: formatYuan(p.unspentFen), returned: formatYuan(p.returnedFen), awaiting: formatYuan(p.awaitingFen), cleared: formatYuan(p.clearedFen) };
+}
+
+export function presentClearing(c: ClearingRow) {
+  return { id: c.id, year: c.year, voucher: c.voucher_no, who: c.display_name, at: formatDateTime(c.cleared_at), sm3: c.report_sm3 };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Card-opening requests
+
+export function presentCardRequestListRow(r: CardRequestRow) {
+  return { id: r.id, township: r.township_name, bank: r.bank_name, lines: r.lines, state: r.state === 'answered' ? `已回复（${formatDateTime(r.answered_at)}）` : '待银行办理', at: formatDateTime(r.created_at) };
+}
+
+export function presentCardRequest(r: CardRequestRow) {
+  return { id: r.id, township: r.township_name, bank: r.bank_name, lines: r.lines, answered: r.state === 'answered', at: formatDateTime(r.created_at), answeredAt: formatDateTime(r.answered_at) };
+}
+
+/** A person on a request: ID number masked, and what the bank answered. */
+export function presentCardLine(l: CardLineRow) {
+  return {
+    name: l.person?.name ?? '',
+    idMasked: l.person?.idMasked ?? '',
+    reason: CARD_REASONS[l.reason],
+    outcome: l.outcome === 'opened' ? '已开卡，账户变更待乡镇财政所确认' : l.outcome === 'not_opened' ? `未开卡：${l.outcome_note ?? ''}` : '待银行办理',
+    personId: l.person_id,
+  };
+}
+
+/** What a request's page offers this actor: the bank's download of the list and its answer. */
+export function presentCardRequestPermissions(actor: Actor, request: CardRequestRow) {
+  return { answer: can(actor, 'answer_card_request', request).ok, download: can(actor, 'download_card_list', request).ok };
 }

@@ -1,19 +1,30 @@
 import type { Actor } from '../../core/auth/roles.ts';
 import { hasRole } from '../../core/auth/roles.ts';
 import { businessDate } from '../../core/dates.ts';
-import type { Conn } from '../../core/db.ts';
+import { type Conn, selectInChunks } from '../../core/db.ts';
 import { NotFoundError } from '../../core/errors.ts';
 import { defineList } from '../../core/lists.ts';
-import { type RoundRow, roundInScope } from '../batch/index.ts';
+import { type Fen, fen } from '../../core/money.ts';
+import { isPathInScope } from '../../core/regions.ts';
+import { type RoundRow, type TransferredRound, roundInScope, transferredRounds } from '../batch/index.ts';
+import { type RegistryFacts, registryFactsById } from '../beneficiary/index.ts';
+import { allocatedFen, versionsById } from '../policy/index.ts';
 import { BANK_DEADLINES } from './deadlines.ts';
-import { FAILURE_STATES, type FailureState, type FUNDS_LABELS } from './model.ts';
-import { can } from './policy.ts';
+import { type RoundLedger, roundLedger } from './ledger.ts';
+import { type BankLineState, type CardReason, type DifferenceKind, FAILURE_STATES, type FailureState, type FUNDS_LABELS } from './model.ts';
+import { type SigningParty, can } from './policy.ts';
 import { failureFilters } from './schemas.ts';
 
 /**
- * Reads of the bank module's failed payments: the cases in an actor's scope, one case, its events, the list with its
- * filters, and a round as the bank module sees it. The steps that change them are in failures.ts.
+ * The bank module's reads: rows for its pages, reports and commands, nothing changed here. Failed payments (the
+ * cases in an actor's scope, one case, its events, the list with its filters) and a round as the bank sees it;
+ * results, supplementary payouts, refunds and returns; quarterly reconciliations; the year-end clearing;
+ * card-opening requests and completion receipts. The steps that change them are in failures.ts, results.ts,
+ * reconcile.ts, clearing.ts, cards.ts and commands.ts; presenters.ts turns the rows into what the pages show.
  */
+
+// ---------------------------------------------------------------------------------------------------------------
+// Failed payments
 
 export interface FailureRow {
   id: number;
@@ -29,7 +40,7 @@ export interface FailureRow {
   id_masked: string;
   village_id: number;
   township_id: number;
-  amount_fen: number;
+  amount_fen: Fen;
   state: FailureState;
   funds: keyof typeof FUNDS_LABELS;
   attempt: number;
@@ -50,8 +61,6 @@ export interface FailureRow {
   opened_at: string;
   updated_at: string;
 }
-
-export const asFailure = <T extends FailureRow>(r: T): T => ({ ...r, id: Number(r.id), line_id: Number(r.line_id), round_id: Number(r.round_id), county_id: Number(r.county_id), bank_org_id: Number(r.bank_org_id), person_id: Number(r.person_id), township_id: Number(r.township_id), amount_fen: Number(r.amount_fen), attempt: Number(r.attempt), version: Number(r.version) });
 
 /** Every case with its township and village names (callers narrow it: a scope, a county, a state). */
 export function failedPaymentsQuery(db: Conn) {
@@ -121,18 +130,60 @@ function overdueClock(db: Conn, today: string) {
 export async function failureInScope(db: Conn, actor: Actor, failureId: number): Promise<FailureView> {
   const row = (await failuresQuery(db, actor).where('f.id', failureId).first()) as FailureView | undefined;
   if (!row) throw new NotFoundError('失败处理记录不存在或不在您的管辖范围内');
-  return asFailure(row);
+  return row;
 }
 
-export async function failureEvents(db: Conn, failureId: number) {
-  return db('bank_failure_event as e').leftJoin('core_user as u', 'u.id', 'e.actor_id').where('e.failure_id', failureId).orderBy('e.id').select('e.*', 'u.display_name');
+/** How many cases are in each state, and their money, among those a query selects (failuresQuery, failureListQuery). */
+export async function countsByState(q: ReturnType<typeof failuresQuery>): Promise<Map<FailureState, { count: number; totalFen: Fen }>> {
+  const rows = (await q.clearSelect().groupBy('f.state').select('f.state').count({ n: '*' }).sum({ total: 'f.amount_fen' })) as { state: FailureState; n: number; total: Fen }[];
+  return new Map(rows.map((r) => [r.state, { count: r.n, totalFen: r.total }]));
+}
+
+/** The rounds with cases in the actor's scope, newest first (the list's filter). */
+export async function failureRounds(db: Conn, actor: Actor): Promise<{ round_id: number; round_title: string }[]> {
+  return failuresQuery(db, actor).clearSelect().distinct('f.round_id', 'f.round_title').orderBy('f.round_id', 'desc');
+}
+
+/** The cases of these payment lines, by line id (the person's page). */
+export async function casesOfLines(db: Conn, lineIds: number[]): Promise<Map<number, { id: number; line_id: number; state: FailureState }>> {
+  const rows: { id: number; line_id: number; state: FailureState }[] = await selectInChunks(lineIds, (chunk) => db('bank_failure').whereIn('line_id', chunk).select('id', 'line_id', 'state'));
+  return new Map(rows.map((c) => [c.line_id, c]));
+}
+
+export interface FailureEventRow {
+  action: string;
+  from_state: FailureState | null;
+  to_state: FailureState;
+  note: string | null;
+  at: string;
+  /** Who took the step; null: the bank's result file. */
+  display_name: string | null;
+}
+
+export async function failureEvents(db: Conn, failureId: number): Promise<FailureEventRow[]> {
+  return db('bank_failure_event as e').leftJoin('core_user as u', 'u.id', 'e.actor_id').where('e.failure_id', failureId).orderBy('e.id').select('e.action', 'e.from_state', 'e.to_state', 'e.note', 'e.at', 'u.display_name');
+}
+
+/** The working-day clocks a case waits on: its group's (correction, refund) and its refund's repayment clock. */
+export async function caseDeadlines(db: Conn, failure: Pick<FailureRow, 'deadline_key' | 'refund_id'>): Promise<{ title: string; due_on: string; state: string }[]> {
+  return db('core_deadline')
+    .where({ object_type: 'bank_failure_group', object_id: failure.deadline_key ?? '' })
+    .orWhere((w) => w.where({ object_type: 'bank_refund', object_id: String(failure.refund_id ?? '') }))
+    .orderBy('id')
+    .select('title', 'due_on', 'state');
+}
+
+/** The cases whose money went back to the treasury, from a query of cases (failuresQuery, failedPaymentsQuery): the public list's order. */
+export async function returnedCases(q: ReturnType<typeof failedPaymentsQuery>): Promise<FailureView[]> {
+  return (await q.where('f.state', 'returned').orderBy('t.path').orderBy('v.name').orderBy('f.id').limit(5000)) as FailureView[];
 }
 
 /** Supplements of refunded lines the treasury has not sent the money of yet, in the actor's scope. */
-export async function supplementsAwaitingTransfer(db: Conn, actor: Actor): Promise<{ count: number; totalFen: number }> {
+export async function supplementsAwaitingTransfer(db: Conn, actor: Actor): Promise<{ count: number; totalFen: Fen }> {
   const inScope = db('bank_supplement_line as sl').join('bank_failure as f', 'f.id', 'sl.failure_id').join('core_region as c', 'c.id', 'f.county_id').where('c.path', 'like', `${actor.regionPath}%`).select('sl.supplement_id');
-  const row = await db('bank_supplement').where({ needs_transfer: true }).whereNull('transferred_at').whereIn('id', inScope).count({ n: '*' }).sum({ total: 'amount_fen' }).first();
-  return { count: Number(row?.n ?? 0), totalFen: Number(row?.total ?? 0) };
+  const row = (await db('bank_supplement').where({ needs_transfer: true }).whereNull('transferred_at').whereIn('id', inScope).count({ n: '*' }).sum({ total: 'amount_fen' }).first()) as { n: number; total: Fen | null } | undefined;
+  // A sum over no rows is null: nothing awaits.
+  return { count: row?.n ?? 0, totalFen: row?.total ?? fen(0) };
 }
 
 /** A round in the actor's scope; for a bank user, only one released to its bank. */
@@ -140,4 +191,363 @@ export async function bankRoundInScope(db: Conn, actor: Actor, roundId: number):
   const round = await roundInScope(db, actor, roundId);
   if (!can(actor, 'read_round', round).ok) throw new NotFoundError('没有下达给本机构的该发放批次');
   return round;
+}
+
+/** The names of organisations (departments, banks), by id. */
+export async function orgNames(db: Conn, ids: number[]): Promise<Map<number, string>> {
+  const rows: { id: number; name: string }[] = await db('core_org').whereIn('id', [...new Set(ids)]).select('id', 'name');
+  return new Map(rows.map((o) => [o.id, o.name]));
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// A round's results, supplementary payouts, refunds and returns
+
+/** Where a round's lines stand at the bank: paid, failed, pending (no result yet), in count and fen. */
+export async function roundResults(db: Conn, roundId: number, lines: { count: number; totalFen: number }): Promise<{ paid: number; paidFen: number; failed: number; failedFen: number; pending: number; pendingFen: number }> {
+  const rows = (await db('bank_line_result').where({ round_id: roundId, attempt: 1 }).groupBy('result').select('result').count({ n: '*' }).sum({ total: 'amount_fen' })) as { result: string; n: number; total: Fen }[];
+  // A result no line has is no row: none of it.
+  const of = (result: string) => rows.find((r) => r.result === result) ?? { n: 0, total: fen(0) };
+  const { n: paid, total: paidFen } = of('paid');
+  const { n: failed, total: failedFen } = of('failed');
+  return { paid, paidFen, failed, failedFen, pending: lines.count - paid - failed, pendingFen: lines.totalFen - paidFen - failedFen };
+}
+
+/** The bank's results of these lines (latest attempt each), by line id: the person's page shows them. */
+export async function resultsOfLines(db: Conn, lineIds: number[]): Promise<Map<number, { result: string; failure_code: string | null; failure_reason: string | null; recorded_at: string }>> {
+  const rows: { line_id: number; attempt: number; result: string; failure_code: string | null; failure_reason: string | null; recorded_at: string }[] = await selectInChunks(lineIds, (chunk) =>
+    db('bank_line_result').whereIn('line_id', chunk).orderBy('attempt').select('line_id', 'attempt', 'result', 'failure_code', 'failure_reason', 'recorded_at'),
+  );
+  return new Map(rows.map((r) => [r.line_id, r]));
+}
+
+export interface SupplementRow {
+  id: number;
+  seq: number;
+  lines: number;
+  amount_fen: Fen;
+  needs_transfer: boolean;
+  created_at: string;
+  transferred_at: string | null;
+  transfer_voucher: string | null;
+}
+
+/** The supplementary payouts of a round (those the bank may fetch: whose money is at the bank). */
+export async function supplementsOf(db: Conn, roundId: number, options: { fetchableOnly: boolean }): Promise<SupplementRow[]> {
+  const q = db('bank_supplement').where({ round_id: roundId }).orderBy('seq');
+  if (options.fetchableOnly) q.where((w) => w.where('needs_transfer', false).orWhereNotNull('transferred_at'));
+  // SQLite keeps a boolean as 0 or 1.
+  return ((await q.select('*')) as (Omit<SupplementRow, 'needs_transfer'> & { needs_transfer: boolean | number })[]).map((s) => ({ ...s, needs_transfer: Boolean(s.needs_transfer) }));
+}
+
+/** A voucher of a round: the bank's refund to the source account, or the treasury's receipt of money returned. */
+export interface VoucherRow {
+  id: number;
+  voucher_no: string;
+  lines: number;
+  amount_fen: Fen;
+}
+
+export async function refundsOf(db: Conn, roundId: number): Promise<(VoucherRow & { refunded_on: string })[]> {
+  return db('bank_refund').where({ round_id: roundId }).orderBy('id').select('id', 'voucher_no', 'refunded_on', 'lines', 'amount_fen');
+}
+
+export async function treasuryReturnsOf(db: Conn, roundId: number): Promise<(VoucherRow & { returned_on: string })[]> {
+  return db('bank_treasury_return').where({ round_id: roundId }).orderBy('id').select('id', 'voucher_no', 'returned_on', 'lines', 'amount_fen');
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Quarterly reconciliation
+
+export interface ReconciliationRow {
+  id: number;
+  county_id: number;
+  bank_org_id: number;
+  quarter: string;
+  period_end: string;
+  state: 'open' | 'signed';
+  confirmation_sha256: string | null;
+  confirmation_name: string | null;
+  confirmation_rows: number | null;
+  confirmed_at: string | null;
+  report_sm3: string | null;
+  opened_at: string;
+  signed_at: string | null;
+  version: number;
+  bank_name: string;
+  county_name: string;
+  county_path: string;
+}
+
+function reconciliationQuery(db: Conn) {
+  return db('bank_reconciliation as c')
+    .join('core_org as o', 'o.id', 'c.bank_org_id')
+    .join('core_region as r', 'r.id', 'c.county_id')
+    .select('c.id', 'c.county_id', 'c.bank_org_id', 'c.quarter', 'c.period_end', 'c.state', 'c.confirmation_sha256', 'c.confirmation_name', 'c.confirmation_rows', 'c.confirmed_at', 'c.report_sm3', 'c.opened_at', 'c.signed_at', 'c.version', 'o.name as bank_name', 'r.name as county_name', 'r.path as county_path');
+}
+
+function visible(actor: Actor, r: ReconciliationRow): boolean {
+  if (!can(actor, 'read_reconciliations', null).ok) return false;
+  if (hasRole(actor, 'bank')) return r.bank_org_id === actor.orgId;
+  return isPathInScope(actor, r.county_path) || actor.regionPath.startsWith(r.county_path);
+}
+
+export async function listReconciliations(db: Conn, actor: Actor): Promise<ReconciliationRow[]> {
+  return ((await reconciliationQuery(db).orderBy('c.id', 'desc').limit(200)) as ReconciliationRow[]).filter((r) => visible(actor, r));
+}
+
+export async function reconciliationInScope(db: Conn, actor: Actor, id: number): Promise<ReconciliationRow> {
+  const row = (await reconciliationQuery(db).where('c.id', id).first()) as ReconciliationRow | undefined;
+  if (!row || !visible(actor, row)) throw new NotFoundError('对账记录不存在或不在您的管辖范围内');
+  return row;
+}
+
+/** The rounds a reconciliation covers: the bank's rounds in the county the treasury transferred by the quarter's end. */
+export async function reconciliationRounds(db: Conn, rec: Pick<ReconciliationRow, 'county_id' | 'bank_org_id' | 'period_end'>): Promise<TransferredRound[]> {
+  return (await transferredRounds(db, { countyId: rec.county_id, bankOrgId: rec.bank_org_id })).filter((r) => businessDate(new Date(r.transferred_at)) <= rec.period_end);
+}
+
+export interface ReconciliationFigures {
+  rounds: (TransferredRound & { ledger: RoundLedger; policy: string })[];
+  policies: { policy: string; ledger: Pick<RoundLedger, 'lines' | 'transferredFen' | 'paidFen' | 'pendingFen' | 'refundedFen' | 'returnedFen' | 'awaitingFen'> }[];
+  bankTotals: Map<number, { paidFen: number; unpaidFen: number; refundedFen: number }> | null;
+}
+
+/** The same figures for finance, department and bank: each round's ledger, per policy, and the bank's confirmed totals. */
+export async function reconciliationFigures(db: Conn, rec: ReconciliationRow): Promise<ReconciliationFigures> {
+  const rounds = await reconciliationRounds(db, rec);
+  const versions = new Map((await versionsById(db, [...new Set(rounds.map((r) => r.policy_version_id))])).map((v) => [v.id, `${v.code} ${v.name}`]));
+  const withLedger = await Promise.all(rounds.map(async (r) => ({ ...r, ledger: await roundLedger(db, r.id), policy: versions.get(r.policy_version_id) ?? '' })));
+  const byPolicy = new Map<string, ReconciliationFigures['policies'][number]['ledger']>();
+  for (const r of withLedger) {
+    const sum = byPolicy.get(r.policy) ?? { lines: 0, transferredFen: 0, paidFen: 0, pendingFen: 0, refundedFen: 0, returnedFen: 0, awaitingFen: 0 };
+    for (const key of Object.keys(sum) as (keyof typeof sum)[]) sum[key] += r.ledger[key];
+    byPolicy.set(r.policy, sum);
+  }
+  let bankTotals: ReconciliationFigures['bankTotals'] = null;
+  if (rec.confirmation_sha256) {
+    bankTotals = new Map();
+    const rows = (await db('bank_reconciliation_line').where({ reconciliation_id: rec.id }).groupBy('round_id', 'bank_state').select('round_id', 'bank_state').sum({ total: 'bank_amount_fen' })) as { round_id: number; bank_state: BankLineState; total: Fen }[];
+    for (const row of rows) {
+      const t = bankTotals.get(row.round_id) ?? { paidFen: 0, unpaidFen: 0, refundedFen: 0 };
+      t[`${row.bank_state}Fen`] += row.total;
+      bankTotals.set(row.round_id, t);
+    }
+    const entered: { round_id: number; paid_fen: Fen; unpaid_fen: Fen; refunded_fen: Fen }[] = await db('bank_reconciliation_total').where({ reconciliation_id: rec.id }).select('round_id', 'paid_fen', 'unpaid_fen', 'refunded_fen');
+    for (const e of entered) bankTotals.set(e.round_id, { paidFen: e.paid_fen, unpaidFen: e.unpaid_fen, refundedFen: e.refunded_fen });
+  }
+  return { rounds: withLedger, policies: [...byPolicy].map(([policy, ledger]) => ({ policy, ledger })), bankTotals };
+}
+
+export interface DifferenceRow {
+  id: number;
+  reconciliation_id: number;
+  round_id: number;
+  /** null: a difference of a round's entered totals. */
+  line_id: number | null;
+  kind: DifferenceKind;
+  platform: string;
+  bank: string;
+  amount_fen: Fen;
+  state: 'open' | 'resolved';
+  resolution: string | null;
+  resolved_by: number | null;
+  resolved_at: string | null;
+}
+
+/** One difference, wherever it is (the command checks the reconciliation's scope). */
+export async function differenceById(db: Conn, diffId: number): Promise<DifferenceRow | undefined> {
+  return db('bank_reconciliation_diff').where({ id: diffId }).first();
+}
+
+export async function openDifferences(db: Conn, reconciliationId: number): Promise<number> {
+  const row = (await db('bank_reconciliation_diff').where({ reconciliation_id: reconciliationId, state: 'open' }).count({ n: '*' }).first()) as { n: number } | undefined;
+  return row?.n ?? 0;
+}
+
+/** A reconciliation's differences, the open ones first, each with who resolved it. */
+export async function differencesOf(db: Conn, reconciliationId: number): Promise<(DifferenceRow & { resolved_by_name: string | null })[]> {
+  return db('bank_reconciliation_diff as d')
+    .leftJoin('core_user as u', 'u.id', 'd.resolved_by')
+    .where('d.reconciliation_id', reconciliationId)
+    .orderBy('d.state')
+    .orderBy('d.id')
+    .limit(2000)
+    .select('d.*', 'u.display_name as resolved_by_name');
+}
+
+/** Who must sign: the finance section, the bank, and each department with a round in the reconciliation. */
+export async function requiredParties(db: Conn, rec: ReconciliationRow): Promise<SigningParty[]> {
+  const departments = [...new Set((await reconciliationRounds(db, rec)).map((r) => r.department_org_id))];
+  const names = await orgNames(db, departments);
+  return [{ party: 'finance_section', orgId: null, label: '财政局业务科室' }, ...departments.map((id) => ({ party: 'department', orgId: id, label: names.get(id) ?? '主管部门' })), { party: 'bank', orgId: rec.bank_org_id, label: rec.bank_name }];
+}
+
+export interface SignatureRow {
+  party: string;
+  org_id: number | null;
+  signer_name: string;
+  signed_at: string;
+}
+
+export async function signaturesOf(db: Conn, reconciliationId: number): Promise<SignatureRow[]> {
+  return db('bank_reconciliation_signature').where({ reconciliation_id: reconciliationId }).orderBy('id').select('party', 'org_id', 'signer_name', 'signed_at');
+}
+
+/** Whether a party's signature is among these. */
+export const signatureOf = (signed: SignatureRow[], p: Pick<SigningParty, 'party' | 'orgId'>) => signed.find((s) => s.party === p.party && s.org_id === p.orgId);
+
+/** The signed report of a reconciliation in the actor's scope, as kept. */
+export async function reconciliationPdf(db: Conn, actor: Actor, reconciliationId: number): Promise<{ fileName: string; body: Buffer }> {
+  const rec = await reconciliationInScope(db, actor, reconciliationId);
+  const row: { report_pdf: Buffer | null } | undefined = await db('bank_reconciliation').where({ id: rec.id }).first('report_pdf');
+  if (rec.state !== 'signed' || !row?.report_pdf) throw new NotFoundError('该季度对账尚未签认，没有签认报告');
+  return { fileName: `对账报告-${rec.county_name}-${rec.bank_name}-${rec.quarter}.pdf`, body: Buffer.from(row.report_pdf) };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Year-end clearing
+
+/**
+ * A policy's figures for a finished year (年末清算, Qinghai 二(二)9): the allocation, what was paid, what is still at
+ * the bank, what went back to the treasury, the money still awaiting a decision. What the treasury takes back in
+ * all is the allocation less what was paid and what the bank still holds: allocation − paid − at the bank =
+ * unspent allocation + returned + awaiting.
+ */
+export interface PolicyClearing {
+  policy: string;
+  rounds: number;
+  allocatedFen: number;
+  firstTransferFen: number;
+  paidFen: number;
+  pendingFen: number;
+  returnedFen: number;
+  awaitingFen: number;
+  unspentFen: number;
+  clearedFen: number;
+}
+
+export async function clearingFigures(db: Conn, countyId: number, year: number): Promise<PolicyClearing[]> {
+  const rounds = await transferredRounds(db, { countyId, year });
+  const versions = new Map((await versionsById(db, [...new Set(rounds.map((r) => r.policy_version_id))])).map((v) => [v.id, `${v.code} ${v.name}`]));
+  const byItem = new Map<number, PolicyClearing>();
+  for (const r of rounds) {
+    const ledger = await roundLedger(db, r.id);
+    const p = byItem.get(r.policy_item_id) ?? { policy: versions.get(r.policy_version_id) ?? '', rounds: 0, allocatedFen: await allocatedFen(db, countyId, r.policy_item_id, year), firstTransferFen: 0, paidFen: 0, pendingFen: 0, returnedFen: 0, awaitingFen: 0, unspentFen: 0, clearedFen: 0 };
+    p.rounds++;
+    p.firstTransferFen += ledger.firstTransferFen;
+    p.paidFen += ledger.paidFen;
+    p.pendingFen += ledger.pendingFen;
+    p.returnedFen += ledger.returnedFen;
+    p.awaitingFen += ledger.awaitingFen;
+    byItem.set(r.policy_item_id, p);
+  }
+  return [...byItem.values()].map((p) => ({ ...p, unspentFen: p.allocatedFen - p.firstTransferFen, clearedFen: p.allocatedFen - p.paidFen - p.pendingFen }));
+}
+
+export interface ClearingRow {
+  id: number;
+  year: number;
+  voucher_no: string;
+  report_sm3: string;
+  cleared_at: string;
+  /** Who cleared it. */
+  display_name: string;
+}
+
+/** A county's clearings, the latest year first. */
+export async function clearingsOf(db: Conn, countyId: number): Promise<ClearingRow[]> {
+  return db('bank_clearing as c').join('core_user as u', 'u.id', 'c.cleared_by').where('c.county_id', countyId).orderBy('c.year', 'desc').select('c.id', 'c.year', 'c.voucher_no', 'c.report_sm3', 'c.cleared_at', 'u.display_name');
+}
+
+/** Whether any of these counties has cleared the year. */
+export async function yearCleared(db: Conn, year: number, countyIds: number[]): Promise<boolean> {
+  return Boolean(await db('bank_clearing').where({ year }).whereIn('county_id', countyIds).first('id'));
+}
+
+/**
+ * A kept clearing report, for an actor in its county's scope whom policy.ts lets read it: the finance section,
+ * the treasury, the supervisor, and a department with a round in the year cleared.
+ */
+export async function clearingPdf(db: Conn, actor: Actor, clearingId: number): Promise<{ fileName: string; body: Buffer }> {
+  const row: { county_id: number; year: number; report_pdf: Buffer; path: string; name: string } | undefined = await db('bank_clearing as c').join('core_region as r', 'r.id', 'c.county_id').where('c.id', clearingId).first('c.county_id', 'c.year', 'c.report_pdf', 'r.path', 'r.name');
+  const inScope = row && (row.path.startsWith(actor.regionPath) || actor.regionPath.startsWith(row.path));
+  const departmentOrgIds = inScope ? (await transferredRounds(db, { countyId: row.county_id, year: row.year })).map((r) => r.department_org_id) : [];
+  if (!row || !inScope || !can(actor, 'read_clearing_report', { departmentOrgIds }).ok) throw new NotFoundError('清算报告不存在或不在您的管辖范围内');
+  return { fileName: `年末清算报告-${row.name}-${row.year}.pdf`, body: Buffer.from(row.report_pdf) };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Card-opening requests and completion receipts
+
+export interface CardRequestRow {
+  id: number;
+  township_id: number;
+  township_name: string;
+  township_path: string;
+  bank_org_id: number;
+  bank_name: string;
+  state: 'sent' | 'answered';
+  lines: number;
+  created_at: string;
+  answered_at: string | null;
+}
+
+function requestQuery(db: Conn) {
+  return db('bank_card_request as r')
+    .join('core_region as t', 't.id', 'r.township_id')
+    .join('core_org as o', 'o.id', 'r.bank_org_id')
+    .select('r.id', 'r.township_id', 't.name as township_name', 't.path as township_path', 'r.bank_org_id', 'o.name as bank_name', 'r.state', 'r.lines', 'r.created_at', 'r.answered_at');
+}
+
+const canSee = (actor: Actor, r: CardRequestRow) => (hasRole(actor, 'bank') ? r.bank_org_id === actor.orgId : hasRole(actor, 'township_station', 'township_finance', 'supervisor') && isPathInScope(actor, r.township_path));
+
+export async function listCardRequests(db: Conn, actor: Actor): Promise<CardRequestRow[]> {
+  const q = requestQuery(db).orderBy('r.id', 'desc').limit(200);
+  if (hasRole(actor, 'bank')) q.where('r.bank_org_id', actor.orgId ?? -1);
+  else q.where('t.path', 'like', `${actor.regionPath}%`);
+  return ((await q) as CardRequestRow[]).filter((r) => canSee(actor, r));
+}
+
+export async function cardRequestInScope(db: Conn, actor: Actor, id: number): Promise<CardRequestRow> {
+  const row = (await requestQuery(db).where('r.id', id).first()) as CardRequestRow | undefined;
+  if (!row || !canSee(actor, row)) throw new NotFoundError('开卡申请不存在或不在您的管辖范围内');
+  return row;
+}
+
+export interface CardLineRow {
+  id: number;
+  person_id: number;
+  reason: CardReason;
+  outcome: 'opened' | 'not_opened' | null;
+  outcome_note: string | null;
+  change_request_id: number | null;
+  /** The person as the registry has them now. */
+  person: RegistryFacts | undefined;
+}
+
+export async function cardRequestLines(db: Conn, requestId: number): Promise<CardLineRow[]> {
+  const lines: Omit<CardLineRow, 'person'>[] = await db('bank_card_request_line').where({ request_id: requestId }).orderBy('id').select('id', 'person_id', 'reason', 'outcome', 'outcome_note', 'change_request_id');
+  const facts = new Map((await registryFactsById(db, lines.map((l) => l.person_id))).map((p) => [p.personId, p]));
+  return lines.map((l) => ({ ...l, person: facts.get(l.person_id) }));
+}
+
+export interface ReceiptRow {
+  id: number;
+  file_name: string;
+  content_type: string;
+  sha256: string;
+  note: string | null;
+  uploaded_at: string;
+  /** Who uploaded it. */
+  display_name: string;
+}
+
+export async function receiptsOf(db: Conn, roundId: number): Promise<ReceiptRow[]> {
+  return db('bank_receipt as r').join('core_user as u', 'u.id', 'r.uploaded_by').where('r.round_id', roundId).orderBy('r.id').select('r.id', 'r.file_name', 'r.content_type', 'r.sha256', 'r.note', 'r.uploaded_at', 'u.display_name');
+}
+
+export async function receiptFile(db: Conn, receiptId: number): Promise<{ roundId: number; fileName: string; contentType: string; body: Buffer }> {
+  const row: { round_id: number; file_name: string; content_type: string; body: Buffer } | undefined = await db('bank_receipt').where({ id: receiptId }).first('round_id', 'file_name', 'content_type', 'body');
+  if (!row) throw new NotFoundError('回执不存在');
+  return { roundId: row.round_id, fileName: row.file_name, contentType: row.content_type, body: Buffer.from(row.body) };
 }

@@ -1,32 +1,41 @@
 import type Router from '@koa/router';
 import type { Context } from 'koa';
 import type { Actor } from '../../core/auth/roles.ts';
-import { businessYear, formatDateTime } from '../../core/dates.ts';
+import { businessYear } from '../../core/dates.ts';
 import { ConflictError, NotFoundError } from '../../core/errors.ts';
 import { uploadedFile } from '../../core/http/upload.ts';
 import { parseId, requireId, validate } from '../../core/http/validate.ts';
-import { formatYuan } from '../../core/money.ts';
 import type { Web } from '../../core/web/web.ts';
-import { clearYear, clearingFigures, clearingPdf, clearingsOf } from './clearing.ts';
+import { clearYear } from './clearing.ts';
+import { enterConfirmedTotals, importConfirmation, resolveDifference, signReconciliation } from './reconcile.ts';
+import { can } from './policy.ts';
 import {
-  DIFFERENCE_KINDS,
-  type ReconciliationRow,
-  differenceRef,
+  presentClearing,
+  presentDifference,
+  presentParty,
+  presentPolicyClearing,
+  presentPolicyFigures,
+  presentReconciliation,
+  presentReconciliationListRow,
+  presentReconciliationOffers,
+  presentReconciliationRound,
+} from './presenters.ts';
+import {
+  clearingFigures,
+  clearingPdf,
+  clearingsOf,
+  differenceById,
   differencesOf,
-  enterConfirmedTotals,
-  importConfirmation,
   listReconciliations,
   reconciliationFigures,
   reconciliationInScope,
   reconciliationPdf,
   reconciliationRounds,
   requiredParties,
-  resolveDifference,
-  signReconciliation,
+  signatureOf,
   signaturesOf,
-} from './reconcile.ts';
-import { can, signingPartyOf } from './policy.ts';
-import { confirmedTotalsSchema } from './schemas.ts';
+} from './queries.ts';
+import { clearYearSchema, clearingQuerySchema, confirmedTotalsSchema } from './schemas.ts';
 
 /** Pages of the quarterly reconciliation with the agent bank and of the year-end clearing. */
 export function reconcileRoutes(router: Router, web: Web): void {
@@ -38,45 +47,31 @@ export function reconcileRoutes(router: Router, web: Web): void {
     const actor = await reader(ctx);
     web.render(ctx, 'bank/reconciliations.njk', {
       title: '季度对账',
-      rows: (await listReconciliations(db, actor)).map((r) => ({ id: r.id, quarter: r.quarter, county: r.county_name, bank: r.bank_name, periodEnd: r.period_end, state: r.state === 'signed' ? `已签认（${formatDateTime(r.signed_at)}）` : r.confirmation_sha256 ? '银行已确认，核对中' : '待银行上传确认文件' })),
+      rows: (await listReconciliations(db, actor)).map(presentReconciliationListRow),
       canClear: can(actor, 'read_clearing', null).ok,
     });
   });
 
   async function page(ctx: Context, actor: Actor, id: number, extra: Record<string, unknown> = {}, status = 200) {
-    const rec: ReconciliationRow = await reconciliationInScope(db, actor, id);
+    const rec = await reconciliationInScope(db, actor, id);
     const figures = await reconciliationFigures(db, rec);
     const diffs = await differencesOf(db, rec.id);
     const parties = await requiredParties(db, rec);
     const signed = await signaturesOf(db, rec.id);
-    const version = Number((await db('bank_reconciliation').where({ id: rec.id }).first('version')).version);
-    const signedBy = (p: { party: string; orgId: number | null }) => signed.find((s) => s.party === p.party && (s.org_id === null ? p.orgId === null : Number(s.org_id) === p.orgId));
-    const openDiffs = diffs.filter((d: { state: string }) => d.state === 'open').length;
-    const mine = signingPartyOf(actor, parties.filter((p) => !signedBy(p)));
+    const openDiffs = diffs.filter((d) => d.state === 'open').length;
     web.render(
       ctx,
       'bank/reconciliation.njk',
       {
         title: `季度对账 ${rec.quarter}：${rec.bank_name}`,
-        rec: { id: rec.id, quarter: rec.quarter, county: rec.county_name, bank: rec.bank_name, periodEnd: rec.period_end, signed: rec.state === 'signed', sm3: rec.report_sm3, confirmation: rec.confirmation_name ? `${rec.confirmation_name}（${rec.confirmation_rows} 行，${formatDateTime(rec.confirmed_at)}）` : '' },
-        rounds: figures.rounds.map((r) => {
-          const b = figures.bankTotals?.get(r.id);
-          return { id: r.id, title: r.title, policy: r.policy, lines: r.ledger.lines, transferred: formatYuan(r.ledger.transferredFen), paid: formatYuan(r.ledger.paidFen), pending: formatYuan(r.ledger.pendingFen), refunded: formatYuan(r.ledger.refundedFen), returned: formatYuan(r.ledger.returnedFen), awaiting: formatYuan(r.ledger.awaitingFen), bank: b ? `${formatYuan(b.paidFen)} / ${formatYuan(b.unpaidFen)} / ${formatYuan(b.refundedFen)}` : '—', balanced: r.ledger.balanced };
-        }),
-        policies: figures.policies.map((p) => ({ policy: p.policy, lines: p.ledger.lines, transferred: formatYuan(p.ledger.transferredFen), paid: formatYuan(p.ledger.paidFen), pending: formatYuan(p.ledger.pendingFen), refunded: formatYuan(p.ledger.refundedFen), returned: formatYuan(p.ledger.returnedFen), awaiting: formatYuan(p.ledger.awaitingFen) })),
-        diffs: diffs.map((d: Record<string, unknown>) => ({ id: d.id, ref: differenceRef(d), kind: DIFFERENCE_KINDS[String(d.kind)], platform: d.platform, bank: d.bank, open: d.state === 'open', resolution: d.resolution, who: d.resolved_by_name })),
+        rec: presentReconciliation(rec),
+        rounds: figures.rounds.map((r) => presentReconciliationRound(r, figures.bankTotals?.get(r.id))),
+        policies: figures.policies.map(presentPolicyFigures),
+        diffs: diffs.map(presentDifference),
         openDiffs,
-        parties: parties.map((p) => {
-          const s = signedBy(p);
-          return { label: p.label, signed: s ? `${s.signer_name}，${formatDateTime(s.signed_at)}` : '' };
-        }),
-        version,
-        can: {
-          upload: can(actor, 'confirm_reconciliation', rec).ok,
-          resolve: can(actor, 'resolve_difference', rec).ok,
-          sign: rec.state === 'open' && Boolean(mine) && Boolean(rec.confirmation_sha256) && openDiffs === 0,
-        },
-        signAs: mine?.label ?? '',
+        parties: parties.map((p) => presentParty(p, signatureOf(signed, p))),
+        version: rec.version,
+        ...presentReconciliationOffers(actor, rec, parties, signed, openDiffs),
         values: {},
         ...extra,
       },
@@ -140,9 +135,9 @@ export function reconcileRoutes(router: Router, web: Web): void {
   router.post('/bank/reconciliation-differences/:id/resolve', async (ctx) => {
     const actor = await reader(ctx);
     const diffId = idParam(ctx, '对账差异');
-    const diff = await db('bank_reconciliation_diff').where({ id: diffId }).first('reconciliation_id');
+    const diff = await differenceById(db, diffId);
     if (!diff) throw new NotFoundError('对账差异不存在');
-    const recId = Number(diff.reconciliation_id);
+    const recId = diff.reconciliation_id;
     const body = (ctx.request.body ?? {}) as Record<string, unknown>;
     await web.formStep(
       ctx,
@@ -164,8 +159,7 @@ export function reconcileRoutes(router: Router, web: Web): void {
 
   async function clearingPage(ctx: Context, actor: Actor, extra: Record<string, unknown> = {}, status = 200) {
     const lastYear = businessYear() - 1;
-    const yearParam = Number(ctx.query.year);
-    const year = Number.isInteger(yearParam) && yearParam >= 2000 && yearParam <= lastYear ? yearParam : lastYear;
+    const { year } = validate(clearingQuerySchema(lastYear), ctx.query);
     const figures = await clearingFigures(db, actor.regionId, year);
     const done = await clearingsOf(db, actor.regionId);
     web.render(
@@ -175,9 +169,9 @@ export function reconcileRoutes(router: Router, web: Web): void {
         title: '年末清算',
         year,
         years: Array.from({ length: 5 }, (_, i) => lastYear - i),
-        figures: figures.map((p) => ({ policy: p.policy, rounds: p.rounds, allocated: formatYuan(p.allocatedFen), transferred: formatYuan(p.firstTransferFen), paid: formatYuan(p.paidFen), pending: formatYuan(p.pendingFen), unspent: formatYuan(p.unspentFen), returned: formatYuan(p.returnedFen), awaiting: formatYuan(p.awaitingFen), cleared: formatYuan(p.clearedFen) })),
-        cleared: done.find((c: { year: number }) => Number(c.year) === year),
-        done: done.map((c: Record<string, unknown>) => ({ id: c.id, year: c.year, voucher: c.voucher_no, who: c.display_name, at: formatDateTime(String(c.cleared_at)), sm3: c.report_sm3 })),
+        figures: figures.map(presentPolicyClearing),
+        cleared: done.find((c) => c.year === year),
+        done: done.map(presentClearing),
         can: { clear: can(actor, 'clear_year', null).ok },
         values: {},
         ...extra,
@@ -193,14 +187,19 @@ export function reconcileRoutes(router: Router, web: Web): void {
     const body = (ctx.request.body ?? {}) as Record<string, unknown>;
     await web.formStep(
       ctx,
-      `/bank/clearing?year=${Number(body.year)}`,
-      async () => `年末清算已办理，清算报告已生成（编号 ${await clearYear(web.core, actor, { year: Number(body.year), voucherNo: typeof body.voucherNo === 'string' ? body.voucherNo : '' })}）`,
+      '/bank/clearing',
+      async () => {
+        const input = validate(clearYearSchema, body);
+        return { message: `年末清算已办理，清算报告已生成（编号 ${await clearYear(web.core, actor, input)}）`, to: `/bank/clearing?year=${input.year}` };
+      },
       (extra, status) => clearingPage(ctx, actor, extra, status),
     );
   });
 
+  // A kept report: for the clearing's readers, and for a department with a round in the year (clearingPdf, policy.ts).
   router.get('/bank/clearing/:id/report.pdf', async (ctx) => {
-    const report = await clearingPdf(db, await clearingReader(ctx), idParam(ctx, '清算报告'));
+    const actor = await web.permit(ctx, (a) => can(a, 'read_clearing_report', null));
+    const report = await clearingPdf(db, actor, idParam(ctx, '清算报告'));
     web.sendFile(ctx, report.fileName, 'application/pdf', report.body);
   });
 }

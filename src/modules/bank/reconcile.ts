@@ -1,19 +1,19 @@
 import { createHash } from 'node:crypto';
 import { type AuditWho, recordAudit } from '../../core/audit.ts';
-import { type Actor, hasRole } from '../../core/auth/roles.ts';
+import type { Actor } from '../../core/auth/roles.ts';
 import type { Core } from '../../core/context.ts';
 import { sm3Hex } from '../../core/crypto.ts';
 import { businessDate } from '../../core/dates.ts';
 import { type Conn, type Db, type Tx, bulkInsert, inTransaction, insertReturningId, nowIso, selectInChunks } from '../../core/db.ts';
 import { ConflictError, NotFoundError, ValidationError } from '../../core/errors.ts';
-import { formatYuan } from '../../core/money.ts';
-import { isPathInScope } from '../../core/regions.ts';
+import { type Fen, fen, formatYuan } from '../../core/money.ts';
 import { type ImportError, type TableSpec, readTable, writeErrorReport } from '../../core/spreadsheet.ts';
-import { type TransferredRound, lineAmounts, transferredRounds } from '../batch/index.ts';
-import { versionsById } from '../policy/index.ts';
-import { type RoundLedger, roundLedger } from './ledger.ts';
+import { lineAmounts, transferredRounds } from '../batch/index.ts';
+import { roundLedger } from './ledger.ts';
 import { authorize } from '../../core/authz.ts';
+import { BANK_LINE_STATES, type BankLineState, differenceRef } from './model.ts';
 import { can, signingPartyOf } from './policy.ts';
+import { type DifferenceRow, type ReconciliationRow, type SignatureRow, differenceById, differencesOf, openDifferences, reconciliationFigures, reconciliationInScope, reconciliationRounds, requiredParties, signatureOf, signaturesOf } from './queries.ts';
 import { reconciliationReportPdf } from './reports.ts';
 
 /**
@@ -22,11 +22,9 @@ import { reconciliationReportPdf } from './reports.ts';
  * treasury transferred by then. Finance, department and bank see the same figures per round and per policy; the
  * bank uploads its confirmation of every line (paid, unpaid, refunded); every difference from the platform is
  * listed line by line until the finance section resolves it (or a corrected confirmation removes it); then the
- * finance section, the bank and each department sign, and the signed report is kept as PDF with its SM3.
+ * finance section, the bank and each department sign, and the signed report is kept as PDF with its SM3. The reads
+ * (the reconciliations in scope, their figures, differences and signatures) are in queries.ts.
  */
-
-export const BANK_LINE_STATES = { paid: '已发放', unpaid: '未发放', refunded: '已退回' } as const;
-type LineState = keyof typeof BANK_LINE_STATES;
 
 /** The quarter a business date falls in, and the quarter that ended last before it. */
 export function quarterOf(date: string): { quarter: string; start: string; end: string } {
@@ -63,95 +61,14 @@ export async function openReconciliations(db: Db, today = businessDate()): Promi
   return opened;
 }
 
-export interface ReconciliationRow {
-  id: number;
-  county_id: number;
-  bank_org_id: number;
-  quarter: string;
-  period_end: string;
-  state: 'open' | 'signed';
-  confirmation_sha256: string | null;
-  confirmation_name: string | null;
-  confirmation_rows: number | null;
-  confirmed_at: string | null;
-  report_sm3: string | null;
-  opened_at: string;
-  signed_at: string | null;
-  bank_name: string;
-  county_name: string;
-  county_path: string;
-}
-
-
-function reconciliationQuery(db: Conn) {
-  return db('bank_reconciliation as c')
-    .join('core_org as o', 'o.id', 'c.bank_org_id')
-    .join('core_region as r', 'r.id', 'c.county_id')
-    .select('c.id', 'c.county_id', 'c.bank_org_id', 'c.quarter', 'c.period_end', 'c.state', 'c.confirmation_sha256', 'c.confirmation_name', 'c.confirmation_rows', 'c.confirmed_at', 'c.report_sm3', 'c.opened_at', 'c.signed_at', 'o.name as bank_name', 'r.name as county_name', 'r.path as county_path');
-}
-const asRow = (r: ReconciliationRow): ReconciliationRow => ({ ...r, id: Number(r.id), county_id: Number(r.county_id), bank_org_id: Number(r.bank_org_id) });
-
-function visible(actor: Actor, r: ReconciliationRow): boolean {
-  if (!can(actor, 'read_reconciliations', null).ok) return false;
-  if (hasRole(actor, 'bank')) return r.bank_org_id === actor.orgId;
-  return isPathInScope(actor, r.county_path) || actor.regionPath.startsWith(r.county_path);
-}
-
-export async function listReconciliations(db: Conn, actor: Actor): Promise<ReconciliationRow[]> {
-  return ((await reconciliationQuery(db).orderBy('c.id', 'desc').limit(200)) as ReconciliationRow[]).map(asRow).filter((r) => visible(actor, r));
-}
-
-export async function reconciliationInScope(db: Conn, actor: Actor, id: number): Promise<ReconciliationRow> {
-  const row = (await reconciliationQuery(db).where('c.id', id).first()) as ReconciliationRow | undefined;
-  if (!row || !visible(actor, asRow(row))) throw new NotFoundError('对账记录不存在或不在您的管辖范围内');
-  return asRow(row);
-}
-
-/** The rounds a reconciliation covers: the bank's rounds in the county the treasury transferred by the quarter's end. */
-export async function reconciliationRounds(db: Conn, rec: Pick<ReconciliationRow, 'county_id' | 'bank_org_id' | 'period_end'>): Promise<TransferredRound[]> {
-  return (await transferredRounds(db, { countyId: rec.county_id, bankOrgId: rec.bank_org_id })).filter((r) => businessDate(new Date(r.transferred_at)) <= rec.period_end);
-}
-
-export interface ReconciliationFigures {
-  rounds: (TransferredRound & { ledger: RoundLedger; policy: string })[];
-  policies: { policy: string; ledger: Pick<RoundLedger, 'lines' | 'transferredFen' | 'paidFen' | 'pendingFen' | 'refundedFen' | 'returnedFen' | 'awaitingFen'> }[];
-  bankTotals: Map<number, { paidFen: number; unpaidFen: number; refundedFen: number }> | null;
-}
-
-/** The same figures for finance, department and bank: each round's ledger, per policy, and the bank's confirmed totals. */
-export async function reconciliationFigures(db: Conn, rec: ReconciliationRow): Promise<ReconciliationFigures> {
-  const rounds = await reconciliationRounds(db, rec);
-  const versions = new Map((await versionsById(db, [...new Set(rounds.map((r) => r.policy_version_id))])).map((v) => [v.id, `${v.code} ${v.name}`]));
-  const withLedger = await Promise.all(rounds.map(async (r) => ({ ...r, ledger: await roundLedger(db, r.id), policy: versions.get(r.policy_version_id) ?? '' })));
-  const byPolicy = new Map<string, ReconciliationFigures['policies'][number]['ledger']>();
-  for (const r of withLedger) {
-    const sum = byPolicy.get(r.policy) ?? { lines: 0, transferredFen: 0, paidFen: 0, pendingFen: 0, refundedFen: 0, returnedFen: 0, awaitingFen: 0 };
-    for (const key of Object.keys(sum) as (keyof typeof sum)[]) sum[key] += r.ledger[key];
-    byPolicy.set(r.policy, sum);
-  }
-  let bankTotals: ReconciliationFigures['bankTotals'] = null;
-  if (rec.confirmation_sha256) {
-    bankTotals = new Map();
-    const rows: { round_id: number; bank_state: LineState; total: number | string }[] = await db('bank_reconciliation_line').where({ reconciliation_id: rec.id }).groupBy('round_id', 'bank_state').select('round_id', 'bank_state').sum({ total: 'bank_amount_fen' });
-    for (const row of rows) {
-      const t = bankTotals.get(Number(row.round_id)) ?? { paidFen: 0, unpaidFen: 0, refundedFen: 0 };
-      t[`${row.bank_state}Fen`] += Number(row.total);
-      bankTotals.set(Number(row.round_id), t);
-    }
-    const entered: { round_id: number; paid_fen: number; unpaid_fen: number; refunded_fen: number }[] = await db('bank_reconciliation_total').where({ reconciliation_id: rec.id }).select('round_id', 'paid_fen', 'unpaid_fen', 'refunded_fen');
-    for (const e of entered) bankTotals.set(Number(e.round_id), { paidFen: e.paid_fen, unpaidFen: Number(e.unpaid_fen), refundedFen: Number(e.refunded_fen) });
-  }
-  return { rounds: withLedger, policies: [...byPolicy].map(([policy, ledger]) => ({ policy, ledger })), bankTotals };
-}
-
 /** Where each line of these rounds stands on the platform: paid, refunded (money back from the bank) or unpaid (at the bank). */
-async function platformLines(db: Conn, roundIds: number[]): Promise<Map<number, { roundId: number; amountFen: number; state: LineState }>> {
-  const lines = new Map<number, { roundId: number; amountFen: number; state: LineState }>();
+async function platformLines(db: Conn, roundIds: number[]): Promise<Map<number, { roundId: number; amountFen: Fen; state: BankLineState }>> {
+  const lines = new Map<number, { roundId: number; amountFen: Fen; state: BankLineState }>();
   for (const roundId of roundIds) for (const [lineId, amountFen] of await lineAmounts(db, roundId)) lines.set(lineId, { roundId, amountFen, state: 'unpaid' });
   const paid: { line_id: number }[] = await selectInChunks(roundIds, (chunk) => db('bank_line_result').whereIn('round_id', chunk).where({ result: 'paid' }).select('line_id'));
-  for (const p of paid) lines.get(Number(p.line_id))!.state = 'paid';
+  for (const p of paid) lines.get(p.line_id)!.state = 'paid';
   const away: { line_id: number }[] = await selectInChunks(roundIds, (chunk) => db('bank_failure').whereIn('round_id', chunk).whereIn('funds', ['source', 'treasury']).select('line_id'));
-  for (const a of away) lines.get(Number(a.line_id))!.state = 'refunded';
+  for (const a of away) lines.get(a.line_id)!.state = 'refunded';
   return lines;
 }
 
@@ -170,7 +87,7 @@ export async function importConfirmation(core: Core, actor: Actor, reconciliatio
   const rec = await reconciliationInScope(core.db, actor, reconciliationId);
   await authorize(core.db, actor, can(actor, 'confirm_reconciliation', rec), { objectType: 'reconciliation', objectId: rec.id });
   const sha256 = createHash('sha256').update(file.buffer).digest('hex');
-  if (rec.confirmation_sha256 === sha256) return { ok: true, repeated: true, rows: Number(rec.confirmation_rows), differences: await openDifferences(core.db, rec.id) };
+  if (rec.confirmation_sha256 === sha256) return { ok: true, repeated: true, rows: rec.confirmation_rows ?? 0, differences: await openDifferences(core.db, rec.id) };
   const table = await readTable(file.buffer, CONFIRMATION_SPEC);
   if (typeof table === 'string') {
     const errors = [{ rowNumber: 0, field: '文件', message: table }];
@@ -180,8 +97,8 @@ export async function importConfirmation(core: Core, actor: Actor, reconciliatio
   const platform = await platformLines(core.db, rounds.map((r) => r.id));
   const col = (name: string) => table.columns.get(name);
   const errors: ImportError[] = [];
-  const confirmed = new Map<number, { roundId: number; state: LineState; amountFen: number; rowNumber: number }>();
-  const stateOf = new Map(Object.entries(BANK_LINE_STATES).map(([k, v]) => [v, k as LineState]));
+  const confirmed = new Map<number, { roundId: number; state: BankLineState; amountFen: number; rowNumber: number }>();
+  const stateOf = new Map(Object.entries(BANK_LINE_STATES).map(([k, v]) => [v, k as BankLineState]));
   for (const row of table.rows) {
     const cell = (name: string) => {
       const i = col(name);
@@ -200,7 +117,7 @@ export async function importConfirmation(core: Core, actor: Actor, reconciliatio
     if (before) fail('流水号', `与第 ${before.rowNumber} 行是同一笔`);
     const amount = cell('金额（分）');
     if (!/^\d+$/.test(amount)) fail('金额（分）', '应为整数（分）');
-    const state = stateOf.get(cell('状态') as (typeof BANK_LINE_STATES)[LineState]);
+    const state = stateOf.get(cell('状态') as (typeof BANK_LINE_STATES)[BankLineState]);
     if (!state) fail('状态', '应为“已发放”“未发放”或“已退回”');
     if (!before && state && /^\d+$/.test(amount)) confirmed.set(lineId!, { roundId: line.roundId, state, amountFen: Number(amount), rowNumber: row.rowNumber });
   }
@@ -219,7 +136,7 @@ export async function importConfirmation(core: Core, actor: Actor, reconciliatio
   });
 }
 
-type Difference = { round_id: number; line_id: number | null; kind: string; platform: string; bank: string; amount_fen: number };
+type Difference = Pick<DifferenceRow, 'round_id' | 'line_id' | 'kind' | 'platform' | 'bank' | 'amount_fen'>;
 
 /**
  * The bank's confirmation (a file of lines, or totals entered) replaces the last one, in one transaction: its rows,
@@ -233,8 +150,8 @@ async function replaceConfirmation(core: Core, actor: Actor, rec: Reconciliation
     await trx('bank_reconciliation_line').where({ reconciliation_id: rec.id }).delete();
     await trx('bank_reconciliation_total').where({ reconciliation_id: rec.id }).delete();
     await store(trx);
-    const key = (d: Partial<Record<'round_id' | 'line_id' | 'kind' | 'platform' | 'bank', unknown>>) => `${d.round_id}:${d.line_id ?? ''}:${d.kind}:${d.platform}:${d.bank}`;
-    const resolved = new Map(((await trx('bank_reconciliation_diff').where({ reconciliation_id: rec.id, state: 'resolved' }).select('*')) as Record<string, unknown>[]).map((d) => [key(d), d]));
+    const key = (d: Difference) => `${d.round_id}:${d.line_id ?? ''}:${d.kind}:${d.platform}:${d.bank}`;
+    const resolved = new Map(((await trx('bank_reconciliation_diff').where({ reconciliation_id: rec.id, state: 'resolved' }).select('*')) as DifferenceRow[]).map((d) => [key(d), d]));
     await trx('bank_reconciliation_diff').where({ reconciliation_id: rec.id }).delete();
     await bulkInsert(trx, 'bank_reconciliation_diff', input.differences, (d) => {
       const kept = resolved.get(key(d));
@@ -263,7 +180,7 @@ export async function enterConfirmedTotals(core: Core, actor: Actor, reconciliat
     const ledger = await roundLedger(core.db, r.id);
     const bank = totals.get(r.id) ?? { paidFen: 0, unpaidFen: 0, refundedFen: 0 };
     const compare = (kind: 'paid' | 'unpaid' | 'refunded', platformFen: number, bankFen: number) => {
-      if (platformFen !== bankFen) differences.push({ round_id: r.id, line_id: null, kind, platform: `${BANK_LINE_STATES[kind]}合计 ${formatYuan(platformFen)} 元`, bank: `${formatYuan(bankFen)} 元`, amount_fen: Math.abs(platformFen - bankFen) });
+      if (platformFen !== bankFen) differences.push({ round_id: r.id, line_id: null, kind, platform: `${BANK_LINE_STATES[kind]}合计 ${formatYuan(platformFen)} 元`, bank: `${formatYuan(bankFen)} 元`, amount_fen: fen(Math.abs(platformFen - bankFen)) });
     };
     compare('paid', ledger.paidFen, bank.paidFen);
     compare('unpaid', ledger.pendingFen, bank.unpaidFen);
@@ -274,29 +191,11 @@ export async function enterConfirmedTotals(core: Core, actor: Actor, reconciliat
   });
 }
 
-async function openDifferences(db: Conn, reconciliationId: number): Promise<number> {
-  return Number((await db('bank_reconciliation_diff').where({ reconciliation_id: reconciliationId, state: 'open' }).count({ n: '*' }).first())?.n ?? 0);
-}
-
-export async function differencesOf(db: Conn, reconciliationId: number) {
-  return db('bank_reconciliation_diff as d')
-    .leftJoin('core_user as u', 'u.id', 'd.resolved_by')
-    .where('d.reconciliation_id', reconciliationId)
-    .orderBy('d.state')
-    .orderBy('d.id')
-    .limit(2000)
-    .select('d.*', 'u.display_name as resolved_by_name');
-}
-
-export const DIFFERENCE_KINDS: Record<string, string> = { missing: '银行未确认', amount: '金额不符', state: '状态不符', paid: '已发放合计不符', unpaid: '未发放合计不符', refunded: '已退回合计不符' };
-/** A line's reference, or the round for a difference of its totals. */
-export const differenceRef = (d: { round_id?: unknown; line_id?: unknown }) => (d.line_id === null || d.line_id === undefined ? `批次 ${d.round_id} 合计` : `R${d.round_id}-${d.line_id}`);
-
 /** The finance section resolves a difference with what it found (a bank error corrected, a result posted late …). */
 export async function resolveDifference(core: Core, actor: Actor, diffId: number, resolution: string): Promise<void> {
-  const diff = await core.db('bank_reconciliation_diff').where({ id: diffId }).first();
+  const diff = await differenceById(core.db, diffId);
   if (!diff) throw new NotFoundError('对账差异不存在');
-  const rec = await reconciliationInScope(core.db, actor, Number(diff.reconciliation_id));
+  const rec = await reconciliationInScope(core.db, actor, diff.reconciliation_id);
   await authorize(core.db, actor, can(actor, 'resolve_difference', rec), { objectType: 'reconciliation', objectId: rec.id });
   const text = resolution.trim();
   if (!text) throw new ValidationError({ resolution: '请写明核实结果和处理方式' });
@@ -305,17 +204,6 @@ export async function resolveDifference(core: Core, actor: Actor, diffId: number
     if (updated !== 1) throw new ConflictError('该差异已处理');
     await recordAudit(trx, actor, { action: 'bank.reconciliation.resolve', objectType: 'reconciliation', objectId: rec.id, summary: { diff: diffId, line: diff.line_id, kind: diff.kind, resolution: text } });
   });
-}
-
-/** Who must sign: the finance section, the bank, and each department with a round in the reconciliation. */
-export async function requiredParties(db: Conn, rec: ReconciliationRow): Promise<{ party: string; orgId: number | null; label: string }[]> {
-  const departments = [...new Set((await reconciliationRounds(db, rec)).map((r) => r.department_org_id))];
-  const names = new Map((await db('core_org').whereIn('id', departments).select('id', 'name')).map((o: { id: number; name: string }) => [Number(o.id), o.name]));
-  return [{ party: 'finance_section', orgId: null, label: '财政局业务科室' }, ...departments.map((id) => ({ party: 'department', orgId: id, label: names.get(id) ?? '主管部门' })), { party: 'bank', orgId: rec.bank_org_id, label: rec.bank_name }];
-}
-
-export async function signaturesOf(db: Conn, reconciliationId: number): Promise<{ party: string; org_id: number | null; signer_name: string; signed_at: string }[]> {
-  return db('bank_reconciliation_signature').where({ reconciliation_id: reconciliationId }).orderBy('id').select('party', 'org_id', 'signer_name', 'signed_at');
 }
 
 /**
@@ -330,12 +218,12 @@ export async function signReconciliation(core: Core, actor: Actor, reconciliatio
   if (await openDifferences(core.db, rec.id)) throw new ConflictError('还有未处理的对账差异，处理完毕后才能签认');
   const mine = signingPartyOf(actor, parties)!;
   return inTransaction(core.db, async (trx) => {
-    const current = await trx('bank_reconciliation').where({ id: rec.id }).first('version', 'state');
-    if (Number(current.version) !== input.version || current.state !== 'open') throw new ConflictError('对账数据已变化，请刷新后核对再签认');
+    const current: { version: number; state: string } = await trx('bank_reconciliation').where({ id: rec.id }).first('version', 'state');
+    if (current.version !== input.version || current.state !== 'open') throw new ConflictError('对账数据已变化，请刷新后核对再签认');
     if (await trx('bank_reconciliation_signature').where({ reconciliation_id: rec.id, party: mine.party }).where((w) => (mine.orgId === null ? w.whereNull('org_id') : w.where('org_id', mine.orgId))).first('id')) throw new ConflictError(`${mine.label}已签认`);
     await trx('bank_reconciliation_signature').insert({ reconciliation_id: rec.id, party: mine.party, org_id: mine.orgId, user_id: actor.userId, signer_name: `${actor.displayName}（${actor.orgName ?? mine.label}）`, signed_at: nowIso() });
     const signed = await signaturesOf(trx, rec.id);
-    const complete = parties.every((p) => signed.some((s) => s.party === p.party && (s.org_id === null ? p.orgId === null : Number(s.org_id) === p.orgId)));
+    const complete = parties.every((p) => signatureOf(signed, p));
     if (complete) {
       const pdf = await reconciliationReport(trx, { ...rec, signed_at: nowIso() }, signed);
       await trx('bank_reconciliation').where({ id: rec.id }).update({ state: 'signed', signed_at: nowIso(), report_pdf: pdf, report_sm3: sm3Hex(pdf), version: trx.raw('version + 1') });
@@ -345,20 +233,13 @@ export async function signReconciliation(core: Core, actor: Actor, reconciliatio
   });
 }
 
-export async function reconciliationPdf(db: Conn, actor: Actor, reconciliationId: number): Promise<{ fileName: string; body: Buffer }> {
-  const rec = await reconciliationInScope(db, actor, reconciliationId);
-  const row = await db('bank_reconciliation').where({ id: rec.id }).first('report_pdf');
-  if (rec.state !== 'signed' || !row?.report_pdf) throw new NotFoundError('该季度对账尚未签认，没有签认报告');
-  return { fileName: `对账报告-${rec.county_name}-${rec.bank_name}-${rec.quarter}.pdf`, body: Buffer.from(row.report_pdf) };
-}
-
 /** The signed report: per round and per policy, the bank's confirmed totals, the differences and how each was resolved, the signatures. */
-async function reconciliationReport(trx: Tx, rec: ReconciliationRow, signatures: { party: string; signer_name: string; signed_at: string }[]): Promise<Buffer> {
+async function reconciliationReport(trx: Tx, rec: ReconciliationRow, signatures: SignatureRow[]): Promise<Buffer> {
   const diffs = await differencesOf(trx, rec.id);
   return reconciliationReportPdf({
     rec,
     figures: await reconciliationFigures(trx, rec),
-    differences: diffs.map((d: Record<string, unknown>) => ({ ref: differenceRef(d), platform: String(d.platform), bank: String(d.bank), resolution: String(d.resolution ?? ''), resolvedBy: String(d.resolved_by_name ?? '') })),
+    differences: diffs.map((d) => ({ ref: differenceRef(d), platform: d.platform, bank: d.bank, resolution: d.resolution ?? '', resolvedBy: d.resolved_by_name ?? '' })),
     signatures,
   });
 }

@@ -1,8 +1,7 @@
 import { formatDateTime } from '../../core/dates.ts';
 import { formatYuan } from '../../core/money.ts';
 import { createPdf, drawTable, pdfToBuffer } from '../../core/pdf.ts';
-import type { PolicyClearing } from './clearing.ts';
-import type { ReconciliationFigures, ReconciliationRow } from './reconcile.ts';
+import type { PolicyClearing, ReconciliationFigures, ReconciliationRow } from './queries.ts';
 
 /**
  * The layout of the bank module's kept reports, in one place: the signed quarterly reconciliation and the year-end

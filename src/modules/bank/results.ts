@@ -127,8 +127,8 @@ async function apply(core: Core, who: Fetcher, roundId: number, input: { fileNam
   const round = (await roundsOfBank(core.db, bankOrgId)).find((r) => r.id === roundId);
   if (!round) throw new NotFoundError('没有下达给本机构的该发放批次');
   if (round.state !== 'transferred') throw new ConflictError('该批次的资金尚未拨付到本机构，不能登记发放结果');
-  const repeated = await core.db('bank_result_file').where({ round_id: roundId, file_sha256: input.sha256 }).first();
-  if (repeated) return { ok: true, repeated: true, rows: Number(repeated.rows), paid: Number(repeated.paid), failed: Number(repeated.failed), unchanged: Number(repeated.rows) };
+  const repeated: { rows: number; paid: number; failed: number } | undefined = await core.db('bank_result_file').where({ round_id: roundId, file_sha256: input.sha256 }).first('rows', 'paid', 'failed');
+  if (repeated) return { ok: true, repeated: true, rows: repeated.rows, paid: repeated.paid, failed: repeated.failed, unchanged: repeated.rows };
   return inTransaction(core.db, async (trx): Promise<ResultOutcome> => {
     const { errors, fresh, unchanged } = await check(trx, roundId, input.records);
     if (errors.length) return { ok: false, errors, report: await report(errors) };
@@ -187,23 +187,4 @@ export async function postResults(core: Core, client: ApiClient, roundId: number
   const records = results.map((r, i) => ({ rowNumber: i + 1, ref: text(r?.ref), amount: text(r?.amountFen), result: text(r?.result), code: text(r?.code).toUpperCase(), reason: text(r?.reason) }));
   const sha256 = createHash('sha256').update(JSON.stringify(records.map((r) => [r.ref, r.amount, r.result, r.code, r.reason]))).digest('hex');
   return apply(core, { client }, roundId, { fileName: `接口回盘（${client.name}）`, sha256, channel: 'api', records }, (errors) => writeErrorReport('回盘接口', errors, null));
-}
-
-/** Where a round's lines stand at the bank: paid, failed, pending (no result yet), in count and fen. */
-export async function roundResults(db: Conn, roundId: number, lines: { count: number; totalFen: number }): Promise<{ paid: number; paidFen: number; failed: number; failedFen: number; pending: number; pendingFen: number }> {
-  const rows: { result: string; n: number | string; total: number | string | null }[] = await db('bank_line_result').where({ round_id: roundId, attempt: 1 }).groupBy('result').select('result').count({ n: '*' }).sum({ total: 'amount_fen' });
-  const of = (result: string) => rows.find((r) => r.result === result);
-  const paid = Number(of('paid')?.n ?? 0);
-  const paidFen = Number(of('paid')?.total ?? 0);
-  const failed = Number(of('failed')?.n ?? 0);
-  const failedFen = Number(of('failed')?.total ?? 0);
-  return { paid, paidFen, failed, failedFen, pending: lines.count - paid - failed, pendingFen: lines.totalFen - paidFen - failedFen };
-}
-
-/** The bank's results of these lines (latest attempt each), by line id: the person's page shows them. */
-export async function resultsOfLines(db: Conn, lineIds: number[]): Promise<Map<number, { result: string; failure_code: string | null; failure_reason: string | null; recorded_at: string }>> {
-  const rows: { line_id: number; attempt: number; result: string; failure_code: string | null; failure_reason: string | null; recorded_at: string }[] = await selectInChunks(lineIds, (chunk) =>
-    db('bank_line_result').whereIn('line_id', chunk).orderBy('attempt').select('line_id', 'attempt', 'result', 'failure_code', 'failure_reason', 'recorded_at'),
-  );
-  return new Map(rows.map((r) => [Number(r.line_id), r]));
 }

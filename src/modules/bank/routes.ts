@@ -1,15 +1,15 @@
 import type Router from '@koa/router';
 import type { Context } from 'koa';
-import { formatDateTime } from '../../core/dates.ts';
 import { requireId, validate } from '../../core/http/validate.ts';
-import { formatYuan } from '../../core/money.ts';
 import type { Web } from '../../core/web/web.ts';
 import { roundMoney } from '../batch/index.ts';
 import { uploadedFile } from '../../core/http/upload.ts';
 import { bankRounds, payoutFile } from './commands.ts';
-import { FAILURE_CODES, importResultFile, roundResults } from './results.ts';
+import { FAILURE_CODES, importResultFile } from './results.ts';
 import { PAYOUT_FORMATS } from './payout.ts';
 import { can } from './policy.ts';
+import { presentPayoutRound } from './presenters.ts';
+import { roundResults } from './queries.ts';
 import { payoutQuerySchema } from './schemas.ts';
 
 /** The agent bank's pages: the rounds released to it and their payout files with checksums. */
@@ -24,19 +24,7 @@ export function bankRoutes(router: Router, web: Web): void {
       rounds: await Promise.all(
         rounds.map(async (r) => {
           const money = await roundMoney(db, r.id);
-          const results = await roundResults(db, r.id, { count: money.lines, totalFen: money.linesFen });
-          return {
-            id: r.id,
-            title: r.title,
-            period: r.period,
-            lines: money.lines,
-            total: formatYuan(money.linesFen),
-            transferred: formatYuan(money.transferredFen),
-            paid: `${results.paid} 笔 ${formatYuan(results.paidFen)} 元`,
-            failed: `${results.failed} 笔 ${formatYuan(results.failedFen)} 元`,
-            pending: `${results.pending} 笔 ${formatYuan(results.pendingFen)} 元`,
-            createdAt: formatDateTime(r.created_at),
-          };
+          return presentPayoutRound(r, money, await roundResults(db, r.id, { count: money.lines, totalFen: money.linesFen }));
         }),
       ),
       formats: PAYOUT_FORMATS.map((f) => ({ code: f.code, label: f.label })),

@@ -67,3 +67,12 @@ export const countyQuerySchema = z.object({ county: optional(id('县（区）'))
 
 /** `?supplement=n` picks a supplementary payout file. */
 export const payoutQuerySchema = z.object({ supplement: optional(id('补充代发文件')) });
+
+/** The clearing page's year (`?year=n`): a finished year from 2000 on; anything else shows the last finished one. */
+export const clearingQuerySchema = (lastYear: number) => z.object({ year: z.coerce.number().int().min(2000).max(lastYear).catch(lastYear) });
+
+/** The year-end clearing: the year (a finished one: the command checks it against the date) and the voucher of the money returned. */
+export const clearYearSchema = z.object({
+  year: z.coerce.number({ error: '只能清算已结束的年度' }).int({ error: '只能清算已结束的年度' }).min(2000, { error: '只能清算已结束的年度' }),
+  voucherNo: text('清算缴款凭证号', 60),
+});

@@ -3,7 +3,7 @@ import type { Actor } from '../../core/auth/roles.ts';
 import type { Core } from '../../core/context.ts';
 import { type Tx, inTransaction, insertReturningId, nowIso } from '../../core/db.ts';
 import { ConflictError, NotFoundError, ValidationError } from '../../core/errors.ts';
-import { fen, multiplyFen } from '../../core/money.ts';
+import { multiplyFen } from '../../core/money.ts';
 import { findRegion } from '../../core/regions.ts';
 import { type RegistryFacts, parseIdNumber, registryFactsByIdNumberIndex } from '../beneficiary/index.ts';
 import { type PolicyVersion, listRegionFor, policyList, versionsById } from '../policy/index.ts';
@@ -121,7 +121,7 @@ export function lineRow(round: RoundRow, roster: RosterRow, version: PolicyVersi
     tier_name: tierName,
     standard_fen: standardFen,
     quantity_milli: quantityMilli,
-    amount_fen: multiplyFen(fen(standardFen), quantityMilli),
+    amount_fen: multiplyFen(standardFen, quantityMilli),
     state: 'active',
     // A roster publicised before and compiled again: the line must go through review and publicity again.
     changed_after_publicity: roster.publicity_start !== null,
@@ -171,7 +171,7 @@ export async function removeLine(core: Core, actor: Actor, lineId: number, reaso
   const line = (await core.db('batch_line').where({ id: lineId }).first()) as LineRow | undefined;
   if (!line) throw new NotFoundError('发放明细不存在');
   if (line.reissue) throw new ConflictError('补发明细经审批编入，不能删除：如有误，请退回整个清册并联系主管部门');
-  const { roster } = await editableRoster(core, actor, Number(line.roster_id));
+  const { roster } = await editableRoster(core, actor, line.roster_id);
   await inTransaction(core.db, async (trx) => {
     const updated = await trx('batch_line').where({ id: lineId, state: 'active' }).update({ state: 'removed', return_reason: reason, updated_by: actor.userId, updated_at: nowIso(), version: trx.raw('version + 1') });
     if (updated !== 1) throw new ConflictError('该行已被删除');
@@ -202,9 +202,9 @@ export async function checkRoster(core: Core, actor: Actor, rosterId: number): P
 
 /** The township finance office accepts a warning with a reason; a blocking finding can only be fixed. */
 export async function resolveFinding(core: Core, actor: Actor, findingId: number, reason: string): Promise<void> {
-  const finding = await core.db('batch_finding').where({ id: findingId }).first();
+  const finding = (await core.db('batch_finding').where({ id: findingId }).first('roster_id', 'rule', 'severity', 'message')) as { roster_id: number; rule: string; severity: 'blocking' | 'warning'; message: string } | undefined;
   if (!finding) throw new NotFoundError('比对结果不存在');
-  const { roster, round } = await rosterInScope(core.db, actor, Number(finding.roster_id));
+  const { roster, round } = await rosterInScope(core.db, actor, finding.roster_id);
   await authorize(core.db, actor, can(actor, 'resolve_finding', { round, roster }), { objectType: 'finding', objectId: findingId });
   if (finding.severity !== 'warning') throw new ValidationError({ reason: '阻断性问题必须改正，不能说明后放行' });
   await inTransaction(core.db, async (trx) => {
@@ -233,14 +233,14 @@ export async function recordObjection(core: Core, actor: Actor, rosterId: number
 
 /** The township finance office records how an objection was resolved (a line to change goes back through review). */
 export async function resolveObjection(core: Core, actor: Actor, objectionId: number, resolution: string): Promise<void> {
-  const objection = await core.db('batch_objection').where({ id: objectionId }).first();
+  const objection = (await core.db('batch_objection').where({ id: objectionId }).first('roster_id')) as { roster_id: number } | undefined;
   if (!objection) throw new NotFoundError('异议不存在');
-  const { roster, round } = await rosterInScope(core.db, actor, Number(objection.roster_id));
+  const { roster, round } = await rosterInScope(core.db, actor, objection.roster_id);
   await authorize(core.db, actor, can(actor, 'resolve_objection', { round, roster }), { objectType: 'objection', objectId: objectionId });
   await inTransaction(core.db, async (trx) => {
     const updated = await trx('batch_objection').where({ id: objectionId }).whereNull('resolved_at').update({ resolution, resolved_by: actor.userId, resolved_at: nowIso() });
     if (updated !== 1) throw new ConflictError('该异议已处理');
-    await recordHistory(trx, actor, { roundId: round.id, rosterId: Number(objection.roster_id), action: 'objection.resolve', reason: resolution });
+    await recordHistory(trx, actor, { roundId: round.id, rosterId: objection.roster_id, action: 'objection.resolve', reason: resolution });
     await recordAudit(trx, actor, { action: 'batch.objection.resolve', objectType: 'objection', objectId: objectionId, summary: { resolution } });
   });
 }

@@ -37,7 +37,7 @@ export function createBatchModule(core: Core): AppModule {
               round: p.round_title,
               period: p.period,
               tier: p.tier_name,
-              quantity: formatQuantity(Number(p.quantity_milli)),
+              quantity: formatQuantity(p.quantity_milli),
               amount: formatYuan(p.amount_fen),
               account: p.account_last4 ? `****${p.account_last4}` : '无',
               state: p.round_state === 'compiling' ? ROSTER_STATES[p.roster_state as keyof typeof ROSTER_STATES] : ROUND_STATES[p.round_state as keyof typeof ROUND_STATES],

@@ -1,6 +1,7 @@
 import type { Actor } from '../../core/auth/roles.ts';
 import { type Conn, countRows, selectInChunks } from '../../core/db.ts';
 import { defineList } from '../../core/lists.ts';
+import { type Fen, fen } from '../../core/money.ts';
 import { allocatedFen, versionsById } from '../policy/index.ts';
 import { ROUND_STATES } from './model.ts';
 import { type LineRow, type RosterRow, type RoundRow, asLine, asRound, roundQuery, rosterQuery } from './repo.ts';
@@ -27,7 +28,7 @@ export const roundList = defineList({
 
 export type RoundFilter = ReturnType<typeof roundList.parse>['filters'];
 /** A round of the list: its row and the total of its active lines. */
-export type RoundListRow = RoundRow & { total_fen: number };
+export type RoundListRow = RoundRow & { total_fen: Fen };
 
 /**
  * The rounds the actor sees, narrowed by the list's filters, with their totals: their county's (township users see
@@ -51,56 +52,55 @@ export function roundsQuery(db: Conn, actor: Actor, filter: RoundFilter) {
 export async function roundFilterChoices(db: Conn, actor: Actor): Promise<{ policies: { value: number; label: string }[]; departments: { value: number; label: string }[] }> {
   const visible = () => roundsQuery(db, actor, { policy: null, period: null, state: null, department: null }).clearSelect();
   const items = (await visible().groupBy('r.policy_item_id').select('r.policy_item_id').max({ version_id: 'r.policy_version_id' })) as { policy_item_id: number; version_id: number }[];
-  const versions = await versionsById(db, items.map((i) => Number(i.version_id)));
+  const versions = await versionsById(db, items.map((i) => i.version_id));
   const departments = (await visible().distinct('o.id', 'o.name').orderBy('o.name')) as { id: number; name: string }[];
   return {
     policies: versions.map((v) => ({ value: v.itemId, label: `${v.code} ${v.name}` })).sort((a, b) => a.label.localeCompare(b.label, 'zh-CN')),
-    departments: departments.map((d) => ({ value: Number(d.id), label: d.name })),
+    departments: departments.map((d) => ({ value: d.id, label: d.name })),
   };
 }
 
 export interface RosterSummary extends RosterRow {
   lines: number;
-  total_fen: number;
+  total_fen: Fen;
   blocking: number;
   warnings: number;
 }
 
-const sumOf = (v: unknown) => Number(v ?? 0);
-
 /** A round's rosters with their line counts, totals and open findings. */
 export async function roundRosters(db: Conn, roundId: number): Promise<RosterSummary[]> {
   const rosters = (await rosterQuery(db).where('s.round_id', roundId).orderBy('t.id')) as RosterRow[];
-  const totals = new Map<number, { n: number; total: number }>();
-  const sums: { roster_id: number; n: number | string; total: number | string | null }[] = await db('batch_line').where({ round_id: roundId, state: 'active' }).groupBy('roster_id').select('roster_id').count({ n: '*' }).sum({ total: 'amount_fen' });
+  const totals = new Map<number, { n: number; total: Fen }>();
+  const sums = (await db('batch_line').where({ round_id: roundId, state: 'active' }).groupBy('roster_id').select('roster_id').count({ n: '*' }).sum({ total: 'amount_fen' })) as { roster_id: number; n: number; total: Fen }[];
   for (const r of sums) {
-    totals.set(Number(r.roster_id), { n: Number(r.n), total: sumOf(r.total) });
+    totals.set(r.roster_id, { n: r.n, total: r.total });
   }
   const findings = new Map<string, number>();
-  const open: { roster_id: number; severity: string; n: number | string }[] = await db('batch_finding as f')
+  const open = (await db('batch_finding as f')
     .join('batch_roster as s', 's.id', 'f.roster_id')
     .where({ 's.round_id': roundId, 'f.state': 'open' })
     .groupBy('f.roster_id', 'f.severity')
     .select('f.roster_id', 'f.severity')
-    .count({ n: '*' });
+    .count({ n: '*' })) as { roster_id: number; severity: string; n: number }[];
   for (const f of open) {
-    findings.set(`${f.roster_id}|${f.severity}`, Number(f.n));
+    findings.set(`${f.roster_id}|${f.severity}`, f.n);
   }
   return rosters.map((r) => ({
     ...r,
-    lines: totals.get(Number(r.id))?.n ?? 0,
-    total_fen: totals.get(Number(r.id))?.total ?? 0,
+    lines: totals.get(r.id)?.n ?? 0,
+    total_fen: totals.get(r.id)?.total ?? fen(0),
     blocking: findings.get(`${r.id}|blocking`) ?? 0,
     warnings: findings.get(`${r.id}|warning`) ?? 0,
   }));
 }
 
 /** The budget picture of a round: its allocation, this round's total, the year's other rounds of the policy. */
-export async function roundBudget(db: Conn, round: RoundRow): Promise<{ allocatedFen: number; roundFen: number; otherRoundsFen: number }> {
+export async function roundBudget(db: Conn, round: RoundRow): Promise<{ allocatedFen: Fen; roundFen: Fen; otherRoundsFen: Fen }> {
   const lines = () => db('batch_line as l').join('batch_round as r', 'r.id', 'l.round_id').where({ 'l.state': 'active', 'l.reissue': false });
-  const roundRow = await lines().where('r.id', round.id).sum({ total: 'l.amount_fen' }).first();
-  const others = await lines().where({ 'r.county_id': round.county_id, 'r.policy_item_id': round.policy_item_id, 'r.period_year': round.period_year }).whereNot('r.id', round.id).sum({ total: 'l.amount_fen' }).first();
-  return { allocatedFen: await allocatedFen(db, round.county_id, round.policy_item_id, round.period_year), roundFen: sumOf(roundRow?.total), otherRoundsFen: sumOf(others?.total) };
+  const roundRow = (await lines().where('r.id', round.id).sum({ total: 'l.amount_fen' }).first()) as { total: Fen | null } | undefined;
+  const others = (await lines().where({ 'r.county_id': round.county_id, 'r.policy_item_id': round.policy_item_id, 'r.period_year': round.period_year }).whereNot('r.id', round.id).sum({ total: 'l.amount_fen' }).first()) as { total: Fen | null } | undefined;
+  // sum() over no lines is null: nothing yet.
+  return { allocatedFen: await allocatedFen(db, round.county_id, round.policy_item_id, round.period_year), roundFen: roundRow?.total ?? fen(0), otherRoundsFen: others?.total ?? fen(0) };
 }
 
 export interface LineFilter {
@@ -131,21 +131,20 @@ export async function rosterLines(db: Conn, rosterId: number, filter: LineFilter
   // is on the first page.
   const ranks = db('batch_finding').where({ roster_id: rosterId, state: 'open' }).whereNotNull('line_id').groupBy('line_id').select('line_id', db.raw("min(case when severity = 'blocking' then 0 else 1 end) as finding_rank")).as('fr');
   const rows = ((await q.clone().leftJoin(ranks, 'fr.line_id', 'l.id').select('l.*', 'v.name as village_name').orderByRaw('coalesce(fr.finding_rank, 2), l.id').limit(filter.pageSize).offset((filter.page - 1) * filter.pageSize)) as (LineRow & { village_name: string })[]).map(asLine);
-  const findings = rows.length ? await db('batch_finding').whereIn('line_id', rows.map((r) => r.id)).whereIn('state', ['open', 'resolved']).orderBy('id').select('id', 'line_id', 'rule', 'severity', 'message', 'state', 'resolution') : [];
-  return { rows: rows.map((r) => ({ ...(r as LineRow & { village_name: string }), findings: findings.filter((f: { line_id: number }) => Number(f.line_id) === r.id) })), total };
+  const findings = rows.length ? ((await db('batch_finding').whereIn('line_id', rows.map((r) => r.id)).whereIn('state', ['open', 'resolved']).orderBy('id').select('id', 'line_id', 'rule', 'severity', 'message', 'state', 'resolution')) as (LineWithFindings['findings'][number] & { line_id: number })[]) : [];
+  return { rows: rows.map((r) => ({ ...(r as LineRow & { village_name: string }), findings: findings.filter((f) => f.line_id === r.id) })), total };
 }
 
 /** Lines, people and money by village: the roster's totals as the publicity sheets will show them. */
-export async function villageTotals(db: Conn, rosterId: number): Promise<{ village_id: number; village_name: string; lines: number; total_fen: number }[]> {
-  const rows = (await db('batch_line as l')
+export async function villageTotals(db: Conn, rosterId: number): Promise<{ village_id: number; village_name: string; lines: number; total_fen: Fen }[]> {
+  return (await db('batch_line as l')
     .join('core_region as v', 'v.id', 'l.village_id')
     .where({ 'l.roster_id': rosterId, 'l.state': 'active' })
     .groupBy('l.village_id', 'v.name')
     .select('l.village_id', 'v.name as village_name')
     .count({ lines: '*' })
     .sum({ total_fen: 'l.amount_fen' })
-    .orderBy('v.name')) as unknown as { village_id: number; village_name: string; lines: number | string; total_fen: number | string | null }[];
-  return rows.map((r) => ({ village_id: Number(r.village_id), village_name: r.village_name, lines: Number(r.lines), total_fen: sumOf(r.total_fen) }));
+    .orderBy('v.name')) as { village_id: number; village_name: string; lines: number; total_fen: Fen }[];
 }
 
 export interface PrintedLine {
@@ -155,9 +154,9 @@ export interface PrintedLine {
   person_name: string;
   id_masked: string;
   tier_name: string;
-  standard_fen: number;
+  standard_fen: Fen;
   quantity_milli: number;
-  amount_fen: number;
+  amount_fen: Fen;
 }
 
 /** Every active line of a roster with its village, in line order: the whole roster as printed (no account data). */
@@ -173,10 +172,10 @@ export async function printedLines(db: Conn, rosterId: number): Promise<PrintedL
 export async function rosterFindings(db: Conn, rosterId: number): Promise<{ general: { id: number; rule: string; severity: string; message: string }[]; blocking: number; warnings: number; resolved: number }> {
   const general = await db('batch_finding').where({ roster_id: rosterId, state: 'open' }).whereNull('line_id').select('id', 'rule', 'severity', 'message');
   const counts = { blocking: 0, warnings: 0, resolved: 0 };
-  for (const row of (await db('batch_finding').where({ roster_id: rosterId }).whereIn('state', ['open', 'resolved']).groupBy('severity', 'state').select('severity', 'state').count({ n: '*' })) as { severity: string; state: string; n: number | string }[]) {
-    if (row.state === 'resolved') counts.resolved += Number(row.n);
-    else if (row.severity === 'blocking') counts.blocking += Number(row.n);
-    else counts.warnings += Number(row.n);
+  for (const row of (await db('batch_finding').where({ roster_id: rosterId }).whereIn('state', ['open', 'resolved']).groupBy('severity', 'state').select('severity', 'state').count({ n: '*' })) as { severity: string; state: string; n: number }[]) {
+    if (row.state === 'resolved') counts.resolved += row.n;
+    else if (row.severity === 'blocking') counts.blocking += row.n;
+    else counts.warnings += row.n;
   }
   return { general, ...counts };
 }
@@ -187,14 +186,14 @@ export async function history(db: Conn, where: { round_id?: number; roster_id?: 
 
 /** Rosters waiting for the actor: by state and role, in their scope (the home page's queues). */
 /** The rosters of compiling rounds in the actor's scope that are in one of the states, with their round. */
-async function rostersInStates(db: Conn, actor: Actor, states: readonly string[]): Promise<{ roster: RosterRow; round: RoundRow; lines: number; total_fen: number }[]> {
+async function rostersInStates(db: Conn, actor: Actor, states: readonly string[]): Promise<{ roster: RosterRow; round: RoundRow; lines: number; total_fen: Fen }[]> {
   const rosters = (await rosterQuery(db).join('batch_round as r', 'r.id', 's.round_id').where('r.state', 'compiling').whereIn('s.state', states).where('t.path', 'like', `${actor.regionPath}%`).orderBy('s.id')) as RosterRow[];
   if (rosters.length === 0) return [];
-  const rounds = new Map(((await roundQuery(db).whereIn('r.id', [...new Set(rosters.map((s) => s.round_id))])) as RoundRow[]).map((r) => [Number(r.id), asRound(r)]));
+  const rounds = new Map(((await roundQuery(db).whereIn('r.id', [...new Set(rosters.map((s) => s.round_id))])) as RoundRow[]).map((r) => [r.id, asRound(r)]));
   const sums = new Map(
-    ((await selectInChunks(rosters.map((s) => Number(s.id)), (chunk) => db('batch_line').whereIn('roster_id', chunk).where('state', 'active').groupBy('roster_id').select('roster_id').count({ n: '*' }).sum({ total: 'amount_fen' }))) as { roster_id: number; n: number | string; total: number | string | null }[]).map((r) => [Number(r.roster_id), r]),
+    ((await selectInChunks(rosters.map((s) => s.id), (chunk) => db('batch_line').whereIn('roster_id', chunk).where('state', 'active').groupBy('roster_id').select('roster_id').count({ n: '*' }).sum({ total: 'amount_fen' }))) as { roster_id: number; n: number; total: Fen }[]).map((r) => [r.roster_id, r]),
   );
-  return rosters.map((s) => ({ roster: s, round: rounds.get(Number(s.round_id))!, lines: Number(sums.get(Number(s.id))?.n ?? 0), total_fen: sumOf(sums.get(Number(s.id))?.total) }));
+  return rosters.map((s) => ({ roster: s, round: rounds.get(s.round_id)!, lines: sums.get(s.id)?.n ?? 0, total_fen: sums.get(s.id)?.total ?? fen(0) }));
 }
 
 /** Of those, the rosters where policy.ts gives this actor a step now: the to-do line and its list. */
@@ -211,7 +210,7 @@ export interface PaymentRow {
   period: string;
   tier_name: string;
   quantity_milli: number;
-  amount_fen: number;
+  amount_fen: Fen;
   account_last4: string | null;
   roster_state: string;
 }
@@ -228,7 +227,7 @@ export async function paymentsOf(db: Conn, personId: number): Promise<PaymentRow
 
 /** Rounds in a state in the actor's county (the finance section's and treasury's queues), with their totals. */
 /** The rounds in a state in the actor's scope, each with its lines' total: the candidates of a to-do line. */
-export async function roundsInState(db: Conn, actor: Actor, state: string, options: { readyToSubmit?: boolean } = {}): Promise<{ round: RoundRow; total_fen: number }[]> {
+export async function roundsInState(db: Conn, actor: Actor, state: string, options: { readyToSubmit?: boolean } = {}): Promise<{ round: RoundRow; total_fen: Fen }[]> {
   const q = roundQuery(db).where('r.state', state).where('c.path', 'like', `${actor.regionPath}%`).orderBy('r.id');
   if (options.readyToSubmit) {
     // Every roster with lines reported again after publicity, and at least one line.
@@ -237,8 +236,8 @@ export async function roundsInState(db: Conn, actor: Actor, state: string, optio
   }
   const rounds = ((await q) as RoundRow[]).map(asRound);
   if (rounds.length === 0) return [];
-  const sums = new Map(((await db('batch_line').whereIn('round_id', rounds.map((r) => r.id)).where('state', 'active').groupBy('round_id').select('round_id').sum({ total: 'amount_fen' })) as { round_id: number; total: number | string | null }[]).map((r) => [Number(r.round_id), sumOf(r.total)]));
-  return rounds.map((round) => ({ round, total_fen: sums.get(Number(round.id)) ?? 0 }));
+  const sums = new Map(((await db('batch_line').whereIn('round_id', rounds.map((r) => r.id)).where('state', 'active').groupBy('round_id').select('round_id').sum({ total: 'amount_fen' })) as { round_id: number; total: Fen }[]).map((r) => [r.round_id, r.total]));
+  return rounds.map((round) => ({ round, total_fen: sums.get(round.id) ?? fen(0) }));
 }
 
 export async function roundTransfers(db: Conn, roundId: number) {
@@ -259,7 +258,7 @@ export interface PayoutLine {
   person_name: string;
   account_id: number | null;
   holder_name: string | null;
-  amount_fen: number;
+  amount_fen: Fen;
 }
 
 /** The lines of a released round, in line order, as the agent bank's payout needs them. */
@@ -279,16 +278,16 @@ export async function releasedAt(db: Conn, roundId: number): Promise<string | nu
 }
 
 /** The amount of each active line of a round, by line id (what a bank's result is checked against). */
-export async function lineAmounts(db: Conn, roundId: number): Promise<Map<number, number>> {
-  const rows: { id: number; amount_fen: number }[] = await db('batch_line').where({ round_id: roundId, state: 'active' }).select('id', 'amount_fen');
-  return new Map(rows.map((r) => [Number(r.id), r.amount_fen]));
+export async function lineAmounts(db: Conn, roundId: number): Promise<Map<number, Fen>> {
+  const rows: { id: number; amount_fen: Fen }[] = await db('batch_line').where({ round_id: roundId, state: 'active' }).select('id', 'amount_fen');
+  return new Map(rows.map((r) => [r.id, r.amount_fen]));
 }
 
 export interface NoticeLine {
   line_id: number;
   round_id: number;
   person_id: number;
-  amount_fen: number;
+  amount_fen: Fen;
   account_last4: string | null;
   round_title: string;
   department_name: string;
@@ -320,7 +319,7 @@ export interface LineFacts {
   id_masked: string;
   township_id: number;
   village_id: number;
-  amount_fen: number;
+  amount_fen: Fen;
   account_id: number | null;
   account_last4: string | null;
   holder_name: string | null;
@@ -364,5 +363,5 @@ export async function transferredRounds(db: Conn, filter: { countyId?: number; b
   if (filter.countyId !== undefined) q.where('r.county_id', filter.countyId);
   if (filter.bankOrgId !== undefined) q.where('r.bank_org_id', filter.bankOrgId);
   if (filter.year !== undefined) q.where('r.period_year', filter.year);
-  return ((await q) as TransferredRound[]).map((r) => ({ ...r, id: Number(r.id), policy_item_id: Number(r.policy_item_id), policy_version_id: Number(r.policy_version_id), department_org_id: Number(r.department_org_id), bank_org_id: Number(r.bank_org_id), county_id: Number(r.county_id), period_year: Number(r.period_year), transferred_at: new Date(r.transferred_at).toISOString() }));
+  return ((await q) as TransferredRound[]).map((r) => ({ ...r, transferred_at: new Date(r.transferred_at).toISOString() }));
 }

@@ -54,13 +54,13 @@ export async function insertReissueRound(trx: Tx, actor: Actor, originalRoundId:
     updated_at: now,
   });
   const rosterOf = new Map<number, number>();
-  const originalRosters = new Map(((await trx('batch_roster').where({ round_id: originalRoundId }).select('id', 'township_id')) as { id: number; township_id: number }[]).map((r) => [Number(r.id), Number(r.township_id)]));
+  const originalRosters = new Map(((await trx('batch_roster').where({ round_id: originalRoundId }).select('id', 'township_id')) as { id: number; township_id: number }[]).map((r) => [r.id, r.township_id]));
   const account = new Map(items.map((i) => [i.lineId, i.account]));
   const lineIds = new Map<number, number>();
   for (const line of lines) {
-    const townshipId = originalRosters.get(Number(line.roster_id))!;
+    const townshipId = originalRosters.get(line.roster_id)!;
     if (!rosterOf.has(townshipId)) rosterOf.set(townshipId, await insertReturningId(trx, 'batch_roster', { round_id: roundId, township_id: townshipId, state: 'draft', last_changed_by: actor.userId, last_changed_at: now, created_at: now, updated_at: now }));
-    const a = account.get(Number(line.id))!;
+    const a = account.get(line.id)!;
     const id = await insertReturningId(trx, 'batch_line', {
       roster_id: rosterOf.get(townshipId),
       round_id: roundId,
@@ -89,7 +89,7 @@ export async function insertReissueRound(trx: Tx, actor: Actor, originalRoundId:
       updated_by: actor.userId,
       updated_at: now,
     });
-    lineIds.set(Number(line.id), id);
+    lineIds.set(line.id, id);
   }
   await recordHistory(trx, actor, { roundId, action: 'round.create', to: 'compiling', reason: `补发：原批次 ${original.title}，${lines.length} 人` });
   await recordAudit(trx, actor, { action: 'batch.round.reissue', objectType: 'round', objectId: roundId, summary: { original: originalRoundId, lines: lines.length } });

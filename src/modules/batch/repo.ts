@@ -2,6 +2,7 @@ import { refuse } from '../../core/audit.ts';
 import type { Actor } from '../../core/auth/roles.ts';
 import type { Conn, Db } from '../../core/db.ts';
 import { NotFoundError } from '../../core/errors.ts';
+import type { Fen } from '../../core/money.ts';
 import { isPathInScope } from '../../core/regions.ts';
 import type { RosterState, RoundState } from './model.ts';
 
@@ -63,9 +64,9 @@ export interface LineRow {
   holder_name: string | null;
   policy_version_id: number;
   tier_name: string;
-  standard_fen: number;
+  standard_fen: Fen;
   quantity_milli: number;
-  amount_fen: number;
+  amount_fen: Fen;
   state: 'active' | 'returned' | 'removed';
   return_reason: string | null;
   changed_after_publicity: boolean;

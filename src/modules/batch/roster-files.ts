@@ -214,7 +214,7 @@ async function rosterDocument(core: Core, actor: Actor, rosterId: number) {
   const [version] = await versionsById(core.db, [round.policy_version_id]);
   const lines = await printedLines(core.db, roster.id);
   const period = parsePeriod(version!.frequency, round.period);
-  const totalFen = lines.reduce((sum, l) => addFen(sum, fen(l.amount_fen)), fen(0));
+  const totalFen = lines.reduce((sum, l) => addFen(sum, l.amount_fen), fen(0));
   const document: RosterDocument = {
     title: `${round.title}发放清册（${roster.township_name}）`,
     facts: [

@@ -5,7 +5,7 @@ import type { Core } from '../../core/context.ts';
 import { businessDate } from '../../core/dates.ts';
 import { bulkInsert, inTransaction, insertReturningId, nowIso } from '../../core/db.ts';
 import { ValidationError } from '../../core/errors.ts';
-import { fen, multiplyFen } from '../../core/money.ts';
+import { multiplyFen } from '../../core/money.ts';
 import { type ImportError, type TableSpec, readTable, sortErrors, writeErrorReport } from '../../core/spreadsheet.ts';
 import { parseIdNumber, registryFactsById, registryFactsByIdNumberIndex } from '../beneficiary/index.ts';
 import { checkLineInput, editableRoster, lineRow, recordHistory, touchRoster } from './commands.ts';
@@ -33,8 +33,8 @@ export async function importRosterFile(core: Core, actor: Actor, rosterId: numbe
   const { roster, round, version } = await editableRoster(core, actor, rosterId);
   if (!file) throw new ValidationError({ file: '请选择要导入的 Excel（.xlsx）或 CSV 文件' });
   const sha256 = createHash('sha256').update(file.buffer).digest('hex');
-  const previous = await core.db('batch_import').where({ roster_id: roster.id, file_sha256: sha256 }).first();
-  if (previous) return { ok: true, repeated: true, rows: Number(previous.rows), added: 0, updated: 0, unchanged: Number(previous.rows) };
+  const previous = (await core.db('batch_import').where({ roster_id: roster.id, file_sha256: sha256 }).first('rows')) as { rows: number } | undefined;
+  if (previous) return { ok: true, repeated: true, rows: previous.rows, added: 0, updated: 0, unchanged: previous.rows };
   const report = (errors: ImportError[], table: Parameters<typeof writeErrorReport>[2]) => writeErrorReport('清册导入', errors, table);
   const table = await readTable(file.buffer, SPEC);
   if (typeof table === 'string') {
@@ -49,7 +49,7 @@ export async function importRosterFile(core: Core, actor: Actor, rosterId: numbe
   const parsed = table.rows.map(({ rowNumber, cells }) => ({ rowNumber, cells, id: parseIdNumber(get(cells, '身份证号码'), today) }));
   const indexes = parsed.flatMap((p) => (p.id.ok ? [core.crypto.blindIndex('id', p.id.value.idNumber)] : []));
   const people = new Map((await registryFactsByIdNumberIndex(core.db, indexes)).map((f) => [f.idIndex, f]));
-  const villages = new Map<number, string>((await core.db('core_region').where({ parent_id: roster.township_id }).select('id', 'name')).map((v: { id: number; name: string }) => [Number(v.id), v.name]));
+  const villages = new Map(((await core.db('core_region').where({ parent_id: roster.township_id }).select('id', 'name')) as { id: number; name: string }[]).map((v) => [v.id, v.name]));
 
   const errors: ImportError[] = [];
   const accepted: { rowNumber: number; person: NonNullable<ReturnType<typeof people.get>>; tierName: string; quantityMilli: number }[] = [];
@@ -77,7 +77,7 @@ export async function importRosterFile(core: Core, actor: Actor, rosterId: numbe
 
   return inTransaction(core.db, async (trx) => {
     if (await trx('batch_import').where({ roster_id: roster.id, file_sha256: sha256 }).first('id')) return { ok: true as const, repeated: true, rows: accepted.length, added: 0, updated: 0, unchanged: accepted.length };
-    const current = new Map(((await trx('batch_line').where({ roster_id: roster.id, state: 'active' })) as LineRow[]).map((l) => [Number(l.person_id), l]));
+    const current = new Map(((await trx('batch_line').where({ roster_id: roster.id, state: 'active' })) as LineRow[]).map((l) => [l.person_id, l]));
     const outcome = { ok: true as const, repeated: false, rows: accepted.length, added: 0, updated: 0, unchanged: 0 };
     const fresh = accepted.filter((a) => !current.has(a.person.personId));
     await bulkInsert(trx, 'batch_line', fresh, (a) => lineRow(round, roster, version, a.person, a.tierName, a.quantityMilli, actor, 'import'));
@@ -85,7 +85,7 @@ export async function importRosterFile(core: Core, actor: Actor, rosterId: numbe
     for (const a of accepted) {
       const line = current.get(a.person.personId);
       if (!line) continue;
-      if (line.tier_name === a.tierName && Number(line.quantity_milli) === a.quantityMilli) {
+      if (line.tier_name === a.tierName && line.quantity_milli === a.quantityMilli) {
         outcome.unchanged++;
         continue;
       }
@@ -96,7 +96,7 @@ export async function importRosterFile(core: Core, actor: Actor, rosterId: numbe
           tier_name: a.tierName,
           standard_fen: standardFen,
           quantity_milli: a.quantityMilli,
-          amount_fen: multiplyFen(fen(standardFen), a.quantityMilli),
+          amount_fen: multiplyFen(standardFen, a.quantityMilli),
           changed_after_publicity: roster.publicity_start !== null,
           updated_by: actor.userId,
           updated_at: nowIso(),
@@ -126,14 +126,14 @@ export async function prefillRoster(core: Core, actor: Actor, rosterId: number):
     .first('id', 'title');
   if (!previous) throw new ValidationError({ prefill: '没有该补贴以前期间已拨付的批次可以参照' });
   const source = ((await core.db('batch_line as l').join('batch_roster as s', 's.id', 'l.roster_id').where({ 'l.round_id': previous.id, 's.township_id': roster.township_id, 'l.state': 'active' }).select('l.*')) as LineRow[]);
-  const facts = new Map((await registryFactsById(core.db, source.map((l) => Number(l.person_id)))).map((f) => [f.personId, f]));
+  const facts = new Map((await registryFactsById(core.db, source.map((l) => l.person_id))).map((f) => [f.personId, f]));
   return inTransaction(core.db, async (trx) => {
-    const present = new Set(((await trx('batch_line').where({ roster_id: roster.id, state: 'active' }).select('person_id')) as { person_id: number }[]).map((r) => Number(r.person_id)));
+    const present = new Set(((await trx('batch_line').where({ roster_id: roster.id, state: 'active' }).select('person_id')) as { person_id: number }[]).map((r) => r.person_id));
     const usable = source.filter((l) => {
-      const f = facts.get(Number(l.person_id));
+      const f = facts.get(l.person_id);
       return f && f.townshipId === roster.township_id && f.status === 'active' && !present.has(f.personId) && version.tiers.some((t) => t.name === l.tier_name);
     });
-    await bulkInsert(trx, 'batch_line', usable, (l) => lineRow(round, roster, version, facts.get(Number(l.person_id))!, l.tier_name, Number(l.quantity_milli), actor, 'prefill'));
+    await bulkInsert(trx, 'batch_line', usable, (l) => lineRow(round, roster, version, facts.get(l.person_id)!, l.tier_name, l.quantity_milli, actor, 'prefill'));
     if (usable.length) await touchRoster(trx, actor, roster);
     const outcome = { added: usable.length, skipped: source.length - usable.length, from: previous.title as string };
     await recordHistory(trx, actor, { roundId: round.id, rosterId: roster.id, action: 'roster.prefill', reason: `参照“${outcome.from}”：新增 ${outcome.added}，未纳入 ${outcome.skipped}` });

@@ -5,7 +5,7 @@ import { type Conn, type Tx, inTransaction, insertReturningId, nowIso } from '..
 import { closeDeadline, openDeadline } from '../../core/deadlines.ts';
 import { ConflictError, ValidationError } from '../../core/errors.ts';
 import { businessDate } from '../../core/dates.ts';
-import { formatYuan } from '../../core/money.ts';
+import { type Fen, fen, formatYuan } from '../../core/money.ts';
 import { runChecks } from './checks/engine.ts';
 import { recordHistory } from './commands.ts';
 import { BATCH_DEADLINES, type BatchDeadline } from './deadlines.ts';
@@ -24,19 +24,20 @@ import { can } from './policy.ts';
  */
 
 /** The money of a round, to the fen: the sum of its active lines and what the treasury transferred. The bank's reconciliation reuses it. */
-export async function roundMoney(db: Conn, roundId: number): Promise<{ linesFen: number; lines: number; transferredFen: number }> {
-  const lines = await db('batch_line').where({ round_id: roundId, state: 'active' }).count({ n: '*' }).sum({ total: 'amount_fen' }).first();
-  const transfers = await db('batch_transfer').where({ round_id: roundId }).sum({ total: 'amount_fen' }).first();
-  return { linesFen: Number(lines?.total ?? 0), lines: Number(lines?.n ?? 0), transferredFen: Number(transfers?.total ?? 0) };
+export async function roundMoney(db: Conn, roundId: number): Promise<{ linesFen: Fen; lines: number; transferredFen: Fen }> {
+  const lines = (await db('batch_line').where({ round_id: roundId, state: 'active' }).count({ n: '*' }).sum({ total: 'amount_fen' }).first()) as { n: number; total: Fen | null };
+  const transfers = (await db('batch_transfer').where({ round_id: roundId }).sum({ total: 'amount_fen' }).first()) as { total: Fen | null };
+  // sum() over no rows is null: no lines, nothing transferred yet.
+  return { linesFen: lines.total ?? fen(0), lines: lines.n, transferredFen: transfers.total ?? fen(0) };
 }
 
 async function rostersOf(db: Conn, roundId: number): Promise<(RosterRow & { lines: number })[]> {
   const rosters = (await rosterQuery(db).where('s.round_id', roundId).orderBy('t.id')) as RosterRow[];
   const counts = new Map<number, number>();
-  for (const r of (await db('batch_line').where({ round_id: roundId, state: 'active' }).groupBy('roster_id').select('roster_id').count({ n: '*' })) as { roster_id: number; n: number | string }[]) {
-    counts.set(Number(r.roster_id), Number(r.n));
+  for (const r of (await db('batch_line').where({ round_id: roundId, state: 'active' }).groupBy('roster_id').select('roster_id').count({ n: '*' })) as { roster_id: number; n: number }[]) {
+    counts.set(r.roster_id, r.n);
   }
-  return rosters.map((r) => ({ ...r, lines: counts.get(Number(r.id)) ?? 0 }));
+  return rosters.map((r) => ({ ...r, lines: counts.get(r.id) ?? 0 }));
 }
 
 /** Every roster with lines has been publicised, confirmed and reported again; every check passes. */
@@ -110,10 +111,10 @@ export async function returnRound(core: Core, actor: Actor, roundId: number, ver
 export async function releaseRound(core: Core, actor: Actor, roundId: number, input: { version: number; bankOrgId: number }): Promise<void> {
   const round = await roundInScope(core.db, actor, roundId);
   await authorize(core.db, actor, can(actor, 'release_round', round), { objectType: 'round', objectId: roundId });
-  const bank = await core.db('core_org').where({ id: input.bankOrgId, kind: 'bank' }).first();
+  const bank = (await core.db('core_org').where({ id: input.bankOrgId, kind: 'bank' }).first('id')) as { id: number } | undefined;
   if (!bank) throw new ValidationError({ bankOrgId: '请选择代发金融机构' });
-  const townshipIds = (await rostersOf(core.db, round.id)).filter((r) => r.lines > 0).map((r) => Number(r.township_id));
-  const agreement = await agreementInForce(core.db, { countyId: round.county_id, bankOrgId: Number(bank.id), on: businessDate(), townshipIds });
+  const townshipIds = (await rostersOf(core.db, round.id)).filter((r) => r.lines > 0).map((r) => r.township_id);
+  const agreement = await agreementInForce(core.db, { countyId: round.county_id, bankOrgId: bank.id, on: businessDate(), townshipIds });
   if (typeof agreement === 'string') throw new ValidationError({ bankOrgId: agreement });
   await step(core, actor, round, {
     from: 'submitted',

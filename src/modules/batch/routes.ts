@@ -4,7 +4,7 @@ import type { Actor } from '../../core/auth/roles.ts';
 import { businessDate, businessYear, formatDateTime } from '../../core/dates.ts';
 import { NotFoundError } from '../../core/errors.ts';
 import { uploadedFile } from '../../core/http/upload.ts';
-import { requireId, validate } from '../../core/http/validate.ts';
+import { parseId, requireId, validate } from '../../core/http/validate.ts';
 import { formatYuan } from '../../core/money.ts';
 import { recordAudit } from '../../core/audit.ts';
 import { inTransaction } from '../../core/db.ts';
@@ -230,7 +230,7 @@ export function batchRoutes(router: Router, web: Web): void {
     // A step refused because of the roster's state or its findings is shown on the roster itself; field errors go
     // to the form that was posted, with everything typed kept (a staff screen: the ID number too).
     await web.formStep(ctx, `/rosters/${rosterId}`, () => run(actor, rosterId), (extra, status) =>
-      rosterPage(ctx, actor, rosterId, 'errors' in extra ? { [errorsKey]: extra.errors, values: ctx.request.body, actAction: (ctx.request.body as Record<string, unknown>).action, lineId: Number(ctx.params.lid) || null } : extra, status),
+      rosterPage(ctx, actor, rosterId, 'errors' in extra ? { [errorsKey]: extra.errors, values: ctx.request.body, actAction: (ctx.request.body as Record<string, unknown>).action, lineId: parseId(ctx.params.lid) } : extra, status),
     );
   }
 
@@ -312,9 +312,9 @@ export function batchRoutes(router: Router, web: Web): void {
   router.post('/findings/:id/resolve', async (ctx) => {
     const actor = web.actor(ctx);
     const findingId = idParam(ctx, 'id', '比对结果');
-    const finding = await db('batch_finding').where({ id: findingId }).first('roster_id');
+    const finding = (await db('batch_finding').where({ id: findingId }).first('roster_id')) as { roster_id: number } | undefined;
     if (!finding) throw new NotFoundError('比对结果不存在');
-    const rosterId = Number(finding.roster_id);
+    const rosterId = finding.roster_id;
     await web.formStep(
       ctx,
       `/rosters/${rosterId}`,

@@ -64,7 +64,7 @@ async function insertActiveAccount(trx: Tx, actor: Actor, personId: number, seal
 }
 
 /** The row of a newly registered person (ID number encrypted, indexed and masked; phone encrypted). */
-export function newPersonRow(core: Core, actor: Actor, p: { name: string; id: IdNumberInfo; idIndex?: string; villageId: number; householdId: number; relation: Relation; phone: string | null }) {
+export function newPersonRow(core: Core, actor: Actor, p: { name: string; id: IdNumberInfo; idIndex?: string; villageId: number; householdId: number | null; relation: Relation; phone: string | null }) {
   const now = nowIso();
   return {
     name: p.name,
@@ -98,13 +98,13 @@ export async function registerPerson(core: Core, actor: Actor, input: PersonInpu
   return inTransaction(core.db, async (trx) => {
     const existing = await trx('beneficiary_person as p').join('core_region as v', 'v.id', 'p.village_id').where('p.id_index', idIndex).first('v.name as village');
     if (existing) throw new ValidationError({ idNumber: `该身份证号码已登记在“${existing.village}”，一人只能登记一次` });
-    let householdId: number;
+    let householdId: number | null;
     if (input.relation === 'head') {
       householdId = await insertReturningId(trx, 'beneficiary_household', { village_id: village.id, created_at: nowIso(), updated_at: nowIso() });
     } else {
-      const head = input.headPersonId ? await trx('beneficiary_person').where({ id: input.headPersonId, relation: 'head' }).first('household_id', 'village_id') : undefined;
-      if (!head || Number(head.village_id) !== village.id) throw new ValidationError({ headPersonId: '请选择同村已登记的户主' });
-      householdId = Number(head.household_id);
+      const head: { household_id: number | null; village_id: number } | undefined = input.headPersonId ? await trx('beneficiary_person').where({ id: input.headPersonId, relation: 'head' }).first('household_id', 'village_id') : undefined;
+      if (!head || head.village_id !== village.id) throw new ValidationError({ headPersonId: '请选择同村已登记的户主' });
+      householdId = head.household_id;
     }
     const personId = await insertReturningId(trx, 'beneficiary_person', newPersonRow(core, actor, { name: input.name, id: id.value, villageId: village.id, householdId, relation: input.relation, phone: input.phone }));
     if (input.relation === 'head') await trx('beneficiary_household').where({ id: householdId }).update({ head_person_id: personId });
@@ -180,10 +180,10 @@ export async function proposeOpenedAccount(trx: Tx, core: Core, who: Actor, pers
  * change records the date and source.
  */
 export async function decideChange(core: Core, actor: Actor, requestId: number, decision: { approve: boolean; note: string | null }): Promise<void> {
-  const request = await core.db('beneficiary_change_request').where({ id: requestId }).first();
+  const request: { person_id: number; payload_enc: string; summary: string; reason: string; requested_by: number; state: string } | undefined = await core.db('beneficiary_change_request').where({ id: requestId }).first();
   if (!request) throw new NotFoundError('变更申请不存在');
-  await personInScope(core.db, actor, Number(request.person_id));
-  await authorize(core.db, actor, can(actor, 'decide_change', { requestedBy: Number(request.requested_by), pending: request.state === 'pending' }), { objectType: 'change_request', objectId: requestId });
+  await personInScope(core.db, actor, request.person_id);
+  await authorize(core.db, actor, can(actor, 'decide_change', { requestedBy: request.requested_by, pending: request.state === 'pending' }), { objectType: 'change_request', objectId: requestId });
   const change = JSON.parse(core.crypto.decrypt(request.payload_enc)) as ChangeRequest;
   const sealed = change.kind === 'account' ? sealAccount(core, change.account) : null;
   await inTransaction(core.db, async (trx) => {
@@ -191,7 +191,7 @@ export async function decideChange(core: Core, actor: Actor, requestId: number, 
       .where({ id: requestId, state: 'pending' })
       .update({ state: decision.approve ? 'confirmed' : 'rejected', decided_by: actor.userId, decided_at: nowIso(), decision_note: decision.note });
     if (updated !== 1) throw new ConflictError('该变更已被处理');
-    const personId = Number(request.person_id);
+    const personId = request.person_id;
     if (decision.approve && sealed) {
       await trx('beneficiary_account').where({ person_id: personId, status: 'active' }).update({ status: 'closed', active_person_id: null, closed_by: actor.userId, closed_at: nowIso() });
       await insertActiveAccount(trx, actor, personId, sealed, request.reason);

@@ -49,7 +49,7 @@ const REQUEST_STATES = { pending: '待财政所确认', confirmed: '已确认', 
 
 /** A pending change with whether this actor may decide it, or why a colleague must (four-eyes). */
 export function presentRequestFor(actor: Actor, r: ChangeRequestRow) {
-  const decision = can(actor, 'decide_change', { requestedBy: Number(r.requested_by), pending: r.state === 'pending' });
+  const decision = can(actor, 'decide_change', { requestedBy: r.requested_by, pending: r.state === 'pending' });
   return { ...presentRequest(r), canDecide: decision.ok, decideNote: decision.ok ? '' : decision.reason };
 }
 

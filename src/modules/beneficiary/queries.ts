@@ -187,11 +187,11 @@ async function markCurrent(db: Conn, rows: (Omit<HitRow, 'current'> & { region_i
     .select('source', 'region_id')
     .max({ id: 'id' });
   for (const r of newest) {
-    latest.set(`${r.source}/${r.region_id}`, Number(r.id));
+    latest.set(`${r.source}/${r.region_id}`, r.id);
   }
   return rows.map(({ region_id, ...r }) => {
     const newest = latest.get(`${r.source}/${region_id}`);
-    return { ...r, current: newest === undefined || newest === Number(r.snapshot_id) };
+    return { ...r, current: newest === undefined || newest === r.snapshot_id };
   });
 }
 
@@ -228,8 +228,26 @@ export interface RegistryFacts {
   accountHolders: number;
 }
 
+/** A person as factsWhere reads them, with their active account's columns (all null when they have none). */
+type FactsRow = {
+  id: number;
+  name: string;
+  id_masked: string;
+  id_index: string;
+  village_id: number;
+  township_id: number;
+  household_id: number | null;
+  head_person_id: number | null;
+  relation: string;
+  status: RegistryFacts['status'];
+  status_date: string | null;
+} & (
+  | { account_id: number; account_index: string; account_last4: string; bank_name: string; holder_name: string; account_kind: string }
+  | { account_id: null; account_index: null; account_last4: null; bank_name: null; holder_name: null; account_kind: null }
+);
+
 async function factsWhere(db: Conn, column: 'p.id' | 'p.id_index', keys: (number | string)[]): Promise<RegistryFacts[]> {
-  const rows = await selectInChunks(keys, (chunk) =>
+  const rows: FactsRow[] = await selectInChunks(keys, (chunk) =>
     db('beneficiary_person as p')
       .join('core_region as v', 'v.id', 'p.village_id')
       .leftJoin('beneficiary_household as h', 'h.id', 'p.household_id')
@@ -238,24 +256,24 @@ async function factsWhere(db: Conn, column: 'p.id' | 'p.id_index', keys: (number
       .select('p.id', 'p.name', 'p.id_masked', 'p.id_index', 'p.village_id', 'v.parent_id as township_id', 'p.household_id', 'h.head_person_id', 'p.relation', 'p.status', 'p.status_date', 'a.id as account_id', 'a.account_index', 'a.account_last4', 'a.bank_name', 'a.holder_name', 'a.kind as account_kind'),
   );
   const holders = new Map<string, number>();
-  const indexes = rows.flatMap((r) => (r.account_index ? [r.account_index as string] : []));
-  const counts: { account_index: string; n: number | string }[] = await selectInChunks(indexes, (chunk) =>
+  const indexes = rows.flatMap((r) => (r.account_index ? [r.account_index] : []));
+  const counts: { account_index: string; n: number }[] = await selectInChunks(indexes, (chunk) =>
     db('beneficiary_account').where('status', 'active').whereIn('account_index', chunk).groupBy('account_index').select('account_index').count({ n: '*' }),
   );
-  for (const r of counts) holders.set(r.account_index, Number(r.n));
+  for (const r of counts) holders.set(r.account_index, r.n);
   return rows.map((r) => ({
-    personId: Number(r.id),
+    personId: r.id,
     name: r.name,
     idMasked: r.id_masked,
     idIndex: r.id_index,
-    villageId: Number(r.village_id),
-    townshipId: Number(r.township_id),
-    householdId: r.household_id == null ? null : Number(r.household_id),
-    headPersonId: r.head_person_id == null ? null : Number(r.head_person_id),
+    villageId: r.village_id,
+    townshipId: r.township_id,
+    householdId: r.household_id,
+    headPersonId: r.head_person_id,
     relation: r.relation,
     status: r.status,
     statusDate: r.status_date,
-    account: r.account_id == null ? null : { id: Number(r.account_id), index: r.account_index, last4: r.account_last4, bankName: r.bank_name, holderName: r.holder_name, kind: r.account_kind },
+    account: r.account_id === null ? null : { id: r.account_id, index: r.account_index, last4: r.account_last4, bankName: r.bank_name, holderName: r.holder_name, kind: r.account_kind },
     accountHolders: r.account_index ? (holders.get(r.account_index) ?? 1) : 0,
   }));
 }
@@ -278,7 +296,7 @@ export async function accountNumbersById(db: Conn, crypto: { decrypt(value: stri
   for (let from = 0; next; from += CHUNK) {
     const rows = await next;
     next = from + CHUNK < ids.length ? read(from + CHUNK) : null;
-    for (const r of rows) numbers.set(Number(r.id), crypto.decrypt(r.account_enc));
+    for (const r of rows) numbers.set(r.id, crypto.decrypt(r.account_enc));
   }
   return numbers;
 }
@@ -302,5 +320,5 @@ export async function peopleWithoutAccount(db: Conn, townshipId: number, limit =
  */
 export async function idNumbersById(db: Conn, crypto: { decrypt(value: string): string }, personIds: number[]): Promise<Map<number, string>> {
   const rows: { id: number; id_enc: string }[] = await selectInChunks(personIds, (chunk) => db('beneficiary_person').whereIn('id', chunk).select('id', 'id_enc'));
-  return new Map(rows.map((r) => [Number(r.id), crypto.decrypt(r.id_enc)]));
+  return new Map(rows.map((r) => [r.id, crypto.decrypt(r.id_enc)]));
 }

@@ -177,8 +177,8 @@ async function loadSnapshot(
   if (!isBusinessDate(input.takenOn) || input.takenOn > businessDate()) throw new ValidationError({ takenOn: '数据截止日期应为不晚于今天的有效日期' });
   const { sha256 } = input;
   const repeated = async (conn: Conn) => {
-    const row = await conn('beneficiary_reference_snapshot').where({ region_id: county.id, source: input.source, file_sha256: sha256 }).first();
-    return row ? { ok: true as const, repeated: true, snapshotId: Number(row.id), rows: Number(row.rows), matched: Number(row.matched), takenOn: row.taken_on as string } : null;
+    const row: { id: number; rows: number; matched: number; taken_on: string } | undefined = await conn('beneficiary_reference_snapshot').where({ region_id: county.id, source: input.source, file_sha256: sha256 }).first('id', 'rows', 'matched', 'taken_on');
+    return row ? { ok: true as const, repeated: true, snapshotId: row.id, rows: row.rows, matched: row.matched, takenOn: row.taken_on } : null;
   };
   const previous = await repeated(core.db);
   if (previous) return previous;
@@ -208,7 +208,7 @@ async function loadSnapshot(
     await bulkInsert(trx, 'beneficiary_reference_hit', people, (p: { id: number; id_index: string; name: string }) => {
       const row = byIndex.get(p.id_index)!;
       const detail = [row.detail, row.name !== p.name ? `数据中姓名为“${row.name}”，与档案不一致` : ''].filter(Boolean).join('；');
-      return { snapshot_id: snapshotId, person_id: Number(p.id), kind, event_date: row.eventDate, detail: detail.slice(0, 200) };
+      return { snapshot_id: snapshotId, person_id: p.id, kind, event_date: row.eventDate, detail: detail.slice(0, 200) };
     });
     await recordAudit(trx, loader.actor ?? apiAuditor(loader.client), {
       action: 'beneficiary.reference.load',

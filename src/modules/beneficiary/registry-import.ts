@@ -44,26 +44,38 @@ interface ExistingPerson {
   village_name: string;
   township_id: number;
   township_name: string;
-  household_id: number;
+  household_id: number | null;
   relation: string;
   phone_enc: string | null;
   version: number;
   head_index: string | null;
 }
 
+interface ImportedRow {
+  id: number;
+  file_name: string;
+  imported_at: string;
+  rows: number;
+  created: number;
+  updated: number;
+  unchanged: number;
+  account_requests: number;
+  luhn_warnings: number;
+}
+
 async function findImport(conn: Conn, townshipId: number, sha256: string): Promise<ImportRecord | null> {
-  const row = await conn('beneficiary_import').where({ township_id: townshipId, file_sha256: sha256 }).orderBy('id').first();
+  const row: ImportedRow | undefined = await conn('beneficiary_import').where({ township_id: townshipId, file_sha256: sha256 }).orderBy('id').first();
   if (!row) return null;
   return {
-    importId: Number(row.id),
+    importId: row.id,
     fileName: row.file_name,
     importedAt: row.imported_at,
-    rows: Number(row.rows),
-    created: Number(row.created),
-    updated: Number(row.updated),
-    unchanged: Number(row.unchanged),
-    accountRequests: Number(row.account_requests),
-    luhnWarnings: Number(row.luhn_warnings),
+    rows: row.rows,
+    created: row.created,
+    updated: row.updated,
+    unchanged: row.unchanged,
+    accountRequests: row.account_requests,
+    luhnWarnings: row.luhn_warnings,
   };
 }
 
@@ -98,10 +110,10 @@ export async function importRegistry(core: Core, actor: Actor, file: { name: str
     if (again) return { ok: true, repeated: true, ...again };
 
     const villages = new Map<string, number>(
-      (await trx('core_region').where({ parent_id: township.id, level: 'village' }).select('id', 'name')).map((v: { id: number; name: string }) => [v.name, Number(v.id)]),
+      (await trx('core_region').where({ parent_id: township.id, level: 'village' }).select('id', 'name')).map((v: { id: number; name: string }) => [v.name, v.id]),
     );
     const existing = new Map<string, ExistingPerson>();
-    const people = await selectInChunks(prepared.flatMap((p) => [p.idIndex, p.headIndex]), (chunk) =>
+    const people = await selectInChunks<ExistingPerson>(prepared.flatMap((p) => [p.idIndex, p.headIndex]), (chunk) =>
       trx('beneficiary_person as p')
         .join('core_region as v', 'v.id', 'p.village_id')
         .join('core_region as t', 't.id', 'v.parent_id')
@@ -110,28 +122,28 @@ export async function importRegistry(core: Core, actor: Actor, file: { name: str
         .whereIn('p.id_index', chunk)
         .select('p.id', 'p.name', 'p.id_index', 'p.village_id', 'v.name as village_name', 't.id as township_id', 't.name as township_name', 'p.household_id', 'p.relation', 'p.phone_enc', 'p.version', 'hp.id_index as head_index'),
     );
-    for (const p of people as ExistingPerson[]) existing.set(p.id_index, { ...p, id: Number(p.id), village_id: Number(p.village_id), township_id: Number(p.township_id), household_id: Number(p.household_id), version: Number(p.version) });
+    for (const p of people) existing.set(p.id_index, p);
 
     // Who holds each account of the file now, and what the file's registered people hold and have asked for.
     const holders = new Map<string, { person_id: number; name: string }>();
     const accountIndexes = prepared.flatMap((p) => (p.account ? [p.account.account_index] : []));
-    for (const a of await selectInChunks(accountIndexes, (chunk) =>
+    for (const a of await selectInChunks<{ account_index: string; person_id: number; name: string }>(accountIndexes, (chunk) =>
       trx('beneficiary_account as a').join('beneficiary_person as p', 'p.id', 'a.person_id').where('a.status', 'active').whereIn('a.account_index', chunk).select('a.account_index', 'a.person_id', 'p.name'),
     )) {
-      holders.set(a.account_index, { person_id: Number(a.person_id), name: a.name });
+      holders.set(a.account_index, { person_id: a.person_id, name: a.name });
     }
     const registeredIds = prepared.flatMap((p) => {
       const person = existing.get(p.idIndex);
       return person ? [person.id] : [];
     });
     const current = new Map<number, { account_index: string; kind: string; bank_name: string }>();
-    for (const a of await selectInChunks(registeredIds, (chunk) => trx('beneficiary_account').whereIn('active_person_id', chunk).select('active_person_id', 'account_index', 'kind', 'bank_name'))) {
-      current.set(Number(a.active_person_id), a);
+    for (const a of await selectInChunks<{ active_person_id: number; account_index: string; kind: string; bank_name: string }>(registeredIds, (chunk) => trx('beneficiary_account').whereIn('active_person_id', chunk).select('active_person_id', 'account_index', 'kind', 'bank_name'))) {
+      current.set(a.active_person_id, a);
     }
     const pending = new Map<number, string>();
-    for (const r of await selectInChunks(registeredIds, (chunk) => trx('beneficiary_change_request').where({ kind: 'account', state: 'pending' }).whereIn('person_id', chunk).select('person_id', 'payload_enc'))) {
+    for (const r of await selectInChunks<{ person_id: number; payload_enc: string }>(registeredIds, (chunk) => trx('beneficiary_change_request').where({ kind: 'account', state: 'pending' }).whereIn('person_id', chunk).select('person_id', 'payload_enc'))) {
       const change = JSON.parse(core.crypto.decrypt(r.payload_enc)) as ChangeRequest;
-      if (change.kind === 'account') pending.set(Number(r.person_id), change.account.number.replace(/[\s-]/g, ''));
+      if (change.kind === 'account') pending.set(r.person_id, change.account.number.replace(/[\s-]/g, ''));
     }
 
     const errors: ImportError[] = [];

@@ -172,8 +172,8 @@ export async function returnPolicyVersion(core: Core, actor: Actor, versionId: n
 export async function recordAllocation(core: Core, actor: Actor, input: AllocationInput): Promise<number> {
   const county = await listRegionFor(core.db, actor.regionId);
   await authorize(core.db, actor, can(actor, 'allocate', county), { objectType: 'policy', objectId: input.itemId });
-  const item = await core.db('policy_item').where({ id: input.itemId }).first();
-  const inList = item && (item.region_id === null || pathIds(county.path).includes(Number(item.region_id)));
+  const item = (await core.db('policy_item').where({ id: input.itemId }).first()) as { code: string; region_id: number | null } | undefined;
+  const inList = item && (item.region_id === null || pathIds(county.path).includes(item.region_id));
   if (!inList) throw new ValidationError({ itemId: '该补贴项目不在本县政策清单中' });
   return inTransaction(core.db, async (trx) => {
     if (await trx('policy_allocation').where({ county_id: county.id, item_id: input.itemId, year: input.year, doc_number: input.docNumber }).first('id')) {
@@ -228,7 +228,7 @@ export async function importPolicies(core: Core, actor: Actor, file: Buffer): Pr
   for (const row of parsed.rows) {
     if (row.department !== actor.orgName) errors.push({ rowNumber: row.rowNumber, field: '主管部门', message: `只能导入本单位（${actor.orgName}）的补贴项目` });
     const item = existing.find((e) => e.code === row.code);
-    if (item && Number(item.department_org_id) !== actor.orgId) errors.push({ rowNumber: row.rowNumber, field: '编码', message: '该编码是其他单位的补贴项目' });
+    if (item && item.department_org_id !== actor.orgId) errors.push({ rowNumber: row.rowNumber, field: '编码', message: '该编码是其他单位的补贴项目' });
   }
   if (errors.length) return { ok: false, errors, report: await policyImportReport(errors, parsed.table) };
 
@@ -255,7 +255,7 @@ export async function importPolicies(core: Core, actor: Actor, file: Buffer): Pr
         outcome.created++;
         continue;
       }
-      const versions = await policyVersions(trx, Number(item.id));
+      const versions = await policyVersions(trx, item.id);
       const latest = versions[0]!;
       const latestPublished = versions.find((v) => v.state === 'published');
       const input = { ...base, confidential: latest.confidential, effectiveYear: Math.max(thisYear, latestPublished?.effectiveYear ?? row.fromYear) };

@@ -1,5 +1,5 @@
 import ExcelJS from 'exceljs';
-import { formatYuan, parseYuan } from '../../core/money.ts';
+import { type Fen, formatYuan, parseYuan } from '../../core/money.ts';
 import { createPdf, drawTable, pdfToBuffer, type TableColumn, type TableRow } from '../../core/pdf.ts';
 import { type ImportError, type SubmittedTable, type TableSpec, readTable, sortErrors, titledSheet, writeErrorReport } from '../../core/spreadsheet.ts';
 
@@ -18,7 +18,7 @@ export const FREQUENCY_LABELS: Record<Frequency, string> = { once: '一次性', 
 /** One rate of a policy, in fen per unit: { name: '标准', standardFen: 10550 }, or 低保 A类/B类/C类. */
 export interface PolicyTier {
   name: string;
-  standardFen: number;
+  standardFen: Fen;
 }
 
 /** What a policy says, in every form it takes: a version, a form's input, a line of the list, an imported row. */

@@ -1,4 +1,5 @@
 import type { Conn } from '../../core/db.ts';
+import { type Fen, fen } from '../../core/money.ts';
 import { type Region, findRegion, pathIds, regionLineage } from '../../core/regions.ts';
 import { type AllocationRow, type PolicyVersion, hydrate, versionQuery } from './repo.ts';
 
@@ -70,20 +71,31 @@ export async function draftsOfDepartment(db: Conn, orgId: number): Promise<Polic
   return hydrate(db, await versionQuery(db).where('i.department_org_id', orgId).whereIn('v.state', ['draft', 'returned']).orderBy('i.code'));
 }
 
+interface AllocationDbRow {
+  id: number;
+  item_id: number;
+  year: number;
+  amount_fen: Fen;
+  doc_number: string;
+  doc_title: string;
+  doc_date: string;
+  recorded_at: string;
+}
+
 export async function allocations(db: Conn, countyId: number, options: { itemId?: number; year?: number } = {}): Promise<AllocationRow[]> {
   const q = db('policy_allocation').where({ county_id: countyId });
   if (options.itemId) q.where({ item_id: options.itemId });
   if (options.year) q.where({ year: options.year });
-  const rows = await q.orderBy([{ column: 'year', order: 'desc' }, { column: 'doc_date' }, { column: 'id' }]);
-  return rows.map((r: Record<string, unknown>) => ({
-    id: Number(r.id),
-    itemId: Number(r.item_id),
-    year: Number(r.year),
-    amountFen: Number(r.amount_fen),
-    docNumber: String(r.doc_number),
-    docTitle: String(r.doc_title),
-    docDate: String(r.doc_date),
-    recordedAt: String(r.recorded_at),
+  const rows = (await q.orderBy([{ column: 'year', order: 'desc' }, { column: 'doc_date' }, { column: 'id' }])) as AllocationDbRow[];
+  return rows.map((r) => ({
+    id: r.id,
+    itemId: r.item_id,
+    year: r.year,
+    amountFen: r.amount_fen,
+    docNumber: r.doc_number,
+    docTitle: r.doc_title,
+    docDate: r.doc_date,
+    recordedAt: r.recorded_at,
   }));
 }
 
@@ -91,7 +103,8 @@ export async function allocations(db: Conn, countyId: number, options: { itemId?
  * What was allocated to a county for a policy and year, in fen: the ceiling the batch module checks every
  * round against (paid + to be paid ≤ allocated).
  */
-export async function allocatedFen(db: Conn, countyId: number, itemId: number, year: number): Promise<number> {
-  const row = await db('policy_allocation').where({ county_id: countyId, item_id: itemId, year }).sum({ total: 'amount_fen' }).first();
-  return Number(row?.total ?? 0);
+export async function allocatedFen(db: Conn, countyId: number, itemId: number, year: number): Promise<Fen> {
+  const row = (await db('policy_allocation').where({ county_id: countyId, item_id: itemId, year }).sum({ total: 'amount_fen' }).first()) as { total: Fen | null } | undefined;
+  // sum() over no allocation is null: nothing allocated.
+  return row?.total ?? fen(0);
 }

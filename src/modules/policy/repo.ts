@@ -1,5 +1,6 @@
 import type { Conn } from '../../core/db.ts';
-import type { PolicyFields, PolicyLevel } from './files.ts';
+import type { Fen } from '../../core/money.ts';
+import type { Frequency, Payee, PolicyFields, PolicyLevel } from './files.ts';
 
 /** Rows of the policy tables as the module reads them, versions with their tiers and exclusive groups. */
 export interface PolicyVersion extends PolicyFields {
@@ -29,7 +30,7 @@ export interface PolicyVersion extends PolicyFields {
 export interface AllocationInput {
   itemId: number;
   year: number;
-  amountFen: number;
+  amountFen: Fen;
   docNumber: string;
   docTitle: string;
   docDate: string;
@@ -38,6 +39,38 @@ export interface AllocationInput {
 export interface AllocationRow extends AllocationInput {
   id: number;
   recordedAt: string;
+}
+
+/** A row of versionQuery: the version's columns with its item's and the names joined to it. */
+export interface VersionDbRow {
+  id: number;
+  item_id: number;
+  version_no: number;
+  state: PolicyVersion['state'];
+  effective_year: number;
+  name: string;
+  legal_basis_title: string;
+  legal_basis_number: string;
+  payee: Payee;
+  frequency: Frequency;
+  unit: string;
+  from_year: number;
+  to_year: number | null;
+  /** SQLite gives 0 or 1. */
+  confidential: boolean;
+  change_note: string | null;
+  revision: number;
+  edited_by: number;
+  edited_at: string;
+  published_by: number | null;
+  published_at: string | null;
+  return_reason: string | null;
+  code: string;
+  level: PolicyLevel;
+  region_id: number | null;
+  department_org_id: number;
+  department: string;
+  region_name: string | null;
 }
 
 export function versionQuery(db: Conn) {
@@ -57,42 +90,39 @@ export function versionQuery(db: Conn) {
 }
 
 /** Attach tiers and groups to version rows (two queries for any number of versions). */
-export async function hydrate(db: Conn, rows: Record<string, unknown>[]): Promise<PolicyVersion[]> {
-  const ids = rows.map((r) => Number(r.id));
-  const tiers: { version_id: number; name: string; standard_fen: number }[] = ids.length ? await db('policy_tier').whereIn('version_id', ids).orderBy(['version_id', 'position']) : [];
+export async function hydrate(db: Conn, rows: VersionDbRow[]): Promise<PolicyVersion[]> {
+  const ids = rows.map((r) => r.id);
+  const tiers: { version_id: number; name: string; standard_fen: Fen }[] = ids.length ? await db('policy_tier').whereIn('version_id', ids).orderBy(['version_id', 'position']) : [];
   const groups: { version_id: number; group_name: string }[] = ids.length ? await db('policy_exclusion').whereIn('version_id', ids).orderBy(['version_id', 'group_name']) : [];
-  return rows.map((r) => {
-    const id = Number(r.id);
-    return {
-      id,
-      itemId: Number(r.item_id),
-      code: String(r.code),
-      level: r.level as PolicyLevel,
-      regionId: r.region_id == null ? null : Number(r.region_id),
-      regionName: (r.region_name as string | null) ?? null,
-      departmentOrgId: Number(r.department_org_id),
-      department: String(r.department),
-      versionNo: Number(r.version_no),
-      state: r.state as PolicyVersion['state'],
-      effectiveYear: Number(r.effective_year),
-      name: String(r.name),
-      legalBasisTitle: String(r.legal_basis_title),
-      legalBasisNumber: String(r.legal_basis_number),
-      payee: r.payee as PolicyVersion['payee'],
-      frequency: r.frequency as PolicyVersion['frequency'],
-      unit: String(r.unit),
-      fromYear: Number(r.from_year),
-      toYear: r.to_year == null ? null : Number(r.to_year),
-      confidential: Boolean(r.confidential),
-      changeNote: (r.change_note as string | null) ?? null,
-      revision: Number(r.revision),
-      editedBy: Number(r.edited_by),
-      editedAt: String(r.edited_at),
-      publishedBy: r.published_by == null ? null : Number(r.published_by),
-      publishedAt: (r.published_at as string | null) ?? null,
-      returnReason: (r.return_reason as string | null) ?? null,
-      tiers: tiers.filter((t) => Number(t.version_id) === id).map((t) => ({ name: t.name, standardFen: t.standard_fen })),
-      exclusiveGroups: groups.filter((g) => Number(g.version_id) === id).map((g) => g.group_name),
-    };
-  });
+  return rows.map((r) => ({
+    id: r.id,
+    itemId: r.item_id,
+    code: r.code,
+    level: r.level,
+    regionId: r.region_id,
+    regionName: r.region_name,
+    departmentOrgId: r.department_org_id,
+    department: r.department,
+    versionNo: r.version_no,
+    state: r.state,
+    effectiveYear: r.effective_year,
+    name: r.name,
+    legalBasisTitle: r.legal_basis_title,
+    legalBasisNumber: r.legal_basis_number,
+    payee: r.payee,
+    frequency: r.frequency,
+    unit: r.unit,
+    fromYear: r.from_year,
+    toYear: r.to_year,
+    confidential: Boolean(r.confidential),
+    changeNote: r.change_note,
+    revision: r.revision,
+    editedBy: r.edited_by,
+    editedAt: r.edited_at,
+    publishedBy: r.published_by,
+    publishedAt: r.published_at,
+    returnReason: r.return_reason,
+    tiers: tiers.filter((t) => t.version_id === r.id).map((t) => ({ name: t.name, standardFen: t.standard_fen })),
+    exclusiveGroups: groups.filter((g) => g.version_id === r.id).map((g) => g.group_name),
+  }));
 }

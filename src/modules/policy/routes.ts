@@ -158,9 +158,9 @@ export function policyRoutes(router: Router, web: Web): void {
   async function review(ctx: Context, act: (actor: Actor, versionId: number, input: { revision: number; reason: string | null }) => Promise<void>, message: string) {
     const actor = web.actor(ctx);
     const versionId = parseId(ctx.params.vid);
-    const row = versionId === null ? undefined : await db('policy_version').where({ id: versionId }).first('item_id');
+    const row = versionId === null ? undefined : ((await db('policy_version').where({ id: versionId }).first('item_id')) as { item_id: number } | undefined);
     if (versionId === null || !row) throw new NotFoundError('版本不存在');
-    const itemId = Number(row.item_id);
+    const itemId = row.item_id;
     await web.formStep(
       ctx,
       `/policies/${itemId}`,

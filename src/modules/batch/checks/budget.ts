@@ -1,4 +1,4 @@
-import { formatYuan } from '../../../core/money.ts';
+import { type Fen, fen, formatYuan } from '../../../core/money.ts';
 import { allocatedFen } from '../../policy/index.ts';
 import type { CheckRule } from './rule.ts';
 
@@ -9,7 +9,8 @@ export const budget: CheckRule = {
   severity: 'blocking',
   async check({ db, round }) {
     const allocated = await allocatedFen(db, round.county_id, round.policy_item_id, round.period_year);
-    const sum = async (q: ReturnType<typeof db>) => Number(((await q.sum({ total: 'l.amount_fen' }).first()) as { total: number | string | null } | undefined)?.total ?? 0);
+    // sum() over no lines is null: 0 fen.
+    const sum = async (q: ReturnType<typeof db>) => ((await q.sum({ total: 'l.amount_fen' }).first()) as { total: Fen | null }).total ?? fen(0);
     // A reissue (补发) pays money the original round's allocation covered and the treasury got back: not counted again.
     const lines = () => db('batch_line as l').join('batch_round as r', 'r.id', 'l.round_id').where({ 'l.state': 'active', 'l.reissue': false });
     const mine = await sum(lines().where('r.id', round.id));

@@ -55,7 +55,7 @@ export async function runChecks(trx: Tx, round: RoundRow, roster: RosterRow): Pr
   const people = lines.map((l) => l.person_id);
   const facts = new Map((await registryFactsById(trx, people)).map((f) => [f.personId, f]));
   const hits = new Map<number, Awaited<ReturnType<typeof referenceHitsOf>>>();
-  for (const h of await referenceHitsOf(trx, people)) hits.set(Number(h.person_id), [...(hits.get(Number(h.person_id)) ?? []), h]);
+  for (const h of await referenceHitsOf(trx, people)) hits.set(h.person_id, [...(hits.get(h.person_id) ?? []), h]);
   const [version] = await versionsById(trx, [round.policy_version_id]);
   const ctx: CheckContext = { db: trx, round, roster, lines, facts, hits, version: version! };
 
@@ -71,7 +71,7 @@ export async function runChecks(trx: Tx, round: RoundRow, roster: RosterRow): Pr
   for (const e of existing) {
     const key = `${e.line_id ?? ''}|${e.rule}`;
     const still = found.get(key);
-    if (!still) cleared.push(Number(e.id));
+    if (!still) cleared.push(e.id);
     else {
       kept.add(key);
       if (still.message !== e.message) await trx('batch_finding').where({ id: e.id }).update({ message: still.message });
@@ -83,10 +83,10 @@ export async function runChecks(trx: Tx, round: RoundRow, roster: RosterRow): Pr
   await trx('batch_roster').where({ id: roster.id }).update({ checked_at: now });
 
   const summary = { blocking: 0, warnings: 0, resolved: 0 };
-  for (const row of (await trx('batch_finding').where({ roster_id: roster.id }).whereIn('state', ['open', 'resolved']).groupBy('severity', 'state').select('severity', 'state').count({ n: '*' })) as { severity: string; state: string; n: number | string }[]) {
-    if (row.state === 'resolved') summary.resolved += Number(row.n);
-    else if (row.severity === 'blocking') summary.blocking += Number(row.n);
-    else summary.warnings += Number(row.n);
+  for (const row of (await trx('batch_finding').where({ roster_id: roster.id }).whereIn('state', ['open', 'resolved']).groupBy('severity', 'state').select('severity', 'state').count({ n: '*' })) as { severity: string; state: string; n: number }[]) {
+    if (row.state === 'resolved') summary.resolved += row.n;
+    else if (row.severity === 'blocking') summary.blocking += row.n;
+    else summary.warnings += row.n;
   }
   return summary;
 }

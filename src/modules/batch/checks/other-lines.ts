@@ -32,6 +32,6 @@ export async function otherLinesOf(db: Conn, lines: LineRow[], where: (q: Knex.Q
       )) as OtherLine[],
   );
   const byPerson = new Map<number, OtherLine[]>();
-  for (const row of rows) byPerson.set(Number(row.person_id), [...(byPerson.get(Number(row.person_id)) ?? []), { ...row, reissue: Boolean(row.reissue) }]);
+  for (const row of rows) byPerson.set(row.person_id, [...(byPerson.get(row.person_id) ?? []), { ...row, reissue: Boolean(row.reissue) }]);
   return byPerson;
 }
