@@ -86,7 +86,9 @@ export interface AppOptions {
 
 /** The composition root: every module built with its dependencies and mounted on one Koa app. */
 export function createApp(core: Core, options: AppOptions = {}): Koa {
-  const app = new Koa({ proxy: core.config.trustProxy });
+  // Behind the one trusted reverse proxy, the client's address is the last X-Forwarded-For entry (the one the
+  // proxy appended); earlier entries are whatever the client sent, and would let it choose its address.
+  const app = new Koa({ proxy: core.config.trustProxy, maxIpsCount: 1 });
   const views = createViews();
   const modules = buildModules(core);
   const nav = [...CORE_NAV, ...modules.flatMap((m) => m.nav ?? []), ACCOUNT_NAV];

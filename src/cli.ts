@@ -2,11 +2,12 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { verifyAuditChain } from './core/audit.ts';
+import { checkAuditLog } from './core/audit-anchor.ts';
+import { auditKeyId } from './core/audit-key.ts';
 import { passwordPolicyError } from './core/auth/password.ts';
-import { ConfigError, loadConfig } from './core/config.ts';
+import { ConfigError, loadAuditVerifierConfig, loadConfig } from './core/config.ts';
 import { backupSqlite } from './core/backup.ts';
-import { isPostgres, migrate } from './core/db.ts';
+import { createDb, isPostgres, migrate } from './core/db.ts';
 import { ValidationError } from './core/errors.ts';
 import { createInitialAdmin } from './core/users.ts';
 import { createCore, start } from './server.ts';
@@ -19,7 +20,10 @@ const USAGE = `用法：ykt <命令>
   migrate                  仅执行数据库迁移
   create-admin --username 用户名 --name 姓名 --region 省/市/县
                            创建第一位系统管理员，打印一次性初始密码
-  verify-audit             校验审计日志哈希链，发现删改时以非零状态退出
+  verify-audit [--key-file 审计密钥文件]
+                           校验审计日志哈希链和锚点，发现删改时以非零状态退出；
+                           只需审计密钥（--key-file、YKT_AUDIT_KEY，或由 YKT_SECRET_KEY 推出）
+  audit-key                打印审计密钥，供审计机关核验审计日志（见 docs/audit-chain.md）
   backup                   立即备份 SQLite 数据库到 $YKT_DATA_DIR/backups（服务运行时也可执行）
   bench [--json] [--pg URL] 运行性能基准
   bank-sim --in 代发文件 --out 回盘文件 [--fail-rate 0.02] [--seed 1]
@@ -60,15 +64,47 @@ async function main(argv: string[]): Promise<number> {
       }
     }
     case 'verify-audit': {
-      const core = createCore(loadConfig());
-      const result = await verifyAuditChain(core.db);
-      await core.db.destroy();
-      if (result.ok) {
-        process.stdout.write(`审计日志完整：已校验 ${result.checked} 条记录，哈希链无断裂\n`);
-        return 0;
+      let keyFile: string | undefined;
+      try {
+        keyFile = parseArgs({ args: rest, options: { 'key-file': { type: 'string' } } }).values['key-file'];
+      } catch {
+        process.stderr.write('用法：ykt verify-audit [--key-file 审计密钥文件]\n');
+        return 2;
       }
-      process.stdout.write(`审计日志异常：第 ${result.firstBad!.id} 号记录：${result.firstBad!.reason}（此前 ${result.checked} 条完好）\n`);
-      return 1;
+      const config = loadAuditVerifierConfig(process.env, keyFile);
+      const db = createDb(config.databaseUrl);
+      try {
+        const result = await checkAuditLog(db, config);
+        for (const note of result.notes) process.stdout.write(`注意：${note}\n`);
+        if (!result.ok) {
+          process.stdout.write(`审计日志异常：${result.problem}（此前 ${result.checked} 条完好）\n`);
+          return 1;
+        }
+        process.stdout.write(`审计日志完整：已校验 ${result.checked} 条记录，哈希链无断裂，编号连续\n`);
+        if (result.previous) process.stdout.write(`上次校验的锚点（第 ${result.previous.lastId} 号）仍在且未变\n`);
+        if (result.anchor) process.stdout.write(`新锚点：第 ${result.anchor.lastId} 号，哈希 ${result.anchor.lastHash}（请另行保存）\n`);
+        if (result.anchorError) {
+          process.stderr.write(`${result.anchorError}\n`);
+          return 1;
+        }
+        return 0;
+      } finally {
+        await db.destroy();
+      }
+    }
+    case 'audit-key': {
+      const { auditKey } = loadAuditVerifierConfig(process.env);
+      process.stderr.write(
+        [
+          `审计密钥（HMAC-SM3，指纹 ${auditKeyId(auditKey)}）。供审计机关或审计管理员核验审计日志：`,
+          '  ykt verify-audit --key-file 密钥文件，或按 docs/audit-chain.md 用自备的 SM3/HMAC 工具重新计算哈希链。',
+          '它解不开任何加密字段，也推不出 YKT_SECRET_KEY；但持有它就能算出通过校验的记录，',
+          '所以不要交给数据库管理员，也不要存入数据库。保存到文件：ykt audit-key > audit.key',
+          '',
+        ].join('\n'),
+      );
+      process.stdout.write(`${auditKey.toString('hex')}\n`);
+      return 0;
     }
     case 'backup': {
       const core = createCore(loadConfig());

@@ -12,6 +12,8 @@ const REFUSAL_REASONS: Record<string, string> = {
   not_auditor: '审计日志仅审计管理员可以查看',
 };
 const LOGIN_FAILURES: Record<string, string> = { unknown_user: '用户名不存在', disabled: '账户已停用', locked: '账户已锁定' };
+/** A refusal by the login throttle (src/core/auth/throttle.ts): the password or code was not checked. */
+const throttled = (s: AuditSummary) => `尝试过于频繁，未经核对即拒绝，须再等待 ${s.count('wait_seconds')} 秒`;
 const CSRF_REASONS: Record<string, string> = { origin: '来源网站不符', token: '表单令牌无效或已过期' };
 const ORG_KINDS: Record<string, string> = { department: '业务主管部门', bank: '代发金融机构' };
 
@@ -22,7 +24,12 @@ function deadlineObject(s: AuditSummary): string {
   return s.reference(object.startsWith(rule) ? object.slice(rule.length) : object);
 }
 
-const attempts = (s: AuditSummary) => clauses(s.has('failed') && `连续第 ${s.count('failed')} 次`, s.has('locked') && '账户已锁定');
+// Rows written before the login throttle (they all have `locked`) counted the account's consecutive failures and
+// could lock it; later rows count this username's failures from this address in the last hour.
+const attempts = (s: AuditSummary) =>
+  s.keys().includes('locked')
+    ? clauses(s.has('failed') && `连续第 ${s.count('failed')} 次`, s.has('locked') && '账户已锁定')
+    : s.has('failed') && `该用户名从此地址一小时内第 ${s.count('failed')} 次失败`;
 
 function userSentence(after: AuditSummary): string {
   return clauses(
@@ -62,10 +69,15 @@ export function coreAuditVocabulary(tasks: TaskDefinition[], deadlineRules: Dead
       'login.success': { label: '登录成功', sentence: (s) => (s.text('second_factor') === 'pending' ? '密码正确，待验证动态口令' : '') },
       'login.failure': {
         label: '登录失败',
-        sentence: (s) => (s.text('reason') === 'wrong_password' ? clauses('密码错误', attempts(s)) : s.choice('reason', LOGIN_FAILURES)),
+        sentence: (s) => {
+          const reason = s.text('reason');
+          if (reason === 'throttled') return throttled(s);
+          if (reason === 'wrong_password') return clauses('密码错误', attempts(s));
+          return clauses(s.choice('reason', LOGIN_FAILURES), reason === 'unknown_user' && attempts(s));
+        },
       },
       'login.totp.success': { label: '动态口令验证成功' },
-      'login.totp.failure': { label: '动态口令验证失败', sentence: (s) => clauses('动态口令错误', attempts(s)) },
+      'login.totp.failure': { label: '动态口令验证失败', sentence: (s) => (s.text('reason') === 'throttled' ? throttled(s) : clauses('动态口令错误', attempts(s))) },
       logout: { label: '退出登录' },
       'password.change': { label: '修改密码' },
       'password.change.failure': { label: '修改密码失败', sentence: (s) => (s.text('reason') === 'wrong_current' ? '当前密码错误' : '') },
@@ -86,7 +98,7 @@ export function coreAuditVocabulary(tasks: TaskDefinition[], deadlineRules: Dead
         },
       },
       'user.password_reset': { label: '重置密码', sentence: (s) => `用户名 ${s.text('username')}，须在下次登录时修改密码` },
-      'user.unlock': { label: '解除锁定', sentence: (s) => `用户名 ${s.text('username')}` },
+      'user.unlock': { label: '解除登录限制', sentence: (s) => `用户名 ${s.text('username')}` },
       'user.totp_reset': { label: '重置动态口令', sentence: (s) => `用户名 ${s.text('username')}，须重新绑定` },
       'region.create': {
         label: '新增地区',

@@ -1,15 +1,20 @@
 import { type Actor, hasRole } from './auth/roles.ts';
 import type { Knex } from 'knex';
+import { auditKeyInUse } from './audit-key.ts';
 import { type Conn, type Db, type Tx, inTransaction, isPostgres, nowIso } from './db.ts';
-import { sm3Hex } from './crypto.ts';
+import { hmacSm3, sm3Hex } from './crypto.ts';
 import { startOfBusinessDateIso } from './dates.ts';
 import { ForbiddenError } from './errors.ts';
 import { scrubPersonalData } from './mask.ts';
 
 /**
  * The audit log: one append-only row per state change and per login attempt, written in the same transaction
- * as the change. Each row's hash is SM3(previous hash + the row's fields), so removing or editing a row breaks
- * the chain, which `ykt verify-audit` detects.
+ * as the change. The rows form a chain: ids run 1, 2, 3 … without holes, and each row's hash is HMAC-SM3 under
+ * the audit key (src/core/audit-key.ts) of its id, the previous row's hash and its own fields, so that editing,
+ * removing or renumbering a row breaks the chain and nobody without the audit key, the database's administrator
+ * included, can recompute it. docs/audit-chain.md states the exact bytes. Rows written before the chain was keyed
+ * keep their plain SM3 hashes (alg 'sm3'); the first keyed row links to the last of them. What the chain alone
+ * cannot show, rows cut from its end, the anchor shows (src/core/audit-anchor.ts).
  */
 const GENESIS = '0'.repeat(64);
 /** pg_advisory_xact_lock key that serializes appends, so that the chain has one order. */
@@ -43,19 +48,31 @@ interface AuditRowFields {
 
 export interface AuditRow extends AuditRowFields {
   id: number;
+  /** How the hash was made: 'hmac-sm3' (keyed), or 'sm3' for the rows written before the chain was keyed. */
+  alg: string;
   prev_hash: string;
   hash: string;
 }
 
-function rowHash(prevHash: string, f: AuditRowFields): string {
-  return sm3Hex(
-    JSON.stringify([prevHash, f.at, f.user_id, f.username, f.roles, f.region_id, f.action, f.object_type, f.object_id, f.summary, f.ip]),
-  );
+const fieldValues = (f: AuditRowFields) => [f.at, f.user_id, f.username, f.roles, f.region_id, f.action, f.object_type, f.object_id, f.summary, f.ip];
+
+/** A row written before the chain was keyed: SM3 of the JSON array [prev_hash, fields …] in UTF-8. */
+function plainHash(prevHash: string, f: AuditRowFields): string {
+  return sm3Hex(JSON.stringify([prevHash, ...fieldValues(f)]));
+}
+
+/** HMAC-SM3 under the audit key of the JSON array [id, prev_hash, fields …] in UTF-8 (docs/audit-chain.md). */
+function keyedHash(key: Buffer, id: number, prevHash: string, f: AuditRowFields): string {
+  return hmacSm3(key, JSON.stringify([id, prevHash, ...fieldValues(f)])).toString('hex');
 }
 
 export async function recordAudit(trx: Tx, who: AuditWho, entry: AuditEntry): Promise<void> {
+  const key = auditKeyInUse();
   if (isPostgres(trx)) await trx.raw('SELECT pg_advisory_xact_lock(?)', [AUDIT_LOCK_KEY]);
-  const last = (await trx('core_audit').select('hash').orderBy('id', 'desc').first()) as { hash: string } | undefined;
+  // The id is the last one plus one, taken under the lock (on SQLite under the write lock every transaction takes
+  // at its start), not from a sequence: PostgreSQL's would leave a hole for each rolled-back transaction.
+  const last = (await trx('core_audit').select('id', 'hash').orderBy('id', 'desc').first()) as { id: number; hash: string } | undefined;
+  const id = (last ? Number(last.id) : 0) + 1;
   const prevHash = last?.hash ?? GENESIS;
   const regionId = 'regionPath' in who ? who.regionId : (who.regionId ?? null);
   const fields: AuditRowFields = {
@@ -70,40 +87,99 @@ export async function recordAudit(trx: Tx, who: AuditWho, entry: AuditEntry): Pr
     summary: scrubPersonalData(JSON.stringify(entry.summary ?? {})),
     ip: who.ip,
   };
-  await trx('core_audit').insert({ ...fields, prev_hash: prevHash, hash: rowHash(prevHash, fields) });
+  await trx('core_audit').insert({ id, ...fields, alg: 'hmac-sm3', prev_hash: prevHash, hash: keyedHash(key, id, prevHash, fields) });
+}
+
+/** The last row an earlier verification saw (its id and hash): the chain must still hold it, unchanged. */
+export interface AuditAnchorPoint {
+  lastId: number;
+  lastHash: string;
 }
 
 export interface AuditVerification {
   ok: boolean;
   checked: number;
-  /** The first row whose link or hash does not hold, with the reason in Chinese. */
+  /** The first row whose link, hash or number does not hold (or the anchored row), with the reason in Chinese. */
   firstBad: { id: number; reason: string } | null;
+  /** What is wrong, one Chinese sentence naming the rows; null when the chain holds. */
+  problem: string | null;
   lastId: number | null;
   lastHash: string | null;
 }
 
-/** Walk the whole chain in id order, in pages, recomputing every hash. */
-export async function verifyAuditChain(db: Conn, pageSize = 5000): Promise<AuditVerification> {
+export interface VerifyOptions {
+  /** The audit key; by default the one this process writes with. */
+  key?: Buffer;
+  /** Rows earlier verifications saw last (src/core/audit-anchor.ts). */
+  anchors?: AuditAnchorPoint[];
+  pageSize?: number;
+}
+
+const idRange = (from: number, to: number) => (to > from ? `第 ${from}–${to} 号记录` : `第 ${from} 号记录`);
+
+/**
+ * Walk the whole chain in id order, in pages, recomputing every hash: each row links to the one before it, its
+ * hash holds, a keyed row's id follows the previous row's without a hole (and no plain row follows a keyed one),
+ * and every anchor's row is there with the hash it had.
+ */
+export async function verifyAuditChain(db: Conn, options: VerifyOptions = {}): Promise<AuditVerification> {
+  const key = options.key ?? auditKeyInUse();
+  const pending = [...(options.anchors ?? [])].sort((a, b) => a.lastId - b.lastId);
   let prevHash = GENESIS;
-  let afterId = 0;
+  let prevId = 0;
+  let keyed = false;
   let checked = 0;
+  const fail = (id: number, reason: string, problem = `第 ${id} 号记录：${reason}`): AuditVerification => ({
+    ok: false,
+    checked,
+    firstBad: { id, reason },
+    problem,
+    lastId: prevId || null,
+    lastHash: prevId ? prevHash : null,
+  });
+  const anchorGone = (anchor: AuditAnchorPoint, reason: string, detail: string) =>
+    fail(anchor.lastId, reason, `上次校验时的最后一条记录（第 ${anchor.lastId} 号）已被删除或修改：${detail}`);
   for (;;) {
-    const rows = (await db('core_audit').where('id', '>', afterId).orderBy('id').limit(pageSize)) as AuditRow[];
+    const rows = (await db('core_audit').where('id', '>', prevId).orderBy('id').limit(options.pageSize ?? 5000)) as AuditRow[];
     if (rows.length === 0) break;
     for (const row of rows) {
+      const id = Number(row.id);
+      const fields = { ...row, user_id: row.user_id == null ? null : Number(row.user_id), region_id: row.region_id == null ? null : Number(row.region_id) };
+      // A database not migrated yet has no alg column: all its rows are plain.
+      const alg = row.alg ?? 'sm3';
+      const hole = alg === 'hmac-sm3' && id !== prevId + 1 ? idRange(prevId + 1, id - 1) : null;
       if (row.prev_hash !== prevHash) {
-        return { ok: false, checked, firstBad: { id: Number(row.id), reason: '与前一条记录的链接断开（前面的记录被删除或修改）' }, lastId: afterId || null, lastHash: prevHash };
+        const reason = '与前一条记录的链接断开（前面的记录被删除或修改）';
+        return fail(id, reason, hole ? `${hole}缺失（被删除）：第 ${id} 号记录${reason}` : undefined);
       }
-      const expected = rowHash(row.prev_hash, { ...row, user_id: row.user_id == null ? null : Number(row.user_id), region_id: row.region_id == null ? null : Number(row.region_id) });
-      if (expected !== row.hash) {
-        return { ok: false, checked, firstBad: { id: Number(row.id), reason: '记录内容与其哈希不符（该记录被修改）' }, lastId: afterId || null, lastHash: prevHash };
+      if (alg === 'hmac-sm3') {
+        if (keyedHash(key, id, row.prev_hash, fields) !== row.hash) {
+          // Once a keyed row has held, the key is right: a later mismatch is an edited row.
+          return fail(id, keyed ? '记录内容与其哈希不符（该记录被修改）' : '记录内容与其哈希不符（该记录被修改，或所用的审计密钥不对）');
+        }
+        keyed = true;
+      } else if (alg === 'sm3') {
+        if (keyed) return fail(id, '带密钥的记录之后出现不带密钥的旧式记录（记录被改写）');
+        if (plainHash(row.prev_hash, fields) !== row.hash) return fail(id, '记录内容与其哈希不符（该记录被修改）');
+      } else {
+        return fail(id, `哈希算法标记“${alg}”无法识别（该记录被修改）`);
+      }
+      if (hole) return fail(prevId + 1, '该记录缺失（编号不连续，记录被删除）', `${hole}缺失（编号不连续，记录被删除）`);
+      while (pending.length && pending[0]!.lastId <= id) {
+        const anchor = pending.shift()!;
+        if (anchor.lastId < id) return anchorGone(anchor, '该记录缺失（记录被删除）', '该记录缺失');
+        if (anchor.lastHash !== row.hash) return anchorGone(anchor, '哈希与上次校验的锚点不符（该记录被修改，或链条被重新计算）', '其哈希与锚点不符');
       }
       prevHash = row.hash;
-      afterId = Number(row.id);
+      prevId = id;
       checked++;
     }
   }
-  return { ok: true, checked, firstBad: null, lastId: afterId || null, lastHash: checked ? prevHash : null };
+  if (pending.length) {
+    const anchor = pending[0]!;
+    return anchorGone(anchor, '该记录缺失（末尾的记录被删除）', prevId ? `日志现在只到第 ${prevId} 号（末尾的记录被删除）` : '日志现在是空的（记录被删除）');
+  }
+  return { ok: true, checked, firstBad: null, problem: null, lastId: prevId || null, lastHash: checked ? prevHash : null };
 }
 
 export interface AuditFilter {

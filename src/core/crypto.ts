@@ -86,6 +86,11 @@ export function sm3Hex(data: string | Buffer): string {
   return typeof data === 'string' ? crypto.createHash('sm3').update(data, 'utf8').digest('hex') : crypto.createHash('sm3').update(data).digest('hex');
 }
 
+/** HMAC-SM3 of data (a string is read as UTF-8) under key. */
+export function hmacSm3(key: Buffer, data: string | Buffer): Buffer {
+  return crypto.createHmac('sm3', key).update(data).digest();
+}
+
 export function sha256(data: string | Buffer): Buffer {
   return crypto.createHash('sha256').update(data).digest();
 }

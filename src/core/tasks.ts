@@ -1,6 +1,8 @@
 import path from 'node:path';
-import { recordAudit, verifyAuditChain } from './audit.ts';
+import { type AuditAnchorPoint, recordAudit } from './audit.ts';
+import { checkAuditLog } from './audit-anchor.ts';
 import { deleteExpiredSessions } from './auth/session.ts';
+import { deleteStaleLoginThrottles } from './auth/throttle.ts';
 import { deleteExpiredDownloads } from './downloads.ts';
 import { backupSqlite } from './backup.ts';
 import type { Core } from './context.ts';
@@ -10,11 +12,6 @@ import { type EventHandlers, dispatchEvents } from './events.ts';
 import type { TaskDefinition } from './scheduler.ts';
 
 /** The platform's own scheduled tasks. Modules add theirs (quarterly reconciliation, …) through AppModule. */
-interface AuditAnchor {
-  lastId: number;
-  lastHash: string;
-}
-
 export function coreTasks(core: Core, handlers: EventHandlers): TaskDefinition[] {
   const tasks: TaskDefinition[] = [
     {
@@ -32,7 +29,8 @@ export function coreTasks(core: Core, handlers: EventHandlers): TaskDefinition[]
       schedule: '17 * * * *',
       async run() {
         const sessions = await deleteExpiredSessions(core.db, core.config.sessionIdleMinutes);
-        return `已清理 ${sessions} 个过期会话、${await deleteExpiredDownloads(core.db)} 个过期的待下载文件`;
+        const downloads = await deleteExpiredDownloads(core.db);
+        return `已清理 ${sessions} 个过期会话、${downloads} 个过期的待下载文件、${await deleteStaleLoginThrottles(core.db)} 条一小时无新失败的登录失败计数`;
       },
     },
     {
@@ -40,20 +38,17 @@ export function coreTasks(core: Core, handlers: EventHandlers): TaskDefinition[]
       label: '审计日志哈希链校验',
       schedule: '30 2 * * *',
       async run(ctx) {
-        const result = await verifyAuditChain(core.db);
-        // The last verified row is kept as an anchor: if it later disappears or changes, rows were cut from
-        // the end of the log, which the chain alone cannot show.
-        const anchor = ctx.state as AuditAnchor | null;
-        let problem = result.ok ? null : `第 ${result.firstBad!.id} 号记录：${result.firstBad!.reason}`;
-        if (!problem && anchor) {
-          const row = await core.db('core_audit').where({ id: anchor.lastId }).first('hash');
-          if (!row || row.hash !== anchor.lastHash) problem = `上次校验时的最后一条记录（第 ${anchor.lastId} 号）已被删除或修改`;
-        }
-        if (problem) {
+        // The anchor that counts is the file outside the database (checkAuditLog). The task also keeps the last
+        // row it verified in its own state, as a second anchor: a weaker one, since it is in the database.
+        const kept = ctx.state as AuditAnchorPoint | null;
+        const result = await checkAuditLog(core.db, core.config, kept ? [kept] : []);
+        if (!result.ok) {
+          const problem = result.problem;
           await inTransaction(core.db, (trx) => recordAudit(trx, { userId: null, username: 'ykt-scheduler', ip: null }, { action: 'audit.verify.failed', summary: { problem } }));
           throw new Error(`审计日志异常：${problem}`);
         }
-        if (result.lastId !== null && result.lastHash !== null) ctx.setState({ lastId: result.lastId, lastHash: result.lastHash } satisfies AuditAnchor);
+        if (result.anchorError) throw new Error(result.anchorError);
+        if (result.lastId !== null && result.lastHash !== null) ctx.setState({ lastId: result.lastId, lastHash: result.lastHash } satisfies AuditAnchorPoint);
         return `完整：已校验 ${result.checked} 条记录`;
       },
     },

@@ -1,4 +1,3 @@
-import { parse } from 'csv-parse/sync';
 import iconv from 'iconv-lite';
 import { ValidationError } from './errors.ts';
 
@@ -22,17 +21,80 @@ export function decodeText(bytes: Buffer): { text: string; encoding: TextEncodin
   }
 }
 
+const COMMA = 0x2c;
+const QUOTE = 0x22;
+const CR = 0x0d;
+const LF = 0x0a;
+const isBlank = (c: number) => c === 0x20 || c === 0x09;
+const endsCell = (c: number) => c === COMMA || c === CR || c === LF;
+
+/** Line breaks in text[from, to): CRLF, LF or a lone CR (old Mac files). */
+function lineBreaks(text: string, from: number, to: number): number {
+  let count = 0;
+  for (let i = from; i < to; i++) {
+    const c = text.charCodeAt(i);
+    if (c === LF || (c === CR && text.charCodeAt(i + 1) !== LF)) count++;
+  }
+  return count;
+}
+
 /**
- * The rows of a CSV file as trimmed strings (quoted fields, embedded commas and line breaks handled by
- * csv-parse); empty lines are skipped. A malformed file is refused with the line csv-parse stopped at.
+ * Read a CSV file row by row (RFC 4180, as Excel writes it: cells separated by commas; a cell in double quotes may
+ * hold commas, line breaks and doubled quotes; rows end with CRLF, LF or CR). Each row's cells, trimmed, go to
+ * `onRow` as they are read, with the line of the file the row starts on; blank lines are skipped. A malformed file
+ * is refused (ValidationError) naming its line: a quote never closed, a quote inside a cell not in quotes, or text
+ * after a closing quote. Whatever `onRow` throws stops the reading and propagates as it is.
  */
-export function parseCsv(bytes: Buffer): { rows: string[][]; encoding: TextEncoding } {
+export function readCsv(bytes: Buffer, onRow: (line: number, cells: string[]) => void): TextEncoding {
   const { text, encoding } = decodeText(bytes);
-  try {
-    const rows = parse(text, { relax_column_count: true, skip_empty_lines: true, trim: true }) as string[][];
-    return { rows, encoding };
-  } catch (err) {
-    const line = (err as { lines?: number }).lines;
-    throw new ValidationError({ file: `CSV 文件格式有误${line ? `（第 ${line} 行附近）` : ''}：请检查引号是否成对` });
+  const refuse = (message: string): never => {
+    throw new ValidationError({ file: message }, message);
+  };
+  const misplacedQuote = (line: number) => refuse(`CSV 文件第 ${line} 行引号位置有误：单元格中的英文双引号应写成两个（""），并用一对引号把整个单元格括起来`);
+  const end = text.length;
+  let i = 0;
+  /** The line at i, and the line the row being read started on. */
+  let line = 1;
+  let rowLine = 1;
+  let cells: string[] = [];
+  for (;;) {
+    let cell: string;
+    const start = i;
+    while (i < end && isBlank(text.charCodeAt(i))) i++;
+    if (text.charCodeAt(i) === QUOTE) {
+      const quoteLine = line;
+      let from = ++i;
+      cell = '';
+      for (;;) {
+        const close = text.indexOf('"', i);
+        if (close < 0) refuse(`CSV 文件第 ${quoteLine} 行引号不成对：该行的引号直到文件末尾都没有结束，请检查该行的英文双引号`);
+        line += lineBreaks(text, i, close);
+        i = close + 1;
+        if (text.charCodeAt(i) !== QUOTE) {
+          cell += text.slice(from, close);
+          break;
+        }
+        cell += text.slice(from, i);
+        from = ++i;
+      }
+      while (i < end && isBlank(text.charCodeAt(i))) i++;
+      if (i < end && !endsCell(text.charCodeAt(i))) misplacedQuote(line);
+    } else {
+      while (i < end && !endsCell(text.charCodeAt(i))) {
+        if (text.charCodeAt(i) === QUOTE) misplacedQuote(line);
+        i++;
+      }
+      cell = text.slice(start, i);
+    }
+    cells.push(cell.trim());
+    if (i < end && text.charCodeAt(i) === COMMA) {
+      i++;
+      continue;
+    }
+    if (cells.length > 1 || cells[0] !== '') onRow(rowLine, cells);
+    cells = [];
+    if (i >= end) return encoding;
+    i += text.charCodeAt(i) === CR && text.charCodeAt(i + 1) === LF ? 2 : 1;
+    rowLine = ++line;
   }
 }

@@ -4,6 +4,7 @@ import { recordAudit, refuse } from './audit.ts';
 import { hashPassword } from './auth/password.ts';
 import { type Actor, type Role, ROLE_LABELS, hasRole, roleCombinationError } from './auth/roles.ts';
 import { invalidateUserSessions } from './auth/session.ts';
+import { forgetUsernameFailures, usernamesWaiting } from './auth/throttle.ts';
 import { type Conn, type Tx, countRows, inTransaction, insertReturningId, nowIso } from './db.ts';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from './errors.ts';
 import { type Org, type Region, findRegion, insertRegion, isPathInScope, regionInScope, whereRegionInScope } from './regions.ts';
@@ -57,7 +58,7 @@ export function temporaryPassword(): string {
 async function rolesByUser(db: Conn, ids: number[]): Promise<Map<number, Role[]>> {
   const rows: { user_id: number; role: Role }[] = ids.length ? await db('core_user_role').whereIn('user_id', ids) : [];
   const map = new Map<number, Role[]>();
-  for (const r of rows) map.set(Number(r.user_id), [...(map.get(Number(r.user_id)) ?? []), r.role]);
+  for (const r of rows) map.set(r.user_id, [...(map.get(r.user_id) ?? []), r.role]);
   return map;
 }
 
@@ -69,17 +70,17 @@ function userQuery(db: Conn, actor: Actor) {
   return whereRegionInScope(q, 'core_user.region_id', actor, db);
 }
 
-type UserJoinedRow = Omit<UserDetail, 'roles' | 'locked'> & { locked_until: string | null };
+type UserJoinedRow = Omit<UserDetail, 'roles' | 'locked'>;
 
-function toDetail(row: UserJoinedRow, roles: Role[]): UserDetail {
+/** `locked`: the username's own failed logins make it wait now (src/core/auth/throttle.ts). */
+function toDetail(row: UserJoinedRow, roles: Role[], waiting: Map<string, number>): UserDetail {
   return {
     ...row,
-    id: Number(row.id),
     roles,
     disabled: Boolean(row.disabled),
     totp_enabled: Boolean(row.totp_enabled),
     must_change_password: Boolean(row.must_change_password),
-    locked: Boolean(row.locked_until && Date.parse(row.locked_until) > Date.now()),
+    locked: waiting.has(row.username),
   };
 }
 
@@ -90,8 +91,9 @@ export async function listUsers(core: Core, actor: Actor, options: { q?: string;
   if (options.q) q.where((w) => w.where('core_user.username', 'like', `%${options.q}%`).orWhere('core_user.display_name', 'like', `%${options.q}%`));
   const total = await countRows(q);
   const rows: UserJoinedRow[] = await q.orderBy('core_user.username').limit(pageSize).offset((options.page - 1) * pageSize);
-  const roles = await rolesByUser(core.db, rows.map((r) => Number(r.id)));
-  return { rows: rows.map((r) => toDetail(r, roles.get(Number(r.id)) ?? [])), total };
+  const roles = await rolesByUser(core.db, rows.map((r) => r.id));
+  const waiting = await usernamesWaiting(core.db, rows.map((r) => r.username));
+  return { rows: rows.map((r) => toDetail(r, roles.get(r.id) ?? [], waiting)), total };
 }
 
 export async function getUser(core: Core, actor: Actor, id: number): Promise<UserDetail> {
@@ -102,7 +104,7 @@ export async function getUser(core: Core, actor: Actor, id: number): Promise<Use
     if (exists) await refuse(core.db, actor, { objectType: 'user', objectId: id, summary: { reason: 'out_of_scope' } }, '该用户不在您的管辖范围内');
     throw new NotFoundError('用户不存在');
   }
-  return toDetail(row, (await rolesByUser(core.db, [id])).get(id) ?? []);
+  return toDetail(row, (await rolesByUser(core.db, [id])).get(id) ?? [], await usernamesWaiting(core.db, [row.username]));
 }
 
 /** Checks shared by create and update: scope of the region and organisation, the roles allowed together. */
@@ -202,7 +204,8 @@ export async function resetUserPassword(core: Core, actor: Actor, id: number): P
   const password = temporaryPassword();
   const hash = await hashPassword(password, core.config.scryptLogN);
   await inTransaction(core.db, async (trx) => {
-    await trx('core_user').where({ id }).update({ password_hash: hash, must_change_password: true, failed_logins: 0, locked_until: null, updated_at: nowIso() });
+    await trx('core_user').where({ id }).update({ password_hash: hash, must_change_password: true, updated_at: nowIso() });
+    await forgetUsernameFailures(trx, user.username);
     await invalidateUserSessions(trx, id);
     await recordAudit(trx, actor, { action: 'user.password_reset', objectType: 'user', objectId: id, summary: { username: user.username } });
   });
@@ -212,7 +215,7 @@ export async function resetUserPassword(core: Core, actor: Actor, id: number): P
 export async function unlockUser(core: Core, actor: Actor, id: number): Promise<void> {
   const user = await getUser(core, actor, id);
   await inTransaction(core.db, async (trx) => {
-    await trx('core_user').where({ id }).update({ failed_logins: 0, locked_until: null, updated_at: nowIso() });
+    await forgetUsernameFailures(trx, user.username);
     await recordAudit(trx, actor, { action: 'user.unlock', objectType: 'user', objectId: id, summary: { username: user.username } });
   });
 }

@@ -1,5 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { TEST_DB, type TestDb, agentFor, auditRows, createSeededDb, csrfFrom, login, loginWithTotp, submit, asAdmin, regionId } from '../factories.ts';
+import { login as passwordStep } from '../../src/core/auth/service.ts';
+import { LOGIN_THROTTLE } from '../../src/core/auth/throttle.ts';
+import { TEST_DB, TEST_PASSWORD, type TestDb, agentFor, auditRows, createSeededDb, csrfFrom, login, loginWithTotp, submit, asAdmin, regionId } from '../factories.ts';
 
 let t: TestDb | undefined;
 afterEach(async () => {
@@ -95,14 +97,19 @@ describe(`administration of users and regions (${TEST_DB})`, () => {
     expect((await t.core.db('core_user').where({ id: target.id }).first()).display_name).toBe('陈卫东（一）');
   });
 
-  it('unlocks a locked account and resets a password and a second factor, each audited', async () => {
+  it('shows an account whose failed logins make it wait, lifts the wait, and resets a password and a second factor, each audited', async () => {
     t = await createSeededDb();
     const admin = await asAdmin(t);
     const station = await t.core.db('core_user').where({ username: 'station1' }).first();
-    await t.core.db('core_user').where({ id: station.id }).update({ locked_until: new Date(Date.now() + 600_000).toISOString() });
+    for (let i = 0; i < LOGIN_THROTTLE.usernameAtAddressFree; i++) {
+      expect((await passwordStep(t.core, { username: 'station1', password: 'Wrong#Pass1', ip: '203.0.113.9', userAgent: null })).kind).toBe('invalid');
+    }
+    expect((await passwordStep(t.core, { username: 'station1', password: TEST_PASSWORD, ip: '203.0.113.9', userAgent: null })).kind).toBe('throttled');
     const page = await admin.get(`/admin/users/${station.id}`);
-    expect(page.text).toContain('已锁定');
+    expect(page.text).toContain('登录受限');
     expect((await admin.post(`/admin/users/${station.id}/unlock`).type('form').send({ _csrf: csrfFrom(page.text) })).status).toBe(303);
+    expect((await admin.get(`/admin/users/${station.id}`)).text).not.toContain('登录受限');
+    expect((await passwordStep(t.core, { username: 'station1', password: TEST_PASSWORD, ip: '203.0.113.9', userAgent: null })).kind).toBe('ok');
     const reset = await admin.post(`/admin/users/${station.id}/reset-password`).type('form').send({ _csrf: csrfFrom(page.text) });
     expect(reset.status).toBe(200);
     expect((await t.core.db('core_user').where({ id: station.id }).first()).must_change_password).toBeTruthy();

@@ -3,6 +3,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import ExcelJS from 'exceljs';
 import { describe, expect, it } from 'vitest';
+import { fen } from '../../src/core/money.ts';
 import {
   parsePolicyImport,
   policyImportReport,
@@ -28,7 +29,7 @@ function line(overrides: Partial<PolicyListLine>): PolicyListLine {
     payee: 'household',
     frequency: 'yearly',
     unit: '亩',
-    tiers: [{ name: '标准', standardFen: 10550 }],
+    tiers: [{ name: '标准', standardFen: fen(10550) }],
     fromYear: 2016,
     toYear: null,
     exclusiveGroup: null,
@@ -51,9 +52,9 @@ const LINES: PolicyListLine[] = [
     frequency: 'monthly',
     unit: '人·月',
     tiers: [
-      { name: 'A类', standardFen: 63500 },
-      { name: 'B类', standardFen: 50000 },
-      { name: 'C类', standardFen: 30000 },
+      { name: 'A类', standardFen: fen(63500) },
+      { name: 'B类', standardFen: fen(50000) },
+      { name: 'C类', standardFen: fen(30000) },
     ],
     fromYear: 2021,
     toYear: 2025,
@@ -71,12 +72,12 @@ const LINES: PolicyListLine[] = [
     payee: 'person',
     frequency: 'once',
     unit: '亩',
-    tiers: [{ name: '标准', standardFen: 1 }],
+    tiers: [{ name: '标准', standardFen: fen(1) }],
     fromYear: 2023,
     toYear: 2023,
     exclusiveGroup: '退耕还林;生态补偿',
   }),
-  line({ code: 'YJ-2', name: '自然灾害生活补助', department: '应急管理局', frequency: 'quarterly', unit: '户', tiers: [{ name: '重灾户', standardFen: 123456 }, { name: '一般户', standardFen: 20000 }] }),
+  line({ code: 'YJ-2', name: '自然灾害生活补助', department: '应急管理局', frequency: 'quarterly', unit: '户', tiers: [{ name: '重灾户', standardFen: fen(123456) }, { name: '一般户', standardFen: fen(20000) }] }),
 ];
 
 const DOC: PolicyListDocument = { county: '青禾县', year: 2026, generatedOn: '2026-11-23', lines: LINES };
@@ -144,7 +145,7 @@ describe('policy list Excel export and import', () => {
   });
 
   it('amounts stay exact to the fen, written with two decimals and no separators', async () => {
-    const doc = { ...DOC, lines: [line({ code: 'A1', tiers: [{ name: '标准', standardFen: 10550 }] }), line({ code: 'A2', tiers: [{ name: '标准', standardFen: 1 }] }), line({ code: 'A3', tiers: [{ name: '甲', standardFen: 123456 }, { name: '乙', standardFen: 29 }] })] };
+    const doc = { ...DOC, lines: [line({ code: 'A1', tiers: [{ name: '标准', standardFen: fen(10550) }] }), line({ code: 'A2', tiers: [{ name: '标准', standardFen: fen(1) }] }), line({ code: 'A3', tiers: [{ name: '甲', standardFen: fen(123456) }, { name: '乙', standardFen: fen(29) }] })] };
     const file = await writePolicyListXlsx(doc);
     const sheet = await readSheet(file);
     expect([3, 4, 5].map((n) => sheet.getRow(n).getCell(11).value)).toEqual(['标准:105.50', '标准:0.01', '甲:1234.56;乙:0.29']);
@@ -289,8 +290,8 @@ describe('policy list Excel export and import', () => {
 
   it('refuses a broken or old-format workbook, a file with no header row, a missing column or no data rows, as a whole-file error', async () => {
     const cases: [Buffer, string][] = [
-      [Buffer.concat([Buffer.from('PK\u0003\u0004', 'latin1'), Buffer.alloc(64, 7)]), '文件无法读取'],
-      [Buffer.from('d0cf11e0a1b11ae1000000', 'hex'), '旧版 Excel（.xls）'],
+      [Buffer.concat([Buffer.from('PK\u0003\u0004', 'latin1'), Buffer.alloc(64, 7)]), 'Excel 文件不完整（压缩包已损坏或被截断）'],
+      [Buffer.from('d0cf11e0a1b11ae1000000', 'hex'), '不支持旧版 .xls 格式，请在 Excel 中另存为 .xlsx'],
       [Buffer.from('编码,补贴项目名称\nNY-001,耕地地力保护补贴\n'), '表头缺少列'],
       [Buffer.alloc(0), '未找到表头行'],
       [await importFile([good('NY-001')], { header: ['代码', '名称'] }), '未找到表头行'],
@@ -328,7 +329,7 @@ describe('policy list PDF', () => {
         legalBasisTitle: i % 5 === 0 ? '财政部 农业部关于全面推开农业“三项补贴”改革工作的通知及其配套实施细则和有关问题的补充说明' : '关于印发耕地地力保护补贴实施方案的通知',
         legalBasisNumber: `财农〔${2010 + (i % 15)}〕${i + 1}号`,
         frequency: (['once', 'monthly', 'quarterly', 'yearly'] as const)[i % 4]!,
-        tiers: i % 7 === 0 ? LINES[1]!.tiers : [{ name: '标准', standardFen: 10550 + i }],
+        tiers: i % 7 === 0 ? LINES[1]!.tiers : [{ name: '标准', standardFen: fen(10550 + i) }],
         toYear: i % 3 ? null : 2025,
       }),
     ),

@@ -5,10 +5,8 @@ import { ConflictError, ValidationError } from '../errors.ts';
 import { dummyPasswordHash, hashPassword, passwordPolicyError, verifyPassword } from './password.ts';
 import { type Actor, type Role, requiresTotp } from './roles.ts';
 import { createSession, invalidateUserSessions, markSessionMfaVerified } from './session.ts';
+import { claimLoginAttempt, releaseLoginAttempt } from './throttle.ts';
 import { acceptedTotpStep, newTotpSecret } from './totp.ts';
-
-export const MAX_FAILED_LOGINS = 5;
-export const LOCK_MINUTES = 15;
 
 interface UserAuthRow {
   id: number;
@@ -19,15 +17,13 @@ interface UserAuthRow {
   totp_secret_enc: string | null;
   totp_enabled: boolean;
   totp_last_step: number | null;
-  failed_logins: number;
-  locked_until: string | null;
   disabled: boolean;
 }
 
 export type LoginResult =
   | { kind: 'ok'; token: string; sessionId: string; userId: number }
   | { kind: 'invalid' }
-  | { kind: 'locked'; until: string }
+  | { kind: 'throttled'; until: string }
   | { kind: 'disabled' };
 
 async function rolesOf(core: Core, userId: number): Promise<Role[]> {
@@ -35,92 +31,98 @@ async function rolesOf(core: Core, userId: number): Promise<Role[]> {
   return rows.map((r) => r.role);
 }
 
+const waitSeconds = (until: number, now: number) => Math.ceil((until - now) / 1000);
+
 /**
- * Password step of a login. Five wrong passwords in a row lock the account for 15 minutes. Every attempt,
- * successful or not, writes an audit row. A success always creates a new session (a new id), whose second
- * factor is still pending if the user has one enrolled (and this is not demo mode).
+ * Password step of a login, throttled by source (`throttle.ts`): while the address or this username at this
+ * address must wait, the attempt is refused without the password being checked. An unknown username gets the
+ * same answer after the same work (a password check against a dummy hash) as a wrong password, and is throttled
+ * alike; a disabled account says so only to the right password. Every attempt, successful or not, writes an
+ * audit row. A success always creates a new session (a new id), whose second factor is still pending if the
+ * user has one enrolled (and this is not demo mode). `now` is the clock (tests pass their own).
  */
 export async function login(
   core: Core,
   input: { username: string; password: string; ip: string | null; userAgent: string | null },
+  now = Date.now(),
 ): Promise<LoginResult> {
   const username = input.username.trim();
+  const source = { username, address: input.ip };
   const user = (await core.db('core_user').where({ username }).first()) as UserAuthRow | undefined;
-  const anonymous = { userId: user?.id ?? null, username: username.slice(0, 40) || null, regionId: user?.region_id ?? null, ip: input.ip };
+  const roles = await rolesOf(core, user?.id ?? 0);
+  const who = { userId: user?.id ?? null, username: username.slice(0, 40) || null, regionId: user?.region_id ?? null, ip: input.ip, roles };
+  const userObject = user ? ({ objectType: 'user', objectId: user.id } as const) : {};
 
-  if (!user) {
-    await verifyPassword(input.password, await dummyPasswordHash(core.config.scryptLogN));
-    await inTransaction(core.db, (trx) => recordAudit(trx, anonymous, { action: 'login.failure', summary: { reason: 'unknown_user' } }));
+  const claim = await inTransaction(core.db, async (trx) => {
+    const answer = await claimLoginAttempt(trx, source, now);
+    if (answer.kind === 'throttled') {
+      await recordAudit(trx, who, { action: 'login.failure', ...userObject, summary: { reason: 'throttled', wait_seconds: waitSeconds(answer.until, now) } });
+    }
+    return answer;
+  });
+  if (claim.kind === 'throttled') return { kind: 'throttled', until: new Date(claim.until).toISOString() };
+
+  const passwordOk = await verifyPassword(input.password, user?.password_hash ?? (await dummyPasswordHash(core.config.scryptLogN)));
+  if (!user || !passwordOk) {
+    await inTransaction(core.db, (trx) =>
+      recordAudit(trx, who, { action: 'login.failure', ...userObject, summary: { reason: user ? 'wrong_password' : 'unknown_user', failed: claim.failures } }),
+    );
     return { kind: 'invalid' };
   }
-  const roles = await rolesOf(core, user.id);
-  const who = { ...anonymous, roles };
   if (user.disabled) {
-    await inTransaction(core.db, (trx) => recordAudit(trx, who, { action: 'login.failure', objectType: 'user', objectId: user.id, summary: { reason: 'disabled' } }));
-    return { kind: 'disabled' };
-  }
-  if (user.locked_until && Date.parse(user.locked_until) > Date.now()) {
-    await inTransaction(core.db, (trx) => recordAudit(trx, who, { action: 'login.failure', objectType: 'user', objectId: user.id, summary: { reason: 'locked' } }));
-    return { kind: 'locked', until: user.locked_until };
-  }
-
-  const passwordOk = await verifyPassword(input.password, user.password_hash);
-  if (!passwordOk) {
-    return inTransaction(core.db, async (trx) => {
-      await trx('core_user').where({ id: user.id }).increment('failed_logins', 1);
-      const { failed_logins } = await trx('core_user').where({ id: user.id }).select('failed_logins').first();
-      let result: LoginResult = { kind: 'invalid' };
-      if (failed_logins >= MAX_FAILED_LOGINS) {
-        const until = new Date(Date.now() + LOCK_MINUTES * 60_000).toISOString();
-        await trx('core_user').where({ id: user.id }).update({ locked_until: until, failed_logins: 0 });
-        result = { kind: 'locked', until };
-      }
-      await recordAudit(trx, who, {
-        action: 'login.failure',
-        objectType: 'user',
-        objectId: user.id,
-        summary: { reason: 'wrong_password', failed: Number(failed_logins), locked: result.kind === 'locked' },
-      });
-      return result;
+    await inTransaction(core.db, async (trx) => {
+      await releaseLoginAttempt(trx, source, claim, false);
+      await recordAudit(trx, who, { action: 'login.failure', ...userObject, summary: { reason: 'disabled' } });
     });
+    return { kind: 'disabled' };
   }
 
   return inTransaction(core.db, async (trx) => {
-    const now = nowIso();
-    await trx('core_user').where({ id: user.id }).update({ failed_logins: 0, locked_until: null, last_login_at: now });
     const mfaPending = Boolean(user.totp_enabled) && !core.config.demo;
+    await releaseLoginAttempt(trx, source, claim, !mfaPending);
+    await trx('core_user').where({ id: user.id }).update({ last_login_at: nowIso() });
     const session = await createSession(trx, user.id, { mfaVerified: !mfaPending, ip: input.ip, userAgent: input.userAgent });
-    await recordAudit(trx, who, { action: 'login.success', objectType: 'user', objectId: user.id, summary: { second_factor: mfaPending ? 'pending' : 'not_required' } });
+    await recordAudit(trx, who, { action: 'login.success', ...userObject, summary: { second_factor: mfaPending ? 'pending' : 'not_required' } });
     return { kind: 'ok', token: session.token, sessionId: session.id, userId: user.id };
   });
 }
 
-/** Second step of a login: a TOTP code from the user's authenticator. Wrong codes count toward the lock. */
-export async function verifyLoginTotp(core: Core, actor: Actor, sessionId: string, code: string): Promise<boolean> {
+export type TotpLoginResult = { kind: 'ok' } | { kind: 'invalid' } | { kind: 'throttled'; until: string };
+
+/**
+ * Second step of a login: a TOTP code from the user's authenticator. Throttled like the password step, on the
+ * same counters (the actor's address, the username there, the username everywhere); a wrong code counts as a
+ * failure, and a right one completes the login and clears the username's failures at this address.
+ */
+export async function verifyLoginTotp(core: Core, actor: Actor, sessionId: string, code: string, now = Date.now()): Promise<TotpLoginResult> {
+  const source = { username: actor.username, address: actor.ip };
+  const claim = await inTransaction(core.db, async (trx) => {
+    const answer = await claimLoginAttempt(trx, source, now);
+    if (answer.kind === 'throttled') {
+      await recordAudit(trx, actor, { action: 'login.totp.failure', objectType: 'user', objectId: actor.userId, summary: { reason: 'throttled', wait_seconds: waitSeconds(answer.until, now) } });
+    }
+    return answer;
+  });
+  if (claim.kind === 'throttled') return { kind: 'throttled', until: new Date(claim.until).toISOString() };
+
   const user = (await core.db('core_user').where({ id: actor.userId }).first()) as UserAuthRow;
-  const step = user.totp_secret_enc && user.totp_enabled ? acceptedTotpStep(core.crypto.decrypt(user.totp_secret_enc), code) : null;
+  const step = user.totp_secret_enc && user.totp_enabled ? acceptedTotpStep(core.crypto.decrypt(user.totp_secret_enc), code, now) : null;
   return inTransaction(core.db, async (trx) => {
     if (step !== null) {
       // Accept a step once: the conditional update fails if this code (or a later one) was already used.
       const updated = await trx('core_user')
         .where({ id: user.id })
         .andWhere((q) => q.whereNull('totp_last_step').orWhere('totp_last_step', '<', step))
-        .update({ totp_last_step: step, failed_logins: 0 });
+        .update({ totp_last_step: step });
       if (updated === 1) {
+        await releaseLoginAttempt(trx, source, claim, true);
         await markSessionMfaVerified(trx, sessionId);
         await recordAudit(trx, actor, { action: 'login.totp.success', objectType: 'user', objectId: user.id });
-        return true;
+        return { kind: 'ok' };
       }
     }
-    await trx('core_user').where({ id: user.id }).increment('failed_logins', 1);
-    const { failed_logins } = await trx('core_user').where({ id: user.id }).select('failed_logins').first();
-    const locked = failed_logins >= MAX_FAILED_LOGINS;
-    if (locked) {
-      await trx('core_user').where({ id: user.id }).update({ locked_until: new Date(Date.now() + LOCK_MINUTES * 60_000).toISOString(), failed_logins: 0 });
-      await invalidateUserSessions(trx, user.id);
-    }
-    await recordAudit(trx, actor, { action: 'login.totp.failure', objectType: 'user', objectId: user.id, summary: { failed: Number(failed_logins), locked } });
-    return false;
+    await recordAudit(trx, actor, { action: 'login.totp.failure', objectType: 'user', objectId: user.id, summary: { reason: 'wrong_code', failed: claim.failures } });
+    return { kind: 'invalid' };
   });
 }
 

@@ -1,11 +1,13 @@
 import multer from 'multer';
 import type { Context, Next } from 'koa';
-import { ValidationError } from '../errors.ts';
+import { ForbiddenError, ValidationError } from '../errors.ts';
 
 /**
  * Multipart forms (file uploads) are read in memory before the CSRF check, like any other form, so that the
  * form's token is checked the same way and no route can forget it. One file per request, at most 20 MB
- * (a 50,000-row workbook is a few MB).
+ * (a 50,000-row workbook is a few MB). Only a logged-in user (past any pending login step; the session middleware
+ * runs first) may send one: anyone else is refused before a byte of the body is read, and the connection closed
+ * rather than kept to drain the rest.
  */
 export const MAX_UPLOAD_BYTES = 20 * 1024 * 1024;
 
@@ -14,6 +16,10 @@ export function multipartBody() {
   const parse = multer({ storage: multer.memoryStorage(), defParamCharset: 'utf8', limits: { files: 1, fileSize: MAX_UPLOAD_BYTES, fields: 50 } }).any();
   return async (ctx: Context, next: Next) => {
     if (!ctx.is('multipart')) return next();
+    if (!ctx.state.actor || ctx.state.pendingStep) {
+      ctx.set('Connection', 'close');
+      throw new ForbiddenError('请先登录，再上传文件');
+    }
     try {
       await new Promise<void>((resolve, reject) => parse(ctx.req as never, ctx.res as never, (err: unknown) => (err ? reject(err) : resolve())));
       const req = ctx.req as unknown as { body?: Record<string, unknown>; files?: unknown };

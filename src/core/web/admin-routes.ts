@@ -148,7 +148,7 @@ export function adminRoutes(router: Router, web: Web): void {
   router.post('/admin/users/:id/unlock', async (ctx) => {
     const actor = await admin(ctx);
     await unlockUser(core, actor, userIdParam(ctx));
-    await web.redirectWith(ctx, `/admin/users/${ctx.params.id}`, { kind: 'success', message: '账户已解除锁定' });
+    await web.redirectWith(ctx, `/admin/users/${ctx.params.id}`, { kind: 'success', message: '已解除该用户名的登录限制' });
   });
 
   router.post('/admin/users/:id/reset-totp', async (ctx) => {

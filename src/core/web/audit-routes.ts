@@ -1,5 +1,6 @@
 import type Router from '@koa/router';
-import { type AuditRow, listAudit, recordAudit, requireAuditor, verifyAuditChain } from '../audit.ts';
+import { type AuditRow, listAudit, recordAudit, requireAuditor } from '../audit.ts';
+import { checkAuditLog } from '../audit-anchor.ts';
 import { type AuditLexicon, splitObjectRef } from '../audit-vocabulary.ts';
 import { inTransaction } from '../db.ts';
 import { XLSX_TYPE } from '../downloads.ts';
@@ -12,7 +13,7 @@ import type { Web } from './web.ts';
 /** Rows whose objects' names are looked up together in an export (each lookup is one query a kind, `where id in`). */
 const NAMES_CHUNK = 5_000;
 
-/** The audit administrator's pages: the log with filters, its export, and the verification of its hash chain. */
+/** The audit administrator's pages: the log with filters, its export, and the verification of its hash chain and anchor. */
 export function auditRoutes(router: Router, web: Web, lexicon: AuditLexicon): void {
   const { db } = web.core;
   const auditList = defineList({
@@ -95,9 +96,11 @@ export function auditRoutes(router: Router, web: Web, lexicon: AuditLexicon): vo
     web.sendFile(ctx, file.fileName, XLSX_TYPE, file.body);
   });
 
+  // The same check as the nightly task and `ykt verify-audit`: the chain, then the anchor outside the database,
+  // which it renews and shows for keeping elsewhere.
   router.get('/audit/verify', async (ctx) => {
     await requireAuditor(db, web.actor(ctx));
-    const result = await verifyAuditChain(db);
+    const result = await checkAuditLog(db, web.core.config);
     web.render(ctx, 'audit/verify.njk', { title: '审计日志完整性校验', result });
   });
 }

@@ -12,6 +12,19 @@ import { loginSchema, passwordChangeSchema, totpSchema } from './schemas.ts';
 import { sessionCookieOptions } from './session-middleware.ts';
 import { type Web, safeNext } from './web.ts';
 
+/**
+ * The answer to an attempt refused by the login throttle (429): when to try again, also as Retry-After. The same
+ * for every username, existing or not.
+ */
+function throttledMessage(ctx: Context, until: string): string {
+  const seconds = Math.max(1, Math.ceil((Date.parse(until) - Date.now()) / 1000));
+  ctx.set('Retry-After', String(seconds));
+  const minute = 60_000;
+  const when =
+    seconds < 60 ? `请 ${seconds} 秒后再试` : `请于 ${formatDateTime(new Date(Math.ceil(Date.parse(until) / minute) * minute).toISOString()).slice(11)} 以后再试（约 ${Math.ceil(seconds / 60)} 分钟）`;
+  return `登录尝试过于频繁，${when}；输错的次数越多，需要等待的时间越长`;
+}
+
 /** Login (password, then second factor), logout, and the user's own account security. */
 export function authRoutes(router: Router, web: Web): void {
   const { core } = web;
@@ -36,13 +49,10 @@ export function authRoutes(router: Router, web: Web): void {
     }
     const result = await login(core, { username: input.username, password: input.password, ip: ctx.ip || null, userAgent: ctx.get('User-Agent') || null });
     if (result.kind !== 'ok') {
-      const message =
-        result.kind === 'locked'
-          ? `连续 5 次登录失败，账户已锁定 15 分钟，请于 ${formatDateTime(result.until).slice(11)} 后再试，或联系系统管理员解锁`
-          : result.kind === 'disabled'
-            ? '该账户已停用，请联系系统管理员'
-            : '用户名或密码错误';
-      return loginPage(ctx, { errors: { password: message }, values: { username: input.username }, next: safeNext(input.next) }, result.kind === 'invalid' ? 422 : 403);
+      const values = { username: input.username };
+      if (result.kind === 'throttled') return loginPage(ctx, { errors: { password: throttledMessage(ctx, result.until) }, values, next: safeNext(input.next) }, 429);
+      const message = result.kind === 'disabled' ? '该账户已停用，请联系系统管理员' : '用户名或密码错误';
+      return loginPage(ctx, { errors: { password: message }, values, next: safeNext(input.next) }, result.kind === 'invalid' ? 422 : 403);
     }
     const old = ctx.state.session;
     if (old) await invalidateSession(core.db, old.id);
@@ -57,12 +67,15 @@ export function authRoutes(router: Router, web: Web): void {
 
   router.post('/login/totp', async (ctx) => {
     if (!ctx.state.actor) return web.redirect(ctx, '/login');
+    const page = (errors: Record<string, string>, status: number) => web.render(ctx, 'core/totp-login.njk', { title: '动态口令验证', errors }, status);
     try {
       const { code } = validate(totpSchema, ctx.request.body);
-      if (await verifyLoginTotp(core, web.actor(ctx), web.session(ctx).id, code)) return web.redirect(ctx, '/');
+      const result = await verifyLoginTotp(core, web.actor(ctx), web.session(ctx).id, code);
+      if (result.kind === 'ok') return web.redirect(ctx, '/');
+      if (result.kind === 'throttled') return page({ code: throttledMessage(ctx, result.until) }, 429);
       throw new ValidationError({ code: '动态口令不正确或已使用过，请输入手机上当前显示的 6 位数字' });
     } catch (err) {
-      if (err instanceof ValidationError) return web.render(ctx, 'core/totp-login.njk', { title: '动态口令验证', errors: err.fieldErrors }, 422);
+      if (err instanceof ValidationError) return page(err.fieldErrors, 422);
       throw err;
     }
   });

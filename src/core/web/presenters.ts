@@ -15,7 +15,7 @@ export function presentAuditRow(lexicon: AuditLexicon, names: Map<string, string
   const type = row.object_type;
   const id = row.object_id;
   return {
-    id: Number(row.id),
+    id: row.id,
     at: formatDateTime(row.at),
     who: row.username ?? '（未知）',
     roles: (row.roles ?? '').split(',').filter(Boolean).map((r) => ROLE_LABELS[r as Role] ?? r).join('、'),
@@ -35,7 +35,7 @@ export function presentUser(row: UserListRow) {
     region: row.region_name,
     org: row.org_name ?? '',
     roles: row.roles.map((r) => ROLE_LABELS[r]).join('、'),
-    status: row.disabled ? '已停用' : row.locked ? '已锁定' : '正常',
+    status: row.disabled ? '已停用' : row.locked ? '登录受限（多次登录失败）' : '正常',
     totp: row.totp_enabled ? '已绑定' : '未绑定',
     lastLogin: formatDateTime(row.last_login_at),
   };
