@@ -108,7 +108,11 @@ describe(`the year-end clearing report (${TEST_DB})`, () => {
       expect(pdf.status).toBe(200);
       expect((pdf.body as Buffer).subarray(0, 5).toString()).toBe('%PDF-');
     }
+    // The department finds the report it may read on its reconciliations page; the other department does not.
+    const reportLink = `/bank/clearing/${id}/report.pdf`;
+    expect((await (await agent('dept_civil')).get('/bank/reconciliations')).text).toContain(reportLink);
     const agri = await agent('dept_agri');
+    expect((await agri.get('/bank/reconciliations')).text).not.toContain(reportLink);
     expect((await report(agri)).status).toBe(404);
     // The clearing page itself stays the finance section's, the treasury's and the supervisor's.
     expect((await agri.get('/bank/clearing')).status).toBe(403);

@@ -465,6 +465,19 @@ export async function yearCleared(db: Conn, year: number, countyIds: number[]): 
 }
 
 /**
+ * The clearing reports of the actor's county that policy.ts lets a department read: those of the years in which it
+ * had a round (the finance section, the treasury and the supervisor see them all on the clearing page).
+ */
+export async function clearingReportsFor(db: Conn, actor: Actor): Promise<ClearingRow[]> {
+  const readable: ClearingRow[] = [];
+  for (const clearing of await clearingsOf(db, actor.regionId)) {
+    const departmentOrgIds = (await transferredRounds(db, { countyId: actor.regionId, year: clearing.year })).map((r) => r.department_org_id);
+    if (can(actor, 'read_clearing_report', { departmentOrgIds }).ok) readable.push(clearing);
+  }
+  return readable;
+}
+
+/**
  * A kept clearing report, for an actor in its county's scope whom policy.ts lets read it: the finance section,
  * the treasury, the supervisor, and a department with a round in the year cleared.
  */

@@ -23,6 +23,7 @@ import {
 import {
   clearingFigures,
   clearingPdf,
+  clearingReportsFor,
   clearingsOf,
   differenceById,
   differencesOf,
@@ -49,6 +50,7 @@ export function reconcileRoutes(router: Router, web: Web): void {
       title: '季度对账',
       rows: (await listReconciliations(db, actor)).map(presentReconciliationListRow),
       canClear: can(actor, 'read_clearing', null).ok,
+      clearingReports: can(actor, 'read_clearing', null).ok ? [] : (await clearingReportsFor(db, actor)).map(presentClearing),
     });
   });
 
