@@ -7,6 +7,7 @@ import type { Actor } from '../src/core/auth/roles.ts';
 import type { Core } from '../src/core/context.ts';
 import { bulkInsert, inTransaction, nowIso, reserveIds } from '../src/core/db.ts';
 import { payoutFile } from '../src/modules/bank/commands.ts';
+import { resultFileCsv } from '../src/modules/bank/simulator.ts';
 import { createRound, lineRow } from '../src/modules/batch/commands.ts';
 import { releaseRound } from '../src/modules/batch/round-workflow.ts';
 import { actOnRoster } from '../src/modules/batch/workflow.ts';
@@ -160,9 +161,9 @@ export async function batchFigures(core: Core, password: string, resultFile: str
   // The bank's result file for it: every line, 2 % failed (account does not exist).
   const details = file.body.toString('utf8').replace(/^\ufeff/, '').split('\r\n').slice(4).filter(Boolean);
   const results = details.map((d, i) => {
-    const [ref, , , amount] = d.split(',');
-    return i % 50 === 0 ? `${ref},${amount},失败,F01,` : `${ref},${amount},成功,,`;
+    const [ref, , , amount] = d.split(',') as [string, string, string, string];
+    return i % 50 === 0 ? { ref, amountFen: amount, result: '失败', code: 'F01' } : { ref, amountFen: amount, result: '成功' };
   });
-  fs.writeFileSync(resultFile, `流水号,金额（分）,结果,失败代码,失败原因\r\n${results.join('\r\n')}\r\n`);
+  fs.writeFileSync(resultFile, resultFileCsv(results));
   return { checkSubmit, page, release, payout, payoutRound };
 }

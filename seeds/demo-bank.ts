@@ -4,6 +4,7 @@ import type { Core } from '../src/core/context.ts';
 import { businessDate } from '../src/core/dates.ts';
 import { approveCorrections, correctFailure, decideReturn, recordRefund, recordTreasuryReturn, verifyFailure } from '../src/modules/bank/failures.ts';
 import { importResultFile } from '../src/modules/bank/results.ts';
+import { type ResultLine, resultFileCsv } from '../src/modules/bank/simulator.ts';
 
 /**
  * The demo's paid round after the bank answered (through the same commands the pages use): every line paid but four,
@@ -16,12 +17,11 @@ export async function seedDemoBank(core: Core, roundId: number): Promise<void> {
   const [bank, station, civil, finance, treasury] = await Promise.all(['bank', 'station1', 'dept_civil', 'finance', 'treasury'].map(actor));
   const lines: { id: number; amount_fen: number }[] = await core.db('batch_line').where({ round_id: roundId, state: 'active' }).orderBy('id').select('id', 'amount_fen');
   const failing = new Map([[lines[2]!.id, 'F03'], [lines[7]!.id, 'F01'], [lines[11]!.id, 'F05'], [lines[19]!.id, 'F04']]);
-  const header = '流水号,金额（分）,结果,失败代码,失败原因';
-  const answer = async (rows: string[], name: string) => {
-    const outcome = await importResultFile(core, bank, roundId, { name, buffer: Buffer.from([header, ...rows].join('\r\n')) });
+  const answer = async (rows: ResultLine[], name: string) => {
+    const outcome = await importResultFile(core, bank, roundId, { name, buffer: resultFileCsv(rows) });
     if (!outcome.ok) throw new Error(`demo results refused: ${outcome.errors[0]?.message}`);
   };
-  await answer(lines.map((l) => (failing.has(l.id) ? `R${roundId}-${l.id},${l.amount_fen},失败,${failing.get(l.id)},` : `R${roundId}-${l.id},${l.amount_fen},成功,,`)), '回盘（演示）.csv');
+  await answer(lines.map((l) => ({ ref: `R${roundId}-${l.id}`, amountFen: l.amount_fen, ...(failing.has(l.id) ? { result: '失败', code: failing.get(l.id) } : { result: '成功' }) })), '回盘（演示）.csv');
   const cases = async () => (await core.db('bank_failure').where({ round_id: roundId }).orderBy('id').select('id', 'version', 'amount_fen', 'line_id', 'attempt')).map((c) => ({ id: Number(c.id), version: Number(c.version), fen: Number(c.amount_fen), lineId: Number(c.line_id), attempt: Number(c.attempt) }));
   const refresh = async (id: number) => (await cases()).find((c) => c.id === id)!;
   const [, reviewing, refundDue, returned] = await cases();
@@ -30,7 +30,7 @@ export async function seedDemoBank(core: Core, roundId: number): Promise<void> {
     await verifyFailure(core, civil, c.id, { version: (await refresh(c.id)).version });
   }
   await approveCorrections(core, finance, roundId, [refundDue!.id, returned!.id]);
-  await answer([refundDue!, returned!].map((c) => `R${roundId}-${c.lineId}-2,${c.fen},失败,F04,`), '补充回盘（演示）.csv');
+  await answer([refundDue!, returned!].map((c) => ({ ref: `R${roundId}-${c.lineId}-2`, amountFen: c.fen, result: '失败', code: 'F04' })), '补充回盘（演示）.csv');
   const today = businessDate();
   await recordRefund(core, bank, roundId, { failureIds: [returned!.id], voucherNo: '信联退〔2026〕0008号（演示）', refundedOn: today, amountFen: returned!.fen });
   await decideReturn(core, civil, returned!.id, { version: (await refresh(returned!.id)).version, reason: '本人已长期外出务工，多次联系不上（演示）' });

@@ -4,6 +4,7 @@ import { hashPassword } from '../src/core/auth/password.ts';
 import { ROLE_LABELS, type Role } from '../src/core/auth/roles.ts';
 import { inTransaction, insertReturningId, nowIso } from '../src/core/db.ts';
 import { type Region, insertRegion } from '../src/core/regions.ts';
+import { sealedSettlementAccount } from '../src/modules/agreement/index.ts';
 import { seedDemoPeople } from './demo-people.ts';
 import { DEMO_SETTLEMENT_ACCOUNT, seedDemoBatch } from './demo-batch.ts';
 import { seedDemoReference } from './demo-reference.ts';
@@ -106,7 +107,7 @@ export async function seedDemo(core: Core, password: string, options: { people?:
       starts_on: '2024-01-01',
       ends_on: '2028-12-31',
       settlement_account_name: '青禾县农村信用合作联社惠民补贴代发清算户',
-      settlement_account_no: DEMO_SETTLEMENT_ACCOUNT,
+      ...sealedSettlementAccount(core.crypto, DEMO_SETTLEMENT_ACCOUNT),
       free_sms: true,
       free_withdrawal: true,
       recorded_by: userIds.get('finance')!,

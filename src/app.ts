@@ -49,6 +49,7 @@ const CORE_NAV: NavItem[] = [
   { href: '/admin/settings', label: '时限设置', roles: ['admin'] },
   { href: '/admin/tasks', label: '计划任务', roles: ['admin'] },
   { href: '/admin/api-tokens', label: '接口令牌', roles: ['admin'] },
+  { href: '/api-tokens', label: '接口令牌审批', roles: ['finance_section'] },
   { href: '/audit', label: '审计日志', roles: ['auditor'] },
 ];
 const ACCOUNT_NAV: NavItem = { href: '/account', label: '账户安全', roles: CORE_NAV[0]!.roles };

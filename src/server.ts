@@ -6,6 +6,7 @@ import type { Core } from './core/context.ts';
 import { createFieldCrypto } from './core/crypto.ts';
 import { createDb, migrate } from './core/db.ts';
 import { Scheduler } from './core/scheduler.ts';
+import { sealSettlementAccounts } from './modules/agreement/index.ts';
 
 export interface Running {
   url: string;
@@ -18,11 +19,15 @@ export function createCore(config: Config, options: { schema?: string } = {}): C
   return { db: createDb(config.databaseUrl, options), config, crypto: createFieldCrypto(config.secretKey) };
 }
 
-/** Entry: connect, migrate (safe when two processes start together), start the scheduler, listen. */
+/**
+ * Entry: connect, migrate (safe when two processes start together), finish what a migration left for the field key
+ * (which migrations do not have), start the scheduler, listen.
+ */
 export async function start(config: Config, options: { logRequests?: boolean; beforeListen?: (core: Core) => Promise<void> } = {}): Promise<Running> {
   const core = createCore(config);
   try {
     await migrate(core.db);
+    await sealSettlementAccounts(core);
     await options.beforeListen?.(core);
   } catch (err) {
     await core.db.destroy();

@@ -9,7 +9,7 @@ import TestAgent from 'supertest/lib/agent.js';
 import { createApp } from '../src/app.ts';
 import { type Config, loadConfig } from '../src/core/config.ts';
 import type { Core } from '../src/core/context.ts';
-import { createFieldCrypto } from '../src/core/crypto.ts';
+import { createFieldCrypto, sha256 } from '../src/core/crypto.ts';
 import { createDb, migrate } from '../src/core/db.ts';
 import { loadActor } from '../src/core/auth/actor.ts';
 import type { Actor } from '../src/core/auth/roles.ts';
@@ -17,6 +17,8 @@ import { currentTotpCode, newTotpSecret } from '../src/core/auth/totp.ts';
 import { seedDemo } from '../seeds/demo.ts';
 import { watchFormContract } from './form-contract.ts';
 import { checkCharacter } from '../src/modules/beneficiary/id-number.ts';
+import { decideAccount, decideImportAccounts } from '../src/modules/beneficiary/commands.ts';
+import { pendingAccounts, pendingImports } from '../src/modules/beneficiary/queries.ts';
 
 /**
  * Test databases are real: an SQLite file per test file, or a PostgreSQL schema per test file on the server
@@ -148,6 +150,21 @@ export async function asAdmin(db: TestDb): Promise<TestAgent> {
   return agent;
 }
 
+/**
+ * The API token shown on the administrator's creation page, approved by the finance section through its page:
+ * a token works only once approved.
+ */
+export async function approvedToken(db: TestDb, created: request.Response): Promise<string> {
+  const token = /<code>(ykt_[^<]+)<\/code>/.exec(created.text)?.[1];
+  if (!token) throw new Error(`no token on the page (status ${created.status})`);
+  const { id } = await db.core.db('core_api_token').where({ token_hash: sha256(token).toString('hex') }).first('id');
+  const finance = agentFor(db.core);
+  await loginWithTotp(finance, db.core, 'finance');
+  const approved = await submit(finance, '/api-tokens', `/api-tokens/${id}/approve`, {});
+  if (approved.status !== 303) throw new Error(`token approval failed with ${approved.status}`);
+  return token;
+}
+
 export async function regionId(db: TestDb, name: string): Promise<number> {
   return (await db.core.db('core_region').where({ name }).first()).id;
 }
@@ -163,6 +180,17 @@ export async function auditRows(core: Core, action?: string) {
   const q = core.db('core_audit').orderBy('id');
   if (action) q.where({ action });
   return q;
+}
+
+/**
+ * The township finance office (by default finance1, 城关镇) confirms, through its commands, every newly registered
+ * account waiting in its township: a file's together, the form's one by one. Tests that pay people registered
+ * through the registry call it after registering them.
+ */
+export async function confirmNewAccounts(db: TestDb, username = 'finance1'): Promise<void> {
+  const office = await actorFor(db, username);
+  for (const i of await pendingImports(db.core.db, office)) await decideImportAccounts(db.core, office, i.id, { approve: true, note: null, version: i.version });
+  for (const a of await pendingAccounts(db.core.db, office)) await decideAccount(db.core, office, a.id, { approve: true, note: null });
 }
 
 /** A made-up ID number: the 17 digits given (use the fictional region 990102) and their check character. */

@@ -2,20 +2,29 @@ import type Router from '@koa/router';
 import type { Context, Next } from 'koa';
 import { recordAudit } from './audit.ts';
 import { type Actor, hasRole } from './auth/roles.ts';
+import { type Decision, authorize, firstRefusal, refused } from './authz.ts';
 import type { Core } from './context.ts';
 import { randomToken, sha256 } from './crypto.ts';
 import { type Conn, inTransaction, insertReturningId, nowIso } from './db.ts';
 import { AppError, ConflictError, ForbiddenError, NotFoundError, ValidationError } from './errors.ts';
-import { regionInScope } from './regions.ts';
+import type { WorkQueue } from './module.ts';
+import { isPathInScope, regionInScope, whereRegionInScope } from './regions.ts';
 
 /**
- * The JSON API for machines under /api/v1: the data-sharing platform pushes reference data, later the agent bank
- * fetches payout files and posts results. A machine holds a bearer token made by the county's administrator for
- * one purpose and one region; only the token's SHA-256 is stored and it is shown once. Requests carry no cookies,
- * so no session or CSRF token applies; every state change is audited as the token ("api:<name>").
+ * The JSON API for machines under /api/v1: the data-sharing platform pushes reference data, the agent bank
+ * fetches payout files (the payees' full account numbers) and posts results. A machine holds a bearer token made by
+ * the county's administrator for one purpose and one region; only the token's SHA-256 is stored and it is shown
+ * once. Every purpose reaches business data, so a token works only after a finance section user (财政局业务科室)
+ * other than its maker has approved it: the administrator alone cannot open the payees' data to a machine
+ * (三权分立). Requests carry no cookies, so no session or CSRF token applies; every state change is audited as the
+ * token ("api:<name>").
  */
 export const API_PURPOSES = { reference: '部门共享数据推送', bank: '代发银行', platform: '上级平台' } as const;
 export type ApiPurpose = keyof typeof API_PURPOSES;
+
+/** A token's decision; revocation (`revoked_at`) ends any of them. */
+export const API_TOKEN_STATES = { pending: '待财政局业务科室批准', approved: '已批准', refused: '已拒绝' } as const;
+export type ApiTokenState = keyof typeof API_TOKEN_STATES;
 
 export interface ApiClient {
   tokenId: number;
@@ -36,7 +45,10 @@ function assertAdmin(actor: Actor): void {
   if (!hasRole(actor, 'admin')) throw new ForbiddenError('接口令牌由系统管理员管理');
 }
 
-/** Make a token (admin, for a region in scope); the token itself is returned once and stored only hashed. */
+/**
+ * Make a token (admin, for a region in scope); the token itself is returned once and stored only hashed. It is
+ * pending: it authenticates nothing until the finance section approves it (decideApiToken).
+ */
 export async function createApiToken(core: Core, actor: Actor, input: { name: string; purpose: ApiPurpose; regionId: number; orgId: number | null }): Promise<{ id: number; token: string }> {
   assertAdmin(actor);
   const region = await regionInScope(core.db, actor, input.regionId);
@@ -50,10 +62,11 @@ export async function createApiToken(core: Core, actor: Actor, input: { name: st
       region_id: region.id,
       org_id: input.orgId,
       token_hash: hashToken(token),
+      state: 'pending',
       created_by: actor.userId,
       created_at: nowIso(),
     });
-    await recordAudit(trx, actor, { action: 'api.token.create', objectType: 'api_token', objectId: tokenId, summary: { name: input.name, purpose: input.purpose, region: region.name } });
+    await recordAudit(trx, actor, { action: 'api.token.create', objectType: 'api_token', objectId: tokenId, summary: { name: input.name, purpose: input.purpose, region: region.name, state: 'pending' } });
     return tokenId;
   });
   return { id, token };
@@ -75,32 +88,101 @@ export interface ApiTokenRow {
   id: number;
   name: string;
   purpose: ApiPurpose;
+  state: ApiTokenState;
+  region_path: string;
   region_name: string;
   org_name: string | null;
+  created_by: number;
+  created_by_name: string | null;
   created_at: string;
+  decided_by_name: string | null;
+  decided_at: string | null;
   last_used_at: string | null;
   revoked_at: string | null;
 }
 
-export async function listApiTokens(db: Conn, actor: Actor): Promise<ApiTokenRow[]> {
+function tokenQuery(db: Conn) {
   return db('core_api_token as t')
     .join('core_region as r', 'r.id', 't.region_id')
     .leftJoin('core_org as o', 'o.id', 't.org_id')
-    .where('r.path', 'like', `${actor.regionPath}%`)
-    .orderBy('t.id', 'desc')
-    .select('t.id', 't.name', 't.purpose', 'r.name as region_name', 'o.name as org_name', 't.created_at', 't.last_used_at', 't.revoked_at');
+    .leftJoin('core_user as c', 'c.id', 't.created_by')
+    .leftJoin('core_user as d', 'd.id', 't.decided_by')
+    .select(
+      't.id',
+      't.name',
+      't.purpose',
+      't.state',
+      'r.path as region_path',
+      'r.name as region_name',
+      'o.name as org_name',
+      't.created_by',
+      'c.display_name as created_by_name',
+      't.created_at',
+      'd.display_name as decided_by_name',
+      't.decided_at',
+      't.last_used_at',
+      't.revoked_at',
+    );
 }
 
-/** The API client of a request: its bearer token, not revoked. */
-async function authenticate(db: Conn, ctx: Context): Promise<ApiClient | null> {
+/** The tokens of the actor's region subtree, newest first. */
+export async function listApiTokens(db: Conn, actor: Actor): Promise<ApiTokenRow[]> {
+  return tokenQuery(db).where('r.path', 'like', `${actor.regionPath}%`).orderBy('t.id', 'desc');
+}
+
+/**
+ * May the actor approve or refuse this token: a finance section user whose region holds the token's, a token still
+ * waiting, and not one the actor made (four-eyes).
+ */
+export function canDecideApiToken(actor: Actor, token: Pick<ApiTokenRow, 'state' | 'region_path' | 'created_by' | 'revoked_at'>): Decision {
+  return firstRefusal(
+    () => (hasRole(actor, 'finance_section') ? null : refused('role', '接口令牌由财政局业务科室批准')),
+    () => (isPathInScope(actor, token.region_path) ? null : refused('role', '该令牌的地区不在您的管辖范围内')),
+    () => (token.revoked_at !== null ? refused('state', '该令牌已停用') : null),
+    () => (token.state !== 'pending' ? refused('state', `该令牌${API_TOKEN_STATES[token.state]}，不能再次处理`) : null),
+    () => (token.created_by === actor.userId ? refused('four_eyes', '您创建了该令牌，须由另一位财政局业务科室人员批准') : null),
+  );
+}
+
+/** The finance section approves a waiting token (it works from now on) or refuses it (it never works). Audited. */
+export async function decideApiToken(core: Core, actor: Actor, tokenId: number, decision: 'approve' | 'refuse'): Promise<{ name: string }> {
+  const token: ApiTokenRow | undefined = await tokenQuery(core.db).where('t.id', tokenId).first();
+  if (!token) throw new NotFoundError('令牌不存在');
+  await authorize(core.db, actor, canDecideApiToken(actor, token), { objectType: 'api_token', objectId: tokenId });
+  const state: ApiTokenState = decision === 'approve' ? 'approved' : 'refused';
+  await inTransaction(core.db, async (trx) => {
+    const updated = await trx('core_api_token').where({ id: tokenId, state: 'pending' }).whereNull('revoked_at').update({ state, decided_by: actor.userId, decided_at: nowIso() });
+    if (updated !== 1) throw new ConflictError('该令牌已被他人处理，请刷新后查看');
+    await recordAudit(trx, actor, {
+      action: decision === 'approve' ? 'api.token.approve' : 'api.token.refuse',
+      objectType: 'api_token',
+      objectId: tokenId,
+      summary: { name: token.name, purpose: token.purpose, region: token.region_name },
+    });
+  });
+  return { name: token.name };
+}
+
+/** The finance section's home page line: tokens in its scope waiting for its decision. */
+export async function apiTokenQueues(db: Conn, actor: Actor): Promise<WorkQueue[]> {
+  if (!hasRole(actor, 'finance_section')) return [];
+  const q = db('core_api_token').where({ state: 'pending' }).whereNull('revoked_at').whereNot('created_by', actor.userId);
+  const [{ n }] = await whereRegionInScope(q, 'region_id', actor, db).count({ n: '*' });
+  return Number(n) ? [{ title: '待批准的接口令牌', count: Number(n), href: '/api-tokens' }] : [];
+}
+
+/** The API client of a request: its bearer token, approved and not revoked; or why a known token does not work. */
+async function authenticate(db: Conn, ctx: Context): Promise<ApiClient | { refusal: string } | null> {
   const match = /^Bearer\s+(ykt_[A-Za-z0-9_-]{20,80})$/.exec(ctx.get('Authorization'));
   if (!match) return null;
-  const row: { id: number; name: string; purpose: ApiPurpose; region_id: number; region_path: string; org_id: number | null } | undefined = await db('core_api_token as t')
+  const row: { id: number; name: string; purpose: ApiPurpose; state: ApiTokenState; region_id: number; region_path: string; org_id: number | null } | undefined = await db('core_api_token as t')
     .join('core_region as r', 'r.id', 't.region_id')
     .where('t.token_hash', hashToken(match[1]!))
     .whereNull('t.revoked_at')
-    .first('t.id', 't.name', 't.purpose', 't.region_id', 'r.path as region_path', 't.org_id');
+    .first('t.id', 't.name', 't.purpose', 't.state', 't.region_id', 'r.path as region_path', 't.org_id');
   if (!row) return null;
+  if (row.state === 'pending') return { refusal: '该接口令牌尚待财政局业务科室批准，批准后才能使用' };
+  if (row.state === 'refused') return { refusal: '该接口令牌未获财政局业务科室批准，不能使用' };
   await db('core_api_token').where({ id: row.id }).update({ last_used_at: nowIso() });
   return { tokenId: row.id, name: row.name, purpose: row.purpose, regionId: row.region_id, regionPath: row.region_path, orgId: row.org_id, ip: ctx.ip || null };
 }
@@ -143,10 +225,10 @@ export function apiMiddleware(core: Core, router: Router) {
     try {
       if (ctx.path !== '/api/v1/openapi.json') {
         const client = await authenticate(core.db, ctx);
-        if (!client) {
+        if (!client || 'refusal' in client) {
           ctx.status = 401;
           ctx.set('WWW-Authenticate', 'Bearer');
-          ctx.body = { error: '缺少或无效的接口令牌' };
+          ctx.body = { error: client ? client.refusal : '缺少或无效的接口令牌' };
           return;
         }
         ctx.state.apiClient = client;
@@ -170,7 +252,7 @@ export function apiMiddleware(core: Core, router: Router) {
 export function openApiDocument(paths: Record<string, unknown>): Record<string, unknown> {
   return {
     openapi: '3.1.0',
-    info: { title: '惠民惠农财政补贴资金“一卡通”平台接口', version: '1', description: '供代发银行、数据共享平台和上级平台调用。令牌由县级系统管理员在“接口令牌”页面创建，每个令牌限一个用途和一个地区。' },
+    info: { title: '惠民惠农财政补贴资金“一卡通”平台接口', version: '1', description: '供代发银行、数据共享平台和上级平台调用。令牌由县级系统管理员在“接口令牌”页面创建，经财政局业务科室批准后生效，每个令牌限一个用途和一个地区。' },
     servers: [{ url: '/api/v1' }],
     security: [{ bearer: [] }],
     components: {

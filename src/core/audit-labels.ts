@@ -1,6 +1,6 @@
 import { API_PURPOSES } from './api.ts';
 import { type AuditSummary, type AuditVocabulary, changes, clauses } from './audit-vocabulary.ts';
-import { REGION_LEVEL_LABELS } from './auth/roles.ts';
+import { type Role, REGION_LEVEL_LABELS, ROLE_LABELS } from './auth/roles.ts';
 import type { DeadlineRules } from './deadlines.ts';
 import { exportAuditAction } from './lists.ts';
 import type { TaskDefinition } from './scheduler.ts';
@@ -14,6 +14,7 @@ const REFUSAL_REASONS: Record<string, string> = {
 const LOGIN_FAILURES: Record<string, string> = { unknown_user: '用户名不存在', disabled: '账户已停用', locked: '账户已锁定' };
 /** A refusal by the login throttle (src/core/auth/throttle.ts): the password or code was not checked. */
 const throttled = (s: AuditSummary) => `尝试过于频繁，未经核对即拒绝，须再等待 ${s.count('wait_seconds')} 秒`;
+const roleLabel = (code: unknown) => (typeof code === 'string' && Object.hasOwn(ROLE_LABELS, code) ? ROLE_LABELS[code as Role] : '');
 const CSRF_REASONS: Record<string, string> = { origin: '来源网站不符', token: '表单令牌无效或已过期' };
 const ORG_KINDS: Record<string, string> = { department: '业务主管部门', bank: '代发金融机构' };
 
@@ -97,7 +98,16 @@ export function coreAuditVocabulary(tasks: TaskDefinition[], deadlineRules: Dead
             .join('；') || '未改变任何内容';
         },
       },
-      'user.password_reset': { label: '重置密码', sentence: (s) => `用户名 ${s.text('username')}，须在下次登录时修改密码` },
+      'user.password_reset': {
+        label: '重置密码',
+        sentence: (s) =>
+          clauses(
+            `用户名 ${s.text('username')}`,
+            s.list('roles').length > 0 && `角色：${s.list('roles').map(roleLabel).join('、')}`,
+            '须在下次登录时修改密码',
+            s.has('totp_cleared') && '三员账户，动态口令已清除、须重新绑定',
+          ),
+      },
       'user.unlock': { label: '解除登录限制', sentence: (s) => `用户名 ${s.text('username')}` },
       'user.totp_reset': { label: '重置动态口令', sentence: (s) => `用户名 ${s.text('username')}，须重新绑定` },
       'region.create': {
@@ -148,8 +158,10 @@ export function coreAuditVocabulary(tasks: TaskDefinition[], deadlineRules: Dead
       'audit.verify.failed': { label: '审计日志校验异常', sentence: (s) => s.text('problem') },
       'api.token.create': {
         label: '创建接口令牌',
-        sentence: (s) => clauses(`“${s.text('name')}”`, `用途：${s.choice('purpose', API_PURPOSES)}`, `地区：${s.text('region')}`),
+        sentence: (s) => clauses(`“${s.text('name')}”`, `用途：${s.choice('purpose', API_PURPOSES)}`, `地区：${s.text('region')}`, s.text('state') === 'pending' && '待财政局业务科室批准'),
       },
+      'api.token.approve': { label: '批准接口令牌', sentence: (s) => clauses(`“${s.text('name')}”`, `用途：${s.choice('purpose', API_PURPOSES)}`, `地区：${s.text('region')}`, '自此可以使用') },
+      'api.token.refuse': { label: '拒绝接口令牌', sentence: (s) => clauses(`“${s.text('name')}”`, `用途：${s.choice('purpose', API_PURPOSES)}`, `地区：${s.text('region')}`, '该令牌不能使用') },
       'api.token.revoke': { label: '吊销接口令牌', sentence: (s) => `“${s.text('name')}”` },
       'demo.seed': {
         label: '写入演示数据',

@@ -11,7 +11,7 @@ export interface Config {
   /** Secret for field encryption, blind indexes, CSRF tokens. Required outside demo and test. */
   secretKey: string;
   dataDir: string;
-  /** Demo mode: seeded county, no second factor. Never on in production. */
+  /** Demo mode: seeded county, no second factor. Set by `ykt demo` only, never from the environment. */
   demo: boolean;
   /** Trust X-Forwarded-Proto/For from a reverse proxy that terminates TLS. */
   trustProxy: boolean;
@@ -65,14 +65,14 @@ function parseAuditKey(text: string, source: string): Buffer {
  */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<Config> = {}): Config {
   const where = locations(env);
-  const demo = overrides.demo ?? env.YKT_DEMO === '1';
   const { auditKey, ...rest } = overrides;
   const settings = {
     ...where,
     port: intFrom(env, 'PORT', 3000),
     host: env.HOST || '0.0.0.0',
     secretKey: env.YKT_SECRET_KEY || '',
-    demo,
+    // Only `ykt demo` turns demo mode on (an override); no environment variable does, so `ykt serve` never runs in it.
+    demo: false,
     trustProxy: env.YKT_TRUST_PROXY === '1',
     sessionIdleMinutes: intFrom(env, 'YKT_SESSION_IDLE_MINUTES', 30),
     scryptLogN: intFrom(env, 'YKT_SCRYPT_LOG_N', 15),

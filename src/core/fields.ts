@@ -20,13 +20,57 @@ export const id = (label: string) => z.coerce.number({ error: `请选择${label}
 /** The version of a record the form was built from: a save over someone else's change is refused by the command. */
 export const version = z.coerce.number({ error: '页面已过期，请刷新后再试' }).int({ error: '页面已过期，请刷新后再试' }).positive({ error: '页面已过期，请刷新后再试' });
 
-/** Text a person types, trimmed, required, at most `max` characters. */
+/**
+ * Why a text a person typed or a file carried (trimmed) is refused, or null: no markup (angle brackets), no control
+ * characters but line breaks, and no leading = + - @, with which a spreadsheet program takes a cell for a formula.
+ * The rule of every free text (text(), the imports' text cells), so that no route takes what another refuses; the
+ * files the platform writes neutralise such a text all the same (spreadsheet.ts exportCell).
+ */
+export function freeTextProblem(value: string): string | null {
+  if (/[<>]/.test(value)) return '不能包含尖括号 < >';
+  if (/[\u0000-\u0009\u000b\u000c\u000e-\u001f\u007f-\u009f]/.test(value)) return '不能包含控制字符';
+  if (/^[=+\-@]/.test(value)) return '不能以 = + - @ 开头（表格软件会把它当作公式）';
+  return null;
+}
+
+/** Text a person types, trimmed, required, at most `max` characters, with the rule of free text (freeTextProblem). */
 export const text = (label: string, max: number) =>
   z
     .string({ error: `请填写${label}` })
     .trim()
     .min(1, { error: `请填写${label}` })
-    .max(max, { error: `${label}不能超过 ${max} 个字符` });
+    .max(max, { error: `${label}不能超过 ${max} 个字符` })
+    .superRefine((value, ctx) => {
+      const problem = freeTextProblem(value);
+      if (problem) ctx.addIssue({ code: 'custom', message: `${label}${problem}` });
+    });
+
+/** Names as on the ID card: Chinese characters (also rare ones outside the BMP), the middle dot of minority names, letters. */
+const PERSON_NAME = /^[\p{Script=Han}·•A-Za-z]+$/u;
+const PERSON_NAME_MAX = 40;
+
+/**
+ * Why a person's name (trimmed) is refused, or null, in the words of the registry import's report (第 n 行「姓名」：…).
+ * The one rule of every route that takes a person's or an account holder's name: the registry import
+ * (beneficiary/files.ts), the reference data (file and API), the forms (personName). It leaves no room for markup or
+ * a formula.
+ */
+export function personNameProblem(name: string): string | null {
+  if (name === '') return '不能为空';
+  if ([...name].length > PERSON_NAME_MAX) return `不能超过 ${PERSON_NAME_MAX} 个字`;
+  if (!PERSON_NAME.test(name)) return '只能包含汉字、间隔号“·”或字母，请与身份证一致';
+  return null;
+}
+
+/** A person's or an account holder's name (姓名, 户名), required, with the registry import's rule and message (personNameProblem). */
+export const personName = (label: string) =>
+  z
+    .string({ error: `请填写${label}` })
+    .trim()
+    .superRefine((name, ctx) => {
+      const problem = personNameProblem(name);
+      if (problem) ctx.addIssue({ code: 'custom', message: name === '' ? `请填写${label}` : `${label}${problem}` });
+    });
 
 /** A reason (退回原因, 核实说明 …): required text of at most 300 characters unless said otherwise. */
 export const reason = (label: string, max = 300) => text(label, max);

@@ -17,12 +17,14 @@ export function addFen(...values: Fen[]): Fen {
 
 /**
  * standard × quantity, the one way a payment's amount is made. The quantity is in thousandths of a unit (12.5 亩
- * = 12500), so no floating point is involved; the product is rounded half up to the fen, in BigInt (10^7 fen ×
- * 10^9 thousandths passes 2^53).
+ * = 12500), so no floating point is involved; the product is rounded half away from zero to the fen (0.5 分 → 1,
+ * −0.5 分 → −1), in BigInt (10^7 fen × 10^9 thousandths passes 2^53).
  */
 export function multiplyFen(standard: Fen, quantityMilli: number): Fen {
   if (!Number.isSafeInteger(quantityMilli) || quantityMilli < 0) throw new MoneyError('数量必须是非负的千分之一单位整数');
-  return fen(Number((BigInt(standard) * BigInt(quantityMilli) + 500n) / 1000n));
+  const product = BigInt(fen(standard)) * BigInt(quantityMilli);
+  const magnitude = ((product < 0n ? -product : product) + 500n) / 1000n;
+  return fen(Number(product < 0n ? -magnitude : magnitude));
 }
 
 const YUAN_PATTERN = /^(-)?(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d{1,2}))?$/;

@@ -26,6 +26,8 @@ export interface SubmittedTable {
   /** 0-based column index of each header text. */
   columns: Map<string, number>;
   rows: TableRow[];
+  /** The non-blank rows above the header (a title, a file's summary), cells in the file's column order. */
+  above: TableRow[];
 }
 
 /** Any cell value (number, rich text, formula, hyperlink …) as the trimmed text Excel shows. */
@@ -60,11 +62,12 @@ export type RowConsumer = (row: TableRow, columns: Map<string, number>) => boole
  * only the rows it kept.
  */
 export async function readTable(file: Buffer, spec: TableSpec, consume?: RowConsumer): Promise<SubmittedTable | string> {
-  const table: SubmittedTable = { header: [], columns: new Map(), rows: [] };
+  const table: SubmittedTable = { header: [], columns: new Map(), rows: [], above: [] };
   const refusal = await readInWorker(file, spec, {
-    header(header, columns) {
+    header(header, columns, above) {
       table.header = header;
       table.columns = columns;
+      table.above = above;
     },
     rows(rows) {
       for (const row of rows) if (!consume || consume(row, table.columns)) table.rows.push(row);
@@ -113,7 +116,8 @@ export function sortErrors(errors: ImportError[], columns: Map<string, number> |
 }
 
 /**
- * The bad rows as submitted, with the column 错误原因 listing every reason; cells in error are shaded red.
+ * The bad rows as submitted (a text that would start a formula neutralised, exportCell), with the column 错误原因
+ * listing every reason; cells in error are shaded red.
  * Written with the streaming writer, so that a report of tens of thousands of rows stays small in memory.
  * `what` names the import in the title (受益对象导入, 政策清单导入 …).
  */
@@ -129,7 +133,7 @@ export function writeErrorReport(what: string, errors: ImportError[], table: Sub
     const sheet = streamedTitledSheet(workbook, '错误报告', title, headers, headers.map((_, i) => (i === headers.length - 1 ? 70 : 16)));
     for (const [rowNumber, rowErrors] of byRow) {
       const cells = rowsByNumber.get(rowNumber)?.cells ?? [];
-      const row = sheet.addRow([...headers.slice(0, -1).map((_, i) => cells[i] ?? ''), rowErrors.map(formatImportError).join('\n')]);
+      const row = sheet.addRow([...headers.slice(0, -1).map((_, i) => exportCell(cells[i] ?? '')), rowErrors.map(formatImportError).join('\n')]);
       row.alignment = { vertical: 'top', wrapText: true };
       for (const error of rowErrors) {
         const column = table?.columns.get(error.field);
@@ -141,12 +145,15 @@ export function writeErrorReport(what: string, errors: ImportError[], table: Sub
   });
 }
 
-/** A plain workbook of one sheet (header row, then rows), written with the streaming writer and shared strings as Excel does. */
+/**
+ * A plain workbook of one sheet (header row, then rows), written with the streaming writer and shared strings as
+ * Excel does; its texts neutralised (exportCell).
+ */
 export function writeTableXlsx(sheetName: string, header: string[], rows: Iterable<(string | number | null)[]>): Promise<Buffer> {
   return streamedWorkbook({ useStyles: false, useSharedStrings: true }, (workbook) => {
     const sheet = workbook.addWorksheet(sheetName);
     sheet.addRow(header).commit();
-    for (const row of rows) sheet.addRow(row).commit();
+    for (const row of rows) sheet.addRow(row.map(exportCell)).commit();
     sheet.commit();
   });
 }
@@ -178,6 +185,26 @@ function streamedTitledSheet(workbook: ExcelJS.stream.xlsx.WorkbookWriter, name:
  */
 export function neutraliseFormula(text: string): string {
   return /^[=+\-@\t\r]/.test(text) ? `'${text}` : text;
+}
+
+/**
+ * A cell or field of a file that leaves the platform (a workbook, a CSV file, a fixed-width text): a text is
+ * neutralised (neutraliseFormula), a number (an amount in fen, a count, a year) is written as it is. The forms and
+ * the imports refuse such texts in the first place (core/fields.ts); this holds for what reached the database
+ * another way.
+ */
+export function exportCell(value: string | number | null): string | number | null {
+  return typeof value === 'string' ? neutraliseFormula(value) : value;
+}
+
+/** One line of a CSV file that leaves the platform, without its line break: each cell as exportCell, quoted when it holds a quote, comma or line break. */
+export function csvLine(cells: readonly (string | number | null)[]): string {
+  return cells
+    .map((cell) => {
+      const text = String(exportCell(cell) ?? '');
+      return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+    })
+    .join(',');
 }
 
 /**

@@ -14,7 +14,7 @@ const ENTRY = new URL('./table-worker.js', import.meta.url);
 
 /** Where a read's header and rows go on the main thread, as the worker sends them. */
 export interface RowSink {
-  header(header: string[], columns: Map<string, number>): void;
+  header(header: string[], columns: Map<string, number>, above: TableRow[]): void;
   rows(rows: TableRow[]): void;
 }
 
@@ -66,7 +66,7 @@ function run(worker: Worker, job: Job): void {
     if (message.kind !== 'done') {
       if (failure) return;
       try {
-        if (message.kind === 'header') job.sink.header(message.header, new Map(message.columns));
+        if (message.kind === 'header') job.sink.header(message.header, new Map(message.columns), message.above);
         else job.sink.rows(message.rows);
       } catch (error) {
         failure = { error };

@@ -60,9 +60,9 @@ class TableRefusal extends Error {}
 /** Thrown to stop reading a sheet or a CSV file once the header scan has given up: the rest is not read. */
 class StopReading extends Error {}
 
-/** What the reader hands on: the header once found, then each data row under it. */
+/** What the reader hands on: the header once found (with the rows above it: a title, a summary), then each data row under it. */
 export interface TableSink {
-  header(header: string[], columns: Map<string, number>): void;
+  header(header: string[], columns: Map<string, number>, above: TableRow[]): void;
   row(row: TableRow): void;
 }
 
@@ -79,6 +79,8 @@ class TableBuilder {
   header: string[] | null = null;
   private columns = new Map<string, number>();
   private dataRows = 0;
+  /** The non-blank rows read before the header (at most HEADER_SCAN_ROWS). */
+  private above: TableRow[] = [];
 
   constructor(
     private spec: TableSpec,
@@ -99,8 +101,8 @@ class TableBuilder {
         candidate.forEach((text, i) => {
           if (text !== '' && !this.columns.has(text)) this.columns.set(text, i);
         });
-        this.sink.header(this.header, this.columns);
-      }
+        this.sink.header(this.header, this.columns, this.above);
+      } else if (texts.some((t) => t !== '')) this.above.push({ rowNumber, cells: texts, numeric });
       return this.header !== null || rowNumber < HEADER_SCAN_ROWS;
     }
     const cells = Array.from({ length: this.header.length }, (_, i) => texts[i] ?? '');
@@ -377,7 +379,7 @@ export interface ReadRequest {
   spec: TableSpec;
 }
 
-export type ReadMessage = { kind: 'header'; header: string[]; columns: [string, number][] } | { kind: 'rows'; rows: TableRow[] } | { kind: 'done'; refusal: string | null };
+export type ReadMessage = { kind: 'header'; header: string[]; columns: [string, number][]; above: TableRow[] } | { kind: 'rows'; rows: TableRow[] } | { kind: 'done'; refusal: string | null };
 
 /** Rows go to the main thread in batches of this many. */
 const ROWS_PER_MESSAGE = 1000;
@@ -388,7 +390,7 @@ export function serveTableReads(port: MessagePort): void {
     const post = (message: ReadMessage) => port.postMessage(message);
     let batch: TableRow[] = [];
     const refusal = readTableFile(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), spec, {
-      header: (header, columns) => post({ kind: 'header', header, columns: [...columns] }),
+      header: (header, columns, above) => post({ kind: 'header', header, columns: [...columns], above }),
       row: (row) => {
         if (batch.push(row) < ROWS_PER_MESSAGE) return;
         post({ kind: 'rows', rows: batch });

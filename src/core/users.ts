@@ -1,12 +1,13 @@
 import crypto from 'node:crypto';
 import type { Core } from './context.ts';
-import { recordAudit, refuse } from './audit.ts';
+import { type AuditRow, recordAudit, refuse, requireAuditor } from './audit.ts';
 import { hashPassword } from './auth/password.ts';
-import { type Actor, type Role, ROLE_LABELS, hasRole, roleCombinationError } from './auth/roles.ts';
+import { type Actor, type Role, ROLE_LABELS, THREE_OFFICER_ROLES, hasRole, roleCombinationError } from './auth/roles.ts';
 import { invalidateUserSessions } from './auth/session.ts';
 import { forgetUsernameFailures, usernamesWaiting } from './auth/throttle.ts';
-import { type Conn, type Tx, countRows, inTransaction, insertReturningId, nowIso } from './db.ts';
+import { type Conn, type Db, type Tx, countRows, inTransaction, insertReturningId, nowIso } from './db.ts';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from './errors.ts';
+import type { WorkQueue } from './module.ts';
 import { type Org, type Region, findRegion, insertRegion, isPathInScope, regionInScope, whereRegionInScope } from './regions.ts';
 
 /** User administration: only the system administrator, only inside their own region subtree. */
@@ -197,19 +198,98 @@ export async function updateUser(core: Core, actor: Actor, id: number, input: Om
   });
 }
 
-/** A new temporary password; the user must change it at next login and their sessions end. */
+/** Does this account hold a 三员 role (system or audit administrator)? */
+export const isThreeOfficer = (roles: readonly Role[]) => roles.some((r) => THREE_OFFICER_ROLES.includes(r));
+
+/**
+ * A new temporary password; the user must change it at next login and their sessions end. The account of a
+ * system or audit administrator (三员) also loses its second factor: whoever logs in with the temporary password
+ * must enrol a new authenticator, and the audit row, which records the account's roles, is listed to the auditors
+ * (threeOfficerAlerts), so that a reset used to enter an auditor's account is seen.
+ */
 export async function resetUserPassword(core: Core, actor: Actor, id: number): Promise<string> {
   const user = await getUser(core, actor, id);
   if (id === actor.userId) throw new ForbiddenError('请在“账户安全”中修改自己的密码');
   const password = temporaryPassword();
   const hash = await hashPassword(password, core.config.scryptLogN);
+  const threeOfficer = isThreeOfficer(user.roles);
   await inTransaction(core.db, async (trx) => {
-    await trx('core_user').where({ id }).update({ password_hash: hash, must_change_password: true, updated_at: nowIso() });
+    await trx('core_user')
+      .where({ id })
+      .update({ password_hash: hash, must_change_password: true, ...(threeOfficer ? { totp_enabled: false, totp_secret_enc: null, totp_last_step: null } : {}), updated_at: nowIso() });
     await forgetUsernameFailures(trx, user.username);
     await invalidateUserSessions(trx, id);
-    await recordAudit(trx, actor, { action: 'user.password_reset', objectType: 'user', objectId: id, summary: { username: user.username } });
+    await recordAudit(trx, actor, {
+      action: 'user.password_reset',
+      objectType: 'user',
+      objectId: id,
+      summary: { username: user.username, roles: user.roles, totp_cleared: threeOfficer },
+    });
   });
   return password;
+}
+
+/** What an administrator did to a 三员 account, as the auditors' alert lists it. */
+export type ThreeOfficerChange = 'password_reset' | 'created' | 'role_granted';
+
+export interface ThreeOfficerAlert {
+  at: string;
+  /** The administrator who did it (their username; `ykt-cli` for `ykt create-admin`). */
+  by: string | null;
+  change: ThreeOfficerChange;
+  userId: number;
+  username: string;
+  /** The account's 三员 roles the change concerns. */
+  roles: Role[];
+}
+
+/** How far back the auditors' alert reaches. */
+export const THREE_OFFICER_ALERT_DAYS = 90;
+
+const ROLE_BY_LABEL = new Map(Object.entries(ROLE_LABELS).map(([code, label]) => [label, code as Role]));
+const threeOfficerRoles = (roles: readonly Role[]) => roles.filter((r) => THREE_OFFICER_ROLES.includes(r));
+/** The roles a user.create or user.update summary names (it records their labels). */
+const rolesNamed = (part: unknown): Role[] => {
+  const labels = (part as { roles?: unknown } | undefined)?.roles;
+  return Array.isArray(labels) ? labels.flatMap((label) => ROLE_BY_LABEL.get(String(label)) ?? []) : [];
+};
+
+/**
+ * What the auditors must see (三权分立 without back doors): in the last 90 days, every password reset of an
+ * account that held or now holds a system or audit administrator's role (a reset lets the administrator log in as
+ * that account), every account created with such a role, and every such role given to an account. Newest first;
+ * the rows written in the auditor's region subtree or about an account in it (an administrator above the county
+ * acting on the county's auditor is listed). Auditors only.
+ */
+export async function threeOfficerAlerts(db: Db, actor: Actor, now = new Date()): Promise<ThreeOfficerAlert[]> {
+  await requireAuditor(db, actor);
+  const inScope = db('core_region').select('id').where('path', 'like', `${actor.regionPath}%`);
+  const usersInScope = db('core_user').whereIn('region_id', inScope).select(db.raw('CAST(id AS TEXT)'));
+  const rows: Pick<AuditRow, 'at' | 'username' | 'action' | 'object_id' | 'summary'>[] = await db('core_audit')
+    .whereIn('action', ['user.password_reset', 'user.create', 'user.update'])
+    .where('at', '>=', new Date(now.getTime() - THREE_OFFICER_ALERT_DAYS * 86_400_000).toISOString())
+    .where((w) => w.whereIn('region_id', inScope).orWhereIn('object_id', usersInScope))
+    .orderBy('id', 'desc')
+    .select('at', 'username', 'action', 'object_id', 'summary');
+  const userIds = [...new Set(rows.map((r) => Number(r.object_id)))];
+  const current = await rolesByUser(db, userIds);
+  return rows.flatMap((row): ThreeOfficerAlert[] => {
+    const userId = Number(row.object_id);
+    const summary = JSON.parse(row.summary) as { username?: string; roles?: Role[]; before?: unknown; after?: { username?: string } };
+    const alert = (change: ThreeOfficerChange, roles: Role[], username = summary.username ?? '') =>
+      roles.length ? [{ at: row.at, by: row.username, change, userId, username, roles }] : [];
+    if (row.action === 'user.password_reset') return alert('password_reset', threeOfficerRoles([...new Set([...(summary.roles ?? []), ...(current.get(userId) ?? [])])]));
+    if (row.action === 'user.create') return alert('created', threeOfficerRoles(rolesNamed(summary.after)), summary.after?.username ?? '');
+    const before = rolesNamed(summary.before);
+    return alert('role_granted', threeOfficerRoles(rolesNamed(summary.after)).filter((r) => !before.includes(r)), summary.after?.username ?? '');
+  });
+}
+
+/** The auditor's home page line: the alert's changes to 三员 accounts, to check with the people concerned. */
+export async function threeOfficerAlertQueues(db: Db, actor: Actor): Promise<WorkQueue[]> {
+  if (!hasRole(actor, 'auditor')) return [];
+  const alerts = await threeOfficerAlerts(db, actor);
+  return alerts.length ? [{ title: `近 ${THREE_OFFICER_ALERT_DAYS} 天系统管理员对三员账户的重置密码、新建和授权（须逐一核实）`, count: alerts.length, href: '/audit#three-officer-alerts' }] : [];
 }
 
 export async function unlockUser(core: Core, actor: Actor, id: number): Promise<void> {

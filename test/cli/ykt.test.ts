@@ -62,9 +62,11 @@ describe('the ykt command', () => {
     const res = ykt(['bank-sim', '--in', 'docs/samples/payout-sample.csv', '--out', out, '--fail-rate', '0.5', '--seed', '3']);
     expect(res.code).toBe(0);
     const lines = fs.readFileSync(out, 'utf8').replace(/^\ufeff/, '').trim().split('\r\n');
-    expect(lines[0]).toBe('流水号,金额（分）,结果,失败代码,失败原因');
-    expect(lines.slice(1).map((l) => l.split(',').slice(0, 2).join(','))).toEqual(['R12-3401,131875', 'R12-3402,84400', 'R12-3403,214693']);
-    expect(res.out).toContain(`其中失败 ${lines.filter((l) => l.includes(',失败,')).length} 笔`);
+    const failed = lines.filter((l) => l.includes(',失败,')).length;
+    // The summary first (its own lines' count, total, successes, failures), then the lines.
+    expect(lines.slice(0, 4)).toEqual(['总笔数,总金额（分）,成功笔数,失败笔数', `3,430968,${3 - failed},${failed}`, '', '流水号,金额（分）,结果,失败代码,失败原因']);
+    expect(lines.slice(4).map((l) => l.split(',').slice(0, 2).join(','))).toEqual(['R12-3401,131875', 'R12-3402,84400', 'R12-3403,214693']);
+    expect(res.out).toContain(`其中失败 ${failed} 笔`);
     const again = path.join(dir, 'again.csv');
     ykt(['bank-sim', '--in', 'docs/samples/payout-sample.csv', '--out', again, '--fail-rate', '0.5', '--seed', '3']);
     expect(fs.readFileSync(again).equals(fs.readFileSync(out))).toBe(true);

@@ -14,6 +14,7 @@ import { recordTransfer, releaseRound, submitRound } from '../../src/modules/bat
 import type { RosterAction } from '../../src/modules/batch/model.ts';
 import { actOnRoster } from '../../src/modules/batch/workflow.ts';
 import { importResultFile } from '../../src/modules/bank/results.ts';
+import { type ResultLine, resultFileCsv } from '../../src/modules/bank/simulator.ts';
 import { DEMO_SETTLEMENT_ACCOUNT } from '../../seeds/demo-batch.ts';
 import { type TestDb, actorFor, createSeededDb } from '../factories.ts';
 
@@ -58,8 +59,8 @@ function subset<T>(items: T[], rand: () => number, max = 6): T[] {
 }
 
 async function upload(refs: { ref: string; amount: number }[], rand: () => number, name: string): Promise<void> {
-  const csv = ['流水号,金额（分）,结果,失败代码,失败原因', ...refs.map((r) => (rand() < 0.5 ? `${r.ref},${r.amount},成功,,` : `${r.ref},${r.amount},失败,F03,`))].join('\r\n');
-  const outcome = await importResultFile(t.core, who.bank!, roundId, { name, buffer: Buffer.from(csv) });
+  const csv = resultFileCsv(refs.map((r): ResultLine => (rand() < 0.5 ? { ref: r.ref, amountFen: r.amount, result: '成功' } : { ref: r.ref, amountFen: r.amount, result: '失败', code: 'F03' })));
+  const outcome = await importResultFile(t.core, who.bank!, roundId, { name, buffer: csv });
   expect(outcome.ok, JSON.stringify(outcome.ok ? '' : outcome.errors.slice(0, 3))).toBe(true);
 }
 
@@ -227,7 +228,11 @@ describe('the money of a paid round, to the fen, at every moment', () => {
     await reset();
     const db = t.core.db;
     const lines = await db('batch_line').where({ round_id: roundId, state: 'active' }).orderBy('id').limit(3).select('id', 'amount_fen');
-    const csv = (rows: string[]) => Buffer.from(['流水号,金额（分）,结果,失败代码,失败原因', ...rows].join('\r\n'));
+    // Rows written as the file's lines (流水号,金额（分）,结果,失败代码), the file's summary counted from them.
+    const csv = (rows: string[]) => resultFileCsv(rows.map((row) => {
+      const [ref, amountFen, result, code] = row.split(',') as [string, string, string, string];
+      return { ref, amountFen, result, code };
+    }));
     const answer = async (rows: string[], name: string) => expect((await importResultFile(t.core, who.bank!, roundId, { name, buffer: csv(rows) })).ok).toBe(true);
     await answer(lines.map((l) => `R${roundId}-${l.id},${l.amount_fen},失败,F03,`), 'first.csv');
     // One correction clock per township and result file, 10 working days.
@@ -323,7 +328,7 @@ describe('who may take each step of a failed payment', () => {
     await reset();
     const db = t.core.db;
     const line = await db('batch_line').where({ round_id: roundId, state: 'active' }).orderBy('id').first('id', 'amount_fen');
-    const outcome = await importResultFile(t.core, who.bank!, roundId, { name: 'one.csv', buffer: Buffer.from(`流水号,金额（分）,结果,失败代码,失败原因\r\nR${roundId}-${line.id},${line.amount_fen},失败,F02,\r\n`) });
+    const outcome = await importResultFile(t.core, who.bank!, roundId, { name: 'one.csv', buffer: resultFileCsv([{ ref: `R${roundId}-${line.id}`, amountFen: line.amount_fen, result: '失败', code: 'F02' }]) });
     expect(outcome.ok).toBe(true);
     const [c] = await cases('correcting');
     // One person holding both the station's and the department's role (a small county) still needs a second person.

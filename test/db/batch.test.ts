@@ -15,7 +15,7 @@ import { validate } from '../../src/core/http/validate.ts';
 import type { Actor } from '../../src/core/auth/roles.ts';
 import { REGISTRY_FILE_HEADER, fakeHouseholds, registryFileRows } from '../../seeds/fake-people.ts';
 import { DEMO_SETTLEMENT_ACCOUNT } from '../../seeds/demo-batch.ts';
-import { TEST_DB, type TestDb, actorFor, createSeededDb, idNumberFrom, regionId } from '../factories.ts';
+import { TEST_DB, type TestDb, actorFor, confirmNewAccounts, createSeededDb, idNumberFrom, regionId } from '../factories.ts';
 
 let t: TestDb | undefined;
 afterEach(async () => {
@@ -31,6 +31,7 @@ async function countyWithRound(db: TestDb) {
   const rows = registryFileRows(fakeHouseholds({ households: 6, villages: ['东关社区', '西街村'], seed: 5, sharedAccounts: 0, secondAccounts: 0, deceasedShare: 0, movedShare: 0 }));
   const imported = await importRegistry(db.core, station, { name: 'people.xlsx', buffer: await writeTableXlsx('花名册', REGISTRY_FILE_HEADER, rows) });
   if (!imported.ok) throw new Error('registry import failed');
+  await confirmNewAccounts(db);
   const heads = rows.filter((r) => r[3] === '户主' && r[8] !== '');
   const item = await db.core.db('policy_item').where({ code: 'JC-01' }).first('id');
   const roundId = await createRound(db.core, await actorFor(db, 'dept_agri'), { policyItemId: Number(item.id), period: '2026', meansTested: false });
@@ -150,7 +151,8 @@ describe(`payment rounds and rosters (${TEST_DB})`, () => {
     expect((results.find((r) => r.status === 'rejected') as PromiseRejectedResult).reason).toBeInstanceOf(ConflictError);
 
     expect(await actOnRoster(t.core, station, rosterId, 'submit', { version: await version(t, rosterId) })).toBe('submitted');
-    await expect(actOnRoster(t.core, await actorFor(t, 'dept_civil'), rosterId, 'approve', { version: await version(t, rosterId) })).rejects.toThrow('只有本批次的主管部门可以审核');
+    // Another department does not see the roster at all: refused as out of its scope.
+    await expect(actOnRoster(t.core, await actorFor(t, 'dept_civil'), rosterId, 'approve', { version: await version(t, rosterId) })).rejects.toThrow('该发放批次不属于本部门的补贴项目');
     expect(await actOnRoster(t.core, dept, rosterId, 'approve', { version: await version(t, rosterId) })).toBe('approved');
     expect(() => validate(actSchema, { action: 'start_publicity', version: '1', publicityStart: '2099-01-01', publicityEnd: '2099-01-06' })).toThrow(expect.objectContaining({ fieldErrors: { publicityEnd: '公示期不得少于 7 天（含首尾两天）' } }));
     expect(() => validate(actSchema, { action: 'start_publicity', version: '1', publicityStart: '2020-01-01', publicityEnd: '2099-01-06' })).toThrow(expect.objectContaining({ fieldErrors: { publicityStart: '公示开始日期不能早于今天' } }));
@@ -287,6 +289,7 @@ describe(`payment rounds and rosters (${TEST_DB})`, () => {
     for (const [name, body] of [['周甲', '99010219700101001'], ['周乙', '99010219700201002']] as const) {
       await registerPerson(t.core, station, { name, idNumber: idNumberFrom(body), villageId: village, relation: 'head', headPersonId: null, phone: null, account: { ...card, holderName: name } });
     }
+    await confirmNewAccounts(t);
     const item = await t.core.db('policy_item').where({ code: 'JC-01' }).first('id');
     const roundId = await createRound(t.core, await actorFor(t, 'dept_agri'), { policyItemId: Number(item.id), period: '2026', meansTested: false });
     const roster = await t.core.db('batch_roster').where({ round_id: roundId, township_id: await regionId(t, '城关镇') }).first('id');

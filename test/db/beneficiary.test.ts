@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { ForbiddenError, ValidationError } from '../../src/core/errors.ts';
-import { correctPerson, decideChange, registerPerson, requestChange } from '../../src/modules/beneficiary/commands.ts';
+import { correctPerson, decideAccount, decideChange, registerPerson, requestChange } from '../../src/modules/beneficiary/commands.ts';
 import { accountsOf, personInScope, registryQuery } from '../../src/modules/beneficiary/queries.ts';
 import { TEST_DB, type TestDb, actorFor, auditRows, createSeededDb, regionId } from '../factories.ts';
 
@@ -24,7 +24,7 @@ describe(`the beneficiary registry (${TEST_DB})`, () => {
     const found: { id: number }[] = await registryQuery(t.core.db, station, { idIndex: t.core.crypto.blindIndex('id', '11010519491231002X') });
     expect(found.map((r) => r.id)).toEqual([id]);
     const [account] = await accountsOf(t.core.db, id);
-    expect(account).toMatchObject({ status: 'active', account_last4: '0018', luhn_warning: false });
+    expect(account).toMatchObject({ status: 'pending', account_last4: '0018', luhn_warning: false }); // until the finance office confirms it
     const audit = (await auditRows(t.core, 'beneficiary.register'))[0];
     expect(audit.summary).not.toMatch(/11010519491231002X|6239990000000000018|张大山/);
   });
@@ -46,6 +46,9 @@ describe(`the beneficiary registry (${TEST_DB})`, () => {
     const station = await actorFor(t, 'station1');
     const financeOffice = await actorFor(t, 'finance1');
     const id = await registerPerson(t.core, station, { name: '张大山', idNumber: '11010519491231002X', villageId: await regionId(t, '西街村'), relation: 'head', headPersonId: null, phone: null, account: card });
+    // The first account waits for the finance office too; no change of it can be asked for meanwhile.
+    await expect(requestChange(t.core, station, id, { kind: 'account', account: { ...card, number: '6239991111111111117' } }, '社保卡挂失补办')).rejects.toThrow('正在等待财政所确认');
+    await decideAccount(t.core, financeOffice, (await accountsOf(t.core.db, id))[0]!.id, { approve: true, note: null });
     const requestId = await requestChange(t.core, station, id, { kind: 'account', account: { ...card, number: '6239991111111111117' } }, '社保卡挂失补办');
     expect((await accountsOf(t.core.db, id)).map((a) => a.account_last4)).toEqual(['0018']); // nothing changes before confirmation
     await expect(requestChange(t.core, station, id, { kind: 'account', account: card }, '再次')).rejects.toThrow('已有同类变更');
@@ -62,6 +65,7 @@ describe(`the beneficiary registry (${TEST_DB})`, () => {
     expect(await personInScope(t.core.db, financeOffice, id)).toMatchObject({ status: 'deceased', status_date: '2026-11-01', status_source: '村委会报告' });
     expect((await auditRows(t.core)).map((r) => r.action).filter((a) => a.startsWith('beneficiary.'))).toEqual([
       'beneficiary.register',
+      'beneficiary.account.confirm',
       'beneficiary.change.request',
       'beneficiary.change.confirm',
       'beneficiary.change.request',

@@ -3,11 +3,12 @@ import iconv from 'iconv-lite';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ForbiddenError } from '../../src/core/errors.ts';
 import { writeTableXlsx } from '../../src/core/spreadsheet.ts';
+import { LUHN_WARNING, NOT_UNIONPAY_WARNING, luhnCheckDigit } from '../../src/modules/beneficiary/account-number.ts';
 import { decideChange, registerPerson } from '../../src/modules/beneficiary/commands.ts';
 import { accountsOf } from '../../src/modules/beneficiary/queries.ts';
 import { importRegistry } from '../../src/modules/beneficiary/registry-import.ts';
 import { REGISTRY_FILE_HEADER, fakeHouseholds, registryFileRows } from '../../seeds/fake-people.ts';
-import { TEST_DB, type TestDb, actorFor, auditRows, createSeededDb, idNumberFrom, regionId } from '../factories.ts';
+import { TEST_DB, type TestDb, actorFor, auditRows, confirmNewAccounts, createSeededDb, idNumberFrom, regionId } from '../factories.ts';
 
 let t: TestDb | undefined;
 afterEach(async () => {
@@ -20,6 +21,7 @@ const households = (count: number, seed = 7) => fakeHouseholds({ households: cou
 const xlsx = (rows: string[][]) => writeTableXlsx('受益对象', REGISTRY_FILE_HEADER, rows);
 const csvLine = (cells: string[]) => cells.map((c) => (/[",\n]/.test(c) ? `"${c.replace(/"/g, '""')}"` : c)).join(',');
 const gb18030Csv = (rows: string[][]) => iconv.encode([REGISTRY_FILE_HEADER, ...rows].map(csvLine).join('\r\n'), 'gb18030');
+const utf8Csv = (header: string[], rows: string[][]) => Buffer.from([header, ...rows].map(csvLine).join('\r\n'), 'utf8');
 
 async function counts(db: TestDb) {
   const n = async (table: string) => Number((await db.core.db(table).count({ n: '*' }).first())!.n);
@@ -65,6 +67,7 @@ describe(`registry import (${TEST_DB})`, () => {
     const station = await actorFor(t, 'station1');
     const rows = registryFileRows(households(5));
     await importRegistry(t.core, station, { name: 'first.xlsx', buffer: await xlsx(rows) });
+    await confirmNewAccounts(t); // the new people's accounts, confirmed together by the finance office
     const withAccount = rows.findIndex((r) => r[8] !== '');
     const edited = rows.map((r) => [...r]);
     edited[0]![1] = `${edited[0]![1]}·买买提`; // name as on the ID card now
@@ -131,7 +134,7 @@ describe(`registry import (${TEST_DB})`, () => {
       `${at(1)}|身份证号码|身份证号码与第 ${at(0)} 行重复`,
       `${at(1)}|户主身份证号码|非户主的户主身份证号码不能是本人的`,
       `${at(3)}|身份证号码|身份证号码校验位不正确（可能有数字录入错误）`,
-      `${at(7)}|手机号码|应为 11 位手机号码`,
+      `${at(7)}|手机号码|手机号码应为 11 位数字`,
       `${at(7)}|户名|户名「郑八」与姓名不一致：补贴只能发放到本人账户，不得使用他人账户`,
       `${at(8)}|与户主关系|应为「户主」「配偶」「子女」「父母」「孙子女」「其他」之一`,
       `${at(8)}|开户机构|填写账号时不能为空`,
@@ -170,6 +173,66 @@ describe(`registry import (${TEST_DB})`, () => {
     const outcome = await importRegistry(t.core, station, { name: 'numbers.xlsx', buffer: file });
     if (outcome.ok) throw new Error('expected the file to be refused');
     expect(outcome.errors).toEqual([{ rowNumber: 2, field: '身份证号码', message: expect.stringContaining('被 Excel 存成了数字') }]);
+  });
+
+  it('refuses, naming the cause in each row: a number in scientific notation, one digit repeated, the holder\'s own ID number as the account, a 乡镇 other than the importing township', async () => {
+    t = await createSeededDb();
+    const station = await actorFor(t, 'station1');
+    const [d, e, f] = ['99010219800101011', '99010219800101021', '99010219800101031'].map(idNumberFrom);
+    const file = utf8Csv(
+      [...REGISTRY_FILE_HEADER, '乡镇'],
+      [
+        ['西街村', '周一', '9.90102E+17', '户主', '', '', '', '', '', '', ''],
+        ['西街村', '周二', d!, '户主', '', '', '存折', '青禾县农村信用合作联社', '00000000', '周二', ''],
+        ['西街村', '周三', e!, '户主', '', '', '存折', '青禾县农村信用合作联社', e!, '周三', '城关镇'],
+        ['西街村', '周四', f!, '户主', '', '', '', '', '', '', '石桥镇'],
+      ],
+    );
+    const before = await counts(t);
+    const outcome = await importRegistry(t.core, station, { name: 'causes.csv', buffer: file });
+    if (outcome.ok) throw new Error('expected the file to be refused');
+    expect(outcome.errors.map((x) => `${x.rowNumber}|${x.field}|${x.message}`)).toEqual([
+      '2|身份证号码|身份证号码是科学计数法（9.90102E+17），Excel 已丢失末尾数字：请将该列设为文本后重新输入',
+      '3|账号|账号不能是同一个数字的重复：请填写真实账号',
+      '4|账号|账号与本人的身份证号码相同：请填写银行卡、社会保障卡或存折的账号，不是身份证号码',
+      '5|乡镇|应为「城关镇」：本次导入的是城关镇的花名册，村（社区）须属于本乡镇',
+    ]);
+    expect(await counts(t)).toEqual(before);
+  });
+
+  it('imports what it can read plainly and keeps a warning naming each row: full-width digits, invisible characters, a 15-digit ID converted, a card outside 62, a failed check digit, a 性别 contradicting the ID', async () => {
+    t = await createSeededDb();
+    const station = await actorFor(t, 'station1');
+    const head = idNumberFrom('99010219700101001'); // a man
+    const fullWidth = (text: string) => text.replace(/[0-9X]/g, (c) => String.fromCharCode(c.charCodeAt(0) + 0xfee0));
+    const card = `623999123456789012${luhnCheckDigit('623999123456789012')}`;
+    const file = utf8Csv(
+      [...REGISTRY_FILE_HEADER, '性别', '乡镇'],
+      [
+        ['西街村', '周一', fullWidth(head), '户主', '', '', '社会保障卡', '青禾县农村信用合作联社', `623999\u200b${card.slice(6)}`, '周一', '女', '城关镇'],
+        ['西街村', '周二', '990102720202002', '配偶', head, '', '银行卡', '某银行', '4532015112830366', '周二', '女', '城关镇'],
+        ['西街村', '周三', idNumberFrom('99010219800101011'), '户主', '', fullWidth('13800000000'), '社会保障卡', '青禾县农村信用合作联社', '6239991234567890125', '周三', '男', ''],
+      ],
+    );
+    const outcome = await importRegistry(t.core, station, { name: 'warnings.csv', buffer: file });
+    if (!outcome.ok) throw new Error(JSON.stringify(outcome.errors));
+    expect(outcome).toMatchObject({ created: 3, warnings: 7, luhnWarnings: 1 });
+    const kept = await t.core.db('beneficiary_import_warning').where({ import_id: outcome.importId }).orderBy('id').select('row_number', 'field', 'message');
+    expect(kept.map((w) => `${w.row_number}|${w.field}|${w.message}`)).toEqual([
+      '2|身份证号码|身份证号码含全角数字，已转换',
+      '2|账号|账号含不可见字符（零宽空格等），已删除',
+      '2|性别|填的是「女」，身份证号码为男性：登记的性别以身份证号码为准，请核对',
+      '3|身份证号码|15 位旧身份证号码，已按规则转换为 18 位，请核对',
+      `3|账号|${NOT_UNIONPAY_WARNING}`,
+      '4|手机号码|手机号码含全角数字，已转换',
+      `4|账号|${LUHN_WARNING}`,
+    ]);
+    // What is stored is the plain number: the ID and card in ASCII digits, the 15-digit ID as 18.
+    const people = await t.core.db('beneficiary_person as p').leftJoin('beneficiary_account as a', 'a.person_id', 'p.id').where('p.import_id', outcome.importId).orderBy('p.id').select('p.id_enc', 'p.sex', 'p.phone_enc', 'a.account_enc');
+    expect(people.map((p) => t!.core.crypto.decrypt(p.id_enc))).toEqual([head, idNumberFrom('99010219720202002'), idNumberFrom('99010219800101011')]);
+    expect(people[0]).toMatchObject({ sex: 'male' });
+    expect(t.core.crypto.decrypt(people[0]!.account_enc)).toBe(card);
+    expect(t.core.crypto.decrypt(people[2]!.phone_enc)).toBe('13800000000');
   });
 
   it('is the township station\'s alone', async () => {

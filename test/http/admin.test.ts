@@ -38,8 +38,40 @@ describe(`administration of users and regions (${TEST_DB})`, () => {
     expect(res.text).toContain('请选择所属地区');
     const combo = await submit(admin, '/admin/users/new', '/admin/users', { username: 'mixed', displayName: '某某', roles: ['admin', 'auditor'], regionId: String(await regionId(t, '青禾县')), orgId: '' });
     expect(combo.status).toBe(422);
-    expect(combo.text).toContain('系统管理员不能兼任其他角色（三权分立）');
+    expect(combo.text).toContain('系统管理员与审计管理员不能由同一账户兼任（三权分立：两者相互监督）');
     expect(await t.core.db('core_user').where({ username: 'mixed' }).first()).toBeUndefined();
+  });
+
+  it('refuses incompatible roles on one account, when a user is created and when one is edited, naming the pair, and changes nothing', async () => {
+    t = await createSeededDb();
+    const admin = await asAdmin(t);
+    const county = String(await regionId(t, '青禾县'));
+    const created = await submit(admin, '/admin/users/new', '/admin/users', { username: 'both', displayName: '某某', roles: ['finance_section', 'treasury'], regionId: county, orgId: '' });
+    expect(created.status).toBe(422);
+    expect(created.text).toContain('财政局业务科室与国库科不能由同一账户兼任（审核下达资金与拨付资金须由不同的人办理）');
+    expect(created.text).toContain('href="#f-roles"');
+    expect(await t.core.db('core_user').where({ username: 'both' }).first()).toBeUndefined();
+
+    const station = await t.core.db('core_user').where({ username: 'station1' }).first();
+    const edit = (roles: string[]) =>
+      submit(admin, `/admin/users/${station.id}`, `/admin/users/${station.id}`, { displayName: '李春梅', roles, regionId: String(station.region_id), orgId: '', version: String(station.version) });
+    const refusals = [
+      [['township_station', 'township_finance'], '乡镇经办站所与乡镇财政所不能由同一账户兼任（编制清册与复核比对须由不同的人办理）'],
+      [['township_station', 'auditor'], '审计管理员与乡镇经办站所不能由同一账户兼任（三权分立：审计管理员只查阅审计日志）'],
+      [['admin', 'township_station'], '系统管理员与乡镇经办站所不能由同一账户兼任（三权分立：系统管理员不办理业务、不接触资金）'],
+    ] as const;
+    for (const [roles, message] of refusals) {
+      const res = await edit([...roles]);
+      expect(res.status, roles.join()).toBe(422);
+      expect(res.text).toContain(message);
+      // What was ticked is kept on the form.
+      expect(res.text).toContain(`value="${roles[1]}" checked`);
+    }
+    expect(await t.core.db('core_user_role').where({ user_id: station.id }).pluck('role')).toEqual(['township_station']);
+    expect((await t.core.db('core_user').where({ id: station.id }).first()).version).toBe(station.version);
+    expect(await auditRows(t.core, 'user.update')).toEqual([]);
+    // The form lists the pairs.
+    expect((await admin.get('/admin/users/new')).text).toContain('财政局业务科室与国库科：审核下达资金与拨付资金须由不同的人办理');
   });
 
   it('keeps a township administrator inside their township', async () => {
@@ -151,7 +183,7 @@ describe(`separation of duties (${TEST_DB})`, () => {
   it('shows the audit log and its verification to the auditor, who cannot manage users', async () => {
     t = await createSeededDb();
     const auditor = agentFor(t.core);
-    await login(auditor, 'auditor');
+    await loginWithTotp(auditor, t.core, 'auditor');
     const log = await auditor.get('/audit?action=login.success');
     expect(log.status).toBe(200);
     expect(log.text).toContain('登录成功');
@@ -161,6 +193,64 @@ describe(`separation of duties (${TEST_DB})`, () => {
     expect(bad.status).toBe(422);
     expect(bad.text).toContain('起始日期应为 YYYY-MM-DD 格式的有效日期');
     expect((await auditor.get('/admin/users')).status).toBe(403);
+  });
+
+  it('makes the auditor whose password the administrator reset enrol a new second factor, and shows the reset to the auditors', async () => {
+    t = await createSeededDb();
+    const admin = await asAdmin(t);
+    const auditor = await t.core.db('core_user').where({ username: 'auditor' }).first();
+    const first = agentFor(t.core);
+    expect((await loginWithTotp(first, t.core, 'auditor')).status).toBe(303);
+    const page = await admin.get(`/admin/users/${auditor.id}`);
+    const reset = await admin.post(`/admin/users/${auditor.id}/reset-password`).type('form').send({ _csrf: csrfFrom(page.text) });
+    expect(reset.status).toBe(200);
+    expect(reset.text).toContain('原动态口令已清除，登录时须重新绑定');
+    const stored = await t.core.db('core_user').where({ id: auditor.id }).first();
+    expect(stored.totp_secret_enc).toBeNull();
+    expect(Boolean(stored.totp_enabled)).toBe(false);
+    expect(Boolean(stored.must_change_password)).toBe(true);
+    expect(JSON.parse((await auditRows(t.core, 'user.password_reset')).at(-1).summary)).toEqual({ username: 'auditor', roles: ['auditor'], totp_cleared: true });
+    expect((await first.get('/')).status).toBe(303); // the auditor's session ended
+
+    // Whoever logs in with the temporary password changes it, then must enrol an authenticator before anything else.
+    const temp = /<code>([^<]+)<\/code>/.exec(reset.text)![1]!.replace(/&amp;/g, '&').replace(/&#39;/g, "'");
+    const next = agentFor(t.core);
+    expect((await login(next, 'auditor', temp)).status).toBe(303);
+    expect((await next.get('/audit')).headers.location).toBe('/account/password');
+    expect((await submit(next, '/account/password', '/account/password', { current: temp, next: 'Shenji#2026', confirm: 'Shenji#2026' })).status).toBe(303);
+    expect((await next.get('/audit')).headers.location).toBe('/account/totp');
+
+    // The auditors see the reset at the top of the log and on their home page.
+    const reader = agentFor(t.core);
+    expect((await loginWithTotp(reader, t.core, 'auditor', 'Shenji#2026')).status).toBe(303);
+    const log = await reader.get('/audit');
+    expect(log.text).toContain('三员账户变动提醒（近 90 天）');
+    expect(log.text).toMatch(/系统管理员 admin 重置了密码：<a href="\/audit\?object=user%3A\d+"[^>]*>审计管理员 auditor<\/a>/);
+    expect((await reader.get('/')).text).toContain('系统管理员对三员账户的重置密码、新建和授权');
+    expect((await reader.get('/audit?action=user.password_reset')).text).toContain('三员账户，动态口令已清除、须重新绑定');
+  });
+
+  it('keeps the second factor of a business account whose password is reset, and lists a new 三员 account and a 三员 role given to the auditors', async () => {
+    t = await createSeededDb();
+    const admin = await asAdmin(t);
+    const treasury = await t.core.db('core_user').where({ username: 'treasury' }).first();
+    await t.core.db('core_user').where({ id: treasury.id }).update({ totp_enabled: true, totp_secret_enc: t.core.crypto.encrypt('JBSWY3DPEHPK3PXP') });
+    const page = await admin.get(`/admin/users/${treasury.id}`);
+    const reset = await admin.post(`/admin/users/${treasury.id}/reset-password`).type('form').send({ _csrf: csrfFrom(page.text) });
+    expect(reset.text).not.toContain('原动态口令已清除');
+    expect(Boolean((await t.core.db('core_user').where({ id: treasury.id }).first()).totp_enabled)).toBe(true);
+
+    const created = await submit(admin, '/admin/users/new', '/admin/users', { username: 'auditor2', displayName: '钱审计', roles: ['auditor'], regionId: String(await regionId(t, '青禾县')), orgId: '' });
+    expect(created.status).toBe(200);
+    const supervisor = await t.core.db('core_user').where({ username: 'supervisor' }).first();
+    const granted = await submit(admin, `/admin/users/${supervisor.id}`, `/admin/users/${supervisor.id}`, { displayName: '陈卫东', roles: ['auditor'], regionId: String(supervisor.region_id), orgId: '', version: String(supervisor.version) });
+    expect(granted.status).toBe(303);
+    const auditor = agentFor(t.core);
+    await loginWithTotp(auditor, t.core, 'auditor');
+    const log = await auditor.get('/audit');
+    expect(log.text).toMatch(/系统管理员 admin 新建了账户：<a [^>]*>审计管理员 auditor2<\/a>/);
+    expect(log.text).toMatch(/系统管理员 admin 授予了角色：<a [^>]*>审计管理员 supervisor<\/a>/);
+    expect(log.text).not.toContain('国库科 treasury');
   });
 
   it('lets no business role into the administration or audit pages', async () => {

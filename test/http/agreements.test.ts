@@ -23,7 +23,10 @@ describe(`agent bank agreements (${TEST_DB})`, () => {
     expect(ok.status).toBe(303);
     const page = await finance.get('/agreements');
     expect(page.text).toContain('青财代发〔2026〕2号');
-    expect(page.text).toContain('990102000100200302');
+    // The settlement account shown masked, as a payee's is; stored encrypted.
+    expect(page.text).toContain('代发清算户<br>****0302');
+    expect(page.text).not.toContain('990102000100200302');
+    expect(JSON.stringify(await t.core.db('agreement_contract').where({ agreement_no: '青财代发〔2026〕2号' }).first())).not.toContain('990102000100200302');
     expect(page.text).toContain('免费短信告知');
     expect((await auditRows(t.core, 'agreement.record')).length).toBe(1);
     const station = agentFor(t.core);

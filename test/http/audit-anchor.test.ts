@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ANCHOR_FILE } from '../../src/core/audit-anchor.ts';
 import { auditKeyId } from '../../src/core/audit-key.ts';
 import { asDatabaseOwner, chainRows } from '../audit-chain-reference.ts';
-import { TEST_DB, type TestDb, agentFor, createSeededDb, login } from '../factories.ts';
+import { TEST_DB, type TestDb, agentFor, createSeededDb, loginWithTotp } from '../factories.ts';
 
 /** The auditor's verification page: the chain, the anchor outside the database, shown for keeping elsewhere. */
 let t: TestDb;
@@ -16,7 +16,7 @@ beforeAll(async () => {
   dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ykt-anchor-'));
   t = await createSeededDb({ dataDir });
   auditor = agentFor(t.core);
-  await login(auditor, 'auditor');
+  await loginWithTotp(auditor, t.core, 'auditor');
 });
 afterAll(async () => {
   await t.cleanup();

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { currentTotpCode } from '../../src/core/auth/totp.ts';
-import { TEST_DB, TEST_PASSWORD, type TestDb, agentFor, auditRows, createSeededDb, csrfFrom, login, loginWithTotp, submit } from '../factories.ts';
+import { loadConfig } from '../../src/core/config.ts';
+import { TEST_DB, TEST_PASSWORD, TEST_SECRET, type TestDb, agentFor, auditRows, createSeededDb, csrfFrom, login, loginWithTotp, submit } from '../factories.ts';
 
 let t: TestDb | undefined;
 afterEach(async () => {
@@ -180,13 +181,28 @@ describe(`logins and sessions (${TEST_DB})`, () => {
     expect(await auditRows(t.core, 'login.totp.failure')).toHaveLength(1);
   });
 
+  it('requires the auditor to enrol and use a second factor outside demo mode, which no environment variable turns on', async () => {
+    // Demo mode comes from `ykt demo` only: YKT_DEMO in the environment of `ykt serve` changes nothing.
+    expect(loadConfig({ YKT_SECRET_KEY: TEST_SECRET, YKT_SCRYPT_LOG_N: '10', YKT_DEMO: '1' }).demo).toBe(false);
+    t = await createSeededDb();
+    const agent = agentFor(t.core);
+    expect((await login(agent, 'auditor')).status).toBe(303);
+    for (const path of ['/', '/audit', '/audit/verify']) expect((await agent.get(path)).headers.location, path).toBe('/account/totp');
+    const enrolled = agentFor(t.core);
+    await loginWithTotp(enrolled, t.core, 'auditor');
+    expect((await enrolled.get('/audit')).status).toBe(200);
+    expect((await auditRows(t.core, 'login.success')).at(-1).summary).toContain('"second_factor":"pending"');
+  });
+
   it('asks no second factor in demo mode', async () => {
     t = await createSeededDb({ demo: true });
-    const agent = agentFor(t.core);
-    await login(agent, 'treasury');
-    const home = await agent.get('/');
-    expect(home.status).toBe(200);
-    expect(home.text).toContain('演示模式');
+    for (const username of ['treasury', 'auditor']) {
+      const agent = agentFor(t.core);
+      await login(agent, username);
+      const home = await agent.get('/');
+      expect(home.status, username).toBe(200);
+      expect(home.text).toContain('演示模式');
+    }
   });
 
   it('logs out with an audit row and ends the session', async () => {

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { businessDate } from '../../src/core/dates.ts';
-import { simulateResults } from '../../src/modules/bank/simulator.ts';
+import { resultFileCsv, simulateResults } from '../../src/modules/bank/simulator.ts';
 import { DEMO_SETTLEMENT_ACCOUNT } from '../../seeds/demo-batch.ts';
 import { TEST_DB, type TestDb, agentFor, binaryParser, createSeededDb, csrfFrom, login, loginWithTotp } from '../factories.ts';
 
@@ -33,8 +33,8 @@ describe(`failed payments, from the pages (${TEST_DB})`, () => {
     // The bank reports both lines failed.
     const bank = await as('bank');
     const payouts = await bank.get('/bank/payouts');
-    const upload = (csv: string, name: string) => bank.post(`/bank/payouts/${round.id}/results`).field('_csrf', csrfFrom(payouts.text)).attach('file', Buffer.from(csv), name);
-    expect((await upload(`流水号,金额（分）,结果,失败代码,失败原因\n${[a, b].map((l) => `R${round.id}-${l!.id},${l!.fen},失败,F03,`).join('\n')}\n`, '回盘.csv')).status).toBe(303);
+    const upload = (csv: Buffer, name: string) => bank.post(`/bank/payouts/${round.id}/results`).field('_csrf', csrfFrom(payouts.text)).attach('file', csv, name);
+    expect((await upload(resultFileCsv([a, b].map((l) => ({ ref: `R${round.id}-${l!.id}`, amountFen: l!.fen, result: '失败', code: 'F03' }))), '回盘.csv')).status).toBe(303);
 
     // The station sees them on its home page and corrects them.
     const station = await as('station1');
@@ -62,7 +62,7 @@ describe(`failed payments, from the pages (${TEST_DB})`, () => {
     expect(supplement.status).toBe(200);
     const simulated = await simulateResults(supplement.body as Buffer, { failRate: 1, seed: 3 });
     expect(simulated.csv.toString('utf8')).toContain(`R${round.id}-${a!.id}-2`);
-    expect((await upload(simulated.csv.toString('utf8'), '补充回盘.csv')).status).toBe(303);
+    expect((await upload(simulated.csv, '补充回盘.csv')).status).toBe(303);
     expect((await bank.get('/')).text).toContain('再次发放失败、待退回资金的明细');
 
     // The bank records the refund with its voucher: the amount must be the total of what it ticks.
@@ -89,7 +89,7 @@ describe(`failed payments, from the pages (${TEST_DB})`, () => {
     expect((await post(treasury, `/bank/rounds/${round.id}`, `/bank/rounds/${round.id}/retransfer`, { supplementId, amount: yuan(a!.fen), voucherNo: 'ZF002', destinationAccount: DEMO_SETTLEMENT_ACCOUNT })).status).toBe(303);
     const third = await bank.get(`/bank/payouts/${round.id}/csv?supplement=2`).buffer(true).parse(binaryParser);
     expect((third.body as Buffer).toString('utf8')).toContain(`R${round.id}-${a!.id}-3`);
-    expect((await upload(`流水号,金额（分）,结果,失败代码,失败原因\nR${round.id}-${a!.id}-3,${a!.fen},成功,,\n`, '第三次.csv')).status).toBe(303);
+    expect((await upload(resultFileCsv([{ ref: `R${round.id}-${a!.id}-3`, amountFen: a!.fen, result: '成功' }]), '第三次.csv')).status).toBe(303);
     expect((await db('bank_failure').where({ id: ids[0] }).first('state')).state).toBe('paid');
 
     expect((await post(treasury, `/bank/rounds/${round.id}`, `/bank/rounds/${round.id}/treasury-return`, { failureIds: [String(ids[1])], amount: yuan(b!.fen), voucherNo: 'JK003', returnedOn: businessDate() })).status).toBe(303);

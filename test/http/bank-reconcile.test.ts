@@ -29,6 +29,13 @@ describe(`quarterly reconciliation, from the pages (${TEST_DB})`, () => {
       expect(page.text).toContain('2026年8月经济困难高龄失能养老服务补贴资金');
       expect(page.text).toContain('待签认');
     }
+    // The figures are shared; a round opens only for whoever may read it: 民政局 its own, 农业农村局 none of these.
+    const roundLink = /href="\/bank\/rounds\/\d+"/;
+    expect((await civil.get(`/bank/reconciliations/${recId}`)).text).toMatch(roundLink);
+    const agriPage = await (await agent('dept_agri')).get(`/bank/reconciliations/${recId}`);
+    expect(agriPage.status).toBe(200);
+    expect(agriPage.text).toContain('2026年8月经济困难高龄失能养老服务补贴资金');
+    expect(agriPage.text).not.toMatch(roundLink);
     const lines = await db('batch_line as l').join('batch_round as r', 'r.id', 'l.round_id').where('r.state', 'transferred').orderBy('l.id').select('l.id', 'l.round_id', 'l.amount_fen');
     const paid = new Set((await db('bank_line_result').where({ result: 'paid' }).pluck('line_id')).map(Number));
     const away = new Set((await db('bank_failure').whereIn('funds', ['source', 'treasury']).pluck('line_id')).map(Number));

@@ -1,11 +1,12 @@
+import { createHash } from 'node:crypto';
 import iconv from 'iconv-lite';
 import { afterEach, describe, expect, it } from 'vitest';
 import { sm3Hex } from '../../src/core/crypto.ts';
 import { roundResults } from '../../src/modules/bank/queries.ts';
 import { sendQueuedNotices } from '../../src/modules/bank/notices.ts';
-import { simulateResults } from '../../src/modules/bank/simulator.ts';
+import { resultFileCsv, simulateResults } from '../../src/modules/bank/simulator.ts';
 import { roundMoney } from '../../src/modules/batch/round-workflow.ts';
-import { TEST_DB, type TestDb, agentFor, asAdmin, auditRows, binaryParser, createSeededDb, csrfFrom, login, regionId, submit } from '../factories.ts';
+import { TEST_DB, type TestDb, agentFor, approvedToken, asAdmin, auditRows, binaryParser, createSeededDb, csrfFrom, login, regionId, submit } from '../factories.ts';
 
 let t: TestDb | undefined;
 afterEach(async () => {
@@ -63,7 +64,7 @@ describe(`the agent bank's payout files (${TEST_DB})`, () => {
     const admin = await asAdmin(t);
     const bankOrg = await t.core.db('core_org').where({ kind: 'bank' }).first('id');
     const county = String(await regionId(t, '青禾县'));
-    const token = async (fields: Record<string, string>) => /<code>(ykt_[^<]+)<\/code>/.exec((await submit(admin, '/admin/api-tokens', '/admin/api-tokens', fields)).text)![1]!;
+    const token = async (fields: Record<string, string>) => approvedToken(t!, await submit(admin, '/admin/api-tokens', '/admin/api-tokens', fields));
     const bankToken = await token({ name: '信用社代发系统', purpose: 'bank', regionId: county, orgId: String(bankOrg.id) });
     const otherToken = await token({ name: '数据共享平台', purpose: 'reference', regionId: county, orgId: '' });
     const api = agentFor(t.core);
@@ -86,21 +87,22 @@ describe(`the agent bank's payout files (${TEST_DB})`, () => {
     await login(bank, 'bank');
     const page = await bank.get('/bank/payouts');
     const ref = (i: number) => `R${round.id}-${lines[i].id}`;
-    const upload = (csv: string, name = '回盘.csv') => bank.post(`/bank/payouts/${round.id}/results`).field('_csrf', csrfFrom(page.text)).attach('file', Buffer.from(csv), name);
-    const header = '流水号,金额（分）,结果,失败代码,失败原因\n';
-    const bad = await upload(`${header}${ref(0)},${lines[0].amount_fen},成功,,\n${ref(0)},${lines[0].amount_fen},成功,,\nR${round.id}-999999,100,成功,,\n${ref(1)},1,失败,F07,\n`);
+    const upload = (csv: Buffer, name = '回盘.csv') => bank.post(`/bank/payouts/${round.id}/results`).field('_csrf', csrfFrom(page.text)).attach('file', csv, name);
+    const paid = (i: number) => ({ ref: ref(i), amountFen: lines[i].amount_fen, result: '成功' });
+    const bad = await upload(resultFileCsv([paid(0), paid(0), { ref: `R${round.id}-999999`, amountFen: 100, result: '成功' }, { ref: ref(1), amountFen: 1, result: '失败', code: 'F07' }]));
     expect(bad.status).toBe(422);
-    for (const message of ['第 3 行「流水号」：与第 2 行重复', `第 4 行「流水号」：“R${round.id}-999999”不是本批次代发文件或已拨付的补充代发文件中的流水号`, `第 5 行「金额（分）」：与代发文件不符：应为 ${lines[1].amount_fen} 分`, '第 5 行「失败代码」：应为 F01、F02、F03、F04、F05、F06、F99 之一']) {
+    // The summary takes rows 1–3, the lines' header row 4; the lines start on row 5.
+    for (const message of ['第 6 行「流水号」：与第 5 行重复', `第 7 行「流水号」：“R${round.id}-999999”不是本批次代发文件或已拨付的补充代发文件中的流水号`, `第 8 行「金额（分）」：与代发文件不符：应为 ${lines[1].amount_fen} 分`, '第 8 行「失败代码」：应为 F01、F02、F03、F04、F05、F06、F99 之一']) {
       expect(bad.text).toContain(message);
     }
     expect(await t.core.db('bank_line_result').where({ round_id: round.id }).count({ n: '*' })).toEqual([{ n: 0 }]);
 
-    const partial = `${header}${[0, 1, 2, 3].map((i) => `${ref(i)},${lines[i].amount_fen},成功,,`).join('\n')}\n${ref(4)},${lines[4].amount_fen},失败,F02,\n`;
+    const partial = resultFileCsv([paid(0), paid(1), paid(2), paid(3), { ref: ref(4), amountFen: lines[4].amount_fen, result: '失败', code: 'F02' }]);
     expect((await upload(partial)).status).toBe(303);
     expect((await bank.get('/bank/payouts')).text).toContain('回盘已导入：成功 4 笔，失败 1 笔');
     await upload(partial, '再传一次.csv');
     expect((await bank.get('/bank/payouts')).text).toContain('该回盘文件已导入过');
-    const contradiction = await upload(`${header}${ref(4)},${lines[4].amount_fen},成功,,\n`);
+    const contradiction = await upload(resultFileCsv([paid(4)]));
     expect(contradiction.status).toBe(422);
     expect(contradiction.text).toContain('该笔已有回盘结果（失败 F02），不能更改');
 
@@ -111,11 +113,71 @@ describe(`the agent bank's payout files (${TEST_DB})`, () => {
     expect(results.paidFen + results.failedFen + results.pendingFen).toBe(money.transferredFen);
   });
 
+  it('refuses a result file whose summary differs from its own lines, naming the figure; a partial file\'s summary counts its own lines only', async () => {
+    t = await createSeededDb({ demo: true }, { people: true });
+    const round = await t.core.db('batch_round').where({ state: 'transferred', period: '2026-09' }).first('id');
+    const lines: { id: number; amount_fen: number }[] = await t.core.db('batch_line').where({ round_id: round.id, state: 'active' }).orderBy('id').limit(20).select('id', 'amount_fen');
+    expect(lines.length).toBe(20);
+    const bank = agentFor(t.core);
+    await login(bank, 'bank');
+    const page = await bank.get('/bank/payouts');
+    const upload = (csv: string) => bank.post(`/bank/payouts/${round.id}/results`).field('_csrf', csrfFrom(page.text)).attach('file', Buffer.from(csv), '回盘.csv');
+    // 20 lines of the round: the first failed (F03), the others paid.
+    const details = lines.map((l, i) => `R${round.id}-${l.id},${l.amount_fen},${i === 0 ? '失败,F03,' : '成功,,'}`);
+    const total = lines.reduce((sum, l) => sum + l.amount_fen, 0);
+    const file = (summary: string[]) => `${summary.join('\n')}\n\n流水号,金额（分）,结果,失败代码,失败原因\n${details.join('\n')}\n`;
+    const refusals: [string, string[], string[]][] = [
+      // The summary says 21 lines and 100 fen more than its 20 lines: both figures are named.
+      ['one line and 100 fen more', ['总笔数,总金额（分）', `21,${total + 100}`], ['第 2 行「总笔数」：汇总为 21 笔，本文件明细为 20 笔', `第 2 行「总金额（分）」：汇总为 ${total + 100} 分，本文件明细合计 ${total} 分`]],
+      ['the whole round’s count', ['总笔数,总金额（分）', `30,${total}`], ['第 2 行「总笔数」：汇总为 30 笔，本文件明细为 20 笔（汇总只计本文件中的明细）']],
+      ['successes and failures swapped', ['总笔数,总金额（分）,成功笔数,失败笔数', `20,${total},1,19`], ['第 2 行「成功笔数」：汇总为 1 笔，本文件结果为“成功”的明细为 19 笔', '第 2 行「失败笔数」：汇总为 19 笔，本文件结果为“失败”的明细为 1 笔']],
+      ['a figure that is no number', ['总笔数,总金额（分）', `二十,${total}`], ['第 2 行「总笔数」：汇总应为整数']],
+      ['no summary', [], ['缺少汇总：明细表头上方应有一行“总笔数、总金额（分）”']],
+    ];
+    for (const [what, summary, messages] of refusals) {
+      const refused = await upload(file(summary));
+      expect(refused.status, what).toBe(422);
+      for (const message of messages) expect(refused.text, what).toContain(message);
+    }
+    expect(await t.core.db('bank_result_file').where({ round_id: round.id }).count({ n: '*' })).toEqual([{ n: 0 }]);
+    expect(await t.core.db('bank_line_result').where({ round_id: round.id }).count({ n: '*' })).toEqual([{ n: 0 }]);
+
+    // A partial file: its summary is its own 20 lines (the round has more); the others stay pending at the bank.
+    expect((await upload(file(['总笔数,总金额（分）,成功笔数,失败笔数', `20,${total},19,1`]))).status).toBe(303);
+    expect((await bank.get('/bank/payouts')).text).toContain('回盘已导入：成功 19 笔，失败 1 笔');
+    const money = await roundMoney(t.core.db, Number(round.id));
+    expect(money.lines).toBeGreaterThan(20);
+    expect(await roundResults(t.core.db, Number(round.id), { count: money.lines, totalFen: money.linesFen })).toMatchObject({ paid: 19, failed: 1, pending: money.lines - 20 });
+  });
+
+  it('recognises a result file already imported by its digest, before reading it', async () => {
+    t = await createSeededDb({ demo: true }, { people: true });
+    const round = await t.core.db('batch_round').where({ state: 'transferred', period: '2026-09' }).first('id', 'bank_org_id');
+    const bank = agentFor(t.core);
+    await login(bank, 'bank');
+    const page = await bank.get('/bank/payouts');
+    // Bytes no reader would take (not a table) whose digest is on record as imported for this round: the answer
+    // is the repeat's, so the file was never read.
+    const unreadable = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 1, 2, 3]);
+    const sha256 = createHash('sha256').update(unreadable).digest('hex');
+    await t.core.db('bank_result_file').insert({ round_id: round.id, bank_org_id: round.bank_org_id, file_sha256: sha256, file_name: '回盘.csv', channel: 'file', rows: 3, paid: 3, failed: 0, uploaded_by: null, uploaded_at: new Date().toISOString() });
+    const imports = (await auditRows(t.core, 'bank.results.import')).length;
+    const again = await bank.post(`/bank/payouts/${round.id}/results`).field('_csrf', csrfFrom(page.text)).attach('file', unreadable, '回盘.csv');
+    expect(again.status).toBe(303);
+    expect((await bank.get('/bank/payouts')).text).toContain('该回盘文件已导入过，本次没有做任何更改');
+    // Without that record the same bytes are read, and refused as not a table.
+    await t.core.db('bank_result_file').where({ round_id: round.id, file_sha256: sha256 }).delete();
+    const read = await bank.post(`/bank/payouts/${round.id}/results`).field('_csrf', csrfFrom(page.text)).attach('file', unreadable, '回盘.csv');
+    expect(read.status).toBe(422);
+    expect(read.text).toContain('PNG 图片');
+    expect((await auditRows(t.core, 'bank.results.import')).length).toBe(imports);
+  });
+
   it('takes results through the API from the bank\'s token, the same rules', async () => {
     t = await createSeededDb({ demo: true }, { people: true });
     const admin = await asAdmin(t);
     const bankOrg = await t.core.db('core_org').where({ kind: 'bank' }).first('id');
-    const token = /<code>(ykt_[^<]+)<\/code>/.exec((await submit(admin, '/admin/api-tokens', '/admin/api-tokens', { name: '信用社代发系统', purpose: 'bank', regionId: String(await regionId(t, '青禾县')), orgId: String(bankOrg.id) })).text)![1]!;
+    const token = await approvedToken(t, await submit(admin, '/admin/api-tokens', '/admin/api-tokens', { name: '信用社代发系统', purpose: 'bank', regionId: String(await regionId(t, '青禾县')), orgId: String(bankOrg.id) }));
     const round = await t.core.db('batch_round').where({ state: 'transferred', period: '2026-09' }).first('id');
     const line = await t.core.db('batch_line').where({ round_id: round.id }).orderBy('id').first('id', 'amount_fen');
     const post = (results: unknown[]) => agentFor(t!.core).post(`/api/v1/payouts/${round.id}/results`).set('Authorization', `Bearer ${token}`).send({ results });

@@ -99,6 +99,58 @@ describe(`registry pages (${TEST_DB})`, () => {
     expect((await office.get('/beneficiaries/import')).status).toBe(403);
   });
 
+  it('applies the import\'s number rules to the form: refuses an account that is the person\'s own ID number or one digit repeated, and names what it converted or found worth a check', async () => {
+    t = await createSeededDb({ demo: true });
+    const station = agentFor(t.core);
+    await login(station, 'station1');
+    const village = String(await regionId(t, '南河村'));
+    const form = { name: '赵小河', idNumber: '11010519491231002X', villageId: village, relation: 'head', hasAccount: 'on', accountKind: 'passbook', bankName: '青禾县农村信用合作联社', holderName: '' };
+    const own = await submit(station, '/beneficiaries/new', '/beneficiaries', { ...form, idNumber: '440308198001010012', accountNumber: '440308198001010012' });
+    expect(own.status).toBe(422);
+    expect(own.text).toContain('账号与本人的身份证号码相同：请填写银行卡、社会保障卡或存折的账号，不是身份证号码');
+    const repeated = await submit(station, '/beneficiaries/new', '/beneficiaries', { ...form, accountKind: 'sscard', accountNumber: '0000 0000 0000 0000' });
+    expect(repeated.status).toBe(422);
+    expect(repeated.text).toContain('账号不能是同一个数字的重复：请填写真实账号');
+    const ok = await submit(station, '/beneficiaries/new', '/beneficiaries', { ...form, idNumber: '１１０１０５１９４９１２３１００２Ｘ', accountKind: 'bankcard', accountNumber: '4532\u200b0151 1283 0366', phone: '138 0000 0000' });
+    expect(ok.status).toBe(303);
+    const page = await station.get(ok.headers.location as string);
+    expect(page.text).toContain('请核对：身份证号码含全角数字，已转换；账号含不可见字符（零宽空格等），已删除；卡号不以 62 开头');
+    expect(page.text).toContain('110105********002X');
+  });
+
+  it('lists an import\'s warnings row by row on the page it leads to, and in their download', async () => {
+    t = await createSeededDb({ demo: true });
+    const station = agentFor(t.core);
+    await login(station, 'station1');
+    const page = await station.get('/beneficiaries/import');
+    const csv = [
+      [...REGISTRY_FILE_HEADER, '性别'],
+      ['西街村', '周一', '110105491231002', '户主', '', '', '社会保障卡', '青禾县农村信用合作联社', '6239991234567890125', '周一', '男'],
+    ];
+    const sent = await station.post('/beneficiaries/import').field('_csrf', csrfFrom(page.text)).attach('file', Buffer.from(csv.map((r) => r.join(',')).join('\r\n')), '西街村.csv');
+    expect(sent.status).toBe(303);
+    const importId = Number(/^\/beneficiaries\/imports\/(\d+)\/warnings$/.exec(sent.headers.location as string)![1]);
+    const warnings = await station.get(sent.headers.location as string);
+    expect(warnings.text).toContain('导入完成：共 1 行，新登记 1 人');
+    expect(warnings.text).toContain('3 处值得核对，逐行列在本页');
+    for (const line of ['15 位旧身份证号码，已按规则转换为 18 位，请核对', '卡号校验位不符', '填的是「男」，身份证号码为女性：登记的性别以身份证号码为准，请核对']) expect(warnings.text).toContain(line);
+    expect(warnings.text.match(/第 2 行/g)).toHaveLength(3);
+    expect((await station.get('/beneficiaries/import')).text).toContain(`<a href="/beneficiaries/imports/${importId}/warnings">3 处，逐行查看</a>`);
+
+    const download = await station.get(`/beneficiaries/imports/${importId}/warnings.xlsx`).buffer(true).parse(binaryParser);
+    expect(decodeURIComponent(download.headers['content-disposition']!)).toContain('受益对象导入提示-西街村.xlsx');
+    const workbook = new ExcelJS.Workbook();
+    await workbook.xlsx.load(download.body as never);
+    const sheet = workbook.worksheets[0]!;
+    expect(sheet.getRow(1).values).toEqual([undefined, '行号', '列', '提示']);
+    expect(sheet.rowCount).toBe(4);
+    expect(sheet.getRow(2).values).toEqual([undefined, 2, '身份证号码', '15 位旧身份证号码，已按规则转换为 18 位，请核对']);
+
+    const bank = agentFor(t.core);
+    await login(bank, 'bank');
+    expect((await bank.get(`/beneficiaries/imports/${importId}/warnings`)).status).toBe(403);
+  });
+
   it('loads a death list from the reference page and shows the mark on the person\'s page for the station', async () => {
     t = await createSeededDb({ demo: true });
     const station = agentFor(t.core);

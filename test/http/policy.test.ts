@@ -103,7 +103,7 @@ describe(`policy pages (${TEST_DB})`, () => {
     const before = await t.core.db('policy_version').count({ n: '*' });
     const again = await send();
     expect(again.status).toBe(303);
-    expect((await dept.get('/policies')).text).toContain('新增 0 项，调整 0 项');
+    expect((await dept.get('/policies')).text).toContain('该文件已导入过，本次没有做任何更改');
     expect(await t.core.db('policy_version').count({ n: '*' })).toEqual(before);
 
     // A row of another department refuses the whole file, with a report naming the row.

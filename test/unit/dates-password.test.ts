@@ -34,12 +34,15 @@ describe('passwords', () => {
 });
 
 describe('roles', () => {
-  it('keeps admin and auditor apart from every other role (三权分立)', () => {
+  it('keeps admin and auditor apart from every other role (三权分立), and the incompatible pairs apart', () => {
     expect(roleCombinationError(['admin', 'auditor'], null)).toContain('三权分立');
     expect(roleCombinationError(['admin', 'finance_section'], null)).toContain('三权分立');
+    expect(roleCombinationError(['auditor', 'supervisor'], null)).toContain('三权分立');
     expect(roleCombinationError(['auditor'], null)).toBeNull();
     expect(roleCombinationError(['department'], null)).toBe('业务主管部门用户必须指定所属主管部门');
-    expect(roleCombinationError(['township_station', 'township_finance'], null)).toBeNull();
+    expect(roleCombinationError(['finance_section', 'treasury'], null)).toBe('财政局业务科室与国库科不能由同一账户兼任（审核下达资金与拨付资金须由不同的人办理）');
+    expect(roleCombinationError(['township_finance', 'township_station'], null)).toBe('乡镇经办站所与乡镇财政所不能由同一账户兼任（编制清册与复核比对须由不同的人办理）');
+    expect(roleCombinationError(['township_station', 'department'], 'department')).toBeNull();
   });
 });
 

@@ -41,4 +41,15 @@ describe('Fen: money is integer fen', () => {
     expect(multiplyFen(fen(9_999_999), 999_999_999)).toBe(9_999_998_990_000); // exact beyond 2^53 in the product
     expect(() => multiplyFen(fen(10550), 1.5)).toThrow('千分之一单位整数');
   });
+
+  it('rounds standard × quantity half away from zero, the same for negative amounts', () => {
+    expect(multiplyFen(fen(1), 500)).toBe(1); // 0.5 分 → 1
+    expect(multiplyFen(fen(-1), 500)).toBe(-1); // −0.5 分 → −1, not 0
+    expect(multiplyFen(fen(-333), 1_500)).toBe(-500); // −499.5 分 → −500
+    expect(multiplyFen(fen(-3), 1_500)).toBe(-5); // −4.5 分 → −5
+    expect(multiplyFen(fen(-1), 499)).toBe(0); // −0.499 分 → 0
+    expect(multiplyFen(fen(-1), 1_501)).toBe(-2); // −1.501 分 → −2
+    expect(multiplyFen(fen(-10550), 12_345)).toBe(-130240); // the mirror of 1302.3975 元 → 1302.40
+    expect(multiplyFen(fen(-9_999_999), 999_999_999)).toBe(-9_999_998_990_000);
+  });
 });

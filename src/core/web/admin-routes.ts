@@ -1,19 +1,43 @@
 import type Router from '@koa/router';
 import type { Context } from 'koa';
-import { API_PURPOSES, createApiToken, listApiTokens, revokeApiToken } from '../api.ts';
-import type { Actor } from '../auth/roles.ts';
+import { API_PURPOSES, API_TOKEN_STATES, type ApiTokenRow, canDecideApiToken, createApiToken, decideApiToken, listApiTokens, revokeApiToken } from '../api.ts';
+import { type Actor, INCOMPATIBLE_ROLES, ROLE_LABELS } from '../auth/roles.ts';
 import { formatDateTime } from '../dates.ts';
 import { NotFoundError, ValidationError } from '../errors.ts';
 import { parseId, validate } from '../http/validate.ts';
 import { createOrg, createRegion, listOrgsInScope, listRegionsInScope, renameRegion } from '../regions.ts';
-import { createUser, getUser, listUsers, resetUserPassword, resetUserTotp, unlockUser, updateUser } from '../users.ts';
+import { createUser, getUser, isThreeOfficer, listUsers, resetUserPassword, resetUserTotp, unlockUser, updateUser } from '../users.ts';
 import { presentRegionOptions, presentUser, roleOptions } from './presenters.ts';
 import { apiTokenSchema, orgCreateSchema, regionCreateSchema, regionRenameSchema, userCreateSchema, userListQuerySchema, userUpdateSchema } from './schemas.ts';
 import type { Web } from './web.ts';
 
 const PAGE_SIZE = 50;
 
-/** The system administrator's pages: users, regions and organisations, all inside the admin's subtree. */
+/** The incompatible role pairs as the user form lists them. */
+const incompatibleRoles = INCOMPATIBLE_ROLES.map((p) => ({ roles: `${ROLE_LABELS[p.roles[0]]}与${ROLE_LABELS[p.roles[1]]}`, reason: p.reason }));
+
+/** A token as both its pages show it: what it is for, and its state with who decided. */
+function presentToken(t: ApiTokenRow) {
+  const decided = t.decided_by_name ? `（${t.decided_by_name}，${formatDateTime(t.decided_at)}）` : '';
+  const state = t.revoked_at !== null ? '已停用' : t.state === 'approved' ? `有效：已批准${decided}` : `${API_TOKEN_STATES[t.state]}${decided}`;
+  return {
+    id: t.id,
+    name: t.name,
+    purpose: API_PURPOSES[t.purpose] ?? t.purpose,
+    region: t.region_name,
+    org: t.org_name,
+    createdBy: t.created_by_name,
+    createdAt: formatDateTime(t.created_at),
+    lastUsedAt: formatDateTime(t.last_used_at),
+    state,
+    revocable: t.revoked_at === null && t.state !== 'refused',
+  };
+}
+
+/**
+ * The system administrator's pages: users, regions and organisations, all inside the admin's subtree; and API
+ * tokens, which the administrator makes and the finance section approves (/api-tokens).
+ */
 export function adminRoutes(router: Router, web: Web): void {
   const { core } = web;
 
@@ -28,7 +52,7 @@ export function adminRoutes(router: Router, web: Web): void {
 
   async function formOptions(actor: Actor) {
     const [regions, orgs] = await Promise.all([listRegionsInScope(core.db, actor), listOrgsInScope(core.db, actor)]);
-    return { regionOptions: presentRegionOptions(regions), orgOptions: orgs.map((o) => ({ id: o.id, label: `${o.name}（${o.region_name}）`, kind: o.kind })), roleOptions };
+    return { regionOptions: presentRegionOptions(regions), orgOptions: orgs.map((o) => ({ id: o.id, label: `${o.name}（${o.region_name}）`, kind: o.kind })), roleOptions, incompatibleRoles };
   }
 
   // --- API tokens for machines (core/api.ts) -----------------------------------------------------------
@@ -39,7 +63,7 @@ export function adminRoutes(router: Router, web: Web): void {
       'admin/api-tokens.njk',
       {
         title: '接口令牌',
-        tokens: (await listApiTokens(core.db, actor)).map((t) => ({ ...t, purpose: API_PURPOSES[t.purpose] ?? t.purpose, createdAt: formatDateTime(t.created_at), lastUsedAt: formatDateTime(t.last_used_at), revoked: t.revoked_at !== null })),
+        tokens: (await listApiTokens(core.db, actor)).map(presentToken),
         purposes: Object.entries(API_PURPOSES).map(([value, label]) => ({ value, label })),
         values: {},
         ...(await formOptions(actor)),
@@ -71,6 +95,42 @@ export function adminRoutes(router: Router, web: Web): void {
     if (id === null) throw new NotFoundError('令牌不存在');
     await revokeApiToken(core, actor, id);
     await web.redirectWith(ctx, '/admin/api-tokens', { kind: 'success', message: '令牌已停用' });
+  });
+
+  // --- The finance section's approval of API tokens ------------------------------------------------------
+
+  const financeSection = (ctx: Context): Promise<Actor> => web.requireRole(ctx, ['finance_section'], '接口令牌由财政局业务科室批准');
+
+  async function approvalsPage(ctx: Context, actor: Actor, extra: Record<string, unknown> = {}, status = 200) {
+    const tokens = await listApiTokens(core.db, actor);
+    const present = (t: ApiTokenRow) => {
+      const decision = canDecideApiToken(actor, t);
+      return { ...presentToken(t), decidable: decision.ok, notYours: !decision.ok && decision.kind === 'four_eyes' ? decision.reason : null };
+    };
+    web.render(
+      ctx,
+      'core/api-tokens.njk',
+      { title: '接口令牌审批', waiting: tokens.filter((t) => t.state === 'pending' && t.revoked_at === null).map(present), decided: tokens.filter((t) => t.state !== 'pending' || t.revoked_at !== null).map(present), ...extra },
+      status,
+    );
+  }
+
+  router.get('/api-tokens', async (ctx) => approvalsPage(ctx, await financeSection(ctx)));
+
+  router.post('/api-tokens/:id/:decision', async (ctx) => {
+    const actor = await financeSection(ctx);
+    const id = parseId(ctx.params.id);
+    const decision = ctx.params.decision;
+    if (id === null || (decision !== 'approve' && decision !== 'refuse')) throw new NotFoundError('令牌不存在');
+    await web.formStep(
+      ctx,
+      '/api-tokens',
+      async () => {
+        const { name } = await decideApiToken(core, actor, id, decision);
+        return decision === 'approve' ? `已批准令牌“${name}”，对方系统现在可以使用` : `已拒绝令牌“${name}”，该令牌不能使用`;
+      },
+      (extra, status) => approvalsPage(ctx, actor, extra, status),
+    );
   });
 
   router.get('/admin/users', async (ctx) => {
@@ -142,7 +202,8 @@ export function adminRoutes(router: Router, web: Web): void {
     const actor = await admin(ctx);
     const id = userIdParam(ctx);
     const temporaryPassword = await resetUserPassword(core, actor, id);
-    web.render(ctx, 'admin/user-created.njk', { title: '密码已重置', user: presentUser(await getUser(core, actor, id)), temporaryPassword, reason: 'reset' });
+    const user = await getUser(core, actor, id);
+    web.render(ctx, 'admin/user-created.njk', { title: '密码已重置', user: presentUser(user), temporaryPassword, reason: 'reset', threeOfficer: isThreeOfficer(user.roles) });
   });
 
   router.post('/admin/users/:id/unlock', async (ctx) => {

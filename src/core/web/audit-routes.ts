@@ -2,10 +2,13 @@ import type Router from '@koa/router';
 import { type AuditRow, listAudit, recordAudit, requireAuditor } from '../audit.ts';
 import { checkAuditLog } from '../audit-anchor.ts';
 import { type AuditLexicon, splitObjectRef } from '../audit-vocabulary.ts';
+import { type Actor, ROLE_LABELS } from '../auth/roles.ts';
+import { formatDateTime } from '../dates.ts';
 import { inTransaction } from '../db.ts';
 import { XLSX_TYPE } from '../downloads.ts';
 import { ValidationError } from '../errors.ts';
 import { chosen, defineList, describeFilters, listWorkbook } from '../lists.ts';
+import { THREE_OFFICER_ALERT_DAYS, type ThreeOfficerChange, threeOfficerAlerts } from '../users.ts';
 import { presentAuditRow } from './presenters.ts';
 import { auditFilters } from './schemas.ts';
 import type { Web } from './web.ts';
@@ -13,9 +16,29 @@ import type { Web } from './web.ts';
 /** Rows whose objects' names are looked up together in an export (each lookup is one query a kind, `where id in`). */
 const NAMES_CHUNK = 5_000;
 
-/** The audit administrator's pages: the log with filters, its export, and the verification of its hash chain and anchor. */
+const THREE_OFFICER_CHANGES: Record<ThreeOfficerChange, string> = { password_reset: '重置了密码', created: '新建了账户', role_granted: '授予了角色' };
+
+/**
+ * The audit administrator's pages: the log with filters, its export, and the verification of its hash chain and
+ * anchor. The log's page opens with what the administrator did to 三员 accounts lately (users.ts threeOfficerAlerts).
+ */
 export function auditRoutes(router: Router, web: Web, lexicon: AuditLexicon): void {
   const { db } = web.core;
+
+  /** The alert at the top of the log: one sentence a change, the account linked to its history in the log. */
+  async function threeOfficerAlertLines(actor: Actor) {
+    return {
+      alertDays: THREE_OFFICER_ALERT_DAYS,
+      alerts: (await threeOfficerAlerts(db, actor)).map((a) => ({
+        at: formatDateTime(a.at),
+        by: a.by ?? '',
+        change: THREE_OFFICER_CHANGES[a.change],
+        account: `${a.roles.map((r) => ROLE_LABELS[r]).join('、')} ${a.username}`,
+        href: `/audit?${new URLSearchParams({ object: `user:${a.userId}` })}`,
+      })),
+    };
+  }
+
   const auditList = defineList({
     path: '/audit',
     filters: auditFilters((choice) => lexicon.codesFor(choice) !== null),
@@ -43,7 +66,7 @@ export function auditRoutes(router: Router, web: Web, lexicon: AuditLexicon): vo
     } catch (err) {
       if (!(err instanceof ValidationError)) throw err;
       await requireAuditor(db, actor);
-      return web.render(ctx, 'audit/list.njk', { ...page, errors: err.fieldErrors, values: ctx.query, rows: [], links: auditList.links(auditList.parse({}), 0) }, 422);
+      return web.render(ctx, 'audit/list.njk', { ...page, ...(await threeOfficerAlertLines(actor)), errors: err.fieldErrors, values: ctx.query, rows: [], links: auditList.links(auditList.parse({}), 0) }, 422);
     }
     const filter = auditFilter(query.filters);
     const { rows, total } = await listAudit(db, actor, filter, (q) => auditList.page<AuditRow>(q, query));
@@ -51,6 +74,7 @@ export function auditRoutes(router: Router, web: Web, lexicon: AuditLexicon): vo
     const names = await lexicon.names(db, [...rows, ...(filter.object ? [{ object_type: filter.object.type, object_id: filter.object.id }] : [])]);
     web.render(ctx, 'audit/list.njk', {
       ...page,
+      ...(await threeOfficerAlertLines(actor)),
       values: query.filters,
       object: filter.object ? lexicon.objectRef(filter.object.type, filter.object.id, names) : null,
       rows: rows.map((row) => presentAuditRow(lexicon, names, row)),

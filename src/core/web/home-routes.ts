@@ -1,16 +1,21 @@
 import type Router from '@koa/router';
+import { apiTokenQueues } from '../api.ts';
 import { ROLE_LABELS } from '../auth/roles.ts';
 import { type DeadlineRules, deadlineQueues } from '../deadlines.ts';
 import { fetchDownload } from '../downloads.ts';
 import { NotFoundError } from '../errors.ts';
 import type { AppModule, WorkQueue } from '../module.ts';
+import { threeOfficerAlertQueues } from '../users.ts';
 import type { Web } from './web.ts';
 
-/** Each role's home page: the work waiting for it, gathered from the modules and from the clocks of their deadline rules. */
+/**
+ * Each role's home page: the work waiting for it, gathered from the modules, from the clocks of their deadline rules,
+ * and from core (API tokens awaiting the finance section, changes to 三员 accounts for the auditors to check).
+ */
 export function homeRoutes(router: Router, web: Web, modules: AppModule[], deadlineRules: DeadlineRules): void {
   router.get('/', async (ctx) => {
     const actor = web.actor(ctx);
-    const queues: WorkQueue[] = await deadlineQueues(web.core.db, actor, deadlineRules);
+    const queues: WorkQueue[] = [...(await deadlineQueues(web.core.db, actor, deadlineRules)), ...(await apiTokenQueues(web.core.db, actor)), ...(await threeOfficerAlertQueues(web.core.db, actor))];
     for (const m of modules) if (m.queues) queues.push(...(await m.queues(actor)));
     web.render(ctx, 'core/home.njk', {
       title: '工作台',

@@ -9,6 +9,10 @@ export const agreementAuditVocabulary: AuditVocabulary = {
       label: '登记代发协议',
       sentence: (s) => clauses(`${s.text('bank')}协议 ${s.text('agreementNo')}`, `期限 ${s.text('term').replace('~', ' 至 ')}`, `服务乡镇 ${s.count('townships')} 个`),
     },
+    'agreement.account.seal': {
+      label: '加密保存资金清算账号',
+      sentence: (s) => `服务启动时将 ${s.count('agreements')} 份代发协议此前明文保存的资金清算账号改为加密保存`,
+    },
   },
   objects: {
     agreement: {

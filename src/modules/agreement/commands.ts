@@ -2,12 +2,40 @@ import { recordAudit } from '../../core/audit.ts';
 import type { Actor } from '../../core/auth/roles.ts';
 import { authorize } from '../../core/authz.ts';
 import type { Core } from '../../core/context.ts';
+import type { FieldCrypto } from '../../core/crypto.ts';
 import { isBusinessDate } from '../../core/dates.ts';
 import { inTransaction, insertReturningId, nowIso } from '../../core/db.ts';
 import { ValidationError } from '../../core/errors.ts';
 import { can } from './policy.ts';
 import { countyOf } from './queries.ts';
 import type { AgreementInput } from './schemas.ts';
+
+/** How a settlement account number is stored: encrypted like a payee's account, with its last four digits for pages. */
+export function sealedSettlementAccount(crypto: FieldCrypto, accountNo: string) {
+  return { settlement_account_enc: crypto.encrypt(accountNo), settlement_account_last4: accountNo.replace(/\D/g, '').slice(-4) };
+}
+
+/**
+ * The numbers recorded before they were stored encrypted (migration 20261125110000_agreement_settlement_account_enc
+ * left them in settlement_account_plain) are encrypted, and the plain column emptied, with an audit row. Run by the
+ * server when it starts, after migrating: a migration has no key. Safe to run again and on several instances at
+ * once (each row is taken only while still plain); returns how many it sealed.
+ */
+export async function sealSettlementAccounts(core: Core): Promise<number> {
+  const plain: { id: number; settlement_account_plain: string }[] = await core.db('agreement_contract').whereNotNull('settlement_account_plain').select('id', 'settlement_account_plain');
+  if (plain.length === 0) return 0;
+  return inTransaction(core.db, async (trx) => {
+    let sealed = 0;
+    for (const row of plain) {
+      sealed += await trx('agreement_contract')
+        .where({ id: row.id })
+        .whereNotNull('settlement_account_plain')
+        .update({ ...sealedSettlementAccount(core.crypto, row.settlement_account_plain), settlement_account_plain: null });
+    }
+    if (sealed) await recordAudit(trx, { userId: null, username: 'ykt-server', ip: null }, { action: 'agreement.account.seal', summary: { agreements: sealed } });
+    return sealed;
+  });
+}
 
 /**
  * The county finance section records an agreement: the bank must be an organisation of kind bank, the term a real
@@ -38,7 +66,7 @@ export async function recordAgreement(core: Core, actor: Actor, input: Agreement
       starts_on: input.startsOn,
       ends_on: input.endsOn,
       settlement_account_name: input.settlementAccountName,
-      settlement_account_no: input.settlementAccountNo,
+      ...sealedSettlementAccount(core.crypto, input.settlementAccountNo),
       free_sms: input.freeSms,
       free_withdrawal: input.freeWithdrawal,
       recorded_by: actor.userId,

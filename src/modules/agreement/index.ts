@@ -5,12 +5,14 @@ import { agreementRoutes } from './routes.ts';
 /**
  * The agreement module (代发协议): the agent bank agreements a county finance section records — the bank, branch,
  * number, term, the townships it serves, the free services it promised (SMS notice of each payment, withdrawal) and
- * its settlement account. A bottom-layer module: batch releases a round only to a bank whose agreement is in force
- * and serves every township of the round, and the treasury transfers only to that settlement account; bank names it
- * in its payout files, sends card requests to the banks that serve a township, and transfers resent money to that
- * account too. Other modules use only what this file exports.
+ * its settlement account (stored encrypted, shown by its last four digits). A bottom-layer module: batch releases a
+ * round only to a bank whose agreement is in force and serves every township of the round, and the treasury
+ * transfers only to that settlement account; bank names it in its payout files, sends card requests to the banks
+ * that serve a township, and transfers resent money to that account too. Other modules use only what this file
+ * exports.
  */
-export { type AgreementRow, agreementInForce, banksServing } from './queries.ts';
+export { type AgreementRow, agreementInForce, banksServing, settlementAccountNumber } from './queries.ts';
+export { sealSettlementAccounts, sealedSettlementAccount } from './commands.ts';
 
 export function createAgreementModule(): AppModule {
   return {

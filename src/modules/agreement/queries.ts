@@ -1,3 +1,4 @@
+import type { FieldCrypto } from '../../core/crypto.ts';
 import { businessDate } from '../../core/dates.ts';
 import type { Conn } from '../../core/db.ts';
 import { type Region, findRegion, regionLineage } from '../../core/regions.ts';
@@ -12,7 +13,9 @@ export interface AgreementRow {
   starts_on: string;
   ends_on: string;
   settlement_account_name: string;
-  settlement_account_no: string;
+  /** The settlement account number, encrypted (settlementAccountNumber); pages show its last four digits only. */
+  settlement_account_enc: string;
+  settlement_account_last4: string;
   free_sms: boolean;
   free_withdrawal: boolean;
   townships: string[];
@@ -25,9 +28,23 @@ export async function countyOf(db: Conn, regionId: number): Promise<Region | und
   return region ? (await regionLineage(db, region)).find((r) => r.level === 'county') : undefined;
 }
 
+const AGREEMENT_COLUMNS = ['id', 'county_id', 'bank_org_id', 'branch', 'agreement_no', 'starts_on', 'ends_on', 'settlement_account_name', 'settlement_account_enc', 'settlement_account_last4', 'free_sms', 'free_withdrawal'];
+
+/**
+ * The full settlement account number of an agreement, for the treasury's transfer to it (which must go to exactly
+ * that account) and nothing else: every other page shows `****` and its last four digits.
+ */
+export function settlementAccountNumber(crypto: FieldCrypto, agreement: Pick<AgreementRow, 'settlement_account_enc'>): string {
+  return crypto.decrypt(agreement.settlement_account_enc);
+}
+
 /** A county's agreements, latest first, each with the townships it serves. */
 export async function listAgreements(db: Conn, countyId: number): Promise<AgreementRow[]> {
-  const rows = await db('agreement_contract as a').join('core_org as o', 'o.id', 'a.bank_org_id').where('a.county_id', countyId).orderBy('a.starts_on', 'desc').select('a.*', 'o.name as bank_name');
+  const rows = await db('agreement_contract as a')
+    .join('core_org as o', 'o.id', 'a.bank_org_id')
+    .where('a.county_id', countyId)
+    .orderBy('a.starts_on', 'desc')
+    .select(AGREEMENT_COLUMNS.map((c) => `a.${c}`), 'o.name as bank_name');
   const served: { agreement_id: number; township_id: number; name: string }[] = rows.length
     ? await db('agreement_township as s').join('core_region as t', 't.id', 's.township_id').whereIn('s.agreement_id', rows.map((r: { id: number }) => r.id)).orderBy('t.id').select('s.agreement_id', 's.township_id', 't.name')
     : [];

@@ -4,6 +4,8 @@ import type { Actor } from '../../core/auth/roles.ts';
 import type { Core } from '../../core/context.ts';
 import { bulkInsert, inTransaction, insertReturningId, nowIso, selectInChunks } from '../../core/db.ts';
 import { AppError, ConflictError, NotFoundError, ValidationError } from '../../core/errors.ts';
+import { freeTextProblem } from '../../core/fields.ts';
+import { claimFileDigest } from '../../core/imports.ts';
 import { findRegion } from '../../core/regions.ts';
 import { type ImportError, type TableSpec, readTable, writeErrorReport, writeTableXlsx } from '../../core/spreadsheet.ts';
 import { ACCOUNT_KIND_LABELS, type AccountKind, idNumbersById, parseIdNumber, peopleWithoutAccount, proposeOpenedAccount, registryFactsByIdNumberIndex } from '../beneficiary/index.ts';
@@ -134,6 +136,7 @@ export async function answerCardRequest(core: Core, actor: Actor, requestId: num
       if (!kind) fail('账户类型', `应为${Object.values(ACCOUNT_KIND_LABELS).join('、')}之一`);
       if (!cell('账号')) fail('账号', '已开卡的须填写账号');
     } else if (!cell('说明')) fail('说明', '未开卡的须写明原因');
+    if (freeTextProblem(cell('说明'))) fail('说明', freeTextProblem(cell('说明'))!);
     answers.push({ line, opened: result === '已开卡', kind: kind ?? 'sscard', number: cell('账号'), note: cell('说明') });
   }
   const missing = lines.filter((l) => !seen.has(l.id));
@@ -143,7 +146,12 @@ export async function answerCardRequest(core: Core, actor: Actor, requestId: num
   try {
     return await inTransaction(core.db, async (trx) => {
       const updated = await trx('bank_card_request').where({ id: request.id, state: 'sent' }).update({ state: 'answered', answer_sha256: sha256, answer_name: file.name.slice(0, 200), answered_by: actor.userId, answered_at: nowIso() });
-      if (updated !== 1) throw new ConflictError('该开卡申请已回复');
+      if (updated !== 1) {
+        // Answered meanwhile: by this same file sent twice at once (a double click, a second tab), or by another.
+        const now: { answer_sha256: string | null } = await trx('bank_card_request').where({ id: request.id }).first('answer_sha256');
+        if (now.answer_sha256 === sha256) return { ok: true as const, repeated: true, opened: 0, notOpened: 0 };
+        throw new ConflictError('该开卡申请已回复');
+      }
       for (const [i, a] of answers.entries()) {
         let changeId: number | null = null;
         if (a.opened) {
@@ -191,7 +199,7 @@ export async function uploadReceipt(core: Core, actor: Actor, roundId: number, f
   if (!type) throw new ValidationError({ file: '回执应为 PDF 或扫描图片（PNG、JPEG）' });
   const sha256 = createHash('sha256').update(file.buffer).digest('hex');
   return inTransaction(core.db, async (trx) => {
-    if (await trx('bank_receipt').where({ round_id: roundId, sha256 }).first('id')) return { repeated: true };
+    if (!(await claimFileDigest(trx, 'bank_receipt', { round_id: roundId, sha256 }))) return { repeated: true };
     const id = await insertReturningId(trx, 'bank_receipt', { round_id: roundId, bank_org_id: actor.orgId, file_name: file.name.slice(0, 200), content_type: type.type, body: file.buffer, sha256, note: note.trim().slice(0, 200) || null, uploaded_by: actor.userId, uploaded_at: nowIso() });
     await recordAudit(trx, actor, { action: 'bank.receipt.upload', objectType: 'round', objectId: roundId, summary: { receipt: id, file: file.name, sha256, bytes: file.buffer.length } });
     return { repeated: false };

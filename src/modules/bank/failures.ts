@@ -9,7 +9,7 @@ import { authorize, refuseWith } from '../../core/authz.ts';
 import { formatYuan } from '../../core/money.ts';
 import { type RoundRow, insertReissueRound, lineFacts } from '../batch/index.ts';
 import { registryFactsById } from '../beneficiary/index.ts';
-import { agreementInForce } from '../agreement/index.ts';
+import { agreementInForce, settlementAccountNumber } from '../agreement/index.ts';
 import { BANK_DEADLINES } from './deadlines.ts';
 import { FAILURE_STATES, type FailureState, MAX_ATTEMPTS } from './model.ts';
 import { type BankRoundAction, type FailureAction, can, nextState } from './policy.ts';
@@ -328,8 +328,9 @@ export async function recordRetransfer(core: Core, actor: Actor, roundId: number
   if (input.amountFen !== supplement.amount_fen) throw new ValidationError({ amount: `拨付金额应为 ${formatYuan(supplement.amount_fen)} 元` });
   const agreement = await agreementInForce(core.db, { countyId: round.county_id, bankOrgId: round.bank_org_id!, on: businessDate(), townshipIds: [] });
   if (typeof agreement === 'string') throw new ValidationError({ destinationAccount: agreement });
-  if (input.destinationAccount.replace(/\s/g, '') !== agreement.settlement_account_no) {
-    throw new ValidationError({ destinationAccount: `只能拨付到代发协议（${agreement.agreement_no}）约定的资金清算账户 ${agreement.settlement_account_no}` });
+  const settlementAccount = settlementAccountNumber(core.crypto, agreement);
+  if (input.destinationAccount.replace(/\s/g, '') !== settlementAccount) {
+    throw new ValidationError({ destinationAccount: `只能拨付到代发协议（${agreement.agreement_no}）约定的资金清算账户 ${settlementAccount}` });
   }
   await inTransaction(core.db, async (trx) => {
     const updated = await trx('bank_supplement').where({ id: supplementId }).whereNull('transferred_at').update({ transfer_voucher: voucherNo, transferred_by: actor.userId, transferred_at: nowIso() });

@@ -57,8 +57,8 @@ export function createBankModule(core: Core): AppModule {
     api: bankApi(core),
     panels: {
       // The one-card view, continued: what the agent bank answered for each released payment line of the person.
-      async person(_actor, personId) {
-        const lines = (await paymentsOf(core.db, personId)).filter((p) => p.round_state === 'released' || p.round_state === 'transferred');
+      async person(actor, personId) {
+        const lines = (await paymentsOf(core.db, personId, actor)).filter((p) => p.round_state === 'released' || p.round_state === 'transferred');
         if (lines.length === 0) return null;
         const notices = await noticesOf(core.db, personId);
         const results = await resultsOfLines(core.db, lines.map((l) => l.line_id));

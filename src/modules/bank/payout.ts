@@ -1,12 +1,15 @@
 import iconv from 'iconv-lite';
 import { businessDate } from '../../core/dates.ts';
-import { writeTableXlsx } from '../../core/spreadsheet.ts';
+import { csvLine, neutraliseFormula, writeTableXlsx } from '../../core/spreadsheet.ts';
 
 /**
  * The payout file (代发文件) of a released round, in the formats banks take, each an adapter behind one interface
  * (docs/payout-file-format.md): CSV in UTF-8 with BOM or in GB18030, XLSX, and a fixed-width GB18030 text. Each
  * carries a header with the count and the total in fen and one detail per line: a unique line reference, the
- * holder's name, the account, the amount in fen, the policy. Pure: no database.
+ * holder's name, the account, the amount in fen, the policy. Pure: no database. No field carries a formula: every
+ * text (name, account, reference, title …) that starts with = + - @, a tab or a carriage return gets an apostrophe
+ * in front, in every format; the numbers (amounts in fen, never negative here, counts, the round) are written as
+ * they are (docs/payout-file-format.md).
  */
 export interface PayoutDocument {
   roundId: number;
@@ -47,14 +50,16 @@ function tableRows(doc: PayoutDocument): (string | number)[][] {
   ];
 }
 
-const csvField = (v: string | number) => {
-  const s = String(v);
-  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-};
-const csvText = (doc: PayoutDocument) => [HEADER_COLUMNS, ...tableRows(doc)].map((row) => row.map(csvField).join(',')).join('\r\n') + '\r\n';
+const csvText = (doc: PayoutDocument) => [HEADER_COLUMNS, ...tableRows(doc)].map(csvLine).join('\r\n') + '\r\n';
+
+/** A number padded with zeros on the left to a width in bytes. */
+const digits = (value: number | string, bytes: number) => fixed(String(value), bytes, 'right', '0');
+
+/** A text field, neutralised (neutraliseFormula), padded with spaces or cut to a width in GB18030 bytes. */
+const textField = (value: string, bytes: number) => fixed(neutraliseFormula(value), bytes, 'left', ' ');
 
 /** Text padded or cut to a width in GB18030 bytes (a Chinese character is two), never splitting a character. */
-function fixed(text: string, bytes: number, align: 'left' | 'right' = 'left', fill = ' '): Buffer {
+function fixed(text: string, bytes: number, align: 'left' | 'right', fill: string): Buffer {
   let encoded = iconv.encode(text, 'gb18030');
   if (encoded.length > bytes) {
     let cut = '';
@@ -80,10 +85,10 @@ export const PAYOUT_FORMATS: PayoutFormat[] = [
     async write(doc) {
       const crlf = Buffer.from('\r\n');
       const parts: Buffer[] = [
-        Buffer.concat([Buffer.from('H'), fixed(String(doc.roundId), 10, 'right', '0'), fixed(String(doc.count), 10, 'right', '0'), fixed(String(doc.totalFen), 15, 'right', '0'), fixed(businessDate(new Date(doc.generatedAt)).replace(/-/g, ''), 8), fixed(doc.title, 60), crlf]),
+        Buffer.concat([Buffer.from('H'), digits(doc.roundId, 10), digits(doc.count, 10), digits(doc.totalFen, 15), digits(businessDate(new Date(doc.generatedAt)).replace(/-/g, ''), 8), textField(doc.title, 60), crlf]),
       ];
-      for (const l of doc.lines) parts.push(Buffer.concat([Buffer.from('D'), fixed(l.ref, 24), fixed(l.name, 40), fixed(l.account, 32), fixed(String(l.amountFen), 15, 'right', '0'), crlf]));
-      parts.push(Buffer.concat([Buffer.from('T'), fixed(String(doc.count), 10, 'right', '0'), fixed(String(doc.totalFen), 15, 'right', '0'), crlf]));
+      for (const l of doc.lines) parts.push(Buffer.concat([Buffer.from('D'), textField(l.ref, 24), textField(l.name, 40), textField(l.account, 32), digits(l.amountFen, 15), crlf]));
+      parts.push(Buffer.concat([Buffer.from('T'), digits(doc.count, 10), digits(doc.totalFen, 15), crlf]));
       return Buffer.concat(parts);
     },
   },

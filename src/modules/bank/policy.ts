@@ -1,5 +1,6 @@
 import { ALLOWED, type Decision, firstRefusal, refused } from '../../core/authz.ts';
 import { type Actor, ROLE_LABELS, type Role, hasRole } from '../../core/auth/roles.ts';
+import { confinedToDepartment } from '../batch/index.ts';
 import { FAILURE_STATES, type FailureState, MAX_ATTEMPTS } from './model.ts';
 
 type CaseFacts = { state: FailureState; attempt: number; department_org_id: number; corrected_by: number | null; verified_by: number | null };
@@ -133,7 +134,12 @@ const ROUND_RULES: { [A in BankRoundAction]: (actor: Actor, resource: BankRoundR
     ),
   clear_year: (actor) =>
     firstRefusal(() => rule(hasRole(actor, 'finance_section'), '年末清算由财政局业务科室办理'), () => rule(actor.regionLevel === 'county', '年末清算按县办理：您的账号不在县一级')),
-  read_round: (actor, round) => rule(!hasRole(actor, 'bank') || ownBank(actor, round), '没有下达给本机构的该发放批次'),
+  read_round: (actor, round) =>
+    firstRefusal(
+      () => rule(!hasRole(actor, 'bank') || ownBank(actor, round), '没有下达给本机构的该发放批次'),
+      // A department reads its own policies' rounds only, as batch decides (confinedToDepartment).
+      () => rule(!confinedToDepartment(actor) || actor.orgId === round.department_org_id, '该发放批次不属于本部门的补贴项目'),
+    ),
   approve_corrections: (actor) => rule(hasRole(actor, 'finance_section'), '修正后的发放信息由财政局业务科室再次复核'),
   refund: (actor, round) => rule(ownBank(actor, round), '资金退回由本批次的代发金融机构登记'),
   retransfer: (actor) => rule(hasRole(actor, 'treasury'), '资金拨付由国库科办理'),

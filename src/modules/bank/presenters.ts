@@ -162,10 +162,12 @@ export function presentReconciliation(rec: ReconciliationRow) {
 }
 
 /** A round of a reconciliation: the platform's figures in 元, and the bank's confirmed totals (paid / unpaid / refunded). */
-export function presentReconciliationRound(r: ReconciliationFigures['rounds'][number], bank: { paidFen: number; unpaidFen: number; refundedFen: number } | undefined) {
+/** `linked`: the reader may open the round (a department: its own policies' rounds; the figures are shared by all). */
+export function presentReconciliationRound(r: ReconciliationFigures['rounds'][number], bank: { paidFen: number; unpaidFen: number; refundedFen: number } | undefined, linked: boolean) {
   const l = r.ledger;
   return {
     id: r.id,
+    linked,
     title: r.title,
     policy: r.policy,
     lines: l.lines,

@@ -144,9 +144,17 @@ type Difference = Pick<DifferenceRow, 'round_id' | 'line_id' | 'kind' | 'platfor
  * the earlier figures withdrawn.
  */
 async function replaceConfirmation(core: Core, actor: Actor, rec: ReconciliationRow, input: { sha256: string; name: string; rows: number; differences: Difference[] }, store: (trx: Tx) => Promise<void>): Promise<Confirmed> {
-  return inTransaction(core.db, async (trx) => {
-    const updated = await trx('bank_reconciliation').where({ id: rec.id, state: 'open' }).update({ confirmation_sha256: input.sha256, confirmation_name: input.name.slice(0, 200), confirmation_rows: input.rows, confirmed_at: nowIso(), version: trx.raw('version + 1') });
-    if (updated !== 1) throw new ConflictError('该季度对账已签认，不能再更改银行确认');
+  return inTransaction(core.db, async (trx): Promise<Confirmed> => {
+    const updated = await trx('bank_reconciliation')
+      .where({ id: rec.id, state: 'open' })
+      .where((w) => w.whereNull('confirmation_sha256').orWhereNot('confirmation_sha256', input.sha256))
+      .update({ confirmation_sha256: input.sha256, confirmation_name: input.name.slice(0, 200), confirmation_rows: input.rows, confirmed_at: nowIso(), version: trx.raw('version + 1') });
+    if (updated !== 1) {
+      // This same confirmation sent twice at once (a double click, a second tab) is taken once; or it is signed.
+      const now: { state: string; confirmation_sha256: string | null } = await trx('bank_reconciliation').where({ id: rec.id }).first('state', 'confirmation_sha256');
+      if (now.state === 'open' && now.confirmation_sha256 === input.sha256) return { ok: true, repeated: true, rows: input.rows, differences: await openDifferences(trx, rec.id) };
+      throw new ConflictError('该季度对账已签认，不能再更改银行确认');
+    }
     await trx('bank_reconciliation_line').where({ reconciliation_id: rec.id }).delete();
     await trx('bank_reconciliation_total').where({ reconciliation_id: rec.id }).delete();
     await store(trx);

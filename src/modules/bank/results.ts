@@ -6,18 +6,22 @@ import type { Actor } from '../../core/auth/roles.ts';
 import type { Core } from '../../core/context.ts';
 import { type Conn, bulkInsert, inTransaction, insertReturningId, nowIso, selectInChunks } from '../../core/db.ts';
 import { ConflictError, NotFoundError } from '../../core/errors.ts';
+import { freeTextProblem } from '../../core/fields.ts';
+import { claimFileDigest } from '../../core/imports.ts';
 import { releaseGarbage } from '../../core/memory.ts';
-import { type ImportError, type TableSpec, readTable, writeErrorReport } from '../../core/spreadsheet.ts';
+import { type ImportError, type TableRow, type TableSpec, readTable, writeErrorReport } from '../../core/spreadsheet.ts';
 import { lineAmounts, roundsOfBank } from '../batch/index.ts';
 import { bankOf, type Fetcher } from './commands.ts';
 import { recordAttempts } from './failures.ts';
 import { queueNotices } from './notices.ts';
 
 /**
- * The bank's result of each payout line (回盘, docs/result-file-format.md), by file or API. Checked against the
- * round's payout: unknown or foreign line references, amounts that differ, duplicates, results that contradict
- * one already recorded, are refused, the whole file with every reason. A partial result is fine: the lines it does
- * not name stay pending at the bank. The same file twice changes nothing.
+ * The bank's result of each payout line (回盘, docs/result-file-format.md), by file or API. A file's summary (its
+ * control totals: count and total, successes and failures when given) must equal its own lines. The lines are
+ * checked against the round's payout: unknown or foreign line references, amounts that differ, duplicates, results
+ * that contradict one already recorded, are refused, the whole file with every reason. A partial result is fine:
+ * the lines it does not name stay pending at the bank. The same file twice changes nothing, recognised by its
+ * SHA-256 before it is read.
  */
 export const FAILURE_CODES = {
   F01: '账户不存在',
@@ -40,6 +44,9 @@ export interface ResultRecord {
 }
 
 const SPEC: TableSpec = { headerHas: ['流水号', '结果'], required: ['流水号', '金额（分）', '结果'], rowNoun: '回盘结果', formatHint: '格式见回盘文件说明：流水号、金额（分）、结果、失败代码、失败原因' };
+
+/** The summary above the detail header: its names on one row, its figures on the next. */
+const SUMMARY = { count: '总笔数', total: '总金额（分）', paid: '成功笔数', failed: '失败笔数' } as const;
 
 export type ResultOutcome =
   | { ok: true; repeated: boolean; rows: number; paid: number; failed: number; unchanged: number }
@@ -110,6 +117,7 @@ async function check(db: Conn, roundId: number, records: ResultRecord[]): Promis
       if (!(r.code in FAILURE_CODES)) fail('失败代码', `应为 ${Object.keys(FAILURE_CODES).join('、')} 之一`);
       else code = r.code as FailureCode;
       if (code === 'F99' && r.reason === '') fail('失败原因', '失败代码为 F99 时须写明原因');
+      if (freeTextProblem(r.reason)) fail('失败原因', freeTextProblem(r.reason)!);
     } else if (result === 'paid' && r.code !== '') fail('失败代码', '成功的明细不填失败代码');
     const before = recorded.get(key);
     if (before && result) {
@@ -122,16 +130,76 @@ async function check(db: Conn, roundId: number, records: ResultRecord[]): Promis
   return { errors, fresh, unchanged };
 }
 
-async function apply(core: Core, who: Fetcher, roundId: number, input: { fileName: string; sha256: string; channel: 'file' | 'api'; records: ResultRecord[] }, report: (errors: ImportError[]) => Promise<Buffer>): Promise<ResultOutcome> {
+/** The round the bank may record results of: released to it, its money at the bank. Returns the bank's org id. */
+async function resultRound(core: Core, who: Fetcher, roundId: number): Promise<number> {
   const bankOrgId = bankOf(who);
   const round = (await roundsOfBank(core.db, bankOrgId)).find((r) => r.id === roundId);
   if (!round) throw new NotFoundError('没有下达给本机构的该发放批次');
   if (round.state !== 'transferred') throw new ConflictError('该批次的资金尚未拨付到本机构，不能登记发放结果');
-  const repeated: { rows: number; paid: number; failed: number } | undefined = await core.db('bank_result_file').where({ round_id: roundId, file_sha256: input.sha256 }).first('rows', 'paid', 'failed');
-  if (repeated) return { ok: true, repeated: true, rows: repeated.rows, paid: repeated.paid, failed: repeated.failed, unchanged: repeated.rows };
+  return bankOrgId;
+}
+
+/** The answer to a file (by its digest) already imported for the round, or null. */
+async function importedBefore(conn: Conn, roundId: number, sha256: string): Promise<ResultOutcome | null> {
+  const row: { rows: number; paid: number; failed: number } | undefined = await conn('bank_result_file').where({ round_id: roundId, file_sha256: sha256 }).first('rows', 'paid', 'failed');
+  return row ? { ok: true, repeated: true, rows: row.rows, paid: row.paid, failed: row.failed, unchanged: row.rows } : null;
+}
+
+const summaryName = (text: string) => text.replace(/\s/g, '');
+
+/**
+ * The file's summary against its own lines: the row naming 总笔数 and 总金额（分） above the detail header, and its
+ * figures on the next row. Each figure that differs is an error naming it; 成功笔数 and 失败笔数 are checked when
+ * given.
+ */
+function checkSummary(above: TableRow[], records: ResultRecord[]): ImportError[] {
+  const at = above.findIndex((r) => r.cells.some((c) => summaryName(c) === SUMMARY.count) && r.cells.some((c) => summaryName(c) === SUMMARY.total));
+  const figures = at < 0 ? undefined : above[at + 1];
+  if (!figures) {
+    return [{ rowNumber: 0, field: '汇总', message: `缺少汇总：明细表头上方应有一行“${SUMMARY.count}、${SUMMARY.total}”（可加“${SUMMARY.paid}、${SUMMARY.failed}”），下一行为本文件明细的合计（格式见回盘文件说明）` }];
+  }
+  const names = above[at]!.cells.map(summaryName);
+  const lines = { count: records.length, total: 0, paid: 0, failed: 0 };
+  for (const r of records) {
+    if (/^\d+$/.test(r.amount)) lines.total += Number(r.amount);
+    if (r.result === '成功' || r.result === 'paid') lines.paid++;
+    else if (r.result === '失败' || r.result === 'failed') lines.failed++;
+  }
+  const errors: ImportError[] = [];
+  const compare = (name: string, counted: number, differs: (given: string) => string, required: boolean) => {
+    const i = names.indexOf(name);
+    const text = i < 0 ? '' : (figures.cells[i] ?? '');
+    if (text === '' && !required) return;
+    const fail = (message: string) => errors.push({ rowNumber: figures.rowNumber, field: name, message });
+    if (!/^\d+$/.test(text)) fail('汇总应为整数');
+    else if (Number(text) !== counted) fail(`${differs(text)}（汇总只计本文件中的明细）`);
+  };
+  compare(SUMMARY.count, lines.count, (given) => `汇总为 ${given} 笔，本文件明细为 ${lines.count} 笔`, true);
+  compare(SUMMARY.total, lines.total, (given) => `汇总为 ${given} 分，本文件明细合计 ${lines.total} 分`, true);
+  compare(SUMMARY.paid, lines.paid, (given) => `汇总为 ${given} 笔，本文件结果为“成功”的明细为 ${lines.paid} 笔`, false);
+  compare(SUMMARY.failed, lines.failed, (given) => `汇总为 ${given} 笔，本文件结果为“失败”的明细为 ${lines.failed} 笔`, false);
+  return errors;
+}
+
+/**
+ * Record the results in one transaction: the digest claimed first (the same file sent twice at once is imported
+ * once, the other answered as a repeat), then the lines checked against the payout and the results on record.
+ * `refused` are the errors found before (the file's summary): the file is refused with them and the lines' own.
+ */
+async function apply(
+  core: Core,
+  who: Fetcher,
+  bankOrgId: number,
+  roundId: number,
+  input: { fileName: string; sha256: string; channel: 'file' | 'api'; records: ResultRecord[]; refused: ImportError[] },
+  report: (errors: ImportError[]) => Promise<Buffer>,
+): Promise<ResultOutcome> {
   return inTransaction(core.db, async (trx): Promise<ResultOutcome> => {
-    const { errors, fresh, unchanged } = await check(trx, roundId, input.records);
+    if (!(await claimFileDigest(trx, 'bank_result_file', { round_id: roundId, file_sha256: input.sha256 }))) return (await importedBefore(trx, roundId, input.sha256))!;
+    const checked = await check(trx, roundId, input.records);
+    const errors = [...input.refused, ...checked.errors];
     if (errors.length) return { ok: false, errors, report: await report(errors) };
+    const { fresh, unchanged } = checked;
     releaseGarbage(fresh.length);
     const paid = fresh.filter((f) => f.result === 'paid').length;
     const now = nowIso();
@@ -155,8 +223,12 @@ async function apply(core: Core, who: Fetcher, roundId: number, input: { fileNam
   });
 }
 
-/** A result file (.xlsx or CSV) uploaded by the bank's user for one round. */
+/** A result file (.xlsx or CSV) uploaded by the bank's user for one round; a file already imported is not read again. */
 export async function importResultFile(core: Core, actor: Actor, roundId: number, file: { name: string; buffer: Buffer }): Promise<ResultOutcome> {
+  const bankOrgId = await resultRound(core, { actor }, roundId);
+  const sha256 = createHash('sha256').update(file.buffer).digest('hex');
+  const previous = await importedBefore(core.db, roundId, sha256);
+  if (previous) return previous;
   // Rows become records as they are read, and are not kept: a 200,000-line result stays small in memory; the
   // error report, if any, reads the file again.
   const records: ResultRecord[] = [];
@@ -177,14 +249,16 @@ export async function importResultFile(core: Core, actor: Actor, roundId: number
     return { ok: false, errors, report: await writeErrorReport('回盘文件导入', errors, null) };
   }
   releaseGarbage(records.length);
-  const sha256 = createHash('sha256').update(file.buffer).digest('hex');
-  return apply(core, { actor }, roundId, { fileName: file.name, sha256, channel: 'file', records }, report);
+  return apply(core, { actor }, bankOrgId, roundId, { fileName: file.name, sha256, channel: 'file', records, refused: checkSummary(table.above, records) }, report);
 }
 
 /** Results posted through the API: [{ref, amountFen, result: 'paid'|'failed', code?, reason?}], numbered from 1. */
 export async function postResults(core: Core, client: ApiClient, roundId: number, results: { ref?: unknown; amountFen?: unknown; result?: unknown; code?: unknown; reason?: unknown }[]): Promise<ResultOutcome> {
+  const bankOrgId = await resultRound(core, { client }, roundId);
   const text = (v: unknown) => (typeof v === 'string' ? v.trim() : typeof v === 'number' ? String(v) : '');
   const records = results.map((r, i) => ({ rowNumber: i + 1, ref: text(r?.ref), amount: text(r?.amountFen), result: text(r?.result), code: text(r?.code).toUpperCase(), reason: text(r?.reason) }));
   const sha256 = createHash('sha256').update(JSON.stringify(records.map((r) => [r.ref, r.amount, r.result, r.code, r.reason]))).digest('hex');
-  return apply(core, { client }, roundId, { fileName: `接口回盘（${client.name}）`, sha256, channel: 'api', records }, (errors) => writeErrorReport('回盘接口', errors, null));
+  const previous = await importedBefore(core.db, roundId, sha256);
+  if (previous) return previous;
+  return apply(core, { client }, bankOrgId, roundId, { fileName: `接口回盘（${client.name}）`, sha256, channel: 'api', records, refused: [] }, (errors) => writeErrorReport('回盘接口', errors, null));
 }

@@ -40,7 +40,7 @@ export const retransferSchema = z.object({
   destinationAccount: text('资金清算账户', 80),
 });
 
-export const receiptSchema = z.object({ note: optional(z.string().trim().max(200, { error: '说明不能超过 200 个字' })) });
+export const receiptSchema = z.object({ note: optional(text('说明', 200)) });
 
 /** The filters of the failed-payments list (`/bank/failures`, failures.ts failureList); `overdue=1`: past the clock's due date. */
 export const failureFilters = {

@@ -1,12 +1,13 @@
 import { seededRandom } from '../../core/random.ts';
-import { type TableSpec, readTable } from '../../core/spreadsheet.ts';
+import { type TableSpec, csvLine, readTable } from '../../core/spreadsheet.ts';
 import { FAILURE_CODES, type FailureCode } from './results.ts';
 
 /**
  * The bank simulator (`ykt bank-sim`): reads a payout file (CSV in UTF-8 or GB18030, or XLSX, as the platform
- * writes them) and writes the result file a bank would send back (docs/result-file-format.md), with a chosen
- * share of failures and their reasons, so that the demo and the tests can run the loop without a bank. The
- * failures are chosen by a seeded generator: the same input, rate and seed give the same file.
+ * writes them) and writes the result file a bank would send back (docs/result-file-format.md): its summary (count,
+ * total, successes, failures), then every line, with a chosen share of failures and their reasons, so that the demo
+ * and the tests can run the loop without a bank. The failures are chosen by a seeded generator: the same input, rate
+ * and seed give the same file.
  */
 const SPEC: TableSpec = { headerHas: ['流水号', '账号'], required: ['流水号', '金额（分）'], rowNoun: '代发明细', formatHint: '请使用平台下载的代发文件（CSV 或 Excel）' };
 const SIMULATED: FailureCode[] = ['F01', 'F02', 'F03', 'F04', 'F05'];
@@ -18,16 +19,42 @@ export async function simulateResults(payout: Buffer, options: { failRate: numbe
   const rnd = seededRandom(options.seed);
   const column = (name: string) => table.columns.get(name)!;
   let failed = 0;
-  const rows = table.rows.map(({ cells }) => {
+  const lines = table.rows.map(({ cells }): ResultLine => {
     const ref = cells[column('流水号')]!;
-    const amount = cells[column('金额（分）')]!;
+    const amountFen = cells[column('金额（分）')]!;
     if (rnd() < options.failRate) {
       failed++;
       const code = SIMULATED[Math.floor(rnd() * SIMULATED.length)]!;
-      return `${ref},${amount},失败,${code},${FAILURE_CODES[code]}（模拟）`;
+      return { ref, amountFen, result: '失败', code, reason: `${FAILURE_CODES[code]}（模拟）` };
     }
-    return `${ref},${amount},成功,,`;
+    return { ref, amountFen, result: '成功' };
   });
-  const csv = Buffer.from(`\ufeff流水号,金额（分）,结果,失败代码,失败原因\r\n${rows.join('\r\n')}\r\n`, 'utf8');
-  return { csv, lines: rows.length, failed };
+  return { csv: resultFileCsv(lines), lines: lines.length, failed };
+}
+
+/** One line of a result file: its reference and amount as in the payout file, 成功 or 失败, the failure's code and reason. */
+export interface ResultLine {
+  ref: string;
+  amountFen: number | string;
+  result: string;
+  code?: string;
+  reason?: string;
+}
+
+/**
+ * A result file as a bank writes it (CSV, UTF-8 with a BOM): the summary of exactly these lines (count, total in
+ * fen, successes, failures), a blank row, then the lines under their header.
+ */
+export function resultFileCsv(lines: readonly ResultLine[]): Buffer {
+  const totalFen = lines.reduce((sum, l) => sum + Number(l.amountFen), 0);
+  const paid = lines.filter((l) => l.result === '成功').length;
+  const failed = lines.filter((l) => l.result === '失败').length;
+  const rows = [
+    csvLine(['总笔数', '总金额（分）', '成功笔数', '失败笔数']),
+    csvLine([lines.length, totalFen, paid, failed]),
+    '',
+    csvLine(['流水号', '金额（分）', '结果', '失败代码', '失败原因']),
+    ...lines.map((l) => csvLine([l.ref, l.amountFen, l.result, l.code ?? '', l.reason ?? ''])),
+  ];
+  return Buffer.from(`\ufeff${rows.join('\r\n')}\r\n`, 'utf8');
 }

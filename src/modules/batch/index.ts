@@ -8,6 +8,7 @@ import { paymentsOf, roundsInState, rostersAwaiting } from './queries.ts';
 import { BATCH_READERS, can } from './policy.ts';
 import { batchRoutes } from './routes.ts';
 
+export { confinedToDepartment } from './policy.ts';
 export { roundMoney } from './round-workflow.ts';
 export { type ReissueAccount, insertReissueRound } from './reissue.ts';
 export { type LineFacts, type NoticeLine, type PaymentRow, type PayoutLine, type TransferredRound, lineAmounts, lineFacts, noticeLines, paymentsOf, releasedAt, releasedLines, roundsOfBank, transferredRounds } from './queries.ts';
@@ -25,9 +26,9 @@ export function createBatchModule(core: Core): AppModule {
     nav: [{ href: '/rounds', label: '发放批次', roles: [...BATCH_READERS] }],
     routes: batchRoutes,
     panels: {
-      // The one-card view: a person's page lists every payment line of theirs, in every round.
-      async person(_actor, personId) {
-        const rows = await paymentsOf(core.db, personId);
+      // The one-card view: a person's page lists every payment line of theirs, in every round the reader sees.
+      async person(actor, personId) {
+        const rows = await paymentsOf(core.db, personId, actor);
         return {
           title: '补贴发放记录（一卡通）',
           template: 'batch/_person-payments.njk',

@@ -2,8 +2,20 @@ import { ALLOWED, type Decision, firstRefusal, refused } from '../../core/authz.
 import { type Actor, type Role, hasRole } from '../../core/auth/roles.ts';
 import { ROSTER_STATES, ROSTER_TRANSITIONS, ROUND_STATES, type RosterAction, type RosterState, type RoundState } from './model.ts';
 
-/** Who reads rounds and rosters (region scope is checked where they are loaded: roundInScope, rosterInScope). */
+/**
+ * Who reads rounds and rosters. Region scope is checked where they are loaded (roundInScope, rosterInScope); so is
+ * a department's ('read_round' below, and confinedToDepartment in the lists' queries).
+ */
 export const BATCH_READERS: readonly Role[] = ['township_station', 'township_finance', 'department', 'finance_section', 'treasury', 'supervisor'];
+
+/**
+ * A department user sees only its own department's rounds (those of its policies, round.department_org_id), as it
+ * sees only its own failed payments (bank/queries.ts failuresQuery). Holding another role that reads rounds (a
+ * township's, the finance section's, the treasury's) they see their region's rounds through that role.
+ */
+export function confinedToDepartment(actor: Actor): boolean {
+  return hasRole(actor, 'department') && !hasRole(actor, ...BATCH_READERS.filter((r) => r !== 'department'));
+}
 
 type RoundFacts = { state: RoundState; department_org_id: number; created_by: number };
 type RosterFacts = { state: RosterState; last_changed_by: number | null };
@@ -12,6 +24,8 @@ type OnRoster = { round: RoundFacts; roster: RosterFacts };
 /** What each action is decided on. The roster's steps (ROSTER_TRANSITIONS) are actions of their own. */
 type BatchResources = { [A in RosterAction]: OnRoster } & {
   read: null;
+  /** A round with its rosters, lines and files, beyond region scope (roundInScope): a department reads its own only. */
+  read_round: RoundFacts;
   create_round: null;
   create_reissue: RoundFacts;
   edit_lines: OnRoster;
@@ -51,6 +65,7 @@ const roundStep = (from: RoundState, who: (actor: Actor, round: RoundFacts) => b
 const RULES: { [A in BatchAction]: (actor: Actor, resource: BatchResources[A]) => Decision } = {
   ...(Object.fromEntries((Object.keys(ROSTER_TRANSITIONS) as RosterAction[]).map((a) => [a, rosterStep(a)])) as { [A in RosterAction]: (actor: Actor, r: OnRoster) => Decision }),
   read: (actor) => (hasRole(actor, ...BATCH_READERS) ? ALLOWED : refused('role', '发放批次仅经办、审核和监督人员可以查看')),
+  read_round: (actor, round) => (!confinedToDepartment(actor) || ofRound(actor, round) ? ALLOWED : refused('role', '该发放批次不属于本部门的补贴项目')),
   create_round: (actor) =>
     firstRefusal(role(hasRole(actor, 'department') && actor.orgId !== null, '发放批次由业务主管部门建立'), role(actor.regionLevel === 'county', '发放批次按县建立：您的账号不在县一级')),
   create_reissue: (actor, round) => (ofRound(actor, round) ? ALLOWED : refused('role', '只能为本部门的发放批次建立补发批次')),

@@ -1,3 +1,4 @@
+import type { Knex } from 'knex';
 import type { Actor } from '../../core/auth/roles.ts';
 import { type Conn, countRows, selectInChunks } from '../../core/db.ts';
 import { defineList } from '../../core/lists.ts';
@@ -6,9 +7,18 @@ import { allocatedFen, versionsById } from '../policy/index.ts';
 import { ROUND_STATES } from './model.ts';
 import { type LineRow, type RosterRow, type RoundRow, asLine, asRound, roundQuery, rosterQuery } from './repo.ts';
 import { roundFilters } from './schemas.ts';
-import { rosterSteps } from './policy.ts';
+import { confinedToDepartment, rosterSteps } from './policy.ts';
 
 /** Reads for the batch pages and queues; plain rows, money in fen. */
+
+/**
+ * A query over rounds (`batch_round as r`) narrowed to the actor's department's rounds when policy.ts confines
+ * them to those (confinedToDepartment; a single round is refused by roundInScope, rosterInScope).
+ */
+function ofOwnDepartment<Q extends Knex.QueryBuilder>(q: Q, actor: Actor): Q {
+  if (confinedToDepartment(actor)) q.where('r.department_org_id', actor.orgId ?? -1);
+  return q;
+}
 
 /** The rounds list (发放批次, core/lists.ts): the most recently changed first; states sort in the workflow's order. */
 export const roundList = defineList({
@@ -32,10 +42,11 @@ export type RoundListRow = RoundRow & { total_fen: Fen };
 
 /**
  * The rounds the actor sees, narrowed by the list's filters, with their totals: their county's (township users see
- * the county's rounds, with their own roster). A period of four digits is a year: every period of that year.
+ * the county's rounds, with their own roster; a department its own). A period of four digits is a year: every
+ * period of that year.
  */
 export function roundsQuery(db: Conn, actor: Actor, filter: RoundFilter) {
-  const q = roundQuery(db)
+  const q = ofOwnDepartment(roundQuery(db), actor)
     .select(db.raw("coalesce((select sum(l.amount_fen) from batch_line l where l.round_id = r.id and l.state = 'active'), 0) as total_fen"))
     .where((w) => w.where('c.path', 'like', `${actor.regionPath}%`).orWhereRaw('? like ' + "c.path || '%'", [actor.regionPath]));
   if (filter.policy !== null) q.where('r.policy_item_id', filter.policy);
@@ -187,7 +198,7 @@ export async function history(db: Conn, where: { round_id?: number; roster_id?: 
 /** Rosters waiting for the actor: by state and role, in their scope (the home page's queues). */
 /** The rosters of compiling rounds in the actor's scope that are in one of the states, with their round. */
 async function rostersInStates(db: Conn, actor: Actor, states: readonly string[]): Promise<{ roster: RosterRow; round: RoundRow; lines: number; total_fen: Fen }[]> {
-  const rosters = (await rosterQuery(db).join('batch_round as r', 'r.id', 's.round_id').where('r.state', 'compiling').whereIn('s.state', states).where('t.path', 'like', `${actor.regionPath}%`).orderBy('s.id')) as RosterRow[];
+  const rosters = (await ofOwnDepartment(rosterQuery(db).join('batch_round as r', 'r.id', 's.round_id'), actor).where('r.state', 'compiling').whereIn('s.state', states).where('t.path', 'like', `${actor.regionPath}%`).orderBy('s.id')) as RosterRow[];
   if (rosters.length === 0) return [];
   const rounds = new Map(((await roundQuery(db).whereIn('r.id', [...new Set(rosters.map((s) => s.round_id))])) as RoundRow[]).map((r) => [r.id, asRound(r)]));
   const sums = new Map(
@@ -215,20 +226,22 @@ export interface PaymentRow {
   roster_state: string;
 }
 
-/** Every line a person is the payee of, in every round of every policy, newest period first (the one-card view). */
-export async function paymentsOf(db: Conn, personId: number): Promise<PaymentRow[]> {
-  return db('batch_line as l')
-    .join('batch_round as r', 'r.id', 'l.round_id')
+/**
+ * Every line a person is the payee of, in every round of every policy, newest period first (the one-card view);
+ * for a reader, in the rounds they see (a department: its own).
+ */
+export async function paymentsOf(db: Conn, personId: number, reader: Actor): Promise<PaymentRow[]> {
+  const q = ofOwnDepartment(db('batch_line as l').join('batch_round as r', 'r.id', 'l.round_id'), reader);
+  return q
     .join('batch_roster as s', 's.id', 'l.roster_id')
     .where({ 'l.person_id': personId, 'l.state': 'active' })
     .orderBy([{ column: 'r.period', order: 'desc' }, { column: 'r.id', order: 'desc' }])
     .select('l.id as line_id', 'r.id as round_id', 's.id as roster_id', 'r.title as round_title', 'r.state as round_state', 'r.period', 'l.tier_name', 'l.quantity_milli', 'l.amount_fen', 'l.account_last4', 's.state as roster_state');
 }
 
-/** Rounds in a state in the actor's county (the finance section's and treasury's queues), with their totals. */
 /** The rounds in a state in the actor's scope, each with its lines' total: the candidates of a to-do line. */
 export async function roundsInState(db: Conn, actor: Actor, state: string, options: { readyToSubmit?: boolean } = {}): Promise<{ round: RoundRow; total_fen: Fen }[]> {
-  const q = roundQuery(db).where('r.state', state).where('c.path', 'like', `${actor.regionPath}%`).orderBy('r.id');
+  const q = ofOwnDepartment(roundQuery(db), actor).where('r.state', state).where('c.path', 'like', `${actor.regionPath}%`).orderBy('r.id');
   if (options.readyToSubmit) {
     // Every roster with lines reported again after publicity, and at least one line.
     const notReady = db('batch_roster as s').whereRaw('s.round_id = r.id').whereNot('s.state', 'reported').whereExists((w) => w.select(db.raw('1')).from('batch_line as l').whereRaw('l.roster_id = s.id').where('l.state', 'active'));

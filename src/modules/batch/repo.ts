@@ -5,6 +5,7 @@ import { NotFoundError } from '../../core/errors.ts';
 import type { Fen } from '../../core/money.ts';
 import { isPathInScope } from '../../core/regions.ts';
 import type { RosterState, RoundState } from './model.ts';
+import { can } from './policy.ts';
 
 /** Rows of the batch tables as the module reads them. */
 export interface RoundRow {
@@ -96,7 +97,8 @@ export const asLine = (row: LineRow) => booleans(row, 'changed_after_publicity',
 
 /**
  * A round the actor may see: county users see their county's rounds, township users the rounds with a roster
- * of theirs (every round has one per township). Out of scope: 403 and an audit row.
+ * of theirs (every round has one per township), a department its own rounds only (policy.ts 'read_round').
+ * Out of scope: 403 and an audit row.
  */
 export async function roundInScope(db: Db, actor: Actor, roundId: number): Promise<RoundRow> {
   const round = (await roundQuery(db).where('r.id', roundId).first()) as RoundRow | undefined;
@@ -104,10 +106,11 @@ export async function roundInScope(db: Db, actor: Actor, roundId: number): Promi
   if (!isPathInScope(actor, round.county_path) && !actor.regionPath.startsWith(round.county_path)) {
     await refuse(db, actor, { objectType: 'round', objectId: roundId, summary: { reason: 'out_of_scope' } }, '该发放批次不在您的管辖范围内');
   }
+  await refuseOtherDepartments(db, actor, round, { objectType: 'round', objectId: roundId });
   return asRound(round);
 }
 
-/** A roster in the actor's scope: its township's users, and the county's above them. */
+/** A roster in the actor's scope: its township's users, and the county's above them; a department's, of its own rounds. */
 export async function rosterInScope(db: Db, actor: Actor, rosterId: number): Promise<{ roster: RosterRow; round: RoundRow }> {
   const roster = (await rosterQuery(db).where('s.id', rosterId).first()) as RosterRow | undefined;
   if (!roster) throw new NotFoundError('清册不存在');
@@ -115,5 +118,12 @@ export async function rosterInScope(db: Db, actor: Actor, rosterId: number): Pro
     await refuse(db, actor, { objectType: 'roster', objectId: rosterId, summary: { reason: 'out_of_scope' } }, '该清册不在您的管辖范围内');
   }
   const round = asRound((await roundQuery(db).where('r.id', roster.round_id).first()) as RoundRow);
+  await refuseOtherDepartments(db, actor, round, { objectType: 'roster', objectId: rosterId });
   return { roster, round };
+}
+
+/** Another department's round, its rosters and lines: refused like another region's (403, audited as out of scope). */
+async function refuseOtherDepartments(db: Db, actor: Actor, round: RoundRow, target: { objectType: string; objectId: number }): Promise<void> {
+  const decision = can(actor, 'read_round', round);
+  if (!decision.ok) await refuse(db, actor, { ...target, summary: { reason: 'out_of_scope' } }, decision.reason);
 }

@@ -5,6 +5,7 @@ import type { Core } from '../../core/context.ts';
 import { businessDate } from '../../core/dates.ts';
 import { bulkInsert, inTransaction, insertReturningId, nowIso } from '../../core/db.ts';
 import { ValidationError } from '../../core/errors.ts';
+import { claimFileDigest } from '../../core/imports.ts';
 import { multiplyFen } from '../../core/money.ts';
 import { type ImportError, type TableSpec, readTable, sortErrors, writeErrorReport } from '../../core/spreadsheet.ts';
 import { parseIdNumber, registryFactsById, registryFactsByIdNumberIndex } from '../beneficiary/index.ts';
@@ -76,7 +77,8 @@ export async function importRosterFile(core: Core, actor: Actor, rosterId: numbe
   if (errors.length) return { ok: false, errors: sortErrors(errors, table.columns), report: await report(errors, table) };
 
   return inTransaction(core.db, async (trx) => {
-    if (await trx('batch_import').where({ roster_id: roster.id, file_sha256: sha256 }).first('id')) return { ok: true as const, repeated: true, rows: accepted.length, added: 0, updated: 0, unchanged: accepted.length };
+    // The same file sent twice at once (a double click, a second tab) is imported once: the other waits here.
+    if (!(await claimFileDigest(trx, 'batch_import', { roster_id: roster.id, file_sha256: sha256 }))) return { ok: true as const, repeated: true, rows: accepted.length, added: 0, updated: 0, unchanged: accepted.length };
     const current = new Map(((await trx('batch_line').where({ roster_id: roster.id, state: 'active' })) as LineRow[]).map((l) => [l.person_id, l]));
     const outcome = { ok: true as const, repeated: false, rows: accepted.length, added: 0, updated: 0, unchanged: 0 };
     const fresh = accepted.filter((a) => !current.has(a.person.personId));

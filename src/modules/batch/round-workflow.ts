@@ -12,7 +12,7 @@ import { BATCH_DEADLINES, type BatchDeadline } from './deadlines.ts';
 import { ROSTER_STATES, ROUND_STATES, type RoundState } from './model.ts';
 import { type RosterRow, type RoundRow, roundInScope, rosterQuery } from './repo.ts';
 import { authorize } from '../../core/authz.ts';
-import { agreementInForce } from '../agreement/index.ts';
+import { agreementInForce, settlementAccountNumber } from '../agreement/index.ts';
 import { can } from './policy.ts';
 
 /**
@@ -146,8 +146,9 @@ export async function recordTransfer(core: Core, actor: Actor, roundId: number, 
   const { voucherNo } = input;
   const agreement = await agreementInForce(core.db, { countyId: round.county_id, bankOrgId: round.bank_org_id, on: businessDate(), townshipIds: [] });
   if (typeof agreement === 'string') throw new ValidationError({ bankOrgId: agreement });
-  if (input.destinationAccount.replace(/\s/g, '') !== agreement.settlement_account_no) {
-    throw new ValidationError({ destinationAccount: `只能拨付到代发协议（${agreement.agreement_no}）约定的资金清算账户 ${agreement.settlement_account_no}` });
+  const settlementAccount = settlementAccountNumber(core.crypto, agreement);
+  if (input.destinationAccount.replace(/\s/g, '') !== settlementAccount) {
+    throw new ValidationError({ destinationAccount: `只能拨付到代发协议（${agreement.agreement_no}）约定的资金清算账户 ${settlementAccount}` });
   }
   await step(core, actor, round, {
     from: 'released',
@@ -166,7 +167,7 @@ export async function recordTransfer(core: Core, actor: Actor, roundId: number, 
         amount_fen: input.amountFen,
         voucher_no: voucherNo,
         bank_org_id: round.bank_org_id,
-        destination_account: `${agreement.settlement_account_name} ${agreement.settlement_account_no}`,
+        destination_account: `${agreement.settlement_account_name} ****${agreement.settlement_account_last4}`,
         recorded_by: actor.userId,
         recorded_at: nowIso(),
       });

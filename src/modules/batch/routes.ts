@@ -12,7 +12,7 @@ import { XLSX_TYPE } from '../../core/downloads.ts';
 import { chosen, describeFilters, listWorkbook } from '../../core/lists.ts';
 import { ImportRefused, type Web } from '../../core/web/web.ts';
 import { listRegionFor, policyList, versionsById } from '../policy/index.ts';
-import { agreementInForce } from '../agreement/index.ts';
+import { agreementInForce, settlementAccountNumber } from '../agreement/index.ts';
 import { addLine, checkRoster, createRound, recordObjection, removeLine, resolveFinding, resolveObjection, returnLines } from './commands.ts';
 import { ROSTER_STATES, ROUND_STATES } from './model.ts';
 import { can } from './policy.ts';
@@ -123,11 +123,11 @@ export function batchRoutes(router: Router, web: Web): void {
     );
   }
 
-  /** The settlement account of the round's bank in its agreement, to pre-fill the treasury's transfer. */
+  /** The settlement account of the round's bank in its agreement, in full, to pre-fill the treasury's transfer (the one form that shows it). */
   async function settlementAccount(round: { county_id: number; bank_org_id: number | null }): Promise<string> {
     if (round.bank_org_id === null) return '';
     const agreement = await agreementInForce(db, { countyId: round.county_id, bankOrgId: round.bank_org_id, on: businessDate(), townshipIds: [] });
-    return typeof agreement === 'string' ? '' : agreement.settlement_account_no;
+    return typeof agreement === 'string' ? '' : settlementAccountNumber(web.core.crypto, agreement);
   }
 
   router.get('/rounds/:id', async (ctx) => roundPage(ctx, await reader(ctx), idParam(ctx, 'id', '发放批次')));

@@ -13,7 +13,7 @@ export const roundCreateSchema = z.object({
 export const lineAddSchema = z.object({
   idNumber: z.string({ error: '请填写身份证号码' }),
   tierName: optional(z.string().trim().max(20, { error: '档次不能超过 20 个字' })),
-  quantity: text('数量', 13),
+  quantity: z.string({ error: '请填写数量' }).trim().min(1, { error: '请填写数量' }).max(13, { error: '数量不能超过 13 个字符' }),
 });
 
 export const lineRemoveSchema = z.object({ reason: reason('删除原因', 200) });
@@ -26,7 +26,7 @@ export const actSchema = z
   .object({
     action: z.enum(Object.keys(ROSTER_TRANSITIONS) as [RosterAction], { error: '未知的操作' }),
     version,
-    reason: optional(z.string().trim().max(300, { error: '原因不能超过 300 个字' })),
+    reason: optional(text('原因', 300)),
     publicityStart: optional(businessDate('公示开始日期', { notBeforeToday: true })),
     publicityEnd: optional(businessDate('公示结束日期')),
   })

@@ -24,13 +24,23 @@ export const beneficiaryAuditVocabulary: AuditVocabulary = {
     'beneficiary.register': {
       label: '登记受益对象',
       sentence: (s) =>
-        clauses(`${s.text('village')}的 ${s.text('name')}（${s.choice('relation', RELATIONS) || '家庭成员'}）`, s.has('converted15') && '15 位身份证号已转换为 18 位', s.has('account') ? '同时登记了发放账户' : '未登记发放账户'),
+        clauses(`${s.text('village')}的 ${s.text('name')}（${s.choice('relation', RELATIONS) || '家庭成员'}）`, s.has('converted15') && '15 位身份证号已转换为 18 位', s.has('account') ? (s.has('accountPending') ? '同时登记了发放账户（待财政所确认）' : '同时登记了发放账户') : '未登记发放账户'),
     },
     'beneficiary.correct': { label: '更正受益对象信息', sentence: correction },
     'beneficiary.registry.export': exportAuditAction('导出受益对象档案'),
     'beneficiary.change.request': { label: '申请变更账户或状态', sentence: (s) => clauses(change(s), s.has('reason') && `原因：${s.text('reason')}`) },
     'beneficiary.change.confirm': { label: '确认账户或状态变更', sentence: (s) => clauses(change(s), s.has('note') && `意见：${s.text('note')}`) },
     'beneficiary.change.reject': { label: '驳回账户或状态变更', sentence: (s) => clauses(change(s), s.has('note') && `意见：${s.text('note')}`) },
+    'beneficiary.account.confirm': { label: '确认新登记的发放账户', sentence: (s) => clauses(s.text('change'), s.has('note') && `意见：${s.text('note')}`) },
+    'beneficiary.account.reject': { label: '退回新登记的发放账户', sentence: (s) => clauses(s.text('change'), s.has('note') && `意见：${s.text('note')}`) },
+    'beneficiary.import.confirm_accounts': {
+      label: '确认导入文件的新账户',
+      sentence: (s) => clauses(`“${s.text('file')}”的 ${s.count('accounts')} 个新账户一并确认`, s.count('luhnWarnings') > 0 && `其中卡号校验位不符 ${s.count('luhnWarnings')} 个`, s.has('note') && `意见：${s.text('note')}`),
+    },
+    'beneficiary.import.reject_accounts': {
+      label: '退回导入文件的新账户',
+      sentence: (s) => clauses(`“${s.text('file')}”的 ${s.count('accounts')} 个新账户一并退回`, s.has('note') && `原因：${s.text('note')}`),
+    },
     'beneficiary.import': {
       label: '导入受益对象花名册',
       sentence: (s) =>
@@ -38,6 +48,7 @@ export const beneficiaryAuditVocabulary: AuditVocabulary = {
           `${s.text('township')}导入“${s.text('file')}”${s.count('rows')} 行`,
           `新增 ${s.count('created')} 人，更新 ${s.count('updated')} 人，未变化 ${s.count('unchanged')} 人`,
           s.count('accountRequests') > 0 && `账户变更申请 ${s.count('accountRequests')} 项`,
+          s.count('newAccounts') > 0 && `新账户 ${s.count('newAccounts')} 个待财政所确认`,
         ),
     },
     'beneficiary.reference.load': {

@@ -3,20 +3,21 @@ import { authorize } from '../../core/authz.ts';
 import type { Actor } from '../../core/auth/roles.ts';
 import type { Core } from '../../core/context.ts';
 import { isBusinessDate } from '../../core/dates.ts';
-import { type Tx, inTransaction, insertReturningId, nowIso } from '../../core/db.ts';
+import { type Conn, type Tx, countRows, inTransaction, insertReturningId, nowIso } from '../../core/db.ts';
 import { ConflictError, NotFoundError, ValidationError } from '../../core/errors.ts';
 import { maskIdNumber, maskName, maskPhone } from '../../core/mask.ts';
 import { regionInScope } from '../../core/regions.ts';
 import { type AccountKind, ACCOUNT_KIND_LABELS, parseAccountNumber } from './account-number.ts';
 import { type IdNumberInfo, parseIdNumber } from './id-number.ts';
 import { type PersonStatus, type Relation, STATUSES } from './model.ts';
-import { personInScope } from './queries.ts';
+import { importInScope, personInScope } from './queries.ts';
 import { can } from './policy.ts';
 
 /**
- * Registry commands. The township station (经办站所) registers and corrects people; changes that affect payments
- * (the payout account, the status) wait for the township finance office (财政所), and nobody confirms their own
- * request. Every command runs in one transaction and writes its audit row with personal data masked.
+ * Registry commands. The township station (经办站所) registers and corrects people; what affects payments (a newly
+ * registered person's first payout account, a change of account or status) waits for the township finance office
+ * (财政所), and nobody confirms their own registration or request. Every command runs in one transaction and writes
+ * its audit row with personal data masked.
  */
 
 export interface AccountInput {
@@ -37,10 +38,10 @@ export interface PersonInput {
   account: AccountInput | null;
 }
 
-/** An account ready to store: number checked, encrypted, indexed; a Luhn failure is kept as a warning. */
-export function sealAccount(core: Core, input: AccountInput, field = 'accountNumber') {
-  const parsed = parseAccountNumber(input.kind, input.number);
-  if (!parsed.ok) throw new ValidationError({ [field]: parsed.error });
+/** An account ready to store: number checked (not the holder's ID number, when given), encrypted, indexed; a Luhn failure is kept as a warning. */
+export function sealAccount(core: Core, input: AccountInput, holderIdNumber: string | null = null) {
+  const parsed = parseAccountNumber(input.kind, input.number, holderIdNumber);
+  if (!parsed.ok) throw new ValidationError({ accountNumber: parsed.error });
   return {
     kind: input.kind,
     bank_name: input.bankName,
@@ -48,19 +49,33 @@ export function sealAccount(core: Core, input: AccountInput, field = 'accountNum
     account_index: core.crypto.blindIndex('account', parsed.accountNumber),
     account_last4: parsed.accountNumber.slice(-4),
     holder_name: input.holderName,
-    luhn_warning: parsed.warning !== null,
+    luhn_warning: parsed.luhnFailed,
   };
+}
+
+/** A registered person's ID number, which their payout account must not be. */
+async function idNumberOf(conn: Conn, core: Core, personId: number): Promise<string | null> {
+  const person: { id_enc: string } | undefined = await conn('beneficiary_person').where({ id: personId }).first('id_enc');
+  return person ? core.crypto.decrypt(person.id_enc) : null;
 }
 
 export type SealedAccount = ReturnType<typeof sealAccount>;
 
-/** The row of a person's new active payout account. */
-export function activeAccountRow(actor: Actor, personId: number, sealed: SealedAccount, reason: string | null) {
-  return { person_id: personId, ...sealed, status: 'active', active_person_id: personId, opened_by: actor.userId, opened_at: nowIso(), change_reason: reason };
+async function insertActiveAccount(trx: Tx, actor: Actor, personId: number, sealed: SealedAccount, reason: string | null): Promise<number> {
+  return insertReturningId(trx, 'beneficiary_account', { person_id: personId, ...sealed, status: 'active', active_person_id: personId, opened_by: actor.userId, opened_at: nowIso(), change_reason: reason });
 }
 
-async function insertActiveAccount(trx: Tx, actor: Actor, personId: number, sealed: SealedAccount, reason: string | null): Promise<number> {
-  return insertReturningId(trx, 'beneficiary_account', activeAccountRow(actor, personId, sealed, reason));
+/**
+ * The row of a newly registered person's first payout account: pending until the township finance office confirms
+ * it (decideAccount; a file's together, decideImportAccounts). Not active meanwhile, so not payable.
+ */
+export function pendingAccountRow(actor: Actor, personId: number, sealed: SealedAccount, reason: string, importId: number | null) {
+  return { person_id: personId, ...sealed, status: 'pending', active_person_id: null, opened_by: actor.userId, opened_at: nowIso(), change_reason: reason, import_id: importId };
+}
+
+/** How a newly registered account reads in the confirmation list and the audit log (the number masked). */
+export function newAccountSummary(account: { kind: AccountKind; bank_name: string; account_last4: string; luhn_warning: boolean }): string {
+  return `登记发放账户 ${account.bank_name}${ACCOUNT_KIND_LABELS[account.kind]} ****${account.account_last4}${account.luhn_warning ? '（卡号校验位不符，请核对）' : ''}`;
 }
 
 /** The row of a newly registered person (ID number encrypted, indexed and masked; phone encrypted). */
@@ -86,14 +101,17 @@ export function newPersonRow(core: Core, actor: Actor, p: { name: string; id: Id
   };
 }
 
-/** Register a person (and, for a head, their household) in a village of the station's township. */
+/**
+ * Register a person (and, for a head, their household) in a village of the station's township. Their account, if
+ * given, waits for the township finance office's confirmation.
+ */
 export async function registerPerson(core: Core, actor: Actor, input: PersonInput): Promise<number> {
   await authorize(core.db, actor, can(actor, 'register', null), { objectType: 'person' });
   const village = await regionInScope(core.db, actor, input.villageId);
   if (village.level !== 'village') throw new ValidationError({ villageId: '请选择村（社区）' });
   const id = parseIdNumber(input.idNumber);
   if (!id.ok) throw new ValidationError({ idNumber: id.error });
-  const sealedAccount = input.account ? sealAccount(core, input.account) : null;
+  const sealedAccount = input.account ? sealAccount(core, input.account, id.value.idNumber) : null;
   const idIndex = core.crypto.blindIndex('id', id.value.idNumber);
   return inTransaction(core.db, async (trx) => {
     const existing = await trx('beneficiary_person as p').join('core_region as v', 'v.id', 'p.village_id').where('p.id_index', idIndex).first('v.name as village');
@@ -108,12 +126,20 @@ export async function registerPerson(core: Core, actor: Actor, input: PersonInpu
     }
     const personId = await insertReturningId(trx, 'beneficiary_person', newPersonRow(core, actor, { name: input.name, id: id.value, villageId: village.id, householdId, relation: input.relation, phone: input.phone }));
     if (input.relation === 'head') await trx('beneficiary_household').where({ id: householdId }).update({ head_person_id: personId });
-    if (sealedAccount) await insertActiveAccount(trx, actor, personId, sealedAccount, '登记时提供');
+    if (sealedAccount) await insertReturningId(trx, 'beneficiary_account', pendingAccountRow(actor, personId, sealedAccount, '登记时提供', null));
     await recordAudit(trx, actor, {
       action: 'beneficiary.register',
       objectType: 'person',
       objectId: personId,
-      summary: { name: maskName(input.name), id: maskIdNumber(id.value.idNumber), village: village.name, relation: input.relation, converted15: id.value.convertedFrom !== null, account: sealedAccount ? `${ACCOUNT_KIND_LABELS[sealedAccount.kind]} ****${sealedAccount.account_last4}` : null },
+      summary: {
+        name: maskName(input.name),
+        id: maskIdNumber(id.value.idNumber),
+        village: village.name,
+        relation: input.relation,
+        converted15: id.value.convertedFrom !== null,
+        account: sealedAccount ? `${ACCOUNT_KIND_LABELS[sealedAccount.kind]} ****${sealedAccount.account_last4}` : null,
+        accountPending: sealedAccount !== null,
+      },
     });
     return personId;
   });
@@ -134,9 +160,9 @@ export async function requestChange(core: Core, actor: Actor, personId: number, 
   const person = await personInScope(core.db, actor, personId);
   let summary: string;
   if (change.kind === 'account') {
-    const parsed = parseAccountNumber(change.account.kind, change.account.number);
+    const parsed = parseAccountNumber(change.account.kind, change.account.number, await idNumberOf(core.db, core, personId));
     if (!parsed.ok) throw new ValidationError({ accountNumber: parsed.error });
-    summary = accountChangeSummary(change.account, parsed.accountNumber, parsed.warning !== null);
+    summary = accountChangeSummary(change.account, parsed.accountNumber, parsed.luhnFailed);
   } else {
     if (!isBusinessDate(change.date)) throw new ValidationError({ statusDate: '日期应为 YYYY-MM-DD 格式的有效日期' });
     if (change.status === person.status) throw new ValidationError({ status: `该对象已是“${STATUSES[change.status]}”状态` });
@@ -148,6 +174,9 @@ export async function requestChange(core: Core, actor: Actor, personId: number, 
 async function insertChangeRequest(trx: Tx, core: Core, who: { userId: number; username: string; ip: string | null }, personId: number, change: ChangeRequest, summary: string, reason: string): Promise<number> {
   if (await trx('beneficiary_change_request').where({ person_id: personId, kind: change.kind, state: 'pending' }).first('id')) {
     throw new ConflictError('该对象已有同类变更在等待财政所确认');
+  }
+  if (change.kind === 'account' && (await trx('beneficiary_account').where({ person_id: personId, status: 'pending' }).first('id'))) {
+    throw new ConflictError('该对象登记的发放账户正在等待财政所确认：确认或退回后才能申请更换');
   }
   const id = await insertReturningId(trx, 'beneficiary_change_request', {
     person_id: personId,
@@ -169,9 +198,9 @@ async function insertChangeRequest(trx: Tx, core: Core, who: { userId: number; u
  * caller's transaction. The number must be valid for its kind and the account must be in the person's name.
  */
 export async function proposeOpenedAccount(trx: Tx, core: Core, who: Actor, personId: number, account: AccountInput, reason: string): Promise<number> {
-  const parsed = parseAccountNumber(account.kind, account.number);
+  const parsed = parseAccountNumber(account.kind, account.number, await idNumberOf(trx, core, personId));
   if (!parsed.ok) throw new ValidationError({ accountNumber: parsed.error });
-  return insertChangeRequest(trx, core, who, personId, { kind: 'account', account }, accountChangeSummary(account, parsed.accountNumber, parsed.warning !== null), reason);
+  return insertChangeRequest(trx, core, who, personId, { kind: 'account', account }, accountChangeSummary(account, parsed.accountNumber, parsed.luhnFailed), reason);
 }
 
 /**
@@ -185,7 +214,7 @@ export async function decideChange(core: Core, actor: Actor, requestId: number, 
   await personInScope(core.db, actor, request.person_id);
   await authorize(core.db, actor, can(actor, 'decide_change', { requestedBy: request.requested_by, pending: request.state === 'pending' }), { objectType: 'change_request', objectId: requestId });
   const change = JSON.parse(core.crypto.decrypt(request.payload_enc)) as ChangeRequest;
-  const sealed = change.kind === 'account' ? sealAccount(core, change.account) : null;
+  const sealed = change.kind === 'account' ? sealAccount(core, change.account, await idNumberOf(core.db, core, request.person_id)) : null;
   await inTransaction(core.db, async (trx) => {
     const updated = await trx('beneficiary_change_request')
       .where({ id: requestId, state: 'pending' })
@@ -206,6 +235,64 @@ export async function decideChange(core: Core, actor: Actor, requestId: number, 
       objectId: personId,
       summary: { request: requestId, change: request.summary, note: decision.note },
     });
+  });
+}
+
+/**
+ * The township finance office confirms or refuses a newly registered person's first account, registered by the
+ * form; never the one who registered it. Confirmed, it becomes the person's active account; refused, the person
+ * stays registered without one (the station may then ask for an account change).
+ */
+export async function decideAccount(core: Core, actor: Actor, accountId: number, decision: { approve: boolean; note: string | null }): Promise<void> {
+  const account: { person_id: number; status: string; opened_by: number; import_id: number | null; kind: AccountKind; bank_name: string; account_last4: string; luhn_warning: boolean } | undefined = await core
+    .db('beneficiary_account')
+    .where({ id: accountId })
+    .first('person_id', 'status', 'opened_by', 'import_id', 'kind', 'bank_name', 'account_last4', 'luhn_warning');
+  if (!account) throw new NotFoundError('发放账户不存在');
+  await personInScope(core.db, actor, account.person_id);
+  await authorize(core.db, actor, can(actor, 'decide_account', { openedBy: account.opened_by, pending: account.status === 'pending', imported: account.import_id !== null }), { objectType: 'person', objectId: account.person_id });
+  await inTransaction(core.db, async (trx) => {
+    const decided = { decided_by: actor.userId, decided_at: nowIso(), decision_note: decision.note };
+    const updated = await trx('beneficiary_account')
+      .where({ id: accountId, status: 'pending' })
+      .whereNull('import_id')
+      .update(decision.approve ? { status: 'active', active_person_id: account.person_id, ...decided } : { status: 'refused', ...decided });
+    if (updated !== 1) throw new ConflictError('该账户已被处理');
+    await recordAudit(trx, actor, {
+      action: decision.approve ? 'beneficiary.account.confirm' : 'beneficiary.account.reject',
+      objectType: 'person',
+      objectId: account.person_id,
+      summary: { account: accountId, change: newAccountSummary({ ...account, luhn_warning: Boolean(account.luhn_warning) }), note: decision.note },
+    });
+  });
+}
+
+/**
+ * The township finance office confirms or refuses the new accounts of a registry import together, after seeing
+ * their list and warnings (the page of the import's new accounts); never the one who imported the file. One
+ * transaction, one audit row with the count. `version` is the import's as the page showed it: a decision from a
+ * stale page is refused. Refused, the file's new people stay registered without an active account.
+ */
+export async function decideImportAccounts(core: Core, actor: Actor, importId: number, decision: { approve: boolean; note: string | null; version: number }): Promise<number> {
+  const file = await importInScope(core.db, actor, importId);
+  await authorize(core.db, actor, can(actor, 'decide_import_accounts', { importedBy: file.imported_by, pending: file.accounts_state === 'pending' }), { objectType: 'import', objectId: importId });
+  return inTransaction(core.db, async (trx) => {
+    const now = nowIso();
+    const updated = await trx('beneficiary_import')
+      .where({ id: importId, accounts_state: 'pending', version: decision.version })
+      .update({ accounts_state: decision.approve ? 'confirmed' : 'refused', accounts_decided_by: actor.userId, accounts_decided_at: now, accounts_note: decision.note, version: decision.version + 1 });
+    if (updated !== 1) throw new ConflictError('该次导入的新账户已被他人处理，或页面已过期：请刷新后重新核对');
+    const waiting = trx('beneficiary_account').where({ import_id: importId, status: 'pending' });
+    const luhnWarnings = await countRows(waiting.clone().where('luhn_warning', true));
+    const decided = { decided_by: actor.userId, decided_at: now, decision_note: decision.note };
+    const accounts = await waiting.update(decision.approve ? { status: 'active', active_person_id: trx.ref('person_id'), ...decided } : { status: 'refused', ...decided });
+    await recordAudit(trx, actor, {
+      action: decision.approve ? 'beneficiary.import.confirm_accounts' : 'beneficiary.import.reject_accounts',
+      objectType: 'import',
+      objectId: importId,
+      summary: { file: file.file_name, accounts, luhnWarnings, note: decision.note },
+    });
+    return accounts;
   });
 }
 

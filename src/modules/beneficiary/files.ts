@@ -1,14 +1,18 @@
 import ExcelJS from 'exceljs';
 import { businessDate } from '../../core/dates.ts';
+import { freeTextProblem, personNameProblem } from '../../core/fields.ts';
 import { type ImportError, type SubmittedTable, type TableSpec, readTable, sortErrors, titledSheet, writeErrorReport } from '../../core/spreadsheet.ts';
 import { type AccountKind, ACCOUNT_KIND_LABELS, parseAccountNumber } from './account-number.ts';
 import { type IdNumberInfo, parseIdNumber } from './id-number.ts';
 import { type Relation, RELATIONS } from './model.ts';
+import { parsePhone, plainNumberText } from './typed-number.ts';
 
 /**
  * The township's registry file (受益对象花名册), as described in docs/registry-import-format.md: one row per
  * person, the household given by the head's ID number. This file checks each row and the file as a whole
- * (duplicates); the checks against the registry are the command's. Pure: no database.
+ * (duplicates); the checks against the registry are the command's. Pure: no database. What is accepted but worth
+ * a look (a number typed in full-width digits, a 15-digit ID converted, a card number failing its check digit, a
+ * 性别 contradicting the ID number …) comes back as warnings, each naming its row.
  */
 
 export const REGISTRY_COLUMNS = [
@@ -24,7 +28,10 @@ export const REGISTRY_COLUMNS = [
   { header: '户名', width: 10, required: false },
 ] as const;
 
-type Column = (typeof REGISTRY_COLUMNS)[number]['header'];
+/** Columns a county's own sheet may carry, checked when present, not in the template: 性别 against the ID number, 乡镇 against the township importing. */
+const OPTIONAL_COLUMNS = ['性别', '乡镇'] as const;
+
+type Column = (typeof REGISTRY_COLUMNS)[number]['header'] | (typeof OPTIONAL_COLUMNS)[number];
 
 export interface RegistryImportRow {
   rowNumber: number;
@@ -39,7 +46,10 @@ export interface RegistryImportRow {
   account: { kind: AccountKind; bankName: string; number: string; holderName: string; luhnWarning: boolean } | null;
 }
 
-export type RegistryFileResult = { ok: true; rows: RegistryImportRow[] } | { ok: false; errors: ImportError[]; report: Buffer };
+/** A warning names its row and column like an error (ImportError), but does not stop the import. */
+export type ImportWarning = ImportError;
+
+export type RegistryFileResult = { ok: true; rows: RegistryImportRow[]; warnings: ImportWarning[] } | { ok: false; errors: ImportError[]; report: Buffer };
 
 const SPEC: TableSpec = {
   headerHas: ['姓名', '身份证号码', '与户主关系'],
@@ -48,11 +58,7 @@ const SPEC: TableSpec = {
   formatHint: '格式见“下载导入模板”',
 };
 
-const MAX_NAME = 40;
 const MAX_BANK = 80;
-const PHONE = /^1[3-9]\d{9}$/;
-/** Names as on the ID card: Chinese characters (also rare ones outside the BMP), the middle dot of minority names, letters. */
-const NAME = /^[\p{Script=Han}·•A-Za-z]+$/u;
 
 const label = <K extends string>(labels: Record<K, string>, text: string): K | undefined => (Object.keys(labels) as K[]).find((k) => labels[k] === text);
 const choices = (labels: Record<string, string>) => Object.values(labels).map((l) => `「${l}」`).join('');
@@ -78,24 +84,43 @@ interface RowKeys {
   accountNumber: string | null;
 }
 
-function validateRow(rowNumber: number, today: string, get: (c: Column) => string, isNumber: (c: Column) => boolean): { row: RegistryImportRow | null; errors: ImportError[]; keys: RowKeys } {
+const SEX_LABELS = { male: '男', female: '女' } as const;
+
+function validateRow(
+  rowNumber: number,
+  context: { today: string; township: string },
+  get: (c: Column) => string,
+  isNumber: (c: Column) => boolean,
+): { row: RegistryImportRow | null; errors: ImportError[]; warnings: ImportWarning[]; keys: RowKeys } {
+  const { today, township } = context;
   const errors: ImportError[] = [];
+  const warnings: ImportWarning[] = [];
   const fail = (field: Column, message: string) => errors.push({ rowNumber, field, message });
+  const warn = (field: Column, messages: string[]) => warnings.push(...messages.map((message) => ({ rowNumber, field, message })));
   const long = (field: Column, number: string) => isNumber(field) && number.replace(/\D/g, '').length > 15;
 
   const village = get('村（社区）');
   if (village === '') fail('村（社区）', '不能为空');
+  const townshipText = get('乡镇');
+  if (townshipText !== '' && townshipText !== township) fail('乡镇', `应为「${township}」：本次导入的是${township}的花名册，村（社区）须属于本乡镇`);
 
   const name = get('姓名');
-  if (name === '') fail('姓名', '不能为空');
-  else if ([...name].length > MAX_NAME) fail('姓名', `不能超过 ${MAX_NAME} 个字`);
-  else if (!NAME.test(name)) fail('姓名', '只能包含汉字、间隔号“·”或字母，请与身份证一致');
+  const nameProblem = personNameProblem(name);
+  if (nameProblem) fail('姓名', nameProblem);
 
   const idText = get('身份证号码');
   const id = parseIdNumber(idText, today);
   if (idText === '') fail('身份证号码', '不能为空');
   else if (long('身份证号码', idText)) fail('身份证号码', NUMBER_STORED);
   else if (!id.ok) fail('身份证号码', id.error);
+  else warn('身份证号码', id.warnings);
+
+  const sexText = get('性别');
+  if (sexText !== '' && id.ok) {
+    const sex = label(SEX_LABELS, sexText);
+    if (!sex) warn('性别', [`「${[...sexText].slice(0, 10).join('')}」不是「男」或「女」：登记的性别以身份证号码为准（${SEX_LABELS[id.value.sex]}）`]);
+    else if (sex !== id.value.sex) warn('性别', [`填的是「${sexText}」，身份证号码为${SEX_LABELS[id.value.sex]}性：登记的性别以身份证号码为准，请核对`]);
+  }
 
   const relationText = get('与户主关系');
   const relation = label(RELATIONS, relationText);
@@ -115,10 +140,13 @@ function validateRow(rowNumber: number, today: string, get: (c: Column) => strin
     else if (relation === 'head' && id.ok && head.value.idNumber !== id.value.idNumber) fail('户主身份证号码', '户主本人的这一栏应为空或填本人身份证号码');
     else if (relation && relation !== 'head' && id.ok && head.value.idNumber === id.value.idNumber) fail('户主身份证号码', '非户主的户主身份证号码不能是本人的');
     else headIdNumber = head.value.idNumber;
+    if (head.ok && headIdNumber) warn('户主身份证号码', head.warnings);
   }
 
-  const phone = get('手机号码').replace(/[\s-]/g, '');
-  if (phone !== '' && !PHONE.test(phone)) fail('手机号码', '应为 11 位手机号码');
+  const phoneText = get('手机号码');
+  const phone = phoneText === '' ? null : parsePhone(phoneText);
+  if (phone && !phone.ok) fail('手机号码', phone.error);
+  else if (phone?.ok) warn('手机号码', phone.warnings);
 
   let account: RegistryImportRow['account'] = null;
   const kindText = get('账户类型');
@@ -131,20 +159,24 @@ function validateRow(rowNumber: number, today: string, get: (c: Column) => strin
     else if (!kind) fail('账户类型', `应为${choices(ACCOUNT_KIND_LABELS)}之一`);
     if (bankName === '') fail('开户机构', '填写账号时不能为空');
     else if ([...bankName].length > MAX_BANK) fail('开户机构', `不能超过 ${MAX_BANK} 个字`);
+    else if (freeTextProblem(bankName)) fail('开户机构', freeTextProblem(bankName)!);
     if (holderName === '') fail('户名', '填写账号时不能为空');
     else if (name !== '' && holderName !== name) fail('户名', `户名「${holderName}」与姓名不一致：补贴只能发放到本人账户，不得使用他人账户`);
-    const parsed = kind ? parseAccountNumber(kind, numberText) : null;
+    const parsed = kind ? parseAccountNumber(kind, numberText, id.ok ? id.value.idNumber : null) : null;
     if (long('账号', numberText)) fail('账号', NUMBER_STORED);
     else if (parsed && !parsed.ok) fail('账号', parsed.error);
-    if (kind && parsed?.ok) account = { kind, bankName, number: parsed.accountNumber, holderName, luhnWarning: parsed.warning !== null };
+    else if (parsed?.ok) warn('账号', parsed.warnings);
+    if (kind && parsed?.ok) account = { kind, bankName, number: parsed.accountNumber, holderName, luhnWarning: parsed.luhnFailed };
   }
 
-  const digits = numberText.replace(/[\s-]/g, '');
+  const plainNumber = plainNumberText(numberText, '账号');
+  const digits = plainNumber.ok ? plainNumber.text.replace(/[\s-]/g, '') : '';
   const keys = { rowNumber, idNumber: id.ok ? id.value.idNumber : null, accountNumber: /^\d{8,}$/.test(digits) ? digits : null };
-  if (errors.length || !id.ok || !relation || !headIdNumber) return { row: null, errors, keys };
+  if (errors.length || !id.ok || !relation || !headIdNumber) return { row: null, errors, warnings, keys };
   return {
-    row: { rowNumber, village, name, id: id.value, relation, headIdNumber, phone: phone || null, account },
+    row: { rowNumber, village, name, id: id.value, relation, headIdNumber, phone: phone?.ok ? phone.phone : null, account },
     errors,
+    warnings,
     keys,
   };
 }
@@ -165,20 +197,22 @@ function duplicates(rows: RowKeys[], key: (r: RowKeys) => string | null, field: 
 }
 
 /**
- * Read a registry file (.xlsx or CSV): every row valid and no person or account twice, or every error with a
- * report workbook of the bad rows. A member's head must be a head in the file or (checked later) in the registry.
+ * Read a registry file (.xlsx or CSV) of the named township: every row valid and no person or account twice, with
+ * the warnings of each row; or every error with a report workbook of the bad rows. A member's head must be a head
+ * in the file or (checked later) in the registry.
  */
-export async function parseRegistryFile(file: Buffer): Promise<RegistryFileResult> {
+export async function parseRegistryFile(file: Buffer, township: string): Promise<RegistryFileResult> {
   const rows: RegistryImportRow[] = [];
   const keys: RowKeys[] = [];
   const errors: ImportError[] = [];
-  const today = businessDate();
+  const warnings: ImportWarning[] = [];
+  const context = { today: businessDate(), township };
   // Each row is checked as it is read and not kept: the report, if any, reads the file again.
   const table = await readTable(file, SPEC, ({ rowNumber, cells, numeric }, columns) => {
     const index = (c: Column) => columns.get(c);
     const result = validateRow(
       rowNumber,
-      today,
+      context,
       (c) => {
         const i = index(c);
         return i === undefined ? '' : cells[i]!;
@@ -188,6 +222,7 @@ export async function parseRegistryFile(file: Buffer): Promise<RegistryFileResul
     if (result.row) rows.push(result.row);
     keys.push(result.keys);
     errors.push(...result.errors);
+    warnings.push(...result.warnings);
     return false;
   });
   if (typeof table === 'string') {
@@ -203,7 +238,7 @@ export async function parseRegistryFile(file: Buffer): Promise<RegistryFileResul
       errors.push({ rowNumber: row.rowNumber, field: '村（社区）', message: `与户主（第 ${head.rowNumber} 行）不在同一村（社区）` });
     }
   }
-  if (errors.length === 0) return { ok: true, rows };
+  if (errors.length === 0) return { ok: true, rows, warnings: sortErrors(warnings, table.columns) };
   return { ok: false, errors: sortErrors(errors, table.columns), report: await registryErrorReport(file, errors) };
 }
 

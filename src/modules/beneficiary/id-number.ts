@@ -1,10 +1,12 @@
 import { businessDate, isBusinessDate } from '../../core/dates.ts';
+import { plainNumberText } from './typed-number.ts';
 
 /**
  * Resident identity numbers (公民身份号码, GB 11643-1999): 6 digits of the issuing region, the birth date
  * YYYYMMDD, a 3-digit sequence whose last digit is odd for men and even for women, and a check character
  * (ISO 7064 MOD 11-2: 0–9 or X). Legacy 15-digit numbers (YYMMDD, no check character, all born in the 1900s)
- * are converted to 18 digits.
+ * are converted to 18 digits, with a warning. What was typed is made plain first (typed-number.ts: full-width
+ * digits, invisible characters, scientific notation).
  */
 const WEIGHTS = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
 const CHECK = '10X98765432';
@@ -24,11 +26,14 @@ export interface IdNumberInfo {
   convertedFrom: string | null;
 }
 
-export type IdNumberResult = { ok: true; value: IdNumberInfo } | { ok: false; error: string };
+/** A valid number comes with the warnings about how it was typed (full-width digits converted, a 15-digit number converted …). */
+export type IdNumberResult = { ok: true; value: IdNumberInfo; warnings: string[] } | { ok: false; error: string };
 
 /** Validate (and normalise) an ID number as typed or read from a file; the error names what is wrong, in Chinese. */
 export function parseIdNumber(input: string, today = businessDate()): IdNumberResult {
-  const raw = input.trim().replace(/\s+/g, '').toUpperCase();
+  const typed = plainNumberText(input, '身份证号码');
+  if (!typed.ok) return typed;
+  const raw = typed.text.replace(/\s+/g, '').toUpperCase();
   if (raw === '') return { ok: false, error: '请填写身份证号码' };
   let id = raw;
   let convertedFrom: string | null = null;
@@ -51,5 +56,6 @@ export function parseIdNumber(input: string, today = businessDate()): IdNumberRe
   if (!convertedFrom && checkCharacter(id.slice(0, 17)) !== id[17]) {
     return { ok: false, error: '身份证号码校验位不正确（可能有数字录入错误）' };
   }
-  return { ok: true, value: { idNumber: id, birthDate, sex: Number(id[16]) % 2 === 1 ? 'male' : 'female', convertedFrom } };
+  const warnings = convertedFrom ? [...typed.warnings, '15 位旧身份证号码，已按规则转换为 18 位，请核对'] : typed.warnings;
+  return { ok: true, value: { idNumber: id, birthDate, sex: Number(id[16]) % 2 === 1 ? 'male' : 'female', convertedFrom }, warnings };
 }

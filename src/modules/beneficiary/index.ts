@@ -1,8 +1,8 @@
 import type { Core } from '../../core/context.ts';
-import type { AppModule } from '../../core/module.ts';
+import type { AppModule, WorkQueue } from '../../core/module.ts';
 import { beneficiaryAuditVocabulary } from './audit-labels.ts';
 import { beneficiaryApi } from './api.ts';
-import { pendingChanges } from './queries.ts';
+import { pendingAccounts, pendingChanges, pendingImports } from './queries.ts';
 import { beneficiaryRoutes } from './routes.ts';
 import { REGISTRY_READERS } from './policy.ts';
 
@@ -24,8 +24,19 @@ export function createBeneficiaryModule(core: Core): AppModule {
     api: beneficiaryApi(core),
     async queues(actor) {
       if (!actor.roles.includes('township_finance')) return [];
-      const pending = await pendingChanges(core.db, actor);
-      return pending.length ? [{ title: '待确认的账户和状态变更', count: pending.length, href: '/beneficiaries/changes' }] : [];
+      const queues: WorkQueue[] = [];
+      const pending = (await pendingChanges(core.db, actor)).length + (await pendingAccounts(core.db, actor)).length;
+      if (pending) queues.push({ title: '待确认的账户和状态变更', count: pending, href: '/beneficiaries/changes' });
+      // A file's new accounts are confirmed together: one import opens its list, several the list of imports.
+      const imports = await pendingImports(core.db, actor);
+      if (imports.length) {
+        queues.push({
+          title: '待确认的导入新账户（按导入文件一并确认）',
+          count: imports.reduce((n, i) => n + i.new_accounts, 0),
+          href: imports.length === 1 ? `/beneficiaries/imports/${imports[0]!.id}/accounts` : '/beneficiaries/changes#imports',
+        });
+      }
+      return queues;
     },
   };
 }

@@ -10,25 +10,42 @@ interface BeneficiaryResources {
   register: null;
   /** `requestedBy` null: whether the actor decides changes at all (the page of pending changes). */
   decide_change: { requestedBy: number | null; pending: boolean };
+  /** A newly registered person's first account (one registered by the form; a file's are decided together). */
+  decide_account: { openedBy: number; pending: boolean; imported: boolean };
+  /** The new accounts of a registry import, together. */
+  decide_import_accounts: { importedBy: number; pending: boolean };
   load_reference: null;
 }
 export type BeneficiaryAction = keyof BeneficiaryResources;
 
+/** The township finance office decides what waits for it, unless it is already decided or the actor's own. */
+function financeOfficeDecides(actor: Actor, pending: boolean, by: number | null, decided: string, own: string): Decision {
+  return firstRefusal(
+    () => (hasRole(actor, 'township_finance') ? null : refused('role', '只有乡镇财政所可以确认影响发放的变更')),
+    () => (pending ? null : refused('state', decided)),
+    () => (by === actor.userId ? refused('four_eyes', own) : null),
+  );
+}
+
 /**
  * Who may do what with the beneficiary registry — the one place that decides, used by the commands and by the
  * pages. The township station registers and corrects people and proposes changes that affect payment (account,
- * status); the township finance office confirms them, never its own request (four-eyes); the county's finance
- * section loads the departments' shared data.
+ * status); the township finance office confirms them and every newly registered account (a file's together),
+ * never its own request or registration (four-eyes); the county's finance section loads the departments' shared data.
  */
 const RULES: { [A in BeneficiaryAction]: (actor: Actor, resource: BeneficiaryResources[A]) => Decision } = {
   read: (actor) => (hasRole(actor, ...REGISTRY_READERS) ? ALLOWED : refused('role', '受益对象档案仅经办、审核和监督人员可以查看')),
   register: (actor) => (hasRole(actor, 'township_station') ? ALLOWED : refused('role', '只有乡镇经办站所可以登记、导入和修改受益对象')),
-  decide_change: (actor, request) =>
-    firstRefusal(
-      () => (hasRole(actor, 'township_finance') ? null : refused('role', '只有乡镇财政所可以确认影响发放的变更')),
-      () => (request.pending ? null : refused('state', '该变更已被处理')),
-      () => (request.requestedBy === actor.userId ? refused('four_eyes', '不能确认自己提出的变更，请由财政所另一位同事确认（四眼原则）') : null),
+  decide_change: (actor, request) => financeOfficeDecides(actor, request.pending, request.requestedBy, '该变更已被处理', '不能确认自己提出的变更，请由财政所另一位同事确认（四眼原则）'),
+  decide_account: (actor, account) =>
+    financeOfficeDecides(
+      actor,
+      account.pending && !account.imported,
+      account.openedBy,
+      account.imported ? '导入文件登记的账户须在该次导入的新账户清单中一并确认' : '该账户已被处理',
+      '不能确认自己登记的账户，请由财政所另一位同事确认（四眼原则）',
     ),
+  decide_import_accounts: (actor, file) => financeOfficeDecides(actor, file.pending, file.importedBy, '该次导入的新账户已被处理', '不能确认自己导入的账户，请由财政所另一位同事确认（四眼原则）'),
   load_reference: (actor) =>
     hasRole(actor, 'finance_section') && actor.regionLevel === 'county' ? ALLOWED : refused('role', '部门共享数据由县级财政部门（财政局业务科室）导入'),
 };

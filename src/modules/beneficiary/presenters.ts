@@ -1,7 +1,8 @@
 import { formatDateTime } from '../../core/dates.ts';
 import { ACCOUNT_KIND_LABELS } from './account-number.ts';
 import { RELATIONS, STATUSES } from './model.ts';
-import type { ChangeRequestRow, HitRow, ImportRow, RegistryRow, SnapshotRow } from './queries.ts';
+import { newAccountSummary } from './commands.ts';
+import type { ChangeRequestRow, HitRow, ImportAccountRow, ImportRow, ImportWarningRow, PendingAccountRow, RegistryRow, SnapshotRow } from './queries.ts';
 import { REFERENCE_KIND_LABELS, REFERENCE_SOURCES, type ReferenceKind, type ReferenceSource } from './reference.ts';
 import type { AccountRow, PersonRow } from './repo.ts';
 import type { Actor } from '../../core/auth/roles.ts';
@@ -30,18 +31,27 @@ export function presentRegistryRow(p: RegistryRow) {
   return { ...presentPerson(p), account: p.account_last4 ? `${p.account_bank} ****${p.account_last4}` : '' };
 }
 
+const ACCOUNT_STATES = { pending: '待财政所确认', active: '使用中', closed: '已停用', refused: '财政所已退回' } as const;
+
+/**
+ * An account of the person's page. A first account confirmed by the township finance office was put in use when
+ * confirmed; one refused was never in use (the office's note follows the reason).
+ */
 export function presentAccount(a: AccountRow) {
+  const inUse = a.status === 'active' || a.status === 'closed';
   return {
     kind: ACCOUNT_KIND_LABELS[a.kind],
     bank: a.bank_name,
     number: `****${a.account_last4}`,
     holder: a.holder_name,
     active: a.status === 'active',
-    status: a.status === 'active' ? '使用中' : '已停用',
+    pending: a.status === 'pending',
+    status: ACCOUNT_STATES[a.status],
+    importId: a.import_id,
     warning: a.luhn_warning ? '卡号校验位不符，请核对' : '',
-    openedAt: formatDateTime(a.opened_at),
-    closedAt: formatDateTime(a.closed_at),
-    reason: a.change_reason ?? '',
+    openedAt: inUse ? formatDateTime(a.decided_at ?? a.opened_at) : '',
+    closedAt: formatDateTime(a.status === 'refused' ? a.decided_at : a.closed_at),
+    reason: [a.change_reason, a.decision_note && `财政所意见：${a.decision_note}`].filter(Boolean).join('；'),
   };
 }
 
@@ -50,7 +60,29 @@ const REQUEST_STATES = { pending: '待财政所确认', confirmed: '已确认', 
 /** A pending change with whether this actor may decide it, or why a colleague must (four-eyes). */
 export function presentRequestFor(actor: Actor, r: ChangeRequestRow) {
   const decision = can(actor, 'decide_change', { requestedBy: r.requested_by, pending: r.state === 'pending' });
-  return { ...presentRequest(r), canDecide: decision.ok, decideNote: decision.ok ? '' : decision.reason };
+  return { ...presentRequest(r), decideAction: `/beneficiaries/changes/${r.id}/decide`, formId: `change-${r.id}`, canDecide: decision.ok, decideNote: decision.ok ? '' : decision.reason };
+}
+
+/**
+ * A first account registered by the form, as a line of the same confirmation list as the changes, with whether
+ * this actor may decide it, or why a colleague must (four-eyes).
+ */
+export function presentPendingAccountFor(actor: Actor, a: PendingAccountRow) {
+  const decision = can(actor, 'decide_account', { openedBy: a.opened_by, pending: true, imported: false });
+  return {
+    personId: a.person_id,
+    person: a.person_name,
+    village: a.village_name,
+    kind: '发放账户（新登记）',
+    summary: `${newAccountSummary(a)}，户名 ${a.holder_name}`,
+    reason: a.change_reason,
+    requester: a.requester,
+    requestedAt: formatDateTime(a.opened_at),
+    decideAction: `/beneficiaries/accounts/${a.id}/decide`,
+    formId: `account-${a.id}`,
+    canDecide: decision.ok,
+    decideNote: decision.ok ? '' : decision.reason,
+  };
 }
 
 export function presentRequest(r: ChangeRequestRow) {
@@ -71,9 +103,13 @@ export function presentRequest(r: ChangeRequestRow) {
   };
 }
 
+const IMPORT_ACCOUNT_STATES = { pending: '待财政所确认', confirmed: '财政所已确认', refused: '财政所已退回' } as const;
+
 export function presentImport(i: ImportRow) {
   return {
+    id: i.id,
     fileName: i.file_name,
+    township: i.township_name,
     format: i.format === 'csv' ? 'CSV' : 'Excel',
     rows: i.rows,
     created: i.created,
@@ -81,8 +117,41 @@ export function presentImport(i: ImportRow) {
     unchanged: i.unchanged,
     accountRequests: i.account_requests,
     luhnWarnings: i.luhn_warnings,
+    warnings: i.warnings,
+    newAccounts: i.new_accounts,
+    accountsState: i.accounts_state ? IMPORT_ACCOUNT_STATES[i.accounts_state] : '',
+    accountsPending: i.accounts_state === 'pending',
+    accountsDecided: i.accounts_decided_at ? `${i.accounts_decided_by_name ?? ''}，${formatDateTime(i.accounts_decided_at)}` : '',
+    accountsNote: i.accounts_note ?? '',
+    version: i.version,
     at: formatDateTime(i.imported_at),
     by: i.imported_by_name,
+  };
+}
+
+/** A warning an import's row drew, as a line of the import's warnings page. */
+export function presentImportWarning(w: ImportWarningRow) {
+  return { row: w.row_number, field: w.field, message: w.message };
+}
+
+/** An import's new accounts as the confirmation page shows them: whether this actor may decide them, or why a colleague must (four-eyes). */
+export function presentImportFor(actor: Actor, i: ImportRow) {
+  const decision = can(actor, 'decide_import_accounts', { importedBy: i.imported_by, pending: i.accounts_state === 'pending' });
+  return { ...presentImport(i), canDecide: decision.ok, decideNote: !decision.ok && decision.kind === 'four_eyes' ? decision.reason : '' };
+}
+
+export function presentImportAccount(a: ImportAccountRow) {
+  return {
+    personId: a.person_id,
+    person: a.person_name,
+    idMasked: a.id_masked,
+    village: a.village_name,
+    kind: ACCOUNT_KIND_LABELS[a.kind],
+    bank: a.bank_name,
+    number: `****${a.account_last4}`,
+    holder: a.holder_name,
+    warning: a.luhn_warning ? '卡号校验位不符，请核对' : '',
+    status: ACCOUNT_STATES[a.status],
   };
 }
 

@@ -4,6 +4,7 @@ import { type Conn, type Db, countRows, selectInChunks } from '../../core/db.ts'
 import { NotFoundError } from '../../core/errors.ts';
 import { defineList } from '../../core/lists.ts';
 import { pathIds, whereRegionInScope } from '../../core/regions.ts';
+import type { AccountKind } from './account-number.ts';
 import { STATUSES } from './model.ts';
 import { type AccountRow, type PersonRow, personQuery } from './repo.ts';
 import { registryFilters } from './schemas.ts';
@@ -94,8 +95,45 @@ export async function pendingChanges(db: Conn, actor: Actor): Promise<ChangeRequ
   return whereRegionInScope(requestQuery(db).where('c.state', 'pending'), 'p.village_id', actor, db).orderBy('c.id');
 }
 
+/** A newly registered person's first account waiting for the township finance office, with who registered it. */
+export interface PendingAccountRow {
+  id: number;
+  person_id: number;
+  person_name: string;
+  village_name: string;
+  kind: AccountKind;
+  bank_name: string;
+  account_last4: string;
+  holder_name: string;
+  luhn_warning: boolean;
+  change_reason: string;
+  opened_by: number;
+  requester: string;
+  opened_at: string;
+}
+
+/** First accounts registered by the form, waiting for the township finance office, in its scope (a file's are listed by import). */
+export async function pendingAccounts(db: Conn, actor: Actor): Promise<PendingAccountRow[]> {
+  const rows: PendingAccountRow[] = await whereRegionInScope(
+    db('beneficiary_account as a')
+      .join('beneficiary_person as p', 'p.id', 'a.person_id')
+      .join('core_region as v', 'v.id', 'p.village_id')
+      .join('core_user as u', 'u.id', 'a.opened_by')
+      .where('a.status', 'pending')
+      .whereNull('a.import_id'),
+    'p.village_id',
+    actor,
+    db,
+  )
+    .orderBy('a.id')
+    .select('a.id', 'a.person_id', 'p.name as person_name', 'v.name as village_name', 'a.kind', 'a.bank_name', 'a.account_last4', 'a.holder_name', 'a.luhn_warning', 'a.change_reason', 'a.opened_by', 'u.display_name as requester', 'a.opened_at');
+  return rows.map((r) => ({ ...r, luhn_warning: Boolean(r.luhn_warning) }));
+}
+
 export interface ImportRow {
   id: number;
+  township_id: number;
+  township_name: string;
   file_name: string;
   format: string;
   rows: number;
@@ -104,18 +142,79 @@ export interface ImportRow {
   unchanged: number;
   account_requests: number;
   luhn_warnings: number;
+  /** The warnings the file's rows drew (importWarnings lists them). */
+  warnings: number;
+  imported_by: number;
   imported_at: string;
   imported_by_name: string;
+  /** The new people's accounts the file brought, and what the township finance office decided on them (null: none). */
+  new_accounts: number;
+  accounts_state: 'pending' | 'confirmed' | 'refused' | null;
+  accounts_decided_at: string | null;
+  accounts_decided_by_name: string | null;
+  accounts_note: string | null;
+  version: number;
+}
+
+function importQuery(db: Conn) {
+  return db('beneficiary_import as i')
+    .join('core_user as u', 'u.id', 'i.imported_by')
+    .join('core_region as t', 't.id', 'i.township_id')
+    .leftJoin('core_user as d', 'd.id', 'i.accounts_decided_by')
+    .select('i.*', 'u.display_name as imported_by_name', 't.name as township_name', 'd.display_name as accounts_decided_by_name');
 }
 
 /** A township's recent registry imports, newest first. */
 export async function importsOf(db: Conn, townshipId: number, limit = 20): Promise<ImportRow[]> {
-  return db('beneficiary_import as i')
-    .join('core_user as u', 'u.id', 'i.imported_by')
-    .where('i.township_id', townshipId)
-    .orderBy('i.id', 'desc')
-    .limit(limit)
-    .select('i.*', 'u.display_name as imported_by_name');
+  return importQuery(db).where('i.township_id', townshipId).orderBy('i.id', 'desc').limit(limit);
+}
+
+/** A registry import of a township in the actor's scope; another region's is refused (403, audited). */
+export async function importInScope(db: Db, actor: Actor, importId: number): Promise<ImportRow> {
+  const row = (await whereRegionInScope(importQuery(db), 'i.township_id', actor, db).where('i.id', importId).first()) as ImportRow | undefined;
+  if (row) return row;
+  if (await db('beneficiary_import').where({ id: importId }).first('id')) {
+    await refuse(db, actor, { objectType: 'import', objectId: importId, summary: { reason: 'out_of_scope' } }, '该次导入不在您的管辖范围内');
+  }
+  throw new NotFoundError('导入记录不存在');
+}
+
+/** Imports in the actor's scope whose new accounts wait for the township finance office, oldest first. */
+export async function pendingImports(db: Conn, actor: Actor): Promise<ImportRow[]> {
+  return whereRegionInScope(importQuery(db).where('i.accounts_state', 'pending'), 'i.township_id', actor, db).orderBy('i.id');
+}
+
+/** A new account of an import, with its person: the list the finance office checks before deciding them together. */
+export interface ImportAccountRow {
+  id: number;
+  person_id: number;
+  person_name: string;
+  id_masked: string;
+  village_name: string;
+  kind: AccountKind;
+  bank_name: string;
+  account_last4: string;
+  holder_name: string;
+  luhn_warning: boolean;
+  status: AccountRow['status'];
+}
+
+/**
+ * An import's new accounts, a page of them: those with a warning first (a card number whose check digit does not
+ * match), then by village and registration order; with the count of all and of the warned ones.
+ */
+export async function importAccounts(db: Conn, importId: number, page: number, pageSize: number): Promise<{ rows: ImportAccountRow[]; total: number; luhnWarnings: number }> {
+  const all = () => db('beneficiary_account as a').where('a.import_id', importId);
+  const total = await countRows(all());
+  const luhnWarnings = await countRows(all().where('a.luhn_warning', true));
+  const rows: ImportAccountRow[] = await all()
+    .join('beneficiary_person as p', 'p.id', 'a.person_id')
+    .join('core_region as v', 'v.id', 'p.village_id')
+    .orderBy([{ column: 'a.luhn_warning', order: 'desc' }, { column: 'v.name' }, { column: 'a.id' }])
+    .limit(pageSize)
+    .offset((page - 1) * pageSize)
+    .select('a.id', 'a.person_id', 'p.name as person_name', 'p.id_masked', 'v.name as village_name', 'a.kind', 'a.bank_name', 'a.account_last4', 'a.holder_name', 'a.luhn_warning', 'a.status');
+  return { rows: rows.map((r) => ({ ...r, luhn_warning: Boolean(r.luhn_warning) })), total, luhnWarnings };
 }
 
 export interface SnapshotRow {
@@ -301,13 +400,17 @@ export async function accountNumbersById(db: Conn, crypto: { decrypt(value: stri
   return numbers;
 }
 
-/** A township's registered people (在册) with no active account: who needs a card opened. */
+/**
+ * A township's registered people (在册) with no active account: who needs a card opened. Not those whose account,
+ * registered with them, waits for the township finance office.
+ */
 export async function peopleWithoutAccount(db: Conn, townshipId: number, limit = 2000): Promise<{ id: number; name: string; id_masked: string; village_name: string }[]> {
   return db('beneficiary_person as p')
     .join('core_region as v', 'v.id', 'p.village_id')
     .leftJoin('beneficiary_account as a', 'a.active_person_id', 'p.id')
     .where({ 'v.parent_id': townshipId, 'p.status': 'active' })
     .whereNull('a.id')
+    .whereNotExists((q) => q.select(db.raw('1')).from('beneficiary_account as w').whereRaw('w.person_id = p.id').where('w.status', 'pending'))
     .orderBy('v.name')
     .orderBy('p.id')
     .limit(limit)
@@ -321,4 +424,17 @@ export async function peopleWithoutAccount(db: Conn, townshipId: number, limit =
 export async function idNumbersById(db: Conn, crypto: { decrypt(value: string): string }, personIds: number[]): Promise<Map<number, string>> {
   const rows: { id: number; id_enc: string }[] = await selectInChunks(personIds, (chunk) => db('beneficiary_person').whereIn('id', chunk).select('id', 'id_enc'));
   return new Map(rows.map((r) => [r.id, crypto.decrypt(r.id_enc)]));
+}
+
+/** A warning an import's row drew, as importRegistry kept it (the row and column named, no personal data). */
+export interface ImportWarningRow {
+  row_number: number;
+  field: string;
+  message: string;
+}
+
+/** An import's warnings in the file's row order: a page of them, or all (`pageSize` null) for their download. */
+export async function importWarnings(db: Conn, importId: number, page: number, pageSize: number | null): Promise<ImportWarningRow[]> {
+  const query = db('beneficiary_import_warning').where({ import_id: importId }).orderBy(['row_number', 'id']).select('row_number', 'field', 'message');
+  return pageSize === null ? query : query.limit(pageSize).offset((page - 1) * pageSize);
 }

@@ -6,6 +6,8 @@ import { businessDate, isBusinessDate } from '../../core/dates.ts';
 import { type ApiClient, apiAuditor } from '../../core/api.ts';
 import { type Conn, bulkInsert, inTransaction, insertReturningId, nowIso, selectInChunks } from '../../core/db.ts';
 import { ForbiddenError, NotFoundError, ValidationError } from '../../core/errors.ts';
+import { claimFileDigest } from '../../core/imports.ts';
+import { freeTextProblem, personNameProblem } from '../../core/fields.ts';
 import { type Region, findRegion } from '../../core/regions.ts';
 import { type ImportError, type TableSpec, readTable, sortErrors, writeErrorReport } from '../../core/spreadsheet.ts';
 import { parseIdNumber } from './id-number.ts';
@@ -81,7 +83,8 @@ function validateRecords(source: ReferenceSource, records: Iterable<ReferenceRec
   for (const { rowNumber, get } of records) {
     const fail = (field: string, message: string) => errors.push({ rowNumber, field, message });
     const name = get('姓名');
-    if (name === '') fail('姓名', '不能为空');
+    const nameProblem = personNameProblem(name);
+    if (nameProblem) fail('姓名', nameProblem);
     const id = parseIdNumber(get('身份证号码'), today);
     if (!id.ok) fail('身份证号码', get('身份证号码') === '' ? '不能为空' : id.error);
     const dateText = get(dateColumn);
@@ -91,12 +94,13 @@ function validateRecords(source: ReferenceSource, records: Iterable<ReferenceRec
     else if (eventDate !== null && eventDate > today) fail(dateColumn, '不能晚于今天');
     const detail = get(detailColumn);
     if ([...detail].length > MAX_DETAIL) fail(detailColumn!, `不能超过 ${MAX_DETAIL} 个字`);
+    else if (freeTextProblem(detail)) fail(detailColumn!, freeTextProblem(detail)!);
     if (id.ok) {
       const first = seen.get(id.value.idNumber);
       if (first !== undefined) fail('身份证号码', `与第 ${first} 行重复`);
       else seen.set(id.value.idNumber, rowNumber);
     }
-    if (id.ok && name !== '') rows.push({ rowNumber, idNumber: id.value.idNumber, name, eventDate, detail });
+    if (id.ok && !nameProblem) rows.push({ rowNumber, idNumber: id.value.idNumber, name, eventDate, detail });
   }
   return { rows, errors };
 }
@@ -188,8 +192,8 @@ async function loadSnapshot(
   const { kind } = REFERENCE_SOURCES[input.source];
   const byIndex = new Map(parsed.rows.map((r) => [core.crypto.blindIndex('id', r.idNumber), r]));
   return inTransaction(core.db, async (trx) => {
-    const again = await repeated(trx);
-    if (again) return again;
+    // The same content sent twice at once is loaded once: the other waits here and answers as a repeat.
+    if (!(await claimFileDigest(trx, 'beneficiary_reference_snapshot', { region_id: county.id, source: input.source, file_sha256: sha256 }))) return (await repeated(trx))!;
     const people = await selectInChunks([...byIndex.keys()], (chunk) =>
       trx('beneficiary_person as p').join('core_region as v', 'v.id', 'p.village_id').whereIn('p.id_index', chunk).where('v.path', 'like', `${county.path}%`).select('p.id', 'p.id_index', 'p.name'),
     );

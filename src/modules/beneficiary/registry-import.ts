@@ -4,11 +4,12 @@ import type { Actor } from '../../core/auth/roles.ts';
 import type { Core } from '../../core/context.ts';
 import { type Conn, bulkInsert, inTransaction, insertReturningId, nowIso, reserveIds, selectInChunks } from '../../core/db.ts';
 import { ConflictError, ForbiddenError } from '../../core/errors.ts';
+import { claimFileDigest } from '../../core/imports.ts';
 import { maskName, maskPhone } from '../../core/mask.ts';
 import { releaseGarbage } from '../../core/memory.ts';
 import { findRegion } from '../../core/regions.ts';
 import type { ImportError } from '../../core/spreadsheet.ts';
-import { accountChangeSummary, activeAccountRow, type ChangeRequest, newPersonRow, sealAccount } from './commands.ts';
+import { accountChangeSummary, type ChangeRequest, newPersonRow, pendingAccountRow, sealAccount } from './commands.ts';
 import { can } from './policy.ts';
 import { parseRegistryFile, registryErrorReport } from './files.ts';
 import { authorize } from '../../core/authz.ts';
@@ -16,10 +17,12 @@ import { authorize } from '../../core/authz.ts';
 /**
  * The command importRegistry: a township station uploads its people (受益对象花名册). The file is checked whole,
  * against itself (files.ts) and against the registry (here); then it is applied in one transaction with bulk
- * inserts, or refused with a report of the bad rows. New people are registered; people already registered in
+ * inserts, or refused with a report of the bad rows. The warnings the rows drew (files.ts) are kept with the import,
+ * row by row, for its warnings page. New people are registered; people already registered in
  * the township get their name, phone and relation corrected; a different payout account becomes an account
- * change request for the township finance office, as from the person's page. The same file imported again
- * (same SHA-256 for the same township) changes nothing.
+ * change request for the township finance office, as from the person's page. The new people's accounts wait, as a
+ * group tied to the import, for the township finance office to confirm or refuse them together
+ * (decideImportAccounts). The same file imported again (same SHA-256 for the same township) changes nothing.
  */
 
 export interface ImportRecord {
@@ -32,6 +35,10 @@ export interface ImportRecord {
   unchanged: number;
   accountRequests: number;
   luhnWarnings: number;
+  /** The new people's accounts, waiting together for the township finance office. */
+  newAccounts: number;
+  /** How many warnings the file's rows drew (kept row by row in beneficiary_import_warning, for the import's warnings page). */
+  warnings: number;
 }
 
 export type RegistryImportOutcome = ({ ok: true; repeated: boolean } & ImportRecord) | { ok: false; errors: ImportError[]; report: Buffer };
@@ -61,6 +68,8 @@ interface ImportedRow {
   unchanged: number;
   account_requests: number;
   luhn_warnings: number;
+  new_accounts: number;
+  warnings: number;
 }
 
 async function findImport(conn: Conn, townshipId: number, sha256: string): Promise<ImportRecord | null> {
@@ -76,6 +85,8 @@ async function findImport(conn: Conn, townshipId: number, sha256: string): Promi
     unchanged: row.unchanged,
     accountRequests: row.account_requests,
     luhnWarnings: row.luhn_warnings,
+    newAccounts: row.new_accounts,
+    warnings: row.warnings,
   };
 }
 
@@ -86,7 +97,7 @@ export async function importRegistry(core: Core, actor: Actor, file: { name: str
   const sha256 = createHash('sha256').update(file.buffer).digest('hex');
   const previous = await findImport(core.db, township.id, sha256);
   if (previous) return { ok: true, repeated: true, ...previous };
-  const parsed = await parseRegistryFile(file.buffer);
+  const parsed = await parseRegistryFile(file.buffer, township.name);
   if (!parsed.ok) return parsed;
   releaseGarbage(parsed.rows.length);
   const format = file.buffer.subarray(0, 2).toString('latin1') === 'PK' ? 'xlsx' : 'csv';
@@ -106,8 +117,8 @@ export async function importRegistry(core: Core, actor: Actor, file: { name: str
   }));
 
   const outcome = await inTransaction(core.db, async (trx): Promise<RegistryImportOutcome | ImportError[]> => {
-    const again = await findImport(trx, township.id, sha256);
-    if (again) return { ok: true, repeated: true, ...again };
+    // The same file sent twice at once (a double click, a second tab) is imported once: the other waits here.
+    if (!(await claimFileDigest(trx, 'beneficiary_import', { township_id: township.id, file_sha256: sha256 }))) return { ok: true, repeated: true, ...(await findImport(trx, township.id, sha256))! };
 
     const villages = new Map<string, number>(
       (await trx('core_region').where({ parent_id: township.id, level: 'village' }).select('id', 'name')).map((v: { id: number; name: string }) => [v.name, v.id]),
@@ -128,7 +139,7 @@ export async function importRegistry(core: Core, actor: Actor, file: { name: str
     const holders = new Map<string, { person_id: number; name: string }>();
     const accountIndexes = prepared.flatMap((p) => (p.account ? [p.account.account_index] : []));
     for (const a of await selectInChunks<{ account_index: string; person_id: number; name: string }>(accountIndexes, (chunk) =>
-      trx('beneficiary_account as a').join('beneficiary_person as p', 'p.id', 'a.person_id').where('a.status', 'active').whereIn('a.account_index', chunk).select('a.account_index', 'a.person_id', 'p.name'),
+      trx('beneficiary_account as a').join('beneficiary_person as p', 'p.id', 'a.person_id').whereIn('a.status', ['active', 'pending']).whereIn('a.account_index', chunk).select('a.account_index', 'a.person_id', 'p.name'),
     )) {
       holders.set(a.account_index, { person_id: a.person_id, name: a.name });
     }
@@ -136,10 +147,17 @@ export async function importRegistry(core: Core, actor: Actor, file: { name: str
       const person = existing.get(p.idIndex);
       return person ? [person.id] : [];
     });
-    const current = new Map<number, { account_index: string; kind: string; bank_name: string }>();
-    for (const a of await selectInChunks<{ active_person_id: number; account_index: string; kind: string; bank_name: string }>(registeredIds, (chunk) => trx('beneficiary_account').whereIn('active_person_id', chunk).select('active_person_id', 'account_index', 'kind', 'bank_name'))) {
-      current.set(a.active_person_id, a);
+    // A person's account is the active one, or the first one still waiting for the finance office (never both).
+    const current = new Map<number, { account_index: string; kind: string; bank_name: string; status: 'active' | 'pending' }>();
+    for (const a of await selectInChunks<{ person_id: number; account_index: string; kind: string; bank_name: string; status: 'active' | 'pending' }>(registeredIds, (chunk) =>
+      trx('beneficiary_account').whereIn('person_id', chunk).whereIn('status', ['active', 'pending']).select('person_id', 'account_index', 'kind', 'bank_name', 'status'),
+    )) {
+      current.set(a.person_id, a);
     }
+    const sameAccount = (personId: number, account: { account_index: string; kind: string; bank_name: string } | null) => {
+      const own = current.get(personId);
+      return own?.account_index === account?.account_index && own?.kind === account?.kind && own?.bank_name === account?.bank_name;
+    };
     const pending = new Map<number, string>();
     for (const r of await selectInChunks<{ person_id: number; payload_enc: string }>(registeredIds, (chunk) => trx('beneficiary_change_request').where({ kind: 'account', state: 'pending' }).whereIn('person_id', chunk).select('person_id', 'payload_enc'))) {
       const change = JSON.parse(core.crypto.decrypt(r.payload_enc)) as ChangeRequest;
@@ -162,6 +180,7 @@ export async function importRegistry(core: Core, actor: Actor, file: { name: str
         const requested = pending.get(person.id);
         const same = account && current.get(person.id)?.account_index === account.account_index;
         if (account && !same && requested !== undefined && requested !== row.account!.number) fail('账号', '此人已有另一账户变更在等待财政所确认：请待其处理后再导入');
+        else if (account && current.get(person.id)?.status === 'pending' && !sameAccount(person.id, account)) fail('账号', '此人登记的发放账户正在等待财政所确认：请待其确认或退回后再导入另一账户');
       } else if (row.relation !== 'head' && !fileHeads.has(headIndex)) {
         const head = existing.get(headIndex);
         if (!head) fail('户主身份证号码', '文件和登记中都没有这位户主：请把户主一并列入文件');
@@ -174,7 +193,7 @@ export async function importRegistry(core: Core, actor: Actor, file: { name: str
     if (errors.length) return errors;
 
     const now = nowIso();
-    const counts = { created: 0, updated: 0, unchanged: 0, accountRequests: 0, luhnWarnings: prepared.filter((p) => p.account?.luhn_warning).length };
+    const counts = { created: 0, updated: 0, unchanged: 0, accountRequests: 0, luhnWarnings: prepared.filter((p) => p.account?.luhn_warning).length, newAccounts: 0 };
     const importId = await insertReturningId(trx, 'beneficiary_import', {
       township_id: township.id,
       file_sha256: sha256,
@@ -186,9 +205,11 @@ export async function importRegistry(core: Core, actor: Actor, file: { name: str
       unchanged: 0,
       account_requests: 0,
       luhn_warnings: counts.luhnWarnings,
+      warnings: parsed.warnings.length,
       imported_by: actor.userId,
       imported_at: now,
     });
+    await bulkInsert(trx, 'beneficiary_import_warning', parsed.warnings, (w) => ({ import_id: importId, row_number: w.rowNumber, field: w.field, message: w.message }));
 
     // New people: ids reserved first, so that households, people and accounts go in as three bulk inserts.
     const fresh = prepared.filter((p) => !existing.has(p.idIndex));
@@ -210,13 +231,10 @@ export async function importRegistry(core: Core, actor: Actor, file: { name: str
       ...newPersonRow(core, actor, { name: p.row.name, id: p.row.id, idIndex: p.idIndex, villageId: villages.get(p.row.village)!, householdId: householdFor(p.headIndex), relation: p.row.relation, phone: p.row.phone }),
       import_id: importId,
     }));
-    await bulkInsert(
-      trx,
-      'beneficiary_account',
-      fresh.filter((p) => p.account),
-      (p) => activeAccountRow(actor, personIdOf.get(p.idIndex)!, p.account!, '导入时提供'),
-    );
+    const freshAccounts = fresh.filter((p) => p.account);
+    await bulkInsert(trx, 'beneficiary_account', freshAccounts, (p) => pendingAccountRow(actor, personIdOf.get(p.idIndex)!, p.account!, '导入时提供', importId));
     counts.created = fresh.length;
+    counts.newAccounts = freshAccounts.length;
 
     // Registered people: corrections in place (revision-guarded), a different account as a change request.
     const requests: Record<string, unknown>[] = [];
@@ -237,9 +255,7 @@ export async function importRegistry(core: Core, actor: Actor, file: { name: str
         if (updated !== 1) throw new ConflictError('导入期间有人修改了文件中的受益对象，请重新导入');
         counts.updated++;
       }
-      const own = current.get(person.id);
-      const sameAccount = own?.account_index === account?.account_index && own?.kind === account?.kind && own?.bank_name === account?.bank_name;
-      if (account && row.account && !sameAccount && pending.get(person.id) !== row.account.number) {
+      if (account && row.account && !sameAccount(person.id, account) && pending.get(person.id) !== row.account.number) {
         const change: ChangeRequest = { kind: 'account', account: { kind: row.account.kind, bankName: row.account.bankName, number: row.account.number, holderName: row.account.holderName } };
         requests.push({
           person_id: person.id,
@@ -258,14 +274,16 @@ export async function importRegistry(core: Core, actor: Actor, file: { name: str
     await bulkInsert(trx, 'beneficiary_change_request', requests, (r) => r);
     counts.accountRequests = requests.length;
 
-    await trx('beneficiary_import').where({ id: importId }).update({ created: counts.created, updated: counts.updated, unchanged: counts.unchanged, account_requests: counts.accountRequests });
+    await trx('beneficiary_import')
+      .where({ id: importId })
+      .update({ created: counts.created, updated: counts.updated, unchanged: counts.unchanged, account_requests: counts.accountRequests, new_accounts: counts.newAccounts, accounts_state: counts.newAccounts ? 'pending' : null });
     await recordAudit(trx, actor, {
       action: 'beneficiary.import',
       objectType: 'import',
       objectId: importId,
       summary: { township: township.name, file: file.name, sha256, format, rows: prepared.length, ...counts },
     });
-    return { ok: true, repeated: false, importId, fileName: file.name, importedAt: now, rows: prepared.length, ...counts };
+    return { ok: true, repeated: false, importId, fileName: file.name, importedAt: now, rows: prepared.length, ...counts, warnings: parsed.warnings.length };
   });
   if (!Array.isArray(outcome)) return outcome;
   return { ok: false, errors: outcome, report: await registryErrorReport(file.buffer, outcome) };

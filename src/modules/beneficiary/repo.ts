@@ -26,10 +26,15 @@ export interface AccountRow {
   account_last4: string;
   holder_name: string;
   luhn_warning: boolean;
-  status: 'active' | 'closed';
+  /** pending: a newly registered person's first account, until the township finance office confirms (active) or refuses it. */
+  status: 'pending' | 'active' | 'closed' | 'refused';
   opened_at: string;
   closed_at: string | null;
   change_reason: string | null;
+  /** The registry import the account came with (its new accounts are confirmed together). */
+  import_id: number | null;
+  decided_at: string | null;
+  decision_note: string | null;
 }
 
 export function personQuery(db: Conn) {

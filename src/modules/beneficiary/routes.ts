@@ -5,25 +5,80 @@ import { NotFoundError, ValidationError } from '../../core/errors.ts';
 import { parseId, validate } from '../../core/http/validate.ts';
 import { listRegionsInScope } from '../../core/regions.ts';
 import type { Web } from '../../core/web/web.ts';
-import type { AccountKind } from './account-number.ts';
+import { type AccountKind, parseAccountNumber } from './account-number.ts';
 import { businessDate, formatDateTime } from '../../core/dates.ts';
 import { XLSX_TYPE } from '../../core/downloads.ts';
 import { uploadedFile } from '../../core/http/upload.ts';
+import { writeTableXlsx } from '../../core/spreadsheet.ts';
 import { recordAudit } from '../../core/audit.ts';
 import { inTransaction } from '../../core/db.ts';
 import { chosen, describeFilters, listWorkbook } from '../../core/lists.ts';
-import { correctPerson, decideChange, registerPerson, requestChange } from './commands.ts';
+import { correctPerson, decideAccount, decideChange, decideImportAccounts, registerPerson, requestChange } from './commands.ts';
 import { writeRegistryTemplate } from './files.ts';
 import { importRegistry } from './registry-import.ts';
 import { RELATIONS, STATUSES } from './model.ts';
 import { parseIdNumber } from './id-number.ts';
 import { can } from './policy.ts';
-import { presentAccount, presentHit, presentImport, presentPerson, presentRegistryRow, presentRequest, presentRequestFor, presentSnapshot } from './presenters.ts';
-import { accountsOf, changeRequestsOf, householdMembers, importsOf, pendingChanges, personInScope, referenceHitsOf, referenceSnapshot, referenceSnapshots, registryList, type RegistryRow, registryQuery, snapshotHits } from './queries.ts';
+import {
+  presentAccount,
+  presentHit,
+  presentImport,
+  presentImportAccount,
+  presentImportFor,
+  presentImportWarning,
+  presentPendingAccountFor,
+  presentPerson,
+  presentRegistryRow,
+  presentRequest,
+  presentRequestFor,
+  presentSnapshot,
+} from './presenters.ts';
+import {
+  accountsOf,
+  changeRequestsOf,
+  householdMembers,
+  importAccounts,
+  importInScope,
+  importsOf,
+  importWarnings,
+  pendingAccounts,
+  pendingChanges,
+  pendingImports,
+  personInScope,
+  referenceHitsOf,
+  referenceSnapshot,
+  referenceSnapshots,
+  registryList,
+  type RegistryRow,
+  registryQuery,
+  snapshotHits,
+} from './queries.ts';
 import { REFERENCE_SOURCES, loadReferenceSnapshot } from './reference.ts';
-import { accountChangeSchema, correctionSchema, decisionSchema, hitPageSchema, idSearchSchema, referenceUploadSchema, registerSchema, statusChangeSchema } from './schemas.ts';
+import {
+  accountChangeSchema,
+  correctionSchema,
+  decisionSchema,
+  hitPageSchema,
+  idSearchSchema,
+  importAccountsDecisionSchema,
+  importAccountsPageSchema,
+  referenceUploadSchema,
+  registerSchema,
+  statusChangeSchema,
+} from './schemas.ts';
 
 const PAGE_SIZE = 50;
+
+/**
+ * What the registry's rules accepted but warn about in the ID and account numbers a form saved (a full-width digit
+ * converted, a card number to check), as the end of the message after saving; '' when nothing.
+ */
+function typedWarnings(idNumber: string | null, account: { kind: AccountKind; number: string } | null): string {
+  const id = idNumber === null ? null : parseIdNumber(idNumber);
+  const parsed = account && parseAccountNumber(account.kind, account.number);
+  const warnings = [...(id?.ok ? id.warnings : []), ...(parsed?.ok ? parsed.warnings : [])];
+  return warnings.length ? `。请核对：${warnings.join('；')}` : '';
+}
 
 /** The registry's pages: search, a person's one-card page, registration, and the changes that need confirmation. */
 export function beneficiaryRoutes(router: Router, web: Web): void {
@@ -142,13 +197,12 @@ export function beneficiaryRoutes(router: Router, web: Web): void {
     const body = ctx.request.body as Record<string, unknown>;
     try {
       const input = validate(registerSchema, body);
-      const personId = await registerPerson(web.core, actor, {
-        ...input,
-        account: input.hasAccount
-          ? { kind: (input.accountKind ?? 'sscard') as AccountKind, bankName: input.bankName?.trim() || '（未填写）', number: input.accountNumber ?? '', holderName: input.holderName?.trim() || input.name }
-          : null,
-      });
-      await web.redirectWith(ctx, `/beneficiaries/${personId}`, { kind: 'success', message: '已登记' });
+      const account = input.hasAccount
+        ? { kind: (input.accountKind ?? 'sscard') as AccountKind, bankName: input.bankName?.trim() || '（未填写）', number: input.accountNumber ?? '', holderName: input.holderName?.trim() || input.name }
+        : null;
+      const personId = await registerPerson(web.core, actor, { ...input, account });
+      const message = (input.hasAccount ? '已登记；发放账户待乡镇财政所确认后生效' : '已登记') + typedWarnings(input.idNumber, account);
+      await web.redirectWith(ctx, `/beneficiaries/${personId}`, { kind: 'success', message });
     } catch (err) {
       if (!(err instanceof ValidationError)) throw err;
       await registerPage(ctx, actor, body, err.fieldErrors);
@@ -177,8 +231,35 @@ export function beneficiaryRoutes(router: Router, web: Web): void {
     const message = outcome.repeated
       ? `该文件已于 ${formatDateTime(outcome.importedAt)} 导入过（${outcome.rows} 行），本次没有做任何更改`
       : `导入完成：共 ${outcome.rows} 行，新登记 ${outcome.created} 人，更正 ${outcome.updated} 人，未变化 ${outcome.unchanged} 人，账户变更待财政所确认 ${outcome.accountRequests} 人` +
-        (outcome.luhnWarnings ? `；${outcome.luhnWarnings} 个卡号校验位不符，已照录，请核对` : '');
-    await web.redirectWith(ctx, '/beneficiaries/import', { kind: outcome.repeated ? 'info' : 'success', message });
+        (outcome.newAccounts ? `；新登记的 ${outcome.newAccounts} 个发放账户待财政所核对清单后一并确认` : '') +
+        (outcome.warnings ? `；${outcome.warnings} 处值得核对，逐行列在本页` : '');
+    // An import whose rows drew warnings shows them next, row by row.
+    const next = outcome.warnings ? `/beneficiaries/imports/${outcome.importId}/warnings` : '/beneficiaries/import';
+    await web.redirectWith(ctx, next, { kind: outcome.repeated ? 'info' : 'success', message });
+  });
+
+  // The warnings an import's rows drew (full-width digits converted, a card number to check …), row by row.
+  const WARNINGS_PAGE_SIZE = 200;
+
+  router.get('/beneficiaries/imports/:iid/warnings', async (ctx) => {
+    const file = presentImport(await importInScope(db, await reader(ctx), importIdParam(ctx)));
+    const { page } = validate(hitPageSchema, ctx.query);
+    const warnings = await importWarnings(db, file.id, page, WARNINGS_PAGE_SIZE);
+    web.render(ctx, 'beneficiary/import-warnings.njk', {
+      title: `“${file.fileName}”的导入提示`,
+      file,
+      warnings: warnings.map(presentImportWarning),
+      total: file.warnings,
+      page,
+      pages: Math.max(1, Math.ceil(file.warnings / WARNINGS_PAGE_SIZE)),
+    });
+  });
+
+  router.get('/beneficiaries/imports/:iid/warnings.xlsx', async (ctx) => {
+    const file = presentImport(await importInScope(db, await reader(ctx), importIdParam(ctx)));
+    const warnings = await importWarnings(db, file.id, 1, null);
+    const body = await writeTableXlsx('导入提示', ['行号', '列', '提示'], warnings.map((w) => [w.row_number, w.field, w.message]));
+    web.sendFile(ctx, `受益对象导入提示-${file.fileName.replace(/\.(xlsx|csv)$/i, '')}.xlsx`, XLSX_TYPE, body);
   });
 
   // --- reference data from other departments (一项机制助审核) ----------------------------------------------
@@ -230,13 +311,88 @@ export function beneficiaryRoutes(router: Router, web: Web): void {
     web.render(ctx, 'beneficiary/snapshot.njk', { title: `${snapshot.source}（${snapshot.takenOn}）`, snapshot, hits: rows.map(presentHit), total, page, pages: Math.max(1, Math.ceil(total / PAGE_SIZE)) });
   });
 
-  const changesPage = async (ctx: Context, actor: Actor, extra: Record<string, unknown> = {}, status = 200) =>
-    web.render(ctx, 'beneficiary/changes.njk', { title: '待确认的变更', requests: (await pendingChanges(db, actor)).map((r) => presentRequestFor(actor, r)), ...extra }, status);
+  // What waits for the township finance office: changes and first accounts one by one, a file's new accounts together.
+  const changesPage = async (ctx: Context, actor: Actor, extra: Record<string, unknown> = {}, status = 200) => {
+    const items = [
+      ...(await pendingAccounts(db, actor)).map((a) => ({ at: a.opened_at, item: presentPendingAccountFor(actor, a) })),
+      ...(await pendingChanges(db, actor)).map((r) => ({ at: r.requested_at, item: presentRequestFor(actor, r) })),
+    ];
+    items.sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0));
+    web.render(ctx, 'beneficiary/changes.njk', { title: '待确认的变更', requests: items.map((i) => i.item), imports: (await pendingImports(db, actor)).map(presentImport), ...extra }, status);
+  };
 
   router.get('/beneficiaries/changes', async (ctx) => changesPage(ctx, await web.permit(ctx, (a) => can(a, 'decide_change', { requestedBy: null, pending: true }))));
 
+  // An import's new accounts: the list with its warnings, and the finance office's one decision on them all.
+  function importIdParam(ctx: Context): number {
+    const id = parseId(ctx.params.iid);
+    if (id === null) throw new NotFoundError('导入记录不存在');
+    return id;
+  }
+
+  const IMPORT_PAGE_SIZE = 100;
+  const IMPORT_WARNINGS_SHOWN = 20;
+
+  async function importAccountsPage(ctx: Context, actor: Actor, importId: number, extra: Record<string, unknown> = {}, status = 200) {
+    const file = presentImportFor(actor, await importInScope(db, actor, importId));
+    const { page } = validate(importAccountsPageSchema, ctx.query);
+    const { rows, total, luhnWarnings } = await importAccounts(db, importId, page, IMPORT_PAGE_SIZE);
+    web.render(
+      ctx,
+      'beneficiary/import-accounts.njk',
+      {
+        title: `“${file.fileName}”的新账户`,
+        file,
+        // The file's row warnings come first (all of them on the import's warnings page), then its new accounts.
+        fileWarnings: (await importWarnings(db, importId, 1, IMPORT_WARNINGS_SHOWN)).map(presentImportWarning),
+        accounts: rows.map(presentImportAccount),
+        total,
+        luhnWarnings,
+        page,
+        pages: Math.max(1, Math.ceil(total / IMPORT_PAGE_SIZE)),
+        ...extra,
+      },
+      status,
+    );
+  }
+
+  router.get('/beneficiaries/imports/:iid/accounts', async (ctx) => importAccountsPage(ctx, await reader(ctx), importIdParam(ctx)));
+
+  router.post('/beneficiaries/imports/:iid/accounts/decide', async (ctx) => {
+    const actor = web.actor(ctx);
+    const importId = importIdParam(ctx);
+    await web.formStep(
+      ctx,
+      `/beneficiaries/imports/${importId}/accounts`,
+      async () => {
+        const input = validate(importAccountsDecisionSchema, ctx.request.body);
+        const approve = input.decision === 'confirm';
+        const accounts = await decideImportAccounts(web.core, actor, importId, { approve, note: input.note, version: input.version });
+        return approve ? `已确认 ${accounts} 个新账户，即日起可用于发放` : `已退回 ${accounts} 个新账户，相关人员暂无发放账户`;
+      },
+      (extra, status) => importAccountsPage(ctx, actor, importId, extra, status),
+    );
+  });
+
+  router.post('/beneficiaries/accounts/:aid/decide', async (ctx) => {
+    const actor = web.actor(ctx);
+    const accountId = parseId(ctx.params.aid);
+    if (accountId === null) throw new NotFoundError('发放账户不存在');
+    await web.formStep(
+      ctx,
+      '/beneficiaries/changes',
+      async () => {
+        const input = validate(decisionSchema, ctx.request.body);
+        await decideAccount(web.core, actor, accountId, { approve: input.decision === 'confirm', note: input.note });
+        return input.decision === 'confirm' ? '已确认，账户生效' : '已退回，该对象暂无发放账户';
+      },
+      (extra, status) => changesPage(ctx, actor, 'errors' in extra ? { conflict: Object.values(extra.errors as Record<string, string>).join('；') } : extra, status),
+    );
+  });
+
   async function personPage(ctx: Context, actor: Actor, personId: number, extra: Record<string, unknown> = {}, status = 200) {
     const person = await personInScope(db, actor, personId);
+    const accounts = (await accountsOf(db, personId)).map(presentAccount);
     web.render(
       ctx,
       'beneficiary/person.njk',
@@ -244,7 +400,8 @@ export function beneficiaryRoutes(router: Router, web: Web): void {
         title: person.name,
         person: presentPerson(person),
         members: person.household_id ? (await householdMembers(db, person.household_id)).map(presentPerson) : [],
-        accounts: (await accountsOf(db, personId)).map(presentAccount),
+        accounts,
+        accountPending: accounts.some((a) => a.pending),
         requests: (await changeRequestsOf(db, personId)).map(presentRequest),
         hits: (await referenceHitsOf(db, [personId])).map(presentHit),
         panels: await web.panels('person', actor, personId),
@@ -278,14 +435,16 @@ export function beneficiaryRoutes(router: Router, web: Web): void {
     const actor = web.actor(ctx);
     const personId = personIdParam(ctx);
     const body = ctx.request.body as Record<string, unknown>;
+    let warnings: string;
     try {
       const input = validate(accountChangeSchema, body);
       await requestChange(web.core, actor, personId, { kind: 'account', account: { kind: input.accountKind, bankName: input.bankName, number: input.accountNumber, holderName: input.holderName } }, input.reason);
+      warnings = typedWarnings(null, { kind: input.accountKind, number: input.accountNumber });
     } catch (err) {
       if (!(err instanceof ValidationError)) throw err;
       return personPage(ctx, actor, personId, { accountErrors: err.fieldErrors, accountValues: body }, 422);
     }
-    await web.redirectWith(ctx, `/beneficiaries/${personId}`, { kind: 'success', message: '账户变更已提交，待乡镇财政所确认后生效' });
+    await web.redirectWith(ctx, `/beneficiaries/${personId}`, { kind: 'success', message: `账户变更已提交，待乡镇财政所确认后生效${warnings}` });
   });
 
   router.post('/beneficiaries/:id/status-change', async (ctx) => {

@@ -1,21 +1,33 @@
 import { z } from 'zod';
-import { businessDate, checkbox, id, optional, page, text, version } from '../../core/fields.ts';
+import { businessDate, checkbox, id, optional, page, personName, text, version } from '../../core/fields.ts';
 import { RELATIONS, STATUSES } from './model.ts';
+import { parsePhone } from './typed-number.ts';
 import { REFERENCE_SOURCES, type ReferenceSource } from './reference.ts';
 
-/** Forms and query strings of the registry pages, built from the shared fields (core/fields.ts); messages in Chinese, keyed by field. */
-const phone = optional(z.string().trim().regex(/^1[3-9]\d{9}$/, { error: '手机号码应为 11 位数字' }));
+/**
+ * Forms and query strings of the registry pages, built from the shared fields (core/fields.ts); messages in Chinese,
+ * keyed by field. ID and account numbers are checked by the commands, with parseIdNumber and parseAccountNumber, the
+ * rules the registry import applies to its cells; the phone number here with parsePhone, as the import does.
+ */
+const phone = optional(
+  z.string().transform((value, ctx) => {
+    const parsed = parsePhone(value);
+    if (parsed.ok) return parsed.phone;
+    ctx.addIssue({ code: 'custom', message: parsed.error });
+    return z.NEVER;
+  }),
+);
 
 const accountFields = {
   accountKind: z.enum(['sscard', 'bankcard', 'passbook'], { error: '请选择账户类型' }),
   bankName: text('开户金融机构', 80),
   accountNumber: z.string({ error: '请填写账号' }),
-  holderName: text('户名', 40),
+  holderName: personName('户名'),
 };
 
 export const registerSchema = z
   .object({
-    name: text('姓名', 40),
+    name: personName('姓名'),
     idNumber: z.string({ error: '请填写身份证号码' }),
     villageId: id('村（社区）'),
     relation: z.enum(Object.keys(RELATIONS) as [keyof typeof RELATIONS], { error: '请选择与户主关系' }),
@@ -25,14 +37,14 @@ export const registerSchema = z
     accountKind: z.string().optional(),
     bankName: z.string().optional(),
     accountNumber: z.string().optional(),
-    holderName: z.string().optional(),
+    holderName: optional(personName('户名')),
   })
   .superRefine((v, ctx) => {
     if (v.relation !== 'head' && !v.headPersonId) ctx.addIssue({ code: 'custom', path: ['headPersonId'], message: '非户主须选择所属户的户主' });
   });
 
 export const correctionSchema = z.object({
-  name: text('姓名', 40),
+  name: personName('姓名'),
   phone,
   relation: z.enum(Object.keys(RELATIONS) as [keyof typeof RELATIONS], { error: '请选择与户主关系' }),
   version,
@@ -49,8 +61,15 @@ export const statusChangeSchema = z.object({
 
 export const decisionSchema = z.object({
   decision: z.enum(['confirm', 'reject'], { error: '请选择确认或退回' }),
-  note: optional(z.string().trim().max(200, { error: '说明不能超过 200 个字符' })),
+  note: optional(text('说明', 200)),
 });
+
+/** The township finance office's decision on an import's new accounts, all together, from the page at `version`; a refusal says why. */
+export const importAccountsDecisionSchema = decisionSchema.extend({ version }).superRefine((v, ctx) => {
+  if (v.decision === 'reject' && !v.note) ctx.addIssue({ code: 'custom', path: ['note'], message: '全部退回时请写明原因，以便经办站所改正' });
+});
+
+export const importAccountsPageSchema = z.object({ page });
 
 /** The filters of the registry list (`/beneficiaries`, queries.ts registryList): part of a name, village, status, whether a payout account is active. */
 export const registryFilters = {

@@ -31,6 +31,10 @@ export const policyAuditVocabulary: AuditVocabulary = {
     },
     'policy.publish': { label: '复核发布补贴项目', sentence: (s) => `${item(s)}第 ${s.count('version')} 版，自 ${s.text('effective')} 年起执行` },
     'policy.return': { label: '退回补贴项目', sentence: (s) => clauses(`${item(s)}第 ${s.count('version')} 版`, `原因：${s.text('reason')}`) },
+    'policy.import': {
+      label: '导入政策清单',
+      sentence: (s) => `“${s.text('file')}” ${s.count('rows')} 项：新增 ${s.count('created')} 项，调整 ${s.count('changed')} 项，未变化 ${s.count('unchanged')} 项`,
+    },
     'policy.allocation.record': {
       label: '登记资金指标',
       sentence: (s) => clauses(`${item(s)} ${s.text('year')} 年指标 ${s.text('amount')} 元`, s.has('doc') && `文号：${s.text('doc')}`),
@@ -48,6 +52,10 @@ export const policyAuditVocabulary: AuditVocabulary = {
           .select('v.item_id', 'i.code', 'v.name');
         return new Map(rows.map((r) => [String(r.item_id), `${r.code}“${r.name}”`]));
       },
+    },
+    policy_import: {
+      label: '政策清单导入',
+      names: async (db, ids) => new Map(((await db('policy_import').whereIn('id', ids.map(Number)).select('id', 'file_name')) as { id: number; file_name: string }[]).map((i) => [String(i.id), `“${i.file_name}”`])),
     },
   },
 };

@@ -1,9 +1,11 @@
+import { createHash } from 'node:crypto';
 import { recordAudit } from '../../core/audit.ts';
 import { authorize } from '../../core/authz.ts';
 import type { Actor } from '../../core/auth/roles.ts';
 import type { Core } from '../../core/context.ts';
 import { type Conn, type Tx, inTransaction, insertReturningId, nowIso } from '../../core/db.ts';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../../core/errors.ts';
+import { claimFileDigest } from '../../core/imports.ts';
 import { formatYuan } from '../../core/money.ts';
 import { findRegion, pathIds } from '../../core/regions.ts';
 import { businessYear } from '../../core/dates.ts';
@@ -195,7 +197,7 @@ export async function recordAllocation(core: Core, actor: Actor, input: Allocati
   });
 }
 
-export type ImportOutcome = { ok: true; created: number; changed: number; unchanged: number } | { ok: false; errors: ImportError[]; report: Buffer };
+export type ImportOutcome = { ok: true; repeated: boolean; created: number; changed: number; unchanged: number } | { ok: false; errors: ImportError[]; report: Buffer };
 
 function sameContent(v: PolicyVersion, input: PolicyInput): boolean {
   return (
@@ -215,13 +217,21 @@ function sameContent(v: PolicyVersion, input: PolicyInput): boolean {
 /**
  * A department imports its policies from Excel (the export's format): the file is checked whole, and either
  * every row is applied in one transaction (new items and changes become drafts for the finance section) or
- * nothing is, and the department gets the report of bad rows. Importing the same file again changes nothing.
+ * nothing is, and the department gets the report of bad rows. The same file again (by its SHA-256, the
+ * department's earlier imports) changes nothing and is not read; sent twice at once, it is imported once.
  * A changed row applies from this year, or from the current version's year if that is later; confidentiality
  * is not in the file and stays as it was.
  */
-export async function importPolicies(core: Core, actor: Actor, file: Buffer): Promise<ImportOutcome> {
+export async function importPolicies(core: Core, actor: Actor, file: { name: string; buffer: Buffer }): Promise<ImportOutcome> {
   const at = await departmentRegion(core, actor);
-  const parsed = await parsePolicyImport(file);
+  const key = { department_org_id: actor.orgId!, file_sha256: createHash('sha256').update(file.buffer).digest('hex') };
+  const importedBefore = async (conn: Conn): Promise<ImportOutcome | null> => {
+    const row: { rows: number } | undefined = await conn('policy_import').where(key).first('rows');
+    return row ? { ok: true, repeated: true, created: 0, changed: 0, unchanged: row.rows } : null;
+  };
+  const previous = await importedBefore(core.db);
+  if (previous) return previous;
+  const parsed = await parsePolicyImport(file.buffer);
   if (!parsed.ok) return parsed;
   const existing: { id: number; code: string; department_org_id: number }[] = await core.db('policy_item').whereIn('code', parsed.rows.map((r) => r.code));
   const errors: ImportError[] = [];
@@ -233,8 +243,11 @@ export async function importPolicies(core: Core, actor: Actor, file: Buffer): Pr
   if (errors.length) return { ok: false, errors, report: await policyImportReport(errors, parsed.table) };
 
   const thisYear = businessYear();
-  return inTransaction(core.db, async (trx) => {
-    const outcome = { ok: true as const, created: 0, changed: 0, unchanged: 0 };
+  return inTransaction(core.db, async (trx): Promise<ImportOutcome> => {
+    if (!(await claimFileDigest(trx, 'policy_import', key))) return (await importedBefore(trx))!;
+    // The items as they are now: another import may have added some since the check above.
+    const current: { id: number; code: string; department_org_id: number }[] = await trx('policy_item').whereIn('code', parsed.rows.map((r) => r.code));
+    const outcome = { ok: true as const, repeated: false, created: 0, changed: 0, unchanged: 0 };
     for (const row of parsed.rows) {
       const base = {
         name: row.name,
@@ -249,7 +262,8 @@ export async function importPolicies(core: Core, actor: Actor, file: Buffer): Pr
         exclusiveGroups: row.exclusiveGroup ? row.exclusiveGroup.split(/[;；]/).map((g) => g.trim()).filter(Boolean) : [],
         changeNote: '由 Excel 导入',
       };
-      const item = existing.find((e) => e.code === row.code);
+      const item = current.find((e) => e.code === row.code);
+      if (item && item.department_org_id !== actor.orgId) throw new ConflictError(`编码 ${row.code} 已被其他单位使用，请核对后重新导入`);
       if (!item) {
         await insertPolicy(trx, actor, at, { ...base, code: row.code, effectiveYear: row.fromYear, confidential: false });
         outcome.created++;
@@ -267,6 +281,9 @@ export async function importPolicies(core: Core, actor: Actor, file: Buffer): Pr
       await saveDraft(trx, actor, versions, { ...input, revision: open?.revision ?? null });
       outcome.changed++;
     }
+    const { created, changed, unchanged } = outcome;
+    const importId = await insertReturningId(trx, 'policy_import', { ...key, file_name: file.name.slice(0, 200), rows: parsed.rows.length, created, changed, unchanged, imported_by: actor.userId, imported_at: nowIso() });
+    await recordAudit(trx, actor, { action: 'policy.import', objectType: 'policy_import', objectId: importId, summary: { file: file.name, sha256: key.file_sha256, rows: parsed.rows.length, created, changed, unchanged } });
     return outcome;
   });
 }

@@ -1,7 +1,8 @@
 import ExcelJS from 'exceljs';
 import { type Fen, formatYuan, parseYuan } from '../../core/money.ts';
 import { createPdf, drawTable, pdfToBuffer, type TableColumn, type TableRow } from '../../core/pdf.ts';
-import { type ImportError, type SubmittedTable, type TableSpec, readTable, sortErrors, titledSheet, writeErrorReport } from '../../core/spreadsheet.ts';
+import { freeTextProblem } from '../../core/fields.ts';
+import { type ImportError, type SubmittedTable, type TableSpec, exportCell, readTable, sortErrors, titledSheet, writeErrorReport } from '../../core/spreadsheet.ts';
 
 /**
  * The county's published policy list (一张清单管制度) as files: the printed PDF, the Excel export, and the Excel
@@ -115,6 +116,7 @@ export function parseTierText(text: string): { ok: true; tiers: PolicyTier[] } |
     if (name === '') problems.push(`“${part}”缺少档次名称`);
     else if (textLength(name) > MAX_TIER_NAME) problems.push(`档次名称「${name}」不能超过 ${MAX_TIER_NAME} 个字符`);
     else if (tiers.some((t) => t.name === name)) problems.push(`档次名称「${name}」重复`);
+    else if (freeTextProblem(name)) problems.push(`档次名称「${name}」${freeTextProblem(name)}`);
     if (!amount.ok) problems.push(`${label}${amount.error}`);
     else if (amount.fen <= 0) problems.push(`${label}金额必须大于 0`);
     else tiers.push({ name, standardFen: amount.fen });
@@ -221,7 +223,7 @@ async function workbookBuffer(workbook: ExcelJS.Workbook): Promise<Buffer> {
   return Buffer.from(await workbook.xlsx.writeBuffer());
 }
 
-/** One sheet 政策清单: title row, header row, one row per line (see XLSX_COLUMNS), sorted by department and code. */
+/** One sheet 政策清单: title row, header row, one row per line (see XLSX_COLUMNS), sorted by department and code; texts neutralised (exportCell). */
 export async function writePolicyListXlsx(list: PolicyListDocument): Promise<Buffer> {
   const workbook = new ExcelJS.Workbook();
   workbook.creator = '一卡通平台';
@@ -235,7 +237,7 @@ export async function writePolicyListXlsx(list: PolicyListDocument): Promise<Buf
   // 编码 is text: a code such as 007 keeps its zeros, also in rows the clerk adds.
   sheet.getColumn(1).numFmt = '@';
   for (const line of sortedLines(list.lines)) {
-    const row = sheet.addRow([
+    const cells = [
       line.code,
       line.name,
       LEVEL_LABELS[line.level],
@@ -250,7 +252,8 @@ export async function writePolicyListXlsx(list: PolicyListDocument): Promise<Buf
       line.fromYear,
       line.toYear,
       line.exclusiveGroup,
-    ]);
+    ];
+    const row = sheet.addRow(cells.map(exportCell));
     row.alignment = { vertical: 'top', wrapText: true };
   }
   sheet.autoFilter = { from: { row: 2, column: 1 }, to: { row: 2, column: XLSX_COLUMNS.length } };
@@ -279,6 +282,7 @@ function validateRow(rowNumber: number, get: (header: Header) => string): { row:
     const value = get(field);
     if (value === '') fail(field, '不能为空');
     else if (textLength(value) > max) fail(field, `不能超过 ${max} 个字符`);
+    else if (freeTextProblem(value)) fail(field, freeTextProblem(value)!);
     return value;
   };
 
@@ -322,6 +326,8 @@ function validateRow(rowNumber: number, get: (header: Header) => string): { row:
   const longGroup = groups.find((g) => textLength(g) > MAX_GROUP_NAME);
   if (longGroup) fail('互斥组', `互斥组名称「${longGroup}」不能超过 ${MAX_GROUP_NAME} 个字符`);
   else if (groups.length > MAX_GROUPS) fail('互斥组', `最多 ${MAX_GROUPS} 个互斥组`);
+  const oddGroup = groups.find((g) => freeTextProblem(g));
+  if (oddGroup) fail('互斥组', `互斥组名称「${oddGroup}」${freeTextProblem(oddGroup)}`);
 
   if (errors.length || !payee || !frequency || !tiers?.ok || fromYear === null) return { row: null, errors };
   return {

@@ -86,9 +86,10 @@ export function policyRoutes(router: Router, web: Web): void {
     const actor = web.actor(ctx);
     const file = uploadedFile(ctx);
     if (!file) return listPage(ctx, { importError: '请选择要导入的 Excel 文件' }, 422);
-    const result = await importPolicies(web.core, actor, file.buffer);
+    const result = await importPolicies(web.core, actor, file);
     if (result.ok) {
-      await web.redirectWith(ctx, '/policies', { kind: 'success', message: `导入完成：新增 ${result.created} 项，调整 ${result.changed} 项，未变化 ${result.unchanged} 项；调整待本级财政部门发布` });
+      const message = result.repeated ? '该文件已导入过，本次没有做任何更改' : `导入完成：新增 ${result.created} 项，调整 ${result.changed} 项，未变化 ${result.unchanged} 项；调整待本级财政部门发布`;
+      await web.redirectWith(ctx, '/policies', { kind: 'success', message });
       return;
     }
     await listPage(ctx, { refusal: await web.importRefusal(ctx, '政策清单导入', file.name, result.errors, result.report) }, 422);

@@ -27,9 +27,9 @@ export const policyFormSchema = z.object({
   confidential: checkbox,
   exclusiveGroups: z.preprocess(
     (v) => (typeof v === 'string' ? v.split(/[;；,，]/).map((s) => s.trim()).filter(Boolean) : []),
-    z.array(z.string().max(40, { error: '互斥组名称不能超过 40 个字符' })).max(5, { error: '互斥组最多 5 个' }),
+    z.array(text('互斥组名称', 40)).max(5, { error: '互斥组最多 5 个' }),
   ),
-  changeNote: optional(z.string().trim().max(200, { error: '调整说明不能超过 200 个字符' })),
+  changeNote: optional(text('调整说明', 200)),
   revision: optional(z.coerce.number().int().positive()),
 });
 
@@ -39,7 +39,7 @@ export const policyCreateSchema = policyFormSchema.extend({
 
 export const reviewSchema = z.object({
   revision: z.coerce.number({ error: '表单版本无效，请刷新' }).int().positive({ error: '表单版本无效，请刷新' }),
-  reason: optional(z.string().trim().max(200, { error: '退回原因不能超过 200 个字符' })),
+  reason: optional(text('退回原因', 200)),
 });
 
 export const allocationSchema = z.object({
