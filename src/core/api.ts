@@ -167,8 +167,8 @@ export async function decideApiToken(core: Core, actor: Actor, tokenId: number, 
 export async function apiTokenQueues(db: Conn, actor: Actor): Promise<WorkQueue[]> {
   if (!hasRole(actor, 'finance_section')) return [];
   const q = db('core_api_token').where({ state: 'pending' }).whereNull('revoked_at').whereNot('created_by', actor.userId);
-  const [{ n }] = await whereRegionInScope(q, 'region_id', actor, db).count({ n: '*' });
-  return Number(n) ? [{ title: '待批准的接口令牌', count: Number(n), href: '/api-tokens' }] : [];
+  const [{ n }] = (await whereRegionInScope(q, 'region_id', actor, db).count({ n: '*' })) as { n: number }[];
+  return n ? [{ title: '待批准的接口令牌', count: n, href: '/api-tokens' }] : [];
 }
 
 /** The API client of a request: its bearer token, approved and not revoked; or why a known token does not work. */

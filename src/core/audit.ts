@@ -72,7 +72,7 @@ export async function recordAudit(trx: Tx, who: AuditWho, entry: AuditEntry): Pr
   // The id is the last one plus one, taken under the lock (on SQLite under the write lock every transaction takes
   // at its start), not from a sequence: PostgreSQL's would leave a hole for each rolled-back transaction.
   const last = (await trx('core_audit').select('id', 'hash').orderBy('id', 'desc').first()) as { id: number; hash: string } | undefined;
-  const id = (last ? Number(last.id) : 0) + 1;
+  const id = (last?.id ?? 0) + 1;
   const prevHash = last?.hash ?? GENESIS;
   const regionId = 'regionPath' in who ? who.regionId : (who.regionId ?? null);
   const fields: AuditRowFields = {
@@ -143,8 +143,7 @@ export async function verifyAuditChain(db: Conn, options: VerifyOptions = {}): P
     const rows = (await db('core_audit').where('id', '>', prevId).orderBy('id').limit(options.pageSize ?? 5000)) as AuditRow[];
     if (rows.length === 0) break;
     for (const row of rows) {
-      const id = Number(row.id);
-      const fields = { ...row, user_id: row.user_id == null ? null : Number(row.user_id), region_id: row.region_id == null ? null : Number(row.region_id) };
+      const { id } = row;
       // A database not migrated yet has no alg column: all its rows are plain.
       const alg = row.alg ?? 'sm3';
       const hole = alg === 'hmac-sm3' && id !== prevId + 1 ? idRange(prevId + 1, id - 1) : null;
@@ -153,14 +152,14 @@ export async function verifyAuditChain(db: Conn, options: VerifyOptions = {}): P
         return fail(id, reason, hole ? `${hole}缺失（被删除）：第 ${id} 号记录${reason}` : undefined);
       }
       if (alg === 'hmac-sm3') {
-        if (keyedHash(key, id, row.prev_hash, fields) !== row.hash) {
+        if (keyedHash(key, id, row.prev_hash, row) !== row.hash) {
           // Once a keyed row has held, the key is right: a later mismatch is an edited row.
           return fail(id, keyed ? '记录内容与其哈希不符（该记录被修改）' : '记录内容与其哈希不符（该记录被修改，或所用的审计密钥不对）');
         }
         keyed = true;
       } else if (alg === 'sm3') {
         if (keyed) return fail(id, '带密钥的记录之后出现不带密钥的旧式记录（记录被改写）');
-        if (plainHash(row.prev_hash, fields) !== row.hash) return fail(id, '记录内容与其哈希不符（该记录被修改）');
+        if (plainHash(row.prev_hash, row) !== row.hash) return fail(id, '记录内容与其哈希不符（该记录被修改）');
       } else {
         return fail(id, `哈希算法标记“${alg}”无法识别（该记录被修改）`);
       }

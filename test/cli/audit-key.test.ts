@@ -1,4 +1,3 @@
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -6,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDb } from '../../src/core/db.ts';
 import { referenceAuditKey } from '../audit-chain-reference.ts';
 import { TEST_SECRET } from '../factories.ts';
+import { ykt } from './ykt.ts';
 
 /** `ykt audit-key` and `ykt verify-audit` as county IT and an audit office run them, on an SQLite file. */
 let dir: string;
@@ -18,15 +18,6 @@ beforeAll(() => {
   fs.writeFileSync(path.join(dir, 'audit.key'), `${referenceAuditKey(TEST_SECRET)}\n`);
 });
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
-
-function ykt(args: string[], env: Record<string, string> = {}) {
-  const res = spawnSync(process.execPath, ['bin/ykt.js', ...args], {
-    encoding: 'utf8',
-    env: { PATH: process.env.PATH, YKT_SCRYPT_LOG_N: '10', ...env },
-    timeout: 60_000,
-  });
-  return { code: res.status, out: res.stdout, err: res.stderr };
-}
 
 describe('the audit key and the verifier that needs only it', () => {
   it('prints the audit key derived from YKT_SECRET_KEY as documented, alone on standard output, and says whom it is for', () => {

@@ -1,23 +1,14 @@
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createDb } from '../../src/core/db.ts';
 import { TEST_SECRET } from '../factories.ts';
+import { ykt } from './ykt.ts';
 
 /** The `ykt` command as county IT runs it, in a child process, on an SQLite file. */
 let dir: string;
 afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
-
-function ykt(args: string[], env: Record<string, string> = {}) {
-  const res = spawnSync(process.execPath, ['bin/ykt.js', ...args], {
-    encoding: 'utf8',
-    env: { PATH: process.env.PATH, YKT_SCRYPT_LOG_N: '10', ...env },
-    timeout: 60_000,
-  });
-  return { code: res.status, out: res.stdout, err: res.stderr };
-}
 
 describe('the ykt command', () => {
   it('refuses to start a production instance without YKT_SECRET_KEY', () => {

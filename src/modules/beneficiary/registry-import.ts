@@ -11,6 +11,7 @@ import { findRegion } from '../../core/regions.ts';
 import type { ImportError } from '../../core/spreadsheet.ts';
 import { accountChangeSummary, type ChangeRequest, newPersonRow, pendingAccountRow, sealAccount } from './commands.ts';
 import { can } from './policy.ts';
+import type { ImportRow } from './queries.ts';
 import { parseRegistryFile, registryErrorReport } from './files.ts';
 import { authorize } from '../../core/authz.ts';
 
@@ -58,19 +59,8 @@ interface ExistingPerson {
   head_index: string | null;
 }
 
-interface ImportedRow {
-  id: number;
-  file_name: string;
-  imported_at: string;
-  rows: number;
-  created: number;
-  updated: number;
-  unchanged: number;
-  account_requests: number;
-  luhn_warnings: number;
-  new_accounts: number;
-  warnings: number;
-}
+/** The file record's own columns (ImportRow without the names its query joins). */
+type ImportedRow = Pick<ImportRow, 'id' | 'file_name' | 'imported_at' | 'rows' | 'created' | 'updated' | 'unchanged' | 'account_requests' | 'luhn_warnings' | 'new_accounts' | 'warnings'>;
 
 async function findImport(conn: Conn, townshipId: number, sha256: string): Promise<ImportRecord | null> {
   const row: ImportedRow | undefined = await conn('beneficiary_import').where({ township_id: townshipId, file_sha256: sha256 }).orderBy('id').first();
