@@ -5,7 +5,7 @@ import { ValidationError } from './errors.ts';
 import { readCsv } from './textfile.ts';
 
 /**
- * The reading of an uploaded table (.xlsx or CSV), as the table worker (table-worker.js, started by
+ * The reading of an uploaded table (.xlsx or CSV), as the table worker (bundled and started by
  * table-pool.ts) does it, away from the event loop that answers every user's requests: what kind of file it is
  * (by its first bytes, not its name), then its rows, within hard limits (TABLE_LIMITS). The header row is found by
  * its texts, so that a title row above it or columns in another order do no harm. Rows are handed on as they are
