@@ -119,7 +119,7 @@ export async function batchFigures(core: Core, password: string, resultFile: str
   const item = await core.db('policy_item').where({ code: 'JC-03' }).first('id');
   const county = await core.db('core_region').where({ level: 'county' }).first('id');
   await core.db('policy_allocation').insert({ county_id: county.id, item_id: item.id, year: 2026, amount_fen: 1_000_000_000_00, doc_number: '基准测试', doc_title: '基准测试指标', doc_date: '2026-01-01', recorded_by: finance.userId, recorded_at: nowIso() });
-  const roundId = await createRound(core, dept, { policyItemId: Number(item.id), period: '2026', meansTested: false });
+  const roundId = await createRound(core, dept, { policyItemId: Number(item.id), period: '2026' });
 
   const small = await fillRoster(core, station, roundId, chengguan.id, await syntheticPeople(core, chengguan.id, SMALL, 'a'));
   const large: number[][] = [];
@@ -148,7 +148,7 @@ export async function batchFigures(core: Core, password: string, resultFile: str
 
   // payout_file_200k_s: the bank downloads the payout file of a 200,000-line round released to it.
   const other = await core.db('policy_item').where({ code: 'JC-07' }).first('id');
-  const payoutRound = await createRound(core, dept, { policyItemId: Number(other.id), period: '2026', meansTested: false });
+  const payoutRound = await createRound(core, dept, { policyItemId: Number(other.id), period: '2026' });
   await fillRoster(core, station, payoutRound, others[0]!.id, large[0]!.slice(0, PAYOUT));
   await core.db('batch_round').where({ id: payoutRound }).update({ state: 'released', bank_org_id: bank.id });
   started = process.hrtime.bigint();

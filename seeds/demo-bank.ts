@@ -3,6 +3,7 @@ import type { Actor } from '../src/core/auth/roles.ts';
 import type { Core } from '../src/core/context.ts';
 import { businessDate } from '../src/core/dates.ts';
 import { approveCorrections, correctFailure, decideReturn, recordRefund, recordTreasuryReturn, verifyFailure } from '../src/modules/bank/failures.ts';
+import { lastEndedQuarter, openReconciliations } from '../src/modules/bank/reconcile.ts';
 import { importResultFile } from '../src/modules/bank/results.ts';
 import { type ResultLine, resultFileCsv } from '../src/modules/bank/simulator.ts';
 
@@ -35,4 +36,16 @@ export async function seedDemoBank(core: Core, roundId: number): Promise<void> {
   await recordRefund(core, bank, roundId, { failureIds: [returned!.id], voucherNo: '信联退〔2026〕0008号（演示）', refundedOn: today, amountFen: returned!.fen });
   await decideReturn(core, civil, returned!.id, { version: (await refresh(returned!.id)).version, reason: '本人已长期外出务工，多次联系不上（演示）' });
   await recordTreasuryReturn(core, treasury, roundId, { failureIds: [returned!.id], voucherNo: '青国库缴〔2026〕0021号（演示）', returnedOn: today, amountFen: returned!.fen });
+}
+
+/**
+ * Demo time: the paid round's transfer is dated to the last day of the quarter that ended last, and the quarter-end
+ * task (reconcile.ts) opens that quarter's reconciliation with the bank, waiting for the bank's confirmation file and
+ * the three sign-offs.
+ */
+export async function seedDemoReconciliation(core: Core, roundId: number): Promise<void> {
+  const today = businessDate();
+  const quarter = lastEndedQuarter(today);
+  await core.db('batch_transfer').where({ round_id: roundId }).update({ recorded_at: new Date(`${quarter.end}T10:00:00+08:00`).toISOString() });
+  if ((await openReconciliations(core.db, today)) !== 1) throw new Error('demo reconciliation not opened');
 }

@@ -1,29 +1,44 @@
 import { loadActor } from '../src/core/auth/actor.ts';
 import type { Actor } from '../src/core/auth/roles.ts';
+import { loadCalendar } from '../src/core/calendar.ts';
 import type { Core } from '../src/core/context.ts';
 import { businessDate } from '../src/core/dates.ts';
 import { writeTableXlsx } from '../src/core/spreadsheet.ts';
 import { checkRoster, createRound } from '../src/modules/batch/commands.ts';
+import { MIN_PUBLICITY_DAYS } from '../src/modules/batch/model.ts';
 import { importRosterFile } from '../src/modules/batch/roster-import.ts';
-import { recordTransfer, releaseRound, roundMoney, submitRound } from '../src/modules/batch/round-workflow.ts';
+import { recordPaymentPlan, recordTransfer, releaseRound, roundMoney, submitRound } from '../src/modules/batch/round-workflow.ts';
 import { actOnRoster } from '../src/modules/batch/workflow.ts';
-import { seedDemoBank } from './demo-bank.ts';
+import { seedDemoBank, seedDemoReconciliation } from './demo-bank.ts';
 
 /**
  * The demo's payment rounds, made through the same commands the pages use, so that every role finds work:
  * - 2026年耕地地力保护补贴 (农业农村局): 城关镇's roster checked and submitted, waiting for the department's review;
  * - 2026年青禾县粮食生产规模经营补贴 (农业农村局): 城关镇's roster at the finance office's cross-check, two people
  *   the police report dead on it;
- * - 2026年11月城乡低保 (民政局, means-tested): 城关镇's roster being compiled by the station, public employees on it;
+ * - 2026年11月城乡低保 (民政局, a means-tested policy): 城关镇's roster being compiled by the station, public employees on it;
  * - 经济困难高龄失能养老服务补贴 (民政局) for 2026-08, paid and answered by the bank with failures at every step
  *   (demo-bank.ts), 2026-09, transferred with no answer yet, and 2026-10, released to the bank and waiting for the
  *   treasury; 困难残疾人生活补贴 2026-10 submitted, waiting for the finance section's review;
- *   重度残疾人护理补贴 2026-10 reported by the township, waiting for the department to submit it.
+ *   重度残疾人护理补贴 2026-10 reported by the township, waiting for the department to submit it, and 2026-11 in
+ *   publicity that has already ended, waiting for the finance office's confirmation (then the station reports it).
+ * The 2026-08 round was transferred in the last quarter that ended, whose reconciliation with the bank is open.
+ * Demo time: the start_publicity step takes no start before today, so the seed starts it today and then moves its
+ * seven days into the past (endedPublicity), so that the steps after it can be taken on the day the demo is seeded.
  */
 const HEADER = ['村（社区）', '姓名', '身份证号码', '档次', '数量'];
 
 /** The demo agent bank's settlement account in its agreement (a made-up number; demo.ts records the agreement). */
 export const DEMO_SETTLEMENT_ACCOUNT = '990102000100200301';
+
+/** The business date `days` after (or before) `date`. */
+const addDays = (date: string, days: number) => new Date(Date.parse(`${date}T00:00:00Z`) + days * 86_400_000).toISOString().slice(0, 10);
+
+/** A publicity period of the shortest length allowed that began eight days before `today` and ended two days before it. */
+function endedPublicity(today: string): { start: string; end: string } {
+  const start = addDays(today, -(MIN_PUBLICITY_DAYS + 1));
+  return { start, end: addDays(start, MIN_PUBLICITY_DAYS - 1) };
+}
 
 interface DemoPerson {
   relation: string;
@@ -64,9 +79,9 @@ export async function seedDemoBatch(core: Core): Promise<void> {
   const heads = people.filter((p) => p.relation === 'head');
   const cleanHeads = heads.filter((h) => clean.has(h.id));
 
-  const round = async (code: string, period: string, dept: Actor, meansTested: boolean) => {
+  const round = async (code: string, period: string, dept: Actor) => {
     const item = await core.db('policy_item').where({ code }).first('id');
-    const roundId = await createRound(core, dept, { policyItemId: Number(item.id), period, meansTested });
+    const roundId = await createRound(core, dept, { policyItemId: Number(item.id), period });
     return Number((await core.db('batch_roster').where({ round_id: roundId, township_id: township.id }).first('id')).id);
   };
   const load = async (rosterId: number, people: DemoPerson[], tier: (i: number) => string, quantity: (i: number) => string) => {
@@ -79,13 +94,13 @@ export async function seedDemoBatch(core: Core): Promise<void> {
     await actOnRoster(core, who, rosterId, action, { version: Number(version) });
   };
 
-  const farmland = await round('JC-01', '2026', agri, false);
+  const farmland = await round('JC-01', '2026', agri);
   await load(farmland, cleanHeads.slice(0, 100), () => '标准', (i) => `${4 + (i % 9)}.${(i * 3) % 10}`);
   await step(station, farmland, 'send_check');
   await step(office, farmland, 'confirm_check');
   await step(station, farmland, 'submit');
 
-  const grain = await round('QH-02', '2026', agri, false);
+  const grain = await round('QH-02', '2026', agri);
   // 到人: anyone; the two whom the police report dead while the registry still has them 在册 are among them.
   const growers = [...people.filter((p) => clean.has(p.id) && p.relation !== 'head').slice(0, 15), ...people.filter((p) => dead.has(p.id) && p.status === 'active')];
   await load(grain, growers, (i) => (i % 5 === 0 ? '100亩以上' : '50–100亩'), (i) => String(i % 5 === 0 ? 100 + ((i * 7) % 40) : 50 + ((i * 7) % 45)));
@@ -96,17 +111,23 @@ export async function seedDemoBatch(core: Core): Promise<void> {
   // one-card view shows it; next month's roster can be pre-filled from it).
   const [finance, treasury] = await Promise.all(['finance', 'treasury'].map(actor));
   const bank = await core.db('core_org').where({ kind: 'bank' }).first('id');
-  const throughTownship = async (rosterId: number) => {
+  // Checked, reviewed and put up for publicity, whose seven days have ended.
+  const publicise = async (rosterId: number) => {
     await step(station, rosterId, 'send_check');
     await step(office, rosterId, 'confirm_check');
     await step(station, rosterId, 'submit');
     await step(civil, rosterId, 'approve');
     const { version } = await core.db('batch_roster').where({ id: rosterId }).first('version');
     const today = businessDate();
-    const end = new Date(Date.parse(`${today}T00:00:00Z`) + 6 * 86_400_000).toISOString().slice(0, 10);
-    await actOnRoster(core, station, rosterId, 'start_publicity', { version: Number(version), publicityStart: today, publicityEnd: end });
-    // Demo time: the seven days of publicity have passed.
-    await core.db('batch_roster').where({ id: rosterId }).update({ publicity_start: '2026-10-08', publicity_end: '2026-10-14' });
+    await actOnRoster(core, station, rosterId, 'start_publicity', { version: Number(version), publicityStart: today, publicityEnd: addDays(today, MIN_PUBLICITY_DAYS - 1) });
+    // Demo time: the seven days of publicity have passed; the finance office's clock runs from their end.
+    const past = endedPublicity(today);
+    await core.db('batch_roster').where({ id: rosterId }).update({ publicity_start: past.start, publicity_end: past.end });
+    const clock = await core.db('core_deadline').where({ open_key: `batch_confirm:roster:${rosterId}` }).first('id', 'days');
+    await core.db('core_deadline').where({ id: clock.id }).update({ started_on: past.end, due_on: (await loadCalendar(core.db)).addWorkingDays(past.end, Number(clock.days)).date });
+  };
+  const throughTownship = async (rosterId: number) => {
+    await publicise(rosterId);
     await step(office, rosterId, 'confirm_publicity');
     await step(station, rosterId, 'report');
   };
@@ -114,30 +135,39 @@ export async function seedDemoBatch(core: Core): Promise<void> {
   const roundVersion = async (roundId: number) => Number((await core.db('batch_round').where({ id: roundId }).first('version')).version);
   const elderly = cleanHeads.slice(120, 150);
   for (const [period, until] of [['2026-08', 'answered'], ['2026-09', 'transferred'], ['2026-10', 'released']] as const) {
-    const rosterId = await round('JC-12', period, civil, false);
+    const rosterId = await round('JC-12', period, civil);
     await load(rosterId, elderly, (i) => ['轻度失能', '中度失能', '重度失能'][i % 3]!, () => '1');
     await throughTownship(rosterId);
     const roundId = await roundOf(rosterId);
+    await recordPaymentPlan(core, civil, roundId, { version: await roundVersion(roundId), planNo: `青民用款〔2026〕${period.slice(5)}01号（演示）`, planFen: (await roundMoney(core.db, roundId)).linesFen, planDate: `${period}-20` });
     await submitRound(core, civil, roundId, await roundVersion(roundId));
     await releaseRound(core, finance, roundId, { version: await roundVersion(roundId), bankOrgId: Number(bank.id) });
     if (until !== 'released') {
       const { linesFen } = await roundMoney(core.db, roundId);
       await recordTransfer(core, treasury, roundId, { version: await roundVersion(roundId), amountFen: linesFen, voucherNo: `青国库拨〔2026〕${period.slice(5)}15号（演示）`, bankOrgId: Number(bank.id), destinationAccount: DEMO_SETTLEMENT_ACCOUNT });
     }
-    if (until === 'answered') await seedDemoBank(core, roundId);
+    if (until === 'answered') {
+      await seedDemoBank(core, roundId);
+      await seedDemoReconciliation(core, roundId);
+    }
   }
-  const living = await round('JC-14', '2026-10', civil, false);
+  const living = await round('JC-14', '2026-10', civil);
   await load(living, cleanHeads.slice(150, 156), () => '标准', () => '1');
   await throughTownship(living);
   const livingRound = await roundOf(living);
+  await recordPaymentPlan(core, civil, livingRound, { version: await roundVersion(livingRound), planNo: '青民用款〔2026〕1002号（演示）', planFen: (await roundMoney(core.db, livingRound)).linesFen, planDate: '2026-10-20' });
   await submitRound(core, civil, livingRound, await roundVersion(livingRound));
-  const care = await round('JC-13', '2026-10', civil, false);
+  const care = await round('JC-13', '2026-10', civil);
   await load(care, cleanHeads.slice(156, 162), () => '标准', () => '1');
   await throughTownship(care);
 
-  const dibao = await round('JC-09', '2026-11', civil, true);
+  const dibao = await round('JC-09', '2026-11', civil);
   // 到户: heads; public employees among them (the means test excludes them).
   const poor = [...cleanHeads.slice(100, 120), ...heads.filter((h) => employees.has(h.id))];
   await load(dibao, poor, (i) => ['A类', 'B类', 'C类'][i % 3]!, (i) => String(1 + (i % 4)));
   await checkRoster(core, station, dibao);
+
+  const nextCare = await round('JC-13', '2026-11', civil);
+  await load(nextCare, cleanHeads.slice(156, 162), () => '标准', () => '1');
+  await publicise(nextCare);
 }

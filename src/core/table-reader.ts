@@ -22,10 +22,17 @@ export interface TableRow {
 }
 
 export interface TableSpec {
-  /** Header texts that all appear in the header row (spaces and asterisks ignored). */
+  /** Columns (canonical names) that all appear in the header row, under their name or an alias. */
   headerHas: string[];
-  /** Columns the file must have. */
+  /** Columns (canonical names) the file must have, under their name or an alias. */
   required: readonly string[];
+  /**
+   * Other names a column goes by in the files counties keep (身份证号 for 身份证号码 …): canonical name → its aliases,
+   * the likelier first. Plain data, since the spec goes to the worker. A header cell with the canonical name is
+   * taken before one with an alias, an earlier alias before a later one, and the file's first such cell before
+   * the others.
+   */
+  aliases?: Readonly<Record<string, readonly string[]>>;
   /** What a row is, for messages: 补贴项目, 受益对象 … */
   rowNoun: string;
   /** Where the format is described, for messages: 格式同导出的政策清单 … */
@@ -62,6 +69,7 @@ class StopReading extends Error {}
 
 /** What the reader hands on: the header once found (with the rows above it: a title, a summary), then each data row under it. */
 export interface TableSink {
+  /** columns: each column's index, under its canonical name for the spec's columns (headerNames), under the header's text for the others. */
   header(header: string[], columns: Map<string, number>, above: TableRow[]): void;
   row(row: TableRow): void;
 }
@@ -72,7 +80,44 @@ const MB = 1024 * 1024;
 /** Excel keeps 15 significant digits and shows them: 105.55000000000001 in the file is the 105.55 the clerk typed. */
 export const numberText = (value: number) => String(Number(value.toPrecision(15)));
 
+/** A header cell's text as compared: spaces and required-column asterisks removed. */
 const headerText = (text: string) => text.replace(/[\s*＊]/g, '');
+
+/** A header text as matched against the spec's names: also full-width brackets as half-width, so that 村(社区) is 村（社区）. */
+const headerKey = (text: string) => headerText(text).replace(/（/g, '(').replace(/）/g, ')');
+
+/** For each name a column of the spec goes by (as headerKey), its canonical name and rank: 0 for the canonical name, 1 + i for its i-th alias. */
+function headerNames(spec: TableSpec): Map<string, { column: string; rank: number }> {
+  const names = new Map<string, { column: string; rank: number }>();
+  const add = (name: string, column: string, rank: number) => {
+    const key = headerKey(name);
+    const known = names.get(key);
+    if (!known || rank < known.rank) names.set(key, { column, rank });
+  };
+  for (const column of [...spec.headerHas, ...spec.required, ...Object.keys(spec.aliases ?? {})]) add(column, column, 0);
+  for (const [column, aliases] of Object.entries(spec.aliases ?? {})) aliases.forEach((alias, i) => add(alias, column, i + 1));
+  return names;
+}
+
+/**
+ * The columns of a header row: the spec's columns under their canonical names (the best-ranked cell of each, the
+ * first of equals), the other cells under their own texts (the first of equals).
+ */
+function headerColumns(header: string[], names: Map<string, { column: string; rank: number }>): Map<string, number> {
+  const columns = new Map<string, number>();
+  const ranks = new Map<string, number>();
+  header.forEach((text, i) => {
+    if (text === '') return;
+    const known = names.get(headerKey(text));
+    const column = known?.column ?? text;
+    const rank = known?.rank ?? 0;
+    if (!columns.has(column) || rank < ranks.get(column)!) {
+      columns.set(column, i);
+      ranks.set(column, rank);
+    }
+  });
+  return columns;
+}
 
 /** Finds the header row, then hands on the data rows (blank ones skipped); the same for both formats. */
 class TableBuilder {
@@ -81,12 +126,15 @@ class TableBuilder {
   private dataRows = 0;
   /** The non-blank rows read before the header (at most HEADER_SCAN_ROWS). */
   private above: TableRow[] = [];
+  private names: Map<string, { column: string; rank: number }>;
 
   constructor(
     private spec: TableSpec,
     private sink: TableSink,
     private rowsRead: { count: number },
-  ) {}
+  ) {
+    this.names = headerNames(spec);
+  }
 
   /** Feed one row (texts, and which were numbers); returns false once the header scan has given up. */
   add(rowNumber: number, texts: string[], numeric: number[]): boolean {
@@ -95,12 +143,11 @@ class TableBuilder {
     if (texts.some((text) => text.length > TABLE_LIMITS.cellChars)) throw new TableRefusal(cellTooLong(rowNumber));
     if (!this.header) {
       const candidate = texts.map(headerText);
-      if (this.spec.headerHas.every((h) => candidate.includes(h))) {
+      const columns = headerColumns(candidate, this.names);
+      if (this.spec.headerHas.every((h) => columns.has(h))) {
         while (candidate.at(-1) === '') candidate.pop();
         this.header = candidate;
-        candidate.forEach((text, i) => {
-          if (text !== '' && !this.columns.has(text)) this.columns.set(text, i);
-        });
+        this.columns = columns;
         this.sink.header(this.header, this.columns, this.above);
       } else if (texts.some((t) => t !== '')) this.above.push({ rowNumber, cells: texts, numeric });
       return this.header !== null || rowNumber < HEADER_SCAN_ROWS;

@@ -46,7 +46,7 @@ describe(`a newly registered person's first account waits for the township finan
 
     // A round's roster: the line has no account and the check blocks it (no cash, no unconfirmed account).
     const item = await t.core.db('policy_item').where({ code: 'JC-01' }).first('id');
-    const roundId = await createRound(t.core, await actorFor(t, 'dept_agri'), { policyItemId: item.id, period: '2026', meansTested: false });
+    const roundId = await createRound(t.core, await actorFor(t, 'dept_agri'), { policyItemId: item.id, period: '2026' });
     const roster = await t.core.db('batch_roster').where({ round_id: roundId, township_id: await regionId(t, '城关镇') }).first('id');
     const lineId = await addLine(t.core, station, roster.id, { idNumber, tierName: null, quantity: '5' });
     expect(await checkRoster(t.core, office, roster.id)).toEqual({ blocking: 1, warnings: 0, resolved: 0 });

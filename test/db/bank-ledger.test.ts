@@ -10,7 +10,8 @@ import { approveCorrections, approveReissue, compileReissue, correctFailure, dec
 import { roundLedger } from '../../src/modules/bank/ledger.ts';
 import { createUser } from '../../src/core/users.ts';
 import { checkRoster, removeLine } from '../../src/modules/batch/commands.ts';
-import { recordTransfer, releaseRound, submitRound } from '../../src/modules/batch/round-workflow.ts';
+import { fen } from '../../src/core/money.ts';
+import { recordPaymentPlan, recordTransfer, releaseRound, submitRound } from '../../src/modules/batch/round-workflow.ts';
 import type { RosterAction } from '../../src/modules/batch/model.ts';
 import { actOnRoster } from '../../src/modules/batch/workflow.ts';
 import { importResultFile } from '../../src/modules/bank/results.ts';
@@ -313,6 +314,7 @@ describe('the money of a paid round, to the fen, at every moment', () => {
     await step(office, 'confirm_publicity');
     await step(who.station1!, 'report');
     const roundVersion = async () => Number((await db('batch_round').where({ id: reissueRoundId }).first('version')).version);
+    await recordPaymentPlan(t.core, who.dept_civil!, reissueRoundId, { version: await roundVersion(), planNo: '民用款〔2026〕补1号', planFen: fen(c!.fen), planDate: '2026-11-20' });
     await submitRound(t.core, who.dept_civil!, reissueRoundId, await roundVersion());
     const bankOrg = await db('core_org').where({ kind: 'bank' }).first('id');
     await releaseRound(t.core, who.finance!, reissueRoundId, { version: await roundVersion(), bankOrgId: Number(bankOrg.id) });

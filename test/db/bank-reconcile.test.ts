@@ -35,12 +35,13 @@ describe('quarterly reconciliation and year-end clearing', () => {
   it('opens one per county and bank at the quarter\'s end; differences line by line until resolved; three parties sign; the report is kept as PDF', async () => {
     t = await createSeededDb({ demo: true }, { people: true });
     const db = t.core.db;
-    // The demo's transfers happened in 2026-Q4: nothing to reconcile for Q3, one reconciliation after Q4, once.
+    // The demo opened 2026-Q3's reconciliation (its paid round was transferred then; its other transfers happened in
+    // 2026-Q4): nothing more to open for Q3, one reconciliation after Q4, once.
     expect(await openReconciliations(db, '2026-11-24')).toBe(0);
     expect(await openReconciliations(db, '2027-01-05')).toBe(1);
     expect(await openReconciliations(db, '2027-01-06')).toBe(0);
     const [bank, finance, civil, station] = await Promise.all(['bank', 'finance', 'dept_civil', 'station1'].map((u) => actorFor(t!, u)));
-    const recId = Number((await db('bank_reconciliation').first('id')).id);
+    const recId = Number((await db('bank_reconciliation').where({ quarter: '2026-Q4' }).first('id')).id);
     const rec = await reconciliationInScope(db, finance, recId);
     await expect(reconciliationInScope(db, station, recId)).rejects.toThrow();
     const figures = await reconciliationFigures(db, rec);

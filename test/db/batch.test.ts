@@ -1,13 +1,15 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { businessDate } from '../../src/core/dates.ts';
 import { ConflictError, ForbiddenError, ValidationError } from '../../src/core/errors.ts';
+import { fen } from '../../src/core/money.ts';
 import { writeTableXlsx } from '../../src/core/spreadsheet.ts';
 import { correctPerson, registerPerson } from '../../src/modules/beneficiary/commands.ts';
 import { loadReferenceSnapshot } from '../../src/modules/beneficiary/reference.ts';
 import { importRegistry } from '../../src/modules/beneficiary/registry-import.ts';
 import { addLine, checkRoster, createRound, recordObjection, removeLine, resolveFinding, resolveObjection, returnLines } from '../../src/modules/batch/commands.ts';
 import { importRosterFile } from '../../src/modules/batch/roster-import.ts';
-import { recordTransfer, releaseRound, roundMoney, submitRound } from '../../src/modules/batch/round-workflow.ts';
+import { rosterFindings } from '../../src/modules/batch/queries.ts';
+import { recordPaymentPlan, recordTransfer, releaseRound, returnRound, roundMoney, submitRound } from '../../src/modules/batch/round-workflow.ts';
 import type { RosterAction } from '../../src/modules/batch/model.ts';
 import { actOnRoster } from '../../src/modules/batch/workflow.ts';
 import { actSchema, returnLinesSchema } from '../../src/modules/batch/schemas.ts';
@@ -34,7 +36,7 @@ async function countyWithRound(db: TestDb) {
   await confirmNewAccounts(db);
   const heads = rows.filter((r) => r[3] === '户主' && r[8] !== '');
   const item = await db.core.db('policy_item').where({ code: 'JC-01' }).first('id');
-  const roundId = await createRound(db.core, await actorFor(db, 'dept_agri'), { policyItemId: Number(item.id), period: '2026', meansTested: false });
+  const roundId = await createRound(db.core, await actorFor(db, 'dept_agri'), { policyItemId: Number(item.id), period: '2026' });
   const roster = await db.core.db('batch_roster').where({ round_id: roundId, township_id: await regionId(db, '城关镇') }).first();
   return { station, rows, heads, roundId, rosterId: Number(roster.id) };
 }
@@ -50,14 +52,14 @@ describe(`payment rounds and rosters (${TEST_DB})`, () => {
     t = await createSeededDb();
     const dept = await actorFor(t, 'dept_agri');
     const item = Number((await t.core.db('policy_item').where({ code: 'JC-01' }).first('id')).id);
-    const roundId = await createRound(t.core, dept, { policyItemId: item, period: '2026', meansTested: false });
+    const roundId = await createRound(t.core, dept, { policyItemId: item, period: '2026' });
     const round = await t.core.db('batch_round').where({ id: roundId }).first();
     expect(round).toMatchObject({ title: '2026年耕地地力保护补贴资金', period: '2026', period_end: '2026-12-31', payee: 'household', unit: '亩', state: 'compiling' });
     expect(await t.core.db('batch_roster').where({ round_id: roundId }).count({ n: '*' })).toEqual([{ n: 3 }]);
-    await expect(createRound(t.core, dept, { policyItemId: item, period: '2026', meansTested: false })).rejects.toMatchObject({ fieldErrors: { period: '已有“2026年耕地地力保护补贴资金”发放批次' } });
+    await expect(createRound(t.core, dept, { policyItemId: item, period: '2026' })).rejects.toMatchObject({ fieldErrors: { period: '已有“2026年耕地地力保护补贴资金”发放批次' } });
     const monthly = Number((await t.core.db('policy_item').where({ code: 'JC-09' }).first('id')).id);
-    await expect(createRound(t.core, dept, { policyItemId: monthly, period: '2026', meansTested: true })).rejects.toMatchObject({ fieldErrors: { period: '按月发放的补贴，期间应为年月，如 2026-11' } });
-    await expect(createRound(t.core, await actorFor(t, 'station1'), { policyItemId: item, period: '2027', meansTested: false })).rejects.toThrow(ForbiddenError);
+    await expect(createRound(t.core, dept, { policyItemId: monthly, period: '2026' })).rejects.toMatchObject({ fieldErrors: { period: '按月发放的补贴，期间应为年月，如 2026-11' } });
+    await expect(createRound(t.core, await actorFor(t, 'station1'), { policyItemId: item, period: '2027' })).rejects.toThrow(ForbiddenError);
   });
 
   it('compiles a roster from a file: amounts are standard × quantity in fen, 到户 pays heads only, the whole file or nothing, twice changes nothing', async () => {
@@ -178,8 +180,9 @@ describe(`payment rounds and rosters (${TEST_DB})`, () => {
       ['2026年10月残疾人两项补贴——困难残疾人生活补贴资金', 'reported'],
       ['2026年10月残疾人两项补贴——重度残疾人护理补贴资金', 'reported'],
       ['2026年11月困难群众救助补助——城乡居民最低生活保障金', 'draft'],
+      ['2026年11月残疾人两项补贴——重度残疾人护理补贴资金', 'publicity'],
     ]);
-    expect(await t.core.db('batch_round').orderBy('id').pluck('state')).toEqual(['compiling', 'compiling', 'transferred', 'transferred', 'released', 'submitted', 'compiling', 'compiling']);
+    expect(await t.core.db('batch_round').orderBy('id').pluck('state')).toEqual(['compiling', 'compiling', 'transferred', 'transferred', 'released', 'submitted', 'compiling', 'compiling', 'compiling']);
     const open = async (rosterId: number) => (await openFindings(t!, rosterId)).map((f) => f.rule);
     expect(await open(rosters[0].id)).toEqual([]);
     const grain = await open(rosters[1].id);
@@ -216,6 +219,7 @@ describe(`payment rounds and rosters (${TEST_DB})`, () => {
     await go(station, 'report');
 
     await expect(submitRound(t.core, await actorFor(t, 'dept_civil'), roundId, await roundVersion())).rejects.toThrow(ForbiddenError);
+    await recordPaymentPlan(t.core, dept, roundId, { version: await roundVersion(), planNo: '农用款〔2026〕7号', planFen: (await roundMoney(t.core.db, roundId)).linesFen, planDate: '2026-03-01' });
     await submitRound(t.core, dept, roundId, await roundVersion());
     const bank = await t.core.db('core_org').where({ kind: 'bank' }).first('id');
     const department = await t.core.db('core_org').where({ kind: 'department' }).first('id');
@@ -243,7 +247,66 @@ describe(`payment rounds and rosters (${TEST_DB})`, () => {
     // The money invariant: released total = sum of its lines = what the treasury transferred.
     expect(await roundMoney(t.core.db, roundId)).toMatchObject({ linesFen, transferredFen: linesFen });
     expect((await t.core.db('batch_round').where({ id: roundId }).first()).state).toBe('transferred');
-    expect(await t.core.db('batch_history').where({ round_id: roundId }).whereNull('roster_id').orderBy('id').pluck('action')).toEqual(['round.create', 'submit', 'release', 'transfer']);
+    expect(await t.core.db('batch_history').where({ round_id: roundId }).whereNull('roster_id').orderBy('id').pluck('action')).toEqual(['round.create', 'payment_plan', 'submit', 'release', 'transfer']);
+  });
+
+  it('warns of a missing or exceeded allocation while the townships and the department prepare a round, and refuses its release beyond the allocation or without a payment plan covering its total', async () => {
+    t = await createSeededDb();
+    const { station, heads, roundId, rosterId } = await countyWithRound(t);
+    const office = await actorFor(t, 'finance1');
+    const dept = await actorFor(t, 'dept_agri');
+    const finance = await actorFor(t, 'finance');
+    const round = await t.core.db('batch_round').where({ id: roundId }).first('policy_item_id', 'county_id');
+    // No allocation (指标) recorded yet for the policy and year.
+    await t.core.db('policy_allocation').where({ item_id: round.policy_item_id }).delete();
+    const roundVersion = async () => Number((await t!.core.db('batch_round').where({ id: roundId }).first('version')).version);
+    await importRosterFile(t.core, station, rosterId, { name: 'r.xlsx', buffer: await rosterFile(heads.map((h) => [h[0]!, h[1]!, h[2]!, '标准', '10'])) });
+    const go = (who: Actor, action: RosterAction, extra = {}) => step(t!, who, rosterId, action, extra);
+
+    // The township check passes: the budget is a warning there, not one the finance office must explain.
+    await go(station, 'send_check');
+    expect(await go(office, 'confirm_check')).toBe('checked');
+    expect((await openFindings(t, rosterId)).map((f) => [f.rule, f.severity, f.message.slice(0, 13)])).toEqual([['budget', 'warning', '2026年资金指标尚未登记']]);
+    // Shown on the roster page, not counted among the warnings the finance office must explain.
+    expect(await rosterFindings(t.core.db, rosterId)).toMatchObject({ blocking: 0, warnings: 0, general: [{ rule: 'budget' }] });
+    await go(station, 'submit');
+    await go(dept, 'approve');
+    const today = businessDate();
+    await go(station, 'start_publicity', { publicityStart: today, publicityEnd: new Date(Date.parse(`${today}T00:00:00Z`) + 6 * 86_400_000).toISOString().slice(0, 10) });
+    await t.core.db('batch_roster').where({ id: rosterId }).update({ publicity_start: '2026-01-05', publicity_end: '2026-01-11' }); // the week has passed
+    await go(office, 'confirm_publicity');
+    expect(await go(station, 'report')).toBe('reported');
+    // The department aggregates and submits with the warning standing.
+    const { linesFen } = await roundMoney(t.core.db, roundId);
+    const total = (fen: number) => (fen / 100).toLocaleString('en-US', { minimumFractionDigits: 2 });
+    await recordPaymentPlan(t.core, dept, roundId, { version: await roundVersion(), planNo: '农用款〔2026〕8号', planFen: fen(linesFen - 1), planDate: '2026-03-01' });
+    await submitRound(t.core, dept, roundId, await roundVersion());
+    const bank = Number((await t.core.db('core_org').where({ kind: 'bank' }).first('id')).id);
+    const release = async () => releaseRound(t!.core, finance, roundId, { version: await roundVersion(), bankOrgId: bank });
+
+    // At the finance section's release the allocation blocks: none recorded, then one too small.
+    await expect(release()).rejects.toThrow(`2026年资金指标尚未下达（未登记指标文件），不能下达：指标 0.00 元，本批次 ${total(linesFen)} 元，已下达的其他批次已用 0.00 元，缺 ${total(linesFen)} 元`);
+    const allocation = { county_id: round.county_id, item_id: round.policy_item_id, year: 2026, doc_title: '关于下达2026年耕地地力保护补贴资金的通知', doc_date: '2026-02-10', recorded_by: finance.userId, recorded_at: new Date().toISOString() };
+    await t.core.db('policy_allocation').insert({ ...allocation, amount_fen: linesFen - 100, doc_number: '青财农〔2026〕1号' });
+    await expect(release()).rejects.toThrow(`超出2026年资金指标，不能下达：指标 ${total(linesFen - 100)} 元，本批次 ${total(linesFen)} 元，已下达的其他批次已用 0.00 元，缺 1.00 元`);
+    await t.core.db('policy_allocation').insert({ ...allocation, amount_fen: 100, doc_number: '青财农〔2026〕2号' });
+    // Within the allocation, the payment plan must cover the round's total.
+    await expect(release()).rejects.toThrow(`用款计划 农用款〔2026〕8号 的金额 ${total(linesFen - 1)} 元小于本批次合计 ${total(linesFen)} 元，不能下达`);
+    await t.core.db('batch_round').where({ id: roundId }).update({ payment_plan_no: null, payment_plan_fen: null, payment_plan_date: null });
+    await expect(release()).rejects.toThrow('主管部门尚未录入本批次的用款计划（编号、金额、日期），不能下达');
+    expect((await t.core.db('batch_round').where({ id: roundId }).first('state')).state).toBe('submitted');
+
+    // Only the round's department enters the plan, and only before it submits: the finance section returns the round for it.
+    await expect(recordPaymentPlan(t.core, dept, roundId, { version: await roundVersion(), planNo: '农用款〔2026〕9号', planFen: linesFen, planDate: '2026-03-02' })).rejects.toThrow('批次现为“待财政复核”，不能办理此步骤');
+    await returnRound(t.core, finance, roundId, await roundVersion(), '请补录用款计划');
+    await expect(recordPaymentPlan(t.core, await actorFor(t, 'dept_civil'), roundId, { version: await roundVersion(), planNo: '农用款〔2026〕9号', planFen: linesFen, planDate: '2026-03-02' })).rejects.toThrow(ForbiddenError);
+    await recordPaymentPlan(t.core, dept, roundId, { version: await roundVersion(), planNo: '农用款〔2026〕9号', planFen: linesFen, planDate: '2026-03-02' });
+    await submitRound(t.core, dept, roundId, await roundVersion());
+    await release();
+    expect(await t.core.db('batch_round').where({ id: roundId }).first('state', 'payment_plan_no', 'payment_plan_fen', 'payment_plan_date')).toEqual({ state: 'released', payment_plan_no: '农用款〔2026〕9号', payment_plan_fen: linesFen, payment_plan_date: '2026-03-02' });
+    const audit = await t.core.db('core_audit').where({ action: 'batch.round.release', object_id: String(roundId) }).first('summary');
+    expect(JSON.parse(audit.summary)).toMatchObject({ reason: '用款计划 农用款〔2026〕9号', paymentPlan: { no: '农用款〔2026〕9号', amountFen: linesFen, date: '2026-03-02' } });
+    expect(await t.core.db('batch_history').where({ round_id: roundId, action: 'release' }).first('reason')).toEqual({ reason: '用款计划 农用款〔2026〕9号' });
   });
 
   it('returns single lines with a reason, records and resolves publicity objections, and marks lines changed after publicity', async () => {
@@ -291,7 +354,7 @@ describe(`payment rounds and rosters (${TEST_DB})`, () => {
     }
     await confirmNewAccounts(t);
     const item = await t.core.db('policy_item').where({ code: 'JC-01' }).first('id');
-    const roundId = await createRound(t.core, await actorFor(t, 'dept_agri'), { policyItemId: Number(item.id), period: '2026', meansTested: false });
+    const roundId = await createRound(t.core, await actorFor(t, 'dept_agri'), { policyItemId: Number(item.id), period: '2026' });
     const roster = await t.core.db('batch_roster').where({ round_id: roundId, township_id: await regionId(t, '城关镇') }).first('id');
     for (const body of ['99010219700101001', '99010219700201002']) await addLine(t.core, station, Number(roster.id), { idNumber: idNumberFrom(body), tierName: null, quantity: '5' });
     expect(await checkRoster(t.core, station, Number(roster.id))).toEqual({ blocking: 0, warnings: 2, resolved: 0 });

@@ -24,6 +24,7 @@ const input = {
   toYear: null,
   effectiveYear: 2026,
   confidential: false,
+  meansTested: false,
   exclusiveGroups: [],
   changeNote: null,
 };

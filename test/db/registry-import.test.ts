@@ -136,7 +136,7 @@ describe(`registry import (${TEST_DB})`, () => {
       `${at(3)}|身份证号码|身份证号码校验位不正确（可能有数字录入错误）`,
       `${at(7)}|手机号码|手机号码应为 11 位数字`,
       `${at(7)}|户名|户名「郑八」与姓名不一致：补贴只能发放到本人账户，不得使用他人账户`,
-      `${at(8)}|与户主关系|应为「户主」「配偶」「子女」「父母」「孙子女」「其他」之一`,
+      `${at(8)}|与户主关系|「亲戚」无法识别：应为「户主」「配偶」「子女」「父母」「孙子女」「其他」之一，或户口簿上的写法（如妻、长子、女儿、母亲、孙女、儿媳、兄，见导入格式说明）`,
       `${at(8)}|开户机构|填写账号时不能为空`,
       `${at(8)}|账号|存折账号应为 8–25 位数字，当前为 5 位`,
     ]);
@@ -163,6 +163,58 @@ describe(`registry import (${TEST_DB})`, () => {
       `${row(3)}|账号|该账号已是另一位受益对象（钱*多）的发放账户：一人一卡，不得共用`,
     ]);
     expect(await counts(t)).toEqual(before);
+  });
+
+  it('reads a county\'s own sheet as the template: its column names (公民身份号码, 行政村, 开户行 …), relations as a household register writes them, 社保卡 and 借记卡; without a 户名 column the account is in the person\'s name', async () => {
+    t = await createSeededDb();
+    const station = await actorFor(t, 'station1');
+    const head = idNumberFrom('99010219700101001');
+    const card = (prefix: string) => `${prefix}${luhnCheckDigit(prefix)}`;
+    const people: [string, string, string][] = [
+      ['周一', head, '户主'],
+      ['周二', idNumberFrom('99010219720202002'), '妻'],
+      ['周三', idNumberFrom('99010219950303003'), '儿子'],
+      ['周四', idNumberFrom('99010219970404004'), '长女'],
+      ['周五', idNumberFrom('99010219450505006'), '母亲'],
+      ['周六', idNumberFrom('99010219960606008'), '儿媳'],
+      ['周七', idNumberFrom('99010220200707007'), '孙子'],
+      ['周八', idNumberFrom('99010219800808008'), '妹妹'],
+    ];
+    const file = utf8Csv(
+      ['序号', '行政村', '姓名', '公民身份号码', '与户主的关系', '户主身份证号', '联系电话', '账户类型', '开户行', '银行卡号'],
+      people.map(([name, id, relation], i) => [String(i + 1), '西街村', name, id, relation, i === 0 ? '' : head, i === 0 ? '13800000000' : '', ['社保卡', '借记卡', '一折通', '社会保障卡'][i % 4]!, '青禾县农村信用合作联社', i % 4 === 2 ? `10${i}2003004005` : card(`62399912345678${i}01`)]),
+    );
+    const outcome = await importRegistry(t.core, station, { name: '县里的表.csv', buffer: file });
+    if (!outcome.ok) throw new Error(JSON.stringify(outcome.errors));
+    expect(outcome).toMatchObject({ created: people.length });
+    const stored = await t.core.db('beneficiary_person as p').leftJoin('beneficiary_account as a', 'a.person_id', 'p.id').join('core_region as v', 'v.id', 'p.village_id').where('p.import_id', outcome.importId).orderBy('p.id').select('p.name', 'p.relation', 'p.phone_enc', 'v.name as village', 'a.kind', 'a.bank_name', 'a.holder_name');
+    expect(stored.map((p) => [p.name, p.relation, p.village, p.kind, p.bank_name, p.holder_name])).toEqual([
+      ['周一', 'head', '西街村', 'sscard', '青禾县农村信用合作联社', '周一'],
+      ['周二', 'spouse', '西街村', 'bankcard', '青禾县农村信用合作联社', '周二'],
+      ['周三', 'child', '西街村', 'passbook', '青禾县农村信用合作联社', '周三'],
+      ['周四', 'child', '西街村', 'sscard', '青禾县农村信用合作联社', '周四'],
+      ['周五', 'parent', '西街村', 'sscard', '青禾县农村信用合作联社', '周五'],
+      ['周六', 'other', '西街村', 'bankcard', '青禾县农村信用合作联社', '周六'],
+      ['周七', 'grandchild', '西街村', 'passbook', '青禾县农村信用合作联社', '周七'],
+      ['周八', 'other', '西街村', 'sscard', '青禾县农村信用合作联社', '周八'],
+    ]);
+    expect(t.core.crypto.decrypt(stored[0]!.phone_enc)).toBe('13800000000');
+    const members = await t.core.db('beneficiary_person').where('import_id', outcome.importId).distinct('household_id');
+    expect(members).toHaveLength(1);
+
+    // A value no register writes is refused, naming the row and what is accepted; so is an unknown account kind.
+    const refused = await importRegistry(t.core, station, {
+      name: '再一份.csv',
+      buffer: utf8Csv(['行政村', '姓名', '公民身份号码', '与户主关系', '户主身份证号码', '账户类型', '开户行', '账号'], [
+        ['西街村', '吴一', idNumberFrom('99010219850101001'), '户主', '', '', '', ''],
+        ['西街村', '吴二', idNumberFrom('99010219870101002'), '干女儿', idNumberFrom('99010219850101001'), '信用卡', '某银行', card('623999123456789')],
+      ]),
+    });
+    if (refused.ok) throw new Error('expected the file to be refused');
+    expect(refused.errors.map((e) => `${e.rowNumber}|${e.field}|${e.message}`)).toEqual([
+      '3|与户主关系|「干女儿」无法识别：应为「户主」「配偶」「子女」「父母」「孙子女」「其他」之一，或户口簿上的写法（如妻、长子、女儿、母亲、孙女、儿媳、兄，见导入格式说明）',
+      '3|账户类型|「信用卡」无法识别：应为「社会保障卡」「银行卡」「存折」之一（社保卡、借记卡、一折通等写法也可，见导入格式说明）',
+    ]);
   });
 
   it('tells the clerk when Excel has turned an ID number into a number and lost its last digits', async () => {

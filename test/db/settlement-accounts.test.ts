@@ -27,6 +27,13 @@ describe(`institutional account numbers (${TEST_DB})`, () => {
       settlementAccountNo: '990102000100200399',
       freeSms: true,
       freeWithdrawal: false,
+      procurementProjectNo: 'QH-ZC-2026-009',
+      procurementMethod: 'open_tender',
+      termPayment: '收到资金后 2 个工作日内足额发放到户',
+      termNotice: '每笔发放免费短信告知',
+      termWithdrawal: '每个乡镇设助农取款点',
+      termDataSecurity: '持卡人信息仅用于代发',
+      dataSecurityPledged: true,
       townshipIds: [await regionId(t, '石桥镇')],
     });
     const rows: Record<string, unknown>[] = await t.core.db('agreement_contract').orderBy('id');

@@ -15,7 +15,7 @@ describe(`quarterly reconciliation, from the pages (${TEST_DB})`, () => {
     t = await createSeededDb({ demo: true }, { people: true });
     const db = t.core.db;
     await openReconciliations(db, '2027-01-05');
-    const recId = Number((await db('bank_reconciliation').first('id')).id);
+    const recId = Number((await db('bank_reconciliation').where({ quarter: '2026-Q4' }).first('id')).id);
     const agent = async (username: string) => {
       const a = agentFor(t!.core);
       if (username === 'finance') await loginWithTotp(a, t!.core, username);
@@ -71,7 +71,7 @@ describe(`the bank's confirmed totals entered on the page (${TEST_DB})`, () => {
     t = await createSeededDb({ demo: true }, { people: true });
     const db = t.core.db;
     await openReconciliations(db, '2027-01-05');
-    const recId = Number((await db('bank_reconciliation').first('id')).id);
+    const recId = Number((await db('bank_reconciliation').where({ quarter: '2026-Q4' }).first('id')).id);
     const bank = agentFor(t.core);
     await login(bank, 'bank');
     const page = await bank.get(`/bank/reconciliations/${recId}`);

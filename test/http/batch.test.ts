@@ -122,4 +122,41 @@ describe(`batch pages (${TEST_DB})`, () => {
     const page = await admin.get('/admin/settings');
     for (const step of ['清册复核比对', '主管部门审核清册', '公示结束后确认', '财政程序性复核', '国库拨付资金']) expect(page.text).toContain(step);
   });
+
+  it('takes the payment plan on the round page from the round’s department before it submits: 422 naming each field with the values kept; the finance section’s release refuses a plan below the round’s total, naming both', async () => {
+    t = await createSeededDb({ demo: true }, { people: true });
+    const item = await t.core.db('policy_item').where({ code: 'JC-13' }).first('id');
+    const round = await t.core.db('batch_round').where({ policy_item_id: item.id, period: '2026-10', state: 'compiling' }).first('id');
+    const page = `/rounds/${round.id}`;
+    const dept = agentFor(t.core);
+    await login(dept, 'dept_civil');
+    const version = async () => String((await t!.core.db('batch_round').where({ id: round.id }).first('version')).version);
+    expect((await dept.get(page)).text).toContain('主管部门尚未录入（下达前必须录入）');
+
+    const bad = await submit(dept, page, `${page}/payment-plan`, { version: await version(), planNo: '', planAmount: '12元3', planDate: '2026-13-01' });
+    expect(bad.status).toBe(422);
+    expect(bad.text).toContain('请填写用款计划编号');
+    expect(bad.text).toContain('用款计划金额：');
+    expect(bad.text).toContain('请填写用款计划日期（YYYY-MM-DD 格式的有效日期）');
+    expect(bad.text).toContain('value="12元3"');
+    expect(bad.text).toContain('value="2026-13-01"');
+    expect((await t.core.db('batch_round').where({ id: round.id }).first('payment_plan_no')).payment_plan_no).toBeNull();
+    // Another department's user may not enter it.
+    const agri = agentFor(t.core);
+    await login(agri, 'dept_agri');
+    expect((await agri.post(`${page}/payment-plan`).type('form').send({ version: await version(), planNo: 'X', planAmount: '1', planDate: '2026-10-20', _csrf: csrfFrom((await agri.get('/rounds')).text) })).status).toBe(403);
+
+    const saved = await submit(dept, page, `${page}/payment-plan`, { version: await version(), planNo: '青民用款〔2026〕1003号', planAmount: '1.00', planDate: '2026-10-20' });
+    expect(saved.status).toBe(303);
+    expect((await dept.get(page)).text).toContain('青民用款〔2026〕1003号，1.00 元，2026-10-20');
+    expect((await submit(dept, page, `${page}/submit`, { version: await version() })).status).toBe(303);
+
+    const finance = agentFor(t.core);
+    await login(finance, 'finance');
+    const bank = await t.core.db('core_org').where({ kind: 'bank' }).first('id');
+    const refused = await submit(finance, page, `${page}/release`, { version: await version(), bankOrgId: String(bank.id) });
+    expect(refused.status).toBe(409);
+    expect(refused.text).toMatch(/用款计划 青民用款〔2026〕1003号 的金额 1\.00 元小于本批次合计 [\d,]+\.\d\d 元，不能下达/);
+    expect((await t.core.db('batch_round').where({ id: round.id }).first('state')).state).toBe('submitted');
+  });
 });

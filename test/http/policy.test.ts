@@ -77,6 +77,22 @@ describe(`policy pages (${TEST_DB})`, () => {
     expect((await finance.get(itemPath)).text).toContain('1,234,567.89');
   });
 
+  it('records 救助类 on the policy (its form and page), so that opening a round of it asks nothing more', async () => {
+    t = await createSeededDb({ demo: true });
+    const dept = agentFor(t.core);
+    await login(dept, 'dept_civil');
+    expect((await dept.get('/policies/new')).text).toContain('name="meansTested"');
+    const ok = await submit(dept, '/policies/new', '/policies', { code: 'QH-21', name: '青禾县困难家庭生活补助', legalBasisTitle: '青禾县困难家庭生活补助办法', legalBasisNumber: '青民发〔2026〕9号', payee: 'person', frequency: 'yearly', unit: '人', tiers: '标准:600', fromYear: '2026', toYear: '', effectiveYear: '2026', exclusiveGroups: '', changeNote: '', meansTested: 'on' });
+    expect(ok.status).toBe(303);
+    const itemPath = ok.headers.location as string;
+    expect((await dept.get(itemPath)).text).toContain('<dt>救助类</dt><dd>是（须核查公职人员，财政供养人员不得享受）</dd>');
+    expect((await dept.get(`${itemPath}/edit`)).text).toMatch(/name="meansTested" value="on" checked/);
+    // The round form names the demo's 低保 as 救助类 and has no checkbox of its own.
+    const rounds = await dept.get('/rounds');
+    expect(rounds.text).toMatch(/JC-09 [^<]*救助类/);
+    expect(rounds.text).not.toContain('name="meansTested"');
+  });
+
   it('imports a department\'s own policies from its export: whole file or nothing, twice changes nothing', async () => {
     t = await createSeededDb({ demo: true });
     const dept = agentFor(t.core);

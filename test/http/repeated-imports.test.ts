@@ -82,7 +82,7 @@ describe(`the same file sent four times at once is imported once (${TEST_DB})`, 
     expect(imported.ok).toBe(true);
     await confirmNewAccounts(t);
     const item = await t.core.db('policy_item').where({ code: 'JC-01' }).first('id');
-    const roundId = await createRound(t.core, await actorFor(t, 'dept_agri'), { policyItemId: Number(item.id), period: '2026', meansTested: false });
+    const roundId = await createRound(t.core, await actorFor(t, 'dept_agri'), { policyItemId: Number(item.id), period: '2026' });
     const roster = await t.core.db('batch_roster').where({ round_id: roundId, township_id: await regionId(t, '城关镇') }).first('id');
     const heads = rows.filter((r) => r[3] === '户主' && r[8] !== '');
     const file = await writeTableXlsx('清册', ['村（社区）', '姓名', '身份证号码', '档次', '数量'], heads.map((h) => [h[0]!, h[1]!, h[2]!, '标准', '10']));

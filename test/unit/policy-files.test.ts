@@ -14,7 +14,7 @@ import {
   type PolicyListLine,
 } from '../../src/modules/policy/files.ts';
 
-const HEADER = ['编码', '补贴项目名称', '层级', '制定地区', '主管部门', '政策依据文件名', '文号', '发放方式', '发放频次', '计量单位', '补贴标准', '起始年度', '截止年度', '互斥组'];
+const HEADER = ['编码', '补贴项目名称', '层级', '制定地区', '主管部门', '政策依据文件名', '文号', '发放方式', '发放频次', '计量单位', '补贴标准', '起始年度', '截止年度', '互斥组', '救助类'];
 const RESULTS_DIR = join(import.meta.dirname, '../../test-results');
 
 function line(overrides: Partial<PolicyListLine>): PolicyListLine {
@@ -33,6 +33,7 @@ function line(overrides: Partial<PolicyListLine>): PolicyListLine {
     fromYear: 2016,
     toYear: null,
     exclusiveGroup: null,
+    meansTested: false,
     versionNo: 1,
     ...overrides,
   };
@@ -59,6 +60,7 @@ const LINES: PolicyListLine[] = [
     fromYear: 2021,
     toYear: 2025,
     exclusiveGroup: '特困与低保',
+    meansTested: true,
     versionNo: 3,
   }),
   line({
@@ -83,8 +85,8 @@ const LINES: PolicyListLine[] = [
 const DOC: PolicyListDocument = { county: '青禾县', year: 2026, generatedOn: '2026-11-23', lines: LINES };
 
 function expectedRow(l: PolicyListLine): Omit<PolicyImportRow, 'rowNumber'> {
-  const { code, name, department, legalBasisTitle, legalBasisNumber, payee, frequency, unit, tiers, fromYear, toYear, exclusiveGroup } = l;
-  return { code, name, department, legalBasisTitle, legalBasisNumber, payee, frequency, unit, tiers, fromYear, toYear, exclusiveGroup };
+  const { code, name, department, legalBasisTitle, legalBasisNumber, payee, frequency, unit, tiers, fromYear, toYear, exclusiveGroup, meansTested } = l;
+  return { code, name, department, legalBasisTitle, legalBasisNumber, payee, frequency, unit, tiers, fromYear, toYear, exclusiveGroup, meansTested };
 }
 
 async function readSheet(file: Buffer): Promise<ExcelJS.Worksheet> {
@@ -204,7 +206,23 @@ describe('policy list Excel export and import', () => {
       fromYear: 2016,
       toYear: 2025,
       exclusiveGroup: null,
+      meansTested: false,
     });
+  });
+
+  it('reads 救助类 as 是 or 否 (blank: 否), refuses any other word, and leaves it unsaid when an older file has no such column', async () => {
+    const yes = good('MZ-1');
+    yes[14] = '是';
+    const result = await parsePolicyImport(await importFile([yes, good('MZ-2')]));
+    if (!result.ok) throw new Error(JSON.stringify(result.errors));
+    expect(result.rows.map((r) => r.meansTested)).toEqual([true, false]);
+    const odd = good('MZ-3');
+    odd[14] = '低保';
+    const refused = await parsePolicyImport(await importFile([odd]));
+    expect(refused.ok ? [] : refused.errors.map((e) => `${e.field}：${e.message}`)).toEqual(['救助类：应为「是」或「否」']);
+    const older = await parsePolicyImport(await importFile([good('MZ-4').slice(0, 14)], { header: HEADER.filter((h) => h !== '救助类') }));
+    if (!older.ok) throw new Error(JSON.stringify(older.errors));
+    expect(older.rows[0]!.meansTested).toBeNull();
   });
 
   it('a file with several bad rows returns every error with row numbers and field names, and a report whose rows carry 错误原因', async () => {

@@ -57,6 +57,18 @@ describe('uploaded tables (.xlsx and CSV)', () => {
     for (const [file, message] of cases) expect(await readTable(file, SPEC)).toContain(message);
   });
 
+  it('finds columns under their aliases (brackets full- or half-width, spaces and asterisks ignored), keyed by the canonical name; the canonical name beats an alias, an earlier alias a later one', async () => {
+    const spec: TableSpec = { ...SPEC, aliases: { 身份证号码: ['身份证号', '公民身份号码', '户主身份证号'], '村（社区）': ['村', '行政村'] } };
+    const table = await readTable(Buffer.from('户主身份证号,备注（说明）, 公民身份 号码 *,行政村,姓名\n990102197001010016,无,99010219700101001X,东关社区,张三\n'), spec);
+    if (typeof table === 'string') throw new Error(table);
+    expect(table.header).toEqual(['户主身份证号', '备注（说明）', '公民身份号码', '行政村', '姓名']);
+    expect(Object.fromEntries(table.columns)).toEqual({ 身份证号码: 2, '备注（说明）': 1, '村（社区）': 3, 姓名: 4 });
+    const exact = await readTable(Buffer.from('身份证号,姓名,身份证号码,村(社区),村\n1,张三,99010219700101001X,东关社区,西街村\n'), spec);
+    if (typeof exact === 'string') throw new Error(exact);
+    expect([exact.columns.get('身份证号码'), exact.columns.get('村（社区）')]).toEqual([2, 3]);
+    expect(await readTable(Buffer.from('姓名,公民身份号码\n张三,1\n'), spec)).toBe('表头缺少列：「村（社区）」');
+  });
+
   it('numbers CSV rows by their line in the file, blank lines and line breaks inside quotes counted', async () => {
     const table = await readTable(Buffer.from('村（社区）,姓名,身份证号码\n\n东关社区,"张\n三",1\n西街村,李四,2\n'), SPEC);
     if (typeof table === 'string') throw new Error(table);

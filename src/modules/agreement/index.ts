@@ -3,10 +3,12 @@ import { agreementAuditVocabulary } from './audit-labels.ts';
 import { agreementRoutes } from './routes.ts';
 
 /**
- * The agreement module (代发协议): the agent bank agreements a county finance section records — the bank, branch,
- * number, term, the townships it serves, the free services it promised (SMS notice of each payment, withdrawal) and
- * its settlement account (stored encrypted, shown by its last four digits). A bottom-layer module: batch releases a
- * round only to a bank whose agreement is in force and serves every township of the round, and the treasury
+ * The agreement module (代发协议): the agent bank agreements a county finance section records and manages over their
+ * life — the bank, branch, number, term, the townships it serves, the government procurement that chose the bank,
+ * the terms set on payment, notice, withdrawal and data security (重庆 二(五)), the free services it promised and its
+ * settlement account (stored encrypted, shown by its last four digits); edits of the terms, extensions, termination
+ * with its reason, and the bank's breaches. A bottom-layer module: batch releases a round only to a bank whose
+ * agreement is in force (not expired, not terminated) and serves every township of the round, and the treasury
  * transfers only to that settlement account; bank names it in its payout files, sends card requests to the banks
  * that serve a township, and transfers resent money to that account too. Other modules use only what this file
  * exports.

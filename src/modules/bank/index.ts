@@ -3,7 +3,6 @@ import type { AppModule, WorkQueue } from '../../core/module.ts';
 import { bankAuditVocabulary } from './audit-labels.ts';
 import type { Role } from '../../core/auth/roles.ts';
 import { businessYear, formatDateTime } from '../../core/dates.ts';
-import { formatYuan } from '../../core/money.ts';
 import { paymentsOf, roundMoney, transferredRounds } from '../batch/index.ts';
 import { bankApi } from './api.ts';
 import { BANK_DEADLINES } from './deadlines.ts';
@@ -15,8 +14,9 @@ import { cardRoutes } from './card-routes.ts';
 import { openReconciliations } from './reconcile.ts';
 import { failureRoutes } from './failure-routes.ts';
 import { CARD_READERS, FAILURE_READERS, RECONCILIATION_READERS } from './policy.ts';
-import { casesOfLines, countsByState, failuresQuery, listCardRequests, listReconciliations, resultsOfLines, supplementsAwaitingTransfer, yearCleared } from './queries.ts';
-import { FAILURE_STATES, type FailureState } from './model.ts';
+import { casesOfLines, countsByState, failuresQuery, listCardRequests, listReconciliations, originalsOfReissues, resultsOfLines, supplementsAwaitingTransfer, yearCleared } from './queries.ts';
+import { presentPersonPayments } from './presenters.ts';
+import type { FailureState } from './model.ts';
 
 /** Who answers for failed payments in which state (Qinghai 二(一)4), for the home page. */
 const FAILURE_QUEUES: [Role, FailureState, string][] = [
@@ -56,29 +56,19 @@ export function createBankModule(core: Core): AppModule {
     },
     api: bankApi(core),
     panels: {
-      // The one-card view, continued: what the agent bank answered for each released payment line of the person.
+      // The one-card view, continued: where the money of each released payment line of the person went, as the bank's
+      // results and failed-payment cases say, and what reached the person (a reissue counted once).
       async person(actor, personId) {
         const lines = (await paymentsOf(core.db, personId, actor)).filter((p) => p.round_state === 'released' || p.round_state === 'transferred');
         if (lines.length === 0) return null;
+        const ids = lines.map((l) => l.line_id);
         const notices = await noticesOf(core.db, personId);
-        const results = await resultsOfLines(core.db, lines.map((l) => l.line_id));
-        const cases = await casesOfLines(core.db, lines.map((l) => l.line_id));
+        const payments = presentPersonPayments(lines, await resultsOfLines(core.db, ids), await casesOfLines(core.db, ids), await originalsOfReissues(core.db, ids));
         return {
           title: '代发银行发放结果',
           template: 'bank/_person-results.njk',
           data: {
-            rows: lines.map((l) => {
-              const r = results.get(l.line_id);
-              const c = cases.get(l.line_id);
-              return {
-                failureId: c ? c.id : null,
-                handling: c ? FAILURE_STATES[c.state] : '',
-                round: l.round_title,
-                amount: formatYuan(l.amount_fen),
-                result: !r ? '待银行回盘' : r.result === 'paid' ? '已发放到账' : `发放失败：${r.failure_code} ${r.failure_reason ?? ''}`,
-                at: r ? formatDateTime(r.recorded_at) : '',
-              };
-            }),
+            ...payments,
             notices: notices.map((n) => ({ text: n.text, state: n.state === 'sent' ? `已发送（${formatDateTime(n.sent_at)}）` : '待发送' })),
           },
         };

@@ -1,7 +1,8 @@
 import type { Actor } from '../../core/auth/roles.ts';
 import { formatDateTime } from '../../core/dates.ts';
 import { maskName } from '../../core/mask.ts';
-import { formatYuan } from '../../core/money.ts';
+import { addFen, fen, formatYuan } from '../../core/money.ts';
+import type { PaymentRow } from '../batch/index.ts';
 import type { RoundLedger } from './ledger.ts';
 import { CARD_REASONS, DIFFERENCE_KINDS, FAILURE_STATES, FUNDS_LABELS, differenceRef } from './model.ts';
 import {
@@ -12,6 +13,7 @@ import {
   type FailureEventRow,
   type FailureRow,
   type FailureView,
+  type LineCase,
   type PolicyClearing,
   type ReceiptRow,
   type ReconciliationFigures,
@@ -78,6 +80,61 @@ export function presentCase(f: FailureView) {
     version: f.version,
     openedAt: formatDateTime(f.opened_at),
   };
+}
+
+/** A line's latest result from the bank (resultsOfLines). */
+interface LineResult {
+  result: string;
+  failure_code: string | null;
+  failure_reason: string | null;
+  recorded_at: string;
+}
+
+/**
+ * The one-card view's lines as the bank's facts say they stand (issue 15): a line counts as paid only when its money
+ * reached the person (the bank's paid result, or its case's funds paid); money back at the source account or returned
+ * to the treasury says so; a line returned to the treasury and paid again by a reissue line (补发) is paid once, by the
+ * reissue line. The total adds up the paid lines only.
+ */
+export function presentPersonPayments(lines: PaymentRow[], results: Map<number, LineResult>, cases: Map<number, LineCase>, originals: Map<number, number>) {
+  const paid = (l: PaymentRow) => {
+    const c = cases.get(l.line_id);
+    return c ? c.funds === 'paid' : results.get(l.line_id)?.result === 'paid';
+  };
+  const paidLines = new Set(lines.filter(paid).map((l) => l.line_id));
+  const status = (l: PaymentRow): string => {
+    const r = results.get(l.line_id);
+    const c = cases.get(l.line_id);
+    const failed = r?.result === 'failed' ? `发放失败：${r.failure_code ?? ''} ${r.failure_reason ?? ''}`.trim() : '待银行回盘';
+    if (c?.funds === 'treasury') {
+      if (c.reissue_line_id === null) return FUNDS_LABELS.treasury;
+      return paidLines.has(c.reissue_line_id) ? `${FUNDS_LABELS.treasury}，已补发到账` : `${FUNDS_LABELS.treasury}，已编入补发批次`;
+    }
+    if (c?.funds === 'source') return '资金已退回原账户，待重新发放或缴回财政';
+    if (c?.funds === 'paid') return '已发放到账（再次发放）';
+    if (c) return failed;
+    if (r?.result === 'paid') return '已发放到账';
+    if (r) return failed;
+    return l.round_state === 'released' ? '待国库拨付资金' : '待银行回盘';
+  };
+  let paidFen = fen(0);
+  const rows = lines.map((l) => {
+    const r = results.get(l.line_id);
+    const c = cases.get(l.line_id);
+    if (paidLines.has(l.line_id)) paidFen = addFen(paidFen, l.amount_fen);
+    const text = status(l);
+    return {
+      failureId: c ? c.id : null,
+      handling: c ? FAILURE_STATES[c.state] : '',
+      round: l.round_title,
+      period: l.period,
+      amount: formatYuan(l.amount_fen),
+      result: originals.has(l.line_id) ? `补发：${text}` : text,
+      paid: paidLines.has(l.line_id),
+      at: r ? formatDateTime(r.recorded_at) : '',
+    };
+  });
+  return { rows, paidTotal: formatYuan(paidFen), paidCount: paidLines.size };
 }
 
 export function presentFailureEvent(e: FailureEventRow) {

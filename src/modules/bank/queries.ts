@@ -144,10 +144,25 @@ export async function failureRounds(db: Conn, actor: Actor): Promise<{ round_id:
   return failuresQuery(db, actor).clearSelect().distinct('f.round_id', 'f.round_title').orderBy('f.round_id', 'desc');
 }
 
+/** A failed line's case as the person's page reads it: its step, where its money is, and its reissue line if any. */
+export interface LineCase {
+  id: number;
+  line_id: number;
+  state: FailureState;
+  funds: keyof typeof FUNDS_LABELS;
+  reissue_line_id: number | null;
+}
+
 /** The cases of these payment lines, by line id (the person's page). */
-export async function casesOfLines(db: Conn, lineIds: number[]): Promise<Map<number, { id: number; line_id: number; state: FailureState }>> {
-  const rows: { id: number; line_id: number; state: FailureState }[] = await selectInChunks(lineIds, (chunk) => db('bank_failure').whereIn('line_id', chunk).select('id', 'line_id', 'state'));
+export async function casesOfLines(db: Conn, lineIds: number[]): Promise<Map<number, LineCase>> {
+  const rows: LineCase[] = await selectInChunks(lineIds, (chunk) => db('bank_failure').whereIn('line_id', chunk).select('id', 'line_id', 'state', 'funds', 'reissue_line_id'));
   return new Map(rows.map((c) => [c.line_id, c]));
+}
+
+/** Of these payment lines, the reissue lines (补发), each with the original line whose returned money it pays again. */
+export async function originalsOfReissues(db: Conn, lineIds: number[]): Promise<Map<number, number>> {
+  const rows: { line_id: number; reissue_line_id: number }[] = await selectInChunks(lineIds, (chunk) => db('bank_failure').whereIn('reissue_line_id', chunk).select('line_id', 'reissue_line_id'));
+  return new Map(rows.map((c) => [c.reissue_line_id, c.line_id]));
 }
 
 export interface FailureEventRow {

@@ -29,6 +29,10 @@ export const batchAuditVocabulary: AuditVocabulary = {
   actions: {
     'batch.round.create': { label: '批次：建立', sentence: (s) => clauses(`“${s.text('title')}”`, `${s.count('townships')} 个乡镇各建一份清册`) },
     'batch.round.reissue': { label: '批次：建立补发批次', sentence: (s) => clauses(`补发 ${s.count('lines')} 笔`, `原批次为${s.ref('round', 'original')}`) },
+    'batch.round.payment_plan': {
+      label: '批次：录入用款计划',
+      sentence: (s) => clauses(`用款计划 ${s.text('planNo')}`, `金额 ${s.yuan('planFen')}`, `日期 ${s.text('planDate')}`, s.has('replaced') && `替换原计划 ${s.text('replaced')}`),
+    },
     'batch.round.submit': roundStep('汇总上报财政'),
     'batch.round.return': roundStep('退回主管部门'),
     'batch.round.release': roundStep('程序性复核通过，下达代发金融机构'),

@@ -36,10 +36,12 @@ export async function recordHistory(trx: Tx, actor: Actor, entry: { roundId: num
 export interface NewRound {
   policyItemId: number;
   period: string;
-  meansTested: boolean;
 }
 
-/** The department opens a round of one of the county's policies for a period, with a draft roster per township. */
+/**
+ * The department opens a round of one of the county's policies for a period, with a draft roster per township. The
+ * round keeps what its policy version says of payee, unit and 救助类 (means_tested: the public-employee check runs).
+ */
 export async function createRound(core: Core, actor: Actor, input: NewRound): Promise<number> {
   const county = await findRegion(core.db, actor.regionId);
   if (!county) throw new NotFoundError('地区不存在');
@@ -68,7 +70,7 @@ export async function createRound(core: Core, actor: Actor, input: NewRound): Pr
       period_end: period.end,
       payee: version.payee,
       unit: version.unit,
-      means_tested: input.meansTested,
+      means_tested: version.meansTested,
       state: 'compiling',
       created_by: actor.userId,
       created_at: now,

@@ -4,7 +4,7 @@ import { batchAuditVocabulary } from './audit-labels.ts';
 import { BATCH_DEADLINES } from './deadlines.ts';
 import { formatYuan } from '../../core/money.ts';
 import { formatQuantity, ROSTER_STATES, ROUND_STATES, type RosterState, type RoundState } from './model.ts';
-import { paymentsOf, roundsInState, rostersAwaiting } from './queries.ts';
+import { type PaymentRow, paymentsOf, roundsInState, rostersAwaiting } from './queries.ts';
 import { BATCH_READERS, can } from './policy.ts';
 import { batchRoutes } from './routes.ts';
 
@@ -13,6 +13,13 @@ export { roundMoney } from './round-workflow.ts';
 export { type ReissueAccount, insertReissueRound } from './reissue.ts';
 export { type LineFacts, type NoticeLine, type PaymentRow, type PayoutLine, type TransferredRound, lineAmounts, lineFacts, noticeLines, paymentsOf, releasedAt, releasedLines, roundsOfBank, transferredRounds } from './queries.ts';
 export { type RoundRow, roundInScope } from './repo.ts';
+
+/** A line's progress as the batch module knows it: its roster's or round's step, up to handing the round to the bank. */
+function progressOf(p: PaymentRow): string {
+  if (p.round_state === 'compiling') return ROSTER_STATES[p.roster_state as RosterState];
+  if (p.round_state === 'released' || p.round_state === 'transferred') return '已交代发银行，资金去向见“代发银行发放结果”';
+  return ROUND_STATES[p.round_state as RoundState];
+}
 
 /**
  * The batch module (一个平台管发放 + 一套规程堵漏洞): payment rounds, township rosters and their lines, the
@@ -26,7 +33,9 @@ export function createBatchModule(core: Core): AppModule {
     nav: [{ href: '/rounds', label: '发放批次', roles: [...BATCH_READERS] }],
     routes: batchRoutes,
     panels: {
-      // The one-card view: a person's page lists every payment line of theirs, in every round the reader sees.
+      // The one-card view: a person's page lists every payment line of theirs, in every round the reader sees, with how
+      // far its round has come. Where the money went once the round is with the agent bank (paid, back at the source
+      // account, returned to the treasury, reissued) and what reached the person are the bank's facts: its panel says.
       async person(actor, personId) {
         const rows = await paymentsOf(core.db, personId, actor);
         return {
@@ -41,9 +50,8 @@ export function createBatchModule(core: Core): AppModule {
               quantity: formatQuantity(p.quantity_milli),
               amount: formatYuan(p.amount_fen),
               account: p.account_last4 ? `****${p.account_last4}` : '无',
-              state: p.round_state === 'compiling' ? ROSTER_STATES[p.roster_state as keyof typeof ROSTER_STATES] : ROUND_STATES[p.round_state as keyof typeof ROUND_STATES],
+              state: progressOf(p),
             })),
-            totalFen: formatYuan(rows.filter((p) => p.round_state === 'transferred').reduce((sum, p) => sum + p.amount_fen, 0)),
           },
         };
       },

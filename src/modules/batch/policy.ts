@@ -34,6 +34,8 @@ type BatchResources = { [A in RosterAction]: OnRoster } & {
   record_objection: OnRoster;
   resolve_objection: OnRoster;
   return_lines: OnRoster;
+  /** The round's payment plan (用款计划): its department enters or corrects it before submitting the round. */
+  record_payment_plan: RoundFacts;
   submit_round: RoundFacts;
   return_round: RoundFacts;
   release_round: RoundFacts;
@@ -78,6 +80,7 @@ const RULES: { [A in BatchAction]: (actor: Actor, resource: BatchResources[A]) =
   resolve_objection: (actor) => (hasRole(actor, 'township_finance') ? ALLOWED : refused('role', '公示异议由乡镇财政所核实处理')),
   return_lines: (actor, { round, roster }) =>
     firstRefusal(role(ofRound(actor, round), '只有本批次的主管部门可以退回发放明细'), compiling(round), state(roster.state === 'submitted', '只有待审核的清册可以逐行退回')),
+  record_payment_plan: roundStep('compiling', ofRound, '用款计划由本批次的主管部门在汇总上报前录入'),
   submit_round: roundStep('compiling', ofRound, '由本批次的主管部门汇总上报'),
   return_round: roundStep('submitted', (actor) => hasRole(actor, 'finance_section'), '程序性复核由财政局业务科室办理'),
   release_round: (actor, round) =>

@@ -134,6 +134,7 @@ export function presentWaitingRoster(actor: Actor, w: { roster: RosterRow; round
 export function presentRoundPermissions(actor: Actor, round: RoundRow) {
   const release = can(actor, 'release_round', round);
   return {
+    paymentPlan: can(actor, 'record_payment_plan', round).ok,
     submit: can(actor, 'submit_round', round).ok,
     release: release.ok,
     returnRound: can(actor, 'return_round', round).ok,
@@ -147,7 +148,7 @@ export function presentHistory(rows: { action: string; roster_id: number | null;
   return rows.map((h) => ({ at: formatDateTime(h.at), who: h.actor_name, action: actionLabel(h.action, h.roster_id !== null), reason: h.reason ?? '', to: h.to_state ? ((ROSTER_STATES as Record<string, string>)[h.to_state] ?? (ROUND_STATES as Record<string, string>)[h.to_state] ?? h.to_state) : '' }));
 }
 
-const ROUND_ACTION_LABELS: Record<string, string> = { submit: '汇总上报财政', return: '退回主管部门', release: '程序性复核通过，下达代发金融机构', transfer: '登记拨付' };
+const ROUND_ACTION_LABELS: Record<string, string> = { payment_plan: '录入用款计划', submit: '汇总上报财政', return: '退回主管部门', release: '程序性复核通过，下达代发金融机构', transfer: '登记拨付' };
 
 const HISTORY_LABELS: Record<string, string> = {
   'round.create': '建立发放批次',

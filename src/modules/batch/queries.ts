@@ -4,6 +4,7 @@ import { type Conn, countRows, selectInChunks } from '../../core/db.ts';
 import { defineList } from '../../core/lists.ts';
 import { type Fen, fen } from '../../core/money.ts';
 import { allocatedFen, versionsById } from '../policy/index.ts';
+import { DECIDED_AT_RELEASE } from './checks/engine.ts';
 import { ROUND_STATES } from './model.ts';
 import { type LineRow, type RosterRow, type RoundRow, asLine, asRound, roundQuery, rosterQuery } from './repo.ts';
 import { roundFilters } from './schemas.ts';
@@ -90,6 +91,7 @@ export async function roundRosters(db: Conn, roundId: number): Promise<RosterSum
   const open = (await db('batch_finding as f')
     .join('batch_roster as s', 's.id', 'f.roster_id')
     .where({ 's.round_id': roundId, 'f.state': 'open' })
+    .whereNotIn('f.rule', DECIDED_AT_RELEASE)
     .groupBy('f.roster_id', 'f.severity')
     .select('f.roster_id', 'f.severity')
     .count({ n: '*' })) as { roster_id: number; severity: string; n: number }[];
@@ -179,12 +181,13 @@ export async function printedLines(db: Conn, rosterId: number): Promise<PrintedL
     .select('l.id', 'l.village_id', 'v.name as village_name', 'l.person_name', 'l.id_masked', 'l.tier_name', 'l.standard_fen', 'l.quantity_milli', 'l.amount_fen');
 }
 
-/** Findings not about a line (the budget) and the counts by state, for the roster page's summary. */
+/** Findings not about a line (the budget) and the counts by state, for the roster page's summary; the counts leave out what the release decides on. */
 export async function rosterFindings(db: Conn, rosterId: number): Promise<{ general: { id: number; rule: string; severity: string; message: string }[]; blocking: number; warnings: number; resolved: number }> {
   const general = await db('batch_finding').where({ roster_id: rosterId, state: 'open' }).whereNull('line_id').select('id', 'rule', 'severity', 'message');
   const counts = { blocking: 0, warnings: 0, resolved: 0 };
-  for (const row of (await db('batch_finding').where({ roster_id: rosterId }).whereIn('state', ['open', 'resolved']).groupBy('severity', 'state').select('severity', 'state').count({ n: '*' })) as { severity: string; state: string; n: number }[]) {
+  for (const row of (await db('batch_finding').where({ roster_id: rosterId }).whereIn('state', ['open', 'resolved']).groupBy('severity', 'state', 'rule').select('severity', 'state', 'rule').count({ n: '*' })) as { severity: string; state: string; rule: string; n: number }[]) {
     if (row.state === 'resolved') counts.resolved += row.n;
+    else if (DECIDED_AT_RELEASE.includes(row.rule)) continue;
     else if (row.severity === 'blocking') counts.blocking += row.n;
     else counts.warnings += row.n;
   }

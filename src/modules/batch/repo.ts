@@ -23,9 +23,14 @@ export interface RoundRow {
   period_end: string;
   payee: 'person' | 'household';
   unit: string;
+  /** 救助类, as the policy version said when the round was opened: the public-employee check runs. */
   means_tested: boolean;
   state: RoundState;
   bank_org_id: number | null;
+  /** The department's payment plan (用款计划) the release refers to: number, amount in fen, date; null until entered. */
+  payment_plan_no: string | null;
+  payment_plan_fen: Fen | null;
+  payment_plan_date: string | null;
   created_by: number;
   created_at: string;
   updated_at: string;

@@ -20,6 +20,16 @@ import type { LineRow } from './repo.ts';
 const SPEC: TableSpec = {
   headerHas: ['姓名', '身份证号码', '数量'],
   required: ['姓名', '身份证号码', '数量'],
+  // The names counties' own sheets give the columns (docs/roster-import-format.md), the likelier first. A household
+  // subsidy's sheet names the head: 户主姓名, 户主身份证号码. Not 面积 or 亩数 for 数量: a sheet may carry both the
+  // contracted and the subsidised area.
+  aliases: {
+    '村（社区）': ['村', '行政村', '村(居)', '村居', '村名', '所在村', '社区'],
+    姓名: ['户主姓名', '人员姓名'],
+    身份证号码: ['身份证号', '公民身份号码', '公民身份证号码', '身份证件号码', '身份证', '户主身份证号码', '户主身份证号'],
+    档次: ['补贴档次', '档次名称'],
+    数量: ['补贴数量', '计补数量'],
+  },
   rowNoun: '发放对象',
   formatHint: '各列依次为：村（社区）、姓名、身份证号码、档次、数量',
 };

@@ -13,12 +13,15 @@ import { ROSTER_STATES, ROUND_STATES, type RoundState } from './model.ts';
 import { type RosterRow, type RoundRow, roundInScope, rosterQuery } from './repo.ts';
 import { authorize } from '../../core/authz.ts';
 import { agreementInForce, settlementAccountNumber } from '../agreement/index.ts';
+import { allocatedFen } from '../policy/index.ts';
 import { can } from './policy.ts';
 
 /**
- * The round's steps after the townships (steps 7–10): the department aggregates its townships' reported rosters
- * and submits the round; the finance section's procedural review (程序性复核) releases it to the agent bank or
- * returns it, only to a bank whose agreement (代发协议) is in force and serves the round's townships; the treasury
+ * The round's steps after the townships (steps 7–10): the department aggregates its townships' reported rosters,
+ * enters its payment plan (用款计划) and submits the round; the finance section's procedural review (程序性复核)
+ * releases it to the agent bank or returns it, only within the budget allocation (指标, Haicheng 二 8–9: a warning
+ * until then), against a payment plan that covers the round's total, and only to a bank whose agreement (代发协议)
+ * is in force and serves the round's townships; the treasury
  * records the transfer (拨付) of exactly the round's total, straight to the settlement account named in that
  * agreement (Qinghai 二(三)7: never to a unit account or a township). Version-guarded like the roster's steps.
  */
@@ -70,6 +73,8 @@ async function step(
     /** Written with the step, after the state changed. */
     after?: (trx: Tx) => Promise<void>;
     extra?: Record<string, unknown>;
+    /** What else the audit row names (beyond the state change, the reason and `extra`). */
+    audit?: Record<string, unknown>;
   },
 ): Promise<void> {
   if (round.state !== input.from) throw new ConflictError(`批次现为“${ROUND_STATES[round.state]}”，不能办理此步骤`);
@@ -84,10 +89,58 @@ async function step(
     if (input.closes) await closeDeadline(trx, actor, { rule: input.closes, objectType: 'round', objectId: round.id, outcome: 'done' });
     if (input.opens) await openDeadline(trx, actor, { rule: BATCH_DEADLINES[input.opens], objectType: 'round', objectId: round.id, regionId: round.county_id, title: `${round.title}：${ROUND_STATES[input.to]}` });
     await recordHistory(trx, actor, { roundId: round.id, action: input.action, from: input.from, to: input.to, reason: input.reason ?? null });
-    await recordAudit(trx, actor, { action: `batch.round.${input.action}`, objectType: 'round', objectId: round.id, summary: { from: input.from, to: input.to, reason: input.reason ?? null, ...(input.extra ?? {}) } });
+    await recordAudit(trx, actor, { action: `batch.round.${input.action}`, objectType: 'round', objectId: round.id, summary: { from: input.from, to: input.to, reason: input.reason ?? null, ...(input.extra ?? {}), ...(input.audit ?? {}) } });
     return null;
   });
   if (outcome) throw outcome;
+}
+
+export interface PaymentPlan {
+  planNo: string;
+  planFen: Fen;
+  /** YYYY-MM-DD. */
+  planDate: string;
+}
+
+/**
+ * The department enters (or corrects) the round's payment plan (用款计划) before it submits the round: the
+ * finance section's release refers to it and refuses a round without one or beyond its amount.
+ */
+export async function recordPaymentPlan(core: Core, actor: Actor, roundId: number, input: PaymentPlan & { version: number }): Promise<void> {
+  const round = await roundInScope(core.db, actor, roundId);
+  await authorize(core.db, actor, can(actor, 'record_payment_plan', round), { objectType: 'round', objectId: roundId });
+  await inTransaction(core.db, async (trx) => {
+    const updated = await trx('batch_round')
+      .where({ id: round.id, state: 'compiling', version: input.version })
+      .update({ payment_plan_no: input.planNo, payment_plan_fen: input.planFen, payment_plan_date: input.planDate, updated_by: actor.userId, updated_at: nowIso(), version: input.version + 1 });
+    if (updated !== 1) throw new ConflictError('批次已被他人处理，请刷新后再试');
+    const described = `${input.planNo}，${formatYuan(input.planFen)} 元，${input.planDate}`;
+    await recordHistory(trx, actor, { roundId: round.id, action: 'payment_plan', reason: described });
+    await recordAudit(trx, actor, { action: 'batch.round.payment_plan', objectType: 'round', objectId: round.id, summary: { planNo: input.planNo, planFen: input.planFen, planDate: input.planDate, replaced: round.payment_plan_no } });
+  });
+}
+
+/**
+ * What stops a release for money (Haicheng 二 8–9): the allocation of the round's policy and year must cover this
+ * round after the rounds already released against it (a reissue's lines are covered by their original round's),
+ * and the department's payment plan must be there and cover the round's total.
+ */
+async function moneyProblem(trx: Tx, round: RoundRow): Promise<ConflictError | null> {
+  const lines = () => trx('batch_line as l').join('batch_round as r', 'r.id', 'l.round_id').where({ 'l.state': 'active', 'l.reissue': false });
+  const sum = async (q: ReturnType<typeof lines>) => ((await q.sum({ total: 'l.amount_fen' }).first()) as { total: Fen | null } | undefined)?.total ?? fen(0);
+  const mine = await sum(lines().where('r.id', round.id));
+  const used = await sum(lines().where({ 'r.county_id': round.county_id, 'r.policy_item_id': round.policy_item_id, 'r.period_year': round.period_year }).whereIn('r.state', ['released', 'transferred']).whereNot('r.id', round.id));
+  const allocated = await allocatedFen(trx, round.county_id, round.policy_item_id, round.period_year);
+  if (mine + used > allocated) {
+    const heading = allocated === 0 ? `${round.period_year}年资金指标尚未下达（未登记指标文件），不能下达` : `超出${round.period_year}年资金指标，不能下达`;
+    return new ConflictError(`${heading}：指标 ${formatYuan(allocated)} 元，本批次 ${formatYuan(mine)} 元，已下达的其他批次已用 ${formatYuan(used)} 元，缺 ${formatYuan(mine + used - allocated)} 元`);
+  }
+  const { linesFen } = await roundMoney(trx, round.id);
+  if (round.payment_plan_no === null || round.payment_plan_fen === null) return new ConflictError('主管部门尚未录入本批次的用款计划（编号、金额、日期），不能下达；请退回主管部门补录');
+  if (round.payment_plan_fen < linesFen) {
+    return new ConflictError(`用款计划 ${round.payment_plan_no} 的金额 ${formatYuan(round.payment_plan_fen)} 元小于本批次合计 ${formatYuan(linesFen)} 元，不能下达；请退回主管部门更正`);
+  }
+  return null;
 }
 
 /** The department submits its round to the finance section once every township's roster is reported again. */
@@ -105,8 +158,9 @@ export async function returnRound(core: Core, actor: Actor, roundId: number, ver
 }
 
 /**
- * The finance section's procedural review and release to the agent bank: totals within the allocation, the
- * policy's standards, no open finding, every roster publicised; nobody releases a round they prepared.
+ * The finance section's procedural review and release to the agent bank: totals within the allocation and the
+ * payment plan, the policy's standards, no open finding, every roster publicised; nobody releases a round they
+ * prepared. The history and the audit row name the payment plan released against.
  */
 export async function releaseRound(core: Core, actor: Actor, roundId: number, input: { version: number; bankOrgId: number }): Promise<void> {
   const round = await roundInScope(core.db, actor, roundId);
@@ -124,13 +178,15 @@ export async function releaseRound(core: Core, actor: Actor, roundId: number, in
     closes: 'batch_finance_review',
     opens: 'batch_transfer',
     extra: { bank_org_id: bank.id },
+    reason: round.payment_plan_no === null ? null : `用款计划 ${round.payment_plan_no}`,
+    audit: { paymentPlan: { no: round.payment_plan_no, amountFen: round.payment_plan_fen, date: round.payment_plan_date } },
     guard: async (trx) => {
       const rosters = await rostersOf(trx, round.id);
       const problem = await assertReadyRosters(trx, round, rosters);
       if (problem) return problem;
       const unpublicised = rosters.filter((r) => r.lines > 0 && !r.publicity_end);
       if (unpublicised.length) return new ConflictError(`${unpublicised.map((r) => r.township_name).join('、')}的清册没有公示记录`);
-      return null;
+      return moneyProblem(trx, round);
     },
   });
 }

@@ -18,11 +18,11 @@ import { ROSTER_STATES, ROUND_STATES } from './model.ts';
 import { can } from './policy.ts';
 import { presentHistory, presentLine, presentRosterPermissions, presentRound, presentRoundListRow, presentRoundPermissions, presentRoster, presentRosterSummary, presentWaitingRoster, rosterErrorSummary } from './presenters.ts';
 import { history, objectionsOf, returnedLines, rosterFindings, rostersAwaiting, rosterLines, roundBudget, roundFilterChoices, roundList, type RoundListRow, roundRosters, roundsQuery, roundTransfers, villageTotals } from './queries.ts';
-import { recordTransfer, releaseRound, returnRound, roundMoney, submitRound } from './round-workflow.ts';
+import { recordPaymentPlan, recordTransfer, releaseRound, returnRound, roundMoney, submitRound } from './round-workflow.ts';
 import { roundInScope, rosterInScope } from './repo.ts';
 import { rosterFile } from './roster-files.ts';
 import { importRosterFile, prefillRoster } from './roster-import.ts';
-import { actSchema, lineAddSchema, lineRemoveSchema, linesQuerySchema, objectionResolveSchema, objectionSchema, releaseSchema, resolveSchema, returnLinesSchema, roundCreateSchema, roundReturnSchema, roundSubmitSchema, transferSchema, waitingQuerySchema } from './schemas.ts';
+import { actSchema, lineAddSchema, lineRemoveSchema, linesQuerySchema, objectionResolveSchema, objectionSchema, paymentPlanSchema, releaseSchema, resolveSchema, returnLinesSchema, roundCreateSchema, roundReturnSchema, roundSubmitSchema, transferSchema, waitingQuerySchema } from './schemas.ts';
 import { actOnRoster } from './workflow.ts';
 
 const PAGE_SIZE = 50;
@@ -36,7 +36,7 @@ export function batchRoutes(router: Router, web: Web): void {
   async function roundsPage(ctx: Context, actor: Actor, extra: Record<string, unknown> = {}, status = 200) {
     const canCreate = can(actor, 'create_round', null).ok;
     const year = businessYear();
-    const policies = canCreate ? (await policyList(db, await listRegionFor(db, actor.regionId), year, { publicOnly: false })).map((v) => ({ value: v.itemId, label: `${v.code} ${v.name}（${v.unit}，${v.frequency === 'monthly' ? '按月' : v.frequency === 'quarterly' ? '按季' : '按年'}）` })) : [];
+    const policies = canCreate ? (await policyList(db, await listRegionFor(db, actor.regionId), year, { publicOnly: false })).map((v) => ({ value: v.itemId, label: `${v.code} ${v.name}（${v.unit}，${v.frequency === 'monthly' ? '按月' : v.frequency === 'quarterly' ? '按季' : '按年'}${v.meansTested ? '，救助类' : ''}）` })) : [];
     const query = roundList.parse(ctx.query);
     const { rows, total } = await roundList.page<RoundListRow>(roundsQuery(db, actor, query.filters), query);
     web.render(
@@ -111,12 +111,20 @@ export function batchRoutes(router: Router, web: Web): void {
         standards: version!.tiers.map((t) => `${t.name} ${formatYuan(t.standardFen)} 元/${round.unit}`).join('；'),
         budget: { allocated: formatYuan(budget.allocatedFen), round: formatYuan(budget.roundFen), others: formatYuan(budget.otherRoundsFen), over: budget.roundFen + budget.otherRoundsFen > budget.allocatedFen },
         money: { lines: money.lines, total: formatYuan(money.linesFen), transferred: formatYuan(money.transferredFen) },
+        paymentPlan: round.payment_plan_no === null ? null : { no: round.payment_plan_no, amount: formatYuan(round.payment_plan_fen ?? 0), date: round.payment_plan_date ?? '', short: (round.payment_plan_fen ?? 0) < money.linesFen },
         transfers: (await roundTransfers(db, round.id)).map((tr) => ({ amount: formatYuan(tr.amount_fen), voucher: tr.voucher_no, bank: tr.bank_name, account: tr.destination_account, who: tr.recorded_by_name, at: formatDateTime(tr.recorded_at) })),
         rosters: inScope.map(presentRosterSummary),
         history: presentHistory((await history(db, { round_id: round.id })).filter((h) => h.roster_id === null)),
         can: presentRoundPermissions(actor, round),
         banks,
-        values: { amount: formatYuan(money.linesFen).replace(/,/g, ''), bankOrgId: round.bank_org_id ?? '', destinationAccount: await settlementAccount(round) },
+        values: {
+          amount: formatYuan(money.linesFen).replace(/,/g, ''),
+          bankOrgId: round.bank_org_id ?? '',
+          destinationAccount: await settlementAccount(round),
+          planNo: round.payment_plan_no ?? '',
+          planAmount: round.payment_plan_fen === null ? '' : formatYuan(round.payment_plan_fen).replace(/,/g, ''),
+          planDate: round.payment_plan_date ?? '',
+        },
         ...extra,
       },
       status,
@@ -138,6 +146,14 @@ export function batchRoutes(router: Router, web: Web): void {
     const roundId = idParam(ctx, 'id', '发放批次');
     await web.formStep(ctx, `/rounds/${roundId}`, () => run(actor, roundId), (extra, status) => roundPage(ctx, actor, roundId, extra, status));
   }
+
+  router.post('/rounds/:id/payment-plan', (ctx) =>
+    onRound(ctx, async (actor, roundId) => {
+      const { planAmount, ...input } = validate(paymentPlanSchema, ctx.request.body);
+      await recordPaymentPlan(web.core, actor, roundId, { ...input, planFen: planAmount });
+      return `已录入用款计划 ${input.planNo}`;
+    }),
+  );
 
   router.post('/rounds/:id/submit', (ctx) =>
     onRound(ctx, async (actor, roundId) => {

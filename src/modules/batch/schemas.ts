@@ -7,7 +7,6 @@ import { MIN_PUBLICITY_DAYS, ROSTER_STATES, ROSTER_TRANSITIONS, ROUND_STATES, ty
 export const roundCreateSchema = z.object({
   policyItemId: id('补贴项目'),
   period: z.string({ error: '请填写期间' }).trim().min(4, { error: '请填写期间，如 2026、2026-11 或 2026-Q4' }).max(10, { error: '期间格式不正确' }),
-  meansTested: z.preprocess((v) => v === 'on' || v === '1', z.boolean()),
 });
 
 export const lineAddSchema = z.object({
@@ -61,6 +60,14 @@ export const roundSubmitSchema = z.object({ version });
 export const roundReturnSchema = z.object({ version, reason: reason('退回原因') });
 
 export const releaseSchema = z.object({ version, bankOrgId: id('代发金融机构') });
+
+/** The department's payment plan (用款计划) of a round: its number, amount in 元 (kept in fen), date. */
+export const paymentPlanSchema = z.object({
+  version,
+  planNo: text('用款计划编号', 60),
+  planAmount: yuan('用款计划金额'),
+  planDate: businessDate('用款计划日期'),
+});
 
 export const transferSchema = z.object({
   version,

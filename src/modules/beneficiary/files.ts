@@ -4,7 +4,7 @@ import { freeTextProblem, personNameProblem } from '../../core/fields.ts';
 import { type ImportError, type SubmittedTable, type TableSpec, readTable, sortErrors, titledSheet, writeErrorReport } from '../../core/spreadsheet.ts';
 import { type AccountKind, ACCOUNT_KIND_LABELS, parseAccountNumber } from './account-number.ts';
 import { type IdNumberInfo, parseIdNumber } from './id-number.ts';
-import { type Relation, RELATIONS } from './model.ts';
+import { ACCOUNT_KIND_ALIASES, type Relation, RELATION_ALIASES, RELATIONS } from './model.ts';
 import { parsePhone, plainNumberText } from './typed-number.ts';
 
 /**
@@ -51,9 +51,29 @@ export type ImportWarning = ImportError;
 
 export type RegistryFileResult = { ok: true; rows: RegistryImportRow[]; warnings: ImportWarning[] } | { ok: false; errors: ImportError[]; report: Buffer };
 
+/**
+ * The names counties' own sheets give the columns (docs/registry-import-format.md), the likelier first; brackets
+ * full- or half-width, spaces and asterisks ignored. 户主姓名 is not an alias of 姓名: on a member's row it is the head's name.
+ */
+const COLUMN_ALIASES: Record<Column, readonly string[]> = {
+  '村（社区）': ['村', '行政村', '村(居)', '村居', '村名', '所在村', '社区', '村(社区)名称'],
+  姓名: ['人员姓名', '成员姓名', '家庭成员姓名'],
+  身份证号码: ['身份证号', '公民身份号码', '公民身份证号码', '身份证件号码', '身份证'],
+  与户主关系: ['与户主的关系', '家庭关系', '户主关系', '关系'],
+  户主身份证号码: ['户主身份证号', '户主公民身份号码', '户主身份证'],
+  手机号码: ['手机号', '联系电话', '手机', '电话', '电话号码', '联系方式'],
+  账户类型: ['账户种类', '卡折类型', '卡(折)类型'],
+  开户机构: ['开户银行', '开户行', '开户网点', '开户银行名称', '银行名称', '发卡银行'],
+  账号: ['银行账号', '银行卡号', '卡号', '卡(折)号', '卡折号', '存折号', '金融账号', '账户号码'],
+  户名: ['账户名', '账户名称', '开户名', '开户人', '持卡人', '持卡人姓名'],
+  性别: [],
+  乡镇: ['乡镇(街道)', '乡(镇)', '所属乡镇'],
+};
+
 const SPEC: TableSpec = {
   headerHas: ['姓名', '身份证号码', '与户主关系'],
   required: REGISTRY_COLUMNS.filter((c) => c.required).map((c) => c.header),
+  aliases: COLUMN_ALIASES,
   rowNoun: '受益对象',
   formatHint: '格式见“下载导入模板”',
 };
@@ -62,6 +82,23 @@ const MAX_BANK = 80;
 
 const label = <K extends string>(labels: Record<K, string>, text: string): K | undefined => (Object.keys(labels) as K[]).find((k) => labels[k] === text);
 const choices = (labels: Record<string, string>) => Object.values(labels).map((l) => `「${l}」`).join('');
+
+/** A value as compared with a vocabulary: spaces removed, brackets half-width. */
+const valueKey = (text: string) => text.replace(/\s/g, '').replace(/（/g, '(').replace(/）/g, ')');
+
+/** The value a text names: one of the labels, or one of the other ways of writing them (aliases). */
+function vocabulary<K extends string>(labels: Record<K, string>, aliases: Readonly<Record<string, K>>): (text: string) => K | undefined {
+  const byKey = new Map<string, K>();
+  for (const [text, value] of Object.entries(aliases)) byKey.set(valueKey(text), value);
+  for (const value of Object.keys(labels) as K[]) byKey.set(valueKey(labels[value]), value);
+  return (text) => byKey.get(valueKey(text));
+}
+
+const relationOf = vocabulary(RELATIONS, RELATION_ALIASES);
+const accountKindOf = vocabulary(ACCOUNT_KIND_LABELS, ACCOUNT_KIND_ALIASES);
+
+/** A cell's text quoted in a message, at most 10 characters of it. */
+const quoted = (text: string) => `「${[...text].slice(0, 10).join('')}」`;
 
 const registryImportReport = (errors: ImportError[], table: SubmittedTable | null) => writeErrorReport('受益对象导入', errors, table);
 
@@ -91,6 +128,7 @@ function validateRow(
   context: { today: string; township: string },
   get: (c: Column) => string,
   isNumber: (c: Column) => boolean,
+  has: (c: Column) => boolean,
 ): { row: RegistryImportRow | null; errors: ImportError[]; warnings: ImportWarning[]; keys: RowKeys } {
   const { today, township } = context;
   const errors: ImportError[] = [];
@@ -123,9 +161,9 @@ function validateRow(
   }
 
   const relationText = get('与户主关系');
-  const relation = label(RELATIONS, relationText);
+  const relation = relationOf(relationText);
   if (relationText === '') fail('与户主关系', '不能为空');
-  else if (!relation) fail('与户主关系', `应为${choices(RELATIONS)}之一`);
+  else if (!relation) fail('与户主关系', `${quoted(relationText)}无法识别：应为${choices(RELATIONS)}之一，或户口簿上的写法（如妻、长子、女儿、母亲、孙女、儿媳、兄，见导入格式说明）`);
 
   const headText = get('户主身份证号码');
   let headIdNumber: string | null = null;
@@ -152,15 +190,17 @@ function validateRow(
   const kindText = get('账户类型');
   const bankName = get('开户机构');
   const numberText = get('账号');
-  const holderName = get('户名');
-  if ([kindText, bankName, numberText, holderName].some((v) => v !== '')) {
-    const kind = label(ACCOUNT_KIND_LABELS, kindText);
+  // Without a 户名 column the account is taken to be in the person's own name (as it must be).
+  const holderText = get('户名');
+  if ([kindText, bankName, numberText, holderText].some((v) => v !== '')) {
+    const holderName = has('户名') ? holderText : name;
+    const kind = accountKindOf(kindText);
     if (kindText === '') fail('账户类型', '填写账号时不能为空');
-    else if (!kind) fail('账户类型', `应为${choices(ACCOUNT_KIND_LABELS)}之一`);
+    else if (!kind) fail('账户类型', `${quoted(kindText)}无法识别：应为${choices(ACCOUNT_KIND_LABELS)}之一（社保卡、借记卡、一折通等写法也可，见导入格式说明）`);
     if (bankName === '') fail('开户机构', '填写账号时不能为空');
     else if ([...bankName].length > MAX_BANK) fail('开户机构', `不能超过 ${MAX_BANK} 个字`);
     else if (freeTextProblem(bankName)) fail('开户机构', freeTextProblem(bankName)!);
-    if (holderName === '') fail('户名', '填写账号时不能为空');
+    if (holderName === '' && has('户名')) fail('户名', '填写账号时不能为空');
     else if (name !== '' && holderName !== name) fail('户名', `户名「${holderName}」与姓名不一致：补贴只能发放到本人账户，不得使用他人账户`);
     const parsed = kind ? parseAccountNumber(kind, numberText, id.ok ? id.value.idNumber : null) : null;
     if (long('账号', numberText)) fail('账号', NUMBER_STORED);
@@ -218,6 +258,7 @@ export async function parseRegistryFile(file: Buffer, township: string): Promise
         return i === undefined ? '' : cells[i]!;
       },
       (c) => numeric.includes(index(c) ?? -1),
+      (c) => index(c) !== undefined,
     );
     if (result.row) rows.push(result.row);
     keys.push(result.keys);

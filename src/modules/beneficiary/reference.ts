@@ -56,11 +56,25 @@ export function parseLooseDate(text: string): string | null {
   return isBusinessDate(iso) ? iso : null;
 }
 
+/** The names other departments' exports give the columns (docs/reference-data-format.md), the likelier first. */
+const COLUMN_ALIASES: Record<string, readonly string[]> = {
+  姓名: ['人员姓名'],
+  身份证号码: ['身份证号', '公民身份号码', '公民身份证号码', '身份证件号码', '身份证'],
+  死亡日期: ['死亡时间'],
+  迁出日期: ['迁出时间'],
+  迁往地: ['迁往地址', '迁往地详址', '迁往地区'],
+  享受起始日期: ['享受开始日期', '救助起始日期', '保障起始日期', '起始日期', '享受日期'],
+  救助项目: ['救助类别', '救助类型', '保障类别'],
+  入职日期: ['入职时间', '参加工作日期', '参加工作时间'],
+  工作单位: ['工作单位名称', '单位名称', '所在单位', '单位'],
+};
+
 function specFor(source: ReferenceSource): TableSpec {
   const { dateColumn, detailColumn } = REFERENCE_SOURCES[source];
   return {
     headerHas: ['身份证号码', '姓名'],
     required: source === 'public_employee' ? ['身份证号码', '姓名'] : ['身份证号码', '姓名', dateColumn],
+    aliases: COLUMN_ALIASES,
     rowNoun: '人员',
     formatHint: `格式见说明：姓名、身份证号码、${dateColumn}${detailColumn ? `、${detailColumn}` : ''}`,
   };

@@ -20,6 +20,8 @@ export interface PolicyInput extends PolicyFields {
   /** The year from which this version applies (for a first version, its first year). */
   effectiveYear: number;
   confidential: boolean;
+  /** 救助类: public employees may not receive it (the rounds under it run that check). */
+  meansTested: boolean;
   exclusiveGroups: string[];
   changeNote: string | null;
 }
@@ -36,6 +38,7 @@ function summary(input: PolicyInput) {
     years: `${input.fromYear}-${input.toYear ?? ''}`,
     effective: input.effectiveYear,
     confidential: input.confidential,
+    meansTested: input.meansTested,
     exclusive: input.exclusiveGroups.join(';'),
   };
 }
@@ -69,6 +72,7 @@ function versionColumns(input: PolicyInput) {
     from_year: input.fromYear,
     to_year: input.toYear,
     confidential: input.confidential,
+    means_tested: input.meansTested,
     change_note: input.changeNote,
   };
 }
@@ -209,6 +213,7 @@ function sameContent(v: PolicyVersion, input: PolicyInput): boolean {
     v.unit === input.unit &&
     v.fromYear === input.fromYear &&
     v.toYear === input.toYear &&
+    v.meansTested === input.meansTested &&
     formatTierText(v.tiers) === formatTierText(input.tiers) &&
     [...v.exclusiveGroups].sort().join(';') === [...input.exclusiveGroups].sort().join(';')
   );
@@ -220,7 +225,7 @@ function sameContent(v: PolicyVersion, input: PolicyInput): boolean {
  * nothing is, and the department gets the report of bad rows. The same file again (by its SHA-256, the
  * department's earlier imports) changes nothing and is not read; sent twice at once, it is imported once.
  * A changed row applies from this year, or from the current version's year if that is later; confidentiality
- * is not in the file and stays as it was.
+ * is not in the file and stays as it was, and so does 救助类 when the file has no such column (an older export).
  */
 export async function importPolicies(core: Core, actor: Actor, file: { name: string; buffer: Buffer }): Promise<ImportOutcome> {
   const at = await departmentRegion(core, actor);
@@ -265,14 +270,14 @@ export async function importPolicies(core: Core, actor: Actor, file: { name: str
       const item = current.find((e) => e.code === row.code);
       if (item && item.department_org_id !== actor.orgId) throw new ConflictError(`编码 ${row.code} 已被其他单位使用，请核对后重新导入`);
       if (!item) {
-        await insertPolicy(trx, actor, at, { ...base, code: row.code, effectiveYear: row.fromYear, confidential: false });
+        await insertPolicy(trx, actor, at, { ...base, code: row.code, effectiveYear: row.fromYear, confidential: false, meansTested: row.meansTested ?? false });
         outcome.created++;
         continue;
       }
       const versions = await policyVersions(trx, item.id);
       const latest = versions[0]!;
       const latestPublished = versions.find((v) => v.state === 'published');
-      const input = { ...base, confidential: latest.confidential, effectiveYear: Math.max(thisYear, latestPublished?.effectiveYear ?? row.fromYear) };
+      const input = { ...base, confidential: latest.confidential, meansTested: row.meansTested ?? latest.meansTested, effectiveYear: Math.max(thisYear, latestPublished?.effectiveYear ?? row.fromYear) };
       if (sameContent(latest, input)) {
         outcome.unchanged++;
         continue;

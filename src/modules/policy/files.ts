@@ -42,6 +42,8 @@ export interface PolicyListLine extends PolicyFields {
   settingRegion: string;
   department: string;
   exclusiveGroup: string | null;
+  /** 救助类: public employees may not receive it. */
+  meansTested: boolean;
   versionNo: number;
 }
 
@@ -58,6 +60,8 @@ export interface PolicyImportRow extends PolicyFields {
   code: string;
   department: string;
   exclusiveGroup: string | null;
+  /** 救助类 as the file says; null: the file has no such column (an export older than the column). */
+  meansTested: boolean | null;
 }
 
 export type PolicyImportResult = { ok: true; rows: PolicyImportRow[]; table: SubmittedTable } | { ok: false; errors: ImportError[]; report: Buffer };
@@ -215,7 +219,11 @@ const XLSX_COLUMNS = [
   { header: '起始年度', width: 10, imported: true },
   { header: '截止年度', width: 10, imported: true },
   { header: '互斥组', width: 14, imported: true },
+  // Read when present: files exported before the column existed are still imported, 救助类 then left as it was.
+  { header: '救助类', width: 8, imported: true, optional: true },
 ] as const;
+
+const MEANS_TESTED_LABELS = { yes: '是', no: '否' } as const;
 
 type Header = (typeof XLSX_COLUMNS)[number]['header'];
 
@@ -252,6 +260,7 @@ export async function writePolicyListXlsx(list: PolicyListDocument): Promise<Buf
       line.fromYear,
       line.toYear,
       line.exclusiveGroup,
+      line.meansTested ? MEANS_TESTED_LABELS.yes : MEANS_TESTED_LABELS.no,
     ];
     const row = sheet.addRow(cells.map(exportCell));
     row.alignment = { vertical: 'top', wrapText: true };
@@ -275,18 +284,18 @@ function parseYear(text: string): number | null {
 
 const YEAR_MESSAGE = '应为 2000–2100 之间的年份，如 2024';
 
-function validateRow(rowNumber: number, get: (header: Header) => string): { row: PolicyImportRow | null; errors: ImportError[] } {
+function validateRow(rowNumber: number, get: (header: Header) => string | undefined): { row: PolicyImportRow | null; errors: ImportError[] } {
   const errors: ImportError[] = [];
   const fail = (field: Header, message: string) => errors.push({ rowNumber, field, message });
   const text = (field: Header, max: number): string => {
-    const value = get(field);
+    const value = get(field) ?? '';
     if (value === '') fail(field, '不能为空');
     else if (textLength(value) > max) fail(field, `不能超过 ${max} 个字符`);
     else if (freeTextProblem(value)) fail(field, freeTextProblem(value)!);
     return value;
   };
 
-  const code = get('编码');
+  const code = get('编码') ?? '';
   if (code === '') fail('编码', '不能为空');
   else if (!CODE_PATTERN.test(code)) fail('编码', '应由 2–40 位字母、数字或短横线组成');
   const name = text('补贴项目名称', 100);
@@ -295,31 +304,31 @@ function validateRow(rowNumber: number, get: (header: Header) => string): { row:
   const legalBasisNumber = text('文号', 60);
   const unit = text('计量单位', 10);
 
-  const payeeText = get('发放方式');
+  const payeeText = get('发放方式') ?? '';
   const payee = labelKey(PAYEE_LABELS, payeeText);
   if (payeeText === '') fail('发放方式', '不能为空');
   else if (!payee) fail('发放方式', `应为${Object.values(PAYEE_LABELS).map((l) => `「${l}」`).join('或')}`);
 
-  const frequencyText = get('发放频次');
+  const frequencyText = get('发放频次') ?? '';
   const frequency = labelKey(FREQUENCY_LABELS, frequencyText);
   if (frequencyText === '') fail('发放频次', '不能为空');
   else if (!frequency) fail('发放频次', `应为${Object.values(FREQUENCY_LABELS).map((l) => `「${l}」`).join('')}之一`);
 
-  const tierText = get('补贴标准');
+  const tierText = get('补贴标准') ?? '';
   const tiers = tierText === '' ? null : parseTierText(tierText);
   if (!tiers) fail('补贴标准', '不能为空');
   else if (!tiers.ok) fail('补贴标准', tiers.error);
 
-  const fromText = get('起始年度');
+  const fromText = get('起始年度') ?? '';
   const fromYear = parseYear(fromText);
   if (fromText === '') fail('起始年度', '不能为空');
   else if (fromYear === null) fail('起始年度', YEAR_MESSAGE);
-  const toText = get('截止年度');
+  const toText = get('截止年度') ?? '';
   const toYear = parseYear(toText);
   if (toText !== '' && toYear === null) fail('截止年度', YEAR_MESSAGE);
   else if (toYear !== null && fromYear !== null && toYear < fromYear) fail('截止年度', '不能早于起始年度');
 
-  const groups = get('互斥组')
+  const groups = (get('互斥组') ?? '')
     .split(/[;；,，]/)
     .map((g) => g.trim())
     .filter((g) => g !== '');
@@ -328,6 +337,11 @@ function validateRow(rowNumber: number, get: (header: Header) => string): { row:
   else if (groups.length > MAX_GROUPS) fail('互斥组', `最多 ${MAX_GROUPS} 个互斥组`);
   const oddGroup = groups.find((g) => freeTextProblem(g));
   if (oddGroup) fail('互斥组', `互斥组名称「${oddGroup}」${freeTextProblem(oddGroup)}`);
+
+  // 救助类: 是 or 否 (blank: 否); a file without the column leaves it as it was (undefined here).
+  const meansText = get('救助类');
+  const meansTested = meansText === undefined ? null : meansText === MEANS_TESTED_LABELS.yes;
+  if (meansText !== undefined && meansText !== '' && meansText !== MEANS_TESTED_LABELS.yes && meansText !== MEANS_TESTED_LABELS.no) fail('救助类', '应为「是」或「否」');
 
   if (errors.length || !payee || !frequency || !tiers?.ok || fromYear === null) return { row: null, errors };
   return {
@@ -345,6 +359,7 @@ function validateRow(rowNumber: number, get: (header: Header) => string): { row:
       fromYear,
       toYear,
       exclusiveGroup: groups.length ? groups.join(';') : null,
+      meansTested,
     },
     errors,
   };
@@ -352,7 +367,7 @@ function validateRow(rowNumber: number, get: (header: Header) => string): { row:
 
 const IMPORT_SPEC: TableSpec = {
   headerHas: ['编码', '补贴项目名称'],
-  required: XLSX_COLUMNS.filter((c) => c.imported).map((c) => c.header),
+  required: XLSX_COLUMNS.filter((c) => c.imported && !('optional' in c)).map((c) => c.header),
   rowNoun: '补贴项目',
   formatHint: '格式同导出的政策清单（可先导出作为模板）',
 };
@@ -375,7 +390,10 @@ export async function parsePolicyImport(file: Buffer): Promise<PolicyImportResul
   const errors: ImportError[] = [];
   const codeRows = new Map<string, number[]>();
   for (const { rowNumber, cells } of table.rows) {
-    const result = validateRow(rowNumber, (h) => cells[columns.get(h)!]!);
+    const result = validateRow(rowNumber, (h) => {
+      const column = columns.get(h);
+      return column === undefined ? undefined : (cells[column] ?? '');
+    });
     if (result.row) rows.push(result.row);
     errors.push(...result.errors);
     const code = cells[columns.get('编码')!]!;

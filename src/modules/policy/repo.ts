@@ -16,6 +16,8 @@ export interface PolicyVersion extends PolicyFields {
   state: 'draft' | 'returned' | 'published';
   effectiveYear: number;
   confidential: boolean;
+  /** 救助类: a means-tested programme, whose rounds run the public-employee check. */
+  meansTested: boolean;
   changeNote: string | null;
   revision: number;
   editedBy: number;
@@ -56,8 +58,9 @@ export interface VersionDbRow {
   unit: string;
   from_year: number;
   to_year: number | null;
-  /** SQLite gives 0 or 1. */
+  /** SQLite gives 0 or 1, here and in means_tested. */
   confidential: boolean;
+  means_tested: boolean;
   change_note: string | null;
   revision: number;
   edited_by: number;
@@ -115,6 +118,7 @@ export async function hydrate(db: Conn, rows: VersionDbRow[]): Promise<PolicyVer
     fromYear: r.from_year,
     toYear: r.to_year,
     confidential: Boolean(r.confidential),
+    meansTested: Boolean(r.means_tested),
     changeNote: r.change_note,
     revision: r.revision,
     editedBy: r.edited_by,

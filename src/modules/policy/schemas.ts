@@ -25,6 +25,7 @@ export const policyFormSchema = z.object({
   toYear: optional(year('截止年度')),
   effectiveYear: year('执行年度'),
   confidential: checkbox,
+  meansTested: checkbox,
   exclusiveGroups: z.preprocess(
     (v) => (typeof v === 'string' ? v.split(/[;；,，]/).map((s) => s.trim()).filter(Boolean) : []),
     z.array(text('互斥组名称', 40)).max(5, { error: '互斥组最多 5 个' }),

@@ -37,8 +37,12 @@ const CHECKED_COLUMNS = ['id', 'person_id', 'account_id', 'account_index', 'acco
 
 export const RULE_LABELS: Record<string, string> = Object.fromEntries(RULES.map((r) => [r.code, r.label]));
 
+/** The rules whose findings the finance section's release decides on (CheckRule.decidedAtRelease): shown, not counted as waiting. */
+export const DECIDED_AT_RELEASE = RULES.filter((r) => r.decidedAtRelease).map((r) => r.code);
+
 export interface CheckSummary {
   blocking: number;
+  /** Open warnings waiting for the finance office's explanation (not those the release decides on). */
   warnings: number;
   /** Warnings accepted with a reason that are still found. */
   resolved: number;
@@ -83,8 +87,9 @@ export async function runChecks(trx: Tx, round: RoundRow, roster: RosterRow): Pr
   await trx('batch_roster').where({ id: roster.id }).update({ checked_at: now });
 
   const summary = { blocking: 0, warnings: 0, resolved: 0 };
-  for (const row of (await trx('batch_finding').where({ roster_id: roster.id }).whereIn('state', ['open', 'resolved']).groupBy('severity', 'state').select('severity', 'state').count({ n: '*' })) as { severity: string; state: string; n: number }[]) {
+  for (const row of (await trx('batch_finding').where({ roster_id: roster.id }).whereIn('state', ['open', 'resolved']).groupBy('severity', 'state', 'rule').select('severity', 'state', 'rule').count({ n: '*' })) as { severity: string; state: string; rule: string; n: number }[]) {
     if (row.state === 'resolved') summary.resolved += row.n;
+    else if (DECIDED_AT_RELEASE.includes(row.rule)) continue;
     else if (row.severity === 'blocking') summary.blocking += row.n;
     else summary.warnings += row.n;
   }

@@ -1,6 +1,9 @@
 import type { CheckRule } from './rule.ts';
 
-/** Public employees (财政供养人员) are not paid low-income programmes: a current mark from the finance data. */
+/**
+ * Public employees (财政供养人员) are not paid means-tested programmes: a current mark from the finance data. Whether
+ * a round is one is its policy's 救助类 flag, which the round keeps from its policy version (createRound).
+ */
 export const publicEmployee: CheckRule = {
   code: 'public-employee',
   label: '财政供养人员享受救助',

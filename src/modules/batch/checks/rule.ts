@@ -31,5 +31,11 @@ export interface CheckRule {
   code: string;
   label: string;
   severity: 'blocking' | 'warning';
+  /**
+   * A warning no township or department step waits on, because nobody there can settle it (the allocation is the
+   * finance bureau's, Haicheng 二 8–9): it is shown, not counted among the warnings to explain; the finance
+   * section's release blocks on it itself (round-workflow.ts).
+   */
+  decidedAtRelease?: boolean;
   check(ctx: CheckContext): Promise<Finding[]> | Finding[];
 }
