@@ -110,6 +110,13 @@ export async function seedDemo(core: Core, password: string, options: { people?:
       ...sealedSettlementAccount(core.crypto, DEMO_SETTLEMENT_ACCOUNT),
       free_sms: true,
       free_withdrawal: true,
+      procurement_project_no: 'QH-ZC-2023-017',
+      procurement_method: 'open_tender',
+      term_payment: '收到拨付资金后 2 个工作日内发放到账，发放结果 3 个工作日内反馈',
+      term_notice: '每笔补贴到账后免费短信告知补贴项目、金额和发放部门',
+      term_withdrawal: '每个行政村设助农取款点，跨行取款免费',
+      term_data_security: '持卡人信息仅用于代发，加密传输和存储，不得向第三方提供',
+      data_security_pledged: true,
       recorded_by: userIds.get('finance')!,
       recorded_at: now,
     });

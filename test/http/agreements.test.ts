@@ -31,7 +31,7 @@ describe(`agent bank agreements (${TEST_DB})`, () => {
     t = await createSeededDb({ demo: true });
     const finance = agentFor(t.core);
     await login(finance, 'finance');
-    const bank = await t.core.db('core_org').where({ kind: 'bank' }).first('id');
+    const bank = await t.core.db('core_org').where({ kind: 'bank' }).first('id', 'name');
     const fields = { bankOrgId: String(bank.id), branch: '石桥分社', agreementNo: '青财代发〔2026〕2号', startsOn: '2026-01-01', endsOn: '2027-12-31', settlementAccountName: '代发清算户', settlementAccountNo: '9901 0200 0100 2003 02', freeSms: 'on', ...TERMS };
     const incomplete = await submit(finance, '/agreements', '/agreements', { ...fields, procurementProjectNo: '', procurementMethod: '', termNotice: '=HYPERLINK("x")' });
     expect(incomplete.status).toBe(422);
@@ -54,6 +54,10 @@ describe(`agent bank agreements (${TEST_DB})`, () => {
     expect(JSON.stringify(await t.core.db('agreement_contract').where({ agreement_no: '青财代发〔2026〕2号' }).first())).not.toContain('990102000100200302');
     expect(page.text).toContain('免费短信告知');
     const detail = await finance.get(ok.headers.location!);
+    // The list and the agreement's page name the bank.
+    const bankName = bank.name as string;
+    expect(page.text).toContain(bankName);
+    expect(detail.text).toContain(`<dt>金融机构</dt><dd>${bankName}</dd>`);
     expect(detail.text).toContain('公开招标 QH-ZC-2026-002');
     expect(detail.text).toContain('每个行政村设助农取款点，跨行取款免费');
     expect((await auditRows(t.core, 'agreement.record')).length).toBe(1);
@@ -73,7 +77,7 @@ describe(`agent bank agreements (${TEST_DB})`, () => {
     expect(bad.text).toContain('请填写资金支付要求');
     expect(bad.text).toContain('数据安全要求不能包含尖括号');
     expect(bad.text).toContain('value="城关分社"'); // what was typed is kept
-    expect(await t.core.db('agreement_contract').where({ id: a.id }).first()).toMatchObject({ branch: a.branch, term_payment: null });
+    expect(await t.core.db('agreement_contract').where({ id: a.id }).first()).toMatchObject({ branch: a.branch, term_payment: a.term_payment });
     const ok = await submit(finance, a.path, `${a.path}/edit`, edit);
     expect(ok.status).toBe(303);
     const row = await t.core.db('agreement_contract').where({ id: a.id }).first();

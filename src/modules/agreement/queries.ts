@@ -55,12 +55,12 @@ export function settlementAccountNumber(crypto: FieldCrypto, agreement: Pick<Agr
 
 /** A county's agreements, latest first, each with the townships it serves. */
 export async function listAgreements(db: Conn, countyId: number): Promise<AgreementRow[]> {
-  return withTownships(db, await db('agreement_contract as a').join('core_org as o', 'o.id', 'a.bank_org_id').where('a.county_id', countyId).orderBy('a.starts_on', 'desc').select(AGREEMENT_COLUMNS.map((c) => `a.${c}`), 'o.name as bank_name'));
+  return withTownships(db, await db('agreement_contract as a').join('core_org as o', 'o.id', 'a.bank_org_id').where('a.county_id', countyId).orderBy('a.starts_on', 'desc').select([...AGREEMENT_COLUMNS.map((c) => `a.${c}`), 'o.name as bank_name']));
 }
 
 /** One agreement with the townships it serves, or undefined. */
 export async function findAgreement(db: Conn, id: number): Promise<AgreementRow | undefined> {
-  const [row] = await withTownships(db, await db('agreement_contract as a').join('core_org as o', 'o.id', 'a.bank_org_id').where('a.id', id).select(AGREEMENT_COLUMNS.map((c) => `a.${c}`), 'o.name as bank_name'));
+  const [row] = await withTownships(db, await db('agreement_contract as a').join('core_org as o', 'o.id', 'a.bank_org_id').where('a.id', id).select([...AGREEMENT_COLUMNS.map((c) => `a.${c}`), 'o.name as bank_name']));
   return row;
 }
 
