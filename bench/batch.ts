@@ -9,7 +9,8 @@ import { bulkInsert, inTransaction, nowIso, reserveIds } from '../src/core/db.ts
 import { payoutFile } from '../src/modules/bank/commands.ts';
 import { resultFileCsv } from '../src/modules/bank/simulator.ts';
 import { createRound, lineRow } from '../src/modules/batch/commands.ts';
-import { releaseRound } from '../src/modules/batch/round-workflow.ts';
+import { recordPaymentPlan, releaseRound } from '../src/modules/batch/round-workflow.ts';
+import { fen } from '../src/core/money.ts';
 import { actOnRoster } from '../src/modules/batch/workflow.ts';
 import { registryFactsById } from '../src/modules/beneficiary/index.ts';
 import { versionsById } from '../src/modules/policy/index.ts';
@@ -137,8 +138,11 @@ export async function batchFigures(core: Core, password: string, resultFile: str
 
   const page = await pageTime(core, 'station1', password, `/rosters/${small}`);
 
-  // round_release_500k_s: every roster reported after its publicity, the round submitted; the finance section releases it.
+  // round_release_500k_s: every roster reported after its publicity, the department's payment plan recorded, the round
+  // submitted; the finance section releases it.
   await core.db('batch_roster').where({ round_id: roundId }).update({ state: 'reported', publicity_start: '2026-10-01', publicity_end: '2026-10-07' });
+  const compilingVersion = (await core.db('batch_round').where({ id: roundId }).first('version')).version as number;
+  await recordPaymentPlan(core, dept, roundId, { planNo: '基准测试用款计划', planFen: fen(1_000_000_000_00), planDate: '2026-10-20', version: compilingVersion });
   await core.db('batch_round').where({ id: roundId }).update({ state: 'submitted' });
   const bank = await core.db('core_org').where({ kind: 'bank' }).first('id');
   const roundVersion = Number((await core.db('batch_round').where({ id: roundId }).first('version')).version);
