@@ -28,6 +28,13 @@ export const LOGIN_THROTTLE = {
 
 type Scope = 'address' | 'username_address' | 'username';
 
+/** The failures each counter lets through before it makes attempts wait. */
+const FREE: Record<Scope, number> = {
+  address: LOGIN_THROTTLE.addressFree,
+  username_address: LOGIN_THROTTLE.usernameAtAddressFree,
+  username: LOGIN_THROTTLE.usernameFree,
+};
+
 /** Who tries to log in, from where. */
 export interface LoginSource {
   username: string;
@@ -61,9 +68,9 @@ function counters(source: LoginSource): [Counter, Counter, Counter] {
   const address = source.address || '-';
   const username = source.username.slice(0, 100);
   return [
-    { scope: 'address', key: address, username: null, free: LOGIN_THROTTLE.addressFree },
-    { scope: 'username_address', key: `${address}|${username}`, username, free: LOGIN_THROTTLE.usernameAtAddressFree },
-    { scope: 'username', key: username, username, free: LOGIN_THROTTLE.usernameFree },
+    { scope: 'address', key: address, username: null, free: FREE.address },
+    { scope: 'username_address', key: `${address}|${username}`, username, free: FREE.username_address },
+    { scope: 'username', key: username, username, free: FREE.username },
   ];
 }
 
@@ -134,7 +141,7 @@ export async function usernamesWaiting(db: Conn, usernames: string[], now = Date
   for (const row of rows) {
     const last = Date.parse(row.last_failure_at);
     if (now - last >= LOGIN_THROTTLE.forgetMs) continue;
-    const until = last + waitAfter(row.failures, row.scope === 'username' ? LOGIN_THROTTLE.usernameFree : LOGIN_THROTTLE.usernameAtAddressFree);
+    const until = last + waitAfter(row.failures, FREE[row.scope]);
     if (until > now) waiting.set(row.username, Math.max(until, waiting.get(row.username) ?? 0));
   }
   return waiting;

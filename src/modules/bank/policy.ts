@@ -87,7 +87,8 @@ interface BankRoundResources {
   /** null: whether the actor reads any clearing report (before one is loaded); a report: whether this one. */
   read_clearing_report: ClearingReportFacts | null;
   clear_year: null;
-  read_round: RoundFacts;
+  /** Reading needs only whose the round is (a reconciliation's rounds are read without their state). */
+  read_round: Pick<RoundFacts, 'bank_org_id' | 'department_org_id'>;
   approve_corrections: RoundFacts;
   refund: RoundFacts;
   retransfer: RoundFacts;

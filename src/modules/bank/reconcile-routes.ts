@@ -67,7 +67,7 @@ export function reconcileRoutes(router: Router, web: Web): void {
       {
         title: `季度对账 ${rec.quarter}：${rec.bank_name}`,
         rec: presentReconciliation(rec),
-        rounds: figures.rounds.map((r) => presentReconciliationRound(r, figures.bankTotals?.get(r.id), can(actor, 'read_round', { ...r, state: 'transferred' }).ok)),
+        rounds: figures.rounds.map((r) => presentReconciliationRound(r, figures.bankTotals?.get(r.id), can(actor, 'read_round', r).ok)),
         policies: figures.policies.map(presentPolicyFigures),
         diffs: diffs.map(presentDifference),
         openDiffs,
