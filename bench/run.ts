@@ -12,6 +12,7 @@ import { createDb, inTransaction, migrate } from '../src/core/db.ts';
 import { writeTableXlsx } from '../src/core/spreadsheet.ts';
 import { seedDemo } from '../seeds/demo.ts';
 import { batchFigures } from './batch.ts';
+import { publicityFigures } from './publicity.ts';
 import { REGISTRY_FILE_HEADER, fakeHouseholds, registryFileRows } from '../seeds/fake-people.ts';
 
 /**
@@ -78,13 +79,18 @@ const BENCH_PASSWORD = 'Bench#Pass2026';
 
 /**
  * registry_import_50k_s and registry_import_peak_rss_mb: a 50,000-row xlsx of fake people and accounts (built
- * here) imported by the township station of a fresh demo county, in a child process so that its peak memory is
+ * here, in the template's columns) imported by the township station of a fresh demo county, in a child process so that its peak memory is
  * the import's own.
  */
 async function registryImport(dir: string, databaseUrl: string, schema: string | undefined): Promise<{ seconds: number; peakRssMb: number }> {
   const households = fakeHouseholds({ households: Math.ceil(IMPORT_ROWS / 3), villages: ['东关社区', '西街村', '南河村'], seed: 50_000 });
   const file = path.join(dir, 'registry-50k.xlsx');
-  fs.writeFileSync(file, await writeTableXlsx('受益对象', REGISTRY_FILE_HEADER, registryFileRows(households).slice(0, IMPORT_ROWS)));
+  // As the template has it: a bank card or passbook row says why it is not a 社保卡 (docs/registry-import-format.md).
+  const kind = REGISTRY_FILE_HEADER.indexOf('账户类型');
+  const rows = registryFileRows(households)
+    .slice(0, IMPORT_ROWS)
+    .map((r) => [...r, r[kind] && r[kind] !== '社会保障卡' ? '社保卡尚未发放' : '']);
+  fs.writeFileSync(file, await writeTableXlsx('受益对象', [...REGISTRY_FILE_HEADER, '非社保卡原因'], rows));
   return childFigures('registry-import.ts', [databaseUrl, schema ?? '', file]);
 }
 
@@ -125,6 +131,9 @@ export async function runBench(argv: string[]): Promise<number> {
     const results = childFigures('result-import.ts', [databaseUrl, schema ?? '', config.secretKey, String(batch.payoutRound), resultFile]);
     figures.result_import_200k_s = figure(results.seconds, 's', 10);
     figures.result_import_peak_rss_mb = figure(results.peakRssMb, 'MB', 400);
+    const sheet = await publicityFigures();
+    figures.publicity_pdf_2000_s = figure(sheet.seconds, 's', 3);
+    figures.publicity_pdf_2000_kb = figure(sheet.kb, 'KB', 600);
   } finally {
     await core.db.destroy();
     if (values.pg) {

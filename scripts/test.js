@@ -21,6 +21,12 @@ function vitest(db, folders) {
   if (fs.existsSync(out)) {
     const r = JSON.parse(fs.readFileSync(out, 'utf8'));
     counts = { passed: r.numPassedTests, failed: r.numFailedTests, skipped: r.numPendingTests + r.numTodoTests };
+    // The names of the failed tests go into the summary, so that the last lines of a long log say what failed.
+    counts.failures = r.testResults.flatMap((file) => {
+      const name = path.relative(process.cwd(), file.name);
+      const tests = file.assertionResults.filter((t) => t.status === 'failed').map((t) => `${name} › ${t.fullName}`);
+      return tests.length === 0 && file.status === 'failed' ? [`${name} › ${file.message || 'failed to run'}`] : tests;
+    });
     fs.rmSync(out);
   }
   // A run that crashed before reporting is a failure, whatever it counted.
@@ -56,6 +62,9 @@ if (await postgresReachable()) {
 }
 
 console.log('\n=== 汇总 ===');
+for (const [db, counts] of [['SQLite', sqlite], ['PostgreSQL', pgCounts]]) {
+  for (const failure of counts?.failures ?? []) console.log(`FAILED (${db}): ${failure.split('\n')[0]}`);
+}
 console.log(`SQLite:     ${sqlite.passed} passed, ${sqlite.failed} failed, ${sqlite.skipped} skipped`);
 if (pgCounts) console.log(`PostgreSQL: ${pgCounts.passed} passed, ${pgCounts.failed} failed, ${pgCounts.skipped} skipped`);
 if (pgSkipped) {

@@ -2,7 +2,8 @@ import { loadActor } from '../src/core/auth/actor.ts';
 import type { Actor } from '../src/core/auth/roles.ts';
 import type { Core } from '../src/core/context.ts';
 import { businessDate } from '../src/core/dates.ts';
-import { approveCorrections, correctFailure, decideReturn, recordRefund, recordTreasuryReturn, verifyFailure } from '../src/modules/bank/failures.ts';
+import { approveCorrections, correctFailure, recordRefund, recordRetransfer, recordTreasuryReturn, verifyFailure } from '../src/modules/bank/failures.ts';
+import { DEMO_SETTLEMENT_ACCOUNT } from './demo-batch.ts';
 import { lastEndedQuarter, openReconciliations } from '../src/modules/bank/reconcile.ts';
 import { importResultFile } from '../src/modules/bank/results.ts';
 import { type ResultLine, resultFileCsv } from '../src/modules/bank/simulator.ts';
@@ -11,7 +12,8 @@ import { type ResultLine, resultFileCsv } from '../src/modules/bank/simulator.ts
  * The demo's paid round after the bank answered (through the same commands the pages use): every line paid but four,
  * whose failures stand at different steps, so that each role finds its work and the public list has a name:
  * one waiting for the township's correction, one for the finance section's re-review, one failed again and due
- * for the bank's refund, one returned to the treasury (on the list of failed payments).
+ * for the bank's refund, one paid again after its refund that failed a third time and was returned to the treasury (on
+ * the list of failed payments).
  */
 export async function seedDemoBank(core: Core, roundId: number): Promise<void> {
   const actor = async (username: string): Promise<Actor> => (await loadActor(core.db, { username }, null))!.actor;
@@ -34,7 +36,14 @@ export async function seedDemoBank(core: Core, roundId: number): Promise<void> {
   await answer([refundDue!, returned!].map((c) => ({ ref: `R${roundId}-${c.lineId}-2`, amountFen: c.fen, result: '失败', code: 'F04' })), '补充回盘（演示）.csv');
   const today = businessDate();
   await recordRefund(core, bank, roundId, { failureIds: [returned!.id], voucherNo: '信联退〔2026〕0008号（演示）', refundedOn: today, amountFen: returned!.fen });
-  await decideReturn(core, civil, returned!.id, { version: (await refresh(returned!.id)).version, reason: '本人已长期外出务工，多次联系不上（演示）' });
+  // Paid again within 10 working days (Qinghai 二(一)4): corrected, verified, re-reviewed, the money sent again; it
+  // fails a third time, the bank refunds it and the money goes back to the treasury (the public list).
+  await correctFailure(core, station, returned!.id, { version: (await refresh(returned!.id)).version, note: '已核实：本人长期外出务工，按登记账户再次发放（演示）' });
+  await verifyFailure(core, civil, returned!.id, { version: (await refresh(returned!.id)).version });
+  const { supplements } = await approveCorrections(core, finance, roundId, [returned!.id]);
+  await recordRetransfer(core, treasury, roundId, supplements[0]!, { amountFen: returned!.fen, voucherNo: '青国库拨〔2026〕0019号（演示）', destinationAccount: DEMO_SETTLEMENT_ACCOUNT });
+  await answer([{ ref: `R${roundId}-${returned!.lineId}-3`, amountFen: returned!.fen, result: '失败', code: 'F04' }], '第三次回盘（演示）.csv');
+  await recordRefund(core, bank, roundId, { failureIds: [returned!.id], voucherNo: '信联退〔2026〕0011号（演示）', refundedOn: today, amountFen: returned!.fen });
   await recordTreasuryReturn(core, treasury, roundId, { failureIds: [returned!.id], voucherNo: '青国库缴〔2026〕0021号（演示）', returnedOn: today, amountFen: returned!.fen });
 }
 

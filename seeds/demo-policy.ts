@@ -21,6 +21,8 @@ interface DemoPolicy {
   confidential?: boolean;
   /** 救助类: public employees may not receive it (its rounds run that check). */
   meansTested?: boolean;
+  /** 突发灾害应急救助: its rounds may be opened as 应急救助（事后公示）. */
+  emergencyRelief?: boolean;
   /** Yearly allocation to the demo county for 2026, in fen. */
   allocation: number;
   /** A later published version: [effective year, tiers, change note]. */
@@ -45,7 +47,7 @@ const PROVINCE_POLICIES: DemoPolicy[] = [
   { code: 'JC-13', name: '残疾人两项补贴——重度残疾人护理补贴资金', dept: '江川省民政厅', basis: ['江川省困难残疾人生活补贴和重度残疾人护理补贴实施办法', '江民发〔2021〕23号'], payee: 'person', frequency: 'monthly', unit: '人·月', tiers: [['标准', 90_00]], fromYear: 2021, allocation: 140_000_00 },
   { code: 'JC-14', name: '残疾人两项补贴——困难残疾人生活补贴资金', dept: '江川省民政厅', basis: ['江川省困难残疾人生活补贴和重度残疾人护理补贴实施办法', '江民发〔2021〕23号'], payee: 'person', frequency: 'monthly', unit: '人·月', tiers: [['标准', 90_00]], fromYear: 2021, groups: ['特困供养与困难残疾人生活补贴'], allocation: 118_000_00 },
   { code: 'JC-15', name: '困难群众救助补助资金——散居孤儿、事实无人抚养儿童补助', dept: '江川省民政厅', basis: ['江川省孤儿和事实无人抚养儿童基本生活保障办法', '江民发〔2021〕30号'], payee: 'person', frequency: 'monthly', unit: '人·月', tiers: [['标准', 1200_00]], fromYear: 2021, meansTested: true, allocation: 43_200_00 },
-  { code: 'JC-16', name: '自然灾害生活补助资金', dept: '江川省应急管理厅', basis: ['江川省自然灾害救助资金管理办法', '江应急〔2021〕11号'], payee: 'person', frequency: 'once', unit: '人', tiers: [['过渡期生活救助', 600_00], ['冬春生活救助', 400_00]], fromYear: 2021, allocation: 75_000_00 },
+  { code: 'JC-16', name: '自然灾害生活补助资金', dept: '江川省应急管理厅', basis: ['江川省自然灾害救助资金管理办法', '江应急〔2021〕11号'], payee: 'person', frequency: 'once', unit: '人', tiers: [['过渡期生活救助', 600_00], ['冬春生活救助', 400_00]], fromYear: 2021, emergencyRelief: true, allocation: 75_000_00 },
   { code: 'JC-17', name: '农村危房改造补助资金', dept: '江川省住房和城乡建设厅', basis: ['江川省农村危房改造补助资金管理办法', '江建村〔2021〕9号'], payee: 'household', frequency: 'once', unit: '户', tiers: [['拆除重建', 30000_00], ['修缮加固', 10000_00]], fromYear: 2021, allocation: 260_000_00 },
 ];
 
@@ -80,6 +82,7 @@ export async function seedDemoPolicies(
       to_year: p.toYear ?? null,
       confidential: p.confidential ?? false,
       means_tested: p.meansTested ?? false,
+      emergency_relief: p.emergencyRelief ?? false,
       change_note: note,
       edited_by: editor,
       edited_at: now,

@@ -5,6 +5,7 @@ import { ROLE_LABELS, type Role } from '../src/core/auth/roles.ts';
 import { inTransaction, insertReturningId, nowIso } from '../src/core/db.ts';
 import { type Region, insertRegion } from '../src/core/regions.ts';
 import { sealedSettlementAccount } from '../src/modules/agreement/index.ts';
+import { SUPERVISION_PHONE_KEY } from '../src/modules/publicity/index.ts';
 import { seedDemoPeople } from './demo-people.ts';
 import { DEMO_SETTLEMENT_ACCOUNT, seedDemoBatch } from './demo-batch.ts';
 import { seedDemoReference } from './demo-reference.ts';
@@ -121,6 +122,11 @@ export async function seedDemo(core: Core, password: string, options: { people?:
       recorded_at: now,
     });
     for (const t of townships.values()) await trx('agreement_township').insert({ agreement_id: agreementId, township_id: t.id });
+    // The supervision telephones the publicity sheets print (Qinghai 二(四)11): the county's and each township's.
+    const phone = (regionId: number, value: string) => trx('core_setting').insert({ region_id: regionId, key: SUPERVISION_PHONE_KEY, value, updated_by: userIds.get('admin')!, updated_at: now });
+    await phone(county.id, '0990-12345');
+    let extension = 0;
+    for (const t of townships.values()) await phone(t.id, `0990-82100${++extension}`);
     const policies = await seedDemoPolicies(trx, { province, county, countyOrgs: orgIdsByName, userIds });
     const people = options.people ? await seedDemoPeople(trx, core, { villages: villageIds, bankOrgId: orgIds.get('bank')!, stationUserId: userIds.get('station1')! }) : 0;
     if (options.people) await seedDemoReference(trx, { countyId: county.id, financeUserId: userIds.get('finance')! });

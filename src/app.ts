@@ -29,10 +29,12 @@ import { createBankModule } from './modules/bank/index.ts';
 import { createBatchModule } from './modules/batch/index.ts';
 import { createBeneficiaryModule } from './modules/beneficiary/index.ts';
 import { createPolicyModule } from './modules/policy/index.ts';
+import { createPublicityModule } from './modules/publicity/index.ts';
 import { adminRoutes } from './core/web/admin-routes.ts';
 import { auditRoutes } from './core/web/audit-routes.ts';
 import { authRoutes } from './core/web/auth-routes.ts';
 import { calendarRoutes } from './core/web/calendar-routes.ts';
+import { columnMappingRoutes } from './core/web/column-mapping-routes.ts';
 import { homeRoutes } from './core/web/home-routes.ts';
 import { opsRoutes } from './core/web/ops-routes.ts';
 import { sessionMiddleware } from './core/web/session-middleware.ts';
@@ -59,7 +61,7 @@ const ACCOUNT_NAV: NavItem = { href: '/account', label: '账户安全', roles: C
  * bank › publicity, supervision). Each module issue adds its module here; core never imports a module.
  */
 function buildModules(core: Core): AppModule[] {
-  return [createPolicyModule(core), createBeneficiaryModule(core), createAgreementModule(), createBatchModule(core), createBankModule(core)];
+  return [createPolicyModule(core), createBeneficiaryModule(core), createAgreementModule(), createBatchModule(core), createBankModule(core), createPublicityModule(core)];
 }
 
 /** Every scheduled task: the platform's own and the modules'. The outbox dispatch reaches the modules' handlers. */
@@ -121,6 +123,7 @@ export function createApp(core: Core, options: AppOptions = {}): Koa {
   adminRoutes(router, web);
   auditRoutes(router, web, composeAuditLexicon(core, modules));
   calendarRoutes(router, web);
+  columnMappingRoutes(router, web, modules.flatMap((m) => m.columnMappings ?? []));
   opsRoutes(router, web, composeTasks(core, modules), deadlineRules);
   for (const m of modules) m.routes?.(router, web);
   app.use(router.routes());

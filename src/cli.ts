@@ -27,7 +27,9 @@ const USAGE = `用法：ykt <命令>
   backup                   立即备份 SQLite 数据库到 $YKT_DATA_DIR/backups（服务运行时也可执行）
   bench [--json] [--pg URL] 运行性能基准
   bank-sim --in 代发文件 --out 回盘文件 [--fail-rate 0.02] [--seed 1]
-                           银行模拟器：读取代发文件，写出回盘文件（按比例模拟失败），用于演示和测试`;
+                           银行模拟器：读取代发文件，写出回盘文件（按比例模拟失败），用于演示和测试
+  bank-sim --notices 告知文件 --out 发送结果文件 [--fail-rate 0.02] [--seed 1]
+                           同上，读取补贴发放告知文件，写出告知发送结果文件（docs/notice-format.md）`;
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -121,12 +123,19 @@ async function main(argv: string[]): Promise<number> {
       }
     }
     case 'bank-sim': {
-      const { values } = parseArgs({ args: rest, options: { in: { type: 'string' }, out: { type: 'string' }, 'fail-rate': { type: 'string', default: '0.02' }, seed: { type: 'string', default: '1' } } });
-      if (!values.in || !values.out) {
-        process.stderr.write('用法：ykt bank-sim --in 代发文件 --out 回盘文件 [--fail-rate 0.02] [--seed 1]\n');
+      const { values } = parseArgs({ args: rest, options: { in: { type: 'string' }, notices: { type: 'string' }, out: { type: 'string' }, 'fail-rate': { type: 'string', default: '0.02' }, seed: { type: 'string', default: '1' } } });
+      if ((!values.in && !values.notices) || !values.out) {
+        process.stderr.write('用法：ykt bank-sim --in 代发文件 --out 回盘文件 [--fail-rate 0.02] [--seed 1]\n      ykt bank-sim --notices 告知文件 --out 发送结果文件 [--fail-rate 0.02] [--seed 1]\n');
         return 2;
       }
-      const { simulateResults } = await import('./modules/bank/simulator.ts');
+      const { simulateNoticeConfirmations, simulateResults } = await import('./modules/bank/simulator.ts');
+      if (values.notices) {
+        const confirmed = await simulateNoticeConfirmations(fs.readFileSync(values.notices), { failRate: Number(values['fail-rate']), seed: Number(values.seed) });
+        fs.writeFileSync(values.out, confirmed.csv);
+        process.stdout.write(`已写出告知发送结果文件 ${values.out}：${confirmed.notices} 条，其中发送失败 ${confirmed.failed} 条\n`);
+        return 0;
+      }
+      if (!values.in) return 2;
       const result = await simulateResults(fs.readFileSync(values.in), { failRate: Number(values['fail-rate']), seed: Number(values.seed) });
       fs.writeFileSync(values.out, result.csv);
       process.stdout.write(`已写出回盘文件 ${values.out}：${result.lines} 笔，其中失败 ${result.failed} 笔\n`);

@@ -51,7 +51,9 @@ function settingSentence(rules: DeadlineRules, s: AuditSummary): string {
       const rule = rules.get(/^deadline\.(.+)\.days$/.exec(key)?.[1] ?? '');
       const unit = rule?.unit === 'working' ? '个工作日' : '天';
       const value = (k: string) => (change.has(k) ? ` ${change.text(k)} ${unit}` : `默认的 ${rule?.days ?? ''} ${unit}`);
-      return rule ? `“${rule.label}”时限由${value('before')}改为${value('after')}` : '修改了一项设置';
+      if (rule) return `“${rule.label}”时限由${value('before')}改为${value('after')}`;
+      const text = (k: string) => (change.has(k) ? `“${change.text(k)}”` : '未设置');
+      return `设置 ${key} 由${text('before')}改为${text('after')}`;
     })
     .join('；');
 }
@@ -146,7 +148,7 @@ export function coreAuditVocabulary(tasks: TaskDefinition[], deadlineRules: Dead
             s.has('unchanged') ? '与原有安排相同' : s.has('before') && `替换了原有安排（节假日 ${s.part('before').count('holidays')} 天，调休上班 ${s.part('before').count('workdays')} 天）`,
           ),
       },
-      'settings.update': { label: '修改时限设置', sentence: (s) => settingSentence(deadlineRules, s) },
+      'settings.update': { label: '修改设置', sentence: (s) => settingSentence(deadlineRules, s) },
       'task.run_now': { label: '立即运行计划任务' },
       'deadline.open': {
         label: '开始限时计时',
@@ -163,6 +165,11 @@ export function coreAuditVocabulary(tasks: TaskDefinition[], deadlineRules: Dead
       'api.token.approve': { label: '批准接口令牌', sentence: (s) => clauses(`“${s.text('name')}”`, `用途：${s.choice('purpose', API_PURPOSES)}`, `地区：${s.text('region')}`, '自此可以使用') },
       'api.token.refuse': { label: '拒绝接口令牌', sentence: (s) => clauses(`“${s.text('name')}”`, `用途：${s.choice('purpose', API_PURPOSES)}`, `地区：${s.text('region')}`, '该令牌不能使用') },
       'api.token.revoke': { label: '吊销接口令牌', sentence: (s) => `“${s.text('name')}”` },
+      'column_mapping.save': {
+        label: '保存导入列对应关系',
+        sentence: (s) => clauses(`${s.text('region')}的“${s.text('kind')}”`, s.list('columns').length > 0 && `文件表头对应：${s.list('columns').map(String).join('、')}`),
+      },
+      'column_mapping.delete': { label: '删除导入列对应关系', sentence: (s) => `${s.text('region')}的“${s.text('kind')}”：${s.text('column')}←${s.text('header')}` },
       'demo.seed': {
         label: '写入演示数据',
         sentence: (s) => clauses(`演示县“${s.text('county')}”`, `用户 ${s.count('users')} 个`, `政策 ${s.count('policies')} 项`, `受益对象 ${s.count('people')} 人`),
@@ -178,6 +185,7 @@ export function coreAuditVocabulary(tasks: TaskDefinition[], deadlineRules: Dead
       api_token: { label: '接口令牌', names: async (db, ids) => new Map((await db('core_api_token').whereIn('id', ids.map(Number)).select('id', 'name')).map((t) => [String(t.id), `“${t.name}”`])) },
       deadline: { label: '限时事项', names: async (db, ids) => new Map((await db('core_deadline').whereIn('id', ids.map(Number)).select('id', 'title')).map((d) => [String(d.id), d.title])) },
       task: { label: '计划任务', names: async (_db, ids) => new Map(ids.flatMap((id) => (taskLabels.has(id) ? [[id, `“${taskLabels.get(id)}”`] as const] : []))) },
+      column_mapping: { label: '导入列对应关系', names: async (db, ids) => new Map((await db('core_column_mapping').whereIn('id', ids.map(Number)).select('id', 'column_name', 'header_text')).map((m) => [String(m.id), `“${m.column_name}←${m.header_text}”`])) },
       calendar_year: { label: '工作日历', names: async (_db, ids) => new Map(ids.map((id) => [id, `${id} 年`])) },
       page: { label: '页面', names: async (_db, ids) => new Map(ids.map((id) => [id, id])) },
       audit_log: { label: '审计日志' },

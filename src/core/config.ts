@@ -25,6 +25,11 @@ export interface Config {
   auditKey: Buffer;
   /** A second file the audit anchor is copied to after each verification (YKT_AUDIT_ANCHOR_COPY), or null. */
   auditAnchorCopy: string | null;
+  /**
+   * The public portal's address as citizens reach it (YKT_PUBLIC_URL, e.g. https://ykt.example.gov.cn), printed on
+   * publicity sheets and in their QR codes; null: the address the staff page was asked at.
+   */
+  publicUrl: string | null;
 }
 
 /** What `ykt verify-audit` needs: no YKT_SECRET_KEY, so that an audit office verifies with the audit key alone. */
@@ -48,6 +53,14 @@ function locations(env: NodeJS.ProcessEnv): Pick<Config, 'databaseUrl' | 'dataDi
     dataDir,
     auditAnchorCopy: env.YKT_AUDIT_ANCHOR_COPY ? path.resolve(env.YKT_AUDIT_ANCHOR_COPY) : null,
   };
+}
+
+/** YKT_PUBLIC_URL without a trailing slash, if it is an http(s) address. */
+function publicUrlFrom(env: NodeJS.ProcessEnv): string | null {
+  const raw = (env.YKT_PUBLIC_URL ?? '').trim().replace(/\/+$/, '');
+  if (raw === '') return null;
+  if (!/^https?:\/\/[^\s/?#]+(\/[^\s?#]*)?$/.test(raw)) throw new ConfigError(`YKT_PUBLIC_URL 应为门户的网址，例如 https://ykt.example.gov.cn，当前为“${raw}”`);
+  return raw;
 }
 
 /** An audit key written as hex (64 digits; spaces and line breaks ignored). */
@@ -77,6 +90,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     sessionIdleMinutes: intFrom(env, 'YKT_SESSION_IDLE_MINUTES', 30),
     scryptLogN: intFrom(env, 'YKT_SCRYPT_LOG_N', 15),
     backupKeep: intFrom(env, 'YKT_BACKUP_KEEP', 14),
+    publicUrl: publicUrlFrom(env),
     ...rest,
   };
   if (settings.secretKey.length < MIN_SECRET_LENGTH) {

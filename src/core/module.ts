@@ -1,5 +1,6 @@
 import type Router from '@koa/router';
 import type { AuditVocabulary } from './audit-vocabulary.ts';
+import type { ColumnMappingKind } from './column-mapping.ts';
 import type { Actor } from './auth/roles.ts';
 import type { Core } from './context.ts';
 import type { DeadlineRule } from './deadlines.ts';
@@ -42,4 +43,6 @@ export interface AppModule {
   panels?: PanelProviders;
   /** The labels and sentences of the audit actions it writes, and the kinds of object they name. */
   audit?: AuditVocabulary;
+  /** The kinds of file it imports whose columns a region may map (core/column-mapping.ts, the 列对应关系 page). */
+  columnMappings?: ColumnMappingKind[];
 }

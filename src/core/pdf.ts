@@ -1,12 +1,15 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import * as fontkit from 'fontkit';
 import PDFDocument from 'pdfkit';
 
 /**
  * Printed sheets (policy list, publicity sheets …): A4 documents in Noto Sans SC, with a table helper that wraps
  * cell text, measures row heights, breaks pages between rows and repeats the header, and page numbers
  * "第 N 页 / 共 M 页" added when the document is finished. pdfkit embeds only the glyphs used (a subset).
- * Noto Sans SC lacks CJK Extension B characters (e.g. 𠮷): they print as an empty box.
+ * Noto Sans SC lacks most CJK Extension B characters that names use (𠮷, 𡘙 …; GB 18030-2022 asks systems to handle
+ * them): a text with a character Noto cannot draw is written in Source Han Sans SC ('zh-ext', from the registry
+ * package node-source-han-sans-sc), read from disk only when a document needs it.
  */
 
 const require = createRequire(import.meta.url);
@@ -15,12 +18,44 @@ const FONT_FILES = {
   'zh-bold': require.resolve('@expo-google-fonts/noto-sans-sc/700Bold/NotoSansSC_700Bold.ttf'),
 } as const;
 
+const FALLBACK_FONT_FILE = require.resolve('node-source-han-sans-sc/SourceHanSansSC-Regular.otf');
+
 let fontData: Record<keyof typeof FONT_FILES, Buffer> | undefined;
+let fallbackData: Buffer | undefined;
+let notoCoverage: fontkit.Font | undefined;
+/** Code points Noto Sans SC cannot draw, found so far (a name's rare character is looked up once). */
+const uncovered = new Map<number, boolean>();
 
 /** The TTF files (10 MB each) are read once per process, not once per document. */
 function fonts(): Record<keyof typeof FONT_FILES, Buffer> {
   fontData ??= { zh: readFileSync(FONT_FILES.zh), 'zh-bold': readFileSync(FONT_FILES['zh-bold']) };
   return fontData;
+}
+
+/** Whether Noto Sans SC lacks a character of the text (then it is written in the fallback font). */
+export function needsFallbackFont(text: string): boolean {
+  for (const ch of text) {
+    const cp = ch.codePointAt(0)!;
+    if (cp < 0x2e80) continue;
+    let missing = uncovered.get(cp);
+    if (missing === undefined) {
+      notoCoverage ??= fontkit.create(fonts().zh);
+      missing = !notoCoverage.hasGlyphForCodePoint(cp);
+      uncovered.set(cp, missing);
+    }
+    if (missing) return true;
+  }
+  return false;
+}
+
+/** The font to write a text in: the one asked for, or the fallback when Noto cannot draw one of its characters. */
+export function fontFor(doc: PDFKit.PDFDocument, text: string, font: 'zh' | 'zh-bold'): string {
+  if (!needsFallbackFont(text)) return font;
+  fallbackData ??= readFileSync(FALLBACK_FONT_FILE);
+  // Registered on first use in each document, so that a sheet without rare characters embeds nothing of it.
+  const registered = doc as PDFKit.PDFDocument & { _registeredFonts: Record<string, unknown> };
+  if (!registered._registeredFonts['zh-ext']) doc.registerFont('zh-ext', fallbackData);
+  return 'zh-ext';
 }
 
 const MARGINS = { top: 36, bottom: 42, left: 36, right: 36 };
@@ -74,6 +109,8 @@ interface Cell {
   text: string;
   width: number;
   align: 'left' | 'right' | 'center';
+  /** Set by measuring: the row's font, or the fallback for a text with a character the row's font lacks. */
+  font?: string;
 }
 
 /** A row's cells with the height of each cell's text, measured once (the costly part of a table). */
@@ -98,9 +135,12 @@ export function drawTable(doc: PDFKit.PDFDocument, options: TableOptions): void 
   const widths = columns.map((c) => (c.width / totalWeight) * tableWidth);
   const bottom = () => doc.page.height - doc.page.margins.bottom;
 
-  const measure = (cells: Cell[], font: string, fill?: string): MeasuredRow => {
-    doc.font(font).fontSize(fontSize);
-    const textHeights = cells.map((c) => doc.heightOfString(c.text || ' ', { width: c.width - 2 * PAD_X, lineGap: LINE_GAP }));
+  const measure = (cells: Cell[], font: 'zh' | 'zh-bold', fill?: string): MeasuredRow => {
+    const textHeights = cells.map((c) => {
+      c.font = fontFor(doc, c.text, font);
+      doc.font(c.font).fontSize(fontSize);
+      return doc.heightOfString(c.text || ' ', { width: c.width - 2 * PAD_X, lineGap: LINE_GAP });
+    });
     return { cells, textHeights, height: Math.max(...textHeights) + 2 * PAD_Y, font, fill };
   };
   const groupRow = (text: string) => measure([{ text, width: tableWidth, align: 'left' }], 'zh-bold', GROUP_FILL);
@@ -111,7 +151,7 @@ export function drawTable(doc: PDFKit.PDFDocument, options: TableOptions): void 
   );
   const body = rows.map((row) => {
     if ('group' in row) return groupRow(row.group);
-    const [cells, font, fill] = Array.isArray(row) ? [row, 'zh', undefined] : [row.total, 'zh-bold', GROUP_FILL];
+    const [cells, font, fill] = Array.isArray(row) ? [row, 'zh' as const, undefined] : [row.total, 'zh-bold' as const, GROUP_FILL];
     return measure(
       columns.map((c, i) => ({ text: cells[i] ?? '', width: widths[i]!, align: c.align ?? 'left' })),
       font,
@@ -128,6 +168,7 @@ export function drawTable(doc: PDFKit.PDFDocument, options: TableOptions): void 
     row.cells.forEach((cell, i) => {
       doc.rect(x, y, cell.width, height).stroke();
       const textHeight = Math.min(row.textHeights[i]!, inner);
+      doc.font(cell.font ?? row.font);
       doc.text(cell.text, x + PAD_X, y + PAD_Y + (inner - textHeight) / 2, {
         width: cell.width - 2 * PAD_X,
         height: textHeight + 1,
@@ -183,12 +224,22 @@ export function drawTable(doc: PDFKit.PDFDocument, options: TableOptions): void 
   doc.y = y;
 }
 
-/** Add "第 N 页 / 共 M 页" to every page's footer, finish the document and return its bytes. */
-export function pdfToBuffer(doc: PDFKit.PDFDocument): Promise<Buffer> {
+/**
+ * Add "第 N 页 / 共 M 页" to every page's footer, finish the document and return its bytes. A document made of
+ * several sheets (one per village, printed together) numbers each sheet's pages on their own: `sectionStarts` are
+ * the indexes of the pages that begin a sheet.
+ */
+export function pdfToBuffer(doc: PDFKit.PDFDocument, sectionStarts: number[] = [0]): Promise<Buffer> {
   const { start, count } = doc.bufferedPageRange();
+  const starts = [...new Set([0, ...sectionStarts])].sort((a, b) => a - b);
   for (let i = start; i < start + count; i++) {
     doc.switchToPage(i);
-    const label = `第 ${i - start + 1} 页 / 共 ${count} 页`;
+    const page = i - start;
+    let k = 0;
+    while (k + 1 < starts.length && starts[k + 1]! <= page) k++;
+    const first = starts[k]!;
+    const next = starts[k + 1] ?? count;
+    const label = `第 ${page - first + 1} 页 / 共 ${next - first} 页`;
     doc.font('zh').fontSize(8).fillColor('#333333');
     // Without a width pdfkit writes the line as is, so text inside the bottom margin does not open a new page.
     doc.text(label, (doc.page.width - doc.widthOfString(label)) / 2, doc.page.height - doc.page.margins.bottom + 16, { lineBreak: false });

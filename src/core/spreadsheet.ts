@@ -2,7 +2,7 @@ import { PassThrough } from 'node:stream';
 import ExcelJS from 'exceljs';
 import { scrubPersonalData } from './mask.ts';
 import { readInWorker } from './table-pool.ts';
-import { type TableRow, type TableSpec, numberText } from './table-reader.ts';
+import { type HeaderGap, type TableRow, type TableSpec, numberText } from './table-reader.ts';
 
 /**
  * Tables that county staff fill in and upload: an Excel workbook (.xlsx) or a CSV file (UTF-8 with or without a
@@ -19,7 +19,7 @@ export interface ImportError {
   message: string;
 }
 
-export type { TableRow, TableSpec } from './table-reader.ts';
+export type { HeaderGap, TableRow, TableSpec } from './table-reader.ts';
 
 export interface SubmittedTable {
   header: string[];
@@ -61,7 +61,7 @@ export type RowConsumer = (row: TableRow, columns: Map<string, number>) => boole
  * that however large it inflates, other users' requests keep being answered. With a consumer, the table holds
  * only the rows it kept.
  */
-export async function readTable(file: Buffer, spec: TableSpec, consume?: RowConsumer): Promise<SubmittedTable | string> {
+export async function readTable(file: Buffer, spec: TableSpec, consume?: RowConsumer, onGap?: (gap: HeaderGap) => void): Promise<SubmittedTable | string> {
   const table: SubmittedTable = { header: [], columns: new Map(), rows: [], above: [] };
   const refusal = await readInWorker(file, spec, {
     header(header, columns, above) {
@@ -72,6 +72,7 @@ export async function readTable(file: Buffer, spec: TableSpec, consume?: RowCons
     rows(rows) {
       for (const row of rows) if (!consume || consume(row, table.columns)) table.rows.push(row);
     },
+    gap: (gap) => onGap?.(gap),
   });
   return refusal ?? table;
 }

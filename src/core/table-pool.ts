@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { buildSync } from 'esbuild';
-import type { ReadMessage, ReadRequest, TableRow, TableSpec } from './table-reader.ts';
+import type { HeaderGap, ReadMessage, ReadRequest, TableRow, TableSpec } from './table-reader.ts';
 
 /**
  * Uploaded tables are read in worker threads (table-reader.ts), never on the event loop that
@@ -39,6 +39,8 @@ function workerCode(): string {
 export interface RowSink {
   header(header: string[], columns: Map<string, number>, above: TableRow[]): void;
   rows(rows: TableRow[]): void;
+  /** With a refusal for the header: what a column mapping could fill (table-reader.ts HeaderGap). */
+  gap?(gap: HeaderGap): void;
 }
 
 interface Job {
@@ -90,6 +92,7 @@ function run(worker: Worker, job: Job): void {
       if (failure) return;
       try {
         if (message.kind === 'header') job.sink.header(message.header, new Map(message.columns), message.above);
+        else if (message.kind === 'gap') job.sink.gap?.(message.gap);
         else job.sink.rows(message.rows);
       } catch (error) {
         failure = { error };

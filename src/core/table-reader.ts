@@ -67,11 +67,24 @@ class TableRefusal extends Error {}
 /** Thrown to stop reading a sheet or a CSV file once the header scan has given up: the rest is not read. */
 class StopReading extends Error {}
 
+/**
+ * Why a table's header did not fit its spec, when a saved column mapping could make it fit (core/column-mapping.ts):
+ * the spec's columns it lacks (canonical names), and the header's texts that name none of the spec's columns. Given
+ * only with a refusal for a missing column (or no header row, when a row of the first ones named some of the
+ * spec's columns), and only when there is something to map: a column missing and a text unknown.
+ */
+export interface HeaderGap {
+  missing: string[];
+  unknown: string[];
+}
+
 /** What the reader hands on: the header once found (with the rows above it: a title, a summary), then each data row under it. */
 export interface TableSink {
   /** columns: each column's index, under its canonical name for the spec's columns (headerNames), under the header's text for the others. */
   header(header: string[], columns: Map<string, number>, above: TableRow[]): void;
   row(row: TableRow): void;
+  /** With a refusal for the header (a column missing, no header row): what a column mapping could fill. */
+  gap?(gap: HeaderGap): void;
 }
 
 const HEADER_SCAN_ROWS = 20;
@@ -127,6 +140,8 @@ class TableBuilder {
   /** The non-blank rows read before the header (at most HEADER_SCAN_ROWS). */
   private above: TableRow[] = [];
   private names: Map<string, { column: string; rank: number }>;
+  /** Before the header is found: the scanned row naming most of the spec's columns (the likeliest header), if any. */
+  private likeliest: { texts: string[]; columns: Map<string, number>; known: number } | null = null;
 
   constructor(
     private spec: TableSpec,
@@ -149,7 +164,11 @@ class TableBuilder {
         this.header = candidate;
         this.columns = columns;
         this.sink.header(this.header, this.columns, this.above);
-      } else if (texts.some((t) => t !== '')) this.above.push({ rowNumber, cells: texts, numeric });
+      } else if (texts.some((t) => t !== '')) {
+        this.above.push({ rowNumber, cells: texts, numeric });
+        const known = this.specColumns().filter((c) => columns.has(c)).length;
+        if (known > 0 && known > (this.likeliest?.known ?? 0)) this.likeliest = { texts: candidate, columns, known };
+      }
       return this.header !== null || rowNumber < HEADER_SCAN_ROWS;
     }
     const cells = Array.from({ length: this.header.length }, (_, i) => texts[i] ?? '');
@@ -157,6 +176,20 @@ class TableBuilder {
     this.dataRows++;
     this.sink.row({ rowNumber, cells, numeric: numeric.filter((i) => i < cells.length) });
     return true;
+  }
+
+  /** The spec's columns the header must name: those that find it and the required ones. */
+  private specColumns(): string[] {
+    return [...new Set([...this.spec.headerHas, ...this.spec.required])];
+  }
+
+  /** What a column mapping could fill, when the header is refused (see HeaderGap); null otherwise. */
+  gap(): HeaderGap | null {
+    const found = this.header ? { texts: this.header, columns: this.columns } : this.likeliest;
+    if (!found) return null;
+    const missing = this.header ? this.spec.required.filter((h) => !found.columns.has(h)) : this.specColumns().filter((h) => !found.columns.has(h));
+    const unknown = [...new Set(found.texts.filter((t) => t !== '' && !this.names.has(headerKey(t))))];
+    return missing.length && unknown.length ? { missing: [...missing], unknown } : null;
   }
 
   /** Why the file is refused whole, or null if its table is good to check row by row. */
@@ -381,14 +414,14 @@ function readXlsx(file: Buffer, spec: TableSpec, sink: TableSink): string | null
     const inflated = { bytes: 0 };
     const rowsRead = { count: 0 };
     const strings = sharedStrings(file, inflated);
-    let first: string | null = null;
+    let first: { refusal: string | null; builder: TableBuilder } | null = null;
     for (const [i, name] of sheets.entries()) {
       const builder = new TableBuilder(spec, sink, rowsRead);
       readSheet(file, name, `第 ${i + 1} 个工作表`, strings, builder, inflated);
-      if (builder.header) return builder.refusal();
-      first ??= builder.refusal();
+      if (builder.header) return withGap(builder.refusal(), builder, sink);
+      first ??= { refusal: builder.refusal(), builder };
     }
-    return first;
+    return first ? withGap(first.refusal, first.builder, sink) : null;
   } catch (err) {
     if (err instanceof TableRefusal) return err.message;
     return isZipError(err) ? DAMAGED : unreadable;
@@ -405,7 +438,14 @@ function readCsvTable(file: Buffer, spec: TableSpec, sink: TableSink): string | 
     if (err instanceof TableRefusal || err instanceof ValidationError) return err.message;
     if (!(err instanceof StopReading)) throw err;
   }
-  return builder.refusal();
+  return withGap(builder.refusal(), builder, sink);
+}
+
+/** A refusal for the header tells the sink what a column mapping could fill (a file refused for anything else does not). */
+function withGap(refusal: string | null, builder: TableBuilder, sink: TableSink): string | null {
+  const gap = refusal === null ? null : builder.gap();
+  if (gap) sink.gap?.(gap);
+  return refusal;
 }
 
 /**
@@ -426,7 +466,11 @@ export interface ReadRequest {
   spec: TableSpec;
 }
 
-export type ReadMessage = { kind: 'header'; header: string[]; columns: [string, number][]; above: TableRow[] } | { kind: 'rows'; rows: TableRow[] } | { kind: 'done'; refusal: string | null };
+export type ReadMessage =
+  | { kind: 'header'; header: string[]; columns: [string, number][]; above: TableRow[] }
+  | { kind: 'rows'; rows: TableRow[] }
+  | { kind: 'gap'; gap: HeaderGap }
+  | { kind: 'done'; refusal: string | null };
 
 /** Rows go to the main thread in batches of this many. */
 const ROWS_PER_MESSAGE = 1000;
@@ -443,6 +487,7 @@ export function serveTableReads(port: MessagePort): void {
         post({ kind: 'rows', rows: batch });
         batch = [];
       },
+      gap: (gap) => post({ kind: 'gap', gap }),
     });
     if (batch.length > 0) post({ kind: 'rows', rows: batch });
     post({ kind: 'done', refusal });

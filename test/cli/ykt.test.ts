@@ -63,4 +63,15 @@ describe('the ykt command', () => {
     expect(fs.readFileSync(again).equals(fs.readFileSync(out))).toBe(true);
     expect(ykt(['bank-sim', '--in', 'docs/samples/payout-sample.csv']).code).toBe(2);
   });
+
+  it('answers a notice file with the bank\'s confirmation file (bank-sim --notices)', () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ykt-cli-'));
+    const out = path.join(dir, 'confirm.csv');
+    const res = ykt(['bank-sim', '--notices', 'docs/samples/notice-sample.csv', '--out', out, '--fail-rate', '1', '--seed', '2']);
+    expect(res.code).toBe(0);
+    expect(res.out).toContain('3 条，其中发送失败 3 条');
+    const rows = fs.readFileSync(out, 'utf8').replace(/^\ufeff/, '').trim().split('\r\n');
+    expect(rows[0]).toBe('告知编号,结果,失败原因');
+    expect(rows.slice(1).map((r) => r.split(',').slice(0, 2).join(','))).toEqual(['1201,失败', '1202,失败', '1203,失败']);
+  });
 });

@@ -3,10 +3,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { clearYear } from '../../src/modules/bank/clearing.ts';
+import { confirmClearing, openClearing } from '../../src/modules/bank/clearing.ts';
+import { createUser } from '../../src/core/users.ts';
 import { recordRefund } from '../../src/modules/bank/failures.ts';
 import { roundLedger } from '../../src/modules/bank/ledger.ts';
-import { clearingFigures, reconciliationFigures, reconciliationInScope, reconciliationPdf } from '../../src/modules/bank/queries.ts';
+import { clearingDraftOf, clearingFigures, reconciliationFigures, reconciliationInScope, reconciliationPdf } from '../../src/modules/bank/queries.ts';
 import { importConfirmation, lastEndedQuarter, openReconciliations, quarterOf, resolveDifference, signReconciliation } from '../../src/modules/bank/reconcile.ts';
 import { type TestDb, actorFor, createSeededDb } from '../factories.ts';
 
@@ -94,12 +95,12 @@ describe('quarterly reconciliation and year-end clearing', () => {
       expect(text).toContain('青禾县农村信用合作联社');
     }
     fs.rmSync(dir, { recursive: true, force: true });
-  }, 120_000);
+  });
 
-  it('clears a finished year once: money awaiting a decision goes back to the treasury; the report adds up', async () => {
+  it('clears a finished year with finance, departments and bank: final only when all have confirmed; money awaiting a decision goes back to the treasury; the report adds up', async () => {
     t = await createSeededDb({ demo: true }, { people: true });
     const db = t.core.db;
-    const [finance, bank, station] = await Promise.all(['finance', 'bank', 'station1'].map((u) => actorFor(t!, u)));
+    const [finance, bank, station, civil, agri, admin] = await Promise.all(['finance', 'bank', 'station1', 'dept_civil', 'dept_agri', 'admin'].map((u) => actorFor(t!, u)));
     const county = Number((await db('core_region').where({ name: '青禾县' }).first('id')).id);
     const answered = Number((await db('batch_round').where({ period: '2026-08', state: 'transferred' }).first('id')).id);
     // The demo's failed resend due for refund: the bank refunds it, so its money awaits a decision at year end.
@@ -107,19 +108,37 @@ describe('quarterly reconciliation and year-end clearing', () => {
     await recordRefund(t.core, bank, answered, { failureIds: [Number(due.id)], voucherNo: '退款A', refundedOn: '2026-11-20', amountFen: Number(due.amount_fen) });
     const before = await roundLedger(db, answered);
     expect(before.awaitingFen).toBe(Number(due.amount_fen));
-    await expect(clearYear(t.core, finance, { year: 2026, voucherNo: '清算001' }, new Date('2026-12-01T00:00:00Z'))).rejects.toMatchObject({ fieldErrors: { year: '只能清算已结束的年度' } });
-    await expect(clearYear(t.core, station, { year: 2026, voucherNo: '清算001' }, new Date('2027-01-10T00:00:00Z'))).rejects.toThrow('财政局业务科室');
-    await clearYear(t.core, finance, { year: 2026, voucherNo: '清算001' }, new Date('2027-01-10T00:00:00Z'));
-    await expect(clearYear(t.core, finance, { year: 2026, voucherNo: '清算002' }, new Date('2027-01-10T00:00:00Z'))).rejects.toThrow('已清算');
+    const at = new Date('2027-01-10T00:00:00Z');
+    await expect(openClearing(t.core, finance, { year: 2026 }, new Date('2026-12-01T00:00:00Z'))).rejects.toMatchObject({ fieldErrors: { year: '只能清算已结束的年度' } });
+    await expect(openClearing(t.core, station, { year: 2026 }, at)).rejects.toThrow('财政局业务科室');
+    await openClearing(t.core, finance, { year: 2026 }, at);
+    const draft = (await clearingDraftOf(db, county, 2026))!;
+    expect(draft.parties.map((p) => p.party)).toEqual(['finance_section', 'department', 'department', 'bank']);
+    const version = async () => (await clearingDraftOf(db, county, 2026))!.version;
+    // Not final until every party has confirmed: the finance section's confirmation waits for the others, and is
+    // not taken by the person who opened the clearing.
+    await expect(confirmClearing(t.core, finance, { year: 2026, version: await version(), voucherNo: '清算001' }, at)).rejects.toThrow('均确认后');
+    expect(await confirmClearing(t.core, civil, { year: 2026, version: await version() }, at)).toBe(false);
+    await expect(confirmClearing(t.core, civil, { year: 2026, version: await version() }, at)).rejects.toThrow('已确认');
+    expect(await confirmClearing(t.core, agri, { year: 2026, version: await version() }, at)).toBe(false);
+    expect(await confirmClearing(t.core, bank, { year: 2026, version: await version() }, at)).toBe(false);
+    await expect(confirmClearing(t.core, finance, { year: 2026, version: await version(), voucherNo: '清算001' }, at)).rejects.toThrow('双人复核');
+    await createUser(t.core, admin, { username: 'finance2', displayName: '财政复核人', roles: ['finance_section'], regionId: finance.regionId, orgId: null });
+    const colleague = await actorFor(t, 'finance2');
+    await expect(confirmClearing(t.core, colleague, { year: 2026, version: await version() }, at)).rejects.toMatchObject({ fieldErrors: { voucherNo: '请填写清算缴款凭证号' } });
+    expect((await clearingDraftOf(db, county, 2026))!.state).toBe('open');
+    expect(await confirmClearing(t.core, colleague, { year: 2026, version: await version(), voucherNo: '清算001' }, at)).toBe(true);
+    await expect(openClearing(t.core, finance, { year: 2026, version: await version() }, at)).rejects.toThrow('已清算');
     const after = await roundLedger(db, answered);
     expect([after.awaitingFen, after.returnedFen, after.balanced]).toEqual([0, before.returnedFen + before.awaitingFen, true]);
     expect((await db('bank_failure').where({ id: due.id }).first('state')).state).toBe('returned');
-    for (const p of await clearingFigures(db, county, 2026)) {
+    const { policies } = await clearingFigures(db, county, 2026);
+    for (const p of policies) {
       expect(p.clearedFen).toBe(p.allocatedFen - p.paidFen - p.pendingFen);
       expect(p.clearedFen).toBe(p.unspentFen + p.returnedFen + p.awaitingFen);
     }
     const stored = await db('bank_clearing').where({ county_id: county, year: 2026 }).first('report_pdf', 'report_sm3', 'figures');
     expect(Buffer.from(stored.report_pdf).subarray(0, 5).toString()).toBe('%PDF-');
-    expect(JSON.parse(stored.figures).length).toBeGreaterThan(0);
-  }, 120_000);
+    expect(JSON.parse(stored.figures).policies.length).toBe(policies.length);
+  });
 });

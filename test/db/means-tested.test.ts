@@ -23,6 +23,7 @@ const policy = {
   toYear: null,
   effectiveYear: 2026,
   confidential: false,
+  emergencyRelief: false,
   exclusiveGroups: [],
   changeNote: null,
 };

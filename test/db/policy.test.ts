@@ -25,6 +25,7 @@ const input = {
   effectiveYear: 2026,
   confidential: false,
   meansTested: false,
+  emergencyRelief: false,
   exclusiveGroups: [],
   changeNote: null,
 };

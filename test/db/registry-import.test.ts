@@ -268,13 +268,15 @@ describe(`registry import (${TEST_DB})`, () => {
     );
     const outcome = await importRegistry(t.core, station, { name: 'warnings.csv', buffer: file });
     if (!outcome.ok) throw new Error(JSON.stringify(outcome.errors));
-    expect(outcome).toMatchObject({ created: 3, warnings: 7, luhnWarnings: 1 });
+    expect(outcome).toMatchObject({ created: 3, warnings: 8, luhnWarnings: 1 });
     const kept = await t.core.db('beneficiary_import_warning').where({ import_id: outcome.importId }).orderBy('id').select('row_number', 'field', 'message');
     expect(kept.map((w) => `${w.row_number}|${w.field}|${w.message}`)).toEqual([
       '2|身份证号码|身份证号码含全角数字，已转换',
       '2|账号|账号含不可见字符（零宽空格等），已删除',
       '2|性别|填的是「女」，身份证号码为男性：登记的性别以身份证号码为准，请核对',
       '3|身份证号码|15 位旧身份证号码，已按规则转换为 18 位，请核对',
+      // A file without the column 非社保卡原因 (a county's older sheet) imports; its bank card is warned (社保卡优先).
+      '3|账户类型|银行卡不是社会保障卡，文件没有「非社保卡原因」列：请补填原因（社保卡尚未发放、社保卡挂失补办中、社保卡未激活金融功能、社保卡金融账户冻结或异常、其他（须说明）），以便办理社保卡',
       `3|账号|${NOT_UNIONPAY_WARNING}`,
       '4|手机号码|手机号码含全角数字，已转换',
       `4|账号|${LUHN_WARNING}`,

@@ -63,7 +63,7 @@ describe(`card-opening requests and completion receipts (${TEST_DB})`, () => {
     expect(change.summary).toContain(`****${cardNumber.slice(-4)}`);
     expect(Number((await db('beneficiary_change_request').where({ person_id: personId }).count({ n: '*' }).first())?.n)).toBe(1);
     expect((await station.get(`/bank/card-requests/${requestId}`)).text).toContain('未开卡：本人未到网点办理');
-  }, 120_000);
+  });
 
   it('keeps the bank\'s completion receipt of a round (PDF or a scan, nothing else) for everyone who sees the round', async () => {
     t = await createSeededDb({ demo: true }, { people: true });
@@ -84,5 +84,5 @@ describe(`card-opening requests and completion receipts (${TEST_DB})`, () => {
     const id = /\/bank\/receipts\/(\d+)/.exec(seen.text)![1];
     const download = await dept.get(`/bank/receipts/${id}`).buffer(true).parse(binaryParser);
     expect((download.body as Buffer).equals(pdf)).toBe(true);
-  }, 120_000);
+  });
 });

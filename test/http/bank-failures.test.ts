@@ -72,25 +72,31 @@ describe(`failed payments, from the pages (${TEST_DB})`, () => {
     expect(wrong.text).toContain(`退回金额应为所选 2 笔的合计 ${yuan(a!.fen + b!.fen)} 元`);
     expect((await post(bank, `/bank/rounds/${round.id}`, `/bank/rounds/${round.id}/refund`, { failureIds: ids.map(String), amount: yuan(a!.fen + b!.fen), voucherNo: 'TK001', refundedOn: businessDate() })).status).toBe(303);
 
-    // The department: one corrected again and paid through the treasury; the other returned to the treasury.
-    expect((await dept.get('/')).text).toContain('资金已退回原账户、待重新发放或决定缴回的明细');
-    expect((await post(dept, `/bank/failures/${ids[1]}`, `/bank/failures/${ids[1]}/decide-return`, { version: await version(ids[1]!), reason: '本人已迁往外省，联系不上' })).status).toBe(303);
-    expect((await post(station, `/bank/failures/${ids[0]}`, `/bank/failures/${ids[0]}/correct`, { version: await version(ids[0]!), note: '已补办社保卡' })).status).toBe(303);
-    expect((await post(dept, `/bank/failures/${ids[0]}`, `/bank/failures/${ids[0]}/verify`, { version: await version(ids[0]!) })).status).toBe(303);
-    expect((await post(finance, `/bank/rounds/${round.id}`, `/bank/rounds/${round.id}/approve`, { failureIds: [String(ids[0])] })).status).toBe(303);
+    // The department pays both again within 10 working days (a free-form return is no longer offered): corrected,
+    // verified, re-reviewed, the treasury sends the money again; one is paid, the other fails a third time.
+    expect((await dept.get('/')).text).toContain('资金已退回原账户、待重新发放的明细');
+    expect((await dept.get(`/bank/failures/${ids[1]}`)).text).not.toContain('不再发放的原因');
+    for (const id of ids) {
+      expect((await post(station, `/bank/failures/${id}`, `/bank/failures/${id}/correct`, { version: await version(id), note: '已补办社保卡' })).status).toBe(303);
+      expect((await post(dept, `/bank/failures/${id}`, `/bank/failures/${id}/verify`, { version: await version(id) })).status).toBe(303);
+    }
+    expect((await post(finance, `/bank/rounds/${round.id}`, `/bank/rounds/${round.id}/approve`, { failureIds: ids.map(String) })).status).toBe(303);
     // Not fetchable until the treasury sends the money again.
     expect((await bank.get(`/bank/payouts/${round.id}/csv?supplement=2`)).status).toBe(404);
     const treasury = await as('treasury');
     expect((await treasury.get('/')).text).toContain('待再次拨付的补充代发文件');
     const supplementId = String((await db('bank_supplement').where({ round_id: round.id, seq: 2 }).first('id')).id);
-    const elsewhere = await post(treasury, `/bank/rounds/${round.id}`, `/bank/rounds/${round.id}/retransfer`, { supplementId, amount: yuan(a!.fen), voucherNo: 'ZF002', destinationAccount: '6222000000000000' });
+    const elsewhere = await post(treasury, `/bank/rounds/${round.id}`, `/bank/rounds/${round.id}/retransfer`, { supplementId, amount: yuan(a!.fen + b!.fen), voucherNo: 'ZF002', destinationAccount: '6222000000000000' });
     expect(elsewhere.status).toBe(422);
     expect(elsewhere.text).toContain('只能拨付到代发协议');
-    expect((await post(treasury, `/bank/rounds/${round.id}`, `/bank/rounds/${round.id}/retransfer`, { supplementId, amount: yuan(a!.fen), voucherNo: 'ZF002', destinationAccount: DEMO_SETTLEMENT_ACCOUNT })).status).toBe(303);
+    expect((await post(treasury, `/bank/rounds/${round.id}`, `/bank/rounds/${round.id}/retransfer`, { supplementId, amount: yuan(a!.fen + b!.fen), voucherNo: 'ZF002', destinationAccount: DEMO_SETTLEMENT_ACCOUNT })).status).toBe(303);
     const third = await bank.get(`/bank/payouts/${round.id}/csv?supplement=2`).buffer(true).parse(binaryParser);
     expect((third.body as Buffer).toString('utf8')).toContain(`R${round.id}-${a!.id}-3`);
-    expect((await upload(resultFileCsv([{ ref: `R${round.id}-${a!.id}-3`, amountFen: a!.fen, result: '成功' }]), '第三次.csv')).status).toBe(303);
+    expect((await upload(resultFileCsv([{ ref: `R${round.id}-${a!.id}-3`, amountFen: a!.fen, result: '成功' }, { ref: `R${round.id}-${b!.id}-3`, amountFen: b!.fen, result: '失败', code: 'F04' }]), '第三次.csv')).status).toBe(303);
     expect((await db('bank_failure').where({ id: ids[0] }).first('state')).state).toBe('paid');
+    // The third failure is refunded by the bank and is due back to the treasury.
+    expect((await post(bank, `/bank/rounds/${round.id}`, `/bank/rounds/${round.id}/refund`, { failureIds: [String(ids[1])], amount: yuan(b!.fen), voucherNo: 'TK004', refundedOn: businessDate() })).status).toBe(303);
+    expect((await db('bank_failure').where({ id: ids[1] }).first('state')).state).toBe('return_due');
 
     expect((await post(treasury, `/bank/rounds/${round.id}`, `/bank/rounds/${round.id}/treasury-return`, { failureIds: [String(ids[1])], amount: yuan(b!.fen), voucherNo: 'JK003', returnedOn: businessDate() })).status).toBe(303);
 
@@ -129,5 +135,5 @@ describe(`failed payments, from the pages (${TEST_DB})`, () => {
     expect((await dept.get(compiled.headers.location!)).text).toContain('（补发）');
     expect((await station.get(`/bank/failures/${ids[1]}`)).text).toContain('已编入补发批次');
     expect((await station.get('/bank/failed-list')).text).not.toContain(personB.id_masked);
-  }, 120_000);
+  });
 });

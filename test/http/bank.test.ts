@@ -211,16 +211,19 @@ describe(`the agent bank's payout files (${TEST_DB})`, () => {
     expect(person.text).toContain('代发银行发放结果');
     expect(person.text).toContain(`发放失败：${failed.failure_code}`);
 
-    // Each paid line queued one notice; the sender sends them (here a test sender), the person's page shows it.
+    // Each paid line queued one notice; the demo agreement names no SMS channel, so the log sender (here a test
+    // sender) writes them and the person's page says they were not sent (test/http/notices.test.ts: the bank's channel).
     const sent: string[] = [];
     const queuedBefore = Number((await t.core.db('bank_notice').where({ state: 'queued' }).whereNot({ round_id: round.id }).count({ n: '*' }).first())?.n);
-    expect(await sendQueuedNotices(t.core.db, { channel: 'test', send: async (n) => void sent.push(n.text) })).toBe(queuedBefore + simulated.lines - simulated.failed);
-    expect(await sendQueuedNotices(t.core.db, { channel: 'test', send: async (n) => void sent.push(n.text) })).toBe(0);
+    expect((await sendQueuedNotices(t.core.db, { channel: 'test', send: async (n) => void sent.push(n.text) })).logged).toBe(queuedBefore + simulated.lines - simulated.failed);
+    expect((await sendQueuedNotices(t.core.db, { channel: 'test', send: async (n) => void sent.push(n.text) })).logged).toBe(0);
     const paid = await t.core.db('bank_line_result').where({ round_id: round.id, result: 'paid' }).first('line_id');
     const paidLine = await t.core.db('batch_line').where({ id: paid.line_id }).first('person_id', 'amount_fen', 'account_last4');
     const notice = (await t.core.db('bank_notice').where({ line_id: paid.line_id }).first('text')).text as string;
-    expect(notice).toMatch(new RegExp(`^您的2026年9月经济困难高龄失能养老服务补贴资金 [\\d,.]+ 元已于 \\d{4}-\\d{2}-\\d{2} 发放到尾号 ${paidLine.account_last4} 的账户。主管部门：青禾县民政局。$`));
+    expect(notice).toMatch(new RegExp(`^您的2026年9月经济困难高龄失能养老服务补贴资金 [\\d,.]+ 元（补贴标准：(.+，)?每\\S+ [\\d,.]+ 元）已于 \\d{4}-\\d{2}-\\d{2} 发放到尾号 ${paidLine.account_last4} 的账户。发放部门：青禾县民政局。$`));
     expect(sent).toContain(notice);
-    expect((await station.get(`/beneficiaries/${paidLine.person_id}`)).text).toContain(notice);
+    const personPage = (await station.get(`/beneficiaries/${paidLine.person_id}`)).text;
+    expect(personPage).toContain(notice);
+    expect(personPage).toContain('演示：仅写入日志，未实际发送');
   });
 });

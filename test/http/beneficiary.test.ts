@@ -65,7 +65,7 @@ describe(`registry pages (${TEST_DB})`, () => {
     const template = await station.get('/beneficiaries/import/template.xlsx').buffer(true).parse(binaryParser);
     const workbook = new ExcelJS.Workbook();
     await workbook.xlsx.load(template.body as never);
-    expect(workbook.worksheets[0]!.getRow(2).values).toEqual([undefined, '村（社区）*', '姓名*', '身份证号码*', '与户主关系*', '户主身份证号码*', '手机号码', '账户类型', '开户机构', '账号', '户名']);
+    expect(workbook.worksheets[0]!.getRow(2).values).toEqual([undefined, '村（社区）*', '姓名*', '身份证号码*', '与户主关系*', '户主身份证号码*', '手机号码', '账户类型', '开户机构', '账号', '户名', '非社保卡原因']);
 
     const rows = registryFileRows(fakeHouseholds({ households: 3, villages: ['东关社区', '西街村'], seed: 3 }));
     // A whole household put in a village the township does not have.
@@ -104,7 +104,7 @@ describe(`registry pages (${TEST_DB})`, () => {
     const station = agentFor(t.core);
     await login(station, 'station1');
     const village = String(await regionId(t, '南河村'));
-    const form = { name: '赵小河', idNumber: '11010519491231002X', villageId: village, relation: 'head', hasAccount: 'on', accountKind: 'passbook', bankName: '青禾县农村信用合作联社', holderName: '' };
+    const form = { name: '赵小河', idNumber: '11010519491231002X', villageId: village, relation: 'head', hasAccount: 'on', accountKind: 'passbook', bankName: '青禾县农村信用合作联社', holderName: '', nonCardReason: 'not_issued' };
     const own = await submit(station, '/beneficiaries/new', '/beneficiaries', { ...form, idNumber: '440308198001010012', accountNumber: '440308198001010012' });
     expect(own.status).toBe(422);
     expect(own.text).toContain('账号与本人的身份证号码相同：请填写银行卡、社会保障卡或存折的账号，不是身份证号码');

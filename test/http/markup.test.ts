@@ -88,5 +88,5 @@ describe(`page markup (${TEST_DB})`, () => {
     expect([...files]).toEqual(
       expect.arrayContaining(['/public/policies.pdf?county&year', '/public/policies.xlsx?county&year', '/policies/export.xlsx?', '/bank/payouts/N/xlsx?', '/bank/payouts/N/csv/smN?', '/beneficiaries/import/template.xlsx?']),
     );
-  }, 180_000);
+  });
 });

@@ -101,5 +101,5 @@ describe(`the one-card view tells where each payment's money went (${TEST_DB})`,
     expect(text).toContain(paidRow(reissueTitle, returned.period, amountFen, '补发：已发放到账'));
     expect(text).toContain(paidRow(september.title, '2026-09', Number(september.amount_fen), '已发放到账'));
     expect(text).toContain(`已拨付合计 ${formatYuan(fen(Number(september.amount_fen) + amountFen))} 元（2 笔）`);
-  }, 120_000);
+  });
 });

@@ -150,5 +150,5 @@ describe(`a roster printed and downloaded whole (${TEST_DB})`, () => {
     await login(bank, 'bank');
     expect((await bank.get(`/rosters/${rosterId}/roster.pdf`)).status).toBe(403);
     expect(await auditRows(t.core, 'batch.roster.print')).toHaveLength(2);
-  }, 120_000);
+  });
 });

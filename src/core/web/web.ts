@@ -25,7 +25,11 @@ export interface PagePanel {
 }
 
 /** The pages that take panels, with the id of what they show. */
-export type PanelProviders = { person?: (actor: Actor, personId: number) => Promise<PagePanel | null> };
+export type PanelProviders = {
+  person?: (actor: Actor, personId: number) => Promise<PagePanel | null>;
+  /** A roster's page (batch): a higher module's section about that roster (its publicity sheets). */
+  roster?: (actor: Actor, rosterId: number) => Promise<PagePanel | null>;
+};
 
 export interface ImportRefusal {
   count: number;

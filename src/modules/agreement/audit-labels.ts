@@ -11,6 +11,7 @@ const EDITABLE_TERMS = {
   termWithdrawal: '便捷取款要求',
   termDataSecurity: '数据安全要求',
   freeSms: '免费短信告知',
+  noticeChannel: '短信告知渠道',
   freeWithdrawal: '免费取款',
   dataSecurityPledged: '数据安全承诺',
 };

@@ -6,7 +6,7 @@ import type { FieldCrypto } from '../../core/crypto.ts';
 import { isBusinessDate } from '../../core/dates.ts';
 import { type Tx, inTransaction, insertReturningId, nowIso } from '../../core/db.ts';
 import { ConflictError, NotFoundError, ValidationError } from '../../core/errors.ts';
-import { PROCUREMENT_METHODS } from './model.ts';
+import { NOTICE_CHANNELS, PROCUREMENT_METHODS } from './model.ts';
 import { type AgreementAction, can } from './policy.ts';
 import { type AgreementRow, countyOf, findAgreement } from './queries.ts';
 import type { AgreementEdit, AgreementExtension, AgreementInput, AgreementTermination, BreachInput } from './schemas.ts';
@@ -88,13 +88,14 @@ function editableColumns(input: AgreementEdit | AgreementInput) {
     term_withdrawal: input.termWithdrawal,
     term_data_security: input.termDataSecurity,
     free_sms: input.freeSms,
+    notice_channel: input.noticeChannel ?? null,
     free_withdrawal: input.freeWithdrawal,
     data_security_pledged: input.dataSecurityPledged,
   };
 }
 
 /** The editable terms as the audit log compares them (codes and yes/no in words). */
-function termsSummary(a: Pick<AgreementRow, 'branch' | 'settlement_account_name' | 'procurement_project_no' | 'procurement_method' | 'term_payment' | 'term_notice' | 'term_withdrawal' | 'term_data_security' | 'free_sms' | 'free_withdrawal' | 'data_security_pledged'>) {
+function termsSummary(a: Pick<AgreementRow, 'branch' | 'settlement_account_name' | 'procurement_project_no' | 'procurement_method' | 'term_payment' | 'term_notice' | 'term_withdrawal' | 'term_data_security' | 'free_sms' | 'notice_channel' | 'free_withdrawal' | 'data_security_pledged'>) {
   const yesNo = (v: boolean) => (v ? '是' : '否');
   return {
     branch: a.branch,
@@ -106,6 +107,7 @@ function termsSummary(a: Pick<AgreementRow, 'branch' | 'settlement_account_name'
     termWithdrawal: a.term_withdrawal ?? '',
     termDataSecurity: a.term_data_security ?? '',
     freeSms: yesNo(Boolean(a.free_sms)),
+    noticeChannel: a.notice_channel ? (NOTICE_CHANNELS[a.notice_channel as keyof typeof NOTICE_CHANNELS] ?? a.notice_channel) : '未约定',
     freeWithdrawal: yesNo(Boolean(a.free_withdrawal)),
     dataSecurityPledged: yesNo(Boolean(a.data_security_pledged)),
   };

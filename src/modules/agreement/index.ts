@@ -13,7 +13,8 @@ import { agreementRoutes } from './routes.ts';
  * that serve a township, and transfers resent money to that account too. Other modules use only what this file
  * exports.
  */
-export { type AgreementRow, agreementInForce, banksServing, settlementAccountNumber } from './queries.ts';
+export { type AgreementRow, agreementInForce, banksServing, noticeChannelOf, settlementAccountNumber } from './queries.ts';
+export { NOTICE_CHANNELS, type NoticeChannel } from './model.ts';
 export { sealSettlementAccounts, sealedSettlementAccount } from './commands.ts';
 
 export function createAgreementModule(): AppModule {

@@ -23,6 +23,17 @@ export const AGREEMENT_TERMS = {
   termDataSecurity: '数据安全',
 } as const;
 
+/**
+ * How the bank takes the payment notices it sends free by SMS (青海 二(一)1: 通过手机短信等方式及时向受益对象发送补贴
+ * 项目、补贴标准、发放部门等信息): a notice file it downloads (docs/notice-format.md) or the API; none agreed, and the
+ * platform only writes them to its log (and says so).
+ */
+export const NOTICE_CHANNELS = {
+  file: '告知文件（银行下载、上传发送结果）',
+  api: '接口（/api/v1/notices）',
+} as const;
+export type NoticeChannel = keyof typeof NOTICE_CHANNELS;
+
 /** What decides whether an agreement is in force on a day. */
 export interface AgreementTerm {
   starts_on: string;

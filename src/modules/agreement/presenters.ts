@@ -1,6 +1,6 @@
 import type { Actor } from '../../core/auth/roles.ts';
 import { businessDate } from '../../core/dates.ts';
-import { AGREEMENT_TERMS, PROCUREMENT_METHODS, agreementStateLabel } from './model.ts';
+import { AGREEMENT_TERMS, NOTICE_CHANNELS, PROCUREMENT_METHODS, agreementStateLabel } from './model.ts';
 import { can } from './policy.ts';
 import type { AgreementRow } from './queries.ts';
 
@@ -16,7 +16,7 @@ export function presentAgreement(a: AgreementRow, today = businessDate()) {
     term: `${a.starts_on} 至 ${a.ends_on}`,
     state: agreementStateLabel(a, today),
     townships: a.townships.join('、'),
-    services: [a.free_sms ? '免费短信告知' : '', a.free_withdrawal ? '免费取款' : '', a.data_security_pledged ? '已承诺数据安全' : ''].filter(Boolean).join('、') || '无',
+    services: [a.free_sms ? `免费短信告知（${a.notice_channel ? `经${NOTICE_CHANNELS[a.notice_channel as keyof typeof NOTICE_CHANNELS] ?? a.notice_channel}` : '未约定告知渠道，平台仅写入日志'}）` : '', a.free_withdrawal ? '免费取款' : '', a.data_security_pledged ? '已承诺数据安全' : ''].filter(Boolean).join('、') || '无',
     settlementAccountName: a.settlement_account_name,
     settlementAccountNo: `****${a.settlement_account_last4}`,
     procurement: a.procurement_project_no ? `${procurementLabel(a.procurement_method)} ${a.procurement_project_no}` : '未登记',
@@ -43,6 +43,7 @@ export function editValues(a: AgreementRow) {
     termWithdrawal: a.term_withdrawal ?? '',
     termDataSecurity: a.term_data_security ?? '',
     freeSms: a.free_sms ? 'on' : '',
+    noticeChannel: a.notice_channel ?? '',
     freeWithdrawal: a.free_withdrawal ? 'on' : '',
     dataSecurityPledged: a.data_security_pledged ? 'on' : '',
   };
@@ -59,3 +60,4 @@ export function presentAgreementPermissions(actor: Actor, a: AgreementRow) {
 }
 
 export const procurementOptions = Object.entries(PROCUREMENT_METHODS).map(([value, label]) => ({ value, label }));
+export const noticeChannelOptions = Object.entries(NOTICE_CHANNELS).map(([value, label]) => ({ value, label }));

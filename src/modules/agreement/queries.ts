@@ -2,7 +2,7 @@ import type { FieldCrypto } from '../../core/crypto.ts';
 import { businessDate } from '../../core/dates.ts';
 import type { Conn } from '../../core/db.ts';
 import { type Region, findRegion, regionLineage } from '../../core/regions.ts';
-import { inForceOn } from './model.ts';
+import { type NoticeChannel, inForceOn } from './model.ts';
 
 export interface AgreementRow {
   id: number;
@@ -18,6 +18,8 @@ export interface AgreementRow {
   settlement_account_enc: string;
   settlement_account_last4: string;
   free_sms: boolean;
+  /** How the bank takes the notices it sends free by SMS (file | api), or null: none agreed (the log only). */
+  notice_channel: string | null;
   free_withdrawal: boolean;
   /** Bumped by every change (edit, extension, termination): a form of an older version is refused. */
   version: number;
@@ -43,7 +45,7 @@ export async function countyOf(db: Conn, regionId: number): Promise<Region | und
   return region ? (await regionLineage(db, region)).find((r) => r.level === 'county') : undefined;
 }
 
-const AGREEMENT_COLUMNS = ['id', 'county_id', 'bank_org_id', 'branch', 'agreement_no', 'starts_on', 'ends_on', 'settlement_account_name', 'settlement_account_enc', 'settlement_account_last4', 'free_sms', 'free_withdrawal', 'version', 'procurement_project_no', 'procurement_method', 'term_payment', 'term_notice', 'term_withdrawal', 'term_data_security', 'data_security_pledged', 'terminated_on', 'termination_reason'];
+const AGREEMENT_COLUMNS = ['id', 'county_id', 'bank_org_id', 'branch', 'agreement_no', 'starts_on', 'ends_on', 'settlement_account_name', 'settlement_account_enc', 'settlement_account_last4', 'free_sms', 'notice_channel', 'free_withdrawal', 'version', 'procurement_project_no', 'procurement_method', 'term_payment', 'term_notice', 'term_withdrawal', 'term_data_security', 'data_security_pledged', 'terminated_on', 'termination_reason'];
 
 /**
  * The full settlement account number of an agreement, for the treasury's transfer to it (which must go to exactly
@@ -118,4 +120,20 @@ export async function listExtensions(db: Conn, agreementId: number): Promise<{ p
 /** The breaches recorded against an agreement's bank, latest first. */
 export async function listBreaches(db: Conn, agreementId: number): Promise<{ occurred_on: string; description: string; measure: string; recorded_at: string; recorded_by_name: string }[]> {
   return db('agreement_breach as b').leftJoin('core_user as u', 'u.id', 'b.recorded_by').where('b.agreement_id', agreementId).orderBy([{ column: 'b.occurred_on', order: 'desc' }, { column: 'b.id', order: 'desc' }]).select('b.occurred_on', 'b.description', 'b.measure', 'b.recorded_at', 'u.display_name as recorded_by_name');
+}
+
+/**
+ * The channel by which a bank takes the payment notices of a county on a day: that of its agreement in force there
+ * that promises free SMS notices and names a channel (the most recent if several do), or null — then no channel is
+ * agreed and the platform only writes the notices to its log.
+ */
+export async function noticeChannelOf(db: Conn, input: { countyId: number; bankOrgId: number; on: string }): Promise<{ agreementId: number; channel: NoticeChannel } | null> {
+  const rows: { id: number; notice_channel: string; starts_on: string; ends_on: string; terminated_on: string | null }[] = await db('agreement_contract')
+    .where({ county_id: input.countyId, bank_org_id: input.bankOrgId })
+    .where('free_sms', true)
+    .whereNotNull('notice_channel')
+    .orderBy('starts_on', 'desc')
+    .select('id', 'notice_channel', 'starts_on', 'ends_on', 'terminated_on');
+  const agreement = rows.find((a) => inForceOn(a, input.on));
+  return agreement ? { agreementId: agreement.id, channel: agreement.notice_channel as NoticeChannel } : null;
 }

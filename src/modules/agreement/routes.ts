@@ -6,7 +6,7 @@ import { parseId, validate } from '../../core/http/validate.ts';
 import type { Web } from '../../core/web/web.ts';
 import { editAgreement, extendAgreement, recordAgreement, recordBreach, terminateAgreement } from './commands.ts';
 import { can } from './policy.ts';
-import { editValues, presentAgreement, presentAgreementPermissions, procurementOptions } from './presenters.ts';
+import { editValues, noticeChannelOptions, presentAgreement, presentAgreementPermissions, procurementOptions } from './presenters.ts';
 import { countyOf, findAgreement, listAgreements, listBreaches, listExtensions, recordingChoices } from './queries.ts';
 import { agreementEditSchema, agreementExtendSchema, agreementSchema, agreementTerminateSchema, breachSchema } from './schemas.ts';
 
@@ -37,6 +37,7 @@ export function agreementRoutes(router: Router, web: Web): void {
         banks: choices.banks.map((b) => ({ value: b.id, label: b.name })),
         townships: choices.townships,
         procurementMethods: procurementOptions,
+        noticeChannels: noticeChannelOptions,
         values: { freeSms: 'on', freeWithdrawal: 'on', dataSecurityPledged: 'on' },
         ...extra,
       },
@@ -66,6 +67,7 @@ export function agreementRoutes(router: Router, web: Web): void {
         extensions: await listExtensions(db, agreement.id),
         breaches: await listBreaches(db, agreement.id),
         procurementMethods: procurementOptions,
+        noticeChannels: noticeChannelOptions,
         editValues: editValues(agreement),
         ...extra,
       },

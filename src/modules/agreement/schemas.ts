@@ -1,8 +1,16 @@
 import { z } from 'zod';
 import { businessDate, checkbox, id, idList, reason, text, version } from '../../core/fields.ts';
-import { AGREEMENT_TERMS, PROCUREMENT_METHODS, type ProcurementMethod } from './model.ts';
+import { AGREEMENT_TERMS, NOTICE_CHANNELS, type NoticeChannel, PROCUREMENT_METHODS, type ProcurementMethod } from './model.ts';
 
 const procurementMethod = z.enum(Object.keys(PROCUREMENT_METHODS) as [ProcurementMethod, ...ProcurementMethod[]], { error: '请选择政府采购方式' });
+
+/** The channel of the free SMS notices, or none (empty): the platform then only writes notices to its log. */
+const noticeChannel = z.preprocess((v) => (v === undefined || v === null || v === '' ? null : v), z.enum(Object.keys(NOTICE_CHANNELS) as [NoticeChannel, ...NoticeChannel[]], { error: '请选择短信告知渠道' }).nullable().optional());
+
+/** A channel for notices is agreed only with the free SMS service it carries. */
+function channelNeedsSms(input: { freeSms: boolean; noticeChannel?: NoticeChannel | null | undefined }, ctx: z.RefinementCtx) {
+  if (input.noticeChannel && !input.freeSms) ctx.addIssue({ code: 'custom', path: ['noticeChannel'], message: '约定了短信告知渠道，须同时勾选“每笔发放免费短信告知”' });
+}
 
 /** What the agreement sets the bank on each term of 重庆 二(五) (资金支付、补贴通知、便捷取款、数据安全). */
 const terms = {
@@ -20,6 +28,7 @@ const editable = {
   procurementMethod,
   ...terms,
   freeSms: checkbox,
+  noticeChannel,
   freeWithdrawal: checkbox,
   dataSecurityPledged: checkbox,
 };
@@ -38,11 +47,11 @@ export const agreementSchema = z.object({
   settlementAccountNo: z.string({ error: '请填写资金清算账号' }).trim().transform((v) => v.replace(/\s/g, '')),
   townshipIds: idList('服务乡镇', { allowEmpty: true }),
   ...editable,
-});
+}).superRefine(channelNeedsSms);
 export type AgreementInput = z.infer<typeof agreementSchema>;
 
 /** Editing an agreement's terms, from the page of the version shown. */
-export const agreementEditSchema = z.object({ version, ...editable });
+export const agreementEditSchema = z.object({ version, ...editable }).superRefine(channelNeedsSms);
 export type AgreementEdit = z.infer<typeof agreementEditSchema>;
 
 /** Extending the term: the new end date (checked against the current one by the command) and the document that agrees it. */

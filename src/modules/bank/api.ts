@@ -8,11 +8,14 @@ import { payoutQuerySchema } from './schemas.ts';
 import { PAYOUT_FORMATS } from './payout.ts';
 import { supplementsOf } from './queries.ts';
 import { FAILURE_CODES, postResults } from './results.ts';
+import { noticeApi } from './notice-routes.ts';
 
 /** The agent bank's machine API: the rounds released to it and their payout files (token purpose 'bank'). */
 export function bankApi(core: Core) {
+  const notices = noticeApi(core);
   return {
     routes(router: Router) {
+      notices.routes(router);
       router.get('/payouts', async (ctx) => {
         const rounds = await bankRounds(core, { client: apiClient(ctx) });
         ctx.body = {
@@ -40,6 +43,7 @@ export function bankApi(core: Core) {
       });
     },
     openapi: {
+      ...notices.openapi,
       '/payouts': { get: { summary: '下达给本机构的发放批次', description: '令牌用途须为“代发银行”，并指定本机构。', responses: { '200': { description: '{ rounds: [{ roundId, title, period, state, supplements: [{ seq, lines, amountFen }] }] }' }, '401': { description: '缺少或无效的令牌' } } } },
       '/payouts/{roundId}/results': {
         post: {

@@ -8,7 +8,9 @@ import { freeTextProblem } from '../../core/fields.ts';
 import { claimFileDigest } from '../../core/imports.ts';
 import { findRegion } from '../../core/regions.ts';
 import { type ImportError, type TableSpec, readTable, writeErrorReport, writeTableXlsx } from '../../core/spreadsheet.ts';
-import { ACCOUNT_KIND_LABELS, type AccountKind, idNumbersById, parseIdNumber, peopleWithoutAccount, proposeOpenedAccount, registryFactsByIdNumberIndex } from '../beneficiary/index.ts';
+import { ACCOUNT_KIND_LABELS, type AccountKind, idNumbersById, notOnCardQuery, parseIdNumber, peopleWithoutAccount, proposeOpenedAccount, registryFactsByIdNumberIndex } from '../beneficiary/index.ts';
+
+const chunks = <T>(items: T[], size: number): T[][] => Array.from({ length: Math.ceil(items.length / size) }, (_, i) => items.slice(i * size, (i + 1) * size));
 import { roundsOfBank } from '../batch/index.ts';
 import { banksServing } from '../agreement/index.ts';
 import { authorize } from '../../core/authz.ts';
@@ -29,7 +31,7 @@ import { cardRequestInScope, cardRequestLines } from './queries.ts';
  * The station sends a request: people of its township with no account (ticked from the registry) and people whose
  * card is lost (by ID number). Each must be registered in the township and 在册; one open request per person.
  */
-export async function sendCardRequest(core: Core, actor: Actor, input: { bankOrgId: number; noAccount: number[]; lostIdNumbers: string[] }): Promise<number> {
+export async function sendCardRequest(core: Core, actor: Actor, input: { bankOrgId: number; noAccount: number[]; lostIdNumbers: string[]; notOnCard?: number[] }): Promise<number> {
   const township = await findRegion(core.db, actor.regionId);
   if (!township) throw new NotFoundError('地区不存在');
   await authorize(core.db, actor, can(actor, 'send_card_request', null), { objectType: 'card_request' });
@@ -52,17 +54,39 @@ export async function sendCardRequest(core: Core, actor: Actor, input: { bankOrg
     }
     lost.push(person.personId);
   }
+  // 社保卡优先: people of the township paid to a bank card or passbook (the not-on-card list), for a 社保卡.
+  const notOnCard = [...new Set(input.notOnCard ?? [])];
+  if (notOnCard.length) {
+    const listed = new Set<number>();
+    for (const chunk of chunks(notOnCard, 500)) {
+      for (const r of (await notOnCardQuery(core.db, { regionPath: township.path }, { name: null, villageId: null, reason: null, kind: null }).whereIn('p.id', chunk)) as { id: number }[]) listed.add(r.id);
+    }
+    if (notOnCard.some((id) => !listed.has(id))) errors.notOnCard = '所选人员中有已使用社保卡或不在本乡镇在册的，请刷新后重选';
+  }
   if (Object.keys(errors).length) throw new ValidationError(errors);
-  const lines = [...noAccount.map((id) => ({ personId: id, reason: 'no_account' as CardReason })), ...[...new Set(lost)].filter((id) => !without.has(id)).map((id) => ({ personId: id, reason: 'lost_card' as CardReason }))];
-  if (lines.length === 0) throw new ValidationError({ noAccount: '请勾选无账户的人员或填写卡（折）挂失人员的身份证号码' });
+  const onCardList = new Set(notOnCard);
+  const lines = [
+    ...noAccount.map((id) => ({ personId: id, reason: 'no_account' as CardReason })),
+    ...[...new Set(lost)].filter((id) => !without.has(id) && !onCardList.has(id)).map((id) => ({ personId: id, reason: 'lost_card' as CardReason })),
+    ...notOnCard.map((id) => ({ personId: id, reason: 'no_sscard' as CardReason })),
+  ];
+  if (lines.length === 0) throw new ValidationError(input.notOnCard ? { notOnCard: '请勾选要办理社保卡的人员' } : { noAccount: '请勾选无账户的人员或填写卡（折）挂失人员的身份证号码' });
   return inTransaction(core.db, async (trx) => {
     const pending = await selectInChunks(lines.map((l) => l.personId), (chunk) => trx('bank_card_request_line as l').join('bank_card_request as r', 'r.id', 'l.request_id').where('r.state', 'sent').whereIn('l.person_id', chunk).select('l.person_id'));
-    if (pending.length) throw new ValidationError({ noAccount: `有 ${pending.length} 人已在待银行办理的开卡申请中` });
+    if (pending.length) throw new ValidationError({ [input.notOnCard ? 'notOnCard' : 'noAccount']: `有 ${pending.length} 人已在待银行办理的开卡申请中` });
     const requestId = await insertReturningId(trx, 'bank_card_request', { township_id: township.id, bank_org_id: input.bankOrgId, state: 'sent', lines: lines.length, created_by: actor.userId, created_at: nowIso() });
     await bulkInsert(trx, 'bank_card_request_line', lines, (l) => ({ request_id: requestId, person_id: l.personId, reason: l.reason }));
-    await recordAudit(trx, actor, { action: 'bank.card_request.send', objectType: 'card_request', objectId: requestId, summary: { bank: input.bankOrgId, noAccount: noAccount.length, lostCard: lines.length - noAccount.length } });
+    await recordAudit(trx, actor, { action: 'bank.card_request.send', objectType: 'card_request', objectId: requestId, summary: { bank: input.bankOrgId, noAccount: noAccount.length, lostCard: lines.length - noAccount.length - notOnCard.length, notOnCard: notOnCard.length } });
     return requestId;
   });
+}
+
+/** Of these people, those already on a card-opening request the bank has not answered yet. */
+export async function peopleAwaitingCard(core: Core, personIds: number[]): Promise<Set<number>> {
+  const rows = await selectInChunks<{ person_id: number }>(personIds, (chunk) =>
+    core.db('bank_card_request_line as l').join('bank_card_request as r', 'r.id', 'l.request_id').where('r.state', 'sent').whereIn('l.person_id', chunk).select('l.person_id'),
+  );
+  return new Set(rows.map((r) => r.person_id));
 }
 
 const LIST_HEADER = ['序号', '村（社区）', '姓名', '身份证号码', '原因', '开卡结果', '账户类型', '账号', '说明'];

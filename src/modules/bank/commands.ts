@@ -14,6 +14,7 @@ import { agreementInForce } from '../agreement/index.ts';
 import { type PayoutDocument, PAYOUT_FORMATS, lineRef } from './payout.ts';
 import { can } from './policy.ts';
 import { supplementsOf } from './queries.ts';
+import { supplementFetched } from './failures.ts';
 
 /**
  * The agent bank's side of a released round: its users (or its API token) fetch the payout file. The file is the
@@ -49,9 +50,9 @@ export interface PayoutFile {
 /**
  * The payout file of a released round, or of one of its supplementary payouts (补充代发文件 n: corrected lines sent
  * again, their references carrying the attempt). Dated by the release (or the supplement), so every download is
- * the same bytes.
+ * the same bytes. `delivered`: the file itself goes to the bank (not only its checksum).
  */
-export async function payoutFile(core: Core, who: Fetcher, roundId: number, formatCode: string, supplementSeq: number | null = null): Promise<PayoutFile> {
+export async function payoutFile(core: Core, who: Fetcher, roundId: number, formatCode: string, supplementSeq: number | null = null, options: { delivered: boolean } = { delivered: true }): Promise<PayoutFile> {
   const format = PAYOUT_FORMATS.find((f) => f.code === formatCode);
   if (!format) throw new ValidationError({ format: `格式应为${PAYOUT_FORMATS.map((f) => f.code).join('、')}之一` });
   const bankOrgId = bankOf(who);
@@ -63,11 +64,13 @@ export async function payoutFile(core: Core, who: Fetcher, roundId: number, form
   let lines: { ref: string; name: string; accountId: number | null; amountFen: number }[];
   let generatedAt = released;
   let title = round.title;
+  let supplementId: number | null = null;
   if (supplementSeq === null) {
     lines = (await releasedLines(core.db, roundId)).map((l) => ({ ref: lineRef(roundId, l.line_id), name: l.holder_name ?? l.person_name, accountId: l.account_id, amountFen: l.amount_fen }));
   } else {
     const supplement = (await supplementsOf(core.db, roundId, { fetchableOnly: true })).find((s) => s.seq === supplementSeq);
     if (!supplement) throw new NotFoundError('没有该补充代发文件，或其资金尚未拨付到本机构');
+    supplementId = supplement.id;
     const rows: { line_id: number; attempt: number; holder_name: string; account_id: number; amount_fen: number }[] = await core.db('bank_supplement_line').where({ supplement_id: supplement.id }).orderBy('line_id').select('line_id', 'attempt', 'holder_name', 'account_id', 'amount_fen');
     lines = rows.map((l) => ({ ref: lineRef(roundId, l.line_id, l.attempt), name: l.holder_name, accountId: l.account_id, amountFen: l.amount_fen }));
     generatedAt = new Date(supplement.transferred_at ?? supplement.created_at).toISOString();
@@ -92,8 +95,11 @@ export async function payoutFile(core: Core, who: Fetcher, roundId: number, form
   const body = await format.write(doc);
   const suffix = supplementSeq === null ? '' : `-补充${supplementSeq}`;
   const file = { fileName: `代发文件-R${roundId}-${round.period}${suffix}${format.code === 'csv-gb18030' ? '-GB18030' : ''}.${format.extension}`, contentType: format.contentType, body, sm3: sm3Hex(body), lines: doc.count, totalFen: doc.totalFen };
-  await inTransaction(core.db, (trx) =>
-    recordAudit(trx, who.actor ?? apiAuditor(who.client), { action: 'bank.payout.download', objectType: 'round', objectId: roundId, summary: { format: format.code, supplement: supplementSeq, lines: file.lines, totalFen: file.totalFen, sm3: file.sm3 } }),
-  );
+  await inTransaction(core.db, async (trx) => {
+    const auditWho = who.actor ?? apiAuditor(who.client);
+    await recordAudit(trx, auditWho, { action: 'bank.payout.download', objectType: 'round', objectId: roundId, summary: { format: format.code, supplement: supplementSeq, lines: file.lines, totalFen: file.totalFen, sm3: file.sm3 } });
+    // The corrected lines have reached the bank: their correction clocks end (failures.ts).
+    if (supplementId !== null && options.delivered) await supplementFetched(trx, auditWho, supplementId);
+  });
   return file;
 }

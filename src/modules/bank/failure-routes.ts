@@ -1,7 +1,7 @@
 import type Router from '@koa/router';
 import type { Context } from 'koa';
 import type { Actor } from '../../core/auth/roles.ts';
-import { businessDate } from '../../core/dates.ts';
+import { businessDate, formatDateTime } from '../../core/dates.ts';
 import { recordAudit } from '../../core/audit.ts';
 import { inTransaction } from '../../core/db.ts';
 import { XLSX_TYPE } from '../../core/downloads.ts';
@@ -11,15 +11,18 @@ import { uploadedFile } from '../../core/http/upload.ts';
 import { requireId, validate } from '../../core/http/validate.ts';
 import { formatYuan } from '../../core/money.ts';
 import { type Region, listRegionsInScope } from '../../core/regions.ts';
-import type { StepOutcome, Web } from '../../core/web/web.ts';
+import { ImportRefused, type StepOutcome, type Web } from '../../core/web/web.ts';
 import { type RoundRow, lineFacts } from '../batch/index.ts';
 import { uploadReceipt } from './cards.ts';
-import { FAILURE_STATES, type FailureState, MAX_ATTEMPTS } from './model.ts';
+import { FAILURE_STATES, type FailureState, MAX_ATTEMPTS, RETURN_GROUNDS } from './model.ts';
+import { CORRECTION_COLUMNS, correctableCases, correctionTemplate, importCorrections } from './correction-import.ts';
 import { approveCorrections, approveReissue, compileReissue, correctFailure, decideReturn, recordRefund, recordRetransfer, recordTreasuryReturn, requestReissue, sendBackFailure, verifyFailure } from './failures.ts';
 import {
   type FailureView,
   bankRoundInScope,
   caseDeadlines,
+  caseSupplement,
+  correctionFilesOf,
   countsByState,
   failedPaymentsQuery,
   failureEvents,
@@ -41,6 +44,7 @@ import { PAYOUT_FORMATS } from './payout.ts';
 import {
   presentBankRoundPermissions,
   presentCase,
+  presentCaseClock,
   presentCasePermissions,
   presentDeadline,
   presentFailedListRow,
@@ -52,6 +56,7 @@ import {
 } from './presenters.ts';
 import { can } from './policy.ts';
 import { approveCorrectionsSchema, correctSchema, countyQuerySchema, decideReturnSchema, reissueRequestSchema, sendBackSchema, caseStepSchema, receiptSchema, refundSchema, retransferSchema, treasuryReturnSchema } from './schemas.ts';
+import { publicMaskRule } from '../../core/public-mask.ts';
 
 
 /**
@@ -82,6 +87,7 @@ export function failureRoutes(router: Router, web: Web): void {
       title: '发放失败处理',
       state: query.filters.state,
       allHref: failureList.filterHref(query, { state: null }),
+      canImport: can(actor, 'import_corrections', null).ok,
       tabs: stateChoices.map(({ value, label }) => ({ code: value, label, count: counts.get(value)?.count ?? 0, href: failureList.filterHref(query, { state: value }) })),
       rows: rows.map(presentCase),
       links: failureList.links(query, total),
@@ -124,8 +130,51 @@ export function failureRoutes(router: Router, web: Web): void {
     web.sendFile(ctx, file.fileName, XLSX_TYPE, file.body);
   });
 
+  // The township finance office's file of corrected lines (Haicheng 三 2), registered before /bank/failures/:id.
+  const importer = (ctx: Context) => web.permit(ctx, (actor) => can(actor, 'import_corrections', null));
+
+  async function correctionsPage(ctx: Context, actor: Actor, extra: Record<string, unknown> = {}, status = 200) {
+    web.render(
+      ctx,
+      'bank/failure-corrections.njk',
+      {
+        title: '导入修正信息',
+        columns: CORRECTION_COLUMNS,
+        cases: (await correctableCases(db, actor)).map(presentCase),
+        imports: (await correctionFilesOf(db, actor.regionId)).map((i) => ({ fileName: i.file_name, lines: i.lines, at: formatDateTime(i.uploaded_at), by: i.display_name ?? '' })),
+        ...extra,
+      },
+      status,
+    );
+  }
+
+  router.get('/bank/failures/corrections', async (ctx) => correctionsPage(ctx, await importer(ctx)));
+
+  router.get('/bank/failures/corrections/template.csv', async (ctx) => {
+    const actor = await importer(ctx);
+    web.sendFile(ctx, '发放失败修正信息导入模板.csv', 'text/csv; charset=utf-8', await correctionTemplate(db, actor));
+  });
+
+  router.post('/bank/failures/corrections', async (ctx) => {
+    const actor = await importer(ctx);
+    const file = uploadedFile(ctx);
+    await web.formStep(
+      ctx,
+      '/bank/failures/corrections',
+      async () => {
+        if (!file) throw new ValidationError({ file: '请选择修正信息文件（.xlsx 或 .csv）' });
+        const outcome = await importCorrections(web.core, actor, file);
+        if (!outcome.ok) throw new ImportRefused({ refusal: await web.importRefusal(ctx, '修正信息导入', file.name, outcome.errors, outcome.report) });
+        const message = outcome.repeated ? '该文件已导入过，本次没有做任何更改' : `修正信息已导入：${outcome.lines} 笔，待主管部门核实`;
+        return { kind: outcome.repeated ? 'info' : 'success', message };
+      },
+      (extra, status) => correctionsPage(ctx, actor, 'errors' in extra ? { fileError: (extra.errors as Record<string, string>).file } : extra, status),
+    );
+  });
+
   async function casePage(ctx: Context, actor: Actor, failureId: number, extra: Record<string, unknown> = {}, status = 200) {
     const f = await failureInScope(db, actor, failureId);
+    const deadlines = await caseDeadlines(db, f);
     web.render(
       ctx,
       'bank/failure.njk',
@@ -133,7 +182,9 @@ export function failureRoutes(router: Router, web: Web): void {
         title: `发放失败处理：${f.person_name}`,
         f: presentCase(f),
         events: (await failureEvents(db, f.id)).map(presentFailureEvent),
-        deadlines: (await caseDeadlines(db, f)).map(presentDeadline),
+        deadlines: deadlines.map(presentDeadline),
+        clock: presentCaseClock(f, deadlines, await caseSupplement(db, f), businessDate()),
+        returnGrounds: Object.entries(RETURN_GROUNDS).map(([value, g]) => ({ value, label: g.label, evidence: g.evidence })),
         can: presentCasePermissions(actor, f),
         reissueLine: f.reissue_line_id ? (await lineFacts(db, [f.reissue_line_id]))[0] : null,
         lastAttempt: f.attempt >= MAX_ATTEMPTS,
@@ -177,7 +228,7 @@ export function failureRoutes(router: Router, web: Web): void {
   });
   onCase('decide-return', async (actor, id, body) => {
     await decideReturn(web.core, actor, id, validate(decideReturnSchema, body));
-    return '已决定不再发放，待国库科登记缴回财政';
+    return '已决定提前缴回（收款人已不符合条件），待国库科登记缴回财政';
   });
 
   async function roundPage(ctx: Context, actor: Actor, roundId: number, extra: Record<string, unknown> = {}, status = 200) {
@@ -277,15 +328,16 @@ export function failureRoutes(router: Router, web: Web): void {
   // The list of failed payments returned to the treasury (Qinghai 二(一)4: 公开公示发放失败人员名单), so that the people
   // on it come forward: for staff in their scope, and on the public pages per county. Names and ID numbers masked as
   // on every public output, no account data at all.
-  async function failedList(q: ReturnType<typeof failuresQuery>) {
+  async function failedList(q: ReturnType<typeof failuresQuery>, regionId: number) {
     const rows = await returnedCases(q);
     const departments = await orgNames(db, rows.map((r) => r.department_org_id));
-    return rows.map((r) => presentFailedListRow(r, departments));
+    const rule = await publicMaskRule(db, regionId);
+    return rows.map((r) => presentFailedListRow(r, departments, rule));
   }
 
   router.get('/bank/failed-list', async (ctx) => {
     const actor = await reader(ctx);
-    web.render(ctx, 'bank/failed-list.njk', { title: '惠民惠农补贴发放失败人员名单', rows: await failedList(failuresQuery(db, actor)), today: businessDate() });
+    web.render(ctx, 'bank/failed-list.njk', { title: '惠民惠农补贴发放失败人员名单', rows: await failedList(failuresQuery(db, actor), actor.regionId), today: businessDate() });
   });
 
   router.get('/public/failed-payments', async (ctx) => {
@@ -296,7 +348,7 @@ export function failureRoutes(router: Router, web: Web): void {
     if (!county) return web.render(ctx, 'bank/failed-list.njk', { title: '惠民惠农补贴发放失败人员名单', counties, public: true });
     web.render(ctx, 'bank/failed-list.njk', {
       title: `${county.name}惠民惠农补贴发放失败人员名单`,
-      rows: await failedList(failedPaymentsQuery(db).where('f.county_id', county.id)),
+      rows: await failedList(failedPaymentsQuery(db).where('f.county_id', county.id), county.id),
       today: businessDate(),
       public: true,
     });

@@ -8,10 +8,10 @@ import { ConflictError, NotFoundError, ValidationError } from '../../core/errors
 import { authorize, refuseWith } from '../../core/authz.ts';
 import { formatYuan } from '../../core/money.ts';
 import { type RoundRow, insertReissueRound, lineFacts } from '../batch/index.ts';
-import { registryFactsById } from '../beneficiary/index.ts';
+import { type RegistryFacts, registryFactsById } from '../beneficiary/index.ts';
 import { agreementInForce, settlementAccountNumber } from '../agreement/index.ts';
 import { BANK_DEADLINES } from './deadlines.ts';
-import { FAILURE_STATES, type FailureState, MAX_ATTEMPTS } from './model.ts';
+import { CORRECTION_OPEN_STATES, FAILURE_STATES, type FailureState, MAX_ATTEMPTS, REPAYMENT_OPEN_STATES, RETURN_GROUNDS, type ReturnGround } from './model.ts';
 import { type BankRoundAction, type FailureAction, can, nextState } from './policy.ts';
 import { type FailureRow, type FailureView, bankRoundInScope, failureInScope } from './queries.ts';
 
@@ -23,15 +23,21 @@ import { type FailureRow, type FailureView, bankRoundInScope, failureInScope } f
  *   reviews it again (four-eyes) and it goes to the bank in a supplementary payout file → paid, or
  *   a second failure → the bank refunds the money to the source account within 5 working days (voucher) → the
  *   department finds the cause and pays again within 10 working days (corrected the same way; the treasury sends
- *   the money again) or decides to return it → a third failure is refunded and the money goes back to the treasury
- *   (暂缴回同级财政, voucher), and the person is on the public list of failed payments →
+ *   the money again) — or, only when the person is no longer entitled (died, moved away, disqualified: a listed
+ *   ground with its document), returns it early → a third failure is refunded and the money goes back to the
+ *   treasury (暂缴回同级财政, voucher), and the person is on the public list of failed payments →
  * when they come forward, the station takes their request with the registry corrected, the department verifies
  * it and the finance section approves it (four-eyes), and the department puts it in a reissue round (补发批次)
  * of the same policy and period: one reissue per case, once.
  *
  * `funds` says where the line's money is (bank, source, treasury, paid); the ledger (ledger.ts) adds it up.
+ *
+ * The clocks end where the documents say the work ends: the correction clock (failure_correction, one per result file
+ * and township) when the corrected lines reach the bank — the bank fetches the supplementary payout file that holds
+ * them (supplementFetched) or answers them —, the repayment clock (repayment, one per refund) when the bank reports
+ * the lines paid again (or failed again, or returned early because the person is no longer entitled).
  */
-async function event(trx: Tx, failureIds: number[], who: { userId: number | null }, input: { action: string; from: FailureState | null; to: FailureState; note?: string | null }): Promise<void> {
+export async function event(trx: Tx, failureIds: number[], who: { userId: number | null }, input: { action: string; from: FailureState | null; to: FailureState; note?: string | null }): Promise<void> {
   const at = nowIso();
   await bulkInsert(trx, 'bank_failure_event', failureIds, (id) => ({ failure_id: id, action: input.action, from_state: input.from, to_state: input.to, note: input.note ?? null, actor_id: who.userId, at }));
 }
@@ -115,6 +121,10 @@ export async function recordAttempts(trx: Tx, who: AuditWho, roundId: number, re
     if (updated !== 1) throw new ConflictError('失败处理记录已被他人更改，请稍后重新导入回盘');
     await event(trx, [c.id], who, { action: r.result === 'paid' ? 'paid' : 'fail', from: 'resend', to, note: r.result === 'paid' ? `第 ${r.attempt} 次发放成功` : `第 ${r.attempt} 次发放失败：${r.code} ${r.reason ?? ''}` });
   }
+  // The bank answered the lines, so they reached it (even if it never fetched their file here); paid or failed again,
+  // the payment after the refund is done.
+  for (const key of new Set(later.map((r) => cases.get(r.lineId)!.deadline_key))) await closeCorrectionIfDone(trx, who, key);
+  for (const refundId of new Set(later.map((r) => cases.get(r.lineId)!.refund_id))) await closeRepaymentIfDone(trx, who, refundId);
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -155,25 +165,33 @@ export async function correctFailure(core: Core, actor: Actor, failureId: number
 }
 
 /**
+ * What a correction sets on a case, from the payee's registry facts: the note, the registry account as it now stands,
+ * who corrected it (verification and review start over); or why the registry does not allow the payment.
+ */
+export function correctionOf(person: RegistryFacts | undefined, actor: Actor, note: string, what: string): { set: Record<string, unknown> } | { problem: string } {
+  if (!person?.account) return { problem: '收款人在登记册中没有有效账户：请先在受益对象登记中办理账户变更并经财政所确认' };
+  if (person.status !== 'active') return { problem: `收款人在登记册中已不是在册状态，不能${what}` };
+  return { set: { correction_note: note, account_id: person.account.id, account_last4: person.account.last4, holder_name: person.account.holderName, corrected_by: actor.userId, verified_by: null, reviewed_by: null } };
+}
+
+/**
  * What the station enters for a case's next payment: its note, and the payee's registry account as it now stands
  * (the registry is the one place an account is changed); the verification and review start over.
  */
 async function nextPayment(core: Core, actor: Actor, failure: FailureView, note: string, what: string): Promise<Record<string, unknown>> {
   const [person] = await registryFactsById(core.db, [failure.person_id]);
-  if (!person?.account) throw new ValidationError({ note: '收款人在登记册中没有有效账户：请先在受益对象登记中办理账户变更并经财政所确认' });
-  if (person.status !== 'active') throw new ValidationError({ note: `收款人在登记册中已不是在册状态，不能${what}` });
-  return { correction_note: note, account_id: person.account.id, account_last4: person.account.last4, holder_name: person.account.holderName, corrected_by: actor.userId, verified_by: null, reviewed_by: null };
+  const correction = correctionOf(person, actor, note, what);
+  if ('problem' in correction) throw new ValidationError({ note: correction.problem });
+  return correction.set;
 }
 
-/** The department verifies the correction: another person than the one who entered it. */
+/**
+ * The department verifies the correction: another person than the one who entered or imported it. The correction
+ * clock keeps running: it ends when the corrected line reaches the bank.
+ */
 export async function verifyFailure(core: Core, actor: Actor, failureId: number, input: { version: number }): Promise<void> {
   const failure = await caseFor(core, actor, failureId, 'verify');
-  const reissue = failure.state === 'reissue_verifying';
-  await move(core, actor, failure, 'verify', {
-    version: input.version,
-    set: { verified_by: actor.userId },
-    after: reissue ? undefined : (trx) => closeGroupIfDone(trx, actor, 'failure_correction', failure.deadline_key, ['correcting', 'verifying']),
-  });
+  await move(core, actor, failure, 'verify', { version: input.version, set: { verified_by: actor.userId } });
 }
 
 /** The department or the finance section sends a correction back to the township, with the reason. */
@@ -227,11 +245,24 @@ export async function compileReissue(core: Core, actor: Actor, roundId: number):
   });
 }
 
-/** After a refund the department may decide not to pay again: the money goes back to the treasury. */
-export async function decideReturn(core: Core, actor: Actor, failureId: number, input: { version: number; reason: string }): Promise<void> {
+/**
+ * After a refund the department pays again within 10 working days (Qinghai 二(一)4); it returns the money to the
+ * treasury before that only when the person is no longer entitled: a listed ground (RETURN_GROUNDS) and the document
+ * that shows it, both recorded on the case. Such a case is not put on the public list and gets no reissue.
+ */
+export async function decideReturn(core: Core, actor: Actor, failureId: number, input: { version: number; ground: ReturnGround; evidence: string; note?: string | null }): Promise<void> {
   const failure = await caseFor(core, actor, failureId, 'decide_return');
-  const { reason } = input;
-  await move(core, actor, failure, 'decide_return', { version: input.version, note: reason, after: (trx) => closeRepaymentIfDone(trx, actor, failure.refund_id) });
+  const ground = RETURN_GROUNDS[input.ground];
+  if (!ground) throw new ValidationError({ ground: '请选择不再发放的理由（收款人已死亡、已迁出或已取消资格）' });
+  const evidence = input.evidence.trim();
+  if (!evidence) throw new ValidationError({ evidence: '请填写证明材料（证明名称及编号）' });
+  const note = `${ground.label}；证明材料：${evidence}${input.note ? `；${input.note}` : ''}`;
+  await move(core, actor, failure, 'decide_return', {
+    version: input.version,
+    note,
+    set: { return_ground: input.ground, return_evidence: evidence },
+    after: (trx) => closeRepaymentIfDone(trx, actor, failure.refund_id),
+  });
 }
 
 /** Close a group's clock when none of its cases is still in the given states. */
@@ -241,11 +272,40 @@ async function closeGroupIfDone(trx: Tx, who: AuditWho, rule: string, key: strin
   if (!left) await closeDeadline(trx, who, { rule, objectType: 'bank_failure_group', objectId: key, outcome: 'done' });
 }
 
-/** The repayment clock of a refund closes when each of its lines is with the bank again or on its way to the treasury. */
-async function closeRepaymentIfDone(trx: Tx, who: AuditWho, refundId: number | null): Promise<void> {
+/**
+ * The correction clock of a group (result file and township) ends when every case of it has reached the bank: none
+ * is being corrected, verified or reviewed, and none waits in a supplementary payout the bank has not fetched.
+ */
+async function closeCorrectionIfDone(trx: Tx, who: AuditWho, key: string | null): Promise<void> {
+  if (!key) return;
+  const unfetched = trx('bank_supplement_line as sl').join('bank_supplement as s', 's.id', 'sl.supplement_id').whereNull('s.fetched_at').select('sl.failure_id');
+  const left = await trx('bank_failure')
+    .where({ deadline_key: key })
+    .where((w) => w.whereIn('state', CORRECTION_OPEN_STATES).orWhere((r) => r.where('state', 'resend').whereIn('id', unfetched)))
+    .first('id');
+  if (!left) await closeDeadline(trx, who, { rule: BANK_DEADLINES.failure_correction.code, objectType: 'bank_failure_group', objectId: key, outcome: 'done' });
+}
+
+/**
+ * The repayment clock of a refund ends when the bank has reported each of its lines paid again (or failed again:
+ * then the money is due back to the treasury), or the line was returned early (the person no longer entitled).
+ */
+export async function closeRepaymentIfDone(trx: Tx, who: AuditWho, refundId: number | null): Promise<void> {
   if (refundId === null) return;
-  const left = await trx('bank_failure').where({ refund_id: refundId, funds: 'source' }).whereNotIn('state', ['return_due']).first('id');
-  if (!left) await closeDeadline(trx, who, { rule: 'repayment', objectType: 'bank_refund', objectId: refundId, outcome: 'done' });
+  const left = await trx('bank_failure').where({ refund_id: refundId }).whereIn('state', REPAYMENT_OPEN_STATES).first('id');
+  if (!left) await closeDeadline(trx, who, { rule: BANK_DEADLINES.repayment.code, objectType: 'bank_refund', objectId: refundId, outcome: 'done' });
+}
+
+/**
+ * The bank fetched a supplementary payout file (its page or its API token): the first fetch is recorded, and the
+ * corrected lines in it have reached the bank — their groups' correction clocks end if nothing else of them is left.
+ * Called inside the transaction that audits the download.
+ */
+export async function supplementFetched(trx: Tx, who: AuditWho, supplementId: number): Promise<void> {
+  const first = await trx('bank_supplement').where({ id: supplementId }).whereNull('fetched_at').update({ fetched_at: nowIso() });
+  if (first !== 1) return;
+  const keys: { deadline_key: string | null }[] = await trx('bank_failure').whereIn('id', trx('bank_supplement_line').where({ supplement_id: supplementId }).select('failure_id')).distinct('deadline_key');
+  for (const k of keys) await closeCorrectionIfDone(trx, who, k.deadline_key);
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -339,8 +399,6 @@ export async function recordRetransfer(core: Core, actor: Actor, roundId: number
     const ids = cases.map((c) => c.failure_id);
     const moved = await trx('bank_failure').whereIn('id', ids).where({ state: 'resend', funds: 'source' }).update({ funds: 'bank', updated_at: nowIso(), version: trx.raw('version + 1') });
     if (moved !== ids.length) throw new ConflictError('补充代发文件中的明细状态已变化，请刷新后再试');
-    const refunds: { refund_id: number | null }[] = await trx('bank_failure').whereIn('id', ids).distinct('refund_id');
-    for (const r of refunds) await closeRepaymentIfDone(trx, actor, r.refund_id);
     await recordAudit(trx, actor, { action: 'bank.supplement.transfer', objectType: 'round', objectId: round.id, summary: { supplement: supplementId, amountFen: input.amountFen, voucherNo } });
   });
 }

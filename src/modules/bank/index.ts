@@ -2,19 +2,23 @@ import type { Core } from '../../core/context.ts';
 import type { AppModule, WorkQueue } from '../../core/module.ts';
 import { bankAuditVocabulary } from './audit-labels.ts';
 import type { Role } from '../../core/auth/roles.ts';
-import { businessYear, formatDateTime } from '../../core/dates.ts';
-import { paymentsOf, roundMoney, transferredRounds } from '../batch/index.ts';
+import { paymentsOf, roundMoney } from '../batch/index.ts';
+import { notOnCardQuery } from '../beneficiary/index.ts';
+import { countRows } from '../../core/db.ts';
 import { bankApi } from './api.ts';
 import { BANK_DEADLINES } from './deadlines.ts';
 import { bankRounds } from './commands.ts';
-import { noticesOf, sendQueuedNotices } from './notices.ts';
+import { NOTICE_CONFIRM_DAYS, noticeBacklog, noticeStateLabel, noticesOf, sendQueuedNotices } from './notices.ts';
+import { noticeRoutes } from './notice-routes.ts';
 import { bankRoutes } from './routes.ts';
 import { reconcileRoutes } from './reconcile-routes.ts';
+import { clearingRoutes } from './clearing-routes.ts';
+import { clearingQueues } from './clearing.ts';
 import { cardRoutes } from './card-routes.ts';
 import { openReconciliations } from './reconcile.ts';
 import { failureRoutes } from './failure-routes.ts';
-import { CARD_READERS, FAILURE_READERS, RECONCILIATION_READERS } from './policy.ts';
-import { casesOfLines, countsByState, failuresQuery, listCardRequests, listReconciliations, originalsOfReissues, resultsOfLines, supplementsAwaitingTransfer, yearCleared } from './queries.ts';
+import { CARD_READERS, FAILURE_READERS, NOT_ON_CARD_READERS, RECONCILIATION_READERS } from './policy.ts';
+import { casesOfLines, countsByState, failuresQuery, listCardRequests, listReconciliations, originalsOfReissues, resultsOfLines, supplementsAwaitingTransfer } from './queries.ts';
 import { presentPersonPayments } from './presenters.ts';
 import type { FailureState } from './model.ts';
 
@@ -22,8 +26,11 @@ import type { FailureState } from './model.ts';
 const FAILURE_QUEUES: [Role, FailureState, string][] = [
   ['township_station', 'correcting', '发放失败、待核实修正的明细'],
   ['township_station', 'refunded', '资金已退回、待重新核实发放的明细'],
+  // Haicheng 三 1: the bank's failures reach the township finance office too, which imports the stations' corrections.
+  ['township_finance', 'correcting', '本乡镇发放失败、待导入修正信息的明细'],
+  ['township_finance', 'refunded', '本乡镇资金已退回、待导入修正信息的明细'],
   ['department', 'verifying', '乡镇已修正、待核实的失败明细'],
-  ['department', 'refunded', '资金已退回原账户、待重新发放或决定缴回的明细'],
+  ['department', 'refunded', '资金已退回原账户、待重新发放的明细'],
   ['finance_section', 'reviewing', '修正后待再次复核的失败明细'],
   ['bank', 'refund_due', '再次发放失败、待退回资金的明细'],
   ['treasury', 'return_due', '待登记暂缴回财政的明细'],
@@ -47,12 +54,16 @@ export function createBankModule(core: Core): AppModule {
       { href: '/bank/failures', label: '发放失败', roles: FAILURE_READERS },
       { href: '/bank/reconciliations', label: '对账清算', roles: RECONCILIATION_READERS },
       { href: '/bank/card-requests', label: '开卡申请', roles: CARD_READERS },
+      { href: '/bank/not-on-card', label: '未用社保卡', roles: NOT_ON_CARD_READERS },
+      { href: '/bank/notices', label: '发放告知', roles: ['bank'] },
     ],
     routes(router, web) {
       bankRoutes(router, web);
       failureRoutes(router, web);
       reconcileRoutes(router, web);
+      clearingRoutes(router, web);
       cardRoutes(router, web);
+      noticeRoutes(router, web);
     },
     api: bankApi(core),
     panels: {
@@ -69,7 +80,7 @@ export function createBankModule(core: Core): AppModule {
           template: 'bank/_person-results.njk',
           data: {
             ...payments,
-            notices: notices.map((n) => ({ text: n.text, state: n.state === 'sent' ? `已发送（${formatDateTime(n.sent_at)}）` : '待发送' })),
+            notices: notices.map((n) => ({ text: n.text, state: noticeStateLabel(n, core.config.demo) })),
           },
         };
       },
@@ -85,10 +96,11 @@ export function createBankModule(core: Core): AppModule {
       },
       {
         name: 'notice-send',
-        label: '发送补贴发放告知（代发银行短信）',
+        label: '补贴发放告知：交代发银行短信发送；未约定渠道的仅写入日志',
         schedule: '*/5 * * * *',
         async run() {
-          return `已发送 ${await sendQueuedNotices(core.db)} 条告知`;
+          const { logged, awaitingBank } = await sendQueuedNotices(core.db);
+          return `${core.config.demo ? '演示：' : ''}${logged} 条告知仅写入日志，未实际发送（代发协议未约定短信告知渠道）；${awaitingBank} 条待代发银行获取`;
         },
       },
     ],
@@ -101,24 +113,27 @@ export function createBankModule(core: Core): AppModule {
         if (rounds.length) queues.push({ title: '已下达本机构的发放批次（下载代发文件）', count: rounds.length, totalFen, href: '/bank/payouts' });
         const cards = (await listCardRequests(core.db, actor)).filter((r) => r.state === 'sent');
         if (cards.length) queues.push({ title: '待办理的开卡申请', count: cards.reduce((n, r) => n + r.lines, 0), href: '/bank/card-requests' });
+        const notices = await noticeBacklog(core.db, actor.orgId);
+        if (notices.toFetch) queues.push({ title: '待获取并短信发送的补贴发放告知', count: notices.toFetch, href: '/bank/notices' });
+        if (notices.overdue) queues.push({ title: `已交银行超过 ${NOTICE_CONFIRM_DAYS} 天未回传发送结果的告知`, count: notices.overdue, href: '/bank/notices' });
+      }
+      // 社保卡优先: the station sees how many of its people are still paid to a bank card or passbook.
+      if (actor.roles.includes('township_station')) {
+        const notOnCard = await countRows(notOnCardQuery(core.db, actor, { name: null, villageId: null, reason: null, kind: null }));
+        if (notOnCard) queues.push({ title: '未使用社保卡发放的人员（申请办理社保卡）', count: notOnCard, href: '/bank/not-on-card' });
       }
       if (!actor.roles.some((r) => FAILURE_READERS.includes(r))) return queues;
       const byState = await countsByState(failuresQuery(core.db, actor));
       for (const [role, state, title] of FAILURE_QUEUES) {
         const q = byState.get(state);
-        if (q && actor.roles.includes(role)) queues.push({ title, ...q, href: `/bank/failures?state=${state}` });
+        if (q && actor.roles.includes(role)) queues.push({ title, ...q, href: role === 'township_finance' ? '/bank/failures/corrections' : `/bank/failures?state=${state}` });
       }
       if (actor.roles.some((r) => r === 'finance_section' || r === 'department' || r === 'bank')) {
         const open = (await listReconciliations(core.db, actor)).filter((r) => r.state === 'open');
         if (open.length) queues.push({ title: '待核对签认的季度对账', count: open.length, href: '/bank/reconciliations' });
       }
-      if (actor.roles.includes('finance_section')) {
-        const lastYear = businessYear() - 1;
-        const due = (await transferredRounds(core.db, { year: lastYear })).filter((r) => actor.regionPath.includes(`/${r.county_id}/`));
-        if (due.length && !(await yearCleared(core.db, lastYear, due.map((r) => r.county_id)))) {
-          queues.push({ title: `${lastYear}年度待年末清算`, count: 1, href: `/bank/clearing?year=${lastYear}` });
-        }
-      }
+      // The year-end clearing: the finance section opens, re-opens and finalizes it; departments and banks confirm.
+      queues.push(...(await clearingQueues(core.db, actor)));
       if (actor.roles.includes('treasury')) {
         const waiting = await supplementsAwaitingTransfer(core.db, actor);
         if (waiting.count) queues.push({ title: '退回后重新发放、待再次拨付的补充代发文件', ...waiting, href: '/bank/failures?state=resend' });

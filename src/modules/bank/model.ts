@@ -19,7 +19,28 @@ export const FAILURE_STATES = {
 } as const;
 export type FailureState = keyof typeof FAILURE_STATES;
 
+/**
+ * The states in which a case is still being corrected before its corrected line reaches the bank (with `resend` while
+ * its supplementary payout is not fetched): its group's correction clock runs.
+ */
+export const CORRECTION_OPEN_STATES: FailureState[] = ['correcting', 'verifying', 'reviewing'];
+/** The states in which a refunded case is still to be paid again: its refund's repayment clock runs. */
+export const REPAYMENT_OPEN_STATES: FailureState[] = ['refunded', 'correcting', 'verifying', 'reviewing', 'resend'];
+
 export const FUNDS_LABELS = { bank: '在代发银行', source: '已退回原账户', treasury: '已缴回财政', paid: '已发放' } as const;
+
+/**
+ * Why the department may return a refunded line's money to the treasury before the further attempt (Qinghai 二(一)4
+ * says pay again within 10 working days; only a person no longer entitled is not paid again): each with the document
+ * that shows it, recorded with the decision. Such a person is not put on the public list of failed payments and
+ * gets no reissue.
+ */
+export const RETURN_GROUNDS = {
+  deceased: { label: '收款人已死亡', evidence: '死亡证明编号（或户籍注销证明）' },
+  moved_away: { label: '收款人已迁出本地', evidence: '迁出证明（户口迁移证）编号' },
+  disqualified: { label: '收款人已取消补贴资格', evidence: '取消资格的文件名称及文号' },
+} as const;
+export type ReturnGround = keyof typeof RETURN_GROUNDS;
 
 /** Attempts a line gets: the first payout, the corrected resend, and the department's payment after the refund. */
 export const MAX_ATTEMPTS = 3;
@@ -36,5 +57,5 @@ export type DifferenceKind = keyof typeof DIFFERENCE_KINDS;
 export const differenceRef = (d: { round_id: number; line_id: number | null }) => (d.line_id === null ? `批次 ${d.round_id} 合计` : `R${d.round_id}-${d.line_id}`);
 
 /** Why the township station asks the bank to open a card. */
-export const CARD_REASONS = { no_account: '无发放账户', lost_card: '卡（折）挂失' } as const;
+export const CARD_REASONS = { no_account: '无发放账户', lost_card: '卡（折）挂失', no_sscard: '未使用社保卡发放' } as const;
 export type CardReason = keyof typeof CARD_REASONS;

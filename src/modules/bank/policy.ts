@@ -3,7 +3,7 @@ import { type Actor, ROLE_LABELS, type Role, hasRole } from '../../core/auth/rol
 import { confinedToDepartment } from '../batch/index.ts';
 import { FAILURE_STATES, type FailureState, MAX_ATTEMPTS } from './model.ts';
 
-type CaseFacts = { state: FailureState; attempt: number; department_org_id: number; corrected_by: number | null; verified_by: number | null };
+type CaseFacts = { state: FailureState; attempt: number; department_org_id: number; corrected_by: number | null; verified_by: number | null; return_ground?: string | null };
 type RoundFacts = { state: string; bank_org_id: number | null; department_org_id: number };
 
 /**
@@ -20,6 +20,9 @@ interface FailureTransition {
 
 export const FAILURE_TRANSITIONS = {
   correct: { label: '核实修正', moves: { correcting: { to: 'verifying', role: 'township_station' }, refunded: { to: 'verifying', role: 'township_station' } } },
+  // Haicheng 三 2: the finance office imports the corrected lines the stations collected; they reach the same state as
+  // an entry's, so the department verifies them (another person than the one who imported them).
+  import_correction: { label: '导入修正信息', moves: { correcting: { to: 'verifying', role: 'township_finance' }, refunded: { to: 'verifying', role: 'township_finance' } } },
   verify: {
     label: '核实修正信息',
     moves: { verifying: { to: 'reviewing', role: 'department' }, reissue_verifying: { to: 'reissue_reviewing', role: 'department' } },
@@ -36,7 +39,8 @@ export const FAILURE_TRANSITIONS = {
   },
   request_reissue: { label: '受理补发申请', moves: { returned: { to: 'reissue_verifying', role: 'township_station' } } },
   approve_reissue: { label: '复核批准补发', moves: { reissue_reviewing: { to: 'reissue_approved', role: 'finance_section' } }, notBy: ['corrected_by', 'verified_by'] },
-  decide_return: { label: '决定缴回财政', moves: { refunded: { to: 'return_due', role: 'department' } } },
+  // Only a person no longer entitled (RETURN_GROUNDS, with its document) is not paid again after a refund.
+  decide_return: { label: '已不符合条件，提前缴回财政', moves: { refunded: { to: 'return_due', role: 'department' } } },
   approve: { label: '再次复核并发送银行', moves: { reviewing: { to: 'resend', role: 'finance_section' } }, notBy: ['corrected_by', 'verified_by'] },
 } satisfies Record<string, FailureTransition>;
 export type FailureAction = keyof typeof FAILURE_TRANSITIONS;
@@ -53,7 +57,8 @@ function caseStep(actor: Actor, action: FailureAction, failure: CaseFacts): Deci
     // The actor's step exists, but the case has moved on to another role's (a page shown before that): a conflict.
     () => (hasRole(actor, move!.role) ? null : refused('state', `该笔现为“${FAILURE_STATES[failure.state]}”，由${ROLE_LABELS[move!.role]}办理`)),
     () => (move!.role !== 'department' || actor.orgId === failure.department_org_id ? null : refused('role', '只能办理本部门补贴项目的发放失败')),
-    () => (action === 'correct' && failure.state === 'refunded' && failure.attempt >= MAX_ATTEMPTS ? refused('state', '该笔已三次发放失败，只能暂缴回财政') : null),
+    () => ((action === 'correct' || action === 'import_correction') && failure.state === 'refunded' && failure.attempt >= MAX_ATTEMPTS ? refused('state', '该笔已三次发放失败，只能暂缴回财政') : null),
+    () => (action === 'request_reissue' && failure.return_ground ? refused('state', '该笔因收款人已不符合条件而缴回财政，不予补发') : null),
     () => (t.notBy && t.notBy.some((who) => failure[who] === actor.userId) ? refused('four_eyes', t.notBy.length > 1 ? '您修正或核实过该笔，须由另一人复核（双人复核）' : '修正信息须由另一人核实（双人复核）') : null),
   );
 }
@@ -61,12 +66,16 @@ function caseStep(actor: Actor, action: FailureAction, failure: CaseFacts): Deci
 /** Who reads each part of the bank module (region scope is checked where rows are loaded). */
 export const FAILURE_READERS: readonly Role[] = ['township_station', 'township_finance', 'department', 'finance_section', 'treasury', 'bank', 'supervisor'];
 export const CARD_READERS: readonly Role[] = ['township_station', 'township_finance', 'bank', 'supervisor'];
+/** Who reads the list of people not paid to a 社保卡 (it is the registry's, so not the bank). */
+export const NOT_ON_CARD_READERS: readonly Role[] = ['township_station', 'township_finance', 'supervisor'];
 export const RECONCILIATION_READERS: readonly Role[] = ['finance_section', 'department', 'bank', 'treasury', 'supervisor'];
-export const CLEARING_READERS: readonly Role[] = ['finance_section', 'treasury', 'supervisor'];
+export const CLEARING_READERS: readonly Role[] = ['finance_section', 'department', 'bank', 'treasury', 'supervisor'];
 
 type CardRequestFacts = { bank_org_id: number; state: string };
-/** A kept clearing report: the departments with a round in the year it cleared. */
-type ClearingReportFacts = { departmentOrgIds: number[] };
+/** A kept clearing report: the departments and banks that were parties of the clearing. */
+type ClearingReportFacts = { partyOrgIds: number[] };
+/** A year's clearing as its parties work on it: its state, who confirms, who has confirmed, who opened it. */
+type ClearingFacts = { state: string; parties: SigningParty[]; confirmed: Pick<SigningParty, 'party' | 'orgId'>[]; openedBy: number };
 type ReconciliationFacts = { bank_org_id: number; state: string };
 /** A party that signs a reconciliation: the finance section, a department (its org), the bank (its org). */
 export type SigningParty = { party: string; orgId: number | null; label: string };
@@ -75,6 +84,7 @@ export type SigningParty = { party: string; orgId: number | null; label: string 
 interface BankRoundResources {
   read_failures: null;
   read_cards: null;
+  read_not_on_card: null;
   send_card_request: null;
   download_card_list: CardRequestFacts;
   answer_card_request: CardRequestFacts;
@@ -86,10 +96,16 @@ interface BankRoundResources {
   read_clearing: null;
   /** null: whether the actor reads any clearing report (before one is loaded); a report: whether this one. */
   read_clearing_report: ClearingReportFacts | null;
-  clear_year: null;
+  /** Open a finished year's clearing (state null: none yet) or re-open it with fresh figures (open or disputed). */
+  open_clearing: { state: string | null };
+  /** A department's or bank's confirmation of its part; the finance section's is the last one and makes it final. */
+  confirm_clearing: ClearingFacts;
+  dispute_clearing: ClearingFacts;
   /** Reading needs only whose the round is (a reconciliation's rounds are read without their state). */
   read_round: Pick<RoundFacts, 'bank_org_id' | 'department_org_id'>;
   approve_corrections: RoundFacts;
+  /** The township finance office's file of corrected lines of its township (each line then decided by import_correction). */
+  import_corrections: null;
   refund: RoundFacts;
   retransfer: RoundFacts;
   treasury_return: RoundFacts;
@@ -112,9 +128,20 @@ export function signingPartyOf(actor: Actor, parties: SigningParty[]): SigningPa
   return parties.find((p) => (p.party === 'finance_section' ? hasRole(actor, 'finance_section') : hasRole(actor, p.party as Role) && actor.orgId === p.orgId));
 }
 
+/**
+ * The party an actor confirms a clearing for: the first one they hold not yet confirmed (a person holding two roles
+ * confirms for one at a time), else the first they hold. A department or bank confirms before the finance section.
+ */
+export function clearingPartyOf(actor: Actor, c: Pick<ClearingFacts, 'parties' | 'confirmed'>): SigningParty | undefined {
+  const pending = c.parties.filter((p) => !c.confirmed.some((k) => k.party === p.party && k.orgId === p.orgId));
+  const byOrder = (list: SigningParty[]) => [...list.filter((p) => p.party !== 'finance_section'), ...list.filter((p) => p.party === 'finance_section')];
+  return signingPartyOf(actor, byOrder(pending)) ?? signingPartyOf(actor, byOrder(c.parties));
+}
+
 const ROUND_RULES: { [A in BankRoundAction]: (actor: Actor, resource: BankRoundResources[A]) => Decision } = {
   read_failures: (actor) => rule(hasRole(actor, ...FAILURE_READERS), '发放失败处理仅经办、审核、代发和监督人员可以查看'),
   read_cards: (actor) => rule(hasRole(actor, ...CARD_READERS), '开卡申请仅乡镇、代发金融机构和监督人员可以查看'),
+  read_not_on_card: (actor) => rule(hasRole(actor, ...NOT_ON_CARD_READERS), '未使用社保卡发放人员名单仅乡镇经办站所、财政所和监督人员可以查看'),
   send_card_request: (actor) =>
     firstRefusal(() => rule(hasRole(actor, 'township_station'), '开卡申请由乡镇经办站所发送'), () => rule(actor.regionLevel === 'township', '开卡申请按乡镇发送：您的账号不在乡镇一级')),
   download_card_list: (actor, request) => rule(ownBank(actor, request), '开卡名单由代发金融机构下载'),
@@ -126,21 +153,45 @@ const ROUND_RULES: { [A in BankRoundAction]: (actor: Actor, resource: BankRoundR
   resolve_difference: (actor, rec) => firstRefusal(() => rule(hasRole(actor, 'finance_section'), '对账差异由财政局业务科室核实处理'), open(rec, '该季度对账已签认')),
   sign_reconciliation: (actor, rec) =>
     firstRefusal(() => rule(signingPartyOf(actor, rec.parties) !== undefined, '本次对账由财政局业务科室、相关主管部门和代发金融机构签认'), open(rec, '该季度对账已签认')),
-  read_clearing: (actor) => rule(hasRole(actor, ...CLEARING_READERS), '年末清算仅财政和监督人员可以查看'),
+  read_clearing: (actor) => rule(hasRole(actor, ...CLEARING_READERS), '年末清算仅财政、主管部门、代发金融机构和监督人员可以查看'),
   read_clearing_report: (actor, report) =>
     firstRefusal(
-      () => rule(hasRole(actor, ...CLEARING_READERS, 'department'), '清算报告仅财政、主管部门和监督人员可以查看'),
-      // A department reads the report of a year in which it had a round (its own subsidies' money).
-      () => rule(report === null || hasRole(actor, ...CLEARING_READERS) || (actor.orgId !== null && report.departmentOrgIds.includes(actor.orgId)), '主管部门只能查看有本部门发放批次的年度的清算报告'),
+      () => rule(hasRole(actor, ...CLEARING_READERS), '清算报告仅财政、主管部门、代发金融机构和监督人员可以查看'),
+      // A department or a bank reads the report of a clearing it was a party of (its own subsidies' or rounds' money).
+      () => rule(report === null || hasRole(actor, 'finance_section', 'treasury', 'supervisor') || (actor.orgId !== null && report.partyOrgIds.includes(actor.orgId)), '主管部门和代发金融机构只能查看本单位参与确认的年度清算报告'),
     ),
-  clear_year: (actor) =>
-    firstRefusal(() => rule(hasRole(actor, 'finance_section'), '年末清算由财政局业务科室办理'), () => rule(actor.regionLevel === 'county', '年末清算按县办理：您的账号不在县一级')),
+  open_clearing: (actor, c) =>
+    firstRefusal(
+      () => rule(hasRole(actor, 'finance_section'), '年末清算由财政局业务科室开启'),
+      () => rule(actor.regionLevel === 'county', '年末清算按县办理：您的账号不在县一级'),
+      () => (c.state === 'final' ? refused('state', '该年度已清算') : null),
+    ),
+  confirm_clearing: (actor, c) => {
+    const mine = clearingPartyOf(actor, c);
+    return firstRefusal(
+      () => rule(mine !== undefined, '本年度清算由财政局业务科室、相关主管部门和代发金融机构确认'),
+      () => (c.state === 'open' ? null : refused('state', c.state === 'final' ? '该年度清算已完成' : '有异议，待财政局业务科室更正后重新开启清算')),
+      () => (c.confirmed.some((p) => p.party === mine!.party && p.orgId === mine!.orgId) ? refused('state', `${mine!.label}已确认`) : null),
+      // The finance section's confirmation is the last and makes the clearing final, by another person than the one who opened it.
+      () => (mine!.party !== 'finance_section' || c.parties.every((p) => p.party === 'finance_section' || c.confirmed.some((k) => k.party === p.party && k.orgId === p.orgId)) ? null : refused('state', '各主管部门和代发金融机构均确认后，财政局业务科室才能最终确认')),
+      () => (mine!.party !== 'finance_section' || actor.userId !== c.openedBy ? null : refused('four_eyes', '清算由您开启，须由财政局业务科室另一人最终确认（双人复核）')),
+    );
+  },
+  dispute_clearing: (actor, c) => {
+    const mine = clearingPartyOf(actor, c);
+    return firstRefusal(
+      () => rule(mine !== undefined && mine.party !== 'finance_section', '清算异议由参与确认的主管部门或代发金融机构提出'),
+      () => (c.state === 'open' ? null : refused('state', c.state === 'final' ? '该年度清算已完成' : '已有异议，待财政局业务科室更正后重新开启清算')),
+    );
+  },
   read_round: (actor, round) =>
     firstRefusal(
       () => rule(!hasRole(actor, 'bank') || ownBank(actor, round), '没有下达给本机构的该发放批次'),
       // A department reads its own policies' rounds only, as batch decides (confinedToDepartment).
       () => rule(!confinedToDepartment(actor) || actor.orgId === round.department_org_id, '该发放批次不属于本部门的补贴项目'),
     ),
+  import_corrections: (actor) =>
+    firstRefusal(() => rule(hasRole(actor, 'township_finance'), '修正后的发放信息由乡镇财政所导入'), () => rule(actor.regionLevel === 'township', '修正信息按乡镇导入：您的账号不在乡镇一级')),
   approve_corrections: (actor) => rule(hasRole(actor, 'finance_section'), '修正后的发放信息由财政局业务科室再次复核'),
   refund: (actor, round) => rule(ownBank(actor, round), '资金退回由本批次的代发金融机构登记'),
   retransfer: (actor) => rule(hasRole(actor, 'treasury'), '资金拨付由国库科办理'),

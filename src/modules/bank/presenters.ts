@@ -1,13 +1,18 @@
 import type { Actor } from '../../core/auth/roles.ts';
 import { formatDateTime } from '../../core/dates.ts';
-import { maskName } from '../../core/mask.ts';
 import { addFen, fen, formatYuan } from '../../core/money.ts';
 import type { PaymentRow } from '../batch/index.ts';
 import type { RoundLedger } from './ledger.ts';
-import { CARD_REASONS, DIFFERENCE_KINDS, FAILURE_STATES, FUNDS_LABELS, differenceRef } from './model.ts';
+import { CARD_REASONS, CORRECTION_OPEN_STATES, DIFFERENCE_KINDS, FAILURE_STATES, FUNDS_LABELS, REPAYMENT_OPEN_STATES, RETURN_GROUNDS, type ReturnGround, differenceRef } from './model.ts';
+import { BANK_DEADLINES } from './deadlines.ts';
+import { lineRef } from './payout.ts';
 import {
   type CardLineRow,
+  type CaseDeadline,
   type CardRequestRow,
+  type BankClearing,
+  type ClearingConfirmationRow,
+  type ClearingDraft,
   type ClearingRow,
   type DifferenceRow,
   type FailureEventRow,
@@ -21,9 +26,11 @@ import {
   type SignatureRow,
   type SupplementRow,
   type VoucherRow,
+  confirmationOf,
   signatureOf,
 } from './queries.ts';
-import { type FailureAction, type SigningParty, can, signingPartyOf } from './policy.ts';
+import { type FailureAction, type SigningParty, can, clearingPartyOf, signingPartyOf } from './policy.ts';
+import { type PublicMaskRule, maskPersonForPublic } from '../../core/public-mask.ts';
 
 /** Bank rows → what the pages show: amounts in 元 (from fen), dates, state labels, masked names; and what each page offers, from can. */
 
@@ -36,6 +43,7 @@ export function presentCasePermissions(actor: Actor, failure: FailureRow) {
     verify: allowed('verify'),
     sendBack: allowed('send_back'),
     decideReturn: allowed('decide_return'),
+    importCorrection: allowed('import_correction'),
     requestReissue: allowed('request_reissue'),
     approveReissue: allowed('approve_reissue'),
     compileReissue: failure.state === 'reissue_approved' && can(actor, 'compile_reissue', failure).ok,
@@ -67,6 +75,7 @@ export function presentCase(f: FailureView) {
     village: f.village_name,
     name: f.person_name,
     idMasked: f.id_masked,
+    ref: lineRef(f.round_id, f.line_id),
     amount: formatYuan(amountFen),
     amountFen,
     attempt: f.attempt,
@@ -77,6 +86,8 @@ export function presentCase(f: FailureView) {
     account: f.account_last4 ? `****${f.account_last4}` : '',
     holder: f.holder_name ?? '',
     note: f.correction_note ?? '',
+    returnGround: f.return_ground ? (RETURN_GROUNDS[f.return_ground as ReturnGround]?.label ?? f.return_ground) : '',
+    returnEvidence: f.return_evidence ?? '',
     version: f.version,
     openedAt: formatDateTime(f.opened_at),
   };
@@ -142,7 +153,57 @@ export function presentFailureEvent(e: FailureEventRow) {
 }
 
 export function presentDeadline(d: { title: string; due_on: string; state: string }) {
-  return { title: d.title, due: d.due_on, state: d.state === 'open' ? '进行中' : d.state === 'overdue' ? '已逾期' : '已办结' };
+  return { title: d.title, due: d.due_on, state: d.state === 'open' ? '进行中' : d.state === 'overdue' ? '已逾期' : d.state === 'cancelled' ? '已撤销' : '已办结' };
+}
+
+/** The clock a case waits on now, as its page shows it: which, since when, due when, overdue; or none, and why. */
+export type CaseClock = { running: true; label: string; basis: string; since: string; due: string; overdue: boolean; ends: string } | { running: false; why: string };
+
+/**
+ * Which working-day clock runs for a case (Qinghai 二(一)4), from its state and its clocks: the correction clock of its
+ * group until its corrected line reaches the bank (the bank fetches the supplementary payout holding it), the bank's
+ * refund clock, the repayment clock of its refund until the bank reports it paid again; otherwise none, with why.
+ */
+export function presentCaseClock(f: FailureRow, deadlines: CaseDeadline[], supplement: { seq: number; fetched_at: string | null; needs_transfer: boolean; transferred_at: string | null } | null, today: string): CaseClock {
+  const repaying = f.refund_id !== null && REPAYMENT_OPEN_STATES.includes(f.state) && f.state !== 'refund_due';
+  const unfetched = f.state === 'resend' && supplement !== null && supplement.fetched_at === null;
+  let rule: { code: string; label: string; basis: string } | null = null;
+  let objectId = '';
+  let ends = '';
+  if (f.state === 'refund_due') {
+    rule = BANK_DEADLINES.bank_refund;
+    objectId = f.deadline_key ?? '';
+    ends = '代发银行登记资金退回原账户时办结';
+  } else if (repaying) {
+    rule = BANK_DEADLINES.repayment;
+    objectId = String(f.refund_id);
+    ends = '代发银行回盘发放成功时办结';
+  } else if (CORRECTION_OPEN_STATES.includes(f.state) || unfetched) {
+    rule = BANK_DEADLINES.failure_correction;
+    objectId = f.deadline_key ?? '';
+    ends = '修正后的明细送达代发银行（银行下载补充代发文件）时办结';
+  }
+  if (rule) {
+    const clock = [...deadlines].reverse().find((d) => d.rule === rule.code && d.object_id === objectId);
+    if (clock && (clock.state === 'open' || clock.state === 'overdue')) {
+      return { running: true, label: rule.label, basis: rule.basis, since: clock.started_on, due: clock.due_on, overdue: clock.state === 'overdue' || clock.due_on < today, ends };
+    }
+    if (clock) return { running: false, why: `“${rule.label}”时限已于 ${formatDateTime(clock.closed_at ?? '')} 办结` };
+    return { running: false, why: `“${rule.label}”时限未计时（该笔在时限规则施行前已进入本环节）` };
+  }
+  const why: Record<string, string> = {
+    resend: supplement?.fetched_at
+      ? `修正后的明细已于 ${formatDateTime(supplement.fetched_at)} 随补充代发文件 ${supplement.seq} 送达代发银行，核实修正时限已办结；等待银行回盘`
+      : '修正后的明细已再次发送银行，等待银行回盘',
+    return_due: f.return_ground ? '收款人已不符合条件，主管部门已决定提前缴回；待国库科登记缴回财政（文件未规定时限）' : '第三次发放失败、资金已退回；待国库科登记暂缴回财政（文件未规定时限）',
+    returned: f.return_ground ? '收款人已不符合条件，资金已缴回财政，不予补发，不列入发放失败人员名单' : '资金已暂缴回财政，列入发放失败人员名单，待本人报备后补发（无办理时限）',
+    reissue_verifying: '补发申请办理中：补发批次按发放流程办理，不计失败处理时限',
+    reissue_reviewing: '补发申请办理中：补发批次按发放流程办理，不计失败处理时限',
+    reissue_approved: '补发已批准，待主管部门编入补发批次（补发批次按发放流程办理）',
+    reissued: '已编入补发批次，失败处理已办结',
+    paid: '再次发放成功，失败处理已办结',
+  };
+  return { running: false, why: why[f.state] ?? '当前环节不计时' };
 }
 
 /** A round's ledger with its amounts in 元 beside the figures in fen. */
@@ -174,8 +235,10 @@ export function presentReceipt(r: ReceiptRow) {
 }
 
 /** A line of the list of failed payments returned to the treasury: names masked as on every public output, no account data. */
-export function presentFailedListRow(r: FailureView, departments: Map<number, string>) {
-  return { township: r.township_name, village: r.village_name, name: maskName(r.person_name), idMasked: r.id_masked, subsidy: r.round_title, amount: formatYuan(r.amount_fen), department: departments.get(r.department_org_id) ?? '' };
+/** A line of the list of failed payments, a public output: the person masked by the county's public rule, no account. */
+export function presentFailedListRow(r: FailureView, departments: Map<number, string>, rule: PublicMaskRule) {
+  const person = maskPersonForPublic(rule, { name: r.person_name, idNumber: r.id_masked });
+  return { township: r.township_name, village: r.village_name, name: person.name, idMasked: person.id, subsidy: r.round_title, amount: formatYuan(r.amount_fen), department: departments.get(r.department_org_id) ?? '' };
 }
 
 /** A released round on the bank's payout page: its lines and where they stand at the bank. */
@@ -266,7 +329,66 @@ export function presentReconciliationOffers(actor: Actor, rec: ReconciliationRow
 }
 
 export function presentPolicyClearing(p: PolicyClearing) {
-  return { policy: p.policy, rounds: p.rounds, allocated: formatYuan(p.allocatedFen), transferred: formatYuan(p.firstTransferFen), paid: formatYuan(p.paidFen), pending: formatYuan(p.pendingFen), unspent: formatYuan(p.unspentFen), returned: formatYuan(p.returnedFen), awaiting: formatYuan(p.awaitingFen), cleared: formatYuan(p.clearedFen) };
+  return {
+    policy: p.policy,
+    department: p.department || '（无本县实施部门，由财政确认）',
+    rounds: p.rounds,
+    allocated: formatYuan(p.allocatedFen),
+    transferred: formatYuan(p.firstTransferFen),
+    paid: formatYuan(p.paidFen),
+    pending: formatYuan(p.pendingFen),
+    unspent: formatYuan(p.unspentFen),
+    returned: formatYuan(p.returnedFen),
+    awaiting: formatYuan(p.awaitingFen),
+    cleared: formatYuan(p.clearedFen),
+  };
+}
+
+/** The totals row of the clearing's policies. */
+export function presentClearingTotals(policies: PolicyClearing[]) {
+  const sum = (key: keyof PolicyClearing) => fen(policies.reduce((s, p) => s + (p[key] as number), 0));
+  return { allocated: formatYuan(sum('allocatedFen')), transferred: formatYuan(sum('firstTransferFen')), paid: formatYuan(sum('paidFen')), pending: formatYuan(sum('pendingFen')), unspent: formatYuan(sum('unspentFen')), returned: formatYuan(sum('returnedFen')), awaiting: formatYuan(sum('awaitingFen')), cleared: formatYuan(sum('clearedFen')) };
+}
+
+export function presentBankClearing(b: BankClearing) {
+  return { bank: b.bank, rounds: b.rounds, transferred: formatYuan(b.transferredFen), paid: formatYuan(b.paidFen), pending: formatYuan(b.pendingFen), refunded: formatYuan(b.refundedFen) };
+}
+
+const CLEARING_STATES = { open: '待各方确认', disputed: '有异议，待财政局业务科室更正后重新开启', final: '已完成' } as const;
+
+/**
+ * A year's clearing as its page shows it to this actor: its state, each party with its confirmation (who, when), the
+ * last dispute, and what the actor may do (can): re-open, confirm (as which party; the finance section's is the
+ * final one), dispute; and, when the finance section cannot yet finalize, why.
+ */
+export function presentClearingDraft(actor: Actor, draft: ClearingDraft, confirmed: ClearingConfirmationRow[], figuresChanged: boolean) {
+  const step = { state: draft.state, parties: draft.parties, confirmed: confirmed.map((c) => ({ party: c.party, orgId: c.org_id })), openedBy: draft.opened_by };
+  const mine = clearingPartyOf(actor, step);
+  const confirm = can(actor, 'confirm_clearing', step);
+  return {
+    year: draft.year,
+    state: CLEARING_STATES[draft.state],
+    open: draft.state === 'open',
+    disputed: draft.state === 'disputed',
+    final: draft.state === 'final',
+    opened: `${draft.opened_by_name}，${formatDateTime(draft.opened_at)}`,
+    version: draft.version,
+    figuresChanged,
+    dispute: draft.dispute_reason ? { who: draft.dispute_party, reason: draft.dispute_reason, at: formatDateTime(draft.disputed_at) } : null,
+    parties: draft.parties.map((p) => {
+      const c = confirmationOf(confirmed, p);
+      return { label: p.label, role: p.party === 'finance_section' ? '最终确认' : p.party === 'bank' ? '代发金融机构' : '主管部门', confirmed: c ? `${c.signer_name}，${formatDateTime(c.confirmed_at)}` : '' };
+    }),
+    can: {
+      reopen: draft.state !== 'final' && can(actor, 'open_clearing', { state: draft.state }).ok,
+      confirm: confirm.ok && !figuresChanged,
+      dispute: can(actor, 'dispute_clearing', step).ok,
+    },
+    confirmAs: mine?.label ?? '',
+    finalStep: mine?.party === 'finance_section',
+    /** Why a party of the clearing cannot confirm now (a colleague must finalize, others have not confirmed …). */
+    waiting: mine && draft.state === 'open' && !confirm.ok && !confirmationOf(confirmed, mine) ? confirm.reason : '',
+  };
 }
 
 export function presentClearing(c: ClearingRow) {

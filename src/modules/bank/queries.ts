@@ -8,10 +8,10 @@ import { type Fen, fen } from '../../core/money.ts';
 import { isPathInScope } from '../../core/regions.ts';
 import { type RoundRow, type TransferredRound, roundInScope, transferredRounds } from '../batch/index.ts';
 import { type RegistryFacts, registryFactsById } from '../beneficiary/index.ts';
-import { allocatedFen, versionsById } from '../policy/index.ts';
+import { allocatedFen, versionsById, yearAllocations } from '../policy/index.ts';
 import { BANK_DEADLINES } from './deadlines.ts';
 import { type RoundLedger, roundLedger } from './ledger.ts';
-import { type BankLineState, type CardReason, type DifferenceKind, FAILURE_STATES, type FailureState, type FUNDS_LABELS } from './model.ts';
+import { type BankLineState, type CardReason, CORRECTION_OPEN_STATES, type DifferenceKind, FAILURE_STATES, REPAYMENT_OPEN_STATES, type FailureState, type FUNDS_LABELS } from './model.ts';
 import { type SigningParty, can } from './policy.ts';
 import { failureFilters } from './schemas.ts';
 
@@ -57,6 +57,9 @@ export interface FailureRow {
   refund_id: number | null;
   treasury_return_id: number | null;
   reissue_line_id: number | null;
+  /** An early return (RETURN_GROUNDS) and its document; null otherwise. */
+  return_ground: string | null;
+  return_evidence: string | null;
   version: number;
   opened_at: string;
   updated_at: string;
@@ -108,11 +111,14 @@ export function failureListQuery(db: Conn, actor: Actor, filter: Partial<Failure
   return q;
 }
 
+/** The supplementary payout lines the bank has not fetched yet (their correction clock still runs). */
+const unfetchedLines = (db: Conn) => db('bank_supplement_line as sl').join('bank_supplement as s', 's.id', 'sl.supplement_id').whereNull('s.fetched_at').select('sl.failure_id');
+
 /**
- * The clock a case waits on, open and past its due date — the conditions under which closeGroupIfDone and
- * closeRepaymentIfDone (below) keep it open: its group's correction clock while it is corrected and verified, its
- * group's refund clock while the bank owes the refund, its refund's repayment clock while the money is back on the
- * source account and neither paid again nor on its way to the treasury.
+ * The clock a case waits on, open and past its due date — the conditions under which closeCorrectionIfDone,
+ * closeGroupIfDone and closeRepaymentIfDone (failures.ts) keep it open: its group's correction clock until its
+ * corrected line reaches the bank (fetched in a supplementary payout), its group's refund clock while the bank owes
+ * the refund, its refund's repayment clock until the bank reports it paid (or failed) again.
  */
 function overdueClock(db: Conn, today: string) {
   return db('core_deadline as d')
@@ -121,9 +127,14 @@ function overdueClock(db: Conn, today: string) {
     .where('d.due_on', '<', today)
     .where((w) =>
       w
-        .where((c) => c.where('d.rule', BANK_DEADLINES.failure_correction.code).whereRaw('d.object_id = f.deadline_key').whereIn('f.state', ['correcting', 'verifying']))
+        .where((c) =>
+          c
+            .where('d.rule', BANK_DEADLINES.failure_correction.code)
+            .whereRaw('d.object_id = f.deadline_key')
+            .where((x) => x.whereIn('f.state', CORRECTION_OPEN_STATES).orWhere((r) => r.where('f.state', 'resend').whereIn('f.id', unfetchedLines(db)))),
+        )
         .orWhere((c) => c.where('d.rule', BANK_DEADLINES.bank_refund.code).whereRaw('d.object_id = f.deadline_key').where('f.state', 'refund_due'))
-        .orWhere((c) => c.where('d.rule', BANK_DEADLINES.repayment.code).whereRaw('d.object_id = cast(f.refund_id as varchar(20))').where('f.funds', 'source').whereNot('f.state', 'return_due')),
+        .orWhere((c) => c.where('d.rule', BANK_DEADLINES.repayment.code).whereRaw('d.object_id = cast(f.refund_id as varchar(20))').whereIn('f.state', REPAYMENT_OPEN_STATES)),
     );
 }
 
@@ -179,18 +190,41 @@ export async function failureEvents(db: Conn, failureId: number): Promise<Failur
   return db('bank_failure_event as e').leftJoin('core_user as u', 'u.id', 'e.actor_id').where('e.failure_id', failureId).orderBy('e.id').select('e.action', 'e.from_state', 'e.to_state', 'e.note', 'e.at', 'u.display_name');
 }
 
-/** The working-day clocks a case waits on: its group's (correction, refund) and its refund's repayment clock. */
-export async function caseDeadlines(db: Conn, failure: Pick<FailureRow, 'deadline_key' | 'refund_id'>): Promise<{ title: string; due_on: string; state: string }[]> {
+export interface CaseDeadline {
+  rule: string;
+  object_type: string;
+  object_id: string;
+  title: string;
+  started_on: string;
+  due_on: string;
+  state: string;
+  closed_at: string | null;
+}
+
+/** The working-day clocks of a case: its group's (correction, refund) and its refund's repayment clock, oldest first. */
+export async function caseDeadlines(db: Conn, failure: Pick<FailureRow, 'deadline_key' | 'refund_id'>): Promise<CaseDeadline[]> {
   return db('core_deadline')
     .where({ object_type: 'bank_failure_group', object_id: failure.deadline_key ?? '' })
     .orWhere((w) => w.where({ object_type: 'bank_refund', object_id: String(failure.refund_id ?? '') }))
     .orderBy('id')
-    .select('title', 'due_on', 'state');
+    .select('rule', 'object_type', 'object_id', 'title', 'started_on', 'due_on', 'state', 'closed_at');
+}
+
+/** The supplementary payout that carries a case's latest attempt, and when the bank first fetched it (null: not yet). */
+export async function caseSupplement(db: Conn, failure: Pick<FailureRow, 'id' | 'attempt'>): Promise<{ seq: number; fetched_at: string | null; needs_transfer: boolean; transferred_at: string | null } | null> {
+  const row = await db('bank_supplement_line as sl').join('bank_supplement as s', 's.id', 'sl.supplement_id').where({ 'sl.failure_id': failure.id, 'sl.attempt': failure.attempt }).first('s.seq', 's.fetched_at', 's.needs_transfer', 's.transferred_at');
+  return row ? { ...row, needs_transfer: Boolean(row.needs_transfer) } : null;
+}
+
+/** The township finance office's imported files of corrected lines of a township, newest first. */
+export async function correctionFilesOf(db: Conn, townshipId: number): Promise<{ file_name: string; lines: number; uploaded_at: string; display_name: string | null }[]> {
+  return db('bank_correction_file as c').leftJoin('core_user as u', 'u.id', 'c.uploaded_by').where('c.township_id', townshipId).orderBy('c.id', 'desc').limit(20).select('c.file_name', 'c.lines', 'c.uploaded_at', 'u.display_name');
 }
 
 /** The cases whose money went back to the treasury, from a query of cases (failuresQuery, failedPaymentsQuery): the public list's order. */
 export async function returnedCases(q: ReturnType<typeof failedPaymentsQuery>): Promise<FailureView[]> {
-  return (await q.where('f.state', 'returned').orderBy('t.path').orderBy('v.name').orderBy('f.id').limit(5000)) as FailureView[];
+  // A person no longer entitled (an early return, RETURN_GROUNDS) is not asked to come forward.
+  return (await q.where('f.state', 'returned').whereNull('f.return_ground').orderBy('t.path').orderBy('v.name').orderBy('f.id').limit(5000)) as FailureView[];
 }
 
 /** Supplements of refunded lines the treasury has not sent the money of yet, in the actor's scope. */
@@ -423,13 +457,28 @@ export async function reconciliationPdf(db: Conn, actor: Actor, reconciliationId
 // Year-end clearing
 
 /**
- * A policy's figures for a finished year (年末清算, Qinghai 二(二)9): the allocation, what was paid, what is still at
- * the bank, what went back to the treasury, the money still awaiting a decision. What the treasury takes back in
- * all is the allocation less what was paid and what the bank still holds: allocation − paid − at the bank =
- * unspent allocation + returned + awaiting.
+ * A policy's figures for a finished year (年末清算, Qinghai 二(二)9), in integer fen. Every policy with an allocation
+ * to the county in the year is listed, with or without a round, and every policy with a round of the year:
+ *
+ *   allocated  = its allocation documents of the year (指标, policy module)
+ *   transferred (firstTransfer) = the treasury's transfers of the year's rounds
+ *   paid       = the bank's "paid" results of those rounds
+ *   pending    = still at the bank (transferred, no result yet, or sent again)
+ *   returned   = already returned to the treasury (暂缴回财政)
+ *   awaiting   = refunded by the bank to the source account, no decision yet: the clearing returns it to the treasury
+ *   unspent    = allocated − transferred: allocation never transferred
+ *   cleared    = allocated − paid − pending: the unspent balance (结余) that goes back to the treasury
+ *              = unspent + returned + awaiting (the ledger's identities: transferred = paid + pending + returned + awaiting)
+ *
+ * `departmentOrgIds`: the departments that confirm this policy's part: those that ran its rounds in the year or,
+ * with no round, its own competent department when that is one of the county's (a province's department with no
+ * round in the county: none, the finance section answers for it).
  */
 export interface PolicyClearing {
+  itemId: number;
   policy: string;
+  departmentOrgIds: number[];
+  department: string;
   rounds: number;
   allocatedFen: number;
   firstTransferFen: number;
@@ -441,23 +490,127 @@ export interface PolicyClearing {
   clearedFen: number;
 }
 
-export async function clearingFigures(db: Conn, countyId: number, year: number): Promise<PolicyClearing[]> {
+/** An agent bank's part of the year: its rounds' money as the ledger has it (transferred = paid + pending + refunded). */
+export interface BankClearing {
+  bankOrgId: number;
+  bank: string;
+  rounds: number;
+  transferredFen: number;
+  paidFen: number;
+  pendingFen: number;
+  refundedFen: number;
+}
+
+export interface ClearingFigures {
+  policies: PolicyClearing[];
+  banks: BankClearing[];
+}
+
+export async function clearingFigures(db: Conn, countyId: number, year: number): Promise<ClearingFigures> {
   const rounds = await transferredRounds(db, { countyId, year });
-  const versions = new Map((await versionsById(db, [...new Set(rounds.map((r) => r.policy_version_id))])).map((v) => [v.id, `${v.code} ${v.name}`]));
+  const allocated = await yearAllocations(db, countyId, year);
+  const versions = new Map((await versionsById(db, [...new Set(rounds.map((r) => r.policy_version_id))])).map((v) => [v.id, v]));
+  const orgIds = [...allocated.map((a) => a.version.departmentOrgId), ...rounds.map((r) => r.department_org_id), ...rounds.map((r) => r.bank_org_id)];
+  const orgs = new Map(((await db('core_org').whereIn('id', [...new Set(orgIds)]).select('id', 'name', 'region_id')) as { id: number; name: string; region_id: number | null }[]).map((o) => [o.id, o]));
+  const blank = (itemId: number, policy: string): PolicyClearing => ({ itemId, policy, departmentOrgIds: [], department: '', rounds: 0, allocatedFen: 0, firstTransferFen: 0, paidFen: 0, pendingFen: 0, returnedFen: 0, awaitingFen: 0, unspentFen: 0, clearedFen: 0 });
   const byItem = new Map<number, PolicyClearing>();
+  for (const a of allocated) byItem.set(a.itemId, { ...blank(a.itemId, `${a.version.code} ${a.version.name}`), allocatedFen: a.allocatedFen });
+  const byBank = new Map<number, BankClearing>();
   for (const r of rounds) {
     const ledger = await roundLedger(db, r.id);
-    const p = byItem.get(r.policy_item_id) ?? { policy: versions.get(r.policy_version_id) ?? '', rounds: 0, allocatedFen: await allocatedFen(db, countyId, r.policy_item_id, year), firstTransferFen: 0, paidFen: 0, pendingFen: 0, returnedFen: 0, awaitingFen: 0, unspentFen: 0, clearedFen: 0 };
+    const v = versions.get(r.policy_version_id);
+    let p = byItem.get(r.policy_item_id);
+    if (!p) {
+      p = { ...blank(r.policy_item_id, v ? `${v.code} ${v.name}` : ''), allocatedFen: await allocatedFen(db, countyId, r.policy_item_id, year) };
+      byItem.set(r.policy_item_id, p);
+    }
     p.rounds++;
+    if (!p.departmentOrgIds.includes(r.department_org_id)) p.departmentOrgIds.push(r.department_org_id);
     p.firstTransferFen += ledger.firstTransferFen;
     p.paidFen += ledger.paidFen;
     p.pendingFen += ledger.pendingFen;
     p.returnedFen += ledger.returnedFen;
     p.awaitingFen += ledger.awaitingFen;
-    byItem.set(r.policy_item_id, p);
+    const b = byBank.get(r.bank_org_id) ?? { bankOrgId: r.bank_org_id, bank: orgs.get(r.bank_org_id)?.name ?? '', rounds: 0, transferredFen: 0, paidFen: 0, pendingFen: 0, refundedFen: 0 };
+    b.rounds++;
+    b.transferredFen += ledger.transferredFen;
+    b.paidFen += ledger.paidFen;
+    b.pendingFen += ledger.pendingFen;
+    b.refundedFen += ledger.refundedFen;
+    byBank.set(r.bank_org_id, b);
   }
-  return [...byItem.values()].map((p) => ({ ...p, unspentFen: p.allocatedFen - p.firstTransferFen, clearedFen: p.allocatedFen - p.paidFen - p.pendingFen }));
+  for (const a of allocated) {
+    const p = byItem.get(a.itemId)!;
+    const own = orgs.get(a.version.departmentOrgId);
+    if (p.departmentOrgIds.length === 0 && own?.region_id === countyId) p.departmentOrgIds.push(own.id);
+  }
+  const policies = [...byItem.values()]
+    .map((p) => ({ ...p, department: p.departmentOrgIds.map((id) => orgs.get(id)?.name ?? '').join('、'), unspentFen: p.allocatedFen - p.firstTransferFen, clearedFen: p.allocatedFen - p.paidFen - p.pendingFen }))
+    .sort((a, b) => a.policy.localeCompare(b.policy));
+  return { policies, banks: [...byBank.values()].sort((a, b) => a.bankOrgId - b.bankOrgId) };
 }
+
+/** The parties that confirm a clearing: the finance section, each department with a part, each agent bank with rounds. */
+export function clearingParties(figures: ClearingFigures, orgNamesById: Map<number, string>): SigningParty[] {
+  const departments = [...new Set(figures.policies.flatMap((p) => p.departmentOrgIds))].sort((a, b) => a - b);
+  return [
+    { party: 'finance_section', orgId: null, label: '财政局业务科室' },
+    ...departments.map((id) => ({ party: 'department', orgId: id, label: orgNamesById.get(id) ?? '主管部门' })),
+    ...figures.banks.map((b) => ({ party: 'bank', orgId: b.bankOrgId, label: b.bank })),
+  ];
+}
+
+export type ClearingState = 'open' | 'disputed' | 'final';
+
+/** A county's clearing of a year as the parties work on it (bank_clearing_draft), its stored figures and parties read. */
+export interface ClearingDraft {
+  id: number;
+  county_id: number;
+  year: number;
+  state: ClearingState;
+  figures: ClearingFigures;
+  parties: SigningParty[];
+  opened_by: number;
+  opened_by_name: string;
+  opened_at: string;
+  dispute_party: string | null;
+  dispute_reason: string | null;
+  disputed_at: string | null;
+  clearing_id: number | null;
+  version: number;
+}
+
+function draftQuery(db: Conn) {
+  return db('bank_clearing_draft as d').join('core_user as u', 'u.id', 'd.opened_by').select('d.*', 'u.display_name as opened_by_name');
+}
+
+const readDraft = (row: Record<string, unknown>): ClearingDraft => ({ ...(row as unknown as ClearingDraft), figures: JSON.parse(String(row.figures)), parties: JSON.parse(String(row.parties)) });
+
+/** The clearing of a county and year, if the finance section has opened it. */
+export async function clearingDraftOf(db: Conn, countyId: number, year: number): Promise<ClearingDraft | undefined> {
+  const row = await draftQuery(db).where({ 'd.county_id': countyId, 'd.year': year }).first();
+  return row ? readDraft(row) : undefined;
+}
+
+/** The open clearings (any county, any year), for the home pages' to-dos. */
+export async function openClearingDrafts(db: Conn): Promise<ClearingDraft[]> {
+  return ((await draftQuery(db).whereIn('d.state', ['open', 'disputed']).orderBy('d.year')) as Record<string, unknown>[]).map(readDraft);
+}
+
+export interface ClearingConfirmationRow {
+  party: string;
+  org_id: number | null;
+  user_id: number;
+  signer_name: string;
+  confirmed_at: string;
+}
+
+export async function clearingConfirmationsOf(db: Conn, draftId: number): Promise<ClearingConfirmationRow[]> {
+  return db('bank_clearing_confirmation').where({ draft_id: draftId }).orderBy('id').select('party', 'org_id', 'user_id', 'signer_name', 'confirmed_at');
+}
+
+/** Whether a party's confirmation is among these. */
+export const confirmationOf = (confirmed: ClearingConfirmationRow[], p: Pick<SigningParty, 'party' | 'orgId'>) => confirmed.find((c) => c.party === p.party && c.org_id === p.orgId);
 
 export interface ClearingRow {
   id: number;
@@ -465,7 +618,7 @@ export interface ClearingRow {
   voucher_no: string;
   report_sm3: string;
   cleared_at: string;
-  /** Who cleared it. */
+  /** Who made it final. */
   display_name: string;
 }
 
@@ -474,33 +627,34 @@ export async function clearingsOf(db: Conn, countyId: number): Promise<ClearingR
   return db('bank_clearing as c').join('core_user as u', 'u.id', 'c.cleared_by').where('c.county_id', countyId).orderBy('c.year', 'desc').select('c.id', 'c.year', 'c.voucher_no', 'c.report_sm3', 'c.cleared_at', 'u.display_name');
 }
 
-/** Whether any of these counties has cleared the year. */
-export async function yearCleared(db: Conn, year: number, countyIds: number[]): Promise<boolean> {
-  return Boolean(await db('bank_clearing').where({ year }).whereIn('county_id', countyIds).first('id'));
+/**
+ * The departments and banks that may read a kept clearing: its confirming parties (a clearing made before the
+ * parties confirmed: the departments and banks of the year's rounds).
+ */
+async function clearingPartyOrgIds(db: Conn, countyId: number, year: number): Promise<number[]> {
+  const draft = await clearingDraftOf(db, countyId, year);
+  if (draft) return draft.parties.flatMap((p) => (p.orgId === null ? [] : [p.orgId]));
+  return (await transferredRounds(db, { countyId, year })).flatMap((r) => [r.department_org_id, r.bank_org_id]);
 }
 
 /**
- * The clearing reports of the actor's county that policy.ts lets a department read: those of the years in which it
- * had a round (the finance section, the treasury and the supervisor see them all on the clearing page).
+ * The kept clearings of the actor's county that policy.ts lets them read: all for the finance section, the treasury
+ * and the supervisor; a department's or a bank's, those of the clearings it was a party of.
  */
 export async function clearingReportsFor(db: Conn, actor: Actor): Promise<ClearingRow[]> {
   const readable: ClearingRow[] = [];
   for (const clearing of await clearingsOf(db, actor.regionId)) {
-    const departmentOrgIds = (await transferredRounds(db, { countyId: actor.regionId, year: clearing.year })).map((r) => r.department_org_id);
-    if (can(actor, 'read_clearing_report', { departmentOrgIds }).ok) readable.push(clearing);
+    if (can(actor, 'read_clearing_report', { partyOrgIds: await clearingPartyOrgIds(db, actor.regionId, clearing.year) }).ok) readable.push(clearing);
   }
   return readable;
 }
 
-/**
- * A kept clearing report, for an actor in its county's scope whom policy.ts lets read it: the finance section,
- * the treasury, the supervisor, and a department with a round in the year cleared.
- */
+/** A kept clearing report, for an actor in its county's scope whom policy.ts lets read it (clearingReportsFor). */
 export async function clearingPdf(db: Conn, actor: Actor, clearingId: number): Promise<{ fileName: string; body: Buffer }> {
   const row: { county_id: number; year: number; report_pdf: Buffer; path: string; name: string } | undefined = await db('bank_clearing as c').join('core_region as r', 'r.id', 'c.county_id').where('c.id', clearingId).first('c.county_id', 'c.year', 'c.report_pdf', 'r.path', 'r.name');
   const inScope = row && (row.path.startsWith(actor.regionPath) || actor.regionPath.startsWith(row.path));
-  const departmentOrgIds = inScope ? (await transferredRounds(db, { countyId: row.county_id, year: row.year })).map((r) => r.department_org_id) : [];
-  if (!row || !inScope || !can(actor, 'read_clearing_report', { departmentOrgIds }).ok) throw new NotFoundError('清算报告不存在或不在您的管辖范围内');
+  const partyOrgIds = inScope ? await clearingPartyOrgIds(db, row.county_id, row.year) : [];
+  if (!row || !inScope || !can(actor, 'read_clearing_report', { partyOrgIds }).ok) throw new NotFoundError('清算报告不存在或不在您的管辖范围内');
   return { fileName: `年末清算报告-${row.name}-${row.year}.pdf`, body: Buffer.from(row.report_pdf) };
 }
 

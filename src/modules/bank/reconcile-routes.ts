@@ -1,19 +1,16 @@
 import type Router from '@koa/router';
 import type { Context } from 'koa';
 import type { Actor } from '../../core/auth/roles.ts';
-import { businessYear } from '../../core/dates.ts';
 import { ConflictError, NotFoundError } from '../../core/errors.ts';
 import { uploadedFile } from '../../core/http/upload.ts';
 import { parseId, requireId, validate } from '../../core/http/validate.ts';
 import type { Web } from '../../core/web/web.ts';
-import { clearYear } from './clearing.ts';
 import { enterConfirmedTotals, importConfirmation, resolveDifference, signReconciliation } from './reconcile.ts';
 import { can } from './policy.ts';
 import {
   presentClearing,
   presentDifference,
   presentParty,
-  presentPolicyClearing,
   presentPolicyFigures,
   presentReconciliation,
   presentReconciliationListRow,
@@ -21,10 +18,7 @@ import {
   presentReconciliationRound,
 } from './presenters.ts';
 import {
-  clearingFigures,
-  clearingPdf,
   clearingReportsFor,
-  clearingsOf,
   differenceById,
   differencesOf,
   listReconciliations,
@@ -36,9 +30,9 @@ import {
   signatureOf,
   signaturesOf,
 } from './queries.ts';
-import { clearYearSchema, clearingQuerySchema, confirmedTotalsSchema } from './schemas.ts';
+import { confirmedTotalsSchema } from './schemas.ts';
 
-/** Pages of the quarterly reconciliation with the agent bank and of the year-end clearing. */
+/** Pages of the quarterly reconciliation with the agent bank (the year-end clearing's are in clearing-routes.ts). */
 export function reconcileRoutes(router: Router, web: Web): void {
   const { db } = web.core;
   const reader = (ctx: Context) => web.permit(ctx, (actor) => can(actor, 'read_reconciliations', null));
@@ -50,7 +44,7 @@ export function reconcileRoutes(router: Router, web: Web): void {
       title: '季度对账',
       rows: (await listReconciliations(db, actor)).map(presentReconciliationListRow),
       canClear: can(actor, 'read_clearing', null).ok,
-      clearingReports: can(actor, 'read_clearing', null).ok ? [] : (await clearingReportsFor(db, actor)).map(presentClearing),
+      clearingReports: (await clearingReportsFor(db, actor)).map(presentClearing),
     });
   });
 
@@ -154,54 +148,6 @@ export function reconcileRoutes(router: Router, web: Web): void {
 
   router.get('/bank/reconciliations/:id/report.pdf', async (ctx) => {
     const report = await reconciliationPdf(db, await reader(ctx), idParam(ctx, '对账记录'));
-    web.sendFile(ctx, report.fileName, 'application/pdf', report.body);
-  });
-
-  const clearingReader = (ctx: Context) => web.permit(ctx, (actor) => can(actor, 'read_clearing', null));
-
-  async function clearingPage(ctx: Context, actor: Actor, extra: Record<string, unknown> = {}, status = 200) {
-    const lastYear = businessYear() - 1;
-    const { year } = validate(clearingQuerySchema(lastYear), ctx.query);
-    const figures = await clearingFigures(db, actor.regionId, year);
-    const done = await clearingsOf(db, actor.regionId);
-    web.render(
-      ctx,
-      'bank/clearing.njk',
-      {
-        title: '年末清算',
-        year,
-        years: Array.from({ length: 5 }, (_, i) => lastYear - i),
-        figures: figures.map(presentPolicyClearing),
-        cleared: done.find((c) => c.year === year),
-        done: done.map(presentClearing),
-        can: { clear: can(actor, 'clear_year', null).ok },
-        values: {},
-        ...extra,
-      },
-      status,
-    );
-  }
-
-  router.get('/bank/clearing', async (ctx) => clearingPage(ctx, await clearingReader(ctx)));
-
-  router.post('/bank/clearing', async (ctx) => {
-    const actor = await clearingReader(ctx);
-    const body = (ctx.request.body ?? {}) as Record<string, unknown>;
-    await web.formStep(
-      ctx,
-      '/bank/clearing',
-      async () => {
-        const input = validate(clearYearSchema, body);
-        return { message: `年末清算已办理，清算报告已生成（编号 ${await clearYear(web.core, actor, input)}）`, to: `/bank/clearing?year=${input.year}` };
-      },
-      (extra, status) => clearingPage(ctx, actor, extra, status),
-    );
-  });
-
-  // A kept report: for the clearing's readers, and for a department with a round in the year (clearingPdf, policy.ts).
-  router.get('/bank/clearing/:id/report.pdf', async (ctx) => {
-    const actor = await web.permit(ctx, (a) => can(a, 'read_clearing_report', null));
-    const report = await clearingPdf(db, actor, idParam(ctx, '清算报告'));
     web.sendFile(ctx, report.fileName, 'application/pdf', report.body);
   });
 }

@@ -1,7 +1,7 @@
 import { formatDateTime } from '../../core/dates.ts';
 import { formatYuan } from '../../core/money.ts';
 import { createPdf, drawTable, pdfToBuffer } from '../../core/pdf.ts';
-import type { PolicyClearing, ReconciliationFigures, ReconciliationRow } from './queries.ts';
+import type { ClearingFigures, PolicyClearing, ReconciliationFigures, ReconciliationRow } from './queries.ts';
 
 /**
  * The layout of the bank module's kept reports, in one place: the signed quarterly reconciliation and the year-end
@@ -63,27 +63,54 @@ export interface ClearingReport {
   county: string;
   year: number;
   voucherNo: string;
-  figures: PolicyClearing[];
-  clearedBy: string;
-  clearedAt: string;
+  figures: ClearingFigures;
+  /** Who opened the clearing (the finance section) and when. */
+  openedBy: string;
+  openedAt: string;
+  /** Each party and its confirmation (who, when); the finance section's last, which made the clearing final. */
+  confirmations: { label: string; signer: string; at: string }[];
 }
 
-export function clearingReportPdf({ county, year, voucherNo, figures, clearedBy, clearedAt }: ClearingReport): Promise<Buffer> {
+/** The year-end clearing report (A4 landscape): per policy, per agent bank, the definitions, the three parties' confirmations. */
+export function clearingReportPdf({ county, year, voucherNo, figures, openedBy, openedAt, confirmations }: ClearingReport): Promise<Buffer> {
   const title = `${county}${year}年度惠民惠农补贴资金年末清算报告`;
   const pdf = createPdf({ title, landscape: true });
   pdf.font('zh-bold').fontSize(15).text(title, { align: 'center' });
-  pdf.font('zh').fontSize(9).text(`清算缴款凭证：${voucherNo} · 办理：${clearedBy}（财政局业务科室） · ${formatDateTime(clearedAt)}`, { align: 'center' });
+  pdf.font('zh').fontSize(9).text(`财政局业务科室、主管部门、代发金融机构三方确认 · 清算缴款凭证：${voucherNo} · 开启：${openedBy} ${formatDateTime(openedAt)}`, { align: 'center' });
   pdf.moveDown(0.5);
-  const total = (key: keyof PolicyClearing) => figures.reduce((s, p) => s + (p[key] as number), 0);
+  pdf.font('zh-bold').fontSize(11).text('一、分补贴项目（元）');
+  pdf.moveDown(0.2);
+  const policies = figures.policies;
+  const total = (key: keyof PolicyClearing) => policies.reduce((s, p) => s + (p[key] as number), 0);
   drawTable(pdf, {
-    columns: [{ header: '补贴项目', width: 4 }, { header: '批次', width: 0.8, align: 'right' }, { header: '资金指标', width: 1.5, align: 'right' }, { header: '已拨付', width: 1.5, align: 'right' }, { header: '已发放', width: 1.5, align: 'right' }, { header: '在银行未发放', width: 1.5, align: 'right' }, { header: '未使用指标', width: 1.5, align: 'right' }, { header: '暂缴回财政（含本次）', width: 1.8, align: 'right' }, { header: '收回财政合计', width: 1.6, align: 'right' }],
+    columns: [{ header: '补贴项目', width: 3.4 }, { header: '确认部门', width: 1.8 }, { header: '批次', width: 0.6, align: 'right' }, { header: '资金指标', width: 1.4, align: 'right' }, { header: '已拨付', width: 1.4, align: 'right' }, { header: '已发放', width: 1.4, align: 'right' }, { header: '在银行未发放', width: 1.4, align: 'right' }, { header: '未拨付指标', width: 1.4, align: 'right' }, { header: '已暂缴回财政', width: 1.3, align: 'right' }, { header: '待决定（本次缴回）', width: 1.4, align: 'right' }, { header: '结余收回财政', width: 1.5, align: 'right' }],
     rows: [
-      ...figures.map((p) => [p.policy, String(p.rounds), formatYuan(p.allocatedFen), formatYuan(p.firstTransferFen), formatYuan(p.paidFen), formatYuan(p.pendingFen), formatYuan(p.unspentFen), formatYuan(p.returnedFen + p.awaitingFen), formatYuan(p.clearedFen)]),
-      ['合计', String(total('rounds')), formatYuan(total('allocatedFen')), formatYuan(total('firstTransferFen')), formatYuan(total('paidFen')), formatYuan(total('pendingFen')), formatYuan(total('unspentFen')), formatYuan(total('returnedFen') + total('awaitingFen')), formatYuan(total('clearedFen'))],
+      ...policies.map((p) => [p.policy, p.department || '（无本县实施部门，财政确认）', String(p.rounds), formatYuan(p.allocatedFen), formatYuan(p.firstTransferFen), formatYuan(p.paidFen), formatYuan(p.pendingFen), formatYuan(p.unspentFen), formatYuan(p.returnedFen), formatYuan(p.awaitingFen), formatYuan(p.clearedFen)]),
+      ['合计', '', String(total('rounds')), formatYuan(total('allocatedFen')), formatYuan(total('firstTransferFen')), formatYuan(total('paidFen')), formatYuan(total('pendingFen')), formatYuan(total('unspentFen')), formatYuan(total('returnedFen')), formatYuan(total('awaitingFen')), formatYuan(total('clearedFen'))],
     ],
     repeatHeader: true,
   });
+  pdf.moveDown(0.4);
+  pdf.font('zh').fontSize(8.5).text(CLEARING_DEFINITION);
   pdf.moveDown(0.6);
-  pdf.font('zh').fontSize(9).text('收回财政合计 = 资金指标 − 已发放 − 在银行未发放 = 未使用指标 + 暂缴回财政。在银行未发放的资金由代发金融机构发放或按发放失败的规定退回；暂缴回财政的人员仍在发放失败人员名单上，本人报备后可按规定补发。');
+  pdf.font('zh-bold').fontSize(11).text('二、分代发金融机构（元）');
+  pdf.moveDown(0.2);
+  if (figures.banks.length) {
+    drawTable(pdf, {
+      columns: [{ header: '代发金融机构', width: 4 }, { header: '批次', width: 0.8, align: 'right' }, { header: '拨付（含再次拨付）', width: 1.8, align: 'right' }, { header: '已发放', width: 1.6, align: 'right' }, { header: '在银行未发放', width: 1.6, align: 'right' }, { header: '退回原账户', width: 1.6, align: 'right' }],
+      rows: figures.banks.map((b) => [b.bank, String(b.rounds), formatYuan(b.transferredFen), formatYuan(b.paidFen), formatYuan(b.pendingFen), formatYuan(b.refundedFen)]),
+      repeatHeader: true,
+    });
+  } else pdf.font('zh').fontSize(9).text('该年度没有拨付到代发金融机构的批次。');
+  pdf.moveDown(0.6);
+  pdf.font('zh-bold').fontSize(11).text('三、各方确认');
+  pdf.moveDown(0.2);
+  drawTable(pdf, { columns: [{ header: '单位', width: 3 }, { header: '确认人', width: 3 }, { header: '时间', width: 2 }], rows: confirmations.map((c) => [c.label, c.signer, formatDateTime(c.at)]), repeatHeader: false });
+  pdf.moveDown(0.4);
+  pdf.font('zh').fontSize(8.5).text('在银行未发放的资金由代发金融机构发放或按发放失败的规定退回；暂缴回财政的人员仍在发放失败人员名单上，本人报备后可按规定补发。');
   return pdfToBuffer(pdf);
 }
+
+/** How the clearing's balance is defined, on the page and in the report (queries.ts PolicyClearing). */
+export const CLEARING_DEFINITION =
+  '结余收回财政 = 资金指标 − 已发放 − 在银行未发放 = 未拨付指标（资金指标 − 已拨付）+ 已暂缴回财政 + 待决定（退回原账户、尚未决定的资金，清算时缴回财政）。金额以分计算，以元列示。';

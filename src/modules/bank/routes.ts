@@ -46,10 +46,10 @@ export function bankRoutes(router: Router, web: Web): void {
     await web.redirectWith(ctx, '/bank/payouts', { kind: outcome.repeated ? 'info' : 'success', message });
   });
 
-  async function file(ctx: Context) {
+  async function file(ctx: Context, delivered = true) {
     const actor = await bankUser(ctx);
     const roundId = requireId(ctx.params.id, '发放批次');
-    return payoutFile(web.core, { actor }, roundId, String(ctx.params.format), validate(payoutQuerySchema, ctx.query).supplement);
+    return payoutFile(web.core, { actor }, roundId, String(ctx.params.format), validate(payoutQuerySchema, ctx.query).supplement, { delivered });
   }
 
   router.get('/bank/payouts/:id/:format', async (ctx) => {
@@ -60,7 +60,7 @@ export function bankRoutes(router: Router, web: Web): void {
 
   // The checksum file beside it, in the `sm3sum` layout: "<hex>  <file name>".
   router.get('/bank/payouts/:id/:format/sm3', async (ctx) => {
-    const payout = await file(ctx);
+    const payout = await file(ctx, false);
     web.sendFile(ctx, `${payout.fileName}.sm3`, 'text/plain; charset=utf-8', Buffer.from(`${payout.sm3}  ${payout.fileName}\n`));
   });
 }

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { businessDate, checkbox, id, idList, optional, reason, text, version, yuan } from '../../core/fields.ts';
-import { FAILURE_STATES, type FailureState } from './model.ts';
+import { FAILURE_STATES, type FailureState, RETURN_GROUNDS, type ReturnGround } from './model.ts';
 
 /** Forms and query strings of the bank pages, built from the shared fields (core/fields.ts); messages in Chinese, keyed by field. */
 
@@ -12,8 +12,16 @@ export const correctSchema = z.object({ version, note: reason('核实情况和�
 export const reissueRequestSchema = z.object({ version, note: reason('本人报备和核实的情况', 500) });
 /** A correction sent back to the township, with the reason. */
 export const sendBackSchema = z.object({ version, reason: reason('退回原因') });
-/** The department's decision not to pay again: the money goes back to the treasury. */
-export const decideReturnSchema = z.object({ version, reason: reason('不再发放的原因') });
+/**
+ * The department's decision not to pay again after a refund: only when the person is no longer entitled, the ground
+ * chosen from RETURN_GROUNDS and the document that shows it (its name and number) recorded; an optional note.
+ */
+export const decideReturnSchema = z.object({
+  version,
+  ground: z.enum(Object.keys(RETURN_GROUNDS) as [ReturnGround], { error: '请选择不再发放的理由（收款人已死亡、已迁出或已取消资格）' }),
+  evidence: text('证明材料（证明名称及编号）', 200),
+  note: optional(text('补充说明', 300)),
+});
 
 export const approveCorrectionsSchema = z.object({ failureIds: idList('要办理的明细') });
 
@@ -71,8 +79,41 @@ export const payoutQuerySchema = z.object({ supplement: optional(id('补充代�
 /** The clearing page's year (`?year=n`): a finished year from 2000 on; anything else shows the last finished one. */
 export const clearingQuerySchema = (lastYear: number) => z.object({ year: z.coerce.number().int().min(2000).max(lastYear).catch(lastYear) });
 
-/** The year-end clearing: the year (a finished one: the command checks it against the date) and the voucher of the money returned. */
-export const clearYearSchema = z.object({
+/** Opening a year's clearing: the year (a finished one: the command checks it against the date). */
+export const openClearingSchema = z.object({
   year: z.coerce.number({ error: '只能清算已结束的年度' }).int({ error: '只能清算已结束的年度' }).min(2000, { error: '只能清算已结束的年度' }),
-  voucherNo: text('清算缴款凭证号', 60),
+});
+/** Re-opening it with fresh figures, the draft's version as the page showed it. */
+export const reopenClearingSchema = z.object({ version });
+/** A party's confirmation; the finance section's, the last, names the voucher of the money returned (the command requires it then). */
+export const confirmClearingSchema = z.object({ version, voucherNo: optional(text('清算缴款凭证号', 60)) });
+/** A department's or bank's dispute: what does not agree. */
+export const disputeClearingSchema = z.object({ version, reason: reason('异议的理由', 500) });
+
+/**
+ * The bank's confirmations of payment notices posted through the API (docs/notice-format.md): per notice, sent or
+ * failed with the reason; 1–10,000 per call. Checked whole at the edge; the command checks them against the notices.
+ */
+export const noticeConfirmationsSchema = z.object({
+  confirmations: z
+    .array(
+      z
+        .object({
+          noticeId: z.number({ error: '告知编号应为整数' }).int({ error: '告知编号应为整数' }).positive({ error: '告知编号应为正整数' }).max(2 ** 31 - 1, { error: '告知编号无效' }),
+          result: z.enum(['sent', 'failed'], { error: '结果应为 sent 或 failed' }),
+          reason: z.string({ error: '失败原因应为文字' }).trim().max(200, { error: '失败原因不超过 200 字' }).optional(),
+        })
+        .superRefine((c, ctx) => {
+          if (c.result === 'failed' && !c.reason) ctx.addIssue({ code: 'custom', path: ['reason'], message: '发送失败须写明原因' });
+          if (c.result === 'sent' && c.reason) ctx.addIssue({ code: 'custom', path: ['reason'], message: '已发送的告知不填失败原因' });
+        }),
+      { error: '应为发送结果的数组' },
+    )
+    .min(1, { error: '应为非空数组' })
+    .max(10_000, { error: '每次最多提交 10000 条' }),
+});
+
+/** How many notices the bank fetches at a time through the API (default and most: 10,000). */
+export const noticeFetchSchema = z.object({
+  limit: z.preprocess((v) => (v === undefined || v === '' ? 10_000 : v), z.coerce.number({ error: 'limit 应为 1–10000 的整数' }).int({ error: 'limit 应为 1–10000 的整数' }).min(1, { error: 'limit 应为 1–10000 的整数' }).max(10_000, { error: 'limit 应为 1–10000 的整数' })),
 });

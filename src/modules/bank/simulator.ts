@@ -58,3 +58,28 @@ export function resultFileCsv(lines: readonly ResultLine[]): Buffer {
   ];
   return Buffer.from(`\ufeff${rows.join('\r\n')}\r\n`, 'utf8');
 }
+
+const NOTICE_SPEC: TableSpec = { headerHas: ['告知编号', '短信内容'], required: ['告知编号'], rowNoun: '告知', formatHint: '请使用平台下载的补贴发放告知文件' };
+const SMS_FAILURES = ['手机号码停机', '手机号码为空号', '未预留手机号码'];
+
+/**
+ * The bank's side of payment notices (`ykt bank-sim --notices`): reads a notice file (docs/notice-format.md) and
+ * writes the confirmation file a bank would send back — each notice 已发送, or 失败 with a reason for a chosen share,
+ * chosen by a seeded generator (the same input, rate and seed give the same file).
+ */
+export async function simulateNoticeConfirmations(noticeFile: Buffer, options: { failRate: number; seed: number }): Promise<{ csv: Buffer; notices: number; failed: number }> {
+  if (!(options.failRate >= 0 && options.failRate <= 1)) throw new Error('失败比例应在 0 到 1 之间');
+  const table = await readTable(noticeFile, NOTICE_SPEC);
+  if (typeof table === 'string') throw new Error(table);
+  const rnd = seededRandom(options.seed);
+  const id = table.columns.get('告知编号')!;
+  let failed = 0;
+  const rows = table.rows.map(({ cells }) => {
+    if (rnd() < options.failRate) {
+      failed++;
+      return csvLine([cells[id]!, '失败', `${SMS_FAILURES[Math.floor(rnd() * SMS_FAILURES.length)]}（模拟）`]);
+    }
+    return csvLine([cells[id]!, '已发送', '']);
+  });
+  return { csv: Buffer.from(`\ufeff${[csvLine(['告知编号', '结果', '失败原因']), ...rows].join('\r\n')}\r\n`, 'utf8'), notices: rows.length, failed };
+}

@@ -27,7 +27,7 @@ export const batchAuditVocabulary: AuditVocabulary = {
   name: 'batch',
   title: '发放批次',
   actions: {
-    'batch.round.create': { label: '批次：建立', sentence: (s) => clauses(`“${s.text('title')}”`, `${s.count('townships')} 个乡镇各建一份清册`) },
+    'batch.round.create': { label: '批次：建立', sentence: (s) => clauses(`“${s.text('title')}”`, s.has('expedited') && '应急救助（事后公示）', `${s.count('townships')} 个乡镇各建一份清册`) },
     'batch.round.reissue': { label: '批次：建立补发批次', sentence: (s) => clauses(`补发 ${s.count('lines')} 笔`, `原批次为${s.ref('round', 'original')}`) },
     'batch.round.payment_plan': {
       label: '批次：录入用款计划',
@@ -47,6 +47,13 @@ export const batchAuditVocabulary: AuditVocabulary = {
           : clauses(`导入“${s.text('file')}”${s.count('rows')} 行`, `新增 ${s.count('added')}，修改 ${s.count('updated')}，未变化 ${s.count('unchanged')}`),
     },
     'batch.roster.prefill': { label: '清册：参照上期编制', sentence: (s) => clauses(`参照“${s.text('from')}”`, `新增 ${s.count('added')} 人`, `未纳入 ${s.count('skipped')} 人`) },
+    'batch.roster.post_publicity': {
+      label: '清册：登记发放后公示（事后公示）',
+      sentence: (s) => {
+        const publicity = s.part('publicity');
+        return clauses(`${s.ref('round', 'round')}的应急救助清册已于发放后公示`, `公示期 ${publicity.text('start')} 至 ${publicity.text('end')}`);
+      },
+    },
     'batch.roster.print': {
       label: '清册：打印或下载',
       sentence: (s) => clauses(`下载整份清册（${s.choice('format', { pdf: 'PDF', xlsx: 'Excel' })}）`, `${s.count('lines')} 人`, `金额 ${s.yuan('totalFen')}`),

@@ -36,11 +36,15 @@ export async function recordHistory(trx: Tx, actor: Actor, entry: { roundId: num
 export interface NewRound {
   policyItemId: number;
   period: string;
+  /** Open it as 应急救助（事后公示）: only a 突发灾害应急救助 policy's round (policy.ts create_expedited_round). */
+  expedited?: boolean;
 }
 
 /**
  * The department opens a round of one of the county's policies for a period, with a draft roster per township. The
  * round keeps what its policy version says of payee, unit and 救助类 (means_tested: the public-employee check runs).
+ * Opened as 应急救助（事后公示）(expedited), its rosters are paid before their publicity: only under a version marked
+ * 突发灾害应急救助 (Qinghai 二(一)2); for any other policy the option is refused on the form (422).
  */
 export async function createRound(core: Core, actor: Actor, input: NewRound): Promise<number> {
   const county = await findRegion(core.db, actor.regionId);
@@ -53,6 +57,11 @@ export async function createRound(core: Core, actor: Actor, input: NewRound): Pr
   const period = parsePeriod(version.frequency, input.period);
   if ('error' in period) throw new ValidationError({ period: period.error });
   const title = `${period.label}${version.name}`;
+  const expedited = input.expedited === true;
+  if (expedited) {
+    const decision = can(actor, 'create_expedited_round', { emergencyRelief: version.emergencyRelief });
+    if (!decision.ok) throw new ValidationError({ expedited: decision.reason });
+  }
   return inTransaction(core.db, async (trx) => {
     if (await trx('batch_round').where({ county_id: county.id, policy_item_id: version.itemId, period: period.period, kind: 'regular' }).first('id')) {
       throw new ValidationError({ period: `已有“${title}”发放批次` });
@@ -71,6 +80,7 @@ export async function createRound(core: Core, actor: Actor, input: NewRound): Pr
       payee: version.payee,
       unit: version.unit,
       means_tested: version.meansTested,
+      expedited,
       state: 'compiling',
       created_by: actor.userId,
       created_at: now,
@@ -79,8 +89,8 @@ export async function createRound(core: Core, actor: Actor, input: NewRound): Pr
     });
     const townships: { id: number }[] = await trx('core_region').where({ parent_id: county.id, level: 'township' }).orderBy('id').select('id');
     for (const t of townships) await trx('batch_roster').insert({ round_id: roundId, township_id: t.id, state: 'draft', created_at: now, updated_at: now });
-    await recordHistory(trx, actor, { roundId, action: 'round.create', to: 'compiling' });
-    await recordAudit(trx, actor, { action: 'batch.round.create', objectType: 'round', objectId: roundId, summary: { title, policyVersion: version.id, townships: townships.length } });
+    await recordHistory(trx, actor, { roundId, action: 'round.create', to: 'compiling', reason: expedited ? '应急救助（事后公示）：先发放，发放后限期公示' : null });
+    await recordAudit(trx, actor, { action: 'batch.round.create', objectType: 'round', objectId: roundId, summary: { title, policyVersion: version.id, townships: townships.length, ...(expedited ? { expedited: true } : {}) } });
     return roundId;
   });
 }

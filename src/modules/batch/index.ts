@@ -4,15 +4,18 @@ import { batchAuditVocabulary } from './audit-labels.ts';
 import { BATCH_DEADLINES } from './deadlines.ts';
 import { formatYuan } from '../../core/money.ts';
 import { formatQuantity, ROSTER_STATES, ROUND_STATES, type RosterState, type RoundState } from './model.ts';
-import { type PaymentRow, paymentsOf, roundsInState, rostersAwaiting } from './queries.ts';
+import { type PaymentRow, paymentsOf, roundsInState, rostersAwaiting, rostersAwaitingPostPublicity } from './queries.ts';
 import { BATCH_READERS, can } from './policy.ts';
 import { batchRoutes } from './routes.ts';
+import { ROSTER_MAPPING } from './roster-import.ts';
 
 export { confinedToDepartment } from './policy.ts';
 export { roundMoney } from './round-workflow.ts';
 export { type ReissueAccount, insertReissueRound } from './reissue.ts';
 export { type LineFacts, type NoticeLine, type PaymentRow, type PayoutLine, type TransferredRound, lineAmounts, lineFacts, noticeLines, paymentsOf, releasedAt, releasedLines, roundsOfBank, transferredRounds } from './queries.ts';
-export { type RoundRow, roundInScope } from './repo.ts';
+export { type RosterRow, type RoundRow, rosterAndRound, rosterInScope, roundInScope } from './repo.ts';
+export { type PrintedLine, printedLines } from './queries.ts';
+export { ROSTER_STATES, type RosterState, formatQuantity, parsePeriod } from './model.ts';
 
 /** A line's progress as the batch module knows it: its roster's or round's step, up to handing the round to the bank. */
 function progressOf(p: PaymentRow): string {
@@ -32,6 +35,7 @@ export function createBatchModule(core: Core): AppModule {
     deadlineRules: Object.values(BATCH_DEADLINES),
     nav: [{ href: '/rounds', label: '发放批次', roles: [...BATCH_READERS] }],
     routes: batchRoutes,
+    columnMappings: [ROSTER_MAPPING],
     panels: {
       // The one-card view: a person's page lists every payment line of theirs, in every round the reader sees, with how
       // far its round has come. Where the money went once the round is with the agent bank (paid, back at the source
@@ -69,8 +73,9 @@ export function createBatchModule(core: Core): AppModule {
       if (actor.roles.includes('township_station')) {
         await add('编制中或被退回的清册', ['draft']);
         await add('待上报或待公示、待再次上报的清册', ['checked', 'approved', 'confirmed']);
+        push('应急救助已发放、待发放后公示的清册', await rostersAwaitingPostPublicity(core.db, actor), '/rosters', '/deadlines');
       }
-      if (actor.roles.includes('township_finance')) await add('待复核比对或待确认公示的清册', ['checking', 'publicity']);
+      if (actor.roles.includes('township_finance')) await add('待复核比对或待确认公示的清册', ['checking', 'publicity', 'expedited']);
       if (actor.roles.includes('department') && actor.orgId) {
         await add('待审核的乡镇清册', ['submitted']);
       }

@@ -15,6 +15,7 @@ export const ROSTER_STATES = {
   checked: '复核比对完成，待上报',
   submitted: '待主管部门审核',
   approved: '审核通过，待公示',
+  expedited: '审核通过（应急救助，事后公示），待财政所确认',
   publicity: '公示中',
   confirmed: '公示结束，财政所已确认',
   reported: '已再次上报主管部门',
@@ -27,7 +28,27 @@ export type RosterState = keyof typeof ROSTER_STATES;
  * again before every step forward. Each waiting state runs a clock (限时办理, working days, per county).
  * policy.ts decides from it who may take a step; workflow.ts takes it.
  */
-export type RosterAction = 'send_check' | 'return_check' | 'confirm_check' | 'submit' | 'approve' | 'return' | 'start_publicity' | 'confirm_publicity' | 'return_publicity' | 'report';
+export type RosterAction =
+  | 'send_check'
+  | 'return_check'
+  | 'confirm_check'
+  | 'submit'
+  | 'approve'
+  | 'approve_expedited'
+  | 'return'
+  | 'start_publicity'
+  | 'confirm_publicity'
+  | 'return_publicity'
+  | 'confirm_expedited'
+  | 'return_expedited'
+  | 'report';
+
+/**
+ * Which rounds a step belongs to: every round, the ordinary ones (publicity before payment), or those opened as
+ * 应急救助（事后公示）(round.expedited: only under a 突发灾害应急救助 policy, Qinghai 二(一)2), whose rosters go from
+ * the department's approval to the finance office's confirmation and are publicised after the round is released.
+ */
+export type RoundPath = 'any' | 'ordinary' | 'expedited';
 
 interface Transition {
   label: string;
@@ -42,20 +63,32 @@ interface Transition {
   /** The clock this step stops, and the one it starts for the next (deadlines.ts). */
   closes: BatchDeadline | null;
   opens: BatchDeadline | null;
+  path: RoundPath;
+  /** Whoever approved the roster (the department's step) may not take this one either: an approval is not confirmed by its author. */
+  notApprover?: boolean;
 }
 
 export const ROSTER_TRANSITIONS: Record<RosterAction, Transition> = {
-  send_check: { label: '送财政所复核比对', from: ['draft'], to: 'checking', roles: ['township_station'], reason: false, fourEyes: false, checks: 'none', closes: null, opens: 'batch_check' },
-  return_check: { label: '退回经办站所修改', from: ['checking'], to: 'draft', roles: ['township_finance'], reason: true, fourEyes: false, checks: 'none', closes: 'batch_check', opens: null },
-  confirm_check: { label: '复核比对通过', from: ['checking'], to: 'checked', roles: ['township_finance'], reason: false, fourEyes: true, checks: 'all', closes: 'batch_check', opens: 'batch_submit' },
-  submit: { label: '上报主管部门', from: ['checked'], to: 'submitted', roles: ['township_station'], reason: false, fourEyes: false, checks: 'all', closes: 'batch_submit', opens: 'batch_review' },
-  approve: { label: '审核通过，交乡镇公示', from: ['submitted'], to: 'approved', roles: ['department'], reason: false, fourEyes: true, checks: 'all', closes: 'batch_review', opens: 'batch_publicity' },
-  return: { label: '退回乡镇修改', from: ['submitted', 'reported'], to: 'draft', roles: ['department'], reason: true, fourEyes: false, checks: 'none', closes: 'batch_review', opens: null },
-  start_publicity: { label: '开始公示', from: ['approved'], to: 'publicity', roles: ['township_station'], reason: false, fourEyes: false, checks: 'none', closes: 'batch_publicity', opens: 'batch_confirm' },
-  return_publicity: { label: '公示有异议，退回修改', from: ['publicity'], to: 'draft', roles: ['township_finance'], reason: true, fourEyes: false, checks: 'none', closes: 'batch_confirm', opens: null },
-  confirm_publicity: { label: '确认公示结果', from: ['publicity'], to: 'confirmed', roles: ['township_finance'], reason: false, fourEyes: true, checks: 'all', closes: 'batch_confirm', opens: 'batch_report' },
-  report: { label: '再次上报主管部门', from: ['confirmed'], to: 'reported', roles: ['township_station'], reason: false, fourEyes: false, checks: 'all', closes: 'batch_report', opens: null },
+  send_check: { label: '送财政所复核比对', from: ['draft'], to: 'checking', roles: ['township_station'], reason: false, fourEyes: false, checks: 'none', closes: null, opens: 'batch_check', path: 'any' },
+  return_check: { label: '退回经办站所修改', from: ['checking'], to: 'draft', roles: ['township_finance'], reason: true, fourEyes: false, checks: 'none', closes: 'batch_check', opens: null, path: 'any' },
+  confirm_check: { label: '复核比对通过', from: ['checking'], to: 'checked', roles: ['township_finance'], reason: false, fourEyes: true, checks: 'all', closes: 'batch_check', opens: 'batch_submit', path: 'any' },
+  submit: { label: '上报主管部门', from: ['checked'], to: 'submitted', roles: ['township_station'], reason: false, fourEyes: false, checks: 'all', closes: 'batch_submit', opens: 'batch_review', path: 'any' },
+  approve: { label: '审核通过，交乡镇公示', from: ['submitted'], to: 'approved', roles: ['department'], reason: false, fourEyes: true, checks: 'all', closes: 'batch_review', opens: 'batch_publicity', path: 'ordinary' },
+  approve_expedited: { label: '审核通过（应急救助，先发放后公示）', from: ['submitted'], to: 'expedited', roles: ['department'], reason: false, fourEyes: true, checks: 'all', closes: 'batch_review', opens: 'batch_expedited_confirm', path: 'expedited' },
+  return: { label: '退回乡镇修改', from: ['submitted', 'reported'], to: 'draft', roles: ['department'], reason: true, fourEyes: false, checks: 'none', closes: 'batch_review', opens: null, path: 'any' },
+  start_publicity: { label: '开始公示', from: ['approved'], to: 'publicity', roles: ['township_station'], reason: false, fourEyes: false, checks: 'none', closes: 'batch_publicity', opens: 'batch_confirm', path: 'ordinary' },
+  return_publicity: { label: '公示有异议，退回修改', from: ['publicity'], to: 'draft', roles: ['township_finance'], reason: true, fourEyes: false, checks: 'none', closes: 'batch_confirm', opens: null, path: 'ordinary' },
+  confirm_publicity: { label: '确认公示结果', from: ['publicity'], to: 'confirmed', roles: ['township_finance'], reason: false, fourEyes: true, checks: 'all', closes: 'batch_confirm', opens: 'batch_report', path: 'ordinary' },
+  confirm_expedited: { label: '确认发放数据（应急救助，发放后公示）', from: ['expedited'], to: 'confirmed', roles: ['township_finance'], reason: false, fourEyes: true, notApprover: true, checks: 'all', closes: 'batch_expedited_confirm', opens: 'batch_report', path: 'expedited' },
+  return_expedited: { label: '有误，退回修改（应急救助）', from: ['expedited'], to: 'draft', roles: ['township_finance'], reason: true, fourEyes: false, checks: 'none', closes: 'batch_expedited_confirm', opens: null, path: 'expedited' },
+  report: { label: '再次上报主管部门', from: ['confirmed'], to: 'reported', roles: ['township_station'], reason: false, fourEyes: false, checks: 'all', closes: 'batch_report', opens: null, path: 'any' },
 };
+
+/** A roster's state as its page names it: a roster of a round paid before its publicity (应急救助) is confirmed without one. */
+export function rosterStateLabel(state: RosterState, expedited: boolean): string {
+  if (expedited && state === 'confirmed') return '财政所已确认（应急救助，发放后公示），待再次上报';
+  return ROSTER_STATES[state];
+}
 
 /** Publicity lasts at least this many days, both ends included (Qinghai 二(四)11, Chongqing 二(八)). */
 export const MIN_PUBLICITY_DAYS = 7;

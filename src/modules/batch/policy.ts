@@ -17,8 +17,8 @@ export function confinedToDepartment(actor: Actor): boolean {
   return hasRole(actor, 'department') && !hasRole(actor, ...BATCH_READERS.filter((r) => r !== 'department'));
 }
 
-type RoundFacts = { state: RoundState; department_org_id: number; created_by: number };
-type RosterFacts = { state: RosterState; last_changed_by: number | null };
+type RoundFacts = { state: RoundState; department_org_id: number; created_by: number; expedited: boolean };
+type RosterFacts = { state: RosterState; last_changed_by: number | null; approved_by: number | null; publicity_start: string | null };
 type OnRoster = { round: RoundFacts; roster: RosterFacts };
 
 /** What each action is decided on. The roster's steps (ROSTER_TRANSITIONS) are actions of their own. */
@@ -27,11 +27,17 @@ type BatchResources = { [A in RosterAction]: OnRoster } & {
   /** A round with its rosters, lines and files, beyond region scope (roundInScope): a department reads its own only. */
   read_round: RoundFacts;
   create_round: null;
+  /** Opening a round as 应急救助（事后公示）: only under a policy version marked 突发灾害应急救助. */
+  create_expedited_round: { emergencyRelief: boolean };
   create_reissue: RoundFacts;
+  /** Mapping a roster file's unknown headers to its columns, kept for the township (core/column-mapping.ts). */
+  map_roster_columns: null;
   edit_lines: OnRoster;
   check: OnRoster;
   resolve_finding: OnRoster;
   record_objection: OnRoster;
+  /** The station records the dates of a paid 应急救助 roster's publicity (事后公示), once, after the round's release. */
+  record_post_publicity: OnRoster;
   resolve_objection: OnRoster;
   return_lines: OnRoster;
   /** The round's payment plan (用款计划): its department enters or corrects it before submitting the round. */
@@ -47,6 +53,12 @@ const role = (ok: boolean, reason: string) => () => (ok ? null : refused('role',
 const state = (ok: boolean, reason: string) => () => (ok ? null : refused('state', reason));
 const ofRound = (actor: Actor, round: RoundFacts) => hasRole(actor, 'department') && actor.orgId === round.department_org_id;
 const compiling = (round: RoundFacts) => state(round.state === 'compiling', '该批次已汇总上报，清册不能再变动');
+const paid = (round: RoundFacts) => round.state === 'released' || round.state === 'transferred';
+/** A step of one path only (model.ts RoundPath): an ordinary round is never paid before its publicity, an 应急救助 round is publicised after payment. */
+const onPath = (t: { path: string; label: string }, round: RoundFacts) =>
+  t.path === 'any' || (t.path === 'expedited') === round.expedited
+    ? () => null
+    : state(false, round.expedited ? `本批次为应急救助（事后公示），发放后再公示，不办理“${t.label}”` : `本批次不是应急救助（事后公示）批次，须先公示后发放，不能“${t.label}”`);
 
 /** A roster step, derived from its row of ROSTER_TRANSITIONS: role (a department only its own rounds), state, four-eyes. */
 function rosterStep(action: RosterAction) {
@@ -56,8 +68,10 @@ function rosterStep(action: RosterAction) {
       role(hasRole(actor, ...t.roles), `“${t.label}”不是您的职责`),
       role(!t.roles.includes('department') || ofRound(actor, round), '只有本批次的主管部门可以审核'),
       compiling(round),
+      onPath(t, round),
       state(t.from.includes(roster.state), `清册现为“${ROSTER_STATES[roster.state]}”，不能“${t.label}”`),
       () => (t.fourEyes && roster.last_changed_by === actor.userId ? refused('four_eyes', '您最后修改过此清册，须由另一位同事办理下一步（四眼原则）') : null),
+      () => (t.notApprover && roster.approved_by === actor.userId ? refused('four_eyes', '您审核通过了此清册，须由财政所另一位同事确认（四眼原则）') : null),
     );
 }
 
@@ -70,13 +84,32 @@ const RULES: { [A in BatchAction]: (actor: Actor, resource: BatchResources[A]) =
   read_round: (actor, round) => (!confinedToDepartment(actor) || ofRound(actor, round) ? ALLOWED : refused('role', '该发放批次不属于本部门的补贴项目')),
   create_round: (actor) =>
     firstRefusal(role(hasRole(actor, 'department') && actor.orgId !== null, '发放批次由业务主管部门建立'), role(actor.regionLevel === 'county', '发放批次按县建立：您的账号不在县一级')),
+  create_expedited_round: (actor, policy) =>
+    firstRefusal(
+      () => RULES.create_round(actor, null),
+      state(policy.emergencyRelief, '只有突发灾害应急救助类补贴项目可以按“应急救助（事后公示）”建立批次，其他补贴须先公示后发放'),
+    ),
   create_reissue: (actor, round) => (ofRound(actor, round) ? ALLOWED : refused('role', '只能为本部门的发放批次建立补发批次')),
+  map_roster_columns: (actor) =>
+    firstRefusal(role(hasRole(actor, 'township_station'), '清册的列对应关系由乡镇经办站所设置'), role(actor.regionLevel === 'township', '列对应关系按乡镇保存：您的账号不在乡镇一级')),
   edit_lines: (actor, { round, roster }) =>
     firstRefusal(role(hasRole(actor, 'township_station'), '清册由乡镇经办站所编制'), compiling(round), state(roster.state === 'draft', '清册已上报，不能修改；如需修改，请由审核环节退回')),
   check: (actor) => (hasRole(actor, 'township_station', 'township_finance', 'department', 'finance_section') ? ALLOWED : refused('role', '您不能对清册进行复核比对')),
   resolve_finding: (actor, { round }) => firstRefusal(role(hasRole(actor, 'township_finance'), '提示由乡镇财政所核实说明'), compiling(round)),
-  record_objection: (actor, { roster }) =>
-    firstRefusal(role(hasRole(actor, 'township_station', 'township_finance'), '公示异议由乡镇登记'), state(roster.state === 'publicity', '清册不在公示期，不能登记异议')),
+  // During the publicity before payment, or, for a paid 应急救助 roster, once its publicity after payment has begun.
+  record_objection: (actor, { round, roster }) =>
+    firstRefusal(
+      role(hasRole(actor, 'township_station', 'township_finance'), '公示异议由乡镇登记'),
+      state(roster.state === 'publicity' || (round.expedited && paid(round) && roster.publicity_start !== null), '清册不在公示期，不能登记异议'),
+    ),
+  record_post_publicity: (actor, { round, roster }) =>
+    firstRefusal(
+      role(hasRole(actor, 'township_station'), '发放后公示由乡镇经办站所登记'),
+      state(round.expedited, '本批次不是应急救助（事后公示）批次，公示在发放前进行'),
+      state(paid(round), '应急救助批次下达代发金融机构后，才登记发放后公示'),
+      state(roster.state === 'reported', '该清册没有随本批次发放'),
+      state(roster.publicity_start === null, '已登记发放后公示'),
+    ),
   resolve_objection: (actor) => (hasRole(actor, 'township_finance') ? ALLOWED : refused('role', '公示异议由乡镇财政所核实处理')),
   return_lines: (actor, { round, roster }) =>
     firstRefusal(role(ofRound(actor, round), '只有本批次的主管部门可以退回发放明细'), compiling(round), state(roster.state === 'submitted', '只有待审核的清册可以逐行退回')),

@@ -3,7 +3,7 @@ import { formatYuan } from '../../core/money.ts';
 import { RULE_LABELS } from './checks/engine.ts';
 import type { LineWithFindings, RosterSummary, RoundListRow } from './queries.ts';
 import { type RosterRow, type RoundRow, asRound } from './repo.ts';
-import { ROSTER_STATES, ROSTER_TRANSITIONS, ROUND_STATES, type RosterAction, formatQuantity } from './model.ts';
+import { ROSTER_STATES, ROSTER_TRANSITIONS, ROUND_STATES, type RosterAction, formatQuantity, rosterStateLabel } from './model.ts';
 import type { Actor } from '../../core/auth/roles.ts';
 import { can, rosterSteps } from './policy.ts';
 
@@ -17,6 +17,8 @@ export function presentRound(r: RoundRow) {
     payee: r.payee === 'household' ? '到户（户主账户）' : '到人',
     unit: r.unit,
     meansTested: r.means_tested,
+    /** 应急救助（事后公示）: paid first, each roster publicised after the release. */
+    expedited: r.expedited,
     department: r.department_name,
     state: ROUND_STATES[r.state],
     stateCode: r.state,
@@ -29,18 +31,26 @@ export function presentRoundListRow(r: RoundListRow) {
   return { ...presentRound(asRound(r)), total: formatYuan(r.total_fen), updatedAt: formatDateTime(r.updated_at) };
 }
 
-export function presentRosterSummary(s: RosterSummary) {
-  return { id: s.id, township: s.township_name, state: ROSTER_STATES[s.state], lines: s.lines, total: formatYuan(s.total_fen), blocking: s.blocking, warnings: s.warnings };
+export function presentRosterSummary(s: RosterSummary, round?: { expedited: boolean }) {
+  return { id: s.id, township: s.township_name, state: rosterStateLabel(s.state, round?.expedited ?? false), lines: s.lines, total: formatYuan(s.total_fen), blocking: s.blocking, warnings: s.warnings };
 }
 
-export function presentRoster(s: RosterRow) {
+/**
+ * A roster for its page. Of an 应急救助 round (expedited), the publicity is marked 事后公示 and the page says where it
+ * stands: to be held after payment, due now that the round is released, or held (its dates).
+ */
+export function presentRoster(s: RosterRow, round?: Pick<RoundRow, 'expedited' | 'state'>) {
+  const expedited = round?.expedited ?? false;
+  const paid = round?.state === 'released' || round?.state === 'transferred';
   return {
     id: s.id,
     township: s.township_name,
-    state: ROSTER_STATES[s.state],
+    state: rosterStateLabel(s.state, expedited),
     stateCode: s.state,
     version: s.version,
-    publicity: s.publicity_start ? `${s.publicity_start} 至 ${s.publicity_end}` : '',
+    publicity: s.publicity_start ? `${s.publicity_start} 至 ${s.publicity_end}${expedited ? '（事后公示）' : ''}` : '',
+    expedited,
+    postPublicity: !expedited ? '' : s.publicity_start ? '事后公示：已于发放后公示' : paid && s.state === 'reported' ? '事后公示：本清册已下达发放，须在规定时限内张榜公示并登记公示期' : '事后公示：应急救助批次，先发放，发放后限期公示',
     returnReason: s.return_reason ?? '',
     checkedAt: s.checked_at ? formatDateTime(s.checked_at) : '',
     stale: s.checked_at === null,
@@ -88,6 +98,7 @@ export function presentRosterPermissions(actor: Actor, round: RoundRow, roster: 
     canCheck: can(actor, 'check', on).ok,
     canResolve: can(actor, 'resolve_finding', on).ok,
     canObject: can(actor, 'record_objection', on).ok,
+    canRecordPostPublicity: can(actor, 'record_post_publicity', on).ok,
     canResolveObjection: can(actor, 'resolve_objection', on).ok,
     canReturnLines: can(actor, 'return_lines', on).ok,
   };
@@ -107,6 +118,7 @@ export function rosterErrorSummary(extra: Record<string, unknown>, can: ReturnTy
     ['prefillErrors', false, {}],
     ['checkErrors', false, {}],
     ['objectionErrors', can.canObject, {}],
+    ['postPublicityErrors', can.canRecordPostPublicity, { publicityStart: 'f-post-publicityStart', publicityEnd: 'f-post-publicityEnd' }],
     ['returnErrors', can.canReturnLines, { lineIds: 'return-lines' }],
     ['resolveErrors', can.canResolve, { reason: `r-${String(extra.findingId ?? '')}` }],
   ];
@@ -123,7 +135,7 @@ export function presentWaitingRoster(actor: Actor, w: { roster: RosterRow; round
     id: w.roster.id,
     round: w.round.title,
     township: w.roster.township_name,
-    state: ROSTER_STATES[w.roster.state],
+    state: rosterStateLabel(w.roster.state, w.round.expedited),
     lines: w.lines,
     total: formatYuan(w.total_fen),
     steps: rosterSteps(actor, w).allowed.map((a) => ROSTER_TRANSITIONS[a].label).join('、'),
@@ -156,4 +168,5 @@ const HISTORY_LABELS: Record<string, string> = {
   'roster.prefill': '参照上期清册',
   'roster.check': '复核比对',
   'finding.resolve': '核实说明提示',
+  post_publicity: '登记发放后公示（事后公示）',
 };

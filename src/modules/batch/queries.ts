@@ -8,7 +8,7 @@ import { DECIDED_AT_RELEASE } from './checks/engine.ts';
 import { ROUND_STATES } from './model.ts';
 import { type LineRow, type RosterRow, type RoundRow, asLine, asRound, roundQuery, rosterQuery } from './repo.ts';
 import { roundFilters } from './schemas.ts';
-import { confinedToDepartment, rosterSteps } from './policy.ts';
+import { can, confinedToDepartment, rosterSteps } from './policy.ts';
 
 /** Reads for the batch pages and queues; plain rows, money in fen. */
 
@@ -215,6 +215,27 @@ export async function rostersAwaiting(db: Conn, actor: Actor, states: readonly s
   return (await rostersInStates(db, actor, states)).filter((w) => rosterSteps(actor, w).allowed.length > 0);
 }
 
+/**
+ * The paid rosters of 应急救助（事后公示）rounds in the actor's scope whose publicity after payment is not recorded yet,
+ * where policy.ts lets this actor record it (the station's to-do line; the clock itself is post_payment_publicity).
+ */
+export async function rostersAwaitingPostPublicity(db: Conn, actor: Actor): Promise<{ id: number; total_fen: Fen }[]> {
+  const rosters = (await ofOwnDepartment(rosterQuery(db).join('batch_round as r', 'r.id', 's.round_id'), actor)
+    .where('r.expedited', true)
+    .whereIn('r.state', ['released', 'transferred'])
+    .where('s.state', 'reported')
+    .whereNull('s.publicity_start')
+    .where('t.path', 'like', `${actor.regionPath}%`)
+    .orderBy('s.id')) as RosterRow[];
+  if (rosters.length === 0) return [];
+  const rounds = new Map(((await roundQuery(db).whereIn('r.id', [...new Set(rosters.map((s) => s.round_id))])) as RoundRow[]).map((r) => [r.id, asRound(r)]));
+  const mine = rosters.filter((s) => can(actor, 'record_post_publicity', { round: rounds.get(s.round_id)!, roster: s }).ok);
+  const sums = new Map(
+    ((await selectInChunks(mine.map((s) => s.id), (chunk) => db('batch_line').whereIn('roster_id', chunk).where('state', 'active').groupBy('roster_id').select('roster_id').sum({ total: 'amount_fen' }))) as { roster_id: number; total: Fen }[]).map((r) => [r.roster_id, r.total]),
+  );
+  return mine.map((s) => ({ id: s.id, total_fen: sums.get(s.id) ?? fen(0) }));
+}
+
 export interface PaymentRow {
   line_id: number;
   round_id: number;
@@ -307,16 +328,29 @@ export interface NoticeLine {
   account_last4: string | null;
   round_title: string;
   department_name: string;
+  /** The line's standard (rate per unit), its tier ('标准' when the policy has one) and the round's unit (亩, 人 …). */
+  standard_fen: Fen;
+  tier_name: string;
+  unit: string;
+  /** Whose the round is: its county and the bank it was released to. */
+  county_id: number;
+  bank_org_id: number | null;
 }
 
-/** What a payment notice says about these lines: the round, the amount, the account's last digits, the department. */
+/**
+ * What a payment notice says about these lines: the round, the amount, the standard and unit, the account's last
+ * digits, the department; and the county and bank the round belongs to.
+ */
 export async function noticeLines(db: Conn, lineIds: number[]): Promise<NoticeLine[]> {
   return selectInChunks(lineIds, (chunk) =>
     db('batch_line as l')
       .join('batch_round as r', 'r.id', 'l.round_id')
       .join('core_org as o', 'o.id', 'r.department_org_id')
       .whereIn('l.id', chunk)
-      .select('l.id as line_id', 'l.round_id', 'l.person_id', 'l.amount_fen', 'l.account_last4', 'r.title as round_title', 'o.name as department_name'),
+      .select(
+        'l.id as line_id', 'l.round_id', 'l.person_id', 'l.amount_fen', 'l.account_last4', 'r.title as round_title', 'o.name as department_name',
+        'l.standard_fen', 'l.tier_name', 'r.unit', 'r.county_id', 'r.bank_org_id',
+      ),
   );
 }
 

@@ -25,6 +25,8 @@ export interface RoundRow {
   unit: string;
   /** 救助类, as the policy version said when the round was opened: the public-employee check runs. */
   means_tested: boolean;
+  /** Opened as 应急救助（事后公示）(only under a 突发灾害应急救助 policy): rosters paid first, publicised after release. */
+  expedited: boolean;
   state: RoundState;
   bank_org_id: number | null;
   /** The department's payment plan (用款计划) the release refers to: number, amount in fen, date; null until entered. */
@@ -46,6 +48,8 @@ export interface RosterRow {
   state: RosterState;
   last_changed_by: number | null;
   last_changed_at: string | null;
+  /** The department user who last approved the roster (either approval step); null before. */
+  approved_by: number | null;
   publicity_start: string | null;
   publicity_end: string | null;
   return_reason: string | null;
@@ -97,7 +101,7 @@ const booleans = <T extends object>(row: T, ...keys: (keyof T)[]): T => {
   return row;
 };
 
-export const asRound = (row: RoundRow) => booleans(row, 'means_tested');
+export const asRound = (row: RoundRow) => booleans(row, 'means_tested', 'expedited');
 export const asLine = (row: LineRow) => booleans(row, 'changed_after_publicity', 'reissue');
 
 /**
@@ -131,4 +135,14 @@ export async function rosterInScope(db: Db, actor: Actor, rosterId: number): Pro
 async function refuseOtherDepartments(db: Db, actor: Actor, round: RoundRow, target: { objectType: string; objectId: number }): Promise<void> {
   const decision = can(actor, 'read_round', round);
   if (!decision.ok) await refuse(db, actor, { ...target, summary: { reason: 'out_of_scope' } }, decision.reason);
+}
+
+/**
+ * A roster and its round, whoever asks: for the public check of a printed publicity sheet, which shows only what the
+ * sheet itself printed (callers present public facts only). Staff pages use rosterInScope.
+ */
+export async function rosterAndRound(db: Conn, rosterId: number): Promise<{ roster: RosterRow; round: RoundRow } | undefined> {
+  const roster = (await rosterQuery(db).where('s.id', rosterId).first()) as RosterRow | undefined;
+  if (!roster) return undefined;
+  return { roster, round: asRound((await roundQuery(db).where('r.id', roster.round_id).first()) as RoundRow) };
 }

@@ -9,7 +9,7 @@ import { type Fen, addFen, fen, formatYuan } from '../../core/money.ts';
 import { type TableColumn, type TableRow, createPdf, drawTable, pdfToBuffer } from '../../core/pdf.ts';
 import { THIN_BORDER, neutraliseFormula, titledSheet } from '../../core/spreadsheet.ts';
 import { standardText, versionsById } from '../policy/index.ts';
-import { ROSTER_STATES, formatQuantity, parsePeriod } from './model.ts';
+import { formatQuantity, parsePeriod, rosterStateLabel } from './model.ts';
 import { printedLines } from './queries.ts';
 import { rosterInScope } from './repo.ts';
 
@@ -221,8 +221,10 @@ async function rosterDocument(core: Core, actor: Actor, rosterId: number) {
       `补贴项目：${version!.name}　　主管部门：${round.department_name}`,
       `政策依据：《${version!.legalBasisTitle.replace(/^《(.*)》$/, '$1')}》${version!.legalBasisNumber}`,
       `发放期间：${'label' in period ? period.label : round.period}　　补贴标准：${standardText(version!.tiers, round.unit, '；')}`,
-      `乡镇：${roster.township_name}　　清册状态：${ROSTER_STATES[roster.state]}　　打印日期：${businessDate()}`,
+      `乡镇：${roster.township_name}　　清册状态：${rosterStateLabel(roster.state, round.expedited)}　　打印日期：${businessDate()}`,
       `合计：${lines.length} 人，金额 ${formatYuan(totalFen)} 元`,
+      // A paid 应急救助 roster's sheet is its publicity after payment: said on the sheet itself.
+      ...(round.expedited ? [`事后公示：突发灾害应急救助，先行发放、发放后公示${roster.publicity_start ? `，公示期 ${roster.publicity_start} 至 ${roster.publicity_end}` : ''}`] : []),
     ],
     unit: round.unit,
     lines: lines.map((l) => ({ village: l.village_name, name: l.person_name, idMasked: l.id_masked, tier: l.tier_name, standardFen: l.standard_fen, quantityMilli: l.quantity_milli, amountFen: l.amount_fen })),

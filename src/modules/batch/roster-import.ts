@@ -7,7 +7,9 @@ import { bulkInsert, inTransaction, insertReturningId, nowIso } from '../../core
 import { ValidationError } from '../../core/errors.ts';
 import { claimFileDigest } from '../../core/imports.ts';
 import { multiplyFen } from '../../core/money.ts';
-import { type ImportError, type TableSpec, readTable, sortErrors, writeErrorReport } from '../../core/spreadsheet.ts';
+import { type HeaderGap, type ImportError, type TableSpec, readTable, sortErrors, writeErrorReport } from '../../core/spreadsheet.ts';
+import { type ColumnMappingKind, applyColumnMapping, columnMappingOf } from '../../core/column-mapping.ts';
+import { can } from './policy.ts';
 import { parseIdNumber, registryFactsById, registryFactsByIdNumberIndex } from '../beneficiary/index.ts';
 import { checkLineInput, editableRoster, lineRow, recordHistory, touchRoster } from './commands.ts';
 import type { LineRow } from './repo.ts';
@@ -34,9 +36,20 @@ const SPEC: TableSpec = {
   formatHint: '各列依次为：村（社区）、姓名、身份证号码、档次、数量',
 };
 
+/** The kind of file under which a township keeps its roster column mapping (core/column-mapping.ts), and the columns it may map. */
+export const ROSTER_FILE_KIND = 'batch.roster';
+export const ROSTER_MAPPING: ColumnMappingKind = {
+  kind: ROSTER_FILE_KIND,
+  label: '清册导入',
+  columns: SPEC.required,
+  uploadHref: '/rounds',
+  may: (actor) => can(actor, 'map_roster_columns', null),
+};
+
+/** A refusal for the file's header carries what a column mapping could fill (gap: the mapping form of the roster page). */
 export type RosterImportOutcome =
   | { ok: true; repeated: boolean; rows: number; added: number; updated: number; unchanged: number }
-  | { ok: false; errors: ImportError[]; report: Buffer };
+  | { ok: false; errors: ImportError[]; report: Buffer; gap?: HeaderGap | null };
 
 const FIELD = { idNumber: '身份证号码', tierName: '档次', quantity: '数量' } as const;
 
@@ -47,10 +60,13 @@ export async function importRosterFile(core: Core, actor: Actor, rosterId: numbe
   const previous = (await core.db('batch_import').where({ roster_id: roster.id, file_sha256: sha256 }).first('rows')) as { rows: number } | undefined;
   if (previous) return { ok: true, repeated: true, rows: previous.rows, added: 0, updated: 0, unchanged: previous.rows };
   const report = (errors: ImportError[], table: Parameters<typeof writeErrorReport>[2]) => writeErrorReport('清册导入', errors, table);
-  const table = await readTable(file.buffer, SPEC);
+  // The township's column mapping, if it saved one, names the columns before the aliases do.
+  const mapping = await columnMappingOf(core.db, roster.township_id, ROSTER_FILE_KIND);
+  let gap: HeaderGap | null = null;
+  const table = await readTable(file.buffer, applyColumnMapping(SPEC, mapping), undefined, (g) => (gap = g));
   if (typeof table === 'string') {
     const errors = [{ rowNumber: 0, field: '文件', message: table }];
-    return { ok: false, errors, report: await report(errors, null) };
+    return { ok: false, errors, report: await report(errors, null), gap };
   }
   const get = (cells: string[], column: string) => {
     const i = table.columns.get(column);

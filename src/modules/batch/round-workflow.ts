@@ -43,12 +43,12 @@ async function rostersOf(db: Conn, roundId: number): Promise<(RosterRow & { line
   return rosters.map((r) => ({ ...r, lines: counts.get(r.id) ?? 0 }));
 }
 
-/** Every roster with lines has been publicised, confirmed and reported again; every check passes. */
+/** Every roster with lines has been publicised (an 应急救助 round's: approved and confirmed, to be publicised after payment), confirmed and reported again; every check passes. */
 async function assertReadyRosters(trx: Tx, round: RoundRow, rosters: (RosterRow & { lines: number })[]): Promise<ConflictError | null> {
   const withLines = rosters.filter((r) => r.lines > 0);
   if (withLines.length === 0) return new ConflictError('本批次还没有任何发放明细');
   const notReady = withLines.filter((r) => r.state !== 'reported');
-  if (notReady.length) return new ConflictError(`以下乡镇的清册尚未公示后再次上报：${notReady.map((r) => `${r.township_name}（${ROSTER_STATES[r.state]}）`).join('、')}`);
+  if (notReady.length) return new ConflictError(`以下乡镇的清册尚未${round.expedited ? '确认后' : '公示后'}再次上报：${notReady.map((r) => `${r.township_name}（${ROSTER_STATES[r.state]}）`).join('、')}`);
   for (const roster of withLines) {
     const summary = await runChecks(trx, round, roster);
     if (summary.blocking || summary.warnings) return new ConflictError(`${roster.township_name}清册复核比对有 ${summary.blocking} 个阻断性问题、${summary.warnings} 个未说明的提示`);
@@ -160,7 +160,9 @@ export async function returnRound(core: Core, actor: Actor, roundId: number, ver
 /**
  * The finance section's procedural review and release to the agent bank: totals within the allocation and the
  * payment plan, the policy's standards, no open finding, every roster publicised; nobody releases a round they
- * prepared. The history and the audit row name the payment plan released against.
+ * prepared. The history and the audit row name the payment plan released against. A round opened as 应急救助
+ * （事后公示）is released without publicity; the release starts each paid roster's post-payment publicity clock
+ * (deadlines.ts post_payment_publicity), stopped when the station records its publicity (workflow.ts).
  */
 export async function releaseRound(core: Core, actor: Actor, roundId: number, input: { version: number; bankOrgId: number }): Promise<void> {
   const round = await roundInScope(core.db, actor, roundId);
@@ -178,15 +180,27 @@ export async function releaseRound(core: Core, actor: Actor, roundId: number, in
     closes: 'batch_finance_review',
     opens: 'batch_transfer',
     extra: { bank_org_id: bank.id },
-    reason: round.payment_plan_no === null ? null : `用款计划 ${round.payment_plan_no}`,
-    audit: { paymentPlan: { no: round.payment_plan_no, amountFen: round.payment_plan_fen, date: round.payment_plan_date } },
+    reason: [round.payment_plan_no === null ? null : `用款计划 ${round.payment_plan_no}`, round.expedited ? '应急救助，发放后公示' : null].filter(Boolean).join('；') || null,
+    audit: { paymentPlan: { no: round.payment_plan_no, amountFen: round.payment_plan_fen, date: round.payment_plan_date }, ...(round.expedited ? { expedited: true } : {}) },
     guard: async (trx) => {
       const rosters = await rostersOf(trx, round.id);
       const problem = await assertReadyRosters(trx, round, rosters);
       if (problem) return problem;
       const unpublicised = rosters.filter((r) => r.lines > 0 && !r.publicity_end);
-      if (unpublicised.length) return new ConflictError(`${unpublicised.map((r) => r.township_name).join('、')}的清册没有公示记录`);
+      if (unpublicised.length && !round.expedited) return new ConflictError(`${unpublicised.map((r) => r.township_name).join('、')}的清册没有公示记录`);
       return moneyProblem(trx, round);
+    },
+    after: async (trx) => {
+      if (!round.expedited) return;
+      for (const roster of (await rostersOf(trx, round.id)).filter((r) => r.lines > 0)) {
+        await openDeadline(trx, actor, {
+          rule: BATCH_DEADLINES.post_payment_publicity,
+          objectType: 'roster',
+          objectId: roster.id,
+          regionId: roster.township_id,
+          title: `${round.title}（${roster.township_name}）：应急救助已发放，待发放后公示（事后公示）`,
+        });
+      }
     },
   });
 }

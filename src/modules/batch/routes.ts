@@ -21,9 +21,10 @@ import { history, objectionsOf, returnedLines, rosterFindings, rostersAwaiting, 
 import { recordPaymentPlan, recordTransfer, releaseRound, returnRound, roundMoney, submitRound } from './round-workflow.ts';
 import { roundInScope, rosterInScope } from './repo.ts';
 import { rosterFile } from './roster-files.ts';
-import { importRosterFile, prefillRoster } from './roster-import.ts';
-import { actSchema, lineAddSchema, lineRemoveSchema, linesQuerySchema, objectionResolveSchema, objectionSchema, paymentPlanSchema, releaseSchema, resolveSchema, returnLinesSchema, roundCreateSchema, roundReturnSchema, roundSubmitSchema, transferSchema, waitingQuerySchema } from './schemas.ts';
-import { actOnRoster } from './workflow.ts';
+import { ROSTER_MAPPING, importRosterFile, prefillRoster } from './roster-import.ts';
+import { columnMappingOffer } from '../../core/column-mapping.ts';
+import { actSchema, lineAddSchema, lineRemoveSchema, linesQuerySchema, objectionResolveSchema, objectionSchema, paymentPlanSchema, postPublicitySchema, releaseSchema, resolveSchema, returnLinesSchema, roundCreateSchema, roundReturnSchema, roundSubmitSchema, transferSchema, waitingQuerySchema } from './schemas.ts';
+import { actOnRoster, recordPostPaymentPublicity } from './workflow.ts';
 
 const PAGE_SIZE = 50;
 
@@ -36,13 +37,16 @@ export function batchRoutes(router: Router, web: Web): void {
   async function roundsPage(ctx: Context, actor: Actor, extra: Record<string, unknown> = {}, status = 200) {
     const canCreate = can(actor, 'create_round', null).ok;
     const year = businessYear();
-    const policies = canCreate ? (await policyList(db, await listRegionFor(db, actor.regionId), year, { publicOnly: false })).map((v) => ({ value: v.itemId, label: `${v.code} ${v.name}（${v.unit}，${v.frequency === 'monthly' ? '按月' : v.frequency === 'quarterly' ? '按季' : '按年'}${v.meansTested ? '，救助类' : ''}）` })) : [];
+    const versions = canCreate ? await policyList(db, await listRegionFor(db, actor.regionId), year, { publicOnly: false }) : [];
+    const policies = versions.map((v) => ({ value: v.itemId, label: `${v.code} ${v.name}（${v.unit}，${v.frequency === 'monthly' ? '按月' : v.frequency === 'quarterly' ? '按季' : '按年'}${v.meansTested ? '，救助类' : ''}${v.emergencyRelief ? '，突发灾害应急救助' : ''}）` }));
+    // 应急救助（事后公示）is offered only with the policies it may be chosen for (policy.ts create_expedited_round).
+    const expeditable = versions.filter((v) => can(actor, 'create_expedited_round', { emergencyRelief: v.emergencyRelief }).ok).map((v) => `${v.code} ${v.name}`);
     const query = roundList.parse(ctx.query);
     const { rows, total } = await roundList.page<RoundListRow>(roundsQuery(db, actor, query.filters), query);
     web.render(
       ctx,
       'batch/rounds.njk',
-      { title: '发放批次', rounds: rows.map(presentRoundListRow), links: roundList.links(query, total), filter: query.filters, choices: await roundChoices(actor), canCreate, policies, values: { period: String(year) }, ...extra },
+      { title: '发放批次', rounds: rows.map(presentRoundListRow), links: roundList.links(query, total), filter: query.filters, choices: await roundChoices(actor), canCreate, policies, expeditable, values: { period: String(year) }, ...extra },
       status,
     );
   }
@@ -73,6 +77,7 @@ export function batchRoutes(router: Router, web: Web): void {
         { header: '期间', width: 10, value: (r) => r.period },
         { header: '发放方式', width: 16, value: (r) => r.payee },
         { header: '救助类', width: 8, value: (r) => (r.meansTested ? '是' : '否') },
+        { header: '应急救助（事后公示）', width: 12, value: (r) => (r.expedited ? '是' : '否') },
         { header: '主管部门', width: 16, value: (r) => r.department },
         { header: '状态', width: 12, value: (r) => r.state },
         { header: '总金额（元）', width: 18, value: (r) => r.total },
@@ -113,7 +118,7 @@ export function batchRoutes(router: Router, web: Web): void {
         money: { lines: money.lines, total: formatYuan(money.linesFen), transferred: formatYuan(money.transferredFen) },
         paymentPlan: round.payment_plan_no === null ? null : { no: round.payment_plan_no, amount: formatYuan(round.payment_plan_fen ?? 0), date: round.payment_plan_date ?? '', short: (round.payment_plan_fen ?? 0) < money.linesFen },
         transfers: (await roundTransfers(db, round.id)).map((tr) => ({ amount: formatYuan(tr.amount_fen), voucher: tr.voucher_no, bank: tr.bank_name, account: tr.destination_account, who: tr.recorded_by_name, at: formatDateTime(tr.recorded_at) })),
-        rosters: inScope.map(presentRosterSummary),
+        rosters: inScope.map((s) => presentRosterSummary(s, round)),
         history: presentHistory((await history(db, { round_id: round.id })).filter((h) => h.roster_id === null)),
         can: presentRoundPermissions(actor, round),
         banks,
@@ -199,7 +204,7 @@ export function batchRoutes(router: Router, web: Web): void {
       {
         title: `${round.title}（${roster.township_name}）`,
         round: presentRound(round),
-        roster: presentRoster(roster),
+        roster: presentRoster(roster, round),
         lines: rows.map(presentLine),
         total,
         page: query.page,
@@ -216,6 +221,7 @@ export function batchRoutes(router: Router, web: Web): void {
         objections: (await objectionsOf(db, roster.id)).map((o) => ({ id: o.id, line: o.person_name ?? '整份清册', raisedOn: o.raised_on, content: o.content, resolution: o.resolution ?? '', resolved: o.resolved_at !== null })),
         returned: (await returnedLines(db, roster.id)).map((l) => ({ name: l.person_name, idMasked: l.id_masked, amount: formatYuan(l.amount_fen), reason: l.return_reason ?? '' })),
         states: ROSTER_STATES,
+        panels: await web.panels('roster', actor, roster.id),
         ...extra,
       },
       status,
@@ -286,6 +292,14 @@ export function batchRoutes(router: Router, web: Web): void {
     }, 'actErrors'),
   );
 
+  router.post('/rosters/:id/post-publicity', (ctx) =>
+    onRoster(ctx, async (actor, rosterId) => {
+      const input = validate(postPublicitySchema, ctx.request.body);
+      await recordPostPaymentPublicity(web.core, actor, rosterId, input);
+      return `已登记发放后公示（事后公示）：${input.publicityStart} 至 ${input.publicityEnd}`;
+    }, 'postPublicityErrors'),
+  );
+
   router.post('/rosters/:id/objections', (ctx) =>
     onRoster(ctx, async (actor, rosterId) => {
       await recordObjection(web.core, actor, rosterId, validate(objectionSchema, ctx.request.body));
@@ -317,7 +331,7 @@ export function batchRoutes(router: Router, web: Web): void {
       `/rosters/${rosterId}`,
       async () => {
         const outcome = await importRosterFile(web.core, actor, rosterId, file);
-        if (!outcome.ok) throw new ImportRefused({ refusal: await web.importRefusal(ctx, '清册导入', file!.name, outcome.errors, outcome.report) });
+        if (!outcome.ok) throw new ImportRefused({ refusal: await web.importRefusal(ctx, '清册导入', file!.name, outcome.errors, outcome.report), mapping: columnMappingOffer(ROSTER_MAPPING, actor, outcome.gap ?? null, `/rosters/${rosterId}`) });
         const message = outcome.repeated ? '该文件已导入过，本次没有做任何更改' : `导入完成：新增 ${outcome.added} 行，修改 ${outcome.updated} 行，未变化 ${outcome.unchanged} 行；请复核比对`;
         return { kind: outcome.repeated ? 'info' : 'success', message };
       },

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { businessDate, daysInclusive, id, idList, optional, page, reason, text, version, yuan } from '../../core/fields.ts';
+import { businessDate, checkbox, daysInclusive, id, idList, optional, page, reason, text, version, yuan } from '../../core/fields.ts';
 import { MIN_PUBLICITY_DAYS, ROSTER_STATES, ROSTER_TRANSITIONS, ROUND_STATES, type RosterAction, type RosterState, type RoundState } from './model.ts';
 
 /** Forms and query strings of the batch pages, built from the shared fields (core/fields.ts); messages in Chinese, keyed by field. */
@@ -7,6 +7,8 @@ import { MIN_PUBLICITY_DAYS, ROSTER_STATES, ROSTER_TRANSITIONS, ROUND_STATES, ty
 export const roundCreateSchema = z.object({
   policyItemId: id('补贴项目'),
   period: z.string({ error: '请填写期间' }).trim().min(4, { error: '请填写期间，如 2026、2026-11 或 2026-Q4' }).max(10, { error: '期间格式不正确' }),
+  /** 应急救助（事后公示）: only offered, and only accepted, for a 突发灾害应急救助 policy. */
+  expedited: checkbox,
 });
 
 export const lineAddSchema = z.object({
@@ -39,6 +41,19 @@ export const actSchema = z
     }
   });
 export type ActInput = z.infer<typeof actSchema>;
+
+/** The dates of an 应急救助 roster's publicity after payment (事后公示): at least MIN_PUBLICITY_DAYS days, both ends counted, begun by today. */
+export const postPublicitySchema = z
+  .object({
+    version,
+    publicityStart: businessDate('公示开始日期', { notAfterToday: true }),
+    publicityEnd: businessDate('公示结束日期'),
+  })
+  .superRefine((input, ctx) => {
+    if (daysInclusive(input.publicityStart, input.publicityEnd) < MIN_PUBLICITY_DAYS) {
+      ctx.addIssue({ code: 'custom', path: ['publicityEnd'], message: `公示期不得少于 ${MIN_PUBLICITY_DAYS} 天（含首尾两天）` });
+    }
+  });
 
 export const resolveSchema = z.object({ reason: reason('核实说明', 200) });
 

@@ -6,12 +6,14 @@ import { businessDate } from '../../core/dates.ts';
 import { type Tx, inTransaction, nowIso } from '../../core/db.ts';
 import { closeDeadline, openDeadline } from '../../core/deadlines.ts';
 import { ConflictError, ValidationError } from '../../core/errors.ts';
+import { daysInclusive } from '../../core/fields.ts';
 import { runChecks } from './checks/engine.ts';
 import { recordHistory } from './commands.ts';
 import { BATCH_DEADLINES } from './deadlines.ts';
-import { ROSTER_STATES, ROSTER_TRANSITIONS, type RosterAction, type RosterState } from './model.ts';
+import { MIN_PUBLICITY_DAYS, ROSTER_STATES, ROSTER_TRANSITIONS, type RosterAction, type RosterState } from './model.ts';
 import type { ActInput } from './schemas.ts';
 import { can } from './policy.ts';
+import { releasedAt } from './queries.ts';
 import { type RosterRow, type RoundRow, rosterInScope } from './repo.ts';
 
 /**
@@ -49,6 +51,8 @@ export async function actOnRoster(core: Core, actor: Actor, rosterId: number, ac
       .update({
         state: t.to,
         return_reason: t.reason ? reason : null,
+        // Who approved it: the finance office's confirmation of an 应急救助 roster is never theirs (four-eyes).
+        ...(t.roles.includes('department') && !t.reason ? { approved_by: actor.userId } : {}),
         ...(publicity ? { publicity_start: publicity.start, publicity_end: publicity.end } : {}),
         updated_at: nowIso(),
         version: input.version + 1,
@@ -71,6 +75,33 @@ export async function actOnRoster(core: Core, actor: Actor, rosterId: number, ac
   });
   if (outcome instanceof ConflictError) throw outcome;
   return outcome;
+}
+
+/**
+ * The publicity of a roster paid before it (a round opened as 应急救助（事后公示）): the station records its dates once
+ * the round is released — begun on or after the release and by today (the sheets are up), at least MIN_PUBLICITY_DAYS
+ * days as any publicity (Qinghai 二(四)11; the schema checks the length) — which stops the post-payment publicity clock.
+ * Objections raised from then on are recorded and resolved as in any publicity; the payment itself stands.
+ */
+export async function recordPostPaymentPublicity(core: Core, actor: Actor, rosterId: number, input: { version: number; publicityStart: string; publicityEnd: string }): Promise<void> {
+  const { roster, round } = await rosterInScope(core.db, actor, rosterId);
+  await authorize(core.db, actor, can(actor, 'record_post_publicity', { round, roster }), { objectType: 'roster', objectId: roster.id });
+  const released = await releasedAt(core.db, round.id);
+  const releasedOn = released ? businessDate(new Date(released)) : businessDate();
+  if (input.publicityStart < releasedOn) throw new ValidationError({ publicityStart: `发放后公示应在本批次下达（${releasedOn}）之后开始` });
+  if (input.publicityStart > businessDate()) throw new ValidationError({ publicityStart: '请在公示张贴之后登记：公示开始日期不能晚于今天' });
+  if (daysInclusive(input.publicityStart, input.publicityEnd) < MIN_PUBLICITY_DAYS) throw new ValidationError({ publicityEnd: `公示期不得少于 ${MIN_PUBLICITY_DAYS} 天（含首尾两天）` });
+  await inTransaction(core.db, async (trx) => {
+    const updated = await trx('batch_roster')
+      .where({ id: roster.id, state: 'reported', version: input.version })
+      .whereNull('publicity_start')
+      .update({ publicity_start: input.publicityStart, publicity_end: input.publicityEnd, updated_at: nowIso(), version: input.version + 1 });
+    if (updated !== 1) throw new ConflictError('清册已被他人处理或修改，请刷新后再试');
+    await closeDeadline(trx, actor, { rule: BATCH_DEADLINES.post_payment_publicity.code, objectType: 'roster', objectId: roster.id, outcome: 'done' });
+    const period = `事后公示 ${input.publicityStart} 至 ${input.publicityEnd}`;
+    await recordHistory(trx, actor, { roundId: round.id, rosterId: roster.id, action: 'post_publicity', reason: period });
+    await recordAudit(trx, actor, { action: 'batch.roster.post_publicity', objectType: 'roster', objectId: roster.id, summary: { round: round.id, publicity: { start: input.publicityStart, end: input.publicityEnd } } });
+  });
 }
 
 async function assertPublicityOver(core: Core, roster: RosterRow): Promise<void> {

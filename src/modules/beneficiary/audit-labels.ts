@@ -6,6 +6,9 @@ import { REFERENCE_SOURCES } from './reference.ts';
 
 const SOURCE_LABELS: Record<string, string> = Object.fromEntries(Object.entries(REFERENCE_SOURCES).map(([code, s]) => [code, s.label]));
 
+const LIFE_EVENT_LABELS = { move: '迁移', head_change: '户主变更', death: '死亡' };
+const lifeEvent = (s: AuditSummary) => clauses(`${s.choice('kind', LIFE_EVENT_LABELS)}（事项 #${s.text('event')}）${s.text('name')}：${s.text('from')} → ${s.text('to')}`, s.has('date') && `日期 ${s.text('date')}`);
+
 const change = (s: AuditSummary) => clauses(`变更申请 #${s.text('request')}`, s.text('change'));
 
 function correction(s: AuditSummary): string {
@@ -31,6 +34,10 @@ export const beneficiaryAuditVocabulary: AuditVocabulary = {
     'beneficiary.change.request': { label: '申请变更账户或状态', sentence: (s) => clauses(change(s), s.has('reason') && `原因：${s.text('reason')}`) },
     'beneficiary.change.confirm': { label: '确认账户或状态变更', sentence: (s) => clauses(change(s), s.has('note') && `意见：${s.text('note')}`) },
     'beneficiary.change.reject': { label: '驳回账户或状态变更', sentence: (s) => clauses(change(s), s.has('note') && `意见：${s.text('note')}`) },
+    'beneficiary.life_event.register': { label: '登记迁移、户主变更或死亡', sentence: (s) => clauses(lifeEvent(s), s.has('evidence') && `证明材料：${s.text('evidence')}`) },
+    'beneficiary.life_event.confirm': { label: '确认迁移、户主变更或死亡', sentence: (s) => clauses(lifeEvent(s), s.count('members') > 1 && `全户 ${s.count('members')} 人`, s.has('note') && `意见：${s.text('note')}`) },
+    'beneficiary.life_event.refuse': { label: '退回迁移、户主变更或死亡登记', sentence: (s) => clauses(lifeEvent(s), s.has('note') && `原因：${s.text('note')}`) },
+    'beneficiary.life_event.lookup': { label: '按身份证号码查找迁入人员', sentence: (s) => clauses(`查找 ${s.text('id')}`, `现登记地 ${s.text('place')}`) },
     'beneficiary.account.confirm': { label: '确认新登记的发放账户', sentence: (s) => clauses(s.text('change'), s.has('note') && `意见：${s.text('note')}`) },
     'beneficiary.account.reject': { label: '退回新登记的发放账户', sentence: (s) => clauses(s.text('change'), s.has('note') && `意见：${s.text('note')}`) },
     'beneficiary.import.confirm_accounts': {
@@ -67,6 +74,7 @@ export const beneficiaryAuditVocabulary: AuditVocabulary = {
       names: async (db, ids) => new Map((await db('beneficiary_person').whereIn('id', ids.map(Number)).select('id', 'name')).map((p) => [String(p.id), maskName(p.name)])),
     },
     change_request: { label: '变更申请' },
+    life_event: { label: '户籍变动事项' },
     import: {
       label: '花名册导入',
       names: async (db, ids) => new Map((await db('beneficiary_import').whereIn('id', ids.map(Number)).select('id', 'file_name')).map((i) => [String(i.id), `“${i.file_name}”`])),

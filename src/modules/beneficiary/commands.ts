@@ -12,6 +12,7 @@ import { type IdNumberInfo, parseIdNumber } from './id-number.ts';
 import { type PersonStatus, type Relation, STATUSES } from './model.ts';
 import { importInScope, personInScope } from './queries.ts';
 import { can } from './policy.ts';
+import { type NonCardReason, nonCardColumns, nonCardReasonProblems, nonCardReasonText } from './card-first.ts';
 
 /**
  * Registry commands. The township station (经办站所) registers and corrects people; what affects payments (a newly
@@ -25,6 +26,10 @@ export interface AccountInput {
   bankName: string;
   number: string;
   holderName: string;
+  /** Why the account is not a 社保卡 (card-first.ts), required for a bank card or passbook entered by a form; null for a 社保卡. */
+  nonCardReason?: NonCardReason | null;
+  /** The explanation of the reason 其他. */
+  nonCardNote?: string | null;
 }
 
 export interface PersonInput {
@@ -50,7 +55,14 @@ export function sealAccount(core: Core, input: AccountInput, holderIdNumber: str
     account_last4: parsed.accountNumber.slice(-4),
     holder_name: input.holderName,
     luhn_warning: parsed.luhnFailed,
+    ...nonCardColumns(input),
   };
+}
+
+/** A bank card or passbook entered by a form needs its reason (社保卡优先, card-first.ts); refused naming the field. */
+function requireNonCardReason(account: AccountInput): void {
+  const problems = nonCardReasonProblems(account);
+  if (Object.keys(problems).length) throw new ValidationError(problems);
 }
 
 /** A registered person's ID number, which their payout account must not be. */
@@ -111,6 +123,7 @@ export async function registerPerson(core: Core, actor: Actor, input: PersonInpu
   if (village.level !== 'village') throw new ValidationError({ villageId: '请选择村（社区）' });
   const id = parseIdNumber(input.idNumber);
   if (!id.ok) throw new ValidationError({ idNumber: id.error });
+  if (input.account) requireNonCardReason(input.account);
   const sealedAccount = input.account ? sealAccount(core, input.account, id.value.idNumber) : null;
   const idIndex = core.crypto.blindIndex('id', id.value.idNumber);
   return inTransaction(core.db, async (trx) => {
@@ -147,7 +160,8 @@ export async function registerPerson(core: Core, actor: Actor, input: PersonInpu
 
 /** How an account change reads in lists and the audit log (the number masked). */
 export function accountChangeSummary(account: AccountInput, number: string, luhnWarning: boolean): string {
-  return `更换发放账户为 ${account.bankName}${ACCOUNT_KIND_LABELS[account.kind]} ****${number.slice(-4)}${luhnWarning ? '（卡号校验位不符，请核对）' : ''}`;
+  const reason = account.kind === 'sscard' || !account.nonCardReason ? '' : `（未使用社保卡原因：${nonCardReasonText(account.nonCardReason, account.nonCardNote ?? null)}）`;
+  return `更换发放账户为 ${account.bankName}${ACCOUNT_KIND_LABELS[account.kind]} ****${number.slice(-4)}${luhnWarning ? '（卡号校验位不符，请核对）' : ''}${reason}`;
 }
 
 export type ChangeRequest =
@@ -160,6 +174,7 @@ export async function requestChange(core: Core, actor: Actor, personId: number, 
   const person = await personInScope(core.db, actor, personId);
   let summary: string;
   if (change.kind === 'account') {
+    requireNonCardReason(change.account);
     const parsed = parseAccountNumber(change.account.kind, change.account.number, await idNumberOf(core.db, core, personId));
     if (!parsed.ok) throw new ValidationError({ accountNumber: parsed.error });
     summary = accountChangeSummary(change.account, parsed.accountNumber, parsed.luhnFailed);

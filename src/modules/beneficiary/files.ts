@@ -1,11 +1,13 @@
 import ExcelJS from 'exceljs';
 import { businessDate } from '../../core/dates.ts';
 import { freeTextProblem, personNameProblem } from '../../core/fields.ts';
-import { type ImportError, type SubmittedTable, type TableSpec, readTable, sortErrors, titledSheet, writeErrorReport } from '../../core/spreadsheet.ts';
+import { type ColumnMapping, applyColumnMapping } from '../../core/column-mapping.ts';
+import { type HeaderGap, type ImportError, type SubmittedTable, type TableSpec, readTable, sortErrors, titledSheet, writeErrorReport } from '../../core/spreadsheet.ts';
 import { type AccountKind, ACCOUNT_KIND_LABELS, parseAccountNumber } from './account-number.ts';
 import { type IdNumberInfo, parseIdNumber } from './id-number.ts';
 import { ACCOUNT_KIND_ALIASES, type Relation, RELATION_ALIASES, RELATIONS } from './model.ts';
 import { parsePhone, plainNumberText } from './typed-number.ts';
+import { NON_CARD_REASONS, type NonCardReason, parseNonCardReason } from './card-first.ts';
 
 /**
  * The township's registry file (受益对象花名册), as described in docs/registry-import-format.md: one row per
@@ -26,6 +28,7 @@ export const REGISTRY_COLUMNS = [
   { header: '开户机构', width: 24, required: false },
   { header: '账号', width: 24, required: false },
   { header: '户名', width: 10, required: false },
+  { header: '非社保卡原因', width: 22, required: false },
 ] as const;
 
 /** Columns a county's own sheet may carry, checked when present, not in the template: 性别 against the ID number, 乡镇 against the township importing. */
@@ -43,13 +46,14 @@ export interface RegistryImportRow {
   /** The head's ID number (18 characters); for a head, their own. */
   headIdNumber: string;
   phone: string | null;
-  account: { kind: AccountKind; bankName: string; number: string; holderName: string; luhnWarning: boolean } | null;
+  account: { kind: AccountKind; bankName: string; number: string; holderName: string; luhnWarning: boolean; nonCardReason: NonCardReason | null; nonCardNote: string | null } | null;
 }
 
 /** A warning names its row and column like an error (ImportError), but does not stop the import. */
 export type ImportWarning = ImportError;
 
-export type RegistryFileResult = { ok: true; rows: RegistryImportRow[]; warnings: ImportWarning[] } | { ok: false; errors: ImportError[]; report: Buffer };
+/** A refusal for the file's header says what a column mapping could fill (gap), for the mapping form. */
+export type RegistryFileResult = { ok: true; rows: RegistryImportRow[]; warnings: ImportWarning[] } | { ok: false; errors: ImportError[]; report: Buffer; gap?: HeaderGap | null };
 
 /**
  * The names counties' own sheets give the columns (docs/registry-import-format.md), the likelier first; brackets
@@ -66,9 +70,13 @@ const COLUMN_ALIASES: Record<Column, readonly string[]> = {
   开户机构: ['开户银行', '开户行', '开户网点', '开户银行名称', '银行名称', '发卡银行'],
   账号: ['银行账号', '银行卡号', '卡号', '卡(折)号', '卡折号', '存折号', '金融账号', '账户号码'],
   户名: ['账户名', '账户名称', '开户名', '开户人', '持卡人', '持卡人姓名'],
+  非社保卡原因: ['未使用社保卡原因', '未用社保卡原因', '非社保卡发放原因', '不使用社保卡原因', '未使用社会保障卡原因', '非社会保障卡原因'],
   性别: [],
   乡镇: ['乡镇(街道)', '乡(镇)', '所属乡镇'],
 };
+
+/** The registry file's columns a region may map (core/column-mapping.ts): those the file needs. */
+export const REGISTRY_MAPPABLE_COLUMNS: readonly string[] = REGISTRY_COLUMNS.filter((c) => c.required).map((c) => c.header);
 
 const SPEC: TableSpec = {
   headerHas: ['姓名', '身份证号码', '与户主关系'],
@@ -106,8 +114,8 @@ const registryImportReport = (errors: ImportError[], table: SubmittedTable | nul
  * The report of a registry file's errors (found while reading it, or later against the registry): the file is
  * read again, since its rows are not kept while it is checked, to keep a large import's memory down.
  */
-export async function registryErrorReport(file: Buffer, errors: ImportError[]): Promise<Buffer> {
-  const table = await readTable(file, SPEC);
+export async function registryErrorReport(file: Buffer, errors: ImportError[], mapping: ColumnMapping = {}): Promise<Buffer> {
+  const table = await readTable(file, applyColumnMapping(SPEC, mapping));
   return registryImportReport(sortErrors(errors, typeof table === 'string' ? undefined : table.columns), typeof table === 'string' ? null : table);
 }
 
@@ -206,7 +214,20 @@ function validateRow(
     if (long('账号', numberText)) fail('账号', NUMBER_STORED);
     else if (parsed && !parsed.ok) fail('账号', parsed.error);
     else if (parsed?.ok) warn('账号', parsed.warnings);
-    if (kind && parsed?.ok) account = { kind, bankName, number: parsed.accountNumber, holderName, luhnWarning: parsed.luhnFailed };
+    // 社保卡优先: another kind needs its reason. A county's file without the column still imports, each such row
+    // warned (docs/registry-import-format.md); with the column, an empty or unknown reason refuses the row.
+    let nonCard: { reason: NonCardReason; note: string | null } | null = null;
+    const reasonText = get('非社保卡原因');
+    if (kind && kind !== 'sscard') {
+      if (!has('非社保卡原因')) warn('账户类型', [`${ACCOUNT_KIND_LABELS[kind]}不是社会保障卡，文件没有「非社保卡原因」列：请补填原因（${Object.values(NON_CARD_REASONS).join('、')}），以便办理社保卡`]);
+      else if (reasonText === '') fail('非社保卡原因', `账户类型为${ACCOUNT_KIND_LABELS[kind]}时不能为空：应为${Object.values(NON_CARD_REASONS).map((l) => `「${l}」`).join('')}之一，其他原因写作「其他：说明」`);
+      else {
+        const reason = parseNonCardReason(reasonText);
+        if (reason.ok) nonCard = { reason: reason.reason, note: reason.note };
+        else fail('非社保卡原因', reason.error);
+      }
+    } else if (kind === 'sscard' && reasonText !== '') warn('非社保卡原因', ['账户类型为社会保障卡，不需填写非社保卡原因，已忽略']);
+    if (kind && parsed?.ok) account = { kind, bankName, number: parsed.accountNumber, holderName, luhnWarning: parsed.luhnFailed, nonCardReason: nonCard?.reason ?? null, nonCardNote: nonCard?.note ?? null };
   }
 
   const plainNumber = plainNumberText(numberText, '账号');
@@ -241,14 +262,15 @@ function duplicates(rows: RowKeys[], key: (r: RowKeys) => string | null, field: 
  * the warnings of each row; or every error with a report workbook of the bad rows. A member's head must be a head
  * in the file or (checked later) in the registry.
  */
-export async function parseRegistryFile(file: Buffer, township: string): Promise<RegistryFileResult> {
+export async function parseRegistryFile(file: Buffer, township: string, mapping: ColumnMapping = {}): Promise<RegistryFileResult> {
   const rows: RegistryImportRow[] = [];
   const keys: RowKeys[] = [];
   const errors: ImportError[] = [];
   const warnings: ImportWarning[] = [];
   const context = { today: businessDate(), township };
+  let gap: HeaderGap | null = null;
   // Each row is checked as it is read and not kept: the report, if any, reads the file again.
-  const table = await readTable(file, SPEC, ({ rowNumber, cells, numeric }, columns) => {
+  const table = await readTable(file, applyColumnMapping(SPEC, mapping), ({ rowNumber, cells, numeric }, columns) => {
     const index = (c: Column) => columns.get(c);
     const result = validateRow(
       rowNumber,
@@ -265,10 +287,10 @@ export async function parseRegistryFile(file: Buffer, township: string): Promise
     errors.push(...result.errors);
     warnings.push(...result.warnings);
     return false;
-  });
+  }, (g) => (gap = g));
   if (typeof table === 'string') {
     const fileError = [{ rowNumber: 0, field: '文件', message: table }];
-    return { ok: false, errors: fileError, report: await registryImportReport(fileError, null) };
+    return { ok: false, errors: fileError, report: await registryImportReport(fileError, null), gap };
   }
   errors.push(...duplicates(keys, (r) => r.idNumber, '身份证号码', '身份证号码'));
   errors.push(...duplicates(keys, (r) => r.accountNumber, '账号', '同一账号（一人一卡，不得共用）'));
@@ -280,7 +302,7 @@ export async function parseRegistryFile(file: Buffer, township: string): Promise
     }
   }
   if (errors.length === 0) return { ok: true, rows, warnings: sortErrors(warnings, table.columns) };
-  return { ok: false, errors: sortErrors(errors, table.columns), report: await registryErrorReport(file, errors) };
+  return { ok: false, errors: sortErrors(errors, table.columns), report: await registryErrorReport(file, errors, mapping) };
 }
 
 /** The empty template the township downloads: the columns, text-formatted ID and account columns, two example rows. */
@@ -295,6 +317,7 @@ export async function writeRegistryTemplate(villages: string[]): Promise<Buffer>
   for (let row = 3; row <= 502; row++) {
     sheet.getCell(row, headers.indexOf('与户主关系') + 1).dataValidation = { type: 'list', allowBlank: false, formulae: [`"${relations}"`] };
     sheet.getCell(row, headers.indexOf('账户类型') + 1).dataValidation = { type: 'list', allowBlank: true, formulae: [`"${Object.values(ACCOUNT_KIND_LABELS).join(',')}"`] };
+    sheet.getCell(row, headers.indexOf('非社保卡原因') + 1).dataValidation = { type: 'list', allowBlank: true, showErrorMessage: false, formulae: [`"${Object.values(NON_CARD_REASONS).join(',')}"`] };
     if (villages.length && villages.join(',').length < 250) sheet.getCell(row, 1).dataValidation = { type: 'list', allowBlank: false, formulae: [`"${villages.join(',')}"`] };
   }
   const notes = workbook.addWorksheet('填写说明');
@@ -304,6 +327,7 @@ export async function writeRegistryTemplate(villages: string[]): Promise<Buffer>
     `「村（社区）」须为本乡镇的村（社区）名称，如：${village}。`,
     `「与户主关系」：${relations.replaceAll(',', '、')}。`,
     `「账户类型」：${Object.values(ACCOUNT_KIND_LABELS).join('、')}；优先使用社会保障卡。账户须为本人账户，「户名」应与姓名一致。`,
+    `「非社保卡原因」：账户类型不是社会保障卡时必填，${Object.values(NON_CARD_REASONS).join('、')}；其他原因写作「其他：具体说明」。`,
     '已登记的人：姓名、手机号码、与户主关系按文件更正；账户不同的，生成账户变更申请，待乡镇财政所确认后生效；空白的账户和手机号码不删除已登记的内容。',
     '整个文件检查通过才会导入；有错误时下载错误报告，按「错误原因」改正后重新上传。同一文件重复导入不会重复登记。',
   ]) notes.addRow([line]);

@@ -3,8 +3,10 @@ import type { AppModule, WorkQueue } from '../../core/module.ts';
 import { beneficiaryAuditVocabulary } from './audit-labels.ts';
 import { beneficiaryApi } from './api.ts';
 import { pendingAccounts, pendingChanges, pendingImports } from './queries.ts';
+import { pendingLifeEvents } from './life-event-queries.ts';
 import { beneficiaryRoutes } from './routes.ts';
 import { REGISTRY_READERS } from './policy.ts';
+import { BENEFICIARY_MAPPINGS } from './column-kinds.ts';
 
 /**
  * The beneficiary module (一张卡片领补贴): households, people and their one payout account, the registry every
@@ -14,6 +16,7 @@ export { parseIdNumber } from './id-number.ts';
 export { type HitRow as ReferenceHit, type RegistryFacts, accountNumbersById, idNumbersById, peopleWithoutAccount, referenceHitsOf, registryFactsById, registryFactsByIdNumberIndex } from './queries.ts';
 export { type AccountInput, proposeOpenedAccount } from './commands.ts';
 export { ACCOUNT_KIND_LABELS, type AccountKind } from './account-number.ts';
+export { NOT_ON_CARD_KIND_CHOICES, NOT_ON_CARD_REASON_CHOICES, type NotOnCardFilter, type NotOnCardRow, defineNotOnCardList, notOnCardQuery, presentNotOnCard } from './not-on-card.ts';
 
 export function createBeneficiaryModule(core: Core): AppModule {
   return {
@@ -21,12 +24,15 @@ export function createBeneficiaryModule(core: Core): AppModule {
     audit: beneficiaryAuditVocabulary,
     nav: [{ href: '/beneficiaries', label: '受益对象', roles: REGISTRY_READERS }],
     routes: beneficiaryRoutes,
+    columnMappings: BENEFICIARY_MAPPINGS,
     api: beneficiaryApi(core),
     async queues(actor) {
       if (!actor.roles.includes('township_finance')) return [];
       const queues: WorkQueue[] = [];
       const pending = (await pendingChanges(core.db, actor)).length + (await pendingAccounts(core.db, actor)).length;
       if (pending) queues.push({ title: '待确认的账户和状态变更', count: pending, href: '/beneficiaries/changes' });
+      const lifeEvents = (await pendingLifeEvents(core.db, actor)).length;
+      if (lifeEvents) queues.push({ title: '待确认的迁移、户主变更和死亡登记', count: lifeEvents, href: '/beneficiaries/changes#life-events' });
       // A file's new accounts are confirmed together: one import opens its list, several the list of imports.
       const imports = await pendingImports(core.db, actor);
       if (imports.length) {

@@ -15,6 +15,10 @@ interface BeneficiaryResources {
   /** The new accounts of a registry import, together. */
   decide_import_accounts: { importedBy: number; pending: boolean };
   load_reference: null;
+  /** Mapping a registry file's unknown headers to its columns, kept for the township (core/column-mapping.ts). */
+  map_registry_columns: null;
+  /** A life event (move, change of head, death) registered by a station; `registeredBy` null: whether the actor decides them at all. */
+  decide_life_event: { registeredBy: number | null; pending: boolean };
 }
 export type BeneficiaryAction = keyof BeneficiaryResources;
 
@@ -46,6 +50,12 @@ const RULES: { [A in BeneficiaryAction]: (actor: Actor, resource: BeneficiaryRes
       '不能确认自己登记的账户，请由财政所另一位同事确认（四眼原则）',
     ),
   decide_import_accounts: (actor, file) => financeOfficeDecides(actor, file.pending, file.importedBy, '该次导入的新账户已被处理', '不能确认自己导入的账户，请由财政所另一位同事确认（四眼原则）'),
+  decide_life_event: (actor, event) => financeOfficeDecides(actor, event.pending, event.registeredBy, '该事项已被处理', '不能确认自己登记的事项，请由财政所另一位同事确认（四眼原则）'),
+  map_registry_columns: (actor) =>
+    firstRefusal(
+      () => (hasRole(actor, 'township_station') ? null : refused('role', '受益对象导入的列对应关系由乡镇经办站所设置')),
+      () => (actor.regionLevel === 'township' ? null : refused('role', '列对应关系按乡镇保存：您的账号不在乡镇一级')),
+    ),
   load_reference: (actor) =>
     hasRole(actor, 'finance_section') && actor.regionLevel === 'county' ? ALLOWED : refused('role', '部门共享数据由县级财政部门（财政局业务科室）导入'),
 };

@@ -1,3 +1,4 @@
+import { nonCardReasonText } from './card-first.ts';
 import { formatDateTime } from '../../core/dates.ts';
 import { ACCOUNT_KIND_LABELS } from './account-number.ts';
 import { RELATIONS, STATUSES } from './model.ts';
@@ -41,6 +42,7 @@ export function presentAccount(a: AccountRow) {
   const inUse = a.status === 'active' || a.status === 'closed';
   return {
     kind: ACCOUNT_KIND_LABELS[a.kind],
+    nonCardReason: a.kind === 'sscard' ? '' : nonCardReasonText(a.non_card_reason ?? null, a.non_card_note ?? null),
     bank: a.bank_name,
     number: `****${a.account_last4}`,
     holder: a.holder_name,
@@ -185,5 +187,6 @@ export function presentHit(h: HitRow) {
     takenOn: h.taken_on,
     snapshotId: h.snapshot_id,
     current: h.current,
+    settled: h.settled ?? false,
   };
 }

@@ -8,6 +8,7 @@ import type { AccountKind } from './account-number.ts';
 import { STATUSES } from './model.ts';
 import { type AccountRow, type PersonRow, personQuery } from './repo.ts';
 import { registryFilters } from './schemas.ts';
+import { settleMoveMarks } from './life-event-queries.ts';
 
 /** A person in the actor's region subtree; another region's person is refused (403, audited). */
 export async function personInScope(db: Db, actor: Actor, personId: number): Promise<PersonRow> {
@@ -264,6 +265,8 @@ export interface HitRow {
   taken_on: string;
   /** For rosters (other programs, public employees): whether this hit is in the latest snapshot of its source. */
   current: boolean;
+  /** A 迁出 mark settled by the person's confirmed move (settleMoveMarks); absent where not looked at. */
+  settled?: boolean;
 }
 
 function hitQuery(db: Conn) {
@@ -306,7 +309,8 @@ export async function snapshotHits(db: Conn, actor: Actor, snapshotId: number, p
 export async function referenceHitsOf(db: Conn, personIds: number[]): Promise<HitRow[]> {
   if (personIds.length === 0) return [];
   const rows = await selectInChunks(personIds, (chunk) => hitQuery(db).whereIn('h.person_id', chunk).orderBy('s.taken_on', 'desc').orderBy('h.id', 'desc'));
-  return markCurrent(db, rows);
+  // A police 迁出 mark of someone whose move the registry has confirmed is settled (life-event-queries.ts).
+  return settleMoveMarks(db, await markCurrent(db, rows));
 }
 
 /** What the batch checks and roster compiling need about a person, read in sets (see index.ts). */

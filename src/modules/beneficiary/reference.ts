@@ -9,7 +9,8 @@ import { ForbiddenError, NotFoundError, ValidationError } from '../../core/error
 import { claimFileDigest } from '../../core/imports.ts';
 import { freeTextProblem, personNameProblem } from '../../core/fields.ts';
 import { type Region, findRegion } from '../../core/regions.ts';
-import { type ImportError, type TableSpec, readTable, sortErrors, writeErrorReport } from '../../core/spreadsheet.ts';
+import { type HeaderGap, type ImportError, type TableSpec, readTable, sortErrors, writeErrorReport } from '../../core/spreadsheet.ts';
+import { type ColumnMapping, applyColumnMapping, columnMappingOf } from '../../core/column-mapping.ts';
 import { parseIdNumber } from './id-number.ts';
 import { authorize } from '../../core/authz.ts';
 import { can } from './policy.ts';
@@ -69,6 +70,12 @@ const COLUMN_ALIASES: Record<string, readonly string[]> = {
   工作单位: ['工作单位名称', '单位名称', '所在单位', '单位'],
 };
 
+/** The kind of file under which the county keeps a source's column mapping (core/column-mapping.ts). */
+export const referenceFileKind = (source: ReferenceSource) => `beneficiary.reference.${source}`;
+
+/** A source's columns a county may map: those its file needs. */
+export const referenceMappableColumns = (source: ReferenceSource): readonly string[] => specFor(source).required;
+
 function specFor(source: ReferenceSource): TableSpec {
   const { dateColumn, detailColumn } = REFERENCE_SOURCES[source];
   return {
@@ -80,7 +87,7 @@ function specFor(source: ReferenceSource): TableSpec {
   };
 }
 
-export type ReferenceParseResult = { ok: true; rows: ReferenceRow[] } | { ok: false; errors: ImportError[]; report: Buffer };
+export type ReferenceParseResult = { ok: true; rows: ReferenceRow[] } | { ok: false; errors: ImportError[]; report: Buffer; gap?: HeaderGap | null };
 
 /** One record as read: its row number and its fields by column name (the file's header or the API's keys). */
 interface ReferenceRecord {
@@ -120,12 +127,13 @@ function validateRecords(source: ReferenceSource, records: Iterable<ReferenceRec
 }
 
 /** Read a reference file: every row with a valid ID number and date, no ID twice; or every error with a report. */
-export async function parseReferenceFile(source: ReferenceSource, file: Buffer, today = businessDate()): Promise<ReferenceParseResult> {
+export async function parseReferenceFile(source: ReferenceSource, file: Buffer, today = businessDate(), mapping: ColumnMapping = {}): Promise<ReferenceParseResult> {
   const what = `${REFERENCE_SOURCES[source].label}数据导入`;
-  const table = await readTable(file, specFor(source));
+  let gap: HeaderGap | null = null;
+  const table = await readTable(file, applyColumnMapping(specFor(source), mapping), undefined, (g) => (gap = g));
   if (typeof table === 'string') {
     const errors = [{ rowNumber: 0, field: '文件', message: table }];
-    return { ok: false, errors, report: await writeErrorReport(what, errors, null) };
+    return { ok: false, errors, report: await writeErrorReport(what, errors, null), gap };
   }
   const column = (name: string | null) => (name === null ? undefined : table.columns.get(name));
   const records = table.rows.map(({ rowNumber, cells }) => ({ rowNumber, get: (name: string | null) => (column(name) === undefined ? '' : cells[column(name)!]!) }));
@@ -143,7 +151,7 @@ export interface ReferencePush {
 
 export type ReferenceLoadOutcome =
   | { ok: true; repeated: boolean; snapshotId: number; rows: number; matched: number; takenOn: string }
-  | { ok: false; errors: ImportError[]; report: Buffer };
+  | { ok: false; errors: ImportError[]; report: Buffer; gap?: HeaderGap | null };
 
 type Loader = { actor: Actor; client?: never } | { client: ApiClient; actor?: never };
 
@@ -161,7 +169,9 @@ async function loaderCounty(core: Core, loader: Loader): Promise<Region> {
 export async function loadReferenceSnapshot(core: Core, actor: Actor, input: { source: ReferenceSource; takenOn: string; file: { name: string; buffer: Buffer } }): Promise<ReferenceLoadOutcome> {
   const county = await loaderCounty(core, { actor });
   const sha256 = createHash('sha256').update(input.file.buffer).digest('hex');
-  return loadSnapshot(core, { actor }, county, { ...input, fileName: input.file.name, sha256, channel: 'file' }, async () => parseReferenceFile(input.source, input.file.buffer));
+  // The county's column mapping for this source, if it saved one, names the columns before the aliases do.
+  const mapping = input.source in REFERENCE_SOURCES ? await columnMappingOf(core.db, county.id, referenceFileKind(input.source)) : {};
+  return loadSnapshot(core, { actor }, county, { ...input, fileName: input.file.name, sha256, channel: 'file' }, async () => parseReferenceFile(input.source, input.file.buffer, businessDate(), mapping));
 }
 
 /** Load a snapshot pushed by the data-sharing platform (see loadSnapshot); row numbers are the records' positions from 1. */

@@ -8,7 +8,8 @@ import { claimFileDigest } from '../../core/imports.ts';
 import { maskName, maskPhone } from '../../core/mask.ts';
 import { releaseGarbage } from '../../core/memory.ts';
 import { findRegion } from '../../core/regions.ts';
-import type { ImportError } from '../../core/spreadsheet.ts';
+import type { HeaderGap, ImportError } from '../../core/spreadsheet.ts';
+import { columnMappingOf } from '../../core/column-mapping.ts';
 import { accountChangeSummary, type ChangeRequest, newPersonRow, pendingAccountRow, sealAccount } from './commands.ts';
 import { can } from './policy.ts';
 import type { ImportRow } from './queries.ts';
@@ -42,7 +43,11 @@ export interface ImportRecord {
   warnings: number;
 }
 
-export type RegistryImportOutcome = ({ ok: true; repeated: boolean } & ImportRecord) | { ok: false; errors: ImportError[]; report: Buffer };
+/** A refusal for the file's header carries what a column mapping could fill (gap: the mapping form of the refusal page). */
+export type RegistryImportOutcome = ({ ok: true; repeated: boolean } & ImportRecord) | { ok: false; errors: ImportError[]; report: Buffer; gap?: HeaderGap | null };
+
+/** The kind of file under which a township keeps its registry column mapping (core/column-mapping.ts). */
+export const REGISTRY_FILE_KIND = 'beneficiary.registry';
 
 interface ExistingPerson {
   id: number;
@@ -87,7 +92,9 @@ export async function importRegistry(core: Core, actor: Actor, file: { name: str
   const sha256 = createHash('sha256').update(file.buffer).digest('hex');
   const previous = await findImport(core.db, township.id, sha256);
   if (previous) return { ok: true, repeated: true, ...previous };
-  const parsed = await parseRegistryFile(file.buffer, township.name);
+  // The township's column mapping, if it saved one, names its columns before the aliases do.
+  const mapping = await columnMappingOf(core.db, township.id, REGISTRY_FILE_KIND);
+  const parsed = await parseRegistryFile(file.buffer, township.name, mapping);
   if (!parsed.ok) return parsed;
   releaseGarbage(parsed.rows.length);
   const format = file.buffer.subarray(0, 2).toString('latin1') === 'PK' ? 'xlsx' : 'csv';
@@ -246,7 +253,7 @@ export async function importRegistry(core: Core, actor: Actor, file: { name: str
         counts.updated++;
       }
       if (account && row.account && !sameAccount(person.id, account) && pending.get(person.id) !== row.account.number) {
-        const change: ChangeRequest = { kind: 'account', account: { kind: row.account.kind, bankName: row.account.bankName, number: row.account.number, holderName: row.account.holderName } };
+        const change: ChangeRequest = { kind: 'account', account: { kind: row.account.kind, bankName: row.account.bankName, number: row.account.number, holderName: row.account.holderName, nonCardReason: row.account.nonCardReason, nonCardNote: row.account.nonCardNote } };
         requests.push({
           person_id: person.id,
           kind: 'account',
@@ -276,5 +283,5 @@ export async function importRegistry(core: Core, actor: Actor, file: { name: str
     return { ok: true, repeated: false, importId, fileName: file.name, importedAt: now, rows: prepared.length, ...counts, warnings: parsed.warnings.length };
   });
   if (!Array.isArray(outcome)) return outcome;
-  return { ok: false, errors: outcome, report: await registryErrorReport(file.buffer, outcome) };
+  return { ok: false, errors: outcome, report: await registryErrorReport(file.buffer, outcome, mapping) };
 }

@@ -35,6 +35,9 @@ export interface AccountRow {
   import_id: number | null;
   decided_at: string | null;
   decision_note: string | null;
+  /** Why it is not a 社保卡 (card-first.ts); null for a 社保卡 and for accounts registered before the rule. */
+  non_card_reason?: string | null;
+  non_card_note?: string | null;
 }
 
 export function personQuery(db: Conn) {

@@ -15,10 +15,16 @@ import { inTransaction } from '../../core/db.ts';
 import { chosen, describeFilters, listWorkbook } from '../../core/lists.ts';
 import { correctPerson, decideAccount, decideChange, decideImportAccounts, registerPerson, requestChange } from './commands.ts';
 import { writeRegistryTemplate } from './files.ts';
+import { lifeEventRoutes, lifeEventView } from './life-event-routes.ts';
+import { presentLifeEventFor } from './life-event-presenters.ts';
+import { pendingLifeEvents } from './life-event-queries.ts';
 import { importRegistry } from './registry-import.ts';
 import { RELATIONS, STATUSES } from './model.ts';
 import { parseIdNumber } from './id-number.ts';
 import { can } from './policy.ts';
+import { NON_CARD_REASONS } from './card-first.ts';
+import { columnMappingOffer } from '../../core/column-mapping.ts';
+import { REGISTRY_MAPPING, referenceMapping } from './column-kinds.ts';
 import {
   presentAccount,
   presentHit,
@@ -69,6 +75,9 @@ import {
 
 const PAGE_SIZE = 50;
 
+/** The choices of 未使用社保卡的原因 on the account forms (card-first.ts). */
+const nonCardReasons = Object.entries(NON_CARD_REASONS).map(([value, label]) => ({ value, label }));
+
 /**
  * What the registry's rules accepted but warn about in the ID and account numbers a form saved (a full-width digit
  * converted, a card number to check), as the end of the message after saving; '' when nothing.
@@ -85,6 +94,8 @@ export function beneficiaryRoutes(router: Router, web: Web): void {
   const { db } = web.core;
   const reader = (ctx: Context) => web.permit(ctx, (actor) => can(actor, 'read', null));
   const station = (ctx: Context) => web.permit(ctx, (actor) => can(actor, 'register', null));
+  // Moves, changes of head, deaths (life-event-routes.ts): before the person's page, whose address would take theirs.
+  lifeEventRoutes(router, web, personPage);
 
   async function villages(actor: Actor) {
     return (await listRegionsInScope(db, actor)).filter((r) => r.level === 'village').map((r) => ({ value: r.id, label: r.name }));
@@ -180,7 +191,7 @@ export function beneficiaryRoutes(router: Router, web: Web): void {
     web.render(
       ctx,
       'beneficiary/register.njk',
-      { title: head ? `登记家庭成员（户主：${head.name}）` : '登记受益对象', head, values, errors, villages: await villages(actor), relations: Object.entries(RELATIONS).map(([value, label]) => ({ value, label })) },
+      { title: head ? `登记家庭成员（户主：${head.name}）` : '登记受益对象', head, values, errors, villages: await villages(actor), relations: Object.entries(RELATIONS).map(([value, label]) => ({ value, label })), nonCardReasons },
       errors ? 422 : 200,
     );
   }
@@ -198,7 +209,7 @@ export function beneficiaryRoutes(router: Router, web: Web): void {
     try {
       const input = validate(registerSchema, body);
       const account = input.hasAccount
-        ? { kind: (input.accountKind ?? 'sscard') as AccountKind, bankName: input.bankName?.trim() || '（未填写）', number: input.accountNumber ?? '', holderName: input.holderName?.trim() || input.name }
+        ? { kind: (input.accountKind ?? 'sscard') as AccountKind, bankName: input.bankName?.trim() || '（未填写）', number: input.accountNumber ?? '', holderName: input.holderName?.trim() || input.name, nonCardReason: input.nonCardReason, nonCardNote: input.nonCardNote }
         : null;
       const personId = await registerPerson(web.core, actor, { ...input, account });
       const message = (input.hasAccount ? '已登记；发放账户待乡镇财政所确认后生效' : '已登记') + typedWarnings(input.idNumber, account);
@@ -227,7 +238,7 @@ export function beneficiaryRoutes(router: Router, web: Web): void {
     const file = uploadedFile(ctx);
     if (!file) return importPage(ctx, actor, { fileError: '请选择要导入的 Excel（.xlsx）或 CSV 文件' }, 422);
     const outcome = await importRegistry(web.core, actor, file);
-    if (!outcome.ok) return importPage(ctx, actor, { refusal: await web.importRefusal(ctx, '受益对象导入', file.name, outcome.errors, outcome.report) }, 422);
+    if (!outcome.ok) return importPage(ctx, actor, { refusal: await web.importRefusal(ctx, '受益对象导入', file.name, outcome.errors, outcome.report), mapping: columnMappingOffer(REGISTRY_MAPPING, actor, outcome.gap ?? null) }, 422);
     const message = outcome.repeated
       ? `该文件已于 ${formatDateTime(outcome.importedAt)} 导入过（${outcome.rows} 行），本次没有做任何更改`
       : `导入完成：共 ${outcome.rows} 行，新登记 ${outcome.created} 人，更正 ${outcome.updated} 人，未变化 ${outcome.unchanged} 人，账户变更待财政所确认 ${outcome.accountRequests} 人` +
@@ -290,7 +301,10 @@ export function beneficiaryRoutes(router: Router, web: Web): void {
       const file = uploadedFile(ctx);
       if (!file) throw new ValidationError({ file: '请选择要导入的 Excel（.xlsx）或 CSV 文件' });
       const outcome = await loadReferenceSnapshot(web.core, actor, { ...input, file });
-      if (!outcome.ok) return referencePage(ctx, actor, { values: body, refusal: await web.importRefusal(ctx, '部门共享数据导入', file.name, outcome.errors, outcome.report) }, 422);
+      if (!outcome.ok) {
+        const mapping = columnMappingOffer(referenceMapping(input.source), actor, outcome.gap ?? null);
+        return referencePage(ctx, actor, { values: body, refusal: await web.importRefusal(ctx, '部门共享数据导入', file.name, outcome.errors, outcome.report), mapping }, 422);
+      }
       const message = outcome.repeated
         ? `该文件已导入过（数据截止 ${outcome.takenOn}），本次没有做任何更改`
         : `已导入：共 ${outcome.rows} 人，其中 ${outcome.matched} 人在本县受益对象档案中，已作标记`;
@@ -318,7 +332,8 @@ export function beneficiaryRoutes(router: Router, web: Web): void {
       ...(await pendingChanges(db, actor)).map((r) => ({ at: r.requested_at, item: presentRequestFor(actor, r) })),
     ];
     items.sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0));
-    web.render(ctx, 'beneficiary/changes.njk', { title: '待确认的变更', requests: items.map((i) => i.item), imports: (await pendingImports(db, actor)).map(presentImport), ...extra }, status);
+    const lifeEvents = (await pendingLifeEvents(db, actor)).map((e) => presentLifeEventFor(actor, e));
+    web.render(ctx, 'beneficiary/changes.njk', { title: '待确认的变更', requests: items.map((i) => i.item), imports: (await pendingImports(db, actor)).map(presentImport), lifeEvents, ...extra }, status);
   };
 
   router.get('/beneficiaries/changes', async (ctx) => changesPage(ctx, await web.permit(ctx, (a) => can(a, 'decide_change', { requestedBy: null, pending: true }))));
@@ -409,7 +424,9 @@ export function beneficiaryRoutes(router: Router, web: Web): void {
         isFinanceOffice: can(actor, 'decide_change', { requestedBy: null, pending: true }).ok,
         statuses: Object.entries(STATUSES).map(([value, label]) => ({ value, label })),
         relations: Object.entries(RELATIONS).map(([value, label]) => ({ value, label })),
+        nonCardReasons,
         correctionValues: { name: person.name, relation: person.relation, version: person.version },
+        ...(await lifeEventView(db, actor, person)),
         ...extra,
       },
       status,
@@ -438,7 +455,7 @@ export function beneficiaryRoutes(router: Router, web: Web): void {
     let warnings: string;
     try {
       const input = validate(accountChangeSchema, body);
-      await requestChange(web.core, actor, personId, { kind: 'account', account: { kind: input.accountKind, bankName: input.bankName, number: input.accountNumber, holderName: input.holderName } }, input.reason);
+      await requestChange(web.core, actor, personId, { kind: 'account', account: { kind: input.accountKind, bankName: input.bankName, number: input.accountNumber, holderName: input.holderName, nonCardReason: input.nonCardReason, nonCardNote: input.nonCardNote } }, input.reason);
       warnings = typedWarnings(null, { kind: input.accountKind, number: input.accountNumber });
     } catch (err) {
       if (!(err instanceof ValidationError)) throw err;

@@ -3,6 +3,7 @@ import { businessDate, checkbox, id, optional, page, personName, text, version }
 import { RELATIONS, STATUSES } from './model.ts';
 import { parsePhone } from './typed-number.ts';
 import { REFERENCE_SOURCES, type ReferenceSource } from './reference.ts';
+import { NON_CARD_REASONS, type NonCardReason, nonCardReasonProblems } from './card-first.ts';
 
 /**
  * Forms and query strings of the registry pages, built from the shared fields (core/fields.ts); messages in Chinese,
@@ -23,7 +24,16 @@ const accountFields = {
   bankName: text('开户金融机构', 80),
   accountNumber: z.string({ error: '请填写账号' }),
   holderName: personName('户名'),
+  nonCardReason: optional(z.enum(Object.keys(NON_CARD_REASONS) as [NonCardReason], { error: '请从列表中选择未使用社保卡的原因' })),
+  nonCardNote: optional(z.string().trim()),
 };
+
+/** 社保卡优先: a bank card or passbook needs a reason from the list (card-first.ts), 其他 an explanation; keyed by field. */
+function refineNonCardReason(v: { accountKind?: string | null; nonCardReason?: string | null; nonCardNote?: string | null }, ctx: z.RefinementCtx): void {
+  const kind = v.accountKind;
+  if (kind !== 'bankcard' && kind !== 'passbook') return;
+  for (const [field, message] of Object.entries(nonCardReasonProblems({ kind, nonCardReason: v.nonCardReason, nonCardNote: v.nonCardNote }))) ctx.addIssue({ code: 'custom', path: [field], message });
+}
 
 export const registerSchema = z
   .object({
@@ -38,9 +48,12 @@ export const registerSchema = z
     bankName: z.string().optional(),
     accountNumber: z.string().optional(),
     holderName: optional(personName('户名')),
+    nonCardReason: accountFields.nonCardReason,
+    nonCardNote: accountFields.nonCardNote,
   })
   .superRefine((v, ctx) => {
     if (v.relation !== 'head' && !v.headPersonId) ctx.addIssue({ code: 'custom', path: ['headPersonId'], message: '非户主须选择所属户的户主' });
+    if (v.hasAccount) refineNonCardReason(v, ctx);
   });
 
 export const correctionSchema = z.object({
@@ -50,7 +63,7 @@ export const correctionSchema = z.object({
   version,
 });
 
-export const accountChangeSchema = z.object({ ...accountFields, reason: text('变更原因', 200) });
+export const accountChangeSchema = z.object({ ...accountFields, reason: text('变更原因', 200) }).superRefine(refineNonCardReason);
 
 export const statusChangeSchema = z.object({
   status: z.enum(Object.keys(STATUSES) as [keyof typeof STATUSES], { error: '请选择状态' }),

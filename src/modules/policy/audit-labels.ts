@@ -5,10 +5,10 @@ const item = (s: AuditSummary) => `补贴项目 ${s.text('code')}`;
 
 /** A version's summary (commands.ts) with its codes in Chinese, so that two can be compared field by field. */
 function readable(s: AuditSummary): AuditSummary {
-  return s.with({ payee: s.choice('payee', PAYEE_LABELS), frequency: s.choice('frequency', FREQUENCY_LABELS), confidential: s.has('confidential') ? '涉密' : '公开', meansTested: s.has('meansTested') ? '救助类' : '非救助类' });
+  return s.with({ payee: s.choice('payee', PAYEE_LABELS), frequency: s.choice('frequency', FREQUENCY_LABELS), confidential: s.has('confidential') ? '涉密' : '公开', meansTested: s.has('meansTested') ? '救助类' : '非救助类', emergencyRelief: s.has('emergencyRelief') ? '突发灾害应急救助' : '非应急救助' });
 }
 
-const VERSION_FIELDS = { name: '名称', basis: '政策依据', payee: '发放方式', frequency: '发放频次', standard: '标准', years: '执行年度', effective: '生效年度', confidential: '公开属性', meansTested: '救助类', exclusive: '互斥政策' };
+const VERSION_FIELDS = { name: '名称', basis: '政策依据', payee: '发放方式', frequency: '发放频次', standard: '标准', years: '执行年度', effective: '生效年度', confidential: '公开属性', meansTested: '救助类', emergencyRelief: '突发灾害应急救助', exclusive: '互斥政策' };
 
 /** How the audit log reads the policy module's actions (see core/audit-vocabulary.ts). */
 export const policyAuditVocabulary: AuditVocabulary = {
@@ -19,7 +19,7 @@ export const policyAuditVocabulary: AuditVocabulary = {
       label: '新增补贴项目',
       sentence: (s) => {
         const after = readable(s.part('after'));
-        return clauses(`${item(s)}“${after.text('name')}”`, `${after.text('payee')}、${after.text('frequency')}发放`, `自 ${after.text('effective')} 年起`, after.text('meansTested') === '救助类' && '救助类', after.text('confidential') === '涉密' && '涉密');
+        return clauses(`${item(s)}“${after.text('name')}”`, `${after.text('payee')}、${after.text('frequency')}发放`, `自 ${after.text('effective')} 年起`, after.text('meansTested') === '救助类' && '救助类', after.text('emergencyRelief') === '突发灾害应急救助' && '突发灾害应急救助（可先发放后公示）', after.text('confidential') === '涉密' && '涉密');
       },
     },
     'policy.draft.save': {

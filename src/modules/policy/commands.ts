@@ -22,6 +22,8 @@ export interface PolicyInput extends PolicyFields {
   confidential: boolean;
   /** 救助类: public employees may not receive it (the rounds under it run that check). */
   meansTested: boolean;
+  /** 突发灾害应急救助 (Qinghai 二(一)2): its rounds may be paid first and publicised after payment. */
+  emergencyRelief: boolean;
   exclusiveGroups: string[];
   changeNote: string | null;
 }
@@ -39,6 +41,7 @@ function summary(input: PolicyInput) {
     effective: input.effectiveYear,
     confidential: input.confidential,
     meansTested: input.meansTested,
+    emergencyRelief: input.emergencyRelief,
     exclusive: input.exclusiveGroups.join(';'),
   };
 }
@@ -73,6 +76,7 @@ function versionColumns(input: PolicyInput) {
     to_year: input.toYear,
     confidential: input.confidential,
     means_tested: input.meansTested,
+    emergency_relief: input.emergencyRelief,
     change_note: input.changeNote,
   };
 }
@@ -214,6 +218,7 @@ function sameContent(v: PolicyVersion, input: PolicyInput): boolean {
     v.fromYear === input.fromYear &&
     v.toYear === input.toYear &&
     v.meansTested === input.meansTested &&
+    v.emergencyRelief === input.emergencyRelief &&
     formatTierText(v.tiers) === formatTierText(input.tiers) &&
     [...v.exclusiveGroups].sort().join(';') === [...input.exclusiveGroups].sort().join(';')
   );
@@ -225,7 +230,8 @@ function sameContent(v: PolicyVersion, input: PolicyInput): boolean {
  * nothing is, and the department gets the report of bad rows. The same file again (by its SHA-256, the
  * department's earlier imports) changes nothing and is not read; sent twice at once, it is imported once.
  * A changed row applies from this year, or from the current version's year if that is later; confidentiality
- * is not in the file and stays as it was, and so does 救助类 when the file has no such column (an older export).
+ * and 突发灾害应急救助 are not in the file and stay as they were (a new item from a file is neither: the department
+ * marks it on the form), and so does 救助类 when the file has no such column (an older export).
  */
 export async function importPolicies(core: Core, actor: Actor, file: { name: string; buffer: Buffer }): Promise<ImportOutcome> {
   const at = await departmentRegion(core, actor);
@@ -270,14 +276,14 @@ export async function importPolicies(core: Core, actor: Actor, file: { name: str
       const item = current.find((e) => e.code === row.code);
       if (item && item.department_org_id !== actor.orgId) throw new ConflictError(`编码 ${row.code} 已被其他单位使用，请核对后重新导入`);
       if (!item) {
-        await insertPolicy(trx, actor, at, { ...base, code: row.code, effectiveYear: row.fromYear, confidential: false, meansTested: row.meansTested ?? false });
+        await insertPolicy(trx, actor, at, { ...base, code: row.code, effectiveYear: row.fromYear, confidential: false, meansTested: row.meansTested ?? false, emergencyRelief: false });
         outcome.created++;
         continue;
       }
       const versions = await policyVersions(trx, item.id);
       const latest = versions[0]!;
       const latestPublished = versions.find((v) => v.state === 'published');
-      const input = { ...base, confidential: latest.confidential, meansTested: row.meansTested ?? latest.meansTested, effectiveYear: Math.max(thisYear, latestPublished?.effectiveYear ?? row.fromYear) };
+      const input = { ...base, confidential: latest.confidential, meansTested: row.meansTested ?? latest.meansTested, emergencyRelief: latest.emergencyRelief, effectiveYear: Math.max(thisYear, latestPublished?.effectiveYear ?? row.fromYear) };
       if (sameContent(latest, input)) {
         outcome.unchanged++;
         continue;

@@ -8,7 +8,7 @@ import { policyRoutes } from './routes.ts';
  * The policy module (一张清单管制度): subsidy items and their versions, the county's published list, budget
  * allocations. Other modules use only what this file exports.
  */
-export { allocatedFen, listRegionFor, policyList, versionInForce, versionsById } from './queries.ts';
+export { allocatedFen, listRegionFor, policyList, versionInForce, versionsById, yearAllocations } from './queries.ts';
 export type { PolicyVersion } from './repo.ts';
 export type { Frequency, Payee, PolicyLevel, PolicyTier } from './files.ts';
 export { standardText } from './files.ts';

@@ -108,3 +108,24 @@ export async function allocatedFen(db: Conn, countyId: number, itemId: number, y
   // sum() over no allocation is null: nothing allocated.
   return row?.total ?? fen(0);
 }
+
+/**
+ * Each policy with an allocation to a county in a year, its code first: the allocated total in fen and its version
+ * for that year (the one in force; for an item no longer in force, its latest published one), which names it and its
+ * competent department. The year-end clearing (bank module) lists every one of them, with or without a round.
+ */
+export async function yearAllocations(db: Conn, countyId: number, year: number): Promise<{ itemId: number; allocatedFen: Fen; version: PolicyVersion }[]> {
+  const sums = (await db('policy_allocation').where({ county_id: countyId, year }).groupBy('item_id').select('item_id').sum({ total: 'amount_fen' })) as { item_id: number; total: Fen }[];
+  if (sums.length === 0) return [];
+  const versions = await hydrate(db, await versionQuery(db).whereIn('v.item_id', sums.map((s) => s.item_id)));
+  const inForceThen = new Map(inForce(versions, year).map((v) => [v.itemId, v]));
+  // Otherwise the latest published version (or the latest at all), so that no allocated money goes unlisted.
+  const rank = (v: PolicyVersion) => (v.state === 'published' ? 1e6 : 0) + v.effectiveYear * 100 + v.versionNo;
+  const latest = new Map<number, PolicyVersion>();
+  for (const v of versions) if (!latest.has(v.itemId) || rank(v) > rank(latest.get(v.itemId)!)) latest.set(v.itemId, v);
+  const chosen = (itemId: number) => inForceThen.get(itemId) ?? latest.get(itemId);
+  return sums
+    .filter((s) => chosen(s.item_id))
+    .map((s) => ({ itemId: s.item_id, allocatedFen: s.total, version: chosen(s.item_id)! }))
+    .sort((a, b) => a.version.code.localeCompare(b.version.code));
+}

@@ -18,6 +18,8 @@ export interface PolicyVersion extends PolicyFields {
   confidential: boolean;
   /** 救助类: a means-tested programme, whose rounds run the public-employee check. */
   meansTested: boolean;
+  /** 突发灾害应急救助: a round under it may be opened as 应急救助（事后公示）(paid first, publicised after payment). */
+  emergencyRelief: boolean;
   changeNote: string | null;
   revision: number;
   editedBy: number;
@@ -58,9 +60,10 @@ export interface VersionDbRow {
   unit: string;
   from_year: number;
   to_year: number | null;
-  /** SQLite gives 0 or 1, here and in means_tested. */
+  /** SQLite gives 0 or 1, here and in means_tested and emergency_relief. */
   confidential: boolean;
   means_tested: boolean;
+  emergency_relief: boolean;
   change_note: string | null;
   revision: number;
   edited_by: number;
@@ -119,6 +122,7 @@ export async function hydrate(db: Conn, rows: VersionDbRow[]): Promise<PolicyVer
     toYear: r.to_year,
     confidential: Boolean(r.confidential),
     meansTested: Boolean(r.means_tested),
+    emergencyRelief: Boolean(r.emergency_relief),
     changeNote: r.change_note,
     revision: r.revision,
     editedBy: r.edited_by,

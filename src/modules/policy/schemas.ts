@@ -26,6 +26,7 @@ export const policyFormSchema = z.object({
   effectiveYear: year('执行年度'),
   confidential: checkbox,
   meansTested: checkbox,
+  emergencyRelief: checkbox,
   exclusiveGroups: z.preprocess(
     (v) => (typeof v === 'string' ? v.split(/[;；,，]/).map((s) => s.trim()).filter(Boolean) : []),
     z.array(text('互斥组名称', 40)).max(5, { error: '互斥组最多 5 个' }),

@@ -8,6 +8,7 @@ import { deceasedOrMoved } from './deceased-or-moved.ts';
 import { duplicateInRound } from './duplicate-in-round.ts';
 import { exclusivePolicies } from './exclusive-policies.ts';
 import { holderMismatch } from './holder-mismatch.ts';
+import { householdHead } from './household-head.ts';
 import { noAccount } from './no-account.ts';
 import { overStandard } from './over-standard.ts';
 import { publicEmployee } from './public-employee.ts';
@@ -22,6 +23,7 @@ export const RULES: CheckRule[] = [
   deceasedOrMoved,
   noAccount,
   holderMismatch,
+  householdHead,
   registryChanged,
   duplicateInRound,
   alreadyPaid,
