@@ -22,6 +22,8 @@ import { casesOfLines, countsByState, failuresQuery, listCardRequests, listRecon
 import { presentPersonPayments } from './presenters.ts';
 import type { FailureState } from './model.ts';
 
+export { PUBLIC_PAYMENT_STATUS, type PublicPayment, publicPaymentsOf } from './public-payments.ts';
+
 /** Who answers for failed payments in which state (Qinghai 二(一)4), for the home page. */
 const FAILURE_QUEUES: [Role, FailureState, string][] = [
   ['township_station', 'correcting', '发放失败、待核实修正的明细'],

@@ -1,7 +1,7 @@
 import { recordAudit } from '../../core/audit.ts';
 import type { Actor } from '../../core/auth/roles.ts';
 import type { Core } from '../../core/context.ts';
-import { type Tx, inTransaction, insertReturningId, nowIso } from '../../core/db.ts';
+import { type Conn, type Tx, inTransaction, insertReturningId, nowIso } from '../../core/db.ts';
 import { ConflictError, NotFoundError, ValidationError } from '../../core/errors.ts';
 import { multiplyFen } from '../../core/money.ts';
 import { findRegion } from '../../core/regions.ts';
@@ -9,9 +9,9 @@ import { type RegistryFacts, parseIdNumber, registryFactsByIdNumberIndex } from 
 import { type PolicyVersion, listRegionFor, policyList, versionsById } from '../policy/index.ts';
 import { type CheckSummary, runChecks } from './checks/engine.ts';
 import { parsePeriod, parseQuantity } from './model.ts';
-import { type LineRow, type RosterRow, type RoundRow, rosterInScope } from './repo.ts';
+import { type LineRow, type RosterRow, type RoundRow, rosterAndRound, rosterInScope } from './repo.ts';
 import { authorize } from '../../core/authz.ts';
-import { can } from './policy.ts';
+import { acceptsObjections, can } from './policy.ts';
 
 /**
  * Rounds, rosters and lines (steps 1–3 of the flow): the department opens a round of one policy and period for
@@ -20,7 +20,7 @@ import { can } from './policy.ts';
  * reason. Every command checks role and scope, runs in one transaction and writes its audit row.
  */
 
-export async function recordHistory(trx: Tx, actor: Actor, entry: { roundId: number; rosterId?: number | null; action: string; from?: string | null; to?: string | null; reason?: string | null }): Promise<void> {
+export async function recordHistory(trx: Tx, actor: Pick<Actor, 'userId'>, entry: { roundId: number; rosterId?: number | null; action: string; from?: string | null; to?: string | null; reason?: string | null }): Promise<void> {
   await trx('batch_history').insert({
     round_id: entry.roundId,
     roster_id: entry.rosterId ?? null,
@@ -241,6 +241,27 @@ export async function recordObjection(core: Core, actor: Actor, rosterId: number
     await recordAudit(trx, actor, { action: 'batch.objection.record', objectType: 'objection', objectId: id, summary: { roster: rosterId, line: input.lineId } });
     return id;
   });
+}
+
+/**
+ * An objection filed by the public on the portal (publicity module) against a roster in publicity: written as a
+ * staff-entered one (objection, history, audit) so that the township resolves it on the roster page, with its
+ * tracking number; no user recorded it (recorded_by and the history's actor 0, the audit row's user null).
+ */
+export async function recordPublicObjection(trx: Tx, input: { rosterId: number; content: string; raisedOn: string; ref: string; ip: string | null }): Promise<number> {
+  const found = await rosterAndRound(trx, input.rosterId);
+  if (!found || !acceptsObjections(found.round, found.roster)) throw new ConflictError('这份公示已不在公示期（或已退回修改），不能再提出公示异议；如有问题，请选择“投诉举报”或拨打公示表上的监督电话');
+  const { roster, round } = found;
+  const id = await insertReturningId(trx, 'batch_objection', { roster_id: roster.id, line_id: null, raised_on: input.raisedOn, content: input.content, recorded_by: 0, recorded_at: nowIso(), public_ref: input.ref });
+  await recordHistory(trx, { userId: 0 }, { roundId: round.id, rosterId: roster.id, action: 'objection.record', reason: `群众网上提出（受理编号 ${input.ref}）：${input.content}`.slice(0, 300) });
+  await recordAudit(trx, { userId: null, username: null, regionId: roster.township_id, ip: input.ip }, { action: 'batch.objection.record', objectType: 'objection', objectId: id, summary: { roster: roster.id, line: null, source: 'public', ref: input.ref } });
+  return id;
+}
+
+/** An objection's resolution, as the portal shows it to whoever filed it (by its tracking number). */
+export async function objectionResolution(db: Conn, objectionId: number): Promise<{ resolution: string | null; resolvedAt: string | null } | null> {
+  const row = (await db('batch_objection').where({ id: objectionId }).first('resolution', 'resolved_at')) as { resolution: string | null; resolved_at: string | null } | undefined;
+  return row ? { resolution: row.resolution, resolvedAt: row.resolved_at } : null;
 }
 
 /** The township finance office records how an objection was resolved (a line to change goes back through review). */

@@ -11,6 +11,7 @@ import { ROSTER_MAPPING } from './roster-import.ts';
 
 export { confinedToDepartment } from './policy.ts';
 export { roundMoney } from './round-workflow.ts';
+export { objectionResolution, recordPublicObjection } from './commands.ts';
 export { type ReissueAccount, insertReissueRound } from './reissue.ts';
 export { type LineFacts, type NoticeLine, type PaymentRow, type PayoutLine, type TransferredRound, lineAmounts, lineFacts, noticeLines, paymentsOf, releasedAt, releasedLines, roundsOfBank, transferredRounds } from './queries.ts';
 export { type RosterRow, type RoundRow, rosterAndRound, rosterInScope, roundInScope } from './repo.ts';

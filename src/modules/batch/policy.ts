@@ -54,6 +54,9 @@ const state = (ok: boolean, reason: string) => () => (ok ? null : refused('state
 const ofRound = (actor: Actor, round: RoundFacts) => hasRole(actor, 'department') && actor.orgId === round.department_org_id;
 const compiling = (round: RoundFacts) => state(round.state === 'compiling', '该批次已汇总上报，清册不能再变动');
 const paid = (round: RoundFacts) => round.state === 'released' || round.state === 'transferred';
+/** Whether a roster takes objections now: in its publicity, or a paid 应急救助 roster once its publicity after payment began. */
+export const acceptsObjections = (round: RoundFacts, roster: { state: RosterState; publicity_start: string | null }) =>
+  roster.state === 'publicity' || (round.expedited && paid(round) && roster.publicity_start !== null);
 /** A step of one path only (model.ts RoundPath): an ordinary round is never paid before its publicity, an 应急救助 round is publicised after payment. */
 const onPath = (t: { path: string; label: string }, round: RoundFacts) =>
   t.path === 'any' || (t.path === 'expedited') === round.expedited
@@ -100,7 +103,7 @@ const RULES: { [A in BatchAction]: (actor: Actor, resource: BatchResources[A]) =
   record_objection: (actor, { round, roster }) =>
     firstRefusal(
       role(hasRole(actor, 'township_station', 'township_finance'), '公示异议由乡镇登记'),
-      state(roster.state === 'publicity' || (round.expedited && paid(round) && roster.publicity_start !== null), '清册不在公示期，不能登记异议'),
+      state(acceptsObjections(round, roster), '清册不在公示期，不能登记异议'),
     ),
   record_post_publicity: (actor, { round, roster }) =>
     firstRefusal(

@@ -195,7 +195,7 @@ export async function rosterFindings(db: Conn, rosterId: number): Promise<{ gene
 }
 
 export async function history(db: Conn, where: { round_id?: number; roster_id?: number }) {
-  return db('batch_history as h').join('core_user as u', 'u.id', 'h.actor_id').where(Object.fromEntries(Object.entries(where).map(([k, v]) => [`h.${k}`, v]))).orderBy('h.id', 'desc').limit(200).select('h.*', 'u.display_name as actor_name');
+  return db('batch_history as h').leftJoin('core_user as u', 'u.id', 'h.actor_id').where(Object.fromEntries(Object.entries(where).map(([k, v]) => [`h.${k}`, v]))).orderBy('h.id', 'desc').limit(200).select('h.*', db.raw("coalesce(u.display_name, '公众（门户网站）') as actor_name"));
 }
 
 /** Rosters waiting for the actor: by state and role, in their scope (the home page's queues). */
@@ -252,10 +252,12 @@ export interface PaymentRow {
 
 /**
  * Every line a person is the payee of, in every round of every policy, newest period first (the one-card view);
- * for a reader, in the rounds they see (a department: its own).
+ * for a reader, in the rounds they see (a department: its own); with no reader (null: the person's own query on
+ * the portal), in every round.
  */
-export async function paymentsOf(db: Conn, personId: number, reader: Actor): Promise<PaymentRow[]> {
-  const q = ofOwnDepartment(db('batch_line as l').join('batch_round as r', 'r.id', 'l.round_id'), reader);
+export async function paymentsOf(db: Conn, personId: number, reader: Actor | null): Promise<PaymentRow[]> {
+  const base = db('batch_line as l').join('batch_round as r', 'r.id', 'l.round_id');
+  const q = reader ? ofOwnDepartment(base, reader) : base;
   return q
     .join('batch_roster as s', 's.id', 'l.roster_id')
     .where({ 'l.person_id': personId, 'l.state': 'active' })

@@ -218,7 +218,7 @@ export function batchRoutes(router: Router, web: Web): void {
         errorSummary: rosterErrorSummary(extra, permissions),
         tiers: version!.tiers.map((t) => ({ value: t.name, label: `${t.name}（${formatYuan(t.standardFen)} 元/${round.unit}）` })),
         history: presentHistory(await history(db, { roster_id: roster.id })),
-        objections: (await objectionsOf(db, roster.id)).map((o) => ({ id: o.id, line: o.person_name ?? '整份清册', raisedOn: o.raised_on, content: o.content, resolution: o.resolution ?? '', resolved: o.resolved_at !== null })),
+        objections: (await objectionsOf(db, roster.id)).map((o) => ({ id: o.id, line: o.person_name ?? '整份清册', raisedOn: o.raised_on, content: o.public_ref ? `${o.content}（群众网上提出，受理编号 ${o.public_ref}）` : o.content, resolution: o.resolution ?? '', resolved: o.resolved_at !== null })),
         returned: (await returnedLines(db, roster.id)).map((l) => ({ name: l.person_name, idMasked: l.id_masked, amount: formatYuan(l.amount_fen), reason: l.return_reason ?? '' })),
         states: ROSTER_STATES,
         panels: await web.panels('roster', actor, roster.id),

@@ -386,6 +386,15 @@ export const registryFactsById = (db: Conn, personIds: number[]) => factsWhere(d
 export const registryFactsByIdNumberIndex = (db: Conn, idIndexes: string[]) => factsWhere(db, 'p.id_index', idIndexes);
 
 /**
+ * The last four digits of every account a person has had (active, pending or closed), for the portal's personal
+ * payment query, whose second factor they are. A person id that does not exist gives none, by the same query.
+ */
+export async function accountLast4sOf(db: Conn, personId: number): Promise<string[]> {
+  const rows: { account_last4: string }[] = await db('beneficiary_account').where({ person_id: personId }).select('account_last4');
+  return [...new Set(rows.map((r) => r.account_last4))];
+}
+
+/**
  * Account numbers in clear, by account id, for the one output that needs them: the payout file the agent bank
  * pays from (its download is audited). Nothing else decrypts an account number.
  */

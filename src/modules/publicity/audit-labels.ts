@@ -5,9 +5,20 @@ export const publicityAuditVocabulary: AuditVocabulary = {
   name: 'publicity',
   title: '公示',
   actions: {
+    'publicity.complaint.file': {
+      label: '群众提出公示异议或投诉举报',
+      sentence: (s) => clauses(`${s.text('kind') === 'objection' ? '公示异议' : '投诉举报'}`, `受理编号 ${s.text('trackingNo')}`),
+    },
+    'publicity.complaint.progress': { label: '投诉举报转为办理中', sentence: (s) => `受理编号 ${s.text('trackingNo')}` },
+    'publicity.complaint.answer': { label: '答复投诉举报', sentence: (s) => clauses(`受理编号 ${s.text('trackingNo')}`, `答复：${s.text('answer')}`) },
+    'publicity.payment_query': {
+      label: '公开查询个人发放结果',
+      sentence: (s) => clauses(s.text('result') === 'found' ? `查到 ${s.count('payments')} 笔发放记录` : s.text('result') === 'throttled' ? '查询过于频繁，已拒绝' : '未查到（姓名、身份证号码或账户后四位不符）'),
+    },
     'publicity.sheet.print': {
       label: '打印公示表',
       sentence: (s) => clauses(`${s.text('kind') === 'township' ? '乡镇汇总表' : '村（社区）公示表'} ${s.count('sheets')} 张`, `${s.count('lines')} 行`, `金额 ${s.yuan('totalFen')} 元`, `验证码 ${s.text('codes')}`),
     },
   },
+  objects: { complaint: { label: '群众异议和投诉举报' } },
 };

@@ -14,6 +14,10 @@ interface PublicityResources {
   print_sheets: { state: RosterState; publicity_start: string | null };
   /** The county's public masking rule, objection note and supervision telephones. */
   set_publicity_settings: null;
+  /** The queue of objections and complaints filed on the portal (its rows read in the actor's county scope). */
+  view_complaints: null;
+  /** A complaint of the queue: its kind and where it stands. */
+  answer_complaint: { kind: string; status: string };
 }
 export type PublicityAction = keyof PublicityResources;
 
@@ -29,7 +33,18 @@ const RULES: { [A in PublicityAction]: (actor: Actor, resource: PublicityResourc
       () => (roster.publicity_start !== null && PUBLICISED_STATES.includes(roster.state) ? null : refused('state', '清册尚未开始公示（或公示后已退回修改），没有可打印的公示表')),
     ),
   set_publicity_settings: (actor) => (hasRole(actor, 'admin') ? ALLOWED : refused('role', '只有系统管理员可以修改公示设置')),
+  view_complaints: (actor) => (hasRole(actor, ...COMPLAINT_HANDLERS) ? ALLOWED : refused('role', '只有监督人员和财政局业务科室可以查看群众异议和投诉举报')),
+  // Until the supervision module handles complaints, those who see the queue answer them; an objection to a notice is the township's, on the roster.
+  answer_complaint: (actor, c) =>
+    firstRefusal(
+      () => (hasRole(actor, ...COMPLAINT_HANDLERS) ? null : refused('role', '只有监督人员和财政局业务科室可以答复投诉举报')),
+      () => (c.kind === 'complaint' ? null : refused('state', '公示异议由乡镇财政所在清册页面核实处理，处理结果即为答复')),
+      () => (c.status !== 'answered' ? null : refused('state', '该投诉举报已答复')),
+    ),
 };
+
+/** Who sees and answers what the public files on the portal (in their county scope). */
+export const COMPLAINT_HANDLERS: readonly Role[] = ['supervisor', 'finance_section'];
 
 export function can<A extends PublicityAction>(actor: Actor, action: A, resource: PublicityResources[A]): Decision {
   return RULES[action](actor, resource);

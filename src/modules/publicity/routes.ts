@@ -11,8 +11,10 @@ import type { Web } from '../../core/web/web.ts';
 import { rosterInScope } from '../batch/index.ts';
 import { printSheets, savePublicitySettings, settingsCounty } from './commands.ts';
 import { DEFAULT_OBJECTION_NOTE, OBJECTION_NOTE_KEY, SUPERVISION_PHONE_KEY, normaliseSheetCode } from './model.ts';
+import { complaintRoutes } from './complaint-routes.ts';
 import { can } from './policy.ts';
 import { maskOptions, presentRosterPublicity, presentVerifiedSheet } from './presenters.ts';
+import { paymentQueryRoutes } from './payment-query-routes.ts';
 import { rosterSheets, sheetsOfRoster, verifySheet } from './queries.ts';
 import { sheetsQuerySchema, verifySchema } from './schemas.ts';
 
@@ -102,4 +104,8 @@ export function publicityRoutes(router: Router, web: Web): void {
     if (!found) throw new NotFoundError('没有这个验证码的公示表：请核对验证码，或向乡镇（街道）咨询');
     web.render(ctx, 'publicity/verified.njk', { title: `公示表核对：${found.content.title}`, ...presentVerifiedSheet(found.sheet.code, found.content, found.status, found.sheet.created_at) });
   });
+
+  complaintRoutes(router, web);
+
+  paymentQueryRoutes(router, web);
 }

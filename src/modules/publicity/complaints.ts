@@ -1,0 +1,232 @@
+import { randomBytes, randomInt } from 'node:crypto';
+import { recordAudit } from '../../core/audit.ts';
+import type { Actor } from '../../core/auth/roles.ts';
+import { authorize } from '../../core/authz.ts';
+import type { Core } from '../../core/context.ts';
+import { constantTimeEqual, hmacSm3 } from '../../core/crypto.ts';
+import { type Conn, type Tx, inTransaction, insertReturningId, nowIso } from '../../core/db.ts';
+import { businessDate } from '../../core/dates.ts';
+import { AppError, ConflictError, NotFoundError, ValidationError } from '../../core/errors.ts';
+import { maskPhone } from '../../core/mask.ts';
+import { findRegion, isPathInScope, whereRegionInScope } from '../../core/regions.ts';
+import { objectionResolution, recordPublicObjection } from '../batch/index.ts';
+import { COMPLAINT_KINDS, type ComplaintInput, type ComplaintKind } from './complaint-schemas.ts';
+import { normaliseSheetCode } from './model.ts';
+import { can } from './policy.ts';
+import { sheetByCode } from './queries.ts';
+
+/**
+ * Objections and complaints from the public (公示异议、投诉举报, Chongqing 八): filed on the portal without an account,
+ * each with a tracking number and a query code given once (only its keyed hash is kept); the status page shows where
+ * it stands and the answer. An objection to a notice in publicity becomes an objection on that roster (batch), which
+ * the township resolves; a complaint waits in the queue of the supervisors and the finance section, who answer it.
+ */
+
+export const COMPLAINT_STATUSES = { received: '已受理', in_progress: '办理中', answered: '已答复' } as const;
+export type ComplaintStatus = keyof typeof COMPLAINT_STATUSES;
+
+/** The portal's limits per client address: filings, and status queries (the query code is guessed no faster). */
+export const COMPLAINT_LIMITS = {
+  file: { max: 5, windowMs: 60 * 60_000, message: '同一网络地址 1 小时内最多提交 5 件异议或投诉举报，请稍后再试；情况紧急的，请拨打公示表上的监督电话' },
+  status: { max: 20, windowMs: 10 * 60_000, message: '查询过于频繁：同一网络地址 10 分钟内最多查询 20 次，请稍后再试' },
+} as const;
+type Bucket = keyof typeof COMPLAINT_LIMITS;
+
+/** Too many requests from one address (429). */
+export class TooManyRequestsError extends AppError {
+  constructor(message: string) {
+    super(429, message);
+  }
+}
+
+/**
+ * Count a request of the bucket from the address, or refuse it when the window already holds the maximum. The rows
+ * older than a day are deleted as it goes. On PostgreSQL a transaction-scoped advisory lock per bucket and address
+ * makes parallel requests count one after another (on SQLite every transaction holds the write lock).
+ */
+async function claimQuota(trx: Tx, bucket: Bucket, address: string | null, now = Date.now()): Promise<void> {
+  const key = (address || '-').slice(0, 64);
+  const limit = COMPLAINT_LIMITS[bucket];
+  if (trx.client.config.client === 'pg') await trx.raw('SELECT pg_advisory_xact_lock(hashtext(?))', [`publicity_complaint_throttle:${bucket}:${key}`]);
+  const since = new Date(now - limit.windowMs).toISOString();
+  const row = (await trx('publicity_complaint_throttle').where({ bucket, address: key }).andWhere('at', '>', since).count({ n: '*' }).first()) as { n: number | string };
+  if (Number(row.n) >= limit.max) throw new TooManyRequestsError(limit.message);
+  await trx('publicity_complaint_throttle').where({ bucket }).andWhere('at', '<', new Date(now - 86_400_000).toISOString()).delete();
+  await trx('publicity_complaint_throttle').insert({ bucket, address: key, at: new Date(now).toISOString() });
+}
+
+/** Crockford's base32, as the sheets' codes: no I, L, O or U. */
+const ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
+
+/** A new query code: 8 random characters (40 bits), shown once as XXXX-XXXX. */
+function newQueryCode(): string {
+  return Array.from(randomBytes(8), (b) => ALPHABET[b & 31]).join('');
+}
+export const formatQueryCode = (code: string) => `${code.slice(0, 4)}-${code.slice(4)}`;
+
+/** A query code as typed (any case, spaces, dashes, O for 0, I or L for 1), or null if it cannot be one. */
+export function normaliseQueryCode(input: string): string | null {
+  const code = input.toUpperCase().replace(/[\s-]/g, '').replace(/O/g, '0').replace(/[IL]/g, '1');
+  return code.length === 8 && [...code].every((c) => ALPHABET.includes(c)) ? code : null;
+}
+
+/** The keyed hash a query code is kept as (HMAC-SM3 under a purpose-bound key: the code itself is never stored). */
+const codeHash = (core: Core, code: string) => hmacSm3(core.crypto.subkey('publicity-complaint-code'), code).toString('hex');
+
+/** A tracking number: TS, the filing date and 6 random digits (TS20261206123456). */
+function newTrackingNo(filedOn: string): string {
+  return `TS${filedOn.replace(/-/g, '')}${String(randomInt(0, 1_000_000)).padStart(6, '0')}`;
+}
+
+export interface ComplaintRow {
+  id: number;
+  tracking_no: string;
+  code_hash: string;
+  kind: ComplaintKind;
+  county_id: number;
+  roster_id: number | null;
+  sheet_code: string | null;
+  objection_id: number | null;
+  subject: string | null;
+  content: string;
+  contact_name: string | null;
+  phone_enc: string | null;
+  phone_masked: string | null;
+  status: ComplaintStatus;
+  answer: string | null;
+  answered_by: number | null;
+  answered_at: string | null;
+  filed_on: string;
+  created_at: string;
+}
+
+/**
+ * File an objection or a complaint from the portal, in one transaction: the address's filing quota, the complaint
+ * row (the phone encrypted and masked), for an objection the roster's objection (batch), the audit row (no user).
+ * Returns the tracking number and the query code, which is shown once and kept only as its hash.
+ */
+export async function fileComplaint(core: Core, input: ComplaintInput, ip: string | null): Promise<{ trackingNo: string; code: string; kind: ComplaintKind }> {
+  const filedOn = businessDate();
+  return inTransaction(core.db, async (trx) => {
+    await claimQuota(trx, 'file', ip);
+    let where: { countyId: number; rosterId: number | null; sheetCode: string | null };
+    if (input.kind === 'objection') {
+      const sheet = await sheetByCode(trx, normaliseSheetCode(input.sheetCode ?? '') ?? '');
+      if (!sheet) throw new ValidationError({ sheetCode: '没有这个验证码的公示表：请核对公示表上的验证码（10 位字母和数字）' });
+      where = { countyId: sheet.county_id, rosterId: sheet.roster_id, sheetCode: sheet.code };
+    } else {
+      const county = await findRegion(trx, input.countyId!);
+      if (!county || county.level !== 'county') throw new ValidationError({ countyId: '请选择所在县（区）' });
+      where = { countyId: county.id, rosterId: null, sheetCode: null };
+    }
+    let trackingNo = newTrackingNo(filedOn);
+    while (await trx('publicity_complaint').where({ tracking_no: trackingNo }).first('id')) trackingNo = newTrackingNo(filedOn);
+    const code = newQueryCode();
+    const id = await insertReturningId(trx, 'publicity_complaint', {
+      tracking_no: trackingNo,
+      code_hash: codeHash(core, code),
+      kind: input.kind,
+      county_id: where.countyId,
+      roster_id: where.rosterId,
+      sheet_code: where.sheetCode,
+      subject: input.kind === 'complaint' ? input.subject : null,
+      content: input.content,
+      contact_name: input.contactName,
+      phone_enc: input.phone ? core.crypto.encrypt(input.phone) : null,
+      phone_masked: input.phone ? maskPhone(input.phone) : null,
+      status: 'received',
+      filed_on: filedOn,
+      created_at: nowIso(),
+    });
+    if (input.kind === 'objection') {
+      const objectionId = await recordPublicObjection(trx, { rosterId: where.rosterId!, content: input.content, raisedOn: filedOn, ref: trackingNo, ip });
+      await trx('publicity_complaint').where({ id }).update({ objection_id: objectionId });
+    }
+    await recordAudit(trx, { userId: null, username: null, regionId: where.countyId, ip }, { action: 'publicity.complaint.file', objectType: 'complaint', objectId: id, summary: { kind: input.kind, trackingNo, roster: where.rosterId } });
+    return { trackingNo, code, kind: input.kind };
+  });
+}
+
+/** What the status page shows: where it stands, the answer and the dates, nothing else. */
+export interface ComplaintStatusView {
+  trackingNo: string;
+  kind: string;
+  filedOn: string;
+  status: string;
+  answer: string | null;
+  answeredAt: string | null;
+}
+
+/** Where a complaint's status and answer come from: its own row, or for an objection the roster's objection (batch). */
+async function standing(db: Conn, row: ComplaintRow): Promise<{ status: ComplaintStatus; answer: string | null; answeredAt: string | null }> {
+  if (row.kind === 'objection' && row.objection_id !== null) {
+    const o = await objectionResolution(db, row.objection_id);
+    if (o?.resolvedAt) return { status: 'answered', answer: o.resolution, answeredAt: o.resolvedAt };
+    return { status: 'received', answer: null, answeredAt: null };
+  }
+  return { status: row.status, answer: row.answer, answeredAt: row.answered_at };
+}
+
+/**
+ * The status query (counted against the address's quota): the complaint if the number exists and the code is its
+ * code, else null — the same answer for an unknown number and a wrong code.
+ */
+export async function complaintStatus(core: Core, trackingNo: string, typedCode: string, ip: string | null): Promise<ComplaintStatusView | null> {
+  const row = await inTransaction(core.db, async (trx) => {
+    await claimQuota(trx, 'status', ip);
+    return (await trx('publicity_complaint').where({ tracking_no: trackingNo }).first()) as ComplaintRow | undefined;
+  });
+  const code = normaliseQueryCode(typedCode) ?? typedCode;
+  const given = Buffer.from(codeHash(core, code));
+  if (!row || !constantTimeEqual(given, Buffer.from(row.code_hash))) return null;
+  const s = await standing(core.db, row);
+  return { trackingNo: row.tracking_no, kind: COMPLAINT_KINDS[row.kind], filedOn: row.filed_on, status: COMPLAINT_STATUSES[s.status], answer: s.answer, answeredAt: s.answeredAt };
+}
+
+/** The queue for staff: what the public filed in the actor's county scope, newest first, with where each stands. */
+export async function complaintQueue(db: Conn, actor: Actor): Promise<(ComplaintRow & { standing: ComplaintStatus; shownAnswer: string | null; shownAnsweredAt: string | null })[]> {
+  const rows = (await whereRegionInScope(db('publicity_complaint').orderBy('id', 'desc').limit(500), 'county_id', actor, db)) as ComplaintRow[];
+  return Promise.all(rows.map(async (r) => {
+    const s = await standing(db, r);
+    return { ...r, standing: s.status, shownAnswer: s.answer, shownAnsweredAt: s.answeredAt };
+  }));
+}
+
+/** Complaints (not objections, which the township resolves on the roster) still to answer in the actor's scope. */
+export async function unansweredComplaints(db: Conn, actor: Actor): Promise<number> {
+  const row = (await whereRegionInScope(db('publicity_complaint').where({ kind: 'complaint' }).whereNot({ status: 'answered' }), 'county_id', actor, db).count({ n: '*' }).first()) as { n: number | string };
+  return Number(row.n);
+}
+
+/** A complaint of the actor's scope (404 outside it, as for an unknown one). */
+async function complaintInScope(db: Conn, actor: Actor, id: number): Promise<ComplaintRow> {
+  const row = (await db('publicity_complaint').where({ id }).first()) as ComplaintRow | undefined;
+  const county = row ? await findRegion(db, row.county_id) : undefined;
+  if (!row || !county || !isPathInScope(actor, county.path)) throw new NotFoundError('该投诉举报不存在或不在您的管辖范围内');
+  return row;
+}
+
+/**
+ * Staff move a complaint: 'progress' marks it 办理中, 'answer' records the answer (已答复), which the status page
+ * shows. Guarded on the status read, audited.
+ */
+export async function handleComplaint(core: Core, actor: Actor, id: number, step: { kind: 'progress' } | { kind: 'answer'; answer: string }): Promise<string> {
+  const row = await complaintInScope(core.db, actor, id);
+  await authorize(core.db, actor, can(actor, 'answer_complaint', row), { objectType: 'complaint', objectId: id });
+  if (step.kind === 'progress' && row.status !== 'received') throw new ConflictError('该投诉举报已在办理中');
+  await inTransaction(core.db, async (trx) => {
+    const change = step.kind === 'answer' ? { status: 'answered', answer: step.answer, answered_by: actor.userId, answered_at: nowIso() } : { status: 'in_progress' };
+    const updated = await trx('publicity_complaint').where({ id, status: row.status }).update(change);
+    if (updated !== 1) throw new ConflictError('该投诉举报刚被他人处理，请刷新后查看');
+    await recordAudit(trx, actor, {
+      action: step.kind === 'answer' ? 'publicity.complaint.answer' : 'publicity.complaint.progress',
+      objectType: 'complaint',
+      objectId: id,
+      summary: { trackingNo: row.tracking_no, ...(step.kind === 'answer' ? { answer: step.answer } : {}) },
+    });
+  });
+  return step.kind === 'answer' ? `已答复 ${row.tracking_no}：群众凭受理编号和查询码可查看答复` : `${row.tracking_no} 已转为办理中`;
+}
+
+/** The contact's phone, masked, for staff (never decrypted on a page). */
+export const contactOf = (row: Pick<ComplaintRow, 'contact_name' | 'phone_masked'>) => [row.contact_name, row.phone_masked].filter(Boolean).join('，') || '未留';
