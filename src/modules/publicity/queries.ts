@@ -54,7 +54,11 @@ export async function rosterSheets(db: Conn, roster: RosterRow, round: RoundRow)
     objection: objection ?? DEFAULT_OBJECTION_NOTE,
   };
   const byVillage = new Map<number, PrintedLine[]>();
-  for (const line of lines) byVillage.set(line.village_id, [...(byVillage.get(line.village_id) ?? []), line]);
+  for (const line of lines) {
+    const village = byVillage.get(line.village_id);
+    if (village) village.push(line);
+    else byVillage.set(line.village_id, [line]);
+  }
   const villageIds = [...byVillage.keys()].sort((a, b) => collator.compare(byVillage.get(a)![0]!.village_name, byVillage.get(b)![0]!.village_name));
   const totals = (ls: PrintedLine[]) => {
     const quantity = ls.reduce((s, l) => s + l.quantity_milli, 0);

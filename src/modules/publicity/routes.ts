@@ -2,7 +2,7 @@ import type Router from '@koa/router';
 import type { Context } from 'koa';
 import type { Actor } from '../../core/auth/roles.ts';
 import { authorize } from '../../core/authz.ts';
-import { NotFoundError } from '../../core/errors.ts';
+import { NotFoundError, ValidationError } from '../../core/errors.ts';
 import { requireId, validate } from '../../core/http/validate.ts';
 import { publicMaskRule } from '../../core/public-mask.ts';
 import { type Region, listRegionsInScope } from '../../core/regions.ts';
@@ -90,9 +90,8 @@ export function publicityRoutes(router: Router, web: Web): void {
     try {
       ({ code } = validate(verifySchema, ctx.query));
     } catch (err) {
-      const errors = (err as { fieldErrors?: Record<string, string> }).fieldErrors;
-      if (!errors) throw err;
-      return web.render(ctx, 'publicity/verify.njk', { title, errors, values: ctx.query }, 422);
+      if (!(err instanceof ValidationError)) throw err;
+      return web.render(ctx, 'publicity/verify.njk', { title, errors: err.fieldErrors, values: ctx.query }, 422);
     }
     if (code) return web.redirect(ctx, `/public/verify/${code}`);
     web.render(ctx, 'publicity/verify.njk', { title, errors: {}, values: {} });
