@@ -17,6 +17,7 @@ import { currentTotpCode, newTotpSecret } from '../src/core/auth/totp.ts';
 import { seedDemo } from '../seeds/demo.ts';
 import { watchFormContract } from './form-contract.ts';
 import { checkCharacter } from '../src/modules/beneficiary/id-number.ts';
+import { luhnValid } from '../src/modules/beneficiary/account-number.ts';
 import { decideAccount, decideImportAccounts } from '../src/modules/beneficiary/commands.ts';
 import { pendingAccounts, pendingImports } from '../src/modules/beneficiary/queries.ts';
 
@@ -196,4 +197,14 @@ export async function confirmNewAccounts(db: TestDb, username = 'finance1'): Pro
 /** A made-up ID number: the 17 digits given (use the fictional region 990102) and their check character. */
 export function idNumberFrom(first17: string): string {
   return first17 + checkCharacter(first17);
+}
+
+/**
+ * Every full valid ID number and Luhn-valid card number in a text: what must never leave the platform unmasked.
+ * Checksums make this exact, so a file digest or a timestamp that happens to hold 18 digits is not mistaken for one.
+ */
+export function personalNumbers(text: string): string[] {
+  const ids = (text.match(/(?<![0-9])\d{17}[\dX](?![0-9])/g) ?? []).filter((id) => checkCharacter(id.slice(0, 17)) === id[17]);
+  const cards = (text.match(/(?<![0-9])\d{16,19}(?![0-9])/g) ?? []).filter((n) => luhnValid(n));
+  return [...ids, ...cards];
 }

@@ -2,17 +2,8 @@ import { parse } from 'node-html-parser';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { maskName } from '../../src/core/mask.ts';
 import { fen, formatYuan } from '../../src/core/money.ts';
-import { luhnValid } from '../../src/modules/beneficiary/account-number.ts';
-import { checkCharacter } from '../../src/modules/beneficiary/id-number.ts';
 import { PAYMENT_QUERY_LIMITS } from '../../src/modules/publicity/payment-query.ts';
-import { TEST_DB, type TestDb, agentFor, auditRows, createSeededDb, csrfFrom, idNumberFrom } from '../factories.ts';
-
-/** Anything in a public answer that is a full valid ID number or a Luhn-valid card number: there must be none. */
-function personalNumbers(text: string): string[] {
-  const ids = (text.match(/(?<![0-9])\d{17}[\dX](?![0-9])/g) ?? []).filter((id) => checkCharacter(id.slice(0, 17)) === id[17]);
-  const cards = (text.match(/(?<![0-9])\d{16,19}(?![0-9])/g) ?? []).filter((n) => luhnValid(n));
-  return [...ids, ...cards];
-}
+import { TEST_DB, type TestDb, agentFor, auditRows, createSeededDb, csrfFrom, idNumberFrom, personalNumbers } from '../factories.ts';
 
 /** The page without its CSRF tokens (which differ per visitor), to compare two answers. */
 const withoutTokens = (html: string) => html.replace(/name="_csrf" value="[^"]+"/g, 'name="_csrf" value=""');

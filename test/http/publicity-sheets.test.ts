@@ -5,9 +5,8 @@ import path from 'node:path';
 import { strFromU8, unzipSync } from 'fflate';
 import { parse } from 'node-html-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { checkCharacter } from '../../src/modules/beneficiary/id-number.ts';
-import { luhnCheckDigit, luhnValid } from '../../src/modules/beneficiary/account-number.ts';
-import { TEST_DB, type TestDb, agentFor, auditRows, binaryParser, createSeededDb, login } from '../factories.ts';
+import { luhnCheckDigit } from '../../src/modules/beneficiary/account-number.ts';
+import { TEST_DB, type TestDb, agentFor, auditRows, binaryParser, createSeededDb, login, personalNumbers } from '../factories.ts';
 
 /** The text of a PDF, page by page (poppler's pdftotext, which CI installs). */
 function pdfPages(pdf: Buffer): string[] {
@@ -18,13 +17,6 @@ function pdfPages(pdf: Buffer): string[] {
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-}
-
-/** Anything in a public output that is a full valid ID number or a Luhn-valid card number: there must be none. */
-function personalNumbers(text: string): string[] {
-  const ids = (text.match(/(?<![0-9])\d{17}[\dX](?![0-9])/g) ?? []).filter((id) => checkCharacter(id.slice(0, 17)) === id[17]);
-  const cards = (text.match(/(?<![0-9])\d{16,19}(?![0-9])/g) ?? []).filter((n) => luhnValid(n));
-  return [...ids, ...cards];
 }
 
 const codeOf = (text: string) => /验证码：?([0-9A-Z]{5}-[0-9A-Z]{5})/.exec(text)?.[1]?.replace('-', '');
