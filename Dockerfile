@@ -11,6 +11,7 @@ COPY migrations ./migrations
 COPY seeds ./seeds
 COPY views ./views
 COPY static ./static
+COPY docs/manual ./docs/manual
 COPY tsconfig.json ./
 
 FROM node:20-bookworm-slim

@@ -2,13 +2,15 @@ import { loadActor } from '../src/core/auth/actor.ts';
 import type { Actor } from '../src/core/auth/roles.ts';
 import { loadCalendar } from '../src/core/calendar.ts';
 import type { Core } from '../src/core/context.ts';
-import { businessDate } from '../src/core/dates.ts';
+import { addCalendarDays, businessDate } from '../src/core/dates.ts';
 import { writeTableXlsx } from '../src/core/spreadsheet.ts';
 import { checkRoster, createRound } from '../src/modules/batch/commands.ts';
 import { MIN_PUBLICITY_DAYS } from '../src/modules/batch/model.ts';
 import { importRosterFile } from '../src/modules/batch/roster-import.ts';
 import { recordPaymentPlan, recordTransfer, releaseRound, roundMoney, submitRound } from '../src/modules/batch/round-workflow.ts';
 import { actOnRoster } from '../src/modules/batch/workflow.ts';
+import { publishNotice } from '../src/modules/publicity/commands.ts';
+import { movePublication } from './demo-publicity.ts';
 import { seedDemoBank, seedDemoReconciliation } from './demo-bank.ts';
 
 /**
@@ -23,7 +25,7 @@ import { seedDemoBank, seedDemoReconciliation } from './demo-bank.ts';
  *   重度残疾人护理补贴 2026-10 reported by the township, waiting for the department to submit it, and 2026-11 in
  *   publicity that has already ended, waiting for the finance office's confirmation (then the station reports it).
  * The 2026-08 round was transferred in the last quarter that ended, whose reconciliation with the bank is open.
- * Demo time: the start_publicity step takes no start before today, so the seed starts it today and then moves its
+ * Demo time: a publicity starts on the day its notice is published, so the seed publishes today and then moves the
  * seven days into the past (endedPublicity), so that the steps after it can be taken on the day the demo is seeded.
  */
 const HEADER = ['村（社区）', '姓名', '身份证号码', '档次', '数量'];
@@ -31,13 +33,10 @@ const HEADER = ['村（社区）', '姓名', '身份证号码', '档次', '数�
 /** The demo agent bank's settlement account in its agreement (a made-up number; demo.ts records the agreement). */
 export const DEMO_SETTLEMENT_ACCOUNT = '990102000100200301';
 
-/** The business date `days` after (or before) `date`. */
-const addDays = (date: string, days: number) => new Date(Date.parse(`${date}T00:00:00Z`) + days * 86_400_000).toISOString().slice(0, 10);
-
 /** A publicity period of the shortest length allowed that began eight days before `today` and ended two days before it. */
 function endedPublicity(today: string): { start: string; end: string } {
-  const start = addDays(today, -(MIN_PUBLICITY_DAYS + 1));
-  return { start, end: addDays(start, MIN_PUBLICITY_DAYS - 1) };
+  const start = addCalendarDays(today, -(MIN_PUBLICITY_DAYS + 1));
+  return { start, end: addCalendarDays(start, MIN_PUBLICITY_DAYS - 1) };
 }
 
 interface DemoPerson {
@@ -118,11 +117,11 @@ export async function seedDemoBatch(core: Core): Promise<void> {
     await step(station, rosterId, 'submit');
     await step(civil, rosterId, 'approve');
     const { version } = await core.db('batch_roster').where({ id: rosterId }).first('version');
-    const today = businessDate();
-    await actOnRoster(core, station, rosterId, 'start_publicity', { version: Number(version), publicityStart: today, publicityEnd: addDays(today, MIN_PUBLICITY_DAYS - 1) });
-    // Demo time: the seven days of publicity have passed; the finance office's clock runs from their end.
-    const past = endedPublicity(today);
+    const { noticeId } = await publishNotice(core, station, rosterId, { version: Number(version), days: MIN_PUBLICITY_DAYS });
+    // Demo time: the seven days of publicity have passed (the notice was published then); the finance office's clock runs from their end.
+    const past = endedPublicity(businessDate());
     await core.db('batch_roster').where({ id: rosterId }).update({ publicity_start: past.start, publicity_end: past.end });
+    await movePublication(core, noticeId, past);
     const clock = await core.db('core_deadline').where({ open_key: `batch_confirm:roster:${rosterId}` }).first('id', 'days');
     await core.db('core_deadline').where({ id: clock.id }).update({ started_on: past.end, due_on: (await loadCalendar(core.db)).addWorkingDays(past.end, Number(clock.days)).date });
   };

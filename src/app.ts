@@ -27,14 +27,16 @@ import { createViews } from './core/views.ts';
 import { createAgreementModule } from './modules/agreement/index.ts';
 import { createBankModule } from './modules/bank/index.ts';
 import { createBatchModule } from './modules/batch/index.ts';
-import { createBeneficiaryModule } from './modules/beneficiary/index.ts';
+import { auditPersonFinder, createBeneficiaryModule } from './modules/beneficiary/index.ts';
 import { createPolicyModule } from './modules/policy/index.ts';
-import { createPublicityModule } from './modules/publicity/index.ts';
+import { complaintQueue, createPublicityModule } from './modules/publicity/index.ts';
+import { createSupervisionModule } from './modules/supervision/index.ts';
 import { adminRoutes } from './core/web/admin-routes.ts';
 import { auditRoutes } from './core/web/audit-routes.ts';
 import { authRoutes } from './core/web/auth-routes.ts';
 import { calendarRoutes } from './core/web/calendar-routes.ts';
 import { columnMappingRoutes } from './core/web/column-mapping-routes.ts';
+import { helpRoutes } from './core/web/help-routes.ts';
 import { homeRoutes } from './core/web/home-routes.ts';
 import { opsRoutes } from './core/web/ops-routes.ts';
 import { sessionMiddleware } from './core/web/session-middleware.ts';
@@ -61,7 +63,9 @@ const ACCOUNT_NAV: NavItem = { href: '/account', label: '账户安全', roles: C
  * bank › publicity, supervision). Each module issue adds its module here; core never imports a module.
  */
 function buildModules(core: Core): AppModule[] {
-  return [createPolicyModule(core), createBeneficiaryModule(core), createAgreementModule(), createBatchModule(core), createBankModule(core), createPublicityModule(core)];
+  const modules = [createPolicyModule(core), createBeneficiaryModule(core), createAgreementModule(), createBatchModule(core), createBankModule(core), createPublicityModule(core)];
+  // Supervision reads every module's deadline rules, and publicity's complaints (the same layer: passed in, not imported).
+  return [...modules, createSupervisionModule(core, { modules, complaints: complaintQueue, auditLexicon: () => composeAuditLexicon(core) })];
 }
 
 /** Every scheduled task: the platform's own and the modules'. The outbox dispatch reaches the modules' handlers. */
@@ -121,10 +125,11 @@ export function createApp(core: Core, options: AppOptions = {}): Koa {
   homeRoutes(router, web, modules, deadlineRules);
   authRoutes(router, web);
   adminRoutes(router, web);
-  auditRoutes(router, web, composeAuditLexicon(core, modules));
+  auditRoutes(router, web, composeAuditLexicon(core, modules), auditPersonFinder(core));
   calendarRoutes(router, web);
   columnMappingRoutes(router, web, modules.flatMap((m) => m.columnMappings ?? []));
   opsRoutes(router, web, composeTasks(core, modules), deadlineRules);
+  helpRoutes(router, web);
   for (const m of modules) m.routes?.(router, web);
   app.use(router.routes());
   app.use(formAddressesAnswerGet(router));

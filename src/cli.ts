@@ -76,7 +76,7 @@ async function main(argv: string[]): Promise<number> {
       const config = loadAuditVerifierConfig(process.env, keyFile);
       const db = createDb(config.databaseUrl);
       try {
-        const result = await checkAuditLog(db, config);
+        const result = await checkAuditLog(db, config, [], 'ykt verify-audit');
         for (const note of result.notes) process.stdout.write(`注意：${note}\n`);
         if (!result.ok) {
           process.stdout.write(`审计日志异常：${result.problem}（此前 ${result.checked} 条完好）\n`);

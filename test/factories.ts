@@ -20,6 +20,7 @@ import { checkCharacter } from '../src/modules/beneficiary/id-number.ts';
 import { luhnValid } from '../src/modules/beneficiary/account-number.ts';
 import { decideAccount, decideImportAccounts } from '../src/modules/beneficiary/commands.ts';
 import { pendingAccounts, pendingImports } from '../src/modules/beneficiary/queries.ts';
+import { publishNotice } from '../src/modules/publicity/commands.ts';
 
 /**
  * Test databases are real: an SQLite file per test file, or a PostgreSQL schema per test file on the server
@@ -207,4 +208,30 @@ export function personalNumbers(text: string): string[] {
   const ids = (text.match(/(?<![0-9])\d{17}[\dX](?![0-9])/g) ?? []).filter((id) => checkCharacter(id.slice(0, 17)) === id[17]);
   const cards = (text.match(/(?<![0-9])\d{16,19}(?![0-9])/g) ?? []).filter((n) => luhnValid(n));
   return [...ids, ...cards];
+}
+
+/** Publish a roster's notice (the start of its publicity) as this actor, for the days given, over its current version. */
+export async function publishRoster(db: TestDb, actor: Actor, rosterId: number, days = 7) {
+  const { version } = await db.core.db('batch_roster').where({ id: rosterId }).first('version');
+  return publishNotice(db.core, actor, rosterId, { version: Number(version), days });
+}
+
+/**
+ * Agents logged in as demo users, one per username, made on first use: `as(username)` for a file that acts as several
+ * users; `clear()` when the database under them is replaced.
+ */
+export function loggedInAgents(db: () => TestDb) {
+  const agents = new Map<string, TestAgent>();
+  return {
+    async as(username: string): Promise<TestAgent> {
+      if (!agents.has(username)) {
+        const agent = agentFor(db().core);
+        const res = await login(agent, username);
+        if (res.status !== 303) throw new Error(`login ${username}: ${res.status}`);
+        agents.set(username, agent);
+      }
+      return agents.get(username)!;
+    },
+    clear: () => agents.clear(),
+  };
 }

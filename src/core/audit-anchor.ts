@@ -28,6 +28,8 @@ export interface AuditAnchor extends AuditAnchorPoint {
   verifiedAt: string;
   /** The fingerprint of the audit key the chain was verified with (src/core/audit-key.ts). */
   keyId: string;
+  /** Who ran the verification: an auditor's username, `ykt-scheduler`, or `ykt verify-audit`; absent in older files. */
+  verifiedBy?: string;
 }
 
 export interface AuditCheck extends AuditVerification {
@@ -111,7 +113,7 @@ function writeAtomically(file: string, text: string): void {
  * holds, write the new anchor to the data directory and to the copy. The audit key is the configuration's: the
  * verifier needs no other secret.
  */
-export async function checkAuditLog(db: Conn, config: AuditVerifierConfig, extra: AuditAnchorPoint[] = []): Promise<AuditCheck> {
+export async function checkAuditLog(db: Conn, config: AuditVerifierConfig, extra: AuditAnchorPoint[] = [], verifiedBy?: string): Promise<AuditCheck> {
   const file = path.join(config.dataDir, ANCHOR_FILE);
   const database = databaseName(db);
   const found = readAnchor(file, database);
@@ -129,6 +131,7 @@ export async function checkAuditLog(db: Conn, config: AuditVerifierConfig, extra
     count: result.checked,
     verifiedAt: new Date().toISOString(),
     keyId: auditKeyId(config.auditKey),
+    ...(verifiedBy ? { verifiedBy } : {}),
   };
   const text = `${JSON.stringify(anchor, null, 2)}\n`;
   for (const target of [file, ...(config.auditAnchorCopy ? [config.auditAnchorCopy] : [])]) {
@@ -140,4 +143,9 @@ export async function checkAuditLog(db: Conn, config: AuditVerifierConfig, extra
     }
   }
   return { ...result, ...done, anchor };
+}
+
+/** This database's anchor as the data directory holds it now (the latest verification that found the chain whole), or null. */
+export function currentAnchor(db: Conn, config: Pick<AuditVerifierConfig, 'dataDir'>): AuditAnchor | null {
+  return readAnchor(path.join(config.dataDir, ANCHOR_FILE), databaseName(db)).anchor;
 }

@@ -128,6 +128,7 @@ export function coreAuditVocabulary(tasks: TaskDefinition[], deadlineRules: Dead
         },
       },
       'audit.export': exportAuditAction('导出审计日志'),
+      'audit.person_search': { label: '按身份证号码查询审计日志', sentence: (s) => (s.has('found') ? '查到该受益对象，列出与其有关的全部记录' : '管辖范围内没有登记该身份证号码的受益对象') },
       'access.denied': {
         label: '越权访问被拒绝',
         sentence: (s) => clauses(s.has('path') && `访问页面 ${s.text('path')}`, s.choice('reason', REFUSAL_REASONS) && `原因：${s.choice('reason', REFUSAL_REASONS)}`),

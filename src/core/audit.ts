@@ -186,6 +186,8 @@ export interface AuditFilter {
   actions?: string[];
   /** Rows about this one object only. */
   object?: { type: string; id: string };
+  /** Rows about objects of this kind only (any id). */
+  objectType?: string;
   username?: string | null;
   /** Business dates (Shanghai), inclusive. */
   from?: string | null;
@@ -206,6 +208,7 @@ export async function listAudit<T>(db: Db, actor: Actor, filter: AuditFilter, re
   );
   if (filter.actions) q.whereIn('action', filter.actions);
   if (filter.object) q.where({ object_type: filter.object.type, object_id: filter.object.id });
+  else if (filter.objectType) q.where('object_type', filter.objectType);
   if (filter.username) q.where('username', filter.username);
   if (filter.from) q.where('at', '>=', startOfBusinessDateIso(filter.from));
   if (filter.to) q.where('at', '<', new Date(Date.parse(startOfBusinessDateIso(filter.to)) + 86_400_000).toISOString());

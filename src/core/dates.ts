@@ -52,3 +52,8 @@ export function startOfBusinessDateIso(date: string): string {
   if (!isBusinessDate(date)) throw new RangeError(`不是有效日期：${date}`);
   return new Date(`${date}T00:00:00+08:00`).toISOString();
 }
+
+/** The business date n calendar days after (or, negative, before) a business date. */
+export function addCalendarDays(date: string, n: number): string {
+  return new Date(Date.parse(`${date}T00:00:00Z`) + n * 86_400_000).toISOString().slice(0, 10);
+}

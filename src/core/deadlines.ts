@@ -186,7 +186,7 @@ export interface DeadlineRow {
 }
 
 /** A clock as listDeadlines reads it, with its region's name. */
-interface DeadlineTableRow {
+export interface DeadlineTableRow {
   id: number;
   rule: string;
   object_type: string;

@@ -169,7 +169,9 @@ export class List<F extends z.ZodRawShape, S extends string> {
     const params = new URLSearchParams();
     for (const [name, value] of Object.entries(filters)) {
       if (value === null || value === undefined || value === false || value === '') continue;
-      params.set(name, value === true ? '1' : String(value));
+      // A filter of several choices is repeated (action=a&action=b), as a multiple select sends it.
+      if (Array.isArray(value)) for (const v of value) params.append(name, String(v));
+      else params.set(name, value === true ? '1' : String(value));
     }
     if (order.sort !== this.spec.defaultSort || order.dir !== this.spec.defaultDir) {
       params.set('sort', order.sort);

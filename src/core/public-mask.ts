@@ -20,7 +20,8 @@ export const NAME_MASK_LABELS: Record<NameMaskMode, string> = { middle: '隐藏�
 export const DEFAULT_PUBLIC_MASK: PublicMaskRule = { id: 'birth', name: 'middle' };
 
 export async function publicMaskRule(db: Conn, regionId: number): Promise<PublicMaskRule> {
-  const [id, name] = await Promise.all([settingFor(db, regionId, PUBLIC_MASK_KEYS.id), settingFor(db, regionId, PUBLIC_MASK_KEYS.name)]);
+  const id = await settingFor(db, regionId, PUBLIC_MASK_KEYS.id);
+  const name = await settingFor(db, regionId, PUBLIC_MASK_KEYS.name);
   return {
     id: id === 'strict' ? 'strict' : DEFAULT_PUBLIC_MASK.id,
     name: name === 'full' ? 'full' : DEFAULT_PUBLIC_MASK.name,

@@ -44,6 +44,17 @@ export async function findRegion(db: Conn, id: number): Promise<Region | undefin
 }
 
 /**
+ * The county a public page (no login) is about: the one asked for, else the only county there is; undefined when the
+ * visitor must choose among `counties`; 404 for a county that does not exist.
+ */
+export async function publicCounty(db: Conn, asked: number | null | undefined): Promise<{ county: Region | undefined; counties: Region[] }> {
+  const counties: Region[] = await db('core_region').where({ level: 'county' }).orderBy('name');
+  const county = asked ? counties.find((c) => c.id === asked) : counties.length === 1 ? counties[0] : undefined;
+  if (asked && !county) throw new NotFoundError('该县（区）不存在');
+  return { county, counties };
+}
+
+/**
  * The region if it exists and lies in the actor's scope. A region outside the scope is refused with 403 and an
  * audit row: someone asked for data that is not theirs.
  */

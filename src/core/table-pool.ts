@@ -12,6 +12,12 @@ import type { HeaderGap, ReadMessage, ReadRequest, TableRow, TableSpec } from '.
 const WORKERS = 2;
 /** A worker's heap: a file that would take more is refused (TABLE_LIMITS normally stop it well before). */
 const WORKER_HEAP_MB = 512;
+/**
+ * A worker that has just read this many rows is let go rather than kept idle: V8 keeps the heap a large read grew
+ * to (some 65 MB of resident memory after a 50,000-row registry workbook), which the import that asked would carry
+ * through its own peak, and an idle worker would hold until its next read. A new worker starts for the next upload.
+ */
+const RETIRE_AFTER_ROWS = 10_000;
 
 /**
  * The worker's code: table-reader.ts and what it imports (fflate, saxes, iconv-lite), bundled once into one
@@ -87,8 +93,10 @@ function dispatch(): void {
 function run(worker: Worker, job: Job): void {
   // Whatever the sink throws fails this read, once the worker has finished it (its later messages are dropped).
   let failure: { error: unknown } | null = null;
+  let rows = 0;
   const onMessage = (message: ReadMessage) => {
     if (message.kind !== 'done') {
+      if (message.kind === 'rows') rows += message.rows.length;
       if (failure) return;
       try {
         if (message.kind === 'header') job.sink.header(message.header, new Map(message.columns), message.above);
@@ -101,7 +109,9 @@ function run(worker: Worker, job: Job): void {
     }
     detach();
     worker.unref();
-    idle.push(worker);
+    // Its 'exit' (dispatch) frees the place for a new worker once it has stopped.
+    if (rows >= RETIRE_AFTER_ROWS) void worker.terminate();
+    else idle.push(worker);
     if (failure) job.reject(failure.error);
     else job.resolve(message.refusal);
     dispatch();

@@ -41,7 +41,7 @@ export function coreTasks(core: Core, handlers: EventHandlers): TaskDefinition[]
         // The anchor that counts is the file outside the database (checkAuditLog). The task also keeps the last
         // row it verified in its own state, as a second anchor: a weaker one, since it is in the database.
         const kept = ctx.state as AuditAnchorPoint | null;
-        const result = await checkAuditLog(core.db, core.config, kept ? [kept] : []);
+        const result = await checkAuditLog(core.db, core.config, kept ? [kept] : [], 'ykt-scheduler');
         if (!result.ok) {
           const problem = result.problem;
           await inTransaction(core.db, (trx) => recordAudit(trx, { userId: null, username: 'ykt-scheduler', ip: null }, { action: 'audit.verify.failed', summary: { problem } }));

@@ -18,7 +18,7 @@ import { actOnRoster } from '../../src/modules/batch/workflow.ts';
 import { importResultFile } from '../../src/modules/bank/results.ts';
 import { type ResultLine, resultFileCsv } from '../../src/modules/bank/simulator.ts';
 import { DEMO_SETTLEMENT_ACCOUNT } from '../../seeds/demo-batch.ts';
-import { type TestDb, actorFor, createSeededDb } from '../factories.ts';
+import { type TestDb, actorFor, createSeededDb, publishRoster } from '../factories.ts';
 
 /**
  * The money invariants (docs/architecture.md) under random sequences of what happens after a round is paid: the bank's
@@ -328,7 +328,7 @@ describe('the money of a paid round, to the fen, at every moment', () => {
     await step(who.station1!, 'submit');
     await expect(step(who.dept_civil!, 'approve')).rejects.toThrow('四眼原则');
     await step(colleague, 'approve');
-    await step(who.station1!, 'start_publicity', { publicityStart: businessDate(), publicityEnd: '2099-12-31' });
+    await publishRoster(t, who.station1!, roster.id);
     await db('batch_roster').where({ id: roster.id }).update({ publicity_start: '2026-10-08', publicity_end: '2026-10-14' });
     await step(office, 'confirm_publicity');
     await step(who.station1!, 'report');

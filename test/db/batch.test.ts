@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { businessDate } from '../../src/core/dates.ts';
+import { addCalendarDays, businessDate } from '../../src/core/dates.ts';
 import { ConflictError, ForbiddenError, ValidationError } from '../../src/core/errors.ts';
 import { fen } from '../../src/core/money.ts';
 import { writeTableXlsx } from '../../src/core/spreadsheet.ts';
@@ -13,11 +13,12 @@ import { recordPaymentPlan, recordTransfer, releaseRound, returnRound, roundMone
 import type { RosterAction } from '../../src/modules/batch/model.ts';
 import { actOnRoster } from '../../src/modules/batch/workflow.ts';
 import { actSchema, returnLinesSchema } from '../../src/modules/batch/schemas.ts';
+import { publishSchema } from '../../src/modules/publicity/schemas.ts';
 import { validate } from '../../src/core/http/validate.ts';
 import type { Actor } from '../../src/core/auth/roles.ts';
 import { REGISTRY_FILE_HEADER, fakeHouseholds, registryFileRows } from '../../seeds/fake-people.ts';
 import { DEMO_SETTLEMENT_ACCOUNT } from '../../seeds/demo-batch.ts';
-import { TEST_DB, type TestDb, actorFor, confirmNewAccounts, createSeededDb, idNumberFrom, regionId } from '../factories.ts';
+import { TEST_DB, type TestDb, actorFor, confirmNewAccounts, createSeededDb, idNumberFrom, publishRoster, regionId } from '../factories.ts';
 
 let t: TestDb | undefined;
 afterEach(async () => {
@@ -156,10 +157,13 @@ describe(`payment rounds and rosters (${TEST_DB})`, () => {
     // Another department does not see the roster at all: refused as out of its scope.
     await expect(actOnRoster(t.core, await actorFor(t, 'dept_civil'), rosterId, 'approve', { version: await version(t, rosterId) })).rejects.toThrow('该发放批次不属于本部门的补贴项目');
     expect(await actOnRoster(t.core, dept, rosterId, 'approve', { version: await version(t, rosterId) })).toBe('approved');
-    expect(() => validate(actSchema, { action: 'start_publicity', version: '1', publicityStart: '2099-01-01', publicityEnd: '2099-01-06' })).toThrow(expect.objectContaining({ fieldErrors: { publicityEnd: '公示期不得少于 7 天（含首尾两天）' } }));
-    expect(() => validate(actSchema, { action: 'start_publicity', version: '1', publicityStart: '2020-01-01', publicityEnd: '2099-01-06' })).toThrow(expect.objectContaining({ fieldErrors: { publicityStart: '公示开始日期不能早于今天' } }));
-    expect(await actOnRoster(t.core, station, rosterId, 'start_publicity', { version: await version(t, rosterId), publicityStart: '2099-01-01', publicityEnd: '2099-01-07' })).toBe('publicity');
-    await expect(actOnRoster(t.core, office, rosterId, 'confirm_publicity', { version: await version(t, rosterId) })).rejects.toThrow('公示期至 2099-01-07 结束');
+    // Publicity starts by publishing its notice: the period counts from today, at least seven days with both ends.
+    expect(() => validate(publishSchema, { version: '1', days: '6' })).toThrow(expect.objectContaining({ fieldErrors: { days: '公示期不得少于 7 天（含首尾两天）' } }));
+    await expect(actOnRoster(t.core, station, rosterId, 'start_publicity', { version: await version(t, rosterId) })).rejects.toThrow('开始公示即发布公示');
+    const { start, end } = await publishRoster(t, station, rosterId);
+    expect([start, end]).toEqual([businessDate(), addCalendarDays(businessDate(), 6)]);
+    expect((await t.core.db('batch_roster').where({ id: rosterId }).first()).state).toBe('publicity');
+    await expect(actOnRoster(t.core, office, rosterId, 'confirm_publicity', { version: await version(t, rosterId) })).rejects.toThrow(`公示期至 ${end} 结束`);
 
     const history = await t.core.db('batch_history').where({ roster_id: rosterId }).orderBy('id').pluck('action');
     expect(history).toEqual(['roster.import', 'send_check', 'confirm_check', 'submit', 'approve', 'start_publicity']);
@@ -210,9 +214,7 @@ describe(`payment rounds and rosters (${TEST_DB})`, () => {
     await go(station, 'submit');
     await go(dept, 'approve');
     await expect(submitRound(t.core, dept, roundId, await roundVersion())).rejects.toThrow('城关镇（审核通过，待公示）');
-    const today = businessDate();
-    const week = new Date(Date.parse(`${today}T00:00:00Z`) + 6 * 86_400_000).toISOString().slice(0, 10);
-    await go(station, 'start_publicity', { publicityStart: today, publicityEnd: week });
+    await publishRoster(t, station, rosterId);
     // Seven days later: the publicity period is over.
     await t.core.db('batch_roster').where({ id: rosterId }).update({ publicity_start: '2026-01-05', publicity_end: '2026-01-11' });
     await go(office, 'confirm_publicity');
@@ -271,8 +273,7 @@ describe(`payment rounds and rosters (${TEST_DB})`, () => {
     expect(await rosterFindings(t.core.db, rosterId)).toMatchObject({ blocking: 0, warnings: 0, general: [{ rule: 'budget' }] });
     await go(station, 'submit');
     await go(dept, 'approve');
-    const today = businessDate();
-    await go(station, 'start_publicity', { publicityStart: today, publicityEnd: new Date(Date.parse(`${today}T00:00:00Z`) + 6 * 86_400_000).toISOString().slice(0, 10) });
+    await publishRoster(t, station, rosterId);
     await t.core.db('batch_roster').where({ id: rosterId }).update({ publicity_start: '2026-01-05', publicity_end: '2026-01-11' }); // the week has passed
     await go(office, 'confirm_publicity');
     expect(await go(station, 'report')).toBe('reported');
@@ -327,7 +328,7 @@ describe(`payment rounds and rosters (${TEST_DB})`, () => {
     expect(await t.core.db('batch_line').where({ id: first }).first()).toMatchObject({ state: 'returned', return_reason: '承包面积与确权数据不符' });
     await go(dept, 'approve');
     const today = businessDate();
-    await go(station, 'start_publicity', { publicityStart: today, publicityEnd: new Date(Date.parse(`${today}T00:00:00Z`) + 6 * 86_400_000).toISOString().slice(0, 10) });
+    await publishRoster(t, station, rosterId);
 
     const objection = await recordObjection(t.core, station, rosterId, { lineId: Number(second), raisedOn: today, content: '村民反映该户实际承包面积为 9 亩' });
     await t.core.db('batch_roster').where({ id: rosterId }).update({ publicity_start: '2026-01-05', publicity_end: '2026-01-11' }); // the week has passed

@@ -122,35 +122,39 @@ describe(`emergency relief, paid first and publicised after payment (${TEST_DB})
     expect((await station.get('/deadlines')).text).toContain('应急救助已发放，待发放后公示（事后公示）');
     expect((await station.get('/')).text).toContain('应急救助已发放、待发放后公示的清册');
 
-    // The treasury pays; the roster stays marked 事后公示 and offers the station the recording of its publicity.
+    // The treasury pays; the roster stays marked 事后公示 and leads the station to the publication of its notice.
     await recordTransfer(t.core, await actorFor(t, 'treasury'), roundId, { version: await roundVersion(), amountFen: linesFen, voucherNo: '国库拨〔2026〕9号', bankOrgId: bank, destinationAccount: DEMO_SETTLEMENT_ACCOUNT });
     expect((await roundMoney(db, roundId)).transferredFen).toBe(linesFen);
     const due = await station.get(rosterPage);
     expect(due.text).toContain('<strong>事后公示</strong>');
-    expect(due.text).toContain('登记发放后公示（事后公示）');
+    expect(due.text).toContain(`href="/publicity/rosters/${rosterId}">发布公示</a>`);
+    const publicityPage = `/publicity/rosters/${rosterId}`;
+    expect((await station.get(publicityPage)).text).toContain('发布公示（事后公示）');
 
-    // The form's refusals: fewer than 7 days, a start still to come (the sheets must be up), each on its field.
+    // The form's refusal: fewer than 7 days, on its field, what was typed kept; nothing published.
     const today = businessDate();
-    const record = async (start: string, end: string) => submit(station, rosterPage, `${rosterPage}/post-publicity`, { version: await version(), publicityStart: start, publicityEnd: end });
-    const short = await record(today, plusDays(today, 5));
+    const publish = async (days: string) => submit(station, publicityPage, `${publicityPage}/publish`, { version: await version(), days });
+    const short = await publish('5');
     expect(short.status).toBe(422);
     expect(short.text).toContain('公示期不得少于 7 天（含首尾两天）');
-    const ahead = await record(plusDays(today, 1), plusDays(today, 8));
-    expect(ahead.status).toBe(422);
-    expect(ahead.text).toContain('公示开始日期不能晚于今天');
-    expect(ahead.text).toContain(`value="${plusDays(today, 8)}"`);
+    expect(short.text).toContain('value="5"');
     expect((await clock())!.state).toBe('open');
+    expect(await db('publicity_notice').count({ n: '*' })).toEqual([{ n: 0 }]);
 
-    const held = await record(today, plusDays(today, 6));
+    // Published: the period counts from today, the clock stops, the notice is on the portal as 事后公示.
+    const held = await publish('7');
     expect(held.status).toBe(303);
     expect((await clock())!.state).not.toBe('open');
     const after = await station.get(rosterPage);
     expect(after.text).toContain(`${today} 至 ${plusDays(today, 6)}（事后公示）`);
-    expect(after.text).not.toContain('action="/rosters/' + rosterId + '/post-publicity"');
     expect((await station.get('/deadlines')).text).not.toContain('应急救助已发放，待发放后公示（事后公示）');
-    // Recorded once: a second time is refused.
-    const again = await station.post(`${rosterPage}/post-publicity`).type('form').send({ version: await version(), publicityStart: today, publicityEnd: plusDays(today, 6), _csrf: csrfFrom(after.text) });
+    const notice = await db('publicity_notice').where({ roster_id: rosterId }).first();
+    expect(notice).toMatchObject({ kind: 'after', publicity_start: today, publicity_end: plusDays(today, 6) });
+    expect((await agentFor(t.core).get(`/public/notices/${notice.id}`)).text).toContain('事后公示（应急救助，先发放后公示）');
+    // Published once: a second time is refused.
+    const again = await publish('7');
     expect(again.status).toBe(409);
+    expect(await db('publicity_notice').count({ n: '*' })).toEqual([{ n: 1 }]);
 
     // Objections raised after payment are recorded and resolved as in any publicity.
     const objection = await submit(station, rosterPage, `${rosterPage}/objections`, { raisedOn: today, lineId: '', content: '村民反映其中一户受灾情况需核实' });
@@ -161,6 +165,7 @@ describe(`emergency relief, paid first and publicised after payment (${TEST_DB})
     expect(history).toEqual(expect.arrayContaining(['approve_expedited', 'confirm_expedited', 'report', 'post_publicity', 'objection.record']));
     expect(history).not.toContain('start_publicity');
     expect(await db('core_audit').where({ action: 'batch.roster.post_publicity' }).count({ n: '*' })).toEqual([{ n: 1 }]);
+    expect(await db('core_audit').where({ action: 'publicity.notice.publish' }).count({ n: '*' })).toEqual([{ n: 1 }]);
   });
 
   it('never gives an ordinary policy the expedited path: no option, the form refused with 422, its rosters’ steps refused', async () => {
@@ -203,7 +208,8 @@ describe(`emergency relief, paid first and publicised after payment (${TEST_DB})
     expect(expedite.text).toContain('本批次不是应急救助（事后公示）批次，须先公示后发放');
     const station = await as(t, 'station1');
     const page2 = await station.get(`/rosters/${rosterId}`);
-    const post = await station.post(`/rosters/${rosterId}/post-publicity`).type('form').send({ version, publicityStart: businessDate(), publicityEnd: plusDays(businessDate(), 6), _csrf: csrfFrom(page2.text) });
+    expect(page2.text).not.toContain(`/publicity/rosters/${rosterId}`);
+    const post = await station.post(`/publicity/rosters/${rosterId}/publish`).type('form').send({ version, days: '7', _csrf: csrfFrom(page2.text) });
     expect(post.status).toBe(409);
 
     // The post-payment publicity clock is a county setting like the others, with its default.

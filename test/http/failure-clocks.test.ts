@@ -7,6 +7,7 @@ import { verifyFailure } from '../../src/modules/bank/failures.ts';
 import { roundLedger } from '../../src/modules/bank/ledger.ts';
 import { resultFileCsv } from '../../src/modules/bank/simulator.ts';
 import { DEMO_SETTLEMENT_ACCOUNT } from '../../seeds/demo-batch.ts';
+import { PUBLIC_PAYMENT_STATUS, publicPaymentsOf } from '../../src/modules/bank/public-payments.ts';
 import { TEST_DB, type TestDb, actorFor, agentFor, binaryParser, createSeededDb, csrfFrom, login, loginWithTotp } from '../factories.ts';
 
 /**
@@ -157,6 +158,10 @@ describe(`failed payments: the clocks and the early return (${TEST_DB})`, () => 
     expect(aPage).not.toContain('/request-reissue');
     expect(aPage).toContain('不予补发');
     expect((await station.get('/bank/failed-list')).text).not.toContain(returned.id_masked);
+    // The person's own query and their page say the money is not to be asked for again.
+    const { person_id: personId } = await db('batch_line').where({ id: returned.line_id }).first('person_id');
+    expect((await publicPaymentsOf(db, Number(personId))).map((p) => p.status)).toContain(PUBLIC_PAYMENT_STATUS.treasuryNotEntitled);
+    expect((await station.get(`/beneficiaries/${personId}`)).text).toContain('已缴回财政（提前缴回：收款人已死亡，不再补发）');
     expect((await roundLedger(db, roundId)).balanced).toBe(true);
   });
 });

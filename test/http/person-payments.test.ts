@@ -1,6 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Actor } from '../../src/core/auth/roles.ts';
-import { businessDate } from '../../src/core/dates.ts';
 import { fen, formatYuan } from '../../src/core/money.ts';
 import { createUser } from '../../src/core/users.ts';
 import { approveReissue, compileReissue, requestReissue, verifyFailure } from '../../src/modules/bank/failures.ts';
@@ -10,7 +9,7 @@ import type { RosterAction } from '../../src/modules/batch/model.ts';
 import { recordPaymentPlan, recordTransfer, releaseRound, submitRound } from '../../src/modules/batch/round-workflow.ts';
 import { actOnRoster } from '../../src/modules/batch/workflow.ts';
 import { DEMO_SETTLEMENT_ACCOUNT } from '../../seeds/demo-batch.ts';
-import { TEST_DB, type TestDb, actorFor, agentFor, createSeededDb, login } from '../factories.ts';
+import { TEST_DB, type TestDb, actorFor, agentFor, createSeededDb, login, publishRoster } from '../factories.ts';
 
 let t: TestDb | undefined;
 afterEach(async () => {
@@ -81,7 +80,7 @@ describe(`the one-card view tells where each payment's money went (${TEST_DB})`,
     await step(office, 'confirm_check');
     await step(station, 'submit');
     await step(colleague, 'approve');
-    await step(station, 'start_publicity', { publicityStart: businessDate(), publicityEnd: '2099-12-31' });
+    await publishRoster(t!, station, roster.id);
     // Test time: the publicity period is over.
     await db('batch_roster').where({ id: roster.id }).update({ publicity_start: '2026-10-08', publicity_end: '2026-10-14' });
     await step(office, 'confirm_publicity');

@@ -147,7 +147,8 @@ describe(`publicity sheets (公示表) and their check on the portal (${TEST_DB}
 
     // Every public page, following the portal's own links from its entry pages and each printed sheet's page.
     const citizen = agentFor(t.core);
-    const queue = ['/public/policies', '/public/failed-payments', '/public/verify', ...codes.map((c) => `/public/verify/${c}`)];
+    // The column's home (/public) leads to every page of the county: notices, ledgers, violations, supervision phones, open data.
+    const queue = ['/public', '/public/notices', '/public/policies', '/public/failed-payments', '/public/verify', '/public/ledgers', '/public/violations', '/public/supervision', '/public/data', ...codes.map((c) => `/public/verify/${c}`)];
     const seen = new Set<string>();
     while (queue.length && seen.size < 300) {
       const url = queue.shift()!;

@@ -30,7 +30,8 @@ export function securityHeaders() {
     ctx.set('Permissions-Policy', 'camera=(), microphone=(), geolocation=()');
     if (ctx.secure) ctx.set('Strict-Transport-Security', 'max-age=31536000');
     await next();
-    if (!ctx.path.startsWith('/static/')) ctx.set('Cache-Control', 'no-store');
+    // The manual's screenshots (/help/img/, core/web/help-routes.ts) keep the cache header they were sent with.
+    if (!ctx.path.startsWith('/static/') && !(ctx.path.startsWith('/help/img/') && ctx.status === 200)) ctx.set('Cache-Control', 'no-store');
   };
 }
 

@@ -7,6 +7,9 @@ import type { UserListRow } from '../users.ts';
 
 // Rows → what the core templates show.
 
+/** The address of one object's whole history in the audit log (core/web/audit-routes.ts). */
+export const objectHistoryHref = (type: string, id: string) => `/audit/objects/${encodeURIComponent(type)}/${encodeURIComponent(id)}`;
+
 /**
  * One row of the audit log: the action by its label, the object by its name (looked up for the whole page, see
  * AuditLexicon.names) with a link to every row about it, the summary as a sentence.
@@ -21,7 +24,7 @@ export function presentAuditRow(lexicon: AuditLexicon, names: Map<string, string
     roles: (row.roles ?? '').split(',').filter(Boolean).map((r) => ROLE_LABELS[r as Role] ?? r).join('、'),
     action: lexicon.label(row.action),
     object: type ? (id ? lexicon.objectRef(type, id, names) : lexicon.kindLabel(type)) : '',
-    objectHref: type && id ? `/audit?${new URLSearchParams({ object: `${type}:${id}` })}` : null,
+    objectHref: type && id ? objectHistoryHref(type, id) : null,
     summary: lexicon.sentence(row.action, row.summary),
     ip: row.ip ?? '',
   };

@@ -63,14 +63,45 @@ const optionalDate = (label: string) =>
   z.preprocess((v) => (v === '' ? undefined : v), z.string().refine(isBusinessDate, { error: `${label}应为 YYYY-MM-DD 格式的有效日期` }).optional());
 
 
-/** The audit log's filters (core/lists.ts); `action` is one of the choices the page offers (an action code, or a module's `name.*`). */
-export const auditFilters = (isActionChoice: (value: string) => boolean) => ({
-  action: z.preprocess((v) => (v === '' ? undefined : v), z.string().refine(isActionChoice, { error: '请从列表中选择操作类型' }).optional()),
-  object: z.preprocess((v) => (v === '' ? undefined : v), z.string().max(120, { error: '对象无效' }).regex(/^[a-z_]+:\S+$/, { error: '对象无效' }).optional()),
-  username: z.preprocess((v) => (v === '' ? undefined : v), z.string().trim().max(40, { error: '用户名过长' }).optional()),
+/** The audit log's filters (core/lists.ts): each `action` one of the choices the page offers (an action code, or a module's `name.*`), an object by kind and id, a user name, a period. */
+export const auditFilters = (isActionChoice: (value: string) => boolean, isObjectKind: (type: string) => boolean) => ({
+  // One or more choices (`action=a&action=b`), each an action code or a module's `name.*`; an old URL's single value still reads.
+  action: z.preprocess(
+    (v) => {
+      const values = (Array.isArray(v) ? v : [v]).filter((x) => x !== undefined && x !== '');
+      return values.length ? values : undefined;
+    },
+    z
+      .array(z.string({ error: '请从列表中选择操作类型' }), { error: '请从列表中选择操作类型' })
+      .max(100, { error: '操作类型最多选择 100 项' })
+      .refine((values) => values.every(isActionChoice), { error: '请从列表中选择操作类型' })
+      .optional(),
+  ),
+  // An object as "type:id" (the links of the log and of its alerts), or its kind and id as the form sends them.
+  object: z.preprocess((v) => (v === '' ? undefined : v), z.string({ error: '对象无效' }).max(120, { error: '对象无效' }).regex(/^[a-z_]+:\S+$/, { error: '对象无效' }).optional()),
+  objectType: z.preprocess((v) => (v === '' ? undefined : v), z.string({ error: '请从列表中选择对象类型' }).refine(isObjectKind, { error: '请从列表中选择对象类型' }).optional()),
+  objectId: z.preprocess(
+    (v) => (typeof v === 'string' && v.trim() === '' ? undefined : v),
+    z.string({ error: '对象编号无效' }).trim().max(60, { error: '对象编号不能超过 60 个字符' }).regex(/^[0-9A-Za-z_.:-]+$/, { error: '对象编号只能由数字、字母和 _ . : - 组成' }).optional(),
+  ),
+  username: z.preprocess((v) => (v === '' ? undefined : v), z.string({ error: '用户名无效' }).trim().max(40, { error: '用户名过长' }).optional()),
   from: optionalDate('起始日期'),
   to: optionalDate('截止日期'),
 });
+
+/** The audit log's search by person: the full ID number, checked by the registry's rules (the module's parser, passed in). */
+export const auditPersonSearchSchema = (checkIdNumber: (input: string) => string | null) =>
+  z.object({
+    idNumber: z
+      .string({ error: '请填写身份证号码' })
+      .trim()
+      .min(1, { error: '请填写身份证号码' })
+      .max(40, { error: '身份证号码应为 18 位' })
+      .superRefine((value, ctx) => {
+        const problem = checkIdNumber(value);
+        if (problem) ctx.addIssue({ code: 'custom', message: problem });
+      }),
+  });
 
 export const userListQuerySchema = z.object({
   q: z.preprocess((v) => (v === '' ? undefined : v), z.string().trim().max(40, { error: '查询内容过长' }).optional()),

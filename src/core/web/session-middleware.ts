@@ -4,8 +4,8 @@ import { type PendingStep, pendingStep } from '../auth/service.ts';
 import { loadActor } from '../auth/actor.ts';
 import { SESSION_COOKIE, invalidateSession, takeFlash, validateSessionToken } from '../auth/session.ts';
 
-/** Paths anyone may open without a session. */
-const PUBLIC_PREFIXES = ['/login', '/healthz', '/static/', '/favicon.ico', '/public/'];
+/** Paths anyone may open without a session (/help: the help routes themselves keep the staff chapters for logged-in users). */
+const PUBLIC_PREFIXES = ['/login', '/healthz', '/static/', '/favicon.ico', '/public', '/help'];
 /** While a step is pending (second factor, forced password change, TOTP enrolment), only these paths open. */
 const PENDING_PATHS: Record<Exclude<PendingStep, null>, string> = {
   totp: '/login/totp',

@@ -93,9 +93,12 @@ export class Web {
     if (status >= 400 && template !== ERROR_TEMPLATE && typeof data.title === 'string' && !data.title.startsWith('错误：')) data = { ...data, title: `错误：${data.title}` };
     const actor = ctx.state.actor as Actor | undefined;
     const pending = ctx.state.pendingStep as string | null | undefined;
-    const nav = actor && !pending
-      ? this.nav.filter((item) => hasRole(actor, ...item.roles)).map((item) => ({ ...item, current: item.href === '/' ? ctx.path === '/' : ctx.path.startsWith(item.href) }))
-      : [];
+    const items = actor && !pending ? this.nav.filter((item) => hasRole(actor, ...item.roles)) : [];
+    // The current entry: the longest address the page's path starts with (/supervision/reports is not /supervision).
+    const base = (href: string) => href.split(/[?#]/)[0]!;
+    const within = (href: string) => (href === '/' ? ctx.path === '/' : ctx.path === href || ctx.path.startsWith(`${href}/`));
+    const current = items.filter((item) => within(base(item.href))).sort((a, b) => base(b.href).length - base(a.href).length)[0];
+    const nav = items.map((item) => ({ ...item, current: item === current }));
     ctx.status = status;
     ctx.type = 'html';
     ctx.body = this.views.render(template, {
@@ -105,6 +108,8 @@ export class Web {
       csrfToken: ctx.state.csrfToken,
       flash: ctx.state.flash as Flash | null,
       demo: this.core.config.demo,
+      // The portal's pages (/public/…) link back to the public column's home, of the county asked for.
+      portalHome: ctx.path.startsWith('/public/') ? `/public${/^[1-9]\d{0,9}$/.test(String(ctx.query.county ?? '')) ? `?county=${ctx.query.county}` : ''}` : null,
       ...data,
     });
   }

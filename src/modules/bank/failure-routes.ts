@@ -10,7 +10,7 @@ import { NotFoundError, ValidationError } from '../../core/errors.ts';
 import { uploadedFile } from '../../core/http/upload.ts';
 import { requireId, validate } from '../../core/http/validate.ts';
 import { formatYuan } from '../../core/money.ts';
-import { type Region, listRegionsInScope } from '../../core/regions.ts';
+import { listRegionsInScope, publicCounty } from '../../core/regions.ts';
 import { ImportRefused, type StepOutcome, type Web } from '../../core/web/web.ts';
 import { type RoundRow, lineFacts } from '../batch/index.ts';
 import { uploadReceipt } from './cards.ts';
@@ -24,7 +24,6 @@ import {
   caseSupplement,
   correctionFilesOf,
   countsByState,
-  failedPaymentsQuery,
   failureEvents,
   failureInScope,
   failureList,
@@ -57,6 +56,7 @@ import {
 import { can } from './policy.ts';
 import { approveCorrectionsSchema, correctSchema, countyQuerySchema, decideReturnSchema, reissueRequestSchema, sendBackSchema, caseStepSchema, receiptSchema, refundSchema, retransferSchema, treasuryReturnSchema } from './schemas.ts';
 import { publicMaskRule } from '../../core/public-mask.ts';
+import { publicFailedPayments } from './public-lists.ts';
 
 
 /**
@@ -341,14 +341,11 @@ export function failureRoutes(router: Router, web: Web): void {
   });
 
   router.get('/public/failed-payments', async (ctx) => {
-    const counties: Region[] = await db('core_region').where({ level: 'county' }).orderBy('name');
-    const { county: countyId } = validate(countyQuerySchema, ctx.query);
-    const county = countyId !== null ? counties.find((c) => c.id === countyId) : counties.length === 1 ? counties[0] : undefined;
-    if (countyId !== null && !county) throw new NotFoundError('该县（区）不存在');
+    const { county, counties } = await publicCounty(db, validate(countyQuerySchema, ctx.query).county);
     if (!county) return web.render(ctx, 'bank/failed-list.njk', { title: '惠民惠农补贴发放失败人员名单', counties, public: true });
     web.render(ctx, 'bank/failed-list.njk', {
       title: `${county.name}惠民惠农补贴发放失败人员名单`,
-      rows: await failedList(failedPaymentsQuery(db).where('f.county_id', county.id), county.id),
+      rows: await publicFailedPayments(db, county.id),
       today: businessDate(),
       public: true,
     });

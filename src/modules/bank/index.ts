@@ -23,6 +23,11 @@ import { presentPersonPayments } from './presenters.ts';
 import type { FailureState } from './model.ts';
 
 export { PUBLIC_PAYMENT_STATUS, type PublicPayment, publicPaymentsOf } from './public-payments.ts';
+export { type PublicFailedPayment, paidResultsOfRounds, publicFailedPayments } from './public-lists.ts';
+export { type RoundLedger, roundLedger } from './ledger.ts';
+export { clearingsOf, openFailureTotals } from './queries.ts';
+export { type LineOutcomes, lineOutcomesOfRounds } from './queries.ts';
+export { type ExportFailureRow, type ExportResultRow, failuresForExport, resultsForExport } from './queries.ts';
 
 /** Who answers for failed payments in which state (Qinghai 二(一)4), for the home page. */
 const FAILURE_QUEUES: [Role, FailureState, string][] = [

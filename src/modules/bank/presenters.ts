@@ -118,6 +118,7 @@ export function presentPersonPayments(lines: PaymentRow[], results: Map<number, 
     const c = cases.get(l.line_id);
     const failed = r?.result === 'failed' ? `发放失败：${r.failure_code ?? ''} ${r.failure_reason ?? ''}`.trim() : '待银行回盘';
     if (c?.funds === 'treasury') {
+      if (c.return_ground !== null) return `${FUNDS_LABELS.treasury}（提前缴回：${RETURN_GROUNDS[c.return_ground as ReturnGround]?.label ?? c.return_ground}，不再补发）`;
       if (c.reissue_line_id === null) return FUNDS_LABELS.treasury;
       return paidLines.has(c.reissue_line_id) ? `${FUNDS_LABELS.treasury}，已补发到账` : `${FUNDS_LABELS.treasury}，已编入补发批次`;
     }

@@ -10,6 +10,7 @@ export const PUBLIC_PAYMENT_STATUS = {
   failing: '发放失败处理中',
   treasury: '已缴回财政（可申请补发）',
   treasuryReissued: '已缴回财政，已补发',
+  treasuryNotEntitled: '已缴回财政（不再符合领取条件）',
   pending: '待发放',
 } as const;
 
@@ -26,7 +27,8 @@ export interface PublicPayment {
 /**
  * A person's payments in the rounds released to the bank (released or transferred), newest period first, each with
  * where its money stands in public words: paid (the bank's paid result or its case's funds paid), failed and being
- * handled, returned to the treasury (a reissue may be asked for; reissued once it is in a reissue round), or not
+ * handled, returned to the treasury (a reissue may be asked for; reissued once it is in a reissue round; none when it
+ * went back early because the person is no longer entitled), or not
  * yet paid. Rounds not yet released are not shown: their amounts may still change. A person id that does not exist
  * (the portal's dummy lookup) runs the same reads and gives none.
  */
@@ -38,7 +40,8 @@ export async function publicPaymentsOf(db: Conn, personId: number): Promise<Publ
     const r = results.get(l.line_id);
     const c = cases.get(l.line_id);
     let status: PublicPayment['status'];
-    if (c?.funds === 'treasury') status = c.reissue_line_id === null ? PUBLIC_PAYMENT_STATUS.treasury : PUBLIC_PAYMENT_STATUS.treasuryReissued;
+    // Money returned early because the person is no longer entitled is not to be asked for again.
+    if (c?.funds === 'treasury') status = c.return_ground !== null ? PUBLIC_PAYMENT_STATUS.treasuryNotEntitled : c.reissue_line_id === null ? PUBLIC_PAYMENT_STATUS.treasury : PUBLIC_PAYMENT_STATUS.treasuryReissued;
     else if (c) status = c.funds === 'paid' ? PUBLIC_PAYMENT_STATUS.paid : PUBLIC_PAYMENT_STATUS.failing;
     else if (r?.result === 'paid') status = PUBLIC_PAYMENT_STATUS.paid;
     else if (r) status = PUBLIC_PAYMENT_STATUS.failing;

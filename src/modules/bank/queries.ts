@@ -150,6 +150,21 @@ export async function countsByState(q: ReturnType<typeof failuresQuery>): Promis
   return new Map(rows.map((r) => [r.state, { count: r.n, totalFen: r.total }]));
 }
 
+/** The states in which a failed payment's case is settled: paid again, put in a reissue round, or its money back at the treasury. */
+const SETTLED_FAILURE_STATES: FailureState[] = ['paid', 'reissued', 'returned'];
+
+/**
+ * The failed payments still being worked on in the actor's scope (failuresQuery: every state but those settled), in
+ * count and fen, and how many of them wait on a clock past its due date (the list's overdue filter): the
+ * supervisor's overview.
+ */
+export async function openFailureTotals(db: Conn, actor: Actor): Promise<{ count: number; totalFen: Fen; overdue: number }> {
+  const open = () => failureListQuery(db, actor, {}).whereNotIn('f.state', SETTLED_FAILURE_STATES).clearSelect();
+  const all = (await open().count({ n: '*' }).sum({ total: 'f.amount_fen' }).first()) as { n: number | string; total: Fen | null } | undefined;
+  const late = (await failureListQuery(db, actor, { overdue: true }).whereNotIn('f.state', SETTLED_FAILURE_STATES).clearSelect().count({ n: '*' }).first()) as { n: number | string } | undefined;
+  return { count: Number(all?.n ?? 0), totalFen: fen(Number(all?.total ?? 0)), overdue: Number(late?.n ?? 0) };
+}
+
 /** The rounds with cases in the actor's scope, newest first (the list's filter). */
 export async function failureRounds(db: Conn, actor: Actor): Promise<{ round_id: number; round_title: string }[]> {
   return failuresQuery(db, actor).clearSelect().distinct('f.round_id', 'f.round_title').orderBy('f.round_id', 'desc');
@@ -162,11 +177,13 @@ export interface LineCase {
   state: FailureState;
   funds: keyof typeof FUNDS_LABELS;
   reissue_line_id: number | null;
+  /** Set when the money went back early because the person is no longer entitled (RETURN_GROUNDS): no reissue. */
+  return_ground: string | null;
 }
 
 /** The cases of these payment lines, by line id (the person's page). */
 export async function casesOfLines(db: Conn, lineIds: number[]): Promise<Map<number, LineCase>> {
-  const rows: LineCase[] = await selectInChunks(lineIds, (chunk) => db('bank_failure').whereIn('line_id', chunk).select('id', 'line_id', 'state', 'funds', 'reissue_line_id'));
+  const rows: LineCase[] = await selectInChunks(lineIds, (chunk) => db('bank_failure').whereIn('line_id', chunk).select('id', 'line_id', 'state', 'funds', 'reissue_line_id', 'return_ground'));
   return new Map(rows.map((c) => [c.line_id, c]));
 }
 
@@ -732,4 +749,85 @@ export async function receiptFile(db: Conn, receiptId: number): Promise<{ roundI
   const row: { round_id: number; file_name: string; content_type: string; body: Buffer } | undefined = await db('bank_receipt').where({ id: receiptId }).first('round_id', 'file_name', 'content_type', 'body');
   if (!row) throw new NotFoundError('回执不存在');
   return { roundId: row.round_id, fileName: row.file_name, contentType: row.content_type, body: Buffer.from(row.body) };
+}
+
+/** What the bank's records say happened to released lines, for the supervision reports (per line, money in fen). */
+export interface LineOutcomes {
+  /** Each "paid" result (any attempt), with when it was recorded. */
+  paid: { line_id: number; round_id: number; amount_fen: Fen; recorded_at: string }[];
+  /** Each failure case (one per failed line), whether its money was returned to the treasury and whether it was reissued (补发). */
+  failures: { line_id: number; round_id: number; amount_fen: Fen; returned: boolean; reissued: boolean }[];
+  /** Each refund of a line to the source account (a line refunded twice counts twice, as bank_refund does). */
+  refunds: { line_id: number; round_id: number; amount_fen: Fen }[];
+}
+
+/** The outcomes of the lines of these rounds: paid results, failure cases, refunds (from each case's refund events). */
+export async function lineOutcomesOfRounds(db: Conn, roundIds: readonly number[]): Promise<LineOutcomes> {
+  const paid = (await selectInChunks(roundIds, (chunk) => db('bank_line_result').whereIn('round_id', chunk).where({ result: 'paid' }).orderBy('id').select('line_id', 'round_id', 'amount_fen', 'recorded_at'))) as { line_id: number; round_id: number; amount_fen: number; recorded_at: string | Date }[];
+  const failures = (await selectInChunks(roundIds, (chunk) => db('bank_failure').whereIn('round_id', chunk).orderBy('id').select('line_id', 'round_id', 'amount_fen', 'treasury_return_id', 'reissue_line_id'))) as { line_id: number; round_id: number; amount_fen: number; treasury_return_id: number | null; reissue_line_id: number | null }[];
+  const refunds = (await selectInChunks(roundIds, (chunk) =>
+    db('bank_failure_event as e').join('bank_failure as f', 'f.id', 'e.failure_id').whereIn('f.round_id', chunk).where('e.action', 'refund').orderBy('e.id').select('f.line_id', 'f.round_id', 'f.amount_fen'),
+  )) as { line_id: number; round_id: number; amount_fen: number }[];
+  return {
+    paid: paid.map((p) => ({ line_id: p.line_id, round_id: p.round_id, amount_fen: fen(Number(p.amount_fen)), recorded_at: new Date(p.recorded_at).toISOString() })),
+    failures: failures.map((f) => ({ line_id: f.line_id, round_id: f.round_id, amount_fen: fen(Number(f.amount_fen)), returned: f.treasury_return_id !== null, reissued: f.reissue_line_id !== null })),
+    refunds: refunds.map((r) => ({ line_id: r.line_id, round_id: r.round_id, amount_fen: fen(Number(r.amount_fen)) })),
+  };
+}
+
+/** A bank's result for a payment line as the complete export (supervision, 完整导出) writes it. */
+export interface ExportResultRow {
+  id: number;
+  round_id: number;
+  line_id: number;
+  attempt: number;
+  result: string;
+  amount_fen: number | string;
+  failure_code: string | null;
+  failure_reason: string | null;
+  recorded_at: string;
+}
+
+/** The bank's results of these rounds (at most 500 ids), `limit` at a time in id order after `afterId`. */
+export async function resultsForExport(db: Conn, roundIds: readonly number[], afterId: number, limit: number): Promise<ExportResultRow[]> {
+  if (roundIds.length === 0) return [];
+  return db('bank_line_result')
+    .whereIn('round_id', roundIds)
+    .where('id', '>', afterId)
+    .orderBy('id')
+    .limit(limit)
+    .select('id', 'round_id', 'line_id', 'attempt', 'result', 'amount_fen', 'failure_code', 'failure_reason', 'recorded_at');
+}
+
+/** A failed-payment case as the complete export writes it: the amount is the failed attempt's. */
+export interface ExportFailureRow {
+  id: number;
+  round_id: number;
+  line_id: number;
+  person_name: string;
+  id_masked: string;
+  village_name: string;
+  state: string;
+  funds: string;
+  attempt: number;
+  failure_code: string;
+  failure_reason: string;
+  amount_fen: number | string | null;
+  reissue_line_id: number | null;
+  opened_at: string;
+  updated_at: string;
+}
+
+/** The failed-payment cases of these rounds (at most 500 ids) in villages of the region subtree, a keyset chunk. */
+export async function failuresForExport(db: Conn, regionPath: string, roundIds: readonly number[], afterId: number, limit: number): Promise<ExportFailureRow[]> {
+  if (roundIds.length === 0) return [];
+  return db('bank_failure as f')
+    .join('core_region as v', 'v.id', 'f.village_id')
+    .leftJoin('bank_line_result as x', (j) => j.on('x.line_id', 'f.line_id').andOn('x.attempt', 'f.attempt'))
+    .where('v.path', 'like', `${regionPath}%`)
+    .whereIn('f.round_id', roundIds)
+    .where('f.id', '>', afterId)
+    .orderBy('f.id')
+    .limit(limit)
+    .select('f.id', 'f.round_id', 'f.line_id', 'f.person_name', 'f.id_masked', 'v.name as village_name', 'f.state', 'f.funds', 'f.attempt', 'f.failure_code', 'f.failure_reason', 'x.amount_fen', 'f.reissue_line_id', 'f.opened_at', 'f.updated_at');
 }

@@ -9,14 +9,19 @@ import { BATCH_READERS, can } from './policy.ts';
 import { batchRoutes } from './routes.ts';
 import { ROSTER_MAPPING } from './roster-import.ts';
 
-export { confinedToDepartment } from './policy.ts';
+export { canBeginPublicity, confinedToDepartment } from './policy.ts';
+export { beginPublicity } from './workflow.ts';
 export { roundMoney } from './round-workflow.ts';
 export { objectionResolution, recordPublicObjection } from './commands.ts';
 export { type ReissueAccount, insertReissueRound } from './reissue.ts';
 export { type LineFacts, type NoticeLine, type PaymentRow, type PayoutLine, type TransferredRound, lineAmounts, lineFacts, noticeLines, paymentsOf, releasedAt, releasedLines, roundsOfBank, transferredRounds } from './queries.ts';
-export { type RosterRow, type RoundRow, rosterAndRound, rosterInScope, roundInScope } from './repo.ts';
-export { type PrintedLine, printedLines } from './queries.ts';
-export { ROSTER_STATES, type RosterState, formatQuantity, parsePeriod } from './model.ts';
+export { type RosterRow, type RoundRow, rosterAndRound, rosterInScope, rosterStates, roundInScope } from './repo.ts';
+export { type PrintedLine, printedLines, villageTotals } from './queries.ts';
+export { type RoundMoneyRow, openFindingsByRound, roundsWithMoney } from './queries.ts';
+export { type ReportLine, releasedLinesForReports } from './queries.ts';
+export { ROUND_STATES, type RoundState } from './model.ts';
+export { MIN_PUBLICITY_DAYS, ROSTER_STATES, type RosterState, formatQuantity, parsePeriod } from './model.ts';
+export { type ExportLineRow, type ExportRoundRow, linesForExport, roundsForExport } from './queries.ts';
 
 /** A line's progress as the batch module knows it: its roster's or round's step, up to handing the round to the bank. */
 function progressOf(p: PaymentRow): string {

@@ -136,6 +136,14 @@ export function can<A extends BatchAction>(actor: Actor, action: A, resource: Ba
   return (RULES[action] as (actor: Actor, resource: BatchResources[A]) => Decision)(actor, resource);
 }
 
+/** Which publicity a roster begins: before payment (an approved roster), or after it (a paid 应急救助 roster, 事后公示). */
+export function publicityStep(round: { expedited: boolean }): 'start_publicity' | 'record_post_publicity' {
+  return round.expedited ? 'record_post_publicity' : 'start_publicity';
+}
+
+/** Whether this actor may begin the roster's publicity now (by publishing its notice, in the publicity module). */
+export const canBeginPublicity = (actor: Actor, on: OnRoster): Decision => can(actor, publicityStep(on.round), on);
+
 /** The roster steps this actor may take now, and those a colleague must take because of four-eyes. */
 export function rosterSteps(actor: Actor, resource: OnRoster): { allowed: RosterAction[]; colleague: { action: RosterAction; reason: string }[] } {
   const allowed: RosterAction[] = [];

@@ -50,7 +50,7 @@ export function presentRoster(s: RosterRow, round?: Pick<RoundRow, 'expedited' |
     version: s.version,
     publicity: s.publicity_start ? `${s.publicity_start} 至 ${s.publicity_end}${expedited ? '（事后公示）' : ''}` : '',
     expedited,
-    postPublicity: !expedited ? '' : s.publicity_start ? '事后公示：已于发放后公示' : paid && s.state === 'reported' ? '事后公示：本清册已下达发放，须在规定时限内张榜公示并登记公示期' : '事后公示：应急救助批次，先发放，发放后限期公示',
+    postPublicity: !expedited ? '' : s.publicity_start ? '事后公示：已于发放后公示' : paid && s.state === 'reported' ? '事后公示：本清册已下达发放，须在规定时限内发布公示并张榜' : '事后公示：应急救助批次，先发放，发放后限期公示',
     returnReason: s.return_reason ?? '',
     checkedAt: s.checked_at ? formatDateTime(s.checked_at) : '',
     stale: s.checked_at === null,
@@ -80,7 +80,6 @@ const presentAction = (a: RosterAction, blocking: number) => ({
   action: a,
   label: ROSTER_TRANSITIONS[a].label,
   needsReason: ROSTER_TRANSITIONS[a].reason,
-  publicity: a === 'start_publicity',
   heldBy: ROSTER_TRANSITIONS[a].checks !== 'none' && blocking > 0 ? `复核比对还有 ${blocking} 个阻断性问题，改正后才能办理` : '',
 });
 
@@ -92,13 +91,13 @@ export function presentRosterPermissions(actor: Actor, round: RoundRow, roster: 
   const on = { round, roster };
   const steps = rosterSteps(actor, on);
   return {
-    actions: steps.allowed.map((a) => presentAction(a, findings.blocking)),
+    // Publicity starts by publishing its notice, on the roster's publicity page (the publicity module's panel links to it).
+    actions: steps.allowed.filter((a) => a !== 'start_publicity').map((a) => presentAction(a, findings.blocking)),
     colleagueSteps: steps.colleague.map((c) => ({ label: ROSTER_TRANSITIONS[c.action].label, reason: c.reason })),
     editable: can(actor, 'edit_lines', on).ok,
     canCheck: can(actor, 'check', on).ok,
     canResolve: can(actor, 'resolve_finding', on).ok,
     canObject: can(actor, 'record_objection', on).ok,
-    canRecordPostPublicity: can(actor, 'record_post_publicity', on).ok,
     canResolveObjection: can(actor, 'resolve_objection', on).ok,
     canReturnLines: can(actor, 'return_lines', on).ok,
   };
@@ -112,13 +111,12 @@ export function presentRosterPermissions(actor: Actor, round: RoundRow, roster: 
 export function rosterErrorSummary(extra: Record<string, unknown>, can: ReturnType<typeof presentRosterPermissions>) {
   const posted = (extra.values ?? {}) as Record<string, unknown>;
   const forms: [string, boolean, Record<string, string>][] = [
-    ['actErrors', can.actions.length > 0, { reason: `reason-${String(posted.action ?? '')}`, publicityStart: 'ps', publicityEnd: 'pe', action: 'roster-steps' }],
+    ['actErrors', can.actions.length > 0, { reason: `reason-${String(posted.action ?? '')}`, action: 'roster-steps' }],
     ['lineErrors', can.editable, {}],
     ['removeErrors', can.editable, { reason: `d-${String(extra.lineId ?? '')}` }],
     ['prefillErrors', false, {}],
     ['checkErrors', false, {}],
     ['objectionErrors', can.canObject, {}],
-    ['postPublicityErrors', can.canRecordPostPublicity, { publicityStart: 'f-post-publicityStart', publicityEnd: 'f-post-publicityEnd' }],
     ['returnErrors', can.canReturnLines, { lineIds: 'return-lines' }],
     ['resolveErrors', can.canResolve, { reason: `r-${String(extra.findingId ?? '')}` }],
   ];

@@ -417,3 +417,177 @@ export async function transferredRounds(db: Conn, filter: { countyId?: number; b
   if (filter.year !== undefined) q.where('r.period_year', filter.year);
   return ((await q) as TransferredRound[]).map((r) => ({ ...r, transferred_at: new Date(r.transferred_at).toISOString() }));
 }
+
+/** A round of the actor's scope as the supervisor's overview reads it: its state, its payment plan and its lines' total. */
+export interface RoundMoneyRow {
+  id: number;
+  county_id: number;
+  title: string;
+  period: string;
+  period_year: number;
+  state: keyof typeof ROUND_STATES;
+  department_name: string;
+  payment_plan_fen: Fen | null;
+  total_fen: Fen;
+}
+
+/** The rounds the actor sees (as the rounds list: roundsQuery) in the given states, oldest first, with their money. */
+export async function roundsWithMoney(db: Conn, actor: Actor, states: readonly (keyof typeof ROUND_STATES)[]): Promise<RoundMoneyRow[]> {
+  const rows = (await roundsQuery(db, actor, { policy: null, period: null, state: null, department: null })
+    .whereIn('r.state', states)
+    .orderBy('r.id')) as (RoundRow & { total_fen: Fen | string })[];
+  return rows.map((r) => ({
+    id: r.id,
+    county_id: r.county_id,
+    title: r.title,
+    period: r.period,
+    period_year: r.period_year,
+    state: r.state,
+    department_name: r.department_name,
+    payment_plan_fen: r.payment_plan_fen ?? null,
+    total_fen: fen(Number(r.total_fen)),
+  }));
+}
+
+/**
+ * The open findings of the cross-checks (复核比对) of the rosters in the actor's scope, by round, blocking and
+ * warnings apart (the rules decided at release left out, as on the round's page).
+ */
+export async function openFindingsByRound(db: Conn, actor: Actor): Promise<{ round_id: number; round_title: string; blocking: number; warnings: number }[]> {
+  const q = db('batch_finding as f')
+    .join('batch_roster as s', 's.id', 'f.roster_id')
+    .join('core_region as t', 't.id', 's.township_id')
+    .join('batch_round as r', 'r.id', 's.round_id')
+    .where('f.state', 'open')
+    .whereNotIn('f.rule', DECIDED_AT_RELEASE)
+    .where('t.path', 'like', `${actor.regionPath}%`);
+  const rows = (await ofOwnDepartment(q, actor).groupBy('r.id', 'r.title', 'f.severity').select('r.id as round_id', 'r.title as round_title', 'f.severity').count({ n: '*' }).orderBy('r.id')) as { round_id: number; round_title: string; severity: string; n: number | string }[];
+  const byRound = new Map<number, { round_id: number; round_title: string; blocking: number; warnings: number }>();
+  for (const r of rows) {
+    const entry = byRound.get(r.round_id) ?? { round_id: r.round_id, round_title: r.round_title, blocking: 0, warnings: 0 };
+    if (r.severity === 'blocking') entry.blocking += Number(r.n);
+    else entry.warnings += Number(r.n);
+    byRound.set(r.round_id, entry);
+  }
+  return [...byRound.values()];
+}
+
+/** A released payment line as the supervision reports group it: its round, policy, department, township and village. */
+export interface ReportLine {
+  line_id: number;
+  round_id: number;
+  period: string;
+  policy_item_id: number;
+  policy_version_id: number;
+  department_org_id: number;
+  department_name: string;
+  township_id: number;
+  township_name: string;
+  village_id: number;
+  village_name: string;
+  amount_fen: Fen;
+}
+
+/**
+ * The active lines of the rounds released to a bank (released or transferred) that the actor sees (as the rounds
+ * list: their county, a department its own), of the townships in the actor's region, of periods in these years;
+ * with when each round was released
+ * (batch_history, as releasedAt). The supervision reports narrow the periods further by month.
+ */
+export async function releasedLinesForReports(db: Conn, actor: Actor, years: { from: number; to: number }): Promise<{ lines: ReportLine[]; releasedAt: Map<number, string> }> {
+  const rounds = (await roundsQuery(db, actor, { policy: null, period: null, state: null, department: null })
+    .clearSelect()
+    .whereIn('r.state', ['released', 'transferred'])
+    .whereBetween('r.period_year', [years.from, years.to])
+    .select('r.id')) as { id: number }[];
+  const ids = rounds.map((r) => r.id);
+  const lines = (await selectInChunks(ids, (chunk) =>
+    db('batch_line as l')
+      .join('batch_round as r', 'r.id', 'l.round_id')
+      .join('core_org as o', 'o.id', 'r.department_org_id')
+      .join('batch_roster as s', 's.id', 'l.roster_id')
+      .join('core_region as t', 't.id', 's.township_id')
+      .join('core_region as v', 'v.id', 'l.village_id')
+      .whereIn('l.round_id', chunk)
+      .where('l.state', 'active')
+      // A township's user sees the county's rounds, but only its own township's lines count for it.
+      .where('t.path', 'like', `${actor.regionPath}%`)
+      .select('l.id as line_id', 'l.round_id', 'r.period', 'r.policy_item_id', 'r.policy_version_id', 'r.department_org_id', 'o.name as department_name', 's.township_id', 't.name as township_name', 'l.village_id', 'v.name as village_name', 'l.amount_fen'),
+  )) as ReportLine[];
+  const released = (await selectInChunks(ids, (chunk) => db('batch_history').whereIn('round_id', chunk).where({ action: 'release' }).whereNull('roster_id').groupBy('round_id').select('round_id').max({ at: 'at' }))) as { round_id: number; at: string | Date }[];
+  return {
+    lines: lines.map((l) => ({ ...l, amount_fen: fen(Number(l.amount_fen)) })).sort((a, b) => a.line_id - b.line_id),
+    releasedAt: new Map(released.map((r) => [r.round_id, new Date(r.at).toISOString()])),
+  };
+}
+
+/** A round as the complete export (supervision, 完整导出) writes it. */
+export interface ExportRoundRow {
+  id: number;
+  county_name: string;
+  policy_item_id: number;
+  policy_version_id: number;
+  department_name: string;
+  kind: string;
+  title: string;
+  period: string;
+  period_end: string;
+  state: string;
+  payment_plan_fen: number | string | null;
+  lines: number | string;
+  total_fen: number | string;
+  created_at: string;
+}
+
+/**
+ * The rounds of a scope whose period ends within [from, to] (business dates), `limit` at a time in id order after
+ * `afterId`: those of the counties in the region subtree, and of the county a township's region lies in. The lines'
+ * count and total are the active lines'.
+ */
+export async function roundsForExport(db: Conn, regionPath: string, from: string, to: string, afterId: number, limit: number): Promise<ExportRoundRow[]> {
+  return db('batch_round as r')
+    .join('core_region as c', 'c.id', 'r.county_id')
+    .join('core_org as o', 'o.id', 'r.department_org_id')
+    .where((w) => w.where('c.path', 'like', `${regionPath}%`).orWhereRaw("? like c.path || '%'", [regionPath]))
+    .whereBetween('r.period_end', [from, to])
+    .where('r.id', '>', afterId)
+    .orderBy('r.id')
+    .limit(limit)
+    .select('r.id', 'c.name as county_name', 'r.policy_item_id', 'r.policy_version_id', 'o.name as department_name', 'r.kind', 'r.title', 'r.period', 'r.period_end', 'r.state', 'r.payment_plan_fen', 'r.created_at')
+    .select(db.raw("(select count(*) from batch_line l where l.round_id = r.id and l.state = 'active') as lines"))
+    .select(db.raw("coalesce((select sum(l.amount_fen) from batch_line l where l.round_id = r.id and l.state = 'active'), 0) as total_fen"));
+}
+
+/** A payment line as the complete export writes it (the ID number masked as the line keeps it). */
+export interface ExportLineRow {
+  id: number;
+  round_id: number;
+  roster_id: number;
+  person_id: number;
+  person_name: string;
+  id_masked: string;
+  township_name: string;
+  village_name: string;
+  tier_name: string;
+  standard_fen: number | string;
+  quantity_milli: number | string;
+  amount_fen: number | string;
+  state: string;
+  reissue: boolean | number;
+  source: string;
+}
+
+/** The lines of those rounds in villages of the region subtree, `limit` at a time in id order after `afterId`. */
+export async function linesForExport(db: Conn, regionPath: string, from: string, to: string, afterId: number, limit: number): Promise<ExportLineRow[]> {
+  return db('batch_line as l')
+    .join('batch_round as r', 'r.id', 'l.round_id')
+    .join('batch_roster as s', 's.id', 'l.roster_id')
+    .join('core_region as t', 't.id', 's.township_id')
+    .join('core_region as v', 'v.id', 'l.village_id')
+    .where('v.path', 'like', `${regionPath}%`)
+    .whereBetween('r.period_end', [from, to])
+    .where('l.id', '>', afterId)
+    .orderBy('l.id')
+    .limit(limit)
+    .select('l.id', 'l.round_id', 'l.roster_id', 'l.person_id', 'l.person_name', 'l.id_masked', 't.name as township_name', 'v.name as village_name', 'l.tier_name', 'l.standard_fen', 'l.quantity_milli', 'l.amount_fen', 'l.state', 'l.reissue', 'l.source');
+}

@@ -146,3 +146,9 @@ export async function rosterAndRound(db: Conn, rosterId: number): Promise<{ rost
   if (!roster) return undefined;
   return { roster, round: asRound((await roundQuery(db).where('r.id', roster.round_id).first()) as RoundRow) };
 }
+
+/** Where rosters stand (state and publicity dates), by id: for the modules that show what a roster's state means. */
+export async function rosterStates(db: Conn, rosterIds: number[]): Promise<Map<number, { state: RosterState; publicity_start: string | null; publicity_end: string | null }>> {
+  const rows: { id: number; state: RosterState; publicity_start: string | null; publicity_end: string | null }[] = rosterIds.length ? await db('batch_roster').whereIn('id', rosterIds).select('id', 'state', 'publicity_start', 'publicity_end') : [];
+  return new Map(rows.map((r) => [r.id, r]));
+}

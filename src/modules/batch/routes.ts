@@ -23,8 +23,8 @@ import { roundInScope, rosterInScope } from './repo.ts';
 import { rosterFile } from './roster-files.ts';
 import { ROSTER_MAPPING, importRosterFile, prefillRoster } from './roster-import.ts';
 import { columnMappingOffer } from '../../core/column-mapping.ts';
-import { actSchema, lineAddSchema, lineRemoveSchema, linesQuerySchema, objectionResolveSchema, objectionSchema, paymentPlanSchema, postPublicitySchema, releaseSchema, resolveSchema, returnLinesSchema, roundCreateSchema, roundReturnSchema, roundSubmitSchema, transferSchema, waitingQuerySchema } from './schemas.ts';
-import { actOnRoster, recordPostPaymentPublicity } from './workflow.ts';
+import { actSchema, lineAddSchema, lineRemoveSchema, linesQuerySchema, objectionResolveSchema, objectionSchema, paymentPlanSchema, releaseSchema, resolveSchema, returnLinesSchema, roundCreateSchema, roundReturnSchema, roundSubmitSchema, transferSchema, waitingQuerySchema } from './schemas.ts';
+import { actOnRoster } from './workflow.ts';
 
 const PAGE_SIZE = 50;
 
@@ -290,14 +290,6 @@ export function batchRoutes(router: Router, web: Web): void {
       const to = await actOnRoster(web.core, actor, rosterId, input.action, input);
       return `清册现为“${ROSTER_STATES[to]}”`;
     }, 'actErrors'),
-  );
-
-  router.post('/rosters/:id/post-publicity', (ctx) =>
-    onRoster(ctx, async (actor, rosterId) => {
-      const input = validate(postPublicitySchema, ctx.request.body);
-      await recordPostPaymentPublicity(web.core, actor, rosterId, input);
-      return `已登记发放后公示（事后公示）：${input.publicityStart} 至 ${input.publicityEnd}`;
-    }, 'postPublicityErrors'),
   );
 
   router.post('/rosters/:id/objections', (ctx) =>

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { businessDate, checkbox, daysInclusive, id, idList, optional, page, reason, text, version, yuan } from '../../core/fields.ts';
-import { MIN_PUBLICITY_DAYS, ROSTER_STATES, ROSTER_TRANSITIONS, ROUND_STATES, type RosterAction, type RosterState, type RoundState } from './model.ts';
+import { businessDate, checkbox, id, idList, optional, page, reason, text, version, yuan } from '../../core/fields.ts';
+import { ROSTER_STATES, ROSTER_TRANSITIONS, ROUND_STATES, type RosterAction, type RosterState, type RoundState } from './model.ts';
 
 /** Forms and query strings of the batch pages, built from the shared fields (core/fields.ts); messages in Chinese, keyed by field. */
 
@@ -19,41 +19,17 @@ export const lineAddSchema = z.object({
 
 export const lineRemoveSchema = z.object({ reason: reason('删除原因', 200) });
 
-/**
- * A step on a roster: the reason where the step needs one (a return), the publicity period where it starts one
- * (at least MIN_PUBLICITY_DAYS days, both ends counted, not starting in the past).
- */
+/** A step on a roster: the reason where the step needs one (a return). */
 export const actSchema = z
   .object({
     action: z.enum(Object.keys(ROSTER_TRANSITIONS) as [RosterAction], { error: '未知的操作' }),
     version,
     reason: optional(text('原因', 300)),
-    publicityStart: optional(businessDate('公示开始日期', { notBeforeToday: true })),
-    publicityEnd: optional(businessDate('公示结束日期')),
   })
   .superRefine((input, ctx) => {
     if (ROSTER_TRANSITIONS[input.action].reason && !input.reason) ctx.addIssue({ code: 'custom', path: ['reason'], message: '请填写退回原因' });
-    if (input.action !== 'start_publicity') return;
-    if (!input.publicityStart) ctx.addIssue({ code: 'custom', path: ['publicityStart'], message: '请填写公示开始日期（YYYY-MM-DD）' });
-    if (!input.publicityEnd) ctx.addIssue({ code: 'custom', path: ['publicityEnd'], message: '请填写公示结束日期（YYYY-MM-DD）' });
-    else if (input.publicityStart && daysInclusive(input.publicityStart, input.publicityEnd) < MIN_PUBLICITY_DAYS) {
-      ctx.addIssue({ code: 'custom', path: ['publicityEnd'], message: `公示期不得少于 ${MIN_PUBLICITY_DAYS} 天（含首尾两天）` });
-    }
   });
 export type ActInput = z.infer<typeof actSchema>;
-
-/** The dates of an 应急救助 roster's publicity after payment (事后公示): at least MIN_PUBLICITY_DAYS days, both ends counted, begun by today. */
-export const postPublicitySchema = z
-  .object({
-    version,
-    publicityStart: businessDate('公示开始日期', { notAfterToday: true }),
-    publicityEnd: businessDate('公示结束日期'),
-  })
-  .superRefine((input, ctx) => {
-    if (daysInclusive(input.publicityStart, input.publicityEnd) < MIN_PUBLICITY_DAYS) {
-      ctx.addIssue({ code: 'custom', path: ['publicityEnd'], message: `公示期不得少于 ${MIN_PUBLICITY_DAYS} 天（含首尾两天）` });
-    }
-  });
 
 export const resolveSchema = z.object({ reason: reason('核实说明', 200) });
 

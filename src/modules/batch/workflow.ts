@@ -12,8 +12,7 @@ import { recordHistory } from './commands.ts';
 import { BATCH_DEADLINES } from './deadlines.ts';
 import { MIN_PUBLICITY_DAYS, ROSTER_STATES, ROSTER_TRANSITIONS, type RosterAction, type RosterState } from './model.ts';
 import type { ActInput } from './schemas.ts';
-import { can } from './policy.ts';
-import { releasedAt } from './queries.ts';
+import { can, publicityStep } from './policy.ts';
 import { type RosterRow, type RoundRow, rosterInScope } from './repo.ts';
 
 /**
@@ -21,22 +20,20 @@ import { type RosterRow, type RoundRow, rosterInScope } from './repo.ts';
  * waiting state runs a clock (限时办理, working days, the length set per county: deadlines.ts).
  */
 
-/**
- * What a step carries, as actSchema (schemas.ts) checked it: the roster version the page showed (a step over
- * someone else's is refused), the reason of a return, the publicity period of its start.
- */
-export type ActionInput = Omit<ActInput, 'action' | 'reason' | 'publicityStart' | 'publicityEnd'> & Partial<Pick<ActInput, 'reason' | 'publicityStart' | 'publicityEnd'>>;
+/** What a step carries, as actSchema (schemas.ts) checked it: the roster version the page showed (a step over someone else's is refused), the reason of a return. */
+export type ActionInput = Omit<ActInput, 'action' | 'reason'> & Partial<Pick<ActInput, 'reason'>>;
 
 /**
  * Take one step on a roster. The update is guarded by state and version, so two people acting on the same roster
- * at once cannot both succeed: the second gets a conflict.
+ * at once cannot both succeed: the second gets a conflict. The start of a roster's publicity is not taken here: it
+ * is the publication of its notice (the publicity module's publishNotice, which calls beginPublicity).
  */
 export async function actOnRoster(core: Core, actor: Actor, rosterId: number, action: RosterAction, input: ActionInput): Promise<RosterState> {
   const t = ROSTER_TRANSITIONS[action];
+  if (action === 'start_publicity') throw new ConflictError('开始公示即发布公示：请在清册的“公示”页面发布');
   const { roster, round } = await rosterInScope(core.db, actor, rosterId);
   await authorize(core.db, actor, can(actor, action, { round, roster }), { objectType: 'roster', objectId: roster.id });
   const reason = input.reason ?? null;
-  const publicity = action === 'start_publicity' && input.publicityStart && input.publicityEnd ? { start: input.publicityStart, end: input.publicityEnd } : null;
   if (action === 'confirm_publicity') await assertPublicityOver(core, roster);
 
   const outcome = await inTransaction(core.db, async (trx): Promise<RosterState | ConflictError> => {
@@ -53,24 +50,15 @@ export async function actOnRoster(core: Core, actor: Actor, rosterId: number, ac
         return_reason: t.reason ? reason : null,
         // Who approved it: the finance office's confirmation of an 应急救助 roster is never theirs (four-eyes).
         ...(t.roles.includes('department') && !t.reason ? { approved_by: actor.userId } : {}),
-        ...(publicity ? { publicity_start: publicity.start, publicity_end: publicity.end } : {}),
         updated_at: nowIso(),
         version: input.version + 1,
       });
     if (updated !== 1) throw new ConflictError('清册已被他人处理或修改，请刷新后再试');
     const deadline = { objectType: 'roster', objectId: roster.id };
     if (t.closes) await closeDeadline(trx, actor, { rule: t.closes, ...deadline, outcome: 'done' });
-    if (t.opens) {
-      await openDeadline(trx, actor, {
-        rule: BATCH_DEADLINES[t.opens],
-        ...deadline,
-        regionId: roster.township_id,
-        title: `${round.title}（${roster.township_name}）：${ROSTER_STATES[t.to]}`,
-        startedOn: t.opens === 'batch_confirm' ? publicity?.end : undefined,
-      });
-    }
-    await recordHistory(trx, actor, { roundId: round.id, rosterId: roster.id, action, from: roster.state, to: t.to, reason: publicity ? `公示期 ${publicity.start} 至 ${publicity.end}` : reason });
-    await recordAudit(trx, actor, { action: `batch.roster.${action}`, objectType: 'roster', objectId: roster.id, summary: { round: round.id, from: roster.state, to: t.to, reason, publicity } });
+    if (t.opens) await openDeadline(trx, actor, { rule: BATCH_DEADLINES[t.opens], ...deadline, regionId: roster.township_id, title: `${round.title}（${roster.township_name}）：${ROSTER_STATES[t.to]}` });
+    await recordHistory(trx, actor, { roundId: round.id, rosterId: roster.id, action, from: roster.state, to: t.to, reason });
+    await recordAudit(trx, actor, { action: `batch.roster.${action}`, objectType: 'roster', objectId: roster.id, summary: { round: round.id, from: roster.state, to: t.to, reason } });
     return t.to;
   });
   if (outcome instanceof ConflictError) throw outcome;
@@ -78,30 +66,32 @@ export async function actOnRoster(core: Core, actor: Actor, rosterId: number, ac
 }
 
 /**
- * The publicity of a roster paid before it (a round opened as 应急救助（事后公示）): the station records its dates once
- * the round is released — begun on or after the release and by today (the sheets are up), at least MIN_PUBLICITY_DAYS
- * days as any publicity (Qinghai 二(四)11; the schema checks the length) — which stops the post-payment publicity clock.
- * Objections raised from then on are recorded and resolved as in any publicity; the payment itself stands.
+ * The roster's side of a publication (called by the publicity module's publishNotice inside its transaction, after it
+ * authorized the step with can()): the period from the day of publication for the days chosen (at least
+ * MIN_PUBLICITY_DAYS, both ends counted, Qinghai 二(四)11). Before payment the roster moves to 公示中 and the
+ * confirmation clock starts at the period's end; an 应急救助 roster paid before its publicity (事后公示) keeps its
+ * state and its post-payment publicity clock stops. Guarded by state and version like every step.
  */
-export async function recordPostPaymentPublicity(core: Core, actor: Actor, rosterId: number, input: { version: number; publicityStart: string; publicityEnd: string }): Promise<void> {
-  const { roster, round } = await rosterInScope(core.db, actor, rosterId);
-  await authorize(core.db, actor, can(actor, 'record_post_publicity', { round, roster }), { objectType: 'roster', objectId: roster.id });
-  const released = await releasedAt(core.db, round.id);
-  const releasedOn = released ? businessDate(new Date(released)) : businessDate();
-  if (input.publicityStart < releasedOn) throw new ValidationError({ publicityStart: `发放后公示应在本批次下达（${releasedOn}）之后开始` });
-  if (input.publicityStart > businessDate()) throw new ValidationError({ publicityStart: '请在公示张贴之后登记：公示开始日期不能晚于今天' });
-  if (daysInclusive(input.publicityStart, input.publicityEnd) < MIN_PUBLICITY_DAYS) throw new ValidationError({ publicityEnd: `公示期不得少于 ${MIN_PUBLICITY_DAYS} 天（含首尾两天）` });
-  await inTransaction(core.db, async (trx) => {
-    const updated = await trx('batch_roster')
-      .where({ id: roster.id, state: 'reported', version: input.version })
-      .whereNull('publicity_start')
-      .update({ publicity_start: input.publicityStart, publicity_end: input.publicityEnd, updated_at: nowIso(), version: input.version + 1 });
-    if (updated !== 1) throw new ConflictError('清册已被他人处理或修改，请刷新后再试');
-    await closeDeadline(trx, actor, { rule: BATCH_DEADLINES.post_payment_publicity.code, objectType: 'roster', objectId: roster.id, outcome: 'done' });
-    const period = `事后公示 ${input.publicityStart} 至 ${input.publicityEnd}`;
-    await recordHistory(trx, actor, { roundId: round.id, rosterId: roster.id, action: 'post_publicity', reason: period });
-    await recordAudit(trx, actor, { action: 'batch.roster.post_publicity', objectType: 'roster', objectId: roster.id, summary: { round: round.id, publicity: { start: input.publicityStart, end: input.publicityEnd } } });
-  });
+export async function beginPublicity(trx: Tx, actor: Actor, on: { roster: RosterRow; round: RoundRow; version: number }, period: { start: string; end: string }): Promise<void> {
+  const { roster, round } = on;
+  if (daysInclusive(period.start, period.end) < MIN_PUBLICITY_DAYS) throw new ValidationError({ days: `公示期不得少于 ${MIN_PUBLICITY_DAYS} 天（含首尾两天）` });
+  const action = publicityStep(round);
+  const t = ROSTER_TRANSITIONS.start_publicity;
+  const deadline = { objectType: 'roster', objectId: roster.id };
+  const guard = action === 'start_publicity' ? trx('batch_roster').where({ id: roster.id, state: 'approved', version: on.version }) : trx('batch_roster').where({ id: roster.id, state: 'reported', version: on.version }).whereNull('publicity_start');
+  const updated = await guard.update({ ...(action === 'start_publicity' ? { state: t.to } : {}), publicity_start: period.start, publicity_end: period.end, updated_at: nowIso(), version: on.version + 1 });
+  if (updated !== 1) throw new ConflictError('清册已被他人处理或修改，请刷新后再试');
+  const text = `${action === 'start_publicity' ? '公示期' : '事后公示'} ${period.start} 至 ${period.end}`;
+  if (action === 'start_publicity') {
+    await closeDeadline(trx, actor, { rule: t.closes!, ...deadline, outcome: 'done' });
+    await openDeadline(trx, actor, { rule: BATCH_DEADLINES[t.opens!], ...deadline, regionId: roster.township_id, title: `${round.title}（${roster.township_name}）：${ROSTER_STATES[t.to]}`, startedOn: period.end });
+    await recordHistory(trx, actor, { roundId: round.id, rosterId: roster.id, action, from: roster.state, to: t.to, reason: text });
+    await recordAudit(trx, actor, { action: 'batch.roster.start_publicity', objectType: 'roster', objectId: roster.id, summary: { round: round.id, from: roster.state, to: t.to, publicity: period } });
+  } else {
+    await closeDeadline(trx, actor, { rule: BATCH_DEADLINES.post_payment_publicity.code, ...deadline, outcome: 'done' });
+    await recordHistory(trx, actor, { roundId: round.id, rosterId: roster.id, action: 'post_publicity', reason: text });
+    await recordAudit(trx, actor, { action: 'batch.roster.post_publicity', objectType: 'roster', objectId: roster.id, summary: { round: round.id, publicity: period } });
+  }
 }
 
 async function assertPublicityOver(core: Core, roster: RosterRow): Promise<void> {

@@ -79,7 +79,8 @@ export const beneficiaryAuditVocabulary: AuditVocabulary = {
       label: '花名册导入',
       names: async (db, ids) => new Map((await db('beneficiary_import').whereIn('id', ids.map(Number)).select('id', 'file_name')).map((i) => [String(i.id), `“${i.file_name}”`])),
     },
-    beneficiary_import: { label: '花名册导入' },
+    // Refused uploads were recorded under this name before they joined 'import'; the rows stay readable.
+    beneficiary_import: { label: '花名册导入（早期的拒绝记录）' },
     reference_snapshot: {
       label: '部门比对数据',
       names: async (db, ids) =>

@@ -13,10 +13,13 @@ import { BENEFICIARY_MAPPINGS } from './column-kinds.ts';
  * round is checked against. Other modules use only what this file exports.
  */
 export { parseIdNumber } from './id-number.ts';
+export { auditPersonFinder } from './audit-search.ts';
 export { type HitRow as ReferenceHit, type RegistryFacts, accountLast4sOf, accountNumbersById, idNumbersById, peopleWithoutAccount, referenceHitsOf, registryFactsById, registryFactsByIdNumberIndex } from './queries.ts';
 export { type AccountInput, proposeOpenedAccount } from './commands.ts';
-export { ACCOUNT_KIND_LABELS, type AccountKind } from './account-number.ts';
+export { ACCOUNT_KIND_LABELS, type AccountKind, luhnValid } from './account-number.ts';
+export { checkCharacter } from './id-number.ts';
 export { NOT_ON_CARD_KIND_CHOICES, NOT_ON_CARD_REASON_CHOICES, type NotOnCardFilter, type NotOnCardRow, defineNotOnCardList, notOnCardQuery, presentNotOnCard } from './not-on-card.ts';
+export { type ExportPersonRow, peopleForExport } from './queries.ts';
 
 export function createBeneficiaryModule(core: Core): AppModule {
   return {

@@ -98,9 +98,17 @@ export async function settleMoveMarks<H extends { person_id: number; kind: strin
   const moves: { person_id: number; event_date: string; decided_at: string | Date }[] = await selectInChunks(marked, (chunk) =>
     db('beneficiary_person_event').whereIn('person_id', chunk).where({ kind: 'move', state: 'confirmed' }).select('person_id', 'event_date', 'decided_at'),
   );
+  // Each person's confirmed moves, with the business day each was decided on: looked up per mark, not scanned.
+  const movesOf = new Map<number, { event_date: string; decided_on: string }[]>();
+  for (const m of moves) {
+    const mine = movesOf.get(m.person_id);
+    const move = { event_date: m.event_date, decided_on: businessDate(new Date(m.decided_at)) };
+    if (mine) mine.push(move);
+    else movesOf.set(m.person_id, [move]);
+  }
   const settles = (h: H) =>
     h.kind === 'moved' &&
     h.current &&
-    moves.some((m) => m.person_id === h.person_id && ((h.event_date !== null && m.event_date >= h.event_date) || businessDate(new Date(m.decided_at)) >= h.taken_on));
+    (movesOf.get(h.person_id) ?? []).some((m) => (h.event_date !== null && m.event_date >= h.event_date) || m.decided_on >= h.taken_on);
   return hits.map((h) => (settles(h) ? { ...h, current: false, settled: true } : { ...h, settled: false }));
 }

@@ -360,8 +360,12 @@ async function factsWhere(db: Conn, column: 'p.id' | 'p.id_index', keys: (number
   );
   const holders = new Map<string, number>();
   const indexes = rows.flatMap((r) => (r.account_index ? [r.account_index] : []));
+  // Only the numbers held by more than one active account come back (the others count 1). The status is counted, not
+  // filtered on: with `status = 'active'` in the WHERE, SQLite reads each chunk through the status index, i.e. every
+  // active account of the county per chunk, instead of looking the chunk's numbers up by account_index.
+  const active = "count(case when status = 'active' then 1 end)";
   const counts: { account_index: string; n: number }[] = await selectInChunks(indexes, (chunk) =>
-    db('beneficiary_account').where('status', 'active').whereIn('account_index', chunk).groupBy('account_index').select('account_index').count({ n: '*' }),
+    db('beneficiary_account').whereIn('account_index', chunk).groupBy('account_index').havingRaw(`${active} > 1`).select('account_index', db.raw(`${active} as n`)),
   );
   for (const r of counts) holders.set(r.account_index, r.n);
   return rows.map((r) => ({
@@ -450,4 +454,30 @@ export interface ImportWarningRow {
 export async function importWarnings(db: Conn, importId: number, page: number, pageSize: number | null): Promise<ImportWarningRow[]> {
   const query = db('beneficiary_import_warning').where({ import_id: importId }).orderBy(['row_number', 'id']).select('row_number', 'field', 'message');
   return pageSize === null ? query : query.limit(pageSize).offset((page - 1) * pageSize);
+}
+
+/** A person as the complete export (supervision, 完整导出) writes them: the ID number masked as stored, no contact data. */
+export interface ExportPersonRow {
+  id: number;
+  name: string;
+  id_masked: string;
+  birth_date: string;
+  sex: string;
+  village_id: number;
+  village_name: string;
+  household_id: number | null;
+  relation: string;
+  status: string;
+  status_date: string | null;
+}
+
+/** The people registered in villages of a region subtree, `limit` at a time in id order after `afterId` (a keyset chunk). */
+export async function peopleForExport(db: Conn, regionPath: string, afterId: number, limit: number): Promise<ExportPersonRow[]> {
+  return db('beneficiary_person as p')
+    .join('core_region as v', 'v.id', 'p.village_id')
+    .where('v.path', 'like', `${regionPath}%`)
+    .where('p.id', '>', afterId)
+    .orderBy('p.id')
+    .limit(limit)
+    .select('p.id', 'p.name', 'p.id_masked', 'p.birth_date', 'p.sex', 'p.village_id', 'v.name as village_name', 'p.household_id', 'p.relation', 'p.status', 'p.status_date');
 }

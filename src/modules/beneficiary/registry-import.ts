@@ -86,7 +86,7 @@ async function findImport(conn: Conn, townshipId: number, sha256: string): Promi
 }
 
 export async function importRegistry(core: Core, actor: Actor, file: { name: string; buffer: Buffer }): Promise<RegistryImportOutcome> {
-  await authorize(core.db, actor, can(actor, 'register', null), { objectType: 'beneficiary_import' });
+  await authorize(core.db, actor, can(actor, 'register', null), { objectType: 'import' });
   const township = await findRegion(core.db, actor.regionId);
   if (!township || township.level !== 'township') throw new ForbiddenError('受益对象导入由乡镇经办站所办理：您的账号不在乡镇一级');
   const sha256 = createHash('sha256').update(file.buffer).digest('hex');

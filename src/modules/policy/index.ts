@@ -12,6 +12,7 @@ export { allocatedFen, listRegionFor, policyList, versionInForce, versionsById, 
 export type { PolicyVersion } from './repo.ts';
 export type { Frequency, Payee, PolicyLevel, PolicyTier } from './files.ts';
 export { standardText } from './files.ts';
+export { presentVersion } from './presenters.ts';
 
 export function createPolicyModule(core: Core): AppModule {
   return {

@@ -7,7 +7,7 @@ import { XLSX_TYPE } from '../../core/downloads.ts';
 import { NotFoundError, ValidationError } from '../../core/errors.ts';
 import { uploadedFile } from '../../core/http/upload.ts';
 import { parseId, validate } from '../../core/http/validate.ts';
-import type { Region } from '../../core/regions.ts';
+import { type Region, publicCounty } from '../../core/regions.ts';
 import type { Web } from '../../core/web/web.ts';
 import { createPolicy, importPolicies, publishPolicyVersion, recordAllocation, returnPolicyVersion, savePolicyDraft } from './commands.ts';
 import { writePolicyListPdf, writePolicyListXlsx } from './files.ts';
@@ -204,10 +204,7 @@ export function policyRoutes(router: Router, web: Web): void {
   /** The county and year the public asked for (the only county when there is one), and all counties to choose from. */
   async function publicList(ctx: Context): Promise<{ county: Region | undefined; year: number; counties: Region[] }> {
     const query = validate(listQuerySchema, ctx.query);
-    const counties: Region[] = await db('core_region').where({ level: 'county' }).orderBy('name');
-    const county = query.county ? counties.find((c) => c.id === query.county) : counties.length === 1 ? counties[0] : undefined;
-    if (query.county && !county) throw new NotFoundError('该县（区）不存在');
-    return { county, year: query.year ?? businessYear(), counties };
+    return { ...(await publicCounty(db, query.county)), year: query.year ?? businessYear() };
   }
 
   router.get('/public/policies', async (ctx) => {

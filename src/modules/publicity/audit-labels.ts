@@ -15,10 +15,23 @@ export const publicityAuditVocabulary: AuditVocabulary = {
       label: '公开查询个人发放结果',
       sentence: (s) => clauses(s.text('result') === 'found' ? `查到 ${s.count('payments')} 笔发放记录` : s.text('result') === 'throttled' ? '查询过于频繁，已拒绝' : '未查到（姓名、身份证号码或账户后四位不符）'),
     },
+    'publicity.violation.publish': {
+      label: '公开曝光违规问题',
+      sentence: (s) => clauses(`“${s.text('title')}”`, `发生地 ${s.text('place')}`, `涉及 ${s.yuan('involvedFen')} 元`, `已追回 ${s.yuan('recoveredFen')} 元`, `处理决定 ${s.text('docNumber')}`),
+    },
+    'publicity.violation.withdraw': { label: '撤回曝光的违规问题', sentence: (s) => clauses(`“${s.text('title')}”`, `原因：${s.text('reason')}`) },
+    'publicity.notice.publish': {
+      label: '发布公示',
+      sentence: (s) => clauses(`公示 #${s.text('notice')}`, `公示期 ${s.text('start')} 至 ${s.text('end')}`, `${s.count('villages')} 个村（社区）`, `${s.count('lines')} 人`, `金额 ${s.yuan('totalFen')} 元`),
+    },
+    'publicity.posting.record': {
+      label: '登记公示张贴情况',
+      sentence: (s) => clauses(`公示 #${s.text('notice')}`, `${s.text('place') === 'village_board' ? '村务公开栏' : s.text('place') === 'township_board' ? '乡镇（街道）公示栏' : `其他地点：${s.text('location')}`}`, `张贴日期 ${s.text('postedOn')}`),
+    },
     'publicity.sheet.print': {
       label: '打印公示表',
       sentence: (s) => clauses(`${s.text('kind') === 'township' ? '乡镇汇总表' : '村（社区）公示表'} ${s.count('sheets')} 张`, `${s.count('lines')} 行`, `金额 ${s.yuan('totalFen')} 元`, `验证码 ${s.text('codes')}`),
     },
   },
-  objects: { complaint: { label: '群众异议和投诉举报' } },
+  objects: { complaint: { label: '群众异议和投诉举报' }, violation: { label: '违规问题曝光' } },
 };

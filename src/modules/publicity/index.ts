@@ -5,8 +5,11 @@ import { publicityAuditVocabulary } from './audit-labels.ts';
 import { unansweredComplaints } from './complaints.ts';
 import { COMPLAINT_HANDLERS, can } from './policy.ts';
 import { publicityRoutes } from './routes.ts';
+import { columnRoutes } from './column-routes.ts';
+import { violationRoutes } from './violation-routes.ts';
 
 export { SUPERVISION_PHONE_KEY } from './model.ts';
+export { complaintQueue } from './complaints.ts';
 
 /**
  * The publicity module (一个专栏管公开): printed publicity sheets (公示表) of rosters in publicity, each verifiable on
@@ -20,6 +23,7 @@ export function createPublicityModule(core: Core): AppModule {
     nav: [
       { href: '/publicity/settings', label: '公示设置', roles: ['admin'] },
       { href: '/publicity/complaints', label: '异议和投诉举报', roles: [...COMPLAINT_HANDLERS] },
+      { href: '/publicity/violations', label: '违规问题曝光', roles: ['supervisor'] },
     ],
     // Complaints from the portal wait for the supervisors (until the supervision module handles them).
     async queues(actor) {
@@ -27,13 +31,19 @@ export function createPublicityModule(core: Core): AppModule {
       const count = await unansweredComplaints(core.db, actor);
       return count ? [{ title: '待答复的群众投诉举报', count, href: '/publicity/complaints' }] : [];
     },
-    routes: publicityRoutes,
+    routes(router, web) {
+      publicityRoutes(router, web);
+      // 公开专栏: the column's home, fund ledgers, violations, supervision telephones, open data; and the supervisors' page of violations.
+      columnRoutes(router, web);
+      violationRoutes(router, web);
+    },
     panels: {
-      // The roster's page offers its publicity sheets to whoever may print them, once its publicity has started.
+      // The roster's page leads to its publicity page: to publish the notice when that is the actor's step, else to
+      // the notices, postings and sheets, once its publicity can begin.
       async roster(actor, rosterId) {
-        const { roster } = await rosterInScope(core.db, actor, rosterId);
-        if (!can(actor, 'print_sheets', roster).ok) return null;
-        return { title: '公示表', template: 'publicity/_roster-panel.njk', data: { rosterId } };
+        const on = await rosterInScope(core.db, actor, rosterId);
+        if (!can(actor, 'view_publicity', on).ok) return null;
+        return { title: '公示', template: 'publicity/_roster-panel.njk', data: { rosterId, publish: can(actor, 'publish_notice', on).ok, expedited: on.round.expedited } };
       },
     },
   };

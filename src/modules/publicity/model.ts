@@ -83,3 +83,22 @@ export function normaliseSheetCode(input: string): string | null {
   const code = input.toUpperCase().replace(/[\s-]/g, '').replace(/O/g, '0').replace(/[IL]/g, '1');
   return code.length === CODE_LENGTH && [...code].every((c) => ALPHABET.includes(c)) ? code : null;
 }
+
+/** A published notice's two kinds: the publicity before payment, and an 应急救助 roster's after it (事后公示). */
+export const NOTICE_KINDS = { before: '发放前公示', after: '事后公示（应急救助，先发放后公示）' } as const;
+export type NoticeKind = keyof typeof NOTICE_KINDS;
+
+/**
+ * Where a notice stands, derived from its roster (never stored, so it cannot drift): in its period, its period over
+ * (waiting for or past the finance office's confirmation), withdrawn with the roster returned for changes, or
+ * replaced by a later publication of the same roster.
+ */
+export const NOTICE_STATUSES = { open: '公示中', ended: '公示期满', withdrawn: '已撤回（清册退回修改）', superseded: '已重新公示' } as const;
+export type NoticeStatus = keyof typeof NOTICE_STATUSES;
+
+/** The days a publicity may be set to: at least the documents' seven (both ends counted), at most a month. */
+export const MAX_PUBLICITY_DAYS = 30;
+
+/** Where staff posted the paper. */
+export const POSTING_PLACES = { village_board: '村务公开栏', township_board: '乡镇（街道）公示栏', other: '其他地点' } as const;
+export type PostingPlace = keyof typeof POSTING_PLACES;

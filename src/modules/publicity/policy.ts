@@ -1,6 +1,7 @@
 import { ALLOWED, type Decision, firstRefusal, refused } from '../../core/authz.ts';
 import { type Actor, type Role, hasRole } from '../../core/auth/roles.ts';
-import type { RosterState } from '../batch/index.ts';
+import { type RosterRow, type RosterState, type RoundRow, canBeginPublicity } from '../batch/index.ts';
+import type { NoticeStatus } from './model.ts';
 
 /** Who prints a roster's publicity sheets: the township that posts them, and those above who check them. */
 export const SHEET_READERS: readonly Role[] = ['township_station', 'township_finance', 'department', 'finance_section', 'supervisor'];
@@ -12,12 +13,22 @@ export const PUBLICISED_STATES: readonly RosterState[] = ['publicity', 'confirme
 interface PublicityResources {
   /** The roster (already read in the actor's region and department scope by batch's rosterInScope). */
   print_sheets: { state: RosterState; publicity_start: string | null };
+  /** A roster's publicity page: its notices, the publication form, the postings, the sheets. */
+  view_publicity: { round: RoundRow; roster: RosterRow };
+  /** Publishing a roster's notice, which starts its publicity (before payment, or after it for 应急救助). */
+  publish_notice: { round: RoundRow; roster: RosterRow };
+  /** Recording where and when the paper of a notice was posted. */
+  record_posting: { status: NoticeStatus };
   /** The county's public masking rule, objection note and supervision telephones. */
   set_publicity_settings: null;
   /** The queue of objections and complaints filed on the portal (its rows read in the actor's county scope). */
   view_complaints: null;
   /** A complaint of the queue: its kind and where it stands. */
   answer_complaint: { kind: string; status: string };
+  /** Publishing a violation on the portal: where it happened (a region already read; its path decides the scope). */
+  publish_violation: { path: string };
+  /** Withdrawing a published violation: its region's path and whether it is already withdrawn. */
+  withdraw_violation: { path: string; withdrawn_at: string | null };
 }
 export type PublicityAction = keyof PublicityResources;
 
@@ -32,6 +43,18 @@ const RULES: { [A in PublicityAction]: (actor: Actor, resource: PublicityResourc
       () => (hasRole(actor, ...SHEET_READERS) ? null : refused('role', '只有乡镇经办站所、财政所、主管部门、财政局业务科室和监督人员可以打印公示表')),
       () => (roster.publicity_start !== null && PUBLICISED_STATES.includes(roster.state) ? null : refused('state', '清册尚未开始公示（或公示后已退回修改），没有可打印的公示表')),
     ),
+  view_publicity: (actor, on) =>
+    firstRefusal(
+      () => (hasRole(actor, ...SHEET_READERS) ? null : refused('role', '只有乡镇经办站所、财政所、主管部门、财政局业务科室和监督人员可以查看公示')),
+      () => (on.roster.publicity_start !== null || canBeginPublicity(actor, on).ok ? null : refused('state', '清册尚未到发布公示的环节')),
+    ),
+  // The batch module decides the step itself (who, in which state): publishing is how a roster's publicity begins.
+  publish_notice: (actor, on) => canBeginPublicity(actor, on),
+  record_posting: (actor, notice) =>
+    firstRefusal(
+      () => (hasRole(actor, 'township_station') ? null : refused('role', '张贴情况由乡镇经办站所登记')),
+      () => (notice.status === 'open' || notice.status === 'ended' ? null : refused('state', '该公示已撤回或已重新公示，请在最新的公示下登记张贴情况')),
+    ),
   set_publicity_settings: (actor) => (hasRole(actor, 'admin') ? ALLOWED : refused('role', '只有系统管理员可以修改公示设置')),
   view_complaints: (actor) => (hasRole(actor, ...COMPLAINT_HANDLERS) ? ALLOWED : refused('role', '只有监督人员和财政局业务科室可以查看群众异议和投诉举报')),
   // Until the supervision module handles complaints, those who see the queue answer them; an objection to a notice is the township's, on the roster.
@@ -40,6 +63,18 @@ const RULES: { [A in PublicityAction]: (actor: Actor, resource: PublicityResourc
       () => (hasRole(actor, ...COMPLAINT_HANDLERS) ? null : refused('role', '只有监督人员和财政局业务科室可以答复投诉举报')),
       () => (c.kind === 'complaint' ? null : refused('state', '公示异议由乡镇财政所在清册页面核实处理，处理结果即为答复')),
       () => (c.status !== 'answered' ? null : refused('state', '该投诉举报已答复')),
+    ),
+  // Chongqing 七: the supervisors decide which violations (虚报冒领 …) are made public, in their own region.
+  publish_violation: (actor, where) =>
+    firstRefusal(
+      () => (hasRole(actor, 'supervisor') ? null : refused('role', '只有监督人员可以公开曝光违规问题')),
+      () => (where.path.startsWith(actor.regionPath) ? null : refused('role', '该地区不在您的管辖范围内')),
+    ),
+  withdraw_violation: (actor, v) =>
+    firstRefusal(
+      () => (hasRole(actor, 'supervisor') ? null : refused('role', '只有监督人员可以撤回曝光的违规问题')),
+      () => (v.path.startsWith(actor.regionPath) ? null : refused('role', '该曝光不在您的管辖范围内')),
+      () => (v.withdrawn_at === null ? null : refused('state', '该曝光已撤回')),
     ),
 };
 

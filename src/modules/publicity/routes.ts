@@ -9,14 +9,15 @@ import { type Region, listRegionsInScope } from '../../core/regions.ts';
 import { settingsAt } from '../../core/settings.ts';
 import type { Web } from '../../core/web/web.ts';
 import { rosterInScope } from '../batch/index.ts';
-import { printSheets, savePublicitySettings, settingsCounty } from './commands.ts';
+import { printSheets, publishNotice, recordPosting, savePublicitySettings, settingsCounty } from './commands.ts';
 import { DEFAULT_OBJECTION_NOTE, OBJECTION_NOTE_KEY, SUPERVISION_PHONE_KEY, normaliseSheetCode } from './model.ts';
 import { complaintRoutes } from './complaint-routes.ts';
 import { can } from './policy.ts';
 import { maskOptions, presentRosterPublicity, presentVerifiedSheet } from './presenters.ts';
+import { noticeRoutes } from './notice-routes.ts';
 import { paymentQueryRoutes } from './payment-query-routes.ts';
-import { rosterSheets, sheetsOfRoster, verifySheet } from './queries.ts';
-import { sheetsQuerySchema, verifySchema } from './schemas.ts';
+import { noticesOfRoster, postingsOf, rosterSheets, sheetsOfRoster, verifySheet } from './queries.ts';
+import { postingSchema, publishSchema, sheetsQuerySchema, verifySchema } from './schemas.ts';
 
 /** 公示: a roster's publicity sheets for staff, the county's publicity settings, and the portal's check of a printed sheet. */
 export function publicityRoutes(router: Router, web: Web): void {
@@ -24,13 +25,47 @@ export function publicityRoutes(router: Router, web: Web): void {
   /** The address a printed QR code and verification line point to: YKT_PUBLIC_URL, or the address this page was asked at. */
   const portal = (ctx: Context) => web.core.config.publicUrl ?? ctx.origin;
 
-  router.get('/publicity/rosters/:id', async (ctx) => {
+  /**
+   * A roster's publicity page: its publication (the form that publishes the notice, where the actor may), the
+   * postings of the paper, the sheets to print and those printed, and every notice the roster had.
+   */
+  async function rosterPublicityPage(ctx: Context, actor: Actor, rosterId: number, extra: Record<string, unknown> = {}, status = 200) {
+    const { roster, round } = await rosterInScope(db, actor, rosterId);
+    await authorize(db, actor, can(actor, 'view_publicity', { round, roster }), { objectType: 'roster', objectId: roster.id });
+    const [sheets, printed, notices] = await Promise.all([rosterSheets(db, roster, round), sheetsOfRoster(db, roster.id), noticesOfRoster(db, roster.id)]);
+    const postings = await postingsOf(db, notices.map((n) => n.id));
+    web.render(ctx, 'publicity/roster.njk', { title: `公示：${round.title}（${roster.township_name}）`, ...presentRosterPublicity(actor, { roster, round, sheets, printed, notices, postings }), ...extra }, status);
+  }
+
+  router.get('/publicity/rosters/:id', async (ctx) => rosterPublicityPage(ctx, web.actor(ctx), requireId(ctx.params.id, '清册')));
+
+  router.post('/publicity/rosters/:id/publish', async (ctx) => {
     const actor = web.actor(ctx);
-    const { roster, round } = await rosterInScope(db, actor, requireId(ctx.params.id, '清册'));
-    await authorize(db, actor, can(actor, 'print_sheets', roster), { objectType: 'roster', objectId: roster.id });
-    const sheets = await rosterSheets(db, roster, round);
-    const villageNames = new Map(sheets.villages.map((v) => [v.villageId, v.content.village]));
-    web.render(ctx, 'publicity/roster.njk', { title: `公示表：${round.title}（${roster.township_name}）`, ...presentRosterPublicity(roster, round, sheets, await sheetsOfRoster(db, roster.id), villageNames) });
+    const rosterId = requireId(ctx.params.id, '清册');
+    await web.formStep(
+      ctx,
+      `/publicity/rosters/${rosterId}`,
+      async () => {
+        const { start, end } = await publishNotice(web.core, actor, rosterId, validate(publishSchema, ctx.request.body));
+        return `已发布公示，公示期 ${start} 至 ${end}：请打印各村（社区）公示表和乡镇汇总表张贴，并登记张贴情况`;
+      },
+      (extra, status) => rosterPublicityPage(ctx, actor, rosterId, { ...extra, posted: 'publish' }, status),
+    );
+  });
+
+  router.post('/publicity/rosters/:id/notices/:nid/postings', async (ctx) => {
+    const actor = web.actor(ctx);
+    const rosterId = requireId(ctx.params.id, '清册');
+    const noticeId = requireId(ctx.params.nid, '公示');
+    await web.formStep(
+      ctx,
+      `/publicity/rosters/${rosterId}`,
+      async () => {
+        const { repeated } = await recordPosting(web.core, actor, rosterId, noticeId, validate(postingSchema, ctx.request.body));
+        return repeated ? { message: '该张贴情况此前已登记，未重复记录', kind: 'info' } : '已登记张贴情况';
+      },
+      (extra, status) => rosterPublicityPage(ctx, actor, rosterId, { ...extra, posted: 'posting' }, status),
+    );
   });
 
   router.get('/publicity/rosters/:id/sheets.pdf', async (ctx) => {
@@ -107,4 +142,6 @@ export function publicityRoutes(router: Router, web: Web): void {
   complaintRoutes(router, web);
 
   paymentQueryRoutes(router, web);
+
+  noticeRoutes(router, web);
 }

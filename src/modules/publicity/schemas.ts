@@ -1,7 +1,8 @@
 import { z } from 'zod';
-import { optional, text } from '../../core/fields.ts';
+import { businessDate, id, optional, text, version } from '../../core/fields.ts';
 import type { IdMaskMode, NameMaskMode } from '../../core/mask.ts';
-import { normaliseSheetCode } from './model.ts';
+import { MIN_PUBLICITY_DAYS } from '../batch/index.ts';
+import { MAX_PUBLICITY_DAYS, POSTING_PLACES, type PostingPlace, normaliseSheetCode } from './model.ts';
 
 /** A supervision telephone as printed on the sheets: digits, with an area code and dashes or spaces as people write it. */
 const phone = (label: string) =>
@@ -36,3 +37,27 @@ export const verifySchema = z.object({
 
 /** Which sheets to print: one village's, or all villages of the roster (no village given). */
 export const sheetsQuerySchema = z.object({ village: optional(z.coerce.number({ error: '村（社区）无效' }).int({ error: '村（社区）无效' }).positive({ error: '村（社区）无效' })) });
+
+/** Publishing a roster's notice: the roster version the page showed and the period's length in days from today (both ends counted). */
+export const publishSchema = z.object({
+  version,
+  days: z.coerce
+    .number({ error: '请填写公示天数' })
+    .int({ error: '公示天数应为整数' })
+    .min(MIN_PUBLICITY_DAYS, { error: `公示期不得少于 ${MIN_PUBLICITY_DAYS} 天（含首尾两天）` })
+    .max(MAX_PUBLICITY_DAYS, { error: `公示天数不超过 ${MAX_PUBLICITY_DAYS} 天` }),
+});
+
+/** Where and when the paper was posted: a village board names its village, another place is described; the date by today. */
+export const postingSchema = z
+  .object({
+    place: z.enum(Object.keys(POSTING_PLACES) as [PostingPlace], { error: '请选择张贴地点' }),
+    villageId: optional(id('村（社区）')),
+    location: optional(text('地点说明', 100)),
+    postedOn: businessDate('张贴日期', { notAfterToday: true }),
+  })
+  .superRefine((v, ctx) => {
+    if (v.place === 'village_board' && v.villageId === null) ctx.addIssue({ code: 'custom', path: ['villageId'], message: '张贴在村务公开栏的，请选择村（社区）' });
+    if (v.place === 'other' && v.location === null) ctx.addIssue({ code: 'custom', path: ['location'], message: '张贴在其他地点的，请填写地点说明' });
+  });
+export type PostingInput = z.infer<typeof postingSchema>;

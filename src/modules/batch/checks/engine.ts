@@ -61,7 +61,11 @@ export async function runChecks(trx: Tx, round: RoundRow, roster: RosterRow): Pr
   const people = lines.map((l) => l.person_id);
   const facts = new Map((await registryFactsById(trx, people)).map((f) => [f.personId, f]));
   const hits = new Map<number, Awaited<ReturnType<typeof referenceHitsOf>>>();
-  for (const h of await referenceHitsOf(trx, people)) hits.set(h.person_id, [...(hits.get(h.person_id) ?? []), h]);
+  for (const h of await referenceHitsOf(trx, people)) {
+    const mine = hits.get(h.person_id);
+    if (mine) mine.push(h);
+    else hits.set(h.person_id, [h]);
+  }
   const [version] = await versionsById(trx, [round.policy_version_id]);
   const ctx: CheckContext = { db: trx, round, roster, lines, facts, hits, version: version! };
 

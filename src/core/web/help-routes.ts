@@ -1,0 +1,54 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type Router from '@koa/router';
+import type { Actor } from '../auth/roles.ts';
+import { hasRole } from '../auth/roles.ts';
+import { NotFoundError } from '../errors.ts';
+import { type Chapter, IMAGE_NAME, MANUAL_IMG_DIR, manual } from '../help.ts';
+import type { Web } from './web.ts';
+
+/**
+ * The help pages: the manual (docs/manual/) at /help, each chapter at /help/<chapter>, its screenshots at
+ * /help/img/<file>. Open without a session (session-middleware lists /help): a visitor reads the index and the
+ * citizens' chapter and its images; the staff chapters ask for a login first.
+ */
+export function helpRoutes(router: Router, web: Web): void {
+  router.get('/help', (ctx) => {
+    const actor = ctx.state.actor as Actor | undefined;
+    const { index, chapters } = manual();
+    const all = [...chapters.values()];
+    const mine = actor ? all.filter((c) => c.roles.some((r) => hasRole(actor, r))) : all.filter((c) => c.public);
+    const others = all.filter((c) => !mine.includes(c));
+    web.render(ctx, 'core/help-index.njk', { title: index.title, html: index.html, mine: mine.map(link), others: others.map(link), loggedIn: Boolean(actor) });
+  });
+
+  router.get('/help/img/:file', async (ctx) => {
+    const file = String(ctx.params.file);
+    const actor = ctx.state.actor as Actor | undefined;
+    if (!IMAGE_NAME.test(file) || (!actor && !manual().publicImages.has(file))) throw new NotFoundError('图片不存在');
+    const full = path.join(MANUAL_IMG_DIR, file);
+    let body: Buffer;
+    try {
+      body = await fs.promises.readFile(full);
+    } catch {
+      throw new NotFoundError('图片不存在');
+    }
+    ctx.type = 'image/png';
+    ctx.set('Cache-Control', 'private, max-age=86400');
+    ctx.body = body;
+  });
+
+  router.get('/help/:chapter', (ctx) => {
+    const chapter = manual().chapters.get(String(ctx.params.chapter));
+    if (!chapter) throw new NotFoundError('没有这一章');
+    if (!chapter.public && !ctx.state.actor) {
+      ctx.status = 303;
+      return ctx.redirect(`/login?next=${encodeURIComponent(ctx.path)}`);
+    }
+    web.render(ctx, 'core/help.njk', { title: chapter.title, html: chapter.html });
+  });
+}
+
+function link(c: Chapter): { href: string; title: string } {
+  return { href: `/help/${c.slug}`, title: c.title };
+}

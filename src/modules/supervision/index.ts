@@ -1,0 +1,85 @@
+import type { Actor } from '../../core/auth/roles.ts';
+import type { AuditLexicon } from '../../core/audit-vocabulary.ts';
+import type { Core } from '../../core/context.ts';
+import { businessDate } from '../../core/dates.ts';
+import { DeadlineRules } from '../../core/deadlines.ts';
+import type { Conn } from '../../core/db.ts';
+import type { AppModule } from '../../core/module.ts';
+import { openFailureTotals } from '../bank/index.ts';
+import { openFindingsByRound } from '../batch/index.ts';
+import { supervisionAuditVocabulary } from './audit-labels.ts';
+import { exportRoutes } from './export-routes.ts';
+import { EXPORT_REQUESTERS } from './policy.ts';
+import { runQueuedExports } from './exports.ts';
+import type { ComplaintStanding } from './model.ts';
+import { can } from './policy.ts';
+import { RuleNames } from './presenters.ts';
+import { clockCounts } from './queries.ts';
+import { REPORT_READERS } from './policy.ts';
+import { reportRoutes } from './report-routes.ts';
+import { supervisionRoutes } from './routes.ts';
+
+
+/**
+ * What the supervision module reads beside the lower modules it imports (batch, bank): the other modules' deadline
+ * rules, and the complaints of the actor's scope. The publicity module stands in the same (top) layer and is not
+ * imported (.dependency-cruiser.cjs, layer-top-not-each-other): the composition root passes its reader in.
+ */
+export interface SupervisionSources {
+  modules: readonly AppModule[];
+  /** The portal's complaints and objections in the actor's county scope, newest first (publicity's complaintQueue). */
+  complaints: (db: Conn, actor: Actor) => Promise<ComplaintStanding[]>;
+  /** How the audit log reads every action (the complete export writes its audit rows as the audit export does). */
+  auditLexicon: () => AuditLexicon;
+}
+
+/**
+ * The supervision module (监督检查): the supervisors' overview of every module's work in their scope and the monitor
+ * of every clock (限时办理). It reads the other modules through their index.ts and core's tables; it writes nothing
+ * yet but the audit rows of its exports and its complete exports (`supervision_export`, built by its task; its own
+ * findings, samples, cases and decisions will live in `supervision_` tables too).
+ */
+export function createSupervisionModule(core: Core, sources: SupervisionSources): AppModule {
+  const rules = new DeadlineRules(sources.modules.flatMap((m) => m.deadlineRules ?? []));
+  const names = new RuleNames(rules, sources.modules);
+  return {
+    name: 'supervision',
+    audit: supervisionAuditVocabulary,
+    nav: [
+      { href: '/supervision', label: '监督工作台', roles: ['supervisor'] },
+      { href: '/supervision/reports', label: '发放统计', roles: REPORT_READERS },
+      { href: '/supervision/exports', label: '完整导出', roles: EXPORT_REQUESTERS },
+    ],
+    routes(router, web) {
+      supervisionRoutes(router, web, { names, complaints: sources.complaints });
+      reportRoutes(router, web);
+      exportRoutes(router, web);
+    },
+    // 完整导出: a request only queues the export; this task builds the queued ones in the background (exports.ts).
+    tasks: () => [
+      {
+        name: 'supervision-export',
+        label: '生成完整导出压缩包（排队的导出）',
+        schedule: '* * * * *',
+        async run() {
+          const { built, failed } = await runQueuedExports(core, sources.auditLexicon());
+          if (failed) throw new Error(`生成 ${built} 个，失败 ${failed} 个（见导出页面的失败原因）`);
+          return `生成 ${built} 个`;
+        },
+      },
+    ],
+    // The supervisor's home page leads to the overview, with what waits there: overdue clocks, failed payments still
+    // being handled, unanswered complaints and objections, open findings of the cross-checks.
+    async queues(actor) {
+      if (!can(actor, 'view_overview', null).ok) return [];
+      const today = businessDate();
+      const clocks = await clockCounts(core.db, actor, today);
+      const failures = await openFailureTotals(core.db, actor);
+      const findings = (await openFindingsByRound(core.db, actor)).reduce((n, r) => n + r.blocking + r.warnings, 0);
+      const complaints = (await sources.complaints(core.db, actor)).filter((c) => c.standing !== 'answered').length;
+      const count = clocks.overdue + failures.count + complaints + findings;
+      // Like every queue, shown when something waits (the navigation leads to the overview at any time).
+      return count ? [{ title: '监督工作台：逾期未办、发放失败、投诉举报和复核问题', count, overdue: clocks.overdue, href: '/supervision' }] : [];
+    },
+  };
+}
