@@ -1,4 +1,5 @@
 import { parse } from 'node-html-parser';
+import type TestAgent from 'supertest/lib/agent.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatYuan } from '../../src/core/money.ts';
 import { luhnCheckDigit } from '../../src/modules/beneficiary/account-number.ts';
@@ -23,6 +24,19 @@ const VIOLATION = {
   docNumber: '青纪发〔2026〕12号',
   docDate: '2026-11-20',
 };
+
+/** A second supervisor of the demo county (four eyes), logged in: a copy of the demo supervisor. */
+async function secondSupervisor(t: TestDb): Promise<TestAgent> {
+  if (!(await t.core.db('core_user').where({ username: 'supervisor2' }).first('id'))) {
+    const { id, ...user } = (await t.core.db('core_user').where({ username: 'supervisor' }).first()) as Record<string, unknown>;
+    const [created] = await t.core.db('core_user').insert({ ...user, username: 'supervisor2', display_name: '监督人员二' }).returning('id');
+    const newId = typeof created === 'object' ? (created as { id: number }).id : (created as number);
+    for (const r of (await t.core.db('core_user_role').where({ user_id: id })) as { role: string }[]) await t.core.db('core_user_role').insert({ user_id: newId, role: r.role });
+  }
+  const agent = agentFor(t.core);
+  await login(agent, 'supervisor2');
+  return agent;
+}
 
 describe(`the public column (公开专栏) (${TEST_DB})`, () => {
   let t: TestDb;
@@ -117,9 +131,14 @@ describe(`the public column (公开专栏) (${TEST_DB})`, () => {
     expect(published.status).toBe(303);
     const row = await t.core.db('publicity_violation').where({ title: VIOLATION.title }).first();
     expect(row).toMatchObject({ county_id: countyId, village_id: village, township_id: await regionId(t, '城关镇'), involved_fen: 144000, recovered_fen: 144000 });
-    expect((await auditRows(t.core, 'publicity.violation.publish')).at(-1)).toMatchObject({ username: 'supervisor', object_type: 'violation', object_id: String(row.id) });
-
+    expect((await auditRows(t.core, 'publicity.violation.propose')).at(-1)).toMatchObject({ username: 'supervisor', object_type: 'violation', object_id: String(row.id) });
+    // Four eyes: proposed, not yet on the portal; a second supervisor approves it.
     const citizen = agentFor(t.core);
+    expect((await citizen.get(`/public/violations?county=${countyId}`)).text).not.toContain(VIOLATION.title);
+    const second = await secondSupervisor(t);
+    expect((await submit(second, '/publicity/violations', `/publicity/violations/${row.id}/approve`, {})).status).toBe(303);
+    expect((await auditRows(t.core, 'publicity.violation.publish')).at(-1)).toMatchObject({ username: 'supervisor2', object_type: 'violation', object_id: String(row.id) });
+
     const shown = (await citizen.get(`/public/violations?county=${countyId}`)).text;
     expect(shown).toContain(VIOLATION.title);
     expect(shown).toContain('1,440.00');
@@ -139,6 +158,44 @@ describe(`the public column (公开专栏) (${TEST_DB})`, () => {
     expect((await supervisor.get('/publicity/violations')).text).toContain('处理决定已被复议撤销');
     const again = await submit(supervisor, '/publicity/violations', `/publicity/violations/${row.id}/withdraw`, { reason: '再次撤回' });
     expect(again.status).toBe(409);
+  });
+
+  it('refuses the proposer approving their own proposal (four eyes, audited); records recoveries over time, recovered and outstanding summed', async () => {
+    const supervisor = agentFor(t.core);
+    await login(supervisor, 'supervisor');
+    const title = '北山村冒领补贴追回情况';
+    expect((await submit(supervisor, '/publicity/violations', '/publicity/violations', { ...VIOLATION, title, involved: '1000', recovered: '200', regionId: String(countyId) })).status).toBe(303);
+    const row = await t.core.db('publicity_violation').where({ title }).first();
+    expect(row.state).toBe('proposed');
+    const own = await submit(supervisor, '/publicity/violations', `/publicity/violations/${row.id}/approve`, {});
+    expect(own.status).toBe(403);
+    expect(own.text).toContain('另一名监督人员');
+    expect((await auditRows(t.core, 'access.denied')).at(-1)).toMatchObject({ username: 'supervisor', object_type: 'violation', object_id: String(row.id) });
+    expect((await t.core.db('publicity_violation').where({ id: row.id }).first()).state).toBe('proposed');
+    const second = await secondSupervisor(t);
+    expect((await submit(second, '/publicity/violations', `/publicity/violations/${row.id}/approve`, {})).status).toBe(303);
+
+    // Recoveries: a refusal keeps the typed values (422); more than outstanding is refused; two entries sum.
+    const bad = await submit(supervisor, '/publicity/violations', `/publicity/violations/${row.id}/recoveries`, { recoveredOn: '2026-11-25', amount: '0', recoveryDoc: '' });
+    expect(bad.status).toBe(422);
+    const html = parse(bad.text);
+    expect(html.querySelector(`#e-amount_${row.id}`)!.text).toContain('追回金额');
+    expect(html.querySelector(`#e-recoveryDoc_${row.id}`)).not.toBeNull();
+    expect(html.querySelector(`#f-recoveredOn_${row.id}`)!.getAttribute('value')).toBe('2026-11-25');
+    const tooMuch = await submit(supervisor, '/publicity/violations', `/publicity/violations/${row.id}/recoveries`, { recoveredOn: '2026-11-25', amount: '900', recoveryDoc: '收据 001' });
+    expect(tooMuch.status).toBe(422);
+    expect(parse(tooMuch.text).querySelector(`#e-amount_${row.id}`)!.text).toContain('800.00');
+    for (const [on, amount, doc] of [['2026-11-25', '300', '收据 001'], ['2026-11-28', '150.5', '收据 002']]) {
+      expect((await submit(supervisor, '/publicity/violations', `/publicity/violations/${row.id}/recoveries`, { recoveredOn: on!, amount: amount!, recoveryDoc: doc! })).status).toBe(303);
+    }
+    const entries = await t.core.db('publicity_violation_recovery').where({ violation_id: row.id });
+    expect(entries.map((e) => Number(e.amount_fen)).sort((a, b) => a - b)).toEqual([15050, 30000]);
+    expect((await auditRows(t.core, 'publicity.violation.recover')).filter((r) => r.object_id === String(row.id))).toHaveLength(2);
+    const staff = (await supervisor.get('/publicity/violations')).text;
+    expect(staff).toContain('尚待追回 349.50');
+    const shown = (await agentFor(t.core).get(`/public/violations?county=${countyId}`)).text;
+    expect(shown).toContain(title);
+    expect(shown).toContain('650.50');
   });
 
   it('refuses violations from other roles (403, audited) and bad input (422, with the typed values kept)', async () => {

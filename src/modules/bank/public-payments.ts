@@ -35,7 +35,9 @@ export interface PublicPayment {
 export async function publicPaymentsOf(db: Conn, personId: number): Promise<PublicPayment[]> {
   const lines = (await paymentsOf(db, personId, null)).filter((p) => p.round_state === 'released' || p.round_state === 'transferred');
   const ids = lines.map((l) => l.line_id);
-  const [results, cases] = await Promise.all([resultsOfLines(db, ids), casesOfLines(db, ids)]);
+  // One after another: the portal's query reads inside a transaction, whose connection takes one query at a time.
+  const results = await resultsOfLines(db, ids);
+  const cases = await casesOfLines(db, ids);
   return lines.map((l) => {
     const r = results.get(l.line_id);
     const c = cases.get(l.line_id);

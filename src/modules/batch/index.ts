@@ -19,6 +19,7 @@ export { type RosterRow, type RoundRow, rosterAndRound, rosterInScope, rosterSta
 export { type PrintedLine, printedLines, villageTotals } from './queries.ts';
 export { type RoundMoneyRow, openFindingsByRound, roundsWithMoney } from './queries.ts';
 export { type ReportLine, releasedLinesForReports } from './queries.ts';
+export { roundLinePopulation } from './queries.ts';
 export { ROUND_STATES, type RoundState } from './model.ts';
 export { MIN_PUBLICITY_DAYS, ROSTER_STATES, type RosterState, formatQuantity, parsePeriod } from './model.ts';
 export { type ExportLineRow, type ExportRoundRow, linesForExport, roundsForExport } from './queries.ts';

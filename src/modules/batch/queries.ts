@@ -591,3 +591,26 @@ export async function linesForExport(db: Conn, regionPath: string, from: string,
     .limit(limit)
     .select('l.id', 'l.round_id', 'l.roster_id', 'l.person_id', 'l.person_name', 'l.id_masked', 't.name as township_name', 'v.name as village_name', 'l.tier_name', 'l.standard_fen', 'l.quantity_milli', 'l.amount_fen', 'l.state', 'l.reissue', 'l.source');
 }
+
+/**
+ * The population a spot check draws from (supervision), in ascending line id order: a round's active lines, or one
+ * village's of them, or (samePolicyPeriod) every active line of the rounds of the round's policy item and period in its
+ * county; only lines of townships under `regionPath`.
+ */
+export async function roundLinePopulation(
+  db: Conn,
+  input: { roundId: number; villageId: number | null; samePolicyPeriod: boolean; regionPath: string },
+): Promise<{ line_id: number; person_id: number; township_id: number; village_id: number }[]> {
+  const q = db('batch_line as l')
+    .join('batch_roster as s', 's.id', 'l.roster_id')
+    .join('core_region as t', 't.id', 's.township_id')
+    .where('l.state', 'active')
+    .where('t.path', 'like', `${input.regionPath}%`);
+  if (input.samePolicyPeriod) {
+    const round: { policy_item_id: number; period: string; county_id: number } | undefined = await db('batch_round').where({ id: input.roundId }).first('policy_item_id', 'period', 'county_id');
+    if (!round) return [];
+    q.whereIn('l.round_id', db('batch_round').where({ policy_item_id: round.policy_item_id, period: round.period, county_id: round.county_id }).select('id'));
+  } else q.where('l.round_id', input.roundId);
+  if (input.villageId !== null) q.where('l.village_id', input.villageId);
+  return q.orderBy('l.id').select('l.id as line_id', 'l.person_id', 's.township_id', 'l.village_id');
+}

@@ -11,6 +11,10 @@ export const publicityAuditVocabulary: AuditVocabulary = {
     },
     'publicity.complaint.progress': { label: '投诉举报转为办理中', sentence: (s) => `受理编号 ${s.text('trackingNo')}` },
     'publicity.complaint.answer': { label: '答复投诉举报', sentence: (s) => clauses(`受理编号 ${s.text('trackingNo')}`, `答复：${s.text('answer')}`) },
+    'publicity.complaint.enter': { label: '登记投诉举报（电话、来信、来访）', sentence: (s) => clauses(`受理编号 ${s.text('trackingNo')}`, `收到日期 ${s.text('receivedOn')}`) },
+    'publicity.complaint.assign': { label: '交办投诉举报', sentence: (s) => clauses(`受理编号 ${s.text('trackingNo')}`, `答复期限 ${s.text('dueOn')}`) },
+    'publicity.complaint.close': { label: '办结投诉举报', sentence: (s) => `受理编号 ${s.text('trackingNo')}` },
+    'publicity.complaint.return': { label: '退回投诉举报答复', sentence: (s) => clauses(`受理编号 ${s.text('trackingNo')}`, `原因：${s.text('note')}`) },
     'publicity.payment_query': {
       label: '公开查询个人发放结果',
       sentence: (s) => clauses(s.text('result') === 'found' ? `查到 ${s.count('payments')} 笔发放记录` : s.text('result') === 'throttled' ? '查询过于频繁，已拒绝' : '未查到（姓名、身份证号码或账户后四位不符）'),
@@ -19,6 +23,11 @@ export const publicityAuditVocabulary: AuditVocabulary = {
       label: '公开曝光违规问题',
       sentence: (s) => clauses(`“${s.text('title')}”`, `发生地 ${s.text('place')}`, `涉及 ${s.yuan('involvedFen')} 元`, `已追回 ${s.yuan('recoveredFen')} 元`, `处理决定 ${s.text('docNumber')}`),
     },
+    'publicity.violation.propose': {
+      label: '提议公开曝光违规问题',
+      sentence: (s) => clauses(`“${s.text('title')}”`, `发生地 ${s.text('place')}`, `涉及 ${s.yuan('involvedFen')} 元`, `已追回 ${s.yuan('recoveredFen')} 元`, `处理决定 ${s.text('docNumber')}`),
+    },
+    'publicity.violation.recover': { label: '登记追回违规资金', sentence: (s) => clauses(`“${s.text('title')}”`, `${s.text('recoveredOn')} 追回 ${s.yuan('amountFen')} 元`, `凭证 ${s.text('doc')}`) },
     'publicity.violation.withdraw': { label: '撤回曝光的违规问题', sentence: (s) => clauses(`“${s.text('title')}”`, `原因：${s.text('reason')}`) },
     'publicity.notice.publish': {
       label: '发布公示',

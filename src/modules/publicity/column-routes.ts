@@ -3,11 +3,10 @@ import type { Context } from 'koa';
 import { businessDate, businessYear } from '../../core/dates.ts';
 import { NotFoundError } from '../../core/errors.ts';
 import { validate } from '../../core/http/validate.ts';
-import { formatYuan } from '../../core/money.ts';
 import { type Region, publicCounty } from '../../core/regions.ts';
 import { csvLine } from '../../core/spreadsheet.ts';
 import type { Web } from '../../core/web/web.ts';
-import { DATASETS, type Dataset, datasetNamed, fundLedger, ledgerLines, placeTotals, presentedViolations, sumLines, countyPhoneBook, countyPlaces } from './column.ts';
+import { DATASETS, type Dataset, countyPhoneBook, countyPlaces, datasetNamed, fundLedger, presentLedger, presentedViolations } from './column.ts';
 import { columnQuerySchema, dataFileSchema } from './column-schemas.ts';
 
 /** The pages of the column, in the order its home lists them: the address (with ?county=), the title, what it holds. */
@@ -55,43 +54,7 @@ export function columnRoutes(router: Router, web: Web): void {
     const { county, counties, query } = await countyOf(ctx);
     if (!county) return chooseCounty(ctx, '惠民惠农补贴资金台账', '/public/ledgers', counties);
     const year = query.year ?? businessYear();
-    const ledger = await fundLedger(db, county, year);
-    const base = `/public/ledgers?county=${county.id}&year=${year}`;
-    const money = (l: { allocatedFen: number | null; paidFen: number; people: number }) => ({ allocated: l.allocatedFen === null ? '' : formatYuan(l.allocatedFen), paid: formatYuan(l.paidFen), people: l.people });
-    const present = (lines: ReturnType<typeof ledgerLines>) => ({ rows: lines.map((l) => ({ code: l.code, name: l.name, department: l.department, ...money(l) })), total: money(sumLines(lines)) });
-    let level: 'county' | 'township' | 'village' = 'county';
-    let place: Region | undefined;
-    let township: Region | undefined;
-    let places: { name: string; href: string; paid: string; people: number }[] = [];
-    if (query.village) {
-      place = ledger.places.villages.find((v) => v.id === query.village);
-      if (!place) throw new NotFoundError('本县（区）没有这个村（社区）');
-      township = ledger.places.townships.find((t) => t.id === place!.parent_id);
-      level = 'village';
-    } else if (query.township) {
-      place = township = ledger.places.townships.find((t) => t.id === query.township);
-      if (!place) throw new NotFoundError('本县（区）没有这个乡镇（街道）');
-      level = 'township';
-    }
-    const lines = level === 'village' ? ledgerLines(ledger, { village: place!.id }) : level === 'township' ? ledgerLines(ledger, { township: place!.id }) : ledgerLines(ledger);
-    if (level !== 'village') {
-      const list = level === 'county' ? ledger.places.townships : ledger.places.villages.filter((v) => v.parent_id === place!.id);
-      const totals = placeTotals(ledger, level === 'county' ? 'township' : 'village', list.map((r) => r.id));
-      places = list.map((r) => ({ name: r.name, href: `${base}&${level === 'county' ? 'township' : 'village'}=${r.id}`, paid: formatYuan(totals.get(r.id)!.paidFen), people: totals.get(r.id)!.people }));
-    }
-    const where = level === 'county' ? county.name : level === 'township' ? `${county.name}${place!.name}` : `${county.name}${township?.name ?? ''}${place!.name}`;
-    web.render(ctx, 'publicity/public-ledgers.njk', {
-      title: `${where}${year}年惠民惠农补贴资金台账`,
-      county,
-      year,
-      level,
-      township,
-      place,
-      base,
-      ...present(lines),
-      places,
-      placesLabel: level === 'county' ? '乡镇（街道）' : '村（社区）',
-    });
+    web.render(ctx, 'publicity/public-ledgers.njk', presentLedger(await fundLedger(db, county, year), county, year, { township: query.township ?? null, village: query.village ?? null }));
   });
 
   router.get('/public/violations', async (ctx) => {

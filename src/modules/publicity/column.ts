@@ -1,5 +1,6 @@
 import type { Conn } from '../../core/db.ts';
 import { formatDateTime } from '../../core/dates.ts';
+import { NotFoundError } from '../../core/errors.ts';
 import { type Fen, formatYuan } from '../../core/money.ts';
 import type { Region } from '../../core/regions.ts';
 import { settingsAt } from '../../core/settings.ts';
@@ -8,7 +9,7 @@ import { lineFacts, transferredRounds } from '../batch/index.ts';
 import { policyList, presentVersion, yearAllocations } from '../policy/index.ts';
 import { NOTICE_KINDS, NOTICE_STATUSES, SUPERVISION_PHONE_KEY } from './model.ts';
 import { noticesOfYear } from './queries.ts';
-import { publishedViolations } from './violations.ts';
+import { publishedViolations, recoveriesOf, recoveryTotals } from './violations.ts';
 
 /**
  * 公开专栏 (一个专栏管公开): what the portal shows per county without login, read here so that the pages and the
@@ -151,7 +152,9 @@ export async function presentedViolations(db: Conn, county: Region) {
   const rows = await publishedViolations(db, county.id);
   const ids = [...new Set(rows.flatMap((r) => [r.township_id, r.village_id]).filter((id): id is number => id !== null))];
   const names = new Map(((await db('core_region').whereIn('id', ids).select('id', 'name')) as { id: number; name: string }[]).map((r) => [r.id, r.name]));
-  return rows.map((r) => ({
+  // Recovered so far: at the decision plus every recovery recorded since.
+  const entries = await recoveriesOf(db, rows.map((r) => r.id));
+  return rows.map((r) => ({ ...r, recovered_fen: recoveryTotals(r, entries.get(r.id) ?? []).recovered as Fen })).map((r) => ({
     id: r.id,
     township: r.township_id ? (names.get(r.township_id) ?? '') : '',
     village: r.village_id ? (names.get(r.village_id) ?? '') : '',
@@ -271,3 +274,46 @@ export const DATASETS: Dataset[] = [
 ];
 
 export const datasetNamed = (name: string) => DATASETS.find((d) => d.name === name);
+
+/**
+ * The ledger page of a county, a township or a village (三级台账): the policies' lines of that level with their total,
+ * the places one level down with their figures and links, and the page's title. 404 for a place not in the county.
+ */
+export function presentLedger(ledger: FundLedger, county: Region, year: number, asked: { township: number | null; village: number | null }) {
+  const base = `/public/ledgers?county=${county.id}&year=${year}`;
+  const money = (l: { allocatedFen: number | null; paidFen: number; people: number }) => ({ allocated: l.allocatedFen === null ? '' : formatYuan(l.allocatedFen), paid: formatYuan(l.paidFen), people: l.people });
+  const present = (lines: ReturnType<typeof ledgerLines>) => ({ rows: lines.map((l) => ({ code: l.code, name: l.name, department: l.department, ...money(l) })), total: money(sumLines(lines)) });
+  let level: 'county' | 'township' | 'village' = 'county';
+  let place: Region | undefined;
+  let township: Region | undefined;
+  let places: { name: string; href: string; paid: string; people: number }[] = [];
+  if (asked.village) {
+    place = ledger.places.villages.find((v) => v.id === asked.village);
+    if (!place) throw new NotFoundError('本县（区）没有这个村（社区）');
+    township = ledger.places.townships.find((t) => t.id === place!.parent_id);
+    level = 'village';
+  } else if (asked.township) {
+    place = township = ledger.places.townships.find((t) => t.id === asked.township);
+    if (!place) throw new NotFoundError('本县（区）没有这个乡镇（街道）');
+    level = 'township';
+  }
+  const lines = level === 'village' ? ledgerLines(ledger, { village: place!.id }) : level === 'township' ? ledgerLines(ledger, { township: place!.id }) : ledgerLines(ledger);
+  if (level !== 'village') {
+    const list = level === 'county' ? ledger.places.townships : ledger.places.villages.filter((v) => v.parent_id === place!.id);
+    const totals = placeTotals(ledger, level === 'county' ? 'township' : 'village', list.map((r) => r.id));
+    places = list.map((r) => ({ name: r.name, href: `${base}&${level === 'county' ? 'township' : 'village'}=${r.id}`, paid: formatYuan(totals.get(r.id)!.paidFen), people: totals.get(r.id)!.people }));
+  }
+  const where = level === 'county' ? county.name : level === 'township' ? `${county.name}${place!.name}` : `${county.name}${township?.name ?? ''}${place!.name}`;
+  return {
+    title: `${where}${year}年惠民惠农补贴资金台账`,
+    county,
+    year,
+    level,
+    township,
+    place,
+    base,
+    ...present(lines),
+    places,
+    placesLabel: level === 'county' ? '乡镇（街道）' : '村（社区）',
+  };
+}

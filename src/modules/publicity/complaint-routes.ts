@@ -4,10 +4,15 @@ import { formatDateTime } from '../../core/dates.ts';
 import { ConflictError, ValidationError } from '../../core/errors.ts';
 import { requireId, validate } from '../../core/http/validate.ts';
 import type { Web } from '../../core/web/web.ts';
-import { COMPLAINT_KINDS, complaintAnswerSchema, complaintSchema, complaintStatusSchema } from './complaint-schemas.ts';
-import { COMPLAINT_STATUSES, TooManyRequestsError, complaintQueue, complaintStatus, contactOf, fileComplaint, formatQueryCode, handleComplaint } from './complaints.ts';
+import { COMPLAINT_CHANNELS, COMPLAINT_KINDS, complaintAnswerSchema, complaintAssignSchema, complaintReturnSchema, complaintSchema, complaintStatusSchema, staffComplaintSchema } from './complaint-schemas.ts';
+import { COMPLAINT_STATUSES, TooManyRequestsError, assignComplaint, complaintQueue, complaintStatus, contactOf, enterComplaint, fileComplaint, formatQueryCode, handleComplaint, reviewComplaint } from './complaints.ts';
 import { formatSheetCode, normaliseSheetCode } from './model.ts';
-import { can } from './policy.ts';
+import { COMPLAINT_ASSIGNEES, can } from './policy.ts';
+import { ALLOWED, refused } from '../../core/authz.ts';
+import type { Actor } from '../../core/auth/roles.ts';
+
+/** Who opens the staff queue: the handlers (their county's complaints) and the townships (those assigned to them). */
+const hasAnyRole = (a: Actor) => (can(a, 'view_complaints', null).ok || a.roles.some((r) => COMPLAINT_ASSIGNEES.includes(r)) ? ALLOWED : refused('role', '只有监督人员、财政局业务科室和承办乡镇可以查看投诉举报'));
 
 /**
  * 公示异议、投诉举报: the portal's form and status query (no login, rate-limited per address), and the staff queue
@@ -69,8 +74,14 @@ export function complaintRoutes(router: Router, web: Web): void {
 
   // Staff: the queue of what the public filed in their county scope.
   async function queuePage(ctx: Context, extra: Record<string, unknown> = {}, status = 200) {
-    const actor = await web.permit(ctx, (a) => can(a, 'view_complaints', null));
+    const actor = await web.permit(ctx, (a) => hasAnyRole(a));
     const rows = await complaintQueue(db, actor);
+    const regions = (await db('core_region').whereIn('level', ['county', 'township']).select('id', 'name', 'level', 'path')) as { id: number; name: string; level: string; path: string }[];
+    const scopeCounties = regions.filter((r) => r.level === 'county' && r.path.startsWith(actor.regionPath)).map((c) => ({ value: c.id, label: c.name }));
+    const countyPath = new Map(regions.filter((r) => r.level === 'county').map((r) => [r.id, r.path]));
+    const townshipsOf = (countyId: number) => regions.filter((r) => r.level === 'township' && r.path.startsWith(countyPath.get(countyId) ?? '-')).map((r) => ({ value: r.id, label: r.name }));
+    const regionName = new Map(regions.map((r) => [r.id, r.name]));
+    const pathOf = (regionId: number | null) => (regionId === null ? null : regions.find((r) => r.id === regionId)?.path ?? null);
     web.render(
       ctx,
       'publicity/complaint-queue.njk',
@@ -88,9 +99,19 @@ export function complaintRoutes(router: Router, web: Web): void {
           contact: contactOf(r),
           answer: r.shownAnswer,
           answeredAt: r.shownAnsweredAt ? formatDateTime(r.shownAnsweredAt) : null,
-          canAnswer: can(actor, 'answer_complaint', r).ok,
-          canProgress: can(actor, 'answer_complaint', r).ok && r.status === 'received',
+          channel: COMPLAINT_CHANNELS[r.channel] ?? '门户网站',
+          receivedOn: r.received_on,
+          assignee: r.assignee_region_id ? regionName.get(r.assignee_region_id) ?? '' : null,
+          canAnswer: can(actor, 'answer_complaint', { ...r, assignee_path: pathOf(r.assignee_region_id) }).ok,
+          canProgress: can(actor, 'assign_complaint', r).ok && r.status === 'received',
+          canAssign: can(actor, 'assign_complaint', r).ok,
+          canReview: can(actor, 'close_complaint', r).ok,
+          canReturn: can(actor, 'return_complaint', { ...r, assignee_path: pathOf(r.assignee_region_id) }).ok,
+          townships: townshipsOf(r.county_id),
         })),
+        canEnter: can(actor, 'enter_complaint', null).ok,
+        channels: COMPLAINT_CHANNELS,
+        counties: scopeCounties,
         errors: {},
         values: {},
         ...extra,
@@ -102,7 +123,7 @@ export function complaintRoutes(router: Router, web: Web): void {
   router.get('/publicity/complaints', (ctx) => queuePage(ctx));
 
   router.post('/publicity/complaints/:id/answer', async (ctx) => {
-    const actor = await web.permit(ctx, (a) => can(a, 'view_complaints', null));
+    const actor = await web.permit(ctx, (a) => hasAnyRole(a));
     const id = requireId(ctx.params.id, '投诉举报');
     await web.formStep(
       ctx,
@@ -117,4 +138,33 @@ export function complaintRoutes(router: Router, web: Web): void {
     const id = requireId(ctx.params.id, '投诉举报');
     await web.formStep(ctx, '/publicity/complaints', () => handleComplaint(web.core, actor, id, { kind: 'progress' }), (extra, status) => queuePage(ctx, extra, status));
   });
+
+  // Staff register what came by phone, letter or visit; the receipt shows the query code once, to pass on.
+  router.post('/publicity/complaints/new', async (ctx) => {
+    const actor = await web.permit(ctx, (a) => can(a, 'view_complaints', null));
+    const body = (ctx.request.body ?? {}) as Record<string, unknown>;
+    try {
+      const entered = await enterComplaint(web.core, actor, validate(staffComplaintSchema, body));
+      web.render(ctx, 'publicity/complaint-receipt.njk', { title: '已登记', kind: '投诉举报', staff: true, trackingNo: entered.trackingNo, code: formatQueryCode(entered.code) });
+    } catch (err) {
+      if (!(err instanceof ValidationError)) throw err;
+      await queuePage(ctx, { values: { ...body, _csrf: undefined }, errors: err.fieldErrors, entering: true }, 422);
+    }
+  });
+
+  /** A step on one complaint's row: its field errors are keyed by the row, its typed values kept. */
+  const rowStep = (path: string, run: (ctx: Context, actor: Awaited<ReturnType<typeof web.permit>>, id: number) => Promise<string>) =>
+    router.post(`/publicity/complaints/:id/${path}`, async (ctx) => {
+      const actor = await web.permit(ctx, (a) => hasAnyRole(a));
+      const id = requireId(ctx.params.id, '投诉举报');
+      await web.formStep(
+        ctx,
+        '/publicity/complaints',
+        () => run(ctx, actor, id),
+        (extra, status) => queuePage(ctx, { ...extra, answerFor: id, values: { ...((ctx.request.body ?? {}) as object), _csrf: undefined }, errors: Object.fromEntries(Object.entries((extra.errors as Record<string, string>) ?? {}).map(([k, v]) => [`${k}_${id}`, v])) }, status),
+      );
+    });
+  rowStep('assign', (ctx, actor, id) => assignComplaint(web.core, actor, id, validate(complaintAssignSchema, ctx.request.body).townshipId));
+  rowStep('close', (_ctx, actor, id) => reviewComplaint(web.core, actor, id, { kind: 'close' }));
+  rowStep('return', (ctx, actor, id) => reviewComplaint(web.core, actor, id, { kind: 'return', note: validate(complaintReturnSchema, ctx.request.body).note }));
 }

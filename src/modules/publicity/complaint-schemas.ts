@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { id, optional, personName, text } from '../../core/fields.ts';
+import { businessDate, id, optional, personName, text } from '../../core/fields.ts';
 import { normaliseSheetCode } from './model.ts';
 
 /** The kinds of what the public files on the portal. */
@@ -43,3 +43,28 @@ export const complaintStatusSchema = z.object({
 
 /** Staff's answer to a complaint. */
 export const complaintAnswerSchema = z.object({ answer: text('答复内容', 1000) });
+
+/** How a complaint reached the county: the portal, or by phone, letter or visit (entered by staff). */
+export const COMPLAINT_CHANNELS = { portal: '门户网站', phone: '电话', letter: '来信', visit: '来访' } as const;
+export type ComplaintChannel = keyof typeof COMPLAINT_CHANNELS;
+
+/**
+ * A complaint received by phone, letter or visit, entered by staff: the channel and the date received, then the
+ * portal's pieces (county, subject, content, optional contact); a township of the county is optional.
+ */
+export const staffComplaintSchema = z.object({
+  channel: z.enum(['phone', 'letter', 'visit'], { error: '请选择受理渠道（电话、来信或来访）' }),
+  receivedOn: businessDate('收到日期', { notAfterToday: true }),
+  countyId: id('所在县（区）'),
+  subject: text('投诉举报事项', 100),
+  content: text('具体内容', 1000),
+  contactName: optional(personName('联系人姓名')),
+  phone: optional(phone),
+});
+export type StaffComplaintInput = z.infer<typeof staffComplaintSchema>;
+
+/** Assigning a complaint to the township whose station and finance office answer it. */
+export const complaintAssignSchema = z.object({ townshipId: id('承办乡镇') });
+
+/** Sending an answer back for a better one: why. */
+export const complaintReturnSchema = z.object({ note: text('退回原因', 300) });

@@ -10,9 +10,11 @@ import { AppError, ConflictError, NotFoundError, ValidationError } from '../../c
 import { maskPhone } from '../../core/mask.ts';
 import { findRegion, isPathInScope, whereRegionInScope } from '../../core/regions.ts';
 import { objectionResolution, recordPublicObjection } from '../batch/index.ts';
-import { COMPLAINT_KINDS, type ComplaintInput, type ComplaintKind } from './complaint-schemas.ts';
+import { COMPLAINT_CHANNELS, COMPLAINT_KINDS, type ComplaintInput, type ComplaintKind, type StaffComplaintInput } from './complaint-schemas.ts';
+import { closeDeadline, openDeadline } from '../../core/deadlines.ts';
+import { PUBLICITY_DEADLINES } from './deadlines.ts';
 import { normaliseSheetCode } from './model.ts';
-import { can } from './policy.ts';
+import { COMPLAINT_TRANSITIONS, can } from './policy.ts';
 import { sheetByCode } from './queries.ts';
 
 /**
@@ -22,7 +24,10 @@ import { sheetByCode } from './queries.ts';
  * the township resolves; a complaint waits in the queue of the supervisors and the finance section, who answer it.
  */
 
-export const COMPLAINT_STATUSES = { received: '已受理', in_progress: '办理中', answered: '已答复' } as const;
+export const COMPLAINT_STATUSES = { received: '已受理', in_progress: '办理中', assigned: '已交办', answered: '已答复', closed: '已办结' } as const;
+
+/** The same statuses in the public's words on the status page (an assignee's answer shows once the handler closes it). */
+export const PUBLIC_COMPLAINT_STATUSES = { received: '已受理', in_progress: '办理中', assigned: '已交承办单位办理', answered: '已答复', closed: '已办结' } as const;
 export type ComplaintStatus = keyof typeof COMPLAINT_STATUSES;
 
 /** The portal's limits per client address: filings, and status queries (the query code is guessed no faster). */
@@ -98,6 +103,14 @@ export interface ComplaintRow {
   answered_at: string | null;
   filed_on: string;
   created_at: string;
+  channel: keyof typeof COMPLAINT_CHANNELS;
+  received_on: string | null;
+  entered_by: number | null;
+  assignee_region_id: number | null;
+  assigned_by: number | null;
+  assigned_at: string | null;
+  closed_by: number | null;
+  closed_at: string | null;
 }
 
 /**
@@ -164,6 +177,8 @@ async function standing(db: Conn, row: ComplaintRow): Promise<{ status: Complain
     if (o?.resolvedAt) return { status: 'answered', answer: o.resolution, answeredAt: o.resolvedAt };
     return { status: 'received', answer: null, answeredAt: null };
   }
+  // An assignee's answer waits for the handler's review: the public sees it once closed.
+  if (row.status === 'answered' && row.assignee_region_id !== null) return { status: 'assigned', answer: null, answeredAt: null };
   return { status: row.status, answer: row.answer, answeredAt: row.answered_at };
 }
 
@@ -180,21 +195,29 @@ export async function complaintStatus(core: Core, trackingNo: string, typedCode:
   const given = Buffer.from(codeHash(core, code));
   if (!row || !constantTimeEqual(given, Buffer.from(row.code_hash))) return null;
   const s = await standing(core.db, row);
-  return { trackingNo: row.tracking_no, kind: COMPLAINT_KINDS[row.kind], filedOn: row.filed_on, status: COMPLAINT_STATUSES[s.status], answer: s.answer, answeredAt: s.answeredAt };
+  return { trackingNo: row.tracking_no, kind: COMPLAINT_KINDS[row.kind], filedOn: row.filed_on, status: PUBLIC_COMPLAINT_STATUSES[s.status], answer: s.answer, answeredAt: s.answeredAt };
 }
 
 /** The queue for staff: what the public filed in the actor's county scope, newest first, with where each stands. */
 export async function complaintQueue(db: Conn, actor: Actor): Promise<(ComplaintRow & { standing: ComplaintStatus; shownAnswer: string | null; shownAnsweredAt: string | null })[]> {
-  const rows = (await whereRegionInScope(db('publicity_complaint').orderBy('id', 'desc').limit(500), 'county_id', actor, db)) as ComplaintRow[];
+  const rows = (await (actor.regionLevel === 'township'
+    ? whereRegionInScope(db('publicity_complaint').whereNotNull('assignee_region_id').orderBy('id', 'desc').limit(500), 'assignee_region_id', actor, db)
+    : whereRegionInScope(db('publicity_complaint').orderBy('id', 'desc').limit(500), 'county_id', actor, db))) as ComplaintRow[];
   return Promise.all(rows.map(async (r) => {
-    const s = await standing(db, r);
+    const s = r.kind === 'complaint' ? { status: r.status, answer: r.answer, answeredAt: r.answered_at } : await standing(db, r);
     return { ...r, standing: s.status, shownAnswer: s.answer, shownAnsweredAt: s.answeredAt };
   }));
 }
 
-/** Complaints (not objections, which the township resolves on the roster) still to answer in the actor's scope. */
+/** Complaints (not objections, which the township resolves on the roster) still to answer in the actor's scope, or a township's answer to review. */
 export async function unansweredComplaints(db: Conn, actor: Actor): Promise<number> {
-  const row = (await whereRegionInScope(db('publicity_complaint').where({ kind: 'complaint' }).whereNot({ status: 'answered' }), 'county_id', actor, db).count({ n: '*' }).first()) as { n: number | string };
+  const row = (await whereRegionInScope(db('publicity_complaint').where({ kind: 'complaint' }).where((q) => q.whereIn('status', ['received', 'in_progress']).orWhere((a) => a.where({ status: 'answered' }).whereNotNull('assignee_region_id'))), 'county_id', actor, db).count({ n: '*' }).first()) as { n: number | string };
+  return Number(row.n);
+}
+
+/** Complaints assigned to the actor's township and not yet answered. */
+export async function assignedComplaints(db: Conn, actor: Actor): Promise<number> {
+  const row = (await whereRegionInScope(db('publicity_complaint').where({ kind: 'complaint', status: 'assigned' }), 'assignee_region_id', actor, db).count({ n: '*' }).first()) as { n: number | string };
   return Number(row.n);
 }
 
@@ -202,8 +225,9 @@ export async function unansweredComplaints(db: Conn, actor: Actor): Promise<numb
 async function complaintInScope(db: Conn, actor: Actor, id: number): Promise<ComplaintRow> {
   const row = (await db('publicity_complaint').where({ id }).first()) as ComplaintRow | undefined;
   const county = row ? await findRegion(db, row.county_id) : undefined;
-  if (!row || !county || !isPathInScope(actor, county.path)) throw new NotFoundError('该投诉举报不存在或不在您的管辖范围内');
-  return row;
+  const assignee = row?.assignee_region_id ? await findRegion(db, row.assignee_region_id) : undefined;
+  if (!row || !county || !(isPathInScope(actor, county.path) || (assignee && isPathInScope(actor, assignee.path)))) throw new NotFoundError('该投诉举报不存在或不在您的管辖范围内');
+  return { ...row, assignee_path: assignee?.path ?? null } as ComplaintRow & { assignee_path: string | null };
 }
 
 /**
@@ -213,8 +237,9 @@ async function complaintInScope(db: Conn, actor: Actor, id: number): Promise<Com
 export async function handleComplaint(core: Core, actor: Actor, id: number, step: { kind: 'progress' } | { kind: 'answer'; answer: string }): Promise<string> {
   const row = await complaintInScope(core.db, actor, id);
   await authorize(core.db, actor, can(actor, 'answer_complaint', row), { objectType: 'complaint', objectId: id });
-  if (step.kind === 'progress' && row.status !== 'received') throw new ConflictError('该投诉举报已在办理中');
+  if (step.kind === 'progress' && !COMPLAINT_TRANSITIONS.progress.includes(row.status)) throw new ConflictError('该投诉举报已在办理中');
   await inTransaction(core.db, async (trx) => {
+    if (step.kind === 'answer') await closeDeadline(trx, actor, { rule: PUBLICITY_DEADLINES.complaint_answer.code, objectType: 'complaint', objectId: id, outcome: 'done' });
     const change = step.kind === 'answer' ? { status: 'answered', answer: step.answer, answered_by: actor.userId, answered_at: nowIso() } : { status: 'in_progress' };
     const updated = await trx('publicity_complaint').where({ id, status: row.status }).update(change);
     if (updated !== 1) throw new ConflictError('该投诉举报刚被他人处理，请刷新后查看');
@@ -225,8 +250,80 @@ export async function handleComplaint(core: Core, actor: Actor, id: number, step
       summary: { trackingNo: row.tracking_no, ...(step.kind === 'answer' ? { answer: step.answer } : {}) },
     });
   });
+  if (step.kind === 'answer' && row.status === 'assigned') return `已答复 ${row.tracking_no}：待监督人员或财政局业务科室审核办结`;
   return step.kind === 'answer' ? `已答复 ${row.tracking_no}：群众凭受理编号和查询码可查看答复` : `${row.tracking_no} 已转为办理中`;
 }
 
 /** The contact's phone, masked, for staff (never decrypted on a page). */
 export const contactOf = (row: Pick<ComplaintRow, 'contact_name' | 'phone_masked'>) => [row.contact_name, row.phone_masked].filter(Boolean).join('，') || '未留';
+
+/**
+ * Register a complaint received by phone, letter or visit (staff): a tracking number and a query code as a portal
+ * filing (the code shown once, for staff to pass on), the phone encrypted and masked; audited in the transaction.
+ */
+export async function enterComplaint(core: Core, actor: Actor, input: StaffComplaintInput): Promise<{ trackingNo: string; code: string }> {
+  await authorize(core.db, actor, can(actor, 'enter_complaint', null), { objectType: 'complaint', objectId: null });
+  const county = await findRegion(core.db, input.countyId);
+  if (!county || county.level !== 'county' || !isPathInScope(actor, county.path)) throw new ValidationError({ countyId: '请选择您管辖范围内的县（区）' });
+  const filedOn = businessDate();
+  return inTransaction(core.db, async (trx) => {
+    let trackingNo = newTrackingNo(filedOn);
+    while (await trx('publicity_complaint').where({ tracking_no: trackingNo }).first('id')) trackingNo = newTrackingNo(filedOn);
+    const code = newQueryCode();
+    const id = await insertReturningId(trx, 'publicity_complaint', {
+      tracking_no: trackingNo,
+      code_hash: codeHash(core, code),
+      kind: 'complaint',
+      county_id: county.id,
+      subject: input.subject,
+      content: input.content,
+      contact_name: input.contactName,
+      phone_enc: input.phone ? core.crypto.encrypt(input.phone) : null,
+      phone_masked: input.phone ? maskPhone(input.phone) : null,
+      status: 'received',
+      filed_on: filedOn,
+      created_at: nowIso(),
+      channel: input.channel,
+      received_on: input.receivedOn,
+      entered_by: actor.userId,
+    });
+    await recordAudit(trx, actor, { action: 'publicity.complaint.enter', objectType: 'complaint', objectId: id, summary: { trackingNo, channel: input.channel, receivedOn: input.receivedOn } });
+    return { trackingNo, code };
+  });
+}
+
+/** Assign a complaint to a township of its county (its station and finance office answer it): the clock opens. */
+export async function assignComplaint(core: Core, actor: Actor, id: number, townshipId: number): Promise<string> {
+  const row = await complaintInScope(core.db, actor, id);
+  await authorize(core.db, actor, can(actor, 'assign_complaint', row), { objectType: 'complaint', objectId: id });
+  const county = await findRegion(core.db, row.county_id);
+  const township = await findRegion(core.db, townshipId);
+  if (!township || township.level !== 'township' || !county || !township.path.startsWith(county.path)) throw new ValidationError({ townshipId: '请选择该县（区）的承办乡镇' });
+  const due = await inTransaction(core.db, async (trx) => {
+    const updated = await trx('publicity_complaint').where({ id, status: row.status }).update({ status: 'assigned', assignee_region_id: township.id, assigned_by: actor.userId, assigned_at: nowIso() });
+    if (updated !== 1) throw new ConflictError('该投诉举报刚被他人处理，请刷新后查看');
+    const clock = await openDeadline(trx, actor, { rule: PUBLICITY_DEADLINES.complaint_answer, objectType: 'complaint', objectId: id, regionId: township.id, title: `投诉举报 ${row.tracking_no} 答复` });
+    await recordAudit(trx, actor, { action: 'publicity.complaint.assign', objectType: 'complaint', objectId: id, summary: { trackingNo: row.tracking_no, township: township.id, dueOn: clock.dueOn } });
+    return clock.dueOn;
+  });
+  return `${row.tracking_no} 已交办${township.name}，请于 ${due} 前答复`;
+}
+
+/** The handler closes an answered complaint (the public then sees the answer), or sends it back to the assignee (the clock reopens). */
+export async function reviewComplaint(core: Core, actor: Actor, id: number, step: { kind: 'close' } | { kind: 'return'; note: string }): Promise<string> {
+  const row = await complaintInScope(core.db, actor, id);
+  await authorize(core.db, actor, step.kind === 'close' ? can(actor, 'close_complaint', row) : can(actor, 'return_complaint', row), { objectType: 'complaint', objectId: id });
+  await inTransaction(core.db, async (trx) => {
+    const change = step.kind === 'close' ? { status: 'closed', closed_by: actor.userId, closed_at: nowIso() } : { status: 'assigned', answer: null, answered_by: null, answered_at: null };
+    const updated = await trx('publicity_complaint').where({ id, status: row.status }).update(change);
+    if (updated !== 1) throw new ConflictError('该投诉举报刚被他人处理，请刷新后查看');
+    if (step.kind === 'return') await openDeadline(trx, actor, { rule: PUBLICITY_DEADLINES.complaint_answer, objectType: 'complaint', objectId: id, regionId: row.assignee_region_id!, title: `投诉举报 ${row.tracking_no} 重新答复` });
+    await recordAudit(trx, actor, {
+      action: step.kind === 'close' ? 'publicity.complaint.close' : 'publicity.complaint.return',
+      objectType: 'complaint',
+      objectId: id,
+      summary: { trackingNo: row.tracking_no, ...(step.kind === 'return' ? { note: step.note, previousAnswer: row.answer } : {}) },
+    });
+  });
+  return step.kind === 'close' ? `${row.tracking_no} 已办结：群众凭受理编号和查询码可查看答复` : `${row.tracking_no} 已退回承办乡镇重新答复`;
+}

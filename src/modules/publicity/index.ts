@@ -2,8 +2,9 @@ import type { Core } from '../../core/context.ts';
 import type { AppModule } from '../../core/module.ts';
 import { rosterInScope } from '../batch/index.ts';
 import { publicityAuditVocabulary } from './audit-labels.ts';
-import { unansweredComplaints } from './complaints.ts';
-import { COMPLAINT_HANDLERS, can } from './policy.ts';
+import { assignedComplaints, unansweredComplaints } from './complaints.ts';
+import { PUBLICITY_DEADLINES } from './deadlines.ts';
+import { COMPLAINT_ASSIGNEES, COMPLAINT_HANDLERS, can } from './policy.ts';
 import { publicityRoutes } from './routes.ts';
 import { columnRoutes } from './column-routes.ts';
 import { violationRoutes } from './violation-routes.ts';
@@ -22,15 +23,21 @@ export function createPublicityModule(core: Core): AppModule {
     audit: publicityAuditVocabulary,
     nav: [
       { href: '/publicity/settings', label: '公示设置', roles: ['admin'] },
-      { href: '/publicity/complaints', label: '异议和投诉举报', roles: [...COMPLAINT_HANDLERS] },
+      { href: '/publicity/complaints', label: '异议和投诉举报', roles: [...COMPLAINT_HANDLERS, ...COMPLAINT_ASSIGNEES] },
       { href: '/publicity/violations', label: '违规问题曝光', roles: ['supervisor'] },
     ],
     // Complaints from the portal wait for the supervisors (until the supervision module handles them).
     async queues(actor) {
+      if (actor.roles.includes('township_station') || actor.roles.includes('township_finance')) {
+        const count = await assignedComplaints(core.db, actor);
+        return count ? [{ title: '交办待答复的投诉举报', count, href: '/publicity/complaints' }] : [];
+      }
       if (!actor.roles.includes('supervisor')) return [];
       const count = await unansweredComplaints(core.db, actor);
       return count ? [{ title: '待答复的群众投诉举报', count, href: '/publicity/complaints' }] : [];
     },
+    // A complaint assigned to a township is answered within the county's limit (working days).
+    deadlineRules: Object.values(PUBLICITY_DEADLINES),
     routes(router, web) {
       publicityRoutes(router, web);
       // 公开专栏: the column's home, fund ledgers, violations, supervision telephones, open data; and the supervisors' page of violations.

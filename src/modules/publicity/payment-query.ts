@@ -91,7 +91,10 @@ export async function queryPayments(core: Core, input: unknown, ip: string | nul
     // The same reads whether or not the person exists (person id 0 is nobody's), so both answers take about as long.
     const [person] = await registryFactsByIdNumberIndex(trx, [idIndex]);
     const personId = person?.personId ?? 0;
-    const [last4s, payments, rule] = await Promise.all([accountLast4sOf(trx, personId), publicPaymentsOf(trx, personId), publicMaskRule(trx, person?.villageId ?? 0)]);
+    // One after another: a transaction's connection takes one query at a time.
+    const last4s = await accountLast4sOf(trx, personId);
+    const payments = await publicPaymentsOf(trx, personId);
+    const rule = await publicMaskRule(trx, person?.villageId ?? 0);
     const matches = person !== undefined && person.name === typed.name && last4s.includes(typed.last4);
     await recordAudit(trx, who, {
       action: 'publicity.payment_query',

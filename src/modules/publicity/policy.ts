@@ -23,10 +23,20 @@ interface PublicityResources {
   set_publicity_settings: null;
   /** The queue of objections and complaints filed on the portal (its rows read in the actor's county scope). */
   view_complaints: null;
-  /** A complaint of the queue: its kind and where it stands. */
-  answer_complaint: { kind: string; status: string };
+  /** A complaint of the queue: its kind, where it stands and the township it is assigned to (its path, if any). */
+  answer_complaint: { kind: string; status: string; assignee_path?: string | null };
+  /** Registering a complaint received by phone, letter or visit. */
+  enter_complaint: null;
+  /** The handler's steps on a complaint (assign, close, send back): its kind and where it stands. */
+  assign_complaint: { kind: string; status: string };
+  close_complaint: { kind: string; status: string };
+  return_complaint: { kind: string; status: string; assignee_path?: string | null };
   /** Publishing a violation on the portal: where it happened (a region already read; its path decides the scope). */
   publish_violation: { path: string };
+  /** Approving a proposed violation (four eyes): its place's path, state and proposer. */
+  approve_violation: { path: string; state: string; published_by: number; withdrawn_at: string | null };
+  /** Recording money recovered for a violation: its place's path and whether it is withdrawn. */
+  record_recovery: { path: string; withdrawn_at: string | null };
   /** Withdrawing a published violation: its region's path and whether it is already withdrawn. */
   withdraw_violation: { path: string; withdrawn_at: string | null };
 }
@@ -58,17 +68,41 @@ const RULES: { [A in PublicityAction]: (actor: Actor, resource: PublicityResourc
   set_publicity_settings: (actor) => (hasRole(actor, 'admin') ? ALLOWED : refused('role', '只有系统管理员可以修改公示设置')),
   view_complaints: (actor) => (hasRole(actor, ...COMPLAINT_HANDLERS) ? ALLOWED : refused('role', '只有监督人员和财政局业务科室可以查看群众异议和投诉举报')),
   // Until the supervision module handles complaints, those who see the queue answer them; an objection to a notice is the township's, on the roster.
+  // The handlers answer a complaint not assigned; once assigned, the township's station or finance office answers it.
   answer_complaint: (actor, c) =>
     firstRefusal(
-      () => (hasRole(actor, ...COMPLAINT_HANDLERS) ? null : refused('role', '只有监督人员和财政局业务科室可以答复投诉举报')),
       () => (c.kind === 'complaint' ? null : refused('state', '公示异议由乡镇财政所在清册页面核实处理，处理结果即为答复')),
-      () => (c.status !== 'answered' ? null : refused('state', '该投诉举报已答复')),
+      () => (c.assignee_path ? null : hasRole(actor, ...COMPLAINT_HANDLERS) ? null : refused('role', '只有监督人员和财政局业务科室可以答复投诉举报')),
+      () => (!c.assignee_path ? null : hasRole(actor, ...COMPLAINT_ASSIGNEES) && c.assignee_path.startsWith(actor.regionPath) ? null : refused('role', '该投诉举报已交办乡镇，由承办乡镇的经办站所或财政所答复')),
+      () => (COMPLAINT_TRANSITIONS.answer.includes(c.status) ? null : refused('state', c.status === 'answered' || c.status === 'closed' ? '该投诉举报已答复' : '该投诉举报当前不能答复')),
+    ),
+  enter_complaint: (actor) => (hasRole(actor, ...COMPLAINT_HANDLERS) ? ALLOWED : refused('role', '只有监督人员和财政局业务科室可以登记电话、来信、来访的投诉举报')),
+  assign_complaint: (actor, c) => handlerStep(actor, c, 'assign', '该投诉举报当前不能交办（已交办、已答复或已办结）'),
+  close_complaint: (actor, c) => handlerStep(actor, c, 'close', '只有已答复的投诉举报可以办结'),
+  return_complaint: (actor, c) =>
+    firstRefusal(
+      () => handlerStep(actor, c, 'return', '只有已答复的投诉举报可以退回重新答复'),
+      () => (c.assignee_path ? null : refused('state', '该投诉举报未交办乡镇，无需退回')),
     ),
   // Chongqing 七: the supervisors decide which violations (虚报冒领 …) are made public, in their own region.
   publish_violation: (actor, where) =>
     firstRefusal(
       () => (hasRole(actor, 'supervisor') ? null : refused('role', '只有监督人员可以公开曝光违规问题')),
       () => (where.path.startsWith(actor.regionPath) ? null : refused('role', '该地区不在您的管辖范围内')),
+    ),
+  // Chongqing 七, four eyes: a second supervisor approves what one proposed before it reaches the portal.
+  approve_violation: (actor, v) =>
+    firstRefusal(
+      () => (hasRole(actor, 'supervisor') ? null : refused('role', '只有监督人员可以审核公开曝光')),
+      () => (v.path.startsWith(actor.regionPath) ? null : refused('role', '该曝光不在您的管辖范围内')),
+      () => (v.state === 'proposed' && v.withdrawn_at === null ? null : refused('state', '该曝光已公开或已撤回，无需审核')),
+      () => (v.published_by !== actor.userId ? null : refused('four_eyes', '公开曝光须由提议人以外的另一名监督人员审核同意')),
+    ),
+  record_recovery: (actor, v) =>
+    firstRefusal(
+      () => (hasRole(actor, 'supervisor') ? null : refused('role', '只有监督人员可以登记追回资金')),
+      () => (v.path.startsWith(actor.regionPath) ? null : refused('role', '该曝光不在您的管辖范围内')),
+      () => (v.withdrawn_at === null ? null : refused('state', '该曝光已撤回')),
     ),
   withdraw_violation: (actor, v) =>
     firstRefusal(
@@ -80,6 +114,29 @@ const RULES: { [A in PublicityAction]: (actor: Actor, resource: PublicityResourc
 
 /** Who sees and answers what the public files on the portal (in their county scope). */
 export const COMPLAINT_HANDLERS: readonly Role[] = ['supervisor', 'finance_section'];
+
+/** Who answers a complaint assigned to their township. */
+export const COMPLAINT_ASSIGNEES: readonly Role[] = ['township_station', 'township_finance'];
+
+/**
+ * A complaint's steps and the statuses each starts from: received → (in_progress) → assigned → answered → closed;
+ * a handler may answer one not assigned directly, and send an assignee's answer back (answered → assigned).
+ */
+export const COMPLAINT_TRANSITIONS: Record<'progress' | 'assign' | 'answer' | 'close' | 'return', readonly string[]> = {
+  progress: ['received'],
+  assign: ['received', 'in_progress'],
+  answer: ['received', 'in_progress', 'assigned'],
+  close: ['answered'],
+  return: ['answered'],
+};
+
+function handlerStep(actor: Actor, c: { kind: string; status: string }, step: keyof typeof COMPLAINT_TRANSITIONS, stateMessage: string): Decision {
+  return firstRefusal(
+    () => (hasRole(actor, ...COMPLAINT_HANDLERS) ? null : refused('role', '只有监督人员和财政局业务科室可以交办、退回和办结投诉举报')),
+    () => (c.kind === 'complaint' ? null : refused('state', '公示异议由乡镇财政所在清册页面核实处理')),
+    () => (COMPLAINT_TRANSITIONS[step].includes(c.status) ? null : refused('state', stateMessage)),
+  );
+}
 
 export function can<A extends PublicityAction>(actor: Actor, action: A, resource: PublicityResources[A]): Decision {
   return RULES[action](actor, resource);

@@ -7,8 +7,9 @@ import { formatYuan } from '../../core/money.ts';
 import { type Region, findRegion, listRegionsInScope } from '../../core/regions.ts';
 import type { Web } from '../../core/web/web.ts';
 import { can } from './policy.ts';
-import { FACTS_MAX, FACTS_MIN, violationSchema, withdrawViolationSchema } from './violation-schemas.ts';
-import { publishViolation, violationPolicies, violationsInScope, withdrawViolation } from './violations.ts';
+import { FACTS_MAX, FACTS_MIN, recoverySchema, violationSchema, withdrawViolationSchema } from './violation-schemas.ts';
+import { approveViolation, publishViolation, recordRecovery, recoveriesOf, recoveryTotals, violationPolicies, violationsInScope, withdrawViolation } from './violations.ts';
+import type { Fen } from '../../core/money.ts';
 
 const LEVEL_INDENT: Record<string, string> = { county: '', township: '　', village: '　　' };
 
@@ -29,6 +30,7 @@ export function violationRoutes(router: Router, web: Web): void {
     const county = places.find((r) => r.level === 'county') ?? (await findRegion(db, actor.regionId));
     const names = new Map(places.map((r) => [r.id, r.name]));
     const rows = await violationsInScope(db, actor);
+    const entries = await recoveriesOf(db, rows.map((r) => r.id));
     web.render(
       ctx,
       'publicity/violations.njk',
@@ -46,7 +48,19 @@ export function violationRoutes(router: Router, web: Web): void {
           title: r.title,
           facts: r.facts,
           involved: formatYuan(r.involved_fen),
-          recovered: formatYuan(r.recovered_fen),
+          ...(() => {
+            const list = entries.get(r.id) ?? [];
+            const totals = recoveryTotals(r, list);
+            return {
+              recovered: formatYuan(totals.recovered as Fen),
+              toRecover: formatYuan(totals.toRecover as Fen),
+              outstanding: formatYuan(totals.outstanding as Fen),
+              recoveries: list.map((e) => ({ on: e.recovered_on, amount: formatYuan(e.amount_fen), doc: e.doc_number })),
+            };
+          })(),
+          proposed: r.state === 'proposed',
+          canApprove: can(actor, 'approve_violation', { path: actor.regionPath, state: r.state, published_by: r.published_by, withdrawn_at: r.withdrawn_at }).ok,
+          canRecover: r.withdrawn_at === null && can(actor, 'record_recovery', { path: actor.regionPath, withdrawn_at: r.withdrawn_at }).ok,
           handling: r.handling,
           doc: `${r.doc_number}（${r.doc_date}）`,
           publishedAt: formatDateTime(r.published_at),
@@ -73,7 +87,7 @@ export function violationRoutes(router: Router, web: Web): void {
       '/publicity/violations',
       async () => {
         await publishViolation(web.core, actor, validate(violationSchema, body));
-        return '已在门户网站公开曝光';
+        return '已提议公开曝光：须由另一名监督人员审核同意后在门户网站公开';
       },
       (extra, status) => page(ctx, actor, { values: { ...body, _csrf: undefined }, ...extra }, status),
     );
@@ -87,6 +101,23 @@ export function violationRoutes(router: Router, web: Web): void {
       '/publicity/violations',
       () => withdrawViolation(web.core, actor, id, validate(withdrawViolationSchema, ctx.request.body).reason),
       (extra, status) => page(ctx, actor, { ...extra, withdrawFor: id, withdrawValues: extra.values ?? ctx.request.body, errors: Object.fromEntries(Object.entries((extra.errors as Record<string, string>) ?? {}).map(([k, v]) => [`${k}_${id}`, v])) }, status),
+    );
+  });
+
+  router.post('/publicity/violations/:id/approve', async (ctx) => {
+    const actor = await supervisor(ctx);
+    const id = requireId(ctx.params.id, '曝光');
+    await web.formStep(ctx, '/publicity/violations', () => approveViolation(web.core, actor, id), (extra, status) => page(ctx, actor, extra, status));
+  });
+
+  router.post('/publicity/violations/:id/recoveries', async (ctx) => {
+    const actor = await supervisor(ctx);
+    const id = requireId(ctx.params.id, '曝光');
+    await web.formStep(
+      ctx,
+      '/publicity/violations',
+      () => recordRecovery(web.core, actor, id, validate(recoverySchema, ctx.request.body)),
+      (extra, status) => page(ctx, actor, { ...extra, recoverFor: id, recoverValues: extra.values ?? ctx.request.body, errors: Object.fromEntries(Object.entries((extra.errors as Record<string, string>) ?? {}).map(([k, v]) => [`${k}_${id}`, v])) }, status),
     );
   });
 }

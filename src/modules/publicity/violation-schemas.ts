@@ -27,5 +27,16 @@ export const violationSchema = z
   });
 export type ViolationInput = z.infer<typeof violationSchema>;
 
+/** Money recovered for a violation: the date, the amount (元 → fen, more than zero) and the document. */
+export const recoverySchema = z
+  .object({
+    recoveredOn: businessDate('追回日期', { notAfterToday: true }),
+    amount: yuan('追回金额'),
+    recoveryDoc: text('追回凭证号', 60),
+  })
+  .superRefine((v, ctx) => {
+    if (v.amount <= 0) ctx.addIssue({ code: 'custom', path: ['amount'], message: '追回金额应大于 0' });
+  });
+
 /** Withdrawing a published violation: the reason, required. */
 export const withdrawViolationSchema = z.object({ reason: reason('撤回原因') });

@@ -5,7 +5,7 @@ import type { Core } from '../../core/context.ts';
 import { type Conn, inTransaction, insertReturningId, nowIso } from '../../core/db.ts';
 import { businessYear } from '../../core/dates.ts';
 import { ConflictError, NotFoundError, ValidationError } from '../../core/errors.ts';
-import type { Fen } from '../../core/money.ts';
+import { type Fen, formatYuan } from '../../core/money.ts';
 import { type Region, findRegion, regionLineage } from '../../core/regions.ts';
 import { checkCharacter, luhnValid } from '../beneficiary/index.ts';
 import { policyList } from '../policy/index.ts';
@@ -37,6 +37,11 @@ export interface ViolationRow {
   withdrawn_by: number | null;
   withdrawn_at: string | null;
   withdraw_reason: string | null;
+  /** proposed (one supervisor) → published (approved by another). */
+  state: 'proposed' | 'published';
+  approved_by: number | null;
+  approved_at: string | null;
+  to_recover_fen: Fen | null;
 }
 
 /**
@@ -102,9 +107,11 @@ export async function publishViolation(core: Core, actor: Actor, input: Violatio
       doc_date: input.docDate,
       published_by: actor.userId,
       published_at: nowIso(),
+      state: 'proposed',
+      to_recover_fen: input.involved,
     });
     await recordAudit(trx, actor, {
-      action: 'publicity.violation.publish',
+      action: 'publicity.violation.propose',
       objectType: 'violation',
       objectId: id,
       summary: { title: input.title, place: region.name, involvedFen: input.involved, recoveredFen: input.recovered, docNumber: input.docNumber },
@@ -142,7 +149,61 @@ export async function violationsInScope(db: Conn, actor: Actor): Promise<Violati
     .limit(500)) as ViolationRow[];
 }
 
+/**
+ * Another supervisor approves a proposed violation (four eyes: the proposer may not, a refusal audited): it is
+ * published on the portal; audited, guarded on its state.
+ */
+export async function approveViolation(core: Core, actor: Actor, id: number): Promise<string> {
+  const row = await violationInScope(core.db, actor, id);
+  await authorize(core.db, actor, can(actor, 'approve_violation', row), { objectType: 'violation', objectId: id });
+  await inTransaction(core.db, async (trx) => {
+    const now = nowIso();
+    const updated = await trx('publicity_violation').where({ id, state: 'proposed' }).whereNull('withdrawn_at').update({ state: 'published', approved_by: actor.userId, approved_at: now, published_at: now });
+    if (updated !== 1) throw new ConflictError('该曝光刚被他人审核或撤回，请刷新后查看');
+    await recordAudit(trx, actor, { action: 'publicity.violation.publish', objectType: 'violation', objectId: id, summary: { title: row.title, proposedBy: row.published_by, docNumber: row.doc_number, involvedFen: row.involved_fen, recoveredFen: row.recovered_fen } });
+  });
+  return `已审核同意，“${row.title}”已在门户网站公开曝光`;
+}
+
+export interface RecoveryRow {
+  id: number;
+  violation_id: number;
+  recovered_on: string;
+  amount_fen: Fen;
+  doc_number: string;
+  recorded_by: number;
+  recorded_at: string;
+}
+
+/** The recoveries recorded for violations, by violation id, oldest first. */
+export async function recoveriesOf(db: Conn, ids: number[]): Promise<Map<number, RecoveryRow[]>> {
+  const rows = ids.length ? ((await db('publicity_violation_recovery').whereIn('violation_id', ids).orderBy('recovered_on').orderBy('id')) as RecoveryRow[]) : [];
+  const by = new Map<number, RecoveryRow[]>();
+  for (const r of rows) by.set(r.violation_id, [...(by.get(r.violation_id) ?? []), { ...r, amount_fen: Number(r.amount_fen) as Fen }]);
+  return by;
+}
+
+/** Recovered so far (at the decision, plus every recovery recorded) and still outstanding, in fen. */
+export function recoveryTotals(row: Pick<ViolationRow, 'recovered_fen' | 'to_recover_fen' | 'involved_fen'>, entries: RecoveryRow[]): { recovered: number; toRecover: number; outstanding: number } {
+  const recovered = Number(row.recovered_fen) + entries.reduce((sum, e) => sum + Number(e.amount_fen), 0);
+  const toRecover = Number(row.to_recover_fen ?? row.involved_fen);
+  return { recovered, toRecover, outstanding: Math.max(0, toRecover - recovered) };
+}
+
+/** A supervisor records money recovered for a violation (no more than is outstanding); audited. */
+export async function recordRecovery(core: Core, actor: Actor, id: number, input: { recoveredOn: string; amount: Fen; recoveryDoc: string }): Promise<string> {
+  const row = await violationInScope(core.db, actor, id);
+  await authorize(core.db, actor, can(actor, 'record_recovery', row), { objectType: 'violation', objectId: id });
+  return inTransaction(core.db, async (trx) => {
+    const totals = recoveryTotals(row, (await recoveriesOf(trx, [id])).get(id) ?? []);
+    if (input.amount > totals.outstanding) throw new ValidationError({ amount: `追回金额不能超过尚待追回的 ${formatYuan(totals.outstanding as Fen)} 元` });
+    const entryId = await insertReturningId(trx, 'publicity_violation_recovery', { violation_id: id, recovered_on: input.recoveredOn, amount_fen: input.amount, doc_number: input.recoveryDoc, recorded_by: actor.userId, recorded_at: nowIso() });
+    await recordAudit(trx, actor, { action: 'publicity.violation.recover', objectType: 'violation', objectId: id, summary: { title: row.title, entry: entryId, amountFen: input.amount, recoveredOn: input.recoveredOn, doc: input.recoveryDoc } });
+    return `已登记追回 ${formatYuan(input.amount)} 元`;
+  });
+}
+
 /** The portal: a county's published violations not withdrawn, newest decision first. */
 export async function publishedViolations(db: Conn, countyId: number): Promise<ViolationRow[]> {
-  return (await db('publicity_violation').where({ county_id: countyId }).whereNull('withdrawn_at').orderBy('doc_date', 'desc').orderBy('id', 'desc')) as ViolationRow[];
+  return (await db('publicity_violation').where({ county_id: countyId, state: 'published' }).whereNull('withdrawn_at').orderBy('doc_date', 'desc').orderBy('id', 'desc')) as ViolationRow[];
 }

@@ -1,4 +1,4 @@
-import type { Actor } from '../../core/auth/roles.ts';
+import { type Actor, hasRole } from '../../core/auth/roles.ts';
 import type { AuditLexicon } from '../../core/audit-vocabulary.ts';
 import type { Core } from '../../core/context.ts';
 import { businessDate } from '../../core/dates.ts';
@@ -18,6 +18,10 @@ import { clockCounts } from './queries.ts';
 import { REPORT_READERS } from './policy.ts';
 import { reportRoutes } from './report-routes.ts';
 import { supervisionRoutes } from './routes.ts';
+import { SUPERVISION_DEADLINES } from './deadlines.ts';
+import { findingsWaiting } from './findings.ts';
+import { FINDING_ANSWERERS, SUPERVISION_READERS } from './policy.ts';
+import { spotCheckRoutes } from './spot-check-routes.ts';
 
 
 /**
@@ -40,13 +44,16 @@ export interface SupervisionSources {
  * findings, samples, cases and decisions will live in `supervision_` tables too).
  */
 export function createSupervisionModule(core: Core, sources: SupervisionSources): AppModule {
-  const rules = new DeadlineRules(sources.modules.flatMap((m) => m.deadlineRules ?? []));
-  const names = new RuleNames(rules, sources.modules);
+  const rules = new DeadlineRules([...sources.modules.flatMap((m) => m.deadlineRules ?? []), ...Object.values(SUPERVISION_DEADLINES)]);
+  const names = new RuleNames(rules, [...sources.modules, { name: 'supervision', deadlineRules: Object.values(SUPERVISION_DEADLINES) }]);
   return {
     name: 'supervision',
     audit: supervisionAuditVocabulary,
+    deadlineRules: Object.values(SUPERVISION_DEADLINES),
     nav: [
       { href: '/supervision', label: '监督工作台', roles: ['supervisor'] },
+      { href: '/supervision/samples', label: '抽查', roles: SUPERVISION_READERS },
+      { href: '/supervision/findings', label: '问题线索', roles: [...SUPERVISION_READERS, ...FINDING_ANSWERERS] },
       { href: '/supervision/reports', label: '发放统计', roles: REPORT_READERS },
       { href: '/supervision/exports', label: '完整导出', roles: EXPORT_REQUESTERS },
     ],
@@ -54,6 +61,7 @@ export function createSupervisionModule(core: Core, sources: SupervisionSources)
       supervisionRoutes(router, web, { names, complaints: sources.complaints });
       reportRoutes(router, web);
       exportRoutes(router, web);
+      spotCheckRoutes(router, web);
     },
     // 完整导出: a request only queues the export; this task builds the queued ones in the background (exports.ts).
     tasks: () => [
@@ -71,15 +79,18 @@ export function createSupervisionModule(core: Core, sources: SupervisionSources)
     // The supervisor's home page leads to the overview, with what waits there: overdue clocks, failed payments still
     // being handled, unanswered complaints and objections, open findings of the cross-checks.
     async queues(actor) {
-      if (!can(actor, 'view_overview', null).ok) return [];
+      // The findings (问题线索) waiting on the actor: to answer (the responsible township or department), to close (the supervisor).
+      const waiting = can(actor, 'view_findings', null).ok ? await findingsWaiting(core.db, actor) : 0;
+      const findingQueue = waiting ? [{ title: hasRole(actor, 'supervisor') ? '问题线索：责任单位已答复，待办结' : '问题线索：待核实整改并答复', count: waiting, href: `/supervision/findings?state=${hasRole(actor, 'supervisor') ? 'answered' : 'open'}` }] : [];
+      if (!can(actor, 'view_overview', null).ok) return findingQueue;
       const today = businessDate();
       const clocks = await clockCounts(core.db, actor, today);
       const failures = await openFailureTotals(core.db, actor);
       const findings = (await openFindingsByRound(core.db, actor)).reduce((n, r) => n + r.blocking + r.warnings, 0);
-      const complaints = (await sources.complaints(core.db, actor)).filter((c) => c.standing !== 'answered').length;
+      const complaints = (await sources.complaints(core.db, actor)).filter((c) => c.standing !== 'answered' && c.standing !== 'closed').length;
       const count = clocks.overdue + failures.count + complaints + findings;
       // Like every queue, shown when something waits (the navigation leads to the overview at any time).
-      return count ? [{ title: '监督工作台：逾期未办、发放失败、投诉举报和复核问题', count, overdue: clocks.overdue, href: '/supervision' }] : [];
+      return [...(count ? [{ title: '监督工作台：逾期未办、发放失败、投诉举报和复核问题', count, overdue: clocks.overdue, href: '/supervision' }] : []), ...findingQueue];
     },
   };
 }

@@ -4,6 +4,7 @@ import { addCalendarDays, businessDate } from '../../core/dates.ts';
 import type { Conn } from '../../core/db.ts';
 import { clearingsOf, openFailureTotals, roundLedger } from '../bank/index.ts';
 import { ROUND_STATES, openFindingsByRound, roundsWithMoney } from '../batch/index.ts';
+import { unclosedFindings } from './findings.ts';
 import { COMPLAINT_ANSWER_DAYS, type ComplaintStanding } from './model.ts';
 import { type RuleNames, peopleOf, roleLabels, workingDaysLate, yuan } from './presenters.ts';
 import { clockCounts, overdueByRule, overdueByUnit, roleHolders } from './queries.ts';
@@ -86,7 +87,7 @@ export async function supervisionOverview(db: Conn, actor: Actor, deps: { names:
   const failures = await openFailureTotals(db, actor);
   const complaints = await deps.complaints(db, actor);
   const overdueBefore = addCalendarDays(today, -COMPLAINT_ANSWER_DAYS);
-  const open = complaints.filter((c) => c.standing !== 'answered');
+  const open = complaints.filter((c) => c.standing !== 'answered' && c.standing !== 'closed');
   const findings = await openFindingsByRound(db, actor);
 
   return {
@@ -110,6 +111,8 @@ export async function supervisionOverview(db: Conn, actor: Actor, deps: { names:
       blocking: findings.reduce((n, r) => n + r.blocking, 0),
       warnings: findings.reduce((n, r) => n + r.warnings, 0),
       rounds: findings.map((r) => ({ ...r, href: `/rounds/${r.round_id}` })),
+      // The supervision findings (抽查等发现的问题线索) not yet closed, in the actor's scope.
+      supervision: await unclosedFindings(db, actor),
     },
   };
 }

@@ -29,7 +29,39 @@ interface SupervisionResources {
   view_reports: null;
   /** A report as a workbook. */
   export_reports: null;
+  /** Spot checks (抽查): the list and the draw's form, drawing a sample. */
+  view_samples: null;
+  draw_sample: null;
+  /** One sample's page (its items, the re-check of its draw), and recording a visit to one of its items. */
+  view_sample: { region_path: string };
+  record_visit: { region_path: string };
+  /** The findings (问题线索): the list of those the actor sees or answers for, one finding, answering, closing. */
+  view_findings: null;
+  view_finding: FindingResource;
+  answer_finding: FindingResource;
+  close_finding: FindingResource;
 }
+
+/** What a finding's decisions look at: where it is (the responsible township's path), whose department, its state. */
+export interface FindingResource {
+  region_path: string;
+  department_org_id: number | null;
+  state: string;
+}
+
+/**
+ * Who answers a finding (整改答复): the responsible township's station and finance office (the township the finding
+ * names, or above it for a county-level finding), and the department of the round's policy.
+ */
+export const FINDING_ANSWERERS: readonly Role[] = ['township_station', 'township_finance', 'department'];
+
+function answersFor(actor: Actor, f: FindingResource): boolean {
+  if (hasRole(actor, 'township_station', 'township_finance') && actor.regionLevel === 'township' && isPathInScope(actor, f.region_path)) return true;
+  return hasRole(actor, 'department') && f.department_org_id !== null && actor.orgId === f.department_org_id;
+}
+
+const inSupervisorScope = (actor: Actor, path: string): Decision =>
+  hasRole(actor, ...SUPERVISION_READERS) && isPathInScope(actor, path) ? ALLOWED : refused('role', '只有本辖区的监督检查人员可以办理该抽查');
 
 /** What a complete export's decisions look at. */
 export interface ExportResource {
@@ -78,6 +110,21 @@ const RULES: { [A in SupervisionAction]: (actor: Actor, resource: SupervisionRes
     const role = exporters(actor);
     if (!role.ok || !inClear) return role;
     return hasRole(actor, ...CLEAR_EXPORTERS) ? ALLOWED : refused('role', '只有财政局业务科室可以导出明文身份证号码；请选择脱敏导出');
+  },
+  view_samples: onlySupervisors,
+  draw_sample: onlySupervisors,
+  view_sample: (actor, s) => inSupervisorScope(actor, s.region_path),
+  record_visit: (actor, s) => inSupervisorScope(actor, s.region_path),
+  view_findings: (actor) => (hasRole(actor, ...SUPERVISION_READERS, ...FINDING_ANSWERERS) ? ALLOWED : refused('role', '只有监督检查人员和问题线索的责任单位可以查看问题线索')),
+  view_finding: (actor, f) => (inSupervisorScope(actor, f.region_path).ok || answersFor(actor, f) ? ALLOWED : refused('role', '该问题线索不在您的管辖范围内')),
+  answer_finding: (actor, f) => {
+    if (!answersFor(actor, f)) return refused('role', '只有责任乡镇（经办站所、财政所）或责任部门可以答复该问题线索');
+    return f.state === 'open' ? ALLOWED : refused('state', '该问题线索已答复或已办结，不能再次答复');
+  },
+  close_finding: (actor, f) => {
+    const scope = inSupervisorScope(actor, f.region_path);
+    if (!scope.ok) return refused('role', '只有本辖区的监督检查人员可以办结问题线索');
+    return f.state === 'answered' ? ALLOWED : refused('state', f.state === 'closed' ? '该问题线索已办结' : '责任单位答复后才能办结');
   },
   view_export: (actor, e) => (exporters(actor).ok && isPathInScope(actor, e.region_path) ? ALLOWED : refused('role', '该导出不在您的管辖范围内')),
   download_export: (actor, e) => {
