@@ -258,10 +258,10 @@ export async function recordPublicObjection(trx: Tx, input: { rosterId: number; 
   return id;
 }
 
-/** An objection's resolution, as the portal shows it to whoever filed it (by its tracking number). */
-export async function objectionResolution(db: Conn, objectionId: number): Promise<{ resolution: string | null; resolvedAt: string | null } | null> {
-  const row = (await db('batch_objection').where({ id: objectionId }).first('resolution', 'resolved_at')) as { resolution: string | null; resolved_at: string | null } | undefined;
-  return row ? { resolution: row.resolution, resolvedAt: row.resolved_at } : null;
+/** Objections' resolutions by id, as the portal shows them to whoever filed them (by tracking number) and staff's queue lists them. */
+export async function objectionResolutions(db: Conn, objectionIds: number[]): Promise<Map<number, { resolution: string | null; resolvedAt: string | null }>> {
+  const rows: { id: number; resolution: string | null; resolved_at: string | null }[] = objectionIds.length ? await db('batch_objection').whereIn('id', objectionIds).select('id', 'resolution', 'resolved_at') : [];
+  return new Map(rows.map((r) => [Number(r.id), { resolution: r.resolution, resolvedAt: r.resolved_at }]));
 }
 
 /** The township finance office records how an objection was resolved (a line to change goes back through review). */

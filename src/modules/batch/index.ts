@@ -12,7 +12,7 @@ import { ROSTER_MAPPING } from './roster-import.ts';
 export { canBeginPublicity, confinedToDepartment } from './policy.ts';
 export { beginPublicity } from './workflow.ts';
 export { roundMoney } from './round-workflow.ts';
-export { objectionResolution, recordPublicObjection } from './commands.ts';
+export { objectionResolutions, recordPublicObjection } from './commands.ts';
 export { type ReissueAccount, insertReissueRound } from './reissue.ts';
 export { type LineFacts, type NoticeLine, type PaymentRow, type PayoutLine, type TransferredRound, lineAmounts, lineFacts, noticeLines, paymentsOf, releasedAt, releasedLines, roundsOfBank, transferredRounds } from './queries.ts';
 export { type RosterRow, type RoundRow, rosterAndRound, rosterInScope, rosterStates, roundInScope } from './repo.ts';

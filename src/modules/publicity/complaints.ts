@@ -9,7 +9,7 @@ import { businessDate } from '../../core/dates.ts';
 import { AppError, ConflictError, NotFoundError, ValidationError } from '../../core/errors.ts';
 import { maskPhone } from '../../core/mask.ts';
 import { findRegion, isPathInScope, whereRegionInScope } from '../../core/regions.ts';
-import { objectionResolution, recordPublicObjection } from '../batch/index.ts';
+import { objectionResolutions, recordPublicObjection } from '../batch/index.ts';
 import { COMPLAINT_CHANNELS, COMPLAINT_KINDS, type ComplaintInput, type ComplaintKind, type StaffComplaintInput } from './complaint-schemas.ts';
 import { closeDeadline, openDeadline } from '../../core/deadlines.ts';
 import { PUBLICITY_DEADLINES } from './deadlines.ts';
@@ -132,24 +132,12 @@ export async function fileComplaint(core: Core, input: ComplaintInput, ip: strin
       if (!county || county.level !== 'county') throw new ValidationError({ countyId: '请选择所在县（区）' });
       where = { countyId: county.id, rosterId: null, sheetCode: null };
     }
-    let trackingNo = newTrackingNo(filedOn);
-    while (await trx('publicity_complaint').where({ tracking_no: trackingNo }).first('id')) trackingNo = newTrackingNo(filedOn);
-    const code = newQueryCode();
-    const id = await insertReturningId(trx, 'publicity_complaint', {
-      tracking_no: trackingNo,
-      code_hash: codeHash(core, code),
+    const { id, trackingNo, code } = await insertComplaint(core, trx, filedOn, input, {
       kind: input.kind,
       county_id: where.countyId,
       roster_id: where.rosterId,
       sheet_code: where.sheetCode,
       subject: input.kind === 'complaint' ? input.subject : null,
-      content: input.content,
-      contact_name: input.contactName,
-      phone_enc: input.phone ? core.crypto.encrypt(input.phone) : null,
-      phone_masked: input.phone ? maskPhone(input.phone) : null,
-      status: 'received',
-      filed_on: filedOn,
-      created_at: nowIso(),
     });
     if (input.kind === 'objection') {
       const objectionId = await recordPublicObjection(trx, { rosterId: where.rosterId!, content: input.content, raisedOn: filedOn, ref: trackingNo, ip });
@@ -170,10 +158,12 @@ export interface ComplaintStatusView {
   answeredAt: string | null;
 }
 
+type Resolution = { resolution: string | null; resolvedAt: string | null };
+
 /** Where a complaint's status and answer come from: its own row, or for an objection the roster's objection (batch). */
-async function standing(db: Conn, row: ComplaintRow): Promise<{ status: ComplaintStatus; answer: string | null; answeredAt: string | null }> {
+function standing(row: ComplaintRow, objections: Map<number, Resolution>): { status: ComplaintStatus; answer: string | null; answeredAt: string | null } {
   if (row.kind === 'objection' && row.objection_id !== null) {
-    const o = await objectionResolution(db, row.objection_id);
+    const o = objections.get(Number(row.objection_id));
     if (o?.resolvedAt) return { status: 'answered', answer: o.resolution, answeredAt: o.resolvedAt };
     return { status: 'received', answer: null, answeredAt: null };
   }
@@ -181,6 +171,9 @@ async function standing(db: Conn, row: ComplaintRow): Promise<{ status: Complain
   if (row.status === 'answered' && row.assignee_region_id !== null) return { status: 'assigned', answer: null, answeredAt: null };
   return { status: row.status, answer: row.answer, answeredAt: row.answered_at };
 }
+
+/** The batch objections these objections became, read at once. */
+const objectionsOf = (db: Conn, rows: ComplaintRow[]) => objectionResolutions(db, rows.flatMap((r) => (r.kind === 'objection' && r.objection_id !== null ? [Number(r.objection_id)] : [])));
 
 /**
  * The status query (counted against the address's quota): the complaint if the number exists and the code is its
@@ -194,7 +187,7 @@ export async function complaintStatus(core: Core, trackingNo: string, typedCode:
   const code = normaliseQueryCode(typedCode) ?? typedCode;
   const given = Buffer.from(codeHash(core, code));
   if (!row || !constantTimeEqual(given, Buffer.from(row.code_hash))) return null;
-  const s = await standing(core.db, row);
+  const s = standing(row, await objectionsOf(core.db, [row]));
   return { trackingNo: row.tracking_no, kind: COMPLAINT_KINDS[row.kind], filedOn: row.filed_on, status: PUBLIC_COMPLAINT_STATUSES[s.status], answer: s.answer, answeredAt: s.answeredAt };
 }
 
@@ -203,10 +196,12 @@ export async function complaintQueue(db: Conn, actor: Actor): Promise<(Complaint
   const rows = (await (actor.regionLevel === 'township'
     ? whereRegionInScope(db('publicity_complaint').whereNotNull('assignee_region_id').orderBy('id', 'desc').limit(500), 'assignee_region_id', actor, db)
     : whereRegionInScope(db('publicity_complaint').orderBy('id', 'desc').limit(500), 'county_id', actor, db))) as ComplaintRow[];
-  return Promise.all(rows.map(async (r) => {
-    const s = r.kind === 'complaint' ? { status: r.status, answer: r.answer, answeredAt: r.answered_at } : await standing(db, r);
+  const objections = await objectionsOf(db, rows);
+  return rows.map((r) => {
+    // Staff see a complaint as it stands (a township's answer included, for review); an objection as the roster's.
+    const s = r.kind === 'complaint' ? { status: r.status, answer: r.answer, answeredAt: r.answered_at } : standing(r, objections);
     return { ...r, standing: s.status, shownAnswer: s.answer, shownAnsweredAt: s.answeredAt };
-  }));
+  });
 }
 
 /** Complaints (not objections, which the township resolves on the roster) still to answer in the actor's scope, or a township's answer to review. */
@@ -258,6 +253,29 @@ export async function handleComplaint(core: Core, actor: Actor, id: number, step
 export const contactOf = (row: Pick<ComplaintRow, 'contact_name' | 'phone_masked'>) => [row.contact_name, row.phone_masked].filter(Boolean).join('，') || '未留';
 
 /**
+ * A new complaint row, from the portal or entered by staff: a tracking number not yet taken, a query code (kept only as
+ * its HMAC), the content and contact, the phone encrypted and masked; `where` says what kind, where and how it came.
+ */
+async function insertComplaint(core: Core, trx: Tx, filedOn: string, input: { content: string; contactName: string | null; phone: string | null }, where: Record<string, unknown>): Promise<{ id: number; trackingNo: string; code: string }> {
+  let trackingNo = newTrackingNo(filedOn);
+  while (await trx('publicity_complaint').where({ tracking_no: trackingNo }).first('id')) trackingNo = newTrackingNo(filedOn);
+  const code = newQueryCode();
+  const id = await insertReturningId(trx, 'publicity_complaint', {
+    ...where,
+    tracking_no: trackingNo,
+    code_hash: codeHash(core, code),
+    content: input.content,
+    contact_name: input.contactName,
+    phone_enc: input.phone ? core.crypto.encrypt(input.phone) : null,
+    phone_masked: input.phone ? maskPhone(input.phone) : null,
+    status: 'received',
+    filed_on: filedOn,
+    created_at: nowIso(),
+  });
+  return { id, trackingNo, code };
+}
+
+/**
  * Register a complaint received by phone, letter or visit (staff): a tracking number and a query code as a portal
  * filing (the code shown once, for staff to pass on), the phone encrypted and masked; audited in the transaction.
  */
@@ -267,22 +285,10 @@ export async function enterComplaint(core: Core, actor: Actor, input: StaffCompl
   if (!county || county.level !== 'county' || !isPathInScope(actor, county.path)) throw new ValidationError({ countyId: '请选择您管辖范围内的县（区）' });
   const filedOn = businessDate();
   return inTransaction(core.db, async (trx) => {
-    let trackingNo = newTrackingNo(filedOn);
-    while (await trx('publicity_complaint').where({ tracking_no: trackingNo }).first('id')) trackingNo = newTrackingNo(filedOn);
-    const code = newQueryCode();
-    const id = await insertReturningId(trx, 'publicity_complaint', {
-      tracking_no: trackingNo,
-      code_hash: codeHash(core, code),
+    const { id, trackingNo, code } = await insertComplaint(core, trx, filedOn, input, {
       kind: 'complaint',
       county_id: county.id,
       subject: input.subject,
-      content: input.content,
-      contact_name: input.contactName,
-      phone_enc: input.phone ? core.crypto.encrypt(input.phone) : null,
-      phone_masked: input.phone ? maskPhone(input.phone) : null,
-      status: 'received',
-      filed_on: filedOn,
-      created_at: nowIso(),
       channel: input.channel,
       received_on: input.receivedOn,
       entered_by: actor.userId,

@@ -34,7 +34,7 @@ export function noticeRoutes(router: Router, web: Web): void {
   router.get('/public/notices/:id', async (ctx) => {
     const notice = await publicNotice(db, requireId(ctx.params.id, '公示'));
     if (!notice) throw new NotFoundError('没有这个公示公告');
-    const [sheets, postings] = await Promise.all([sheetsOfNotice(db, notice.id), postingsOf(db, [notice.id])]);
-    web.render(ctx, 'publicity/notice.njk', { title: notice.title, ...presentPublicNotice(notice, sheets, postings) });
+    const [published, postings] = await Promise.all([sheetsOfNotice(db, notice.id), postingsOf(db, [notice.id])]);
+    web.render(ctx, 'publicity/notice.njk', { title: notice.title, ...presentPublicNotice(notice, published, postings) });
   });
 }

@@ -4,7 +4,7 @@ import type { Actor } from '../../core/auth/roles.ts';
 import { MIN_PUBLICITY_DAYS, ROSTER_STATES, type RosterRow, type RoundRow } from '../batch/index.ts';
 import { MAX_PUBLICITY_DAYS, NOTICE_KINDS, NOTICE_STATUSES, POSTING_PLACES, SHEET_KINDS, type SheetContent, formatSheetCode } from './model.ts';
 import { can } from './policy.ts';
-import type { Notice, PostingRow, RosterSheets, SheetRow, SheetStatus } from './queries.ts';
+import type { Notice, NoticeSheet, PostingRow, RosterSheets, SheetRow, SheetStatus } from './queries.ts';
 
 export const SHEET_STATUS = {
   current: { label: '有效：与系统中现在的公示内容一致', tone: 'ok' },
@@ -33,18 +33,16 @@ export function presentNotice(n: Notice) {
  * A notice on the portal as published: what its township summary printed (subsidy, basis, period, telephones, each
  * village's total), each village's latest sheet to check and read (masked), and where the paper was posted.
  */
-export function presentPublicNotice(notice: Notice, sheets: SheetRow[], postings: PostingRow[]) {
-  const summaries = sheets.filter((s) => s.kind === 'township');
-  const summary = JSON.parse(summaries[summaries.length - 1]!.content) as SheetContent;
-  const latestSheet = new Map<number, SheetRow>();
-  for (const s of sheets) if (s.kind === 'village') latestSheet.set(s.village_id, s);
-  const villageNames = new Map([...latestSheet.values()].map((s) => [s.village_id, (JSON.parse(s.content) as SheetContent).village]));
+export function presentPublicNotice(notice: Notice, published: { sheets: NoticeSheet[]; summary: { code: string; content: SheetContent } }, postings: PostingRow[]) {
+  const latestSheet = new Map<number, NoticeSheet>();
+  for (const s of published.sheets) if (s.kind === 'village') latestSheet.set(s.village_id, s);
+  const villageNames = new Map([...latestSheet.values()].map((s) => [s.village_id, s.village_name ?? '']));
   const villages = [...latestSheet.values()].map((s) => ({ name: villageNames.get(s.village_id)!, people: s.lines, amount: formatYuan(s.total_fen), code: formatSheetCode(s.code), href: `/public/verify/${s.code}`, objectHref: `/public/complaints?code=${s.code}` }));
   return {
     notice: presentNotice(notice),
-    content: summary,
+    content: published.summary.content,
     villages: villages.sort((a, b) => collator.compare(a.name, b.name)),
-    summaryHref: `/public/verify/${summaries[summaries.length - 1]!.code}`,
+    summaryHref: `/public/verify/${published.summary.code}`,
     postings: postings.map((p) => presentPosting(p, villageNames)),
   };
 }

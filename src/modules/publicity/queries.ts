@@ -196,9 +196,23 @@ export async function postingsOf(db: Conn, noticeIds: number[]): Promise<Posting
   return db('publicity_posting').whereIn('notice_id', noticeIds).orderBy(['posted_on', 'id']).select('id', 'notice_id', 'place', 'village_id', 'location', 'posted_on');
 }
 
-/** The sheets produced when a notice was published (and printed since under it), the township summary first. */
-export async function sheetsOfNotice(db: Conn, noticeId: number): Promise<SheetRow[]> {
-  return db('publicity_sheet').where({ notice_id: noticeId }).orderBy([{ column: 'village_id', order: 'asc' }, { column: 'id', order: 'asc' }]);
+/** A notice's sheet as its portal page lists it: no content, the village's name from the regions. */
+export type NoticeSheet = Omit<SheetRow, 'content'> & { village_name: string | null };
+
+/**
+ * The sheets produced when a notice was published (and printed since under it), in order of production, with their
+ * villages' names; and the township summary's content as last produced (what the notice page prints). Only the summary
+ * is parsed: the village sheets' lines stay in the database until someone opens one.
+ */
+export async function sheetsOfNotice(db: Conn, noticeId: number): Promise<{ sheets: NoticeSheet[]; summary: { code: string; content: SheetContent } }> {
+  const sheets: NoticeSheet[] = await db('publicity_sheet as s')
+    .leftJoin('core_region as v', 'v.id', 's.village_id')
+    .where('s.notice_id', noticeId)
+    .orderBy('s.id')
+    .select('s.id', 's.code', 's.roster_id', 's.county_id', 's.kind', 's.village_id', 's.digest', 's.lines', 's.total_fen', 's.created_by', 's.created_at', 'v.name as village_name');
+  const summary = sheets.filter((x) => x.kind === 'township').at(-1)!;
+  const { content } = (await db('publicity_sheet').where({ id: summary.id }).first('content')) as { content: string };
+  return { sheets, summary: { code: summary.code, content: JSON.parse(content) as SheetContent } };
 }
 
 /**

@@ -6,9 +6,10 @@ import type { Core } from '../../core/context.ts';
 import { type Conn, inTransaction, nowIso } from '../../core/db.ts';
 import { closeDeadline } from '../../core/deadlines.ts';
 import { ConflictError, NotFoundError } from '../../core/errors.ts';
+import { validate } from '../../core/http/validate.ts';
 import { SUPERVISION_DEADLINES } from './deadlines.ts';
 import { can } from './policy.ts';
-import type { CloseInput } from './spot-check-schemas.ts';
+import { answerSchema, closeSchema } from './spot-check-schemas.ts';
 
 /**
  * Findings (问题线索, issue 17 item 3's lifecycle, used by the spot checks now and by the screening rules later): each
@@ -78,9 +79,11 @@ export async function findingFor(core: Core, actor: Actor, findingId: number): P
 }
 
 /** The township or department answers: the finding is answered, its clock done. */
-export async function answerFinding(core: Core, actor: Actor, findingId: number, input: { answer: string }): Promise<void> {
+export async function answerFinding(core: Core, actor: Actor, findingId: number, body: unknown): Promise<void> {
   const finding = await findingFor(core, actor, findingId);
   await authorize(core.db, actor, can(actor, 'answer_finding', finding), { objectType: 'supervision_finding', objectId: findingId });
+  // The form is read once the actor may answer: a refused role gets 403, not the form's 422.
+  const input = validate(answerSchema, body);
   await inTransaction(core.db, async (trx) => {
     const updated = await trx('supervision_finding').where({ id: findingId, state: 'open' }).update({ state: 'answered', answer: input.answer, answered_by: actor.userId, answered_at: nowIso() });
     if (updated !== 1) throw new ConflictError('该问题线索已答复，请刷新页面');
@@ -90,9 +93,10 @@ export async function answerFinding(core: Core, actor: Actor, findingId: number,
 }
 
 /** The supervisor closes an answered finding with its conclusion (and, for 追回资金, the amount in fen). */
-export async function closeFinding(core: Core, actor: Actor, findingId: number, input: CloseInput): Promise<void> {
+export async function closeFinding(core: Core, actor: Actor, findingId: number, body: unknown): Promise<void> {
   const finding = await findingFor(core, actor, findingId);
   await authorize(core.db, actor, can(actor, 'close_finding', finding), { objectType: 'supervision_finding', objectId: findingId });
+  const input = validate(closeSchema, body);
   await inTransaction(core.db, async (trx) => {
     const updated = await trx('supervision_finding')
       .where({ id: findingId, state: 'answered' })
