@@ -1,7 +1,4 @@
 import fs from 'node:fs';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { createApp } from '../src/app.ts';
 import { loadActor } from '../src/core/auth/actor.ts';
 import type { Actor } from '../src/core/auth/roles.ts';
 import type { Core } from '../src/core/context.ts';
@@ -14,6 +11,7 @@ import { fen } from '../src/core/money.ts';
 import { actOnRoster } from '../src/modules/batch/workflow.ts';
 import { registryFactsById } from '../src/modules/beneficiary/index.ts';
 import { versionsById } from '../src/modules/policy/index.ts';
+import { BenchClient, homePagesDuring, startServer } from './http.ts';
 
 /**
  * The batch figures of `npm run bench`, on the demo county the registry import left behind:
@@ -78,29 +76,13 @@ async function fillRoster(core: Core, actor: Actor, roundId: number, townshipId:
   return Number(roster.id);
 }
 
-/** Log in through the real form as a demo user and fetch a page; returns the time of the page request, in ms. */
+/** Log in through the real form as a demo user and fetch a page 5 times; the median time in ms. */
 async function pageTime(core: Core, username: string, password: string, path: string): Promise<number> {
-  const server = http.createServer(createApp(core).callback());
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const cookies = new Map<string, string>();
-  const keep = (res: Response) => {
-    for (const c of res.headers.getSetCookie()) cookies.set(c.split('=')[0]!, c.split(';')[0]!);
-  };
-  const header = () => [...cookies.values()].join('; ');
+  const server = await startServer(core);
   try {
-    const form = await fetch(`${base}/login`, { redirect: 'manual' });
-    keep(form);
-    const csrf = /name="_csrf" value="([^"]+)"/.exec(await form.text())![1]!;
-    keep(await fetch(`${base}/login`, { method: 'POST', redirect: 'manual', headers: { cookie: header(), 'content-type': 'application/x-www-form-urlencoded', origin: base }, body: new URLSearchParams({ username, password, _csrf: csrf }) }));
+    const client = await new BenchClient(server.base).login(username, password);
     const times: number[] = [];
-    for (let i = 0; i < 5; i++) {
-      const started = process.hrtime.bigint();
-      const res = await fetch(`${base}${path}`, { headers: { cookie: header() } });
-      if (res.status !== 200) throw new Error(`${path} answered ${res.status}`);
-      await res.text();
-      times.push(Number(process.hrtime.bigint() - started) / 1e6);
-    }
+    for (let i = 0; i < 5; i++) times.push(await client.get(path));
     return times.sort((a, b) => a - b)[2]!;
   } finally {
     server.close();
@@ -109,7 +91,7 @@ async function pageTime(core: Core, username: string, password: string, path: st
 
 const seconds = (started: bigint) => Number(process.hrtime.bigint() - started) / 1e9;
 
-export async function batchFigures(core: Core, password: string, resultFile: string): Promise<{ checkSubmit: number; page: number; release: number; payout: number; payoutRound: number }> {
+export async function batchFigures(core: Core, password: string, resultFile: string): Promise<{ checkSubmit: number; page: number; release: number; homeP95: number; homeRequests: number; payout: number; payoutRound: number; releasedRound: number }> {
   const actor = async (u: string) => (await loadActor(core.db, { username: u }, null))!.actor;
   const [station, dept, finance] = await Promise.all(['station1', 'dept_agri', 'finance'].map(actor));
   const townships = ((await core.db('core_region').where({ level: 'township' }).orderBy('id').select('id', 'name')) as { id: number; name: string }[]);
@@ -119,10 +101,14 @@ export async function batchFigures(core: Core, password: string, resultFile: str
   // A person-level yearly policy with an allocation large enough for 500,000 lines.
   const item = await core.db('policy_item').where({ code: 'JC-03' }).first('id');
   const county = await core.db('core_region').where({ level: 'county' }).first('id');
-  await core.db('policy_allocation').insert({ county_id: county.id, item_id: item.id, year: 2026, amount_fen: 1_000_000_000_00, doc_number: '基准测试', doc_title: '基准测试指标', doc_date: '2026-01-01', recorded_by: finance.userId, recorded_at: nowIso() });
+  const loadItem = await core.db('policy_item').where({ code: 'JC-08' }).first('id');
+  for (const [i, { id }] of [item, loadItem].entries()) {
+    await core.db('policy_allocation').insert({ county_id: county.id, item_id: id, year: 2026, amount_fen: 1_000_000_000_00, doc_number: `基准测试${i + 1}`, doc_title: '基准测试指标', doc_date: '2026-01-01', recorded_by: finance.userId, recorded_at: nowIso() });
+  }
   const roundId = await createRound(core, dept, { policyItemId: Number(item.id), period: '2026' });
 
-  const small = await fillRoster(core, station, roundId, chengguan.id, await syntheticPeople(core, chengguan.id, SMALL, 'a'));
+  const smallPeople = await syntheticPeople(core, chengguan.id, SMALL, 'a');
+  const small = await fillRoster(core, station, roundId, chengguan.id, smallPeople);
   const large: number[][] = [];
   for (const [i, t] of others.entries()) {
     large.push(await syntheticPeople(core, t.id, LARGE, `b${i}`));
@@ -150,6 +136,18 @@ export async function batchFigures(core: Core, password: string, resultFile: str
   await releaseRound(core, finance, roundId, { version: roundVersion, bankOrgId: Number(bank.id) });
   const release = seconds(started);
 
+  // home_page_p95_during_release_ms: the same people's round of another policy, released while 10 browsers ask for
+  // their home pages.
+  const loaded = await createRound(core, dept, { policyItemId: Number(loadItem.id), period: '2026-01' });
+  await fillRoster(core, station, loaded, chengguan.id, smallPeople);
+  for (const [i, t] of others.entries()) await fillRoster(core, station, loaded, t.id, large[i]!);
+  await core.db('batch_roster').where({ round_id: loaded }).update({ state: 'reported', publicity_start: '2026-10-01', publicity_end: '2026-10-07' });
+  const loadedVersion = (await core.db('batch_round').where({ id: loaded }).first('version')).version as number;
+  await recordPaymentPlan(core, dept, loaded, { planNo: '基准测试用款计划（二）', planFen: fen(1_000_000_000_00), planDate: '2026-10-20', version: loadedVersion });
+  await core.db('batch_round').where({ id: loaded }).update({ state: 'submitted' });
+  const loadedRoundVersion = Number((await core.db('batch_round').where({ id: loaded }).first('version')).version);
+  const home = await homePagesDuring(core, password, 10, () => releaseRound(core, finance, loaded, { version: loadedRoundVersion, bankOrgId: Number(bank.id) }));
+
   // payout_file_200k_s: the bank downloads the payout file of a 200,000-line round released to it.
   const other = await core.db('policy_item').where({ code: 'JC-07' }).first('id');
   const payoutRound = await createRound(core, dept, { policyItemId: Number(other.id), period: '2026' });
@@ -169,5 +167,5 @@ export async function batchFigures(core: Core, password: string, resultFile: str
     return i % 50 === 0 ? { ref, amountFen: amount, result: '失败', code: 'F01' } : { ref, amountFen: amount, result: '成功' };
   });
   fs.writeFileSync(resultFile, resultFileCsv(results));
-  return { checkSubmit, page, release, payout, payoutRound };
+  return { checkSubmit, page, release, homeP95: home.p95, homeRequests: home.requests, payout, payoutRound, releasedRound: roundId };
 }

@@ -34,13 +34,43 @@ pg.types.setTypeParser(pg.types.builtins.DATE, (v) => v);
 // knex opens SQLite transactions with a deferred BEGIN: a transaction that reads and then writes can fail at
 // once with SQLITE_BUSY when another process (the `ykt` command beside the server) wrote in between, and the
 // busy timeout cannot help. Every transaction here writes, so take the write lock up front: BEGIN IMMEDIATE.
+//
+// SQLite has one writer but, under WAL, readers that never wait for it. The pool holds several connections: plain
+// queries (page reads) take any free one and read the last committed state while a release or an import writes;
+// transactions queue in this process for the one write lock (a promise chain per database), so that a second writer
+// waits its turn here instead of spinning on the busy timeout. A write outside a transaction (a session's last-seen
+// time, a task's claim) waits for the lock in SQLite, up to the busy timeout.
 const require = createRequire(import.meta.url);
-type AnyClass = new (...args: unknown[]) => { query(conn: unknown, sql: string): unknown };
+type AnyClass = new (...args: unknown[]) => { query(conn: unknown, sql: string): unknown; acquireConnection(config: unknown, cb: (conn: unknown) => Promise<unknown>): Promise<unknown> };
 const SqliteClient: AnyClass = require('knex/lib/dialects/sqlite3/index.js');
 const SqliteTransaction: AnyClass = require('knex/lib/dialects/sqlite3/execution/sqlite-transaction.js');
+
+/** The in-process queue of a database's writers: each transaction runs once the one before it has finished. */
+const writerQueues = new WeakMap<object, Promise<unknown>>();
+
 class ImmediateSqliteTransaction extends SqliteTransaction {
   begin(conn: unknown) {
     return this.query(conn, 'BEGIN IMMEDIATE;');
+  }
+  override async acquireConnection(config: { connection?: unknown } | undefined, cb: (conn: unknown) => Promise<unknown>): Promise<unknown> {
+    const self = this as unknown as { client: object; outerTx?: unknown };
+    // A nested transaction (a savepoint) runs on its outer transaction's connection, inside its turn.
+    if (self.outerTx || config?.connection) return super.acquireConnection(config, cb);
+    const previous = writerQueues.get(self.client) ?? Promise.resolve();
+    let done!: () => void;
+    const turn = new Promise<void>((resolve) => {
+      done = resolve;
+    });
+    writerQueues.set(
+      self.client,
+      previous.then(() => turn),
+    );
+    await previous;
+    try {
+      return await super.acquireConnection(config, cb);
+    } finally {
+      done();
+    }
   }
 }
 class ImmediateSqliteClient extends SqliteClient {
@@ -48,6 +78,11 @@ class ImmediateSqliteClient extends SqliteClient {
     return new ImmediateSqliteTransaction(this, ...args);
   }
 }
+
+/** SQLite connections per process: one for the writer at a time, the rest for page reads meanwhile. */
+const SQLITE_CONNECTIONS = 4;
+/** How long a write outside a transaction waits for the write lock (a release of 500,000 lines takes half a minute). */
+const SQLITE_BUSY_MS = 120_000;
 
 export interface DbOptions {
   /** PostgreSQL schema to use (tests give each file its own). */
@@ -68,13 +103,12 @@ export function createDb(url: string, options: DbOptions = {}): Db {
     client: ImmediateSqliteClient as unknown as typeof Knex.Client,
     connection: { filename: url },
     useNullAsDefault: true,
-    // One connection: SQLite has one writer; the pool serializes this process's transactions.
     pool: {
       min: 1,
-      max: 1,
+      max: SQLITE_CONNECTIONS,
       afterCreate(conn: { exec(sql: string, cb: (err: Error | null) => void): void }, done: (err: Error | null, conn: unknown) => void) {
         conn.exec(
-          'PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;',
+          `PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = ${SQLITE_BUSY_MS};`,
           (err) => done(err, conn),
         );
       },
@@ -130,7 +164,7 @@ const RETRYABLE_PG_CODES = new Set(['40001', '40P01']);
 
 /**
  * Run fn in a transaction. PostgreSQL serialization failures and deadlocks are retried (up to 3 tries);
- * SQLite serializes this process's writers through its single connection.
+ * SQLite serializes this process's writers in its queue (ImmediateSqliteTransaction).
  */
 export async function inTransaction<T>(db: Db, fn: (trx: Tx) => Promise<T>): Promise<T> {
   for (let attempt = 1; ; attempt++) {

@@ -238,6 +238,10 @@ describe(`payment rounds and rosters (${TEST_DB})`, () => {
 
     const { linesFen, transferredFen } = await roundMoney(t.core.db, roundId);
     expect(transferredFen).toBe(0);
+    // At release the lines' count and total are kept on the round, equal to its lines (they no longer change).
+    const lines = await t.core.db('batch_line').where({ round_id: roundId, state: 'active' }).count({ n: '*' }).sum({ total: 'amount_fen' }).first();
+    expect(await t.core.db('batch_round').where({ id: roundId }).first('released_lines', 'released_fen')).toEqual({ released_lines: Number(lines!.n), released_fen: Number(lines!.total) });
+    expect(linesFen).toBe(Number(lines!.total));
     const transfer = { voucherNo: '国库拨〔2026〕118号', destinationAccount: DEMO_SETTLEMENT_ACCOUNT, bankOrgId: Number(bank.id) };
     await expect(recordTransfer(t.core, treasury, roundId, { ...transfer, version: await roundVersion(), amountFen: linesFen, destinationAccount: '6222000000000000' })).rejects.toMatchObject({
       fieldErrors: { destinationAccount: `只能拨付到代发协议（青财代发〔2024〕1号）约定的资金清算账户 ${DEMO_SETTLEMENT_ACCOUNT}` },

@@ -28,7 +28,42 @@ describe(`database foundation on ${TEST_DB}`, () => {
     expect(await pragma('journal_mode')).toBe('wal');
     expect(await pragma('synchronous')).toBe(2); // FULL
     expect(await pragma('foreign_keys')).toBe(1);
-    expect(await pragma('busy_timeout')).toBe(5000);
+    expect(await pragma('busy_timeout')).toBe(120_000);
+  });
+
+  it('reads while a write transaction is open; on SQLite, writers queue one after the other (nobody waits behind bulk work)', async () => {
+    t = await createTestDb();
+    const db = t.core.db;
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const order: string[] = [];
+    const first = inTransaction(db, async (trx) => {
+      await trx('core_region').insert({ name: '写入中的县', level: 'county', code: null, parent_id: null, path: '/w/', created_at: new Date().toISOString() });
+      order.push('first wrote');
+      await held;
+      order.push('first done');
+    });
+    try {
+      while (order.length === 0) await new Promise((r) => setTimeout(r, 5));
+      // SQLite: a second writer queues in this process behind the first (PostgreSQL lets it begin: row locks decide).
+      const second = inTransaction(db, async (trx) => {
+        order.push('second began');
+        await trx('core_region').where({ path: '/x/' }).update({ name: '第二次写入' });
+      });
+      // A read outside any transaction answers at once, from the last committed state (the insert is not visible yet).
+      const seen = await db('core_region').where({ path: '/w/' }).count({ n: '*' }).first();
+      expect(Number(seen!.n)).toBe(0);
+      if (TEST_DB === 'sqlite') expect(order).toEqual(['first wrote']);
+      release();
+      await Promise.all([first, second]);
+      if (TEST_DB === 'sqlite') expect(order).toEqual(['first wrote', 'first done', 'second began']);
+      expect(Number((await db('core_region').where({ path: '/w/' }).count({ n: '*' }).first())!.n)).toBe(1);
+    } finally {
+      release();
+      await first.catch(() => undefined);
+    }
   });
 
   it.runIf(TEST_DB === 'pg')('migrates once when two instances start at the same moment on PostgreSQL', async () => {

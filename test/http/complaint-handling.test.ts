@@ -131,6 +131,107 @@ describe(`complaints handled by staff (${TEST_DB})`, () => {
     for (const action of ['assign', 'answer', 'return', 'close']) expect((await auditRows(t.core, `publicity.complaint.${action}`)).some((r) => String(r.object_id) === String(id)), action).toBe(true);
   });
 
+  it('the assign form refuses neither a township nor a department, both, and a department of another region (422, the choices kept)', async () => {
+    const { trackingNo } = await enter('来电反映补贴标准执行不一');
+    const id = ((await t.core.db('publicity_complaint').where({ tracking_no: trackingNo }).first('id')) as { id: number }).id;
+    const agri = (await t.core.db('core_org').where({ kind: 'department', region_id: countyId, name: '青禾县农业农村局' }).first('id')) as { id: number };
+    const step = await rowForm(supervisor, trackingNo, 'assign');
+    // The form offers the county's townships and its departments (not the province's).
+    const options = step.form!.querySelectorAll(`#f-departmentId_${id} option`).map((o) => o.text);
+    expect(options).toContain('青禾县农业农村局');
+    expect(options).toContain('青禾县民政局');
+    const provincial = (await t.core.db('core_org').where({ kind: 'department' }).whereNot({ region_id: countyId }).first('id', 'name')) as { id: number; name: string };
+    expect(options).not.toContain(provincial.name);
+    const action = step.form!.getAttribute('action')!;
+
+    const neither = await supervisor.post(action).type('form').send({ townshipId: '', departmentId: '', _csrf: step.csrf });
+    expect(neither.status).toBe(422);
+    expect(parse(neither.text).querySelector(`.error-summary a[href="#f-townshipId_${id}"]`)!.text).toContain('请选择承办乡镇或承办主管部门');
+
+    const both = await supervisor.post(action).type('form').send({ townshipId: String(townshipId), departmentId: String(agri.id), _csrf: step.csrf });
+    expect(both.status).toBe(422);
+    const kept = parse(both.text);
+    expect(kept.querySelector(`.error-summary a[href="#f-departmentId_${id}"]`)!.text).toContain('只能选一个');
+    expect(kept.querySelector(`#f-townshipId_${id} option[selected]`)!.getAttribute('value')).toBe(String(townshipId));
+    expect(kept.querySelector(`#f-departmentId_${id} option[selected]`)!.getAttribute('value')).toBe(String(agri.id));
+
+    const elsewhere = await supervisor.post(action).type('form').send({ departmentId: String(provincial.id), _csrf: step.csrf });
+    expect(elsewhere.status).toBe(422);
+    expect(parse(elsewhere.text).querySelector(`.error-summary a[href="#f-departmentId_${id}"]`)!.text).toContain('请选择该县（区）的主管部门');
+
+    const stored = await t.core.db('publicity_complaint').where({ id }).first();
+    expect(stored).toMatchObject({ status: 'received', assignee_region_id: null, assignee_org_id: null });
+    expect(await t.core.db('core_deadline').where({ rule: 'complaint_answer', object_id: String(id) }).first()).toBeUndefined();
+  });
+
+  it('assigns to a department (clock opens in the county), whose user sees it on the home page and answers it; a township or another department may not (403, audited); the handler sends it back, then closes it and the portal shows the answer', async () => {
+    const { trackingNo, code } = await enter('来电反映耕地地力保护补贴面积核定有误');
+    const id = ((await t.core.db('publicity_complaint').where({ tracking_no: trackingNo }).first('id')) as { id: number }).id;
+    const agri = (await t.core.db('core_org').where({ kind: 'department', region_id: countyId, name: '青禾县农业农村局' }).first('id')) as { id: number };
+    const department = agentFor(t.core);
+    await login(department, 'dept_agri');
+    const other = agentFor(t.core);
+    await login(other, 'dept_civil');
+    // Before it is assigned, the department's queue does not hold it.
+    expect((await rowForm(department, trackingNo, 'answer')).row).toBeUndefined();
+
+    let step = await rowForm(supervisor, trackingNo, 'assign');
+    expect((await supervisor.post(step.form!.getAttribute('action')!).type('form').send({ townshipId: '', departmentId: String(agri.id), _csrf: step.csrf })).status).toBe(303);
+    expect(await t.core.db('publicity_complaint').where({ id }).first()).toMatchObject({ status: 'assigned', assignee_org_id: agri.id, assignee_region_id: null });
+    const clock = await t.core.db('core_deadline').where({ rule: 'complaint_answer', object_type: 'complaint', object_id: String(id) }).first();
+    expect(clock).toMatchObject({ state: 'open', region_id: countyId, responsible_roles: 'department' });
+    // Never a township and a department at once (a CHECK on PostgreSQL, triggers on SQLite).
+    await expect(t.core.db('publicity_complaint').where({ id }).update({ assignee_region_id: townshipId })).rejects.toThrow();
+    const assigned = (await auditRows(t.core, 'publicity.complaint.assign')).find((r) => String(r.object_id) === String(id))!;
+    expect(JSON.parse(assigned.summary)).toMatchObject({ department: agri.id, assignee: '青禾县农业农村局' });
+    const auditor = agentFor(t.core);
+    await login(auditor, 'auditor');
+    expect((await auditor.get(`/audit?objectType=complaint&objectId=${id}`)).text).toContain('交办主管部门 青禾县农业农村局');
+    expect(await publicStatus(t, trackingNo, code)).toContain('已交承办单位办理');
+    expect((await rowForm(supervisor, trackingNo, 'assign')).row!.text).toContain('承办：青禾县农业农村局');
+
+    // The township's station and the other department do not see it; they and the handler may not answer it.
+    expect((await rowForm(supervisor, trackingNo, 'answer')).form).toBeNull();
+    for (const [agent, username] of [[station, 'station1'], [other, 'dept_civil'], [supervisor, 'supervisor']] as const) {
+      const page = await agent.get('/publicity/complaints');
+      expect(page.status, username).toBe(200);
+      if (username !== 'supervisor') expect(page.text, username).not.toContain(trackingNo);
+      const before = (await auditRows(t.core, 'access.denied')).length;
+      const res = await agent.post(`/publicity/complaints/${id}/answer`).type('form').send({ answer: '越权答复', _csrf: csrfFrom(page.text) });
+      expect(res.status, username).toBe(403);
+      const denied = await auditRows(t.core, 'access.denied');
+      expect(denied.length, username).toBe(before + 1);
+      expect(denied.at(-1), username).toMatchObject({ username, object_type: 'complaint', object_id: String(id) });
+    }
+
+    // The department's user: the home page's queue, the row in the queue (phone masked), the answer; the clock closes.
+    expect((await department.get('/')).text).toContain('交办待答复的投诉举报');
+    step = await rowForm(department, trackingNo, 'answer');
+    expect(step.row!.text).not.toContain(PHONE);
+    expect(step.form).not.toBeNull();
+    expect((await department.post(step.form!.getAttribute('action')!).type('form').send({ answer: '经县农业农村局复核，面积已更正', _csrf: step.csrf })).status).toBe(303);
+    expect((await t.core.db('core_deadline').where({ id: clock.id }).first()).state).toBe('done');
+    const answered = (await auditRows(t.core, 'publicity.complaint.answer')).find((r) => String(r.object_id) === String(id))!;
+    expect(answered.username).toBe('dept_agri');
+    expect(JSON.parse(answered.summary)).toMatchObject({ assignee: '青禾县农业农村局' });
+    // Not shown to the public until the handler closes it.
+    expect(await publicStatus(t, trackingNo, code)).not.toContain('面积已更正');
+
+    // Sent back, the clock reopens for the department in the county; answered again.
+    step = await rowForm(supervisor, trackingNo, 'return');
+    expect((await supervisor.post(step.form!.getAttribute('action')!).type('form').send({ note: '请写明更正后的面积', _csrf: step.csrf })).status).toBe(303);
+    expect(await t.core.db('core_deadline').where({ rule: 'complaint_answer', object_id: String(id), state: 'open' }).first()).toMatchObject({ region_id: countyId, responsible_roles: 'department' });
+    step = await rowForm(department, trackingNo, 'answer');
+    expect((await department.post(step.form!.getAttribute('action')!).type('form').send({ answer: '经县农业农村局复核，面积已更正为 12.5 亩', _csrf: step.csrf })).status).toBe(303);
+
+    step = await rowForm(supervisor, trackingNo, 'close');
+    expect((await supervisor.post(step.form!.getAttribute('action')!).type('form').send({ _csrf: step.csrf })).status).toBe(303);
+    const closed = await publicStatus(t, trackingNo, code);
+    expect(closed).toContain('已办结');
+    expect(closed).toContain('经县农业农村局复核，面积已更正为 12.5 亩');
+    expect((await department.get('/')).text).not.toContain('交办待答复的投诉举报');
+  });
+
   it('an assigned complaint not answered in time is overdue on the supervisors’ deadlines list', async () => {
     const { trackingNo } = await enter('来访反映补贴发放不及时');
     const id = ((await t.core.db('publicity_complaint').where({ tracking_no: trackingNo }).first('id')) as { id: number }).id;

@@ -4,7 +4,7 @@ import ExcelJS from 'exceljs';
 import { parse } from 'node-html-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadCalendar } from '../../src/core/calendar.ts';
-import { addCalendarDays, businessDate } from '../../src/core/dates.ts';
+import { businessDate } from '../../src/core/dates.ts';
 import { insertReturningId, nowIso } from '../../src/core/db.ts';
 import { formatYuan } from '../../src/core/money.ts';
 import { monthsEndingWith } from '../../src/modules/supervision/model.ts';
@@ -18,12 +18,12 @@ describe(`supervision: overview and deadline monitor (${TEST_DB})`, () => {
   const { as, clear: forgetAgents } = loggedInAgents(() => t);
 
   /** A clock of the demo county written straight into core_deadline (the rows the monitor reads). */
-  async function clock(row: { rule: string; regionId: number; roles: string; title?: string; startedOn: string; dueOn: string; state?: 'open' | 'done' | 'cancelled'; closedAt?: string }) {
+  async function clock(row: { rule: string; regionId: number; roles: string; title?: string; startedOn: string; dueOn: string; state?: 'open' | 'done' | 'cancelled'; closedAt?: string; object?: { type: string; id: number } }) {
     const [inserted] = await t.core.db('core_deadline')
       .insert({
         rule: row.rule,
-        object_type: 'test',
-        object_id: `${Math.random()}`.slice(2, 12),
+        object_type: row.object?.type ?? 'test',
+        object_id: row.object ? String(row.object.id) : `${Math.random()}`.slice(2, 12),
         region_id: row.regionId,
         title: row.title ?? '测试事项',
         responsible_roles: row.roles,
@@ -47,8 +47,10 @@ describe(`supervision: overview and deadline monitor (${TEST_DB})`, () => {
     // Two clocks of the demo run past their due dates: the treasury's transfer (county) and a roster's check (城关镇).
     await db('core_deadline').where({ rule: 'batch_transfer', state: 'open' }).update({ due_on: '2026-11-02' });
     await db('core_deadline').where({ rule: 'batch_check', state: 'open' }).update({ due_on: '2026-11-30' });
-    // Complaints from the portal: one answered, one recent, one filed long ago (overdue).
-    const complaint = (n: number, filedOn: string, status: string) => ({
+    // Complaints from the portal: one answered, one recent, one filed long ago and never assigned (no clock: not
+    // overdue), one assigned to a department whose answer clock is past due (overdue), one assigned to a township whose
+    // clock is not yet due.
+    const complaint = (n: number, filedOn: string, status: string, assignee: { assignee_region_id?: number; assignee_org_id?: number } = {}) => ({
       tracking_no: `TS20260101${String(n).padStart(6, '0')}`,
       code_hash: 'x'.repeat(64),
       kind: 'complaint',
@@ -58,8 +60,13 @@ describe(`supervision: overview and deadline monitor (${TEST_DB})`, () => {
       status,
       filed_on: filedOn,
       created_at: new Date().toISOString(),
+      ...assignee,
     });
-    await db('publicity_complaint').insert([complaint(1, '2026-01-05', 'received'), complaint(2, today, 'in_progress'), complaint(3, '2026-01-06', 'answered')]);
+    const agri = (await db('core_org').where({ kind: 'department', region_id: 3, name: '青禾县农业农村局' }).first('id')) as { id: number };
+    await db('publicity_complaint').insert([complaint(1, '2026-01-05', 'received'), complaint(2, today, 'in_progress'), complaint(3, '2026-01-06', 'answered'), complaint(4, '2026-11-01', 'assigned', { assignee_org_id: agri.id }), complaint(5, today, 'assigned', { assignee_region_id: 4 })]);
+    const idOf = async (n: number) => ((await db('publicity_complaint').where({ tracking_no: `TS20260101${String(n).padStart(6, '0')}` }).first('id')) as { id: number }).id;
+    await clock({ rule: 'complaint_answer', regionId: 3, roles: 'department', title: '投诉举报 TS20260101000004 答复', startedOn: '2026-11-02', dueOn: '2026-11-16', object: { type: 'complaint', id: await idOf(4) } });
+    await clock({ rule: 'complaint_answer', regionId: 4, roles: 'township_station,township_finance', title: '投诉举报 TS20260101000005 答复', startedOn: today, dueOn: '2099-12-31', object: { type: 'complaint', id: await idOf(5) } });
   }, 300_000);
   afterAll(async () => t?.cleanup());
 
@@ -72,7 +79,7 @@ describe(`supervision: overview and deadline monitor (${TEST_DB})`, () => {
 
     const open = Number((await db('core_deadline').where({ state: 'open' }).count({ n: '*' }).first())!.n);
     const overdue = Number((await db('core_deadline').where({ state: 'open' }).where('due_on', '<', today).count({ n: '*' }).first())!.n);
-    expect(overdue).toBe(2);
+    expect(overdue).toBe(3);
     expect(html.querySelector('a[href="/supervision/deadlines"]')!.text).toBe(String(open));
     expect(html.querySelector('a[href="/supervision/deadlines?overdue=1"]')!.text).toBe(String(overdue));
     expect(html.querySelector('a[href="/deadlines?overdue=1"]')).not.toBeNull();
@@ -111,10 +118,13 @@ describe(`supervision: overview and deadline monitor (${TEST_DB})`, () => {
     expect(failureRow.querySelectorAll('td')[2]!.text).toBe(formatYuan(failures.reduce((n, f) => n + Number(f.amount_fen), 0)));
     expect(failureRow.querySelector('a[href="/bank/failures?overdue=1"]')).not.toBeNull();
 
-    // Complaints: two unanswered, one of them filed more than 60 days ago.
-    expect(addCalendarDays(today, -60) > '2026-01-05').toBe(true);
+    // Complaints: four unanswered; overdue only the one whose answer clock is past due (the one never assigned, filed
+    // long ago, has no clock), and the hint says what counts.
     const complaints = html.querySelector('#complaints')!;
-    expect(complaints.querySelectorAll('a[href="/publicity/complaints"]').map((a) => a.text)).toEqual(['2', '1']);
+    expect(complaints.querySelectorAll('a[href="/publicity/complaints"]').map((a) => a.text)).toEqual(['4', '1']);
+    const hint = html.querySelector('#work .hint')!.text;
+    expect(hint).toContain('交办后超过答复时限未答复');
+    expect(hint).toContain('“交办投诉举报答复”，本级现为 15个工作日');
 
     // Findings of the cross-checks still open, and the rounds they are in.
     const findings = Number((await db('batch_finding').where({ state: 'open' }).count({ n: '*' }).first())!.n);
@@ -158,14 +168,15 @@ describe(`supervision: overview and deadline monitor (${TEST_DB})`, () => {
 
     const overdue = await agent.get('/supervision/deadlines?overdue=1');
     const rows = rowsOf(overdue.text);
-    expect(rows.length).toBe(2);
+    expect(rows.length).toBe(3);
     const calendar = await loadCalendar(db);
     // Sorted by due date: the transfer first.
     expect(rows[0]!.text).toContain('国库科');
     expect(rows[0]!.text).toContain('郑海燕');
     expect(rows[0]!.querySelectorAll('td').at(-1)!.text.trim()).toBe(String(calendar.workingDaysBetween('2026-11-02', today).days));
-    expect(rows[1]!.text).toContain('赵立新');
-    expect(rows[1]!.querySelectorAll('td').at(-1)!.text.trim()).toBe(String(calendar.workingDaysBetween('2026-11-30', today).days));
+    expect(rows[1]!.text).toContain('投诉举报 TS20260101000004 答复');
+    expect(rows[2]!.text).toContain('赵立新');
+    expect(rows[2]!.querySelectorAll('td').at(-1)!.text.trim()).toBe(String(calendar.workingDaysBetween('2026-11-30', today).days));
     // The filter form keeps what was chosen.
     expect(parse(overdue.text).querySelector('#f-q-overdue')!.getAttribute('checked')).not.toBeUndefined();
 

@@ -134,14 +134,19 @@ export async function answerCardRequest(core: Core, actor: Actor, requestId: num
   const errors: ImportError[] = [];
   const answers: { line: (typeof lines)[number]; opened: boolean; kind: AccountKind; number: string; note: string }[] = [];
   const seen = new Map<number, number>();
-  for (const row of table.rows) {
+  const idColumn = table.columns.get('身份证号码');
+  const ids = table.rows.map((row) => parseIdNumber(idColumn === undefined ? '' : (row.cells[idColumn] ?? '')));
+  const idNumbers = ids.flatMap((id) => (id.ok ? [id.value.idNumber] : []));
+  const indexes = core.crypto.blindIndexMany('id', idNumbers);
+  const indexOf = new Map(idNumbers.map((idNumber, i) => [idNumber, indexes[i]!]));
+  for (const [r, row] of table.rows.entries()) {
     const cell = (name: string) => {
       const i = table.columns.get(name);
       return i === undefined ? '' : (row.cells[i] ?? '');
     };
     const fail = (field: string, message: string) => errors.push({ rowNumber: row.rowNumber, field, message });
-    const id = parseIdNumber(cell('身份证号码'));
-    const line = id.ok ? byIndex.get(core.crypto.blindIndex('id', id.value.idNumber)) : undefined;
+    const id = ids[r]!;
+    const line = id.ok ? byIndex.get(indexOf.get(id.value.idNumber)!) : undefined;
     if (!line) {
       fail('身份证号码', id.ok ? '此人不在本开卡申请中' : id.error);
       continue;

@@ -20,6 +20,8 @@ export { type PrintedLine, printedLines, villageTotals } from './queries.ts';
 export { type RoundMoneyRow, openFindingsByRound, roundsWithMoney } from './queries.ts';
 export { type ReportLine, releasedLinesForReports } from './queries.ts';
 export { roundLinePopulation } from './queries.ts';
+export { type ScreeningScope, paidLinesOfPeriod, paidRostersOfPeriod } from './queries.ts';
+export { type ScreenedFinding, RULES as CHECK_RULES, SCREENED_RULES, screenRoster } from './checks/engine.ts';
 export { ROUND_STATES, type RoundState } from './model.ts';
 export { MIN_PUBLICITY_DAYS, ROSTER_STATES, type RosterState, formatQuantity, parsePeriod } from './model.ts';
 export { type ExportLineRow, type ExportRoundRow, linesForExport, roundsForExport } from './queries.ts';

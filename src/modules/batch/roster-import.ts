@@ -74,7 +74,9 @@ export async function importRosterFile(core: Core, actor: Actor, rosterId: numbe
   };
   const today = businessDate();
   const parsed = table.rows.map(({ rowNumber, cells }) => ({ rowNumber, cells, id: parseIdNumber(get(cells, '身份证号码'), today) }));
-  const indexes = parsed.flatMap((p) => (p.id.ok ? [core.crypto.blindIndex('id', p.id.value.idNumber)] : []));
+  const idNumbers = parsed.flatMap((p) => (p.id.ok ? [p.id.value.idNumber] : []));
+  const indexes = core.crypto.blindIndexMany('id', idNumbers);
+  const indexOf = new Map(idNumbers.map((idNumber, i) => [idNumber, indexes[i]!]));
   const people = new Map((await registryFactsByIdNumberIndex(core.db, indexes)).map((f) => [f.idIndex, f]));
   const villages = new Map(((await core.db('core_region').where({ parent_id: roster.township_id }).select('id', 'name')) as { id: number; name: string }[]).map((v) => [v.id, v.name]));
 
@@ -87,7 +89,7 @@ export async function importRosterFile(core: Core, actor: Actor, rosterId: numbe
       fail('身份证号码', get(cells, '身份证号码') === '' ? '不能为空' : id.error);
       continue;
     }
-    const person = people.get(core.crypto.blindIndex('id', id.value.idNumber));
+    const person = people.get(indexOf.get(id.value.idNumber)!);
     const checked = checkLineInput(round, roster, version, person, get(cells, '档次'), get(cells, '数量'));
     for (const [field, message] of Object.entries(checked.errors)) fail(FIELD[field as keyof typeof FIELD], message);
     if (!person || Object.keys(checked.errors).length) continue;

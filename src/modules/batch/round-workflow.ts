@@ -28,10 +28,17 @@ import { can } from './policy.ts';
 
 /** The money of a round, to the fen: the sum of its active lines and what the treasury transferred. The bank's reconciliation reuses it. */
 export async function roundMoney(db: Conn, roundId: number): Promise<{ linesFen: Fen; lines: number; transferredFen: Fen }> {
-  const lines = (await db('batch_line').where({ round_id: roundId, state: 'active' }).count({ n: '*' }).sum({ total: 'amount_fen' }).first()) as { n: number; total: Fen | null };
+  const round = (await db('batch_round').where({ id: roundId }).first('released_lines', 'released_fen')) as { released_lines: number | null; released_fen: Fen | null } | undefined;
   const transfers = (await db('batch_transfer').where({ round_id: roundId }).sum({ total: 'amount_fen' }).first()) as { total: Fen | null };
-  // sum() over no rows is null: no lines, nothing transferred yet.
+  // sum() over no rows is null: nothing transferred yet. A released round's lines are kept on it (they no longer change).
+  const lines = round?.released_fen != null ? { n: Number(round.released_lines), total: fen(Number(round.released_fen)) } : await activeLines(db, roundId);
   return { linesFen: lines.total ?? fen(0), lines: lines.n, transferredFen: transfers.total ?? fen(0) };
+}
+
+/** A round's active lines counted and summed from the lines themselves (they change until the round is released). */
+async function activeLines(db: Conn, roundId: number): Promise<{ n: number; total: Fen | null }> {
+  const row = (await db('batch_line').where({ round_id: roundId, state: 'active' }).count({ n: '*' }).sum({ total: 'amount_fen' }).first()) as { n: number | string; total: Fen | null };
+  return { n: Number(row.n), total: row.total === null ? null : fen(Number(row.total)) };
 }
 
 async function rostersOf(db: Conn, roundId: number): Promise<(RosterRow & { lines: number })[]> {
@@ -191,6 +198,9 @@ export async function releaseRound(core: Core, actor: Actor, roundId: number, in
       return moneyProblem(trx, round);
     },
     after: async (trx) => {
+      // From now on the lines are the bank's order: their count and total are kept on the round (roundMoney).
+      const released = await activeLines(trx, round.id);
+      await trx('batch_round').where({ id: round.id }).update({ released_lines: released.n, released_fen: released.total ?? 0 });
       if (!round.expedited) return;
       for (const roster of (await rostersOf(trx, round.id)).filter((r) => r.lines > 0)) {
         await openDeadline(trx, actor, {

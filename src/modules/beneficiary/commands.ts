@@ -45,18 +45,29 @@ export interface PersonInput {
 
 /** An account ready to store: number checked (not the holder's ID number, when given), encrypted, indexed; a Luhn failure is kept as a warning. */
 export function sealAccount(core: Core, input: AccountInput, holderIdNumber: string | null = null) {
-  const parsed = parseAccountNumber(input.kind, input.number, holderIdNumber);
-  if (!parsed.ok) throw new ValidationError({ accountNumber: parsed.error });
-  return {
+  return sealAccounts(core, [input], [holderIdNumber])[0]!;
+}
+
+/** sealAccount for many accounts at once (an import's), their numbers encrypted in one pass; holderIdNumbers[i] is input i's holder's, when given. */
+export function sealAccounts(core: Core, inputs: readonly AccountInput[], holderIdNumbers: readonly (string | null)[] = []) {
+  const checked = inputs.map((input, i) => {
+    const parsed = parseAccountNumber(input.kind, input.number, holderIdNumbers[i] ?? null);
+    if (!parsed.ok) throw new ValidationError({ accountNumber: parsed.error });
+    return parsed;
+  });
+  const numbers = checked.map((c) => c.accountNumber);
+  const encrypted = core.crypto.encryptMany(numbers);
+  const indexes = core.crypto.blindIndexMany('account', numbers);
+  return inputs.map((input, i) => ({
     kind: input.kind,
     bank_name: input.bankName,
-    account_enc: core.crypto.encrypt(parsed.accountNumber),
-    account_index: core.crypto.blindIndex('account', parsed.accountNumber),
-    account_last4: parsed.accountNumber.slice(-4),
+    account_enc: encrypted[i]!,
+    account_index: indexes[i]!,
+    account_last4: numbers[i]!.slice(-4),
     holder_name: input.holderName,
-    luhn_warning: parsed.luhnFailed,
+    luhn_warning: checked[i]!.luhnFailed,
     ...nonCardColumns(input),
-  };
+  }));
 }
 
 /** A bank card or passbook entered by a form needs its reason (社保卡优先, card-first.ts); refused naming the field. */
@@ -90,12 +101,30 @@ export function newAccountSummary(account: { kind: AccountKind; bank_name: strin
   return `登记发放账户 ${account.bank_name}${ACCOUNT_KIND_LABELS[account.kind]} ****${account.account_last4}${account.luhn_warning ? '（卡号校验位不符，请核对）' : ''}`;
 }
 
+export interface NewPerson {
+  name: string;
+  id: IdNumberInfo;
+  idIndex?: string;
+  villageId: number;
+  householdId: number | null;
+  relation: Relation;
+  phone: string | null;
+}
+
 /** The row of a newly registered person (ID number encrypted, indexed and masked; phone encrypted). */
-export function newPersonRow(core: Core, actor: Actor, p: { name: string; id: IdNumberInfo; idIndex?: string; villageId: number; householdId: number | null; relation: Relation; phone: string | null }) {
+export function newPersonRow(core: Core, actor: Actor, p: NewPerson) {
+  return newPersonRows(core, actor, [p])[0]!;
+}
+
+/** newPersonRow for many people at once (an import's), their ID numbers and phones encrypted in one pass each. */
+export function newPersonRows(core: Core, actor: Actor, people: readonly NewPerson[]) {
   const now = nowIso();
-  return {
+  const ids = core.crypto.encryptMany(people.map((p) => p.id.idNumber));
+  const phones = core.crypto.encryptMany(people.flatMap((p) => (p.phone ? [p.phone] : [])));
+  let nextPhone = 0;
+  return people.map((p, i) => ({
     name: p.name,
-    id_enc: core.crypto.encrypt(p.id.idNumber),
+    id_enc: ids[i]!,
     id_index: p.idIndex ?? core.crypto.blindIndex('id', p.id.idNumber),
     id_masked: maskIdNumber(p.id.idNumber),
     birth_date: p.id.birthDate,
@@ -103,14 +132,14 @@ export function newPersonRow(core: Core, actor: Actor, p: { name: string; id: Id
     village_id: p.villageId,
     household_id: p.householdId,
     relation: p.relation,
-    phone_enc: p.phone ? core.crypto.encrypt(p.phone) : null,
+    phone_enc: p.phone ? phones[nextPhone++]! : null,
     phone_masked: p.phone ? maskPhone(p.phone) : null,
     status: 'active',
     created_by: actor.userId,
     created_at: now,
     updated_by: actor.userId,
     updated_at: now,
-  };
+  }));
 }
 
 /**

@@ -20,6 +20,7 @@ export { ACCOUNT_KIND_LABELS, type AccountKind, luhnValid } from './account-numb
 export { checkCharacter } from './id-number.ts';
 export { NOT_ON_CARD_KIND_CHOICES, NOT_ON_CARD_REASON_CHOICES, type NotOnCardFilter, type NotOnCardRow, defineNotOnCardList, notOnCardQuery, presentNotOnCard } from './not-on-card.ts';
 export { type ExportPersonRow, peopleForExport } from './queries.ts';
+export { type IneligibleFact, ineligiblePeople } from './queries.ts';
 
 export function createBeneficiaryModule(core: Core): AppModule {
   return {

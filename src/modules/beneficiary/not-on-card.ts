@@ -21,10 +21,9 @@ export const notOnCardFilters = {
 
 /** The choices of the reason filter: each reason, and 未填写 for accounts registered before the rule. */
 export const NOT_ON_CARD_REASON_CHOICES = [...Object.entries(NON_CARD_REASONS).map(([value, label]) => ({ value, label })), { value: 'none', label: '未填写原因' }];
-export const NOT_ON_CARD_KIND_CHOICES = [
-  { value: 'bankcard', label: ACCOUNT_KIND_LABELS.bankcard },
-  { value: 'passbook', label: ACCOUNT_KIND_LABELS.passbook },
-];
+/** The account kinds that are not the social security card. */
+const NOT_ON_CARD_KINDS = (Object.keys(ACCOUNT_KIND_LABELS) as AccountKind[]).filter((k) => k !== 'sscard');
+export const NOT_ON_CARD_KIND_CHOICES = NOT_ON_CARD_KINDS.map((value) => ({ value, label: ACCOUNT_KIND_LABELS[value] }));
 
 /** The list (core/lists.ts) at the page's address: by village, then name. */
 export function defineNotOnCardList(path: string) {
@@ -66,7 +65,8 @@ export interface NotOnCardRow {
 export function notOnCardQuery(db: Conn, actor: Pick<Actor, 'regionPath'>, filter: NotOnCardFilter) {
   const q = whereRegionInScope(db('beneficiary_person as p').join('core_region as v', 'v.id', 'p.village_id').join('beneficiary_account as a', 'a.active_person_id', 'p.id'), 'p.village_id', actor, db)
     .where('p.status', 'active')
-    .whereNot('a.kind', 'sscard')
+    // The kinds other than the card, by name: the count starts from those accounts (beneficiary_account_kind_person).
+    .whereIn('a.kind', NOT_ON_CARD_KINDS)
     .select('p.id', 'p.name', 'p.id_masked', 'p.village_id', 'v.name as village_name', 'a.kind', 'a.bank_name', 'a.account_last4', 'a.non_card_reason', 'a.non_card_note');
   if (filter.name) q.where('p.name', 'like', `%${filter.name}%`);
   if (filter.villageId) q.where('p.village_id', filter.villageId);

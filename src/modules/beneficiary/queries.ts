@@ -1,5 +1,6 @@
 import { refuse } from '../../core/audit.ts';
 import type { Actor } from '../../core/auth/roles.ts';
+import type { FieldCrypto } from '../../core/crypto.ts';
 import { type Conn, type Db, countRows, selectInChunks } from '../../core/db.ts';
 import { NotFoundError } from '../../core/errors.ts';
 import { defineList } from '../../core/lists.ts';
@@ -402,7 +403,7 @@ export async function accountLast4sOf(db: Conn, personId: number): Promise<strin
  * Account numbers in clear, by account id, for the one output that needs them: the payout file the agent bank
  * pays from (its download is audited). Nothing else decrypts an account number.
  */
-export async function accountNumbersById(db: Conn, crypto: { decrypt(value: string): string }, accountIds: number[]): Promise<Map<number, string>> {
+export async function accountNumbersById(db: Conn, crypto: Pick<FieldCrypto, 'decryptMany'>, accountIds: number[]): Promise<Map<number, string>> {
   const ids = [...new Set(accountIds)];
   const CHUNK = 20_000;
   const numbers = new Map<number, string>();
@@ -412,7 +413,7 @@ export async function accountNumbersById(db: Conn, crypto: { decrypt(value: stri
   for (let from = 0; next; from += CHUNK) {
     const rows = await next;
     next = from + CHUNK < ids.length ? read(from + CHUNK) : null;
-    for (const r of rows) numbers.set(r.id, crypto.decrypt(r.account_enc));
+    crypto.decryptMany(rows.map((r) => r.account_enc)).forEach((number, i) => numbers.set(rows[i]!.id, number));
   }
   return numbers;
 }
@@ -438,9 +439,10 @@ export async function peopleWithoutAccount(db: Conn, townshipId: number, limit =
  * ID numbers in clear, by person id, for the one output that needs them besides the person's own page: the
  * card-opening list the agent bank opens cards from (its download is audited).
  */
-export async function idNumbersById(db: Conn, crypto: { decrypt(value: string): string }, personIds: number[]): Promise<Map<number, string>> {
+export async function idNumbersById(db: Conn, crypto: Pick<FieldCrypto, 'decryptMany'>, personIds: number[]): Promise<Map<number, string>> {
   const rows: { id: number; id_enc: string }[] = await selectInChunks(personIds, (chunk) => db('beneficiary_person').whereIn('id', chunk).select('id', 'id_enc'));
-  return new Map(rows.map((r) => [r.id, crypto.decrypt(r.id_enc)]));
+  const clear = crypto.decryptMany(rows.map((r) => r.id_enc));
+  return new Map(rows.map((r, i) => [r.id, clear[i]!]));
 }
 
 /** A warning an import's row drew, as importRegistry kept it (the row and column named, no personal data). */
@@ -480,4 +482,38 @@ export async function peopleForExport(db: Conn, regionPath: string, afterId: num
     .orderBy('p.id')
     .limit(limit)
     .select('p.id', 'p.name', 'p.id_masked', 'p.birth_date', 'p.sex', 'p.village_id', 'v.name as village_name', 'p.household_id', 'p.relation', 'p.status', 'p.status_date');
+}
+
+/** Someone no longer to be paid: the registry's status (死亡, 迁出, 注销) or a current police mark (死亡, 迁出). */
+export interface IneligibleFact {
+  personId: number;
+  kind: 'deceased' | 'moved' | 'cancelled';
+  /** Since when (null: the date is not known, which counts from the start). */
+  since: string | null;
+  source: 'registry' | 'police';
+  /** For a police mark: the date of the data it came in. */
+  takenOn: string | null;
+}
+
+/**
+ * Everyone in a region's scope who is no longer to be paid, by the registry or by the police data (a 迁出 mark the
+ * registry's confirmed move settles is left out): the screening's "paid after death or moving away". The registry's
+ * status comes first; a police mark is given for people the registry still has as 在册.
+ */
+export async function ineligiblePeople(db: Conn, regionPath: string): Promise<IneligibleFact[]> {
+  const registry = (await db('beneficiary_person as p')
+    .join('core_region as v', 'v.id', 'p.village_id')
+    .where('v.path', 'like', `${regionPath}%`)
+    .whereNot('p.status', 'active')
+    .select('p.id', 'p.status', 'p.status_date')) as { id: number; status: IneligibleFact['kind']; status_date: string | null }[];
+  const facts: IneligibleFact[] = registry.map((p) => ({ personId: Number(p.id), kind: p.status, since: p.status_date, source: 'registry', takenOn: null }));
+  const known = new Set(facts.map((f) => f.personId));
+  const marks = await hitQuery(db).where('v.path', 'like', `${regionPath}%`).whereIn('h.kind', ['deceased', 'moved']).orderBy('s.taken_on', 'desc').orderBy('h.id', 'desc');
+  for (const h of await settleMoveMarks(db, await markCurrent(db, marks))) {
+    const personId = Number(h.person_id);
+    if (!h.current || h.settled || known.has(personId)) continue;
+    known.add(personId);
+    facts.push({ personId, kind: h.kind as 'deceased' | 'moved', since: h.event_date, source: 'police', takenOn: h.taken_on });
+  }
+  return facts;
 }

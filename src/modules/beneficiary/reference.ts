@@ -214,7 +214,8 @@ async function loadSnapshot(
   if (!parsed.ok) return parsed;
 
   const { kind } = REFERENCE_SOURCES[input.source];
-  const byIndex = new Map(parsed.rows.map((r) => [core.crypto.blindIndex('id', r.idNumber), r]));
+  const indexes = core.crypto.blindIndexMany('id', parsed.rows.map((r) => r.idNumber));
+  const byIndex = new Map(parsed.rows.map((r, i) => [indexes[i]!, r]));
   return inTransaction(core.db, async (trx) => {
     // The same content sent twice at once is loaded once: the other waits here and answers as a repeat.
     if (!(await claimFileDigest(trx, 'beneficiary_reference_snapshot', { region_id: county.id, source: input.source, file_sha256: sha256 }))) return (await repeated(trx))!;

@@ -10,7 +10,7 @@ import { releaseGarbage } from '../../core/memory.ts';
 import { findRegion } from '../../core/regions.ts';
 import type { HeaderGap, ImportError } from '../../core/spreadsheet.ts';
 import { columnMappingOf } from '../../core/column-mapping.ts';
-import { accountChangeSummary, type ChangeRequest, newPersonRow, pendingAccountRow, sealAccount } from './commands.ts';
+import { accountChangeSummary, type ChangeRequest, newPersonRows, pendingAccountRow, sealAccounts } from './commands.ts';
 import { can } from './policy.ts';
 import type { ImportRow } from './queries.ts';
 import { parseRegistryFile, registryErrorReport } from './files.ts';
@@ -100,17 +100,15 @@ export async function importRegistry(core: Core, actor: Actor, file: { name: str
   const format = file.buffer.subarray(0, 2).toString('latin1') === 'PK' ? 'xlsx' : 'csv';
 
   // Indexing and encryption are CPU work: done before the transaction, so that no lock is held meanwhile.
-  const indexes = new Map<string, string>();
-  const idIndex = (idNumber: string) => {
-    let index = indexes.get(idNumber);
-    if (index === undefined) indexes.set(idNumber, (index = core.crypto.blindIndex('id', idNumber)));
-    return index;
-  };
+  const idNumbers = [...new Set(parsed.rows.flatMap((row) => [row.id.idNumber, row.headIdNumber]))];
+  const indexes = new Map(core.crypto.blindIndexMany('id', idNumbers).map((index, i) => [idNumbers[i]!, index]));
+  const accounts = sealAccounts(core, parsed.rows.flatMap((row) => (row.account ? [row.account] : [])));
+  let nextAccount = 0;
   const prepared = parsed.rows.map((row) => ({
     row,
-    idIndex: idIndex(row.id.idNumber),
-    headIndex: idIndex(row.headIdNumber),
-    account: row.account ? sealAccount(core, row.account) : null,
+    idIndex: indexes.get(row.id.idNumber)!,
+    headIndex: indexes.get(row.headIdNumber)!,
+    account: row.account ? accounts[nextAccount++]! : null,
   }));
 
   const outcome = await inTransaction(core.db, async (trx): Promise<RegistryImportOutcome | ImportError[]> => {
@@ -156,10 +154,11 @@ export async function importRegistry(core: Core, actor: Actor, file: { name: str
       return own?.account_index === account?.account_index && own?.kind === account?.kind && own?.bank_name === account?.bank_name;
     };
     const pending = new Map<number, string>();
-    for (const r of await selectInChunks<{ person_id: number; payload_enc: string }>(registeredIds, (chunk) => trx('beneficiary_change_request').where({ kind: 'account', state: 'pending' }).whereIn('person_id', chunk).select('person_id', 'payload_enc'))) {
-      const change = JSON.parse(core.crypto.decrypt(r.payload_enc)) as ChangeRequest;
-      if (change.kind === 'account') pending.set(r.person_id, change.account.number.replace(/[\s-]/g, ''));
-    }
+    const pendingRequests = await selectInChunks<{ person_id: number; payload_enc: string }>(registeredIds, (chunk) => trx('beneficiary_change_request').where({ kind: 'account', state: 'pending' }).whereIn('person_id', chunk).select('person_id', 'payload_enc'));
+    core.crypto.decryptMany(pendingRequests.map((r) => r.payload_enc)).forEach((payload, i) => {
+      const change = JSON.parse(payload) as ChangeRequest;
+      if (change.kind === 'account') pending.set(pendingRequests[i]!.person_id, change.account.number.replace(/[\s-]/g, ''));
+    });
 
     const errors: ImportError[] = [];
     const fileHeads = new Set(prepared.filter((p) => p.row.relation === 'head').map((p) => p.idIndex));
@@ -223,17 +222,19 @@ export async function importRegistry(core: Core, actor: Actor, file: { name: str
       created_at: now,
       updated_at: now,
     }));
-    await bulkInsert(trx, 'beneficiary_person', fresh, (p) => ({
-      id: personIdOf.get(p.idIndex),
-      ...newPersonRow(core, actor, { name: p.row.name, id: p.row.id, idIndex: p.idIndex, villageId: villages.get(p.row.village)!, householdId: householdFor(p.headIndex), relation: p.row.relation, phone: p.row.phone }),
-      import_id: importId,
-    }));
+    const personRows = newPersonRows(core, actor, fresh.map((p) => ({ name: p.row.name, id: p.row.id, idIndex: p.idIndex, villageId: villages.get(p.row.village)!, householdId: householdFor(p.headIndex), relation: p.row.relation, phone: p.row.phone })));
+    await bulkInsert(trx, 'beneficiary_person', fresh.map((p, i) => ({ p, row: personRows[i]! })), ({ p, row }) => ({ id: personIdOf.get(p.idIndex), ...row, import_id: importId }));
     const freshAccounts = fresh.filter((p) => p.account);
     await bulkInsert(trx, 'beneficiary_account', freshAccounts, (p) => pendingAccountRow(actor, personIdOf.get(p.idIndex)!, p.account!, '导入时提供', importId));
     counts.created = fresh.length;
     counts.newAccounts = freshAccounts.length;
 
     // Registered people: corrections in place (revision-guarded), a different account as a change request.
+    const withPhones = prepared.flatMap(({ row, idIndex }) => {
+      const person = existing.get(idIndex);
+      return row.phone && person?.phone_enc ? [person] : [];
+    });
+    const phones = new Map(core.crypto.decryptMany(withPhones.map((p) => p.phone_enc!)).map((phone, i) => [withPhones[i]!.id, phone]));
     const requests: Record<string, unknown>[] = [];
     for (const { row, idIndex, account } of prepared) {
       const person = existing.get(idIndex);
@@ -241,7 +242,7 @@ export async function importRegistry(core: Core, actor: Actor, file: { name: str
       const changes: Record<string, unknown> = {};
       if (person.name !== row.name) changes.name = row.name;
       if (person.relation !== row.relation) changes.relation = row.relation;
-      if (row.phone && (person.phone_enc ? core.crypto.decrypt(person.phone_enc) : null) !== row.phone) {
+      if (row.phone && (phones.get(person.id) ?? null) !== row.phone) {
         changes.phone_enc = core.crypto.encrypt(row.phone);
         changes.phone_masked = maskPhone(row.phone);
       }

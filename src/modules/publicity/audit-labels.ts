@@ -10,9 +10,9 @@ export const publicityAuditVocabulary: AuditVocabulary = {
       sentence: (s) => clauses(`${s.text('kind') === 'objection' ? '公示异议' : '投诉举报'}`, `受理编号 ${s.text('trackingNo')}`),
     },
     'publicity.complaint.progress': { label: '投诉举报转为办理中', sentence: (s) => `受理编号 ${s.text('trackingNo')}` },
-    'publicity.complaint.answer': { label: '答复投诉举报', sentence: (s) => clauses(`受理编号 ${s.text('trackingNo')}`, `答复：${s.text('answer')}`) },
+    'publicity.complaint.answer': { label: '答复投诉举报', sentence: (s) => clauses(`受理编号 ${s.text('trackingNo')}`, s.has('assignee') && `承办部门 ${s.text('assignee')}`, `答复：${s.text('answer')}`) },
     'publicity.complaint.enter': { label: '登记投诉举报（电话、来信、来访）', sentence: (s) => clauses(`受理编号 ${s.text('trackingNo')}`, `收到日期 ${s.text('receivedOn')}`) },
-    'publicity.complaint.assign': { label: '交办投诉举报', sentence: (s) => clauses(`受理编号 ${s.text('trackingNo')}`, `答复期限 ${s.text('dueOn')}`) },
+    'publicity.complaint.assign': { label: '交办投诉举报', sentence: (s) => clauses(`受理编号 ${s.text('trackingNo')}`, s.has('assignee') && `交办${s.has('department') ? '主管部门' : '乡镇'} ${s.text('assignee')}`, `答复期限 ${s.text('dueOn')}`) },
     'publicity.complaint.close': { label: '办结投诉举报', sentence: (s) => `受理编号 ${s.text('trackingNo')}` },
     'publicity.complaint.return': { label: '退回投诉举报答复', sentence: (s) => clauses(`受理编号 ${s.text('trackingNo')}`, `原因：${s.text('note')}`) },
     'publicity.payment_query': {

@@ -5,14 +5,13 @@ import { ConflictError, ValidationError } from '../../core/errors.ts';
 import { requireId, validate } from '../../core/http/validate.ts';
 import type { Web } from '../../core/web/web.ts';
 import { COMPLAINT_CHANNELS, COMPLAINT_KINDS, complaintAnswerSchema, complaintAssignSchema, complaintReturnSchema, complaintSchema, complaintStatusSchema, staffComplaintSchema } from './complaint-schemas.ts';
-import { COMPLAINT_STATUSES, TooManyRequestsError, assignComplaint, complaintQueue, complaintStatus, contactOf, enterComplaint, fileComplaint, formatQueryCode, handleComplaint, reviewComplaint } from './complaints.ts';
+import { COMPLAINT_STATUSES, TooManyRequestsError, assignComplaint, complaintQueue, complaintStatus, contactOf, countyDepartments, enterComplaint, fileComplaint, formatQueryCode, handleComplaint, reviewComplaint } from './complaints.ts';
 import { formatSheetCode, normaliseSheetCode } from './model.ts';
-import { COMPLAINT_ASSIGNEES, can } from './policy.ts';
-import { ALLOWED, refused } from '../../core/authz.ts';
+import { can } from './policy.ts';
 import type { Actor } from '../../core/auth/roles.ts';
 
-/** Who opens the staff queue: the handlers (their county's complaints) and the townships (those assigned to them). */
-const hasAnyRole = (a: Actor) => (can(a, 'view_complaints', null).ok || a.roles.some((r) => COMPLAINT_ASSIGNEES.includes(r)) ? ALLOWED : refused('role', '只有监督人员、财政局业务科室和承办乡镇可以查看投诉举报'));
+/** Who opens the staff queue: the handlers (their county's complaints), the townships and departments (those assigned to them). */
+const hasAnyRole = (a: Actor) => can(a, 'open_complaint_queue', null);
 
 /**
  * 公示异议、投诉举报: the portal's form and status query (no login, rate-limited per address), and the staff queue
@@ -81,6 +80,9 @@ export function complaintRoutes(router: Router, web: Web): void {
     const countyPath = new Map(regions.filter((r) => r.level === 'county').map((r) => [r.id, r.path]));
     const townshipsOf = (countyId: number) => regions.filter((r) => r.level === 'township' && r.path.startsWith(countyPath.get(countyId) ?? '-')).map((r) => ({ value: r.id, label: r.name }));
     const regionName = new Map(regions.map((r) => [r.id, r.name]));
+    const departments = new Map<number, { id: number; name: string }[]>();
+    for (const countyId of new Set(rows.map((r) => r.county_id))) departments.set(countyId, await countyDepartments(db, countyId));
+    const departmentName = new Map([...departments.values()].flat().map((d) => [d.id, d.name]));
     const pathOf = (regionId: number | null) => (regionId === null ? null : regions.find((r) => r.id === regionId)?.path ?? null);
     web.render(
       ctx,
@@ -101,13 +103,14 @@ export function complaintRoutes(router: Router, web: Web): void {
           answeredAt: r.shownAnsweredAt ? formatDateTime(r.shownAnsweredAt) : null,
           channel: COMPLAINT_CHANNELS[r.channel] ?? '门户网站',
           receivedOn: r.received_on,
-          assignee: r.assignee_region_id ? regionName.get(r.assignee_region_id) ?? '' : null,
+          assignee: r.assignee_region_id ? regionName.get(r.assignee_region_id) ?? '' : r.assignee_org_id ? departmentName.get(r.assignee_org_id) ?? '' : null,
           canAnswer: can(actor, 'answer_complaint', { ...r, assignee_path: pathOf(r.assignee_region_id) }).ok,
           canProgress: can(actor, 'assign_complaint', r).ok && r.status === 'received',
           canAssign: can(actor, 'assign_complaint', r).ok,
           canReview: can(actor, 'close_complaint', r).ok,
           canReturn: can(actor, 'return_complaint', { ...r, assignee_path: pathOf(r.assignee_region_id) }).ok,
           townships: townshipsOf(r.county_id),
+          departments: (departments.get(r.county_id) ?? []).map((d) => ({ value: d.id, label: d.name })),
         })),
         canEnter: can(actor, 'enter_complaint', null).ok,
         channels: COMPLAINT_CHANNELS,
@@ -164,7 +167,7 @@ export function complaintRoutes(router: Router, web: Web): void {
         (extra, status) => queuePage(ctx, { ...extra, answerFor: id, values: { ...((ctx.request.body ?? {}) as object), _csrf: undefined }, errors: Object.fromEntries(Object.entries((extra.errors as Record<string, string>) ?? {}).map(([k, v]) => [`${k}_${id}`, v])) }, status),
       );
     });
-  rowStep('assign', (ctx, actor, id) => assignComplaint(web.core, actor, id, validate(complaintAssignSchema, ctx.request.body).townshipId));
+  rowStep('assign', (ctx, actor, id) => assignComplaint(web.core, actor, id, validate(complaintAssignSchema, ctx.request.body)));
   rowStep('close', (_ctx, actor, id) => reviewComplaint(web.core, actor, id, { kind: 'close' }));
   rowStep('return', (ctx, actor, id) => reviewComplaint(web.core, actor, id, { kind: 'return', note: validate(complaintReturnSchema, ctx.request.body).note }));
 }

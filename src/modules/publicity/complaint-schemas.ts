@@ -63,8 +63,20 @@ export const staffComplaintSchema = z.object({
 });
 export type StaffComplaintInput = z.infer<typeof staffComplaintSchema>;
 
-/** Assigning a complaint to the township whose station and finance office answer it. */
-export const complaintAssignSchema = z.object({ townshipId: id('承办乡镇') });
+/** Who a complaint is assigned to: a township of its county, or a department (主管部门) of its county — one of the two. */
+export type ComplaintAssignee = { townshipId: number; departmentId: null } | { townshipId: null; departmentId: number };
+
+/**
+ * Assigning a complaint: to the township whose station and finance office answer it, or to the department (主管部门)
+ * whose users answer it — one of the two.
+ */
+export const complaintAssignSchema = z
+  .object({ townshipId: optional(id('承办乡镇')), departmentId: optional(id('承办主管部门')) })
+  .superRefine((v, ctx) => {
+    if (v.townshipId === null && v.departmentId === null) ctx.addIssue({ code: 'custom', path: ['townshipId'], message: '请选择承办乡镇或承办主管部门' });
+    if (v.townshipId !== null && v.departmentId !== null) ctx.addIssue({ code: 'custom', path: ['departmentId'], message: '承办乡镇和承办主管部门只能选一个' });
+  })
+  .transform((v): ComplaintAssignee => (v.townshipId !== null ? { townshipId: v.townshipId, departmentId: null } : { townshipId: null, departmentId: v.departmentId! }));
 
 /** Sending an answer back for a better one: why. */
 export const complaintReturnSchema = z.object({ note: text('退回原因', 300) });

@@ -1,6 +1,7 @@
 import { randomBytes, randomInt } from 'node:crypto';
+import type { Knex } from 'knex';
 import { recordAudit } from '../../core/audit.ts';
-import type { Actor } from '../../core/auth/roles.ts';
+import { type Actor, hasRole } from '../../core/auth/roles.ts';
 import { authorize } from '../../core/authz.ts';
 import type { Core } from '../../core/context.ts';
 import { constantTimeEqual, hmacSm3 } from '../../core/crypto.ts';
@@ -10,18 +11,19 @@ import { AppError, ConflictError, NotFoundError, ValidationError } from '../../c
 import { maskPhone } from '../../core/mask.ts';
 import { findRegion, isPathInScope, whereRegionInScope } from '../../core/regions.ts';
 import { objectionResolutions, recordPublicObjection } from '../batch/index.ts';
-import { COMPLAINT_CHANNELS, COMPLAINT_KINDS, type ComplaintInput, type ComplaintKind, type StaffComplaintInput } from './complaint-schemas.ts';
+import { COMPLAINT_CHANNELS, COMPLAINT_KINDS, type ComplaintAssignee, type ComplaintInput, type ComplaintKind, type StaffComplaintInput } from './complaint-schemas.ts';
 import { closeDeadline, openDeadline } from '../../core/deadlines.ts';
-import { PUBLICITY_DEADLINES } from './deadlines.ts';
+import { PUBLICITY_DEADLINES, complaintAnswerClock } from './deadlines.ts';
 import { normaliseSheetCode } from './model.ts';
-import { COMPLAINT_TRANSITIONS, can } from './policy.ts';
+import { COMPLAINT_ASSIGNEES, COMPLAINT_HANDLERS, COMPLAINT_TRANSITIONS, can } from './policy.ts';
 import { sheetByCode } from './queries.ts';
 
 /**
  * Objections and complaints from the public (公示异议、投诉举报, Chongqing 八): filed on the portal without an account,
  * each with a tracking number and a query code given once (only its keyed hash is kept); the status page shows where
  * it stands and the answer. An objection to a notice in publicity becomes an objection on that roster (batch), which
- * the township resolves; a complaint waits in the queue of the supervisors and the finance section, who answer it.
+ * the township resolves; a complaint waits in the queue of the supervisors and the finance section, who answer it or
+ * assign it to a township or a department (主管部门) of its county, which answers it on a clock.
  */
 
 export const COMPLAINT_STATUSES = { received: '已受理', in_progress: '办理中', assigned: '已交办', answered: '已答复', closed: '已办结' } as const;
@@ -107,6 +109,8 @@ export interface ComplaintRow {
   received_on: string | null;
   entered_by: number | null;
   assignee_region_id: number | null;
+  /** The department (core_org) it is assigned to: a complaint is assigned to a township or to a department, not both. */
+  assignee_org_id: number | null;
   assigned_by: number | null;
   assigned_at: string | null;
   closed_by: number | null;
@@ -168,9 +172,12 @@ function standing(row: ComplaintRow, objections: Map<number, Resolution>): { sta
     return { status: 'received', answer: null, answeredAt: null };
   }
   // An assignee's answer waits for the handler's review: the public sees it once closed.
-  if (row.status === 'answered' && row.assignee_region_id !== null) return { status: 'assigned', answer: null, answeredAt: null };
+  if (row.status === 'answered' && isAssigned(row)) return { status: 'assigned', answer: null, answeredAt: null };
   return { status: row.status, answer: row.answer, answeredAt: row.answered_at };
 }
+
+/** Whether a township or a department answers the complaint (the handler then reviews the answer). */
+const isAssigned = (row: Pick<ComplaintRow, 'assignee_region_id' | 'assignee_org_id'>) => row.assignee_region_id !== null || row.assignee_org_id !== null;
 
 /** The batch objections these objections became, read at once. */
 const objectionsOf = (db: Conn, rows: ComplaintRow[]) => objectionResolutions(db, rows.flatMap((r) => (r.kind === 'objection' && r.objection_id !== null ? [Number(r.objection_id)] : [])));
@@ -191,11 +198,19 @@ export async function complaintStatus(core: Core, trackingNo: string, typedCode:
   return { trackingNo: row.tracking_no, kind: COMPLAINT_KINDS[row.kind], filedOn: row.filed_on, status: PUBLIC_COMPLAINT_STATUSES[s.status], answer: s.answer, answeredAt: s.answeredAt };
 }
 
-/** The queue for staff: what the public filed in the actor's county scope, newest first, with where each stands. */
+/** A department's user who is none of the handlers: sees only what is assigned to their department. */
+const departmentOnly = (actor: Actor) => hasRole(actor, 'department') && !hasRole(actor, ...COMPLAINT_HANDLERS);
+
+/**
+ * The queue for staff, newest first, with where each stands: what the public filed in the actor's county scope; for
+ * a township's staff what is assigned to their township, for a department's users what is assigned to their department.
+ */
 export async function complaintQueue(db: Conn, actor: Actor): Promise<(ComplaintRow & { standing: ComplaintStatus; shownAnswer: string | null; shownAnsweredAt: string | null })[]> {
-  const rows = (await (actor.regionLevel === 'township'
-    ? whereRegionInScope(db('publicity_complaint').whereNotNull('assignee_region_id').orderBy('id', 'desc').limit(500), 'assignee_region_id', actor, db)
-    : whereRegionInScope(db('publicity_complaint').orderBy('id', 'desc').limit(500), 'county_id', actor, db))) as ComplaintRow[];
+  const q = db('publicity_complaint').orderBy('id', 'desc').limit(500);
+  if (actor.regionLevel === 'township') whereRegionInScope(q.whereNotNull('assignee_region_id'), 'assignee_region_id', actor, db);
+  else if (departmentOnly(actor)) whereRegionInScope(q.where('assignee_org_id', actor.orgId ?? 0), 'county_id', actor, db);
+  else whereRegionInScope(q, 'county_id', actor, db);
+  const rows = (await q) as ComplaintRow[];
   const objections = await objectionsOf(db, rows);
   return rows.map((r) => {
     // Staff see a complaint as it stands (a township's answer included, for review); an objection as the roster's.
@@ -204,25 +219,32 @@ export async function complaintQueue(db: Conn, actor: Actor): Promise<(Complaint
   });
 }
 
-/** Complaints (not objections, which the township resolves on the roster) still to answer in the actor's scope, or a township's answer to review. */
+/** Complaints (not objections, which the township resolves on the roster) still to answer in the actor's scope, or an assignee's answer to review. */
 export async function unansweredComplaints(db: Conn, actor: Actor): Promise<number> {
-  const row = (await whereRegionInScope(db('publicity_complaint').where({ kind: 'complaint' }).where((q) => q.whereIn('status', ['received', 'in_progress']).orWhere((a) => a.where({ status: 'answered' }).whereNotNull('assignee_region_id'))), 'county_id', actor, db).count({ n: '*' }).first()) as { n: number | string };
+  const answeredByAssignee = (a: Knex.QueryBuilder) => a.where({ status: 'answered' }).where((w) => w.whereNotNull('assignee_region_id').orWhereNotNull('assignee_org_id'));
+  const row = (await whereRegionInScope(db('publicity_complaint').where({ kind: 'complaint' }).where((q) => q.whereIn('status', ['received', 'in_progress']).orWhere(answeredByAssignee)), 'county_id', actor, db).count({ n: '*' }).first()) as { n: number | string };
   return Number(row.n);
 }
 
-/** Complaints assigned to the actor's township and not yet answered. */
+/** Complaints assigned to the actor's township, or to their department, and not yet answered. */
 export async function assignedComplaints(db: Conn, actor: Actor): Promise<number> {
-  const row = (await whereRegionInScope(db('publicity_complaint').where({ kind: 'complaint', status: 'assigned' }), 'assignee_region_id', actor, db).count({ n: '*' }).first()) as { n: number | string };
+  const q = db('publicity_complaint').where({ kind: 'complaint', status: 'assigned' });
+  if (hasRole(actor, ...COMPLAINT_ASSIGNEES)) whereRegionInScope(q, 'assignee_region_id', actor, db);
+  else whereRegionInScope(q.where('assignee_org_id', actor.orgId ?? 0), 'county_id', actor, db);
+  const row = (await q.count({ n: '*' }).first()) as { n: number | string };
   return Number(row.n);
 }
 
-/** A complaint of the actor's scope (404 outside it, as for an unknown one). */
-async function complaintInScope(db: Conn, actor: Actor, id: number): Promise<ComplaintRow> {
+/**
+ * A complaint of the actor's scope: its county lies in the scope, or the actor works in its county (a township's
+ * staff, a department's users), for can() to decide what they may do with it; 404 otherwise, as for an unknown one.
+ */
+async function complaintInScope(db: Conn, actor: Actor, id: number): Promise<ComplaintRow & { assignee_path: string | null }> {
   const row = (await db('publicity_complaint').where({ id }).first()) as ComplaintRow | undefined;
   const county = row ? await findRegion(db, row.county_id) : undefined;
   const assignee = row?.assignee_region_id ? await findRegion(db, row.assignee_region_id) : undefined;
-  if (!row || !county || !(isPathInScope(actor, county.path) || (assignee && isPathInScope(actor, assignee.path)))) throw new NotFoundError('该投诉举报不存在或不在您的管辖范围内');
-  return { ...row, assignee_path: assignee?.path ?? null } as ComplaintRow & { assignee_path: string | null };
+  if (!row || !county || !(isPathInScope(actor, county.path) || actor.regionPath.startsWith(county.path))) throw new NotFoundError('该投诉举报不存在或不在您的管辖范围内');
+  return { ...row, assignee_path: assignee?.path ?? null };
 }
 
 /**
@@ -242,7 +264,7 @@ export async function handleComplaint(core: Core, actor: Actor, id: number, step
       action: step.kind === 'answer' ? 'publicity.complaint.answer' : 'publicity.complaint.progress',
       objectType: 'complaint',
       objectId: id,
-      summary: { trackingNo: row.tracking_no, ...(step.kind === 'answer' ? { answer: step.answer } : {}) },
+      summary: { trackingNo: row.tracking_no, ...(step.kind === 'answer' ? { answer: step.answer } : {}), ...(row.assignee_org_id !== null ? { assignee: actor.orgName } : {}) },
     });
   });
   if (step.kind === 'answer' && row.status === 'assigned') return `已答复 ${row.tracking_no}：待监督人员或财政局业务科室审核办结`;
@@ -298,21 +320,38 @@ export async function enterComplaint(core: Core, actor: Actor, input: StaffCompl
   });
 }
 
-/** Assign a complaint to a township of its county (its station and finance office answer it): the clock opens. */
-export async function assignComplaint(core: Core, actor: Actor, id: number, townshipId: number): Promise<string> {
+/** The departments (主管部门) of a county, by name: those a complaint of the county may be assigned to. */
+export async function countyDepartments(db: Conn, countyId: number): Promise<{ id: number; name: string }[]> {
+  return db('core_org').where({ kind: 'department', region_id: countyId }).orderBy('name').select('id', 'name');
+}
+
+/**
+ * Assign a complaint to a township of its county (its station and finance office answer it) or to a department of
+ * its county (its users answer it): the clock opens, in the township or, for a department, in the county.
+ */
+export async function assignComplaint(core: Core, actor: Actor, id: number, to: ComplaintAssignee): Promise<string> {
   const row = await complaintInScope(core.db, actor, id);
   await authorize(core.db, actor, can(actor, 'assign_complaint', row), { objectType: 'complaint', objectId: id });
   const county = await findRegion(core.db, row.county_id);
-  const township = await findRegion(core.db, townshipId);
-  if (!township || township.level !== 'township' || !county || !township.path.startsWith(county.path)) throw new ValidationError({ townshipId: '请选择该县（区）的承办乡镇' });
+  if (!county) throw new NotFoundError('该投诉举报不存在或不在您的管辖范围内');
+  let assignee: { kind: 'township' | 'department'; name: string; regionId: number; change: Record<string, number>; summary: Record<string, number> };
+  if (to.townshipId !== null) {
+    const township = await findRegion(core.db, to.townshipId);
+    if (!township || township.level !== 'township' || !township.path.startsWith(county.path)) throw new ValidationError({ townshipId: '请选择该县（区）的承办乡镇' });
+    assignee = { kind: 'township', name: township.name, regionId: township.id, change: { assignee_region_id: township.id }, summary: { township: township.id } };
+  } else {
+    const department = (await core.db('core_org').where({ id: to.departmentId, kind: 'department', region_id: county.id }).first('id', 'name')) as { id: number; name: string } | undefined;
+    if (!department) throw new ValidationError({ departmentId: '请选择该县（区）的主管部门' });
+    assignee = { kind: 'department', name: department.name, regionId: county.id, change: { assignee_org_id: department.id }, summary: { department: department.id } };
+  }
   const due = await inTransaction(core.db, async (trx) => {
-    const updated = await trx('publicity_complaint').where({ id, status: row.status }).update({ status: 'assigned', assignee_region_id: township.id, assigned_by: actor.userId, assigned_at: nowIso() });
+    const updated = await trx('publicity_complaint').where({ id, status: row.status }).update({ status: 'assigned', ...assignee.change, assigned_by: actor.userId, assigned_at: nowIso() });
     if (updated !== 1) throw new ConflictError('该投诉举报刚被他人处理，请刷新后查看');
-    const clock = await openDeadline(trx, actor, { rule: PUBLICITY_DEADLINES.complaint_answer, objectType: 'complaint', objectId: id, regionId: township.id, title: `投诉举报 ${row.tracking_no} 答复` });
-    await recordAudit(trx, actor, { action: 'publicity.complaint.assign', objectType: 'complaint', objectId: id, summary: { trackingNo: row.tracking_no, township: township.id, dueOn: clock.dueOn } });
+    const clock = await openDeadline(trx, actor, { rule: complaintAnswerClock(assignee.kind), objectType: 'complaint', objectId: id, regionId: assignee.regionId, title: `投诉举报 ${row.tracking_no} 答复` });
+    await recordAudit(trx, actor, { action: 'publicity.complaint.assign', objectType: 'complaint', objectId: id, summary: { trackingNo: row.tracking_no, ...assignee.summary, assignee: assignee.name, dueOn: clock.dueOn } });
     return clock.dueOn;
   });
-  return `${row.tracking_no} 已交办${township.name}，请于 ${due} 前答复`;
+  return `${row.tracking_no} 已交办${assignee.name}，请于 ${due} 前答复`;
 }
 
 /** The handler closes an answered complaint (the public then sees the answer), or sends it back to the assignee (the clock reopens). */
@@ -323,7 +362,10 @@ export async function reviewComplaint(core: Core, actor: Actor, id: number, step
     const change = step.kind === 'close' ? { status: 'closed', closed_by: actor.userId, closed_at: nowIso() } : { status: 'assigned', answer: null, answered_by: null, answered_at: null };
     const updated = await trx('publicity_complaint').where({ id, status: row.status }).update(change);
     if (updated !== 1) throw new ConflictError('该投诉举报刚被他人处理，请刷新后查看');
-    if (step.kind === 'return') await openDeadline(trx, actor, { rule: PUBLICITY_DEADLINES.complaint_answer, objectType: 'complaint', objectId: id, regionId: row.assignee_region_id!, title: `投诉举报 ${row.tracking_no} 重新答复` });
+    if (step.kind === 'return') {
+      const clock = row.assignee_org_id !== null ? { rule: complaintAnswerClock('department'), regionId: row.county_id } : { rule: complaintAnswerClock('township'), regionId: row.assignee_region_id! };
+      await openDeadline(trx, actor, { ...clock, objectType: 'complaint', objectId: id, title: `投诉举报 ${row.tracking_no} 重新答复` });
+    }
     await recordAudit(trx, actor, {
       action: step.kind === 'close' ? 'publicity.complaint.close' : 'publicity.complaint.return',
       objectType: 'complaint',
@@ -331,5 +373,5 @@ export async function reviewComplaint(core: Core, actor: Actor, id: number, step
       summary: { trackingNo: row.tracking_no, ...(step.kind === 'return' ? { note: step.note, previousAnswer: row.answer } : {}) },
     });
   });
-  return step.kind === 'close' ? `${row.tracking_no} 已办结：群众凭受理编号和查询码可查看答复` : `${row.tracking_no} 已退回承办乡镇重新答复`;
+  return step.kind === 'close' ? `${row.tracking_no} 已办结：群众凭受理编号和查询码可查看答复` : `${row.tracking_no} 已退回${row.assignee_org_id !== null ? '承办部门' : '承办乡镇'}重新答复`;
 }

@@ -23,12 +23,13 @@ export function createPublicityModule(core: Core): AppModule {
     audit: publicityAuditVocabulary,
     nav: [
       { href: '/publicity/settings', label: '公示设置', roles: ['admin'] },
-      { href: '/publicity/complaints', label: '异议和投诉举报', roles: [...COMPLAINT_HANDLERS, ...COMPLAINT_ASSIGNEES] },
+      { href: '/publicity/complaints', label: '异议和投诉举报', roles: [...COMPLAINT_HANDLERS, ...COMPLAINT_ASSIGNEES, 'department'] },
       { href: '/publicity/violations', label: '违规问题曝光', roles: ['supervisor'] },
     ],
-    // Complaints from the portal wait for the supervisors (until the supervision module handles them).
+    // Complaints from the portal wait for the supervisors (until the supervision module handles them); those assigned
+    // to a township or a department wait for it.
     async queues(actor) {
-      if (actor.roles.includes('township_station') || actor.roles.includes('township_finance')) {
+      if (actor.roles.includes('township_station') || actor.roles.includes('township_finance') || (actor.roles.includes('department') && actor.orgId !== null)) {
         const count = await assignedComplaints(core.db, actor);
         return count ? [{ title: '交办待答复的投诉举报', count, href: '/publicity/complaints' }] : [];
       }
@@ -36,7 +37,7 @@ export function createPublicityModule(core: Core): AppModule {
       const count = await unansweredComplaints(core.db, actor);
       return count ? [{ title: '待答复的群众投诉举报', count, href: '/publicity/complaints' }] : [];
     },
-    // A complaint assigned to a township is answered within the county's limit (working days).
+    // A complaint assigned to a township or a department is answered within the county's limit (working days).
     deadlineRules: Object.values(PUBLICITY_DEADLINES),
     routes(router, web) {
       publicityRoutes(router, web);

@@ -23,14 +23,16 @@ interface PublicityResources {
   set_publicity_settings: null;
   /** The queue of objections and complaints filed on the portal (its rows read in the actor's county scope). */
   view_complaints: null;
-  /** A complaint of the queue: its kind, where it stands and the township it is assigned to (its path, if any). */
-  answer_complaint: { kind: string; status: string; assignee_path?: string | null };
+  /** The staff queue's page: the handlers' queue, or the complaints assigned to the actor's township or department. */
+  open_complaint_queue: null;
+  /** A complaint of the queue: its kind, where it stands, and the township (its path) or department it is assigned to, if any. */
+  answer_complaint: { kind: string; status: string; assignee_path?: string | null; assignee_org_id?: number | null };
   /** Registering a complaint received by phone, letter or visit. */
   enter_complaint: null;
   /** The handler's steps on a complaint (assign, close, send back): its kind and where it stands. */
   assign_complaint: { kind: string; status: string };
   close_complaint: { kind: string; status: string };
-  return_complaint: { kind: string; status: string; assignee_path?: string | null };
+  return_complaint: { kind: string; status: string; assignee_path?: string | null; assignee_org_id?: number | null };
   /** Publishing a violation on the portal: where it happened (a region already read; its path decides the scope). */
   publish_violation: { path: string };
   /** Approving a proposed violation (four eyes): its place's path, state and proposer. */
@@ -67,13 +69,19 @@ const RULES: { [A in PublicityAction]: (actor: Actor, resource: PublicityResourc
     ),
   set_publicity_settings: (actor) => (hasRole(actor, 'admin') ? ALLOWED : refused('role', '只有系统管理员可以修改公示设置')),
   view_complaints: (actor) => (hasRole(actor, ...COMPLAINT_HANDLERS) ? ALLOWED : refused('role', '只有监督人员和财政局业务科室可以查看群众异议和投诉举报')),
+  open_complaint_queue: (actor) =>
+    hasRole(actor, ...COMPLAINT_HANDLERS, ...COMPLAINT_ASSIGNEES) || (hasRole(actor, 'department') && actor.orgId !== null)
+      ? ALLOWED
+      : refused('role', '只有监督人员、财政局业务科室和承办的乡镇、主管部门可以查看投诉举报'),
   // Until the supervision module handles complaints, those who see the queue answer them; an objection to a notice is the township's, on the roster.
-  // The handlers answer a complaint not assigned; once assigned, the township's station or finance office answers it.
+  // The handlers answer a complaint not assigned; once assigned, the township's station or finance office answers it,
+  // or the department's users (their org) when it is assigned to a department.
   answer_complaint: (actor, c) =>
     firstRefusal(
       () => (c.kind === 'complaint' ? null : refused('state', '公示异议由乡镇财政所在清册页面核实处理，处理结果即为答复')),
-      () => (c.assignee_path ? null : hasRole(actor, ...COMPLAINT_HANDLERS) ? null : refused('role', '只有监督人员和财政局业务科室可以答复投诉举报')),
+      () => (c.assignee_path || c.assignee_org_id ? null : hasRole(actor, ...COMPLAINT_HANDLERS) ? null : refused('role', '只有监督人员和财政局业务科室可以答复投诉举报')),
       () => (!c.assignee_path ? null : hasRole(actor, ...COMPLAINT_ASSIGNEES) && c.assignee_path.startsWith(actor.regionPath) ? null : refused('role', '该投诉举报已交办乡镇，由承办乡镇的经办站所或财政所答复')),
+      () => (!c.assignee_org_id ? null : hasRole(actor, 'department') && actor.orgId === Number(c.assignee_org_id) ? null : refused('role', '该投诉举报已交办主管部门，由承办部门答复')),
       () => (COMPLAINT_TRANSITIONS.answer.includes(c.status) ? null : refused('state', c.status === 'answered' || c.status === 'closed' ? '该投诉举报已答复' : '该投诉举报当前不能答复')),
     ),
   enter_complaint: (actor) => (hasRole(actor, ...COMPLAINT_HANDLERS) ? ALLOWED : refused('role', '只有监督人员和财政局业务科室可以登记电话、来信、来访的投诉举报')),
@@ -82,7 +90,7 @@ const RULES: { [A in PublicityAction]: (actor: Actor, resource: PublicityResourc
   return_complaint: (actor, c) =>
     firstRefusal(
       () => handlerStep(actor, c, 'return', '只有已答复的投诉举报可以退回重新答复'),
-      () => (c.assignee_path ? null : refused('state', '该投诉举报未交办乡镇，无需退回')),
+      () => (c.assignee_path || c.assignee_org_id ? null : refused('state', '该投诉举报未交办乡镇或主管部门，无需退回')),
     ),
   // Chongqing 七: the supervisors decide which violations (虚报冒领 …) are made public, in their own region.
   publish_violation: (actor, where) =>
@@ -115,12 +123,13 @@ const RULES: { [A in PublicityAction]: (actor: Actor, resource: PublicityResourc
 /** Who sees and answers what the public files on the portal (in their county scope). */
 export const COMPLAINT_HANDLERS: readonly Role[] = ['supervisor', 'finance_section'];
 
-/** Who answers a complaint assigned to their township. */
+/** Who answers a complaint assigned to their township (one assigned to a department: that department's users). */
 export const COMPLAINT_ASSIGNEES: readonly Role[] = ['township_station', 'township_finance'];
 
 /**
- * A complaint's steps and the statuses each starts from: received → (in_progress) → assigned → answered → closed;
- * a handler may answer one not assigned directly, and send an assignee's answer back (answered → assigned).
+ * A complaint's steps and the statuses each starts from: received → (in_progress) → assigned (to a township or a
+ * department) → answered → closed; a handler may answer one not assigned directly, and send an assignee's answer
+ * back (answered → assigned).
  */
 export const COMPLAINT_TRANSITIONS: Record<'progress' | 'assign' | 'answer' | 'close' | 'return', readonly string[]> = {
   progress: ['received'],

@@ -18,6 +18,7 @@ import { linesForExport, roundsForExport } from '../batch/index.ts';
 import { idNumbersById, peopleForExport } from '../beneficiary/index.ts';
 import { listRegionFor, policyList } from '../policy/index.ts';
 import type { ExportInput } from './export-schemas.ts';
+import { runQueuedJobs } from './jobs.ts';
 import { can } from './policy.ts';
 
 /**
@@ -81,8 +82,6 @@ export interface Manifest {
 const CHUNK = 1_000;
 /** Round ids put in one `where in` (the results and cases are read by the period's rounds). */
 const ROUND_IDS_PER_QUERY = 500;
-/** A running export whose heartbeat is older than this was cut off (a restart): it is marked failed. */
-const STALE_MS = 15 * 60_000;
 /** The seven CSV files and the two manifest files. */
 export const EXPORT_FILES = 9;
 /** Where the zips are kept, under the data directory. */
@@ -174,25 +173,7 @@ export function exportFileName(row: Pick<ExportRow, 'id' | 'period_from' | 'peri
  */
 export async function runQueuedExports(core: Core, lexicon: AuditLexicon): Promise<{ built: number; failed: number }> {
   await deleteExpiredClearExports(core);
-  const staleBefore = new Date(Date.now() - STALE_MS).toISOString();
-  await core.db('supervision_export').where({ state: 'running' }).where('heartbeat_at', '<', staleBefore).update({ state: 'failed', error: '生成中断（服务重启或超时），请重新申请', finished_at: nowIso() });
-  let built = 0;
-  let failed = 0;
-  for (;;) {
-    const next = (await core.db('supervision_export').where({ state: 'queued' }).orderBy('id').first('id')) as { id: number } | undefined;
-    if (!next) break;
-    const now = nowIso();
-    const claimed = await core.db('supervision_export').where({ id: next.id, state: 'queued' }).update({ state: 'running', started_at: now, heartbeat_at: now });
-    if (claimed !== 1) continue;
-    try {
-      await buildExport(core, lexicon, next.id);
-      built++;
-    } catch (err) {
-      failed++;
-      await core.db('supervision_export').where({ id: next.id }).update({ state: 'failed', error: (err instanceof Error ? err.message : String(err)).slice(0, 1000), finished_at: nowIso() });
-    }
-  }
-  return { built, failed };
+  return runQueuedJobs(core, 'supervision_export', '生成中断（服务重启或超时），请重新申请', (id) => buildExport(core, lexicon, id));
 }
 
 /**

@@ -22,7 +22,8 @@ import { SUPERVISION_DEADLINES } from './deadlines.ts';
 import { findingsWaiting } from './findings.ts';
 import { FINDING_ANSWERERS, SUPERVISION_READERS } from './policy.ts';
 import { spotCheckRoutes } from './spot-check-routes.ts';
-
+import { screeningRoutes } from './screening-routes.ts';
+import { runQueuedScreenings } from './screenings.ts';
 
 /**
  * What the supervision module reads beside the lower modules it imports (batch, bank): the other modules' deadline
@@ -38,10 +39,10 @@ export interface SupervisionSources {
 }
 
 /**
- * The supervision module (监督检查): the supervisors' overview of every module's work in their scope and the monitor
- * of every clock (限时办理). It reads the other modules through their index.ts and core's tables; it writes nothing
- * yet but the audit rows of its exports and its complete exports (`supervision_export`, built by its task; its own
- * findings, samples, cases and decisions will live in `supervision_` tables too).
+ * The supervision module (监督检查): the supervisors' overview of every module's work in their scope, the monitor of
+ * every clock (限时办理), screening (比对筛查), spot checks (抽查), findings (问题线索), reports and complete exports. It
+ * reads the other modules through their index.ts and core's tables, and writes only its own `supervision_` tables
+ * (runs, samples, visits, findings, exports), the clocks of its findings and its audit rows.
  */
 export function createSupervisionModule(core: Core, sources: SupervisionSources): AppModule {
   const rules = new DeadlineRules([...sources.modules.flatMap((m) => m.deadlineRules ?? []), ...Object.values(SUPERVISION_DEADLINES)]);
@@ -52,6 +53,7 @@ export function createSupervisionModule(core: Core, sources: SupervisionSources)
     deadlineRules: Object.values(SUPERVISION_DEADLINES),
     nav: [
       { href: '/supervision', label: '监督工作台', roles: ['supervisor'] },
+      { href: '/supervision/screenings', label: '比对筛查', roles: SUPERVISION_READERS },
       { href: '/supervision/samples', label: '抽查', roles: SUPERVISION_READERS },
       { href: '/supervision/findings', label: '问题线索', roles: [...SUPERVISION_READERS, ...FINDING_ANSWERERS] },
       { href: '/supervision/reports', label: '发放统计', roles: REPORT_READERS },
@@ -62,6 +64,7 @@ export function createSupervisionModule(core: Core, sources: SupervisionSources)
       reportRoutes(router, web);
       exportRoutes(router, web);
       spotCheckRoutes(router, web);
+      screeningRoutes(router, web);
     },
     // 完整导出: a request only queues the export; this task builds the queued ones in the background (exports.ts).
     tasks: () => [
@@ -73,6 +76,17 @@ export function createSupervisionModule(core: Core, sources: SupervisionSources)
           const { built, failed } = await runQueuedExports(core, sources.auditLexicon());
           if (failed) throw new Error(`生成 ${built} 个，失败 ${failed} 个（见导出页面的失败原因）`);
           return `生成 ${built} 个`;
+        },
+      },
+      // 比对筛查: a request only queues the run; this task runs the queued ones (screenings.ts).
+      {
+        name: 'supervision-screening',
+        label: '运行比对筛查（排队的筛查）',
+        schedule: '* * * * *',
+        async run() {
+          const { built, failed } = await runQueuedScreenings(core);
+          if (failed) throw new Error(`完成 ${built} 次，失败 ${failed} 次（见筛查页面的失败原因）`);
+          return `完成 ${built} 次`;
         },
       },
     ],

@@ -14,11 +14,11 @@ export const MODULE_LABELS: Record<string, string> = {
 };
 
 /**
- * A complaint from the portal (投诉举报) still unanswered this many calendar days after it was filed is overdue on the
- * overview. The publicity module opens no clock for complaints; the figure follows 《信访工作条例》(2022) 第三十二条:
- * 信访事项应当自受理之日起 60 日内办结.
+ * The clock the publicity module opens when a complaint (投诉举报) is assigned to a township or a department (its rule
+ * code in core_deadline, object type 'complaint'): the overview counts a complaint overdue when this clock is past due.
+ * A complaint not yet assigned runs on no clock and is not counted overdue.
  */
-export const COMPLAINT_ANSWER_DAYS = 60;
+export const COMPLAINT_CLOCK = { rule: 'complaint_answer', objectType: 'complaint' } as const;
 
 /** How many months the timeliness table covers, the current one included. */
 export const TIMELINESS_MONTHS = 12;
@@ -40,9 +40,8 @@ export function timelinessRate(onTime: number, closed: number): string | null {
   return `${(Math.round((onTime * 1000) / closed) / 10).toFixed(1)}%`;
 }
 
-/** A complaint or objection from the portal as the overview counts it: its kind, where it stands, when it was filed. */
+/** A complaint or objection from the portal as the overview counts it: its kind and where it stands. */
 export interface ComplaintStanding {
   kind: string;
   standing: string;
-  filed_on: string;
 }

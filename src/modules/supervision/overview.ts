@@ -1,13 +1,14 @@
 import type { Actor } from '../../core/auth/roles.ts';
 import { loadCalendar } from '../../core/calendar.ts';
-import { addCalendarDays, businessDate } from '../../core/dates.ts';
-import type { Conn } from '../../core/db.ts';
+import { businessDate } from '../../core/dates.ts';
+import { type Conn, countRows } from '../../core/db.ts';
+import { ruleLength } from '../../core/deadlines.ts';
 import { clearingsOf, openFailureTotals, roundLedger } from '../bank/index.ts';
 import { ROUND_STATES, openFindingsByRound, roundsWithMoney } from '../batch/index.ts';
 import { unclosedFindings } from './findings.ts';
-import { COMPLAINT_ANSWER_DAYS, type ComplaintStanding } from './model.ts';
+import { COMPLAINT_CLOCK, type ComplaintStanding } from './model.ts';
 import { type RuleNames, peopleOf, roleLabels, workingDaysLate, yuan } from './presenters.ts';
-import { clockCounts, overdueByRule, overdueByUnit, roleHolders } from './queries.ts';
+import { clockCounts, openClocksQuery, overdueByRule, overdueByUnit, roleHolders } from './queries.ts';
 
 /** A round in flight and its money, in fen. */
 interface RoundInFlight {
@@ -86,8 +87,10 @@ export async function supervisionOverview(db: Conn, actor: Actor, deps: { names:
   // Failed payments, complaints, findings.
   const failures = await openFailureTotals(db, actor);
   const complaints = await deps.complaints(db, actor);
-  const overdueBefore = addCalendarDays(today, -COMPLAINT_ANSWER_DAYS);
   const open = complaints.filter((c) => c.standing !== 'answered' && c.standing !== 'closed');
+  // Overdue: the answer clock of an assigned complaint past due (core_deadline); one not yet assigned has no clock.
+  const complaintsOverdue = await countRows(openClocksQuery(db, actor, { rule: COMPLAINT_CLOCK.rule, overdue: true }, today).where('d.object_type', COMPLAINT_CLOCK.objectType));
+  const complaintRule = names.rules.get(COMPLAINT_CLOCK.rule);
   const findings = await openFindingsByRound(db, actor);
 
   return {
@@ -102,10 +105,11 @@ export async function supervisionOverview(db: Conn, actor: Actor, deps: { names:
     failures: { ...failures, total: yuan(failures.totalFen) },
     complaints: {
       open: open.filter((c) => c.kind === 'complaint').length,
-      overdue: open.filter((c) => c.kind === 'complaint' && c.filed_on < overdueBefore).length,
+      overdue: complaintsOverdue,
       objections: open.filter((c) => c.kind === 'objection').length,
       partial: complaints.length >= COMPLAINT_QUEUE_LIMIT,
-      days: COMPLAINT_ANSWER_DAYS,
+      // The answer clock's rule as the 时限设置 page names it, and its length in force for the actor's region.
+      rule: complaintRule ? { label: complaintRule.label, days: await ruleLength(db, actor.regionId, complaintRule), unit: complaintRule.unit === 'working' ? '个工作日' : '天' } : null,
     },
     findings: {
       blocking: findings.reduce((n, r) => n + r.blocking, 0),

@@ -38,6 +38,10 @@ interface SupervisionResources {
   /** The findings (问题线索): the list of those the actor sees or answers for, one finding, answering, closing. */
   view_findings: null;
   view_finding: FindingResource;
+  /** Screening (大数据比对筛查): the runs' page and queuing a run over the actor's region; one run's page. */
+  view_screenings: null;
+  run_screening: null;
+  view_screening: { region_path: string };
   answer_finding: FindingResource;
   close_finding: FindingResource;
 }
@@ -61,7 +65,7 @@ function answersFor(actor: Actor, f: FindingResource): boolean {
 }
 
 const inSupervisorScope = (actor: Actor, path: string): Decision =>
-  hasRole(actor, ...SUPERVISION_READERS) && isPathInScope(actor, path) ? ALLOWED : refused('role', '只有本辖区的监督检查人员可以办理该抽查');
+  hasRole(actor, ...SUPERVISION_READERS) && isPathInScope(actor, path) ? ALLOWED : refused('role', '只有本辖区的监督检查人员可以办理该事项');
 
 /** What a complete export's decisions look at. */
 export interface ExportResource {
@@ -113,6 +117,9 @@ const RULES: { [A in SupervisionAction]: (actor: Actor, resource: SupervisionRes
   },
   view_samples: onlySupervisors,
   draw_sample: onlySupervisors,
+  view_screenings: onlySupervisors,
+  run_screening: onlySupervisors,
+  view_screening: (actor, s) => inSupervisorScope(actor, s.region_path),
   view_sample: (actor, s) => inSupervisorScope(actor, s.region_path),
   record_visit: (actor, s) => inSupervisorScope(actor, s.region_path),
   view_findings: (actor) => (hasRole(actor, ...SUPERVISION_READERS, ...FINDING_ANSWERERS) ? ALLOWED : refused('role', '只有监督检查人员和问题线索的责任单位可以查看问题线索')),

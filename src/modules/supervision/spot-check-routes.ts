@@ -9,8 +9,8 @@ import { ROUND_STATES, roundsWithMoney } from '../batch/index.ts';
 import { DRAW_METHOD_LABEL } from './draw.ts';
 import { answerFinding, closeFinding, findingFor, findingsQuery } from './findings.ts';
 import { can } from './policy.ts';
-import { CONCLUSIONS, FINDING_SOURCES, FINDING_STATES, OUTCOMES, PHASES, SCOPES, drawSchema, findingFilters, visitSchema } from './spot-check-schemas.ts';
-import { type SampleRow, drawSpotCheck, recheckSample, recordVisit, sampleInScope, sampleItems } from './spot-checks.ts';
+import { CONCLUSIONS, FINDING_SOURCES, FINDING_STATES, OUTCOMES, PHASE_HINT, PHASES, SCOPES, UNITS, type Unit, drawSchema, findingFilters, visitSchema } from './spot-check-schemas.ts';
+import { type SampleRow, countOf, drawSpotCheck, itemColumn, recheckSample, recordVisit, sampleInScope, sampleItems } from './spot-checks.ts';
 
 const options = (o: Record<string, string>) => Object.entries(o).map(([value, label]) => ({ value, label }));
 const PAGE_SIZE = 50;
@@ -28,7 +28,7 @@ export function spotCheckRoutes(router: Router, web: Web): void {
       .where('s.region_path', 'like', `${actor.regionPath}%`)
       .orderBy('s.id', 'desc')
       .limit(100)
-      .select('s.id', 's.round_id', 's.village_id', 's.phase', 's.population', 's.size', 's.seed', 's.drawn_at');
+      .select('s.id', 's.round_id', 's.village_id', 's.phase', 's.unit', 's.population', 's.size', 's.seed', 's.drawn_at');
     const titles = new Map(rounds.map((r) => [r.id, r.title]));
     const villages = await db('core_region').where('level', 'village').where('path', 'like', `${actor.regionPath}%`).orderBy('path').select('id', 'name');
     web.render(ctx, 'supervision/samples.njk', {
@@ -36,9 +36,11 @@ export function spotCheckRoutes(router: Router, web: Web): void {
       rounds: rounds.map((r) => ({ value: r.id, label: `${r.title}（${ROUND_STATES[r.state]}）` })),
       villages: villages.map((v: { id: number; name: string }) => ({ value: v.id, label: v.name })),
       phases: options(PHASES),
+      phaseHint: PHASE_HINT,
       scopes: options(SCOPES),
-      samples: samples.map((s: { id: number; round_id: number; phase: keyof typeof PHASES; population: number; size: number; drawn_at: string }) => ({ ...s, round: titles.get(s.round_id) ?? `批次 ${s.round_id}`, phase: PHASES[s.phase], drawn_at: String(s.drawn_at).slice(0, 16).replace('T', ' ') })),
-      values: {},
+      units: options(UNITS),
+      samples: samples.map((s: { id: number; round_id: number; phase: keyof typeof PHASES; unit: Unit; population: number; size: number; drawn_at: string }) => ({ ...s, round: titles.get(s.round_id) ?? `批次 ${s.round_id}`, phase: PHASES[s.phase], unit: UNITS[s.unit], population: countOf(s.unit, s.population), drawn_at: String(s.drawn_at).slice(0, 16).replace('T', ' ') })),
+      values: { unit: 'line' },
       errors: {},
       ...extra,
     }, status);
@@ -55,8 +57,9 @@ export function spotCheckRoutes(router: Router, web: Web): void {
       ctx,
       '/supervision/samples',
       async () => {
-        const drawn = await drawSpotCheck(web.core, actor, validate(drawSchema, ctx.request.body));
-        return { message: `已从 ${drawn.population} 条明细中抽取 ${drawn.size} 条`, to: `/supervision/samples/${drawn.id}` };
+        const input = validate(drawSchema, ctx.request.body);
+        const drawn = await drawSpotCheck(web.core, actor, input);
+        return { message: `已从 ${countOf(input.unit, drawn.population)}中抽取 ${input.unit === 'person' ? `${drawn.size} 人` : `${drawn.size} 条`}`, to: `/supervision/samples/${drawn.id}` };
       },
       (extra, status) => samplesPage(ctx, actor, extra, status),
     );
@@ -68,7 +71,7 @@ export function spotCheckRoutes(router: Router, web: Web): void {
     const round = (await roundsWithMoney(db, web.actor(ctx), Object.keys(ROUND_STATES) as (keyof typeof ROUND_STATES)[])).find((r) => r.id === sample.round_id);
     web.render(ctx, 'supervision/sample.njk', {
       title: `抽查 ${sample.id}`,
-      sample: { ...sample, phase: PHASES[sample.phase], scopeLabel: SCOPES[sample.scope], round: round?.title ?? `批次 ${sample.round_id}`, village: sample.village_id ? (await db('core_region').where({ id: sample.village_id }).first('name'))?.name : null, methodLabel: DRAW_METHOD_LABEL, drawn_at: String(sample.drawn_at).slice(0, 16).replace('T', ' ') },
+      sample: { ...sample, phase: PHASES[sample.phase], unitLabel: UNITS[sample.unit], populationLabel: countOf(sample.unit, sample.population), scopeLabel: SCOPES[sample.scope], round: round?.title ?? `批次 ${sample.round_id}`, village: sample.village_id ? (await db('core_region').where({ id: sample.village_id }).first('name'))?.name : null, methodLabel: DRAW_METHOD_LABEL, drawn_at: String(sample.drawn_at).slice(0, 16).replace('T', ' ') },
       items: items.map((i) => ({ ...i, township: names.get(i.township_id), village: names.get(i.village_id), amount: formatYuan(i.amount_fen) })),
       ...extra,
     });
@@ -82,8 +85,9 @@ export function spotCheckRoutes(router: Router, web: Web): void {
   router.get('/supervision/samples/:id/recheck', async (ctx) => {
     const actor = web.actor(ctx);
     const sample = await sampleInScope(web.core, actor, requireId(ctx.params.id, '抽查'));
-    const recorded = (await db('supervision_sample_item').where({ sample_id: sample.id }).orderBy('position').pluck('line_id')).map(Number);
-    await samplePage(ctx, sample, { recheck: await recheckSample(web.core, sample, recorded) });
+    const recorded = (await db('supervision_sample_item').where({ sample_id: sample.id }).orderBy('position').pluck(itemColumn(sample.unit))).map(Number);
+    const recheck = await recheckSample(web.core, sample, recorded);
+    await samplePage(ctx, sample, { recheck: { ...recheck, populationNowLabel: countOf(sample.unit, recheck.populationNow) } });
   });
 
   async function visitPage(ctx: Context, sample: SampleRow, itemId: number, extra: Record<string, unknown> = {}, status = 200) {

@@ -1,9 +1,32 @@
 import { z } from 'zod';
 import { businessDate, id, optional, page, text, yuan } from '../../core/fields.ts';
+import { ROUND_STATES, type RoundState } from '../batch/index.ts';
 import { SEED_PATTERN } from './draw.ts';
 
 export const PHASES = { before: '事前抽查（下达前）', during: '事中抽查（下达后、发放前）', after: '事后抽查（发放后）' } as const;
 export type Phase = keyof typeof PHASES;
+
+/**
+ * The phase a round's state allows (the one rule, docs/supervision.md): 事前 while the round is compiled or awaits the
+ * finance section's review, 事中 once released to the bank and not yet paid, 事后 once paid.
+ */
+export const PHASE_OF_ROUND_STATE: Record<RoundState, Phase> = { compiling: 'before', submitted: 'before', released: 'during', transferred: 'after' };
+
+/** Why a phase does not fit the round's state (the message on the `phase` field), or null when it fits. */
+export function phaseMismatch(phase: Phase, state: RoundState): string | null {
+  const fits = PHASE_OF_ROUND_STATE[state];
+  return fits === phase ? null : `所选批次的状态为“${ROUND_STATES[state]}”，不能做${PHASES[phase]}，应选择${PHASES[fits]}`;
+}
+
+/** The rule in words, for the hint beside the phase select. */
+export const PHASE_HINT = (Object.keys(PHASES) as Phase[])
+  .map((phase) => `${PHASES[phase]}：批次${(Object.keys(PHASE_OF_ROUND_STATE) as RoundState[]).filter((s) => PHASE_OF_ROUND_STATE[s] === phase).map((s) => `“${ROUND_STATES[s]}”`).join('或')}`)
+  .join('；')
+  .concat('。抽取范围为同一补贴项目、同一期间的全部批次时，按所选批次的状态判断。');
+
+/** What is drawn: lines (发放明细), or the people of those lines (补贴对象, each represented by their first line in scope). */
+export const UNITS = { line: '发放明细', person: '补贴对象（人）' } as const;
+export type Unit = keyof typeof UNITS;
 export const OUTCOMES = { confirmed: '属实', false: '不属实', unverifiable: '无法核实' } as const;
 export type Outcome = keyof typeof OUTCOMES;
 export const FINDING_STATES = { open: '待答复', answered: '已答复，待办结', closed: '已办结' } as const;
@@ -21,6 +44,7 @@ export const drawSchema = z.object({
   roundId: id('发放批次'),
   scope: choice(SCOPES, '抽取范围'),
   villageId: optional(id('村（社区）')),
+  unit: choice(UNITS, '抽取对象'),
   phase: choice(PHASES, '抽查阶段'),
   size: z.coerce.number({ error: '请填写抽取数量' }).int({ error: '抽取数量应为整数' }).min(1, { error: '抽取数量至少为 1' }).max(500, { error: '抽取数量不能超过 500' }),
   seed: optional(

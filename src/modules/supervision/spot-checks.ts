@@ -9,12 +9,13 @@ import { lineFacts, roundInScope, roundLinePopulation } from '../batch/index.ts'
 import { DRAW_METHOD, drawSample, newSeed, populationDigest } from './draw.ts';
 import { SUPERVISION_DEADLINES } from './deadlines.ts';
 import { can } from './policy.ts';
-import { type DrawInput, OUTCOMES, type Phase, type Scope, type VisitInput } from './spot-check-schemas.ts';
+import { type DrawInput, OUTCOMES, type Phase, phaseMismatch, type Scope, type Unit, type VisitInput } from './spot-check-schemas.ts';
 
 /**
- * Spot checks (抽查, issue 17 item 4): a supervisor draws a sample of a round's lines (or of one village's lines of it)
- * from a recorded seed (draw.ts), visits each item and records what was found; a visit found 不属实 opens a finding
- * (findings.ts) in the same transaction, with its clock.
+ * Spot checks (抽查, issue 17 item 4): a supervisor draws a sample of a round's lines or of their people (of one village
+ * of it, or of every round of its policy item and period) from a recorded seed (draw.ts), at the phase the round's state
+ * allows, visits each item and records what was found; a visit found 不属实 opens a finding (findings.ts) in the same
+ * transaction, with its clock.
  */
 export interface SampleRow {
   id: number;
@@ -26,6 +27,7 @@ export interface SampleRow {
   policy_item_id: number | null;
   period: string | null;
   phase: Phase;
+  unit: Unit;
   method: string;
   seed: string;
   seed_source: 'random' | 'typed';
@@ -43,19 +45,47 @@ export async function sampleInScope(core: Core, actor: Actor, sampleId: number):
   return sample;
 }
 
+/** One member of a population: its id (a line's, or a person's), and the line that stands for it. */
+interface Member {
+  id: number;
+  line_id: number;
+  person_id: number;
+  township_id: number;
+  village_id: number;
+}
+
+/**
+ * The population of a sample as it stands now (batch's roundLinePopulation: active lines in scope, by line id). For
+ * lines, each line; for people, each distinct person of those lines, represented by their first (lowest id) line.
+ */
+async function populationOf(db: Conn, unit: Unit, scope: { roundId: number; villageId: number | null; samePolicyPeriod: boolean; regionPath: string }): Promise<Member[]> {
+  const lines = (await roundLinePopulation(db, scope)).map((l) => ({ line_id: Number(l.line_id), person_id: Number(l.person_id), township_id: Number(l.township_id), village_id: Number(l.village_id) }));
+  if (unit === 'line') return lines.map((l) => ({ id: l.line_id, ...l }));
+  const people = new Map<number, Member>();
+  for (const l of lines) if (!people.has(l.person_id)) people.set(l.person_id, { id: l.person_id, ...l });
+  return [...people.values()];
+}
+
+/** The population's size in words: 12 条明细, 10 人. */
+export function countOf(unit: Unit, n: number): string {
+  return unit === 'person' ? `${n} 人` : `${n} 条明细`;
+}
+
 /** Draw a sample: the population as it stands now, the seed typed or fresh, the items in draw order; audited. */
 export async function drawSpotCheck(core: Core, actor: Actor, input: DrawInput): Promise<{ id: number; size: number; population: number }> {
   await authorize(core.db, actor, can(actor, 'draw_sample', null), { objectType: 'supervision_sample' });
   const round = await roundInScope(core.db, actor, input.roundId);
+  const mismatch = phaseMismatch(input.phase, round.state);
+  if (mismatch) throw new ValidationError({ phase: mismatch });
   // A county's (or higher) supervisor draws from the county's lines; a township's, from its township's only.
   const regionPath = actor.regionPath.length > round.county_path.length ? actor.regionPath : round.county_path;
   const villageId = input.scope === 'village' ? input.villageId : null;
-  const population = (await roundLinePopulation(core.db, { roundId: round.id, villageId, samePolicyPeriod: input.scope === 'policy', regionPath })).map((l) => ({ id: Number(l.line_id), person_id: Number(l.person_id), township_id: Number(l.township_id), village_id: Number(l.village_id) }));
+  const population = await populationOf(core.db, input.unit, { roundId: round.id, villageId, samePolicyPeriod: input.scope === 'policy', regionPath });
   if (population.length === 0) throw new ValidationError(villageId ? { villageId: '该批次在此村（社区）没有有效的发放明细，无从抽取' } : { roundId: '所选范围没有有效的发放明细，无从抽取' });
-  if (input.size > population.length) throw new ValidationError({ size: `抽取数量不能超过总体数量（${population.length} 条明细）` });
+  if (input.size > population.length) throw new ValidationError({ size: `抽取数量不能超过总体数量（${countOf(input.unit, population.length)}）` });
   const seed = input.seed ?? newSeed();
   const drawn = drawSample(seed, population, input.size);
-  const digest = populationDigest(population.map((p) => p.id));
+  const digest = populationDigest(population.map((p) => p.id).sort((a, b) => a - b));
   return inTransaction(core.db, async (trx) => {
     const id = await insertReturningId(trx, 'supervision_sample', {
       county_id: round.county_id,
@@ -66,6 +96,7 @@ export async function drawSpotCheck(core: Core, actor: Actor, input: DrawInput):
       policy_item_id: input.scope === 'policy' ? round.policy_item_id : null,
       period: input.scope === 'policy' ? round.period : null,
       phase: input.phase,
+      unit: input.unit,
       method: DRAW_METHOD,
       seed,
       seed_source: input.seed ? 'typed' : 'random',
@@ -75,8 +106,8 @@ export async function drawSpotCheck(core: Core, actor: Actor, input: DrawInput):
       drawn_by: actor.userId,
       drawn_at: nowIso(),
     });
-    await trx('supervision_sample_item').insert(drawn.map((p, i) => ({ sample_id: id, position: i + 1, line_id: p.id, person_id: p.person_id, township_id: p.township_id, village_id: p.village_id })));
-    await recordAudit(trx, actor, { action: 'supervision.sample.draw', objectType: 'supervision_sample', objectId: id, summary: { round: round.id, scope: input.scope, village: villageId, phase: input.phase, method: DRAW_METHOD, seed, population: population.length, digest, size: drawn.length } });
+    await trx('supervision_sample_item').insert(drawn.map((p, i) => ({ sample_id: id, position: i + 1, line_id: p.line_id, person_id: p.person_id, township_id: p.township_id, village_id: p.village_id })));
+    await recordAudit(trx, actor, { action: 'supervision.sample.draw', objectType: 'supervision_sample', objectId: id, summary: { round: round.id, scope: input.scope, village: villageId, unit: input.unit, phase: input.phase, method: DRAW_METHOD, seed, population: population.length, digest, size: drawn.length } });
     return { id, size: drawn.length, population: population.length };
   });
 }
@@ -91,11 +122,17 @@ export interface Recheck {
   redrawn: number[];
 }
 
+/** `recorded`: the items' ids in the sample's unit (line ids, or person ids for a sample of people), in draw order. */
 export async function recheckSample(core: Core, sample: SampleRow, recorded: number[]): Promise<Recheck> {
-  const population = (await roundLinePopulation(core.db, { roundId: sample.round_id, villageId: sample.village_id, samePolicyPeriod: sample.scope === 'policy', regionPath: sample.region_path })).map((l) => ({ id: Number(l.line_id) }));
+  const population = await populationOf(core.db, sample.unit, { roundId: sample.round_id, villageId: sample.village_id, samePolicyPeriod: sample.scope === 'policy', regionPath: sample.region_path });
   const digestNow = populationDigest(population.map((p) => p.id).sort((a, b) => a - b));
   const redrawn = population.length >= sample.size ? drawSample(sample.seed, population, sample.size).map((p) => p.id) : [];
   return { digestNow, populationNow: population.length, populationSame: digestNow === sample.population_digest, itemsSame: redrawn.length === recorded.length && redrawn.every((id, i) => id === recorded[i]), redrawn };
+}
+
+/** The column of supervision_sample_item that holds an item's id in the sample's unit. */
+export function itemColumn(unit: Unit): 'line_id' | 'person_id' {
+  return unit === 'person' ? 'person_id' : 'line_id';
 }
 
 export interface SampleItemView {

@@ -9,6 +9,7 @@ import type { CheckRule } from './rule.ts';
  */
 export const budget: CheckRule = {
   code: 'budget',
+  notScreened: '由财政部门在下达时决定，事后不再比对',
   label: '超出资金指标',
   severity: 'warning',
   decidedAtRelease: true,

@@ -8,6 +8,7 @@ const LABEL = { deceased: '死亡', moved: '迁出', cancelled: '注销' } as co
  */
 export const deceasedOrMoved: CheckRule = {
   code: 'deceased-or-moved',
+  notScreened: '由筛查规则“死亡或迁出后继续发放”按人跨批次比对',
   label: '死亡或迁出',
   severity: 'blocking',
   check({ lines, facts, hits, round }) {

@@ -6,6 +6,7 @@ import type { CheckRule } from './rule.ts';
  */
 export const holderMismatch: CheckRule = {
   code: 'holder-mismatch',
+  notScreened: '比对的是当前档案中的账户户名，不能说明当时的发放',
   label: '账户户名不是本人',
   severity: 'blocking',
   check({ lines, round }) {

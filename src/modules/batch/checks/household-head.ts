@@ -7,6 +7,7 @@ import type { CheckRule } from './rule.ts';
  */
 export const householdHead: CheckRule = {
   code: 'household-head',
+  notScreened: '比对的是当前户主，编制后户主变更不能说明当时的发放',
   label: '已不是户主',
   severity: 'blocking',
   check({ lines, facts, round }) {

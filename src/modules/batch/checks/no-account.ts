@@ -3,6 +3,7 @@ import type { CheckRule } from './rule.ts';
 /** Money goes to an account, never in cash: a payee without an active payout account cannot be paid. */
 export const noAccount: CheckRule = {
   code: 'no-account',
+  notScreened: '比对的是当前账户，发放后销户不能说明当时的发放',
   label: '无有效发放账户',
   severity: 'blocking',
   check({ lines }) {

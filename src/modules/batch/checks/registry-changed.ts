@@ -6,6 +6,7 @@ import type { CheckRule } from './rule.ts';
  */
 export const registryChanged: CheckRule = {
   code: 'registry-changed',
+  notScreened: '比对的是当前档案，发放后档案变更不能说明当时的发放',
   label: '档案已变化',
   severity: 'blocking',
   check({ lines, facts }) {
@@ -23,6 +24,7 @@ export const registryChanged: CheckRule = {
 
 export const registryRenamed: CheckRule = {
   code: 'registry-renamed',
+  notScreened: '比对的是当前档案，发放后档案变更不能说明当时的发放',
   label: '档案姓名已变化',
   severity: 'warning',
   check({ lines, facts }) {

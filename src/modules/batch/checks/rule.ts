@@ -37,5 +37,10 @@ export interface CheckRule {
    * section's release blocks on it itself (round-workflow.ts).
    */
   decidedAtRelease?: boolean;
+  /**
+   * Why the supervisors' screening (大数据比对筛查) does not run this rule again over paid rounds, when it does not:
+   * a rule that compares a line with the registry as it is now says nothing about a payment made before.
+   */
+  notScreened?: string;
   check(ctx: CheckContext): Promise<Finding[]> | Finding[];
 }

@@ -1,0 +1,170 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import pg from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
+import sqlite3 from 'sqlite3';
+import type { Core } from '../src/core/context.ts';
+import type { FieldCrypto } from '../src/core/crypto.ts';
+import { csvLine, readTable } from '../src/core/spreadsheet.ts';
+import type { TableSpec } from '../src/core/table-reader.ts';
+
+/**
+ * Floors (issue 18): for a bulk figure, what the same work costs done the plainest correct way, on the same data in the
+ * same run — the same file read by the same reader (the worker's table reader), the same fields encrypted and indexed
+ * in bulk (FieldCrypto's *Many), and the rows written straight through the driver (prepared multi-row INSERTs in one
+ * transaction on SQLite, COPY on PostgreSQL) into tables of their own. The figure's ratio to its floor says how much
+ * the platform adds (checks, audit, scope, transactions); it does not depend on the machine.
+ */
+
+const seconds = (started: bigint) => Number(process.hrtime.bigint() - started) / 1e9;
+
+type Cell = string | number | null;
+
+/** Write rows into a fresh table of the given text columns with the raw driver, in one transaction. */
+export interface RawWriter {
+  write(table: string, columns: string[], rows: Cell[][]): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** SQLite: a file of its own beside the database (WAL, synchronous FULL, as the platform's), prepared INSERTs of 500 rows. */
+function sqliteWriter(file: string): RawWriter {
+  const db = new sqlite3.Database(file);
+  const run = (sql: string, params: Cell[] = []) => new Promise<void>((res, rej) => db.run(sql, params, (err) => (err ? rej(err) : res())));
+  let ready = run('PRAGMA journal_mode = WAL').then(() => run('PRAGMA synchronous = FULL'));
+  return {
+    async write(table, columns, rows) {
+      await ready;
+      await run(`CREATE TABLE ${table} (id INTEGER PRIMARY KEY, ${columns.map((c) => `${c} TEXT`).join(', ')})`);
+      await run('BEGIN');
+      const BATCH = Math.max(1, Math.floor(500 / Math.max(1, columns.length / 5)));
+      const insert = (n: number) => db.prepare(`INSERT INTO ${table} (${columns.join(', ')}) VALUES ${Array(n).fill(`(${columns.map(() => '?').join(', ')})`).join(', ')}`);
+      const full = insert(BATCH);
+      for (let start = 0; start < rows.length; start += BATCH) {
+        const chunk = rows.slice(start, start + BATCH);
+        const stmt = chunk.length === BATCH ? full : insert(chunk.length);
+        await new Promise<void>((res, rej) => stmt.run(chunk.flat(), (err: Error | null) => (err ? rej(err) : res())));
+        if (stmt !== full) stmt.finalize();
+      }
+      full.finalize();
+      await run('COMMIT');
+    },
+    async close() {
+      ready = Promise.resolve();
+      await new Promise<void>((res) => db.close(() => res()));
+    },
+  };
+}
+
+/** PostgreSQL: COPY in one transaction into tables of the bench's schema. */
+function pgWriter(url: string, schema: string): RawWriter {
+  const client = new pg.Client({ connectionString: url });
+  const ready = client.connect().then(() => client.query(`SET search_path TO ${schema}`));
+  return {
+    async write(table, columns, rows) {
+      await ready;
+      await client.query(`CREATE TABLE ${table} (id serial PRIMARY KEY, ${columns.map((c) => `${c} text`).join(', ')})`);
+      await client.query('BEGIN');
+      function* lines() {
+        for (let start = 0; start < rows.length; start += 1000) yield rows.slice(start, start + 1000).map((r) => csvLine(r.map((c) => (c === null ? '' : String(c))))).join('');
+      }
+      await pipeline(Readable.from(lines()), client.query(copyFrom(`COPY ${table} (${columns.join(', ')}) FROM STDIN (FORMAT csv)`)));
+      await client.query('COMMIT');
+    },
+    async close() {
+      await ready;
+      await client.end();
+    },
+  };
+}
+
+export function rawWriter(dir: string, pgUrl: string | undefined, schema: string | undefined): RawWriter {
+  return pgUrl ? pgWriter(pgUrl, schema!) : sqliteWriter(path.join(dir, `floors-${process.pid}.sqlite`));
+}
+
+/** Each table's highest id before a step (tables with an integer id column). */
+export type TableMarks = Map<string, number>;
+
+async function tableNames(db: Core['db']): Promise<string[]> {
+  if (db.client.config.client === 'pg') {
+    return ((await db('information_schema.columns').whereRaw('table_schema = current_schema()').where('column_name', 'id').select('table_name')) as { table_name: string }[]).map((t) => t.table_name);
+  }
+  const tables = ((await db('sqlite_master').where('type', 'table').whereNot('name', 'like', 'sqlite_%').select('name')) as { name: string }[]).map((t) => t.name);
+  const withId: string[] = [];
+  for (const t of tables) if (((await db.raw(`PRAGMA table_info(${t})`)) as { name: string }[]).some((c) => c.name === 'id')) withId.push(t);
+  return withId;
+}
+
+export async function tableMarks(db: Core['db']): Promise<TableMarks> {
+  const marks: TableMarks = new Map();
+  for (const t of await tableNames(db)) marks.set(t, Number(((await db(t).max({ id: 'id' }).first()) as { id: number | null }).id ?? 0));
+  return marks;
+}
+
+/** The rows a step inserted (ids above the marks), table by table, as the floor writes them again. */
+export async function insertedSince(db: Core['db'], marks: TableMarks): Promise<{ table: string; columns: string[]; rows: Cell[][] }[]> {
+  const out: { table: string; columns: string[]; rows: Cell[][] }[] = [];
+  for (const [table, mark] of marks) {
+    const rows = (await db(table).where('id', '>', mark).orderBy('id')) as Record<string, unknown>[];
+    if (rows.length === 0) continue;
+    const columns = Object.keys(rows[0]!).filter((c) => c !== 'id');
+    out.push({ table, columns, rows: rows.map((r) => columns.map((c) => (r[c] === null || r[c] === undefined ? null : typeof r[c] === 'object' ? JSON.stringify(r[c]) : (r[c] as string | number)))) });
+  }
+  return out;
+}
+
+/** Write every inserted table's rows with the raw driver, each into a table of its own. */
+async function writeAll(writer: RawWriter, inserted: { table: string; columns: string[]; rows: Cell[][] }[]): Promise<void> {
+  for (const t of inserted) await writer.write(`floor_${t.table}`, t.columns, t.rows);
+}
+
+/** Read a file with the platform's reader (in its worker) and keep every row's cells. */
+async function readAll(file: Buffer, spec: TableSpec): Promise<{ columns: Map<string, number>; rows: string[][] }> {
+  const table = await readTable(file, spec);
+  if (typeof table === 'string') throw new Error(`floor: the file was refused: ${table}`);
+  return { columns: table.columns, rows: table.rows.map((r) => r.cells.map((c) => (c === null || c === undefined ? '' : String(c)))) };
+}
+
+/**
+ * registry_import_50k_s's floor: the registry file read, every ID number and account number encrypted and
+ * blind-indexed (and phone numbers encrypted), and the rows the import inserted written again.
+ */
+export async function registryFloor(writer: RawWriter, crypto: FieldCrypto, filePath: string, inserted: Awaited<ReturnType<typeof insertedSince>>): Promise<number> {
+  const file = fs.readFileSync(filePath);
+  const started = process.hrtime.bigint();
+  const { columns, rows } = await readAll(file, { headerHas: ['姓名', '身份证号码'], required: ['村（社区）', '姓名', '身份证号码'], rowNoun: '受益对象', formatHint: '' });
+  const cells = (name: string) => rows.map((r) => r[columns.get(name)!] ?? '');
+  const ids = cells('身份证号码');
+  const accounts = cells('账号').filter(Boolean);
+  crypto.encryptMany(ids);
+  crypto.blindIndexMany('id', ids);
+  crypto.encryptMany(accounts);
+  crypto.blindIndexMany('account', accounts);
+  crypto.encryptMany(cells('手机号码').filter(Boolean));
+  await writeAll(writer, inserted);
+  return seconds(started);
+}
+
+/** payout_file_200k_s's floor: the round's lines and accounts read in one query, the accounts decrypted in bulk, the CSV built. */
+export async function payoutFloor(core: Core, roundId: number): Promise<number> {
+  const started = process.hrtime.bigint();
+  const rows = (await core.db('batch_line as l')
+    .join('beneficiary_account as a', 'a.id', 'l.account_id')
+    .where({ 'l.round_id': roundId, 'l.state': 'active' })
+    .orderBy('l.id')
+    .select('l.id', 'l.person_name', 'l.id_masked', 'l.amount_fen', 'l.holder_name', 'a.account_enc')) as { id: number; person_name: string; id_masked: string; amount_fen: number; holder_name: string; account_enc: string }[];
+  const numbers = core.crypto.decryptMany(rows.map((r) => r.account_enc));
+  const body = rows.map((r, i) => csvLine([String(r.id), r.person_name, r.id_masked, numbers[i]!, r.holder_name, String(r.amount_fen)])).join('');
+  if (body.length === 0) throw new Error('floor: the payout round has no lines');
+  return seconds(started);
+}
+
+/** result_import_200k_s's floor: the result file read and the rows the import inserted written again. */
+export async function resultFloor(writer: RawWriter, filePath: string, inserted: Awaited<ReturnType<typeof insertedSince>>): Promise<number> {
+  const file = fs.readFileSync(filePath);
+  const started = process.hrtime.bigint();
+  await readAll(file, { headerHas: ['流水号', '结果'], required: ['流水号', '金额（分）', '结果'], rowNoun: '回盘结果', formatHint: '' });
+  await writeAll(writer, inserted);
+  return seconds(started);
+}
