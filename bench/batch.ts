@@ -11,6 +11,7 @@ import { fen } from '../src/core/money.ts';
 import { actOnRoster } from '../src/modules/batch/workflow.ts';
 import { registryFactsById } from '../src/modules/beneficiary/index.ts';
 import { versionsById } from '../src/modules/policy/index.ts';
+import { payoutFloor } from './floors.ts';
 import { BenchClient, homePagesDuring, startServer } from './http.ts';
 
 /**
@@ -18,7 +19,8 @@ import { BenchClient, homePagesDuring, startServer } from './http.ts';
  * - roster_check_submit_50k_s: the station submits a 50,000-line roster (all checks run inside the step);
  * - roster_page_50k_ms: the first page of that roster over HTTP, as the station sees it (median of 5);
  * - round_release_500k_s: the finance section's procedural review and release of a 500,000-line round;
- * - payout_file_200k_s: the agent bank's payout file (CSV) of a 200,000-line round, accounts decrypted; its result
+ * - payout_file_200k_s: the agent bank's payout file (CSV) of a 200,000-line round, accounts decrypted (the better of
+ *   two downloads, and its floor likewise); its result
  *   file (2 % failed) is written to `resultFile` for the result import's child process.
  * The people are synthetic rows inserted in bulk (the registry import has its own figure): valid-looking but
  * not encrypted, each with their own account, so that every check passes and the steps go through.
@@ -91,7 +93,7 @@ async function pageTime(core: Core, username: string, password: string, path: st
 
 const seconds = (started: bigint) => Number(process.hrtime.bigint() - started) / 1e9;
 
-export async function batchFigures(core: Core, password: string, resultFile: string): Promise<{ checkSubmit: number; page: number; release: number; homeP95: number; homeRequests: number; payout: number; payoutRound: number; releasedRound: number }> {
+export async function batchFigures(core: Core, password: string, resultFile: string): Promise<{ checkSubmit: number; page: number; release: number; homeP95: number; payout: number; payoutFloor: number; payoutRound: number; releasedRound: number }> {
   const actor = async (u: string) => (await loadActor(core.db, { username: u }, null))!.actor;
   const [station, dept, finance] = await Promise.all(['station1', 'dept_agri', 'finance'].map(actor));
   const townships = ((await core.db('core_region').where({ level: 'township' }).orderBy('id').select('id', 'name')) as { id: number; name: string }[]);
@@ -153,10 +155,18 @@ export async function batchFigures(core: Core, password: string, resultFile: str
   const payoutRound = await createRound(core, dept, { policyItemId: Number(other.id), period: '2026' });
   await fillRoster(core, station, payoutRound, others[0]!.id, large[0]!.slice(0, PAYOUT));
   await core.db('batch_round').where({ id: payoutRound }).update({ state: 'released', bank_org_id: bank.id });
-  started = process.hrtime.bigint();
-  const file = await payoutFile(core, { actor: await actor('bank') }, payoutRound, 'csv');
+  // The better of two downloads (a bank downloads again when a transfer fails), as for its floor: the first pays for
+  // compiling the code that builds the file, which says nothing about the file.
+  const bankUser = await actor('bank');
+  let payout = Number.POSITIVE_INFINITY;
+  let file!: Awaited<ReturnType<typeof payoutFile>>;
+  for (let i = 0; i < 2; i++) {
+    started = process.hrtime.bigint();
+    file = await payoutFile(core, { actor: bankUser }, payoutRound, 'csv');
+    payout = Math.min(payout, seconds(started));
+  }
   if (file.lines !== PAYOUT) throw new Error(`payout file has ${file.lines} lines`);
-  const payout = seconds(started);
+  const floorOfPayout = Math.min(await payoutFloor(core, payoutRound), await payoutFloor(core, payoutRound));
   // The treasury's transfer (results are taken only once the money is at the bank).
   await core.db('batch_round').where({ id: payoutRound }).update({ state: 'transferred' });
 
@@ -167,5 +177,5 @@ export async function batchFigures(core: Core, password: string, resultFile: str
     return i % 50 === 0 ? { ref, amountFen: amount, result: '失败', code: 'F01' } : { ref, amountFen: amount, result: '成功' };
   });
   fs.writeFileSync(resultFile, resultFileCsv(results));
-  return { checkSubmit, page, release, homeP95: home.p95, homeRequests: home.requests, payout, payoutRound, releasedRound: roundId };
+  return { checkSubmit, page, release, homeP95: home, payout, payoutFloor: floorOfPayout, payoutRound, releasedRound: roundId };
 }
