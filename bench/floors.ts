@@ -114,9 +114,9 @@ export async function insertedSince(db: Core['db'], marks: TableMarks): Promise<
   return out;
 }
 
-/** Write every inserted table's rows with the raw driver, each into a table of its own. */
-async function writeAll(writer: RawWriter, inserted: { table: string; columns: string[]; rows: Cell[][] }[]): Promise<void> {
-  for (const t of inserted) await writer.write(`floor_${t.table}`, t.columns, t.rows);
+/** Write every inserted table's rows with the raw driver, each into a table of its own (named by the step and the table). */
+async function writeAll(writer: RawWriter, step: string, inserted: { table: string; columns: string[]; rows: Cell[][] }[]): Promise<void> {
+  for (const t of inserted) await writer.write(`floor_${step}_${t.table}`, t.columns, t.rows);
 }
 
 /** Read a file with the platform's reader (in its worker) and keep every row's cells. */
@@ -142,7 +142,7 @@ export async function registryFloor(writer: RawWriter, crypto: FieldCrypto, file
   crypto.encryptMany(accounts);
   crypto.blindIndexMany('account', accounts);
   crypto.encryptMany(cells('手机号码').filter(Boolean));
-  await writeAll(writer, inserted);
+  await writeAll(writer, 'registry', inserted);
   return seconds(started);
 }
 
@@ -165,6 +165,6 @@ export async function resultFloor(writer: RawWriter, filePath: string, inserted:
   const file = fs.readFileSync(filePath);
   const started = process.hrtime.bigint();
   await readAll(file, { headerHas: ['流水号', '结果'], required: ['流水号', '金额（分）', '结果'], rowNoun: '回盘结果', formatHint: '' });
-  await writeAll(writer, inserted);
+  await writeAll(writer, 'result', inserted);
   return seconds(started);
 }
