@@ -32,7 +32,7 @@ export interface RawWriter {
 function sqliteWriter(file: string): RawWriter {
   const db = new sqlite3.Database(file);
   const run = (sql: string, params: Cell[] = []) => new Promise<void>((res, rej) => db.run(sql, params, (err) => (err ? rej(err) : res())));
-  let ready = run('PRAGMA journal_mode = WAL').then(() => run('PRAGMA synchronous = FULL'));
+  const ready = run('PRAGMA journal_mode = WAL').then(() => run('PRAGMA synchronous = FULL'));
   return {
     async write(table, columns, rows) {
       await ready;
@@ -51,14 +51,14 @@ function sqliteWriter(file: string): RawWriter {
       await run('COMMIT');
     },
     async close() {
-      ready = Promise.resolve();
+      await ready;
       await new Promise<void>((res) => db.close(() => res()));
     },
   };
 }
 
 /** PostgreSQL: COPY in one transaction into tables of the bench's schema. */
-function pgWriter(url: string, schema: string): RawWriter {
+export function pgWriter(url: string, schema: string): RawWriter {
   const client = new pg.Client({ connectionString: url });
   const ready = client.connect().then(() => client.query(`SET search_path TO ${schema}`));
   return {

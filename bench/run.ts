@@ -2,11 +2,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { parseArgs } from 'node:util';
-import pg from 'pg';
-import { from as copyFrom } from 'pg-copy-streams';
 import sqlite3 from 'sqlite3';
 import { recordAudit } from '../src/core/audit.ts';
 import { loadConfig } from '../src/core/config.ts';
@@ -16,7 +12,7 @@ import { createDb, inTransaction, migrate } from '../src/core/db.ts';
 import { writeTableXlsx } from '../src/core/spreadsheet.ts';
 import { seedDemo } from '../seeds/demo.ts';
 import { screeningFigure } from './screening.ts';
-import { insertedSince, rawWriter, registryFloor, resultFloor, tableMarks } from './floors.ts';
+import { insertedSince, pgWriter, rawWriter, registryFloor, resultFloor, tableMarks } from './floors.ts';
 import { batchFigures } from './batch.ts';
 import { publicityFigures } from './publicity.ts';
 import { REGISTRY_FILE_HEADER, fakeHouseholds, registryFileRows } from '../seeds/fake-people.ts';
@@ -100,29 +96,16 @@ async function rawSqliteInsert(file: string): Promise<number> {
   return RAW_ROWS / seconds;
 }
 
-/** Baseline on PostgreSQL: the same registry-like rows bulk-loaded with COPY in one transaction, straight through the driver. */
+/** Baseline on PostgreSQL: the same registry-like rows bulk-loaded with COPY in one transaction, by the floors' raw writer. */
 async function rawPgCopy(url: string, schema: string): Promise<number> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
+  const writer = pgWriter(url, schema);
   try {
-    await client.query(`SET search_path TO ${schema}`);
-    await client.query('CREATE TABLE raw_person (id serial PRIMARY KEY, name text, id_enc text, id_index text, village_id integer, account_enc text)');
     const started = process.hrtime.bigint();
-    await client.query('BEGIN');
-    function* lines() {
-      for (let start = 0; start < RAW_ROWS; start += 1000) {
-        let chunk = '';
-        for (let i = start; i < start + 1000; i++) chunk += `姓名${i},v1:${'x'.repeat(60)}${i},${`${i}`.padStart(64, '0')},${i % 300},v1:${'y'.repeat(50)}${i}\n`;
-        yield chunk;
-      }
-    }
-    await pipeline(Readable.from(lines()), client.query(copyFrom('COPY raw_person (name, id_enc, id_index, village_id, account_enc) FROM STDIN (FORMAT csv)')));
-    await client.query('COMMIT');
-    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-    await client.query('DROP TABLE raw_person');
-    return RAW_ROWS / seconds;
+    const rows = Array.from({ length: RAW_ROWS }, (_, i) => [`姓名${i}`, `v1:${'x'.repeat(60)}${i}`, `${i}`.padStart(64, '0'), i % 300, `v1:${'y'.repeat(50)}${i}`]);
+    await writer.write('raw_person', ['name', 'id_enc', 'id_index', 'village_id', 'account_enc'], rows);
+    return RAW_ROWS / (Number(process.hrtime.bigint() - started) / 1e9);
   } finally {
-    await client.end();
+    await writer.close();
   }
 }
 

@@ -62,7 +62,7 @@ const ACCOUNT_NAV: NavItem = { href: '/account', label: '账户安全', roles: C
  * The bounded modules, each built with its dependencies, bottom layer first (policy, beneficiary, agreement › batch ›
  * bank › publicity, supervision). Each module issue adds its module here; core never imports a module.
  */
-export function buildModules(core: Core): AppModule[] {
+function buildModules(core: Core): AppModule[] {
   const modules = [createPolicyModule(core), createBeneficiaryModule(core), createAgreementModule(), createBatchModule(core), createBankModule(core), createPublicityModule(core)];
   // Supervision reads every module's deadline rules, and publicity's complaints (the same layer: passed in, not imported).
   return [...modules, createSupervisionModule(core, { modules, complaints: complaintQueue, auditLexicon: () => composeAuditLexicon(core) })];

@@ -216,6 +216,13 @@ export function createFieldCrypto(secretKey: string): FieldCrypto {
   };
 }
 
+/** Each distinct value's blind index, computed once in bulk: an import's column, then looked up by value. */
+export function blindIndexesOf(fields: Pick<FieldCrypto, 'blindIndexMany'>, kind: string, values: readonly string[]): Map<string, string> {
+  const distinct = [...new Set(values)];
+  const indexes = fields.blindIndexMany(kind, distinct);
+  return new Map(distinct.map((value, i) => [value, indexes[i]!]));
+}
+
 export function sm3Hex(data: string | Buffer): string {
   return typeof data === 'string' ? crypto.createHash('sm3').update(data, 'utf8').digest('hex') : crypto.createHash('sm3').update(data).digest('hex');
 }

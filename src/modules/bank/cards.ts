@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { blindIndexesOf } from '../../core/crypto.ts';
 import { recordAudit } from '../../core/audit.ts';
 import type { Actor } from '../../core/auth/roles.ts';
 import type { Core } from '../../core/context.ts';
@@ -136,9 +137,7 @@ export async function answerCardRequest(core: Core, actor: Actor, requestId: num
   const seen = new Map<number, number>();
   const idColumn = table.columns.get('身份证号码');
   const ids = table.rows.map((row) => parseIdNumber(idColumn === undefined ? '' : (row.cells[idColumn] ?? '')));
-  const idNumbers = ids.flatMap((id) => (id.ok ? [id.value.idNumber] : []));
-  const indexes = core.crypto.blindIndexMany('id', idNumbers);
-  const indexOf = new Map(idNumbers.map((idNumber, i) => [idNumber, indexes[i]!]));
+  const indexOf = blindIndexesOf(core.crypto, 'id', ids.flatMap((id) => (id.ok ? [id.value.idNumber] : [])));
   for (const [r, row] of table.rows.entries()) {
     const cell = (name: string) => {
       const i = table.columns.get(name);

@@ -622,30 +622,26 @@ export interface ScreeningScope {
   to: string;
 }
 
+/** A query over rosters (`s`, with `r` their round and `t` their township) narrowed to a screening's paid rounds and townships. */
+function paidInPeriod(q: Knex.QueryBuilder, scope: ScreeningScope): Knex.QueryBuilder {
+  return q.whereIn('r.state', ['released', 'transferred']).whereBetween('r.period_end', [scope.from, scope.to]).where('t.path', 'like', `${scope.regionPath}%`);
+}
+
 /**
  * The paid lines of a screening: active lines of released or transferred rounds whose period ends within the scope's
  * dates, in the scope's townships. Aliases for the rules: `l` (batch_line), `r` (batch_round), `s` (batch_roster),
  * `t` (the roster's township). A fresh query each call, nothing selected yet.
  */
 export function paidLinesOfPeriod(db: Conn, scope: ScreeningScope): Knex.QueryBuilder {
-  return db('batch_line as l')
-    .join('batch_round as r', 'r.id', 'l.round_id')
-    .join('batch_roster as s', 's.id', 'l.roster_id')
-    .join('core_region as t', 't.id', 's.township_id')
-    .where('l.state', 'active')
-    .whereIn('r.state', ['released', 'transferred'])
-    .whereBetween('r.period_end', [scope.from, scope.to])
-    .where('t.path', 'like', `${scope.regionPath}%`);
+  return paidInPeriod(
+    db('batch_line as l').join('batch_round as r', 'r.id', 'l.round_id').join('batch_roster as s', 's.id', 'l.roster_id').join('core_region as t', 't.id', 's.township_id').where('l.state', 'active'),
+    scope,
+  );
 }
 
 /** The released rosters of a screening's scope and period with their rounds (for the check rules run again). */
 export async function paidRostersOfPeriod(db: Conn, scope: ScreeningScope): Promise<{ round: RoundRow; roster: RosterRow }[]> {
-  const pairs = (await db('batch_roster as s')
-    .join('batch_round as r', 'r.id', 's.round_id')
-    .join('core_region as t', 't.id', 's.township_id')
-    .whereIn('r.state', ['released', 'transferred'])
-    .whereBetween('r.period_end', [scope.from, scope.to])
-    .where('t.path', 'like', `${scope.regionPath}%`)
+  const pairs = (await paidInPeriod(db('batch_roster as s').join('batch_round as r', 'r.id', 's.round_id').join('core_region as t', 't.id', 's.township_id'), scope)
     .orderBy('s.id')
     .select('s.id as roster_id', 'r.id as round_id')) as { roster_id: number; round_id: number }[];
   const rounds = new Map(((await selectInChunks([...new Set(pairs.map((p) => p.round_id))], (chunk) => roundQuery(db).whereIn('r.id', chunk))) as RoundRow[]).map((r) => [r.id, asRound(r)]));

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { blindIndexesOf } from '../../core/crypto.ts';
 import { recordAudit } from '../../core/audit.ts';
 import type { Actor } from '../../core/auth/roles.ts';
 import type { Core } from '../../core/context.ts';
@@ -74,10 +75,8 @@ export async function importRosterFile(core: Core, actor: Actor, rosterId: numbe
   };
   const today = businessDate();
   const parsed = table.rows.map(({ rowNumber, cells }) => ({ rowNumber, cells, id: parseIdNumber(get(cells, '身份证号码'), today) }));
-  const idNumbers = parsed.flatMap((p) => (p.id.ok ? [p.id.value.idNumber] : []));
-  const indexes = core.crypto.blindIndexMany('id', idNumbers);
-  const indexOf = new Map(idNumbers.map((idNumber, i) => [idNumber, indexes[i]!]));
-  const people = new Map((await registryFactsByIdNumberIndex(core.db, indexes)).map((f) => [f.idIndex, f]));
+  const indexOf = blindIndexesOf(core.crypto, 'id', parsed.flatMap((p) => (p.id.ok ? [p.id.value.idNumber] : [])));
+  const people = new Map((await registryFactsByIdNumberIndex(core.db, [...indexOf.values()])).map((f) => [f.idIndex, f]));
   const villages = new Map(((await core.db('core_region').where({ parent_id: roster.township_id }).select('id', 'name')) as { id: number; name: string }[]).map((v) => [v.id, v.name]));
 
   const errors: ImportError[] = [];

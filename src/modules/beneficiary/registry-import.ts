@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { blindIndexesOf } from '../../core/crypto.ts';
 import { recordAudit } from '../../core/audit.ts';
 import type { Actor } from '../../core/auth/roles.ts';
 import type { Core } from '../../core/context.ts';
@@ -100,8 +101,7 @@ export async function importRegistry(core: Core, actor: Actor, file: { name: str
   const format = file.buffer.subarray(0, 2).toString('latin1') === 'PK' ? 'xlsx' : 'csv';
 
   // Indexing and encryption are CPU work: done before the transaction, so that no lock is held meanwhile.
-  const idNumbers = [...new Set(parsed.rows.flatMap((row) => [row.id.idNumber, row.headIdNumber]))];
-  const indexes = new Map(core.crypto.blindIndexMany('id', idNumbers).map((index, i) => [idNumbers[i]!, index]));
+  const indexes = blindIndexesOf(core.crypto, 'id', parsed.rows.flatMap((row) => [row.id.idNumber, row.headIdNumber]));
   const accounts = sealAccounts(core, parsed.rows.flatMap((row) => (row.account ? [row.account] : [])));
   let nextAccount = 0;
   const prepared = parsed.rows.map((row) => ({

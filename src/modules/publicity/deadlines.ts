@@ -1,5 +1,6 @@
 import type { Role } from '../../core/auth/roles.ts';
 import type { DeadlineRule } from '../../core/deadlines.ts';
+import { COMPLAINT_ASSIGNEES } from './policy.ts';
 
 /**
  * The publicity module's clock: a complaint assigned to a township or to a department (主管部门) is answered within the
@@ -18,7 +19,7 @@ export const PUBLICITY_DEADLINES = {
 } satisfies Record<string, DeadlineRule>;
 
 /** Who answers on a complaint's clock: the township's station and finance office, or the department's users. */
-const COMPLAINT_ANSWERERS: Record<'township' | 'department', Role[]> = { township: ['township_station', 'township_finance'], department: ['department'] };
+const COMPLAINT_ANSWERERS: Record<'township' | 'department', readonly Role[]> = { township: COMPLAINT_ASSIGNEES, department: ['department'] };
 
 /** The complaint_answer rule as a clock of this assignee opens it: the same code and length, its answerers responsible. */
-export const complaintAnswerClock = (assignee: 'township' | 'department'): DeadlineRule => ({ ...PUBLICITY_DEADLINES.complaint_answer, responsible: COMPLAINT_ANSWERERS[assignee] });
+export const complaintAnswerClock = (assignee: 'township' | 'department'): DeadlineRule => ({ ...PUBLICITY_DEADLINES.complaint_answer, responsible: [...COMPLAINT_ANSWERERS[assignee]] });

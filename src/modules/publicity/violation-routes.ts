@@ -13,6 +13,9 @@ import type { Fen } from '../../core/money.ts';
 
 const LEVEL_INDENT: Record<string, string> = { county: '', township: '　', village: '　　' };
 
+/** A row's form errors keyed as its fields are named on the list page (`<field>_<id>`), so that the summary links to them. */
+const rowErrors = (extra: Record<string, unknown>, id: number) => Object.fromEntries(Object.entries((extra.errors as Record<string, string>) ?? {}).map(([k, v]) => [`${k}_${id}`, v]));
+
 /**
  * 违规问题曝光, staff side: the supervisors' page of what they published in their region, the form to publish one
  * and, per published one, the form to withdraw it with a reason. The portal's list is in column-routes.ts.
@@ -100,7 +103,7 @@ export function violationRoutes(router: Router, web: Web): void {
       ctx,
       '/publicity/violations',
       () => withdrawViolation(web.core, actor, id, validate(withdrawViolationSchema, ctx.request.body).reason),
-      (extra, status) => page(ctx, actor, { ...extra, withdrawFor: id, withdrawValues: extra.values ?? ctx.request.body, errors: Object.fromEntries(Object.entries((extra.errors as Record<string, string>) ?? {}).map(([k, v]) => [`${k}_${id}`, v])) }, status),
+      (extra, status) => page(ctx, actor, { ...extra, withdrawFor: id, withdrawValues: extra.values ?? ctx.request.body, errors: rowErrors(extra, id) }, status),
     );
   });
 
@@ -117,7 +120,7 @@ export function violationRoutes(router: Router, web: Web): void {
       ctx,
       '/publicity/violations',
       () => recordRecovery(web.core, actor, id, validate(recoverySchema, ctx.request.body)),
-      (extra, status) => page(ctx, actor, { ...extra, recoverFor: id, recoverValues: extra.values ?? ctx.request.body, errors: Object.fromEntries(Object.entries((extra.errors as Record<string, string>) ?? {}).map(([k, v]) => [`${k}_${id}`, v])) }, status),
+      (extra, status) => page(ctx, actor, { ...extra, recoverFor: id, recoverValues: extra.values ?? ctx.request.body, errors: rowErrors(extra, id) }, status),
     );
   });
 }

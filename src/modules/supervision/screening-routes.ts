@@ -5,7 +5,7 @@ import { businessDate, formatDateTime } from '../../core/dates.ts';
 import { requireId, validate } from '../../core/http/validate.ts';
 import { formatYuan } from '../../core/money.ts';
 import type { Web } from '../../core/web/web.ts';
-import { CHECK_RULES } from '../batch/index.ts';
+import { CHECK_RULES, SCREENED_RULES } from '../batch/index.ts';
 import { can } from './policy.ts';
 import { SCREENING_RULES } from './screening/engine.ts';
 import { screeningSchema } from './screening-schemas.ts';
@@ -64,7 +64,7 @@ export function screeningRoutes(router: Router, web: Web): void {
       {
         title: '比对筛查',
         rules: SCREENING_RULES.map((r) => ({ label: r.label, description: r.description })),
-        checks: CHECK_RULES.filter((r) => r.notScreened === undefined).map((r) => r.label),
+        checks: SCREENED_RULES.map((r) => r.label),
         notScreened: CHECK_RULES.filter((r) => r.notScreened !== undefined).map((r) => ({ label: r.label, reason: r.notScreened })),
         runs: (await screeningsInScope(db, actor)).map(presentRun),
         errors: {},

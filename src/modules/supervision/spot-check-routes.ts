@@ -155,31 +155,24 @@ export function spotCheckRoutes(router: Router, web: Web): void {
     await findingPage(ctx, web.actor(ctx), requireId(ctx.params.id, '问题线索'));
   });
 
-  router.post('/supervision/findings/:id/answer', async (ctx) => {
-    const actor = web.actor(ctx);
-    const id = requireId(ctx.params.id, '问题线索');
-    await web.formStep(
-      ctx,
-      `/supervision/findings/${id}`,
-      async () => {
-        await answerFinding(web.core, actor, id, ctx.request.body);
-        return '已答复，等待监督检查人员办结';
-      },
-      (extra, status) => findingPage(ctx, actor, id, extra, status),
-    );
-  });
-
-  router.post('/supervision/findings/:id/close', async (ctx) => {
-    const actor = web.actor(ctx);
-    const id = requireId(ctx.params.id, '问题线索');
-    await web.formStep(
-      ctx,
-      `/supervision/findings/${id}`,
-      async () => {
-        await closeFinding(web.core, actor, id, ctx.request.body);
-        return '问题线索已办结';
-      },
-      (extra, status) => findingPage(ctx, actor, id, extra, status),
-    );
-  });
+  // The finding's two steps: the responsible unit answers, the supervisor closes (findings.ts decides and records).
+  const steps = [
+    { path: 'answer', run: answerFinding, done: '已答复，等待监督检查人员办结' },
+    { path: 'close', run: closeFinding, done: '问题线索已办结' },
+  ];
+  for (const step of steps) {
+    router.post(`/supervision/findings/:id/${step.path}`, async (ctx) => {
+      const actor = web.actor(ctx);
+      const id = requireId(ctx.params.id, '问题线索');
+      await web.formStep(
+        ctx,
+        `/supervision/findings/${id}`,
+        async () => {
+          await step.run(web.core, actor, id, ctx.request.body);
+          return step.done;
+        },
+        (extra, status) => findingPage(ctx, actor, id, extra, status),
+      );
+    });
+  }
 }
