@@ -12,6 +12,7 @@ import { actOnRoster } from '../src/modules/batch/workflow.ts';
 import { registryFactsById } from '../src/modules/beneficiary/index.ts';
 import { versionsById } from '../src/modules/policy/index.ts';
 import { payoutFloor } from './floors.ts';
+import { withPeakRss } from './memory.ts';
 import { BenchClient, homePagesDuring, startServer } from './http.ts';
 
 /**
@@ -93,7 +94,7 @@ async function pageTime(core: Core, username: string, password: string, path: st
 
 const seconds = (started: bigint) => Number(process.hrtime.bigint() - started) / 1e9;
 
-export async function batchFigures(core: Core, password: string, resultFile: string): Promise<{ checkSubmit: number; page: number; release: number; homeP95: number; payout: number; payoutFloor: number; payoutRound: number; releasedRound: number }> {
+export async function batchFigures(core: Core, password: string, resultFile: string): Promise<{ checkSubmit: number; page: number; release: number; homeP95: number; payout: number; payoutFloor: number; payoutRound: number; releasedRound: number; peakRssMb: { checkSubmit: number; release: number; payout: number } }> {
   const actor = async (u: string) => (await loadActor(core.db, { username: u }, null))!.actor;
   const [station, dept, finance] = await Promise.all(['station1', 'dept_agri', 'finance'].map(actor));
   const townships = ((await core.db('core_region').where({ level: 'township' }).orderBy('id').select('id', 'name')) as { id: number; name: string }[]);
@@ -121,7 +122,7 @@ export async function batchFigures(core: Core, password: string, resultFile: str
   await core.db('batch_roster').where({ id: small }).update({ state: 'checked', last_changed_by: station.userId });
   const version = Number((await core.db('batch_roster').where({ id: small }).first('version')).version);
   let started = process.hrtime.bigint();
-  await actOnRoster(core, station, small, 'submit', { version });
+  const submitted = await withPeakRss(() => actOnRoster(core, station, small, 'submit', { version }));
   const checkSubmit = seconds(started);
 
   const page = await pageTime(core, 'station1', password, `/rosters/${small}`);
@@ -135,7 +136,7 @@ export async function batchFigures(core: Core, password: string, resultFile: str
   const bank = await core.db('core_org').where({ kind: 'bank' }).first('id');
   const roundVersion = Number((await core.db('batch_round').where({ id: roundId }).first('version')).version);
   started = process.hrtime.bigint();
-  await releaseRound(core, finance, roundId, { version: roundVersion, bankOrgId: Number(bank.id) });
+  const released = await withPeakRss(() => releaseRound(core, finance, roundId, { version: roundVersion, bankOrgId: Number(bank.id) }));
   const release = seconds(started);
 
   // home_page_p95_during_release_ms: the same people's round of another policy, released while 10 browsers ask for
@@ -159,11 +160,14 @@ export async function batchFigures(core: Core, password: string, resultFile: str
   // compiling the code that builds the file, which says nothing about the file.
   const bankUser = await actor('bank');
   let payout = Number.POSITIVE_INFINITY;
+  let payoutRss = 0;
   let file!: Awaited<ReturnType<typeof payoutFile>>;
   for (let i = 0; i < 2; i++) {
     started = process.hrtime.bigint();
-    file = await payoutFile(core, { actor: bankUser }, payoutRound, 'csv');
+    const downloaded = await withPeakRss(() => payoutFile(core, { actor: bankUser }, payoutRound, 'csv'));
     payout = Math.min(payout, seconds(started));
+    file = downloaded.result;
+    payoutRss = Math.max(payoutRss, downloaded.peakRssMb);
   }
   if (file.lines !== PAYOUT) throw new Error(`payout file has ${file.lines} lines`);
   const floorOfPayout = Math.min(await payoutFloor(core, payoutRound), await payoutFloor(core, payoutRound));
@@ -177,5 +181,5 @@ export async function batchFigures(core: Core, password: string, resultFile: str
     return i % 50 === 0 ? { ref, amountFen: amount, result: '失败', code: 'F01' } : { ref, amountFen: amount, result: '成功' };
   });
   fs.writeFileSync(resultFile, resultFileCsv(results));
-  return { checkSubmit, page, release, homeP95: home, payout, payoutFloor: floorOfPayout, payoutRound, releasedRound: roundId };
+  return { checkSubmit, page, release, homeP95: home, payout, payoutFloor: floorOfPayout, payoutRound, releasedRound: roundId, peakRssMb: { checkSubmit: submitted.peakRssMb, release: released.peakRssMb, payout: payoutRss } };
 }

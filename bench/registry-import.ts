@@ -5,6 +5,7 @@ import type { Core } from '../src/core/context.ts';
 import { createFieldCrypto } from '../src/core/crypto.ts';
 import { createDb, migrate } from '../src/core/db.ts';
 import { importRegistry } from '../src/modules/beneficiary/registry-import.ts';
+import { peakOfProcess } from './memory.ts';
 
 /**
  * Child process of `npm run bench` for registry_import_50k_s and registry_import_peak_rss_mb: a fresh process, so
@@ -22,7 +23,7 @@ try {
   const outcome = await importRegistry(core, station!.actor, { name: 'bench.xlsx', buffer: file });
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   if (!outcome.ok) throw new Error(`the bench file was refused: ${outcome.errors.slice(0, 3).map((e) => `${e.rowNumber} ${e.field} ${e.message}`).join('; ')}`);
-  process.stdout.write(`${JSON.stringify({ seconds, peakRssMb: process.resourceUsage().maxRSS / 1024, created: outcome.created })}\n`);
+  process.stdout.write(`${JSON.stringify({ seconds, peakRssMb: peakOfProcess(), created: outcome.created })}\n`);
 } finally {
   await core.db.destroy();
 }

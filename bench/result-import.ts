@@ -5,6 +5,7 @@ import type { Core } from '../src/core/context.ts';
 import { createFieldCrypto } from '../src/core/crypto.ts';
 import { createDb } from '../src/core/db.ts';
 import { importResultFile } from '../src/modules/bank/results.ts';
+import { peakOfProcess } from './memory.ts';
 
 /**
  * Child process of `npm run bench` for result_import_200k_s and result_import_peak_rss_mb: the bank's user imports
@@ -21,7 +22,7 @@ try {
   const outcome = await importResultFile(core, bank!.actor, Number(roundId), { name: 'results.csv', buffer: file });
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   if (!outcome.ok) throw new Error(`the result file was refused: ${outcome.errors.slice(0, 3).map((e) => `${e.rowNumber} ${e.field} ${e.message}`).join('; ')}`);
-  process.stdout.write(`${JSON.stringify({ seconds, peakRssMb: process.resourceUsage().maxRSS / 1024, paid: outcome.paid, failed: outcome.failed })}\n`);
+  process.stdout.write(`${JSON.stringify({ seconds, peakRssMb: peakOfProcess(), paid: outcome.paid, failed: outcome.failed })}\n`);
 } finally {
   await core.db.destroy();
 }

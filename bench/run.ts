@@ -15,6 +15,7 @@ import { screeningFigure } from './screening.ts';
 import { insertedSince, pgWriter, rawWriter, registryFloor, resultFloor, tableMarks } from './floors.ts';
 import { batchFigures } from './batch.ts';
 import { publicityFigures } from './publicity.ts';
+import { withPeakRss } from './memory.ts';
 import { REGISTRY_FILE_HEADER, fakeHouseholds, registryFileRows } from '../seeds/fake-people.ts';
 
 /**
@@ -33,11 +34,16 @@ export interface Figure {
   /** For a bulk figure: its floor measured in the same run (floors.ts) and the figure's ratio to it, whose target is FLOOR_RATIO. */
   floor?: number;
   ratio?: number;
+  /** For a bulk step: the peak resident memory (MB) while it ran (bench/memory.ts; a child process's own for the two imports). */
+  peakRssMb?: number;
   ok: boolean;
 }
 
 /** How far above its floor a bulk figure may be (issue 18). */
 export const FLOOR_RATIO = 1.5;
+
+/** A bulk step's figure with the peak resident memory while it ran (printed beside it, not judged: the imports' own *_peak_rss_mb figures are). */
+const withRss = (f: Figure, peakRssMb: number): Figure => ({ ...f, peakRssMb });
 
 /** A figure with its floor: the ratio is part of its verdict. */
 function withFloor(f: Figure, floor: number): Figure {
@@ -69,6 +75,9 @@ function judge(figures: Figures, scale: number): void {
   }
   for (const f of Object.values(figures)) if (f.ratio !== undefined && f.ratio > FLOOR_RATIO) f.ok = false;
 }
+
+/** Figures without a target that measure the machine; the others without one are recorded only. */
+const isBaseline = (name: string) => name.startsWith('raw_') || name === 'audited_changes_per_s';
 
 const RAW_ROWS = 200_000;
 
@@ -141,9 +150,24 @@ async function registryImport(dir: string, databaseUrl: string, schema: string |
 }
 
 /** Run a bench script in a fresh process (its peak memory is its own) and read its last JSON line. */
-function childFigures(script: string, args: string[]): { seconds: number; peakRssMb: number } {
+function childFigures<T = { seconds: number; peakRssMb: number }>(script: string, args: string[]): T {
   const output = execFileSync(process.execPath, ['--import', 'tsx', path.join(import.meta.dirname, script), ...args], { encoding: 'utf8', maxBuffer: 1 << 20 });
   return JSON.parse(output.trim().split('\n').at(-1)!);
+}
+
+/** The county of a million people (county.ts), in a database of its own: a file beside the bench's, or a schema. */
+async function countyFigures(dir: string, pgUrl: string | undefined) {
+  const schema = pgUrl ? `bench_county_${process.pid}` : '';
+  const admin = pgUrl ? createDb(pgUrl) : null;
+  if (admin) await admin.raw(`CREATE SCHEMA ${schema}`);
+  try {
+    return childFigures<{ buildSeconds: number; databaseSizeMb: number; home: number; search: number; person: number; roster: number }>('county.ts', [pgUrl ?? path.join(dir, 'county.sqlite'), schema, BENCH_PASSWORD]);
+  } finally {
+    if (admin) {
+      await admin.raw(`DROP SCHEMA ${schema} CASCADE`);
+      await admin.destroy();
+    }
+  }
 }
 
 export async function runBench(argv: string[]): Promise<number> {
@@ -169,24 +193,32 @@ export async function runBench(argv: string[]): Promise<number> {
     const writer = rawWriter(dir, values.pg, schema);
     let marks = await tableMarks(core.db);
     const registry = await registryImport(dir, databaseUrl, schema);
-    figures.registry_import_50k_s = withFloor(figure(registry.seconds, 's', 5), await registryFloor(writer, core.crypto, registry.file, await insertedSince(core.db, marks)));
+    figures.registry_import_50k_s = withRss(withFloor(figure(registry.seconds, 's', 5), await registryFloor(writer, core.crypto, registry.file, await insertedSince(core.db, marks))), registry.peakRssMb);
     figures.registry_import_peak_rss_mb = figure(registry.peakRssMb, 'MB', 300);
     const resultFile = path.join(dir, 'results-200k.csv');
     const batch = await batchFigures(core, BENCH_PASSWORD, resultFile);
-    figures.roster_check_submit_50k_s = figure(batch.checkSubmit, 's', 5);
-    figures.round_release_500k_s = figure(batch.release, 's', 30);
+    figures.roster_check_submit_50k_s = withRss(figure(batch.checkSubmit, 's', 5), batch.peakRssMb.checkSubmit);
+    figures.round_release_500k_s = withRss(figure(batch.release, 's', 30), batch.peakRssMb.release);
     figures.home_page_p95_during_release_ms = figure(batch.homeP95, 'ms', 200);
     figures.roster_page_50k_ms = figure(batch.page, 'ms', 200);
-    figures.payout_file_200k_s = withFloor(figure(batch.payout, 's', 5), batch.payoutFloor);
+    figures.payout_file_200k_s = withRss(withFloor(figure(batch.payout, 's', 5), batch.payoutFloor), batch.peakRssMb.payout);
     marks = await tableMarks(core.db);
     const results = childFigures('result-import.ts', [databaseUrl, schema ?? '', config.secretKey, String(batch.payoutRound), resultFile]);
-    figures.result_import_200k_s = withFloor(figure(results.seconds, 's', 10), await resultFloor(writer, resultFile, await insertedSince(core.db, marks)));
+    figures.result_import_200k_s = withRss(withFloor(figure(results.seconds, 's', 10), await resultFloor(writer, resultFile, await insertedSince(core.db, marks))), results.peakRssMb);
     await writer.close();
     figures.result_import_peak_rss_mb = figure(results.peakRssMb, 'MB', 400);
-    figures.screening_1m_lines_s = figure(await screeningFigure(core, batch.releasedRound), 's', 60);
+    const screening = await withPeakRss(() => screeningFigure(core, batch.releasedRound));
+    figures.screening_1m_lines_s = withRss(figure(screening.result, 's', 60), screening.peakRssMb);
     const sheet = await publicityFigures();
     figures.publicity_pdf_2000_s = figure(sheet.seconds, 's', 3);
     figures.publicity_pdf_2000_kb = figure(sheet.kb, 'KB', 600);
+    const county = await countyFigures(dir, values.pg);
+    figures.county_1m_build_s = figure(county.buildSeconds, 's');
+    figures.county_1m_db_mb = figure(county.databaseSizeMb, 'MB');
+    figures.home_page_p95_ms_50_users = figure(county.home, 'ms', 100);
+    figures.registry_search_p95_ms_50_users = figure(county.search, 'ms');
+    figures.person_page_p95_ms_50_users = figure(county.person, 'ms');
+    figures.roster_page_50k_p95_ms_50_users = figure(county.roster, 'ms');
   } finally {
     await core.db.destroy();
     if (values.pg) {
@@ -201,9 +233,10 @@ export async function runBench(argv: string[]): Promise<number> {
   judge(figures, scale);
   const bound = (f: Figure, target: number) => `${isRate(f.unit) ? '≥' : '≤'} ${target}`;
   const rows = Object.entries(figures).map(([name, f]) => {
-    const target = f.target === null ? '基线' : `${bound(f, f.target)}${isTime(f.unit) ? `（参考机 ${bound(f, f.referenceTarget!)}）` : ''}`;
+    const target = f.target === null ? (isBaseline(name) ? '基线' : '仅记录') : `${bound(f, f.target)}${isTime(f.unit) ? `（参考机 ${bound(f, f.referenceTarget!)}）` : ''}`;
     const floor = f.floor === undefined ? '' : `下限 ${f.floor} ${f.unit}，比值 ${f.ratio}（≤ ${FLOOR_RATIO}）`;
-    return `${name.padEnd(34)} ${String(f.value).padStart(12)} ${f.unit.padEnd(10)} ${target.padEnd(24)} ${floor.padEnd(30)} ${f.ok ? 'OK' : '未达标'}`;
+    const rss = f.peakRssMb === undefined ? '' : `峰值内存 ${Math.round(f.peakRssMb)} MB`;
+    return `${name.padEnd(34)} ${String(f.value).padStart(12)} ${f.unit.padEnd(10)} ${target.padEnd(24)} ${floor.padEnd(30)} ${rss.padEnd(16)} ${f.ok ? 'OK' : '未达标'}`;
   });
   process.stdout.write(`性能基准（${dbName}，${os.cpus().length} 核；本机速度为参考机的 ${(1 / scale).toFixed(2)} 倍，时间目标按 ${scale.toFixed(2)} 倍折算）\n${rows.join('\n')}\n`);
   if (values.json) process.stdout.write(`${JSON.stringify({ db: dbName, scale: Math.round(scale * 1000) / 1000, figures })}\n`);

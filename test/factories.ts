@@ -21,6 +21,10 @@ import { luhnValid } from '../src/modules/beneficiary/account-number.ts';
 import { decideAccount, decideImportAccounts } from '../src/modules/beneficiary/commands.ts';
 import { pendingAccounts, pendingImports } from '../src/modules/beneficiary/queries.ts';
 import { publishNotice } from '../src/modules/publicity/commands.ts';
+import { writeTableXlsx } from '../src/core/spreadsheet.ts';
+import { importRegistry } from '../src/modules/beneficiary/registry-import.ts';
+import { createRound } from '../src/modules/batch/commands.ts';
+import { REGISTRY_FILE_HEADER, fakeHouseholds, registryFileRows } from '../seeds/fake-people.ts';
 
 /**
  * Test databases are real: an SQLite file per test file, or a PostgreSQL schema per test file on the server
@@ -234,4 +238,21 @@ export function loggedInAgents(db: () => TestDb) {
     },
     clear: () => agents.clear(),
   };
+}
+
+/**
+ * 城关镇's households registered from a file (no anomalies: heads with their own cards, accounts confirmed) and a 2026
+ * 耕地地力保护 round opened by the department: the station, the file's rows, the heads with a card, the round and 城关镇's roster.
+ */
+export async function farmlandRound(db: TestDb, households: number, seed: number) {
+  const station = await actorFor(db, 'station1');
+  const rows = registryFileRows(fakeHouseholds({ households, villages: ['东关社区', '西街村'], seed, sharedAccounts: 0, secondAccounts: 0, deceasedShare: 0, movedShare: 0 }));
+  const imported = await importRegistry(db.core, station, { name: 'people.xlsx', buffer: await writeTableXlsx('花名册', REGISTRY_FILE_HEADER, rows) });
+  if (!imported.ok) throw new Error('registry import failed');
+  await confirmNewAccounts(db);
+  const heads = rows.filter((r) => r[3] === '户主' && r[8] !== '');
+  const item = await db.core.db('policy_item').where({ code: 'JC-01' }).first('id');
+  const roundId = await createRound(db.core, await actorFor(db, 'dept_agri'), { policyItemId: Number(item.id), period: '2026' });
+  const roster = await db.core.db('batch_roster').where({ round_id: roundId, township_id: await regionId(db, '城关镇') }).first('id');
+  return { station, rows, heads, roundId, rosterId: Number(roster.id) };
 }

@@ -5,7 +5,6 @@ import { fen } from '../../src/core/money.ts';
 import { writeTableXlsx } from '../../src/core/spreadsheet.ts';
 import { correctPerson, registerPerson } from '../../src/modules/beneficiary/commands.ts';
 import { loadReferenceSnapshot } from '../../src/modules/beneficiary/reference.ts';
-import { importRegistry } from '../../src/modules/beneficiary/registry-import.ts';
 import { addLine, checkRoster, createRound, recordObjection, removeLine, resolveFinding, resolveObjection, returnLines } from '../../src/modules/batch/commands.ts';
 import { importRosterFile } from '../../src/modules/batch/roster-import.ts';
 import { rosterFindings } from '../../src/modules/batch/queries.ts';
@@ -16,9 +15,8 @@ import { actSchema, returnLinesSchema } from '../../src/modules/batch/schemas.ts
 import { publishSchema } from '../../src/modules/publicity/schemas.ts';
 import { validate } from '../../src/core/http/validate.ts';
 import type { Actor } from '../../src/core/auth/roles.ts';
-import { REGISTRY_FILE_HEADER, fakeHouseholds, registryFileRows } from '../../seeds/fake-people.ts';
 import { DEMO_SETTLEMENT_ACCOUNT } from '../../seeds/demo-batch.ts';
-import { TEST_DB, type TestDb, actorFor, confirmNewAccounts, createSeededDb, idNumberFrom, publishRoster, regionId } from '../factories.ts';
+import { TEST_DB, type TestDb, actorFor, confirmNewAccounts, createSeededDb, farmlandRound, idNumberFrom, publishRoster, regionId } from '../factories.ts';
 
 let t: TestDb | undefined;
 afterEach(async () => {
@@ -27,20 +25,6 @@ afterEach(async () => {
 });
 
 const ROSTER_HEADER = ['村（社区）', '姓名', '身份证号码', '档次', '数量'];
-
-/** A county with 城关镇's households registered (heads with their own cards) and a 2026 耕地地力保护 round. */
-async function countyWithRound(db: TestDb) {
-  const station = await actorFor(db, 'station1');
-  const rows = registryFileRows(fakeHouseholds({ households: 6, villages: ['东关社区', '西街村'], seed: 5, sharedAccounts: 0, secondAccounts: 0, deceasedShare: 0, movedShare: 0 }));
-  const imported = await importRegistry(db.core, station, { name: 'people.xlsx', buffer: await writeTableXlsx('花名册', REGISTRY_FILE_HEADER, rows) });
-  if (!imported.ok) throw new Error('registry import failed');
-  await confirmNewAccounts(db);
-  const heads = rows.filter((r) => r[3] === '户主' && r[8] !== '');
-  const item = await db.core.db('policy_item').where({ code: 'JC-01' }).first('id');
-  const roundId = await createRound(db.core, await actorFor(db, 'dept_agri'), { policyItemId: Number(item.id), period: '2026' });
-  const roster = await db.core.db('batch_roster').where({ round_id: roundId, township_id: await regionId(db, '城关镇') }).first();
-  return { station, rows, heads, roundId, rosterId: Number(roster.id) };
-}
 
 const rosterFile = (lines: string[][]) => writeTableXlsx('清册', ROSTER_HEADER, lines);
 const openFindings = (db: TestDb, rosterId: number) => db.core.db('batch_finding').where({ roster_id: rosterId, state: 'open' }).orderBy('id').select('rule', 'severity', 'message', 'line_id', 'id');
@@ -65,7 +49,7 @@ describe(`payment rounds and rosters (${TEST_DB})`, () => {
 
   it('compiles a roster from a file: amounts are standard × quantity in fen, 到户 pays heads only, the whole file or nothing, twice changes nothing', async () => {
     t = await createSeededDb();
-    const { station, rows, heads, rosterId } = await countyWithRound(t);
+    const { station, rows, heads, rosterId } = await farmlandRound(t, 6, 5);
     const member = rows.find((r) => r[3] !== '户主')!;
     const bad = await importRosterFile(t.core, station, rosterId, {
       name: 'bad.xlsx',
@@ -96,7 +80,7 @@ describe(`payment rounds and rosters (${TEST_DB})`, () => {
 
   it('cross-checks every line: no account and a death in the police data block; a later change in the registry is raised; warnings are accepted with a reason', async () => {
     t = await createSeededDb();
-    const { station, heads, rosterId } = await countyWithRound(t);
+    const { station, heads, rosterId } = await farmlandRound(t, 6, 5);
     await importRosterFile(t.core, station, rosterId, { name: 'r.xlsx', buffer: await rosterFile(heads.map((h) => [h[0]!, h[1]!, h[2]!, '标准', '10'])) });
     // A head registered without a card, and a death reported by the police for the first head.
     const noCard = idNumberFrom('99010219600101005');
@@ -130,7 +114,7 @@ describe(`payment rounds and rosters (${TEST_DB})`, () => {
 
   it('moves a roster through its steps by role, refuses an illegal step, keeps four eyes, and lets only one of two simultaneous steps succeed', async () => {
     t = await createSeededDb();
-    const { station, heads, rosterId } = await countyWithRound(t);
+    const { station, heads, rosterId } = await farmlandRound(t, 6, 5);
     const office = await actorFor(t, 'finance1');
     const dept = await actorFor(t, 'dept_agri');
     await importRosterFile(t.core, station, rosterId, { name: 'r.xlsx', buffer: await rosterFile(heads.map((h) => [h[0]!, h[1]!, h[2]!, '标准', '10'])) });
@@ -200,7 +184,7 @@ describe(`payment rounds and rosters (${TEST_DB})`, () => {
 
   it('takes a round from reported rosters through the finance section\'s review to the treasury\'s transfer of exactly its total to the agent bank', async () => {
     t = await createSeededDb();
-    const { station, heads, roundId, rosterId } = await countyWithRound(t);
+    const { station, heads, roundId, rosterId } = await farmlandRound(t, 6, 5);
     const office = await actorFor(t, 'finance1');
     const dept = await actorFor(t, 'dept_agri');
     const finance = await actorFor(t, 'finance');
@@ -258,7 +242,7 @@ describe(`payment rounds and rosters (${TEST_DB})`, () => {
 
   it('warns of a missing or exceeded allocation while the townships and the department prepare a round, and refuses its release beyond the allocation or without a payment plan covering its total', async () => {
     t = await createSeededDb();
-    const { station, heads, roundId, rosterId } = await countyWithRound(t);
+    const { station, heads, roundId, rosterId } = await farmlandRound(t, 6, 5);
     const office = await actorFor(t, 'finance1');
     const dept = await actorFor(t, 'dept_agri');
     const finance = await actorFor(t, 'finance');
@@ -316,7 +300,7 @@ describe(`payment rounds and rosters (${TEST_DB})`, () => {
 
   it('returns single lines with a reason, records and resolves publicity objections, and marks lines changed after publicity', async () => {
     t = await createSeededDb();
-    const { station, heads, rosterId } = await countyWithRound(t);
+    const { station, heads, rosterId } = await farmlandRound(t, 6, 5);
     const office = await actorFor(t, 'finance1');
     const dept = await actorFor(t, 'dept_agri');
     await importRosterFile(t.core, station, rosterId, { name: 'r.xlsx', buffer: await rosterFile(heads.map((h) => [h[0]!, h[1]!, h[2]!, '标准', '10'])) });

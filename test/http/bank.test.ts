@@ -22,7 +22,7 @@ describe(`the agent bank's payout files (${TEST_DB})`, () => {
     const total = lines.reduce((s: number, l: { amount_fen: number }) => s + Number(l.amount_fen), 0);
     const bank = agentFor(t.core);
     await login(bank, 'bank');
-    expect((await bank.get('/')).text).toContain('已下达本机构的发放批次');
+    expect((await bank.get('/')).text).toContain('已下达本机构、尚未回盘的发放批次');
     const page = await bank.get('/bank/payouts');
     expect(page.text).toContain('2026年10月经济困难高龄失能养老服务补贴资金');
 
@@ -97,9 +97,14 @@ describe(`the agent bank's payout files (${TEST_DB})`, () => {
     }
     expect(await t.core.db('bank_line_result').where({ round_id: round.id }).count({ n: '*' })).toEqual([{ n: 0 }]);
 
+    // The bank's home page counts the rounds it has not answered yet; an answered one leaves it (a year of paid rounds is no work).
+    const unanswered = async () => Number(/尚未回盘的发放批次（下载代发文件）<\/a><\/td><td class="num">(\d+)</.exec((await bank.get('/')).text)?.[1] ?? 0);
+    const before = await unanswered();
+    expect(before).toBeGreaterThan(0);
     const partial = resultFileCsv([paid(0), paid(1), paid(2), paid(3), { ref: ref(4), amountFen: lines[4].amount_fen, result: '失败', code: 'F02' }]);
     expect((await upload(partial)).status).toBe(303);
     expect((await bank.get('/bank/payouts')).text).toContain('回盘已导入：成功 4 笔，失败 1 笔');
+    expect(await unanswered()).toBe(before - 1);
     await upload(partial, '再传一次.csv');
     expect((await bank.get('/bank/payouts')).text).toContain('该回盘文件已导入过');
     const contradiction = await upload(resultFileCsv([paid(4)]));

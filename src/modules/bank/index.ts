@@ -18,7 +18,7 @@ import { cardRoutes } from './card-routes.ts';
 import { openReconciliations } from './reconcile.ts';
 import { failureRoutes } from './failure-routes.ts';
 import { CARD_READERS, FAILURE_READERS, NOT_ON_CARD_READERS, RECONCILIATION_READERS } from './policy.ts';
-import { casesOfLines, countsByState, failuresQuery, listCardRequests, listReconciliations, originalsOfReissues, resultsOfLines, supplementsAwaitingTransfer } from './queries.ts';
+import { casesOfLines, countsByState, failuresQuery, listCardRequests, listReconciliations, originalsOfReissues, resultsOfLines, roundsWithResults, supplementsAwaitingTransfer } from './queries.ts';
 import { presentPersonPayments } from './presenters.ts';
 import type { FailureState } from './model.ts';
 
@@ -114,10 +114,12 @@ export function createBankModule(core: Core): AppModule {
     async queues(actor) {
       const queues: WorkQueue[] = [];
       if (actor.roles.includes('bank') && actor.orgId !== null) {
-        const rounds = await bankRounds(core, { actor });
+        // Rounds the bank has not answered yet: a year of paid rounds is not work waiting.
+        const answered = await roundsWithResults(core.db, (await bankRounds(core, { actor })).map((r) => r.id));
+        const rounds = answered.filter((r) => !r.answered);
         let totalFen = 0;
         for (const r of rounds) totalFen += (await roundMoney(core.db, r.id)).linesFen;
-        if (rounds.length) queues.push({ title: '已下达本机构的发放批次（下载代发文件）', count: rounds.length, totalFen, href: '/bank/payouts' });
+        if (rounds.length) queues.push({ title: '已下达本机构、尚未回盘的发放批次（下载代发文件）', count: rounds.length, totalFen, href: '/bank/payouts' });
         const cards = (await listCardRequests(core.db, actor)).filter((r) => r.state === 'sent');
         if (cards.length) queues.push({ title: '待办理的开卡申请', count: cards.reduce((n, r) => n + r.lines, 0), href: '/bank/card-requests' });
         const notices = await noticeBacklog(core.db, actor.orgId);
@@ -130,7 +132,8 @@ export function createBankModule(core: Core): AppModule {
         if (notOnCard) queues.push({ title: '未使用社保卡发放的人员（申请办理社保卡）', count: notOnCard, href: '/bank/not-on-card' });
       }
       if (!actor.roles.some((r) => FAILURE_READERS.includes(r))) return queues;
-      const byState = await countsByState(failuresQuery(core.db, actor));
+      const asked = FAILURE_QUEUES.filter(([role]) => actor.roles.includes(role)).map(([, state]) => state);
+      const byState = await countsByState(failuresQuery(core.db, actor).whereIn('f.state', asked));
       for (const [role, state, title] of FAILURE_QUEUES) {
         const q = byState.get(state);
         if (q && actor.roles.includes(role)) queues.push({ title, ...q, href: role === 'township_finance' ? '/bank/failures/corrections' : `/bank/failures?state=${state}` });

@@ -60,8 +60,7 @@ export function noticeText(l: Pick<NoticeLine, 'round_title' | 'amount_fen' | 's
 }
 
 /** The channel of each (county, bank) pair of these lines, as the agreement in force on the day says. */
-async function channelsOf(conn: Conn, lines: Pick<NoticeLine, 'county_id' | 'bank_org_id'>[], on: string): Promise<Map<string, NoticeChannelCode>> {
-  const channels = new Map<string, NoticeChannelCode>();
+async function channelsOf(conn: Conn, lines: Pick<NoticeLine, 'county_id' | 'bank_org_id'>[], on: string, channels = new Map<string, NoticeChannelCode>()): Promise<Map<string, NoticeChannelCode>> {
   for (const l of lines) {
     const key = `${l.county_id}:${l.bank_org_id}`;
     if (channels.has(key)) continue;
@@ -74,23 +73,33 @@ async function channelsOf(conn: Conn, lines: Pick<NoticeLine, 'county_id' | 'ban
 /** Queue one notice per newly paid line, in the result import's transaction, on the channel its agreement names. */
 export async function queueNotices(trx: Tx, paidLineIds: number[]): Promise<number> {
   if (paidLineIds.length === 0) return 0;
-  const lines = await noticeLines(trx, paidLineIds);
   const today = businessDate();
   const now = nowIso();
-  const channels = await channelsOf(trx, lines, today);
-  await bulkInsert(trx, 'bank_notice', lines, (l) => ({
-    line_id: l.line_id,
-    person_id: l.person_id,
-    round_id: l.round_id,
-    county_id: l.county_id,
-    bank_org_id: l.bank_org_id,
-    text: noticeText(l, today),
-    state: 'queued',
-    channel: channels.get(`${l.county_id}:${l.bank_org_id}`)!,
-    queued_at: now,
-  }));
-  return lines.length;
+  const channels = new Map<string, NoticeChannelCode>();
+  // A chunk of lines at a time: a 200,000-line result would otherwise hold every line's facts at once (some 60 MB).
+  const ids = [...new Set(paidLineIds)];
+  let queued = 0;
+  for (let i = 0; i < ids.length; i += NOTICE_CHUNK) {
+    const lines = await noticeLines(trx, ids.slice(i, i + NOTICE_CHUNK));
+    await channelsOf(trx, lines, today, channels);
+    await bulkInsert(trx, 'bank_notice', lines, (l) => ({
+      line_id: l.line_id,
+      person_id: l.person_id,
+      round_id: l.round_id,
+      county_id: l.county_id,
+      bank_org_id: l.bank_org_id,
+      text: noticeText(l, today),
+      state: 'queued',
+      channel: channels.get(`${l.county_id}:${l.bank_org_id}`)!,
+      queued_at: now,
+    }));
+    queued += lines.length;
+  }
+  return queued;
 }
+
+/** Lines whose notices are queued together (noticeLines reads them in chunks of 5,000 anyway). */
+const NOTICE_CHUNK = 2_000;
 
 /**
  * The scheduled task: notices queued before channels existed get theirs (from their line and the agreement); those

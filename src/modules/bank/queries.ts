@@ -150,8 +150,16 @@ export async function countsByState(q: ReturnType<typeof failuresQuery>): Promis
   return new Map(rows.map((r) => [r.state, { count: r.n, totalFen: r.total }]));
 }
 
+/** Each of the rounds, in their order, with whether the bank has answered it (a result file is recorded for it). */
+export async function roundsWithResults(db: Conn, roundIds: number[]): Promise<{ id: number; answered: boolean }[]> {
+  const answered = new Set(((await selectInChunks(roundIds, (chunk) => db('bank_result_file').whereIn('round_id', chunk).distinct('round_id'))) as { round_id: number }[]).map((r) => Number(r.round_id)));
+  return roundIds.map((id) => ({ id, answered: answered.has(id) }));
+}
+
 /** The states in which a failed payment's case is settled: paid again, put in a reissue round, or its money back at the treasury. */
 const SETTLED_FAILURE_STATES: FailureState[] = ['paid', 'reissued', 'returned'];
+/** The others, named (an index on the state finds them; a year's settled cases are not read to be left out). */
+const OPEN_FAILURE_STATES = (Object.keys(FAILURE_STATES) as FailureState[]).filter((s) => !SETTLED_FAILURE_STATES.includes(s));
 
 /**
  * The failed payments still being worked on in the actor's scope (failuresQuery: every state but those settled), in
@@ -159,9 +167,9 @@ const SETTLED_FAILURE_STATES: FailureState[] = ['paid', 'reissued', 'returned'];
  * supervisor's overview.
  */
 export async function openFailureTotals(db: Conn, actor: Actor): Promise<{ count: number; totalFen: Fen; overdue: number }> {
-  const open = () => failureListQuery(db, actor, {}).whereNotIn('f.state', SETTLED_FAILURE_STATES).clearSelect();
+  const open = () => failureListQuery(db, actor, {}).whereIn('f.state', OPEN_FAILURE_STATES).clearSelect();
   const all = (await open().count({ n: '*' }).sum({ total: 'f.amount_fen' }).first()) as { n: number | string; total: Fen | null } | undefined;
-  const late = (await failureListQuery(db, actor, { overdue: true }).whereNotIn('f.state', SETTLED_FAILURE_STATES).clearSelect().count({ n: '*' }).first()) as { n: number | string } | undefined;
+  const late = (await failureListQuery(db, actor, { overdue: true }).whereIn('f.state', OPEN_FAILURE_STATES).clearSelect().count({ n: '*' }).first()) as { n: number | string } | undefined;
   return { count: Number(all?.n ?? 0), totalFen: fen(Number(all?.total ?? 0)), overdue: Number(late?.n ?? 0) };
 }
 

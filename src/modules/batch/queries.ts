@@ -122,6 +122,8 @@ export interface LineFilter {
   finding?: 'any' | 'blocking' | 'warning' | null;
   page: number;
   pageSize: number;
+  /** The roster's count of active lines when the caller reads it anyway (its village totals): not counted again unless filtered. */
+  total?: number | Promise<number>;
 }
 
 export interface LineWithFindings extends LineRow {
@@ -131,7 +133,9 @@ export interface LineWithFindings extends LineRow {
 
 /** One page of a roster's active lines, filtered by village and finding, each with its findings. */
 export async function rosterLines(db: Conn, rosterId: number, filter: LineFilter): Promise<{ rows: LineWithFindings[]; total: number }> {
-  const q = db('batch_line as l').join('core_region as v', 'v.id', 'l.village_id').where({ 'l.roster_id': rosterId, 'l.state': 'active' });
+  // Every line has its village (village_id is not null and references core_region): the count and the page order
+  // read batch_line alone, and only the page's lines are joined with their village.
+  const q = db('batch_line as l').where({ 'l.roster_id': rosterId, 'l.state': 'active' });
   if (filter.villageId) q.where('l.village_id', filter.villageId);
   if (filter.finding) {
     q.whereExists(function () {
@@ -139,13 +143,46 @@ export async function rosterLines(db: Conn, rosterId: number, filter: LineFilter
       if (filter.finding !== 'any') this.where('f.severity', filter.finding);
     });
   }
-  const total = await countRows(q);
-  // Lines with an open blocking finding first, then those with an open warning, then the rest: what must be fixed
-  // is on the first page.
+  // Lines with an open blocking finding first, then those with an open warning, then the rest, each in line order:
+  // what must be fixed is on the first page. The lines with an open finding are few and ranked apart; the rest are
+  // read in line order from the index, only as far as the page goes (no sort of the whole roster).
+  const offset = (filter.page - 1) * filter.pageSize;
   const ranks = db('batch_finding').where({ roster_id: rosterId, state: 'open' }).whereNotNull('line_id').groupBy('line_id').select('line_id', db.raw("min(case when severity = 'blocking' then 0 else 1 end) as finding_rank")).as('fr');
-  const rows = ((await q.clone().leftJoin(ranks, 'fr.line_id', 'l.id').select('l.*', 'v.name as village_name').orderByRaw('coalesce(fr.finding_rank, 2), l.id').limit(filter.pageSize).offset((filter.page - 1) * filter.pageSize)) as (LineRow & { village_name: string })[]).map(asLine);
-  const findings = rows.length ? ((await db('batch_finding').whereIn('line_id', rows.map((r) => r.id)).whereIn('state', ['open', 'resolved']).orderBy('id').select('id', 'line_id', 'rule', 'severity', 'message', 'state', 'resolution')) as (LineWithFindings['findings'][number] & { line_id: number })[]) : [];
-  return { rows: rows.map((r) => ({ ...(r as LineRow & { village_name: string }), findings: findings.filter((f) => f.line_id === r.id) })), total };
+  const rankedRead = q.clone().join(ranks, 'fr.line_id', 'l.id').select('l.id').orderByRaw('fr.finding_rank, l.id').limit(offset + filter.pageSize);
+  const rest = (skip: number, take: number) =>
+    q
+      .clone()
+      .whereNotExists(db('batch_finding as o').select(db.raw('1')).whereRaw('o.line_id = l.id').where({ 'o.roster_id': rosterId, 'o.state': 'open' }))
+      .select('l.id')
+      .orderBy('l.id')
+      .limit(take)
+      .offset(skip);
+  const idsOf = (rows: { id: number }[]) => rows.map((r) => r.id);
+  const pageIds = async (): Promise<number[]> => {
+    if (offset === 0) {
+      // The first page: both parts read together, the ranked lines first.
+      const [ranked, others] = await Promise.all([rankedRead, rest(0, filter.pageSize)]);
+      return [...idsOf(ranked), ...idsOf(others)].slice(0, filter.pageSize);
+    }
+    const ranked = idsOf(await rankedRead);
+    const ids = ranked.slice(offset);
+    // Fewer ranked lines than reach the page's end: all of them were read, and the rest fill the page.
+    if (ranked.length < offset + filter.pageSize) ids.push(...idsOf(await rest(Math.max(0, offset - ranked.length), filter.pageSize - ids.length)));
+    return ids;
+  };
+  // The page's lines with their villages and findings, read as soon as their ids are known (the count meanwhile).
+  const pageRows = async (): Promise<LineWithFindings[]> => {
+    const ids = await pageIds();
+    if (ids.length === 0) return [];
+    const [lines, findings] = (await Promise.all([
+      db('batch_line as l').join('core_region as v', 'v.id', 'l.village_id').whereIn('l.id', ids).select('l.*', 'v.name as village_name'),
+      db('batch_finding').whereIn('line_id', ids).whereIn('state', ['open', 'resolved']).orderBy('id').select('id', 'line_id', 'rule', 'severity', 'message', 'state', 'resolution'),
+    ])) as [(LineRow & { village_name: string })[], (LineWithFindings['findings'][number] & { line_id: number })[]];
+    const byId = new Map(lines.map((r) => [r.id, asLine(r) as LineRow & { village_name: string }]));
+    return ids.map((id) => ({ ...byId.get(id)!, findings: findings.filter((f) => f.line_id === id) }));
+  };
+  const [rows, total] = await Promise.all([pageRows(), filter.villageId || filter.finding || filter.total === undefined ? countRows(q) : filter.total]);
+  return { rows, total };
 }
 
 /** Lines, people and money by village: the roster's totals as the publicity sheets will show them. */
@@ -316,10 +353,24 @@ export async function releasedAt(db: Conn, roundId: number): Promise<string | nu
   return row ? new Date(row.at).toISOString() : null;
 }
 
-/** The amount of each active line of a round, by line id (what a bank's result is checked against). */
-export async function lineAmounts(db: Conn, roundId: number): Promise<Map<number, Fen>> {
-  const rows: { id: number; amount_fen: Fen }[] = await db('batch_line').where({ round_id: roundId, state: 'active' }).select('id', 'amount_fen');
-  return new Map(rows.map((r) => [r.id, r.amount_fen]));
+/**
+ * The amount of each active line of a round, by line id (what a bank's result is checked against). With lineIds, of
+ * those of them only, read by id a chunk at a time: a 200,000-line round read in one query is held twice at once, as
+ * the driver's rows and as their objects (some 50 MB).
+ */
+export async function lineAmounts(db: Conn, roundId: number, lineIds?: readonly number[]): Promise<Map<number, Fen>> {
+  if (!lineIds) {
+    const rows: { id: number; amount_fen: Fen }[] = await db('batch_line').where({ round_id: roundId, state: 'active' }).select('id', 'amount_fen');
+    return new Map(rows.map((r) => [r.id, r.amount_fen]));
+  }
+  const amounts = new Map<number, Fen>();
+  const CHUNK = 5_000;
+  for (let i = 0; i < lineIds.length; i += CHUNK) {
+    // By id alone, so that the database looks the lines up by their key; round and state are checked here.
+    const rows: { id: number; round_id: number; state: string; amount_fen: Fen }[] = await db('batch_line').whereIn('id', lineIds.slice(i, i + CHUNK)).select('id', 'round_id', 'state', 'amount_fen');
+    for (const r of rows) if (r.round_id === roundId && r.state === 'active') amounts.set(r.id, r.amount_fen);
+  }
+  return amounts;
 }
 
 export interface NoticeLine {

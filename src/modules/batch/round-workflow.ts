@@ -6,7 +6,7 @@ import { closeDeadline, openDeadline } from '../../core/deadlines.ts';
 import { ConflictError, ValidationError } from '../../core/errors.ts';
 import { businessDate } from '../../core/dates.ts';
 import { type Fen, fen, formatYuan } from '../../core/money.ts';
-import { runChecks } from './checks/engine.ts';
+import { type RoundReads, runChecks } from './checks/engine.ts';
 import { recordHistory } from './commands.ts';
 import { BATCH_DEADLINES, type BatchDeadline } from './deadlines.ts';
 import { ROSTER_STATES, ROUND_STATES, type RoundState } from './model.ts';
@@ -56,8 +56,10 @@ async function assertReadyRosters(trx: Tx, round: RoundRow, rosters: (RosterRow 
   if (withLines.length === 0) return new ConflictError('本批次还没有任何发放明细');
   const notReady = withLines.filter((r) => r.state !== 'reported');
   if (notReady.length) return new ConflictError(`以下乡镇的清册尚未${round.expedited ? '确认后' : '公示后'}再次上报：${notReady.map((r) => `${r.township_name}（${ROSTER_STATES[r.state]}）`).join('、')}`);
+  // The rosters are checked in one transaction: what the rules read about the whole round is read once for all.
+  const roundReads: RoundReads = new Map();
   for (const roster of withLines) {
-    const summary = await runChecks(trx, round, roster);
+    const summary = await runChecks(trx, round, roster, roundReads);
     if (summary.blocking || summary.warnings) return new ConflictError(`${roster.township_name}清册复核比对有 ${summary.blocking} 个阻断性问题、${summary.warnings} 个未说明的提示`);
   }
   return null;

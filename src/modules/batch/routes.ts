@@ -193,11 +193,20 @@ export function batchRoutes(router: Router, web: Web): void {
   async function rosterPage(ctx: Context, actor: Actor, rosterId: number, extra: Record<string, unknown> = {}, status = 200) {
     const { roster, round } = await rosterInScope(db, actor, rosterId);
     const query = validate(linesQuerySchema, ctx.query);
-    const { rows, total } = await rosterLines(db, roster.id, { villageId: query.villageId, finding: query.finding, page: query.page, pageSize: PAGE_SIZE });
-    const villages = await villageTotals(db, roster.id);
-    const findings = await rosterFindings(db, roster.id);
+    // The page's reads are independent of one another: issued together, so that their round trips overlap (on
+    // PostgreSQL each is a round trip to the server; on SQLite they share the pool's read connections).
+    const villagesRead = villageTotals(db, roster.id);
+    const [{ rows, total }, villages, findings, [version], historyRows, objections, returned, panels] = await Promise.all([
+      rosterLines(db, roster.id, { villageId: query.villageId, finding: query.finding, page: query.page, pageSize: PAGE_SIZE, total: villagesRead.then((vs) => vs.reduce((n, v) => n + Number(v.lines), 0)) }),
+      villagesRead,
+      rosterFindings(db, roster.id),
+      versionsById(db, [round.policy_version_id]),
+      history(db, { roster_id: roster.id }),
+      objectionsOf(db, roster.id),
+      returnedLines(db, roster.id),
+      web.panels('roster', actor, roster.id),
+    ]);
     const permissions = presentRosterPermissions(actor, round, roster, findings);
-    const [version] = await versionsById(db, [round.policy_version_id]);
     web.render(
       ctx,
       'batch/roster.njk',
@@ -217,11 +226,11 @@ export function batchRoutes(router: Router, web: Web): void {
         ...permissions,
         errorSummary: rosterErrorSummary(extra, permissions),
         tiers: version!.tiers.map((t) => ({ value: t.name, label: `${t.name}（${formatYuan(t.standardFen)} 元/${round.unit}）` })),
-        history: presentHistory(await history(db, { roster_id: roster.id })),
-        objections: (await objectionsOf(db, roster.id)).map((o) => ({ id: o.id, line: o.person_name ?? '整份清册', raisedOn: o.raised_on, content: o.public_ref ? `${o.content}（群众网上提出，受理编号 ${o.public_ref}）` : o.content, resolution: o.resolution ?? '', resolved: o.resolved_at !== null })),
-        returned: (await returnedLines(db, roster.id)).map((l) => ({ name: l.person_name, idMasked: l.id_masked, amount: formatYuan(l.amount_fen), reason: l.return_reason ?? '' })),
+        history: presentHistory(historyRows),
+        objections: objections.map((o) => ({ id: o.id, line: o.person_name ?? '整份清册', raisedOn: o.raised_on, content: o.public_ref ? `${o.content}（群众网上提出，受理编号 ${o.public_ref}）` : o.content, resolution: o.resolution ?? '', resolved: o.resolved_at !== null })),
+        returned: returned.map((l) => ({ name: l.person_name, idMasked: l.id_masked, amount: formatYuan(l.amount_fen), reason: l.return_reason ?? '' })),
         states: ROSTER_STATES,
-        panels: await web.panels('roster', actor, roster.id),
+        panels,
         ...extra,
       },
       status,

@@ -6,10 +6,10 @@ export const duplicateInRound: CheckRule = {
   code: 'duplicate-in-round',
   label: '同一批次重复',
   severity: 'blocking',
-  async check({ db, lines, round }) {
+  async check({ db, lines, round, roundWide }) {
     // One grouped query over the round finds the people on more than one line; only they are looked at further.
-    const twice = new Set(
-      ((await db('batch_line').where({ round_id: round.id, state: 'active' }).groupBy('person_id').havingRaw('count(*) > 1').select('person_id')) as { person_id: number }[]).map((r) => r.person_id),
+    const twice = await roundWide('duplicate-in-round', async () =>
+      new Set(((await db('batch_line').where({ round_id: round.id, state: 'active' }).groupBy('person_id').havingRaw('count(*) > 1').select('person_id')) as { person_id: number }[]).map((r) => r.person_id)),
     );
     const mine = lines.filter((l) => twice.has(l.person_id));
     if (mine.length === 0) return [];

@@ -1,5 +1,5 @@
 import { type Conn, type Tx, bulkInsert, nowIso } from '../../../core/db.ts';
-import { referenceHitsOf, registryFactsById } from '../../beneficiary/index.ts';
+import { referenceHitsOf, registryFactsById, registryFactsOfPeopleIn } from '../../beneficiary/index.ts';
 import { versionsById } from '../../policy/index.ts';
 import { type LineRow, type RosterRow, type RoundRow, asLine } from '../repo.ts';
 import { alreadyPaid } from './already-paid.ts';
@@ -56,8 +56,11 @@ export interface CheckSummary {
 /** What the rules find on a roster now, by `<lineId>|<rule>` (computed, nothing written). */
 type Found = Map<string, { rule: CheckRule; lineId: number | null; message: string }>;
 
+/** Round-wide reads shared by the rosters of a round checked together in one transaction (CheckContext.roundWide). */
+export type RoundReads = Map<string, Promise<unknown>>;
+
 /** Run `rules` over a roster's active lines, set-based: the registry and the marks are read once for all lines. */
-async function findOnRoster(db: Conn, round: RoundRow, roster: RosterRow, rules: CheckRule[]): Promise<Found> {
+async function findOnRoster(db: Conn, round: RoundRow, roster: RosterRow, rules: CheckRule[], roundReads: RoundReads = new Map()): Promise<Found> {
   // Only the columns the rules read, a page at a time: a roster can hold hundreds of thousands of lines, and turning
   // them into objects in one piece would hold up every other request for a second or more.
   const lines: LineRow[] = [];
@@ -67,16 +70,29 @@ async function findOnRoster(db: Conn, round: RoundRow, roster: RosterRow, rules:
     if (page.length < LINES_PER_READ) break;
     after = page.at(-1)!.id;
   }
-  const people = lines.map((l) => l.person_id);
-  const facts = new Map((await registryFactsById(db, people)).map((f) => [f.personId, f]));
+  // The registry and the marks of the roster's people, joined in the database (one set-based read each, no ids sent
+  // back); a person whose line was not yet there when the lines were read is read by id, so every line has its facts.
+  const people = db('batch_line').where({ roster_id: roster.id, state: 'active' }).select('person_id');
+  const facts = new Map((await registryFactsOfPeopleIn(db, people)).map((f) => [f.personId, f]));
+  const missing = [...new Set(lines.map((l) => l.person_id).filter((id) => !facts.has(id)))];
+  for (const f of await registryFactsById(db, missing)) facts.set(f.personId, f);
   const hits = new Map<number, Awaited<ReturnType<typeof referenceHitsOf>>>();
-  for (const h of await referenceHitsOf(db, people)) {
+  const inLines = new Set(lines.map((l) => l.person_id));
+  for (const h of await referenceHitsOf(db, people.clone())) {
+    if (!inLines.has(h.person_id)) continue;
     const mine = hits.get(h.person_id);
     if (mine) mine.push(h);
     else hits.set(h.person_id, [h]);
   }
   const [version] = await versionsById(db, [round.policy_version_id]);
-  const ctx: CheckContext = { db, round, roster, lines, facts, hits, version: version! };
+  const roundWide = <T>(key: string, read: () => Promise<T>): Promise<T> => {
+    const known = roundReads.get(`${round.id}|${key}`);
+    if (known) return known as Promise<T>;
+    const reading = read();
+    roundReads.set(`${round.id}|${key}`, reading);
+    return reading;
+  };
+  const ctx: CheckContext = { db, round, roster, lines, facts, hits, version: version!, roundWide };
 
   const found: Found = new Map();
   for (const rule of rules) {
@@ -112,10 +128,11 @@ export async function screenRoster(db: Conn, round: RoundRow, roster: RosterRow)
 /**
  * Run every rule over a roster's active lines, in the caller's transaction, and reconcile with the findings on
  * record: a finding still found keeps its state (an accepted warning stays accepted), one no longer found is
- * cleared, a new one is opened.
+ * cleared, a new one is opened. A caller checking several rosters of a round in one transaction passes the same
+ * `roundReads` to each, so that what the rules read about the whole round is read once.
  */
-export async function runChecks(trx: Tx, round: RoundRow, roster: RosterRow): Promise<CheckSummary> {
-  const found = await findOnRoster(trx, round, roster, RULES);
+export async function runChecks(trx: Tx, round: RoundRow, roster: RosterRow, roundReads?: RoundReads): Promise<CheckSummary> {
+  const found = await findOnRoster(trx, round, roster, RULES, roundReads);
 
   const now = nowIso();
   const existing: { id: number; line_id: number | null; rule: string; message: string }[] = await trx('batch_finding').where({ roster_id: roster.id }).whereIn('state', ['open', 'resolved']).select('id', 'line_id', 'rule', 'message');

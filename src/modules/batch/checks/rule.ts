@@ -19,6 +19,11 @@ export interface CheckContext {
   hits: Map<number, ReferenceHit[]>;
   /** The policy version the round is paid under. */
   version: PolicyVersion;
+  /**
+   * A read about the whole round (not this roster), made once for all the rosters checked together (a round's
+   * submission or release checks every roster in one transaction, where the round's lines do not change).
+   */
+  roundWide<T>(key: string, read: () => Promise<T>): Promise<T>;
 }
 
 export interface Finding {

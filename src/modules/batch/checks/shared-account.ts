@@ -5,10 +5,12 @@ export const sharedAccount: CheckRule = {
   code: 'shared-account',
   label: '多人共用一个账户',
   severity: 'warning',
-  async check({ db, lines, facts, round }) {
+  async check({ db, lines, facts, round, roundWide }) {
     // One grouped query over the round finds the accounts on lines of more than one person.
-    const inRound = new Map(
-      ((await db('batch_line').where({ round_id: round.id, state: 'active' }).whereNotNull('account_index').groupBy('account_index').havingRaw('count(distinct person_id) > 1').select('account_index').countDistinct({ n: 'person_id' })) as { account_index: string; n: number }[]).map((r) => [r.account_index, r.n]),
+    const inRound = await roundWide('shared-account', async () =>
+      new Map(
+        ((await db('batch_line').where({ round_id: round.id, state: 'active' }).whereNotNull('account_index').groupBy('account_index').havingRaw('count(distinct person_id) > 1').select('account_index').countDistinct({ n: 'person_id' })) as { account_index: string; n: number }[]).map((r) => [r.account_index, r.n]),
+      ),
     );
     return lines.flatMap((l) => {
       if (l.account_index === null) return [];
