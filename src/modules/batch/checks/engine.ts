@@ -1,5 +1,5 @@
 import { type Conn, type Tx, bulkInsert, nowIso } from '../../../core/db.ts';
-import { referenceHitsOf, registryFactsById, registryFactsOfPeopleIn } from '../../beneficiary/index.ts';
+import { type RegistryFacts, referenceHitsOf, registryFactsById, registryFactsOfPeopleIn } from '../../beneficiary/index.ts';
 import { versionsById } from '../../policy/index.ts';
 import { type LineRow, type RosterRow, type RoundRow, asLine } from '../repo.ts';
 import { alreadyPaid } from './already-paid.ts';
@@ -63,27 +63,32 @@ export type RoundReads = Map<string, Promise<unknown>>;
 async function findOnRoster(db: Conn, round: RoundRow, roster: RosterRow, rules: CheckRule[], roundReads: RoundReads = new Map()): Promise<Found> {
   // Only the columns the rules read, a page at a time: a roster can hold hundreds of thousands of lines, and turning
   // them into objects in one piece would hold up every other request for a second or more.
+  // With each page, the registry and the marks of its people, joined in the database (set-based, no ids sent back)
+  // and read a page at a time for the same reason; a person whose line was not there when the facts were read is read
+  // by id, so that every line has its facts.
   const lines: LineRow[] = [];
+  const facts = new Map<number, RegistryFacts>();
+  const hits = new Map<number, Awaited<ReturnType<typeof referenceHitsOf>>>();
   for (let after = 0; ; ) {
     const page = (await db('batch_line').where({ roster_id: roster.id, state: 'active' }).where('id', '>', after).orderBy('id').limit(LINES_PER_READ).select(CHECKED_COLUMNS)) as LineRow[];
     for (const line of page) lines.push(asLine(line));
+    if (page.length) {
+      const people = db('batch_line').where({ roster_id: roster.id, state: 'active' }).where('id', '>', after).where('id', '<=', page.at(-1)!.id).select('person_id');
+      for (const f of await registryFactsOfPeopleIn(db, people)) facts.set(f.personId, f);
+      // A person with lines on two pages has their marks read twice: kept from the first.
+      const known = new Set(hits.keys());
+      for (const h of await referenceHitsOf(db, people.clone())) {
+        if (known.has(h.person_id)) continue;
+        const mine = hits.get(h.person_id);
+        if (mine) mine.push(h);
+        else hits.set(h.person_id, [h]);
+      }
+    }
     if (page.length < LINES_PER_READ) break;
     after = page.at(-1)!.id;
   }
-  // The registry and the marks of the roster's people, joined in the database (one set-based read each, no ids sent
-  // back); a person whose line was not yet there when the lines were read is read by id, so every line has its facts.
-  const people = db('batch_line').where({ roster_id: roster.id, state: 'active' }).select('person_id');
-  const facts = new Map((await registryFactsOfPeopleIn(db, people)).map((f) => [f.personId, f]));
   const missing = [...new Set(lines.map((l) => l.person_id).filter((id) => !facts.has(id)))];
   for (const f of await registryFactsById(db, missing)) facts.set(f.personId, f);
-  const hits = new Map<number, Awaited<ReturnType<typeof referenceHitsOf>>>();
-  const inLines = new Set(lines.map((l) => l.person_id));
-  for (const h of await referenceHitsOf(db, people.clone())) {
-    if (!inLines.has(h.person_id)) continue;
-    const mine = hits.get(h.person_id);
-    if (mine) mine.push(h);
-    else hits.set(h.person_id, [h]);
-  }
   const [version] = await versionsById(db, [round.policy_version_id]);
   const roundWide = <T>(key: string, read: () => Promise<T>): Promise<T> => {
     const known = roundReads.get(`${round.id}|${key}`);
