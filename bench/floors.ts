@@ -22,10 +22,32 @@ const seconds = (started: bigint) => Number(process.hrtime.bigint() - started) /
 
 type Cell = string | number | null;
 
-/** Write rows into a fresh table of the given text columns with the raw driver, in one transaction. */
+/**
+ * The shape of a platform table a floor writes into a copy of: its name and, on SQLite, its CREATE TABLE and
+ * CREATE INDEX statements. Writing the rows of a table correctly includes its indexes and unique constraints (a
+ * floor into bare text columns left out the index upkeep every real insert pays for); foreign keys and triggers are
+ * left out (the referenced tables are not there), so the floor stays a lower bound.
+ */
+export interface TableShape {
+  source: string;
+  ddl: string[];
+}
+
+/** Write rows with the raw driver, in one transaction, into a fresh table: a copy of `like`, or else of text columns. */
 export interface RawWriter {
-  write(table: string, columns: string[], rows: Cell[][]): Promise<void>;
+  write(table: string, columns: string[], rows: Cell[][], like?: TableShape): Promise<void>;
   close(): Promise<void>;
+}
+
+/** A platform table's CREATE statements for a copy named `table` (SQLite): the same columns, types and indexes. */
+function sqliteCopyOf(like: TableShape, table: string): string[] {
+  const quoted = new RegExp('[`"]' + like.source + '[`"]', 'g');
+  return like.ddl.map((sql) =>
+    sql
+      .replace(/,\s*foreign key\s*\([^)]*\)\s*references\s*[`"]?\w+[`"]?\s*\([^)]*\)(\s*on (delete|update) (cascade|set null|restrict|no action))*/gi, '')
+      .replace(/^(CREATE (UNIQUE )?INDEX )[`"]?(\w+)[`"]?/i, `$1"${table}_$3"`)
+      .replace(quoted, `"${table}"`),
+  );
 }
 
 /** SQLite: a file of its own beside the database (WAL, synchronous FULL, as the platform's), prepared INSERTs of 500 rows. */
@@ -34,9 +56,9 @@ function sqliteWriter(file: string): RawWriter {
   const run = (sql: string, params: Cell[] = []) => new Promise<void>((res, rej) => db.run(sql, params, (err) => (err ? rej(err) : res())));
   const ready = run('PRAGMA journal_mode = WAL').then(() => run('PRAGMA synchronous = FULL'));
   return {
-    async write(table, columns, rows) {
+    async write(table, columns, rows, like) {
       await ready;
-      await run(`CREATE TABLE ${table} (id INTEGER PRIMARY KEY, ${columns.map((c) => `${c} TEXT`).join(', ')})`);
+      for (const sql of like ? sqliteCopyOf(like, table) : [`CREATE TABLE ${table} (id INTEGER PRIMARY KEY, ${columns.map((c) => `${c} TEXT`).join(', ')})`]) await run(sql);
       await run('BEGIN');
       const BATCH = Math.max(1, Math.floor(500 / Math.max(1, columns.length / 5)));
       const insert = (n: number) => db.prepare(`INSERT INTO ${table} (${columns.join(', ')}) VALUES ${Array(n).fill(`(${columns.map(() => '?').join(', ')})`).join(', ')}`);
@@ -62,9 +84,10 @@ export function pgWriter(url: string, schema: string): RawWriter {
   const client = new pg.Client({ connectionString: url });
   const ready = client.connect().then(() => client.query(`SET search_path TO ${schema}`));
   return {
-    async write(table, columns, rows) {
+    async write(table, columns, rows, like) {
       await ready;
-      await client.query(`CREATE TABLE ${table} (id serial PRIMARY KEY, ${columns.map((c) => `${c} text`).join(', ')})`);
+      // LIKE copies columns, types, defaults, checks and indexes (never foreign keys).
+      await client.query(like ? `CREATE TABLE ${table} (LIKE ${like.source} INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING INDEXES)` : `CREATE TABLE ${table} (id serial PRIMARY KEY, ${columns.map((c) => `${c} text`).join(', ')})`);
       await client.query('BEGIN');
       function* lines() {
         for (let start = 0; start < rows.length; start += 1000) yield rows.slice(start, start + 1000).map((r) => csvLine(r.map((c) => (c === null ? '' : String(c))))).join('');
@@ -102,21 +125,31 @@ export async function tableMarks(db: Core['db']): Promise<TableMarks> {
   return marks;
 }
 
-/** The rows a step inserted (ids above the marks), table by table, as the floor writes them again. */
-export async function insertedSince(db: Core['db'], marks: TableMarks): Promise<{ table: string; columns: string[]; rows: Cell[][] }[]> {
-  const out: { table: string; columns: string[]; rows: Cell[][] }[] = [];
+/** A cell as the raw drivers take it: times as ISO text, JSON as text, booleans as 0/1. */
+function cell(value: unknown): Cell {
+  if (value === null || value === undefined) return null;
+  if (value instanceof Date) return value.toISOString();
+  if (typeof value === 'boolean') return value ? 1 : 0;
+  if (typeof value === 'object') return JSON.stringify(value);
+  return value as string | number;
+}
+
+/** The rows a step inserted (ids above the marks, ids included), table by table, with each table's shape, as the floor writes them again. */
+export async function insertedSince(db: Core['db'], marks: TableMarks): Promise<{ table: string; columns: string[]; rows: Cell[][]; shape: TableShape }[]> {
+  const out: { table: string; columns: string[]; rows: Cell[][]; shape: TableShape }[] = [];
   for (const [table, mark] of marks) {
     const rows = (await db(table).where('id', '>', mark).orderBy('id')) as Record<string, unknown>[];
     if (rows.length === 0) continue;
-    const columns = Object.keys(rows[0]!).filter((c) => c !== 'id');
-    out.push({ table, columns, rows: rows.map((r) => columns.map((c) => (r[c] === null || r[c] === undefined ? null : typeof r[c] === 'object' ? JSON.stringify(r[c]) : (r[c] as string | number)))) });
+    const columns = Object.keys(rows[0]!);
+    const ddl = db.client.config.client === 'pg' ? [] : ((await db('sqlite_master').where({ tbl_name: table }).whereIn('type', ['table', 'index']).whereNotNull('sql').orderByRaw("type = 'index'").select('sql')) as { sql: string }[]).map((r) => r.sql);
+    out.push({ table, columns, rows: rows.map((r) => columns.map((c) => cell(r[c]))), shape: { source: table, ddl } });
   }
   return out;
 }
 
-/** Write every inserted table's rows with the raw driver, each into a table of its own (named by the step and the table). */
-async function writeAll(writer: RawWriter, step: string, inserted: { table: string; columns: string[]; rows: Cell[][] }[]): Promise<void> {
-  for (const t of inserted) await writer.write(`floor_${step}_${t.table}`, t.columns, t.rows);
+/** Write every inserted table's rows with the raw driver, each into a copy of its table (named by the step and the table). */
+async function writeAll(writer: RawWriter, step: string, inserted: Awaited<ReturnType<typeof insertedSince>>): Promise<void> {
+  for (const t of inserted) await writer.write(`floor_${step}_${t.table}`, t.columns, t.rows, t.shape);
 }
 
 /** Read a file with the platform's reader (in its worker) and keep every row's cells. */

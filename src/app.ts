@@ -14,6 +14,7 @@ import { coreAuditVocabulary } from './core/audit-labels.ts';
 import { AuditLexicon } from './core/audit-vocabulary.ts';
 import { inTransaction } from './core/db.ts';
 import { DeadlineRules } from './core/deadlines.ts';
+import { countRequests } from './core/give-way.ts';
 import { AppError, ValidationError } from './core/errors.ts';
 import { csrfProtection } from './core/http/csrf.ts';
 import { noIdNumbersInUrls, securityHeaders } from './core/http/security.ts';
@@ -101,6 +102,7 @@ export function createApp(core: Core, options: AppOptions = {}): Koa {
   const nav = [...CORE_NAV, ...modules.flatMap((m) => m.nav ?? []), ACCOUNT_NAV];
   const web = new Web(core, views, nav, modules.flatMap((m) => (m.panels ? [m.panels] : [])));
 
+  app.use(countRequests());
   app.use(compress({ threshold: 512 }));
   app.use(errorPages(web));
   app.use(securityHeaders());

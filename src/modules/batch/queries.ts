@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import type { Actor } from '../../core/auth/roles.ts';
 import { type Conn, countRows, selectInChunks } from '../../core/db.ts';
+import { giveWay } from '../../core/give-way.ts';
 import { defineList } from '../../core/lists.ts';
 import { type Fen, fen } from '../../core/money.ts';
 import { allocatedFen, versionsById } from '../policy/index.ts';
@@ -339,8 +340,18 @@ export interface PayoutLine {
 
 /** The lines of a released round, in line order, as the agent bank's payout needs them. */
 export async function releasedLines(db: Conn, roundId: number): Promise<PayoutLine[]> {
-  return db('batch_line').where({ round_id: roundId, state: 'active' }).orderBy('id').select('id as line_id', 'person_name', 'account_id', 'holder_name', 'amount_fen');
+  // The ids first (one narrow read), then the lines by id a chunk at a time, with page views let through between
+  // chunks (core/give-way.ts): 200,000 lines read in one piece held the event loop for half a second.
+  const ids = (await db('batch_line').where({ round_id: roundId, state: 'active' }).orderBy('id').pluck('id')) as number[];
+  const lines: PayoutLine[] = [];
+  for (let i = 0; i < ids.length; i += RELEASED_LINES_PER_READ) {
+    lines.push(...((await db('batch_line').whereIn('id', ids.slice(i, i + RELEASED_LINES_PER_READ)).orderBy('id').select('id as line_id', 'person_name', 'account_id', 'holder_name', 'amount_fen')) as PayoutLine[]));
+    await giveWay();
+  }
+  return lines;
 }
+
+const RELEASED_LINES_PER_READ = 5_000;
 
 /** Rounds released to a bank (and later), newest first: what its users and its API token may fetch. */
 export async function roundsOfBank(db: Conn, bankOrgId: number): Promise<RoundRow[]> {

@@ -4,6 +4,7 @@ import type { Actor } from '../../core/auth/roles.ts';
 import type { FieldCrypto } from '../../core/crypto.ts';
 import { type Conn, type Db, countRows, selectInChunks } from '../../core/db.ts';
 import { NotFoundError } from '../../core/errors.ts';
+import { giveWay } from '../../core/give-way.ts';
 import { defineList } from '../../core/lists.ts';
 import { pathIds, whereRegionInScope } from '../../core/regions.ts';
 import type { AccountKind } from './account-number.ts';
@@ -422,15 +423,17 @@ export async function accountLast4sOf(db: Conn, personId: number): Promise<strin
  */
 export async function accountNumbersById(db: Conn, crypto: Pick<FieldCrypto, 'decryptMany'>, accountIds: number[]): Promise<Map<number, string>> {
   const ids = [...new Set(accountIds)];
-  const CHUNK = 20_000;
+  const CHUNK = 5_000;
   const numbers = new Map<number, string>();
-  // The next chunk is read while this one is decrypted (CPU), so that the database's time hides behind it.
+  // The next chunk is read while this one is decrypted (CPU), so that the database's time hides behind it; page views
+  // go first between chunks (core/give-way.ts).
   const read = (from: number) => db('beneficiary_account').whereIn('id', ids.slice(from, from + CHUNK)).select('id', 'account_enc').then((rows: { id: number; account_enc: string }[]) => rows);
   let next = ids.length ? read(0) : null;
   for (let from = 0; next; from += CHUNK) {
     const rows = await next;
     next = from + CHUNK < ids.length ? read(from + CHUNK) : null;
     crypto.decryptMany(rows.map((r) => r.account_enc)).forEach((number, i) => numbers.set(rows[i]!.id, number));
+    await giveWay();
   }
   return numbers;
 }

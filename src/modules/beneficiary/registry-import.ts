@@ -5,6 +5,7 @@ import type { Actor } from '../../core/auth/roles.ts';
 import type { Core } from '../../core/context.ts';
 import { type Conn, bulkInsert, inTransaction, insertReturningId, nowIso, reserveIds, selectInChunks } from '../../core/db.ts';
 import { ConflictError, ForbiddenError } from '../../core/errors.ts';
+import { giveWay } from '../../core/give-way.ts';
 import { claimFileDigest } from '../../core/imports.ts';
 import { maskName, maskPhone } from '../../core/mask.ts';
 import { releaseGarbage } from '../../core/memory.ts';
@@ -243,6 +244,7 @@ export async function importRegistry(core: Core, actor: Actor, file: { name: str
       const chunk = fresh.slice(i, i + PERSON_CHUNK);
       const personRows = newPersonRows(core, actor, chunk.map((p) => ({ name: p.row.name, id: p.row.id, idIndex: p.idIndex, villageId: villages.get(p.row.village)!, householdId: householdFor(p.headIndex), relation: p.row.relation, phone: p.row.phone })));
       await bulkInsert(trx, 'beneficiary_person', chunk.map((p, j) => ({ p, row: personRows[j]! })), ({ p, row }) => ({ id: personIdOf.get(p.idIndex), ...row, created_at: now, updated_at: now, import_id: importId }));
+      await giveWay();
     }
     const freshAccounts = fresh.filter((p) => p.account);
     await bulkInsert(trx, 'beneficiary_account', freshAccounts, (p) => pendingAccountRow(actor, personIdOf.get(p.idIndex)!, p.account!, '导入时提供', importId));
