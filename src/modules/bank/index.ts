@@ -115,10 +115,11 @@ export function createBankModule(core: Core): AppModule {
       const queues: WorkQueue[] = [];
       if (actor.roles.includes('bank') && actor.orgId !== null) {
         // Rounds the bank has not answered yet: a year of paid rounds is not work waiting.
-        const answered = await roundsWithResults(core.db, (await bankRounds(core, { actor })).map((r) => r.id));
-        const rounds = answered.filter((r) => !r.answered);
+        const released = (await bankRounds(core, { actor })).map((r) => r.id);
+        const answered = await roundsWithResults(core.db, released);
+        const rounds = released.filter((id) => !answered.has(id));
         let totalFen = 0;
-        for (const r of rounds) totalFen += (await roundMoney(core.db, r.id)).linesFen;
+        for (const id of rounds) totalFen += (await roundMoney(core.db, id)).linesFen;
         if (rounds.length) queues.push({ title: '已下达本机构、尚未回盘的发放批次（下载代发文件）', count: rounds.length, totalFen, href: '/bank/payouts' });
         const cards = (await listCardRequests(core.db, actor)).filter((r) => r.state === 'sent');
         if (cards.length) queues.push({ title: '待办理的开卡申请', count: cards.reduce((n, r) => n + r.lines, 0), href: '/bank/card-requests' });

@@ -150,10 +150,9 @@ export async function countsByState(q: ReturnType<typeof failuresQuery>): Promis
   return new Map(rows.map((r) => [r.state, { count: r.n, totalFen: r.total }]));
 }
 
-/** Each of the rounds, in their order, with whether the bank has answered it (a result file is recorded for it). */
-export async function roundsWithResults(db: Conn, roundIds: number[]): Promise<{ id: number; answered: boolean }[]> {
-  const answered = new Set(((await selectInChunks(roundIds, (chunk) => db('bank_result_file').whereIn('round_id', chunk).distinct('round_id'))) as { round_id: number }[]).map((r) => Number(r.round_id)));
-  return roundIds.map((id) => ({ id, answered: answered.has(id) }));
+/** Which of the rounds the bank has answered (a result file is recorded for it). */
+export async function roundsWithResults(db: Conn, roundIds: number[]): Promise<Set<number>> {
+  return new Set(((await selectInChunks(roundIds, (chunk) => db('bank_result_file').whereIn('round_id', chunk).distinct('round_id'))) as { round_id: number }[]).map((r) => Number(r.round_id)));
 }
 
 /** The states in which a failed payment's case is settled: paid again, put in a reissue round, or its money back at the treasury. */
