@@ -79,6 +79,9 @@ function sqliteWriter(file: string): RawWriter {
   };
 }
 
+/** A row as a line of COPY … (FORMAT csv): unquoted empty is NULL, text quoted, numbers as they are. */
+const copyLine = (row: Cell[]) => `${row.map((c) => (c === null ? '' : typeof c === 'number' ? String(c) : `"${c.replace(/"/g, '""')}"`)).join(',')}\n`;
+
 /** PostgreSQL: COPY in one transaction into tables of the bench's schema. */
 export function pgWriter(url: string, schema: string): RawWriter {
   const client = new pg.Client({ connectionString: url });
@@ -90,7 +93,7 @@ export function pgWriter(url: string, schema: string): RawWriter {
       await client.query(like ? `CREATE TABLE ${table} (LIKE ${like.source} INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING INDEXES)` : `CREATE TABLE ${table} (id serial PRIMARY KEY, ${columns.map((c) => `${c} text`).join(', ')})`);
       await client.query('BEGIN');
       function* lines() {
-        for (let start = 0; start < rows.length; start += 1000) yield rows.slice(start, start + 1000).map((r) => csvLine(r.map((c) => (c === null ? '' : String(c))))).join('');
+        for (let start = 0; start < rows.length; start += 1000) yield rows.slice(start, start + 1000).map(copyLine).join('');
       }
       await pipeline(Readable.from(lines()), client.query(copyFrom(`COPY ${table} (${columns.join(', ')}) FROM STDIN (FORMAT csv)`)));
       await client.query('COMMIT');
