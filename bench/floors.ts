@@ -7,6 +7,7 @@ import { from as copyFrom } from 'pg-copy-streams';
 import sqlite3 from 'sqlite3';
 import type { Core } from '../src/core/context.ts';
 import { type FieldCrypto, sm3Hex } from '../src/core/crypto.ts';
+import { copyLine, isPostgres } from '../src/core/db.ts';
 import { csvLine, readTable } from '../src/core/spreadsheet.ts';
 import type { TableSpec } from '../src/core/table-reader.ts';
 
@@ -79,9 +80,6 @@ function sqliteWriter(file: string): RawWriter {
   };
 }
 
-/** A row as a line of COPY … (FORMAT csv): unquoted empty is NULL, text quoted, numbers as they are. */
-const copyLine = (row: Cell[]) => `${row.map((c) => (c === null ? '' : typeof c === 'number' ? String(c) : `"${c.replace(/"/g, '""')}"`)).join(',')}\n`;
-
 /** PostgreSQL: COPY in one transaction into tables of the bench's schema. */
 export function pgWriter(url: string, schema: string): RawWriter {
   const client = new pg.Client({ connectionString: url });
@@ -113,7 +111,7 @@ export function rawWriter(dir: string, pgUrl: string | undefined, schema: string
 export type TableMarks = Map<string, number>;
 
 async function tableNames(db: Core['db']): Promise<string[]> {
-  if (db.client.config.client === 'pg') {
+  if (isPostgres(db)) {
     return ((await db('information_schema.columns').whereRaw('table_schema = current_schema()').where('column_name', 'id').select('table_name')) as { table_name: string }[]).map((t) => t.table_name);
   }
   const tables = ((await db('sqlite_master').where('type', 'table').whereNot('name', 'like', 'sqlite_%').select('name')) as { name: string }[]).map((t) => t.name);
@@ -144,7 +142,7 @@ export async function insertedSince(db: Core['db'], marks: TableMarks): Promise<
     const rows = (await db(table).where('id', '>', mark).orderBy('id')) as Record<string, unknown>[];
     if (rows.length === 0) continue;
     const columns = Object.keys(rows[0]!);
-    const ddl = db.client.config.client === 'pg' ? [] : ((await db('sqlite_master').where({ tbl_name: table }).whereIn('type', ['table', 'index']).whereNotNull('sql').orderByRaw("type = 'index'").select('sql')) as { sql: string }[]).map((r) => r.sql);
+    const ddl = isPostgres(db) ? [] : ((await db('sqlite_master').where({ tbl_name: table }).whereIn('type', ['table', 'index']).whereNotNull('sql').orderByRaw("type = 'index'").select('sql')) as { sql: string }[]).map((r) => r.sql);
     out.push({ table, columns, rows: rows.map((r) => columns.map((c) => cell(r[c]))), shape: { source: table, ddl } });
   }
   return out;

@@ -284,6 +284,9 @@ function csvField(value: unknown): string {
   return `"${String(value).replace(/"/g, '""')}"`;
 }
 
+/** A row's values as one line of COPY … FROM STDIN (FORMAT csv). */
+export const copyLine = (values: readonly unknown[]): string => `${values.map(csvField).join(',')}\n`;
+
 const quoteIdent = (name: string) => `"${name.replace(/"/g, '""')}"`;
 
 async function copyInto<T>(trx: Tx, table: string, columns: string[], items: readonly T[], toRow: (item: T) => Record<string, unknown>): Promise<void> {
@@ -297,7 +300,7 @@ async function copyInto<T>(trx: Tx, table: string, columns: string[], items: rea
         .slice(i, i + CHUNK)
         .map((item) => {
           const row = toRow(item);
-          return `${columns.map((c) => csvField(row[c])).join(',')}\n`;
+          return copyLine(columns.map((c) => row[c]));
         })
         .join('');
     }

@@ -37,9 +37,9 @@ export const RULES: CheckRule[] = [
 ];
 
 /**
- * Lines read per query when the checks load a roster (see findOnRoster; a test sets it lower to check across pages): turning a page and its people's registry
- * facts into objects holds the event loop for about 25 ms at this size (100 ms at 10,000), which is what a page view
- * waits behind while a large round is released.
+ * Lines read per query when the checks load a roster (see findOnRoster; a test sets it lower to check across
+ * pages): turning a page and its people's registry facts into objects holds the event loop for about 25 ms at this
+ * size (100 ms at 10,000), which is what a page view waits behind while a large round is released.
  */
 export const CHECK_READS = { linesPerPage: 2_500 };
 
