@@ -155,7 +155,9 @@ export async function batchFigures(core: Core, password: string, resultFile: str
   const other = await core.db('policy_item').where({ code: 'JC-07' }).first('id');
   const payoutRound = await createRound(core, dept, { policyItemId: Number(other.id), period: '2026' });
   await fillRoster(core, station, payoutRound, others[0]!.id, large[0]!.slice(0, PAYOUT));
-  await core.db('batch_round').where({ id: payoutRound }).update({ state: 'released', bank_org_id: bank.id });
+  // Released as releaseRound leaves a round: its lines counted and summed on it (the bank's pages read them there).
+  const lines = (await core.db('batch_line').where({ round_id: payoutRound, state: 'active' }).count({ n: '*' }).sum({ total: 'amount_fen' }).first()) as { n: number | string; total: number | string };
+  await core.db('batch_round').where({ id: payoutRound }).update({ state: 'released', bank_org_id: bank.id, released_lines: Number(lines.n), released_fen: Number(lines.total) });
   // The better of two downloads (a bank downloads again when a transfer fails), as for its floor: the first pays for
   // compiling the code that builds the file, which says nothing about the file.
   const bankUser = await actor('bank');

@@ -306,24 +306,33 @@ async function copyInto<T>(trx: Tx, table: string, columns: string[], items: rea
     }
   }
   await pipeline(Readable.from(lines()), copy);
-  await analyzeAfterLoad(trx, table, items.length);
+  if (items.length >= ANALYZE_AFTER_ROWS) await refreshStatistics(trx, table, items.length);
 }
 
 /** Rows below which a bulk load leaves the table's statistics to autovacuum. */
 const ANALYZE_AFTER_ROWS = 10_000;
 
 /**
- * After a bulk load that is a large part of its table (autovacuum's own rule: more than a tenth of the rows the
- * planner knows of), refresh the table's statistics at once, in the loading transaction (ANALYZE samples the rows it
- * inserted): the statements that follow (a roster's checks, its page) would otherwise be planned for a table of
- * a few rows, until autovacuum came by, or never where it is turned off.
+ * On PostgreSQL, after `rows` rows were written to a table: refresh its statistics at once, in the writing transaction
+ * (ANALYZE samples the rows it inserted), where they are missing (a table never analyzed) or the rows changed since
+ * they were taken, these included, are a large part of it (autovacuum's own rule: more than a tenth of the rows the
+ * planner knows of). The statements that follow (a
+ * roster's checks, its page, a home page) would otherwise be planned for a table of a few rows: until autovacuum came
+ * by, never where it is turned off, and never at all for a small table such as the region tree, which stays below
+ * autovacuum's threshold of 50 changed rows (core/regions takes that one's at each new region). SQLite plans without statistics: nothing to do there.
  */
-async function analyzeAfterLoad(trx: Tx, table: string, rows: number): Promise<void> {
-  if (rows < ANALYZE_AFTER_ROWS) return;
-  const known = await trx.raw('SELECT c.reltuples FROM pg_class c WHERE c.oid = to_regclass(?)', [quoteIdent(table)]);
-  const reltuples = Number((known.rows as { reltuples: number }[])[0]?.reltuples ?? -1);
-  if (reltuples >= 0 && rows <= reltuples / 10) return;
-  await trx.raw(`ANALYZE ${quoteIdent(table)}`);
+export async function refreshStatistics(conn: Conn, table: string, rows: number): Promise<void> {
+  if (!isPostgres(conn)) return;
+  const known = await conn.raw('SELECT c.reltuples, pg_stat_get_mod_since_analyze(c.oid) AS changed FROM pg_class c WHERE c.oid = to_regclass(?)', [quoteIdent(table)]);
+  const stats = (known.rows as { reltuples: number; changed: number }[])[0];
+  const reltuples = Number(stats?.reltuples ?? -1);
+  if (reltuples >= 0 && rows + Number(stats?.changed ?? 0) <= reltuples / 10) return;
+  await analyzeTable(conn, table);
+}
+
+/** On PostgreSQL, take a table's statistics now, in the transaction (a few ms for a small table such as the region tree). */
+export async function analyzeTable(conn: Conn, table: string): Promise<void> {
+  if (isPostgres(conn)) await conn.raw(`ANALYZE ${quoteIdent(table)}`);
 }
 
 /**

@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import { type Actor, type RegionLevel, REGION_LEVELS, REGION_LEVEL_LABELS, hasRole } from './auth/roles.ts';
 import { recordAudit, refuse } from './audit.ts';
-import { type Conn, type Db, type Tx, inTransaction, insertReturningId, nowIso } from './db.ts';
+import { type Conn, type Db, type Tx, analyzeTable, inTransaction, insertReturningId, nowIso } from './db.ts';
 import { ForbiddenError, NotFoundError, ValidationError } from './errors.ts';
 
 /**
@@ -119,6 +119,9 @@ export async function insertRegion(trx: Tx, parent: Region | null, level: Region
   const id = await insertReturningId(trx, 'core_region', { parent_id: parent?.id ?? null, level, name, code, path: `${parentPath}new/`, created_at: nowIso() });
   const path = `${parentPath}${id}/`;
   await trx('core_region').where({ id }).update({ path });
+  // Every scoped query joins the region tree: planned without its statistics (a table this small never reaches
+  // autovacuum's threshold), a township's home page read every person of the township. Small, it is analyzed anew.
+  await analyzeTable(trx, 'core_region');
   return { id, parent_id: parent?.id ?? null, level, code, name, path };
 }
 

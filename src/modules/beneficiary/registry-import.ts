@@ -3,7 +3,7 @@ import { blindIndexesOf } from '../../core/crypto.ts';
 import { recordAudit } from '../../core/audit.ts';
 import type { Actor } from '../../core/auth/roles.ts';
 import type { Core } from '../../core/context.ts';
-import { type Conn, bulkInsert, inTransaction, insertReturningId, nowIso, reserveIds, selectInChunks } from '../../core/db.ts';
+import { type Conn, bulkInsert, inTransaction, insertReturningId, nowIso, refreshStatistics, reserveIds, selectInChunks } from '../../core/db.ts';
 import { ConflictError, ForbiddenError } from '../../core/errors.ts';
 import { giveWay } from '../../core/give-way.ts';
 import { claimFileDigest } from '../../core/imports.ts';
@@ -246,6 +246,8 @@ export async function importRegistry(core: Core, actor: Actor, file: { name: str
       await bulkInsert(trx, 'beneficiary_person', chunk.map((p, j) => ({ p, row: personRows[j]! })), ({ p, row }) => ({ id: personIdOf.get(p.idIndex), ...row, created_at: now, updated_at: now, import_id: importId }));
       await giveWay();
     }
+    // Inserted 1,000 at a time, the people are not yet in the table's statistics (core/db refreshStatistics).
+    await refreshStatistics(trx, 'beneficiary_person', fresh.length);
     const freshAccounts = fresh.filter((p) => p.account);
     await bulkInsert(trx, 'beneficiary_account', freshAccounts, (p) => pendingAccountRow(actor, personIdOf.get(p.idIndex)!, p.account!, '导入时提供', importId));
     counts.created = fresh.length;
