@@ -10,7 +10,7 @@ import { freeTextProblem } from '../../core/fields.ts';
 import { claimFileDigest } from '../../core/imports.ts';
 import { releaseGarbage } from '../../core/memory.ts';
 import { type ImportError, type TableRow, type TableSpec, readTable, writeErrorReport } from '../../core/spreadsheet.ts';
-import { lineAmounts, roundsOfBank } from '../batch/index.ts';
+import { type ResultLineFacts, resultLineFacts, roundNoticeFacts, roundsOfBank } from '../batch/index.ts';
 import { bankOf, type Fetcher } from './commands.ts';
 import { type AttemptResult, recordAttempts } from './failures.ts';
 import { queueNotices } from './notices.ts';
@@ -140,12 +140,12 @@ class ResultLines {
 const attemptKey = (lineId: number, attempt: number) => lineId * 65_536 + attempt;
 
 /**
- * What the bank may answer for a round about these lines: each line's first payout (amount by line id), and each line of a
- * supplementary payout (its reference carries the attempt: R<round>-<line>-<attempt>) once the bank has its money
- * (amount by attemptKey).
+ * What the bank may answer for a round about these lines: each line's first payout (its amount, with what its payment
+ * notice says, by line id), and each line of a supplementary payout (its reference carries the attempt:
+ * R<round>-<line>-<attempt>) once the bank has its money (amount by attemptKey).
  */
-async function expectedAttempts(db: Conn, roundId: number, lineIds: readonly number[]): Promise<{ first: Map<number, number>; resent: Map<number, number> }> {
-  const first = await lineAmounts(db, roundId, lineIds);
+async function expectedAttempts(db: Conn, roundId: number, lineIds: readonly number[]): Promise<{ first: Map<number, ResultLineFacts>; resent: Map<number, number> }> {
+  const first = await resultLineFacts(db, roundId, lineIds);
   const resent = new Map<number, number>();
   const rows: { line_id: number; attempt: number; amount_fen: number }[] = await db('bank_supplement_line as sl')
     .join('bank_supplement as s', 's.id', 'sl.supplement_id')
@@ -156,17 +156,23 @@ async function expectedAttempts(db: Conn, roundId: number, lineIds: readonly num
   return { first, resent };
 }
 
-/** Check the lines against the round's payouts and the results on record; the lines to record (fresh) by their index. */
-async function check(db: Conn, roundId: number, lines: ResultLines): Promise<{ errors: ImportError[]; fresh: number[]; unchanged: number }> {
+/**
+ * Check the lines against the round's payouts and the results on record; the lines to record (fresh) by their index,
+ * and the facts of the lines named (their payment notices are written from them).
+ */
+async function check(db: Conn, roundId: number, lines: ResultLines): Promise<{ errors: ImportError[]; fresh: number[]; unchanged: number; facts: Map<number, ResultLineFacts> }> {
   const named = new Set<number>();
   for (let i = 0; i < lines.count; i++) if (lines.attempts[i] !== 0) named.add(lines.lineIds[i]!);
   const ids = [...named];
   named.clear();
   const expectedOf = await expectedAttempts(db, roundId, ids);
-  const expected = (i: number) => (lines.attempts[i] === 1 ? expectedOf.first.get(lines.lineIds[i]!) : expectedOf.resent.get(attemptKey(lines.lineIds[i]!, lines.attempts[i]!)));
+  const expected = (i: number) => (lines.attempts[i] === 1 ? expectedOf.first.get(lines.lineIds[i]!)?.amount_fen : expectedOf.resent.get(attemptKey(lines.lineIds[i]!, lines.attempts[i]!)));
   const recorded = new Map<number, { result: string; failure_code: string | null }>();
-  for (const r of await selectInChunks(ids, (chunk) => db('bank_line_result').where({ round_id: roundId }).whereIn('line_id', chunk).select('line_id', 'attempt', 'result', 'failure_code'))) {
-    recorded.set(attemptKey(r.line_id, r.attempt), r);
+  // A round's first result file, the usual case, has none on record to read.
+  if (await db('bank_line_result').where({ round_id: roundId }).first('id')) {
+    for (const r of await selectInChunks(ids, (chunk) => db('bank_line_result').where({ round_id: roundId }).whereIn('line_id', chunk).select('line_id', 'attempt', 'result', 'failure_code'))) {
+      recorded.set(attemptKey(r.line_id, r.attempt), r);
+    }
   }
   ids.length = 0;
   const errors: ImportError[] = [];
@@ -204,7 +210,7 @@ async function check(db: Conn, roundId: number, lines: ResultLines): Promise<{ e
     }
     if (result) fresh.push(i);
   }
-  return { errors, fresh, unchanged };
+  return { errors, fresh, unchanged, facts: expectedOf.first };
 }
 
 /** The round the bank may record results of: released to it, its money at the bank. Returns the bank's org id. */
@@ -277,7 +283,7 @@ async function apply(
     const checked = await check(trx, roundId, lines);
     const errors = [...input.refused, ...checked.errors];
     if (errors.length) return { ok: false, errors, report: await report(errors) };
-    const { fresh, unchanged } = checked;
+    const { fresh, unchanged, facts } = checked;
     releaseGarbage(fresh.length);
     const paidLineIds = fresh.filter((i) => lines.results[i] === PAID).map((i) => lines.lineIds[i]!);
     const paid = paidLineIds.length;
@@ -302,7 +308,7 @@ async function apply(
       const a = attempt(i);
       return { line_id: a.lineId, round_id: roundId, attempt: a.attempt, result: a.result, amount_fen: lines.amounts[i], failure_code: a.code, failure_reason: a.reason, result_file_id: fileId, recorded_at: now };
     });
-    await queueNotices(trx, paidLineIds);
+    await queueNotices(trx, await roundNoticeFacts(trx, roundId), paidLineIds, (lineId) => facts.get(lineId)!);
     // recordAttempts acts on failures and on resends: the first payouts paid, nearly all the lines, are left out.
     await recordAttempts(trx, who.actor ?? apiAuditor(who.client), roundId, fileId, fresh.filter((i) => lines.attempts[i] !== 1 || lines.results[i] !== PAID).map(attempt));
     await recordAudit(trx, who.actor ?? apiAuditor(who.client), { action: 'bank.results.import', objectType: 'round', objectId: roundId, summary: { file: input.fileName, sha256: input.sha256, rows: lines.count, paid, failed: fresh.length - paid, unchanged } });

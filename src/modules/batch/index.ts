@@ -14,7 +14,7 @@ export { beginPublicity } from './workflow.ts';
 export { roundMoney } from './round-workflow.ts';
 export { objectionResolutions, recordPublicObjection } from './commands.ts';
 export { type ReissueAccount, insertReissueRound } from './reissue.ts';
-export { type LineFacts, type NoticeLine, type PaymentRow, type PayoutLine, type TransferredRound, lineAmounts, lineFacts, noticeLines, paymentsOf, releasedAt, releasedLines, roundsOfBank, transferredRounds } from './queries.ts';
+export { type LineFacts, type NoticeLine, type PaymentRow, type PayoutLine, type ResultLineFacts, type RoundNoticeFacts, type TransferredRound, lineAmounts, lineFacts, noticeLines, paymentsOf, releasedAt, releasedLines, resultLineFacts, roundNoticeFacts, roundsOfBank, transferredRounds } from './queries.ts';
 export { type RosterRow, type RoundRow, rosterAndRound, rosterInScope, rosterStates, roundInScope } from './repo.ts';
 export { type PrintedLine, printedLines, villageTotals } from './queries.ts';
 export { type RoundMoneyRow, openFindingsByRound, roundsWithMoney } from './queries.ts';

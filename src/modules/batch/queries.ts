@@ -364,24 +364,48 @@ export async function releasedAt(db: Conn, roundId: number): Promise<string | nu
   return row ? new Date(row.at).toISOString() : null;
 }
 
+/** The amount of each active line of a round, by line id (what a reconciliation counts). */
+export async function lineAmounts(db: Conn, roundId: number): Promise<Map<number, Fen>> {
+  const rows: { id: number; amount_fen: Fen }[] = await db('batch_line').where({ round_id: roundId, state: 'active' }).select('id', 'amount_fen');
+  return new Map(rows.map((r) => [r.id, r.amount_fen]));
+}
+
+/** Of one line: the amount a bank's result is checked against, and what its payment notice says of it (noticeText). */
+export type ResultLineFacts = Pick<NoticeLine, 'person_id' | 'amount_fen' | 'account_last4' | 'standard_fen' | 'tier_name'>;
+
 /**
- * The amount of each active line of a round, by line id (what a bank's result is checked against). With lineIds, of
- * those of them only, read by id a chunk at a time: a 200,000-line round read in one query is held twice at once, as
- * the driver's rows and as their objects (some 50 MB).
+ * Of these lines, the active ones of the round, by line id: read by id a chunk at a time (a 200,000-line round read in
+ * one query is held twice at once, as the driver's rows and as their objects), the round and state checked here.
  */
-export async function lineAmounts(db: Conn, roundId: number, lineIds?: readonly number[]): Promise<Map<number, Fen>> {
-  if (!lineIds) {
-    const rows: { id: number; amount_fen: Fen }[] = await db('batch_line').where({ round_id: roundId, state: 'active' }).select('id', 'amount_fen');
-    return new Map(rows.map((r) => [r.id, r.amount_fen]));
-  }
-  const amounts = new Map<number, Fen>();
+export async function resultLineFacts(db: Conn, roundId: number, lineIds: readonly number[]): Promise<Map<number, ResultLineFacts>> {
+  const facts = new Map<number, ResultLineFacts>();
   const CHUNK = 5_000;
-  for (let i = 0; i < lineIds.length; i += CHUNK) {
-    // By id alone, so that the database looks the lines up by their key; round and state are checked here.
-    const rows: { id: number; round_id: number; state: string; amount_fen: Fen }[] = await db('batch_line').whereIn('id', lineIds.slice(i, i + CHUNK)).select('id', 'round_id', 'state', 'amount_fen');
-    for (const r of rows) if (r.round_id === roundId && r.state === 'active') amounts.set(r.id, r.amount_fen);
+  const sorted = Float64Array.from(lineIds).sort();
+  for (let i = 0; i < sorted.length; i += CHUNK) {
+    const chunk = sorted.subarray(i, i + CHUNK);
+    const first = chunk[0]!;
+    const last = chunk[chunk.length - 1]!;
+    // By id alone, so that the database looks the lines up by their key: a chunk of ids close together (a whole
+    // round's file) as their range, read in one index range scan; ids far apart one by one.
+    const q = db('batch_line').select('id', 'round_id', 'state', 'person_id', 'amount_fen', 'account_last4', 'standard_fen', 'tier_name');
+    if (last - first < 2 * chunk.length) q.whereBetween('id', [first, last]);
+    else q.whereIn('id', [...chunk]);
+    const wanted = new Set(chunk);
+    for (const r of (await q) as (ResultLineFacts & { id: number; round_id: number; state: string })[]) {
+      if (wanted.has(r.id) && r.round_id === roundId && r.state === 'active') facts.set(r.id, { person_id: r.person_id, amount_fen: r.amount_fen, account_last4: r.account_last4, standard_fen: r.standard_fen, tier_name: r.tier_name });
+    }
   }
-  return amounts;
+  return facts;
+}
+
+/** What every payment notice of a round says of the round, and whose it is (noticeLines gives it line by line). */
+export type RoundNoticeFacts = Pick<NoticeLine, 'round_id' | 'round_title' | 'department_name' | 'unit' | 'county_id' | 'bank_org_id'>;
+
+export async function roundNoticeFacts(db: Conn, roundId: number): Promise<RoundNoticeFacts> {
+  return db('batch_round as r')
+    .join('core_org as o', 'o.id', 'r.department_org_id')
+    .where('r.id', roundId)
+    .first('r.id as round_id', 'r.title as round_title', 'o.name as department_name', 'r.unit', 'r.county_id', 'r.bank_org_id');
 }
 
 export interface NoticeLine {
