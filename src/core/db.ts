@@ -335,6 +335,26 @@ export async function analyzeTable(conn: Conn, table: string): Promise<void> {
   if (isPostgres(conn)) await conn.raw(`ANALYZE ${quoteIdent(table)}`);
 }
 
+/** Distinct ids, sorted, in chunks of `size`: for reading rows by id a chunk at a time with whereIds. */
+export function idChunks(ids: Iterable<number>, size = 5_000): Float64Array[] {
+  const sorted = Float64Array.from(new Set(ids)).sort();
+  const chunks: Float64Array[] = [];
+  for (let i = 0; i < sorted.length; i += size) chunks.push(sorted.subarray(i, i + size));
+  return chunks;
+}
+
+/**
+ * Narrow a query to a chunk of sorted ids (idChunks). Ids close together, rows written together such as a round's
+ * lines or their people's accounts, are asked for as one range: one index range scan and two bound parameters
+ * instead of 5,000 (on PostgreSQL half the time), and the range may hold rows not asked for, which the caller drops
+ * (or excludes by its own conditions). Ids far apart are bound one by one.
+ */
+export function whereIds<Q extends Knex.QueryBuilder>(q: Q, column: string, chunk: Float64Array): Q {
+  const first = chunk[0]!;
+  const last = chunk[chunk.length - 1]!;
+  return (last - first < 2 * chunk.length ? q.whereBetween(column, [first, last]) : q.whereIn(column, [...chunk])) as Q;
+}
+
 /**
  * Rows of a query run once per chunk of the distinct `values` (a whereIn of 50,000 keys would pass the parameter
  * limit; a key repeated in two chunks would return its rows twice).

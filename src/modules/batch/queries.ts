@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import type { Actor } from '../../core/auth/roles.ts';
-import { type Conn, countRows, selectInChunks } from '../../core/db.ts';
+import { type Conn, countRows, idChunks, selectInChunks, whereIds } from '../../core/db.ts';
 import { giveWay } from '../../core/give-way.ts';
 import { defineList } from '../../core/lists.ts';
 import { type Fen, fen } from '../../core/money.ts';
@@ -342,10 +342,11 @@ export interface PayoutLine {
 export async function releasedLines(db: Conn, roundId: number): Promise<PayoutLine[]> {
   // The ids first (one narrow read), then the lines by id a chunk at a time, with page views let through between
   // chunks (core/give-way.ts): 200,000 lines read in one piece held the event loop for half a second.
-  const ids = (await db('batch_line').where({ round_id: roundId, state: 'active' }).orderBy('id').pluck('id')) as number[];
+  const ids = (await db('batch_line').where({ round_id: roundId, state: 'active' }).pluck('id')) as number[];
   const lines: PayoutLine[] = [];
-  for (let i = 0; i < ids.length; i += RELEASED_LINES_PER_READ) {
-    lines.push(...((await db('batch_line').whereIn('id', ids.slice(i, i + RELEASED_LINES_PER_READ)).orderBy('id').select('id as line_id', 'person_name', 'account_id', 'holder_name', 'amount_fen')) as PayoutLine[]));
+  // A chunk's range holds exactly its ids among the round's active lines.
+  for (const chunk of idChunks(ids, RELEASED_LINES_PER_READ)) {
+    lines.push(...((await whereIds(db('batch_line').where({ round_id: roundId, state: 'active' }), 'id', chunk).orderBy('id').select('id as line_id', 'person_name', 'account_id', 'holder_name', 'amount_fen')) as PayoutLine[]));
     await giveWay();
   }
   return lines;
@@ -379,19 +380,11 @@ export type ResultLineFacts = Pick<NoticeLine, 'person_id' | 'amount_fen' | 'acc
  */
 export async function resultLineFacts(db: Conn, roundId: number, lineIds: readonly number[]): Promise<Map<number, ResultLineFacts>> {
   const facts = new Map<number, ResultLineFacts>();
-  const CHUNK = 5_000;
-  const sorted = Float64Array.from(lineIds).sort();
-  for (let i = 0; i < sorted.length; i += CHUNK) {
-    const chunk = sorted.subarray(i, i + CHUNK);
-    const first = chunk[0]!;
-    const last = chunk[chunk.length - 1]!;
-    // By id alone, so that the database looks the lines up by their key: a chunk of ids close together (a whole
-    // round's file) as their range, read in one index range scan; ids far apart one by one.
-    const q = db('batch_line').select('id', 'round_id', 'state', 'person_id', 'amount_fen', 'account_last4', 'standard_fen', 'tier_name');
-    if (last - first < 2 * chunk.length) q.whereBetween('id', [first, last]);
-    else q.whereIn('id', [...chunk]);
+  for (const chunk of idChunks(lineIds)) {
+    // By id alone, so that the database looks the lines up by their key.
+    const rows = (await whereIds(db('batch_line'), 'id', chunk).select('id', 'round_id', 'state', 'person_id', 'amount_fen', 'account_last4', 'standard_fen', 'tier_name')) as (ResultLineFacts & { id: number; round_id: number; state: string })[];
     const wanted = new Set(chunk);
-    for (const r of (await q) as (ResultLineFacts & { id: number; round_id: number; state: string })[]) {
+    for (const r of rows) {
       if (wanted.has(r.id) && r.round_id === roundId && r.state === 'active') facts.set(r.id, { person_id: r.person_id, amount_fen: r.amount_fen, account_last4: r.account_last4, standard_fen: r.standard_fen, tier_name: r.tier_name });
     }
   }

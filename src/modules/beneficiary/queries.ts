@@ -2,7 +2,7 @@ import type { Knex } from 'knex';
 import { refuse } from '../../core/audit.ts';
 import type { Actor } from '../../core/auth/roles.ts';
 import type { FieldCrypto } from '../../core/crypto.ts';
-import { type Conn, type Db, countRows, selectInChunks } from '../../core/db.ts';
+import { type Conn, type Db, countRows, idChunks, selectInChunks, whereIds } from '../../core/db.ts';
 import { NotFoundError } from '../../core/errors.ts';
 import { giveWay } from '../../core/give-way.ts';
 import { defineList } from '../../core/lists.ts';
@@ -422,16 +422,18 @@ export async function accountLast4sOf(db: Conn, personId: number): Promise<strin
  * pays from (its download is audited). Nothing else decrypts an account number.
  */
 export async function accountNumbersById(db: Conn, crypto: Pick<FieldCrypto, 'decryptMany'>, accountIds: number[]): Promise<Map<number, string>> {
-  const ids = [...new Set(accountIds)];
-  const CHUNK = 5_000;
+  const chunks = idChunks(accountIds);
   const numbers = new Map<number, string>();
   // The next chunk is read while this one is decrypted (CPU), so that the database's time hides behind it; page views
   // go first between chunks (core/give-way.ts).
-  const read = (from: number) => db('beneficiary_account').whereIn('id', ids.slice(from, from + CHUNK)).select('id', 'account_enc').then((rows: { id: number; account_enc: string }[]) => rows);
-  let next = ids.length ? read(0) : null;
-  for (let from = 0; next; from += CHUNK) {
+  const read = (chunk: Float64Array) => {
+    const wanted = new Set(chunk);
+    return whereIds(db('beneficiary_account'), 'id', chunk).select('id', 'account_enc').then((rows: { id: number; account_enc: string }[]) => rows.filter((r) => wanted.has(r.id)));
+  };
+  let next = chunks.length ? read(chunks[0]!) : null;
+  for (let c = 0; next; c++) {
     const rows = await next;
-    next = from + CHUNK < ids.length ? read(from + CHUNK) : null;
+    next = c + 1 < chunks.length ? read(chunks[c + 1]!) : null;
     crypto.decryptMany(rows.map((r) => r.account_enc)).forEach((number, i) => numbers.set(rows[i]!.id, number));
     await giveWay();
   }
