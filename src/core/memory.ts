@@ -4,9 +4,8 @@ import vm from 'node:vm';
 /**
  * A full garbage collection on request, for the few places that read a large upload and then write it: parsing a
  * 50,000-row workbook leaves ~100 MB of garbage that V8 would otherwise carry into the insert phase, and the
- * import's peak memory is then some 50 MB higher (measured by `npm run bench`); and between the chunks of the payment
- * notices a result file queues (their texts' garbage). The collector is reached the way Node allows at runtime:
- * expose it to a fresh context. Nowhere else calls it.
+ * import's peak memory is then some 50 MB higher (measured by `npm run bench`). The collector is reached the way
+ * Node allows at runtime: expose it to a fresh context. Nowhere else calls it.
  */
 v8.setFlagsFromString('--expose-gc');
 const gc = vm.runInNewContext('gc') as () => void;

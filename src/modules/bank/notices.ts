@@ -4,13 +4,12 @@ import { apiAuditor } from '../../core/api.ts';
 import { recordAudit } from '../../core/audit.ts';
 import type { Core } from '../../core/context.ts';
 import { businessDate, formatDateTime } from '../../core/dates.ts';
-import { type Conn, type Db, type Tx, bulkInsert, inTransaction, insertReturningId, nowIso, refreshStatistics, selectInChunks } from '../../core/db.ts';
+import { type Conn, type Db, type Tx, bulkInsert, inTransaction, insertReturningId, nowIso, selectInChunks } from '../../core/db.ts';
 import { ConflictError } from '../../core/errors.ts';
 import { freeTextProblem } from '../../core/fields.ts';
 import { claimFileDigest } from '../../core/imports.ts';
 import { log } from '../../core/log.ts';
-import { releaseGarbage } from '../../core/memory.ts';
-import { formatYuan } from '../../core/money.ts';
+import { type Fen, formatYuan } from '../../core/money.ts';
 import { type ImportError, csvLine, readTable, writeErrorReport } from '../../core/spreadsheet.ts';
 import { noticeChannelOf } from '../agreement/index.ts';
 import { type NoticeLine, type ResultLineFacts, type RoundNoticeFacts, noticeLines } from '../batch/index.ts';
@@ -54,10 +53,21 @@ export const logSender: NoticeSender = {
   },
 };
 
-/** What a notice says (at most 300 characters: the title and department names are bounded). */
-export function noticeText(l: Pick<NoticeLine, 'round_title' | 'amount_fen' | 'standard_fen' | 'tier_name' | 'unit' | 'account_last4' | 'department_name'>, paidOn: string): string {
-  const tier = l.tier_name && l.tier_name !== '标准' ? `${l.tier_name}，` : '';
-  return `您的${l.round_title} ${formatYuan(l.amount_fen)} 元（补贴标准：${tier}每${l.unit} ${formatYuan(l.standard_fen)} 元）已于 ${paidOn} 发放到尾号 ${l.account_last4 ?? '----'} 的账户。发放部门：${l.department_name}。`;
+/**
+ * What the notices of a round say, line by line (at most 300 characters: the title and department names are
+ * bounded). The round's part is read once, and each amount in yuan formatted once (a round has few distinct amounts).
+ */
+export function noticeTexts(round: Pick<NoticeLine, 'round_title' | 'unit' | 'department_name'>, paidOn: string): (line: Pick<NoticeLine, 'amount_fen' | 'standard_fen' | 'tier_name' | 'account_last4'>) => string {
+  const yuan = new Map<number, string>();
+  const money = (amount: Fen) => {
+    let text = yuan.get(amount);
+    if (text === undefined) yuan.set(amount, (text = formatYuan(amount)));
+    return text;
+  };
+  return (l) => {
+    const tier = l.tier_name && l.tier_name !== '标准' ? `${l.tier_name}，` : '';
+    return `您的${round.round_title} ${money(l.amount_fen)} 元（补贴标准：${tier}每${round.unit} ${money(l.standard_fen)} 元）已于 ${paidOn} 发放到尾号 ${l.account_last4 ?? '----'} 的账户。发放部门：${round.department_name}。`;
+  };
 }
 
 /** The channel of each (county, bank) pair of these lines, as the agreement in force on the day says. */
@@ -71,10 +81,6 @@ async function channelsOf(conn: Conn, lines: Pick<NoticeLine, 'county_id' | 'ban
   return channels;
 }
 
-/** Notices written by one statement, and after how many the garbage of their texts is collected. */
-const NOTICE_CHUNK = 5_000;
-const GARBAGE_EVERY = 50_000;
-
 /**
  * Queue one notice per newly paid line of a round, in the result import's transaction, on the channel its agreement
  * names: the round's facts read once, each line's from `facts` (what the import read to check the amounts), written
@@ -86,6 +92,7 @@ export async function queueNotices(trx: Tx, round: RoundNoticeFacts, paidLineIds
   const now = nowIso();
   const channel = (await channelsOf(trx, [round], today)).get(`${round.county_id}:${round.bank_org_id}`)!;
   const ids = [...new Set(paidLineIds)];
+  const text = noticeTexts(round, today);
   const row = (lineId: number) => {
     const line = facts(lineId);
     return {
@@ -94,18 +101,13 @@ export async function queueNotices(trx: Tx, round: RoundNoticeFacts, paidLineIds
       round_id: round.round_id,
       county_id: round.county_id,
       bank_org_id: round.bank_org_id,
-      text: noticeText({ ...round, ...line }, today),
+      text: text(line),
       state: 'queued',
       channel,
       queued_at: now,
     };
   };
-  for (let i = 0; i < ids.length; i += NOTICE_CHUNK) {
-    await bulkInsert(trx, 'bank_notice', ids.slice(i, i + NOTICE_CHUNK), row);
-    // Left to itself, V8 let 200,000 notices' texts pile up as some 280 MB of garbage before it collected any.
-    if ((i + NOTICE_CHUNK) % GARBAGE_EVERY === 0) releaseGarbage(GARBAGE_EVERY);
-  }
-  await refreshStatistics(trx, 'bank_notice', ids.length);
+  await bulkInsert(trx, 'bank_notice', ids, row);
   return ids.length;
 }
 
