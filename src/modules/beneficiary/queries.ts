@@ -399,6 +399,7 @@ async function factsWhere(db: Conn, column: 'p.id' | 'p.id_index', keys: (number
   }));
 }
 
+/** The facts of these people, in no particular order (key them by personId). */
 export const registryFactsById = (db: Conn, personIds: number[]) => factsWhere(db, 'p.id', personIds);
 /**
  * The facts of the people a query selects (one column of person ids, e.g. a roster's lines), read set-based in a
