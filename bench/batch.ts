@@ -6,7 +6,7 @@ import { bulkInsert, inTransaction, nowIso, reserveIds } from '../src/core/db.ts
 import { payoutFile } from '../src/modules/bank/commands.ts';
 import { resultFileCsv } from '../src/modules/bank/simulator.ts';
 import { createRound, lineRow } from '../src/modules/batch/commands.ts';
-import { recordPaymentPlan, releaseRound } from '../src/modules/batch/round-workflow.ts';
+import { recordPaymentPlan, releaseRound, roundMoney } from '../src/modules/batch/round-workflow.ts';
 import { fen } from '../src/core/money.ts';
 import { actOnRoster } from '../src/modules/batch/workflow.ts';
 import { registryFactsById } from '../src/modules/beneficiary/index.ts';
@@ -156,8 +156,8 @@ export async function batchFigures(core: Core, password: string, resultFile: str
   const payoutRound = await createRound(core, dept, { policyItemId: Number(other.id), period: '2026' });
   await fillRoster(core, station, payoutRound, others[0]!.id, large[0]!.slice(0, PAYOUT));
   // Released as releaseRound leaves a round: its lines counted and summed on it (the bank's pages read them there).
-  const lines = (await core.db('batch_line').where({ round_id: payoutRound, state: 'active' }).count({ n: '*' }).sum({ total: 'amount_fen' }).first()) as { n: number | string; total: number | string };
-  await core.db('batch_round').where({ id: payoutRound }).update({ state: 'released', bank_org_id: bank.id, released_lines: Number(lines.n), released_fen: Number(lines.total) });
+  const money = await roundMoney(core.db, payoutRound);
+  await core.db('batch_round').where({ id: payoutRound }).update({ state: 'released', bank_org_id: bank.id, released_lines: money.lines, released_fen: money.linesFen });
   // The better of two downloads (a bank downloads again when a transfer fails), as for its floor: the first pays for
   // compiling the code that builds the file, which says nothing about the file.
   const bankUser = await actor('bank');

@@ -316,10 +316,10 @@ const ANALYZE_AFTER_ROWS = 10_000;
  * On PostgreSQL, after `rows` rows were written to a table: refresh its statistics at once, in the writing transaction
  * (ANALYZE samples the rows it inserted), where they are missing (a table never analyzed) or the rows changed since
  * they were taken, these included, are a large part of it (autovacuum's own rule: more than a tenth of the rows the
- * planner knows of). The statements that follow (a
- * roster's checks, its page, a home page) would otherwise be planned for a table of a few rows: until autovacuum came
- * by, never where it is turned off, and never at all for a small table such as the region tree, which stays below
- * autovacuum's threshold of 50 changed rows (core/regions takes that one's at each new region). SQLite plans without statistics: nothing to do there.
+ * planner knows of). The statements that follow (a roster's checks, its page, a home page) would otherwise be planned
+ * for a table of a few rows: until autovacuum came by, never where it is turned off, and never at all for a small
+ * table such as the region tree, which stays below autovacuum's threshold of 50 changed rows (core/regions analyzes
+ * that one at each new region). SQLite plans without statistics: nothing to do there.
  */
 export async function refreshStatistics(conn: Conn, table: string, rows: number): Promise<void> {
   if (!isPostgres(conn)) return;
@@ -343,16 +343,25 @@ export function idChunks(ids: Iterable<number>, size = 5_000): Float64Array[] {
   return chunks;
 }
 
+/** Whether a chunk of sorted ids lies close enough together to be read as one range (whereIds). */
+const asRange = (chunk: Float64Array) => chunk[chunk.length - 1]! - chunk[0]! < 2 * chunk.length;
+
 /**
  * Narrow a query to a chunk of sorted ids (idChunks). Ids close together, rows written together such as a round's
  * lines or their people's accounts, are asked for as one range: one index range scan and two bound parameters
- * instead of 5,000 (on PostgreSQL half the time), and the range may hold rows not asked for, which the caller drops
- * (or excludes by its own conditions). Ids far apart are bound one by one.
+ * instead of 5,000 (on PostgreSQL half the time). The range may hold rows not asked for: the query's own conditions
+ * must exclude them, or rowsWithIds drops them. Ids far apart are bound one by one.
  */
 export function whereIds<Q extends Knex.QueryBuilder>(q: Q, column: string, chunk: Float64Array): Q {
-  const first = chunk[0]!;
-  const last = chunk[chunk.length - 1]!;
-  return (last - first < 2 * chunk.length ? q.whereBetween(column, [first, last]) : q.whereIn(column, [...chunk])) as Q;
+  return (asRange(chunk) ? q.whereBetween(column, [chunk[0]!, chunk[chunk.length - 1]!]) : q.whereIn(column, [...chunk])) as Q;
+}
+
+/** The rows of a query (selecting `id`) whose id is one of a chunk's (idChunks): whereIds, the rows of its range not asked for dropped. */
+export async function rowsWithIds<T extends { id: number }>(q: Knex.QueryBuilder, column: string, chunk: Float64Array): Promise<T[]> {
+  const rows = (await whereIds(q, column, chunk)) as T[];
+  if (!asRange(chunk)) return rows;
+  const wanted = new Set(chunk);
+  return rows.filter((r) => wanted.has(r.id));
 }
 
 /**

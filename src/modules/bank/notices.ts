@@ -70,13 +70,18 @@ export function noticeTexts(round: Pick<NoticeLine, 'round_title' | 'unit' | 'de
   };
 }
 
-/** The channel of each (county, bank) pair of these lines, as the agreement in force on the day says. */
-async function channelsOf(conn: Conn, lines: Pick<NoticeLine, 'county_id' | 'bank_org_id'>[], on: string, channels = new Map<string, NoticeChannelCode>()): Promise<Map<string, NoticeChannelCode>> {
+/** The channel the agreement in force on the day names for notices of a county's lines paid by a bank; the log where none does. */
+async function channelOf(conn: Conn, l: Pick<NoticeLine, 'county_id' | 'bank_org_id'>, on: string): Promise<NoticeChannelCode> {
+  const agreed = l.bank_org_id === null ? null : await noticeChannelOf(conn, { countyId: l.county_id, bankOrgId: l.bank_org_id, on });
+  return agreed?.channel ?? 'log';
+}
+
+/** The channel of each (county, bank) pair of these lines, by `county:bank`. */
+async function channelsOf(conn: Conn, lines: Pick<NoticeLine, 'county_id' | 'bank_org_id'>[], on: string): Promise<Map<string, NoticeChannelCode>> {
+  const channels = new Map<string, NoticeChannelCode>();
   for (const l of lines) {
     const key = `${l.county_id}:${l.bank_org_id}`;
-    if (channels.has(key)) continue;
-    const agreed = l.bank_org_id === null ? null : await noticeChannelOf(conn, { countyId: l.county_id, bankOrgId: l.bank_org_id, on });
-    channels.set(key, agreed?.channel ?? 'log');
+    if (!channels.has(key)) channels.set(key, await channelOf(conn, l, on));
   }
   return channels;
 }
@@ -90,7 +95,7 @@ export async function queueNotices(trx: Tx, round: RoundNoticeFacts, paidLineIds
   if (paidLineIds.length === 0) return 0;
   const today = businessDate();
   const now = nowIso();
-  const channel = (await channelsOf(trx, [round], today)).get(`${round.county_id}:${round.bank_org_id}`)!;
+  const channel = await channelOf(trx, round, today);
   const ids = [...new Set(paidLineIds)];
   const text = noticeTexts(round, today);
   const row = (lineId: number) => {

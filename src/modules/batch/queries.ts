@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import type { Actor } from '../../core/auth/roles.ts';
-import { type Conn, countRows, idChunks, selectInChunks, whereIds } from '../../core/db.ts';
+import { type Conn, countRows, idChunks, rowsWithIds, selectInChunks, whereIds } from '../../core/db.ts';
 import { giveWay } from '../../core/give-way.ts';
 import { defineList } from '../../core/lists.ts';
 import { type Fen, fen } from '../../core/money.ts';
@@ -382,10 +382,9 @@ export async function resultLineFacts(db: Conn, roundId: number, lineIds: readon
   const facts = new Map<number, ResultLineFacts>();
   for (const chunk of idChunks(lineIds)) {
     // By id alone, so that the database looks the lines up by their key.
-    const rows = (await whereIds(db('batch_line'), 'id', chunk).select('id', 'round_id', 'state', 'person_id', 'amount_fen', 'account_last4', 'standard_fen', 'tier_name')) as (ResultLineFacts & { id: number; round_id: number; state: string })[];
-    const wanted = new Set(chunk);
+    const rows = await rowsWithIds<ResultLineFacts & { id: number; round_id: number; state: string }>(db('batch_line').select('id', 'round_id', 'state', 'person_id', 'amount_fen', 'account_last4', 'standard_fen', 'tier_name'), 'id', chunk);
     for (const r of rows) {
-      if (wanted.has(r.id) && r.round_id === roundId && r.state === 'active') facts.set(r.id, { person_id: r.person_id, amount_fen: r.amount_fen, account_last4: r.account_last4, standard_fen: r.standard_fen, tier_name: r.tier_name });
+      if (r.round_id === roundId && r.state === 'active') facts.set(r.id, { person_id: r.person_id, amount_fen: r.amount_fen, account_last4: r.account_last4, standard_fen: r.standard_fen, tier_name: r.tier_name });
     }
   }
   return facts;

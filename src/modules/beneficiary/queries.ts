@@ -2,7 +2,7 @@ import type { Knex } from 'knex';
 import { refuse } from '../../core/audit.ts';
 import type { Actor } from '../../core/auth/roles.ts';
 import type { FieldCrypto } from '../../core/crypto.ts';
-import { type Conn, type Db, countRows, idChunks, selectInChunks, whereIds } from '../../core/db.ts';
+import { type Conn, type Db, countRows, idChunks, rowsWithIds, selectInChunks } from '../../core/db.ts';
 import { NotFoundError } from '../../core/errors.ts';
 import { giveWay } from '../../core/give-way.ts';
 import { defineList } from '../../core/lists.ts';
@@ -427,10 +427,7 @@ export async function accountNumbersById(db: Conn, crypto: Pick<FieldCrypto, 'de
   const numbers = new Map<number, string>();
   // The next chunk is read while this one is decrypted (CPU), so that the database's time hides behind it; page views
   // go first between chunks (core/give-way.ts).
-  const read = (chunk: Float64Array) => {
-    const wanted = new Set(chunk);
-    return whereIds(db('beneficiary_account'), 'id', chunk).select('id', 'account_enc').then((rows: { id: number; account_enc: string }[]) => rows.filter((r) => wanted.has(r.id)));
-  };
+  const read = (chunk: Float64Array) => rowsWithIds<{ id: number; account_enc: string }>(db('beneficiary_account').select('id', 'account_enc'), 'id', chunk);
   let next = chunks.length ? read(chunks[0]!) : null;
   for (let c = 0; next; c++) {
     const rows = await next;
