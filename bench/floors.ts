@@ -143,6 +143,12 @@ function cell(value: unknown): Cell {
   return value as string | number;
 }
 
+/** A platform table's shape (its CREATE statements on SQLite; PostgreSQL copies it with LIKE). */
+export async function shapeOf(db: Core['db'], table: string): Promise<TableShape> {
+  const ddl = isPostgres(db) ? [] : ((await db('sqlite_master').where({ tbl_name: table }).whereIn('type', ['table', 'index']).whereNotNull('sql').orderByRaw("type = 'index'").select('sql')) as { sql: string }[]).map((r) => r.sql);
+  return { source: table, ddl };
+}
+
 /** The rows a step inserted (ids above the marks, ids included), table by table, with each table's shape, as the floor writes them again. */
 export async function insertedSince(db: Core['db'], marks: TableMarks): Promise<{ table: string; columns: string[]; rows: Cell[][]; shape: TableShape }[]> {
   const out: { table: string; columns: string[]; rows: Cell[][]; shape: TableShape }[] = [];
@@ -150,8 +156,7 @@ export async function insertedSince(db: Core['db'], marks: TableMarks): Promise<
     const rows = (await db(table).where('id', '>', mark).orderBy('id')) as Record<string, unknown>[];
     if (rows.length === 0) continue;
     const columns = Object.keys(rows[0]!);
-    const ddl = isPostgres(db) ? [] : ((await db('sqlite_master').where({ tbl_name: table }).whereIn('type', ['table', 'index']).whereNotNull('sql').orderByRaw("type = 'index'").select('sql')) as { sql: string }[]).map((r) => r.sql);
-    out.push({ table, columns, rows: rows.map((r) => columns.map((c) => cell(r[c]))), shape: { source: table, ddl } });
+    out.push({ table, columns, rows: rows.map((r) => columns.map((c) => cell(r[c]))), shape: await shapeOf(db, table) });
   }
   return out;
 }
@@ -169,10 +174,29 @@ async function readAll(file: Buffer, spec: TableSpec): Promise<{ columns: Map<st
 }
 
 /**
- * registry_import_50k_s's floor: the registry file read, every ID number and account number encrypted and
- * blind-indexed (and phone numbers encrypted), and the rows the import inserted written again.
+ * The pieces of the new people's names in SQLite's index of them (beneficiary_name_gram, migration 20261210000100):
+ * each distinct name's characters two by two, its last one followed by U+001F. The platform's triggers write them
+ * beside each insert; the floor, whose copies have no triggers, writes them as rows of their own. (PostgreSQL's index
+ * of the pieces is a GIN index on the people's table, which its copy carries.)
  */
-export async function registryFloor(writer: RawWriter, crypto: FieldCrypto, filePath: string, inserted: Awaited<ReturnType<typeof insertedSince>>): Promise<number> {
+function namePieces(inserted: Awaited<ReturnType<typeof insertedSince>>): Cell[][] {
+  const people = inserted.find((t) => t.table === 'beneficiary_person');
+  if (!people) return [];
+  const at = people.columns.indexOf('name');
+  const pieces: Cell[][] = [];
+  for (const name of new Set(people.rows.map((r) => String(r[at])))) {
+    const chars = [...name, '\u001f'];
+    for (const gram of new Set(chars.slice(1).map((c, i) => chars[i] + c))) pieces.push([gram, name]);
+  }
+  return pieces;
+}
+
+/**
+ * registry_import_50k_s's floor: the registry file read, every ID number and account number encrypted and
+ * blind-indexed (and phone numbers encrypted), the rows the import inserted written again, and on SQLite its new
+ * names' pieces written into a copy of the name index (`nameIndex`, the shape of beneficiary_name_gram; null on PostgreSQL).
+ */
+export async function registryFloor(writer: RawWriter, crypto: FieldCrypto, filePath: string, inserted: Awaited<ReturnType<typeof insertedSince>>, nameIndex: TableShape | null): Promise<number> {
   const file = fs.readFileSync(filePath);
   const started = process.hrtime.bigint();
   const { columns, rows } = await readAll(file, { headerHas: ['姓名', '身份证号码'], required: ['村（社区）', '姓名', '身份证号码'], rowNoun: '受益对象', formatHint: '' });
@@ -185,6 +209,7 @@ export async function registryFloor(writer: RawWriter, crypto: FieldCrypto, file
   crypto.blindIndexMany('account', accounts);
   crypto.encryptMany(cells('手机号码').filter(Boolean));
   await writeAll(writer, 'registry', inserted);
+  if (nameIndex) await writer.write('floor_registry_beneficiary_name_gram', ['gram', 'name'], namePieces(inserted), nameIndex);
   return seconds(started);
 }
 

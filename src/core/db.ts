@@ -210,13 +210,58 @@ export async function insertReturningId(conn: Conn, table: string, row: Record<s
 export async function reserveIds(trx: Tx, table: string, count: number): Promise<number[]> {
   if (count === 0) return [];
   if (isPostgres(trx)) {
-    const result = await trx.raw(`SELECT nextval(pg_get_serial_sequence(?, 'id'))::int AS id FROM generate_series(1, ?)`, [table, count]);
-    return (result.rows as { id: number }[]).map((r) => r.id);
+    // The sequence looked up once and passed as a value: nextval of pg_get_serial_sequence, or of a subquery's column,
+    // cost 0.27 s for 66,000 ids, of a value 0.05 s. The ids come back as one row of text.
+    const sequence = await trx.raw(`SELECT pg_get_serial_sequence(?, 'id') AS seq`, [table]);
+    const result = await trx.raw(`SELECT string_agg(nextval(?::regclass)::text, ',') AS ids FROM generate_series(1, ?)`, [(sequence.rows as { seq: string }[])[0]!.seq, count]);
+    return String((result.rows as { ids: string }[])[0]!.ids).split(',').map(Number);
   }
   const row = (await trx(table).max({ max: 'id' }).first()) as { max: number | null };
   const sequence = (await trx('sqlite_sequence').where({ name: table }).first('seq')) as { seq: number } | undefined;
   const last = Math.max(row.max ?? 0, sequence?.seq ?? 0);
   return Array.from({ length: count }, (_, i) => last + i + 1);
+}
+
+/**
+ * A text column's index of pieces, for searching by any part of its values (docs/architecture.md): on PostgreSQL a
+ * GIN index on `pgFunction(column)`, the value's characters and pairs of characters; on SQLite `sqliteTable`
+ * (gram, name) kept by triggers, each distinct value's pairs with its last character followed by U+001F.
+ */
+export interface PiecesIndex {
+  /** The table holding the column, with an integer `id`. */
+  table: string;
+  column: string;
+  pgFunction: string;
+  sqliteTable: string;
+}
+
+/** The largest code point: a piece starting with c sorts below c + it. */
+const AFTER_ANY = '\u{10FFFF}';
+
+/**
+ * Narrow `q` to the rows of `index.table` (their id in `idColumn`) whose column holds `part` (trimmed, not empty),
+ * through its index of pieces: one character is looked up alone; more, all their pairs of characters, LIKE then
+ * checking the order among those few rows. The rows are found first, by the index alone, and `q` keeps those ids
+ * (both databases would otherwise start from the query's other conditions, such as the villages of a county, and
+ * test each of its million people). `part` is taken as typed (`%`, `_` and `\` are characters, not patterns) and
+ * matched exactly, on both databases. Characters are code points, as the databases count them (a name may hold one
+ * outside the BMP).
+ */
+export function whereTextHolds<Q extends Knex.QueryBuilder>(q: Q, idColumn: string, part: string, index: PiecesIndex): Q {
+  const chars = [...part];
+  const pairs = [...new Set(chars.slice(1).map((c, i) => chars[i] + c))];
+  const like = `%${part.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+  const rows = q.client.queryBuilder().from(index.table).select('id');
+  if (q.client.config.client === 'pg') {
+    rows.whereRaw(`${index.pgFunction}(??) @> ?::text[]`, [index.column, chars.length === 1 ? chars : pairs]);
+    if (chars.length > 2) rows.whereRaw(`?? LIKE ? ESCAPE '\\'`, [index.column, like]);
+  } else {
+    const holders = q.client.queryBuilder().from(index.sqliteTable).select('name');
+    if (chars.length === 1) holders.where('gram', '>=', part).where('gram', '<', part + AFTER_ANY);
+    else holders.whereIn('gram', pairs).whereRaw(`name LIKE ? ESCAPE '\\'`, [like]).groupBy('name').havingRaw('count(*) = ?', [pairs.length]);
+    rows.whereIn(index.column, holders);
+  }
+  return q.whereIn(idColumn, rows) as Q;
 }
 
 /** Parameters per statement, below SQLite's 32,766 and PostgreSQL's 65,535. */

@@ -1,11 +1,12 @@
 import { z } from 'zod';
 import type { Actor } from '../../core/auth/roles.ts';
-import type { Conn } from '../../core/db.ts';
+import { type Conn, whereTextHolds } from '../../core/db.ts';
 import { id, optional } from '../../core/fields.ts';
 import { defineList } from '../../core/lists.ts';
 import { ACCOUNT_KIND_LABELS, type AccountKind } from './account-number.ts';
 import { NON_CARD_REASONS, type NonCardReason, nonCardReasonText } from './card-first.ts';
 import { whereRegionInScope } from '../../core/regions.ts';
+import { NAME_PIECES } from './repo.ts';
 
 /**
  * 社保卡优先 (qinghai 二(一)1–2): the people 在册 whose active payout account is not a social security card, with why
@@ -68,7 +69,7 @@ export function notOnCardQuery(db: Conn, actor: Pick<Actor, 'regionPath'>, filte
     // The kinds other than the card, by name: the count starts from those accounts (beneficiary_account_kind_person).
     .whereIn('a.kind', NOT_ON_CARD_KINDS)
     .select('p.id', 'p.name', 'p.id_masked', 'p.village_id', 'v.name as village_name', 'a.kind', 'a.bank_name', 'a.account_last4', 'a.non_card_reason', 'a.non_card_note');
-  if (filter.name) q.where('p.name', 'like', `%${filter.name}%`);
+  if (filter.name) whereTextHolds(q, 'p.id', filter.name, NAME_PIECES);
   if (filter.villageId) q.where('p.village_id', filter.villageId);
   if (filter.kind) q.where('a.kind', filter.kind);
   if (filter.reason === 'none') q.whereNull('a.non_card_reason');

@@ -2,14 +2,14 @@ import type { Knex } from 'knex';
 import { refuse } from '../../core/audit.ts';
 import type { Actor } from '../../core/auth/roles.ts';
 import type { FieldCrypto } from '../../core/crypto.ts';
-import { type Conn, type Db, countRows, idChunks, rowsWithIds, selectInChunks } from '../../core/db.ts';
+import { type Conn, type Db, countRows, idChunks, rowsWithIds, selectInChunks, whereTextHolds } from '../../core/db.ts';
 import { NotFoundError } from '../../core/errors.ts';
 import { giveWay } from '../../core/give-way.ts';
 import { defineList } from '../../core/lists.ts';
 import { pathIds, whereRegionInScope } from '../../core/regions.ts';
 import type { AccountKind } from './account-number.ts';
 import { STATUSES } from './model.ts';
-import { type AccountRow, type PersonRow, personQuery } from './repo.ts';
+import { type AccountRow, NAME_PIECES, type PersonRow, personQuery } from './repo.ts';
 import { registryFilters } from './schemas.ts';
 import { settleMoveMarks } from './life-event-queries.ts';
 
@@ -49,9 +49,9 @@ export function registryQuery(db: Conn, actor: Actor, filter: Partial<RegistryFi
   const q = whereRegionInScope(personQuery(db), 'p.village_id', actor, db)
     .leftJoin('beneficiary_account as a', 'a.active_person_id', 'p.id')
     .select('a.bank_name as account_bank', 'a.account_last4');
-  // Matched in the name index alone (narrow, every row) before any other table: a county of a million people answers in
-  // tens of ms where the scope's villages first would read each of their people.
-  if (filter.name) q.whereIn('p.id', db('beneficiary_person').where('name', 'like', `%${filter.name}%`).select('id'));
+  // Through the index of the names' pieces: a county of a million people answers in a few ms where LIKE read every
+  // person of the deployment.
+  if (filter.name) whereTextHolds(q, 'p.id', filter.name, NAME_PIECES);
   if (filter.idIndex) q.where('p.id_index', filter.idIndex);
   if (filter.villageId) q.where('p.village_id', filter.villageId);
   if (filter.status) q.where('p.status', filter.status);

@@ -1,4 +1,4 @@
-import type { Conn } from '../../core/db.ts';
+import type { Conn, PiecesIndex } from '../../core/db.ts';
 
 /** Person and account rows as the module reads them (no decrypted values here). */
 export interface PersonRow {
@@ -45,3 +45,6 @@ export function personQuery(db: Conn) {
     .join('core_region as v', 'v.id', 'p.village_id')
     .select('p.id', 'p.name', 'p.id_masked', 'p.birth_date', 'p.sex', 'p.village_id', 'v.name as village_name', 'p.household_id', 'p.relation', 'p.phone_masked', 'p.status', 'p.status_date', 'p.status_source', 'p.version');
 }
+
+/** The registry's index of the names' pieces (migration 20261210000100), read by core/db whereTextHolds. */
+export const NAME_PIECES: PiecesIndex = { table: 'beneficiary_person', column: 'name', pgFunction: 'beneficiary_name_pieces', sqliteTable: 'beneficiary_name_gram' };
