@@ -23,13 +23,13 @@ const USAGE = `用法：ykt <命令>
   verify-audit [--key-file 审计密钥文件]
                            校验审计日志哈希链和锚点，发现删改时以非零状态退出；
                            只需审计密钥（--key-file、YKT_AUDIT_KEY，或由 YKT_SECRET_KEY 推出）
-  audit-key                打印审计密钥，供审计机关核验审计日志（见 docs/audit-chain.md）
+  audit-key                打印审计密钥，供审计机关核验审计日志（见帮助页 /help/formats/audit-chain）
   backup                   立即备份 SQLite 数据库到 $YKT_DATA_DIR/backups（服务运行时也可执行）
   bench [--json] [--pg URL] 运行性能基准
   bank-sim --in 代发文件 --out 回盘文件 [--fail-rate 0.02] [--seed 1]
                            银行模拟器：读取代发文件，写出回盘文件（按比例模拟失败），用于演示和测试
   bank-sim --notices 告知文件 --out 发送结果文件 [--fail-rate 0.02] [--seed 1]
-                           同上，读取补贴发放告知文件，写出告知发送结果文件（docs/notice-format.md）`;
+                           同上，读取补贴发放告知文件，写出告知发送结果文件（见帮助页 /help/formats/notice-format）`;
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -99,7 +99,7 @@ async function main(argv: string[]): Promise<number> {
       process.stderr.write(
         [
           `审计密钥（HMAC-SM3，指纹 ${auditKeyId(auditKey)}）。供审计机关或审计管理员核验审计日志：`,
-          '  ykt verify-audit --key-file 密钥文件，或按 docs/audit-chain.md 用自备的 SM3/HMAC 工具重新计算哈希链。',
+          '  ykt verify-audit --key-file 密钥文件，或按平台帮助页 /help/formats/audit-chain 用自备的 SM3/HMAC 工具重新计算哈希链。',
           '它解不开任何加密字段，也推不出 YKT_SECRET_KEY；但持有它就能算出通过校验的记录，',
           '所以不要交给数据库管理员，也不要存入数据库。保存到文件：ykt audit-key > audit.key',
           '',

@@ -145,3 +145,97 @@ export function manual(): Manual {
   cached ??= loadManual();
   return cached;
 }
+
+/**
+ * The documents of the files the platform exchanges and of what auditors verify, served as help pages at
+ * /help/formats/<slug> to anyone (a bank's or a department's IT reads them before it has an account): the file
+ * formats (docs/*-format.md) and the documents that pages and the API name beside them. Their samples
+ * (docs/samples/) download from /help/formats/samples/<file>.
+ */
+export const DOCS_DIR = path.dirname(MANUAL_DIR);
+export const SAMPLES_DIR = path.join(DOCS_DIR, 'samples');
+/** Besides the formats: what auditors verify and search. (The other documents of docs/ are the developers', in English.) */
+const REFERENCE_EXTRA = ['audit-chain', 'audit-trail'];
+
+/** A sample's file name: lower-case letters, digits and dashes, a data file's extension. Nothing else is read from samples/. */
+export const SAMPLE_NAME = /^[a-z0-9][a-z0-9-]{0,80}\.(csv|txt|xlsx)$/;
+const SAMPLE_LINK = /^(?:\.\/)?samples\/([^/#?]+)$/;
+const DOC_LINK = /^(?:\.\/)?([a-z][a-z0-9-]*)\.md(#[\w\-\u4e00-\u9fff%]*)?$/;
+
+export interface ReferenceDoc {
+  slug: string;
+  title: string;
+  html: string;
+  /** The samples it links to (file names in samples/). */
+  samples: string[];
+}
+
+/** The slugs served: every *-format.md of `dir`, then the others named above, in name order each. */
+function referenceSlugs(dir: string): string[] {
+  const formats = fs.readdirSync(dir).flatMap((f) => (/^[a-z0-9-]+-format\.md$/.test(f) ? [f.slice(0, -3)] : [])).sort();
+  return [...formats, ...REFERENCE_EXTRA.filter((s) => fs.existsSync(path.join(dir, `${s}.md`)))];
+}
+
+/**
+ * Markdown of a reference document rendered with raw HTML off: links to a served document become its help page,
+ * links to a sample download it, links to anything else of the repository keep only their text.
+ */
+function referenceRenderer(served: ReadonlySet<string>, samples: string[]): Markdown {
+  const md = new MarkdownIt({ html: false, linkify: false, typographer: false });
+  md.renderer.rules.table_open = (tokens, idx, options, _env, self) => {
+    tokens[idx]!.attrSet('class', 'data');
+    return self.renderToken(tokens, idx, options);
+  };
+  md.core.ruler.push('reference_links', (state) => {
+    for (const block of state.tokens) {
+      if (!block.children) continue;
+      const kept = [];
+      let dropping = 0;
+      for (const token of block.children) {
+        if (token.type === 'link_open') {
+          const href = String(token.attrGet('href') ?? '');
+          const sample = SAMPLE_LINK.exec(href);
+          const doc = DOC_LINK.exec(href);
+          if (sample && SAMPLE_NAME.test(sample[1]!)) {
+            samples.push(sample[1]!);
+            token.attrSet('href', `/help/formats/samples/${sample[1]}`);
+            token.attrSet('download', '');
+            token.attrSet('data-hx-boost', 'false');
+          } else if (doc && served.has(doc[1]!)) {
+            token.attrSet('href', `/help/formats/${doc[1]}${doc[2] ?? ''}`);
+          } else if (!/^(https?:|mailto:|#)/.test(href)) {
+            dropping++;
+            continue;
+          }
+        } else if (token.type === 'link_close' && dropping) {
+          dropping--;
+          continue;
+        }
+        kept.push(token);
+      }
+      block.children = kept;
+    }
+  });
+  return md;
+}
+
+/** Read and render the reference documents of `dir` (docs/ by default). */
+export function loadReferenceDocs(dir = DOCS_DIR): Map<string, ReferenceDoc> {
+  const slugs = referenceSlugs(dir);
+  const served = new Set(slugs);
+  const docs = new Map<string, ReferenceDoc>();
+  for (const slug of slugs) {
+    const source = fs.readFileSync(path.join(dir, `${slug}.md`), 'utf8');
+    const samples: string[] = [];
+    const html = referenceRenderer(served, samples).render(source);
+    docs.set(slug, { slug, title: titleOf(source, slug), html, samples });
+  }
+  return docs;
+}
+
+let cachedDocs: Map<string, ReferenceDoc> | null = null;
+/** The reference documents of this deployment, read once per process. */
+export function referenceDocs(): Map<string, ReferenceDoc> {
+  cachedDocs ??= loadReferenceDocs();
+  return cachedDocs;
+}

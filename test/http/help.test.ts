@@ -4,7 +4,7 @@ import path from 'node:path';
 import { parse } from 'node-html-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_USERS } from '../../seeds/demo.ts';
-import { CHAPTERS, MANUAL_IMG_DIR, helpHref, loadManual } from '../../src/core/help.ts';
+import { CHAPTERS, DOCS_DIR, MANUAL_IMG_DIR, SAMPLES_DIR, helpHref, loadManual, loadReferenceDocs } from '../../src/core/help.ts';
 import { TEST_DB, type TestDb, agentFor, binaryParser, createSeededDb, login } from '../factories.ts';
 
 /** The manual served as help pages (/help, /help/<chapter>, /help/img/<file>): issue 16 item 8. */
@@ -122,5 +122,54 @@ describe(`the help pages (${TEST_DB})`, () => {
       expect(res.status, p).toBe(404);
       expect(res.text, p).not.toContain('"name": "ykt"');
     }
+  });
+
+  /** The file formats where users read them (issue 19 item 7): help pages, not paths in a repository. */
+  const docs = loadReferenceDocs();
+  const formatSlugs = fs.readdirSync(DOCS_DIR).filter((f) => f.endsWith('-format.md')).map((f) => f.slice(0, -3));
+
+  it('serves every file format and the audit documents to anyone, links rewritten, each sample downloading its bytes', async () => {
+    expect([...docs.keys()]).toEqual([...formatSlugs.sort(), 'audit-chain', 'audit-trail']);
+    const visitor = agentFor(t.core);
+    const index = parse((await visitor.get('/help/formats')).text);
+    expect(index.querySelectorAll('main ul.manual-chapters a').map((a) => a.getAttribute('href'))).toEqual([...docs.keys()].map((slug) => `/help/formats/${slug}`));
+    expect((await visitor.get('/help')).text).toContain('href="/help/formats"');
+    let samples = 0;
+    for (const doc of docs.values()) {
+      const page = await visitor.get(`/help/formats/${doc.slug}`);
+      expect(page.status, doc.slug).toBe(200);
+      const html = parse(page.text);
+      expect(html.querySelector('main h1')?.text, doc.slug).toBe(doc.title);
+      // Screens are in Chinese: the title of every document served.
+      expect(doc.title, doc.slug).toMatch(/[\u4e00-\u9fff]/);
+      for (const a of html.querySelectorAll('main article a')) {
+        const href = a.getAttribute('href')!;
+        expect(href, doc.slug).not.toMatch(/\.md(#|$)|^samples\//);
+        if (!href.startsWith('/help/formats/samples/')) continue;
+        expect(a.hasAttribute('download'), href).toBe(true);
+        expect(a.getAttribute('data-hx-boost'), href).toBe('false');
+        const file = href.split('/').at(-1)!;
+        const res = await visitor.get(href).buffer(true).parse(binaryParser);
+        expect(res.status, href).toBe(200);
+        expect(res.headers['content-disposition'], href).toBe(`attachment; filename*=UTF-8''${file}`);
+        expect(Buffer.compare(res.body as Buffer, fs.readFileSync(path.join(SAMPLES_DIR, file))), href).toBe(0);
+        samples++;
+      }
+    }
+    expect(samples).toBeGreaterThanOrEqual(12);
+    for (const p of ['/help/formats/architecture', '/help/formats/README', '/help/formats/samples/shots.json', '/help/formats/samples/..%2f..%2fpackage.json', '/help/formats/samples/unlisted.csv']) {
+      expect((await visitor.get(p)).status, p).toBe(404);
+    }
+  });
+
+  it('has no page, API description or command that sends a user to a path in the repository', async () => {
+    const named: string[] = [];
+    const walk = (dir: string): string[] => fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(path.join(dir, e.name)) : [path.join(dir, e.name)]));
+    for (const file of walk(path.join(import.meta.dirname, '../../views'))) if (/docs\/[\w-]+\.md/.test(fs.readFileSync(file, 'utf8'))) named.push(file);
+    expect(named).toEqual([]);
+    const agent = agentFor(t.core);
+    const openapi = (await agent.get('/api/v1/openapi.json')).text;
+    expect(openapi).not.toMatch(/docs\/[\w-]+\.md/);
+    expect(openapi).toContain('/help/formats/result-file-format');
   });
 });

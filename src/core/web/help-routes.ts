@@ -4,13 +4,14 @@ import type Router from '@koa/router';
 import type { Actor } from '../auth/roles.ts';
 import { hasRole } from '../auth/roles.ts';
 import { NotFoundError } from '../errors.ts';
-import { type Chapter, IMAGE_NAME, MANUAL_IMG_DIR, manual } from '../help.ts';
+import { type Chapter, IMAGE_NAME, MANUAL_IMG_DIR, SAMPLES_DIR, SAMPLE_NAME, manual, referenceDocs } from '../help.ts';
 import type { Web } from './web.ts';
 
 /**
  * The help pages: the manual (docs/manual/) at /help, each chapter at /help/<chapter>, its screenshots at
- * /help/img/<file>. Open without a session (session-middleware lists /help): a visitor reads the index and the
- * citizens' chapter and its images; the staff chapters ask for a login first.
+ * /help/img/<file>; the file formats and reference documents (docs/) at /help/formats/<slug>, their samples at
+ * /help/formats/samples/<file>. Open without a session (session-middleware lists /help): a visitor reads the index,
+ * the citizens' chapter and its images, and every format; the staff chapters ask for a login first.
  */
 export function helpRoutes(router: Router, web: Web): void {
   router.get('/help', (ctx) => {
@@ -38,6 +39,33 @@ export function helpRoutes(router: Router, web: Web): void {
     ctx.body = body;
   });
 
+  router.get('/help/formats', (ctx) => {
+    const docs = [...referenceDocs().values()];
+    web.render(ctx, 'core/help-formats.njk', {
+      title: '文件格式与说明',
+      formats: docs.filter((d) => d.slug.endsWith('-format')).map((d) => ({ href: `/help/formats/${d.slug}`, title: d.title })),
+      others: docs.filter((d) => !d.slug.endsWith('-format')).map((d) => ({ href: `/help/formats/${d.slug}`, title: d.title })),
+    });
+  });
+
+  router.get('/help/formats/samples/:file', async (ctx) => {
+    const file = String(ctx.params.file);
+    if (!SAMPLE_NAME.test(file) || ![...referenceDocs().values()].some((d) => d.samples.includes(file))) throw new NotFoundError('样例文件不存在');
+    let body: Buffer;
+    try {
+      body = await fs.promises.readFile(path.join(SAMPLES_DIR, file));
+    } catch {
+      throw new NotFoundError('样例文件不存在');
+    }
+    web.sendFile(ctx, file, SAMPLE_TYPES[path.extname(file)]!, body);
+  });
+
+  router.get('/help/formats/:slug', (ctx) => {
+    const doc = referenceDocs().get(String(ctx.params.slug));
+    if (!doc) throw new NotFoundError('没有这份说明');
+    web.render(ctx, 'core/help-format.njk', { title: doc.title, html: doc.html });
+  });
+
   router.get('/help/:chapter', (ctx) => {
     const chapter = manual().chapters.get(String(ctx.params.chapter));
     if (!chapter) throw new NotFoundError('没有这一章');
@@ -48,6 +76,13 @@ export function helpRoutes(router: Router, web: Web): void {
     web.render(ctx, 'core/help.njk', { title: chapter.title, html: chapter.html });
   });
 }
+
+/** The samples' types by extension (SAMPLE_NAME allows these alone). */
+const SAMPLE_TYPES: Record<string, string> = {
+  '.csv': 'text/csv; charset=utf-8',
+  '.txt': 'text/plain; charset=utf-8',
+  '.xlsx': 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
+};
 
 function link(c: Chapter): { href: string; title: string } {
   return { href: `/help/${c.slug}`, title: c.title };

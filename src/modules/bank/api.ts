@@ -48,7 +48,7 @@ export function bankApi(core: Core) {
       '/payouts/{roundId}/results': {
         post: {
           summary: '提交回盘结果',
-          description: '与上传回盘文件的规则相同（docs/result-file-format.md）：整批检查，可分次提交，同一批结果重复提交不做任何更改。',
+          description: '与上传回盘文件的规则相同（格式说明：/help/formats/result-file-format）：整批检查，可分次提交，同一批结果重复提交不做任何更改。',
           requestBody: jsonBody({
             type: 'object',
             required: ['results'],
@@ -65,7 +65,7 @@ export function bankApi(core: Core) {
       '/payouts/{roundId}': {
         get: {
           summary: '下载代发文件',
-          description: '与页面下载的文件相同（按下达时间生成，每次下载内容一致）；响应头 X-Checksum-SM3 为文件的 SM3 校验值。格式见 docs/payout-file-format.md。每次下载记入审计日志。',
+          description: '与页面下载的文件相同（按下达时间生成，每次下载内容一致）；响应头 X-Checksum-SM3 为文件的 SM3 校验值。格式说明：/help/formats/payout-file-format。每次下载记入审计日志。',
           parameters: [
             { name: 'roundId', in: 'path', required: true, schema: { type: 'integer' } },
             { name: 'format', in: 'query', required: false, schema: { type: 'string', enum: PAYOUT_FORMATS.map((f) => f.code), default: 'csv' } },

@@ -78,7 +78,7 @@ export function noticeApi(core: Core) {
         get: {
           summary: '获取待发送的补贴发放告知',
           description:
-            '代发协议约定经接口发送免费短信告知时使用（docs/notice-format.md）。返回本机构尚未回传发送结果的告知（含此前已获取、尚未确认的），按告知编号从小到大；新获取的告知记为“已交银行待确认”。银行按流水号找到账户及其预留手机号发送短信，每个告知编号只发送一次。每次获取记入审计日志。',
+            '代发协议约定经接口发送免费短信告知时使用（格式说明：/help/formats/notice-format）。返回本机构尚未回传发送结果的告知（含此前已获取、尚未确认的），按告知编号从小到大；新获取的告知记为“已交银行待确认”。银行按流水号找到账户及其预留手机号发送短信，每个告知编号只发送一次。每次获取记入审计日志。',
           parameters: [{ name: 'limit', in: 'query', required: false, description: '最多返回条数', schema: { type: 'integer', minimum: 1, maximum: 10000, default: 10000 } }],
           responses: {
             '200': {
