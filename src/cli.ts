@@ -6,7 +6,7 @@ import { checkAuditLog } from './core/audit-anchor.ts';
 import { auditKeyId } from './core/audit-key.ts';
 import { passwordPolicyError } from './core/auth/password.ts';
 import { ConfigError, loadAuditVerifierConfig, loadConfig } from './core/config.ts';
-import { backupSqlite } from './core/backup.ts';
+import { RestoreError, backupBeforeMigrating, backupSqlite, restoreSqlite } from './core/backup.ts';
 import { createDb, isPostgres, migrate } from './core/db.ts';
 import { ValidationError } from './core/errors.ts';
 import { createInitialAdmin } from './core/users.ts';
@@ -24,7 +24,10 @@ const USAGE = `用法：ykt <命令>
                            校验审计日志哈希链和锚点，发现删改时以非零状态退出；
                            只需审计密钥（--key-file、YKT_AUDIT_KEY，或由 YKT_SECRET_KEY 推出）
   audit-key                打印审计密钥，供审计机关核验审计日志（见帮助页 /help/formats/audit-chain）
-  backup                   立即备份 SQLite 数据库到 $YKT_DATA_DIR/backups（服务运行时也可执行）
+  backup                   立即备份 SQLite 数据库到 $YKT_DATA_DIR/backups（服务运行时也可执行），
+                           旁附 SM3 校验值和审计日志末条记录（<备份文件>.json）
+  restore <备份文件>        从备份恢复 SQLite 数据库：先核对 SM3，服务运行时拒绝；原库另存，
+                           恢复后校验审计日志哈希链
   bench [--json] [--pg URL] 运行性能基准
   bank-sim --in 代发文件 --out 回盘文件 [--fail-rate 0.02] [--seed 1]
                            银行模拟器：读取代发文件，写出回盘文件（按比例模拟失败），用于演示和测试
@@ -44,6 +47,8 @@ async function main(argv: string[]): Promise<number> {
       return demo();
     case 'migrate': {
       const core = createCore(loadConfig());
+      const kept = await backupBeforeMigrating(core.db, path.join(core.config.dataDir, 'backups'), core.config.backupKeep);
+      if (kept) process.stdout.write(`迁移前已备份到 ${kept}\n`);
       const applied = await migrate(core.db);
       await core.db.destroy();
       process.stdout.write(applied.length ? `已执行迁移：\n${applied.join('\n')}\n` : '数据库已是最新\n');
@@ -115,11 +120,31 @@ async function main(argv: string[]): Promise<number> {
           process.stderr.write('PostgreSQL 数据库请用 pg_dump 备份（见 README）\n');
           return 2;
         }
-        const { file, bytes } = await backupSqlite(core.db, path.join(core.config.dataDir, 'backups'), core.config.backupKeep);
-        process.stdout.write(`已备份到 ${file}（${(bytes / 1048576).toFixed(1)} MB）\n`);
+        const { file, bytes, manifest } = await backupSqlite(core.db, path.join(core.config.dataDir, 'backups'), core.config.backupKeep, new Date(), 'manual');
+        process.stdout.write(`已备份到 ${file}（${(bytes / 1048576).toFixed(1)} MB）\nSM3：${manifest.sm3}\n`);
+        if (manifest.audit) process.stdout.write(`审计日志末条：第 ${manifest.audit.lastId} 号，共 ${manifest.audit.count} 条（记入 ${file}.json）\n`);
         return 0;
       } finally {
         await core.db.destroy();
+      }
+    }
+    case 'restore': {
+      const [file] = rest;
+      if (!file) {
+        process.stderr.write('用法：ykt restore <备份文件>（如 data/backups/ykt-20261206-030000.sqlite，旁边须有同名的 .json 校验文件）\n');
+        return 2;
+      }
+      try {
+        const restored = await restoreSqlite(loadAuditVerifierConfig(process.env), file);
+        process.stdout.write(`已从 ${file} 恢复（备份时间 ${restored.manifest.createdAt}，SM3 核对一致）\n`);
+        process.stdout.write(`审计日志完整：已校验 ${restored.auditRows} 条记录，末条与备份时记下的一致\n`);
+        if (restored.keptAside) process.stdout.write(`原数据库已另存为 ${restored.keptAside}\n`);
+        if (restored.previousAnchor) process.stdout.write(`原锚点文件已另存为 ${restored.previousAnchor}：备份之后的审计记录不在恢复的库中，请告知审计管理员\n`);
+        return 0;
+      } catch (err) {
+        if (!(err instanceof RestoreError)) throw err;
+        process.stderr.write(`${err.message}\n`);
+        return 1;
       }
     }
     case 'bank-sim': {

@@ -1,10 +1,12 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import path from 'node:path';
 import { composeTasks, createApp } from './app.ts';
 import type { Config } from './core/config.ts';
 import type { Core } from './core/context.ts';
 import { createFieldCrypto } from './core/crypto.ts';
-import { createDb, migrate } from './core/db.ts';
+import { backupBeforeMigrating, markServing } from './core/backup.ts';
+import { createDb, isPostgres, migrate } from './core/db.ts';
 import { Scheduler } from './core/scheduler.ts';
 import { sealSettlementAccounts } from './modules/agreement/index.ts';
 
@@ -20,12 +22,15 @@ export function createCore(config: Config, options: { schema?: string } = {}): C
 }
 
 /**
- * Entry: connect, migrate (safe when two processes start together), finish what a migration left for the field key
- * (which migrations do not have), start the scheduler, listen.
+ * Entry: connect, migrate (safe when two processes start together; on SQLite a database migrated forward by a newer
+ * version is backed up first), finish what a migration left for the field key (which migrations do not have), start
+ * the scheduler, listen. An SQLite database is marked as in use (`<file>.serving`) while the server runs, so that
+ * `ykt restore` refuses to replace it.
  */
 export async function start(config: Config, options: { logRequests?: boolean; beforeListen?: (core: Core) => Promise<void> } = {}): Promise<Running> {
   const core = createCore(config);
   try {
+    await backupBeforeMigrating(core.db, path.join(config.dataDir, 'backups'), config.backupKeep);
     await migrate(core.db);
     await sealSettlementAccounts(core);
     await options.beforeListen?.(core);
@@ -43,6 +48,7 @@ export async function start(config: Config, options: { logRequests?: boolean; be
     server.once('error', reject);
     server.listen(config.port, config.host, () => resolve());
   });
+  const unmark = isPostgres(core.db) ? () => undefined : markServing(path.resolve(config.databaseUrl));
   const { port } = server.address() as AddressInfo;
   const host = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
   return {
@@ -54,6 +60,7 @@ export async function start(config: Config, options: { logRequests?: boolean; be
       server.closeAllConnections();
       await scheduler.stop();
       await core.db.destroy();
+      unmark();
     },
   };
 }

@@ -147,6 +147,15 @@ class DirectoryMigrationSource implements Knex.MigrationSource<string> {
   }
 }
 
+/** How many migrations the database holds, and the names of those it lacks (a database never migrated holds none). */
+export async function pendingMigrations(db: Db): Promise<{ applied: number; pending: string[] }> {
+  const source = new DirectoryMigrationSource();
+  const files = await source.getMigrations();
+  if (!(await db.schema.hasTable('knex_migrations'))) return { applied: 0, pending: files };
+  const done = new Set(((await db('knex_migrations').select('name')) as { name: string }[]).map((m) => m.name));
+  return { applied: done.size, pending: files.filter((f) => !done.has(f)) };
+}
+
 /**
  * Bring the schema up to date. On PostgreSQL a session-level advisory lock is held around the migration,
  * so that two processes starting together migrate once and the second waits instead of failing.

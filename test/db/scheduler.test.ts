@@ -3,8 +3,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { verifyAuditChain } from '../../src/core/audit.ts';
-import { backupSqlite } from '../../src/core/backup.ts';
-import { createDb, inTransaction } from '../../src/core/db.ts';
+import { backupBeforeMigrating, backupSqlite, sm3OfFile } from '../../src/core/backup.ts';
+import { createDb, inTransaction, migrate, pendingMigrations } from '../../src/core/db.ts';
 import { emitEvent, dispatchEvents } from '../../src/core/events.ts';
 import { Scheduler, type TaskDefinition, nextRunAfter } from '../../src/core/scheduler.ts';
 import { coreTasks } from '../../src/core/tasks.ts';
@@ -161,7 +161,12 @@ describe(`scheduler (${TEST_DB})`, () => {
     await backupSqlite(t.core.db, dir, 2, new Date('2026-11-22T19:00:00Z'));
     const third = await backupSqlite(t.core.db, dir, 2, new Date('2026-11-23T19:00:00Z'));
     expect(third.removed).toEqual([path.basename(first.file)]);
-    expect(fs.readdirSync(dir).sort()).toEqual(['ykt-20261122-190000.sqlite', 'ykt-20261123-190000.sqlite']);
+    // Each copy with its manifest: SM3, last migration, the audit chain's last row.
+    expect(fs.readdirSync(dir).sort()).toEqual(['ykt-20261122-190000.sqlite', 'ykt-20261122-190000.sqlite.json', 'ykt-20261123-190000.sqlite', 'ykt-20261123-190000.sqlite.json']);
+    const manifest = JSON.parse(fs.readFileSync(`${third.file}.json`, 'utf8'));
+    expect(manifest).toEqual(third.manifest);
+    expect(manifest.sm3).toBe(await sm3OfFile(third.file));
+    expect(manifest.reason).toBe('scheduled');
 
     // Restore: the copy opens as a database of its own, passes SQLite's integrity check and the audit chain.
     const restored = createDb(third.file);
@@ -172,5 +177,24 @@ describe(`scheduler (${TEST_DB})`, () => {
     } finally {
       await restored.destroy();
     }
+  });
+
+  it.runIf(TEST_DB === 'sqlite')('backs a database up before a newer version migrates it forward, and only then', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ykt-upgrade-'));
+    extraDirs.push(dir);
+    t = await createTestDb({ migrate: false });
+    expect(await backupBeforeMigrating(t.core.db, dir, 3)).toBeNull(); // a fresh database: nothing to keep
+    await migrate(t.core.db);
+    expect(await backupBeforeMigrating(t.core.db, dir, 3)).toBeNull(); // up to date: nothing will change
+    // As if the newest migration came with a newer version.
+    const newest = (await t.core.db('knex_migrations').orderBy('id', 'desc').first()) as { id: number; name: string };
+    await t.core.db('knex_migrations').where({ id: newest.id }).del();
+    const { pending } = await pendingMigrations(t.core.db);
+    expect(pending).toEqual([newest.name]);
+    const file = await backupBeforeMigrating(t.core.db, dir, 3);
+    const manifest = JSON.parse(fs.readFileSync(`${file}.json`, 'utf8'));
+    expect(manifest.reason).toBe('before-migration');
+    expect(manifest.migration).not.toBe(newest.name);
+    expect(manifest.migration < newest.name).toBe(true);
   });
 });
