@@ -79,6 +79,15 @@ export function helpHref(href: string): string {
   return CHAPTERS.some((c) => c.slug === m[1]) ? `/help/${m[1]}${m[2] ?? ''}` : href;
 }
 
+/** Tables look like the platform's own (static/app.css .data), and a wide one scrolls by itself on a phone, not the page. */
+function tableRules(md: Markdown): void {
+  md.renderer.rules.table_open = (tokens, idx, options, _env, self) => {
+    tokens[idx]!.attrSet('class', 'data');
+    return `<div class="table-scroll">${self.renderToken(tokens, idx, options)}`;
+  };
+  md.renderer.rules.table_close = (tokens, idx, options, _env, self) => `${self.renderToken(tokens, idx, options)}</div>`;
+}
+
 function renderer(dir: string, images: string[]): Markdown {
   const md = new MarkdownIt({ html: false, linkify: false, typographer: false });
   const defaultLink = md.renderer.rules.link_open ?? ((tokens, idx, options, _env, self) => self.renderToken(tokens, idx, options));
@@ -88,11 +97,7 @@ function renderer(dir: string, images: string[]): Markdown {
     if (href) token.attrSet('href', helpHref(String(href)));
     return defaultLink(tokens, idx, options, env, self);
   };
-  // Tables look like the platform's own (static/app.css .data).
-  md.renderer.rules.table_open = (tokens, idx, options, _env, self) => {
-    tokens[idx]!.attrSet('class', 'data');
-    return self.renderToken(tokens, idx, options);
-  };
+  tableRules(md);
   md.renderer.rules.image = (tokens, idx, options, _env, self) => {
     const token = tokens[idx]!;
     const src = String(token.attrGet('src') ?? '');
@@ -182,10 +187,7 @@ function referenceSlugs(dir: string): string[] {
  */
 function referenceRenderer(served: ReadonlySet<string>, samples: string[]): Markdown {
   const md = new MarkdownIt({ html: false, linkify: false, typographer: false });
-  md.renderer.rules.table_open = (tokens, idx, options, _env, self) => {
-    tokens[idx]!.attrSet('class', 'data');
-    return self.renderToken(tokens, idx, options);
-  };
+  tableRules(md);
   md.core.ruler.push('reference_links', (state) => {
     for (const block of state.tokens) {
       if (!block.children) continue;
