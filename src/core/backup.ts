@@ -4,7 +4,7 @@ import path from 'node:path';
 import sqlite3 from 'sqlite3';
 import type { AuditAnchorPoint } from './audit.ts';
 import { ANCHOR_FILE, checkAuditLog } from './audit-anchor.ts';
-import type { AuditVerifierConfig } from './config.ts';
+import { type AuditVerifierConfig, isPostgresUrl } from './config.ts';
 import { type Db, createDb, isPostgres, pendingMigrations } from './db.ts';
 
 /**
@@ -32,6 +32,9 @@ export interface BackupManifest {
 }
 
 export type BackupReason = 'scheduled' | 'manual' | 'before-migration';
+
+/** A moment as the backups' file names write it: YYYYMMDD-HHMMSS, UTC. */
+const stampOf = (now: Date) => now.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
 
 /** A restore refused or failed, with what the operator should know, in Chinese. */
 export class RestoreError extends Error {}
@@ -61,8 +64,7 @@ async function factsOf(file: string): Promise<Pick<BackupManifest, 'migration' |
 
 export async function backupSqlite(db: Db, dir: string, keep: number, now = new Date(), reason: BackupReason = 'scheduled'): Promise<{ file: string; bytes: number; removed: string[]; manifest: BackupManifest }> {
   fs.mkdirSync(dir, { recursive: true });
-  const stamp = now.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
-  const file = path.join(dir, `${BACKUP_PREFIX}${stamp}.sqlite`);
+  const file = path.join(dir, `${BACKUP_PREFIX}${stampOf(now)}.sqlite`);
   const partial = `${file}.partial`;
   fs.rmSync(partial, { force: true });
   await db.raw('VACUUM INTO ?', [partial]);
@@ -103,7 +105,7 @@ export async function backupBeforeMigrating(db: Db, dir: string, keep: number): 
 }
 
 /** The file beside an SQLite database that says a server is using it: its process id. */
-export const servingMark = (databaseFile: string) => `${databaseFile}.serving`;
+const servingMark = (databaseFile: string) => `${databaseFile}.serving`;
 
 /** Mark the database as in use by this process (`ykt serve`); the returned function removes the mark. */
 export function markServing(databaseFile: string): () => void {
@@ -148,7 +150,7 @@ const SIDE_FILES = ['', '-wal', '-shm'];
  * the replaced database is put back.
  */
 export async function restoreSqlite(config: AuditVerifierConfig, backupFile: string, now = new Date()): Promise<RestoreOutcome> {
-  if (/^postgres(ql)?:\/\//.test(config.databaseUrl)) throw new RestoreError('PostgreSQL 数据库请用 pg_restore 从 pg_dump 的备份恢复（见 README）');
+  if (isPostgresUrl(config.databaseUrl)) throw new RestoreError('PostgreSQL 数据库请用 pg_restore 从 pg_dump 的备份恢复（见 README）');
   const target = path.resolve(config.databaseUrl);
   if (!fs.existsSync(backupFile)) throw new RestoreError(`找不到备份文件 ${backupFile}`);
   let manifest: BackupManifest;
@@ -163,7 +165,7 @@ export async function restoreSqlite(config: AuditVerifierConfig, backupFile: str
   const pid = servingProcess(target);
   if (pid !== null) throw new RestoreError(`服务正在使用数据库 ${target}（进程 ${pid}）：请先停止服务再恢复，未恢复`);
 
-  const stamp = now.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
+  const stamp = stampOf(now);
   const aside = fs.existsSync(target) ? `${target}.before-restore-${stamp}` : null;
   if (aside) for (const s of SIDE_FILES) if (fs.existsSync(target + s)) fs.renameSync(target + s, aside + s);
   const anchorFile = path.join(config.dataDir, ANCHOR_FILE);
@@ -182,16 +184,18 @@ export async function restoreSqlite(config: AuditVerifierConfig, backupFile: str
     throw new RestoreError(`无法写入 ${target}：${(err as Error).message}；原数据库已放回`);
   }
   const db = createDb(target);
+  let check: Awaited<ReturnType<typeof checkAuditLog>>;
+  let rows = 0;
   try {
-    const check = await checkAuditLog(db, config, manifest.audit ? [manifest.audit] : [], 'ykt restore');
-    const rows = check.ok ? Number(((await db('core_audit').count({ n: '*' }).first()) as { n: number }).n) : 0;
-    if (!check.ok || rows !== (manifest.audit?.count ?? 0)) {
-      await db.destroy();
-      putBack();
-      throw new RestoreError(`恢复后的审计日志校验未通过：${check.ok ? `有 ${rows} 条，备份时为 ${manifest.audit?.count ?? 0} 条` : check.problem}；原数据库已放回，未恢复`);
-    }
-    return { manifest, keptAside: aside, auditRows: rows, previousAnchor };
+    check = await checkAuditLog(db, config, manifest.audit ? [manifest.audit] : [], 'ykt restore');
+    if (check.ok) rows = Number(((await db('core_audit').count({ n: '*' }).first()) as { n: number }).n);
   } finally {
-    await db.destroy().catch(() => undefined);
+    await db.destroy(); // closed before its files are moved back
   }
+  const recorded = manifest.audit?.count ?? 0;
+  if (!check.ok || rows !== recorded) {
+    putBack();
+    throw new RestoreError(`恢复后的审计日志校验未通过：${check.ok ? `有 ${rows} 条，备份时为 ${recorded} 条` : check.problem}；原数据库已放回，未恢复`);
+  }
+  return { manifest, keptAside: aside, auditRows: rows, previousAnchor };
 }

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { verifyAuditChain } from '../../src/core/audit.ts';
-import { backupBeforeMigrating, backupSqlite, sm3OfFile } from '../../src/core/backup.ts';
+import { backupBeforeMigrating, backupSqlite, restoreSqlite, sm3OfFile } from '../../src/core/backup.ts';
 import { createDb, inTransaction, migrate, pendingMigrations } from '../../src/core/db.ts';
 import { emitEvent, dispatchEvents } from '../../src/core/events.ts';
 import { Scheduler, type TaskDefinition, nextRunAfter } from '../../src/core/scheduler.ts';
@@ -177,6 +177,29 @@ describe(`scheduler (${TEST_DB})`, () => {
     } finally {
       await restored.destroy();
     }
+  });
+
+  it.runIf(TEST_DB === 'sqlite')('puts the replaced database back when the restored audit chain does not verify', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ykt-restore-'));
+    extraDirs.push(dir);
+    t = await createSeededDb({ dataDir: dir });
+    const { file } = await backupSqlite(t.core.db, path.join(dir, 'backups'), 3);
+    // A copy whose log was altered before its digest was taken (a backup of an already tampered database).
+    const copy = createDb(file);
+    await copy.raw('DROP TRIGGER core_audit_no_update');
+    await copy('core_audit').where({ id: 1 }).update({ summary: '{}' });
+    await copy.destroy();
+    const manifest = JSON.parse(fs.readFileSync(`${file}.json`, 'utf8'));
+    fs.writeFileSync(`${file}.json`, JSON.stringify({ ...manifest, sm3: await sm3OfFile(file) }));
+    const users = Number(((await t.core.db('core_user').count({ n: '*' }).first()) as { n: number }).n);
+    await t.core.db('core_user').where({ username: 'admin' }).update({ display_name: '备份之后改的' });
+    await t.core.db.destroy();
+
+    await expect(restoreSqlite(t.core.config, file)).rejects.toThrow('恢复后的审计日志校验未通过');
+    const back = t.connectAgain().db;
+    expect(Number(((await back('core_user').count({ n: '*' }).first()) as { n: number }).n)).toBe(users);
+    expect((await back('core_user').where({ username: 'admin' }).first()).display_name).toBe('备份之后改的');
+    expect(fs.readdirSync(path.dirname(t.url)).filter((f) => f.includes('before-restore'))).toEqual([]);
   });
 
   it.runIf(TEST_DB === 'sqlite')('backs a database up before a newer version migrates it forward, and only then', async () => {

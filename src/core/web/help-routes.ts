@@ -27,37 +27,21 @@ export function helpRoutes(router: Router, web: Web): void {
     const file = String(ctx.params.file);
     const actor = ctx.state.actor as Actor | undefined;
     if (!IMAGE_NAME.test(file) || (!actor && !manual().publicImages.has(file))) throw new NotFoundError('图片不存在');
-    const full = path.join(MANUAL_IMG_DIR, file);
-    let body: Buffer;
-    try {
-      body = await fs.promises.readFile(full);
-    } catch {
-      throw new NotFoundError('图片不存在');
-    }
+    const body = await readOr404(path.join(MANUAL_IMG_DIR, file), '图片不存在');
     ctx.type = 'image/png';
     ctx.set('Cache-Control', 'private, max-age=86400');
     ctx.body = body;
   });
 
   router.get('/help/formats', (ctx) => {
-    const docs = [...referenceDocs().values()];
-    web.render(ctx, 'core/help-formats.njk', {
-      title: '文件格式与说明',
-      formats: docs.filter((d) => d.slug.endsWith('-format')).map((d) => ({ href: `/help/formats/${d.slug}`, title: d.title })),
-      others: docs.filter((d) => !d.slug.endsWith('-format')).map((d) => ({ href: `/help/formats/${d.slug}`, title: d.title })),
-    });
+    const docs = [...referenceDocs().values()].map((d) => ({ href: `/help/formats/${d.slug}`, title: d.title, format: d.slug.endsWith('-format') }));
+    web.render(ctx, 'core/help-formats.njk', { title: '文件格式与说明', formats: docs.filter((d) => d.format), others: docs.filter((d) => !d.format) });
   });
 
   router.get('/help/formats/samples/:file', async (ctx) => {
     const file = String(ctx.params.file);
     if (!SAMPLE_NAME.test(file) || ![...referenceDocs().values()].some((d) => d.samples.includes(file))) throw new NotFoundError('样例文件不存在');
-    let body: Buffer;
-    try {
-      body = await fs.promises.readFile(path.join(SAMPLES_DIR, file));
-    } catch {
-      throw new NotFoundError('样例文件不存在');
-    }
-    web.sendFile(ctx, file, SAMPLE_TYPES[path.extname(file)]!, body);
+    web.sendFile(ctx, file, SAMPLE_TYPES[path.extname(file)]!, await readOr404(path.join(SAMPLES_DIR, file), '样例文件不存在'));
   });
 
   router.get('/help/formats/:slug', (ctx) => {
@@ -75,6 +59,15 @@ export function helpRoutes(router: Router, web: Web): void {
     }
     web.render(ctx, 'core/help.njk', { title: chapter.title, html: chapter.html });
   });
+}
+
+/** A file of the documentation, or 404 with `message` when it cannot be read. */
+async function readOr404(file: string, message: string): Promise<Buffer> {
+  try {
+    return await fs.promises.readFile(file);
+  } catch {
+    throw new NotFoundError(message);
+  }
 }
 
 /** The samples' types by extension (SAMPLE_NAME allows these alone). */
