@@ -116,10 +116,19 @@ export function coreAuditVocabulary(tasks: TaskDefinition[], deadlineRules: Dead
         label: '新增地区',
         sentence: (s) => {
           const after = s.part('after');
-          return `在${after.text('parent')}下新增${after.choice('level', REGION_LEVEL_LABELS)}“${after.text('name')}”`;
+          return clauses(`在${after.text('parent')}下新增${after.choice('level', REGION_LEVEL_LABELS)}“${after.text('name')}”`, after.regionCode('code') && `区划代码 ${after.regionCode('code')}`, s.text('via') === 'import' && '按区划代码文件导入');
         },
       },
-      'region.rename': { label: '地区更名', sentence: (s) => `由“${s.part('before').text('name')}”更名为“${s.part('after').text('name')}”` },
+      'region.rename': { label: '地区更名', sentence: (s) => clauses(`由“${s.part('before').text('name')}”更名为“${s.part('after').text('name')}”`, s.text('via') === 'import' && '按区划代码文件导入') },
+      'region.code': { label: '设置区划代码', sentence: (s) => clauses(`“${s.text('name')}”的统计用区划代码设为 ${s.part('after').regionCode('code')}`, s.text('via') === 'import' && '按区划代码文件导入') },
+      'region.import': {
+        label: '导入区划代码',
+        sentence: (s) =>
+          clauses(
+            `${s.text('county')}：文件“${s.text('file')}”（SHA-256 ${s.text('sha256').slice(0, 16)}…）共 ${s.count('rows')} 行`,
+            `新增 ${s.count('created')} 个，设置代码 ${s.count('coded')} 个，更名 ${s.count('renamed')} 个，未变化 ${s.count('unchanged')} 个`,
+          ),
+      },
       'org.create': {
         label: '新增单位',
         sentence: (s) => {

@@ -62,6 +62,15 @@ export class AuditSummary {
     return Number.isFinite(n) ? n : 0;
   }
 
+  /**
+   * A 统计用区划代码 (6, 9 or 12 digits), which text() would take for an account number and leave out; the empty text
+   * for anything else.
+   */
+  regionCode(key: string): string {
+    const v = this.values[key];
+    return typeof v === 'string' && /^\d{6}(\d{3}){0,2}$/.test(v) ? v : '';
+  }
+
   /** An amount in fen as "1,234.50 元". */
   yuan(key: string): string {
     const n = this.count(key);

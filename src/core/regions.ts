@@ -65,8 +65,33 @@ export async function regionInScope(db: Db, actor: Actor, id: number): Promise<R
   return region;
 }
 
+/** The regions in the actor's subtree, in tree order (inTreeOrder). */
 export async function listRegionsInScope(db: Conn, actor: Pick<Actor, 'regionPath'>): Promise<Region[]> {
-  return db('core_region').where('path', 'like', `${actor.regionPath}%`).orderBy('path');
+  return inTreeOrder(await db('core_region').where('path', 'like', `${actor.regionPath}%`));
+}
+
+/**
+ * Regions as a list shows them: each under its parent, and the children of a parent in the order of their 统计用区划代码
+ * (the statistics bureau's order, which county staff know), those without a code after them in the order they were
+ * added. Regions whose parent is not in the list start the list, in the same order.
+ */
+export function inTreeOrder<R extends Pick<Region, 'id' | 'parent_id' | 'code'>>(regions: R[]): R[] {
+  const children = new Map<number | null, R[]>();
+  const ids = new Set(regions.map((r) => r.id));
+  for (const r of regions) {
+    const key = r.parent_id !== null && ids.has(r.parent_id) ? r.parent_id : null;
+    children.set(key, [...(children.get(key) ?? []), r]);
+  }
+  const byCode = (a: R, b: R) => (a.code === null) !== (b.code === null) ? (a.code === null ? 1 : -1) : (a.code ?? '').localeCompare(b.code ?? '') || a.id - b.id;
+  const out: R[] = [];
+  const walk = (parent: number | null) => {
+    for (const r of (children.get(parent) ?? []).sort(byCode)) {
+      out.push(r);
+      walk(r.id);
+    }
+  };
+  walk(null);
+  return out;
 }
 
 /** Ancestors from the root down to the region itself, for breadcrumbs and "县 › 镇 › 村" labels. */
@@ -88,6 +113,38 @@ function requireAdmin(actor: Actor): void {
   if (!hasRole(actor, 'admin')) throw new ForbiddenError('只有系统管理员可以管理地区和单位');
 }
 
+/** A 统计用区划代码 as a file or a form may give it may give it (2/4/6/9/12 digits, padded with zeros to 12 or not), as the platform keeps it, with its level. */
+export function readRegionCode(text: string): { code: string; level: RegionLevel } | string {
+  if (!/^\d+$/.test(text)) return '应为数字（统计用区划代码，12 位）';
+  let digits = text;
+  if (digits.length === 12) {
+    if (digits.endsWith('000000')) digits = digits.slice(0, 6);
+    else if (digits.endsWith('000')) digits = digits.slice(0, 9);
+  }
+  if (digits.length === 2) digits += '0000';
+  else if (digits.length === 4) digits += '00';
+  if (digits.length === 6) {
+    if (digits.startsWith('00')) return '省级代码不能为 00';
+    const level: RegionLevel = digits.endsWith('0000') ? 'province' : digits.endsWith('00') ? 'city' : 'county';
+    return { code: digits, level };
+  }
+  if (digits.length === 9) return digits.endsWith('000') ? '乡镇代码的末 3 位不能为 000' : { code: digits, level: 'township' };
+  if (digits.length === 12) return { code: digits, level: 'village' };
+  return `位数不对（${text.length} 位）：县级代码为 6 位，乡镇 9 位，村（社区）12 位；也可都写成 12 位，末尾补 0`;
+}
+
+/** The code of the region a code lies under (a village's township, a township's county …), as kept. */
+export function parentCode(code: string, level: RegionLevel): string | null {
+  if (level === 'village') return code.slice(0, 9);
+  if (level === 'township') return code.slice(0, 6);
+  if (level === 'county') return `${code.slice(0, 4)}00`;
+  if (level === 'city') return `${code.slice(0, 2)}0000`;
+  return null;
+}
+
+/** How many leading digits of a code name its parent (a village's first 9 its township …). */
+export const PARENT_DIGITS: Record<RegionLevel, number> = { province: 0, city: 2, county: 4, township: 6, village: 9 };
+
 export interface NewRegion {
   parentId: number;
   name: string;
@@ -100,28 +157,37 @@ export async function createRegion(db: Db, actor: Actor, input: NewRegion): Prom
   const parent = await regionInScope(db, actor, input.parentId);
   const level = REGION_LEVELS[REGION_LEVELS.indexOf(parent.level) + 1];
   if (!level) throw new ValidationError({ parentId: `${REGION_LEVEL_LABELS[parent.level]}之下不能再设下级地区` });
+  let code: string | null = null;
+  if (input.code) {
+    // The same rules as the import of the bureau's codes (core/region-import.ts): the length says the level, and
+    // each code starts with its parent's.
+    const read = readRegionCode(input.code);
+    if (typeof read === 'string') throw new ValidationError({ code: `统计用区划代码${read}` });
+    if (read.level !== level) throw new ValidationError({ code: `这是${REGION_LEVEL_LABELS[read.level]}的代码，而新地区是${REGION_LEVEL_LABELS[level]}` });
+    if (parent.code && parentCode(read.code, read.level) !== parent.code) throw new ValidationError({ code: `应以上级“${parent.name}”的代码 ${parent.code.slice(0, PARENT_DIGITS[level])} 开头` });
+    code = read.code;
+  }
   return inTransaction(db, async (trx) => {
     const clash = await trx('core_region').where({ parent_id: parent.id, name: input.name }).first();
     if (clash) throw new ValidationError({ name: `“${parent.name}”下已有名为“${input.name}”的地区` });
-    if (input.code && (await trx('core_region').where({ code: input.code }).first())) {
-      throw new ValidationError({ code: `行政区划代码 ${input.code} 已被使用` });
-    }
-    const region = await insertRegion(trx, parent, level, input.name, input.code || null);
+    if (code && (await trx('core_region').where({ code }).first())) throw new ValidationError({ code: `区划代码 ${code} 已被使用` });
+    const region = await insertRegion(trx, parent, level, input.name, code);
     await recordAudit(trx, actor, { action: 'region.create', objectType: 'region', objectId: region.id, summary: { after: { name: input.name, level, parent: parent.name } } });
     return region;
   });
 }
 
 /** Insert a region under parent (null: a root). Callers check names and scope and write the audit row. */
-export async function insertRegion(trx: Tx, parent: Region | null, level: RegionLevel, name: string, code: string | null = null): Promise<Region> {
+export async function insertRegion(trx: Tx, parent: Region | null, level: RegionLevel, name: string, code: string | null = null, options = { analyze: true }): Promise<Region> {
   const parentPath = parent?.path ?? '/';
   // The path holds the new id, known only after the insert: a placeholder unique within this transaction.
   const id = await insertReturningId(trx, 'core_region', { parent_id: parent?.id ?? null, level, name, code, path: `${parentPath}new/`, created_at: nowIso() });
   const path = `${parentPath}${id}/`;
   await trx('core_region').where({ id }).update({ path });
   // Every scoped query joins the region tree: planned without its statistics (a table this small never reaches
-  // autovacuum's threshold), a township's home page read every person of the township. Small, it is analyzed anew.
-  await analyzeTable(trx, 'core_region');
+  // autovacuum's threshold), a township's home page read every person of the township. Small, it is analyzed anew
+  // (once at the end, by a caller that adds many).
+  if (options.analyze) await analyzeTable(trx, 'core_region');
   return { id, parent_id: parent?.id ?? null, level, code, name, path };
 }
 

@@ -5,10 +5,12 @@ import { type Actor, INCOMPATIBLE_ROLES, ROLE_LABELS } from '../auth/roles.ts';
 import { formatDateTime } from '../dates.ts';
 import { NotFoundError, ValidationError } from '../errors.ts';
 import { parseId, validate } from '../http/validate.ts';
+import { uploadedFile } from '../http/upload.ts';
+import { importRegions } from '../region-import.ts';
 import { createOrg, createRegion, listOrgsInScope, listRegionsInScope, renameRegion } from '../regions.ts';
 import { createUser, getUser, isThreeOfficer, listUsers, resetUserPassword, resetUserTotp, unlockUser, updateUser } from '../users.ts';
 import { presentRegionOptions, presentUser, roleOptions } from './presenters.ts';
-import { apiTokenSchema, orgCreateSchema, regionCreateSchema, regionRenameSchema, userCreateSchema, userListQuerySchema, userUpdateSchema } from './schemas.ts';
+import { apiTokenSchema, orgCreateSchema, regionCreateSchema, regionImportSchema, regionRenameSchema, userCreateSchema, userListQuerySchema, userUpdateSchema } from './schemas.ts';
 import type { Web } from './web.ts';
 
 const PAGE_SIZE = 50;
@@ -226,6 +228,7 @@ export function adminRoutes(router: Router, web: Web): void {
       {
         title: '地区与单位',
         regions: presentRegionOptions(regions),
+        counties: regions.filter((r) => r.level === 'county').map((r) => ({ value: r.id, label: r.code ? `${r.name}（${r.code}）` : r.name })),
         orgs: orgs.map((o) => ({ ...o, kindLabel: o.kind === 'bank' ? '代发金融机构' : '业务主管部门' })),
         ...data,
       },
@@ -244,6 +247,29 @@ export function adminRoutes(router: Router, web: Web): void {
       if (!(err instanceof ValidationError)) throw err;
       await regionsPage(ctx, actor, { regionErrors: err.fieldErrors, regionValues: ctx.request.body }, 422);
     }
+  });
+
+  router.post('/admin/regions/import', async (ctx) => {
+    const actor = await admin(ctx);
+    const body = ctx.request.body as Record<string, unknown>;
+    const values = { countyId: body.countyId };
+    const file = uploadedFile(ctx);
+    let countyId: number | null = null;
+    let errors: Record<string, string> = {};
+    try {
+      countyId = validate(regionImportSchema, body).countyId;
+    } catch (err) {
+      if (!(err instanceof ValidationError)) throw err;
+      errors = err.fieldErrors;
+    }
+    if (!file) errors.file = '请选择要导入的区划代码文件（Excel 或 CSV）';
+    if (countyId === null || !file) return regionsPage(ctx, actor, { importErrors: errors, importValues: values }, 422);
+    const result = await importRegions(core.db, actor, countyId, file);
+    if (!result.ok) return regionsPage(ctx, actor, { importRefusal: await web.importRefusal(ctx, '地区导入', file.name, result.errors, result.report!), importValues: values }, 422);
+    const changed = result.created + result.coded + result.renamed;
+    const kept = result.notInFile ? `；本县已有、文件中没有的 ${result.notInFile} 个地区保持不变` : '';
+    const message = changed === 0 ? `地区表已与文件一致，本次没有做任何更改${kept}` : `地区导入完成：新增 ${result.created} 个，设置代码 ${result.coded} 个，更名 ${result.renamed} 个，未变化 ${result.unchanged} 个${kept}`;
+    await web.redirectWith(ctx, '/admin/regions', { kind: 'success', message });
   });
 
   router.post('/admin/regions/:id/rename', async (ctx) => {

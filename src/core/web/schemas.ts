@@ -50,6 +50,8 @@ export const regionCreateSchema = z.object({
   code: z.preprocess((v) => (v === '' ? undefined : v), z.string().trim().regex(/^\d{6,12}$/, { error: '行政区划代码应为 6 到 12 位数字' }).optional()),
 });
 
+export const regionImportSchema = z.object({ countyId: id('县（区）') });
+
 export const regionRenameSchema = z.object({ name: text('地区名称', 60) });
 
 export const orgCreateSchema = z.object({

@@ -1,7 +1,7 @@
 import type { FieldCrypto } from '../../core/crypto.ts';
 import { businessDate } from '../../core/dates.ts';
 import type { Conn } from '../../core/db.ts';
-import { type Region, findRegion, regionLineage } from '../../core/regions.ts';
+import { type Region, findRegion, inTreeOrder, regionLineage } from '../../core/regions.ts';
 import { type NoticeChannel, inForceOn } from './model.ts';
 
 export interface AgreementRow {
@@ -108,7 +108,7 @@ export async function banksServing(db: Conn, townshipId: number): Promise<{ id: 
 export async function recordingChoices(db: Conn, countyId: number): Promise<{ banks: { id: number; name: string }[]; townships: { id: number; name: string }[] }> {
   return {
     banks: await db('core_org').where({ kind: 'bank', region_id: countyId }).orderBy('id').select('id', 'name'),
-    townships: await db('core_region').where({ parent_id: countyId, level: 'township' }).orderBy('id').select('id', 'name'),
+    townships: inTreeOrder<Region>(await db('core_region').where({ parent_id: countyId, level: 'township' }).select('id', 'parent_id', 'code', 'name')),
   };
 }
 

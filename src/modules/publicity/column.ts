@@ -2,7 +2,7 @@ import type { Conn } from '../../core/db.ts';
 import { formatDateTime } from '../../core/dates.ts';
 import { NotFoundError } from '../../core/errors.ts';
 import { type Fen, formatYuan } from '../../core/money.ts';
-import type { Region } from '../../core/regions.ts';
+import { type Region, inTreeOrder } from '../../core/regions.ts';
 import { settingsAt } from '../../core/settings.ts';
 import { paidResultsOfRounds, publicFailedPayments } from '../bank/index.ts';
 import { lineFacts, transferredRounds } from '../batch/index.ts';
@@ -24,9 +24,9 @@ export interface CountyPlaces {
   villages: Region[];
 }
 
-/** The county's townships and villages, in the order they were entered (as the registry lists them). */
+/** The county's townships and villages, in the order of their codes (core/regions.ts inTreeOrder). */
 export async function countyPlaces(db: Conn, county: Region): Promise<CountyPlaces> {
-  const rows: Region[] = await db('core_region').where('path', 'like', `${county.path}%`).whereIn('level', ['township', 'village']).orderBy('id');
+  const rows = inTreeOrder<Region>(await db('core_region').where('path', 'like', `${county.path}%`).whereIn('level', ['township', 'village']));
   return { townships: rows.filter((r) => r.level === 'township'), villages: rows.filter((r) => r.level === 'village') };
 }
 

@@ -3,6 +3,7 @@ import type { Context } from 'koa';
 import type { Actor } from '../../core/auth/roles.ts';
 import { hasRole } from '../../core/auth/roles.ts';
 import { requireId, validate } from '../../core/http/validate.ts';
+import { listRegionsInScope } from '../../core/regions.ts';
 import { formatYuan } from '../../core/money.ts';
 import type { Web } from '../../core/web/web.ts';
 import { ROUND_STATES, roundsWithMoney } from '../batch/index.ts';
@@ -30,11 +31,11 @@ export function spotCheckRoutes(router: Router, web: Web): void {
       .limit(100)
       .select('s.id', 's.round_id', 's.village_id', 's.phase', 's.unit', 's.population', 's.size', 's.seed', 's.drawn_at');
     const titles = new Map(rounds.map((r) => [r.id, r.title]));
-    const villages = await db('core_region').where('level', 'village').where('path', 'like', `${actor.regionPath}%`).orderBy('path').select('id', 'name');
+    const villages = (await listRegionsInScope(db, actor)).filter((r) => r.level === 'village');
     web.render(ctx, 'supervision/samples.njk', {
       title: '抽查',
       rounds: rounds.map((r) => ({ value: r.id, label: `${r.title}（${ROUND_STATES[r.state]}）` })),
-      villages: villages.map((v: { id: number; name: string }) => ({ value: v.id, label: v.name })),
+      villages: villages.map((v) => ({ value: v.id, label: v.name })),
       phases: options(PHASES),
       phaseHint: PHASE_HINT,
       scopes: options(SCOPES),
