@@ -11,7 +11,7 @@ COPY migrations ./migrations
 COPY seeds ./seeds
 COPY views ./views
 COPY static ./static
-COPY docs/manual ./docs/manual
+COPY docs ./docs
 COPY tsconfig.json ./
 
 FROM node:20-bookworm-slim

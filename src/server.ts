@@ -14,6 +14,8 @@ export interface Running {
   url: string;
   core: Core;
   server: http.Server;
+  /** This instance's scheduler (with several instances, each task's run is taken by one of them). */
+  scheduler: Scheduler;
   stop(): Promise<void>;
 }
 
@@ -55,6 +57,7 @@ export async function start(config: Config, options: { logRequests?: boolean; be
     url: `http://${host}:${port}`,
     core,
     server,
+    scheduler,
     async stop() {
       await new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
