@@ -12,7 +12,10 @@ COPY seeds ./seeds
 COPY views ./views
 COPY static ./static
 COPY docs ./docs
+COPY scripts ./scripts
 COPY tsconfig.json ./
+# The `ykt` command's compiled bundle (dist/), built here: the running image cannot write to /app.
+RUN node scripts/build.mjs
 
 FROM node:20-bookworm-slim
 ENV NODE_ENV=production YKT_DATA_DIR=/data PORT=3000

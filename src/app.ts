@@ -1,6 +1,4 @@
 import crypto from 'node:crypto';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { bodyParser } from '@koa/bodyparser';
 import Router from '@koa/router';
 import Koa, { type Context, type Next } from 'koa';
@@ -9,6 +7,7 @@ import send from 'koa-send';
 import type { Core } from './core/context.ts';
 import type { Actor } from './core/auth/roles.ts';
 import { apiMiddleware, openApiDocument } from './core/api.ts';
+import { appPath } from './core/app-root.ts';
 import { recordAudit } from './core/audit.ts';
 import { coreAuditVocabulary } from './core/audit-labels.ts';
 import { AuditLexicon } from './core/audit-vocabulary.ts';
@@ -43,7 +42,7 @@ import { opsRoutes } from './core/web/ops-routes.ts';
 import { sessionMiddleware } from './core/web/session-middleware.ts';
 import { ERROR_TEMPLATE, Web } from './core/web/web.ts';
 
-const STATIC_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../static');
+const STATIC_DIR = appPath('static');
 
 const CORE_NAV: NavItem[] = [
   { href: '/', label: '工作台', roles: ['admin', 'auditor', 'township_station', 'township_finance', 'department', 'finance_section', 'treasury', 'bank', 'supervisor'] },

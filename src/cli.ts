@@ -2,18 +2,14 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { checkAuditLog } from './core/audit-anchor.ts';
 import { auditKeyId } from './core/audit-key.ts';
-import { passwordPolicyError } from './core/auth/password.ts';
 import { ConfigError, loadAuditVerifierConfig, loadConfig } from './core/config.ts';
-import { RestoreError, backupBeforeMigrating, backupSqlite, restoreSqlite } from './core/backup.ts';
-import { createDb, isPostgres, migrate } from './core/db.ts';
 import { ValidationError } from './core/errors.ts';
-import { createInitialAdmin } from './core/users.ts';
-import { createCore, start } from './server.ts';
-import { DEFAULT_DEMO_PASSWORD, DEMO_USERS, seedDemo } from '../seeds/demo.ts';
 
-/** `ykt <command>`: what county IT runs on the server. */
+/**
+ * `ykt <command>`: what county IT runs on the server. Each command loads what it needs when it runs (the server, the
+ * database driver, the demo county), so that `ykt --help` or a mistyped command answers at once.
+ */
 const USAGE = `用法：ykt <命令>
   serve                    启动生产实例（需要 YKT_SECRET_KEY）
   demo                     在 SQLite 上启动演示县（自动建库、写入演示数据）
@@ -38,6 +34,7 @@ async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
     case 'serve': {
+      const { start } = await import('./server.ts');
       const running = await start(loadConfig());
       process.stdout.write(`一卡通平台已启动：${running.url}\n`);
       onSignal(running.stop);
@@ -46,6 +43,7 @@ async function main(argv: string[]): Promise<number> {
     case 'demo':
       return demo();
     case 'migrate': {
+      const [{ createCore }, { backupBeforeMigrating }, { migrate }] = await Promise.all([import('./server.ts'), import('./core/backup.ts'), import('./core/db.ts')]);
       const core = createCore(loadConfig());
       const kept = await backupBeforeMigrating(core.db, path.join(core.config.dataDir, 'backups'), core.config.backupKeep);
       if (kept) process.stdout.write(`迁移前已备份到 ${kept}\n`);
@@ -60,6 +58,7 @@ async function main(argv: string[]): Promise<number> {
         process.stderr.write('请提供 --username（小写字母开头，3–40 位小写字母、数字或下划线）和 --region 省/市/县\n');
         return 2;
       }
+      const [{ createCore }, { migrate }, { createInitialAdmin }] = await Promise.all([import('./server.ts'), import('./core/db.ts'), import('./core/users.ts')]);
       const core = createCore(loadConfig());
       try {
         await migrate(core.db);
@@ -79,6 +78,7 @@ async function main(argv: string[]): Promise<number> {
         return 2;
       }
       const config = loadAuditVerifierConfig(process.env, keyFile);
+      const [{ createDb }, { checkAuditLog }] = await Promise.all([import('./core/db.ts'), import('./core/audit-anchor.ts')]);
       const db = createDb(config.databaseUrl);
       try {
         const result = await checkAuditLog(db, config, [], 'ykt verify-audit');
@@ -114,6 +114,7 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     case 'backup': {
+      const [{ createCore }, { isPostgres }, { backupSqlite }] = await Promise.all([import('./server.ts'), import('./core/db.ts'), import('./core/backup.ts')]);
       const core = createCore(loadConfig());
       try {
         if (isPostgres(core.db)) {
@@ -134,6 +135,7 @@ async function main(argv: string[]): Promise<number> {
         process.stderr.write('用法：ykt restore <备份文件>（如 data/backups/ykt-20261206-030000.sqlite，旁边须有同名的 .json 校验文件）\n');
         return 2;
       }
+      const { RestoreError, restoreSqlite } = await import('./core/backup.ts');
       try {
         const restored = await restoreSqlite(loadAuditVerifierConfig(process.env), file);
         process.stdout.write(`已从 ${file} 恢复（备份时间 ${restored.manifest.createdAt}，SM3 核对一致）\n`);
@@ -172,12 +174,13 @@ async function main(argv: string[]): Promise<number> {
     }
     default:
       process.stdout.write(`${USAGE}\n`);
-      return command ? 2 : 0;
+      return command === undefined || ['--help', '-h', 'help'].includes(command) ? 0 : 2;
   }
 }
 
 /** The demo county on an SQLite file under YKT_DATA_DIR (./data), with a generated secret kept beside it. */
 async function demo(): Promise<number> {
+  const [{ start }, { DEFAULT_DEMO_PASSWORD, DEMO_USERS, seedDemo }, { passwordPolicyError }] = await Promise.all([import('./server.ts'), import('../seeds/demo.ts'), import('./core/auth/password.ts')]);
   const dataDir = path.resolve(process.env.YKT_DATA_DIR || 'data');
   fs.mkdirSync(dataDir, { recursive: true });
   const keyFile = path.join(dataDir, 'demo-secret.key');

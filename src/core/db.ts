@@ -1,13 +1,14 @@
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import knexFactory, { type Knex } from 'knex';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import pg from 'pg';
 import type sqlite3 from 'sqlite3';
 import { from as copyFrom } from 'pg-copy-streams';
+import { appPath } from './app-root.ts';
 import { isPostgresUrl } from './config.ts';
 
 export type Db = Knex;
@@ -15,7 +16,7 @@ export type Tx = Knex.Transaction;
 /** Either the database or a transaction: read helpers accept both. */
 export type Conn = Knex | Knex.Transaction;
 
-const MIGRATIONS_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../migrations');
+const MIGRATIONS_DIR = appPath('migrations');
 /** Arbitrary constant for pg_advisory_lock: "ykt migrate". */
 const MIGRATION_LOCK_KEY = 7_005_001;
 
@@ -131,19 +132,28 @@ export function isPostgres(db: Conn): boolean {
 /** The name of a migration file: <timestamp>_<module>_<change>.ts. */
 export const MIGRATION_FILE = /^\d{14}_[a-z]+_[a-z0-9_]+\.ts$/;
 
-/** Migrations are read from migrations/<timestamp>_<module>_<change>.ts, in name order. */
+/** The migrations compiled into the bundle (scripts/build.mjs), by file name; null when the sources run. */
+let bundledMigrations: Map<string, Knex.Migration> | null = null;
+
+/** Called first by the compiled bundle: its migrations are modules of its own, not files to import. */
+export function useBundledMigrations(list: [string, Knex.Migration][]): void {
+  bundledMigrations = new Map(list);
+}
+
+/**
+ * Migrations are read from migrations/<timestamp>_<module>_<change>.ts, in name order, or taken from the bundle under
+ * the same names (the database records each by its file name).
+ */
 class DirectoryMigrationSource implements Knex.MigrationSource<string> {
   async getMigrations(): Promise<string[]> {
-    return fs
-      .readdirSync(MIGRATIONS_DIR)
-      .filter((f) => MIGRATION_FILE.test(f))
-      .sort();
+    const names = bundledMigrations ? [...bundledMigrations.keys()] : fs.readdirSync(MIGRATIONS_DIR);
+    return names.filter((f) => MIGRATION_FILE.test(f)).sort();
   }
   getMigrationName(name: string): string {
     return name;
   }
   async getMigration(name: string): Promise<Knex.Migration> {
-    return import(pathToFileURL(path.join(MIGRATIONS_DIR, name)).href);
+    return bundledMigrations?.get(name) ?? import(pathToFileURL(path.join(MIGRATIONS_DIR, name)).href);
   }
 }
 

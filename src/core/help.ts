@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import MarkdownIt, { type MarkdownIt as Markdown } from 'markdown-it';
+import { appPath } from './app-root.ts';
 import type { Role } from './auth/roles.ts';
 
 /**
@@ -9,7 +9,7 @@ import type { Role } from './auth/roles.ts';
  * their Markdown rendered with raw HTML off, links between chapters rewritten to /help/<chapter>, images to
  * /help/img/<file> with their size and lazy loading. No business rule here: the text is the manual's.
  */
-export const MANUAL_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../docs/manual');
+export const MANUAL_DIR = appPath('docs', 'manual');
 export const MANUAL_IMG_DIR = path.join(MANUAL_DIR, 'img');
 
 /** A screenshot's file name: lower-case letters, digits and dashes, .png. Nothing else is ever read from img/. */

@@ -30,8 +30,11 @@ const RETIRE_AFTER_ROWS = 10_000;
  * script with esbuild, so that a worker needs no TypeScript loader of its own: tsx registered in a worker cost
  * ~30 MB of resident memory a worker, this ~7 MB (measured on the 200,000-line result import).
  */
+declare const YKT_TABLE_WORKER_CODE: string | undefined;
 let workerScript: string | null = null;
 function workerCode(): string {
+  // The compiled bundle (scripts/build.mjs) carries the worker's code, bundled when it was built.
+  if (typeof YKT_TABLE_WORKER_CODE === 'string') return YKT_TABLE_WORKER_CODE;
   workerScript ??= buildSync({
     stdin: {
       contents: "import { parentPort } from 'node:worker_threads'; import { serveTableReads } from './table-reader.ts'; serveTableReads(parentPort!);",

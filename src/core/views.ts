@@ -1,10 +1,9 @@
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import nunjucks from 'nunjucks';
+import { appPath } from './app-root.ts';
 import { formatDateTime } from './dates.ts';
 import { formatYuan } from './money.ts';
 
-const VIEWS_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../views');
+const VIEWS_DIR = appPath('views');
 
 /**
  * Nunjucks with autoescape on. Templates get view models from presenters, never raw rows; the filters here

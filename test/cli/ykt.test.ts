@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -11,6 +12,20 @@ let dir: string;
 afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 describe('the ykt command', () => {
+  it('runs compiled JavaScript (dist/, built from the sources when they are newer), with no TypeScript loader', async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ykt-cli-'));
+    const help = ykt(['--help']);
+    expect(help.code).toBe(0);
+    expect(help.out).toContain('用法：ykt <命令>');
+    // The build is up to date with every source file, and runs by itself under plain node.
+    const { isFresh } = await import('../../scripts/build.mjs');
+    expect(isFresh()).toBe(true);
+    const plain = spawnSync(process.execPath, ['dist/ykt.mjs', 'nonsense'], { encoding: 'utf8', env: { PATH: process.env.PATH } });
+    expect(plain.status).toBe(2);
+    expect(plain.stdout).toContain('用法：ykt <命令>');
+    expect(fs.readFileSync('dist/ykt.mjs', 'utf8')).not.toMatch(/from ['"]tsx/);
+  });
+
   it('refuses to start a production instance without YKT_SECRET_KEY', () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ykt-cli-'));
     const res = ykt(['serve'], { YKT_DATA_DIR: dir, PORT: '0' });
