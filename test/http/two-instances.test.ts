@@ -28,6 +28,23 @@ function browser(a: Running, b: Running): { next(): TestAgent; agents: [TestAgen
 
 const stepForms = (html: HTMLElement) => html.querySelectorAll('form[method="post"]').filter((f) => f.getAttribute('action') !== '/logout');
 
+type Browser = ReturnType<typeof browser>;
+
+/** Log in through the form: the page from one instance, the form posted to the other. */
+async function logIn(user: Browser, username: string): Promise<number> {
+  const page = await user.next().get('/login');
+  return (await user.next().post('/login').type('form').send({ username, password: TEST_PASSWORD, _csrf: csrfFrom(page.text) })).status;
+}
+
+/** Take a roster step the roster's page offers: the page from one instance, the step posted to the other. */
+async function rosterStep(user: Browser, rosterId: number, action: string): Promise<number> {
+  const page = await user.next().get(`/rosters/${rosterId}`);
+  const form = stepForms(parse(page.text)).find((f) => f.querySelector('input[name="action"]')?.getAttribute('value') === action);
+  if (!form) return 0;
+  const version = form.querySelector('input[name="version"]')!.getAttribute('value')!;
+  return (await user.next().post(`/rosters/${rosterId}/act`).type('form').send({ _csrf: csrfFrom(page.text), action, version })).status;
+}
+
 describe.skipIf(TEST_DB !== 'pg')(`two instances on one PostgreSQL (${TEST_DB})`, () => {
   let t: TestDb;
   let a: Running;
@@ -60,33 +77,12 @@ describe.skipIf(TEST_DB !== 'pg')(`two instances on one PostgreSQL (${TEST_DB})`
 
   it('keeps a session, its form tokens and the roster steps whichever instance answers', async () => {
     const finance = browser(a, b);
-    const loginPage = await finance.next().get('/login');
-    const loggedIn = await finance.next().post('/login').type('form').send({ username: 'finance1', password: TEST_PASSWORD, _csrf: csrfFrom(loginPage.text) });
-    expect(loggedIn.status).toBe(303);
+    expect(await logIn(finance, 'finance1')).toBe(303);
     const roster = (await t.core.db('batch_roster').where({ state: 'publicity' }).first('id')) as { id: number };
-    const page = await finance.next().get(`/rosters/${roster.id}`);
-    expect(page.status).toBe(200);
-    const confirm = stepForms(parse(page.text)).find((f) => f.querySelector('input[name="action"]')?.getAttribute('value') === 'confirm_publicity')!;
-    expect(confirm, 'finance1 is offered the confirmation on instance A').toBeDefined();
-    const confirmed = await finance.next().post(`/rosters/${roster.id}/act`).type('form').send({
-      _csrf: csrfFrom(page.text),
-      action: 'confirm_publicity',
-      version: confirm.querySelector('input[name="version"]')!.getAttribute('value')!,
-    });
-    expect(confirmed.status).toBe(303);
-
+    expect(await rosterStep(finance, roster.id, 'confirm_publicity'), 'finance1 confirms the publicity: page on A, step on B').toBe(303);
     const station = browser(b, a);
-    const stationLogin = await station.next().get('/login');
-    expect((await station.next().post('/login').type('form').send({ username: 'station1', password: TEST_PASSWORD, _csrf: csrfFrom(stationLogin.text) })).status).toBe(303);
-    const stationPage = await station.next().get(`/rosters/${roster.id}`);
-    const report = stepForms(parse(stationPage.text)).find((f) => f.querySelector('input[name="action"]')?.getAttribute('value') === 'report')!;
-    expect(report, 'the station is offered the report after the confirmation made on the other instance').toBeDefined();
-    const reported = await station.next().post(`/rosters/${roster.id}/act`).type('form').send({
-      _csrf: csrfFrom(stationPage.text),
-      action: 'report',
-      version: report.querySelector('input[name="version"]')!.getAttribute('value')!,
-    });
-    expect(reported.status).toBe(303);
+    expect(await logIn(station, 'station1')).toBe(303);
+    expect(await rosterStep(station, roster.id, 'report'), 'the station reports it again: the confirmation made through A is seen on B').toBe(303);
     expect((await t.core.db('batch_roster').where({ id: roster.id }).first('state')).state).toBe('reported');
 
     // Logging out on one instance ends the session on both.
@@ -97,8 +93,7 @@ describe.skipIf(TEST_DB !== 'pg')(`two instances on one PostgreSQL (${TEST_DB})`
 
   it('serves an import\'s error report from the other instance, and refuses it to another user', async () => {
     const dept = browser(a, b);
-    const loginPage = await dept.next().get('/login');
-    await dept.next().post('/login').type('form').send({ username: 'dept_civil', password: TEST_PASSWORD, _csrf: csrfFrom(loginPage.text) });
+    expect(await logIn(dept, 'dept_civil')).toBe(303);
     const list = await dept.next().get('/policies');
     const bad = '\ufeff编码,补贴项目名称,主管部门\nQH-99,某补贴,别的部门\n';
     const refused = await dept.next().post('/policies/import').field('_csrf', csrfFrom(list.text)).attach('file', Buffer.from(bad), '清单.csv');
@@ -108,8 +103,7 @@ describe.skipIf(TEST_DB !== 'pg')(`two instances on one PostgreSQL (${TEST_DB})`
     expect(report.status).toBe(200);
     expect(report.headers['content-disposition']).toContain('attachment');
     const other = browser(b, a);
-    const otherLogin = await other.next().get('/login');
-    await other.next().post('/login').type('form').send({ username: 'dept_agri', password: TEST_PASSWORD, _csrf: csrfFrom(otherLogin.text) });
+    expect(await logIn(other, 'dept_agri')).toBe(303);
     expect((await other.next().get(reportUrl)).status).toBe(404);
   });
 
