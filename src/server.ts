@@ -7,6 +7,7 @@ import type { Core } from './core/context.ts';
 import { createFieldCrypto } from './core/crypto.ts';
 import { backupBeforeMigrating, markServing } from './core/backup.ts';
 import { createDb, isPostgres, migrate } from './core/db.ts';
+import { checkFieldKey } from './core/key-check.ts';
 import { Scheduler } from './core/scheduler.ts';
 import { sealSettlementAccounts } from './modules/agreement/index.ts';
 
@@ -25,7 +26,8 @@ export function createCore(config: Config, options: { schema?: string } = {}): C
 
 /**
  * Entry: connect, migrate (safe when two processes start together; on SQLite a database migrated forward by a newer
- * version is backed up first), finish what a migration left for the field key (which migrations do not have), start
+ * version is backed up first), check that the field key is the database's (core/key-check.ts), finish what a
+ * migration left for the field key (which migrations do not have), start
  * the scheduler, listen. An SQLite database is marked as in use (`<file>.serving`) while the server runs, so that
  * `ykt restore` refuses to replace it.
  */
@@ -34,6 +36,7 @@ export async function start(config: Config, options: { logRequests?: boolean; be
   try {
     await backupBeforeMigrating(core.db, path.join(config.dataDir, 'backups'), config.backupKeep);
     await migrate(core.db);
+    await checkFieldKey(core);
     await sealSettlementAccounts(core);
     await options.beforeListen?.(core);
   } catch (err) {
