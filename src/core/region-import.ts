@@ -3,7 +3,7 @@ import { type Actor, type RegionLevel, REGION_LEVEL_LABELS, hasRole } from './au
 import { recordAudit } from './audit.ts';
 import { type Conn, type Db, analyzeTable, inTransaction, isPostgres } from './db.ts';
 import { ForbiddenError } from './errors.ts';
-import { PARENT_DIGITS, type Region, insertRegion, parentCode, pathIds, readRegionCode, regionInScope } from './regions.ts';
+import { PARENT_DIGITS, type Region, insertRegion, parentCode, readRegionCode, regionInScope, regionLineage } from './regions.ts';
 import { type ImportError, type SubmittedTable, readTable, sortErrors, writeErrorReport } from './spreadsheet.ts';
 
 /**
@@ -41,8 +41,6 @@ const LEVEL_WORDS: [RegExp, RegionLevel][] = [
   [/^(乡|镇|街道|乡镇|乡级|乡镇级|苏木|乡（镇、街道）|township)$/i, 'township'],
   [/^(村|社区|村级|村委会|居委会|村（社区）|村\(社区\)|嘎查|village)$/i, 'village'],
 ];
-
-const levelLabel = (level: RegionLevel) => (level === 'township' ? '乡镇（街道）' : level === 'village' ? '村（社区）' : REGION_LEVEL_LABELS[level]);
 
 interface RegionRow {
   rowNumber: number;
@@ -85,7 +83,7 @@ function checkRows(table: SubmittedTable): { rows: RegionRow[]; errors: ImportEr
     if (levelText !== '') {
       const said = LEVEL_WORDS.find(([pattern]) => pattern.test(levelText))?.[1];
       if (!said) err('级别', `“${levelText}”不是可识别的级别：应为县、乡镇（街道）或村（社区）`);
-      else if (said !== read.level) err('统计用区划代码', `与级别“${levelText}”不符：${levelLabel(said)}的代码为 ${KEPT_LENGTH[said]} 位（写成 12 位时末尾补 0）`);
+      else if (said !== read.level) err('统计用区划代码', `与级别“${levelText}”不符：${REGION_LEVEL_LABELS[said]}的代码为 ${KEPT_LENGTH[said]} 位（写成 12 位时末尾补 0）`);
     }
     if (parentText !== '') {
       const parent = readRegionCode(parentText);
@@ -129,30 +127,34 @@ type Change = { kind: 'create'; row: RegionRow; parentCode: string } | { kind: '
  * Plan the changes under the county, as the tree stands in the transaction: every row is matched to the node it
  * names, or planned as a new one under its parent (in the file or already in the tree).
  */
-async function plan(trx: Conn, county: Region, ancestors: Region[], rows: RegionRow[], fileCodes: Set<string>): Promise<{ changes: Change[]; errors: ImportError[]; unchanged: number; notInFile: number }> {
+async function plan(trx: Conn, county: Region, ancestors: Region[], rows: RegionRow[], fileCodes: Set<string>): Promise<{ changes: Change[]; errors: ImportError[]; unchanged: number; notInFile: number; byCode: Map<string, Region> }> {
   const errors: ImportError[] = [];
   const changes: Change[] = [];
   let unchanged = 0;
   const err = (row: RegionRow, field: string, message: string) => errors.push({ rowNumber: row.rowNumber, field, message });
   const subtree: Region[] = await trx('core_region').where('path', 'like', `${county.path}%`);
+  /** The county's regions by code: the plan's, then the new ones as they are written. */
+  const byCode = new Map(subtree.filter((r) => r.code).map((r) => [r.code!, r]));
   const countyRow = rows.find((r) => r.level === 'county');
   const countyCode = countyRow?.code ?? county.code;
   if (!countyCode) {
     errors.push({ rowNumber: 0, field: '文件', message: `文件中没有县级行（6 位或末 6 位为 0 的 12 位代码），“${county.name}”也尚未设置区划代码：请在文件中加上本县（区）一行` });
-    return { changes, errors, unchanged, notInFile: 0 };
+    return { changes, errors, unchanged, notInFile: 0, byCode };
   }
+  // The city's and the province's codes, as the county's implies them.
+  const cityCode = parentCode(countyCode, 'county')!;
+  const implied: Partial<Record<RegionLevel, string>> = { city: cityCode, province: parentCode(cityCode, 'city')! };
   for (const a of ancestors) {
-    const expected = a.level === 'province' ? `${countyCode.slice(0, 2)}0000` : a.level === 'city' ? `${countyCode.slice(0, 4)}00` : null;
+    const expected = implied[a.level];
     if (a.code && expected && a.code !== expected) {
       errors.push({ rowNumber: countyRow?.rowNumber ?? 0, field: countyRow ? '统计用区划代码' : '文件', message: `县级代码 ${countyCode} 与上级“${a.name}”的区划代码 ${a.code} 不符` });
-      return { changes, errors, unchanged, notInFile: 0 };
+      return { changes, errors, unchanged, notInFile: 0, byCode };
     }
   }
   // Codes are unique across the deployment (a central one holds many counties).
   const usedElsewhere = new Map<string, Region>(
     ((await trx('core_region').whereIn('code', rows.map((r) => r.code)).whereNot('path', 'like', `${county.path}_%`)) as Region[]).filter((r) => r.id !== county.id).map((r) => [r.code!, r]),
   );
-  const byCode = new Map(subtree.filter((r) => r.code).map((r) => [r.code!, r]));
   const matched = new Set<number>();
   const parentOf = (row: RegionRow) => parentCode(row.code, row.level)!;
 
@@ -160,8 +162,7 @@ async function plan(trx: Conn, county: Region, ancestors: Region[], rows: Region
     if (row.level === 'province' || row.level === 'city') {
       const ancestor = ancestors.find((a) => a.level === row.level);
       // An ancestor without a code gets the one the county's implies (below), whether or not the file has its row.
-      const expected = row.level === 'province' ? `${countyCode.slice(0, 2)}0000` : `${countyCode.slice(0, 4)}00`;
-      if (row.code !== expected) err(row, '统计用区划代码', `不是“${county.name}”（${countyCode}）的上级代码`);
+      if (row.code !== implied[row.level]) err(row, '统计用区划代码', `不是“${county.name}”（${countyCode}）的上级代码`);
       else if (ancestor?.code) unchanged++;
       continue;
     }
@@ -190,7 +191,7 @@ async function plan(trx: Conn, county: Region, ancestors: Region[], rows: Region
     }
     const existing = byCode.get(row.code);
     if (existing) {
-      if (existing.level !== row.level) err(row, '统计用区划代码', `已是${levelLabel(existing.level)}“${existing.name}”的代码`);
+      if (existing.level !== row.level) err(row, '统计用区划代码', `已是${REGION_LEVEL_LABELS[existing.level]}“${existing.name}”的代码`);
       else if (parent && existing.parent_id !== parent.id) err(row, '统计用区划代码', `已是“${existing.name}”的代码，而它不在上级代码 ${parentRegionCode} 之下`);
       else if (existing.name === row.name) unchanged++;
       else if (subtree.some((r) => r.parent_id === existing.parent_id && r.name === row.name && r.id !== existing.id)) err(row, '名称', `同一上级下已有名为“${row.name}”的地区`);
@@ -200,19 +201,19 @@ async function plan(trx: Conn, county: Region, ancestors: Region[], rows: Region
     }
     const namesake = parent ? subtree.find((r) => r.parent_id === parent.id && r.name === row.name) : undefined;
     if (namesake?.code) err(row, '名称', `“${parent!.name}”下已有“${row.name}”，其区划代码为 ${namesake.code}`);
-    else if (namesake && namesake.level !== row.level) err(row, '名称', `“${row.name}”已是${levelLabel(namesake.level)}`);
+    else if (namesake && namesake.level !== row.level) err(row, '名称', `“${row.name}”已是${REGION_LEVEL_LABELS[namesake.level]}`);
     else if (namesake) {
       changes.push({ kind: 'code', row, region: namesake });
       matched.add(namesake.id);
     } else changes.push({ kind: 'create', row, parentCode: parentRegionCode });
   }
   for (const a of ancestors) {
-    if (a.code || (a.level !== 'province' && a.level !== 'city')) continue;
-    const code = a.level === 'province' ? `${countyCode.slice(0, 2)}0000` : `${countyCode.slice(0, 4)}00`;
+    const code = implied[a.level];
+    if (a.code || !code) continue;
     if (!(await trx('core_region').where({ code }).first('id'))) changes.push({ kind: 'code', row: { rowNumber: 0, code, level: a.level, name: a.name }, region: a });
   }
   const notInFile = subtree.filter((r) => r.id !== county.id && !matched.has(r.id)).length;
-  return { changes, errors, unchanged, notInFile };
+  return { changes, errors, unchanged, notInFile, byCode };
 }
 
 /**
@@ -232,25 +233,25 @@ export async function importRegions(db: Db, actor: Actor, countyId: number, file
   if (checked.errors.length) {
     // The rows good on their own are also checked against the tree, so that the report names every error at once.
     const bad = new Set(checked.errors.map((e) => e.rowNumber));
-    const ancestors = ((await db('core_region').whereIn('id', pathIds(county.path))) as Region[]).filter((r) => r.id !== county.id);
+    const ancestors = (await regionLineage(db, county)).filter((r) => r.id !== county.id);
     const planned = await plan(db, county, ancestors, checked.rows.filter((r) => !bad.has(r.rowNumber)), checked.codes);
     return refused([...checked.errors, ...planned.errors], table);
   }
   const outcome = await inTransaction(db, async (trx) => {
     if (isPostgres(trx)) await trx.raw('SELECT pg_advisory_xact_lock(hashtextextended(?, 0))', [`core_region_import:${county.id}`]);
     const current = (await trx('core_region').where({ id: county.id }).first()) as Region;
-    const ancestors = ((await trx('core_region').whereIn('id', pathIds(current.path))) as Region[]).filter((r) => r.id !== current.id);
+    const ancestors = (await regionLineage(trx, current)).filter((r) => r.id !== current.id);
     const planned = await plan(trx, current, ancestors, checked.rows, checked.codes);
     if (planned.errors.length) return { ...planned, ok: false as const };
     const counts = { created: 0, coded: 0, renamed: 0 };
     if (planned.changes.length === 0) return { ...planned, ok: true as const, counts };
-    const byCode = new Map<string, Region>(((await trx('core_region').where('path', 'like', `${current.path}%`).whereNotNull('code')) as Region[]).map((r) => [r.code!, r]));
+    const { byCode } = planned;
     // From the top down: a new village's township exists by the time it is added.
     const order: RegionLevel[] = ['province', 'city', 'county', 'township', 'village'];
     for (const change of [...planned.changes].sort((a, b) => order.indexOf(a.row.level) - order.indexOf(b.row.level) || a.row.code.localeCompare(b.row.code))) {
       const { row } = change;
       if (change.kind === 'create') {
-        const parent = row.level === 'township' ? ((await trx('core_region').where({ id: county.id }).first()) as Region) : byCode.get(change.parentCode)!;
+        const parent = row.level === 'township' ? current : byCode.get(change.parentCode)!;
         const region = await insertRegion(trx, parent, row.level, row.name, row.code, { analyze: false });
         byCode.set(row.code, region);
         counts.created++;

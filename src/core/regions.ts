@@ -113,7 +113,7 @@ function requireAdmin(actor: Actor): void {
   if (!hasRole(actor, 'admin')) throw new ForbiddenError('只有系统管理员可以管理地区和单位');
 }
 
-/** A 统计用区划代码 as a file or a form may give it may give it (2/4/6/9/12 digits, padded with zeros to 12 or not), as the platform keeps it, with its level. */
+/** A 统计用区划代码 as a file or a form may give it (2/4/6/9/12 digits, padded with zeros to 12 or not), as the platform keeps it, with its level. */
 export function readRegionCode(text: string): { code: string; level: RegionLevel } | string {
   if (!/^\d+$/.test(text)) return '应为数字（统计用区划代码，12 位）';
   let digits = text;
