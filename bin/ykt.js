@@ -16,7 +16,7 @@ else {
   let built = true;
   try {
     const { build, isFresh } = await import('../scripts/build.mjs');
-    if (!isFresh()) build();
+    if (!isFresh()) await build();
   } catch (err) {
     process.stderr.write(`ykt: 无法编译到 dist/（${err instanceof Error ? err.message : String(err)}），改为直接运行源代码，启动较慢\n`);
     built = false;

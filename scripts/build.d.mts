@@ -3,4 +3,6 @@ export const SOURCE_DIRS: string[];
 export const BUNDLE: string;
 export function newestSource(): number;
 export function isFresh(): boolean;
-export function build(): void;
+export function build(): Promise<void>;
+export const RUNTIME_PACKAGES: string[];
+export function bundle(outdir: string, options?: { selfContained?: boolean }): Promise<void>;

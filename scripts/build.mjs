@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { buildSync } from 'esbuild';
+import { build as esbuild, buildSync } from 'esbuild';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 /** What the bundle is made of: a change in any of these makes dist/ykt.mjs stale. */
@@ -48,38 +48,93 @@ function tableWorkerCode() {
   }).outputFiles[0].text;
 }
 
-export function build() {
+/**
+ * Compile the command into outdir (ykt.mjs and its chunks). The entry registers the migrations as modules (the
+ * database records them by their file names), then runs the CLI. With selfContained (the single executable,
+ * scripts/build-binary.mjs), the packages are bundled too, except those that find files of their own at run time
+ * (RUNTIME_PACKAGES), which ship beside the bundle.
+ */
+export async function bundle(outdir, { selfContained = false } = {}) {
   const migrations = fs.readdirSync(path.join(ROOT, 'migrations')).filter((f) => /^\d{14}_[a-z]+_[a-z0-9_]+\.ts$/.test(f)).sort();
-  // The entry: the migrations registered as modules (the database records them by their file names), then the CLI.
+  fs.mkdirSync(outdir, { recursive: true });
+  const from = (file) => JSON.stringify(path.relative(outdir, path.join(ROOT, file)).split(path.sep).join('/'));
   const entry = [
-    "import { useBundledMigrations } from '../src/core/db.ts';",
-    ...migrations.map((f, i) => `import * as m${i} from '../migrations/${f}';`),
+    `import { useBundledMigrations } from ${from('src/core/db.ts')};`,
+    ...migrations.map((f, i) => `import * as m${i} from ${from(`migrations/${f}`)};`),
     `useBundledMigrations([${migrations.map((f, i) => `[${JSON.stringify(f)}, m${i}]`).join(', ')}]);`,
-    "await import('../src/cli.ts');",
+    `await import(${from('src/cli.ts')});`,
   ].join('\n');
+  const entryFile = path.join(outdir, 'ykt-entry.ts');
+  fs.writeFileSync(entryFile, entry);
+  try {
+    await esbuild({
+      entryPoints: { ykt: entryFile },
+      outdir,
+      outExtension: { '.js': '.mjs' },
+      splitting: true,
+      chunkNames: 'chunks/[name]-[hash]',
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      target: selfContained ? 'node24' : 'node20',
+      ...(selfContained
+        ? {
+            // The bundled packages written as CommonJS call require(): give the ES module one.
+            banner: { js: "import { createRequire as yktCreateRequire } from 'node:module'; const require = yktCreateRequire(import.meta.url);" },
+            // knex's other dialects' drivers, which the platform never loads.
+            external: [...RUNTIME_PACKAGES, ...UNUSED_DRIVERS],
+            plugins: [withoutBench, withoutLegacyBuffer],
+          }
+        : { packages: 'external', external: ['../bench/run.ts'] }),
+      define: { YKT_TABLE_WORKER_CODE: JSON.stringify(tableWorkerCode()) },
+      legalComments: 'none',
+      logLevel: 'error',
+    });
+  } finally {
+    fs.rmSync(entryFile, { force: true });
+  }
+}
+
+/** Packages that read files of their own at run time (pdfkit its font metrics, sqlite3 its addon): not bundled. */
+export const RUNTIME_PACKAGES = ['pdfkit', 'sqlite3'];
+const UNUSED_DRIVERS = ['mysql', 'mysql2', 'mariadb', 'mariadb/callback', 'oracledb', 'tedious', 'pg-native', 'pg-query-stream', 'better-sqlite3'];
+
+/** The benchmark is a development tool run from its TypeScript sources: the executable says so instead. */
+const withoutBench = {
+  name: 'without-bench',
+  setup(b) {
+    b.onResolve({ filter: /\/bench\/run\.ts$/ }, () => ({ path: 'bench', namespace: 'without-bench' }));
+    b.onLoad({ filter: /.*/, namespace: 'without-bench' }, () => ({
+      contents: "export async function runBench() { throw new Error('基准测试（bench）是开发工具，只能在源代码安装中运行：npm run bench'); }",
+      loader: 'js',
+    }));
+  },
+};
+
+/**
+ * Node warns about `new Buffer()` (DEP0005) except in code under node_modules, where old packages still call it
+ * (exceljs's archiver-utils does, writing every workbook). Bundled, that code is no longer under node_modules: give it
+ * the constructor's safe equivalents instead of a warning on every start.
+ */
+const withoutLegacyBuffer = {
+  name: 'without-legacy-buffer',
+  setup(b) {
+    b.onLoad({ filter: /[\\/]node_modules[\\/].*\.js$/ }, (args) => {
+      const source = fs.readFileSync(args.path, 'utf8');
+      if (!/\bnew Buffer\(/.test(source)) return undefined;
+      const helper = 'function yktBuffer(value, encodingOrOffset, length) { return typeof value === "number" ? Buffer.alloc(value) : Buffer.from(value, encodingOrOffset, length); }';
+      return { contents: `${source.replace(/\bnew Buffer\(/g, 'yktBuffer(')}\n${helper}`, loader: 'js', resolveDir: path.dirname(args.path) };
+    });
+  },
+};
+
+export async function build() {
   // Built into a folder of its own and put in place by renaming, so that two commands building at once never run
   // half a build.
   const staging = `${DIST}.${process.pid}.partial`;
   fs.rmSync(staging, { recursive: true, force: true });
   fs.mkdirSync(staging, { recursive: true });
-  fs.writeFileSync(path.join(staging, 'ykt-entry.ts'), entry);
-  buildSync({
-    entryPoints: { ykt: path.join(staging, 'ykt-entry.ts') },
-    outdir: staging,
-    outExtension: { '.js': '.mjs' },
-    splitting: true,
-    chunkNames: 'chunks/[name]-[hash]',
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    packages: 'external',
-    // The benchmark stays a development tool run from its TypeScript sources (bin/ykt.js runs it with tsx).
-    external: ['../bench/run.ts'],
-    define: { YKT_TABLE_WORKER_CODE: JSON.stringify(tableWorkerCode()) },
-    legalComments: 'none',
-  });
-  fs.rmSync(path.join(staging, 'ykt-entry.ts'));
+  await bundle(staging);
   if (isFresh()) {
     // Another command built the same sources meanwhile and may be running from them: leave its build in place.
     fs.rmSync(staging, { recursive: true, force: true });
@@ -99,6 +154,6 @@ export function build() {
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const started = Date.now();
-  build();
+  await build();
   process.stdout.write(`dist/ykt.mjs built in ${Date.now() - started} ms\n`);
 }

@@ -1,8 +1,9 @@
 import fs from 'node:fs';
-import { createRequire } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import knexFactory, { type Knex } from 'knex';
+import SqliteClient from 'knex/lib/dialects/sqlite3/index.js';
+import SqliteTransaction from 'knex/lib/dialects/sqlite3/execution/sqlite-transaction.js';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import pg from 'pg';
@@ -41,10 +42,6 @@ pg.types.setTypeParser(pg.types.builtins.DATE, (v) => v);
 // transactions queue in this process for the one write lock (a promise chain per database), so that a second writer
 // waits its turn here instead of spinning on the busy timeout. A write outside a transaction (a session's last-seen
 // time, a task's claim) waits for the lock in SQLite, up to the busy timeout.
-const require = createRequire(import.meta.url);
-type AnyClass = new (...args: unknown[]) => { query(conn: unknown, sql: string): unknown; acquireConnection(config: unknown, cb: (conn: unknown) => Promise<unknown>): Promise<unknown> };
-const SqliteClient: AnyClass = require('knex/lib/dialects/sqlite3/index.js');
-const SqliteTransaction: AnyClass = require('knex/lib/dialects/sqlite3/execution/sqlite-transaction.js');
 
 /** The in-process queue of a database's writers: each transaction runs once the one before it has finished. */
 const writerQueues = new WeakMap<object, Promise<unknown>>();

@@ -1,6 +1,6 @@
+import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { buildSync } from 'esbuild';
 import type { HeaderGap, ReadMessage, ReadRequest, TableRow, TableSpec } from './table-reader.ts';
 
 /**
@@ -35,6 +35,8 @@ let workerScript: string | null = null;
 function workerCode(): string {
   // The compiled bundle (scripts/build.mjs) carries the worker's code, bundled when it was built.
   if (typeof YKT_TABLE_WORKER_CODE === 'string') return YKT_TABLE_WORKER_CODE;
+  // From the sources (tests, the benchmark), esbuild bundles it now: loaded only here, so that no bundle carries it.
+  const { buildSync } = createRequire(import.meta.url)('esbuild') as typeof import('esbuild');
   workerScript ??= buildSync({
     stdin: {
       contents: "import { parentPort } from 'node:worker_threads'; import { serveTableReads } from './table-reader.ts'; serveTableReads(parentPort!);",

