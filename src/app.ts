@@ -21,6 +21,7 @@ import { multipartBody } from './core/http/upload.ts';
 import { log } from './core/log.ts';
 import type { EventHandlers } from './core/events.ts';
 import type { AppModule, NavItem } from './core/module.ts';
+import type { Rekeyer } from './core/key-rotation.ts';
 import type { TaskDefinition } from './core/scheduler.ts';
 import { coreTasks } from './core/tasks.ts';
 import { createViews } from './core/views.ts';
@@ -84,6 +85,11 @@ export function composeDeadlineRules(core: Core, modules: AppModule[] = buildMod
 export function composeAuditLexicon(core: Core, modules: AppModule[] = buildModules(core)): AuditLexicon {
   const vocabulary = coreAuditVocabulary(composeTasks(core, modules), composeDeadlineRules(core, modules));
   return new AuditLexicon([vocabulary, ...modules.flatMap((m) => (m.audit ? [m.audit] : []))]);
+}
+
+/** How each module rewrites its fields when the field key changes, bottom layer first (core/key-rotation.ts). */
+export function composeRekeyers(core: Core, modules: AppModule[] = buildModules(core)): Rekeyer[] {
+  return modules.flatMap((m) => (m.rekey ? [m.rekey] : []));
 }
 
 export interface AppOptions {

@@ -24,6 +24,9 @@ const USAGE = `用法：ykt <命令>
                            旁附 SM3 校验值和审计日志末条记录（<备份文件>.json）
   restore <备份文件>        从备份恢复 SQLite 数据库：先核对 SM3，服务运行时拒绝；原库另存，
                            恢复后校验审计日志哈希链
+  rotate-key --new-key-file 新密钥文件 [--instances-stopped]
+                           停机更换字段加密密钥（YKT_SECRET_KEY 为旧密钥，须已设置 YKT_AUDIT_KEY）：
+                           一个事务内重新加密全部加密字段、重算索引；SQLite 先备份，PostgreSQL 须确认所有实例已停止
   bench [--json] [--pg URL] 运行性能基准
   bank-sim --in 代发文件 --out 回盘文件 [--fail-rate 0.02] [--seed 1]
                            银行模拟器：读取代发文件，写出回盘文件（按比例模拟失败），用于演示和测试
@@ -168,6 +171,8 @@ async function main(argv: string[]): Promise<number> {
       process.stdout.write(`已写出回盘文件 ${values.out}：${result.lines} 笔，其中失败 ${result.failed} 笔\n`);
       return 0;
     }
+    case 'rotate-key':
+      return rotateKey(rest);
     case 'bench': {
       const { runBench } = await import('../bench/run.ts');
       return runBench(rest);
@@ -175,6 +180,84 @@ async function main(argv: string[]): Promise<number> {
     default:
       process.stdout.write(`${USAGE}\n`);
       return command === undefined || ['--help', '-h', 'help'].includes(command) ? 0 : 2;
+  }
+}
+
+/**
+ * `ykt rotate-key`: the field key changed with every instance stopped (docs/operations.md, section 3). The old key is
+ * YKT_SECRET_KEY, the new one is read from a file (not from the command line, which other users of the machine can
+ * see); the audit key must be pinned first, so that the chain keeps verifying. On SQLite a backup is taken first.
+ */
+async function rotateKey(args: string[]): Promise<number> {
+  let values: { 'new-key-file'?: string; 'instances-stopped'?: boolean };
+  try {
+    values = parseArgs({ args, options: { 'new-key-file': { type: 'string' }, 'instances-stopped': { type: 'boolean' } } }).values;
+  } catch {
+    values = {};
+  }
+  if (!values['new-key-file']) {
+    process.stderr.write('用法：ykt rotate-key --new-key-file 新密钥文件 [--instances-stopped]（旧密钥在 YKT_SECRET_KEY 中）\n');
+    return 2;
+  }
+  if (!process.env.YKT_AUDIT_KEY) {
+    process.stderr.write('更换密钥前须固定审计密钥：执行 ykt audit-key > audit.key，把其中的值设为 YKT_AUDIT_KEY（服务的环境中也要设置），审计日志才能在新密钥下继续校验。未做任何更改。\n');
+    return 2;
+  }
+  const newKey = fs.readFileSync(values['new-key-file'], 'utf8').trim();
+  const config = loadConfig();
+  if (newKey.length < 32 || newKey === config.secretKey) {
+    process.stderr.write(newKey === config.secretKey ? '新密钥与 YKT_SECRET_KEY 相同，无需更换\n' : '新密钥至少 32 个字符（建议 32 个随机字节的 64 位十六进制）\n');
+    return 2;
+  }
+  const [{ createCore }, { composeRekeyers }, db, { checkFieldKey }, { KeyRotationError, rotateFieldKey }, { backupSqlite, servingProcess }, { createFieldCrypto }] = await Promise.all([
+    import('./server.ts'),
+    import('./app.ts'),
+    import('./core/db.ts'),
+    import('./core/key-check.ts'),
+    import('./core/key-rotation.ts'),
+    import('./core/backup.ts'),
+    import('./core/crypto.ts'),
+  ]);
+  const core = createCore(config);
+  try {
+    if ((await db.pendingMigrations(core.db)).pending.length > 0) {
+      process.stderr.write('数据库尚未迁移到本版本：请先执行 ykt migrate。未做任何更改。\n');
+      return 1;
+    }
+    if (db.isPostgres(core.db)) {
+      if (!values['instances-stopped']) {
+        process.stderr.write('PostgreSQL 部署：请先停止所有实例，再加 --instances-stopped 确认后执行（仍在运行的实例会继续用旧密钥写入）。未做任何更改。\n');
+        return 2;
+      }
+    } else {
+      const pid = servingProcess(config.databaseUrl);
+      if (pid !== null) {
+        process.stderr.write(`服务正在使用数据库 ${config.databaseUrl}（进程 ${pid}）：请先停止服务。未做任何更改。\n`);
+        return 1;
+      }
+    }
+    await checkFieldKey(core);
+    if (!db.isPostgres(core.db)) {
+      const { file } = await backupSqlite(core.db, path.join(config.dataDir, 'backups'), config.backupKeep, new Date(), 'before-key-rotation');
+      process.stdout.write(`已先备份到 ${file}（仍用旧密钥加密）\n`);
+    }
+    const done = await rotateFieldKey(core, createFieldCrypto(newKey), composeRekeyers(core));
+    for (const d of done.filter((c) => c.rows > 0)) process.stdout.write(`  ${d.table}.${d.column}：${d.rows} 行\n`);
+    process.stdout.write(
+      [
+        '已改用新密钥（一个事务内完成，已记入审计日志）。',
+        '请把服务环境中的 YKT_SECRET_KEY 换成新密钥后再启动；用旧密钥启动的实例会拒绝运行。',
+        '旧密钥须与此前的备份一同保存，直到这些备份全部过期：它们仍是用旧密钥加密的。',
+        '',
+      ].join('\n'),
+    );
+    return 0;
+  } catch (err) {
+    if (!(err instanceof KeyRotationError)) throw err;
+    process.stderr.write(`${err.message}\n`);
+    return 1;
+  } finally {
+    await core.db.destroy();
   }
 }
 

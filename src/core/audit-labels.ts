@@ -180,6 +180,10 @@ export function coreAuditVocabulary(tasks: TaskDefinition[], deadlineRules: Dead
         sentence: (s) => clauses(`${s.text('region')}的“${s.text('kind')}”`, s.list('columns').length > 0 && `文件表头对应：${s.list('columns').map(String).join('、')}`),
       },
       'column_mapping.delete': { label: '删除导入列对应关系', sentence: (s) => `${s.text('region')}的“${s.text('kind')}”：${s.text('column')}←${s.text('header')}` },
+      'key.rotate': {
+        label: '更换字段加密密钥',
+        sentence: (s) => `由系统命令 ykt rotate-key 在停机状态下执行：${s.count('columns')} 个加密字段或索引、共 ${s.count('rows')} 行改用新密钥`,
+      },
       'demo.seed': {
         label: '写入演示数据',
         sentence: (s) => clauses(`演示县“${s.text('county')}”`, `用户 ${s.count('users')} 个`, `政策 ${s.count('policies')} 项`, `受益对象 ${s.count('people')} 人`),
@@ -199,6 +203,7 @@ export function coreAuditVocabulary(tasks: TaskDefinition[], deadlineRules: Dead
       calendar_year: { label: '工作日历', names: async (_db, ids) => new Map(ids.map((id) => [id, `${id} 年`])) },
       page: { label: '页面', names: async (_db, ids) => new Map(ids.map((id) => [id, id])) },
       audit_log: { label: '审计日志' },
+      deployment: { label: '本部署' },
     },
   };
 }

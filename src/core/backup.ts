@@ -31,7 +31,7 @@ export interface BackupManifest {
   audit: (AuditAnchorPoint & { count: number }) | null;
 }
 
-export type BackupReason = 'scheduled' | 'manual' | 'before-migration';
+export type BackupReason = 'scheduled' | 'manual' | 'before-migration' | 'before-key-rotation';
 
 /** A moment as the backups' file names write it: YYYYMMDD-HHMMSS, UTC. */
 const stampOf = (now: Date) => now.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
@@ -117,7 +117,7 @@ export function markServing(databaseFile: string): () => void {
 }
 
 /** The process serving the database, if one is alive (a mark left by a killed server is no obstacle). */
-function servingProcess(databaseFile: string): number | null {
+export function servingProcess(databaseFile: string): number | null {
   const mark = servingMark(databaseFile);
   if (!fs.existsSync(mark)) return null;
   const pid = Number(fs.readFileSync(mark, 'utf8').trim());

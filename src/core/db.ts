@@ -443,3 +443,21 @@ export async function selectInChunks<T>(values: readonly (string | number)[], qu
   for (let i = 0; i < keys.length; i += chunkSize) rows.push(...(await query(keys.slice(i, i + chunkSize))));
   return rows;
 }
+
+/**
+ * Set columns of many rows, each found by its id, a few hundred rows a statement: UPDATE … FROM (VALUES …), which both
+ * databases have (SQLite names the VALUES columns column1, column2, …; PostgreSQL takes them from the alias).
+ */
+export async function updateByIds(trx: Tx, table: string, columns: readonly string[], rows: readonly (readonly [number, ...(string | number | null)[]])[]): Promise<void> {
+  const perStatement = Math.max(1, Math.floor(900 / (columns.length + 1)));
+  const pg = isPostgres(trx);
+  for (let at = 0; at < rows.length; at += perStatement) {
+    const chunk = rows.slice(at, at + perStatement);
+    const tuple = `(${pg ? '?::integer' : '?'}${', ?'.repeat(columns.length)})`;
+    const values = chunk.map(() => tuple).join(', ');
+    const set = columns.map((_, i) => `?? = v.${pg ? `c${i}` : `column${i + 2}`}`).join(', ');
+    const alias = pg ? `v(id, ${columns.map((_, i) => `c${i}`).join(', ')})` : 'v';
+    const sql = `UPDATE ?? SET ${set} FROM (VALUES ${values}) AS ${alias} WHERE ??.id = v.${pg ? 'id' : 'column1'}`;
+    await trx.raw(sql, [table, ...columns, ...chunk.flat(), table]);
+  }
+}

@@ -5,6 +5,7 @@ import type { Actor } from './auth/roles.ts';
 import type { Core } from './context.ts';
 import type { DeadlineRule } from './deadlines.ts';
 import type { EventHandler } from './events.ts';
+import type { Rekeyer } from './key-rotation.ts';
 import type { TaskDefinition } from './scheduler.ts';
 import type { NavItem, PagePanel, PanelProviders, Web } from './web/web.ts';
 
@@ -45,4 +46,6 @@ export interface AppModule {
   audit?: AuditVocabulary;
   /** The kinds of file it imports whose columns a region may map (core/column-mapping.ts, the 列对应关系 page). */
   columnMappings?: ColumnMappingKind[];
+  /** How it rewrites its encrypted fields and blind indexes when the field key changes (core/key-rotation.ts). */
+  rekey?: Rekeyer;
 }

@@ -62,6 +62,33 @@ describe('the ykt command', () => {
     expect(bad.out).toContain('审计日志异常：第 1 号记录：记录内容与其哈希不符');
   });
 
+  it('changes the field key (rotate-key): only with the audit key pinned, after a backup; the old key is then refused', () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ykt-cli-'));
+    const env = { YKT_DATA_DIR: dir, YKT_SECRET_KEY: TEST_SECRET };
+    expect(ykt(['create-admin', '--username', 'itadmin', '--name', '县信息中心', '--region', '江川省/临山市/青禾县'], env).code).toBe(0);
+    const newKey = 'a1'.repeat(32);
+    const keyFile = path.join(dir, 'new.key');
+    fs.writeFileSync(keyFile, `${newKey}\n`, { mode: 0o600 });
+
+    const unpinned = ykt(['rotate-key', '--new-key-file', keyFile], env);
+    expect(unpinned.code).toBe(2);
+    expect(unpinned.err).toContain('更换密钥前须固定审计密钥');
+    const pinned = { ...env, YKT_AUDIT_KEY: ykt(['audit-key'], env).out.trim() };
+    const rotated = ykt(['rotate-key', '--new-key-file', keyFile], pinned);
+    expect(rotated.err).toBe('');
+    expect(rotated.code).toBe(0);
+    expect(rotated.out).toMatch(/已先备份到 .*ykt-\d{8}-\d{6}\.sqlite（仍用旧密钥加密）/);
+    expect(rotated.out).toContain('core_user.totp_secret_enc');
+    expect(rotated.out).toContain('已改用新密钥');
+    // The database is under the new key now: the old one is refused before anything is written.
+    const again = ykt(['rotate-key', '--new-key-file', keyFile], pinned);
+    expect(again.code).toBe(1);
+    expect(again.err).toContain('YKT_SECRET_KEY 与该数据库不符');
+    const verified = ykt(['verify-audit'], { ...pinned, YKT_SECRET_KEY: newKey });
+    expect(verified.code).toBe(0);
+    expect(verified.out).toContain('审计日志完整：已校验 2 条记录');
+  });
+
   it('simulates a bank: reads a payout file and writes its result file, failures at the chosen rate, the same for the same seed', () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ykt-cli-'));
     const out = path.join(dir, 'results.csv');

@@ -21,6 +21,7 @@ export function createAgreementModule(): AppModule {
   return {
     name: 'agreement',
     audit: agreementAuditVocabulary,
+    rekey: (r) => r.rewrite('agreement_contract', { encrypted: ['settlement_account_enc'] }),
     nav: [{ href: '/agreements', label: '代发协议', roles: ['finance_section', 'treasury', 'bank'] }],
     routes: agreementRoutes,
   };

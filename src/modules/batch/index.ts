@@ -41,6 +41,11 @@ export function createBatchModule(core: Core): AppModule {
   return {
     name: 'batch',
     audit: batchAuditVocabulary,
+    // A line keeps its payee's indexes without the numbers: the registry's new values replace them.
+    rekey: async (r) => {
+      await r.remap('batch_line', 'id_index', 'id');
+      await r.remap('batch_line', 'account_index', 'account');
+    },
     deadlineRules: Object.values(BATCH_DEADLINES),
     nav: [{ href: '/rounds', label: '发放批次', roles: [...BATCH_READERS] }],
     routes: batchRoutes,

@@ -26,6 +26,12 @@ export function createBeneficiaryModule(core: Core): AppModule {
   return {
     name: 'beneficiary',
     audit: beneficiaryAuditVocabulary,
+    // The registry holds the ID and account numbers: their indexes' new values are recorded for the other modules.
+    rekey: async (r) => {
+      await r.rewrite('beneficiary_person', { encrypted: ['id_enc', 'phone_enc'], indexes: { id_index: { kind: 'id', of: 'id_enc' } } });
+      await r.rewrite('beneficiary_account', { encrypted: ['account_enc'], indexes: { account_index: { kind: 'account', of: 'account_enc' } } });
+      await r.rewrite('beneficiary_change_request', { encrypted: ['payload_enc'] });
+    },
     nav: [{ href: '/beneficiaries', label: '受益对象', roles: REGISTRY_READERS }],
     routes: beneficiaryRoutes,
     columnMappings: BENEFICIARY_MAPPINGS,

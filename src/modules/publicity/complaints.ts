@@ -9,6 +9,7 @@ import { type Conn, type Tx, inTransaction, insertReturningId, nowIso } from '..
 import { businessDate } from '../../core/dates.ts';
 import { AppError, ConflictError, NotFoundError, ValidationError } from '../../core/errors.ts';
 import { maskPhone } from '../../core/mask.ts';
+import { purposeKey } from '../../core/wrapped-keys.ts';
 import { findRegion, isPathInScope, whereRegionInScope } from '../../core/regions.ts';
 import { objectionResolutions, recordPublicObjection } from '../batch/index.ts';
 import { COMPLAINT_CHANNELS, COMPLAINT_KINDS, type ComplaintAssignee, type ComplaintInput, type ComplaintKind, type StaffComplaintInput } from './complaint-schemas.ts';
@@ -78,7 +79,9 @@ export function normaliseQueryCode(input: string): string | null {
 }
 
 /** The keyed hash a query code is kept as (HMAC-SM3 under a purpose-bound key: the code itself is never stored). */
-const codeHash = (core: Core, code: string) => hmacSm3(core.crypto.subkey('publicity-complaint-code'), code).toString('hex');
+/** The HMAC of a query code, under a key of its own kept in the database (core/wrapped-keys.ts), so that a change of the field key keeps every code valid. */
+export const COMPLAINT_CODE_KEY = 'publicity-complaint-code';
+const codeHash = async (core: Pick<Core, 'crypto'> & { db: Conn }, code: string) => hmacSm3(await purposeKey(core, COMPLAINT_CODE_KEY), code).toString('hex');
 
 /** A tracking number: TS, the filing date and 6 random digits (TS20261206123456). */
 function newTrackingNo(filedOn: string): string {
@@ -192,7 +195,7 @@ export async function complaintStatus(core: Core, trackingNo: string, typedCode:
     return (await trx('publicity_complaint').where({ tracking_no: trackingNo }).first()) as ComplaintRow | undefined;
   });
   const code = normaliseQueryCode(typedCode) ?? typedCode;
-  const given = Buffer.from(codeHash(core, code));
+  const given = Buffer.from(await codeHash(core, code));
   if (!row || !constantTimeEqual(given, Buffer.from(row.code_hash))) return null;
   const s = standing(row, await objectionsOf(core.db, [row]));
   return { trackingNo: row.tracking_no, kind: COMPLAINT_KINDS[row.kind], filedOn: row.filed_on, status: PUBLIC_COMPLAINT_STATUSES[s.status], answer: s.answer, answeredAt: s.answeredAt };
@@ -285,7 +288,7 @@ async function insertComplaint(core: Core, trx: Tx, filedOn: string, input: { co
   const id = await insertReturningId(trx, 'publicity_complaint', {
     ...where,
     tracking_no: trackingNo,
-    code_hash: codeHash(core, code),
+    code_hash: await codeHash({ crypto: core.crypto, db: trx }, code),
     content: input.content,
     contact_name: input.contactName,
     phone_enc: input.phone ? core.crypto.encrypt(input.phone) : null,

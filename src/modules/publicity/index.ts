@@ -2,7 +2,7 @@ import type { Core } from '../../core/context.ts';
 import type { AppModule } from '../../core/module.ts';
 import { rosterInScope } from '../batch/index.ts';
 import { publicityAuditVocabulary } from './audit-labels.ts';
-import { assignedComplaints, unansweredComplaints } from './complaints.ts';
+import { COMPLAINT_CODE_KEY, assignedComplaints, unansweredComplaints } from './complaints.ts';
 import { PUBLICITY_DEADLINES } from './deadlines.ts';
 import { COMPLAINT_ASSIGNEES, COMPLAINT_HANDLERS, can } from './policy.ts';
 import { publicityRoutes } from './routes.ts';
@@ -21,6 +21,11 @@ export function createPublicityModule(core: Core): AppModule {
   return {
     name: 'publicity',
     audit: publicityAuditVocabulary,
+    rekey: async (r) => {
+      // The query codes' key, written under the old key if no complaint has used it yet, then re-encrypted by core.
+      await r.keepPurposeKey(COMPLAINT_CODE_KEY);
+      await r.rewrite('publicity_complaint', { encrypted: ['phone_enc'] });
+    },
     nav: [
       { href: '/publicity/settings', label: '公示设置', roles: ['admin'] },
       { href: '/publicity/complaints', label: '异议和投诉举报', roles: [...COMPLAINT_HANDLERS, ...COMPLAINT_ASSIGNEES, 'department'] },

@@ -18,6 +18,7 @@ import { clockCounts } from './queries.ts';
 import { REPORT_READERS } from './policy.ts';
 import { reportRoutes } from './report-routes.ts';
 import { supervisionRoutes } from './routes.ts';
+import { SHARED_ACCOUNT_SUBJECT_DIGITS } from './screening/shared-account.ts';
 import { SUPERVISION_DEADLINES } from './deadlines.ts';
 import { findingsWaiting } from './findings.ts';
 import { FINDING_ANSWERERS, SUPERVISION_READERS } from './policy.ts';
@@ -50,6 +51,11 @@ export function createSupervisionModule(core: Core, sources: SupervisionSources)
   return {
     name: 'supervision',
     audit: supervisionAuditVocabulary,
+    // A shared-account finding's subject ends with the account's index, shortened (screening/shared-account.ts).
+    rekey: async (r) => {
+      await r.remapTail('supervision_finding', 'source_ref', 'account', '%:account:%', SHARED_ACCOUNT_SUBJECT_DIGITS);
+      await r.remapTail('supervision_screening_hit', 'source_ref', 'account', '%:account:%', SHARED_ACCOUNT_SUBJECT_DIGITS);
+    },
     deadlineRules: Object.values(SUPERVISION_DEADLINES),
     nav: [
       { href: '/supervision', label: '监督工作台', roles: ['supervisor'] },

@@ -8,6 +8,8 @@ import { type ScreeningHit, type ScreeningRule, listed } from './rule.ts';
  * looks for an account collecting for several households: the pattern of 代领、冒领 through one card.
  */
 export const MIN_HOUSEHOLDS = 3;
+/** How many hex digits of the account's blind index a finding's subject keeps: enough to tell accounts apart. */
+export const SHARED_ACCOUNT_SUBJECT_DIGITS = 32;
 
 /** One account receiving for many unrelated people (一个账户为多户领取): people of different households, over the period. */
 export const sharedAccount: ScreeningRule = {
@@ -32,7 +34,7 @@ export const sharedAccount: ScreeningRule = {
       const total = paid.reduce((sum, p) => sum + Number(p.amount_fen), 0);
       return {
         // The account's blind index, shortened: enough to tell accounts apart, never the number.
-        subject: `account:${account.slice(0, 32)}`,
+        subject: `account:${account.slice(0, SHARED_ACCOUNT_SUBJECT_DIGITS)}`,
         lineId: paid.at(-1)!.id,
         title: `尾号 ${paid[0]!.account_last4 ?? '----'} 的账户为 ${households} 户 ${people.size} 人领取`,
         evidence: `期间内该账户共收到 ${paid.length} 笔、${formatYuan(total)} 元，领取人：${listed([...people.values()].map((p) => `${p.person_name}（${p.id_masked}，${p.township_name}）`))}。`,
