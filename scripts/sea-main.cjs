@@ -65,6 +65,8 @@ if (!fs.existsSync(path.join(dir, 'dist', 'ykt.mjs'))) {
   removeOlderBuilds(root, id);
 }
 // process.argv is [this executable, this executable, …arguments]: the command reads from the third on, as under node.
+// `ykt --version` names the build.
+process.env.YKT_BUILD_ID = id;
 import(pathToFileURL(path.join(dir, 'dist', 'ykt.mjs')).href).catch((err) => {
   process.stderr.write(`${err && err.stack ? err.stack : err}\n`);
   process.exit(1);

@@ -12,6 +12,7 @@ import { ValidationError } from './core/errors.ts';
  */
 const USAGE = `用法：ykt <命令>
   serve                    启动生产实例（需要 YKT_SECRET_KEY）
+  --version                版本、构建编号和 Node 版本
   demo                     在 SQLite 上启动演示县（自动建库、写入演示数据）
   migrate                  仅执行数据库迁移
   create-admin --username 用户名 --name 姓名 --region 省/市/县
@@ -173,6 +174,15 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'rotate-key':
       return rotateKey(rest);
+    case '--version':
+    case 'version': {
+      const { appPath } = await import('./core/app-root.ts');
+      const { version } = JSON.parse(fs.readFileSync(appPath('package.json'), 'utf8')) as { version: string };
+      // The single executable names its build (scripts/sea-main.cjs); the source install runs on the machine's Node.
+      const build = process.env.YKT_BUILD_ID ? `单文件版，构建 ${process.env.YKT_BUILD_ID}` : '源代码安装';
+      process.stdout.write(`ykt ${version}（${build}，Node ${process.versions.node}）\n`);
+      return 0;
+    }
     case 'bench': {
       const { runBench } = await import('../bench/run.ts');
       return runBench(rest);

@@ -45,10 +45,22 @@ run('the single executable', () => {
 
   it('answers --help on a machine without node, and says the benchmark needs the sources', () => {
     expect(spawnSync('sh', ['-c', 'command -v node'], { env: env() }).status).not.toBe(0);
+    // Two earlier builds unpacked before: the first start of this build removes the older, keeps the newer.
+    const cache = path.join(work, 'home', '.cache', 'ykt');
+    for (const [name, age] of [['0.0.1-aaaaaaaaaaaaaaaa', 7200], ['0.0.2-bbbbbbbbbbbbbbbb', 3600]] as const) {
+      fs.mkdirSync(path.join(cache, name, 'dist'), { recursive: true });
+      const at = new Date(Date.now() - age * 1000);
+      fs.utimesSync(path.join(cache, name), at, at);
+    }
     const help = ykt(['--help']);
     expect(help.err).toBe('');
     expect(help.code).toBe(0);
     expect(help.out).toContain('用法：ykt <命令>');
+    expect(ykt(['--version']).out).toMatch(/^ykt \d+\.\d+\.\d+（单文件版，构建 \d+\.\d+\.\d+-[0-9a-f]{16}，Node 24\.\d+\.\d+）\n$/);
+    const kept = fs.readdirSync(cache);
+    expect(kept).toHaveLength(2);
+    expect(kept).toContain('0.0.2-bbbbbbbbbbbbbbbb');
+    expect(kept.find((name) => !name.startsWith('0.0.2-'))).toMatch(/^\d+\.\d+\.\d+-[0-9a-f]{16}$/);
     const bench = ykt(['bench']);
     expect(bench.code).toBe(1);
     expect(bench.err).toContain('只能在源代码安装中运行');
