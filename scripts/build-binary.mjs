@@ -103,6 +103,33 @@ function runtimeFiles() {
   return files;
 }
 
+/**
+ * The licences of what the executable carries: Node's, and each package compiled into the bundle (the bundle keeps
+ * no licence comments). The packages shipped as files (RUNTIME_PACKAGES) keep their own LICENSE files beside them.
+ */
+function thirdPartyLicenses(inputs, node) {
+  const packages = new Map();
+  for (const input of inputs) {
+    const at = input.lastIndexOf(`${path.sep}node_modules${path.sep}`);
+    if (at < 0) continue;
+    const rest = input.slice(at + 14).split(path.sep);
+    const dir = input.slice(0, at + 14) + (rest[0].startsWith('@') ? path.join(rest[0], rest[1]) : rest[0]);
+    if (!packages.has(dir)) packages.set(dir, JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')));
+  }
+  const licenceText = (dir) => {
+    const file = fs.readdirSync(dir).find((f) => /^(licen[cs]e|copying)(\.|$)/i.test(f));
+    return file ? fs.readFileSync(path.join(dir, file), 'utf8').trim() : null;
+  };
+  const nodeDir = path.dirname(path.dirname(node));
+  const sections = [`Node.js ${NODE_VERSION}\n\n${licenceText(nodeDir)}`];
+  for (const [dir, pkg] of [...packages].sort((a, b) => a[1].name.localeCompare(b[1].name))) {
+    // package.json names the licence in "license", or in the older "licenses" list.
+    const stated = pkg.license ?? (Array.isArray(pkg.licenses) ? pkg.licenses.map((l) => l.type).join(', ') : null) ?? 'licence not stated';
+    sections.push(`${pkg.name} ${pkg.version} (${stated})\n\n${licenceText(dir) ?? `No licence file in the package; its package.json states: ${stated}.`}`);
+  }
+  return `The ykt single executable contains the following software, under the licences below.\n\n${sections.join(`\n\n${'='.repeat(78)}\n\n`)}\n`;
+}
+
 /** Every file of a folder of the project, as [path inside the application, file] pairs. */
 function projectFiles(folder) {
   const files = [];
@@ -137,7 +164,7 @@ export async function buildBinary() {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'ykt-binary-'));
   try {
     const appDist = path.join(work, 'app', 'dist');
-    await bundle(appDist, { selfContained: true });
+    const inputs = await bundle(appDist, { selfContained: true });
     const files = [];
     const walk = (rel) => {
       for (const entry of fs.readdirSync(path.join(appDist, rel), { withFileTypes: true })) {
@@ -153,6 +180,9 @@ export async function buildBinary() {
     files.push(['package.json', manifest]);
     for (const folder of ['views', 'static', 'docs']) files.push(...projectFiles(folder));
     files.push(...runtimeFiles());
+    const notices = path.join(work, 'THIRD-PARTY-LICENSES.txt');
+    fs.writeFileSync(notices, thirdPartyLicenses(inputs, nodeBinary()));
+    files.push(['THIRD-PARTY-LICENSES.txt', notices]);
     const asset = pack(files);
     const id = `${pkg.version}-${crypto.createHash('sha256').update(asset).digest('hex').slice(0, 16)}`;
     fs.writeFileSync(path.join(work, 'app.gz'), asset);

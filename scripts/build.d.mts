@@ -5,4 +5,4 @@ export function newestSource(): number;
 export function isFresh(): boolean;
 export function build(): Promise<void>;
 export const RUNTIME_PACKAGES: string[];
-export function bundle(outdir: string, options?: { selfContained?: boolean }): Promise<void>;
+export function bundle(outdir: string, options?: { selfContained?: boolean }): Promise<string[]>;

@@ -52,7 +52,7 @@ function tableWorkerCode() {
  * Compile the command into outdir (ykt.mjs and its chunks). The entry registers the migrations as modules (the
  * database records them by their file names), then runs the CLI. With selfContained (the single executable,
  * scripts/build-binary.mjs), the packages are bundled too, except those that find files of their own at run time
- * (RUNTIME_PACKAGES), which ship beside the bundle.
+ * (RUNTIME_PACKAGES), which ship beside the bundle. Returns the files it read (esbuild's metafile inputs, absolute).
  */
 export async function bundle(outdir, { selfContained = false } = {}) {
   const migrations = fs.readdirSync(path.join(ROOT, 'migrations')).filter((f) => /^\d{14}_[a-z]+_[a-z0-9_]+\.ts$/.test(f)).sort();
@@ -67,7 +67,7 @@ export async function bundle(outdir, { selfContained = false } = {}) {
   const entryFile = path.join(outdir, 'ykt-entry.ts');
   fs.writeFileSync(entryFile, entry);
   try {
-    await esbuild({
+    const result = await esbuild({
       entryPoints: { ykt: entryFile },
       outdir,
       outExtension: { '.js': '.mjs' },
@@ -89,7 +89,9 @@ export async function bundle(outdir, { selfContained = false } = {}) {
       define: { YKT_TABLE_WORKER_CODE: JSON.stringify(tableWorkerCode()) },
       legalComments: 'none',
       logLevel: 'error',
+      metafile: true,
     });
+    return Object.keys(result.metafile.inputs).map((input) => path.resolve(input.replace(/^[a-z-]+:/, '')));
   } finally {
     fs.rmSync(entryFile, { force: true });
   }

@@ -181,6 +181,8 @@ async function main(argv: string[]): Promise<number> {
       // The single executable names its build (scripts/sea-main.cjs); the source install runs on the machine's Node.
       const build = process.env.YKT_BUILD_ID ? `单文件版，构建 ${process.env.YKT_BUILD_ID}` : '源代码安装';
       process.stdout.write(`ykt ${version}（${build}，Node ${process.versions.node}）\n`);
+      const notices = appPath('THIRD-PARTY-LICENSES.txt');
+      if (fs.existsSync(notices)) process.stdout.write(`所含第三方软件及其许可证：${notices}\n`);
       return 0;
     }
     case 'bench': {

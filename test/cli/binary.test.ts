@@ -56,7 +56,13 @@ run('the single executable', () => {
     expect(help.err).toBe('');
     expect(help.code).toBe(0);
     expect(help.out).toContain('用法：ykt <命令>');
-    expect(ykt(['--version']).out).toMatch(/^ykt \d+\.\d+\.\d+（单文件版，构建 \d+\.\d+\.\d+-[0-9a-f]{16}，Node 24\.\d+\.\d+）\n$/);
+    const version = ykt(['--version']).out.split('\n');
+    expect(version[0]).toMatch(/^ykt \d+\.\d+\.\d+（单文件版，构建 \d+\.\d+\.\d+-[0-9a-f]{16}，Node 24\.\d+\.\d+）$/);
+    // The licences of Node and of every package compiled in travel with it.
+    const notices = /^所含第三方软件及其许可证：(.+)$/.exec(version[1]!)![1]!;
+    const text = fs.readFileSync(notices, 'utf8');
+    expect(text).toMatch(/^Node\.js 24\.\d+\.\d+$/m);
+    for (const name of ['koa', 'knex', 'nunjucks', 'exceljs', 'zod']) expect(text).toMatch(new RegExp(`^${name} \\d+\\.\\d+\\.\\d+ \\(`, 'm'));
     const kept = fs.readdirSync(cache);
     expect(kept).toHaveLength(2);
     expect(kept).toContain('0.0.2-bbbbbbbbbbbbbbbb');
