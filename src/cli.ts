@@ -39,7 +39,9 @@ async function main(argv: string[]): Promise<number> {
   switch (command) {
     case 'serve': {
       const { start } = await import('./server.ts');
-      const running = await start(loadConfig());
+      // The field key changed under this instance (ykt rotate-key): it has stopped; exit, so that the service manager
+      // restarts it and the start refuses the old key, saying why.
+      const running = await start(loadConfig(), { onFieldKeyChanged: () => process.exit(1) });
       process.stdout.write(`一卡通平台已启动：${running.url}\n`);
       onSignal(running.stop);
       return -1;
@@ -238,11 +240,11 @@ async function rotateKey(args: string[]): Promise<number> {
     }
     if (db.isPostgres(core.db)) {
       if (!values['instances-stopped']) {
-        process.stderr.write('PostgreSQL 部署：请先停止所有实例，再加 --instances-stopped 确认后执行（仍在运行的实例会继续用旧密钥写入）。未做任何更改。\n');
+        process.stderr.write('PostgreSQL 部署：请先停止所有实例，再加 --instances-stopped 确认后执行（仍在运行的实例在发现密钥更换前的一分钟内可能用旧密钥写入）。未做任何更改。\n');
         return 2;
       }
     } else {
-      const pid = servingProcess(config.databaseUrl);
+      const pid = servingProcess(path.resolve(config.databaseUrl));
       if (pid !== null) {
         process.stderr.write(`服务正在使用数据库 ${config.databaseUrl}（进程 ${pid}）：请先停止服务。未做任何更改。\n`);
         return 1;

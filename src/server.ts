@@ -7,7 +7,8 @@ import type { Core } from './core/context.ts';
 import { createFieldCrypto } from './core/crypto.ts';
 import { backupBeforeMigrating, markServing } from './core/backup.ts';
 import { createDb, isPostgres, migrate } from './core/db.ts';
-import { checkFieldKey } from './core/key-check.ts';
+import { KEY_WATCH_MS, checkFieldKey, fieldKeyStillMatches } from './core/key-check.ts';
+import { log } from './core/log.ts';
 import { Scheduler } from './core/scheduler.ts';
 import { sealSettlementAccounts } from './modules/agreement/index.ts';
 
@@ -17,6 +18,11 @@ export interface Running {
   server: http.Server;
   /** This instance's scheduler (with several instances, each task's run is taken by one of them). */
   scheduler: Scheduler;
+  /**
+   * Check now, as the instance does every minute, that its field key is still the database's; if not (the key was
+   * changed with this instance left running), stop it and call onFieldKeyChanged. Answers whether it still runs.
+   */
+  watchFieldKey(): Promise<boolean>;
   stop(): Promise<void>;
 }
 
@@ -31,7 +37,10 @@ export function createCore(config: Config, options: { schema?: string } = {}): C
  * the scheduler, listen. An SQLite database is marked as in use (`<file>.serving`) while the server runs, so that
  * `ykt restore` refuses to replace it.
  */
-export async function start(config: Config, options: { logRequests?: boolean; beforeListen?: (core: Core) => Promise<void> } = {}): Promise<Running> {
+export async function start(
+  config: Config,
+  options: { logRequests?: boolean; beforeListen?: (core: Core) => Promise<void>; onFieldKeyChanged?: () => void } = {},
+): Promise<Running> {
   const core = createCore(config);
   try {
     await backupBeforeMigrating(core.db, path.join(config.dataDir, 'backups'), config.backupKeep);
@@ -56,12 +65,25 @@ export async function start(config: Config, options: { logRequests?: boolean; be
   const unmark = isPostgres(core.db) ? () => undefined : markServing(path.resolve(config.databaseUrl));
   const { port } = server.address() as AddressInfo;
   const host = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
-  return {
+  let stopped = false;
+  const running: Running = {
     url: `http://${host}:${port}`,
     core,
     server,
     scheduler,
+    async watchFieldKey() {
+      if (stopped) return false;
+      // A database that cannot be reached this minute is not a changed key: the next minute asks again.
+      if (await fieldKeyStillMatches(core).catch(() => true)) return true;
+      log('error', '字段加密密钥已被更换（ykt rotate-key）：本实例仍在使用旧密钥，已停止服务，以免写入无法读取的数据。请用新的 YKT_SECRET_KEY 重新启动。');
+      await running.stop();
+      options.onFieldKeyChanged?.();
+      return false;
+    },
     async stop() {
+      if (stopped) return;
+      stopped = true;
+      clearInterval(keyWatch);
       await new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
       await scheduler.stop();
@@ -69,4 +91,7 @@ export async function start(config: Config, options: { logRequests?: boolean; be
       unmark();
     },
   };
+  const keyWatch = setInterval(() => void running.watchFieldKey(), KEY_WATCH_MS);
+  keyWatch.unref();
+  return running;
 }

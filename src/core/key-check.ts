@@ -23,6 +23,19 @@ function decrypts(core: Core, stored: string, expected?: string): boolean {
 }
 
 /**
+ * Whether the database's key check still opens with this instance's key. A running instance asks every minute
+ * (server.ts): after `ykt rotate-key` with this one left running, it stops rather than go on writing fields under the
+ * old key. A database without the check yet answers true.
+ */
+export async function fieldKeyStillMatches(core: Core): Promise<boolean> {
+  const row = (await core.db('core_key_check').where({ id: 1 }).first('check_enc')) as { check_enc: string } | undefined;
+  return !row || decrypts(core, row.check_enc, CHECK_TEXT);
+}
+
+/** How often a running instance checks that its field key is still the database's. */
+export const KEY_WATCH_MS = 60_000;
+
+/**
  * Check the field key against the database; on a database without the check yet (new, or from before it), first
  * make sure the key reads what core's tables already hold encrypted (the second factors' secrets), then write it.
  * Safe when several instances start at once. Returns whether it wrote the check.

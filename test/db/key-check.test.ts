@@ -5,6 +5,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/core/config.ts';
 import { createFieldCrypto } from '../../src/core/crypto.ts';
 import { checkFieldKey } from '../../src/core/key-check.ts';
+import { rotateFieldKey } from '../../src/core/key-rotation.ts';
+import { composeRekeyers } from '../../src/app.ts';
 import { start } from '../../src/server.ts';
 import { TEST_DB, type TestDb, createSeededDb, createTestDb, testConfig } from '../factories.ts';
 
@@ -16,6 +18,8 @@ afterEach(async () => {
 });
 
 const OTHER_KEY = 'another-secret-key-0123456789abcdef0123';
+/** The database as a deployment names it: on PostgreSQL, the test's schema in the URL's options. */
+const serverUrl = (db: TestDb) => (db.schema ? `${db.url}?options=${encodeURIComponent(`-c search_path=${db.schema}`)}` : db.url);
 
 describe(`the field key check (${TEST_DB})`, () => {
   it('writes the check on a new database, finds it matching after, and refuses another key', async () => {
@@ -44,13 +48,34 @@ describe(`the field key check (${TEST_DB})`, () => {
     expect(await t.core.db('core_key_check').count({ n: '*' }).first()).toMatchObject({ n: 1 });
   });
 
-  it.skipIf(TEST_DB !== 'sqlite')('keeps a server started with another key from listening', async () => {
+  it('keeps a server started with another key from listening', async () => {
     t = await createTestDb();
     await checkFieldKey(t.core);
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ykt-key-'));
     try {
-      await expect(start(testConfig({ databaseUrl: t.url, secretKey: OTHER_KEY, port: 0, host: '127.0.0.1', dataDir }), { logRequests: false })).rejects.toThrow('YKT_SECRET_KEY 与该数据库不符');
+      await expect(start(testConfig({ databaseUrl: serverUrl(t), secretKey: OTHER_KEY, port: 0, host: '127.0.0.1', dataDir }), { logRequests: false })).rejects.toThrow('YKT_SECRET_KEY 与该数据库不符');
     } finally {
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  it('a running instance whose key was changed underneath it (ykt rotate-key) stops instead of writing under the old key', async () => {
+    t = await createTestDb();
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ykt-key-'));
+    let told = 0;
+    const running = await start(testConfig({ databaseUrl: serverUrl(t), port: 0, host: '127.0.0.1', dataDir }), { logRequests: false, onFieldKeyChanged: () => told++ });
+    try {
+      expect(await running.watchFieldKey()).toBe(true);
+      expect((await fetch(`${running.url}/healthz`)).status).toBe(200);
+      await rotateFieldKey(t.core, createFieldCrypto(OTHER_KEY), composeRekeyers(t.core));
+      expect(await running.watchFieldKey()).toBe(false);
+      expect(told).toBe(1);
+      expect(running.server.listening).toBe(false);
+      // Asked again (the next minute's timer), it stays stopped and says nothing more.
+      expect(await running.watchFieldKey()).toBe(false);
+      expect(told).toBe(1);
+    } finally {
+      await running.stop();
       fs.rmSync(dataDir, { recursive: true, force: true });
     }
   });
