@@ -255,8 +255,10 @@ async function rotateKey(args: string[]): Promise<number> {
       const { file } = await backupSqlite(core.db, path.join(config.dataDir, 'backups'), config.backupKeep, new Date(), 'before-key-rotation');
       process.stdout.write(`已先备份到 ${file}（仍用旧密钥加密）\n`);
     }
-    const done = await rotateFieldKey(core, createFieldCrypto(newKey), composeRekeyers(core));
-    for (const d of done.filter((c) => c.rows > 0)) process.stdout.write(`  ${d.table}.${d.column}：${d.rows} 行\n`);
+    process.stdout.write('正在改用新密钥（一个事务，中途失败则不做任何更改）：\n');
+    await rotateFieldKey(core, createFieldCrypto(newKey), composeRekeyers(core), (d) => {
+      if (d.rows > 0) process.stdout.write(`  ${d.table}.${d.column}：${d.rows} 行\n`);
+    });
     process.stdout.write(
       [
         '已改用新密钥（一个事务内完成，已记入审计日志）。',

@@ -47,8 +47,11 @@ export type Rekeyer = (r: Rekeying) => Promise<void>;
 const MAP = 'core_rekey_map';
 const PAGE = 1_000;
 
-function rekeying(trx: Tx, from: FieldCrypto, to: FieldCrypto, done: RekeyedColumn[]): Rekeying {
-  const count = (table: string, column: string, rows: number) => done.push({ table, column, rows });
+function rekeying(trx: Tx, from: FieldCrypto, to: FieldCrypto, done: RekeyedColumn[], onColumn: (column: RekeyedColumn) => void): Rekeying {
+  const count = (table: string, column: string, rows: number) => {
+    done.push({ table, column, rows });
+    onColumn({ table, column, rows });
+  };
 
   /** Decrypt one column of a page, naming the first row the old key cannot read. */
   function decrypt(table: string, column: string, rows: { id: number; value: string }[]): string[] {
@@ -160,20 +163,22 @@ function rekeying(trx: Tx, from: FieldCrypto, to: FieldCrypto, done: RekeyedColu
 
 /**
  * Rotate the field key: the modules' rekeyers (bottom layer first), then core's fields, then the audit row, in one
- * transaction. Returns what was rewritten, per table and column.
+ * transaction. Returns what was rewritten, per table and column; onColumn hears of each as it is done (a county of a
+ * million people takes minutes).
  */
-export async function rotateFieldKey(core: Core, to: FieldCrypto, rekeyers: readonly Rekeyer[]): Promise<RekeyedColumn[]> {
+export async function rotateFieldKey(core: Core, to: FieldCrypto, rekeyers: readonly Rekeyer[], onColumn: (column: RekeyedColumn) => void = () => undefined): Promise<RekeyedColumn[]> {
   return inTransaction(core.db, async (trx) => {
     const done: RekeyedColumn[] = [];
     await trx.schema.dropTableIfExists(MAP);
     await trx.raw(`CREATE TEMPORARY TABLE ${MAP} (kind varchar(16) NOT NULL, old_value varchar(64) NOT NULL, new_value varchar(64) NOT NULL, PRIMARY KEY (kind, old_value))`);
-    const r = rekeying(trx, core.crypto, to, done);
+    const r = rekeying(trx, core.crypto, to, done, onColumn);
     for (const rekey of rekeyers) await rekey(r);
     await r.rewrite('core_user', { encrypted: ['totp_secret_enc'] });
     await r.rewrite('core_download', { encrypted: ['body_enc'] });
     const wrapped = (await trx('core_wrapped_key').select('purpose', 'key_enc')) as { purpose: string; key_enc: string }[];
     for (const w of wrapped) await trx('core_wrapped_key').where({ purpose: w.purpose }).update({ key_enc: to.encrypt(core.crypto.decrypt(w.key_enc)) });
     done.push({ table: 'core_wrapped_key', column: 'key_enc', rows: wrapped.length });
+    onColumn(done.at(-1)!);
     await r.rewrite('core_key_check', { encrypted: ['check_enc'] });
     await trx.schema.dropTable(MAP);
     const root = (await trx('core_region').whereNull('parent_id').orderBy('id').first('id')) as { id: number } | undefined;
