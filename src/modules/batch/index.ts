@@ -41,10 +41,13 @@ export function createBatchModule(core: Core): AppModule {
   return {
     name: 'batch',
     audit: batchAuditVocabulary,
-    // A line keeps its payee's indexes without the numbers: the registry's new values replace them.
+    // A line keeps its payee's indexes without the numbers: the registry's new values replace them. The lookup index on
+    // account_index is built again afterwards: kept up row by row, it tripled the time of 3 million lines (270 s).
     rekey: async (r) => {
       await r.remap('batch_line', 'id_index', 'id');
+      await r.trx.schema.alterTable('batch_line', (t) => t.dropIndex(['account_index']));
       await r.remap('batch_line', 'account_index', 'account');
+      await r.trx.schema.alterTable('batch_line', (t) => t.index(['account_index']));
     },
     deadlineRules: Object.values(BATCH_DEADLINES),
     nav: [{ href: '/rounds', label: '发放批次', roles: [...BATCH_READERS] }],
