@@ -83,15 +83,7 @@ function runtimeFiles() {
     const pkg = JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8'));
     // sqlite3's other dependencies build and download its addon at install time; at run time it needs bindings.
     const deps = name === 'sqlite3' ? ['bindings'] : Object.keys(pkg.dependencies ?? {});
-    const walk = (sub) => {
-      for (const entry of fs.readdirSync(path.join(dir, sub), { withFileTypes: true })) {
-        const rel = sub ? `${sub}/${entry.name}` : entry.name;
-        if (entry.isDirectory()) {
-          if (entry.name !== 'node_modules') walk(rel);
-        } else if (keep(name, rel)) files.push([path.join(path.relative(ROOT, dir), rel), path.join(dir, rel)]);
-      }
-    };
-    walk('');
+    files.push(...filesUnder(ROOT, path.relative(ROOT, dir), (rel) => keep(name, rel)));
     for (const dep of deps) visit(dep, dir);
   };
   for (const name of RUNTIME_PACKAGES) visit(name, ROOT);
@@ -110,10 +102,11 @@ function runtimeFiles() {
 function thirdPartyLicenses(inputs, node) {
   const packages = new Map();
   for (const input of inputs) {
-    const at = input.lastIndexOf(`${path.sep}node_modules${path.sep}`);
+    const marker = `${path.sep}node_modules${path.sep}`;
+    const at = input.lastIndexOf(marker);
     if (at < 0) continue;
-    const rest = input.slice(at + 14).split(path.sep);
-    const dir = input.slice(0, at + 14) + (rest[0].startsWith('@') ? path.join(rest[0], rest[1]) : rest[0]);
+    const rest = input.slice(at + marker.length).split(path.sep);
+    const dir = input.slice(0, at + marker.length) + (rest[0].startsWith('@') ? path.join(rest[0], rest[1]) : rest[0]);
     if (!packages.has(dir)) packages.set(dir, JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')));
   }
   const licenceText = (dir) => {
@@ -130,17 +123,22 @@ function thirdPartyLicenses(inputs, node) {
   return `The ykt single executable contains the following software, under the licences below.\n\n${sections.join(`\n\n${'='.repeat(78)}\n\n`)}\n`;
 }
 
-/** Every file of a folder of the project, as [path inside the application, file] pairs. */
-function projectFiles(folder) {
+/**
+ * The files of `base`/`folder` that `include` takes (given their path inside `folder`, with '/'), as [path inside the
+ * application (relative to base), file] pairs. A package's own node_modules are left out: its dependencies are
+ * visited as packages of their own.
+ */
+function filesUnder(base, folder, include = () => true) {
   const files = [];
-  const walk = (rel) => {
-    for (const entry of fs.readdirSync(path.join(ROOT, rel), { withFileTypes: true })) {
-      const child = path.join(rel, entry.name);
-      if (entry.isDirectory()) walk(child);
-      else files.push([child, path.join(ROOT, child)]);
+  const walk = (sub) => {
+    for (const entry of fs.readdirSync(path.join(base, folder, sub), { withFileTypes: true })) {
+      const rel = sub ? `${sub}/${entry.name}` : entry.name;
+      if (entry.isDirectory()) {
+        if (entry.name !== 'node_modules') walk(rel);
+      } else if (include(rel)) files.push([path.join(folder, rel), path.join(base, folder, rel)]);
     }
   };
-  walk(folder);
+  walk('');
   return files;
 }
 
@@ -163,22 +161,13 @@ function pack(files) {
 export async function buildBinary() {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'ykt-binary-'));
   try {
-    const appDist = path.join(work, 'app', 'dist');
-    const inputs = await bundle(appDist, { selfContained: true });
-    const files = [];
-    const walk = (rel) => {
-      for (const entry of fs.readdirSync(path.join(appDist, rel), { withFileTypes: true })) {
-        const child = path.join(rel, entry.name);
-        if (entry.isDirectory()) walk(child);
-        else files.push([path.join('dist', child), path.join(appDist, child)]);
-      }
-    };
-    walk('');
+    const inputs = await bundle(path.join(work, 'app', 'dist'), { selfContained: true });
+    const files = filesUnder(path.join(work, 'app'), 'dist');
     const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
     const manifest = path.join(work, 'package.json');
     fs.writeFileSync(manifest, `${JSON.stringify({ name: pkg.name, version: pkg.version, private: true, type: 'module' }, null, 2)}\n`);
     files.push(['package.json', manifest]);
-    for (const folder of ['views', 'static', 'docs']) files.push(...projectFiles(folder));
+    for (const folder of ['views', 'static', 'docs']) files.push(...filesUnder(ROOT, folder));
     files.push(...runtimeFiles());
     const notices = path.join(work, 'THIRD-PARTY-LICENSES.txt');
     fs.writeFileSync(notices, thirdPartyLicenses(inputs, nodeBinary()));

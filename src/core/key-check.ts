@@ -13,6 +13,9 @@ const CHECK_TEXT = 'ykt field key check v1';
 const mismatch = () =>
   new ConfigError('YKT_SECRET_KEY 与该数据库不符：数据库中的加密字段是用另一个密钥写入的，请使用写入这些数据时的 YKT_SECRET_KEY（见 docs/operations.md 第 3 节“密钥”）。为免写入无法读取的数据，服务未启动。');
 
+/** The database's key check, if it has one yet. */
+const storedCheck = async (core: Core) => ((await core.db('core_key_check').where({ id: 1 }).first('check_enc')) as { check_enc: string } | undefined)?.check_enc;
+
 function decrypts(core: Core, stored: string, expected?: string): boolean {
   try {
     const plain = core.crypto.decrypt(stored);
@@ -28,8 +31,8 @@ function decrypts(core: Core, stored: string, expected?: string): boolean {
  * old key. A database without the check yet answers true.
  */
 export async function fieldKeyStillMatches(core: Core): Promise<boolean> {
-  const row = (await core.db('core_key_check').where({ id: 1 }).first('check_enc')) as { check_enc: string } | undefined;
-  return !row || decrypts(core, row.check_enc, CHECK_TEXT);
+  const stored = await storedCheck(core);
+  return stored === undefined || decrypts(core, stored, CHECK_TEXT);
 }
 
 /** How often a running instance checks that its field key is still the database's. */
@@ -41,9 +44,9 @@ export const KEY_WATCH_MS = 60_000;
  * Safe when several instances start at once. Returns whether it wrote the check.
  */
 export async function checkFieldKey(core: Core): Promise<'written' | 'matches'> {
-  const row = (await core.db('core_key_check').where({ id: 1 }).first('check_enc')) as { check_enc: string } | undefined;
-  if (row) {
-    if (!decrypts(core, row.check_enc, CHECK_TEXT)) throw mismatch();
+  const existing = await storedCheck(core);
+  if (existing !== undefined) {
+    if (!decrypts(core, existing, CHECK_TEXT)) throw mismatch();
     return 'matches';
   }
   const sample = (await core.db('core_user').whereNotNull('totp_secret_enc').first('totp_secret_enc')) as { totp_secret_enc: string } | undefined;
@@ -51,7 +54,7 @@ export async function checkFieldKey(core: Core): Promise<'written' | 'matches'> 
   const mine = core.crypto.encrypt(CHECK_TEXT);
   await core.db('core_key_check').insert({ id: 1, check_enc: mine, created_at: nowIso() }).onConflict('id').ignore();
   // Another instance may have written it first: read back what is there.
-  const stored = (await core.db('core_key_check').where({ id: 1 }).first('check_enc')) as { check_enc: string };
-  if (!decrypts(core, stored.check_enc, CHECK_TEXT)) throw mismatch();
-  return stored.check_enc === mine ? 'written' : 'matches';
+  const stored = (await storedCheck(core))!;
+  if (!decrypts(core, stored, CHECK_TEXT)) throw mismatch();
+  return stored === mine ? 'written' : 'matches';
 }

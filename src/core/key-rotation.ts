@@ -47,11 +47,9 @@ export type Rekeyer = (r: Rekeying) => Promise<void>;
 const MAP = 'core_rekey_map';
 const PAGE = 1_000;
 
-function rekeying(trx: Tx, from: FieldCrypto, to: FieldCrypto, done: RekeyedColumn[], onColumn: (column: RekeyedColumn) => void): Rekeying {
-  const count = (table: string, column: string, rows: number) => {
-    done.push({ table, column, rows });
-    onColumn({ table, column, rows });
-  };
+function rekeying(trx: Tx, from: FieldCrypto, to: FieldCrypto, count: (table: string, column: string, rows: number) => void): Rekeying {
+  /** A blind index's new value, as rewrite() recorded it, for the table's column of the row being updated. */
+  const newValueOf = (table: string, column: string, kind: string) => trx(MAP).where('kind', kind).whereRaw('?? = ??', [`${MAP}.old_value`, `${table}.${column}`]);
 
   /** Decrypt one column of a page, naming the first row the old key cannot read. */
   function decrypt(table: string, column: string, rows: { id: number; value: string }[]): string[] {
@@ -132,13 +130,13 @@ function rekeying(trx: Tx, from: FieldCrypto, to: FieldCrypto, done: RekeyedColu
     async remap(table, column, kind) {
       const missing = (await trx(table)
         .whereNotNull(column)
-        .whereNotExists(trx(MAP).where('kind', kind).whereRaw('?? = ??', [`${MAP}.old_value`, `${table}.${column}`]).select(trx.raw('1')))
+        .whereNotExists(newValueOf(table, column, kind).select(trx.raw('1')))
         .count({ n: '*' })
         .first()) as { n: number | string };
       if (Number(missing.n) > 0) throw new KeyRotationError(`${table}.${column} 有 ${missing.n} 行的索引在登记库中找不到对应的号码，无法换算，未做任何更改`);
       const rows = await trx(table)
         .whereNotNull(column)
-        .update({ [column]: trx(MAP).where('kind', kind).whereRaw('?? = ??', [`${MAP}.old_value`, `${table}.${column}`]).select('new_value') });
+        .update({ [column]: newValueOf(table, column, kind).select('new_value') });
       count(table, column, rows);
     },
     async remapTail(table, column, kind, like, length) {
@@ -169,16 +167,19 @@ function rekeying(trx: Tx, from: FieldCrypto, to: FieldCrypto, done: RekeyedColu
 export async function rotateFieldKey(core: Core, to: FieldCrypto, rekeyers: readonly Rekeyer[], onColumn: (column: RekeyedColumn) => void = () => undefined): Promise<RekeyedColumn[]> {
   return inTransaction(core.db, async (trx) => {
     const done: RekeyedColumn[] = [];
+    const count = (table: string, column: string, rows: number) => {
+      done.push({ table, column, rows });
+      onColumn({ table, column, rows });
+    };
     await trx.schema.dropTableIfExists(MAP);
     await trx.raw(`CREATE TEMPORARY TABLE ${MAP} (kind varchar(16) NOT NULL, old_value varchar(64) NOT NULL, new_value varchar(64) NOT NULL, PRIMARY KEY (kind, old_value))`);
-    const r = rekeying(trx, core.crypto, to, done, onColumn);
+    const r = rekeying(trx, core.crypto, to, count);
     for (const rekey of rekeyers) await rekey(r);
     await r.rewrite('core_user', { encrypted: ['totp_secret_enc'] });
     await r.rewrite('core_download', { encrypted: ['body_enc'] });
     const wrapped = (await trx('core_wrapped_key').select('purpose', 'key_enc')) as { purpose: string; key_enc: string }[];
     for (const w of wrapped) await trx('core_wrapped_key').where({ purpose: w.purpose }).update({ key_enc: to.encrypt(core.crypto.decrypt(w.key_enc)) });
-    done.push({ table: 'core_wrapped_key', column: 'key_enc', rows: wrapped.length });
-    onColumn(done.at(-1)!);
+    count('core_wrapped_key', 'key_enc', wrapped.length);
     await r.rewrite('core_key_check', { encrypted: ['check_enc'] });
     await trx.schema.dropTable(MAP);
     const root = (await trx('core_region').whereNull('parent_id').orderBy('id').first('id')) as { id: number } | undefined;

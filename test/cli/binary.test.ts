@@ -6,7 +6,7 @@ import { parse } from 'node-html-parser';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_DEMO_PASSWORD } from '../../seeds/demo.ts';
-import { TEST_DB, csrfFrom } from '../factories.ts';
+import { TEST_DB, binaryParser, csrfFrom, login } from '../factories.ts';
 
 /**
  * The single executable county IT copies onto a machine (`npm run build:binary`, docs/single-executable.md): built
@@ -90,20 +90,14 @@ run('the single executable', () => {
 
     // The station's user logs in and downloads a reported roster's publicity sheets (pdfkit with the embedded fonts).
     const station = request.agent(url);
-    const login = await station.get('/login');
-    expect((await station.post('/login').type('form').send({ username: 'station1', password: DEFAULT_DEMO_PASSWORD, _csrf: csrfFrom(login.text) })).status).toBe(303);
-    const sheets = await station.get('/publicity/rosters/7/sheets.pdf').buffer(true).parse((res, cb) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => cb(null, Buffer.concat(chunks)));
-    });
+    expect((await login(station, 'station1', DEFAULT_DEMO_PASSWORD)).status).toBe(303);
+    const sheets = await station.get('/publicity/rosters/7/sheets.pdf').buffer(true).parse(binaryParser);
     expect(sheets.status).toBe(200);
     expect((sheets.body as Buffer).subarray(0, 5).toString()).toBe('%PDF-');
 
     // The administrator imports the region codes: the upload is read by the table worker, then written.
     const admin = request.agent(url);
-    const adminLogin = await admin.get('/login');
-    expect((await admin.post('/login').type('form').send({ username: 'admin', password: DEFAULT_DEMO_PASSWORD, _csrf: csrfFrom(adminLogin.text) })).status).toBe(303);
+    expect((await login(admin, 'admin', DEFAULT_DEMO_PASSWORD)).status).toBe(303);
     const page = await admin.get('/admin/regions');
     const countyId = parse(page.text).querySelectorAll('select[name="countyId"] option').find((o) => o.textContent.includes('青禾县'))?.getAttribute('value');
     expect(countyId).toMatch(/^\d+$/);

@@ -78,8 +78,10 @@ export function normaliseQueryCode(input: string): string | null {
   return code.length === 8 && [...code].every((c) => ALPHABET.includes(c)) ? code : null;
 }
 
-/** The keyed hash a query code is kept as (HMAC-SM3 under a purpose-bound key: the code itself is never stored). */
-/** The HMAC of a query code, under a key of its own kept in the database (core/wrapped-keys.ts), so that a change of the field key keeps every code valid. */
+/**
+ * The keyed hash a query code is kept as (HMAC-SM3; the code itself is never stored), under a key of its own kept in
+ * the database (core/wrapped-keys.ts), so that a change of the field key keeps every code valid.
+ */
 export const COMPLAINT_CODE_KEY = 'publicity-complaint-code';
 const codeHash = async (core: Pick<Core, 'crypto'> & { db: Conn }, code: string) => hmacSm3(await purposeKey(core, COMPLAINT_CODE_KEY), code).toString('hex');
 
