@@ -58,6 +58,8 @@ describe(`publicity sheets (公示表) and their check on the portal (${TEST_DB}
     }
     expect(text).toContain('村（居）委会（盖章）');
     expect(text).toContain('内容摘要（SM3）');
+    // Without YKT_PUBLIC_URL, the portal's address is this server's, as the browser asked it.
+    expect(text).toMatch(/在http:\/\/127\.0\.0\.1:\d+\/public\/verify输入验证码/);
     expect(text).toMatch(/\d{6}\*{8}\d{3}[\dX]/);
     expect(personalNumbers(text)).toEqual([]);
 

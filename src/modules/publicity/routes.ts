@@ -23,7 +23,9 @@ import { postingSchema, publishSchema, sheetsQuerySchema, verifySchema } from '.
 export function publicityRoutes(router: Router, web: Web): void {
   const { db } = web.core;
   /** The address a printed QR code and verification line point to: YKT_PUBLIC_URL, or the address this page was asked at. */
-  const portal = (ctx: Context) => web.core.config.publicUrl ?? ctx.origin;
+  // The address the sheet's QR code and text give: YKT_PUBLIC_URL, else this server as asked (Koa 3's ctx.origin is
+  // the request's Origin header, absent on a download, so the sheets read "null/public/verify").
+  const portal = (ctx: Context) => web.core.config.publicUrl ?? `${ctx.protocol}://${ctx.host}`;
 
   /**
    * A roster's publicity page: its publication (the form that publishes the notice, where the actor may), the
