@@ -21,6 +21,7 @@ import { multipartBody } from './core/http/upload.ts';
 import { log } from './core/log.ts';
 import type { EventHandlers } from './core/events.ts';
 import type { AppModule, NavItem } from './core/module.ts';
+import type { ModuleMove } from './core/county-move.ts';
 import type { Rekeyer } from './core/key-rotation.ts';
 import type { TaskDefinition } from './core/scheduler.ts';
 import { coreTasks } from './core/tasks.ts';
@@ -90,6 +91,11 @@ export function composeAuditLexicon(core: Core, modules: AppModule[] = buildModu
 /** How each module rewrites its fields when the field key changes, bottom layer first (core/key-rotation.ts). */
 export function composeRekeyers(core: Core, modules: AppModule[] = buildModules(core)): Rekeyer[] {
   return modules.flatMap((m) => (m.rekey ? [m.rekey] : []));
+}
+
+/** How each module's tables move when a county moves onto a central deployment (core/county-move.ts). */
+export function composeMoves(core: Core, modules: AppModule[] = buildModules(core)): ModuleMove[] {
+  return modules.flatMap((m) => (m.move ? [m.move] : []));
 }
 
 export interface AppOptions {

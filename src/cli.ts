@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { auditKeyId } from './core/audit-key.ts';
-import { ConfigError, loadAuditVerifierConfig, loadConfig } from './core/config.ts';
+import { ConfigError, loadAuditVerifierConfig, loadConfig, parseAuditKey } from './core/config.ts';
 import { ValidationError } from './core/errors.ts';
 
 /**
@@ -28,6 +28,11 @@ const USAGE = `用法：ykt <命令>
   rotate-key --new-key-file 新密钥文件 [--instances-stopped]
                            停机更换字段加密密钥（YKT_SECRET_KEY 为旧密钥，须已设置 YKT_AUDIT_KEY）：
                            一个事务内重新加密全部加密字段、重算索引；SQLite 先备份，PostgreSQL 须确认所有实例已停止
+  migrate-to-postgres <postgres://…> [--target-key-file 中心密钥文件] [--target-audit-key-file 中心审计密钥文件]
+                      [--username-prefix 前缀]
+                           把本县的 SQLite 数据库迁入中心 PostgreSQL 部署（其中可已有其他县）：编号顺延、
+                           上级地区和省级政策按编码对应、按中心密钥重新加密、审计日志原样归档；
+                           一个事务，核对各表行数、各批次金额和审计日志后才提交，失败可重跑；县的数据库不改动
   bench [--json] [--pg URL] 运行性能基准
   bank-sim --in 代发文件 --out 回盘文件 [--fail-rate 0.02] [--seed 1]
                            银行模拟器：读取代发文件，写出回盘文件（按比例模拟失败），用于演示和测试
@@ -94,6 +99,7 @@ async function main(argv: string[]): Promise<number> {
           return 1;
         }
         process.stdout.write(`审计日志完整：已校验 ${result.checked} 条记录，哈希链无断裂，编号连续\n`);
+        for (const a of result.archives) process.stdout.write(`迁入的${a.county}原审计日志完整：已校验 ${a.checked} 条记录\n`);
         if (result.previous) process.stdout.write(`上次校验的锚点（第 ${result.previous.lastId} 号）仍在且未变\n`);
         if (result.anchor) process.stdout.write(`新锚点：第 ${result.anchor.lastId} 号，哈希 ${result.anchor.lastHash}（请另行保存）\n`);
         if (result.anchorError) {
@@ -174,6 +180,8 @@ async function main(argv: string[]): Promise<number> {
       process.stdout.write(`已写出回盘文件 ${values.out}：${result.lines} 笔，其中失败 ${result.failed} 笔\n`);
       return 0;
     }
+    case 'migrate-to-postgres':
+      return migrateToPostgres(rest);
     case 'rotate-key':
       return rotateKey(rest);
     case '--version':
@@ -274,6 +282,112 @@ async function rotateKey(args: string[]): Promise<number> {
     return 1;
   } finally {
     await core.db.destroy();
+  }
+}
+
+/**
+ * `ykt migrate-to-postgres`: the county's SQLite database (DATABASE_URL / YKT_DATA_DIR, its key YKT_SECRET_KEY) moved
+ * into a central PostgreSQL deployment (docs/operations.md section 7, core/county-move.ts). The deployment's keys are
+ * read from files, as rotate-key reads the new key; without them the deployment uses the county's key.
+ */
+async function migrateToPostgres(args: string[]): Promise<number> {
+  let parsed: { values: { 'target-key-file'?: string; 'target-audit-key-file'?: string; 'username-prefix'?: string }; positionals: string[] };
+  try {
+    parsed = parseArgs({ args, allowPositionals: true, options: { 'target-key-file': { type: 'string' }, 'target-audit-key-file': { type: 'string' }, 'username-prefix': { type: 'string', default: '' } } });
+  } catch {
+    parsed = { values: {}, positionals: [] };
+  }
+  const [url] = parsed.positionals;
+  if (!url || !/^postgres(ql)?:\/\//.test(url) || parsed.positionals.length !== 1) {
+    process.stderr.write('用法：ykt migrate-to-postgres postgres://用户@主机/库 [--target-key-file 中心密钥文件] [--target-audit-key-file 中心审计密钥文件] [--username-prefix 前缀]\n');
+    return 2;
+  }
+  const prefix = parsed.values['username-prefix'] ?? '';
+  if (!/^[a-z0-9_]{0,12}$/.test(prefix)) {
+    process.stderr.write('--username-prefix 只能是小写字母、数字和下划线，至多 12 个字符\n');
+    return 2;
+  }
+  const config = loadConfig();
+  const [{ createCore }, app, db, { fieldKeyStillMatches, checkFieldKey }, move, { servingProcess }, { createFieldCrypto }, { deriveAuditKey }, { formatYuan }] = await Promise.all([
+    import('./server.ts'),
+    import('./app.ts'),
+    import('./core/db.ts'),
+    import('./core/key-check.ts'),
+    import('./core/county-move.ts'),
+    import('./core/backup.ts'),
+    import('./core/crypto.ts'),
+    import('./core/audit-key.ts'),
+    import('./core/money.ts'),
+  ]);
+  const refuse = (message: string, code = 1) => {
+    process.stderr.write(`${message}\n`);
+    return code;
+  };
+  const targetKey = parsed.values['target-key-file'] ? fs.readFileSync(parsed.values['target-key-file'], 'utf8').trim() : config.secretKey;
+  if (targetKey.length < 32) return refuse('中心密钥至少 32 个字符', 2);
+  const targetAuditKey = parsed.values['target-audit-key-file'] ? parseAuditKey(fs.readFileSync(parsed.values['target-audit-key-file'], 'utf8').trim(), '--target-audit-key-file') : deriveAuditKey(targetKey);
+  const source = createCore(config);
+  const target = { db: db.createDb(url), config, crypto: createFieldCrypto(targetKey) };
+  try {
+    if (db.isPostgres(source.db)) return refuse('本县的数据库已是 PostgreSQL：此命令迁移的是县的 SQLite 数据库（DATABASE_URL 或 YKT_DATA_DIR 指向它）', 2);
+    const pid = servingProcess(path.resolve(config.databaseUrl));
+    if (pid !== null) return refuse(`服务正在使用数据库 ${config.databaseUrl}（进程 ${pid}）：请先停止县的服务。未做任何更改。`);
+    if ((await db.pendingMigrations(source.db)).pending.length > 0) return refuse('县的数据库尚未迁移到本版本：请先执行 ykt migrate。未做任何更改。');
+    if (!(await fieldKeyStillMatches(source))) return refuse('YKT_SECRET_KEY 不是县的数据库所用的密钥。未做任何更改。');
+    let there: { applied: number; pending: string[] };
+    try {
+      there = await db.pendingMigrations(target.db);
+    } catch (err) {
+      return refuse(`无法连接中心数据库（${(err as Error).message}）：请核对地址、用户和网络。未做任何更改。`);
+    }
+    if (there.applied === 0) {
+      await db.migrate(target.db);
+      process.stdout.write('中心数据库是空的：已按本版本建表\n');
+    } else if (there.pending.length > 0) {
+      return refuse(`中心部署尚未升级到本版本（缺 ${there.pending.length} 个迁移）：请先升级中心部署，再用同一版本迁移。未做任何更改。`);
+    }
+    const known = new Set((await source.db('knex_migrations').pluck('name')) as string[]);
+    const newer = ((await target.db('knex_migrations').pluck('name')) as string[]).filter((n) => !known.has(n));
+    if (newer.length) return refuse(`中心部署的版本比本程序新（多 ${newer.length} 个迁移）：请用中心部署的版本先升级县的数据库，再迁移。未做任何更改。`);
+    await checkFieldKey(target);
+    process.stdout.write(`正在把 ${config.databaseUrl} 迁入中心部署（一个事务，中途失败则中心部署不留任何数据）：\n`);
+    const report = await move.moveCounty({
+      source: source.db,
+      sourceFile: path.resolve(config.databaseUrl),
+      sourceCrypto: source.crypto,
+      sourceAuditKey: config.auditKey,
+      target: target.db,
+      targetCrypto: target.crypto,
+      targetAuditKey,
+      modules: app.composeMoves(source),
+      rekeyers: app.composeRekeyers(source),
+      options: { usernamePrefix: prefix },
+      onTable: (table, rows) => {
+        if (rows > 0) process.stdout.write(`  ${table}：${rows} 行\n`);
+      },
+    });
+    process.stdout.write(
+      [
+        `已迁入：${report.countyName}（中心部署中的地区编号 ${report.countyId}，迁入记录第 ${report.moveId} 号）。`,
+        `编号顺延 ${report.offset}；共 ${report.tables.reduce((s, t) => s + t.rows, 0)} 行，${report.rounds} 个批次、明细金额合计 ${formatYuan(report.linesFen)} 元；迁入前后逐表行数和 ${report.figures} 项金额、笔数合计一致。`,
+        ...report.shared.map((s) => `  与中心部署已有的记录对应（未复制）：${s.table} ${s.rows} 行`),
+        ...report.leftBehind.map((l) => `  未带入：${l.table} ${l.rows} 行（${l.reason}）`),
+        `审计日志 ${report.auditRows} 条已原样归档并用县的审计密钥校验通过；中心部署的审计日志记下了这次迁入（county.move）。`,
+        report.reencrypted ? '加密字段已改用中心部署的密钥。' : '中心部署与县使用同一字段密钥，加密字段原样迁入。',
+        prefix ? `迁入的用户名都加了前缀 ${prefix}，请通知各用户。` : '',
+        '县的 SQLite 数据库未做改动：请保留它和它的备份，县的服务不要再启动。',
+        '',
+      ]
+        .filter((line, i, all) => line !== '' || i === all.length - 1)
+        .join('\n'),
+    );
+    return 0;
+  } catch (err) {
+    if (!(err instanceof move.CountyMoveError)) throw err;
+    return refuse(err.message);
+  } finally {
+    await source.db.destroy();
+    await target.db.destroy();
   }
 }
 

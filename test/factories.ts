@@ -48,11 +48,11 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
   return loadConfig({ YKT_SECRET_KEY: TEST_SECRET, YKT_SCRYPT_LOG_N: '10', YKT_DATA_DIR: os.tmpdir() }, overrides);
 }
 
-export async function createTestDb(options: { migrate?: boolean; config?: Partial<Config> } = {}): Promise<TestDb> {
+export async function createTestDb(options: { migrate?: boolean; config?: Partial<Config>; dialect?: 'sqlite' | 'pg' } = {}): Promise<TestDb> {
   let url: string;
   let schema: string | undefined;
   let dropSchema = async () => {};
-  if (TEST_DB === 'pg') {
+  if ((options.dialect ?? TEST_DB) === 'pg') {
     url = PG_URL;
     schema = `t_${crypto.randomBytes(6).toString('hex')}`;
     const client = new pg.Client({ connectionString: url });
@@ -93,8 +93,8 @@ export async function createTestDb(options: { migrate?: boolean; config?: Partia
 }
 
 /** A migrated database with the demo county (regions, departments, bank, one user per role). */
-export async function createSeededDb(config: Partial<Config> = {}, options: { people?: boolean } = {}): Promise<TestDb> {
-  const t = await createTestDb({ config });
+export async function createSeededDb(config: Partial<Config> = {}, options: { people?: boolean; dialect?: 'sqlite' | 'pg' } = {}): Promise<TestDb> {
+  const t = await createTestDb({ config, dialect: options.dialect });
   await seedDemo(t.core, TEST_PASSWORD, options);
   return t;
 }

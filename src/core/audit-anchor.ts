@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { type ArchiveCheck, verifyArchives } from './audit-archive.ts';
 import { type AuditAnchorPoint, type AuditVerification, verifyAuditChain } from './audit.ts';
 import { auditKeyId } from './audit-key.ts';
 import type { AuditVerifierConfig } from './config.ts';
@@ -41,6 +42,8 @@ export interface AuditCheck extends AuditVerification {
   anchorError: string | null;
   /** What is worth knowing about the anchor that is no fault of the chain, in Chinese (none found, another database's). */
   notes: string[];
+  /** The archived chains of counties moved onto this deployment (core/audit-archive.ts), each verified. */
+  archives: ArchiveCheck[];
 }
 
 /** The database a connection reaches, without user name or password: the PostgreSQL host, port, database and schema, or the SQLite file. */
@@ -118,8 +121,12 @@ export async function checkAuditLog(db: Conn, config: AuditVerifierConfig, extra
   const database = databaseName(db);
   const found = readAnchor(file, database);
   const notes = found.note ? [found.note] : [];
-  const result = await verifyAuditChain(db, { key: config.auditKey, anchors: [...(found.anchor ? [found.anchor] : []), ...extra] });
-  const done = { previous: found.anchor, anchor: null, anchorError: null, notes };
+  const chain = await verifyAuditChain(db, { key: config.auditKey, anchors: [...(found.anchor ? [found.anchor] : []), ...extra] });
+  // A database from before county moves (a backup being restored) has no archive.
+  const archives = (await db.schema.hasTable('core_county_move')) ? await verifyArchives(db, config.auditKey) : [];
+  const badArchive = archives.find((a) => !a.ok);
+  const result = chain.ok && badArchive ? { ...chain, ok: false, problem: badArchive.problem } : chain;
+  const done = { previous: found.anchor, anchor: null, anchorError: null, notes, archives };
   if (!result.ok) return { ...result, ...done };
   if (found.problem) return { ...result, ...done, ok: false, problem: found.problem };
   if (result.lastId === null || result.lastHash === null) return { ...result, ...done };

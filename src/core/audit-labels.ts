@@ -184,6 +184,17 @@ export function coreAuditVocabulary(tasks: TaskDefinition[], deadlineRules: Dead
         label: '更换字段加密密钥',
         sentence: (s) => `由系统命令 ykt rotate-key 在停机状态下执行：${s.count('columns')} 个加密字段或索引、共 ${s.count('rows')} 行改用新密钥`,
       },
+      'county.move': {
+        label: '县迁入中心部署',
+        sentence: (s) =>
+          clauses(
+            `由系统命令 ykt migrate-to-postgres 把${s.text('county')}的 SQLite 数据库迁入`,
+            `共 ${s.count('rows')} 行，编号顺延 ${s.count('offset')}`,
+            `${s.count('rounds')} 个批次的明细金额 ${s.yuan('linesFen')}核对一致`,
+            `迁入前的审计日志 ${s.count('auditRows')} 条原样归档`,
+            s.has('reencrypted') && '加密字段改用本部署的密钥',
+          ),
+      },
       'demo.seed': {
         label: '写入演示数据',
         sentence: (s) => clauses(`演示县“${s.text('county')}”`, `用户 ${s.count('users')} 个`, `政策 ${s.count('policies')} 项`, `受益对象 ${s.count('people')} 人`),
@@ -204,6 +215,10 @@ export function coreAuditVocabulary(tasks: TaskDefinition[], deadlineRules: Dead
       page: { label: '页面', names: async (_db, ids) => new Map(ids.map((id) => [id, id])) },
       audit_log: { label: '审计日志' },
       deployment: { label: '本部署' },
+      county_move: {
+        label: '县迁入记录',
+        names: async (db, ids) => new Map((await db('core_county_move').whereIn('id', ids.map(Number)).select('id', 'county_name')).map((m) => [String(m.id), `${m.county_name}迁入`])),
+      },
     },
   };
 }

@@ -113,6 +113,8 @@ export interface VerifyOptions {
   /** Rows earlier verifications saw last (src/core/audit-anchor.ts). */
   anchors?: AuditAnchorPoint[];
   pageSize?: number;
+  /** The rows of the chain: core_audit by default, or a moved county's archived chain (core/county-move.ts). */
+  rows?: (db: Conn) => Knex.QueryBuilder;
 }
 
 const idRange = (from: number, to: number) => (to > from ? `第 ${from}–${to} 号记录` : `第 ${from} 号记录`);
@@ -140,7 +142,7 @@ export async function verifyAuditChain(db: Conn, options: VerifyOptions = {}): P
   const anchorGone = (anchor: AuditAnchorPoint, reason: string, detail: string) =>
     fail(anchor.lastId, reason, `上次校验时的最后一条记录（第 ${anchor.lastId} 号）已被删除或修改：${detail}`);
   for (;;) {
-    const rows = (await db('core_audit').where('id', '>', prevId).orderBy('id').limit(options.pageSize ?? 5000)) as AuditRow[];
+    const rows = (await (options.rows?.(db) ?? db('core_audit')).where('id', '>', prevId).orderBy('id').limit(options.pageSize ?? 5000)) as AuditRow[];
     if (rows.length === 0) break;
     for (const row of rows) {
       const { id } = row;

@@ -64,7 +64,7 @@ function publicUrlFrom(env: NodeJS.ProcessEnv): string | null {
 }
 
 /** An audit key written as hex (64 digits; spaces and line breaks ignored). */
-function parseAuditKey(text: string, source: string): Buffer {
+export function parseAuditKey(text: string, source: string): Buffer {
   const hex = text.replace(/\s+/g, '');
   if (!new RegExp(`^[0-9a-fA-F]{${AUDIT_KEY_BYTES * 2}}$`).test(hex)) {
     throw new ConfigError(`${source} 应为 ${AUDIT_KEY_BYTES * 2} 位十六进制数字的审计密钥（ykt audit-key 打印的那种）`);

@@ -1,3 +1,4 @@
+import type { Knex } from 'knex';
 import { recordAudit } from './audit.ts';
 import type { Core } from './context.ts';
 import type { FieldCrypto } from './crypto.ts';
@@ -47,7 +48,15 @@ export type Rekeyer = (r: Rekeying) => Promise<void>;
 const MAP = 'core_rekey_map';
 const PAGE = 1_000;
 
-function rekeying(trx: Tx, from: FieldCrypto, to: FieldCrypto, count: (table: string, column: string, rows: number) => void): Rekeying {
+/** The ids a rekeying may touch in a table (a moved county's rows, core/county-move.ts); every row when absent. */
+export type IdRange = (table: string) => { above: number; upTo: number };
+
+function rekeying(trx: Tx, from: FieldCrypto, to: FieldCrypto, count: (table: string, column: string, rows: number) => void, range?: IdRange, keepPurposeKeys = true): Rekeying {
+  const within = (table: string) => (q: Knex.QueryBuilder) => {
+    if (!range) return;
+    const { above, upTo } = range(table);
+    q.where(`${table}.id`, '>', above).where(`${table}.id`, '<=', upTo);
+  };
   /** A blind index's new value, as rewrite() recorded it, for the table's column of the row being updated. */
   const newValueOf = (table: string, column: string, kind: string) => trx(MAP).where('kind', kind).whereRaw('?? = ??', [`${MAP}.old_value`, `${table}.${column}`]);
 
@@ -75,10 +84,10 @@ function rekeying(trx: Tx, from: FieldCrypto, to: FieldCrypto, count: (table: st
     async rewrite(table, spec) {
       const indexes = Object.entries(spec.indexes ?? {});
       const columns = [...spec.encrypted, ...indexes.map(([column]) => column)];
-      let last = 0;
+      let last = range?.(table).above ?? 0;
       let total = 0;
       for (;;) {
-        const page = (await trx(table).where('id', '>', last).orderBy('id').limit(PAGE).select('id', ...columns)) as ({ id: number } & Record<string, string | null>)[];
+        const page = (await trx(table).modify(within(table)).where('id', '>', last).orderBy('id').limit(PAGE).select('id', ...columns)) as ({ id: number } & Record<string, string | null>)[];
         if (page.length === 0) break;
         last = page.at(-1)!.id;
         total += page.length;
@@ -129,18 +138,20 @@ function rekeying(trx: Tx, from: FieldCrypto, to: FieldCrypto, count: (table: st
     },
     async remap(table, column, kind) {
       const missing = (await trx(table)
+        .modify(within(table))
         .whereNotNull(column)
         .whereNotExists(newValueOf(table, column, kind).select(trx.raw('1')))
         .count({ n: '*' })
         .first()) as { n: number | string };
       if (Number(missing.n) > 0) throw new KeyRotationError(`${table}.${column} 有 ${missing.n} 行的索引在登记库中找不到对应的号码，无法换算，未做任何更改`);
       const rows = await trx(table)
+        .modify(within(table))
         .whereNotNull(column)
         .update({ [column]: newValueOf(table, column, kind).select('new_value') });
       count(table, column, rows);
     },
     async remapTail(table, column, kind, like, length) {
-      const rows = (await trx(table).where(column, 'like', like).select('id', column)) as ({ id: number } & Record<string, string>)[];
+      const rows = (await trx(table).modify(within(table)).where(column, 'like', like).select('id', column)) as ({ id: number } & Record<string, string>)[];
       const updates: [number, string][] = [];
       for (const r of rows) {
         const value = r[column]!;
@@ -154,7 +165,7 @@ function rekeying(trx: Tx, from: FieldCrypto, to: FieldCrypto, count: (table: st
       count(table, column, rows.length);
     },
     async keepPurposeKey(purpose) {
-      await purposeKey({ crypto: from, db: trx }, purpose);
+      if (keepPurposeKeys) await purposeKey({ crypto: from, db: trx }, purpose);
     },
   };
 }
@@ -171,17 +182,15 @@ export async function rotateFieldKey(core: Core, to: FieldCrypto, rekeyers: read
       done.push({ table, column, rows });
       onColumn({ table, column, rows });
     };
-    await trx.schema.dropTableIfExists(MAP);
-    await trx.raw(`CREATE TEMPORARY TABLE ${MAP} (kind varchar(16) NOT NULL, old_value varchar(64) NOT NULL, new_value varchar(64) NOT NULL, PRIMARY KEY (kind, old_value))`);
-    const r = rekeying(trx, core.crypto, to, count);
-    for (const rekey of rekeyers) await rekey(r);
-    await r.rewrite('core_user', { encrypted: ['totp_secret_enc'] });
-    await r.rewrite('core_download', { encrypted: ['body_enc'] });
+    const r = await withMap(trx, () => rekeying(trx, core.crypto, to, count), async (r) => {
+      for (const rekey of rekeyers) await rekey(r);
+      await r.rewrite('core_user', { encrypted: ['totp_secret_enc'] });
+      await r.rewrite('core_download', { encrypted: ['body_enc'] });
+    });
     const wrapped = (await trx('core_wrapped_key').select('purpose', 'key_enc')) as { purpose: string; key_enc: string }[];
     for (const w of wrapped) await trx('core_wrapped_key').where({ purpose: w.purpose }).update({ key_enc: to.encrypt(core.crypto.decrypt(w.key_enc)) });
     count('core_wrapped_key', 'key_enc', wrapped.length);
     await r.rewrite('core_key_check', { encrypted: ['check_enc'] });
-    await trx.schema.dropTable(MAP);
     const root = (await trx('core_region').whereNull('parent_id').orderBy('id').first('id')) as { id: number } | undefined;
     await recordAudit(
       trx,
@@ -190,4 +199,32 @@ export async function rotateFieldKey(core: Core, to: FieldCrypto, rekeyers: read
     );
     return done;
   });
+}
+
+/** Run fn with the map of old → new blind indexes (a temporary table, dropped after). */
+async function withMap(trx: Tx, make: () => Rekeying, fn: (r: Rekeying) => Promise<void>): Promise<Rekeying> {
+  await trx.schema.dropTableIfExists(MAP);
+  await trx.raw(`CREATE TEMPORARY TABLE ${MAP} (kind varchar(16) NOT NULL, old_value varchar(64) NOT NULL, new_value varchar(64) NOT NULL, PRIMARY KEY (kind, old_value))`);
+  const r = make();
+  await fn(r);
+  await trx.schema.dropTable(MAP);
+  return r;
+}
+
+/**
+ * Re-encrypt the rows a county brought from its own database (core/county-move.ts) from its key to this deployment's:
+ * the modules' rekeyers and the users' second factors, limited to the moved ids. The county's purpose keys travel
+ * apart (the move writes them under this deployment's key), so none is written here.
+ */
+export async function rekeyMovedRows(trx: Tx, from: FieldCrypto, to: FieldCrypto, rekeyers: readonly Rekeyer[], range: IdRange): Promise<RekeyedColumn[]> {
+  const done: RekeyedColumn[] = [];
+  await withMap(
+    trx,
+    () => rekeying(trx, from, to, (table, column, rows) => done.push({ table, column, rows }), range, false),
+    async (r) => {
+      for (const rekey of rekeyers) await rekey(r);
+      await r.rewrite('core_user', { encrypted: ['totp_secret_enc'] });
+    },
+  );
+  return done;
 }

@@ -5,6 +5,7 @@ import type { Actor } from './auth/roles.ts';
 import type { Core } from './context.ts';
 import type { DeadlineRule } from './deadlines.ts';
 import type { EventHandler } from './events.ts';
+import type { ModuleMove } from './county-move.ts';
 import type { Rekeyer } from './key-rotation.ts';
 import type { TaskDefinition } from './scheduler.ts';
 import type { NavItem, PagePanel, PanelProviders, Web } from './web/web.ts';
@@ -48,4 +49,6 @@ export interface AppModule {
   columnMappings?: ColumnMappingKind[];
   /** How it rewrites its encrypted fields and blind indexes when the field key changes (core/key-rotation.ts). */
   rekey?: Rekeyer;
+  /** How its tables move when a county moves onto a central deployment (core/county-move.ts). */
+  move?: ModuleMove;
 }

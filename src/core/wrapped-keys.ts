@@ -24,3 +24,9 @@ export async function purposeKey(core: Pick<Core, 'crypto'> & { db: Conn }, purp
   cache.get(core.crypto)!.set(purpose, key);
   return key;
 }
+
+/** A purpose's key only if it is stored (a moved county's own key, core/county-move.ts): nothing is written. */
+export async function storedPurposeKey(core: Pick<Core, 'crypto'> & { db: Conn }, purpose: string): Promise<Buffer | undefined> {
+  const row = (await core.db('core_wrapped_key').where({ purpose }).first('key_enc')) as { key_enc: string } | undefined;
+  return row ? Buffer.from(core.crypto.decrypt(row.key_enc), 'hex') : undefined;
+}

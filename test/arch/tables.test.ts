@@ -45,12 +45,27 @@ function migrationTables(): { table: string; migration: string; renamedFrom?: st
 
 const ownerOf = (table: string) => OWNERS.find((owner) => table.startsWith(`${owner}_`));
 
-/** The text of every string literal and template part in a file, with its line. */
+/**
+ * A string naming the table an id points at, in a county move declaration (a module's move.ts): a `refs` or
+ * `objectIds` entry's value, a key of `moveJsonIds({…})`'s argument, the first argument of `ids.of(…)`. Like a
+ * migration's foreign key, it names the table without reading or writing it.
+ */
+function namesIdTarget(node: ts.Node): boolean {
+  const parent = node.parent;
+  if (ts.isPropertyAssignment(parent) && parent.initializer === node) {
+    const holder = parent.parent.parent;
+    if (ts.isPropertyAssignment(holder) && ts.isIdentifier(holder.name) && ['refs', 'objectIds'].includes(holder.name.text)) return true;
+    if (ts.isCallExpression(holder) && ts.isIdentifier(holder.expression) && holder.expression.text === 'moveJsonIds') return true;
+  }
+  return ts.isCallExpression(parent) && parent.arguments[0] === node && ts.isPropertyAccessExpression(parent.expression) && parent.expression.name.text === 'of' && ts.isIdentifier(parent.expression.expression) && parent.expression.expression.text === 'ids';
+}
+
+/** The text of every string literal and template part in a file, with its line (not those naming an id's table). */
 function stringsOf(file: string): { text: string; line: number }[] {
   const source = parse(file);
   const strings: { text: string; line: number }[] = [];
   walk(source, (node) => {
-    if (ts.isStringLiteralLike(node) || ts.isTemplateHead(node) || ts.isTemplateMiddle(node) || ts.isTemplateTail(node)) {
+    if ((ts.isStringLiteralLike(node) || ts.isTemplateHead(node) || ts.isTemplateMiddle(node) || ts.isTemplateTail(node)) && !namesIdTarget(node)) {
       strings.push({ text: node.text, line: source.getLineAndCharacterOfPosition(node.getStart()).line + 1 });
     }
   });

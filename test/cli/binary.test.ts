@@ -118,6 +118,10 @@ run('the single executable', () => {
     const verified = ykt(['verify-audit'], settings);
     expect(verified.code).toBe(0);
     expect(verified.out).toContain('审计日志完整');
+    // The move to a central PostgreSQL is in the executable too, with its driver: here it finds no database to move into.
+    const move = ykt(['migrate-to-postgres', 'postgres://ykt@127.0.0.1:1/central'], settings);
+    expect(move.code).toBe(1);
+    expect(move.err).toMatch(/^无法连接中心数据库（.+）：请核对地址、用户和网络。未做任何更改。\n$/);
     const backup = ykt(['backup'], settings);
     expect(backup.code).toBe(0);
     expect(backup.out).toMatch(/SM3：[0-9a-f]{64}/);

@@ -1,6 +1,7 @@
 import type { AppModule } from '../../core/module.ts';
 import { agreementAuditVocabulary } from './audit-labels.ts';
 import { agreementRoutes } from './routes.ts';
+import { agreementMove } from './move.ts';
 
 /**
  * The agreement module (代发协议): the agent bank agreements a county finance section records and manages over their
@@ -20,6 +21,7 @@ export { sealSettlementAccounts, sealedSettlementAccount } from './commands.ts';
 export function createAgreementModule(): AppModule {
   return {
     name: 'agreement',
+    move: agreementMove,
     audit: agreementAuditVocabulary,
     rekey: (r) => r.rewrite('agreement_contract', { encrypted: ['settlement_account_enc'] }),
     nav: [{ href: '/agreements', label: '代发协议', roles: ['finance_section', 'treasury', 'bank'] }],

@@ -21,6 +21,7 @@ import { CARD_READERS, FAILURE_READERS, NOT_ON_CARD_READERS, RECONCILIATION_READ
 import { casesOfLines, countsByState, failuresQuery, listCardRequests, listReconciliations, originalsOfReissues, resultsOfLines, roundsWithResults, supplementsAwaitingTransfer } from './queries.ts';
 import { presentPersonPayments } from './presenters.ts';
 import type { FailureState } from './model.ts';
+import { bankMove } from './move.ts';
 
 export { PUBLIC_PAYMENT_STATUS, type PublicPayment, publicPaymentsOf } from './public-payments.ts';
 export { type PublicFailedPayment, paidResultsOfRounds, publicFailedPayments } from './public-lists.ts';
@@ -54,6 +55,7 @@ const FAILURE_QUEUES: [Role, FailureState, string][] = [
 export function createBankModule(core: Core): AppModule {
   return {
     name: 'bank',
+    move: bankMove,
     audit: bankAuditVocabulary,
     deadlineRules: Object.values(BANK_DEADLINES),
     nav: [

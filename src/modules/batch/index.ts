@@ -8,6 +8,7 @@ import { type PaymentRow, paymentsOf, roundsInState, rostersAwaiting, rostersAwa
 import { BATCH_READERS, can } from './policy.ts';
 import { batchRoutes } from './routes.ts';
 import { ROSTER_MAPPING } from './roster-import.ts';
+import { batchMove } from './move.ts';
 
 export { canBeginPublicity, confinedToDepartment } from './policy.ts';
 export { beginPublicity } from './workflow.ts';
@@ -40,6 +41,7 @@ function progressOf(p: PaymentRow): string {
 export function createBatchModule(core: Core): AppModule {
   return {
     name: 'batch',
+    move: batchMove,
     audit: batchAuditVocabulary,
     // A line keeps its payee's indexes without the numbers: the registry's new values replace them. The lookup index on
     // account_index is built again afterwards: kept up row by row, it tripled the time of 3 million lines (270 s).

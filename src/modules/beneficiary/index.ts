@@ -7,6 +7,7 @@ import { pendingLifeEvents } from './life-event-queries.ts';
 import { beneficiaryRoutes } from './routes.ts';
 import { REGISTRY_READERS } from './policy.ts';
 import { BENEFICIARY_MAPPINGS } from './column-kinds.ts';
+import { beneficiaryMove } from './move.ts';
 
 /**
  * The beneficiary module (一张卡片领补贴): households, people and their one payout account, the registry every
@@ -25,6 +26,7 @@ export { type IneligibleFact, ineligiblePeople } from './queries.ts';
 export function createBeneficiaryModule(core: Core): AppModule {
   return {
     name: 'beneficiary',
+    move: beneficiaryMove,
     audit: beneficiaryAuditVocabulary,
     // The registry holds the ID and account numbers: their indexes' new values are recorded for the other modules.
     rekey: async (r) => {

@@ -3,6 +3,7 @@ import type { AppModule } from '../../core/module.ts';
 import { policyAuditVocabulary } from './audit-labels.ts';
 import { draftsAwaitingPublication, draftsOfDepartment } from './queries.ts';
 import { policyRoutes } from './routes.ts';
+import { policyMove } from './move.ts';
 
 /**
  * The policy module (一张清单管制度): subsidy items and their versions, the county's published list, budget
@@ -17,6 +18,7 @@ export { presentVersion } from './presenters.ts';
 export function createPolicyModule(core: Core): AppModule {
   return {
     name: 'policy',
+    move: policyMove,
     audit: policyAuditVocabulary,
     nav: [{ href: '/policies', label: '政策清单', roles: ['township_station', 'township_finance', 'department', 'finance_section', 'treasury', 'bank', 'supervisor'] }],
     routes: policyRoutes,

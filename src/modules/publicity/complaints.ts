@@ -9,7 +9,8 @@ import { type Conn, type Tx, inTransaction, insertReturningId, nowIso } from '..
 import { businessDate } from '../../core/dates.ts';
 import { AppError, ConflictError, NotFoundError, ValidationError } from '../../core/errors.ts';
 import { maskPhone } from '../../core/mask.ts';
-import { purposeKey } from '../../core/wrapped-keys.ts';
+import { purposeKey, storedPurposeKey } from '../../core/wrapped-keys.ts';
+import { countyPurpose } from '../../core/county-move.ts';
 import { findRegion, isPathInScope, whereRegionInScope } from '../../core/regions.ts';
 import { objectionResolutions, recordPublicObjection } from '../batch/index.ts';
 import { COMPLAINT_CHANNELS, COMPLAINT_KINDS, type ComplaintAssignee, type ComplaintInput, type ComplaintKind, type StaffComplaintInput } from './complaint-schemas.ts';
@@ -84,6 +85,17 @@ export function normaliseQueryCode(input: string): string | null {
  */
 export const COMPLAINT_CODE_KEY = 'publicity-complaint-code';
 const codeHash = async (core: Pick<Core, 'crypto'> & { db: Conn }, code: string) => hmacSm3(await purposeKey(core, COMPLAINT_CODE_KEY), code).toString('hex');
+
+/**
+ * Whether the code is the complaint's: under the deployment's key, or, for a complaint filed before its county moved
+ * to this deployment, under the county's own key, which came with it (core/county-move.ts).
+ */
+async function codeMatches(core: Core, row: ComplaintRow, code: string): Promise<boolean> {
+  const stored = Buffer.from(row.code_hash);
+  if (constantTimeEqual(Buffer.from(await codeHash(core, code)), stored)) return true;
+  const countyKey = await storedPurposeKey(core, countyPurpose(COMPLAINT_CODE_KEY, row.county_id));
+  return countyKey !== undefined && constantTimeEqual(Buffer.from(hmacSm3(countyKey, code).toString('hex')), stored);
+}
 
 /** A tracking number: TS, the filing date and 6 random digits (TS20261206123456). */
 function newTrackingNo(filedOn: string): string {
@@ -197,8 +209,7 @@ export async function complaintStatus(core: Core, trackingNo: string, typedCode:
     return (await trx('publicity_complaint').where({ tracking_no: trackingNo }).first()) as ComplaintRow | undefined;
   });
   const code = normaliseQueryCode(typedCode) ?? typedCode;
-  const given = Buffer.from(await codeHash(core, code));
-  if (!row || !constantTimeEqual(given, Buffer.from(row.code_hash))) return null;
+  if (!row || !(await codeMatches(core, row, code))) return null;
   const s = standing(row, await objectionsOf(core.db, [row]));
   return { trackingNo: row.tracking_no, kind: COMPLAINT_KINDS[row.kind], filedOn: row.filed_on, status: PUBLIC_COMPLAINT_STATUSES[s.status], answer: s.answer, answeredAt: s.answeredAt };
 }

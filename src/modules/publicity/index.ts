@@ -8,6 +8,7 @@ import { COMPLAINT_ASSIGNEES, COMPLAINT_HANDLERS, can } from './policy.ts';
 import { publicityRoutes } from './routes.ts';
 import { columnRoutes } from './column-routes.ts';
 import { violationRoutes } from './violation-routes.ts';
+import { publicityMove } from './move.ts';
 
 export { SUPERVISION_PHONE_KEY } from './model.ts';
 export { complaintQueue } from './complaints.ts';
@@ -20,6 +21,7 @@ export { complaintQueue } from './complaints.ts';
 export function createPublicityModule(core: Core): AppModule {
   return {
     name: 'publicity',
+    move: publicityMove,
     audit: publicityAuditVocabulary,
     rekey: async (r) => {
       // The query codes' key, written under the old key if no complaint has used it yet, then re-encrypted by core.

@@ -25,6 +25,7 @@ import { FINDING_ANSWERERS, SUPERVISION_READERS } from './policy.ts';
 import { spotCheckRoutes } from './spot-check-routes.ts';
 import { screeningRoutes } from './screening-routes.ts';
 import { runQueuedScreenings } from './screenings.ts';
+import { supervisionMove } from './move.ts';
 
 /**
  * What the supervision module reads beside the lower modules it imports (batch, bank): the other modules' deadline
@@ -50,6 +51,7 @@ export function createSupervisionModule(core: Core, sources: SupervisionSources)
   const names = new RuleNames(rules, [...sources.modules, { name: 'supervision', deadlineRules: Object.values(SUPERVISION_DEADLINES) }]);
   return {
     name: 'supervision',
+    move: supervisionMove,
     audit: supervisionAuditVocabulary,
     // A shared-account finding's subject ends with the account's index, shortened (screening/shared-account.ts).
     rekey: async (r) => {

@@ -33,6 +33,8 @@ export interface SampleRow {
   seed_source: 'random' | 'typed';
   population: number;
   population_digest: string;
+  /** What a county's move to a central deployment added to its ids (core/county-move.ts): the digest is of the ids before. */
+  id_offset: number;
   size: number;
   drawn_by: number;
   drawn_at: string;
@@ -125,7 +127,8 @@ export interface Recheck {
 /** `recorded`: the items' ids in the sample's unit (line ids, or person ids for a sample of people), in draw order. */
 export async function recheckSample(core: Core, sample: SampleRow, recorded: number[]): Promise<Recheck> {
   const population = await populationOf(core.db, sample.unit, { roundId: sample.round_id, villageId: sample.village_id, samePolicyPeriod: sample.scope === 'policy', regionPath: sample.region_path });
-  const digestNow = populationDigest(population.map((p) => p.id).sort((a, b) => a - b));
+  const offset = Number(sample.id_offset);
+  const digestNow = populationDigest(population.map((p) => p.id - offset).sort((a, b) => a - b));
   const redrawn = population.length >= sample.size ? drawSample(sample.seed, population, sample.size).map((p) => p.id) : [];
   return { digestNow, populationNow: population.length, populationSame: digestNow === sample.population_digest, itemsSame: redrawn.length === recorded.length && redrawn.every((id, i) => id === recorded[i]), redrawn };
 }

@@ -1,0 +1,39 @@
+import { type ModuleMove, asIs } from '../../core/county-move.ts';
+import type { Conn } from '../../core/db.ts';
+import type { IdRange } from '../../core/key-rotation.ts';
+
+/** Per round: its lines, their money and its transfers, keyed by the round's id from the range's start. */
+async function roundTotals(db: Conn, range: IdRange): Promise<Record<string, number>> {
+  const { above, upTo } = range('batch_round');
+  const totals: Record<string, number> = { rounds: 0, 'lines fen': 0 };
+  const rounds = (await db('batch_round').where('id', '>', above).where('id', '<=', upTo).pluck('id')) as number[];
+  totals.rounds = rounds.length;
+  for (const [table, what] of [['batch_line', 'lines'], ['batch_transfer', 'transfers']] as const) {
+    const rows = (await db(table).where('round_id', '>', above).where('round_id', '<=', upTo).groupBy('round_id').select('round_id', db.raw('count(*) AS n'), db.raw('coalesce(sum(amount_fen), 0) AS fen'))) as { round_id: number; n: number | string; fen: number | string }[];
+    for (const r of rows) {
+      totals[`round ${Number(r.round_id) - above} ${what}`] = Number(r.n);
+      totals[`round ${Number(r.round_id) - above} ${what} fen`] = Number(r.fen);
+      if (what === 'lines') totals['lines fen']! += Number(r.fen);
+    }
+  }
+  return totals;
+}
+
+/** How the batch module's rows move to a central deployment (core/county-move.ts). */
+export const batchMove: ModuleMove = {
+  totals: roundTotals,
+  objectIds: { round: 'batch_round', roster: 'batch_roster' },
+  tables: {
+    batch_round: { refs: { county_id: 'core_region', policy_item_id: 'policy_item', policy_version_id: 'policy_version', department_org_id: 'core_org', bank_org_id: 'core_org', created_by: 'core_user', updated_by: 'core_user' } },
+    batch_roster: { refs: { round_id: 'batch_round', township_id: 'core_region', last_changed_by: 'core_user', approved_by: 'core_user' } },
+    batch_line: {
+      refs: { roster_id: 'batch_roster', round_id: 'batch_round', person_id: 'beneficiary_person', household_id: 'beneficiary_household', village_id: 'core_region', account_id: 'beneficiary_account', policy_version_id: 'policy_version', created_by: 'core_user', updated_by: 'core_user' },
+    },
+    batch_finding: { refs: { roster_id: 'batch_roster', line_id: 'batch_line', resolved_by: 'core_user' } },
+    batch_history: { refs: { round_id: 'batch_round', roster_id: 'batch_roster', actor_id: 'core_user' } },
+    batch_import: { refs: { roster_id: 'batch_roster', imported_by: 'core_user' } },
+    // public_ref is the tracking number of the portal complaint that raised the objection, not an id.
+    batch_objection: { refs: { roster_id: 'batch_roster', line_id: 'batch_line', recorded_by: 'core_user', resolved_by: 'core_user' }, text: { public_ref: asIs } },
+    batch_transfer: { refs: { round_id: 'batch_round', bank_org_id: 'core_org', recorded_by: 'core_user' } },
+  },
+};
