@@ -4,7 +4,7 @@ import { auditKeyInUse } from './audit-key.ts';
 import { type Conn, type Db, type Tx, inTransaction, isPostgres, nowIso } from './db.ts';
 import { hmacSm3, sm3Hex } from './crypto.ts';
 import { startOfBusinessDateIso } from './dates.ts';
-import { ForbiddenError } from './errors.ts';
+import { ForbiddenError, NotFoundError } from './errors.ts';
 import { scrubPersonalData } from './mask.ts';
 
 /**
@@ -208,13 +208,48 @@ export async function listAudit<T>(db: Db, actor: Actor, filter: AuditFilter, re
   const q = db('core_audit').where((w) =>
     w.whereIn('region_id', db('core_region').select('id').where('path', 'like', `${actor.regionPath}%`)).orWhereNull('region_id'),
   );
+  return read(filtered(q, filter));
+}
+
+/** A county moved onto this deployment, whose audit log from before is archived (core/audit-archive.ts). */
+export interface ArchivedLog {
+  id: number;
+  countyName: string;
+  movedAt: string;
+  offset: number;
+  rows: number;
+}
+
+/** The moved counties whose archived logs the auditor may read: those in the auditor's region subtree. */
+export async function archivedLogs(db: Db, actor: Actor): Promise<ArchivedLog[]> {
+  if (!hasRole(actor, 'auditor') || !(await db.schema.hasTable('core_county_move'))) return [];
+  const rows = (await db('core_county_move as m')
+    .join('core_region as c', 'c.id', 'm.county_id')
+    .where('c.path', 'like', `${actor.regionPath}%`)
+    .orderBy('m.id')
+    .select('m.id', 'm.county_name', 'm.moved_at', 'm.id_offset', 'm.audit_rows')) as { id: number; county_name: string; moved_at: string; id_offset: number; audit_rows: number }[];
+  return rows.map((r) => ({ id: r.id, countyName: r.county_name, movedAt: r.moved_at, offset: Number(r.id_offset), rows: Number(r.audit_rows) }));
+}
+
+/**
+ * A moved county's archived log, as listAudit reads the deployment's: the auditor only, the county in the auditor's
+ * subtree (another county's archive is not found), the same filters. Its rows keep the county's own ids.
+ */
+export async function listArchivedAudit<T>(db: Db, actor: Actor, moveId: number, filter: AuditFilter, read: (query: Knex.QueryBuilder) => Promise<T>): Promise<{ log: ArchivedLog; result: T }> {
+  await requireAuditor(db, actor);
+  const log = (await archivedLogs(db, actor)).find((l) => l.id === moveId);
+  if (!log) throw new NotFoundError('没有这份迁入前的审计日志，或它不在您的管辖范围内');
+  return { log, result: await read(filtered(db('core_audit_archive').where('move_id', moveId), filter)) };
+}
+
+function filtered(q: Knex.QueryBuilder, filter: AuditFilter): Knex.QueryBuilder {
   if (filter.actions) q.whereIn('action', filter.actions);
   if (filter.object) q.where({ object_type: filter.object.type, object_id: filter.object.id });
   else if (filter.objectType) q.where('object_type', filter.objectType);
   if (filter.username) q.where('username', filter.username);
   if (filter.from) q.where('at', '>=', startOfBusinessDateIso(filter.from));
   if (filter.to) q.where('at', '<', new Date(Date.parse(startOfBusinessDateIso(filter.to)) + 86_400_000).toISOString());
-  return read(q);
+  return q;
 }
 
 export async function requireAuditor(db: Db, actor: Actor): Promise<void> {

@@ -365,9 +365,10 @@ export async function moveCounty(input: MoveInput): Promise<MoveReport> {
       const seq = await sequenceOf(trx, t.name);
       if (!seq) continue;
       sequences.set(t.name, seq);
-      const row = (await trx.raw(`SELECT last_value FROM ${seq}`)).rows[0] as { last_value: string };
+      // A sequence never used yet holds 1 with is_called false: it has handed out nothing.
+      const row = (await trx.raw(`SELECT last_value, is_called FROM ${seq}`)).rows[0] as { last_value: string; is_called: boolean };
       const max = (await trx(t.name).max({ m: 'id' }).first()) as { m: number | string | null };
-      offset = Math.max(offset, Number(row.last_value), Number(max.m ?? 0));
+      offset = Math.max(offset, row.is_called ? Number(row.last_value) : 0, Number(max.m ?? 0));
     }
     const sourceMax = new Map<string, number>();
     for (const t of ordered.filter((t) => t.hasId)) {
@@ -375,7 +376,7 @@ export async function moveCounty(input: MoveInput): Promise<MoveReport> {
       sourceMax.set(t.name, Number(row.m ?? 0));
     }
     for (const [table, seq] of sequences) {
-      await trx.raw(`SELECT setval(?, GREATEST((SELECT last_value FROM ${seq}), ?))`, [seq, offset + sourceMax.get(table)!]);
+      if (sourceMax.get(table)! > 0) await trx.raw(`SELECT setval(?, GREATEST((SELECT last_value FROM ${seq}), ?))`, [seq, offset + sourceMax.get(table)!]);
     }
 
     const mapped = new Map<string, Map<number, number>>();

@@ -243,6 +243,28 @@ describe.skipIf(TEST_DB !== 'pg')('moving a county onto the central PostgreSQL',
     expect(verify.status).toBe(200);
     expect(verify.text).toContain('迁入县的原审计日志');
     expect(verify.text).toMatch(/<td>青禾县<\/td><td>[^<]+<\/td><td>\d+<\/td><td>第 \d+ 号 <code>[0-9a-f]{64}<\/code><\/td><td>完整<\/td>/);
+    // The moved county's auditor reads its log from before the move, filtered as the deployment's own; the other
+    // county's auditor does not find it.
+    const own = agentFor(target.core);
+    await loginWithTotp(own, target.core, 'qh_auditor');
+    const moveId = ((await target.core.db('core_county_move').first('id')) as { id: number }).id;
+    const log = await own.get('/audit');
+    expect(log.text).toContain(`<a href="/audit/archives/${moveId}">青禾县</a>`);
+    const archived = await own.get(`/audit/archives/${moveId}`);
+    expect(archived.status).toBe(200);
+    expect(archived.text).toContain('青禾县迁入前的审计日志');
+    const users = (html: string) => [...html.matchAll(/<tr><td class="num">\d+<\/td><td>[^<]*<\/td><td>([^<]*)<\/td>/g)].map((m) => m[1]);
+    expect(new Set(users(archived.text)).size).toBeGreaterThan(1);
+    expect(archived.text).toContain(`迁入时县的记录编号统一加了 ${(await target.core.db('core_county_move').first('id_offset')).id_offset}`);
+    expect(archived.text).not.toContain('元 元');
+    const filtered = await own.get(`/audit/archives/${moveId}?username=station1`);
+    expect(filtered.status).toBe(200);
+    expect(users(filtered.text).length).toBeGreaterThan(0);
+    expect(new Set(users(filtered.text))).toEqual(new Set(['station1']));
+    const refused = await own.get(`/audit/archives/${moveId}?from=2026-12-31&to=2026-01-01`);
+    expect(refused.status).toBe(422);
+    expect(refused.text).toContain('截止日期不能早于起始日期');
+    expect((await auditor.get(`/audit/archives/${moveId}`)).status).toBe(404);
     // The other county's station does not see the moved county's roster.
     const other = agentFor(target.core);
     await login(other, 'station1');

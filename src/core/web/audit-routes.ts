@@ -1,6 +1,6 @@
 import type Router from '@koa/router';
 import type { Context } from 'koa';
-import { type AuditFilter, type AuditRow, listAudit, recordAudit, requireAuditor } from '../audit.ts';
+import { type ArchivedLog, type AuditFilter, type AuditRow, archivedLogs, listArchivedAudit, listAudit, recordAudit, requireAuditor } from '../audit.ts';
 import { checkAuditLog } from '../audit-anchor.ts';
 import { type AuditPersonFinder, latestVerification, recordFailedVerification } from '../audit-trail.ts';
 import { type AuditLexicon, splitObjectRef } from '../audit-vocabulary.ts';
@@ -9,7 +9,7 @@ import { businessDate, formatDateTime } from '../dates.ts';
 import { inTransaction } from '../db.ts';
 import { XLSX_TYPE } from '../downloads.ts';
 import { NotFoundError, ValidationError } from '../errors.ts';
-import { validate } from '../http/validate.ts';
+import { requireId, validate } from '../http/validate.ts';
 import { type ExportColumn, chosen, defineList, describeFilters, listWorkbook } from '../lists.ts';
 import { csvLine } from '../spreadsheet.ts';
 import { THREE_OFFICER_ALERT_DAYS, type ThreeOfficerChange, threeOfficerAlerts } from '../users.ts';
@@ -23,6 +23,9 @@ const NAMES_CHUNK = 5_000;
 const HISTORY_CAP = 2_000;
 /** An object id as audit rows hold it (numbers, task names, codes). */
 const OBJECT_ID = /^[0-9A-Za-z_.:-]{1,60}$/;
+
+/** What the archived log's page says of its county and of the ids its rows name. */
+const presentArchive = (log: ArchivedLog) => ({ county: log.countyName, movedAt: formatDateTime(log.movedAt), rows: log.rows, offset: log.offset, path: `/audit/archives/${log.id}` });
 
 const THREE_OFFICER_CHANGES: Record<ThreeOfficerChange, string> = { password_reset: '重置了密码', created: '新建了账户', role_granted: '授予了角色' };
 
@@ -47,17 +50,20 @@ export function auditRoutes(router: Router, web: Web, lexicon: AuditLexicon, per
     };
   }
 
-  const auditList = defineList({
-    path: '/audit',
-    filters: auditFilters(
-      (choice) => lexicon.codesFor(choice) !== null,
-      (type) => lexicon.hasKind(type),
-    ),
-    sorts: { time: { label: '时间', by: ['at'], first: 'desc' } },
-    defaultSort: 'time',
-    defaultDir: 'desc',
-    id: 'id',
-  });
+  /** The log's list, at /audit, or a moved county's archived log at its own address, with the same filters. */
+  const listAt = (path: string) =>
+    defineList({
+      path,
+      filters: auditFilters(
+        (choice) => lexicon.codesFor(choice) !== null,
+        (type) => lexicon.hasKind(type),
+      ),
+      sorts: { time: { label: '时间', by: ['at'], first: 'desc' } },
+      defaultSort: 'time',
+      defaultDir: 'desc',
+      id: 'id',
+    });
+  const auditList = listAt('/audit');
   type Query = ReturnType<typeof auditList.parse>;
   const actionChoices = lexicon.groups.flatMap((g) => [g.all, ...g.options]);
   const objectKinds = lexicon.kindTypes().map((type) => ({ value: type, label: lexicon.kindLabel(type) }));
@@ -107,9 +113,43 @@ export function auditRoutes(router: Router, web: Web, lexicon: AuditLexicon, per
       objectKinds,
       personSearch: personFinder !== undefined,
       latest: latest && { ...latest, at: formatDateTime(latest.at) },
+      archives: (await archivedLogs(db, actor)).map((a) => ({ href: `/audit/archives/${a.id}`, county: a.countyName, movedAt: formatDateTime(a.movedAt), rows: a.rows })),
       ...(await threeOfficerAlertLines(actor)),
     };
   }
+
+  /**
+   * A moved county's log from before the move (core/audit-archive.ts): the same filters and columns, the rows as the
+   * county wrote them. Their objects are named by the county's own ids, which the deployment's objects no longer carry:
+   * no name is looked up and no object is linked.
+   */
+  router.get('/audit/archives/:moveId', async (ctx) => {
+    const actor = web.actor(ctx);
+    const moveId = requireId(ctx.params.moveId, '迁入前的审计日志');
+    const list = listAt(`/audit/archives/${moveId}`);
+    const frame = { title: '迁入前的审计日志', actionGroups: lexicon.groups, objectKinds };
+    let query: ReturnType<typeof list.parse>;
+    let filter: AuditFilter;
+    try {
+      query = list.parse(ctx.query);
+      filter = auditFilter(query.filters);
+    } catch (err) {
+      if (!(err instanceof ValidationError)) throw err;
+      const { log } = await listArchivedAudit(db, actor, moveId, {}, async () => null);
+      const links = list.links(list.parse({}), 0);
+      return web.render(ctx, 'audit/list.njk', { ...frame, archive: presentArchive(log), errors: err.fieldErrors, values: formValues(ctx.query), rows: [], links }, 422);
+    }
+    const { log, result } = await listArchivedAudit(db, actor, moveId, filter, (q) => list.page<AuditRow>(q, query));
+    const links = list.links(query, result.total);
+    web.render(ctx, 'audit/list.njk', {
+      ...frame,
+      title: `${log.countyName}迁入前的审计日志`,
+      archive: presentArchive(log),
+      values: formValues(query.filters),
+      rows: result.rows.map((row) => ({ ...presentAuditRow(lexicon, new Map(), row), objectHref: null })),
+      links,
+    });
+  });
 
   /** The page refused: its filters' (or the person search's) messages, what was typed kept, no rows. */
   async function renderRefused(ctx: Context, actor: Actor, errors: Record<string, string>, values: Record<string, unknown>, extra: Record<string, unknown> = {}) {

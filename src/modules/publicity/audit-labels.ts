@@ -21,17 +21,17 @@ export const publicityAuditVocabulary: AuditVocabulary = {
     },
     'publicity.violation.publish': {
       label: '公开曝光违规问题',
-      sentence: (s) => clauses(`“${s.text('title')}”`, `发生地 ${s.text('place')}`, `涉及 ${s.yuan('involvedFen')} 元`, `已追回 ${s.yuan('recoveredFen')} 元`, `处理决定 ${s.text('docNumber')}`),
+      sentence: (s) => clauses(`“${s.text('title')}”`, `发生地 ${s.text('place')}`, `涉及 ${s.yuan('involvedFen')}`, `已追回 ${s.yuan('recoveredFen')}`, `处理决定 ${s.text('docNumber')}`),
     },
     'publicity.violation.propose': {
       label: '提议公开曝光违规问题',
-      sentence: (s) => clauses(`“${s.text('title')}”`, `发生地 ${s.text('place')}`, `涉及 ${s.yuan('involvedFen')} 元`, `已追回 ${s.yuan('recoveredFen')} 元`, `处理决定 ${s.text('docNumber')}`),
+      sentence: (s) => clauses(`“${s.text('title')}”`, `发生地 ${s.text('place')}`, `涉及 ${s.yuan('involvedFen')}`, `已追回 ${s.yuan('recoveredFen')}`, `处理决定 ${s.text('docNumber')}`),
     },
-    'publicity.violation.recover': { label: '登记追回违规资金', sentence: (s) => clauses(`“${s.text('title')}”`, `${s.text('recoveredOn')} 追回 ${s.yuan('amountFen')} 元`, `凭证 ${s.text('doc')}`) },
+    'publicity.violation.recover': { label: '登记追回违规资金', sentence: (s) => clauses(`“${s.text('title')}”`, `${s.text('recoveredOn')} 追回 ${s.yuan('amountFen')}`, `凭证 ${s.text('doc')}`) },
     'publicity.violation.withdraw': { label: '撤回曝光的违规问题', sentence: (s) => clauses(`“${s.text('title')}”`, `原因：${s.text('reason')}`) },
     'publicity.notice.publish': {
       label: '发布公示',
-      sentence: (s) => clauses(`公示 #${s.text('notice')}`, `公示期 ${s.text('start')} 至 ${s.text('end')}`, `${s.count('villages')} 个村（社区）`, `${s.count('lines')} 人`, `金额 ${s.yuan('totalFen')} 元`),
+      sentence: (s) => clauses(`公示 #${s.text('notice')}`, `公示期 ${s.text('start')} 至 ${s.text('end')}`, `${s.count('villages')} 个村（社区）`, `${s.count('lines')} 人`, `金额 ${s.yuan('totalFen')}`),
     },
     'publicity.posting.record': {
       label: '登记公示张贴情况',
@@ -39,7 +39,7 @@ export const publicityAuditVocabulary: AuditVocabulary = {
     },
     'publicity.sheet.print': {
       label: '打印公示表',
-      sentence: (s) => clauses(`${s.text('kind') === 'township' ? '乡镇汇总表' : '村（社区）公示表'} ${s.count('sheets')} 张`, `${s.count('lines')} 行`, `金额 ${s.yuan('totalFen')} 元`, `验证码 ${s.text('codes')}`),
+      sentence: (s) => clauses(`${s.text('kind') === 'township' ? '乡镇汇总表' : '村（社区）公示表'} ${s.count('sheets')} 张`, `${s.count('lines')} 行`, `金额 ${s.yuan('totalFen')}`, `验证码 ${s.text('codes')}`),
     },
   },
   objects: { complaint: { label: '群众异议和投诉举报' }, violation: { label: '违规问题曝光' } },
