@@ -39,6 +39,8 @@ export interface MovedIds {
   isShared(table: string, id: unknown): boolean;
   /** A deadline's object id, as the module that opens such deadlines declared it moves (ModuleMove.objectIds). */
   object(type: string, value: string): string;
+  /** A deadline's title, with the id in it moved where its module says it names one (ModuleMove.deadlineTitles). */
+  deadlineTitle(type: string, title: string): string;
   offset: number;
 }
 
@@ -77,6 +79,8 @@ export interface ModuleMove {
   purposeKeys?: readonly string[];
   /** The deadlines it opens (core_deadline.object_id), by object type: a plain id of a table, or its own form. */
   objectIds?: Record<string, string | ((value: string, ids: MovedIds) => string)>;
+  /** The titles of those deadlines that name their object by id, by object type: the title with the id moved. */
+  deadlineTitles?: Record<string, (title: string, ids: MovedIds) => string>;
   /**
    * Figures that must be the same before and after (money per round), read from the rows in the range, each keyed by
    * ids relative to the range's start (id − above), so that the county's and the deployment's keys meet. The batch
@@ -178,6 +182,7 @@ export const CORE_MOVES: ModuleMove = {
       text: {
         object_id: (value, row, ids) => ids.object(String(row.object_type), value),
         open_key: (value, row, ids) => `${value.slice(0, value.length - String(row.object_id).length)}${ids.object(String(row.object_type), String(row.object_id))}`,
+        title: (value, row, ids) => ids.deadlineTitle(String(row.object_type), value),
       },
     },
     core_audit: { skip: '审计日志不能重新编号：原样归档（core_audit_archive）' },
@@ -381,7 +386,11 @@ export async function moveCounty(input: MoveInput): Promise<MoveReport> {
 
     const mapped = new Map<string, Map<number, number>>();
     const objectIds = new Map(input.modules.flatMap((m) => Object.entries(m.objectIds ?? {})));
+    const deadlineTitles = new Map(input.modules.flatMap((m) => Object.entries(m.deadlineTitles ?? {})));
     const ids: MovedIds = {
+      deadlineTitle(type, title) {
+        return deadlineTitles.get(type)?.(title, ids) ?? title;
+      },
       object(type, value) {
         const move = objectIds.get(type);
         if (move === undefined) throw new CountyMoveError(`不知道期限对象“${type}”（${value}）的编号如何迁移。未做任何更改。`);

@@ -8,6 +8,8 @@ import { verifyAuditChain } from '../../src/core/audit.ts';
 import { archiveRows, verifyArchives } from '../../src/core/audit-archive.ts';
 import { CountyMoveError, moveCounty, type MoveInput } from '../../src/core/county-move.ts';
 import { checkFieldKey } from '../../src/core/key-check.ts';
+import { openDeadline } from '../../src/core/deadlines.ts';
+import { SUPERVISION_DEADLINES } from '../../src/modules/supervision/deadlines.ts';
 import { nowIso } from '../../src/core/db.ts';
 import { complaintStatus, fileComplaint } from '../../src/modules/publicity/complaints.ts';
 import { drawSpotCheck, recheckSample, type SampleRow } from '../../src/modules/supervision/spot-checks.ts';
@@ -32,7 +34,7 @@ describe.skipIf(TEST_DB !== 'pg')('moving a county onto the central PostgreSQL',
   let target: TestDb;
   let input: MoveInput;
   let dataDir = '';
-  const before: { complaint?: { trackingNo: string; code: string }; idNumber?: string; personId?: number; sampleId?: number; rosterId?: number; villageId?: number; itemCode?: string; counts: Record<string, number>; otherCounty: Record<string, number> } = { counts: {}, otherCounty: {} };
+  const before: { complaint?: { trackingNo: string; code: string }; idNumber?: string; personId?: number; sampleId?: number; rosterId?: number; villageId?: number; findingId?: number; itemCode?: string; counts: Record<string, number>; otherCounty: Record<string, number> } = { counts: {}, otherCounty: {} };
 
   const count = async (t: TestDb, table: string) => Number(((await t.core.db(table).count({ n: '*' }).first()) as { n: number | string }).n);
 
@@ -63,7 +65,7 @@ describe.skipIf(TEST_DB !== 'pg')('moving a county onto the central PostgreSQL',
       `shared_account:account:${String(line.account_index).slice(0, 32)}`,
     ];
     for (const ref of subjects) {
-      await s.db('supervision_finding').insert({
+      const [finding] = await s.db('supervision_finding').insert({
         source: 'screening',
         source_ref: ref,
         region_id: township.id,
@@ -74,8 +76,12 @@ describe.skipIf(TEST_DB !== 'pg')('moving a county onto the central PostgreSQL',
         state: 'open',
         opened_by: 1,
         opened_at: nowIso(),
-      });
+      }, ['id']);
+      before.findingId ??= Number(finding.id);
     }
+    // The first finding's clock, as screenings open it: its title names the finding by number.
+    const supervisor = await actorFor(source, 'supervisor');
+    await s.db.transaction((trx) => openDeadline(trx, supervisor, { rule: SUPERVISION_DEADLINES.supervision_finding, objectType: 'supervision_finding', objectId: before.findingId!, regionId: township.id, title: `答复问题线索 ${before.findingId}（城关镇）` }));
     const sample = await drawSpotCheck(s, await actorFor(source, 'supervisor'), { roundId: Number(line.round_id), scope: 'round', villageId: null, unit: 'line', phase: 'after', size: 3, seed: 'abcdef12' });
     before.sampleId = sample.id;
     for (const table of ['beneficiary_person', 'beneficiary_account', 'batch_line', 'batch_round', 'bank_failure', 'core_audit', 'core_user', 'publicity_sheet', 'supervision_finding']) before.counts[table] = await count(source, table);
@@ -114,9 +120,13 @@ describe.skipIf(TEST_DB !== 'pg')('moving a county onto the central PostgreSQL',
     fs.rmSync(dataDir, { recursive: true, force: true });
   });
 
-  it('refuses colliding usernames and changes nothing', async () => {
+  it('refuses colliding usernames and a sheet code another county holds, and changes nothing', async () => {
+    const sheet = (await source.core.db('publicity_sheet').first()) as Record<string, unknown>;
+    await target.core.db('publicity_sheet').insert({ ...sheet, id: undefined });
     const refused = await moveCounty(input).catch((e: unknown) => e);
+    await target.core.db('publicity_sheet').where({ code: sheet.code }).delete();
     expect(refused).toBeInstanceOf(CountyMoveError);
+    expect((refused as Error).message).toContain(`公示表验证码 ${String(sheet.code)} 已被中心部署中的其他县使用`);
     expect((refused as Error).message).toContain('中心部署中已有这些用户名：admin、');
     expect((refused as Error).message).toContain('--username-prefix');
     for (const [table, n] of Object.entries(before.otherCounty)) expect(await count(target, table)).toBe(n);
@@ -191,6 +201,8 @@ describe.skipIf(TEST_DB !== 'pg')('moving a county onto the central PostgreSQL',
     }
     const group = deadlines.find((d) => d.object_type === 'bank_failure_group' && d.open_key);
     if (group) expect(await db('bank_failure').where({ deadline_key: group.object_id }).first('id')).toBeDefined();
+    const clock = (await db('core_deadline').where({ object_type: 'supervision_finding' }).where('id', '>', offset).first('title', 'open_key')) as { title: string; open_key: string };
+    expect(clock).toEqual({ title: `答复问题线索 ${before.findingId! + offset}（城关镇）`, open_key: `supervision_finding:supervision_finding:${before.findingId! + offset}` });
     // A citizen's code opens the complaint filed before the move.
     const status = await complaintStatus(target.core, before.complaint!.trackingNo, before.complaint!.code, '192.0.2.9');
     expect(status?.trackingNo).toBe(before.complaint!.trackingNo);

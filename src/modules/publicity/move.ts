@@ -1,4 +1,5 @@
 import type { ModuleMove, MovedIds } from '../../core/county-move.ts';
+import { selectInChunks } from '../../core/db.ts';
 import { COMPLAINT_CODE_KEY } from './complaints.ts';
 import { type SheetContent, sheetDigest } from './model.ts';
 
@@ -16,6 +17,17 @@ const movedContent = (value: string, ids: MovedIds): SheetContent => {
  */
 export const publicityMove: ModuleMove = {
   purposeKeys: [COMPLAINT_CODE_KEY],
+  // A sheet's code and a complaint's tracking number are unique in a deployment and printed or handed to citizens, so
+  // they cannot be renumbered: one already taken by another county (a chance in millions) stops the move, named.
+  async check({ source, target }) {
+    const taken: string[] = [];
+    for (const [table, column, what] of [['publicity_sheet', 'code', '公示表验证码'], ['publicity_complaint', 'tracking_no', '投诉举报受理编号']] as const) {
+      const values = (await source(table).pluck(column)) as string[];
+      const clash = await selectInChunks(values, (chunk) => target(table).whereIn(column, chunk).pluck(column) as Promise<string[]>);
+      if (clash.length) taken.push(`${what} ${clash.join('、')} 已被中心部署中的其他县使用`);
+    }
+    return taken;
+  },
   objectIds: { complaint: 'publicity_complaint' },
   tables: {
     publicity_complaint: {

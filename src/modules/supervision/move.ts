@@ -32,6 +32,8 @@ const evidence = moveJsonIds({ screening: 'supervision_screening', lines: 'batch
 /** How the supervision module's rows move to a central deployment (core/county-move.ts). */
 export const supervisionMove: ModuleMove = {
   objectIds: { supervision_finding: 'supervision_finding' },
+  // 答复问题线索 12（城关镇）: the finding's number as its page shows it.
+  deadlineTitles: { supervision_finding: (title, ids) => title.replace(/^(答复问题线索 )(\d+)/, (_m, words: string, id: string) => `${words}${ids.of('supervision_finding', id)}`) },
   tables: {
     supervision_screening: { refs: { region_id: 'core_region', requested_by: 'core_user', previous_id: 'supervision_screening' }, paths: ['region_path'] },
     supervision_finding: {
