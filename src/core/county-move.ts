@@ -361,6 +361,11 @@ export async function moveCounty(input: MoveInput): Promise<MoveReport> {
   const ordered = inForeignKeyOrder(tables.filter((t) => !declarations[t.name]!.skip));
 
   return inTransaction(target, async (trx) => {
+    // The deployment's chain first: the move's row is written with this key, which must be the chain's.
+    const chain = await verifyAuditChain(trx, { key: input.targetAuditKey });
+    if (!chain.ok) {
+      throw new CountyMoveError(`中心部署的审计日志校验不通过（${chain.problem}）：若中心部署设置了 YKT_AUDIT_KEY，请用 --target-audit-key-file 给出它；否则请先查明原因。未做任何更改。`);
+    }
     // One offset above every id the deployment has handed out (its sequences, which also count rolled-back inserts),
     // and each moved table's sequence moved past the county's ids at once (setval is not rolled back): an instance
     // serving other counties meanwhile takes ids above them.
@@ -539,8 +544,6 @@ export async function moveCounty(input: MoveInput): Promise<MoveReport> {
       Object.assign(totals, was);
     }
     useAuditKey(input.targetAuditKey);
-    const chain = await verifyAuditChain(trx, { key: input.targetAuditKey });
-    if (!chain.ok) throw new CountyMoveError(`中心部署的审计日志校验不通过（${chain.problem}）：请先查明原因。未做任何更改。`);
     const rounds = totals.rounds ?? 0;
     const linesFen = totals['lines fen'] ?? 0;
     await recordAudit(

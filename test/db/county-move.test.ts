@@ -120,6 +120,13 @@ describe.skipIf(TEST_DB !== 'pg')('moving a county onto the central PostgreSQL',
     fs.rmSync(dataDir, { recursive: true, force: true });
   });
 
+  it("refuses with an audit key that is not the deployment's: the move's own row would break the chain", async () => {
+    const refused = await moveCounty({ ...input, targetAuditKey: SOURCE_AUDIT }).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(CountyMoveError);
+    expect((refused as Error).message).toMatch(/^中心部署的审计日志校验不通过（.+）：若中心部署设置了 YKT_AUDIT_KEY，请用 --target-audit-key-file 给出它；否则请先查明原因。未做任何更改。$/);
+    for (const [table, n] of Object.entries(before.otherCounty)) expect(await count(target, table)).toBe(n);
+  });
+
   it('refuses colliding usernames and a sheet code another county holds, and changes nothing', async () => {
     const sheet = (await source.core.db('publicity_sheet').first()) as Record<string, unknown>;
     await target.core.db('publicity_sheet').insert({ ...sheet, id: undefined });
