@@ -15,7 +15,7 @@ import { complaintStatus, fileComplaint } from '../../src/modules/publicity/comp
 import { drawSpotCheck, recheckSample, type SampleRow } from '../../src/modules/supervision/spot-checks.ts';
 import { seedDemo } from '../../seeds/demo.ts';
 import { ykt } from '../cli/ykt.ts';
-import { TEST_DB, TEST_PASSWORD, TEST_SECRET, type TestDb, actorFor, agentFor, createSeededDb, createTestDb, login, loginWithTotp } from '../factories.ts';
+import { TEST_DB, TEST_PASSWORD, TEST_SECRET, type TestDb, actorFor, agentFor, binaryParser, createSeededDb, createTestDb, login, loginWithTotp } from '../factories.ts';
 
 /**
  * `ykt migrate-to-postgres` (core/county-move.ts): the demo county, kept on its own SQLite file under its own key, moves
@@ -28,13 +28,14 @@ import { TEST_DB, TEST_PASSWORD, TEST_SECRET, type TestDb, actorFor, agentFor, c
  */
 const SOURCE_SECRET = 'c0unty-'.repeat(4) + '0123456789abcdef';
 const SOURCE_AUDIT = deriveAuditKey(SOURCE_SECRET);
+const RECEIPT = Buffer.from([0x25, 0x50, 0x44, 0x46, 0x00, 0x01, 0x5c, 0x22, 0x2c, 0x0a, 0xff, 0xfe]);
 
 describe.skipIf(TEST_DB !== 'pg')('moving a county onto the central PostgreSQL', () => {
   let source: TestDb;
   let target: TestDb;
   let input: MoveInput;
   let dataDir = '';
-  const before: { complaint?: { trackingNo: string; code: string }; idNumber?: string; personId?: number; sampleId?: number; rosterId?: number; villageId?: number; findingId?: number; itemCode?: string; counts: Record<string, number>; otherCounty: Record<string, number> } = { counts: {}, otherCounty: {} };
+  const before: { complaint?: { trackingNo: string; code: string }; idNumber?: string; personId?: number; sampleId?: number; rosterId?: number; villageId?: number; findingId?: number; roundId?: number; accountNumber?: string; itemCode?: string; counts: Record<string, number>; otherCounty: Record<string, number> } = { counts: {}, otherCounty: {} };
 
   const count = async (t: TestDb, table: string) => Number(((await t.core.db(table).count({ n: '*' }).first()) as { n: number | string }).n);
 
@@ -52,6 +53,9 @@ describe.skipIf(TEST_DB !== 'pg')('moving a county onto the central PostgreSQL',
     before.idNumber = s.crypto.decrypt(person.id_enc);
     before.personId = Number(line.person_id);
     before.rosterId = Number(line.roster_id);
+    before.roundId = Number(line.round_id);
+    const account = (await s.db('batch_line as l').join('beneficiary_account as a', 'a.id', 'l.account_id').where('l.id', line.id).first('a.account_enc')) as { account_enc: string };
+    before.accountNumber = s.crypto.decrypt(account.account_enc);
     before.villageId = Number(line.village_id);
     before.itemCode = ((await s.db('policy_item').where({ id: line.policy_item_id }).first('code')) as { code: string }).code;
     const township = (await s.db('core_region').where({ level: 'township' }).orderBy('id').first('id', 'path')) as { id: number; path: string };
@@ -79,6 +83,9 @@ describe.skipIf(TEST_DB !== 'pg')('moving a county onto the central PostgreSQL',
       }, ['id']);
       before.findingId ??= Number(finding.id);
     }
+    // A bank's receipt, kept as bytes (bytea on PostgreSQL).
+    const bank = (await s.db('core_org').where({ kind: 'bank' }).first('id')) as { id: number };
+    await s.db('bank_receipt').insert({ round_id: line.round_id, bank_org_id: bank.id, file_name: '回单.pdf', content_type: 'application/pdf', body: RECEIPT, sha256: 'a'.repeat(64), uploaded_by: 1, uploaded_at: nowIso() });
     // The first finding's clock, as screenings open it: its title names the finding by number.
     const supervisor = await actorFor(source, 'supervisor');
     await s.db.transaction((trx) => openDeadline(trx, supervisor, { rule: SUPERVISION_DEADLINES.supervision_finding, objectType: 'supervision_finding', objectId: before.findingId!, regionId: township.id, title: `答复问题线索 ${before.findingId}（城关镇）` }));
@@ -199,6 +206,8 @@ describe.skipIf(TEST_DB !== 'pg')('moving a county onto the central PostgreSQL',
     expect(await db('beneficiary_account').where('account_index', 'like', `${account}%`).first('id')).toBeDefined();
     const evidence = JSON.parse(((await db('supervision_finding').where('id', '>', offset).first('evidence_json')) as { evidence_json: string }).evidence_json) as { lines: number[] };
     expect(await db('batch_line').where({ id: evidence.lines[0] }).first('id')).toBeDefined();
+    const receipt = (await db('bank_receipt').where('id', '>', offset).first('body', 'bank_org_id')) as { body: Buffer; bank_org_id: number };
+    expect(Buffer.compare(receipt.body, RECEIPT)).toBe(0);
     // Open deadlines name the moved objects: a failure group by its result file and township, a round by its id.
     const deadlines = (await db('core_deadline').where('id', '>', offset).select('object_type', 'object_id', 'open_key')) as { object_type: string; object_id: string; open_key: string | null }[];
     expect(deadlines.length).toBeGreaterThan(0);
@@ -284,6 +293,12 @@ describe.skipIf(TEST_DB !== 'pg')('moving a county onto the central PostgreSQL',
     expect(refused.status).toBe(422);
     expect(refused.text).toContain('截止日期不能早于起始日期');
     expect((await auditor.get(`/audit/archives/${moveId}`)).status).toBe(404);
+    // The agent bank downloads a moved round's payout file: the accounts, re-encrypted under the deployment's key, read.
+    const bank = agentFor(target.core);
+    await login(bank, 'qh_bank');
+    const payout = await bank.get(`/bank/payouts/${before.roundId! + (await target.core.db('core_county_move').first('id_offset')).id_offset}/csv`).buffer(true).parse(binaryParser);
+    expect(payout.status).toBe(200);
+    expect((payout.body as Buffer).toString('utf8')).toContain(before.accountNumber!);
     // The other county's station does not see the moved county's roster.
     const other = agentFor(target.core);
     await login(other, 'station1');
