@@ -28,6 +28,12 @@ export interface Rekeying {
   from: FieldCrypto;
   to: FieldCrypto;
   /**
+   * Whether nothing else uses the database meanwhile (`ykt rotate-key`, every instance stopped): a rekeyer may then
+   * drop and rebuild an index, which locks its table. A county's move (core/county-move.ts) shares the database with
+   * the other counties' instances: false.
+   */
+  exclusive: boolean;
+  /**
    * Decrypt the table's encrypted columns with the old key and encrypt them with the new; compute the blind indexes
    * named in `indexes` again from the plaintext of the column given as `of`, and record old → new for remap().
    */
@@ -51,7 +57,7 @@ const PAGE = 1_000;
 /** The ids a rekeying may touch in a table (a moved county's rows, core/county-move.ts); every row when absent. */
 export type IdRange = (table: string) => { above: number; upTo: number };
 
-function rekeying(trx: Tx, from: FieldCrypto, to: FieldCrypto, count: (table: string, column: string, rows: number) => void, range?: IdRange, keepPurposeKeys = true): Rekeying {
+function rekeying(trx: Tx, from: FieldCrypto, to: FieldCrypto, count: (table: string, column: string, rows: number) => void, range?: IdRange): Rekeying {
   const within = (table: string) => (q: Knex.QueryBuilder) => {
     if (!range) return;
     const { above, upTo } = range(table);
@@ -81,6 +87,7 @@ function rekeying(trx: Tx, from: FieldCrypto, to: FieldCrypto, count: (table: st
     trx,
     from,
     to,
+    exclusive: range === undefined,
     async rewrite(table, spec) {
       const indexes = Object.entries(spec.indexes ?? {});
       const columns = [...spec.encrypted, ...indexes.map(([column]) => column)];
@@ -165,7 +172,7 @@ function rekeying(trx: Tx, from: FieldCrypto, to: FieldCrypto, count: (table: st
       count(table, column, rows.length);
     },
     async keepPurposeKey(purpose) {
-      if (keepPurposeKeys) await purposeKey({ crypto: from, db: trx }, purpose);
+      if (range === undefined) await purposeKey({ crypto: from, db: trx }, purpose);
     },
   };
 }
@@ -220,7 +227,7 @@ export async function rekeyMovedRows(trx: Tx, from: FieldCrypto, to: FieldCrypto
   const done: RekeyedColumn[] = [];
   await withMap(
     trx,
-    () => rekeying(trx, from, to, (table, column, rows) => done.push({ table, column, rows }), range, false),
+    () => rekeying(trx, from, to, (table, column, rows) => done.push({ table, column, rows }), range),
     async (r) => {
       for (const rekey of rekeyers) await rekey(r);
       await r.rewrite('core_user', { encrypted: ['totp_secret_enc'] });

@@ -159,7 +159,13 @@ describe.skipIf(TEST_DB !== 'pg')('moving a county onto the central PostgreSQL',
   });
 
   it('moves the county whole: new ids, shared province and policies, same money, the deployment key, both audit chains', async () => {
-    const report = await moveCounty({ ...input, options: { usernamePrefix: 'qh_' } });
+    // Other counties' instances go on working meanwhile: the move takes no lock on a whole table of the deployment.
+    const statements: string[] = [];
+    const listen = (q: { sql: string }) => statements.push(q.sql);
+    target.core.db.on('query', listen);
+    const report = await moveCounty({ ...input, options: { usernamePrefix: 'qh_' } }).finally(() => target.core.db.off('query', listen));
+    expect(statements.length).toBeGreaterThan(100);
+    expect(statements.filter((sql) => /\b(alter table|drop index|create index|truncate|lock table|vacuum)\b/i.test(sql))).toEqual([]);
     const db = target.core.db;
     const offset = report.offset;
     expect(offset).toBeGreaterThan(0);
