@@ -90,6 +90,17 @@ export function auditRoutes(router: Router, web: Web, lexicon: AuditLexicon, per
     };
   };
 
+  /** A list's query string and the filters it makes, or the messages refusing them (field → Chinese). */
+  function readQuery(list: typeof auditList, input: unknown): { query: Query; filter: AuditFilter } | { refused: Record<string, string> } {
+    try {
+      const query = list.parse(input);
+      return { query, filter: auditFilter(query.filters) };
+    } catch (err) {
+      if (!(err instanceof ValidationError)) throw err;
+      return { refused: err.fieldErrors };
+    }
+  }
+
   /** What the filter form shows: the chosen actions as a set, an older link's object in the two object fields. */
   function formValues(values: Record<string, unknown>) {
     const raw = values.action;
@@ -128,17 +139,13 @@ export function auditRoutes(router: Router, web: Web, lexicon: AuditLexicon, per
     const moveId = requireId(ctx.params.moveId, '迁入前的审计日志');
     const list = listAt(`/audit/archives/${moveId}`);
     const frame = { title: '迁入前的审计日志', actionGroups: lexicon.groups, objectKinds };
-    let query: ReturnType<typeof list.parse>;
-    let filter: AuditFilter;
-    try {
-      query = list.parse(ctx.query);
-      filter = auditFilter(query.filters);
-    } catch (err) {
-      if (!(err instanceof ValidationError)) throw err;
+    const read = readQuery(list, ctx.query);
+    if ('refused' in read) {
       const { log } = await listArchivedAudit(db, actor, moveId, {}, async () => null);
       const links = list.links(list.parse({}), 0);
-      return web.render(ctx, 'audit/list.njk', { ...frame, archive: presentArchive(log), errors: err.fieldErrors, values: formValues(ctx.query), rows: [], links }, 422);
+      return web.render(ctx, 'audit/list.njk', { ...frame, archive: presentArchive(log), errors: read.refused, values: formValues(ctx.query), rows: [], links }, 422);
     }
+    const { query, filter } = read;
     const { log, result } = await listArchivedAudit(db, actor, moveId, filter, (q) => list.page<AuditRow>(q, query));
     const links = list.links(query, result.total);
     web.render(ctx, 'audit/list.njk', {
@@ -159,16 +166,12 @@ export function auditRoutes(router: Router, web: Web, lexicon: AuditLexicon, per
 
   router.get('/audit', async (ctx) => {
     const actor = web.actor(ctx);
-    let query: Query;
-    let filter: AuditFilter;
-    try {
-      query = auditList.parse(ctx.query);
-      filter = auditFilter(query.filters);
-    } catch (err) {
-      if (!(err instanceof ValidationError)) throw err;
+    const read = readQuery(auditList, ctx.query);
+    if ('refused' in read) {
       await requireAuditor(db, actor);
-      return renderRefused(ctx, actor, err.fieldErrors, ctx.query);
+      return renderRefused(ctx, actor, read.refused, ctx.query);
     }
+    const { query, filter } = read;
     const { rows, total } = await listAudit(db, actor, filter, (q) => auditList.page<AuditRow>(q, query));
     // The filtered object's name is looked up with the page's.
     const names = await lexicon.names(db, [...rows, ...(filter.object ? [{ object_type: filter.object.type, object_id: filter.object.id }] : [])]);
