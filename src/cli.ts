@@ -287,7 +287,7 @@ async function rotateKey(args: string[]): Promise<number> {
 
 /**
  * `ykt migrate-to-postgres`: the county's SQLite database (DATABASE_URL / YKT_DATA_DIR, its key YKT_SECRET_KEY) moved
- * into a central PostgreSQL deployment (docs/operations.md section 7, core/county-move.ts). The deployment's keys are
+ * into a central PostgreSQL deployment (docs/operations.md section 6, core/county-move.ts). The deployment's keys are
  * read from files, as rotate-key reads the new key; without them the deployment uses the county's key.
  */
 async function migrateToPostgres(args: string[]): Promise<number> {

@@ -34,15 +34,19 @@ interface MoveRow {
   audit_last_hash: string | null;
 }
 
-/** Verify every moved county's archived chain; each result says which county and when it moved. */
-export async function verifyArchives(db: Conn, deploymentAuditKey: Buffer): Promise<ArchiveCheck[]> {
-  const moves = (await db('core_county_move').orderBy('id').select('id', 'county_name', 'moved_at', 'audit_key_enc', 'audit_rows', 'audit_last_id', 'audit_last_hash')) as MoveRow[];
+/** Verify every moved county's archived chain, or only that of one move; each result says which county and when it moved. */
+export async function verifyArchives(db: Conn, deploymentAuditKey: Buffer, moveId?: number): Promise<ArchiveCheck[]> {
+  const moves = (await db('core_county_move')
+    .modify((q) => (moveId === undefined ? q : q.where({ id: moveId })))
+    .orderBy('id')
+    .select('id', 'county_name', 'moved_at', 'audit_key_enc', 'audit_rows', 'audit_last_id', 'audit_last_hash')) as MoveRow[];
+  const sealer = archiveSealer(deploymentAuditKey);
   const out: ArchiveCheck[] = [];
   for (const m of moves) {
     const which = { moveId: m.id, county: m.county_name, movedAt: String(m.moved_at) };
     let key: Buffer;
     try {
-      key = Buffer.from(archiveSealer(deploymentAuditKey).decrypt(m.audit_key_enc), 'hex');
+      key = Buffer.from(sealer.decrypt(m.audit_key_enc), 'hex');
     } catch {
       out.push({ ...which, ok: false, checked: 0, firstBad: null, problem: `${m.county_name}迁入前的审计日志无法校验：其审计密钥打不开（所用的审计密钥不是本部署的，或迁入记录被修改）`, lastId: null, lastHash: null });
       continue;

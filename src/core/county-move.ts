@@ -7,10 +7,11 @@ import { type AuditRow, recordAudit, verifyAuditChain } from './audit.ts';
 import type { FieldCrypto } from './crypto.ts';
 import { type Conn, type Db, type Tx, bulkInsert, inTransaction, isPostgres, nowIso } from './db.ts';
 import { type IdRange, type Rekeyer, rekeyMovedRows } from './key-rotation.ts';
+import { countyPurpose } from './wrapped-keys.ts';
 
 /**
  * Moving a county from its own SQLite file onto a central PostgreSQL deployment (`ykt migrate-to-postgres`,
- * docs/operations.md section 7). Other counties may already be there, so the county's rows cannot keep their ids:
+ * docs/operations.md section 6). Other counties may already be there, so the county's rows cannot keep their ids:
  *
  * - Every id the county's database holds, in an id column or inside text, becomes id + O, one offset O for all tables,
  *   above every id the deployment has handed out. Rows above the county that the deployment may already hold (the
@@ -100,9 +101,6 @@ export interface MoveOptions {
   /** Put before every moved username: a county's `admin` would meet the deployment's. */
   usernamePrefix: string;
 }
-
-/** A county-scoped purpose key: the county's own key for that purpose, brought by its move. */
-export const countyPurpose = (purpose: string, countyId: number) => `${purpose}:county:${countyId}`;
 
 const plainId = (value: unknown): number | null => {
   if (value === null || value === undefined || value === '') return null;
@@ -214,7 +212,7 @@ export function allDeclarations(modules: readonly ModuleMove[]): MoveDeclaration
   return all;
 }
 
-interface SourceTable {
+export interface SourceTable {
   name: string;
   columns: string[];
   hasId: boolean;
@@ -222,7 +220,8 @@ interface SourceTable {
   parents: string[];
 }
 
-async function sourceTables(source: Db): Promise<SourceTable[]> {
+/** A SQLite database's tables with their columns and the tables their foreign keys point at. */
+export async function sqliteTables(source: Db): Promise<SourceTable[]> {
   // SQLite's own tables (sqlite_sequence, sqlite_stat1 …) are its bookkeeping, not the county's data.
   const names = ((await source.raw("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name")) as { name: string }[]).map((r) => r.name);
   const tables: SourceTable[] = [];
@@ -270,6 +269,21 @@ export function undeclared(tables: readonly { name: string; columns: readonly st
     }
   }
   return problems;
+}
+
+/**
+ * A table's rows in the range, counted and their amount_fen summed per round, for ModuleMove.totals: `round <n> <what>`
+ * and `round <n> <what> fen`, n the round's id from the range's start (one offset moves every table's ids alike). The
+ * range applies to the column `by`: the rows' own ids, or their rounds'.
+ */
+export async function totalsByRound(db: Conn, table: string, what: string, range: { above: number; upTo: number }, by: 'id' | 'round_id'): Promise<Record<string, number>> {
+  const rows = (await db(table).where(by, '>', range.above).where(by, '<=', range.upTo).groupBy('round_id').select('round_id', db.raw('count(*) AS n'), db.raw('coalesce(sum(amount_fen), 0) AS fen'))) as { round_id: number; n: number | string; fen: number | string }[];
+  const totals: Record<string, number> = {};
+  for (const r of rows) {
+    totals[`round ${Number(r.round_id) - range.above} ${what}`] = Number(r.n);
+    totals[`round ${Number(r.round_id) - range.above} ${what} fen`] = Number(r.fen);
+  }
+  return totals;
 }
 
 /** A column whose id-like name holds no id (a tracking number, a file's path), declared as kept as it is. */
@@ -346,7 +360,7 @@ export async function moveCounty(input: MoveInput): Promise<MoveReport> {
   const { source, target, options } = input;
   if (!isPostgres(target)) throw new CountyMoveError('目标须是 PostgreSQL 数据库（postgres://…）');
   const declarations = allDeclarations([CORE_MOVES, ...input.modules]);
-  const tables = await sourceTables(source);
+  const tables = await sqliteTables(source);
   const problems = undeclared(tables, declarations);
   if (problems.length) throw new CountyMoveError(`本版本不知道如何迁移这些表或列：${problems.join('；')}。未做任何更改。`);
 
@@ -522,10 +536,10 @@ export async function moveCounty(input: MoveInput): Promise<MoveReport> {
       lastAudit = page.at(-1)!.id;
       await bulkInsert(trx, 'core_audit_archive', page, (r) => ({ move_id: moveId, ...r, alg: r.alg ?? 'sm3' }));
     }
-    const archived = (await verifyArchives(trx, input.targetAuditKey)).find((a) => a.moveId === moveId)!;
-    if (!archived.ok) throw new CountyMoveError(`县的审计日志校验不通过（${archived.problem}）：未做任何更改`);
+    const [archived] = await verifyArchives(trx, input.targetAuditKey, moveId);
+    if (!archived!.ok) throw new CountyMoveError(`县的审计日志校验不通过（${archived!.problem}）：未做任何更改`);
 
-    // Before it commits: every table's rows, every round's money, and the deployment's chain.
+    // Before it commits: every table's rows, and the modules' totals (every round's money).
     for (const c of copied) {
       const t = tables.find((x) => x.name === c.table)!;
       const there = t.hasId

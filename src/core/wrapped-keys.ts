@@ -13,17 +13,19 @@ const cache = new WeakMap<FieldCrypto, Map<string, Buffer>>();
 export async function purposeKey(core: Pick<Core, 'crypto'> & { db: Conn }, purpose: string): Promise<Buffer> {
   const known = cache.get(core.crypto)?.get(purpose);
   if (known) return known;
-  let row = (await core.db('core_wrapped_key').where({ purpose }).first('key_enc')) as { key_enc: string } | undefined;
-  if (!row) {
+  let key = await storedPurposeKey(core, purpose);
+  if (!key) {
     await core.db('core_wrapped_key').insert({ purpose, key_enc: core.crypto.encrypt(core.crypto.subkey(purpose).toString('hex')), created_at: nowIso() }).onConflict('purpose').ignore();
     // Another instance may have written it first: read back what is there.
-    row = (await core.db('core_wrapped_key').where({ purpose }).first('key_enc')) as { key_enc: string };
+    key = (await storedPurposeKey(core, purpose))!;
   }
-  const key = Buffer.from(core.crypto.decrypt(row.key_enc), 'hex');
   if (!cache.has(core.crypto)) cache.set(core.crypto, new Map());
   cache.get(core.crypto)!.set(purpose, key);
   return key;
 }
+
+/** A county-scoped purpose key: the county's own key for that purpose, brought by its move (core/county-move.ts). */
+export const countyPurpose = (purpose: string, countyId: number) => `${purpose}:county:${countyId}`;
 
 /** A purpose's key only if it is stored (a moved county's own key, core/county-move.ts): nothing is written. */
 export async function storedPurposeKey(core: Pick<Core, 'crypto'> & { db: Conn }, purpose: string): Promise<Buffer | undefined> {

@@ -3,7 +3,7 @@
 // (…_id, …_by, …_ref, …_key, …path), without saying how it moves fails here, before a move copies stale ids.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { composeMoves } from '../../src/app.ts';
-import { CORE_MOVES, type MoveDeclarations, allDeclarations, undeclared } from '../../src/core/county-move.ts';
+import { CORE_MOVES, type MoveDeclarations, allDeclarations, sqliteTables, undeclared } from '../../src/core/county-move.ts';
 import { type TestDb, createTestDb } from '../factories.ts';
 
 describe('the county move declarations', () => {
@@ -13,8 +13,7 @@ describe('the county move declarations', () => {
 
   beforeAll(async () => {
     t = await createTestDb({ dialect: 'sqlite' });
-    const names = ((await t.core.db.raw("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'")) as { name: string }[]).map((r) => r.name);
-    tables = await Promise.all(names.map(async (name) => ({ name, columns: ((await t.core.db.raw(`PRAGMA table_info("${name}")`)) as { name: string }[]).map((c) => c.name) })));
+    tables = await sqliteTables(t.core.db);
     declared = allDeclarations([CORE_MOVES, ...composeMoves(t.core)]);
   });
   afterAll(async () => t?.cleanup());

@@ -1,20 +1,11 @@
-import { type ModuleMove, type MovedIds, moveJsonIds } from '../../core/county-move.ts';
+import { type ModuleMove, type MovedIds, moveJsonIds, totalsByRound } from '../../core/county-move.ts';
 import type { Conn } from '../../core/db.ts';
 import type { IdRange } from '../../core/key-rotation.ts';
 
-/** Per round (by its id from the range's start): failed payments, the bank's refunds and the returns to the treasury. */
+/** Per round: failed payments, the bank's refunds and the returns to the treasury. */
 async function bankTotals(db: Conn, range: IdRange): Promise<Record<string, number>> {
   const totals: Record<string, number> = {};
-  for (const [table, what] of [['bank_failure', 'failures'], ['bank_refund', 'refunds'], ['bank_treasury_return', 'returns']] as const) {
-    const { above, upTo } = range(table);
-    const rows = (await db(table).where('id', '>', above).where('id', '<=', upTo).groupBy('round_id').select('round_id', db.raw('count(*) AS n'), db.raw('coalesce(sum(amount_fen), 0) AS fen'))) as { round_id: number; n: number | string; fen: number | string }[];
-    for (const r of rows) {
-      // One offset for every table of a move: the round's id moved as the row's did.
-      const round = Number(r.round_id) - above;
-      totals[`round ${round} ${what}`] = Number(r.n);
-      totals[`round ${round} ${what} fen`] = Number(r.fen);
-    }
-  }
+  for (const [table, what] of [['bank_failure', 'failures'], ['bank_refund', 'refunds'], ['bank_treasury_return', 'returns']] as const) Object.assign(totals, await totalsByRound(db, table, what, range(table), 'id'));
   return totals;
 }
 

@@ -1,22 +1,15 @@
-import { type ModuleMove, asIs } from '../../core/county-move.ts';
+import { type ModuleMove, asIs, totalsByRound } from '../../core/county-move.ts';
 import type { Conn } from '../../core/db.ts';
 import type { IdRange } from '../../core/key-rotation.ts';
 
-/** Per round: its lines, their money and its transfers, keyed by the round's id from the range's start. */
+/** Per round: its lines, their money and its transfers; and the rounds and the lines' money in all. */
 async function roundTotals(db: Conn, range: IdRange): Promise<Record<string, number>> {
-  const { above, upTo } = range('batch_round');
-  const totals: Record<string, number> = { rounds: 0, 'lines fen': 0 };
-  const rounds = (await db('batch_round').where('id', '>', above).where('id', '<=', upTo).pluck('id')) as number[];
-  totals.rounds = rounds.length;
-  for (const [table, what] of [['batch_line', 'lines'], ['batch_transfer', 'transfers']] as const) {
-    const rows = (await db(table).where('round_id', '>', above).where('round_id', '<=', upTo).groupBy('round_id').select('round_id', db.raw('count(*) AS n'), db.raw('coalesce(sum(amount_fen), 0) AS fen'))) as { round_id: number; n: number | string; fen: number | string }[];
-    for (const r of rows) {
-      totals[`round ${Number(r.round_id) - above} ${what}`] = Number(r.n);
-      totals[`round ${Number(r.round_id) - above} ${what} fen`] = Number(r.fen);
-      if (what === 'lines') totals['lines fen']! += Number(r.fen);
-    }
-  }
-  return totals;
+  const rounds = range('batch_round');
+  const lines = await totalsByRound(db, 'batch_line', 'lines', rounds, 'round_id');
+  const transfers = await totalsByRound(db, 'batch_transfer', 'transfers', rounds, 'round_id');
+  const count = (await db('batch_round').where('id', '>', rounds.above).where('id', '<=', rounds.upTo).count({ n: '*' }).first()) as { n: number | string };
+  const linesFen = Object.entries(lines).reduce((sum, [key, value]) => (key.endsWith(' lines fen') ? sum + value : sum), 0);
+  return { rounds: Number(count.n), 'lines fen': linesFen, ...lines, ...transfers };
 }
 
 /** How the batch module's rows move to a central deployment (core/county-move.ts). */

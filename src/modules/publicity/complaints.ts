@@ -9,8 +9,7 @@ import { type Conn, type Tx, inTransaction, insertReturningId, nowIso } from '..
 import { businessDate } from '../../core/dates.ts';
 import { AppError, ConflictError, NotFoundError, ValidationError } from '../../core/errors.ts';
 import { maskPhone } from '../../core/mask.ts';
-import { purposeKey, storedPurposeKey } from '../../core/wrapped-keys.ts';
-import { countyPurpose } from '../../core/county-move.ts';
+import { countyPurpose, purposeKey, storedPurposeKey } from '../../core/wrapped-keys.ts';
 import { findRegion, isPathInScope, whereRegionInScope } from '../../core/regions.ts';
 import { objectionResolutions, recordPublicObjection } from '../batch/index.ts';
 import { COMPLAINT_CHANNELS, COMPLAINT_KINDS, type ComplaintAssignee, type ComplaintInput, type ComplaintKind, type StaffComplaintInput } from './complaint-schemas.ts';
