@@ -4,7 +4,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
-import sqlite3 from 'sqlite3';
+import Database from 'better-sqlite3';
 import type { Core } from '../src/core/context.ts';
 import { type FieldCrypto, sm3Hex } from '../src/core/crypto.ts';
 import { copyLine, isPostgres } from '../src/core/db.ts';
@@ -56,29 +56,24 @@ function sqliteCopyOf(like: TableShape, table: string): string[] {
 
 /** SQLite: a file of its own beside the database (WAL, synchronous FULL, as the platform's), prepared INSERTs of 500 rows. */
 function sqliteWriter(file: string): RawWriter {
-  const db = new sqlite3.Database(file);
-  const run = (sql: string, params: Cell[] = []) => new Promise<void>((res, rej) => db.run(sql, params, (err) => (err ? rej(err) : res())));
-  const ready = run('PRAGMA journal_mode = WAL').then(() => run('PRAGMA synchronous = FULL'));
+  const db = new Database(file);
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = FULL');
   return {
     async write(table, columns, rows, like) {
-      await ready;
-      for (const sql of like ? sqliteCopyOf(like, table) : [`CREATE TABLE ${table} (id INTEGER PRIMARY KEY, ${columns.map((c) => `${c} TEXT`).join(', ')})`]) await run(sql);
-      await run('BEGIN');
+      for (const sql of like ? sqliteCopyOf(like, table) : [`CREATE TABLE ${table} (id INTEGER PRIMARY KEY, ${columns.map((c) => `${c} TEXT`).join(', ')})`]) db.exec(sql);
+      db.exec('BEGIN');
       const BATCH = Math.max(1, Math.floor(500 / Math.max(1, columns.length / 5)));
       const insert = (n: number) => db.prepare(`INSERT INTO ${table} (${columns.join(', ')}) VALUES ${Array(n).fill(`(${columns.map(() => '?').join(', ')})`).join(', ')}`);
       const full = insert(BATCH);
       for (let start = 0; start < rows.length; start += BATCH) {
         const chunk = rows.slice(start, start + BATCH);
-        const stmt = chunk.length === BATCH ? full : insert(chunk.length);
-        await new Promise<void>((res, rej) => stmt.run(chunk.flat(), (err: Error | null) => (err ? rej(err) : res())));
-        if (stmt !== full) stmt.finalize();
+        (chunk.length === BATCH ? full : insert(chunk.length)).run(chunk.flat());
       }
-      full.finalize();
-      await run('COMMIT');
+      db.exec('COMMIT');
     },
     async close() {
-      await ready;
-      await new Promise<void>((res) => db.close(() => res()));
+      db.close();
     },
   };
 }

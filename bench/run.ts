@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import sqlite3 from 'sqlite3';
+import Database from 'better-sqlite3';
 import { recordAudit } from '../src/core/audit.ts';
 import { loadConfig } from '../src/core/config.ts';
 import { createFieldCrypto } from '../src/core/crypto.ts';
@@ -83,25 +83,23 @@ const RAW_ROWS = 200_000;
 
 /** Baseline: plain prepared INSERTs of registry-like rows in one transaction, straight through the driver. */
 async function rawSqliteInsert(file: string): Promise<number> {
-  const db = new sqlite3.Database(file);
-  const run = (sql: string) => new Promise<void>((res, rej) => db.run(sql, (err) => (err ? rej(err) : res())));
-  await run('PRAGMA journal_mode = WAL');
-  await run('PRAGMA synchronous = FULL');
-  await run('CREATE TABLE raw_person (id INTEGER PRIMARY KEY, name TEXT, id_enc TEXT, id_index TEXT, village_id INTEGER, account_enc TEXT)');
+  const db = new Database(file);
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = FULL');
+  db.exec('CREATE TABLE raw_person (id INTEGER PRIMARY KEY, name TEXT, id_enc TEXT, id_index TEXT, village_id INTEGER, account_enc TEXT)');
   // Prepared multi-row INSERTs (500 rows a statement): one driver call per batch, as a bulk path would do.
   const BATCH = 500;
   const started = process.hrtime.bigint();
-  await run('BEGIN');
+  db.exec('BEGIN');
   const stmt = db.prepare(`INSERT INTO raw_person (name, id_enc, id_index, village_id, account_enc) VALUES ${Array(BATCH).fill('(?, ?, ?, ?, ?)').join(', ')}`);
   for (let start = 0; start < RAW_ROWS; start += BATCH) {
     const params: (string | number)[] = [];
     for (let i = start; i < start + BATCH; i++) params.push(`姓名${i}`, `v1:${'x'.repeat(60)}${i}`, `${i}`.padStart(64, '0'), i % 300, `v1:${'y'.repeat(50)}${i}`);
-    await new Promise<void>((resolve, reject) => stmt.run(params, (err: Error | null) => (err ? reject(err) : resolve())));
+    stmt.run(params);
   }
-  await new Promise<void>((res, rej) => stmt.finalize((err) => (err ? rej(err) : res())));
-  await run('COMMIT');
+  db.exec('COMMIT');
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  await new Promise<void>((res) => db.close(() => res()));
+  db.close();
   return RAW_ROWS / seconds;
 }
 

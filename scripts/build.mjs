@@ -1,6 +1,6 @@
 // Compile the `ykt` command into JavaScript, dist/ykt.mjs and the chunks it loads, so that it starts without
-// transpiling TypeScript (tsx took 7–11 s to start it). The platform's own code, its migrations and the table
-// reader's worker are bundled; the packages stay in node_modules and are loaded from there. Split into chunks, so
+// transpiling TypeScript (tsx took 7–11 s to start it). The platform's own code, its migrations and its worker
+// threads' code are bundled; the packages stay in node_modules and are loaded from there. Split into chunks, so
 // that a command loads only what it uses (`ykt --help` loads no server). bin/ykt.js runs this build when
 // dist/ykt.mjs is missing or older than a source file, then runs the bundle.
 import fs from 'node:fs';
@@ -32,20 +32,30 @@ export function isFresh() {
   return fs.existsSync(BUNDLE) && fs.statSync(BUNDLE).mtimeMs >= newestSource();
 }
 
-/** The table reader's worker, bundled with what it imports, as the code string the main bundle starts workers with. */
-function tableWorkerCode() {
-  return buildSync({
-    stdin: {
-      contents: "import { parentPort } from 'node:worker_threads'; import { serveTableReads } from './table-reader.ts'; serveTableReads(parentPort!);",
-      resolveDir: path.join(ROOT, 'src', 'core'),
-      loader: 'ts',
-    },
-    bundle: true,
-    platform: 'node',
-    format: 'cjs',
-    target: 'node20',
-    write: false,
-  }).outputFiles[0].text;
+/** The worker threads' modules and serving functions, as src/core/worker-code.ts lists them. */
+const WORKER_ENTRIES = {
+  table: { module: './table-reader.ts', serve: 'serveTableReads' },
+  sqlite: { module: './sqlite-thread.ts', serve: 'serveSqlite' },
+};
+
+/** Each worker's code, bundled with what it imports, as the code strings the main bundle starts workers with. */
+function workerCode() {
+  const code = {};
+  for (const [name, { module, serve }] of Object.entries(WORKER_ENTRIES)) {
+    code[name] = buildSync({
+      stdin: {
+        contents: `import { parentPort, workerData } from 'node:worker_threads'; import { ${serve} } from '${module}'; ${serve}(parentPort!, workerData);`,
+        resolveDir: path.join(ROOT, 'src', 'core'),
+        loader: 'ts',
+      },
+      bundle: true,
+      platform: 'node',
+      format: 'cjs',
+      target: 'node20',
+      write: false,
+    }).outputFiles[0].text;
+  }
+  return code;
 }
 
 /**
@@ -86,7 +96,7 @@ export async function bundle(outdir, { selfContained = false } = {}) {
             plugins: [withoutBench, withoutLegacyBuffer],
           }
         : { packages: 'external', external: ['../bench/run.ts'] }),
-      define: { YKT_TABLE_WORKER_CODE: JSON.stringify(tableWorkerCode()) },
+      define: { YKT_WORKER_CODE: JSON.stringify(workerCode()) },
       legalComments: 'none',
       logLevel: 'error',
       metafile: true,
@@ -97,9 +107,9 @@ export async function bundle(outdir, { selfContained = false } = {}) {
   }
 }
 
-/** Packages that read files of their own at run time (pdfkit its font metrics, sqlite3 its addon): not bundled. */
-export const RUNTIME_PACKAGES = ['pdfkit', 'sqlite3'];
-const UNUSED_DRIVERS = ['mysql', 'mysql2', 'mariadb', 'mariadb/callback', 'oracledb', 'tedious', 'pg-native', 'pg-query-stream', 'better-sqlite3'];
+/** Packages that read files of their own at run time (pdfkit its font metrics, better-sqlite3 its addon): not bundled. */
+export const RUNTIME_PACKAGES = ['pdfkit', 'better-sqlite3'];
+const UNUSED_DRIVERS = ['mysql', 'mysql2', 'mariadb', 'mariadb/callback', 'oracledb', 'tedious', 'pg-native', 'pg-query-stream', 'sqlite3'];
 
 /** The benchmark is a development tool run from its TypeScript sources: the executable says so instead. */
 const withoutBench = {

@@ -1,11 +1,11 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import sqlite3 from 'sqlite3';
 import type { AuditAnchorPoint } from './audit.ts';
 import { ANCHOR_FILE, checkAuditLog } from './audit-anchor.ts';
 import { type AuditVerifierConfig, isPostgresUrl } from './config.ts';
 import { type Db, createDb, isPostgres, pendingMigrations } from './db.ts';
+import { SqliteConnection } from './sqlite-client.ts';
 
 /**
  * SQLite backups that restore (README, "Scheduled tasks, backups and restoring"):
@@ -48,17 +48,15 @@ export async function sm3OfFile(file: string): Promise<string> {
 
 /** What a copy holds at its end, read without writing to it (read-only: its bytes, and so its digest, stay as written). */
 async function factsOf(file: string): Promise<Pick<BackupManifest, 'migration' | 'audit'>> {
-  const db = await new Promise<sqlite3.Database>((resolve, reject) => {
-    const opened = new sqlite3.Database(file, sqlite3.OPEN_READONLY, (err) => (err ? reject(err) : resolve(opened)));
-  });
-  const get = <T>(sql: string) => new Promise<T | undefined>((resolve, reject) => db.get(sql, (err: Error | null, row: T) => (err ? reject(err) : resolve(row))));
+  const db = await SqliteConnection.open(file, { readonly: true });
+  const get = async <T>(sql: string) => (await db.all<T>(sql))[0];
   try {
     const migration = await get<{ name: string }>('SELECT name FROM knex_migrations ORDER BY id DESC LIMIT 1');
     const last = await get<{ id: number; hash: string }>('SELECT id, hash FROM core_audit ORDER BY id DESC LIMIT 1');
     const count = await get<{ n: number }>('SELECT count(*) AS n FROM core_audit');
     return { migration: migration?.name ?? null, audit: last ? { lastId: last.id, lastHash: last.hash, count: count?.n ?? 0 } : null };
   } finally {
-    await new Promise<void>((resolve) => db.close(() => resolve()));
+    await db.close();
   }
 }
 

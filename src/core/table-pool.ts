@@ -1,7 +1,6 @@
-import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { HeaderGap, ReadMessage, ReadRequest, TableRow, TableSpec } from './table-reader.ts';
+import { workerCode } from './worker-code.ts';
 
 /**
  * Uploaded tables are read in worker threads (table-reader.ts), never on the event loop that
@@ -24,33 +23,6 @@ const WORKER_YOUNG_MB = 8;
  * through its own peak, and an idle worker would hold until its next read. A new worker starts for the next upload.
  */
 const RETIRE_AFTER_ROWS = 10_000;
-
-/**
- * The worker's code: table-reader.ts and what it imports (fflate, saxes, iconv-lite), bundled once into one
- * script with esbuild, so that a worker needs no TypeScript loader of its own: tsx registered in a worker cost
- * ~30 MB of resident memory a worker, this ~7 MB (measured on the 200,000-line result import).
- */
-declare const YKT_TABLE_WORKER_CODE: string | undefined;
-let workerScript: string | null = null;
-function workerCode(): string {
-  // The compiled bundle (scripts/build.mjs) carries the worker's code, bundled when it was built.
-  if (typeof YKT_TABLE_WORKER_CODE === 'string') return YKT_TABLE_WORKER_CODE;
-  // From the sources (tests, the benchmark), esbuild bundles it now: loaded only here, so that no bundle carries it.
-  const { buildSync } = createRequire(import.meta.url)('esbuild') as typeof import('esbuild');
-  workerScript ??= buildSync({
-    stdin: {
-      contents: "import { parentPort } from 'node:worker_threads'; import { serveTableReads } from './table-reader.ts'; serveTableReads(parentPort!);",
-      resolveDir: fileURLToPath(new URL('.', import.meta.url)),
-      loader: 'ts',
-    },
-    bundle: true,
-    platform: 'node',
-    format: 'cjs',
-    target: 'node20',
-    write: false,
-  }).outputFiles[0]!.text;
-  return workerScript;
-}
 
 /** Where a read's header and rows go on the main thread, as the worker sends them. */
 export interface RowSink {
@@ -88,7 +60,7 @@ function dispatch(): void {
     let worker = idle.pop();
     if (!worker) {
       if (started >= WORKERS) return;
-      worker = new Worker(workerCode(), { eval: true, resourceLimits: { maxOldGenerationSizeMb: WORKER_HEAP_MB, maxYoungGenerationSizeMb: WORKER_YOUNG_MB } });
+      worker = new Worker(workerCode('table'), { eval: true, resourceLimits: { maxOldGenerationSizeMb: WORKER_HEAP_MB, maxYoungGenerationSizeMb: WORKER_YOUNG_MB } });
       started++;
       worker.once('exit', () => {
         started--;
