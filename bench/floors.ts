@@ -4,7 +4,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
-import Database from 'better-sqlite3';
+import { SqliteConnection } from '../src/core/sqlite-client.ts';
 import type { Core } from '../src/core/context.ts';
 import { type FieldCrypto, sm3Hex } from '../src/core/crypto.ts';
 import { copyLine, isPostgres } from '../src/core/db.ts';
@@ -54,26 +54,28 @@ function sqliteCopyOf(like: TableShape, table: string): string[] {
   );
 }
 
-/** SQLite: a file of its own beside the database (WAL, synchronous FULL, as the platform's), prepared INSERTs of 500 rows. */
+/**
+ * SQLite: a file of its own beside the database (WAL, synchronous FULL, as the platform's), prepared INSERTs of 500
+ * rows, through better-sqlite3 in a worker thread as the platform runs it (a write on the event loop would stop the
+ * pages).
+ */
 function sqliteWriter(file: string): RawWriter {
-  const db = new Database(file);
-  db.pragma('journal_mode = WAL');
-  db.pragma('synchronous = FULL');
+  const opened = SqliteConnection.open(file, { pragmas: 'PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;' });
   return {
     async write(table, columns, rows, like) {
-      for (const sql of like ? sqliteCopyOf(like, table) : [`CREATE TABLE ${table} (id INTEGER PRIMARY KEY, ${columns.map((c) => `${c} TEXT`).join(', ')})`]) db.exec(sql);
-      db.exec('BEGIN');
+      const db = await opened;
+      for (const sql of like ? sqliteCopyOf(like, table) : [`CREATE TABLE ${table} (id INTEGER PRIMARY KEY, ${columns.map((c) => `${c} TEXT`).join(', ')})`]) await db.exec(sql);
+      await db.exec('BEGIN');
       const BATCH = Math.max(1, Math.floor(500 / Math.max(1, columns.length / 5)));
-      const insert = (n: number) => db.prepare(`INSERT INTO ${table} (${columns.join(', ')}) VALUES ${Array(n).fill(`(${columns.map(() => '?').join(', ')})`).join(', ')}`);
-      const full = insert(BATCH);
+      const insert = (n: number) => `INSERT INTO ${table} (${columns.join(', ')}) VALUES ${Array(n).fill(`(${columns.map(() => '?').join(', ')})`).join(', ')}`;
       for (let start = 0; start < rows.length; start += BATCH) {
         const chunk = rows.slice(start, start + BATCH);
-        (chunk.length === BATCH ? full : insert(chunk.length)).run(chunk.flat());
+        await db.run(insert(chunk.length), chunk.flat());
       }
-      db.exec('COMMIT');
+      await db.exec('COMMIT');
     },
     async close() {
-      db.close();
+      await (await opened).close();
     },
   };
 }

@@ -50,6 +50,8 @@ export class SqliteConnection {
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
   private failure: Error | null = null;
+  /** Once closing, the worker keeps the process alive until it has exited (the caller awaits that). */
+  private closing = false;
   /** Set by knex's pool when a transaction could not restore the connection: it is then discarded. */
   __knex__disposed?: Error;
 
@@ -100,6 +102,7 @@ export class SqliteConnection {
   async close(): Promise<void> {
     if (this.failure) return;
     const exited = new Promise<void>((resolve) => this.worker.once('exit', () => resolve()));
+    this.closing = true;
     await this.send('close', '', []).catch(() => undefined);
     await exited;
   }
@@ -138,7 +141,7 @@ export class SqliteConnection {
       if (!reply.done) return;
     }
     this.pending.delete(reply.id);
-    if (this.pending.size === 0) this.worker.unref();
+    if (this.pending.size === 0 && !this.closing) this.worker.unref();
     if (reply.kind === 'error') pending.reject(new SqliteError(reply.message, reply.code));
     else if (reply.kind === 'rows') pending.resolve({ rows: pending.rows });
     else pending.resolve({ changes: reply.changes, lastID: reply.lastID });
@@ -146,6 +149,8 @@ export class SqliteConnection {
 
   private fail(err: Error): void {
     this.failure ??= err;
+    // knex's pool discards a connection so marked instead of handing it out again.
+    this.__knex__disposed ??= err;
     this.opened?.reject(err);
     this.opened = null;
     for (const pending of this.pending.values()) pending.reject(err);

@@ -22,13 +22,14 @@ describe(`database foundation on ${TEST_DB}`, () => {
     expect(await migrate(t.core.db)).toEqual([]);
   });
 
-  it.runIf(TEST_DB === 'sqlite')('runs SQLite in WAL mode with synchronous=FULL, foreign keys and a busy timeout', async () => {
+  it.runIf(TEST_DB === 'sqlite')('runs SQLite in WAL mode with synchronous=FULL, foreign keys, a busy timeout and a 2 MB page cache', async () => {
     t = await createTestDb();
     const pragma = async (name: string) => Object.values((await t!.core.db.raw(`PRAGMA ${name}`))[0])[0];
     expect(await pragma('journal_mode')).toBe('wal');
     expect(await pragma('synchronous')).toBe(2); // FULL
     expect(await pragma('foreign_keys')).toBe(1);
     expect(await pragma('busy_timeout')).toBe(120_000);
+    expect(await pragma('cache_size')).toBe(-2000);
   });
 
   it('reads while a write transaction is open; on SQLite, writers queue one after the other (nobody waits behind bulk work)', async () => {

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -114,5 +115,20 @@ describe.runIf(TEST_DB === 'sqlite')('SQLite through better-sqlite3 in worker th
     await readonly.close();
     expect(fs.readFileSync(file).equals(before)).toBe(true);
     await expect(SqliteConnection.open(path.join(dir!, 'missing.sqlite'), { readonly: true })).rejects.toThrow(/unable to open/);
+  });
+
+  it('keeps the process alive while a connection opens, answers and closes, and not after (a command ends when done)', () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ykt-sqlite-'));
+    const client = new URL('../../src/core/sqlite-client.ts', import.meta.url).href;
+    const script = `import { SqliteConnection } from ${JSON.stringify(client)};
+      const db = await SqliteConnection.open(${JSON.stringify(path.join(dir, 'c.sqlite'))});
+      console.log(JSON.stringify(await db.all('SELECT 1 AS one')));
+      await db.close();
+      console.log('closed');`;
+    fs.writeFileSync(path.join(dir, 'command.mts'), script);
+    const run = spawnSync(process.execPath, ['--import', 'tsx', path.join(dir, 'command.mts')], { encoding: 'utf8', timeout: 120_000 });
+    expect(run.stderr).toBe('');
+    expect(run.stdout).toBe('[{"one":1}]\nclosed\n');
+    expect(run.status).toBe(0);
   });
 });

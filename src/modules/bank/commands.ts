@@ -61,12 +61,24 @@ export async function payoutFile(core: Core, who: Fetcher, roundId: number, form
   const released = (await releasedAt(core.db, roundId)) ?? round.created_at;
   const [version] = await versionsById(core.db, [round.policy_version_id]);
   const agreement = await agreementInForce(core.db, { countyId: round.county_id, bankOrgId, on: businessDate(new Date(released)), townshipIds: [] });
-  let lines: { ref: string; name: string; accountId: number | null; amountFen: number }[];
+  let lines: { ref: string; name: string; accountId: number | null; amountFen: number }[] = [];
+  let accounts = new Map<number, string>();
   let generatedAt = released;
   let title = round.title;
   let supplementId: number | null = null;
   if (supplementSeq === null) {
-    lines = (await releasedLines(core.db, roundId)).map((l) => ({ ref: lineRef(roundId, l.line_id), name: l.holder_name ?? l.person_name, accountId: l.account_id, amountFen: l.amount_fen }));
+    // Each chunk's accounts are read (on another connection) and decrypted while the next chunk of lines is read.
+    let accountsRead: Promise<void> = Promise.resolve();
+    for await (const chunk of releasedLines(core.db, roundId)) {
+      for (const l of chunk) lines.push({ ref: lineRef(roundId, l.line_id), name: l.holder_name ?? l.person_name, accountId: l.account_id, amountFen: l.amount_fen });
+      const ids = chunk.flatMap((l) => (l.account_id === null ? [] : [l.account_id]));
+      accountsRead = accountsRead.then(async () => {
+        for (const [id, number] of await accountNumbersById(core.db, core.crypto, ids)) accounts.set(id, number);
+      });
+      // Awaited below, after the lines: a failure meanwhile is not an unhandled one.
+      accountsRead.catch(() => undefined);
+    }
+    await accountsRead;
   } else {
     const supplement = (await supplementsOf(core.db, roundId, { fetchableOnly: true })).find((s) => s.seq === supplementSeq);
     if (!supplement) throw new NotFoundError('没有该补充代发文件，或其资金尚未拨付到本机构');
@@ -75,8 +87,8 @@ export async function payoutFile(core: Core, who: Fetcher, roundId: number, form
     lines = rows.map((l) => ({ ref: lineRef(roundId, l.line_id, l.attempt), name: l.holder_name, accountId: l.account_id, amountFen: l.amount_fen }));
     generatedAt = new Date(supplement.transferred_at ?? supplement.created_at).toISOString();
     title = `${round.title}（补充代发 ${supplement.seq}）`;
+    accounts = await accountNumbersById(core.db, core.crypto, lines.flatMap((l) => (l.accountId === null ? [] : [l.accountId])));
   }
-  const accounts = await accountNumbersById(core.db, core.crypto, lines.flatMap((l) => (l.accountId === null ? [] : [l.accountId])));
   const missing = lines.find((l) => l.accountId === null || !accounts.has(l.accountId));
   if (missing) throw new ConflictError('批次中有明细没有发放账户，不能生成代发文件');
   const bank = await core.db('core_org').where({ id: bankOrgId }).first('name');

@@ -339,17 +339,26 @@ export interface PayoutLine {
 }
 
 /** The lines of a released round, in line order, as the agent bank's payout needs them. */
-export async function releasedLines(db: Conn, roundId: number): Promise<PayoutLine[]> {
-  // The ids first (one narrow read), then the lines by id a chunk at a time, with page views let through between
-  // chunks (core/give-way.ts): 200,000 lines read in one piece held the event loop for half a second.
+export async function* releasedLines(db: Conn, roundId: number): AsyncGenerator<PayoutLine[]> {
+  // The ids first (one narrow read), then the lines by id a chunk at a time, the next chunk read while the caller works
+  // on this one, with page views let through between chunks (core/give-way.ts): 200,000 lines read in one piece held
+  // the event loop for half a second.
   const ids = (await db('batch_line').where({ round_id: roundId, state: 'active' }).pluck('id')) as number[];
-  const lines: PayoutLine[] = [];
   // A chunk's range holds exactly its ids among the round's active lines.
-  for (const chunk of idChunks(ids, RELEASED_LINES_PER_READ)) {
-    lines.push(...((await whereIds(db('batch_line').where({ round_id: roundId, state: 'active' }), 'id', chunk).orderBy('id').select('id as line_id', 'person_name', 'account_id', 'holder_name', 'amount_fen')) as PayoutLine[]));
-    await giveWay();
+  const read = (chunk: Float64Array) => whereIds(db('batch_line').where({ round_id: roundId, state: 'active' }), 'id', chunk).orderBy('id').select('id as line_id', 'person_name', 'account_id', 'holder_name', 'amount_fen') as Promise<PayoutLine[]>;
+  const chunks = idChunks(ids, RELEASED_LINES_PER_READ);
+  let next = chunks.length ? read(chunks[0]!) : null;
+  try {
+    for (let c = 0; next; c++) {
+      const lines = await next;
+      next = c + 1 < chunks.length ? read(chunks[c + 1]!) : null;
+      yield lines;
+      await giveWay();
+    }
+  } finally {
+    // A caller that stops early leaves the chunk read ahead unread: its failure, if any, is nobody's.
+    next?.catch(() => undefined);
   }
-  return lines;
 }
 
 const RELEASED_LINES_PER_READ = 5_000;
