@@ -158,9 +158,7 @@ function apiRoutes(core: Core, modules: AppModule[]) {
     ctx.body = document;
   });
   for (const m of modules) m.api?.routes(router);
-  const parseJson = bodyParser({ enableTypes: ['json'], jsonLimit: '20mb' });
-  const api = apiMiddleware(core, router);
-  return async (ctx: Context, next: Next) => (ctx.path.startsWith('/api/') ? parseJson(ctx, () => api(ctx, next)) : next());
+  return apiMiddleware(core, router);
 }
 
 /**

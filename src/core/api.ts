@@ -1,3 +1,4 @@
+import { bodyParser } from '@koa/bodyparser';
 import type Router from '@koa/router';
 import type { Context, Next } from 'koa';
 import { recordAudit } from './audit.ts';
@@ -192,33 +193,65 @@ export function apiClient(ctx: Context): ApiClient {
   return ctx.state.apiClient as ApiClient;
 }
 
-/** A JSON error body: {error, errors?} with the field or row errors of a refused request. */
-function errorBody(err: unknown): { status: number; body: Record<string, unknown> } {
-  if (err instanceof ApiRefusal) return { status: 422, body: { error: err.message, errors: err.errors } };
-  if (err instanceof ValidationError) return { status: 422, body: { error: err.message, errors: err.fieldErrors } };
-  if (err instanceof AppError) return { status: err.status, body: { error: err.message } };
-  const status = (err as { status?: number }).status;
-  if (status && status >= 400 && status < 500) return { status, body: { error: '请求的格式不正确' } };
-  throw err;
+/**
+ * One error of a refused API request: `field` names the JSON property (in an item of the body's array, whose
+ * position from 1 is `row`), the query or path parameter, or the header it concerns; null when it concerns the
+ * request as a whole (a round that does not exist, a state that does not allow the step).
+ */
+export interface ApiErrorItem {
+  row?: number;
+  field: string | null;
+  message: string;
 }
 
-/** A request refused with row-level errors (a pushed file's records). */
+/** Every API error is one JSON shape: {errors: [{row?, field, message}]}, messages in Chinese. */
+export const apiErrors = (...errors: ApiErrorItem[]) => ({ errors });
+
+/** A request refused with errors in its body's items (a pushed file's records). */
 export class ApiRefusal extends Error {
-  constructor(
-    message: string,
-    readonly errors: unknown[],
-  ) {
-    super(message);
+  constructor(readonly errors: ApiErrorItem[]) {
+    super('请求有误，未做任何更改');
   }
 }
 
 /**
- * /api/v1/*: authenticated by bearer token (except the OpenAPI document), JSON errors, no session, no CSRF.
- * Mounted before the session and CSRF middleware; other paths pass through.
+ * Row errors of rules shared with a file upload (they name the file's columns) as the API's: each column's JSON
+ * property from `properties`; a column without one stays as it is.
+ */
+export function rowErrors(errors: readonly { rowNumber: number; field: string; message: string }[], properties: Record<string, string>): ApiErrorItem[] {
+  return errors.map((e) => ({ ...(e.rowNumber > 0 ? { row: e.rowNumber } : {}), field: properties[e.field] ?? e.field, message: e.message }));
+}
+
+/** The largest JSON body an API request may carry (a result list of a large round). */
+export const API_BODY_LIMIT_MB = 20;
+
+/** What a request body the JSON parser refused gets, by the parser's status. */
+const BODY_REFUSALS: Record<number, string> = {
+  400: '请求体不是有效的 JSON',
+  413: `请求体超过 ${API_BODY_LIMIT_MB} MB`,
+  415: '请求体应为 JSON（Content-Type: application/json）',
+};
+
+/** The status and JSON body of an error thrown while answering an API request. */
+function errorBody(err: unknown): { status: number; body: { errors: ApiErrorItem[] } } {
+  if (err instanceof ApiRefusal) return { status: 422, body: apiErrors(...err.errors) };
+  if (err instanceof ValidationError) return { status: 422, body: apiErrors(...Object.entries(err.fieldErrors).map(([field, message]) => ({ field, message }))) };
+  if (err instanceof AppError) return { status: err.status, body: apiErrors({ field: null, message: err.message }) };
+  const status = (err as { status?: number }).status;
+  if (status && status >= 400 && status < 500) return { status, body: apiErrors({ field: null, message: BODY_REFUSALS[status] ?? '请求的格式不正确' }) };
+  throw err;
+}
+
+/**
+ * /api/v1/*: authenticated by bearer token (except the OpenAPI document), no session, no CSRF. The body is parsed
+ * only once the token is known (no stranger makes the server parse 20 MB), and every answer that is not a success is
+ * JSON in the one error shape, a body that is not JSON included. Mounted before the session and CSRF middleware;
+ * other paths pass through.
  */
 export function apiMiddleware(core: Core, router: Router) {
   const routes = router.routes();
   const methods = router.allowedMethods();
+  const parseJson = bodyParser({ enableTypes: ['json'], jsonLimit: `${API_BODY_LIMIT_MB}mb` });
   return async (ctx: Context, next: Next) => {
     if (!ctx.path.startsWith('/api/')) return next();
     ctx.set('Cache-Control', 'no-store');
@@ -228,17 +261,21 @@ export function apiMiddleware(core: Core, router: Router) {
         if (!client || 'refusal' in client) {
           ctx.status = 401;
           ctx.set('WWW-Authenticate', 'Bearer');
-          ctx.body = { error: client ? client.refusal : '缺少或无效的接口令牌' };
+          ctx.body = apiErrors({ field: 'Authorization', message: client ? client.refusal : '缺少或无效的接口令牌' });
           return;
         }
         ctx.state.apiClient = client;
       }
       // The router's context type adds params and router, which it sets itself.
-      await routes(ctx as never, async () => undefined);
-      await methods(ctx as never, async () => undefined);
+      await parseJson(ctx as never, async () => {
+        await routes(ctx as never, async () => undefined);
+        await methods(ctx as never, async () => undefined);
+      });
       if (ctx.body == null && ctx.status === 404) {
         ctx.status = 404;
-        ctx.body = { error: '接口不存在' };
+        ctx.body = apiErrors({ field: null, message: '接口不存在' });
+      } else if (ctx.body == null && ctx.status === 405) {
+        ctx.body = apiErrors({ field: null, message: `该接口不支持 ${ctx.method} 请求，可用：${ctx.response.get('Allow')}` });
       }
     } catch (err) {
       const { status, body } = errorBody(err);
@@ -248,26 +285,81 @@ export function apiMiddleware(core: Core, router: Router) {
   };
 }
 
-/** The OpenAPI 3.1 document of /api/v1: the modules' paths, bearer authentication, the error shape. */
+/** The error answers an operation may give, by status: each a JSON body of the one error shape. */
+const ERROR_RESPONSES = {
+  400: ['BadRequest', '请求体不是有效的 JSON'],
+  401: ['Unauthorized', '缺少或无效的接口令牌，或令牌尚未批准（field 为 Authorization）'],
+  403: ['Forbidden', '令牌的用途或机构不能调用本接口'],
+  404: ['NotFound', '记录不存在，或不在令牌的地区和机构范围内'],
+  409: ['Conflict', '记录的状态不允许本操作（如资金尚未拨付）'],
+  413: ['PayloadTooLarge', `请求体超过 ${API_BODY_LIMIT_MB} MB`],
+  422: ['UnprocessableEntity', '请求有误，未做任何更改：errors 逐项说明（row 为数组中的位置，从 1 起；field 为 JSON 属性或参数名）'],
+} as const;
+export type ApiErrorStatus = keyof typeof ERROR_RESPONSES;
+
+/** An operation's error answers, as references to the document's shared responses. */
+export const errorResponses = (...statuses: ApiErrorStatus[]) => Object.fromEntries(statuses.map((status) => [String(status), { $ref: `#/components/responses/${ERROR_RESPONSES[status][0]}` }]));
+
+/**
+ * The answers of a POST that imports a batch whole (results, confirmations, reference data): 201 taken, 200 the same
+ * batch again (nothing changed, the first answer), and the errors, with those of the operation's own records.
+ */
+export const importResponses = (schema: Record<string, unknown>, ...statuses: (404 | 409)[]) => ({
+  '201': jsonResponse('已导入', schema),
+  '200': jsonResponse('同一批已导入过，未做任何更改（返回第一次的结果）', schema),
+  ...errorResponses(400, 401, 403, ...statuses, 413, 422),
+});
+
+/** A JSON response of this schema. */
+export const jsonResponse = (description: string, schema: Record<string, unknown>) => ({ description, content: { 'application/json': { schema } } });
+
+/** An OpenAPI request body of JSON with this schema (the modules' documents use it). */
+export const jsonBody = (schema: Record<string, unknown>) => ({ required: true, content: { 'application/json': { schema } } });
+
+/** The OpenAPI 3.1 document of /api/v1: the modules' paths, bearer authentication, the one error shape. */
 export function openApiDocument(paths: Record<string, unknown>): Record<string, unknown> {
   return {
     openapi: '3.1.0',
-    info: { title: '惠民惠农财政补贴资金“一卡通”平台接口', version: '1', description: '供代发银行、数据共享平台和上级平台调用。令牌由县级系统管理员在“接口令牌”页面创建，经财政局业务科室批准后生效，每个令牌限一个用途和一个地区。' },
-    servers: [{ url: '/api/v1' }],
+    info: {
+      title: '惠民惠农财政补贴资金“一卡通”平台接口',
+      version: '1',
+      description:
+        '供代发银行、数据共享平台和上级平台调用。令牌由县级系统管理员在“接口令牌”页面创建，经财政局业务科室批准后生效，每个令牌限一个用途和一个地区。出错时一律返回 JSON：{errors: [{row?, field, message}]}。时间为带时区的 ISO 8601。',
+      license: { name: 'Apache-2.0', identifier: 'Apache-2.0' },
+    },
+    servers: [{ url: '/api/v1', description: '本平台' }],
     security: [{ bearer: [] }],
+    tags: [
+      { name: 'bank', description: '代发银行：代发文件、回盘结果、发放告知（令牌用途“代发银行”，并指定本机构）' },
+      { name: 'reference', description: '部门共享数据推送（令牌用途“部门共享数据推送”，限县）' },
+    ],
     components: {
       securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: '接口令牌（ykt_ 开头）' } },
       schemas: {
         Error: {
           type: 'object',
-          required: ['error'],
-          properties: { error: { type: 'string', description: '中文说明' }, errors: { description: '逐行或逐字段的错误（行号从 1 起）' } },
+          required: ['errors'],
+          additionalProperties: false,
+          properties: {
+            errors: {
+              type: 'array',
+              minItems: 1,
+              items: {
+                type: 'object',
+                required: ['field', 'message'],
+                additionalProperties: false,
+                properties: {
+                  row: { type: 'integer', minimum: 1, description: '请求体数组中的第几项（从 1 起）' },
+                  field: { type: ['string', 'null'], description: 'JSON 属性、查询或路径参数、或请求头的名称；涉及整个请求时为 null' },
+                  message: { type: 'string', description: '中文说明' },
+                },
+              },
+            },
+          },
         },
       },
+      responses: Object.fromEntries(Object.values(ERROR_RESPONSES).map(([name, description]) => [name, jsonResponse(description, { $ref: '#/components/schemas/Error' })])),
     },
     paths,
   };
 }
-
-/** An OpenAPI request body of JSON with this schema (the modules' documents use it). */
-export const jsonBody = (schema: Record<string, unknown>) => ({ required: true, content: { 'application/json': { schema } } });

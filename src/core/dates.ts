@@ -38,6 +38,15 @@ export function formatDateTime(iso: string | null | undefined): string {
   return `${p.year}-${p.month}-${p.day} ${p.hour}:${p.minute}`;
 }
 
+/**
+ * "2026-11-23T09:05:00+08:00": an instant in Shanghai time with its offset (ISO 8601), for files and the API, so that
+ * they show the time the screens show and still name the instant exactly. China keeps no summer time: +08:00.
+ */
+export function isoWithOffset(iso: string): string {
+  const p = parts(new Date(iso));
+  return `${p.year}-${p.month}-${p.day}T${p.hour}:${p.minute}:${p.second}+08:00`;
+}
+
 /** True for a real calendar date written as YYYY-MM-DD. */
 export function isBusinessDate(value: string): boolean {
   const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(value);

@@ -34,8 +34,8 @@ describe(`the machine API (${TEST_DB})`, () => {
     const bad = await push({ ...body, people: [{ name: '', idNumber: '123', date: '2026-10-03' }] });
     expect(bad.status).toBe(422);
     expect(bad.body.errors).toEqual([
-      { row: 1, field: '姓名', message: '不能为空' },
-      { row: 1, field: '身份证号码', message: '身份证号码应为 18 位，当前为 3 位' },
+      { row: 1, field: 'name', message: '不能为空' },
+      { row: 1, field: 'idNumber', message: '身份证号码应为 18 位，当前为 3 位' },
     ]);
     expect((await push({ ...body, source: 'nonsense' })).status).toBe(422);
 
@@ -52,7 +52,7 @@ describe(`the machine API (${TEST_DB})`, () => {
 
     // No token, a wrong one, or a revoked one: 401 with a JSON error; no session or CSRF is involved.
     expect((await api.post('/api/v1/reference-snapshots').send(body)).status).toBe(401);
-    expect((await push(body, 'ykt_wrongwrongwrongwrongwrongwrong')).body).toEqual({ error: '缺少或无效的接口令牌' });
+    expect((await push(body, 'ykt_wrongwrongwrongwrongwrongwrong')).body).toEqual({ errors: [{ field: 'Authorization', message: '缺少或无效的接口令牌' }] });
     const admin = await asAdmin(t);
     const page = await admin.get('/admin/api-tokens');
     expect(page.text).not.toContain(token);
@@ -66,12 +66,12 @@ describe(`the machine API (${TEST_DB})`, () => {
     const bankToken = await makeToken(t, { name: '信用社', purpose: 'bank', regionId: String(await regionId(t, '青禾县')), orgId: '' });
     const refused = await agentFor(t.core).post('/api/v1/reference-snapshots').set('Authorization', `Bearer ${bankToken}`).send({ source: 'police_death', takenOn: '2026-11-01', people: [{ name: '张大山', idNumber: A, date: '2026-10-03' }] });
     expect(refused.status).toBe(403);
-    expect(refused.body.error).toContain('不能推送部门共享数据');
+    expect(refused.body.errors[0].message).toContain('不能推送部门共享数据');
     const doc = await agentFor(t.core).get('/api/v1/openapi.json');
     expect(doc.status).toBe(200);
     expect(doc.body.openapi).toBe('3.1.0');
     expect(Object.keys(doc.body.paths)).toContain('/reference-snapshots');
-    expect((await agentFor(t.core).get('/api/v1/nothing-here').set('Authorization', `Bearer ${bankToken}`)).body).toEqual({ error: '接口不存在' });
+    expect((await agentFor(t.core).get('/api/v1/nothing-here').set('Authorization', `Bearer ${bankToken}`)).body).toEqual({ errors: [{ field: null, message: '接口不存在' }] });
   });
 
   it('makes reference tokens for a county only, and only the administrator makes them', async () => {
@@ -99,7 +99,7 @@ describe(`the machine API (${TEST_DB})`, () => {
     // Pending: the token authenticates nothing, and says why.
     const early = await payouts();
     expect(early.status).toBe(401);
-    expect(early.body).toEqual({ error: '该接口令牌尚待财政局业务科室批准，批准后才能使用' });
+    expect(early.body).toEqual({ errors: [{ field: 'Authorization', message: '该接口令牌尚待财政局业务科室批准，批准后才能使用' }] });
     expect((await admin.get('/admin/api-tokens')).text).toContain('待财政局业务科室批准');
 
     // The finance section sees it waiting on its home page, and approves it on the tokens page.
@@ -130,7 +130,7 @@ describe(`the machine API (${TEST_DB})`, () => {
     expect((await submit(finance, '/api-tokens', `/api-tokens/${secondId}/refuse`, {})).status).toBe(303);
     const refusedCall = await api.get('/api/v1/payouts').set('Authorization', `Bearer ${second}`);
     expect(refusedCall.status).toBe(401);
-    expect(refusedCall.body.error).toBe('该接口令牌未获财政局业务科室批准，不能使用');
+    expect(refusedCall.body.errors).toEqual([{ field: 'Authorization', message: '该接口令牌未获财政局业务科室批准，不能使用' }]);
     expect(await auditRows(t.core, 'api.token.refuse')).toHaveLength(1);
   });
 

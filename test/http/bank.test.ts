@@ -188,7 +188,7 @@ describe(`the agent bank's payout files (${TEST_DB})`, () => {
     const post = (results: unknown[]) => agentFor(t!.core).post(`/api/v1/payouts/${round.id}/results`).set('Authorization', `Bearer ${token}`).send({ results });
     const wrong = await post([{ ref: `R${round.id}-${line.id}`, amountFen: Number(line.amount_fen) + 1, result: 'paid' }]);
     expect(wrong.status).toBe(422);
-    expect(wrong.body.errors).toEqual([{ row: 1, field: '金额（分）', message: `与代发文件不符：应为 ${line.amount_fen} 分` }]);
+    expect(wrong.body.errors).toEqual([{ row: 1, field: 'amountFen', message: `与代发文件不符：应为 ${line.amount_fen} 分` }]);
     const ok = await post([{ ref: `R${round.id}-${line.id}`, amountFen: Number(line.amount_fen), result: 'failed', code: 'F03' }]);
     expect(ok.status).toBe(201);
     expect(ok.body).toMatchObject({ paid: 0, failed: 1 });

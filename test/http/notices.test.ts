@@ -194,7 +194,7 @@ describe(`payment notices through the agent bank's SMS channel (${TEST_DB})`, ()
     expect((await post([])).status).toBe(422);
     const foreign = await post([{ noticeId: ids[0], result: 'sent' }, { noticeId: 999999, result: 'sent' }]);
     expect(foreign.status).toBe(422);
-    expect(foreign.body.errors).toEqual([{ row: 2, field: '告知编号', message: '告知 999999 不存在或不是本机构的告知' }]);
+    expect(foreign.body.errors).toEqual([{ row: 2, field: 'noticeId', message: '告知 999999 不存在或不是本机构的告知' }]);
     expect(new Set(await t.core.db('bank_notice').where({ round_id: roundId }).pluck('state'))).toEqual(new Set(['handed']));
 
     const body = ids.map((noticeId, i) => (i === 0 ? { noticeId, result: 'failed', reason: '未预留手机号码' } : { noticeId, result: 'sent' }));

@@ -1,5 +1,5 @@
 import type Router from '@koa/router';
-import { ApiRefusal, apiClient, jsonBody } from '../../core/api.ts';
+import { ApiRefusal, apiClient, errorResponses, importResponses, jsonBody, jsonResponse, rowErrors } from '../../core/api.ts';
 import type { Core } from '../../core/context.ts';
 import { ValidationError } from '../../core/errors.ts';
 import { requireId, validate } from '../../core/http/validate.ts';
@@ -9,6 +9,11 @@ import { PAYOUT_FORMATS } from './payout.ts';
 import { supplementsOf } from './queries.ts';
 import { FAILURE_CODES, postResults } from './results.ts';
 import { noticeApi } from './notice-routes.ts';
+
+/** The result file's columns as the results API's properties (the rules are the file's, results.ts). */
+const RESULT_PROPERTIES = { 流水号: 'ref', '金额（分）': 'amountFen', 结果: 'result', 失败代码: 'code', 失败原因: 'reason' };
+
+const roundIdParameter = { name: 'roundId', in: 'path', required: true, description: '发放批次编号', schema: { type: 'integer', minimum: 1 } };
 
 /** The agent bank's machine API: the rounds released to it and their payout files (token purpose 'bank'). */
 export function bankApi(core: Core) {
@@ -24,56 +29,118 @@ export function bankApi(core: Core) {
           ),
         };
       });
-      router.get('/payouts/:id', async (ctx) => {
-        const roundId = requireId(ctx.params.id, '发放批次');
+      router.get('/payouts/:roundId', async (ctx) => {
+        const roundId = requireId(ctx.params.roundId, '发放批次');
         const payout = await payoutFile(core, { client: apiClient(ctx) }, roundId, String(ctx.query.format ?? 'csv'), validate(payoutQuerySchema, ctx.query).supplement);
         ctx.set('X-Checksum-SM3', payout.sm3);
         ctx.set('Content-Disposition', `attachment; filename*=UTF-8''${encodeURIComponent(payout.fileName)}`);
         ctx.type = payout.contentType;
         ctx.body = payout.body;
       });
-      router.post('/payouts/:id/results', async (ctx) => {
-        const roundId = requireId(ctx.params.id, '发放批次');
+      router.post('/payouts/:roundId/results', async (ctx) => {
+        const roundId = requireId(ctx.params.roundId, '发放批次');
         const body = (ctx.request.body ?? {}) as { results?: unknown };
         if (!Array.isArray(body.results) || body.results.length === 0) throw new ValidationError({ results: '应为非空数组' });
         const outcome = await postResults(core, apiClient(ctx), roundId, body.results);
-        if (!outcome.ok) throw new ApiRefusal('回盘未导入：请按 errors 改正后重新提交（整批通过检查才会导入）', outcome.errors.map((e) => ({ row: e.rowNumber, field: e.field, message: e.message })));
+        if (!outcome.ok) throw new ApiRefusal(rowErrors(outcome.errors, RESULT_PROPERTIES));
         ctx.status = outcome.repeated ? 200 : 201;
         ctx.body = outcome;
       });
     },
     openapi: {
       ...notices.openapi,
-      '/payouts': { get: { summary: '下达给本机构的发放批次', description: '令牌用途须为“代发银行”，并指定本机构。', responses: { '200': { description: '{ rounds: [{ roundId, title, period, state, supplements: [{ seq, lines, amountFen }] }] }' }, '401': { description: '缺少或无效的令牌' } } } },
+      '/payouts': {
+        get: {
+          operationId: 'listPayoutRounds',
+          tags: ['bank'],
+          summary: '下达给本机构的发放批次',
+          description: '令牌用途须为“代发银行”，并指定本机构。含每个批次可下载的补充代发文件。',
+          responses: {
+            '200': jsonResponse('发放批次，新的在前', {
+              type: 'object',
+              required: ['rounds'],
+              properties: {
+                rounds: {
+                  type: 'array',
+                  items: {
+                    type: 'object',
+                    required: ['roundId', 'title', 'period', 'state', 'supplements'],
+                    properties: {
+                      roundId: { type: 'integer' },
+                      title: { type: 'string' },
+                      period: { type: 'string', description: '期间，如 2026 或 2026-10' },
+                      state: { type: 'string', enum: ['released', 'transferred'], description: 'released 已下达待拨付，transferred 资金已拨付到本机构' },
+                      supplements: {
+                        type: 'array',
+                        items: { type: 'object', required: ['seq', 'lines', 'amountFen'], properties: { seq: { type: 'integer', minimum: 1 }, lines: { type: 'integer' }, amountFen: { type: 'integer', description: '金额（分）' } } },
+                      },
+                    },
+                  },
+                },
+              },
+            }),
+            ...errorResponses(401, 403),
+          },
+        },
+      },
+      '/payouts/{roundId}': {
+        get: {
+          operationId: 'getPayoutFile',
+          tags: ['bank'],
+          summary: '下载代发文件',
+          description: '与页面下载的文件相同（按下达时间生成，每次下载内容一致）；响应头 X-Checksum-SM3 为文件的 SM3 校验值。格式说明：/help/formats/payout-file-format。每次下载记入审计日志。',
+          parameters: [
+            roundIdParameter,
+            { name: 'format', in: 'query', required: false, schema: { type: 'string', enum: PAYOUT_FORMATS.map((f) => f.code), default: 'csv' } },
+            { name: 'supplement', in: 'query', required: false, description: '补充代发文件序号（修正后再次发送的明细，流水号带发放次数）；不填为原代发文件', schema: { type: 'integer', minimum: 1 } },
+          ],
+          responses: {
+            '200': {
+              description: '代发文件（附件）',
+              headers: { 'X-Checksum-SM3': { description: '文件的 SM3 校验值（64 位十六进制）', schema: { type: 'string', pattern: '^[0-9a-f]{64}$' } } },
+              content: Object.fromEntries([...new Set(PAYOUT_FORMATS.map((f) => f.contentType))].map((type) => [type, { schema: { type: 'string', contentMediaType: type } }])),
+            },
+            ...errorResponses(401, 403, 404, 409, 422),
+          },
+        },
+      },
       '/payouts/{roundId}/results': {
         post: {
+          operationId: 'postPayoutResults',
+          tags: ['bank'],
           summary: '提交回盘结果',
-          description: '与上传回盘文件的规则相同（格式说明：/help/formats/result-file-format）：整批检查，可分次提交，同一批结果重复提交不做任何更改。',
+          description: '与上传回盘文件的规则相同（格式说明：/help/formats/result-file-format）：整批检查，有一条不符则整批不导入，可分次提交，同一批结果重复提交不做任何更改。资金拨付到本机构后才能提交。',
+          parameters: [roundIdParameter],
           requestBody: jsonBody({
             type: 'object',
             required: ['results'],
             properties: {
               results: {
                 type: 'array',
-                items: { type: 'object', required: ['ref', 'amountFen', 'result'], properties: { ref: { type: 'string' }, amountFen: { type: 'integer' }, result: { type: 'string', enum: ['paid', 'failed'] }, code: { type: 'string', enum: Object.keys(FAILURE_CODES) }, reason: { type: 'string' } } },
+                minItems: 1,
+                items: {
+                  type: 'object',
+                  required: ['ref', 'amountFen', 'result'],
+                  properties: {
+                    ref: { type: 'string', description: '代发文件中的流水号' },
+                    amountFen: { type: 'integer', description: '金额（分），与代发文件相同' },
+                    result: { type: 'string', enum: ['paid', 'failed'] },
+                    code: { type: 'string', enum: Object.keys(FAILURE_CODES), description: '失败代码（失败时必填）' },
+                    reason: { type: 'string', description: '失败原因（失败代码为 F99 时必填）' },
+                  },
+                },
               },
             },
           }),
-          responses: { '201': { description: '已导入 {rows, paid, failed, unchanged}' }, '200': { description: '已导入过，未做更改' }, '422': { description: '有误，未导入；errors 为 [{row, field, message}]' } },
-        },
-      },
-      '/payouts/{roundId}': {
-        get: {
-          summary: '下载代发文件',
-          description: '与页面下载的文件相同（按下达时间生成，每次下载内容一致）；响应头 X-Checksum-SM3 为文件的 SM3 校验值。格式说明：/help/formats/payout-file-format。每次下载记入审计日志。',
-          parameters: [
-            { name: 'roundId', in: 'path', required: true, schema: { type: 'integer' } },
-            { name: 'format', in: 'query', required: false, schema: { type: 'string', enum: PAYOUT_FORMATS.map((f) => f.code), default: 'csv' } },
-            { name: 'supplement', in: 'query', required: false, description: '补充代发文件序号（修正后再次发送的明细，流水号带发放次数）；不填为原代发文件', schema: { type: 'integer', minimum: 1 } },
-          ],
-          responses: { '200': { description: '代发文件' }, '403': { description: '令牌不是代发金融机构的' }, '404': { description: '没有下达给本机构的该批次' } },
+          responses: importResponses(outcomeSchema, 404, 409),
         },
       },
     },
   };
 }
+
+const outcomeSchema = {
+  type: 'object',
+  required: ['ok', 'repeated', 'rows', 'paid', 'failed', 'unchanged'],
+  properties: { ok: { const: true }, repeated: { type: 'boolean' }, rows: { type: 'integer' }, paid: { type: 'integer' }, failed: { type: 'integer' }, unchanged: { type: 'integer', description: '此前已登记、结果相同的条数' } },
+};

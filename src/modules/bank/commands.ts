@@ -61,20 +61,24 @@ export async function payoutFile(core: Core, who: Fetcher, roundId: number, form
   const released = (await releasedAt(core.db, roundId)) ?? round.created_at;
   const [version] = await versionsById(core.db, [round.policy_version_id]);
   const agreement = await agreementInForce(core.db, { countyId: round.county_id, bankOrgId, on: businessDate(new Date(released)), townshipIds: [] });
-  let lines: { ref: string; name: string; accountId: number | null; amountFen: number }[] = [];
-  let accounts = new Map<number, string>();
+  // The file's lines, their account numbers filled in once decrypted (200,000 objects made once, not twice).
+  let lines: (PayoutDocument['lines'][number] & { accountId: number | null })[] = [];
+  const accounts = new Map<number, string>();
+  const accountIdsOf = (of: readonly { accountId: number | null }[]) => {
+    const ids: number[] = [];
+    for (const l of of) if (l.accountId !== null) ids.push(l.accountId);
+    return ids;
+  };
   let generatedAt = released;
   let title = round.title;
   let supplementId: number | null = null;
   if (supplementSeq === null) {
     // Each chunk's accounts are read (on another connection) and decrypted while the next chunk of lines is read.
-    let accountsRead: Promise<void> = Promise.resolve();
+    let accountsRead: Promise<unknown> = Promise.resolve();
     for await (const chunk of releasedLines(core.db, roundId)) {
-      for (const l of chunk) lines.push({ ref: lineRef(roundId, l.line_id), name: l.holder_name ?? l.person_name, accountId: l.account_id, amountFen: l.amount_fen });
-      const ids = chunk.flatMap((l) => (l.account_id === null ? [] : [l.account_id]));
-      accountsRead = accountsRead.then(async () => {
-        for (const [id, number] of await accountNumbersById(core.db, core.crypto, ids)) accounts.set(id, number);
-      });
+      const added = chunk.map((l) => ({ ref: lineRef(roundId, l.line_id), name: l.holder_name ?? l.person_name, account: '', amountFen: l.amount_fen, accountId: l.account_id }));
+      for (const l of added) lines.push(l);
+      accountsRead = accountsRead.then(() => accountNumbersById(core.db, core.crypto, accountIdsOf(added), accounts));
       // Awaited below, after the lines: a failure meanwhile is not an unhandled one.
       accountsRead.catch(() => undefined);
     }
@@ -84,13 +88,16 @@ export async function payoutFile(core: Core, who: Fetcher, roundId: number, form
     if (!supplement) throw new NotFoundError('没有该补充代发文件，或其资金尚未拨付到本机构');
     supplementId = supplement.id;
     const rows: { line_id: number; attempt: number; holder_name: string; account_id: number; amount_fen: number }[] = await core.db('bank_supplement_line').where({ supplement_id: supplement.id }).orderBy('line_id').select('line_id', 'attempt', 'holder_name', 'account_id', 'amount_fen');
-    lines = rows.map((l) => ({ ref: lineRef(roundId, l.line_id, l.attempt), name: l.holder_name, accountId: l.account_id, amountFen: l.amount_fen }));
+    lines = rows.map((l) => ({ ref: lineRef(roundId, l.line_id, l.attempt), name: l.holder_name, account: '', amountFen: l.amount_fen, accountId: l.account_id }));
     generatedAt = new Date(supplement.transferred_at ?? supplement.created_at).toISOString();
     title = `${round.title}（补充代发 ${supplement.seq}）`;
-    accounts = await accountNumbersById(core.db, core.crypto, lines.flatMap((l) => (l.accountId === null ? [] : [l.accountId])));
+    await accountNumbersById(core.db, core.crypto, accountIdsOf(lines), accounts);
   }
-  const missing = lines.find((l) => l.accountId === null || !accounts.has(l.accountId));
-  if (missing) throw new ConflictError('批次中有明细没有发放账户，不能生成代发文件');
+  for (const l of lines) {
+    const account = l.accountId === null ? undefined : accounts.get(l.accountId);
+    if (account === undefined) throw new ConflictError('批次中有明细没有发放账户，不能生成代发文件');
+    l.account = account;
+  }
   const bank = await core.db('core_org').where({ id: bankOrgId }).first('name');
   const doc: PayoutDocument = {
     roundId,
@@ -102,7 +109,7 @@ export async function payoutFile(core: Core, who: Fetcher, roundId: number, form
     generatedAt,
     count: lines.length,
     totalFen: lines.reduce((sum, l) => sum + l.amountFen, 0),
-    lines: lines.map((l) => ({ ref: l.ref, name: l.name, account: accounts.get(l.accountId!)!, amountFen: l.amountFen })),
+    lines,
   };
   const body = await format.write(doc);
   const suffix = supplementSeq === null ? '' : `-补充${supplementSeq}`;

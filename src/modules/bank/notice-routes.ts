@@ -1,8 +1,8 @@
 import type Router from '@koa/router';
 import type { Context } from 'koa';
-import { ApiRefusal, apiClient, jsonBody } from '../../core/api.ts';
+import { ApiRefusal, apiClient, errorResponses, importResponses, jsonBody, rowErrors } from '../../core/api.ts';
 import type { Core } from '../../core/context.ts';
-import { formatDateTime } from '../../core/dates.ts';
+import { businessDate, formatDateTime } from '../../core/dates.ts';
 import { uploadedFile } from '../../core/http/upload.ts';
 import { validate } from '../../core/http/validate.ts';
 import type { Web } from '../../core/web/web.ts';
@@ -37,7 +37,7 @@ export function noticeRoutes(router: Router, web: Web): void {
   router.get('/bank/notices/file.csv', async (ctx) => {
     const actor = await bankUser(ctx);
     const notices = await fetchNotices(web.core, { actor }, 'file');
-    web.sendFile(ctx, `补贴发放告知-${new Date().toISOString().slice(0, 10)}.csv`, 'text/csv; charset=utf-8', noticeFileCsv(notices));
+    web.sendFile(ctx, `补贴发放告知-${businessDate()}.csv`, 'text/csv; charset=utf-8', noticeFileCsv(notices));
   });
 
   router.post('/bank/notices/confirmations', async (ctx) => {
@@ -62,13 +62,10 @@ export function noticeApi(core: Core) {
       router.post('/notices/confirmations', async (ctx) => {
         const parsed = noticeConfirmationsSchema.safeParse(ctx.request.body ?? {});
         if (!parsed.success) {
-          throw new ApiRefusal(
-            '发送结果未导入：请按 errors 改正后重新提交（整批通过检查才会导入）',
-            parsed.error.issues.map((i) => (i.path.length >= 2 ? { row: Number(i.path[1]) + 1, field: String(i.path[2] ?? ''), message: i.message } : { field: String(i.path[0] ?? ''), message: i.message })),
-          );
+          throw new ApiRefusal(parsed.error.issues.map((i) => (i.path.length >= 2 ? { row: Number(i.path[1]) + 1, field: String(i.path[2] ?? i.path[0]), message: i.message } : { field: String(i.path[0] ?? 'confirmations'), message: i.message })));
         }
         const outcome = await postNoticeConfirmations(core, { client: apiClient(ctx) }, parsed.data.confirmations);
-        if (!outcome.ok) throw new ApiRefusal('发送结果未导入：请按 errors 改正后重新提交（整批通过检查才会导入）', outcome.errors.map((e) => ({ row: e.rowNumber, field: e.field, message: e.message })));
+        if (!outcome.ok) throw new ApiRefusal(rowErrors(outcome.errors, { 告知编号: 'noticeId', 结果: 'result', 失败原因: 'reason' }));
         ctx.status = outcome.repeated ? 200 : 201;
         ctx.body = outcome;
       });
@@ -76,6 +73,8 @@ export function noticeApi(core: Core) {
     openapi: {
       '/notices': {
         get: {
+          operationId: 'listNotices',
+          tags: ['bank'],
           summary: '获取待发送的补贴发放告知',
           description:
             '代发协议约定经接口发送免费短信告知时使用（格式说明：/help/formats/notice-format）。返回本机构尚未回传发送结果的告知（含此前已获取、尚未确认的），按告知编号从小到大；新获取的告知记为“已交银行待确认”。银行按流水号找到账户及其预留手机号发送短信，每个告知编号只发送一次。每次获取记入审计日志。',
@@ -94,7 +93,7 @@ export function noticeApi(core: Core) {
                         items: {
                           type: 'object',
                           required: ['noticeId', 'ref', 'roundId', 'text', 'queuedAt'],
-                          properties: { noticeId: { type: 'integer' }, ref: { type: 'string', description: '代发文件中的流水号（发放成功的那次）' }, roundId: { type: 'integer' }, text: { type: 'string', description: '短信内容' }, queuedAt: { type: 'string', format: 'date-time' } },
+                          properties: { noticeId: { type: 'integer' }, ref: { type: 'string', description: '代发文件中的流水号（发放成功的那次）' }, roundId: { type: 'integer' }, text: { type: 'string', description: '短信内容' }, queuedAt: { type: 'string', format: 'date-time', description: '北京时间，带时区，如 2026-11-23T09:05:00+08:00' } },
                         },
                       },
                     },
@@ -102,14 +101,14 @@ export function noticeApi(core: Core) {
                 },
               },
             },
-            '401': { description: '缺少或无效的令牌' },
-            '403': { description: '令牌不是代发金融机构的' },
-            '422': { description: 'limit 有误' },
+            ...errorResponses(401, 403, 422),
           },
         },
       },
       '/notices/confirmations': {
         post: {
+          operationId: 'postNoticeConfirmations',
+          tags: ['bank'],
           summary: '回传告知发送结果',
           description: '逐条回传已发送或发送失败（写明原因）。整批检查，有一条不符则整批不导入；同一批结果重复提交不做任何更改；已确认发送的告知不能改为失败，发送失败的告知重发成功后可再回传已发送。',
           requestBody: jsonBody({
@@ -128,9 +127,15 @@ export function noticeApi(core: Core) {
               },
             },
           }),
-          responses: { '201': { description: '已导入 {rows, sent, failed, unchanged}' }, '200': { description: '已导入过，未做更改' }, '403': { description: '令牌不是代发金融机构的' }, '422': { description: '有误，未导入；errors 为 [{row, field, message}]' } },
+          responses: importResponses(confirmationOutcome),
         },
       },
     },
   };
 }
+
+const confirmationOutcome = {
+  type: 'object',
+  required: ['ok', 'repeated', 'rows', 'sent', 'failed', 'unchanged'],
+  properties: { ok: { const: true }, repeated: { type: 'boolean' }, rows: { type: 'integer' }, sent: { type: 'integer' }, failed: { type: 'integer' }, unchanged: { type: 'integer' } },
+};

@@ -3,7 +3,7 @@ import type { Knex } from 'knex';
 import { apiAuditor } from '../../core/api.ts';
 import { recordAudit } from '../../core/audit.ts';
 import type { Core } from '../../core/context.ts';
-import { businessDate, formatDateTime } from '../../core/dates.ts';
+import { businessDate, formatDateTime, isoWithOffset } from '../../core/dates.ts';
 import { type Conn, type Db, type Tx, bulkInsert, inTransaction, insertReturningId, nowIso, selectInChunks } from '../../core/db.ts';
 import { ConflictError } from '../../core/errors.ts';
 import { freeTextProblem } from '../../core/fields.ts';
@@ -224,7 +224,7 @@ export async function fetchNotices(core: Core, who: Fetcher, channel: 'file' | '
     const now = nowIso();
     for (let i = 0; i < fresh.length; i += 5_000) await trx('bank_notice').whereIn('id', fresh.slice(i, i + 5_000)).where({ state: 'queued' }).update({ state: 'handed', handed_at: now });
     await recordAudit(trx, who.actor ?? apiAuditor(who.client), { action: 'bank.notices.fetch', objectType: 'bank_org', objectId: bankOrgId, summary: { channel, notices: rows.length, fresh: fresh.length } });
-    return rows.map((r) => ({ noticeId: r.id, ref: lineRef(r.round_id, r.line_id, r.attempt ?? 1), roundId: r.round_id, text: r.text, queuedAt: new Date(r.queued_at).toISOString() }));
+    return rows.map((r) => ({ noticeId: r.id, ref: lineRef(r.round_id, r.line_id, r.attempt ?? 1), roundId: r.round_id, text: r.text, queuedAt: isoWithOffset(r.queued_at) }));
   });
 }
 

@@ -1,5 +1,5 @@
 import iconv from 'iconv-lite';
-import { businessDate } from '../../core/dates.ts';
+import { businessDate, isoWithOffset } from '../../core/dates.ts';
 import { giveWay } from '../../core/give-way.ts';
 import { csvLine, neutraliseFormula, writeTableXlsx } from '../../core/spreadsheet.ts';
 
@@ -42,7 +42,7 @@ export const lineRef = (roundId: number, lineId: number, attempt = 1) => (attemp
 const HEADER_COLUMNS = ['批次号', '批次名称', '期间', '补贴项目', '代发金融机构', '代发协议', '笔数', '总金额（分）', '生成时间'];
 const DETAIL_COLUMNS = ['流水号', '户名', '账号', '金额（分）', '补贴项目'];
 
-const headRows = (doc: PayoutDocument): (string | number)[][] => [[doc.roundId, doc.title, doc.period, doc.policy, doc.bank, doc.agreementNo, doc.count, doc.totalFen, doc.generatedAt], [], DETAIL_COLUMNS];
+const headRows = (doc: PayoutDocument): (string | number)[][] => [[doc.roundId, doc.title, doc.period, doc.policy, doc.bank, doc.agreementNo, doc.count, doc.totalFen, isoWithOffset(doc.generatedAt)], [], DETAIL_COLUMNS];
 const detailRow = (doc: PayoutDocument, l: PayoutDocument['lines'][number]): (string | number)[] => [l.ref, l.name, l.account, l.amountFen, doc.policy];
 
 const tableRows = (doc: PayoutDocument): (string | number)[][] => [...headRows(doc), ...doc.lines.map((l) => detailRow(doc, l))];

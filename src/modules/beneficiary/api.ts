@@ -1,8 +1,8 @@
 import type Router from '@koa/router';
-import { ApiRefusal, apiClient, jsonBody } from '../../core/api.ts';
+import { ApiRefusal, apiClient, jsonBody, importResponses, rowErrors } from '../../core/api.ts';
 import type { Core } from '../../core/context.ts';
 import { ValidationError } from '../../core/errors.ts';
-import { REFERENCE_SOURCES, type ReferencePush, pushReferenceSnapshot } from './reference.ts';
+import { REFERENCE_SOURCES, type ReferencePush, pushReferenceSnapshot, referenceProperties } from './reference.ts';
 
 /**
  * The registry's machine API: the data-sharing platform pushes a reference snapshot (same rules as the file
@@ -15,7 +15,7 @@ export function beneficiaryApi(core: Core) {
         const body = (ctx.request.body ?? {}) as Partial<ReferencePush>;
         if (typeof body !== 'object' || Array.isArray(body)) throw new ValidationError({ body: '请求体应为 JSON 对象' });
         const outcome = await pushReferenceSnapshot(core, apiClient(ctx), { source: body.source as ReferencePush['source'], takenOn: String(body.takenOn ?? ''), people: body.people as ReferencePush['people'] });
-        if (!outcome.ok) throw new ApiRefusal('数据未导入：请按 errors 改正后重新推送（整批通过检查才会导入）', outcome.errors.map((e) => ({ row: e.rowNumber, field: e.field, message: e.message })));
+        if (!outcome.ok) throw new ApiRefusal(rowErrors(outcome.errors, referenceProperties(body.source as ReferencePush['source'])));
         ctx.status = outcome.repeated ? 200 : 201;
         ctx.body = { snapshotId: outcome.snapshotId, repeated: outcome.repeated, rows: outcome.rows, matched: outcome.matched, takenOn: outcome.takenOn };
       });
@@ -23,6 +23,8 @@ export function beneficiaryApi(core: Core) {
     openapi: {
       '/reference-snapshots': {
         post: {
+          operationId: 'pushReferenceSnapshot',
+          tags: ['reference'],
           summary: '推送部门共享数据（比对数据）',
           description: '令牌用途须为“部门共享数据推送”，按令牌所属县比对受益对象档案，只保存比对上的人员。整批通过检查才导入；同一批数据重复推送不做任何更改（返回 200 和原快照）。',
           requestBody: jsonBody({
@@ -47,15 +49,15 @@ export function beneficiaryApi(core: Core) {
               },
             },
           }),
-          responses: {
-            '201': { description: '已导入', content: { 'application/json': { schema: { type: 'object', properties: { snapshotId: { type: 'integer' }, repeated: { type: 'boolean' }, rows: { type: 'integer' }, matched: { type: 'integer' }, takenOn: { type: 'string' } } } } } },
-            '200': { description: '同一批数据已导入过，未做更改' },
-            '401': { description: '缺少或无效的令牌', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } },
-            '403': { description: '令牌用途不符', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } },
-            '422': { description: '数据有误，未导入；errors 为 [{row, field, message}]', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } },
-          },
+          responses: importResponses(snapshotSchema),
         },
       },
     },
   };
 }
+
+const snapshotSchema = {
+  type: 'object',
+  required: ['snapshotId', 'repeated', 'rows', 'matched', 'takenOn'],
+  properties: { snapshotId: { type: 'integer' }, repeated: { type: 'boolean' }, rows: { type: 'integer' }, matched: { type: 'integer', description: '比对上本县受益对象的人数' }, takenOn: { type: 'string', format: 'date' } },
+};

@@ -420,11 +420,10 @@ export async function accountLast4sOf(db: Conn, personId: number): Promise<strin
 
 /**
  * Account numbers in clear, by account id, for the one output that needs them: the payout file the agent bank
- * pays from (its download is audited). Nothing else decrypts an account number.
+ * pays from (its download is audited), added to `numbers` when given. Nothing else decrypts an account number.
  */
-export async function accountNumbersById(db: Conn, crypto: Pick<FieldCrypto, 'decryptMany'>, accountIds: number[]): Promise<Map<number, string>> {
+export async function accountNumbersById(db: Conn, crypto: Pick<FieldCrypto, 'decryptMany'>, accountIds: number[], numbers = new Map<number, string>()): Promise<Map<number, string>> {
   const chunks = idChunks(accountIds);
-  const numbers = new Map<number, string>();
   // The next chunk is read while this one is decrypted (CPU), so that the database's time hides behind it; page views
   // go first between chunks (core/give-way.ts).
   const read = (chunk: Float64Array) => rowsWithIds<{ id: number; account_enc: string }>(db('beneficiary_account').select('id', 'account_enc'), 'id', chunk);

@@ -175,12 +175,17 @@ export async function loadReferenceSnapshot(core: Core, actor: Actor, input: { s
 }
 
 /** Load a snapshot pushed by the data-sharing platform (see loadSnapshot); row numbers are the records' positions from 1. */
+/** A source's columns as the push API's JSON properties: the API reads its records by them, and its errors name them. */
+export function referenceProperties(source: ReferenceSource): Record<string, 'name' | 'idNumber' | 'date' | 'detail'> {
+  const { dateColumn, detailColumn } = REFERENCE_SOURCES[source];
+  return { 姓名: 'name', 身份证号码: 'idNumber', [dateColumn]: 'date', ...(detailColumn ? { [detailColumn]: 'detail' } : {}) };
+}
+
 export async function pushReferenceSnapshot(core: Core, client: ApiClient, push: ReferencePush): Promise<ReferenceLoadOutcome> {
   const county = await loaderCounty(core, { client });
   if (!(push.source in REFERENCE_SOURCES)) throw new ValidationError({ source: `应为${Object.keys(REFERENCE_SOURCES).join('、')}之一` });
   if (!Array.isArray(push.people) || push.people.length === 0) throw new ValidationError({ people: '应为非空数组' });
-  const { dateColumn, detailColumn } = REFERENCE_SOURCES[push.source];
-  const keys: Record<string, 'name' | 'idNumber' | 'date' | 'detail'> = { 姓名: 'name', 身份证号码: 'idNumber', [dateColumn]: 'date', ...(detailColumn ? { [detailColumn]: 'detail' } : {}) };
+  const keys = referenceProperties(push.source);
   const text = (v: unknown) => (typeof v === 'string' ? v.trim() : typeof v === 'number' ? String(v) : '');
   const records = push.people.map((p, i) => ({ rowNumber: i + 1, get: (column: string | null) => (column !== null && keys[column] ? text(p?.[keys[column]]) : '') }));
   const canonical = JSON.stringify([push.source, push.takenOn, push.people.map((p) => [text(p?.name), text(p?.idNumber), text(p?.date), text(p?.detail)])]);
