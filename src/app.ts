@@ -153,7 +153,7 @@ export function createApp(core: Core, options: AppOptions = {}): Koa {
 /** /api/v1: the modules' machine routes and the OpenAPI document, before any session or CSRF middleware. */
 function apiRoutes(core: Core, modules: AppModule[]) {
   const router = new Router({ prefix: '/api/v1' });
-  const document = openApiDocument(Object.assign({}, ...modules.map((m) => m.api?.openapi ?? {})));
+  const document = openApiDocument(Object.assign({}, ...modules.map((m) => m.api?.openapi ?? {})), Object.assign({}, ...modules.map((m) => m.api?.schemas ?? {})));
   router.get('/openapi.json', (ctx) => {
     ctx.body = document;
   });

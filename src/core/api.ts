@@ -188,6 +188,16 @@ async function authenticate(db: Conn, ctx: Context): Promise<ApiClient | { refus
   return { tokenId: row.id, name: row.name, purpose: row.purpose, regionId: row.region_id, regionPath: row.region_path, orgId: row.org_id, ip: ctx.ip || null };
 }
 
+/**
+ * An API client as the actor of the queries that read a region's figures: a supervisor of the token's region with no
+ * user behind it (user id 0, which no user has), so that a query scopes it as it scopes a supervisor there. Only reads
+ * take it: a module's canApiClient decides first, and no command is given it.
+ */
+export async function readerOf(db: Conn, client: ApiClient): Promise<Actor> {
+  const region: { name: string; level: Actor['regionLevel'] } = await db('core_region').where({ id: client.regionId }).first('name', 'level');
+  return { userId: 0, username: `api:${client.name}`, displayName: client.name, roles: ['supervisor'], regionId: client.regionId, regionPath: client.regionPath, regionName: region.name, regionLevel: region.level, orgId: null, orgName: null, ip: client.ip };
+}
+
 /** The client of an authenticated API request (set by apiMiddleware). */
 export function apiClient(ctx: Context): ApiClient {
   return ctx.state.apiClient as ApiClient;
@@ -317,7 +327,7 @@ export const jsonResponse = (description: string, schema: Record<string, unknown
 export const jsonBody = (schema: Record<string, unknown>) => ({ required: true, content: { 'application/json': { schema } } });
 
 /** The OpenAPI 3.1 document of /api/v1: the modules' paths, bearer authentication, the one error shape. */
-export function openApiDocument(paths: Record<string, unknown>): Record<string, unknown> {
+export function openApiDocument(paths: Record<string, unknown>, schemas: Record<string, unknown> = {}): Record<string, unknown> {
   return {
     openapi: '3.1.0',
     info: {
@@ -332,10 +342,12 @@ export function openApiDocument(paths: Record<string, unknown>): Record<string, 
     tags: [
       { name: 'bank', description: '代发银行：代发文件、回盘结果、发放告知（令牌用途“代发银行”，并指定本机构）' },
       { name: 'reference', description: '部门共享数据推送（令牌用途“部门共享数据推送”，限县）' },
+      { name: 'platform', description: '上级平台：发放统计（令牌用途“上级平台”，按令牌所属地区）' },
     ],
     components: {
       securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: '接口令牌（ykt_ 开头）' } },
       schemas: {
+        ...schemas,
         Error: {
           type: 'object',
           required: ['errors'],

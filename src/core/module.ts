@@ -40,7 +40,7 @@ export interface AppModule {
   /** How it reacts to events other modules write to the outbox, by event type. */
   events?: Record<string, EventHandler>;
   /** Its JSON API for machines under /api/v1 (bearer tokens, see core/api.ts), and the OpenAPI paths describing it. */
-  api?: { routes: (router: Router) => void; openapi: Record<string, unknown> };
+  api?: { routes: (router: Router) => void; openapi: Record<string, unknown>; schemas?: Record<string, unknown> };
   /** Sections it adds to lower modules' pages: a lower module shows them without importing this one. */
   panels?: PanelProviders;
   /** The labels and sentences of the audit actions it writes, and the kinds of object they name. */

@@ -3,7 +3,8 @@ import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import { afterEach, describe, expect, it } from 'vitest';
 import { sm3Hex } from '../../src/core/crypto.ts';
-import { TEST_DB, type TestDb, agentFor, approvedToken, asAdmin, binaryParser, createSeededDb, idNumberFrom, regionId, submit } from '../factories.ts';
+import { buildReport, reportParams } from '../../src/modules/supervision/reports.ts';
+import { TEST_DB, type TestDb, actorFor, agentFor, approvedToken, asAdmin, binaryParser, createSeededDb, idNumberFrom, regionId, submit } from '../factories.ts';
 
 // The machine API against its own OpenAPI document (/api/v1/openapi.json): every answer the platform gives, success
 // or error, is one the document lists for that operation, with a body of the listed schema; and the document itself
@@ -111,6 +112,7 @@ describe(`the machine API against its OpenAPI document (${TEST_DB})`, () => {
     const token = async (fields: Record<string, string>) => approvedToken(t!, await submit(admin, '/admin/api-tokens', '/admin/api-tokens', fields));
     const bank = await token({ name: '信用社代发系统', purpose: 'bank', regionId: county, orgId: String(bankOrg.id) });
     const reference = await token({ name: '数据共享平台', purpose: 'reference', regionId: county, orgId: '' });
+    const platform = await token({ name: '市一卡通监管平台', purpose: 'platform', regionId: county, orgId: '' });
     const as = (bearer: string) => ({
       get: (url: string) => api.get(`/api/v1${url}`).set('Authorization', `Bearer ${bearer}`),
       post: (url: string) => api.post(`/api/v1${url}`).set('Authorization', `Bearer ${bearer}`),
@@ -171,6 +173,19 @@ describe(`the machine API against its OpenAPI document (${TEST_DB})`, () => {
     check('post', '/reference-snapshots', await push({ ...snapshot, source: 'nonsense' }));
     check('post', '/reference-snapshots', await push(snapshot, bank));
 
+    // Reporting upward: the supervision report of the token's region, the figures a supervisor there sees.
+    const report = await as(platform).get('/reports?group=county&year=2026');
+    check('get', '/reports', report);
+    const page = await buildReport(t.core.db, await actorFor(t, 'supervisor'), reportParams({ group: 'county', year: 2026, from: null, to: null, days: null }, '2026-12-31'));
+    expect(report.body.rows.map((r: { label: string }) => r.label)).toEqual(['青禾县']);
+    expect(report.body.totals.planned).toEqual(page.totals.planned);
+    expect(report.body.totals.paid.count).toBeGreaterThan(0);
+    expect(report.body.rows[0].paid).toEqual(page.totals.paid);
+    expect(report.body.totals.timeliness).toEqual(page.totals.timeliness);
+    check('get', '/reports', await as(platform).get('/reports?group=town'));
+    check('get', '/reports', await as(bank).get('/reports'));
+    check('get', '/reports', await api.get('/api/v1/reports'));
+
     // Outside the document: an unknown address and a method an address does not take answer in the same shape.
     const nowhere = await as(bank).get('/nowhere');
     expect([nowhere.status, nowhere.body]).toEqual([404, { errors: [{ field: null, message: '接口不存在' }] }]);
@@ -204,6 +219,10 @@ describe(`the machine API against its OpenAPI document (${TEST_DB})`, () => {
         'post /reference-snapshots 201',
         'post /reference-snapshots 403',
         'post /reference-snapshots 422',
+        'get /reports 200',
+        'get /reports 401',
+        'get /reports 403',
+        'get /reports 422',
       ].sort(),
     );
   });

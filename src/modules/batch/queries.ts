@@ -559,10 +559,12 @@ export async function openFindingsByRound(db: Conn, actor: Actor): Promise<{ rou
   return [...byRound.values()];
 }
 
-/** A released payment line as the supervision reports group it: its round, policy, department, township and village. */
+/** A released payment line as the supervision reports group it: its round, county, policy, department, township and village. */
 export interface ReportLine {
   line_id: number;
   round_id: number;
+  county_id: number;
+  county_name: string;
   period: string;
   policy_item_id: number;
   policy_version_id: number;
@@ -592,6 +594,7 @@ export async function releasedLinesForReports(db: Conn, actor: Actor, years: { f
     db('batch_line as l')
       .join('batch_round as r', 'r.id', 'l.round_id')
       .join('core_org as o', 'o.id', 'r.department_org_id')
+      .join('core_region as c', 'c.id', 'r.county_id')
       .join('batch_roster as s', 's.id', 'l.roster_id')
       .join('core_region as t', 't.id', 's.township_id')
       .join('core_region as v', 'v.id', 'l.village_id')
@@ -599,7 +602,7 @@ export async function releasedLinesForReports(db: Conn, actor: Actor, years: { f
       .where('l.state', 'active')
       // A township's user sees the county's rounds, but only its own township's lines count for it.
       .where('t.path', 'like', `${actor.regionPath}%`)
-      .select('l.id as line_id', 'l.round_id', 'r.period', 'r.policy_item_id', 'r.policy_version_id', 'r.department_org_id', 'o.name as department_name', 's.township_id', 't.name as township_name', 'l.village_id', 'v.name as village_name', 'l.amount_fen'),
+      .select('l.id as line_id', 'l.round_id', 'r.county_id', 'c.name as county_name', 'r.period', 'r.policy_item_id', 'r.policy_version_id', 'r.department_org_id', 'o.name as department_name', 's.township_id', 't.name as township_name', 'l.village_id', 'v.name as village_name', 'l.amount_fen'),
   )) as ReportLine[];
   const released = (await selectInChunks(ids, (chunk) => db('batch_history').whereIn('round_id', chunk).where({ action: 'release' }).whereNull('roster_id').groupBy('round_id').select('round_id').max({ at: 'at' }))) as { round_id: number; at: string | Date }[];
   return {

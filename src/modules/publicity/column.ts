@@ -1,5 +1,5 @@
 import type { Conn } from '../../core/db.ts';
-import { formatDateTime } from '../../core/dates.ts';
+import { formatDateTime, isoWithOffset } from '../../core/dates.ts';
 import { NotFoundError } from '../../core/errors.ts';
 import { type Fen, formatYuan } from '../../core/money.ts';
 import { type Region, inTreeOrder } from '../../core/regions.ts';
@@ -244,9 +244,9 @@ export const DATASETS: Dataset[] = [
     page: '/public/notices',
     yearly: true,
     description: '该年度开始公示的每份公示公告（按乡镇、批次）：公示期、状态、人数和金额；各村名单见公示表核验页面（姓名、身份证号部分隐藏）。',
-    columns: [col('notice_id', '公示编号', 'integer'), col('title', '公示名称'), col('kind', '种类'), col('publicity_start', '公示开始日期'), col('publicity_end', '公示结束日期'), col('status', '状态'), col('people', '人数', 'integer'), col('total_fen', '金额（分）', 'fen'), col('published_at', '发布时间（UTC）')],
+    columns: [col('notice_id', '公示编号', 'integer'), col('title', '公示名称'), col('kind', '种类'), col('publicity_start', '公示开始日期'), col('publicity_end', '公示结束日期'), col('status', '状态'), col('people', '人数', 'integer'), col('total_fen', '金额（分）', 'fen'), col('published_at', '发布时间（北京时间）')],
     async rows(db, county, year) {
-      return (await noticesOfYear(db, county.id, year)).map((n) => ({ notice_id: n.id, title: n.title, kind: NOTICE_KINDS[n.kind], publicity_start: n.publicity_start, publicity_end: n.publicity_end, status: NOTICE_STATUSES[n.status], people: n.lines, total_fen: n.total_fen, published_at: n.published_at }));
+      return (await noticesOfYear(db, county.id, year)).map((n) => ({ notice_id: n.id, title: n.title, kind: NOTICE_KINDS[n.kind], publicity_start: n.publicity_start, publicity_end: n.publicity_end, status: NOTICE_STATUSES[n.status], people: n.lines, total_fen: n.total_fen, published_at: isoWithOffset(n.published_at) }));
     },
   },
   {

@@ -17,6 +17,7 @@ import { RuleNames } from './presenters.ts';
 import { clockCounts } from './queries.ts';
 import { REPORT_READERS } from './policy.ts';
 import { reportRoutes } from './report-routes.ts';
+import { supervisionApi } from './api.ts';
 import { supervisionRoutes } from './routes.ts';
 import { SHARED_ACCOUNT_SUBJECT_DIGITS } from './screening/shared-account.ts';
 import { SUPERVISION_DEADLINES } from './deadlines.ts';
@@ -52,6 +53,7 @@ export function createSupervisionModule(core: Core, sources: SupervisionSources)
   return {
     name: 'supervision',
     move: supervisionMove,
+    api: supervisionApi(core),
     audit: supervisionAuditVocabulary,
     // A shared-account finding's subject ends with the account's index, shortened (screening/shared-account.ts).
     rekey: async (r) => {

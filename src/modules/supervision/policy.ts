@@ -1,3 +1,4 @@
+import { API_PURPOSES, type ApiClient } from '../../core/api.ts';
 import { ALLOWED, type Decision, refused } from '../../core/authz.ts';
 import { type Actor, type Role, hasRole } from '../../core/auth/roles.ts';
 import { isPathInScope } from '../../core/regions.ts';
@@ -144,4 +145,13 @@ const RULES: { [A in SupervisionAction]: (actor: Actor, resource: SupervisionRes
 /** Who may do what in the supervision module — the one place that decides, used by the routes and the home page. */
 export function can<A extends SupervisionAction>(actor: Actor, action: A, resource: SupervisionResources[A]): Decision {
   return RULES[action](actor, resource);
+}
+
+/**
+ * What a machine may read through the API (core/api.ts): the upper level's token (purpose 'platform', 上级平台) reads
+ * the reports of its region, as a supervisor there reads them; no other purpose reads anything of this module.
+ */
+export function canApiClient(client: Pick<ApiClient, 'purpose'>, action: 'view_reports'): Decision {
+  if (action === 'view_reports' && client.purpose === 'platform') return ALLOWED;
+  return refused('role', `令牌用途须为“${API_PURPOSES.platform}”才能读取发放统计`);
 }

@@ -12,12 +12,12 @@ import { timelinessRate } from './model.ts';
 
 /**
  * The supervision reports (发放统计报表, issue 17 item 6): for the rounds released to a bank in a period, per policy,
- * department, township or village: the lines planned, paid, failed, refunded, returned to the treasury and reissued
+ * department, county, township or village: the lines planned, paid, failed, refunded, returned to the treasury and reissued
  * — counts and fen — and how fast the money arrived (working days from the round's release to a line's paid result).
  * Every figure is read through the batch and bank modules' index.ts; docs/supervision.md says what each one counts.
  */
 
-export const REPORT_GROUPS = { policy: '补贴政策', department: '主管部门', township: '乡镇', village: '村（社区）' } as const;
+export const REPORT_GROUPS = { policy: '补贴政策', department: '主管部门', county: '县（区）', township: '乡镇', village: '村（社区）' } as const;
 export type ReportGroup = keyof typeof REPORT_GROUPS;
 
 /** The default N of "paid within N working days of release". */
@@ -31,7 +31,7 @@ const month = (label: string) => optional(z.string().trim().regex(/^\d{4}-(0[1-9
  */
 export const reportQuerySchema = z
   .object({
-    group: z.preprocess((v) => (v === undefined || v === '' ? 'policy' : v), z.enum(Object.keys(REPORT_GROUPS) as [ReportGroup, ...ReportGroup[]], { error: '分组方式无效：请选择按补贴政策、主管部门、乡镇或村（社区）' })),
+    group: z.preprocess((v) => (v === undefined || v === '' ? 'policy' : v), z.enum(Object.keys(REPORT_GROUPS) as [ReportGroup, ...ReportGroup[]], { error: '分组方式无效：请选择按补贴政策、主管部门、县（区）、乡镇或村（社区）' })),
     year: optional(z.coerce.number({ error: '年度应为四位数字，如 2026' }).int({ error: '年度应为四位数字，如 2026' }).min(2000, { error: '年度应在 2000 至 2100 之间' }).max(2100, { error: '年度应在 2000 至 2100 之间' })),
     from: month('起始月份'),
     to: month('截止月份'),
@@ -121,6 +121,7 @@ function median(values: number[]): number | null {
 /** The group a line counts in: its key and its label. */
 async function grouper(db: Conn, group: ReportGroup, lines: readonly ReportLine[]): Promise<(l: ReportLine) => { key: string; label: string }> {
   if (group === 'department') return (l) => ({ key: String(l.department_org_id), label: l.department_name });
+  if (group === 'county') return (l) => ({ key: String(l.county_id), label: l.county_name });
   if (group === 'township') return (l) => ({ key: String(l.township_id), label: l.township_name });
   if (group === 'village') return (l) => ({ key: String(l.village_id), label: `${l.township_name} ${l.village_name}` });
   // A policy by its item, named as its newest version of the period's rounds names it.
