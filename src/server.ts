@@ -8,6 +8,7 @@ import { createFieldCrypto } from './core/crypto.ts';
 import { backupBeforeMigrating, markServing } from './core/backup.ts';
 import { createDb, isPostgres, migrate } from './core/db.ts';
 import { KEY_WATCH_MS, checkFieldKey, fieldKeyStillMatches } from './core/key-check.ts';
+import { ensureSigningKey } from './core/signing.ts';
 import { log } from './core/log.ts';
 import { Scheduler } from './core/scheduler.ts';
 import { sealSettlementAccounts } from './modules/agreement/index.ts';
@@ -46,6 +47,7 @@ export async function start(
     await backupBeforeMigrating(core.db, path.join(config.dataDir, 'backups'), config.backupKeep);
     await migrate(core.db);
     await checkFieldKey(core);
+    await ensureSigningKey(core);
     await sealSettlementAccounts(core);
     await options.beforeListen?.(core);
   } catch (err) {

@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import type http from 'node:http';
+import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
@@ -256,3 +257,13 @@ export async function farmlandRound(db: TestDb, households: number, seed: number
   const roster = await db.core.db('batch_roster').where({ round_id: roundId, township_id: await regionId(db, '城关镇') }).first('id');
   return { station, rows, heads, roundId, rosterId: Number(roster.id) };
 }
+
+/**
+ * SM2 of sm-crypto (a registry package sharing no code with the platform's sm-crypto-v2): the bank's side of the
+ * signatures, as a bank's own library would check them. Messages as byte arrays, keys and signatures as hex.
+ */
+export const independentSm2 = createRequire(import.meta.url)('sm-crypto').sm2 as {
+  doVerifySignature(msg: number[], signature: string, publicKey: string, options: { der: boolean; hash: boolean; userId?: string }): boolean;
+  doSignature(msg: number[], privateKey: string, options: { der: boolean; hash: boolean }): string;
+  generateKeyPairHex(): { privateKey: string; publicKey: string };
+};

@@ -191,6 +191,7 @@ export const CORE_MOVES: ModuleMove = {
     core_calendar_day: { skip: '工作日历属于中心部署' },
     core_calendar_year: { skip: '工作日历属于中心部署' },
     core_key_check: { skip: '密钥校验值属于中心部署' },
+    core_signing_key: { skip: '签名密钥属于中心部署（银行登记的是中心部署的公钥）' },
     core_wrapped_key: { skip: '各用途密钥以县的名义另行带入' },
     core_event: { skip: '事件发件箱（有未处理的事件时拒绝迁移）' },
     core_county_move: { skip: '迁入记录属于中心部署' },

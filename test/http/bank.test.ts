@@ -1,12 +1,13 @@
-import { createHash } from 'node:crypto';
+import { createHash, createPublicKey } from 'node:crypto';
 import iconv from 'iconv-lite';
 import { afterEach, describe, expect, it } from 'vitest';
+import { signingKeys } from '../../src/core/signing.ts';
 import { sm3Hex } from '../../src/core/crypto.ts';
 import { roundResults } from '../../src/modules/bank/queries.ts';
 import { sendQueuedNotices } from '../../src/modules/bank/notices.ts';
 import { resultFileCsv, simulateResults } from '../../src/modules/bank/simulator.ts';
 import { roundMoney } from '../../src/modules/batch/round-workflow.ts';
-import { TEST_DB, type TestDb, agentFor, approvedToken, asAdmin, auditRows, binaryParser, createSeededDb, csrfFrom, login, regionId, submit } from '../factories.ts';
+import { TEST_DB, type TestDb, agentFor, approvedToken, asAdmin, auditRows, binaryParser, createSeededDb, csrfFrom, independentSm2, login, regionId, submit } from '../factories.ts';
 
 let t: TestDb | undefined;
 afterEach(async () => {
@@ -77,6 +78,34 @@ describe(`the agent bank's payout files (${TEST_DB})`, () => {
     const [audit] = (await auditRows(t.core, 'bank.payout.download')).slice(-1);
     expect(audit.username).toBe('api:信用社代发系统');
     expect((await api.get('/api/v1/payouts').set('Authorization', `Bearer ${otherToken}`)).status).toBe(403);
+    // Signed by the deployment: the signature in the answer checks out with the key the bank's page shows.
+    const [key] = await signingKeys(t.core.db);
+    expect(file.headers['x-signature-key']).toBe(key!.fingerprint);
+    expect(independentSm2.doVerifySignature([...(file.body as Buffer)], file.headers['x-signature-sm2'], key!.publicKey, { der: true, hash: true })).toBe(true);
+  });
+
+  it('signs each payout file: the signature file beside it and the public key on the bank\'s page check out', async () => {
+    t = await createSeededDb({ demo: true }, { people: true });
+    const round = await t.core.db('batch_round').where({ state: 'transferred', period: '2026-09' }).first('id');
+    const bank = agentFor(t.core);
+    await login(bank, 'bank');
+    const csv = await bank.get(`/bank/payouts/${round.id}/csv`).buffer(true).parse(binaryParser);
+    const sigFile = await bank.get(`/bank/payouts/${round.id}/csv/sig`);
+    expect(sigFile.headers['content-disposition']).toContain('attachment');
+    const fields = Object.fromEntries(sigFile.text.trim().split('\n').map((l) => l.split('=') as [string, string]));
+    expect(fields).toMatchObject({ algorithm: 'SM2-SM3', 'user-id': '1234567812345678', file: `代发文件-R${round.id}-2026-09.csv` });
+    const pem = await bank.get('/bank/signing-key.pem').buffer(true).parse(binaryParser);
+    const publicKey = createPublicKey((pem.body as Buffer).toString('utf8')).export({ format: 'der', type: 'spki' }).subarray(-65).toString('hex');
+    expect(fields.key).toBe(csv.headers['x-signature-key']);
+    expect(independentSm2.doVerifySignature([...(csv.body as Buffer)], fields.signature!, publicKey, { der: true, hash: true })).toBe(true);
+    const page = await bank.get('/bank/payouts');
+    expect(page.text).toContain(fields.key!.slice(0, 4));
+    expect(page.text).toContain(`/bank/payouts/${round.id}/csv/sig`);
+    // Only the bank: the station gets neither the signature nor the key.
+    const station = agentFor(t.core);
+    await login(station, 'station1');
+    expect((await station.get(`/bank/payouts/${round.id}/csv/sig`)).status).toBe(403);
+    expect((await station.get('/bank/signing-key.pem')).status).toBe(403);
   });
 
   it('takes the bank\'s results: checked against the payout, refused whole with every reason, partial allowed, twice changes nothing; the money adds up', async () => {

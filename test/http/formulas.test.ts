@@ -107,8 +107,8 @@ describe(`nothing that leaves the platform carries a formula (${TEST_DB})`, () =
       .send({ source: 'police_move', takenOn: '2026-11-01', people: [{ name: HYPERLINK, idNumber: idNumberFrom('99010219500101001'), date: '2026-10-03', detail: '=cmd|x' }] });
     expect(pushed.status).toBe(422);
     expect(pushed.body.errors).toEqual([
-      { row: 1, field: '姓名', message: NAME_MESSAGE },
-      { row: 1, field: '迁往地', message: FORMULA_MESSAGE },
+      { row: 1, field: 'name', message: NAME_MESSAGE },
+      { row: 1, field: 'detail', message: FORMULA_MESSAGE },
     ]);
     expect(await t.core.db('beneficiary_reference_snapshot').count({ n: '*' }).first()).toMatchObject({ n: 0 });
   });

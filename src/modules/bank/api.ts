@@ -3,7 +3,7 @@ import { ApiRefusal, apiClient, errorResponses, importResponses, jsonBody, jsonR
 import type { Core } from '../../core/context.ts';
 import { ValidationError } from '../../core/errors.ts';
 import { requireId, validate } from '../../core/http/validate.ts';
-import { bankRounds, payoutFile } from './commands.ts';
+import { bankRounds, payoutFile, payoutHeaders } from './commands.ts';
 import { payoutQuerySchema } from './schemas.ts';
 import { PAYOUT_FORMATS } from './payout.ts';
 import { supplementsOf } from './queries.ts';
@@ -32,7 +32,7 @@ export function bankApi(core: Core) {
       router.get('/payouts/:roundId', async (ctx) => {
         const roundId = requireId(ctx.params.roundId, '发放批次');
         const payout = await payoutFile(core, { client: apiClient(ctx) }, roundId, String(ctx.query.format ?? 'csv'), validate(payoutQuerySchema, ctx.query).supplement);
-        ctx.set('X-Checksum-SM3', payout.sm3);
+        ctx.set(payoutHeaders(payout));
         ctx.set('Content-Disposition', `attachment; filename*=UTF-8''${encodeURIComponent(payout.fileName)}`);
         ctx.type = payout.contentType;
         ctx.body = payout.body;
@@ -88,7 +88,7 @@ export function bankApi(core: Core) {
           operationId: 'getPayoutFile',
           tags: ['bank'],
           summary: '下载代发文件',
-          description: '与页面下载的文件相同（按下达时间生成，每次下载内容一致）；响应头 X-Checksum-SM3 为文件的 SM3 校验值。格式说明：/help/formats/payout-file-format。每次下载记入审计日志。',
+          description: '与页面下载的文件相同（按下达时间生成，每次下载内容一致）；响应头 X-Checksum-SM3 为文件的 SM3 校验值，X-Signature-SM2 为平台的 SM2 签名。格式说明：/help/formats/payout-file-format。每次下载记入审计日志。',
           parameters: [
             roundIdParameter,
             { name: 'format', in: 'query', required: false, schema: { type: 'string', enum: PAYOUT_FORMATS.map((f) => f.code), default: 'csv' } },
@@ -97,7 +97,11 @@ export function bankApi(core: Core) {
           responses: {
             '200': {
               description: '代发文件（附件）',
-              headers: { 'X-Checksum-SM3': { description: '文件的 SM3 校验值（64 位十六进制）', schema: { type: 'string', pattern: '^[0-9a-f]{64}$' } } },
+              headers: {
+                'X-Checksum-SM3': { description: '文件的 SM3 校验值（64 位十六进制）', schema: { type: 'string', pattern: '^[0-9a-f]{64}$' } },
+                'X-Signature-SM2': { description: '平台对文件的 SM2 签名（SM3 杂凑，用户标识 1234567812345678，DER 编码，十六进制）；格式见 /help/formats/signature-format', schema: { type: 'string', pattern: '^30[0-9a-f]+$' } },
+                'X-Signature-Key': { description: '签名公钥的指纹（公钥的 SM3，十六进制）', schema: { type: 'string', pattern: '^[0-9a-f]{64}$' } },
+              },
               content: Object.fromEntries([...new Set(PAYOUT_FORMATS.map((f) => f.contentType))].map((type) => [type, { schema: { type: 'string', contentMediaType: type } }])),
             },
             ...errorResponses(401, 403, 404, 409, 422),

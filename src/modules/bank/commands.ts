@@ -4,6 +4,7 @@ import { recordAudit } from '../../core/audit.ts';
 import type { Actor } from '../../core/auth/roles.ts';
 import type { Core } from '../../core/context.ts';
 import { sm3Hex } from '../../core/crypto.ts';
+import { type Signature, signFile } from '../../core/signing.ts';
 import { businessDate } from '../../core/dates.ts';
 import { inTransaction } from '../../core/db.ts';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../../core/errors.ts';
@@ -43,6 +44,8 @@ export interface PayoutFile {
   contentType: string;
   body: Buffer;
   sm3: string;
+  /** The deployment's SM2 signature of the body (core/signing.ts). */
+  signature: Signature;
   lines: number;
   totalFen: number;
 }
@@ -52,6 +55,9 @@ export interface PayoutFile {
  * again, their references carrying the attempt). Dated by the release (or the supplement), so every download is
  * the same bytes. `delivered`: the file itself goes to the bank (not only its checksum).
  */
+/** A payout file's download headers: its SM3, and the deployment's SM2 signature with its key's fingerprint. */
+export const payoutHeaders = (file: PayoutFile) => ({ 'X-Checksum-SM3': file.sm3, 'X-Signature-SM2': file.signature.signature, 'X-Signature-Key': file.signature.key });
+
 export async function payoutFile(core: Core, who: Fetcher, roundId: number, formatCode: string, supplementSeq: number | null = null, options: { delivered: boolean } = { delivered: true }): Promise<PayoutFile> {
   const format = PAYOUT_FORMATS.find((f) => f.code === formatCode);
   if (!format) throw new ValidationError({ format: `格式应为${PAYOUT_FORMATS.map((f) => f.code).join('、')}之一` });
@@ -113,10 +119,10 @@ export async function payoutFile(core: Core, who: Fetcher, roundId: number, form
   };
   const body = await format.write(doc);
   const suffix = supplementSeq === null ? '' : `-补充${supplementSeq}`;
-  const file = { fileName: `代发文件-R${roundId}-${round.period}${suffix}${format.code === 'csv-gb18030' ? '-GB18030' : ''}.${format.extension}`, contentType: format.contentType, body, sm3: sm3Hex(body), lines: doc.count, totalFen: doc.totalFen };
+  const file = { fileName: `代发文件-R${roundId}-${round.period}${suffix}${format.code === 'csv-gb18030' ? '-GB18030' : ''}.${format.extension}`, contentType: format.contentType, body, sm3: sm3Hex(body), signature: await signFile(core, body), lines: doc.count, totalFen: doc.totalFen };
   await inTransaction(core.db, async (trx) => {
     const auditWho = who.actor ?? apiAuditor(who.client);
-    await recordAudit(trx, auditWho, { action: 'bank.payout.download', objectType: 'round', objectId: roundId, summary: { format: format.code, supplement: supplementSeq, lines: file.lines, totalFen: file.totalFen, sm3: file.sm3 } });
+    await recordAudit(trx, auditWho, { action: 'bank.payout.download', objectType: 'round', objectId: roundId, summary: { format: format.code, supplement: supplementSeq, lines: file.lines, totalFen: file.totalFen, sm3: file.sm3, signedBy: file.signature.key } });
     // The corrected lines have reached the bank: their correction clocks end (failures.ts).
     if (supplementId !== null && options.delivered) await supplementFetched(trx, auditWho, supplementId);
   });

@@ -1,5 +1,6 @@
 import type { Actor } from '../../core/auth/roles.ts';
 import { formatDateTime } from '../../core/dates.ts';
+import type { SigningKey } from '../../core/signing.ts';
 import { addFen, fen, formatYuan } from '../../core/money.ts';
 import type { PaymentRow } from '../batch/index.ts';
 import type { RoundLedger } from './ledger.ts';
@@ -421,4 +422,9 @@ export function presentCardLine(l: CardLineRow) {
 /** What a request's page offers this actor: the bank's download of the list and its answer. */
 export function presentCardRequestPermissions(actor: Actor, request: CardRequestRow) {
   return { answer: can(actor, 'answer_card_request', request).ok, download: can(actor, 'download_card_list', request).ok };
+}
+
+/** A signing key as the bank's page shows it: its fingerprint in groups of four, when it was made, whether in use. */
+export function presentSigningKey(key: SigningKey) {
+  return { fingerprint: key.fingerprint.match(/.{4}/g)!.join(' '), publicKey: key.publicKey, createdAt: formatDateTime(key.createdAt), retiredAt: key.retiredAt ? formatDateTime(key.retiredAt) : null };
 }

@@ -1,14 +1,15 @@
 import type Router from '@koa/router';
 import type { Context } from 'koa';
 import { requireId, validate } from '../../core/http/validate.ts';
+import { publicKeyPem, signatureFile, signingKeys } from '../../core/signing.ts';
 import type { Web } from '../../core/web/web.ts';
 import { roundMoney } from '../batch/index.ts';
 import { uploadedFile } from '../../core/http/upload.ts';
-import { bankRounds, payoutFile } from './commands.ts';
+import { bankRounds, payoutFile, payoutHeaders } from './commands.ts';
 import { FAILURE_CODES, importResultFile } from './results.ts';
 import { PAYOUT_FORMATS } from './payout.ts';
 import { can } from './policy.ts';
-import { presentPayoutRound } from './presenters.ts';
+import { presentPayoutRound, presentSigningKey } from './presenters.ts';
 import { roundResults } from './queries.ts';
 import { payoutQuerySchema } from './schemas.ts';
 
@@ -28,6 +29,7 @@ export function bankRoutes(router: Router, web: Web): void {
         }),
       ),
       formats: PAYOUT_FORMATS.map((f) => ({ code: f.code, label: f.label })),
+      signingKeys: (await signingKeys(db)).map(presentSigningKey),
       codes: Object.entries(FAILURE_CODES).map(([code, label]) => ({ code, label })),
       ...extra,
     }, status);
@@ -54,8 +56,21 @@ export function bankRoutes(router: Router, web: Web): void {
 
   router.get('/bank/payouts/:id/:format', async (ctx) => {
     const payout = await file(ctx);
-    ctx.set('X-Checksum-SM3', payout.sm3);
+    ctx.set(payoutHeaders(payout));
     web.sendFile(ctx, payout.fileName, payout.contentType, payout.body);
+  });
+
+  // The signature file beside it (docs/signature-format.md).
+  router.get('/bank/payouts/:id/:format/sig', async (ctx) => {
+    const payout = await file(ctx, false);
+    web.sendFile(ctx, `${payout.fileName}.sig`, 'text/plain; charset=utf-8', Buffer.from(signatureFile(payout.signature, payout.fileName)));
+  });
+
+  // The deployment's public key, with which the bank checks the signatures.
+  router.get('/bank/signing-key.pem', async (ctx) => {
+    await bankUser(ctx);
+    const [key] = await signingKeys(db);
+    web.sendFile(ctx, `一卡通平台签名公钥-${key!.fingerprint.slice(0, 16)}.pem`, 'application/x-pem-file', Buffer.from(publicKeyPem(key!.publicKey)));
   });
 
   // The checksum file beside it, in the `sm3sum` layout: "<hex>  <file name>".
