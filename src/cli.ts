@@ -28,6 +28,7 @@ const USAGE = `用法：ykt <命令>
   rotate-key --new-key-file 新密钥文件 [--instances-stopped]
                            停机更换字段加密密钥（YKT_SECRET_KEY 为旧密钥，须已设置 YKT_AUDIT_KEY）：
                            一个事务内重新加密全部加密字段、重算索引；SQLite 先备份，PostgreSQL 须确认所有实例已停止
+  rotate-signing-key       更换代发文件的 SM2 签名密钥对：新密钥对此后签名，旧密钥对停用但保留（其签名仍可核对）
   migrate-to-postgres <postgres://…> [--target-key-file 中心密钥文件] [--target-audit-key-file 中心审计密钥文件]
                       [--username-prefix 前缀]
                            把本县的 SQLite 数据库迁入中心 PostgreSQL 部署（其中可已有其他县）：编号顺延、
@@ -184,6 +185,8 @@ async function main(argv: string[]): Promise<number> {
       return migrateToPostgres(rest);
     case 'rotate-key':
       return rotateKey(rest);
+    case 'rotate-signing-key':
+      return rotateSigningKeyCommand();
     case '--version':
     case 'version': {
       const { appPath } = await import('./core/app-root.ts');
@@ -280,6 +283,34 @@ async function rotateKey(args: string[]): Promise<number> {
     if (!(err instanceof KeyRotationError)) throw err;
     process.stderr.write(`${err.message}\n`);
     return 1;
+  } finally {
+    await core.db.destroy();
+  }
+}
+
+/**
+ * `ykt rotate-signing-key`: a new SM2 key pair signs the banks' files from now on (core/signing.ts); the old one stays,
+ * retired, for checking what it signed. Instances running meanwhile sign with the new pair at their next file.
+ */
+async function rotateSigningKeyCommand(): Promise<number> {
+  const [{ createCore }, db, { checkFieldKey }, { rotateSigningKey }] = await Promise.all([import('./server.ts'), import('./core/db.ts'), import('./core/key-check.ts'), import('./core/signing.ts')]);
+  const core = createCore(loadConfig());
+  try {
+    if ((await db.pendingMigrations(core.db)).pending.length > 0) {
+      process.stderr.write('数据库尚未迁移到本版本：请先执行 ykt migrate。未做任何更改。\n');
+      return 1;
+    }
+    await checkFieldKey(core);
+    const { retired, current } = await rotateSigningKey(core);
+    process.stdout.write(
+      [
+        `已停用指纹为 ${retired.fingerprint} 的签名密钥对（用它签过的文件仍可核对）。`,
+        `此后以新密钥对签名，公钥指纹：${current.fingerprint}`,
+        '请把新公钥（代发银行“代发文件与回盘”页面可下载 PEM）和指纹书面通知各代发银行。已记入审计日志。',
+        '',
+      ].join('\n'),
+    );
+    return 0;
   } finally {
     await core.db.destroy();
   }

@@ -184,6 +184,10 @@ export function coreAuditVocabulary(tasks: TaskDefinition[], deadlineRules: Dead
         label: '更换字段加密密钥',
         sentence: (s) => `由系统命令 ykt rotate-key 在停机状态下执行：${s.count('columns')} 个加密字段或索引、共 ${s.count('rows')} 行改用新密钥`,
       },
+      'signing_key.rotate': {
+        label: '更换文件签名密钥',
+        sentence: (s) => `由系统命令 ykt rotate-signing-key 执行：停用指纹 ${s.text('retired').slice(0, 16)}… 的密钥对（其签名仍可核对），此后以指纹 ${s.text('current').slice(0, 16)}… 的新密钥对签名`,
+      },
       'county.move': {
         label: '县迁入中心部署',
         sentence: (s) =>

@@ -1,5 +1,6 @@
 import crypto from 'node:crypto';
 import { sm2 } from 'sm-crypto-v2';
+import { recordAudit } from './audit.ts';
 import type { Core } from './context.ts';
 import { type Conn, inTransaction, nowIso } from './db.ts';
 import { storedPurposeKey } from './wrapped-keys.ts';
@@ -84,6 +85,26 @@ async function keyInUse(core: Core): Promise<{ key: SigningKey; privateKey: stri
       await trx('core_wrapped_key').insert({ purpose: purposeOf(inserted[0]!.id), key_enc: core.crypto.encrypt(pair.privateKey), created_at: nowIso() });
     });
   }
+}
+
+/**
+ * Replace the key pair in use (`ykt rotate-signing-key`): a new pair signs from now on; the old one is retired, kept
+ * with its private key, so that its signatures can still be checked and its fingerprint stays listed for the banks.
+ * Audited as the command. Returns the old and the new key.
+ */
+export async function rotateSigningKey(core: Core): Promise<{ retired: SigningKey; current: SigningKey }> {
+  const retired = await ensureSigningKey(core);
+  const pair = sm2.generateKeyPairHex();
+  await inTransaction(core.db, async (trx) => {
+    const at = nowIso();
+    const updated = await trx('core_signing_key').where({ id: retired.id, in_use: 1 }).update({ in_use: null, retired_at: at });
+    if (updated !== 1) throw new Error('the signing key in use changed meanwhile: run the command again');
+    const [row] = (await trx('core_signing_key').insert({ fingerprint: fingerprintOf(pair.publicKey), public_key: pair.publicKey, created_at: at, in_use: 1 }).returning('id')) as { id: number }[];
+    await trx('core_wrapped_key').insert({ purpose: purposeOf(row!.id), key_enc: core.crypto.encrypt(pair.privateKey), created_at: at });
+    const root = (await trx('core_region').whereNull('parent_id').orderBy('id').first('id')) as { id: number } | undefined;
+    await recordAudit(trx, { userId: null, username: 'ykt-cli', regionId: root?.id ?? null, ip: null }, { action: 'signing_key.rotate', objectType: 'deployment', summary: { retired: retired.fingerprint, current: fingerprintOf(pair.publicKey) } });
+  });
+  return { retired: { ...retired, retiredAt: nowIso() }, current: await ensureSigningKey(core) };
 }
 
 /** The SM3 digest e = SM3(Z ‖ M) that SM2 signs, Z from the public key and the user ID (GB/T 32918.2, 5.5). */

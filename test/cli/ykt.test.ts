@@ -89,6 +89,23 @@ describe('the ykt command', () => {
     expect(verified.out).toContain('审计日志完整：已校验 2 条记录');
   });
 
+  it('replaces the SM2 signing key pair (rotate-signing-key): the old pair retired and kept, audited', async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ykt-cli-'));
+    const env = { YKT_DATA_DIR: dir, YKT_SECRET_KEY: TEST_SECRET };
+    expect(ykt(['create-admin', '--username', 'itadmin', '--name', '县信息中心', '--region', '江川省/临山市/青禾县'], env).code).toBe(0);
+    const rotated = ykt(['rotate-signing-key'], env);
+    expect(rotated.err).toBe('');
+    expect(rotated.code).toBe(0);
+    const db = createDb(path.join(dir, 'ykt.sqlite'));
+    const keys = await db('core_signing_key').orderBy('id').select('fingerprint', 'in_use', 'retired_at');
+    await db.destroy();
+    expect(keys.map((k) => k.in_use)).toEqual([null, 1]);
+    expect(keys[0].retired_at).not.toBeNull();
+    expect(rotated.out).toContain(`已停用指纹为 ${keys[0].fingerprint} 的签名密钥对`);
+    expect(rotated.out).toContain(`公钥指纹：${keys[1].fingerprint}`);
+    expect(ykt(['verify-audit'], env).out).toContain('审计日志完整：已校验 2 条记录');
+  });
+
   it('simulates a bank: reads a payout file and writes its result file, failures at the chosen rate, the same for the same seed', () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ykt-cli-'));
     const out = path.join(dir, 'results.csv');

@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { SM2_USER_ID, ensureSigningKey, fingerprintOf, publicKeyPem, signFile, signingKeys, verifySignature } from '../../src/core/signing.ts';
+import { SM2_USER_ID, ensureSigningKey, fingerprintOf, publicKeyPem, rotateSigningKey, signFile, signingKeys, verifySignature } from '../../src/core/signing.ts';
 import { TEST_DB, type TestDb, createTestDb, independentSm2 } from '../factories.ts';
 
 // The deployment's SM2 signatures (src/core/signing.ts, docs/signature-format.md), checked with implementations that
@@ -44,6 +44,15 @@ describe(`SM2 signatures of the files given to banks (${TEST_DB})`, () => {
     tampered[tampered.length - 3] ^= 1;
     expect(verifySignature(tampered, sig.signature, a.publicKey)).toBe(false);
     expect(independentSm2.doVerifySignature([...tampered], sig.signature, a.publicKey, { der: true, hash: true })).toBe(false);
+    // A new pair signs from its rotation on; the old one stays listed, retired, and what it signed still checks out.
+    const { retired, current } = await rotateSigningKey(t.core);
+    expect(retired.fingerprint).toBe(a.fingerprint);
+    expect((await signingKeys(t.core.db)).map((k) => [k.fingerprint, k.retiredAt === null])).toEqual([
+      [current.fingerprint, true],
+      [a.fingerprint, false],
+    ]);
+    expect((await signFile(t.core, data)).key).toBe(current.fingerprint);
+    expect(verifySignature(data, sig.signature, a.publicKey)).toBe(true);
     // A signature made by the independent implementation is one the platform accepts.
     const theirs = independentSm2.generateKeyPairHex();
     expect(verifySignature(data, independentSm2.doSignature([...data], theirs.privateKey, { der: true, hash: true }), theirs.publicKey)).toBe(true);
