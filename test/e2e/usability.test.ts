@@ -28,7 +28,7 @@ async function expectDownload(page: Page, rawHref: string): Promise<string> {
   const heading = await page.evaluate(() => document.querySelector('h1')?.textContent);
   const [download] = await Promise.all([page.waitForEvent('download'), page.locator(`a[href="${rawHref}"]`).first().click()]);
   expect(await download.failure(), rawHref).toBeNull();
-  expect(download.suggestedFilename(), rawHref).toMatch(/\.(pdf|xlsx|csv|txt|sm3|json|png|jpe?g)$/);
+  expect(download.suggestedFilename(), rawHref).toMatch(/\.(pdf|xlsx|csv|txt|sm3|sig|pem|json|png|jpe?g)$/);
   expect(page.url(), rawHref).toBe(url);
   expect(await page.evaluate(() => document.querySelector('h1')?.textContent), rawHref).toBe(heading);
   return download.suggestedFilename();
