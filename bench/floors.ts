@@ -4,6 +4,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
+import { signFile } from '../src/core/signing.ts';
 import { SqliteConnection } from '../src/core/sqlite-client.ts';
 import type { Core } from '../src/core/context.ts';
 import { type FieldCrypto, sm3Hex } from '../src/core/crypto.ts';
@@ -210,7 +211,7 @@ export async function registryFloor(writer: RawWriter, crypto: FieldCrypto, file
   return seconds(started);
 }
 
-/** payout_file_200k_s's floor: the round's lines and accounts read in one query, the accounts decrypted in bulk, the CSV built as bytes with its SM3. */
+/** payout_file_200k_s's floor: the round's lines and accounts read in one query, the accounts decrypted in bulk, the CSV built as bytes with its SM3 and its SM2 signature. */
 export async function payoutFloor(core: Core, roundId: number): Promise<number> {
   const started = process.hrtime.bigint();
   const rows = (await core.db('batch_line as l')
@@ -220,8 +221,9 @@ export async function payoutFloor(core: Core, roundId: number): Promise<number> 
     .select('l.id', 'l.person_name', 'l.id_masked', 'l.amount_fen', 'l.holder_name', 'a.account_enc')) as { id: number; person_name: string; id_masked: string; amount_fen: number; holder_name: string; account_enc: string }[];
   const numbers = core.crypto.decryptMany(rows.map((r) => r.account_enc));
   const body = Buffer.from(`\ufeff${rows.map((r, i) => csvLine([String(r.id), r.person_name, r.id_masked, numbers[i]!, r.holder_name, String(r.amount_fen)])).join('')}`, 'utf8');
-  // The file's SM3 is part of it: the bank checks the download against it.
+  // The file's SM3 and SM2 signature are part of it: the bank checks the download against them.
   if (sm3Hex(body).length === 0 || rows.length === 0) throw new Error('floor: the payout round has no lines');
+  await signFile(core, body);
   return seconds(started);
 }
 
