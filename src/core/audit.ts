@@ -33,6 +33,15 @@ export type AuditWho =
   | Actor
   | { userId: number | null; username: string | null; roles?: string[]; regionId?: number | null; ip: string | null };
 
+/**
+ * Who a `ykt` command that acts on the whole deployment is in the audit log (a key's rotation): the command, filed
+ * under the root of the region tree, so that every auditor above it reads the row.
+ */
+export async function deploymentAuditor(trx: Tx): Promise<AuditWho> {
+  const root = (await trx('core_region').whereNull('parent_id').orderBy('id').first('id')) as { id: number } | undefined;
+  return { userId: null, username: 'ykt-cli', regionId: root?.id ?? null, ip: null };
+}
+
 interface AuditRowFields {
   at: string;
   user_id: number | null;

@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import { recordAudit } from './audit.ts';
+import { deploymentAuditor, recordAudit } from './audit.ts';
 import type { Core } from './context.ts';
 import type { FieldCrypto } from './crypto.ts';
 import { type Tx, inTransaction, updateByIds } from './db.ts';
@@ -198,10 +198,9 @@ export async function rotateFieldKey(core: Core, to: FieldCrypto, rekeyers: read
     for (const w of wrapped) await trx('core_wrapped_key').where({ purpose: w.purpose }).update({ key_enc: to.encrypt(core.crypto.decrypt(w.key_enc)) });
     count('core_wrapped_key', 'key_enc', wrapped.length);
     await r.rewrite('core_key_check', { encrypted: ['check_enc'] });
-    const root = (await trx('core_region').whereNull('parent_id').orderBy('id').first('id')) as { id: number } | undefined;
     await recordAudit(
       trx,
-      { userId: null, username: 'ykt-cli', regionId: root?.id ?? null, ip: null },
+      await deploymentAuditor(trx),
       { action: 'key.rotate', objectType: 'deployment', summary: { columns: done.filter((d) => d.rows > 0).length, rows: done.reduce((sum, d) => sum + d.rows, 0) } },
     );
     return done;

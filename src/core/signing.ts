@@ -1,8 +1,8 @@
 import crypto from 'node:crypto';
 import { sm2 } from 'sm-crypto-v2';
-import { recordAudit } from './audit.ts';
+import { deploymentAuditor, recordAudit } from './audit.ts';
 import type { Core } from './context.ts';
-import { type Conn, inTransaction, nowIso } from './db.ts';
+import { type Conn, type Tx, inTransaction, nowIso } from './db.ts';
 import { storedPurposeKey } from './wrapped-keys.ts';
 
 /**
@@ -77,14 +77,22 @@ async function keyInUse(core: Core): Promise<{ key: SigningKey; privateKey: stri
       if (!stored) throw new Error(`the private key of signing key ${key.fingerprint} is missing from core_wrapped_key`);
       return { key, privateKey: stored.toString('hex') };
     }
-    const pair = sm2.generateKeyPairHex();
-    const fingerprint = fingerprintOf(pair.publicKey);
-    await inTransaction(core.db, async (trx) => {
-      const inserted: { id: number }[] = await trx('core_signing_key').insert({ fingerprint, public_key: pair.publicKey, created_at: nowIso(), in_use: 1 }).onConflict('in_use').ignore().returning('id');
-      if (inserted.length === 0) return; // another instance made one meanwhile: read it
-      await trx('core_wrapped_key').insert({ purpose: purposeOf(inserted[0]!.id), key_enc: core.crypto.encrypt(pair.privateKey), created_at: nowIso() });
-    });
+    // Another instance may make one meanwhile: nothing is stored then, and the loop reads theirs.
+    await inTransaction(core.db, (trx) => storeNewPair(core, trx, nowIso()));
   }
+}
+
+/**
+ * A new key pair, in use from now: its public key and fingerprint, its private key under the field key. Null when
+ * another pair is in use already (the unique in_use refuses a second; nothing is stored).
+ */
+async function storeNewPair(core: Core, trx: Tx, at: string): Promise<{ fingerprint: string } | null> {
+  const pair = sm2.generateKeyPairHex();
+  const fingerprint = fingerprintOf(pair.publicKey);
+  const inserted: { id: number }[] = await trx('core_signing_key').insert({ fingerprint, public_key: pair.publicKey, created_at: at, in_use: 1 }).onConflict('in_use').ignore().returning('id');
+  if (inserted.length === 0) return null;
+  await trx('core_wrapped_key').insert({ purpose: purposeOf(inserted[0]!.id), key_enc: core.crypto.encrypt(pair.privateKey), created_at: at });
+  return { fingerprint };
 }
 
 /**
@@ -94,17 +102,14 @@ async function keyInUse(core: Core): Promise<{ key: SigningKey; privateKey: stri
  */
 export async function rotateSigningKey(core: Core): Promise<{ retired: SigningKey; current: SigningKey }> {
   const retired = await ensureSigningKey(core);
-  const pair = sm2.generateKeyPairHex();
+  const at = nowIso();
   await inTransaction(core.db, async (trx) => {
-    const at = nowIso();
     const updated = await trx('core_signing_key').where({ id: retired.id, in_use: 1 }).update({ in_use: null, retired_at: at });
-    if (updated !== 1) throw new Error('the signing key in use changed meanwhile: run the command again');
-    const [row] = (await trx('core_signing_key').insert({ fingerprint: fingerprintOf(pair.publicKey), public_key: pair.publicKey, created_at: at, in_use: 1 }).returning('id')) as { id: number }[];
-    await trx('core_wrapped_key').insert({ purpose: purposeOf(row!.id), key_enc: core.crypto.encrypt(pair.privateKey), created_at: at });
-    const root = (await trx('core_region').whereNull('parent_id').orderBy('id').first('id')) as { id: number } | undefined;
-    await recordAudit(trx, { userId: null, username: 'ykt-cli', regionId: root?.id ?? null, ip: null }, { action: 'signing_key.rotate', objectType: 'deployment', summary: { retired: retired.fingerprint, current: fingerprintOf(pair.publicKey) } });
+    const current = updated === 1 ? await storeNewPair(core, trx, at) : null;
+    if (!current) throw new Error('the signing key in use changed meanwhile: run the command again');
+    await recordAudit(trx, await deploymentAuditor(trx), { action: 'signing_key.rotate', objectType: 'deployment', summary: { retired: retired.fingerprint, current: current.fingerprint } });
   });
-  return { retired: { ...retired, retiredAt: nowIso() }, current: await ensureSigningKey(core) };
+  return { retired: { ...retired, retiredAt: at }, current: await ensureSigningKey(core) };
 }
 
 /** The SM3 digest e = SM3(Z ‖ M) that SM2 signs, Z from the public key and the user ID (GB/T 32918.2, 5.5). */

@@ -77,7 +77,9 @@ export class SqliteConnection {
 
   /** Run one statement: the rows of a statement that returns rows, otherwise the changes and the last inserted rowid. */
   query(sql: string, params: readonly unknown[] = []): Promise<{ rows: Record<string, unknown>[] } | RunResult> {
-    return this.send('query', sql, params.map(bindable));
+    // The parameters are copied to the worker as they are (a Date, a boolean and undefined survive the copy), and bound
+    // there (sqlite-thread.ts).
+    return this.send('query', sql, params);
   }
 
   /** The rows of a statement that returns rows. */
@@ -107,13 +109,13 @@ export class SqliteConnection {
     await exited;
   }
 
-  private send(op: SqliteRequest['op'], sql: string, params: unknown[]): Promise<{ rows: Record<string, unknown>[] } | RunResult> {
+  private send(op: SqliteRequest['op'], sql: string, params: readonly unknown[]): Promise<{ rows: Record<string, unknown>[] } | RunResult> {
     if (this.failure) return Promise.reject(this.failure);
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject, rows: [] });
       if (this.pending.size === 1) this.worker.ref();
-      this.worker.postMessage({ id, op, sql, params } satisfies SqliteRequest);
+      this.worker.postMessage({ id, op, sql, params: params as unknown[] } satisfies SqliteRequest);
     });
   }
 
@@ -156,14 +158,6 @@ export class SqliteConnection {
     for (const pending of this.pending.values()) pending.reject(err);
     this.pending.clear();
   }
-}
-
-/** A parameter as SQLite binds it, as knex's SQLite clients bind them: booleans as 0/1, dates as milliseconds, undefined as NULL. */
-function bindable(value: unknown): unknown {
-  if (value === undefined) return null;
-  if (typeof value === 'boolean') return value ? 1 : 0;
-  if (value instanceof Date) return value.valueOf();
-  return value;
 }
 
 /** A blob crosses the thread as a Uint8Array: a Buffer again, as the drivers return blobs. */

@@ -74,7 +74,7 @@ export function serveSqlite(port: MessagePort, options: SqliteThreadOptions): vo
         return;
       }
       const statement = prepared(request.sql);
-      const params = integersAsIntegers(request.params);
+      const params = bindable(request.params);
       if (!statement.reader) {
         const result = statement.run(params);
         port.postMessage({ id, kind: 'run', changes: result.changes, lastID: Number(result.lastInsertRowid) } satisfies SqliteReply);
@@ -99,14 +99,20 @@ export function serveSqlite(port: MessagePort, options: SqliteThreadOptions): vo
 }
 
 /**
+ * The parameters as SQLite binds them, in one pass on this thread rather than on the event loop: as knex's SQLite
+ * clients bind them, booleans as 0/1, dates as milliseconds, undefined as NULL; and whole numbers as INTEGER.
  * better-sqlite3 binds every JavaScript number as a REAL, the old driver bound whole numbers as INTEGER. A REAL 12.0
  * compared with a TEXT column reads as '12.0', and stored in one stays so ('12' never matches it): whole numbers go
  * to SQLite as integers (a BigInt binds as INTEGER), as the old driver and PostgreSQL take them.
  */
-function integersAsIntegers(params: unknown[]): unknown[] {
+function bindable(params: unknown[]): unknown[] {
   for (let i = 0; i < params.length; i++) {
-    const value = params[i];
-    if (typeof value === 'number' && Number.isSafeInteger(value)) params[i] = BigInt(value);
+    let value = params[i];
+    if (value === undefined) value = null;
+    else if (typeof value === 'boolean') value = value ? 1 : 0;
+    else if (value instanceof Date) value = value.valueOf();
+    if (typeof value === 'number' && Number.isSafeInteger(value)) value = BigInt(value);
+    params[i] = value;
   }
   return params;
 }

@@ -50,14 +50,14 @@ export interface PayoutFile {
   totalFen: number;
 }
 
+/** A payout file's download headers: its SM3, and the deployment's SM2 signature with its key's fingerprint. */
+export const payoutHeaders = (file: PayoutFile) => ({ 'X-Checksum-SM3': file.sm3, 'X-Signature-SM2': file.signature.signature, 'X-Signature-Key': file.signature.key });
+
 /**
  * The payout file of a released round, or of one of its supplementary payouts (补充代发文件 n: corrected lines sent
  * again, their references carrying the attempt). Dated by the release (or the supplement), so every download is
  * the same bytes. `delivered`: the file itself goes to the bank (not only its checksum).
  */
-/** A payout file's download headers: its SM3, and the deployment's SM2 signature with its key's fingerprint. */
-export const payoutHeaders = (file: PayoutFile) => ({ 'X-Checksum-SM3': file.sm3, 'X-Signature-SM2': file.signature.signature, 'X-Signature-Key': file.signature.key });
-
 export async function payoutFile(core: Core, who: Fetcher, roundId: number, formatCode: string, supplementSeq: number | null = null, options: { delivered: boolean } = { delivered: true }): Promise<PayoutFile> {
   const format = PAYOUT_FORMATS.find((f) => f.code === formatCode);
   if (!format) throw new ValidationError({ format: `格式应为${PAYOUT_FORMATS.map((f) => f.code).join('、')}之一` });
