@@ -38,7 +38,49 @@ const USAGE = `用法：ykt <命令>
   bank-sim --in 代发文件 --out 回盘文件 [--fail-rate 0.02] [--seed 1]
                            银行模拟器：读取代发文件，写出回盘文件（按比例模拟失败），用于演示和测试
   bank-sim --notices 告知文件 --out 发送结果文件 [--fail-rate 0.02] [--seed 1]
-                           同上，读取补贴发放告知文件，写出告知发送结果文件（见帮助页 /help/formats/notice-format）`;
+                           同上，读取补贴发放告知文件，写出告知发送结果文件（见帮助页 /help/formats/notice-format）
+  bank-sim … --key 银行私钥.pem
+                           以银行的 SM2 私钥解开加密的代发文件（.enc），并签名写出的文件（写出 <文件>.sig）
+  bank-sim --new-key 银行私钥.pem
+                           生成银行的 SM2 密钥对：写出私钥，打印公钥（PEM）和指纹，供在代发协议中登记
+                           （见帮助页 /help/formats/signature-format）`;
+
+/** `ykt bank-sim`: the agent bank's side of the files, for the demo and the tests (see the usage above). */
+async function bankSim(args: string[]): Promise<number> {
+  const { values } = parseArgs({ args, options: { in: { type: 'string' }, notices: { type: 'string' }, out: { type: 'string' }, key: { type: 'string' }, 'new-key': { type: 'string' }, 'fail-rate': { type: 'string', default: '0.02' }, seed: { type: 'string', default: '1' } } });
+  const signing = await import('./core/signing.ts');
+  if (values['new-key']) {
+    const pair = signing.newKeyPairPem();
+    fs.writeFileSync(values['new-key'], pair.privateKeyPem, { mode: 0o600 });
+    process.stdout.write(`已写出银行私钥 ${values['new-key']}（请妥善保管）。请在代发协议中登记下面的公钥，指纹 ${pair.fingerprint}：\n${pair.publicKeyPem}`);
+    return 0;
+  }
+  if ((!values.in && !values.notices) || !values.out) {
+    process.stderr.write('用法：ykt bank-sim --in 代发文件 --out 回盘文件 [--fail-rate 0.02] [--seed 1] [--key 银行私钥.pem]\n      ykt bank-sim --notices 告知文件 --out 发送结果文件 [--fail-rate 0.02] [--seed 1] [--key 银行私钥.pem]\n      ykt bank-sim --new-key 银行私钥.pem\n');
+    return 2;
+  }
+  const key = values.key ? signing.parsePrivateKeyPem(fs.readFileSync(values.key, 'utf8')) : null;
+  const input = fs.readFileSync((values.notices ?? values.in)!);
+  let file: Buffer = input;
+  if (signing.envelopeParts(input)) {
+    if (!key) {
+      process.stderr.write('输入文件已按代发协议加密（.enc）：请用 --key 给出银行的 SM2 私钥\n');
+      return 2;
+    }
+    file = signing.openEnvelope(input, key.privateKey);
+  }
+  const { simulateNoticeConfirmations, simulateResults } = await import('./modules/bank/simulator.ts');
+  const options = { failRate: Number(values['fail-rate']), seed: Number(values.seed) };
+  const written = values.notices ? await simulateNoticeConfirmations(file, options) : await simulateResults(file, options);
+  fs.writeFileSync(values.out, written.csv);
+  if (key) {
+    const signature = signing.signWith(key.privateKey, key.publicKey, written.csv);
+    fs.writeFileSync(`${values.out}.sig`, signing.signatureFile({ algorithm: 'SM2-SM3', key: signing.fingerprintOf(key.publicKey), signature }, path.basename(values.out)));
+  }
+  const signed = key ? `，签名 ${values.out}.sig` : '';
+  process.stdout.write('notices' in written ? `已写出告知发送结果文件 ${values.out}：${written.notices} 条，其中发送失败 ${written.failed} 条${signed}\n` : `已写出回盘文件 ${values.out}：${written.lines} 笔，其中失败 ${written.failed} 笔${signed}\n`);
+  return 0;
+}
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -162,25 +204,8 @@ async function main(argv: string[]): Promise<number> {
         return 1;
       }
     }
-    case 'bank-sim': {
-      const { values } = parseArgs({ args: rest, options: { in: { type: 'string' }, notices: { type: 'string' }, out: { type: 'string' }, 'fail-rate': { type: 'string', default: '0.02' }, seed: { type: 'string', default: '1' } } });
-      if ((!values.in && !values.notices) || !values.out) {
-        process.stderr.write('用法：ykt bank-sim --in 代发文件 --out 回盘文件 [--fail-rate 0.02] [--seed 1]\n      ykt bank-sim --notices 告知文件 --out 发送结果文件 [--fail-rate 0.02] [--seed 1]\n');
-        return 2;
-      }
-      const { simulateNoticeConfirmations, simulateResults } = await import('./modules/bank/simulator.ts');
-      if (values.notices) {
-        const confirmed = await simulateNoticeConfirmations(fs.readFileSync(values.notices), { failRate: Number(values['fail-rate']), seed: Number(values.seed) });
-        fs.writeFileSync(values.out, confirmed.csv);
-        process.stdout.write(`已写出告知发送结果文件 ${values.out}：${confirmed.notices} 条，其中发送失败 ${confirmed.failed} 条\n`);
-        return 0;
-      }
-      if (!values.in) return 2;
-      const result = await simulateResults(fs.readFileSync(values.in), { failRate: Number(values['fail-rate']), seed: Number(values.seed) });
-      fs.writeFileSync(values.out, result.csv);
-      process.stdout.write(`已写出回盘文件 ${values.out}：${result.lines} 笔，其中失败 ${result.failed} 笔\n`);
-      return 0;
-    }
+    case 'bank-sim':
+      return bankSim(rest);
     case 'migrate-to-postgres':
       return migrateToPostgres(rest);
     case 'rotate-key':

@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createDb } from '../../src/core/db.ts';
+import { parsePublicKey, parseSignature, sealFor, verifySignature } from '../../src/core/signing.ts';
 import { TEST_SECRET } from '../factories.ts';
 import { ykt } from './ykt.ts';
 
@@ -121,6 +122,32 @@ describe('the ykt command', () => {
     ykt(['bank-sim', '--in', 'docs/samples/payout-sample.csv', '--out', again, '--fail-rate', '0.5', '--seed', '3']);
     expect(fs.readFileSync(again).equals(fs.readFileSync(out))).toBe(true);
     expect(ykt(['bank-sim', '--in', 'docs/samples/payout-sample.csv']).code).toBe(2);
+  });
+
+  it('plays a bank with its own SM2 key (bank-sim --new-key, --key): opens a file encrypted for it and signs what it writes, as OpenSSL checks', () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ykt-cli-'));
+    const keyFile = path.join(dir, 'bank.pem');
+    const made = ykt(['bank-sim', '--new-key', keyFile]);
+    expect(made.code).toBe(0);
+    const publicPem = /-----BEGIN PUBLIC KEY-----[\s\S]+-----END PUBLIC KEY-----\n/.exec(made.out)![0];
+    const parsed = parsePublicKey(publicPem);
+    if (!parsed.ok) throw new Error(parsed.message);
+    const payout = fs.readFileSync('docs/samples/payout-sample.csv');
+    const encrypted = path.join(dir, 'payout.csv.enc');
+    fs.writeFileSync(encrypted, sealFor(parsed.publicKey, payout));
+    const out = path.join(dir, 'results.csv');
+    expect(ykt(['bank-sim', '--in', encrypted, '--out', out]).code).toBe(2);
+    const res = ykt(['bank-sim', '--in', encrypted, '--out', out, '--key', keyFile]);
+    expect(res.code).toBe(0);
+    expect(res.out).toContain('签名');
+    const sig = parseSignature(fs.readFileSync(`${out}.sig`))!;
+    expect(verifySignature(fs.readFileSync(out), sig.signature, parsed.publicKey)).toBe(true);
+    if (spawnSync('openssl', ['version']).status === 0) {
+      fs.writeFileSync(path.join(dir, 'pub.pem'), publicPem);
+      fs.writeFileSync(path.join(dir, 'sig.der'), Buffer.from(sig.signature, 'hex'));
+      const checked = spawnSync('openssl', ['dgst', '-sm3', '-verify', 'pub.pem', '-sigopt', 'distid:1234567812345678', '-signature', 'sig.der', out], { cwd: dir, encoding: 'utf8' });
+      expect(checked.stdout).toContain('Verified OK');
+    }
   });
 
   it('answers a notice file with the bank\'s confirmation file (bank-sim --notices)', () => {

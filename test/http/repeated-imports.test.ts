@@ -122,7 +122,7 @@ describe(`the same file sent four times at once is imported once (${TEST_DB})`, 
 
     const client = await apiClient(t, 'bank', round.bank_org_id);
     const next = lines.slice(10, 15).map((l) => ({ ref: `R${round.id}-${l.id}`, amountFen: l.amount_fen, result: 'paid' }));
-    await fourAtOnce(() => postResults(t!.core, client, round.id, next));
+    await fourAtOnce(() => postResults(t!.core, client, round.id, next, { raw: Buffer.from(JSON.stringify({ results: next })), signature: null }));
     expect(await t.core.db('bank_result_file').where({ round_id: round.id }).count({ n: '*' })).toEqual([{ n: 2 }]);
     expect(await t.core.db('bank_line_result').where({ round_id: round.id }).count({ n: '*' })).toEqual([{ n: 15 }]);
     expect(await t.core.db('core_audit').where({ action: 'bank.results.import', object_id: String(round.id) }).count({ n: '*' })).toEqual([{ n: 2 }]);

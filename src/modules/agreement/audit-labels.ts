@@ -41,6 +41,10 @@ export const agreementAuditVocabulary: AuditVocabulary = {
       label: '登记代发银行违约',
       sentence: (s) => clauses(`${s.text('occurredOn')} ${s.text('what')}`, `处理：${s.text('measure')}`),
     },
+    'agreement.bank_key': {
+      label: '登记银行公钥与签名、加密要求',
+      sentence: (s) => changes(s.part('before'), s.part('after'), { key: '银行公钥指纹', requireBankSignature: '要求银行签名', encryptFiles: '加密代发文件' }) || '内容未改变',
+    },
     'agreement.account.seal': {
       label: '加密保存资金清算账号',
       sentence: (s) => `服务启动时将 ${s.count('agreements')} 份代发协议此前明文保存的资金清算账号改为加密保存`,

@@ -6,10 +6,11 @@ import type { FieldCrypto } from '../../core/crypto.ts';
 import { isBusinessDate } from '../../core/dates.ts';
 import { type Tx, inTransaction, insertReturningId, nowIso } from '../../core/db.ts';
 import { ConflictError, NotFoundError, ValidationError } from '../../core/errors.ts';
+import { fingerprintOf, parsePublicKey } from '../../core/signing.ts';
 import { NOTICE_CHANNELS, PROCUREMENT_METHODS } from './model.ts';
 import { type AgreementAction, can } from './policy.ts';
-import { type AgreementRow, countyOf, findAgreement } from './queries.ts';
-import type { AgreementEdit, AgreementExtension, AgreementInput, AgreementTermination, BreachInput } from './schemas.ts';
+import { type AgreementRow, bankKeysOf, countyOf, findAgreement } from './queries.ts';
+import type { AgreementEdit, AgreementExtension, AgreementInput, AgreementTermination, BankKeyInput, BreachInput } from './schemas.ts';
 
 /** How a settlement account number is stored: encrypted like a payee's account, with its last four digits for pages. */
 export function sealedSettlementAccount(crypto: FieldCrypto, accountNo: string) {
@@ -172,5 +173,39 @@ export async function recordBreach(core: Core, actor: Actor, id: number, input: 
   await inTransaction(core.db, async (trx) => {
     await trx('agreement_breach').insert({ agreement_id: id, occurred_on: input.breachOn, description: input.breachWhat, measure: input.breachMeasure, recorded_by: actor.userId, recorded_at: nowIso() });
     await recordAudit(trx, actor, { action: 'agreement.breach', objectType: 'agreement', objectId: id, summary: { occurredOn: input.breachOn, what: input.breachWhat, measure: input.breachMeasure } });
+  });
+}
+
+/**
+ * The finance section records the bank's SM2 public key on its agreement (as the bank gives it, PEM or hex; its
+ * fingerprint is shown to compare with the bank's written notice) and what the agreement makes of it: the bank's
+ * signature required on its result files and answers, the files given it encrypted for it. A new key retires the
+ * one in use, which stays listed. Either requirement needs a key. Audited with the fingerprints and terms before
+ * and after.
+ */
+export async function setBankKey(core: Core, actor: Actor, id: number, input: BankKeyInput): Promise<void> {
+  const agreement = await agreementFor(core, actor, id, 'set_bank_key');
+  const [current] = (await bankKeysOf(core.db, id)).filter((k) => k.retiredAt === null);
+  let publicKey: string | null = null;
+  if (input.bankPublicKey) {
+    const parsed = parsePublicKey(input.bankPublicKey);
+    if (!parsed.ok) throw new ValidationError({ bankPublicKey: parsed.message });
+    if (parsed.publicKey !== current?.publicKey) publicKey = parsed.publicKey;
+  }
+  if ((input.requireBankSignature || input.encryptFiles) && !publicKey && !current) throw new ValidationError({ bankPublicKey: '要求银行签名或加密代发文件，须先登记银行的 SM2 公钥' });
+  const terms = (fingerprint: string | null, signature: boolean, encrypt: boolean) => ({ key: fingerprint ?? '未登记', requireBankSignature: signature ? '是' : '否', encryptFiles: encrypt ? '是' : '否' });
+  await inTransaction(core.db, async (trx) => {
+    const at = nowIso();
+    await bumpVersion(trx, id, input.version, { require_bank_signature: input.requireBankSignature, encrypt_files: input.encryptFiles });
+    if (publicKey) {
+      await trx('agreement_bank_key').where({ agreement_id: id, in_use: 1 }).update({ in_use: null, retired_at: at });
+      await trx('agreement_bank_key').insert({ agreement_id: id, public_key: publicKey, fingerprint: fingerprintOf(publicKey), in_use: 1, recorded_by: actor.userId, recorded_at: at });
+    }
+    await recordAudit(trx, actor, {
+      action: 'agreement.bank_key',
+      objectType: 'agreement',
+      objectId: id,
+      summary: { before: terms(current?.fingerprint ?? null, agreement.require_bank_signature, agreement.encrypt_files), after: terms(publicKey ? fingerprintOf(publicKey) : (current?.fingerprint ?? null), input.requireBankSignature, input.encryptFiles) },
+    });
   });
 }

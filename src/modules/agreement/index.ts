@@ -14,7 +14,7 @@ import { agreementMove } from './move.ts';
  * that serve a township, and transfers resent money to that account too. Other modules use only what this file
  * exports.
  */
-export { type AgreementRow, agreementInForce, banksServing, noticeChannelOf, settlementAccountNumber } from './queries.ts';
+export { type AgreementRow, type BankKeyTerms, agreementInForce, bankKeyTerms, banksServing, checkBankSignature, encryptionKeyOf, noticeChannelOf, settlementAccountNumber } from './queries.ts';
 export { NOTICE_CHANNELS, type NoticeChannel } from './model.ts';
 export { sealSettlementAccounts, sealedSettlementAccount } from './commands.ts';
 

@@ -7,5 +7,7 @@ export const agreementMove: ModuleMove = {
     agreement_township: { refs: { agreement_id: 'agreement_contract', township_id: 'core_region' } },
     agreement_breach: { refs: { agreement_id: 'agreement_contract', recorded_by: 'core_user' } },
     agreement_extension: { refs: { agreement_id: 'agreement_contract', recorded_by: 'core_user' } },
+    // public_key is the bank's SM2 public key (hex), not an id: kept as it is.
+    agreement_bank_key: { refs: { agreement_id: 'agreement_contract', recorded_by: 'core_user' }, text: { public_key: (value) => value } },
   },
 };

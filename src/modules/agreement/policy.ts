@@ -19,6 +19,7 @@ interface AgreementResources {
   extend: AgreementResource;
   terminate: AgreementResource;
   record_breach: AgreementResource;
+  set_bank_key: AgreementResource;
 }
 export type AgreementAction = keyof AgreementResources;
 
@@ -44,6 +45,7 @@ const RULES: { [A in AgreementAction]: (actor: Actor, resource: AgreementResourc
   extend: (actor, a) => firstRefusal(() => financeOfCounty(actor, a.county_id), () => notTerminated(a)),
   terminate: (actor, a) => firstRefusal(() => financeOfCounty(actor, a.county_id), () => notTerminated(a)),
   record_breach: (actor, a) => financeOfCounty(actor, a.county_id),
+  set_bank_key: (actor, a) => firstRefusal(() => financeOfCounty(actor, a.county_id), () => notTerminated(a)),
 };
 
 export function can<A extends AgreementAction>(actor: Actor, action: A, resource: AgreementResources[A]): Decision {

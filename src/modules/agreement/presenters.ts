@@ -2,7 +2,7 @@ import type { Actor } from '../../core/auth/roles.ts';
 import { businessDate } from '../../core/dates.ts';
 import { AGREEMENT_TERMS, NOTICE_CHANNELS, PROCUREMENT_METHODS, agreementStateLabel } from './model.ts';
 import { can } from './policy.ts';
-import type { AgreementRow } from './queries.ts';
+import type { AgreementRow, BankKey } from './queries.ts';
 
 const procurementLabel = (code: string | null) => (code ? (PROCUREMENT_METHODS[code as keyof typeof PROCUREMENT_METHODS] ?? code) : '');
 
@@ -26,6 +26,7 @@ export function presentAgreement(a: AgreementRow, today = businessDate()) {
       { label: AGREEMENT_TERMS.termWithdrawal, text: a.term_withdrawal ?? '' },
       { label: AGREEMENT_TERMS.termDataSecurity, text: a.term_data_security ?? '' },
     ],
+    fileSecurity: [a.require_bank_signature ? '回盘文件和银行回复须附银行的 SM2 签名' : '不要求银行签名', a.encrypt_files ? '代发文件和开卡名单加密后交给银行' : '代发文件不加密'].join('；'),
     terminated: a.terminated_on ? { on: a.terminated_on, reason: a.termination_reason ?? '' } : null,
     version: a.version,
   };
@@ -56,8 +57,19 @@ export function presentAgreementPermissions(actor: Actor, a: AgreementRow) {
     extend: can(actor, 'extend', a).ok,
     terminate: can(actor, 'terminate', a).ok,
     recordBreach: can(actor, 'record_breach', a).ok,
+    setBankKey: can(actor, 'set_bank_key', a).ok,
   };
 }
 
 export const procurementOptions = Object.entries(PROCUREMENT_METHODS).map(([value, label]) => ({ value, label }));
 export const noticeChannelOptions = Object.entries(NOTICE_CHANNELS).map(([value, label]) => ({ value, label }));
+
+/** A bank key as the agreement's page lists it: the fingerprint to compare with the bank's notice, and its state. */
+export function presentBankKey(k: BankKey) {
+  return { fingerprint: k.fingerprint, recordedAt: k.recordedAt, state: k.retiredAt ? `${k.retiredAt.slice(0, 10)} 起停用（此前验过的签名仍可核对）` : '使用中' };
+}
+
+/** The bank key form as it starts: the requirements recorded now, the key left empty (kept unless replaced). */
+export function bankKeyValues(a: AgreementRow) {
+  return { bankPublicKey: '', requireBankSignature: a.require_bank_signature ? 'on' : '', encryptFiles: a.encrypt_files ? 'on' : '' };
+}

@@ -1,4 +1,5 @@
 import type { FieldCrypto } from '../../core/crypto.ts';
+import { parseSignature, verifySignature } from '../../core/signing.ts';
 import { businessDate } from '../../core/dates.ts';
 import type { Conn } from '../../core/db.ts';
 import { type Region, findRegion, inTreeOrder, regionLineage } from '../../core/regions.ts';
@@ -32,6 +33,10 @@ export interface AgreementRow {
   term_withdrawal: string | null;
   term_data_security: string | null;
   data_security_pledged: boolean;
+  /** The bank must sign its result files and answers with the key on this agreement (agreement_bank_key). */
+  require_bank_signature: boolean;
+  /** The files given the bank are encrypted for its key (docs/signature-format.md). */
+  encrypt_files: boolean;
   /** The day from which a terminated agreement no longer applies, and why it was terminated. */
   terminated_on: string | null;
   termination_reason: string | null;
@@ -45,7 +50,7 @@ export async function countyOf(db: Conn, regionId: number): Promise<Region | und
   return region ? (await regionLineage(db, region)).find((r) => r.level === 'county') : undefined;
 }
 
-const AGREEMENT_COLUMNS = ['id', 'county_id', 'bank_org_id', 'branch', 'agreement_no', 'starts_on', 'ends_on', 'settlement_account_name', 'settlement_account_enc', 'settlement_account_last4', 'free_sms', 'notice_channel', 'free_withdrawal', 'version', 'procurement_project_no', 'procurement_method', 'term_payment', 'term_notice', 'term_withdrawal', 'term_data_security', 'data_security_pledged', 'terminated_on', 'termination_reason'];
+const AGREEMENT_COLUMNS = ['id', 'county_id', 'bank_org_id', 'branch', 'agreement_no', 'starts_on', 'ends_on', 'settlement_account_name', 'settlement_account_enc', 'settlement_account_last4', 'free_sms', 'notice_channel', 'free_withdrawal', 'version', 'procurement_project_no', 'procurement_method', 'term_payment', 'term_notice', 'term_withdrawal', 'term_data_security', 'data_security_pledged', 'require_bank_signature', 'encrypt_files', 'terminated_on', 'termination_reason'];
 
 /**
  * The full settlement account number of an agreement, for the treasury's transfer to it (which must go to exactly
@@ -72,7 +77,7 @@ async function withTownships(db: Conn, rows: AgreementRow[]): Promise<AgreementR
     : [];
   return rows.map((r: AgreementRow) => {
     const mine = served.filter((s) => s.agreement_id === r.id);
-    return { ...r, free_sms: Boolean(r.free_sms), free_withdrawal: Boolean(r.free_withdrawal), data_security_pledged: Boolean(r.data_security_pledged), townships: mine.map((s) => s.name), township_ids: mine.map((s) => s.township_id) };
+    return { ...r, free_sms: Boolean(r.free_sms), free_withdrawal: Boolean(r.free_withdrawal), data_security_pledged: Boolean(r.data_security_pledged), require_bank_signature: Boolean(r.require_bank_signature), encrypt_files: Boolean(r.encrypt_files), townships: mine.map((s) => s.name), township_ids: mine.map((s) => s.township_id) };
   });
 }
 
@@ -136,4 +141,71 @@ export async function noticeChannelOf(db: Conn, input: { countyId: number; bankO
     .select('id', 'notice_channel', 'starts_on', 'ends_on', 'terminated_on');
   const agreement = rows.find((a) => inForceOn(a, input.on));
   return agreement ? { agreementId: agreement.id, channel: agreement.notice_channel as NoticeChannel } : null;
+}
+
+/** A bank's SM2 public key recorded on an agreement. */
+export interface BankKey {
+  fingerprint: string;
+  /** The uncompressed point, 04 ‖ x ‖ y, hex. */
+  publicKey: string;
+  recordedAt: string;
+  /** Set once replaced: what was accepted under it can still be checked with it. */
+  retiredAt: string | null;
+}
+
+/** The bank keys recorded on an agreement, the one in use first, then newest first. */
+export async function bankKeysOf(db: Conn, agreementId: number): Promise<BankKey[]> {
+  const rows: { fingerprint: string; public_key: string; recorded_at: string; retired_at: string | null }[] = await db('agreement_bank_key').where({ agreement_id: agreementId }).orderByRaw('in_use is null').orderBy('id', 'desc').select('fingerprint', 'public_key', 'recorded_at', 'retired_at');
+  return rows.map((r) => ({ fingerprint: r.fingerprint, publicKey: r.public_key, recordedAt: new Date(r.recorded_at).toISOString(), retiredAt: r.retired_at ? new Date(r.retired_at).toISOString() : null }));
+}
+
+/** What a bank's agreement in force on a day says of signatures and encryption, with the bank's key in use. */
+export interface BankKeyTerms {
+  agreementId: number;
+  agreementNo: string;
+  requireSignature: boolean;
+  encryptFiles: boolean;
+  key: { fingerprint: string; publicKey: string } | null;
+}
+
+/**
+ * The signature and encryption terms of the bank's agreement in force in a county on a day (the most recent if
+ * several are), or null when none is in force: then nothing is required and nothing encrypted.
+ */
+export async function bankKeyTerms(db: Conn, input: { countyId: number; bankOrgId: number; on: string }): Promise<BankKeyTerms | null> {
+  const rows: { id: number; agreement_no: string; require_bank_signature: boolean | number; encrypt_files: boolean | number; starts_on: string; ends_on: string; terminated_on: string | null }[] = await db('agreement_contract')
+    .where({ county_id: input.countyId, bank_org_id: input.bankOrgId })
+    .orderBy('starts_on', 'desc')
+    .select('id', 'agreement_no', 'require_bank_signature', 'encrypt_files', 'starts_on', 'ends_on', 'terminated_on');
+  const agreement = rows.find((a) => inForceOn(a, input.on));
+  if (!agreement) return null;
+  const key: { fingerprint: string; public_key: string } | undefined = await db('agreement_bank_key').where({ agreement_id: agreement.id, in_use: 1 }).first('fingerprint', 'public_key');
+  return {
+    agreementId: agreement.id,
+    agreementNo: agreement.agreement_no,
+    requireSignature: Boolean(agreement.require_bank_signature),
+    encryptFiles: Boolean(agreement.encrypt_files),
+    key: key ? { fingerprint: key.fingerprint, publicKey: key.public_key } : null,
+  };
+}
+
+/** The bank's public key the files given it are encrypted for, or null: its agreement does not ask for it. */
+export function encryptionKeyOf(terms: BankKeyTerms | null): string | null {
+  return terms?.encryptFiles && terms.key ? terms.key.publicKey : null;
+}
+
+/**
+ * The bank's signature on a file or a request body it sends, checked against the key on its agreement: required
+ * when the agreement says so; a signature given unasked is checked too (a wrong one is never let pass). Returns
+ * what to keep with the upload (null: not signed), or the refusal in Chinese. `what` names the upload (回盘文件 …).
+ */
+export function checkBankSignature(terms: BankKeyTerms | null, data: Buffer, signature: Buffer | string | null, what: string): { ok: true; signed: { signature: string; key: string } | null } | { ok: false; message: string } {
+  const given = signature === null || signature.length === 0 ? null : parseSignature(signature);
+  if (signature !== null && signature.length > 0 && !given) return { ok: false, message: '签名文件的格式不对：应为平台签名格式的 .sig 文件（含 signature= 行）、十六进制或 DER 编码的 SM2 签名' };
+  if (!terms?.key) return terms?.requireSignature ? { ok: false, message: `代发协议（${terms.agreementNo}）要求签名，但尚未登记银行的签名公钥：请联系县财政局登记后再上传` } : { ok: true, signed: null };
+  if (!given) return terms.requireSignature ? { ok: false, message: `代发协议（${terms.agreementNo}）要求${what}附银行的 SM2 签名：请同时提供签名` } : { ok: true, signed: null };
+  const key = terms.key;
+  if (given.key && given.key !== key.fingerprint) return { ok: false, message: `签名所用公钥（指纹 ${given.key.slice(0, 16)}…）不是代发协议（${terms.agreementNo}）登记的银行公钥（指纹 ${key.fingerprint.slice(0, 16)}…）` };
+  if (!verifySignature(data, given.signature, key.publicKey)) return { ok: false, message: `签名与${what}不符，或不是用代发协议（${terms.agreementNo}）登记的银行公钥（指纹 ${key.fingerprint.slice(0, 16)}…）签的：${what}可能被改动过，未导入` };
+  return { ok: true, signed: { signature: given.signature, key: key.fingerprint } };
 }

@@ -4,14 +4,14 @@ import type { Actor } from '../../core/auth/roles.ts';
 import { NotFoundError } from '../../core/errors.ts';
 import { parseId, validate } from '../../core/http/validate.ts';
 import type { Web } from '../../core/web/web.ts';
-import { editAgreement, extendAgreement, recordAgreement, recordBreach, terminateAgreement } from './commands.ts';
+import { editAgreement, extendAgreement, recordAgreement, recordBreach, setBankKey, terminateAgreement } from './commands.ts';
 import { can } from './policy.ts';
-import { editValues, noticeChannelOptions, presentAgreement, presentAgreementPermissions, procurementOptions } from './presenters.ts';
-import { countyOf, findAgreement, listAgreements, listBreaches, listExtensions, recordingChoices } from './queries.ts';
-import { agreementEditSchema, agreementExtendSchema, agreementSchema, agreementTerminateSchema, breachSchema } from './schemas.ts';
+import { bankKeyValues, editValues, noticeChannelOptions, presentAgreement, presentAgreementPermissions, presentBankKey, procurementOptions } from './presenters.ts';
+import { bankKeysOf, countyOf, findAgreement, listAgreements, listBreaches, listExtensions, recordingChoices } from './queries.ts';
+import { agreementEditSchema, agreementExtendSchema, agreementSchema, agreementTerminateSchema, bankKeySchema, breachSchema } from './schemas.ts';
 
 /** The forms of an agreement's page, each with its own errors and typed values (`<form>Errors`, `<form>Values`). */
-type AgreementForm = 'edit' | 'extend' | 'terminate' | 'breach';
+type AgreementForm = 'edit' | 'extend' | 'terminate' | 'breach' | 'bankKey';
 
 /** formStep's refusal (errors, values, conflict) addressed to one form of the page. */
 const toForm = (form: AgreementForm, extra: Record<string, unknown>) => {
@@ -69,6 +69,8 @@ export function agreementRoutes(router: Router, web: Web): void {
         procurementMethods: procurementOptions,
         noticeChannels: noticeChannelOptions,
         editValues: editValues(agreement),
+        bankKeys: (await bankKeysOf(db, agreement.id)).map(presentBankKey),
+        bankKeyValues: bankKeyValues(agreement),
         ...extra,
       },
       status,
@@ -96,6 +98,7 @@ export function agreementRoutes(router: Router, web: Web): void {
     { path: 'edit', form: 'edit', run: async (actor, id, body) => (await editAgreement(web.core, actor, id, validate(agreementEditSchema, body)), '代发协议条款已修改') },
     { path: 'extend', form: 'extend', run: async (actor, id, body) => (await extendAgreement(web.core, actor, id, validate(agreementExtendSchema, body)), '代发协议已延期') },
     { path: 'terminate', form: 'terminate', run: async (actor, id, body) => (await terminateAgreement(web.core, actor, id, validate(agreementTerminateSchema, body)), '代发协议已终止') },
+    { path: 'bank-key', form: 'bankKey', run: async (actor, id, body) => (await setBankKey(web.core, actor, id, validate(bankKeySchema, body)), '银行公钥与签名、加密要求已保存') },
     { path: 'breaches', form: 'breach', run: async (actor, id, body) => (await recordBreach(web.core, actor, id, validate(breachSchema, body)), '违约记录已登记') },
   ];
   for (const step of steps) {

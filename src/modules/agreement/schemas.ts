@@ -77,3 +77,15 @@ export const breachSchema = z.object({
   breachMeasure: reason('处理措施或违约责任'),
 });
 export type BreachInput = z.infer<typeof breachSchema>;
+
+/**
+ * The bank's SM2 public key and what the agreement makes of it (Liaoning 三(二)2): its signature required on result
+ * files and answers, files encrypted for it. The key may be left empty to keep the one recorded.
+ */
+export const bankKeySchema = z.object({
+  version,
+  bankPublicKey: z.string().trim().max(2000, { error: '公钥过长：请粘贴 PEM 或 130 位十六进制公钥' }).optional().default(''),
+  requireBankSignature: checkbox,
+  encryptFiles: checkbox,
+});
+export type BankKeyInput = z.infer<typeof bankKeySchema>;

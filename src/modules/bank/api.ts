@@ -3,7 +3,8 @@ import { ApiRefusal, apiClient, errorResponses, importResponses, jsonBody, jsonR
 import type { Core } from '../../core/context.ts';
 import { ValidationError } from '../../core/errors.ts';
 import { requireId, validate } from '../../core/http/validate.ts';
-import { bankRounds, payoutFile, payoutHeaders } from './commands.ts';
+import { bankRounds, delivered, payoutFile, payoutHeaders } from './commands.ts';
+import { signatureHeader, signedBody, signedRequest } from './signed-api.ts';
 import { payoutQuerySchema } from './schemas.ts';
 import { PAYOUT_FORMATS } from './payout.ts';
 import { supplementsOf } from './queries.ts';
@@ -33,15 +34,17 @@ export function bankApi(core: Core) {
         const roundId = requireId(ctx.params.roundId, '发放批次');
         const payout = await payoutFile(core, { client: apiClient(ctx) }, roundId, String(ctx.query.format ?? 'csv'), validate(payoutQuerySchema, ctx.query).supplement);
         ctx.set(payoutHeaders(payout));
-        ctx.set('Content-Disposition', `attachment; filename*=UTF-8''${encodeURIComponent(payout.fileName)}`);
-        ctx.type = payout.contentType;
-        ctx.body = payout.body;
+        const out = delivered(payout, payout.encryptFor);
+        if (out.encryptedFor) ctx.set({ 'X-Encryption': 'SM4-CBC', 'X-Encryption-Key-Id': out.encryptedFor });
+        ctx.set('Content-Disposition', `attachment; filename*=UTF-8''${encodeURIComponent(out.fileName)}`);
+        ctx.type = out.contentType;
+        ctx.body = out.body;
       });
       router.post('/payouts/:roundId/results', async (ctx) => {
         const roundId = requireId(ctx.params.roundId, '发放批次');
         const body = (ctx.request.body ?? {}) as { results?: unknown };
         if (!Array.isArray(body.results) || body.results.length === 0) throw new ValidationError({ results: '应为非空数组' });
-        const outcome = await postResults(core, apiClient(ctx), roundId, body.results);
+        const outcome = await signedRequest(() => postResults(core, apiClient(ctx), roundId, body.results as never[], signedBody(ctx)));
         if (!outcome.ok) throw new ApiRefusal(rowErrors(outcome.errors, RESULT_PROPERTIES));
         ctx.status = outcome.repeated ? 200 : 201;
         ctx.body = outcome;
@@ -88,7 +91,7 @@ export function bankApi(core: Core) {
           operationId: 'getPayoutFile',
           tags: ['bank'],
           summary: '下载代发文件',
-          description: '与页面下载的文件相同（按下达时间生成，每次下载内容一致）；响应头 X-Checksum-SM3 为文件的 SM3 校验值，X-Signature-SM2 为平台的 SM2 签名。格式说明：/help/formats/payout-file-format。每次下载记入审计日志。',
+          description: '与页面下载的文件相同（按下达时间生成，每次下载内容一致）；响应头 X-Checksum-SM3 为文件的 SM3 校验值，X-Signature-SM2 为平台的 SM2 签名。代发协议约定加密时，响应体为以银行公钥加密的数字信封（application/octet-stream，响应头 X-Encryption），校验值和签名对应解密后的文件。格式说明：/help/formats/payout-file-format、/help/formats/signature-format。每次下载记入审计日志。',
           parameters: [
             roundIdParameter,
             { name: 'format', in: 'query', required: false, schema: { type: 'string', enum: PAYOUT_FORMATS.map((f) => f.code), default: 'csv' } },
@@ -98,11 +101,13 @@ export function bankApi(core: Core) {
             '200': {
               description: '代发文件（附件）',
               headers: {
-                'X-Checksum-SM3': { description: '文件的 SM3 校验值（64 位十六进制）', schema: { type: 'string', pattern: '^[0-9a-f]{64}$' } },
-                'X-Signature-SM2': { description: '平台对文件的 SM2 签名（SM3 杂凑，用户标识 1234567812345678，DER 编码，十六进制）；格式见 /help/formats/signature-format', schema: { type: 'string', pattern: '^30[0-9a-f]+$' } },
-                'X-Signature-Key': { description: '签名公钥的指纹（公钥的 SM3，十六进制）', schema: { type: 'string', pattern: '^[0-9a-f]{64}$' } },
+                'X-Checksum-SM3': { required: true, description: '文件的 SM3 校验值（64 位十六进制）', schema: { type: 'string', pattern: '^[0-9a-f]{64}$' } },
+                'X-Signature-SM2': { required: true, description: '平台对文件的 SM2 签名（SM3 杂凑，用户标识 1234567812345678，DER 编码，十六进制）；格式见 /help/formats/signature-format', schema: { type: 'string', pattern: '^30[0-9a-f]+$' } },
+                'X-Signature-Key': { required: true, description: '签名公钥的指纹（公钥的 SM3，十六进制）', schema: { type: 'string', pattern: '^[0-9a-f]{64}$' } },
+                'X-Encryption': { description: '加密时：SM4-CBC（数字信封，见 /help/formats/signature-format）；不加密时无此响应头', schema: { type: 'string', enum: ['SM4-CBC'] } },
+                'X-Encryption-Key-Id': { description: '加密时：所用银行公钥的指纹（公钥的 SM3，十六进制）', schema: { type: 'string', pattern: '^[0-9a-f]{64}$' } },
               },
-              content: Object.fromEntries([...new Set(PAYOUT_FORMATS.map((f) => f.contentType))].map((type) => [type, { schema: { type: 'string', contentMediaType: type } }])),
+              content: Object.fromEntries([...new Set([...PAYOUT_FORMATS.map((f) => f.contentType), 'application/octet-stream'])].map((type) => [type, { schema: { type: 'string', contentMediaType: type } }])),
             },
             ...errorResponses(401, 403, 404, 409, 422),
           },
@@ -113,8 +118,8 @@ export function bankApi(core: Core) {
           operationId: 'postPayoutResults',
           tags: ['bank'],
           summary: '提交回盘结果',
-          description: '与上传回盘文件的规则相同（格式说明：/help/formats/result-file-format）：整批检查，有一条不符则整批不导入，可分次提交，同一批结果重复提交不做任何更改。资金拨付到本机构后才能提交。',
-          parameters: [roundIdParameter],
+          description: '与上传回盘文件的规则相同（格式说明：/help/formats/result-file-format）：整批检查，有一条不符则整批不导入，可分次提交，同一批结果重复提交不做任何更改。资金拨付到本机构后才能提交。代发协议要求银行签名时，须在 X-Signature-SM2 中给出对请求体的签名。',
+          parameters: [roundIdParameter, signatureHeader],
           requestBody: jsonBody({
             type: 'object',
             required: ['results'],

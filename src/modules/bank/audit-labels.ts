@@ -26,11 +26,11 @@ export const bankAuditVocabulary: AuditVocabulary = {
   actions: {
     'bank.payout.download': {
       label: '下载代发文件',
-      sentence: (s) => clauses(`${s.choice('format', FORMAT_LABELS)}格式${s.has('supplement') ? `，第 ${s.text('supplement')} 个补充代发文件` : ''}`, `${s.count('lines')} 笔，${s.yuan('totalFen')}`),
+      sentence: (s) => clauses(`${s.choice('format', FORMAT_LABELS)}格式${s.has('supplement') ? `，第 ${s.text('supplement')} 个补充代发文件` : ''}`, `${s.count('lines')} 笔，${s.yuan('totalFen')}`, s.has('encryptedFor') && `以银行公钥 ${s.text('encryptedFor').slice(0, 16)}… 加密`),
     },
     'bank.results.import': {
       label: '导入银行回盘',
-      sentence: (s) => clauses(`“${s.text('file')}”${s.count('rows')} 行`, `到账 ${s.count('paid')} 笔`, `失败 ${s.count('failed')} 笔`, s.count('unchanged') > 0 && `此前已导入 ${s.count('unchanged')} 笔`),
+      sentence: (s) => clauses(`“${s.text('file')}”${s.count('rows')} 行`, `到账 ${s.count('paid')} 笔`, `失败 ${s.count('failed')} 笔`, s.count('unchanged') > 0 && `此前已导入 ${s.count('unchanged')} 笔`, s.has('signedBy') && `银行签名已验（公钥 ${s.text('signedBy').slice(0, 16)}…）`),
     },
     ...Object.fromEntries(Object.entries(FAILURE_TRANSITIONS).map(([action, t]) => [`bank.failure.${action}`, failureStep(t.label)])),
     // A reissue request's verification is written apart from the correction's (failures.ts).
@@ -70,8 +70,8 @@ export const bankAuditVocabulary: AuditVocabulary = {
       sentence: (s) => clauses(`无发放账户 ${s.count('noAccount')} 人`, `挂失补卡 ${s.count('lostCard')} 人`, s.count('notOnCard') > 0 && `未使用社保卡发放、申请办理社保卡 ${s.count('notOnCard')} 人`),
     },
     'bank.not_on_card.export': exportAuditAction('导出未使用社保卡发放人员名单'),
-    'bank.card_request.download': { label: '下载开卡名单', sentence: (s) => `${s.count('lines')} 人（含完整身份证号）` },
-    'bank.card_request.answer': { label: '上传开卡结果', sentence: (s) => clauses(`“${s.text('file')}”`, `已开卡 ${s.count('opened')} 人`, `未开卡 ${s.count('notOpened')} 人`) },
+    'bank.card_request.download': { label: '下载开卡名单', sentence: (s) => clauses(`${s.count('lines')} 人（含完整身份证号）`, s.has('encryptedFor') && `以银行公钥 ${s.text('encryptedFor').slice(0, 16)}… 加密`) },
+    'bank.card_request.answer': { label: '上传开卡结果', sentence: (s) => clauses(`“${s.text('file')}”`, `已开卡 ${s.count('opened')} 人`, `未开卡 ${s.count('notOpened')} 人`, s.has('signedBy') && `银行签名已验（公钥 ${s.text('signedBy').slice(0, 16)}…）`) },
     'bank.receipt.upload': { label: '上传发放完成回执', sentence: (s) => `“${s.text('file')}”` },
     'bank.notices.fetch': {
       label: '获取补贴发放告知',
@@ -79,7 +79,7 @@ export const bankAuditVocabulary: AuditVocabulary = {
     },
     'bank.notices.confirm': {
       label: '回传告知发送结果',
-      sentence: (s) => clauses(`经${s.choice('channel', NOTICE_CHANNEL_LABELS)}“${s.text('file')}”${s.count('rows')} 行`, `已发送 ${s.count('sent')} 条`, `失败 ${s.count('failed')} 条`, s.count('unchanged') > 0 && `此前已回传 ${s.count('unchanged')} 条`),
+      sentence: (s) => clauses(`经${s.choice('channel', NOTICE_CHANNEL_LABELS)}“${s.text('file')}”${s.count('rows')} 行`, `已发送 ${s.count('sent')} 条`, `失败 ${s.count('failed')} 条`, s.count('unchanged') > 0 && `此前已回传 ${s.count('unchanged')} 条`, s.has('signedBy') && `银行签名已验（公钥 ${s.text('signedBy').slice(0, 16)}…）`),
     },
   },
   objects: {

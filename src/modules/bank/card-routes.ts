@@ -4,6 +4,7 @@ import type { Actor } from '../../core/auth/roles.ts';
 import { ConflictError, ValidationError } from '../../core/errors.ts';
 import { uploadedFile } from '../../core/http/upload.ts';
 import { parseId, requireId } from '../../core/http/validate.ts';
+import { signatureFile } from '../../core/signing.ts';
 import type { Web } from '../../core/web/web.ts';
 import { NOT_ON_CARD_KIND_CHOICES, NOT_ON_CARD_REASON_CHOICES, type NotOnCardRow, defineNotOnCardList, notOnCardQuery, peopleWithoutAccount, presentNotOnCard } from '../beneficiary/index.ts';
 import { recordAudit } from '../../core/audit.ts';
@@ -13,8 +14,9 @@ import { chosen, describeFilters, listWorkbook } from '../../core/lists.ts';
 import { listRegionsInScope } from '../../core/regions.ts';
 import { banksServing } from '../agreement/index.ts';
 import { answerCardRequest, cardRequestFile, peopleAwaitingCard, sendCardRequest } from './cards.ts';
+import { SignatureRefusal, bankTermsToday, delivered } from './commands.ts';
 import { can } from './policy.ts';
-import { presentCardLine, presentCardRequest, presentCardRequestListRow, presentCardRequestPermissions } from './presenters.ts';
+import { presentCardLine, presentCardRequest, presentCardRequestListRow, presentCardRequestPermissions, presentFileTerms } from './presenters.ts';
 import { cardRequestInScope, cardRequestLines, listCardRequests } from './queries.ts';
 
 /** Card-opening requests (开卡申请): the station's list to the bank, the bank's download and answer. */
@@ -168,6 +170,7 @@ export function cardRoutes(router: Router, web: Web): void {
         request: presentCardRequest(request),
         lines: lines.map(presentCardLine),
         can: presentCardRequestPermissions(actor, request),
+        fileTerms: presentFileTerms(await bankTermsToday(web.core, request.bank_org_id, request.county_id)),
         ...extra,
       },
       status,
@@ -178,20 +181,28 @@ export function cardRoutes(router: Router, web: Web): void {
 
   router.get('/bank/card-requests/:id/list.xlsx', async (ctx) => {
     const file = await cardRequestFile(web.core, await reader(ctx), idParam(ctx));
-    web.sendFile(ctx, file.fileName, 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet', file.body);
+    const out = delivered({ fileName: file.fileName, contentType: 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet', body: file.body }, file.encryptFor);
+    web.sendFile(ctx, out.fileName, out.contentType, out.body);
+  });
+
+  // The deployment's signature of the list (docs/signature-format.md).
+  router.get('/bank/card-requests/:id/list.xlsx.sig', async (ctx) => {
+    const file = await cardRequestFile(web.core, await reader(ctx), idParam(ctx), { delivered: false });
+    web.sendFile(ctx, `${file.fileName}.sig`, 'text/plain; charset=utf-8', Buffer.from(signatureFile(file.signature, file.fileName)));
   });
 
   router.post('/bank/card-requests/:id/answer', async (ctx) => {
     const actor = await reader(ctx);
     const id = idParam(ctx);
     const upload = uploadedFile(ctx);
-    if (!upload) return requestPage(ctx, actor, id, { conflict: '请选择填好开卡结果的名单（.xlsx 或 .csv）' }, 422);
+    if (!upload) return requestPage(ctx, actor, id, { answerErrors: { file: '请选择填好开卡结果的名单（.xlsx 或 .csv）' } }, 422);
     try {
-      const outcome = await answerCardRequest(web.core, actor, id, upload);
+      const outcome = await answerCardRequest(web.core, actor, id, upload, uploadedFile(ctx, 'signature')?.buffer ?? null);
       if (!outcome.ok) return requestPage(ctx, actor, id, { refusal: await web.importRefusal(ctx, '开卡结果', upload.name, outcome.errors, outcome.report) }, 422);
       const message = outcome.repeated ? '该文件已上传过，本次没有做任何更改' : `开卡结果已导入：已开卡 ${outcome.opened} 人（账户变更待乡镇财政所确认），未开卡 ${outcome.notOpened} 人`;
       await web.redirectWith(ctx, `/bank/card-requests/${id}`, { kind: outcome.repeated ? 'info' : 'success', message });
     } catch (err) {
+      if (err instanceof SignatureRefusal) return requestPage(ctx, actor, id, { answerErrors: err.fieldErrors }, 422);
       if (!(err instanceof ConflictError)) throw err;
       await requestPage(ctx, actor, id, { conflict: err.message }, 409);
     }

@@ -13,7 +13,9 @@ import { ACCOUNT_KIND_LABELS, type AccountKind, idNumbersById, notOnCardQuery, p
 
 const chunks = <T>(items: T[], size: number): T[][] => Array.from({ length: Math.ceil(items.length / size) }, (_, i) => items.slice(i * size, (i + 1) * size));
 import { roundsOfBank } from '../batch/index.ts';
-import { banksServing } from '../agreement/index.ts';
+import { banksServing, encryptionKeyOf } from '../agreement/index.ts';
+import { type Signature, fingerprintOf, signFile } from '../../core/signing.ts';
+import { bankTermsToday, signedBy } from './commands.ts';
 import { authorize } from '../../core/authz.ts';
 import { CARD_REASONS, type CardReason } from './model.ts';
 import { can } from './policy.ts';
@@ -92,8 +94,12 @@ export async function peopleAwaitingCard(core: Core, personIds: number[]): Promi
 
 const LIST_HEADER = ['序号', '村（社区）', '姓名', '身份证号码', '原因', '开卡结果', '账户类型', '账号', '说明'];
 
-/** The list the bank opens cards from (.xlsx), with the answer columns for it to fill in. ID numbers in clear; audited. */
-export async function cardRequestFile(core: Core, actor: Actor, requestId: number): Promise<{ fileName: string; body: Buffer }> {
+/**
+ * The list the bank opens cards from (.xlsx), with the answer columns for it to fill in. ID numbers in clear; signed
+ * with the deployment's key, encrypted for the bank when its agreement asks for it. `delivered`: the list itself
+ * goes to the bank (audited), not only its signature.
+ */
+export async function cardRequestFile(core: Core, actor: Actor, requestId: number, options: { delivered: boolean } = { delivered: true }): Promise<{ fileName: string; body: Buffer; signature: Signature; encryptFor: string | null }> {
   const request = await cardRequestInScope(core.db, actor, requestId);
   await authorize(core.db, actor, can(actor, 'download_card_list', request), { objectType: 'card_request', objectId: requestId });
   const lines = await cardRequestLines(core.db, request.id);
@@ -104,8 +110,9 @@ export async function cardRequestFile(core: Core, actor: Actor, requestId: numbe
     LIST_HEADER,
     lines.map((l, i) => [i + 1, villages.get(l.person?.villageId ?? 0) ?? '', l.person?.name ?? '', ids.get(l.person_id) ?? '', CARD_REASONS[l.reason], '', '社会保障卡', '', '']),
   );
-  await inTransaction(core.db, (trx) => recordAudit(trx, actor, { action: 'bank.card_request.download', objectType: 'card_request', objectId: request.id, summary: { lines: lines.length } }));
-  return { fileName: `开卡名单-${request.township_name}-${request.id}.xlsx`, body };
+  const encryptFor = encryptionKeyOf(await bankTermsToday(core, request.bank_org_id, request.county_id));
+  if (options.delivered) await inTransaction(core.db, (trx) => recordAudit(trx, actor, { action: 'bank.card_request.download', objectType: 'card_request', objectId: request.id, summary: { lines: lines.length, ...(encryptFor ? { encryptedFor: fingerprintOf(encryptFor) } : {}) } }));
+  return { fileName: `开卡名单-${request.township_name}-${request.id}.xlsx`, body, signature: await signFile(core, body), encryptFor };
 }
 
 const ANSWER_SPEC: TableSpec = { headerHas: ['身份证号码', '开卡结果'], required: ['身份证号码', '姓名', '开卡结果', '账号'], rowNoun: '开卡结果', formatHint: '格式见开卡申请说明：在下载的开卡名单中填写开卡结果、账户类型、账号和说明' };
@@ -118,13 +125,14 @@ export type CardAnswerOutcome = { ok: true; repeated: boolean; opened: number; n
  * person on it. Checked whole (each person of the request once, the number valid for its kind, a reason when no
  * card was opened); applied in one transaction: each opened account becomes a pending registry account change.
  */
-export async function answerCardRequest(core: Core, actor: Actor, requestId: number, file: { name: string; buffer: Buffer }): Promise<CardAnswerOutcome> {
+export async function answerCardRequest(core: Core, actor: Actor, requestId: number, file: { name: string; buffer: Buffer }, signature: Buffer | null = null): Promise<CardAnswerOutcome> {
   const request = await cardRequestInScope(core.db, actor, requestId);
   const sha256 = createHash('sha256').update(file.buffer).digest('hex');
   const stored = await core.db('bank_card_request').where({ id: request.id }).first('answer_sha256');
   // The same answer again changes nothing (its bank uploading it twice is not a refusal).
   if (request.state === 'answered' && stored.answer_sha256 === sha256 && can(actor, 'download_card_list', request).ok) return { ok: true, repeated: true, opened: 0, notOpened: 0 };
   await authorize(core.db, actor, can(actor, 'answer_card_request', request), { objectType: 'card_request', objectId: requestId });
+  const signed = signedBy(await bankTermsToday(core, request.bank_org_id, request.county_id), file.buffer, signature, '开卡结果文件');
   const table = await readTable(file.buffer, ANSWER_SPEC);
   if (typeof table === 'string') {
     const errors = [{ rowNumber: 0, field: '文件', message: table }];
@@ -173,7 +181,7 @@ export async function answerCardRequest(core: Core, actor: Actor, requestId: num
   const bank = await core.db('core_org').where({ id: request.bank_org_id }).first('name');
   try {
     return await inTransaction(core.db, async (trx) => {
-      const updated = await trx('bank_card_request').where({ id: request.id, state: 'sent' }).update({ state: 'answered', answer_sha256: sha256, answer_name: file.name.slice(0, 200), answered_by: actor.userId, answered_at: nowIso() });
+      const updated = await trx('bank_card_request').where({ id: request.id, state: 'sent' }).update({ state: 'answered', answer_sha256: sha256, answer_name: file.name.slice(0, 200), answered_by: actor.userId, answered_at: nowIso(), bank_signature: signed?.signature ?? null, bank_key_fingerprint: signed?.key ?? null });
       if (updated !== 1) {
         // Answered meanwhile: by this same file sent twice at once (a double click, a second tab), or by another.
         const now: { answer_sha256: string | null } = await trx('bank_card_request').where({ id: request.id }).first('answer_sha256');
@@ -193,7 +201,7 @@ export async function answerCardRequest(core: Core, actor: Actor, requestId: num
         await trx('bank_card_request_line').where({ id: a.line.id }).update({ outcome: a.opened ? 'opened' : 'not_opened', outcome_note: a.note.slice(0, 200) || null, change_request_id: changeId });
       }
       const opened = answers.filter((a) => a.opened).length;
-      await recordAudit(trx, actor, { action: 'bank.card_request.answer', objectType: 'card_request', objectId: request.id, summary: { file: file.name, sha256, opened, notOpened: answers.length - opened } });
+      await recordAudit(trx, actor, { action: 'bank.card_request.answer', objectType: 'card_request', objectId: request.id, summary: { file: file.name, sha256, opened, notOpened: answers.length - opened, ...(signed ? { signedBy: signed.key } : {}) } });
       return { ok: true as const, repeated: false, opened, notOpened: answers.length - opened };
     });
   } catch (err) {

@@ -4,14 +4,14 @@ import { recordAudit } from '../../core/audit.ts';
 import type { Actor } from '../../core/auth/roles.ts';
 import type { Core } from '../../core/context.ts';
 import { sm3Hex } from '../../core/crypto.ts';
-import { type Signature, signFile } from '../../core/signing.ts';
+import { type Signature, fingerprintOf, sealFor, signFile } from '../../core/signing.ts';
 import { businessDate } from '../../core/dates.ts';
 import { inTransaction } from '../../core/db.ts';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../../core/errors.ts';
 import { type RoundRow, releasedAt, releasedLines, roundsOfBank } from '../batch/index.ts';
 import { accountNumbersById } from '../beneficiary/index.ts';
 import { versionsById } from '../policy/index.ts';
-import { agreementInForce } from '../agreement/index.ts';
+import { type BankKeyTerms, agreementInForce, bankKeyTerms, checkBankSignature, encryptionKeyOf } from '../agreement/index.ts';
 import { type PayoutDocument, PAYOUT_FORMATS, lineRef } from './payout.ts';
 import { can } from './policy.ts';
 import { supplementsOf } from './queries.ts';
@@ -48,6 +48,52 @@ export interface PayoutFile {
   signature: Signature;
   lines: number;
   totalFen: number;
+  /** The bank's public key the file goes to it encrypted for (its agreement asks for it), or null. */
+  encryptFor: string | null;
+}
+
+/**
+ * The signature and encryption terms a round's files and answers go by: those of its bank's agreement in force on
+ * the day the round was released (the agreement its payout file names).
+ */
+export async function roundBankTerms(core: Core, round: RoundRow, bankOrgId: number): Promise<BankKeyTerms | null> {
+  const released = (await releasedAt(core.db, round.id)) ?? round.created_at;
+  return bankKeyTerms(core.db, { countyId: round.county_id, bankOrgId, on: businessDate(new Date(released)) });
+}
+
+/**
+ * The bank's signature on what it sends, checked against the key on its agreement (agreement module): the refusal
+ * is a SignatureRefusal, which the page shows at the signature's field and the API at its header.
+ */
+export function signedBy(terms: BankKeyTerms | null, data: Buffer, signature: Buffer | string | null, what: string): { signature: string; key: string } | null {
+  const checked = checkBankSignature(terms, data, signature, what);
+  if (!checked.ok) throw new SignatureRefusal(checked.message);
+  return checked.signed;
+}
+
+/** A file or request refused for its signature (missing, malformed, or not the agreement's bank key's). */
+export class SignatureRefusal extends ValidationError {
+  constructor(message: string) {
+    super({ signature: message });
+  }
+}
+
+/**
+ * The signature and encryption terms of what a bank sends or is given today outside a round (notice confirmations,
+ * card requests): those of its agreement in force today in the county (by default the bank's own county).
+ */
+export async function bankTermsToday(core: Core, bankOrgId: number, countyId?: number): Promise<BankKeyTerms | null> {
+  const county = countyId ?? ((await core.db('core_org').where({ id: bankOrgId }).first('region_id')) as { region_id: number } | undefined)?.region_id;
+  return county === undefined ? null : bankKeyTerms(core.db, { countyId: county, bankOrgId, on: businessDate() });
+}
+
+/**
+ * A file as it goes to the bank: itself, or, when the bank's agreement asks for it, sealed for the bank's key (a
+ * 数字信封 `<name>.enc`, docs/signature-format.md). The signature and the SM3 are those of the file itself.
+ */
+export function delivered(file: { fileName: string; contentType: string; body: Buffer }, encryptFor: string | null): { fileName: string; contentType: string; body: Buffer; encryptedFor: string | null } {
+  if (!encryptFor) return { ...file, encryptedFor: null };
+  return { fileName: `${file.fileName}.enc`, contentType: 'application/octet-stream', body: sealFor(encryptFor, file.body), encryptedFor: fingerprintOf(encryptFor) };
 }
 
 /** A payout file's download headers: its SM3, and the deployment's SM2 signature with its key's fingerprint. */
@@ -67,6 +113,7 @@ export async function payoutFile(core: Core, who: Fetcher, roundId: number, form
   const released = (await releasedAt(core.db, roundId)) ?? round.created_at;
   const [version] = await versionsById(core.db, [round.policy_version_id]);
   const agreement = await agreementInForce(core.db, { countyId: round.county_id, bankOrgId, on: businessDate(new Date(released)), townshipIds: [] });
+  const encryptFor = encryptionKeyOf(await roundBankTerms(core, round, bankOrgId));
   // The file's lines, their account numbers filled in once decrypted (200,000 objects made once, not twice).
   let lines: (PayoutDocument['lines'][number] & { accountId: number | null })[] = [];
   const accounts = new Map<number, string>();
@@ -119,10 +166,10 @@ export async function payoutFile(core: Core, who: Fetcher, roundId: number, form
   };
   const body = await format.write(doc);
   const suffix = supplementSeq === null ? '' : `-补充${supplementSeq}`;
-  const file = { fileName: `代发文件-R${roundId}-${round.period}${suffix}${format.code === 'csv-gb18030' ? '-GB18030' : ''}.${format.extension}`, contentType: format.contentType, body, sm3: sm3Hex(body), signature: await signFile(core, body), lines: doc.count, totalFen: doc.totalFen };
+  const file = { fileName: `代发文件-R${roundId}-${round.period}${suffix}${format.code === 'csv-gb18030' ? '-GB18030' : ''}.${format.extension}`, contentType: format.contentType, body, sm3: sm3Hex(body), signature: await signFile(core, body), lines: doc.count, totalFen: doc.totalFen, encryptFor };
   await inTransaction(core.db, async (trx) => {
     const auditWho = who.actor ?? apiAuditor(who.client);
-    await recordAudit(trx, auditWho, { action: 'bank.payout.download', objectType: 'round', objectId: roundId, summary: { format: format.code, supplement: supplementSeq, lines: file.lines, totalFen: file.totalFen, sm3: file.sm3, signedBy: file.signature.key } });
+    await recordAudit(trx, auditWho, { action: 'bank.payout.download', objectType: 'round', objectId: roundId, summary: { format: format.code, supplement: supplementSeq, lines: file.lines, totalFen: file.totalFen, sm3: file.sm3, signedBy: file.signature.key, ...(encryptFor && options.delivered ? { encryptedFor: fingerprintOf(encryptFor) } : {}) } });
     // The corrected lines have reached the bank: their correction clocks end (failures.ts).
     if (supplementId !== null && options.delivered) await supplementFetched(trx, auditWho, supplementId);
   });

@@ -7,7 +7,9 @@ import { uploadedFile } from '../../core/http/upload.ts';
 import { validate } from '../../core/http/validate.ts';
 import type { Web } from '../../core/web/web.ts';
 import { NOTICE_CONFIRM_DAYS, fetchNotices, importNoticeConfirmations, noticeFileCsv, noticeStateLabel, noticesOfBank, postNoticeConfirmations } from './notices.ts';
+import { SignatureRefusal, bankTermsToday } from './commands.ts';
 import { can } from './policy.ts';
+import { signatureHeader, signedBody, signedRequest } from './signed-api.ts';
 import { noticeConfirmationsSchema, noticeFetchSchema } from './schemas.ts';
 
 /**
@@ -26,6 +28,7 @@ export function noticeRoutes(router: Router, web: Web): void {
       fileChannel: channels.includes('file'),
       apiChannel: channels.includes('api'),
       confirmDays: NOTICE_CONFIRM_DAYS,
+      signatureRequired: Boolean((await bankTermsToday(web.core, actor.orgId!))?.requireSignature),
       notices: latest.map((n) => ({ id: n.id, text: n.text, queuedAt: formatDateTime(n.queued_at), state: noticeStateLabel(n, demo) })),
       ...extra,
     }, status);
@@ -43,8 +46,14 @@ export function noticeRoutes(router: Router, web: Web): void {
   router.post('/bank/notices/confirmations', async (ctx) => {
     const actor = await bankUser(ctx);
     const upload = uploadedFile(ctx);
-    if (!upload) return noticesPage(ctx, actor, { uploadError: '请选择告知发送结果文件（.csv 或 .xlsx）' }, 422);
-    const outcome = await importNoticeConfirmations(web.core, { actor }, upload);
+    if (!upload) return noticesPage(ctx, actor, { uploadErrors: { file: '请选择告知发送结果文件（.csv 或 .xlsx）' } }, 422);
+    let outcome;
+    try {
+      outcome = await importNoticeConfirmations(web.core, { actor }, upload, uploadedFile(ctx, 'signature')?.buffer ?? null);
+    } catch (err) {
+      if (!(err instanceof SignatureRefusal)) throw err;
+      return noticesPage(ctx, actor, { uploadErrors: err.fieldErrors }, 422);
+    }
     if (!outcome.ok) return noticesPage(ctx, actor, { refusal: await web.importRefusal(ctx, '告知发送结果导入', upload.name, outcome.errors, outcome.report) }, 422);
     const message = outcome.repeated ? '该发送结果文件已导入过，本次没有做任何更改' : `发送结果已导入：已发送 ${outcome.sent} 条，失败 ${outcome.failed} 条，已有相同结果 ${outcome.unchanged} 条`;
     await web.redirectWith(ctx, '/bank/notices', { kind: outcome.repeated ? 'info' : 'success', message });
@@ -64,7 +73,7 @@ export function noticeApi(core: Core) {
         if (!parsed.success) {
           throw new ApiRefusal(parsed.error.issues.map((i) => (i.path.length >= 2 ? { row: Number(i.path[1]) + 1, field: String(i.path[2] ?? i.path[0]), message: i.message } : { field: String(i.path[0] ?? 'confirmations'), message: i.message })));
         }
-        const outcome = await postNoticeConfirmations(core, { client: apiClient(ctx) }, parsed.data.confirmations);
+        const outcome = await signedRequest(() => postNoticeConfirmations(core, { client: apiClient(ctx) }, parsed.data.confirmations, signedBody(ctx)));
         if (!outcome.ok) throw new ApiRefusal(rowErrors(outcome.errors, { 告知编号: 'noticeId', 结果: 'result', 失败原因: 'reason' }));
         ctx.status = outcome.repeated ? 200 : 201;
         ctx.body = outcome;
@@ -110,7 +119,8 @@ export function noticeApi(core: Core) {
           operationId: 'postNoticeConfirmations',
           tags: ['bank'],
           summary: '回传告知发送结果',
-          description: '逐条回传已发送或发送失败（写明原因）。整批检查，有一条不符则整批不导入；同一批结果重复提交不做任何更改；已确认发送的告知不能改为失败，发送失败的告知重发成功后可再回传已发送。',
+          description: '逐条回传已发送或发送失败（写明原因）。整批检查，有一条不符则整批不导入；同一批结果重复提交不做任何更改；已确认发送的告知不能改为失败，发送失败的告知重发成功后可再回传已发送。代发协议要求银行签名时，须在 X-Signature-SM2 中给出对请求体的签名。',
+          parameters: [signatureHeader],
           requestBody: jsonBody({
             type: 'object',
             required: ['confirmations'],

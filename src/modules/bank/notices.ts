@@ -13,7 +13,7 @@ import { type Fen, formatYuan } from '../../core/money.ts';
 import { type ImportError, csvLine, readTable, writeErrorReport } from '../../core/spreadsheet.ts';
 import { noticeChannelOf } from '../agreement/index.ts';
 import { type NoticeLine, type ResultLineFacts, type RoundNoticeFacts, noticeLines } from '../batch/index.ts';
-import { type Fetcher, bankOf } from './commands.ts';
+import { type Fetcher, bankOf, bankTermsToday, signedBy } from './commands.ts';
 import { lineRef } from './payout.ts';
 
 /**
@@ -285,7 +285,7 @@ function recordErrors(records: readonly ConfirmationRecord[]): ImportError[] {
  * handed to the bank, written to the log only, or contradicting a confirmation already recorded (a notice confirmed
  * sent cannot become failed; a failed one may be confirmed sent after a retry) — and refused whole with every reason.
  */
-async function applyConfirmations(core: Core, who: Fetcher, input: { fileName: string; sha256: string; channel: 'file' | 'api'; records: ConfirmationRecord[] }, report: (errors: ImportError[]) => Promise<Buffer>): Promise<ConfirmationOutcome> {
+async function applyConfirmations(core: Core, who: Fetcher, input: { fileName: string; sha256: string; channel: 'file' | 'api'; records: ConfirmationRecord[]; signed: { signature: string; key: string } | null }, report: (errors: ImportError[]) => Promise<Buffer>): Promise<ConfirmationOutcome> {
   const bankOrgId = bankOf(who);
   const own = recordErrors(input.records);
   if (own.length) return { ok: false, errors: own, report: await report(own) };
@@ -322,6 +322,8 @@ async function applyConfirmations(core: Core, who: Fetcher, input: { fileName: s
       failed: changes.length - sent,
       uploaded_by: who.actor?.userId ?? null,
       uploaded_at: now,
+      bank_signature: input.signed?.signature ?? null,
+      bank_key_fingerprint: input.signed?.key ?? null,
     });
     for (const c of changes) {
       const updated = await trx('bank_notice')
@@ -330,14 +332,18 @@ async function applyConfirmations(core: Core, who: Fetcher, input: { fileName: s
         .update(c.result === 'sent' ? { state: 'sent', sent_at: now, failure_reason: null, confirmed_at: now, confirmation_id: confirmationId } : { state: 'failed', failure_reason: c.reason, confirmed_at: now, confirmation_id: confirmationId });
       if (updated !== 1) throw new ConflictError(`告知 ${c.id} 的发送结果已被同时回传，请重新提交（整批未导入）`);
     }
-    await recordAudit(trx, who.actor ?? apiAuditor(who.client), { action: 'bank.notices.confirm', objectType: 'bank_org', objectId: bankOrgId, summary: { channel: input.channel, file: input.fileName, sha256: input.sha256, rows: input.records.length, sent, failed: changes.length - sent, unchanged } });
+    await recordAudit(trx, who.actor ?? apiAuditor(who.client), { action: 'bank.notices.confirm', objectType: 'bank_org', objectId: bankOrgId, summary: { channel: input.channel, file: input.fileName, sha256: input.sha256, rows: input.records.length, sent, failed: changes.length - sent, unchanged, ...(input.signed ? { signedBy: input.signed.key } : {}) } });
     return { ok: true, repeated: false, rows: input.records.length, sent, failed: changes.length - sent, unchanged };
   });
 }
 
-/** A confirmation file (CSV or .xlsx) uploaded by the bank's user; a file already recorded is not read again. */
-export async function importNoticeConfirmations(core: Core, who: Fetcher, file: { name: string; buffer: Buffer }): Promise<ConfirmationOutcome> {
+/**
+ * A confirmation file (CSV or .xlsx) uploaded by the bank's user, with its signature when the bank's agreement
+ * requires one; a file already recorded is not read again.
+ */
+export async function importNoticeConfirmations(core: Core, who: Fetcher, file: { name: string; buffer: Buffer }, signature: Buffer | null = null): Promise<ConfirmationOutcome> {
   const bankOrgId = bankOf(who);
+  const signed = signedBy(await bankTermsToday(core, bankOrgId), file.buffer, signature, '告知发送结果文件');
   const sha256 = createHash('sha256').update(file.buffer).digest('hex');
   const previous = await confirmedBefore(core.db, bankOrgId, sha256);
   if (previous) return previous;
@@ -355,15 +361,19 @@ export async function importNoticeConfirmations(core: Core, who: Fetcher, file: 
     const errors = [{ rowNumber: 0, field: '文件', message: '文件中没有发送结果' }];
     return { ok: false, errors, report: await writeErrorReport('告知发送结果', errors, null) };
   }
-  return applyConfirmations(core, who, { fileName: file.name, sha256, channel: 'file', records }, (errors) => writeErrorReport('告知发送结果', errors, table));
+  return applyConfirmations(core, who, { fileName: file.name, sha256, channel: 'file', records, signed }, (errors) => writeErrorReport('告知发送结果', errors, table));
 }
 
-/** Confirmations posted through the API (validated by noticeConfirmationsSchema); the same body twice changes nothing. */
-export async function postNoticeConfirmations(core: Core, who: Fetcher, confirmations: { noticeId: number; result: 'sent' | 'failed'; reason?: string | undefined }[]): Promise<ConfirmationOutcome> {
+/**
+ * Confirmations posted through the API (validated by noticeConfirmationsSchema), signed over the body as sent when
+ * the bank's agreement requires it; the same body twice changes nothing.
+ */
+export async function postNoticeConfirmations(core: Core, who: Fetcher, confirmations: { noticeId: number; result: 'sent' | 'failed'; reason?: string | undefined }[], body: { raw: Buffer; signature: string | null }): Promise<ConfirmationOutcome> {
   const bankOrgId = bankOf(who);
+  const signed = signedBy(await bankTermsToday(core, bankOrgId), body.raw, body.signature, '告知发送结果');
   const records = confirmations.map((c, i) => ({ rowNumber: i + 1, noticeId: String(c.noticeId), result: c.result, reason: c.reason?.trim() ?? '' }));
   const sha256 = createHash('sha256').update(JSON.stringify(records.map((r) => [r.noticeId, r.result, r.reason]))).digest('hex');
   const previous = await confirmedBefore(core.db, bankOrgId, sha256);
   if (previous) return previous;
-  return applyConfirmations(core, who, { fileName: `接口告知发送结果（${who.client?.name ?? ''}）`, sha256, channel: 'api', records }, (errors) => writeErrorReport('告知发送结果接口', errors, null));
+  return applyConfirmations(core, who, { fileName: `接口告知发送结果（${who.client?.name ?? ''}）`, sha256, channel: 'api', records, signed }, (errors) => writeErrorReport('告知发送结果接口', errors, null));
 }

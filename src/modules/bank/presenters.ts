@@ -244,6 +244,11 @@ export function presentFailedListRow(r: FailureView, departments: Map<number, st
 }
 
 /** A released round on the bank's payout page: its lines and where they stand at the bank. */
+/** What the bank's agreement says of the files it sends and is given: its signature required; files encrypted for it. */
+export function presentFileTerms(terms: { requireSignature: boolean; encryptFiles: boolean; key: unknown } | null) {
+  return { signatureRequired: Boolean(terms?.requireSignature), encrypted: Boolean(terms?.encryptFiles && terms.key) };
+}
+
 export function presentPayoutRound(
   r: { id: number; title: string; period: string; created_at: string },
   money: { lines: number; linesFen: number; transferredFen: number },

@@ -690,6 +690,8 @@ export interface CardRequestRow {
   township_id: number;
   township_name: string;
   township_path: string;
+  /** The township's county: the agreement of the bank there decides signatures and encryption. */
+  county_id: number;
   bank_org_id: number;
   bank_name: string;
   state: 'sent' | 'answered';
@@ -702,7 +704,7 @@ function requestQuery(db: Conn) {
   return db('bank_card_request as r')
     .join('core_region as t', 't.id', 'r.township_id')
     .join('core_org as o', 'o.id', 'r.bank_org_id')
-    .select('r.id', 'r.township_id', 't.name as township_name', 't.path as township_path', 'r.bank_org_id', 'o.name as bank_name', 'r.state', 'r.lines', 'r.created_at', 'r.answered_at');
+    .select('r.id', 'r.township_id', 't.name as township_name', 't.path as township_path', 't.parent_id as county_id', 'r.bank_org_id', 'o.name as bank_name', 'r.state', 'r.lines', 'r.created_at', 'r.answered_at');
 }
 
 const canSee = (actor: Actor, r: CardRequestRow) => (hasRole(actor, 'bank') ? r.bank_org_id === actor.orgId : hasRole(actor, 'township_station', 'township_finance', 'supervisor') && isPathInScope(actor, r.township_path));

@@ -6,12 +6,13 @@ import type { Actor } from '../../core/auth/roles.ts';
 import type { Core } from '../../core/context.ts';
 import { type Conn, bulkInsert, inTransaction, insertReturningId, nowIso, selectInChunks } from '../../core/db.ts';
 import { ConflictError, NotFoundError } from '../../core/errors.ts';
+import type { BankKeyTerms } from '../agreement/index.ts';
 import { freeTextProblem } from '../../core/fields.ts';
 import { claimFileDigest } from '../../core/imports.ts';
 import { releaseGarbage } from '../../core/memory.ts';
 import { type ImportError, type TableRow, type TableSpec, readTable, writeErrorReport } from '../../core/spreadsheet.ts';
 import { type ResultLineFacts, resultLineFacts, roundNoticeFacts, roundsOfBank } from '../batch/index.ts';
-import { bankOf, type Fetcher } from './commands.ts';
+import { bankOf, type Fetcher, roundBankTerms, signedBy } from './commands.ts';
 import { type AttemptResult, recordAttempts } from './failures.ts';
 import { queueNotices } from './notices.ts';
 
@@ -214,12 +215,12 @@ async function check(db: Conn, roundId: number, lines: ResultLines): Promise<{ e
 }
 
 /** The round the bank may record results of: released to it, its money at the bank. Returns the bank's org id. */
-async function resultRound(core: Core, who: Fetcher, roundId: number): Promise<number> {
+async function resultRound(core: Core, who: Fetcher, roundId: number): Promise<{ bankOrgId: number; terms: BankKeyTerms | null }> {
   const bankOrgId = bankOf(who);
   const round = (await roundsOfBank(core.db, bankOrgId)).find((r) => r.id === roundId);
   if (!round) throw new NotFoundError('没有下达给本机构的该发放批次');
   if (round.state !== 'transferred') throw new ConflictError('该批次的资金尚未拨付到本机构，不能登记发放结果');
-  return bankOrgId;
+  return { bankOrgId, terms: await roundBankTerms(core, round, bankOrgId) };
 }
 
 /** The answer to a file (by its digest) already imported for the round, or null. */
@@ -274,7 +275,7 @@ async function apply(
   who: Fetcher,
   bankOrgId: number,
   roundId: number,
-  input: { fileName: string; sha256: string; channel: 'file' | 'api'; lines: ResultLines; refused: ImportError[] },
+  input: { fileName: string; sha256: string; channel: 'file' | 'api'; lines: ResultLines; refused: ImportError[]; signed: { signature: string; key: string } | null },
   report: (errors: ImportError[]) => Promise<Buffer>,
 ): Promise<ResultOutcome> {
   return inTransaction(core.db, async (trx): Promise<ResultOutcome> => {
@@ -299,6 +300,8 @@ async function apply(
       failed: fresh.length - paid,
       uploaded_by: who.actor?.userId ?? null,
       uploaded_at: now,
+      bank_signature: input.signed?.signature ?? null,
+      bank_key_fingerprint: input.signed?.key ?? null,
     });
     const attempt = (i: number): AttemptResult => {
       const code = lines.code(i);
@@ -311,14 +314,18 @@ async function apply(
     await queueNotices(trx, await roundNoticeFacts(trx, roundId), paidLineIds, (lineId) => facts.get(lineId)!);
     // recordAttempts acts on failures and on resends: the first payouts paid, nearly all the lines, are left out.
     await recordAttempts(trx, who.actor ?? apiAuditor(who.client), roundId, fileId, fresh.filter((i) => lines.attempts[i] !== 1 || lines.results[i] !== PAID).map(attempt));
-    await recordAudit(trx, who.actor ?? apiAuditor(who.client), { action: 'bank.results.import', objectType: 'round', objectId: roundId, summary: { file: input.fileName, sha256: input.sha256, rows: lines.count, paid, failed: fresh.length - paid, unchanged } });
+    await recordAudit(trx, who.actor ?? apiAuditor(who.client), { action: 'bank.results.import', objectType: 'round', objectId: roundId, summary: { file: input.fileName, sha256: input.sha256, rows: lines.count, paid, failed: fresh.length - paid, unchanged, ...(input.signed ? { signedBy: input.signed.key } : {}) } });
     return { ok: true, repeated: false, rows: lines.count, paid, failed: fresh.length - paid, unchanged };
   });
 }
 
-/** A result file (.xlsx or CSV) uploaded by the bank's user for one round; a file already imported is not read again. */
-export async function importResultFile(core: Core, actor: Actor, roundId: number, file: { name: string; buffer: Buffer }): Promise<ResultOutcome> {
-  const bankOrgId = await resultRound(core, { actor }, roundId);
+/**
+ * A result file (.xlsx or CSV) uploaded by the bank's user for one round, with the bank's signature file when its
+ * agreement requires one (checked first: an unsigned file is not read); a file already imported is not read again.
+ */
+export async function importResultFile(core: Core, actor: Actor, roundId: number, file: { name: string; buffer: Buffer }, signature: Buffer | null = null): Promise<ResultOutcome> {
+  const { bankOrgId, terms } = await resultRound(core, { actor }, roundId);
+  const signed = signedBy(terms, file.buffer, signature, '回盘文件');
   const sha256 = createHash('sha256').update(file.buffer).digest('hex');
   const previous = await importedBefore(core.db, roundId, sha256);
   if (previous) return previous;
@@ -342,12 +349,16 @@ export async function importResultFile(core: Core, actor: Actor, roundId: number
     return { ok: false, errors, report: await writeErrorReport('回盘文件导入', errors, null) };
   }
   releaseGarbage(lines.count);
-  return apply(core, { actor }, bankOrgId, roundId, { fileName: file.name, sha256, channel: 'file', lines, refused: checkSummary(table.above, lines) }, report);
+  return apply(core, { actor }, bankOrgId, roundId, { fileName: file.name, sha256, channel: 'file', lines, refused: checkSummary(table.above, lines), signed }, report);
 }
 
-/** Results posted through the API: [{ref, amountFen, result: 'paid'|'failed', code?, reason?}], numbered from 1. */
-export async function postResults(core: Core, client: ApiClient, roundId: number, results: { ref?: unknown; amountFen?: unknown; result?: unknown; code?: unknown; reason?: unknown }[]): Promise<ResultOutcome> {
-  const bankOrgId = await resultRound(core, { client }, roundId);
+/**
+ * Results posted through the API: [{ref, amountFen, result: 'paid'|'failed', code?, reason?}], numbered from 1. The
+ * bank's signature, when given or required, is over the request body as sent (`body`, its raw bytes).
+ */
+export async function postResults(core: Core, client: ApiClient, roundId: number, results: { ref?: unknown; amountFen?: unknown; result?: unknown; code?: unknown; reason?: unknown }[], body: { raw: Buffer; signature: string | null }): Promise<ResultOutcome> {
+  const { bankOrgId, terms } = await resultRound(core, { client }, roundId);
+  const signed = signedBy(terms, body.raw, body.signature, '回盘数据');
   const text = (v: unknown) => (typeof v === 'string' ? v.trim() : typeof v === 'number' ? String(v) : '');
   const records = results.map((r, i) => ({ rowNumber: i + 1, ref: text(r?.ref), amount: text(r?.amountFen), result: text(r?.result), code: text(r?.code).toUpperCase(), reason: text(r?.reason) }));
   const sha256 = createHash('sha256').update(JSON.stringify(records.map((r) => [r.ref, r.amount, r.result, r.code, r.reason]))).digest('hex');
@@ -355,5 +366,5 @@ export async function postResults(core: Core, client: ApiClient, roundId: number
   if (previous) return previous;
   const lines = new ResultLines(roundId);
   for (const r of records) lines.add(r);
-  return apply(core, { client }, bankOrgId, roundId, { fileName: `接口回盘（${client.name}）`, sha256, channel: 'api', lines, refused: [] }, (errors) => writeErrorReport('回盘接口', errors, null));
+  return apply(core, { client }, bankOrgId, roundId, { fileName: `接口回盘（${client.name}）`, sha256, channel: 'api', lines, refused: [], signed }, (errors) => writeErrorReport('回盘接口', errors, null));
 }

@@ -5,11 +5,11 @@ import { publicKeyPem, signatureFile, signingKeys } from '../../core/signing.ts'
 import type { Web } from '../../core/web/web.ts';
 import { roundMoney } from '../batch/index.ts';
 import { uploadedFile } from '../../core/http/upload.ts';
-import { bankRounds, payoutFile, payoutHeaders } from './commands.ts';
+import { SignatureRefusal, bankRounds, delivered, payoutFile, payoutHeaders, roundBankTerms } from './commands.ts';
 import { FAILURE_CODES, importResultFile } from './results.ts';
 import { PAYOUT_FORMATS } from './payout.ts';
 import { can } from './policy.ts';
-import { presentPayoutRound, presentSigningKey } from './presenters.ts';
+import { presentFileTerms, presentPayoutRound, presentSigningKey } from './presenters.ts';
 import { roundResults } from './queries.ts';
 import { payoutQuerySchema } from './schemas.ts';
 
@@ -25,7 +25,7 @@ export function bankRoutes(router: Router, web: Web): void {
       rounds: await Promise.all(
         rounds.map(async (r) => {
           const money = await roundMoney(db, r.id);
-          return presentPayoutRound(r, money, await roundResults(db, r.id, { count: money.lines, totalFen: money.linesFen }));
+          return { ...presentPayoutRound(r, money, await roundResults(db, r.id, { count: money.lines, totalFen: money.linesFen })), ...presentFileTerms(await roundBankTerms(web.core, r, actor.orgId!)) };
         }),
       ),
       formats: PAYOUT_FORMATS.map((f) => ({ code: f.code, label: f.label })),
@@ -41,8 +41,14 @@ export function bankRoutes(router: Router, web: Web): void {
     const actor = await bankUser(ctx);
     const roundId = requireId(ctx.params.id, '发放批次');
     const upload = uploadedFile(ctx);
-    if (!upload) return payoutsPage(ctx, actor, { uploadError: { roundId, message: '请选择回盘文件（.xlsx 或 .csv）' } }, 422);
-    const outcome = await importResultFile(web.core, actor, roundId, upload);
+    if (!upload) return payoutsPage(ctx, actor, { uploadError: { roundId, field: 'f', message: '请选择回盘文件（.xlsx 或 .csv）' } }, 422);
+    let outcome;
+    try {
+      outcome = await importResultFile(web.core, actor, roundId, upload, uploadedFile(ctx, 'signature')?.buffer ?? null);
+    } catch (err) {
+      if (!(err instanceof SignatureRefusal)) throw err;
+      return payoutsPage(ctx, actor, { uploadError: { roundId, field: 's', message: err.fieldErrors.signature } }, 422);
+    }
     if (!outcome.ok) return payoutsPage(ctx, actor, { refusal: await web.importRefusal(ctx, '回盘文件导入', upload.name, outcome.errors, outcome.report) }, 422);
     const message = outcome.repeated ? '该回盘文件已导入过，本次没有做任何更改' : `回盘已导入：成功 ${outcome.paid} 笔，失败 ${outcome.failed} 笔，已有结果 ${outcome.unchanged} 笔`;
     await web.redirectWith(ctx, '/bank/payouts', { kind: outcome.repeated ? 'info' : 'success', message });
@@ -57,7 +63,8 @@ export function bankRoutes(router: Router, web: Web): void {
   router.get('/bank/payouts/:id/:format', async (ctx) => {
     const payout = await file(ctx);
     ctx.set(payoutHeaders(payout));
-    web.sendFile(ctx, payout.fileName, payout.contentType, payout.body);
+    const out = delivered(payout, payout.encryptFor);
+    web.sendFile(ctx, out.fileName, out.contentType, out.body);
   });
 
   // The signature file beside it (docs/signature-format.md).
