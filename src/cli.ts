@@ -39,6 +39,8 @@ const USAGE = `用法：ykt <命令>
                            银行模拟器：读取代发文件，写出回盘文件（按比例模拟失败），用于演示和测试
   bank-sim --notices 告知文件 --out 发送结果文件 [--fail-rate 0.02] [--seed 1]
                            同上，读取补贴发放告知文件，写出告知发送结果文件（见帮助页 /help/formats/notice-format）
+  bank-sim --accounts 核验名单 --out 核验结果文件 [--fail-rate 0.02] [--seed 1]
+                           同上，读取账户核验名单，写出核验结果（见帮助页 /help/formats/account-check-format）
   bank-sim … --key 银行私钥.pem
                            以银行的 SM2 私钥解开加密的代发文件（.enc），并签名写出的文件（写出 <文件>.sig）
   bank-sim --new-key 银行私钥.pem
@@ -47,7 +49,7 @@ const USAGE = `用法：ykt <命令>
 
 /** `ykt bank-sim`: the agent bank's side of the files, for the demo and the tests (see the usage above). */
 async function bankSim(args: string[]): Promise<number> {
-  const { values } = parseArgs({ args, options: { in: { type: 'string' }, notices: { type: 'string' }, out: { type: 'string' }, key: { type: 'string' }, 'new-key': { type: 'string' }, 'fail-rate': { type: 'string', default: '0.02' }, seed: { type: 'string', default: '1' } } });
+  const { values } = parseArgs({ args, options: { in: { type: 'string' }, notices: { type: 'string' }, accounts: { type: 'string' }, out: { type: 'string' }, key: { type: 'string' }, 'new-key': { type: 'string' }, 'fail-rate': { type: 'string', default: '0.02' }, seed: { type: 'string', default: '1' } } });
   const signing = await import('./core/signing.ts');
   if (values['new-key']) {
     const pair = signing.newKeyPairPem();
@@ -55,12 +57,13 @@ async function bankSim(args: string[]): Promise<number> {
     process.stdout.write(`已写出银行私钥 ${values['new-key']}（请妥善保管）。请在代发协议中登记下面的公钥，指纹 ${pair.fingerprint}：\n${pair.publicKeyPem}`);
     return 0;
   }
-  if ((!values.in && !values.notices) || !values.out) {
-    process.stderr.write('用法：ykt bank-sim --in 代发文件 --out 回盘文件 [--fail-rate 0.02] [--seed 1] [--key 银行私钥.pem]\n      ykt bank-sim --notices 告知文件 --out 发送结果文件 [--fail-rate 0.02] [--seed 1] [--key 银行私钥.pem]\n      ykt bank-sim --new-key 银行私钥.pem\n');
+  const source = values.notices ?? values.accounts ?? values.in;
+  if (!source || !values.out) {
+    process.stderr.write('用法：ykt bank-sim --in 代发文件 --out 回盘文件 [--fail-rate 0.02] [--seed 1] [--key 银行私钥.pem]\n      ykt bank-sim --notices 告知文件 --out 发送结果文件 [--fail-rate 0.02] [--seed 1] [--key 银行私钥.pem]\n      ykt bank-sim --accounts 核验名单 --out 核验结果文件 [--fail-rate 0.02] [--seed 1] [--key 银行私钥.pem]\n      ykt bank-sim --new-key 银行私钥.pem\n');
     return 2;
   }
   const key = values.key ? signing.parsePrivateKeyPem(fs.readFileSync(values.key, 'utf8')) : null;
-  const input = fs.readFileSync((values.notices ?? values.in)!);
+  const input = fs.readFileSync(source);
   let file: Buffer = input;
   if (signing.envelopeParts(input)) {
     if (!key) {
@@ -69,16 +72,22 @@ async function bankSim(args: string[]): Promise<number> {
     }
     file = signing.openEnvelope(input, key.privateKey);
   }
-  const { simulateNoticeConfirmations, simulateResults } = await import('./modules/bank/simulator.ts');
+  const { simulateAccountCheck, simulateNoticeConfirmations, simulateResults } = await import('./modules/bank/simulator.ts');
   const options = { failRate: Number(values['fail-rate']), seed: Number(values.seed) };
-  const written = values.notices ? await simulateNoticeConfirmations(file, options) : await simulateResults(file, options);
+  const written = values.notices ? await simulateNoticeConfirmations(file, options) : values.accounts ? { ...(await simulateAccountCheck(file, options)), checked: true } : await simulateResults(file, options);
   fs.writeFileSync(values.out, written.csv);
   if (key) {
     const signature = signing.signWith(key.privateKey, key.publicKey, written.csv);
     fs.writeFileSync(`${values.out}.sig`, signing.signatureFile({ algorithm: 'SM2-SM3', key: signing.fingerprintOf(key.publicKey), signature }, path.basename(values.out)));
   }
   const signed = key ? `，签名 ${values.out}.sig` : '';
-  process.stdout.write('notices' in written ? `已写出告知发送结果文件 ${values.out}：${written.notices} 条，其中发送失败 ${written.failed} 条${signed}\n` : `已写出回盘文件 ${values.out}：${written.lines} 笔，其中失败 ${written.failed} 笔${signed}\n`);
+  process.stdout.write(
+    'notices' in written
+      ? `已写出告知发送结果文件 ${values.out}：${written.notices} 条，其中发送失败 ${written.failed} 条${signed}\n`
+      : 'checked' in written
+        ? `已写出账户核验结果 ${values.out}：${written.lines} 笔，其中有误 ${written.failed} 笔${signed}\n`
+        : `已写出回盘文件 ${values.out}：${written.lines} 笔，其中失败 ${written.failed} 笔${signed}\n`,
+  );
   return 0;
 }
 

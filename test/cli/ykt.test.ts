@@ -150,6 +150,18 @@ describe('the ykt command', () => {
     }
   });
 
+  it('answers an account verification list with the bank\'s verdicts (bank-sim --accounts)', () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ykt-cli-'));
+    const out = path.join(dir, 'verdicts.csv');
+    const res = ykt(['bank-sim', '--accounts', 'docs/samples/account-check-sample.csv', '--out', out, '--fail-rate', '1', '--seed', '4']);
+    expect(res.code).toBe(0);
+    expect(res.out).toContain('3 笔，其中有误 3 笔');
+    const rows = fs.readFileSync(out, 'utf8').replace(/^\ufeff/, '').trim().split('\r\n');
+    expect(rows[0]).toBe('核验编号,户名,身份证号码,账号,核验结果,说明');
+    expect(rows.slice(1).map((r) => r.split(',')[0])).toEqual(['V7-3401', 'V7-3402', 'V7-3404']);
+    expect(rows.slice(1).every((r) => /,(已销户|已冻结|户名不符|账户不存在),.+（模拟）$/.test(r))).toBe(true);
+  });
+
   it('answers a notice file with the bank\'s confirmation file (bank-sim --notices)', () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ykt-cli-'));
     const out = path.join(dir, 'confirm.csv');

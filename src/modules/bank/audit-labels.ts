@@ -72,6 +72,12 @@ export const bankAuditVocabulary: AuditVocabulary = {
     'bank.not_on_card.export': exportAuditAction('导出未使用社保卡发放人员名单'),
     'bank.card_request.download': { label: '下载开卡名单', sentence: (s) => clauses(`${s.count('lines')} 人（含完整身份证号）`, s.has('encryptedFor') && `以银行公钥 ${s.text('encryptedFor').slice(0, 16)}… 加密`) },
     'bank.card_request.answer': { label: '上传开卡结果', sentence: (s) => clauses(`“${s.text('file')}”`, `已开卡 ${s.count('opened')} 人`, `未开卡 ${s.count('notOpened')} 人`, s.has('signedBy') && `银行签名已验（公钥 ${s.text('signedBy').slice(0, 16)}…）`) },
+    'bank.account_check.request': { label: '发送账户核验', sentence: (s) => clauses(`第 ${s.text('check')} 次核验`, `交${s.text('bank')}`, `${s.count('lines')} 笔`) },
+    'bank.account_check.download': { label: '下载账户核验名单', sentence: (s) => clauses(`${s.count('lines')} 笔（含完整身份证号和账号）`, s.has('encryptedFor') && `以银行公钥 ${s.text('encryptedFor').slice(0, 16)}… 加密`) },
+    'bank.account_check.answer': {
+      label: '上传账户核验结果',
+      sentence: (s) => clauses(`“${s.text('file')}”`, `一致 ${s.count('verified')} 笔`, `有误 ${s.count('wrong')} 笔`, s.has('signedBy') && `银行签名已验（公钥 ${s.text('signedBy').slice(0, 16)}…）`),
+    },
     'bank.receipt.upload': { label: '上传发放完成回执', sentence: (s) => `“${s.text('file')}”` },
     'bank.notices.fetch': {
       label: '获取补贴发放告知',
@@ -100,6 +106,7 @@ export const bankAuditVocabulary: AuditVocabulary = {
     clearing_draft: { label: '年末清算（确认中）', names: async (db, ids) => new Map((await db('bank_clearing_draft').whereIn('id', ids.map(Number)).select('id', 'year')).map((c) => [String(c.id), `${c.year} 年度`])) },
     clearing: { label: '年末清算', names: async (db, ids) => new Map((await db('bank_clearing').whereIn('id', ids.map(Number)).select('id', 'year')).map((c) => [String(c.id), `${c.year} 年度`])) },
     card_request: { label: '开卡申请' },
+    account_check: { label: '账户核验' },
     bank_org: { label: '代发金融机构', names: async (db, ids) => new Map((await db('core_org').whereIn('id', ids.map(Number)).select('id', 'name')).map((o) => [String(o.id), o.name])) },
   },
 };

@@ -15,9 +15,10 @@ import { reconcileRoutes } from './reconcile-routes.ts';
 import { clearingRoutes } from './clearing-routes.ts';
 import { clearingQueues } from './clearing.ts';
 import { cardRoutes } from './card-routes.ts';
+import { accountCheckRoutes } from './account-check-routes.ts';
 import { openReconciliations } from './reconcile.ts';
 import { failureRoutes } from './failure-routes.ts';
-import { CARD_READERS, FAILURE_READERS, NOT_ON_CARD_READERS, RECONCILIATION_READERS } from './policy.ts';
+import { ACCOUNT_CHECK_READERS, CARD_READERS, FAILURE_READERS, NOT_ON_CARD_READERS, RECONCILIATION_READERS } from './policy.ts';
 import { casesOfLines, countsByState, failuresQuery, listCardRequests, listReconciliations, originalsOfReissues, resultsOfLines, roundsWithResults, supplementsAwaitingTransfer } from './queries.ts';
 import { presentPersonPayments } from './presenters.ts';
 import type { FailureState } from './model.ts';
@@ -62,6 +63,7 @@ export function createBankModule(core: Core): AppModule {
       { href: '/bank/payouts', label: '代发文件', roles: ['bank'] },
       { href: '/bank/failures', label: '发放失败', roles: FAILURE_READERS },
       { href: '/bank/reconciliations', label: '对账清算', roles: RECONCILIATION_READERS },
+      { href: '/bank/account-checks', label: '账户核验', roles: ACCOUNT_CHECK_READERS },
       { href: '/bank/card-requests', label: '开卡申请', roles: CARD_READERS },
       { href: '/bank/not-on-card', label: '未用社保卡', roles: NOT_ON_CARD_READERS },
       { href: '/bank/notices', label: '发放告知', roles: ['bank'] },
@@ -72,6 +74,7 @@ export function createBankModule(core: Core): AppModule {
       reconcileRoutes(router, web);
       clearingRoutes(router, web);
       cardRoutes(router, web);
+      accountCheckRoutes(router, web);
       noticeRoutes(router, web);
     },
     api: bankApi(core),

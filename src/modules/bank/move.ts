@@ -55,6 +55,8 @@ export const bankMove: ModuleMove = {
       },
       text: { deadline_key: (value, _row, ids) => moveGroupKey(value, ids) },
     },
+    bank_account_check: { refs: { round_id: 'batch_round', county_id: 'core_region', department_org_id: 'core_org', bank_org_id: 'core_org', requested_by: 'core_user', answered_by: 'core_user' } },
+    bank_account_check_line: { refs: { check_id: 'bank_account_check', line_id: 'batch_line', person_id: 'beneficiary_person', account_id: 'beneficiary_account' } },
     bank_failure_event: { refs: { failure_id: 'bank_failure', actor_id: 'core_user' } },
     bank_line_result: { refs: { line_id: 'batch_line', round_id: 'batch_round', result_file_id: 'bank_result_file' } },
     bank_notice: { refs: { line_id: 'batch_line', person_id: 'beneficiary_person', round_id: 'batch_round', bank_org_id: 'core_org', county_id: 'core_region', confirmation_id: 'bank_notice_confirmation' } },

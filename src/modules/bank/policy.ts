@@ -72,6 +72,9 @@ export const RECONCILIATION_READERS: readonly Role[] = ['finance_section', 'depa
 export const CLEARING_READERS: readonly Role[] = ['finance_section', 'department', 'bank', 'treasury', 'supervisor'];
 
 type CardRequestFacts = { bank_org_id: number; state: string };
+type AccountCheckFacts = { bank_org_id: number; state: string };
+/** Who reads account verifications: those who ask for them and answer them, and the supervisors. */
+export const ACCOUNT_CHECK_READERS: readonly Role[] = ['department', 'finance_section', 'bank', 'supervisor'];
 /** A kept clearing report: the departments and banks that were parties of the clearing. */
 type ClearingReportFacts = { partyOrgIds: number[] };
 /** A year's clearing as its parties work on it: its state, who confirms, who has confirmed, who opened it. */
@@ -89,6 +92,11 @@ interface BankRoundResources {
   download_card_list: CardRequestFacts;
   answer_card_request: CardRequestFacts;
   bank_files: null;
+  /** Account verification before money moves (account-checks.ts). */
+  read_account_checks: null;
+  request_account_check: RoundFacts & { department_org_id: number };
+  download_account_check: AccountCheckFacts;
+  answer_account_check: AccountCheckFacts;
   read_reconciliations: null;
   confirm_reconciliation: ReconciliationFacts;
   resolve_difference: ReconciliationFacts;
@@ -148,6 +156,17 @@ const ROUND_RULES: { [A in BankRoundAction]: (actor: Actor, resource: BankRoundR
   answer_card_request: (actor, request) =>
     firstRefusal(() => rule(ownBank(actor, request), '开卡结果由代发金融机构上传'), () => (request.state === 'sent' ? null : refused('state', '该开卡申请已回复'))),
   bank_files: (actor) => rule(hasRole(actor, 'bank') && actor.orgId !== null, '代发文件仅代发金融机构可以下载'),
+  read_account_checks: (actor) => rule(hasRole(actor, ...ACCOUNT_CHECK_READERS), '账户核验仅主管部门、财政局业务科室、代发金融机构和监督人员可以查看'),
+  // Before money moves: the department while it compiles its round, the finance section during its review.
+  request_account_check: (actor, round) =>
+    round.state === 'compiling'
+      ? rule(hasRole(actor, 'department') && actor.orgId === round.department_org_id, '编制中的批次由本批次的主管部门发送账户核验')
+      : round.state === 'submitted'
+        ? rule(hasRole(actor, 'finance_section'), '待财政复核的批次由财政局业务科室发送账户核验')
+        : refused('state', '批次已下达银行，账户核验须在下达之前'),
+  download_account_check: (actor, check) => rule(ownBank(actor, check), '核验名单由代发金融机构下载'),
+  answer_account_check: (actor, check) =>
+    firstRefusal(() => rule(ownBank(actor, check), '核验结果由代发金融机构上传'), () => (check.state === 'sent' ? null : refused('state', '该账户核验已回复'))),
   read_reconciliations: (actor) => rule(hasRole(actor, ...RECONCILIATION_READERS), '对账仅财政、主管部门、代发金融机构和监督人员可以查看'),
   confirm_reconciliation: (actor, rec) => firstRefusal(() => rule(ownBank(actor, rec), '对账确认由代发金融机构上传或填报'), open(rec, '该季度对账已签认，不能再更改银行确认')),
   resolve_difference: (actor, rec) => firstRefusal(() => rule(hasRole(actor, 'finance_section'), '对账差异由财政局业务科室核实处理'), open(rec, '该季度对账已签认')),

@@ -83,3 +83,34 @@ export async function simulateNoticeConfirmations(noticeFile: Buffer, options: {
   });
   return { csv: Buffer.from(`\ufeff${[csvLine(['告知编号', '结果', '失败原因']), ...rows].join('\r\n')}\r\n`, 'utf8'), notices: rows.length, failed };
 }
+
+const ACCOUNT_CHECK_SPEC: TableSpec = { headerHas: ['核验编号', '账号'], required: ['核验编号'], rowNoun: '核验', formatHint: '请使用平台下载的账户核验名单' };
+const ACCOUNT_PROBLEMS: [string, string][] = [
+  ['已销户', '该账户已于本年销户（模拟）'],
+  ['已冻结', '该账户已被司法冻结（模拟）'],
+  ['户名不符', '账户户名与名单不一致（模拟）'],
+  ['账户不存在', '本行无此账号（模拟）'],
+];
+
+/**
+ * The bank's side of an account verification (`ykt bank-sim --accounts`): reads the platform's verification list
+ * (docs/account-check-format.md) and writes the answer a bank would send back — each line 一致, or, for a chosen
+ * share, a problem with its explanation, chosen by a seeded generator (the same input, rate and seed give the same file).
+ */
+export async function simulateAccountCheck(list: Buffer, options: { failRate: number; seed: number }): Promise<{ csv: Buffer; lines: number; failed: number }> {
+  if (!(options.failRate >= 0 && options.failRate <= 1)) throw new Error('失败比例应在 0 到 1 之间');
+  const table = await readTable(list, ACCOUNT_CHECK_SPEC);
+  if (typeof table === 'string') throw new Error(table);
+  const rnd = seededRandom(options.seed);
+  const column = (name: string) => table.columns.get(name);
+  let failed = 0;
+  const rows = table.rows.map(({ cells }) => {
+    const keep = ['核验编号', '户名', '身份证号码', '账号'].map((name) => (column(name) === undefined ? '' : cells[column(name)!]!));
+    if (rnd() < options.failRate) {
+      failed++;
+      return csvLine([...keep, ...ACCOUNT_PROBLEMS[Math.floor(rnd() * ACCOUNT_PROBLEMS.length)]!]);
+    }
+    return csvLine([...keep, '一致', '']);
+  });
+  return { csv: Buffer.from(`\ufeff${[csvLine(['核验编号', '户名', '身份证号码', '账号', '核验结果', '说明']), ...rows].join('\r\n')}\r\n`, 'utf8'), lines: rows.length, failed };
+}

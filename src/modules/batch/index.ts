@@ -23,7 +23,9 @@ export { type ReportLine, releasedLinesForReports } from './queries.ts';
 export { roundLinePopulation } from './queries.ts';
 export { type ScreeningScope, paidLinesOfPeriod, paidRostersOfPeriod } from './queries.ts';
 export { type ScreenedFinding, RULES as CHECK_RULES, SCREENED_RULES, screenRoster } from './checks/engine.ts';
-export { ROUND_STATES, type RoundState } from './model.ts';
+export { ACCOUNT_VERDICTS, type AccountVerdict, ROUND_STATES, type RoundState } from './model.ts';
+export { type AccountCheckLine, accountCheckLines, recordAccountVerdicts } from './account-verdicts.ts';
+export { roundsInState } from './queries.ts';
 export { MIN_PUBLICITY_DAYS, ROSTER_STATES, type RosterState, formatQuantity, parsePeriod } from './model.ts';
 export { type ExportLineRow, type ExportRoundRow, linesForExport, roundsForExport } from './queries.ts';
 

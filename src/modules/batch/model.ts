@@ -143,3 +143,18 @@ export function formatQuantity(milli: number): string {
   const rest = String(milli % 1000).padStart(3, '0').replace(/0+$/, '');
   return rest ? `${whole}.${rest}` : String(whole);
 }
+
+/**
+ * What the agent bank answers of an account before money moves (docs/account-check-format.md): as the answer file
+ * words it. Anything but ok is a blocking finding on the line (checks/bank-verdict.ts).
+ */
+export const ACCOUNT_VERDICTS = {
+  ok: '一致',
+  name_mismatch: '户名不符',
+  id_mismatch: '证件号码不符',
+  not_found: '账户不存在',
+  closed: '已销户',
+  frozen: '已冻结',
+  abnormal: '状态异常（挂失、止付等）',
+} as const;
+export type AccountVerdict = keyof typeof ACCOUNT_VERDICTS;

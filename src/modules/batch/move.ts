@@ -28,5 +28,6 @@ export const batchMove: ModuleMove = {
     // public_ref is the tracking number of the portal complaint that raised the objection, not an id.
     batch_objection: { refs: { roster_id: 'batch_roster', line_id: 'batch_line', recorded_by: 'core_user', resolved_by: 'core_user' }, text: { public_ref: asIs } },
     batch_transfer: { refs: { round_id: 'batch_round', bank_org_id: 'core_org', recorded_by: 'core_user' } },
+    batch_account_verdict: { refs: { line_id: 'batch_line', account_id: 'beneficiary_account' } },
   },
 };

@@ -4,6 +4,7 @@ import { type RegistryFacts, referenceHitsOf, registryFactsById, registryFactsOf
 import { versionsById } from '../../policy/index.ts';
 import { type LineRow, type RosterRow, type RoundRow, asLine } from '../repo.ts';
 import { alreadyPaid } from './already-paid.ts';
+import { bankVerdict } from './bank-verdict.ts';
 import { budget } from './budget.ts';
 import { deceasedOrMoved } from './deceased-or-moved.ts';
 import { duplicateInRound } from './duplicate-in-round.ts';
@@ -24,6 +25,7 @@ export const RULES: CheckRule[] = [
   deceasedOrMoved,
   noAccount,
   holderMismatch,
+  bankVerdict,
   householdHead,
   registryChanged,
   duplicateInRound,
