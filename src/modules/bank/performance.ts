@@ -90,7 +90,7 @@ export interface MonthFigure {
   ended: boolean;
   /** The month has begun (a later month has no figures yet). */
   begun: boolean;
-  /** Ended, allocated, and execution lags the curve by more than the tolerance. */
+  /** Ended, with an allocation issued by its end, and execution lags the curve by more than the tolerance. */
   warning: boolean;
 }
 
@@ -157,7 +157,7 @@ function months(year: number, today: string, curve: ExecutionCurve, allocatedFen
       expectedBp,
       ended,
       begun: `${year}-${String(m).padStart(2, '0')}-01` <= today,
-      warning: ended && executionBp !== null && expectedBp - executionBp > curve.toleranceBp,
+      warning: ended && cumA > 0 && executionBp !== null && expectedBp - executionBp > curve.toleranceBp,
     });
   }
   return out;
@@ -336,6 +336,20 @@ function presentMonths(ms: MonthFigure[]) {
   }));
 }
 
+/** The figures to date (the last month begun) and of the last ended month, for the summary table. */
+function standingOf(ms: MonthFigure[]) {
+  const now = ms.filter((m) => m.begun).at(-1);
+  const last = ms.filter((m) => m.ended).at(-1);
+  return {
+    transferred: now ? formatYuan(now.transferredFen) : '0.00',
+    paid: now ? formatYuan(now.paidFen) : '0.00',
+    execution: bpText(now?.executionBp ?? null),
+    lastMonth: last ? `${last.month}月末` : '',
+    lastExecution: last ? bpText(last.executionBp) : '—',
+    lastExpected: last ? formatBp(last.expectedBp) : '—',
+  };
+}
+
 /** The figures as the pages show them: rates as percentages, money in 元, 达成 / 未达成 beside each goal. */
 export function presentPerformance(p: CountyPerformance) {
   return {
@@ -349,19 +363,21 @@ export function presentPerformance(p: CountyPerformance) {
       department: x.department,
       allocated: formatYuan(x.allocatedFen as Fen),
       warning: x.warning,
-      goalsSet: x.indicators.some((i) => i.goal),
+      goalsSet: x.indicators.filter((i) => i.goal).length,
+      goalsMet: x.indicators.filter((i) => i.met === true).length,
+      standing: standingOf(x.months),
       indicators: x.indicators.map((i) => ({
         code: i.indicator,
         label: INDICATORS[i.indicator].label,
         target: i.goal ? `${COMPARISON_SIGNS[i.goal.comparison]} ${formatIndicatorValue(i.indicator, i.goal.target)}` : '未设定',
         achieved: i.achieved === null ? '—' : formatIndicatorValue(i.indicator, i.achieved),
-        basis: INDICATORS[i.indicator].unit === 'bp' ? (i.denominator ? `${i.indicator === 'funds_to_person' || i.indicator === 'execution' ? `${formatYuan(i.numerator)} / ${formatYuan(i.denominator)} 元` : `${i.numerator} / ${i.denominator} 笔`}` : '无可计算的数据') : '',
+        basis: INDICATORS[i.indicator].unit === 'bp' ? (i.denominator ? (i.indicator === 'funds_to_person' || i.indicator === 'execution' ? `${formatYuan(i.numerator)} / ${formatYuan(i.denominator)} 元` : `${i.numerator} / ${i.denominator} 笔`) : '无可计算的数据') : '',
         status: i.met === null ? (i.goal ? '暂无数据' : '') : i.met ? '达成' : '未达成',
         met: i.met,
       })),
       months: presentMonths(x.months),
     })),
-    total: { allocated: formatYuan(p.total.allocatedFen), warning: p.total.warning, months: presentMonths(p.total.months) },
+    total: { allocated: formatYuan(p.total.allocatedFen), warning: p.total.warning, standing: standingOf(p.total.months), months: presentMonths(p.total.months) },
     warnings: p.policies.filter((x) => x.warning).length,
   };
 }
