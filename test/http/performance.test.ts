@@ -63,7 +63,12 @@ describe(`performance goals and budget execution (${TEST_DB})`, () => {
     expect(Number((await t.core.db('policy_performance_goal').count({ n: '*' }).first())!.n)).toBe(0);
     // The supervisors' page shows no link to the forms; the finance section's does.
     expect((await supervisor.get('/supervision/performance?year=2026')).text).not.toContain(`/policies/${itemId}/goals`);
-    expect((await (await as('finance')).get('/supervision/performance?year=2026')).text).toContain(`/policies/${itemId}/goals?year=2026`);
+    const finance = await as('finance');
+    expect((await finance.get('/supervision/performance?year=2026')).text).toContain(`/policies/${itemId}/goals?year=2026`);
+    // The policy's page leads the finance section to its goals (同步下达 with the allocation); the department's does not.
+    expect((await finance.get(`/policies/${itemId}`)).text).toContain(`/policies/${itemId}/goals?year=`);
+    expect((await (await as('dept_agri')).get(`/policies/${itemId}`)).text).not.toContain(`/goals?year=`);
+    expect((await finance.get('/policies/999999/goals?year=2026')).status).toBe(404);
   });
 
   it('refuses wrong targets with 422, each field saying why, the typed values kept', async () => {

@@ -4,7 +4,7 @@ import { businessYear } from '../../core/dates.ts';
 import { NotFoundError } from '../../core/errors.ts';
 import { parseId, validate } from '../../core/http/validate.ts';
 import type { Web } from '../../core/web/web.ts';
-import { INDICATORS, INDICATOR_CODES, TIMELY_WORKING_DAYS, executionCurve, formatBp, performanceGoals, setExecutionCurve, setPerformanceGoals } from './performance.ts';
+import { INDICATORS, INDICATOR_CODES, TIMELY_WORKING_DAYS, executionCurve, formatBp, itemOfCountyList, performanceGoals, setExecutionCurve, setPerformanceGoals } from './performance.ts';
 import { MONTH_FIELDS, curveSchema, goalsQuerySchema, goalsSchema } from './performance-schemas.ts';
 import { can } from './policy.ts';
 import { listRegionFor, policyVersions } from './queries.ts';
@@ -62,6 +62,7 @@ export function performanceRoutes(router: Router, web: Web): void {
 
   async function goalsPage(ctx: Context, itemId: number, year: number, extra: Record<string, unknown> = {}, status = 200) {
     const { county } = await countyFor(ctx, 'set_goals');
+    await itemOfCountyList(db, county, itemId);
     const versions = await policyVersions(db, itemId);
     if (!versions.length) throw new NotFoundError('补贴项目不存在');
     const goals = await performanceGoals(db, county.id, year, itemId);

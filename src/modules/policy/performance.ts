@@ -3,8 +3,8 @@ import { authorize } from '../../core/authz.ts';
 import type { Actor } from '../../core/auth/roles.ts';
 import type { Core } from '../../core/context.ts';
 import { type Conn, inTransaction, nowIso } from '../../core/db.ts';
-import { ValidationError } from '../../core/errors.ts';
-import { pathIds } from '../../core/regions.ts';
+import { NotFoundError } from '../../core/errors.ts';
+import { type Region, pathIds } from '../../core/regions.ts';
 import { can } from './policy.ts';
 import { listRegionFor } from './queries.ts';
 
@@ -98,6 +98,13 @@ export function canSetPerformance(actor: Actor, county: { id: number; level: str
   return { goals: can(actor, 'set_goals', county).ok, curve: can(actor, 'set_curve', county).ok };
 }
 
+/** A policy item of the county's list (central, or set at the county or above), or NotFoundError. */
+export async function itemOfCountyList(db: Conn, county: Region, itemId: number): Promise<{ code: string }> {
+  const item = (await db('policy_item').where({ id: itemId }).first('code', 'region_id')) as { code: string; region_id: number | null } | undefined;
+  if (!item || !(item.region_id === null || pathIds(county.path).includes(item.region_id))) throw new NotFoundError('本县政策清单中没有这个补贴项目');
+  return item;
+}
+
 // --- goals -------------------------------------------------------------------------------------------------------
 
 export interface PerformanceGoal {
@@ -138,8 +145,7 @@ const goalText = (goals: Partial<Record<Indicator, number>>) =>
 export async function setPerformanceGoals(core: Core, actor: Actor, input: GoalsInput): Promise<{ changed: boolean }> {
   const county = await listRegionFor(core.db, actor.regionId);
   await authorize(core.db, actor, can(actor, 'set_goals', county), { objectType: 'policy', objectId: input.itemId });
-  const item = (await core.db('policy_item').where({ id: input.itemId }).first('code', 'region_id')) as { code: string; region_id: number | null } | undefined;
-  if (!item || !(item.region_id === null || pathIds(county.path).includes(item.region_id))) throw new ValidationError({ year: '该补贴项目不在本县政策清单中' });
+  const item = await itemOfCountyList(core.db, county, input.itemId);
   return inTransaction(core.db, async (trx) => {
     const before = Object.fromEntries((await performanceGoals(trx, county.id, input.year, input.itemId)).map((g) => [g.indicator, g.target])) as Partial<Record<Indicator, number>>;
     const after = Object.fromEntries(INDICATOR_CODES.filter((i) => input.targets[i] !== undefined).map((i) => [i, input.targets[i]!])) as Partial<Record<Indicator, number>>;

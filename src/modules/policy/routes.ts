@@ -126,6 +126,7 @@ export function policyRoutes(router: Router, web: Web): void {
         canEdit: can(actor, 'edit', latest).ok,
         canAllocate: can(actor, 'allocate', county).ok,
         canSetGoals: can(actor, 'set_goals', county).ok,
+        goalsYear: businessYear(),
         allocationValues: { year: businessYear() },
         ...extra,
       },
