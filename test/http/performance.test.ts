@@ -41,6 +41,14 @@ describe(`performance goals and budget execution (${TEST_DB})`, () => {
       expect(page.status, user).toBe(200);
       expect(page.text).toContain('绩效目标和预算执行监控');
     }
+    // The year and county chosen are checked (422 under the form contract: the summary links to the field).
+    const supervisor = await as('supervisor');
+    const bad = await supervisor.get('/supervision/performance?year=20x6');
+    expect(bad.status).toBe(422);
+    expect(parse(bad.text).querySelector('#e-p-year')!.text).toContain('年度应为四位数字');
+    const elsewhere = await supervisor.get('/supervision/performance?year=2026&county=999999');
+    expect(elsewhere.status).toBe(422);
+    expect(parse(elsewhere.text).querySelector('#e-p-county')!.text).toContain('不在您的管辖范围内');
     for (const user of ['station1', 'finance1', 'dept_agri', 'treasury', 'bank', 'auditor']) {
       const agent = await as(user);
       expect((await agent.get('/supervision/performance')).status, user).toBe(403);
