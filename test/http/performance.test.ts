@@ -4,6 +4,7 @@
 // refused; the forms refuse with 422 under the form contract; the public column shows the same figures, aggregated,
 // with no personal data and no confidential policy.
 import { parse } from 'node-html-parser';
+import { businessYear } from '../../src/core/dates.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TEST_DB, type TestDb, agentFor, auditRows, createSeededDb, loggedInAgents, personalNumbers, submit } from '../factories.ts';
 
@@ -172,6 +173,10 @@ describe(`performance goals and budget execution (${TEST_DB})`, () => {
     await submit(finance, '/policies/execution-curve?year=2026', '/policies/execution-curve', { year: '2026', ...all, tolerance: '0' });
     const allocated = Number((await t.core.db('policy_allocation').where({ county_id: countyId, year: 2026 }).countDistinct({ n: 'item_id' }).first())!.n);
     expect((await finance.get('/supervision/performance?year=2026')).text).toContain(`${allocated} 个补贴项目的预算执行进度落后于要求进度`);
+    // The supervisors' overview (监督工作台) counts them, with the link to the page (the demo's year is the business year).
+    const overview = parse((await (await as('supervisor')).get('/supervision')).text).querySelector('#performance')!;
+    if (businessYear() === 2026) expect(overview.text).toContain(`预算执行预警 ${allocated} 个补贴项目`);
+    expect(overview.querySelector('a')!.getAttribute('href')).toMatch(new RegExp(`^/supervision/performance\\?year=\\d{4}&county=${countyId}$`));
   });
 
   it('shows the public the goals, achieved values and execution per policy, aggregated, without personal data or confidential policies', async () => {

@@ -1,15 +1,14 @@
 import type Router from '@koa/router';
 import type { Context } from 'koa';
 import { z } from 'zod';
-import type { Actor } from '../../core/auth/roles.ts';
 import { businessYear } from '../../core/dates.ts';
 import { ValidationError } from '../../core/errors.ts';
 import { id, optional } from '../../core/fields.ts';
 import { validate } from '../../core/http/validate.ts';
-import type { Region } from '../../core/regions.ts';
 import type { Web } from '../../core/web/web.ts';
 import { INDICATOR_NOTES, countyPerformance, presentPerformance } from '../bank/index.ts';
-import { canSetPerformance, listRegionFor } from '../policy/index.ts';
+import { canSetPerformance } from '../policy/index.ts';
+import { countiesOf } from './performance.ts';
 import { can } from './policy.ts';
 
 const TITLE = '绩效目标和预算执行监控';
@@ -19,13 +18,6 @@ const querySchema = z.object({
   county: optional(id('县（区）')),
 });
 
-/** The counties of the actor's scope: their own county (a township's is the county above it), or those below a city or province. */
-async function countiesOf(web: Web, actor: Actor): Promise<Region[]> {
-  const own = await listRegionFor(web.core.db, actor.regionId);
-  if (own.level === 'county') return [own];
-  return web.core.db('core_region').where({ level: 'county' }).where('path', 'like', `${own.path}%`).orderBy('name');
-}
-
 /**
  * 双监控 (Chongqing 十二): the performance goals of each policy beside their achieved values, and the budget execution
  * month by month with its warnings, for the finance section and the supervisors (REPORT_READERS) of a county and year.
@@ -34,7 +26,7 @@ async function countiesOf(web: Web, actor: Actor): Promise<Region[]> {
 export function performanceRoutes(router: Router, web: Web): void {
   router.get('/supervision/performance', async (ctx: Context) => {
     const actor = await web.permit(ctx, (a) => can(a, 'view_performance', null));
-    const counties = await countiesOf(web, actor);
+    const counties = await countiesOf(web.core.db, actor);
     let query: z.infer<typeof querySchema>;
     try {
       query = validate(querySchema, ctx.query);
