@@ -113,3 +113,18 @@ export const page = z.preprocess((v) => blankToUndefined(v) ?? 1, z.coerce.numbe
 
 /** Days from one business date to another (both ends counted: 1 for the same day). */
 export const daysInclusive = (from: string, to: string) => Math.round((Date.parse(`${to}T00:00:00Z`) - Date.parse(`${from}T00:00:00Z`)) / 86_400_000) + 1;
+
+/**
+ * A percentage typed with at most two decimals ("98.5", "98.50%", "100"), 0 to 100, as integer basis points (9850),
+ * read from its digits, never through floating point.
+ */
+export const percentBp = (label: string) =>
+  z.string({ error: `请填写${label}` }).transform((value, ctx): number => {
+    const m = /^\s*(\d{1,3})(?:\.(\d{1,2}))?\s*%?\s*$/.exec(value);
+    const bp = m ? Number(m[1]) * 100 + Number((m[2] ?? '').padEnd(2, '0')) : NaN;
+    if (!m || bp > 10_000) {
+      ctx.addIssue({ code: 'custom', message: `${label}应为 0 到 100 之间的百分数，最多两位小数，如 98.5` });
+      return z.NEVER;
+    }
+    return bp;
+  });

@@ -27,6 +27,7 @@ import { bankMove } from './move.ts';
 export { PUBLIC_PAYMENT_STATUS, type PublicPayment, publicPaymentsOf } from './public-payments.ts';
 export { type PublicFailedPayment, paidResultsOfRounds, publicFailedPayments } from './public-lists.ts';
 export { type RoundLedger, roundLedger } from './ledger.ts';
+export { type CountyPerformance, INDICATOR_NOTES, computePerformance, countyPerformance, performanceFacts, presentPerformance } from './performance.ts';
 export { clearingsOf, openFailureTotals } from './queries.ts';
 export { type LineOutcomes, lineOutcomesOfRounds } from './queries.ts';
 export { type ExportFailureRow, type ExportResultRow, failuresForExport, resultsForExport } from './queries.ts';

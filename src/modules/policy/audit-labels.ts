@@ -39,6 +39,14 @@ export const policyAuditVocabulary: AuditVocabulary = {
       label: '登记资金指标',
       sentence: (s) => clauses(`${item(s)} ${s.text('year')} 年指标 ${s.text('amount')} 元`, s.has('doc') && `文号：${s.text('doc')}`),
     },
+    'policy.goals.set': {
+      label: '设定绩效目标',
+      sentence: (s) => clauses(`${item(s)} ${s.text('year')} 年绩效目标`, `原为：${s.text('before') || '未设定'}`, `改为：${s.text('after') || '未设定'}`),
+    },
+    'policy.curve.set': {
+      label: '设定预算执行进度要求',
+      sentence: (s) => clauses(`${s.text('year')} 年预算执行进度要求`, `原为：${s.text('before')}`, `改为：${s.text('after')}`),
+    },
   },
   objects: {
     policy: {

@@ -9,11 +9,15 @@ import { policyMove } from './move.ts';
  * The policy module (一张清单管制度): subsidy items and their versions, the county's published list, budget
  * allocations. Other modules use only what this file exports.
  */
-export { allocatedFen, listRegionFor, policyList, versionInForce, versionsById, yearAllocations } from './queries.ts';
+export { allocatedFen, allocations, listRegionFor, policyList, versionInForce, versionsById, yearAllocations } from './queries.ts';
 export type { PolicyVersion } from './repo.ts';
 export type { Frequency, Payee, PolicyLevel, PolicyTier } from './files.ts';
 export { standardText } from './files.ts';
 export { presentVersion } from './presenters.ts';
+export {
+  type Comparison, type ExecutionCurve, type Indicator, type PerformanceGoal, COMPARISON_SIGNS, INDICATORS, INDICATOR_CODES, TIMELY_WORKING_DAYS,
+  canSetPerformance, executionCurve, formatBp, formatIndicatorValue, meets, performanceGoals, rateBp,
+} from './performance.ts';
 
 export function createPolicyModule(core: Core): AppModule {
   return {

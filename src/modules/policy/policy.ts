@@ -9,6 +9,9 @@ interface PolicyResources {
   edit: { departmentOrgId: number };
   publish: Pick<PolicyVersion, 'regionId' | 'editedBy' | 'state'>;
   allocate: { id: number; level: string };
+  /** Performance goals (绩效目标) of the county's policies, and its expected execution curve (performance.ts). */
+  set_goals: { id: number; level: string };
+  set_curve: { id: number; level: string };
 }
 export type PolicyAction = keyof PolicyResources;
 
@@ -32,6 +35,11 @@ const RULES: { [A in PolicyAction]: (actor: Actor, resource: PolicyResources[A])
     ),
   allocate: (actor, county) =>
     hasRole(actor, 'finance_section') && county.id === actor.regionId && county.level === 'county' ? ALLOWED : refused('role', '指标由县级财政部门（财政局业务科室）登记'),
+  // 绩效目标与预算同步审核、同步下达 (Chongqing 十二): who records the allocation records its goals, and the curve its execution is held to.
+  set_goals: (actor, county) =>
+    hasRole(actor, 'finance_section') && county.id === actor.regionId && county.level === 'county' ? ALLOWED : refused('role', '绩效目标由县级财政部门（财政局业务科室）随指标一同登记'),
+  set_curve: (actor, county) =>
+    hasRole(actor, 'finance_section') && county.id === actor.regionId && county.level === 'county' ? ALLOWED : refused('role', '预算执行进度要求由县级财政部门（财政局业务科室）设定'),
 };
 
 export function can<A extends PolicyAction>(actor: Actor, action: A, resource: PolicyResources[A]): Decision {

@@ -14,12 +14,14 @@ import { writePolicyListPdf, writePolicyListXlsx } from './files.ts';
 import { can } from './policy.ts';
 import { formValues, groupByDepartment, listDocument, presentAllocation, presentVersion, presentVersionFor } from './presenters.ts';
 import { allocations, draftsAwaitingPublication, draftsOfDepartment, listRegionFor, policyList, policyVersions } from './queries.ts';
+import { performanceRoutes } from './performance-routes.ts';
 import { allocationSchema, listQuerySchema, policyCreateSchema, policyFormSchema, reviewSchema } from './schemas.ts';
 
 
 /** Thin routes: validate → authorize (in the commands) → command or query → present → render. */
 export function policyRoutes(router: Router, web: Web): void {
   const { db } = web.core;
+  performanceRoutes(router, web);
 
   function itemIdParam(ctx: Context): number {
     const id = parseId(ctx.params.id);
@@ -123,6 +125,8 @@ export function policyRoutes(router: Router, web: Web): void {
         county: county.name,
         canEdit: can(actor, 'edit', latest).ok,
         canAllocate: can(actor, 'allocate', county).ok,
+        canSetGoals: can(actor, 'set_goals', county).ok,
+        goalsYear: businessYear(),
         allocationValues: { year: businessYear() },
         ...extra,
       },

@@ -6,6 +6,7 @@ import { validate } from '../../core/http/validate.ts';
 import { type Region, publicCounty } from '../../core/regions.ts';
 import { csvLine } from '../../core/spreadsheet.ts';
 import type { Web } from '../../core/web/web.ts';
+import { INDICATOR_NOTES, countyPerformance, presentPerformance } from '../bank/index.ts';
 import { DATASETS, type Dataset, countyPhoneBook, countyPlaces, datasetNamed, fundLedger, presentLedger, presentedViolations } from './column.ts';
 import { columnQuerySchema, dataFileSchema } from './column-schemas.ts';
 
@@ -14,6 +15,7 @@ const COLUMN_PAGES = [
   { path: '/public/policies', title: '政策清单', text: '本县（区）执行的惠民惠农财政补贴项目：政策依据、补贴对象、补贴标准、主管部门，可下载打印。', county: true },
   { path: '/public/notices', title: '公示公告', text: '正在公示和已结束公示的补贴发放名单公告。', county: true },
   { path: '/public/ledgers', title: '资金台账', text: '县、乡、村三级资金台账：每个补贴项目下达的指标、已发放到人的金额和人数。', county: true },
+  { path: '/public/performance', title: '绩效目标和预算执行', text: '每个补贴项目的年度绩效目标和实际完成情况，以及按月的预算执行进度（汇总数据，不含个人信息）。', county: true },
   { path: '/public/failed-payments', title: '发放失败人员名单', text: '补贴经多次发放未能到账、资金已暂缴回财政的人员，请本人到乡镇核实信息后申请补发。', county: true },
   { path: '/public/violations', title: '违规问题曝光', text: '虚报冒领等违规问题的查处情况。', county: true },
   { path: '/public/supervision', title: '监督举报电话', text: '县（区）和各乡镇（街道）的监督举报电话。', county: true },
@@ -55,6 +57,20 @@ export function columnRoutes(router: Router, web: Web): void {
     if (!county) return chooseCounty(ctx, '惠民惠农补贴资金台账', '/public/ledgers', counties);
     const year = query.year ?? businessYear();
     web.render(ctx, 'publicity/public-ledgers.njk', presentLedger(await fundLedger(db, county, year), county, year, { township: query.township ?? null, village: query.village ?? null }));
+  });
+
+  // 推动补贴资金绩效信息向社会公开 (Chongqing 十二): the goals, achieved values and execution, aggregated per policy and county.
+  router.get('/public/performance', async (ctx) => {
+    const { county, counties, query } = await countyOf(ctx);
+    if (!county) return chooseCounty(ctx, '补贴资金绩效目标和预算执行', '/public/performance', counties);
+    const year = query.year ?? businessYear();
+    web.render(ctx, 'publicity/public-performance.njk', {
+      title: `${county.name}${year}年惠民惠农补贴资金绩效目标和预算执行`,
+      county,
+      year,
+      report: presentPerformance(await countyPerformance(db, county, year, { publicOnly: true })),
+      notes: INDICATOR_NOTES,
+    });
   });
 
   router.get('/public/violations', async (ctx) => {

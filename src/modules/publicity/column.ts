@@ -4,9 +4,9 @@ import { NotFoundError } from '../../core/errors.ts';
 import { type Fen, formatYuan } from '../../core/money.ts';
 import { type Region, inTreeOrder } from '../../core/regions.ts';
 import { settingsAt } from '../../core/settings.ts';
-import { paidResultsOfRounds, publicFailedPayments } from '../bank/index.ts';
+import { computePerformance, paidResultsOfRounds, performanceFacts, publicFailedPayments } from '../bank/index.ts';
 import { lineFacts, transferredRounds } from '../batch/index.ts';
-import { policyList, presentVersion, yearAllocations } from '../policy/index.ts';
+import { INDICATORS, policyList, presentVersion, yearAllocations } from '../policy/index.ts';
 import { NOTICE_KINDS, NOTICE_STATUSES, SUPERVISION_PHONE_KEY } from './model.ts';
 import { noticesOfYear } from './queries.ts';
 import { publishedViolations, recoveriesOf, recoveryTotals } from './violations.ts';
@@ -236,6 +236,47 @@ export const DATASETS: Dataset[] = [
         }
       }
       return rows;
+    },
+  },
+  {
+    name: 'performance',
+    title: '惠民惠农补贴资金绩效目标完成情况',
+    page: '/public/performance',
+    yearly: true,
+    description: '每个公开的补贴项目该年度的绩效指标：目标值和平台按发放数据计算的实际完成值（比例以万分之一为单位，人数为人），与绩效目标页面相同，不含个人信息。',
+    columns: [col('policy_code', '项目编码'), col('policy_name', '补贴项目名称'), col('department', '主管部门'), col('indicator', '指标代码'), col('indicator_name', '绩效指标'), col('unit', '单位（bp 万分之一 / persons 人）'), col('comparison', '比较（gte 不低于）'), col('target', '目标值', 'integer'), col('achieved', '实际完成值', 'integer'), col('numerator', '分子', 'integer'), col('denominator', '分母', 'integer'), col('met', '是否达成（1 达成 / 0 未达成 / 空 无目标或无数据）', 'integer')],
+    async rows(db, county, year) {
+      const p = computePerformance(await performanceFacts(db, county, year, { publicOnly: true }));
+      return p.policies.flatMap((x) =>
+        x.indicators.map((i) => ({
+          policy_code: x.code,
+          policy_name: x.name,
+          department: x.department,
+          indicator: i.indicator,
+          indicator_name: INDICATORS[i.indicator].label,
+          unit: INDICATORS[i.indicator].unit,
+          comparison: i.goal?.comparison ?? INDICATORS[i.indicator].comparison,
+          target: i.goal?.target ?? null,
+          achieved: i.achieved,
+          numerator: i.numerator,
+          denominator: i.denominator,
+          met: i.met === null ? null : i.met ? 1 : 0,
+        })),
+      );
+    },
+  },
+  {
+    name: 'execution',
+    title: '惠民惠农补贴资金预算执行进度',
+    page: '/public/performance',
+    yearly: true,
+    description: '每个公开的补贴项目及全部项目合计（项目编码为空的行）该年度各月末的累计下达指标、国库拨付和发放到人金额，执行进度、要求进度（万分之一）和是否预警；尚未开始的月份不列。',
+    columns: [col('policy_code', '项目编码（合计行为空）'), col('policy_name', '补贴项目名称'), col('month', '月份', 'integer'), col('allocated_fen', '累计下达指标（分）', 'fen'), col('transferred_fen', '累计国库拨付（分）', 'fen'), col('paid_fen', '累计发放到人（分）', 'fen'), col('execution_bp', '执行进度（万分之一）', 'integer'), col('expected_bp', '要求进度（万分之一）', 'integer'), col('warning', '是否预警（1 是 / 0 否）', 'integer')],
+    async rows(db, county, year) {
+      const p = computePerformance(await performanceFacts(db, county, year, { publicOnly: true }));
+      const rows = (code: string, name: string, months: typeof p.total.months) =>
+        months.filter((m) => m.begun).map((m) => ({ policy_code: code, policy_name: name, month: m.month, allocated_fen: m.allocatedFen, transferred_fen: m.transferredFen, paid_fen: m.paidFen, execution_bp: m.executionBp, expected_bp: m.expectedBp, warning: m.warning ? 1 : 0 }));
+      return [...p.policies.flatMap((x) => rows(x.code, x.name, x.months)), ...rows('', '全部补贴项目合计', p.total.months)];
     },
   },
   {

@@ -17,6 +17,7 @@ import { RuleNames } from './presenters.ts';
 import { clockCounts } from './queries.ts';
 import { REPORT_READERS } from './policy.ts';
 import { reportRoutes } from './report-routes.ts';
+import { performanceRoutes } from './performance-routes.ts';
 import { supervisionApi } from './api.ts';
 import { supervisionRoutes } from './routes.ts';
 import { SHARED_ACCOUNT_SUBJECT_DIGITS } from './screening/shared-account.ts';
@@ -67,11 +68,13 @@ export function createSupervisionModule(core: Core, sources: SupervisionSources)
       { href: '/supervision/samples', label: '抽查', roles: SUPERVISION_READERS },
       { href: '/supervision/findings', label: '问题线索', roles: [...SUPERVISION_READERS, ...FINDING_ANSWERERS] },
       { href: '/supervision/reports', label: '发放统计', roles: REPORT_READERS },
+      { href: '/supervision/performance', label: '绩效监控', roles: REPORT_READERS },
       { href: '/supervision/exports', label: '完整导出', roles: EXPORT_REQUESTERS },
     ],
     routes(router, web) {
       supervisionRoutes(router, web, { names, complaints: sources.complaints });
       reportRoutes(router, web);
+      performanceRoutes(router, web);
       exportRoutes(router, web);
       spotCheckRoutes(router, web);
       screeningRoutes(router, web);

@@ -6,6 +6,7 @@ import { ruleLength } from '../../core/deadlines.ts';
 import { clearingsOf, openFailureTotals, roundLedger } from '../bank/index.ts';
 import { ROUND_STATES, openFindingsByRound, roundsWithMoney } from '../batch/index.ts';
 import { unclosedFindings } from './findings.ts';
+import { performanceStanding } from './performance.ts';
 import { COMPLAINT_CLOCK, type ComplaintStanding } from './model.ts';
 import { type RuleNames, peopleOf, roleLabels, workingDaysLate, yuan } from './presenters.ts';
 import { clockCounts, openClocksQuery, overdueByRule, overdueByUnit, roleHolders } from './queries.ts';
@@ -111,6 +112,9 @@ export async function supervisionOverview(db: Conn, actor: Actor, deps: { names:
       // The answer clock's rule as the 时限设置 page names it, and its length in force for the actor's region.
       rule: complaintRule ? { label: complaintRule.label, days: await ruleLength(db, actor.regionId, complaintRule), unit: complaintRule.unit === 'working' ? '个工作日' : '天' } : null,
     },
+    // 双监控 (Chongqing 十二): this year's execution warnings and goals not met, per county (performance-routes.ts).
+    performanceYear: Number(today.slice(0, 4)),
+    performance: await performanceStanding(db, actor, Number(today.slice(0, 4))),
     findings: {
       blocking: findings.reduce((n, r) => n + r.blocking, 0),
       warnings: findings.reduce((n, r) => n + r.warnings, 0),

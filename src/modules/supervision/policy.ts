@@ -30,6 +30,8 @@ interface SupervisionResources {
   view_reports: null;
   /** A report as a workbook. */
   export_reports: null;
+  /** Performance goals and budget execution (绩效目标和预算执行监控, /supervision/performance): the report readers. */
+  view_performance: null;
   /** Spot checks (抽查): the list and the draw's form, drawing a sample. */
   view_samples: null;
   draw_sample: null;
@@ -111,6 +113,7 @@ const RULES: { [A in SupervisionAction]: (actor: Actor, resource: SupervisionRes
   view_exports: exporters,
   view_reports: reportReaders,
   export_reports: reportReaders,
+  view_performance: reportReaders,
   request_export: (actor, { inClear }) => {
     const role = exporters(actor);
     if (!role.ok || !inClear) return role;
