@@ -163,7 +163,7 @@ describe(`performance goals and budget execution (${TEST_DB})`, () => {
     expect([row.points, Number(row.tolerance_bp)]).toEqual(['0,0,0,0,0,0,0,0,0,0,0,0', 0]);
     const audit = (await auditRows(t.core, 'policy.curve.set')).at(-1)!;
     expect(JSON.parse(audit.summary).before).toMatch(/^默认（1月8.33%/);
-    expect(JSON.parse(audit.summary).after).toMatch(/^1月0.00%.*容差 0.00%$/);
+    expect(JSON.parse(audit.summary).after).toMatch(/^1月0.00%.*容差 0 个百分点$/);
     const after = (await finance.get('/supervision/performance?year=2026')).text;
     expect(after).not.toContain('个补贴项目的预算执行进度落后于要求进度');
     expect(parse(after).querySelectorAll('tr.warning-row')).toHaveLength(0);

@@ -5,7 +5,7 @@ import { type Fen, formatYuan } from '../../core/money.ts';
 import type { Region } from '../../core/regions.ts';
 import { lineFacts, releasedAt, roundMoney, transferredRounds } from '../batch/index.ts';
 import {
-  COMPARISON_SIGNS, type Comparison, type ExecutionCurve, INDICATORS, INDICATOR_CODES, type Indicator, TIMELY_WORKING_DAYS, allocations, executionCurve, formatBp, formatIndicatorValue, meets, performanceGoals, policyList,
+  COMPARISON_SIGNS, type Comparison, type ExecutionCurve, INDICATORS, INDICATOR_CODES, type Indicator, TIMELY_WORKING_DAYS, allocations, executionCurve, formatBp, formatIndicatorValue, formatPointsBp, meets, performanceGoals, policyList,
   presentVersion, rateBp, yearAllocations,
 } from '../policy/index.ts';
 
@@ -355,7 +355,7 @@ export function presentPerformance(p: CountyPerformance) {
   return {
     year: p.year,
     today: p.today,
-    curve: { points: p.curve.points.map(formatBp), tolerance: formatBp(p.curve.toleranceBp), source: p.curve.source, fromYear: p.curve.fromYear },
+    curve: { points: p.curve.points.map(formatBp), tolerance: formatPointsBp(p.curve.toleranceBp), source: p.curve.source, fromYear: p.curve.fromYear },
     policies: p.policies.map((x) => ({
       itemId: x.itemId,
       code: x.code,

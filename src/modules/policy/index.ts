@@ -16,7 +16,7 @@ export { standardText } from './files.ts';
 export { presentVersion } from './presenters.ts';
 export {
   type Comparison, type ExecutionCurve, type Indicator, type PerformanceGoal, COMPARISON_SIGNS, INDICATORS, INDICATOR_CODES, TIMELY_WORKING_DAYS,
-  canSetPerformance, executionCurve, formatBp, formatIndicatorValue, meets, performanceGoals, rateBp,
+  canSetPerformance, executionCurve, formatBp, formatIndicatorValue, formatPointsBp, meets, performanceGoals, rateBp,
 } from './performance.ts';
 
 export function createPolicyModule(core: Core): AppModule {

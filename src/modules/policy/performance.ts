@@ -50,6 +50,13 @@ export type Indicator = keyof typeof INDICATORS;
 export const INDICATOR_CODES = Object.keys(INDICATORS) as Indicator[];
 
 /** A rate in basis points as a percentage with two decimals ("98.50%"), by integer arithmetic. */
+/** Percentage points (a difference of two rates, as the curve's tolerance is): 500 → “5 个百分点”, 250 → “2.5 个百分点”. */
+export function formatPointsBp(bp: number): string {
+  const whole = Math.floor(bp / 100);
+  const rest = bp % 100;
+  return `${whole}${rest ? `.${String(rest).padStart(2, '0').replace(/0$/, '')}` : ''} 个百分点`;
+}
+
 export function formatBp(bp: number): string {
   const sign = bp < 0 ? '-' : '';
   const abs = Math.abs(bp);
@@ -164,7 +171,7 @@ export interface CurveInput {
   toleranceBp: number;
 }
 
-const curveText = (c: { points: readonly number[]; toleranceBp: number }) => `${c.points.map((p, i) => `${i + 1}月${formatBp(p)}`).join('、')}；容差 ${formatBp(c.toleranceBp)}`;
+const curveText = (c: { points: readonly number[]; toleranceBp: number }) => `${c.points.map((p, i) => `${i + 1}月${formatBp(p)}`).join('、')}；容差 ${formatPointsBp(c.toleranceBp)}`;
 
 /** The county's finance section records the year's expected execution curve and tolerance; audited before and after. */
 export async function setExecutionCurve(core: Core, actor: Actor, input: CurveInput): Promise<{ changed: boolean }> {
