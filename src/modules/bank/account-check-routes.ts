@@ -5,11 +5,11 @@ import { formatDateTime } from '../../core/dates.ts';
 import { ValidationError } from '../../core/errors.ts';
 import { uploadedFile } from '../../core/http/upload.ts';
 import { parseId, requireId } from '../../core/http/validate.ts';
-import { signatureFile } from '../../core/signing.ts';
 import { ImportRefused, type Web } from '../../core/web/web.ts';
 import { ACCOUNT_VERDICTS, roundsInState } from '../batch/index.ts';
 import { accountCheckFile, accountCheckInScope, accountCheckOutcomes, answerAccountCheck, listAccountChecks, requestAccountCheck } from './account-checks.ts';
-import { bankTermsToday, delivered } from './commands.ts';
+import { bankTermsToday } from './commands.ts';
+import { bankListRoutes } from './list-routes.ts';
 import { can } from './policy.ts';
 import { presentFileTerms } from './presenters.ts';
 
@@ -80,17 +80,7 @@ export function accountCheckRoutes(router: Router, web: Web): void {
 
   router.get('/bank/account-checks/:id', async (ctx) => checkPage(ctx, await reader(ctx), idParam(ctx)));
 
-  router.get('/bank/account-checks/:id/list.csv', async (ctx) => {
-    const file = await accountCheckFile(web.core, await reader(ctx), idParam(ctx));
-    const out = delivered({ fileName: file.fileName, contentType: 'text/csv; charset=utf-8', body: file.body }, file.encryptFor);
-    web.sendFile(ctx, out.fileName, out.contentType, out.body);
-  });
-
-  // The deployment's signature of the list (docs/signature-format.md).
-  router.get('/bank/account-checks/:id/list.csv.sig', async (ctx) => {
-    const file = await accountCheckFile(web.core, await reader(ctx), idParam(ctx), { delivered: false });
-    web.sendFile(ctx, `${file.fileName}.sig`, 'text/plain; charset=utf-8', Buffer.from(signatureFile(file.signature, file.fileName)));
-  });
+  bankListRoutes(router, web, '/bank/account-checks/:id/list.csv', 'text/csv; charset=utf-8', async (ctx, options) => accountCheckFile(web.core, await reader(ctx), idParam(ctx), options));
 
   router.post('/bank/account-checks/:id/answer', async (ctx) => {
     const actor = await reader(ctx);

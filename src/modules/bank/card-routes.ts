@@ -4,7 +4,6 @@ import type { Actor } from '../../core/auth/roles.ts';
 import { ConflictError, ValidationError } from '../../core/errors.ts';
 import { uploadedFile } from '../../core/http/upload.ts';
 import { parseId, requireId } from '../../core/http/validate.ts';
-import { signatureFile } from '../../core/signing.ts';
 import type { Web } from '../../core/web/web.ts';
 import { NOT_ON_CARD_KIND_CHOICES, NOT_ON_CARD_REASON_CHOICES, type NotOnCardRow, defineNotOnCardList, notOnCardQuery, peopleWithoutAccount, presentNotOnCard } from '../beneficiary/index.ts';
 import { recordAudit } from '../../core/audit.ts';
@@ -14,7 +13,8 @@ import { chosen, describeFilters, listWorkbook } from '../../core/lists.ts';
 import { listRegionsInScope } from '../../core/regions.ts';
 import { banksServing } from '../agreement/index.ts';
 import { answerCardRequest, cardRequestFile, peopleAwaitingCard, sendCardRequest } from './cards.ts';
-import { SignatureRefusal, bankTermsToday, delivered } from './commands.ts';
+import { SignatureRefusal, bankTermsToday } from './commands.ts';
+import { bankListRoutes } from './list-routes.ts';
 import { can } from './policy.ts';
 import { presentCardLine, presentCardRequest, presentCardRequestListRow, presentCardRequestPermissions, presentFileTerms } from './presenters.ts';
 import { cardRequestInScope, cardRequestLines, listCardRequests } from './queries.ts';
@@ -179,17 +179,7 @@ export function cardRoutes(router: Router, web: Web): void {
 
   router.get('/bank/card-requests/:id', async (ctx) => requestPage(ctx, await reader(ctx), idParam(ctx)));
 
-  router.get('/bank/card-requests/:id/list.xlsx', async (ctx) => {
-    const file = await cardRequestFile(web.core, await reader(ctx), idParam(ctx));
-    const out = delivered({ fileName: file.fileName, contentType: 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet', body: file.body }, file.encryptFor);
-    web.sendFile(ctx, out.fileName, out.contentType, out.body);
-  });
-
-  // The deployment's signature of the list (docs/signature-format.md).
-  router.get('/bank/card-requests/:id/list.xlsx.sig', async (ctx) => {
-    const file = await cardRequestFile(web.core, await reader(ctx), idParam(ctx), { delivered: false });
-    web.sendFile(ctx, `${file.fileName}.sig`, 'text/plain; charset=utf-8', Buffer.from(signatureFile(file.signature, file.fileName)));
-  });
+  bankListRoutes(router, web, '/bank/card-requests/:id/list.xlsx', XLSX_TYPE, async (ctx, options) => cardRequestFile(web.core, await reader(ctx), idParam(ctx), options));
 
   router.post('/bank/card-requests/:id/answer', async (ctx) => {
     const actor = await reader(ctx);
