@@ -1,9 +1,10 @@
 import type { Knex } from 'knex';
 
 // What the bank signed (its agreement's key, docs/signature-format.md): the signature (DER, hex) and the key's
-// fingerprint on each result file, notice confirmation and card-request answer it sent signed; NULL where it sent
+// fingerprint on each result file, notice confirmation, card-request answer and reconciliation confirmation it sent
+// signed; NULL where it sent
 // none (its agreement did not require one, or the row is older).
-const TABLES = ['bank_result_file', 'bank_notice_confirmation', 'bank_card_request'];
+const TABLES = ['bank_result_file', 'bank_notice_confirmation', 'bank_card_request', 'bank_reconciliation'];
 
 export async function up(knex: Knex): Promise<void> {
   for (const table of TABLES) {

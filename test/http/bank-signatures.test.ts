@@ -9,6 +9,7 @@ import { registerPerson } from '../../src/modules/beneficiary/commands.ts';
 import { sendCardRequest } from '../../src/modules/bank/cards.ts';
 import { SignatureRefusal } from '../../src/modules/bank/commands.ts';
 import { importNoticeConfirmations } from '../../src/modules/bank/notices.ts';
+import { openReconciliations } from '../../src/modules/bank/reconcile.ts';
 import { resultFileCsv } from '../../src/modules/bank/simulator.ts';
 import { TEST_DB, type TestDb, actorFor, agentFor, approvedToken, asAdmin, auditRows, binaryParser, createSeededDb, csrfFrom, idNumberFrom, independentSm2, login, regionId, submit } from '../factories.ts';
 
@@ -168,6 +169,32 @@ describe(`the bank's key on its agreement: signed answers, encrypted files (${TE
     expect((await t.core.db('bank_card_request').where({ id: requestId }).first('state')).state).toBe('sent');
     expect((await upload(Buffer.from(key.sign(answer)))).status).toBe(303);
     expect(await t.core.db('bank_card_request').where({ id: requestId }).first('state', 'bank_key_fingerprint')).toMatchObject({ state: 'answered', bank_key_fingerprint: expect.stringMatching(/^[0-9a-f]{64}$/) });
+  });
+
+  it('refuses an unsigned reconciliation confirmation file when the agreement requires a signature, at its field (422); a signed one is read', async () => {
+    t = await createSeededDb({ demo: true }, { people: true });
+    const key = bankKeyPair();
+    await agree(t, { bankPublicKey: key.publicKey, requireBankSignature: 'on' });
+    await openReconciliations(t.core.db, '2027-01-05');
+    const recId = Number((await t.core.db('bank_reconciliation').where({ quarter: '2026-Q4' }).first('id')).id);
+    const bank = agentFor(t.core);
+    await login(bank, 'bank');
+    const page = await bank.get(`/bank/reconciliations/${recId}`);
+    expect(page.text).toContain('签名文件（代发协议要求）');
+    const file = Buffer.from('\ufeff流水号,金额（分）,状态\r\n');
+    const upload = (signature?: Buffer) => {
+      const post = bank.post(`/bank/reconciliations/${recId}/confirmation`).field('_csrf', csrfFrom(page.text)).attach('file', file, '对账确认.csv');
+      return signature ? post.attach('signature', signature, '对账确认.csv.sig') : post;
+    };
+    const unsigned = await upload();
+    expect(unsigned.status).toBe(422);
+    expect(unsigned.text).toContain('要求对账确认文件附银行的 SM2 签名');
+    expect((await t.core.db('bank_reconciliation').where({ id: recId }).first('confirmation_sha256')).confirmation_sha256).toBeNull();
+    // Signed, the file is read: this one has no lines, and is refused for that, not for its signature.
+    const signed = await upload(Buffer.from(key.sign(file), 'hex'));
+    expect(signed.status).toBe(422);
+    expect(signed.text).not.toContain('要求对账确认文件附银行的 SM2 签名');
+    expect(signed.text).not.toContain('签名与对账确认文件不符');
   });
 
   it.runIf(openssl)('encrypts the payout file for the bank when agreed: OpenSSL opens the envelope with the bank\'s private key, and the platform\'s signature checks the file inside', async () => {

@@ -6,6 +6,7 @@ import { uploadedFile } from '../../core/http/upload.ts';
 import { parseId, requireId, validate } from '../../core/http/validate.ts';
 import type { Web } from '../../core/web/web.ts';
 import { enterConfirmedTotals, importConfirmation, resolveDifference, signReconciliation } from './reconcile.ts';
+import { SignatureRefusal, bankTermsToday } from './commands.ts';
 import { can } from './policy.ts';
 import {
   presentClearing,
@@ -14,6 +15,7 @@ import {
   presentPolicyFigures,
   presentReconciliation,
   presentReconciliationListRow,
+  presentFileTerms,
   presentReconciliationOffers,
   presentReconciliationRound,
 } from './presenters.ts';
@@ -67,6 +69,7 @@ export function reconcileRoutes(router: Router, web: Web): void {
         openDiffs,
         parties: parties.map((p) => presentParty(p, signatureOf(signed, p))),
         version: rec.version,
+        fileTerms: presentFileTerms(await bankTermsToday(web.core, rec.bank_org_id, rec.county_id)),
         ...presentReconciliationOffers(actor, rec, parties, signed, openDiffs),
         values: {},
         ...extra,
@@ -81,13 +84,14 @@ export function reconcileRoutes(router: Router, web: Web): void {
     const actor = await reader(ctx);
     const id = idParam(ctx, '对账记录');
     const upload = uploadedFile(ctx);
-    if (!upload) return page(ctx, actor, id, { conflict: '请选择对账确认文件（.xlsx 或 .csv）' }, 422);
+    if (!upload) return page(ctx, actor, id, { uploadErrors: { file: '请选择对账确认文件（.xlsx 或 .csv）' } }, 422);
     try {
-      const outcome = await importConfirmation(web.core, actor, id, upload);
+      const outcome = await importConfirmation(web.core, actor, id, upload, uploadedFile(ctx, 'signature')?.buffer ?? null);
       if (!outcome.ok) return page(ctx, actor, id, { refusal: await web.importRefusal(ctx, '对账确认文件', upload.name, outcome.errors, outcome.report) }, 422);
       const message = outcome.repeated ? '该确认文件已上传过，本次没有做任何更改' : `已导入确认文件 ${outcome.rows} 行：${outcome.differences ? `有 ${outcome.differences} 处差异待核实处理` : '与平台记录逐笔一致'}`;
       await web.redirectWith(ctx, `/bank/reconciliations/${id}`, { kind: outcome.repeated ? 'info' : 'success', message });
     } catch (err) {
+      if (err instanceof SignatureRefusal) return page(ctx, actor, id, { uploadErrors: err.fieldErrors }, 422);
       if (!(err instanceof ConflictError)) throw err;
       await page(ctx, actor, id, { conflict: err.message }, 409);
     }

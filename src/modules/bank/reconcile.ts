@@ -9,6 +9,7 @@ import { ConflictError, NotFoundError, ValidationError } from '../../core/errors
 import { type Fen, fen, formatYuan } from '../../core/money.ts';
 import { type ImportError, type TableSpec, readTable, writeErrorReport } from '../../core/spreadsheet.ts';
 import { lineAmounts, transferredRounds } from '../batch/index.ts';
+import { bankTermsToday, signedBy } from './commands.ts';
 import { roundLedger } from './ledger.ts';
 import { authorize } from '../../core/authz.ts';
 import { BANK_LINE_STATES, type BankLineState, differenceRef } from './model.ts';
@@ -83,11 +84,12 @@ export type ConfirmationOutcome = Confirmed | { ok: false; errors: ImportError[]
  * confirmation, the differences are listed again (a difference already resolved and still there keeps its
  * resolution), and any sign-off given on the earlier figures is withdrawn. The same file twice changes nothing.
  */
-export async function importConfirmation(core: Core, actor: Actor, reconciliationId: number, file: { name: string; buffer: Buffer }): Promise<ConfirmationOutcome> {
+export async function importConfirmation(core: Core, actor: Actor, reconciliationId: number, file: { name: string; buffer: Buffer }, signature: Buffer | null = null): Promise<ConfirmationOutcome> {
   const rec = await reconciliationInScope(core.db, actor, reconciliationId);
   await authorize(core.db, actor, can(actor, 'confirm_reconciliation', rec), { objectType: 'reconciliation', objectId: rec.id });
   const sha256 = createHash('sha256').update(file.buffer).digest('hex');
   if (rec.confirmation_sha256 === sha256) return { ok: true, repeated: true, rows: rec.confirmation_rows ?? 0, differences: await openDifferences(core.db, rec.id) };
+  const signed = signedBy(await bankTermsToday(core, rec.bank_org_id, rec.county_id), file.buffer, signature, '对账确认文件');
   const table = await readTable(file.buffer, CONFIRMATION_SPEC);
   if (typeof table === 'string') {
     const errors = [{ rowNumber: 0, field: '文件', message: table }];
@@ -131,7 +133,7 @@ export async function importConfirmation(core: Core, actor: Actor, reconciliatio
       if (b.state !== p.state) differences.push({ round_id: p.roundId, line_id: lineId, kind: 'state', platform: BANK_LINE_STATES[p.state], bank: BANK_LINE_STATES[b.state], amount_fen: p.amountFen });
     }
   }
-  return replaceConfirmation(core, actor, rec, { sha256, name: file.name, rows: table.rows.length, differences }, async (trx) => {
+  return replaceConfirmation(core, actor, rec, { sha256, name: file.name, rows: table.rows.length, differences, signed }, async (trx) => {
     await bulkInsert(trx, 'bank_reconciliation_line', [...confirmed], ([lineId, c]) => ({ reconciliation_id: rec.id, round_id: c.roundId, line_id: lineId, bank_state: c.state, bank_amount_fen: c.amountFen }));
   });
 }
@@ -143,12 +145,12 @@ type Difference = Pick<DifferenceRow, 'round_id' | 'line_id' | 'kind' | 'platfor
  * the differences listed again (one already resolved and still there keeps its resolution), every sign-off given on
  * the earlier figures withdrawn.
  */
-async function replaceConfirmation(core: Core, actor: Actor, rec: ReconciliationRow, input: { sha256: string; name: string; rows: number; differences: Difference[] }, store: (trx: Tx) => Promise<void>): Promise<Confirmed> {
+async function replaceConfirmation(core: Core, actor: Actor, rec: ReconciliationRow, input: { sha256: string; name: string; rows: number; differences: Difference[]; signed?: { signature: string; key: string } | null }, store: (trx: Tx) => Promise<void>): Promise<Confirmed> {
   return inTransaction(core.db, async (trx): Promise<Confirmed> => {
     const updated = await trx('bank_reconciliation')
       .where({ id: rec.id, state: 'open' })
       .where((w) => w.whereNull('confirmation_sha256').orWhereNot('confirmation_sha256', input.sha256))
-      .update({ confirmation_sha256: input.sha256, confirmation_name: input.name.slice(0, 200), confirmation_rows: input.rows, confirmed_at: nowIso(), version: trx.raw('version + 1') });
+      .update({ confirmation_sha256: input.sha256, confirmation_name: input.name.slice(0, 200), confirmation_rows: input.rows, confirmed_at: nowIso(), bank_signature: input.signed?.signature ?? null, bank_key_fingerprint: input.signed?.key ?? null, version: trx.raw('version + 1') });
     if (updated !== 1) {
       // This same confirmation sent twice at once (a double click, a second tab) is taken once; or it is signed.
       const now: { state: string; confirmation_sha256: string | null } = await trx('bank_reconciliation').where({ id: rec.id }).first('state', 'confirmation_sha256');
@@ -166,7 +168,7 @@ async function replaceConfirmation(core: Core, actor: Actor, rec: Reconciliation
       return { reconciliation_id: rec.id, ...d, state: kept ? 'resolved' : 'open', resolution: kept?.resolution ?? null, resolved_by: kept?.resolved_by ?? null, resolved_at: kept?.resolved_at ?? null };
     });
     const withdrawn = await trx('bank_reconciliation_signature').where({ reconciliation_id: rec.id }).delete();
-    await recordAudit(trx, actor, { action: 'bank.reconciliation.confirm', objectType: 'reconciliation', objectId: rec.id, summary: { source: input.name, sha256: input.sha256, rows: input.rows, differences: input.differences.length, signaturesWithdrawn: withdrawn } });
+    await recordAudit(trx, actor, { action: 'bank.reconciliation.confirm', objectType: 'reconciliation', objectId: rec.id, summary: { source: input.name, sha256: input.sha256, rows: input.rows, differences: input.differences.length, signaturesWithdrawn: withdrawn, ...(input.signed ? { signedBy: input.signed.key } : {}) } });
     return { ok: true as const, repeated: false, rows: input.rows, differences: await openDifferences(trx, rec.id) };
   });
 }
