@@ -26,7 +26,7 @@ export function presentAgreement(a: AgreementRow, today = businessDate()) {
       { label: AGREEMENT_TERMS.termWithdrawal, text: a.term_withdrawal ?? '' },
       { label: AGREEMENT_TERMS.termDataSecurity, text: a.term_data_security ?? '' },
     ],
-    fileSecurity: [a.require_bank_signature ? '回盘文件和银行回复须附银行的 SM2 签名' : '不要求银行签名', a.encrypt_files ? '代发文件和开卡名单加密后交给银行' : '代发文件不加密'].join('；'),
+    fileSecurity: [a.require_bank_signature ? '回盘文件和银行回复须附银行的 SM2 签名' : '不要求银行签名', a.encrypt_files ? '代发文件、开卡名单和核验名单加密后交给银行' : '代发文件不加密'].join('；'),
     terminated: a.terminated_on ? { on: a.terminated_on, reason: a.termination_reason ?? '' } : null,
     version: a.version,
   };
