@@ -3,6 +3,7 @@ import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import { afterEach, describe, expect, it } from 'vitest';
 import { sm3Hex } from '../../src/core/crypto.ts';
+import { requestAccountCheck } from '../../src/modules/bank/account-checks.ts';
 import { buildReport, reportParams } from '../../src/modules/supervision/reports.ts';
 import { TEST_DB, type TestDb, actorFor, agentFor, approvedToken, asAdmin, binaryParser, createSeededDb, idNumberFrom, regionId, submit } from '../factories.ts';
 
@@ -161,6 +162,29 @@ describe(`the machine API against its OpenAPI document (${TEST_DB})`, () => {
     check('post', '/notices/confirmations', await confirmations({ confirmations: [{ noticeId: 'one', result: 'ok' }] }));
     check('post', '/notices/confirmations', await confirmations({ confirmations: [{ noticeId: 999999, result: 'sent' }] }));
 
+    // Account verification: the bank's list and answers.
+    const submitted = await t.core.db('batch_round').where({ state: 'submitted' }).first('id');
+    const checkId = await requestAccountCheck(t.core, await actorFor(t, 'finance'), { roundId: submitted.id, bankOrgId: bankOrg.id });
+    check('get', '/account-checks', await as(bank).get('/account-checks'));
+    check('get', '/account-checks', await as(reference).get('/account-checks'));
+    const checkList = await as(bank).get(`/account-checks/${checkId}/list`).buffer(true).parse(binaryParser);
+    check('get', '/account-checks/{checkId}/list', checkList);
+    check('get', '/account-checks/{checkId}/list', await as(bank).get('/account-checks/999999/list'));
+    const refs = (checkList.body as Buffer).toString('utf8').replace(/^\ufeff/, '').trim().split('\r\n').slice(1).map((r) => r.split(',')[0]!);
+    const answer = (body: unknown, id = checkId) => as(bank).post(`/account-checks/${id}/answers`).send(body as object);
+    const noNote = await answer({ answers: refs.map((ref) => ({ ref, result: 'closed' })) });
+    check('post', '/account-checks/{checkId}/answers', noNote);
+    expect(noNote.body.errors[0]).toEqual({ row: 1, field: 'note', message: '核验结果不是“一致”的，须写明情况（如 户名应为…、销户日期）' });
+    const allFine = { answers: refs.map((ref) => ({ ref, result: 'ok' })) };
+    const first = await answer(allFine);
+    check('post', '/account-checks/{checkId}/answers', first);
+    expect(first.body).toEqual({ ok: true, repeated: false, verified: refs.length, wrong: 0 });
+    const again = await answer(allFine);
+    check('post', '/account-checks/{checkId}/answers', again);
+    expect(again.body).toEqual({ ok: true, repeated: true, verified: refs.length, wrong: 0 });
+    check('post', '/account-checks/{checkId}/answers', await answer({ answers: refs.map((ref) => ({ ref, result: 'frozen', note: '冻结' })) }));
+    check('post', '/account-checks/{checkId}/answers', await answer(allFine, 999999));
+
     // Reference data.
     const person = { name: '赵外人', idNumber: idNumberFrom('99010219800101004'), date: '2026-10-04' };
     const push = (body: unknown, bearer = reference) => as(bearer).post('/reference-snapshots').send(body as object);
@@ -211,6 +235,15 @@ describe(`the machine API against its OpenAPI document (${TEST_DB})`, () => {
         'post /payouts/{roundId}/results 409',
         'post /payouts/{roundId}/results 413',
         'post /payouts/{roundId}/results 422',
+        'get /account-checks 200',
+        'get /account-checks 403',
+        'get /account-checks/{checkId}/list 200',
+        'get /account-checks/{checkId}/list 404',
+        'post /account-checks/{checkId}/answers 200',
+        'post /account-checks/{checkId}/answers 201',
+        'post /account-checks/{checkId}/answers 404',
+        'post /account-checks/{checkId}/answers 409',
+        'post /account-checks/{checkId}/answers 422',
         'get /notices 200',
         'get /notices 403',
         'get /notices 422',

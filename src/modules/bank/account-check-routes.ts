@@ -80,7 +80,7 @@ export function accountCheckRoutes(router: Router, web: Web): void {
 
   router.get('/bank/account-checks/:id', async (ctx) => checkPage(ctx, await reader(ctx), idParam(ctx)));
 
-  bankListRoutes(router, web, '/bank/account-checks/:id/list.csv', 'text/csv; charset=utf-8', async (ctx, options) => accountCheckFile(web.core, await reader(ctx), idParam(ctx), options));
+  bankListRoutes(router, web, '/bank/account-checks/:id/list.csv', 'text/csv; charset=utf-8', async (ctx, options) => accountCheckFile(web.core, { actor: await reader(ctx) }, idParam(ctx), options));
 
   router.post('/bank/account-checks/:id/answer', async (ctx) => {
     const actor = await reader(ctx);

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { type ApiClient, apiAuditor } from '../../core/api.ts';
 import { recordAudit } from '../../core/audit.ts';
 import type { Knex } from 'knex';
 import { type Actor, hasRole } from '../../core/auth/roles.ts';
@@ -13,7 +14,7 @@ import { type ImportError, type TableSpec, csvLine, readTable, writeErrorReport 
 import { agreementInForce, encryptionKeyOf } from '../agreement/index.ts';
 import { ACCOUNT_VERDICTS, type AccountVerdict, accountCheckLines, confinedToDepartment, recordAccountVerdicts, roundInScope } from '../batch/index.ts';
 import { accountNumbersById, idNumbersById } from '../beneficiary/index.ts';
-import { bankTermsToday, signedBy } from './commands.ts';
+import { type Fetcher, bankOf, bankTermsToday, signedBy } from './commands.ts';
 import { can } from './policy.ts';
 
 /**
@@ -73,6 +74,28 @@ export async function accountCheckInScope(db: Conn, actor: Actor, id: number): P
   return row;
 }
 
+/** The checks of the API token's bank, those awaiting its answer first, then newest first. */
+export async function accountChecksOfBank(db: Conn, client: ApiClient): Promise<AccountCheckRow[]> {
+  const bankOrgId = bankOf({ client });
+  return checkQuery(db).where('c.bank_org_id', bankOrgId).orderByRaw("case when c.state = 'sent' then 0 else 1 end").orderBy('c.id', 'desc').limit(200);
+}
+
+/**
+ * A check as a bank's user or its API token may act on it: the user's through its scope and can(); the token's only
+ * its own bank's (404 otherwise, as for a user), and only while awaiting its answer to answer it.
+ */
+async function checkFor(core: Core, who: Fetcher, id: number, action: 'download_account_check' | 'answer_account_check'): Promise<AccountCheckRow> {
+  if (who.actor) {
+    const check = await accountCheckInScope(core.db, who.actor, id);
+    await authorize(core.db, who.actor, can(who.actor, action, check), { objectType: 'account_check', objectId: id });
+    return check;
+  }
+  const check = (await checkQuery(core.db).where({ 'c.id': id, 'c.bank_org_id': bankOf(who) }).first()) as AccountCheckRow | undefined;
+  if (!check) throw new NotFoundError('没有发给本机构的该账户核验');
+  if (action === 'answer_account_check' && check.state !== 'sent') throw new ConflictError('该账户核验已回复');
+  return check;
+}
+
 /** The lines of a check with the bank's outcome, those found wrong first: what its page lists. */
 export async function accountCheckOutcomes(db: Conn, checkId: number): Promise<{ line_id: number; holder_name: string; outcome: AccountVerdict | null; note: string | null }[]> {
   return db('bank_account_check_line').where({ check_id: checkId }).orderByRaw("case when outcome is null or outcome = 'ok' then 1 else 0 end").orderBy('line_id').select('line_id', 'holder_name', 'outcome', 'note');
@@ -105,82 +128,134 @@ export async function requestAccountCheck(core: Core, actor: Actor, input: { rou
  * clear, and the two columns it fills in. Signed; encrypted for the bank when its agreement asks for it; the
  * download audited. `delivered`: the list itself goes to the bank, not only its signature.
  */
-export async function accountCheckFile(core: Core, actor: Actor, checkId: number, options: { delivered: boolean } = { delivered: true }): Promise<{ fileName: string; body: Buffer; signature: Signature; encryptFor: string | null }> {
-  const check = await accountCheckInScope(core.db, actor, checkId);
-  await authorize(core.db, actor, can(actor, 'download_account_check', check), { objectType: 'account_check', objectId: checkId });
+export async function accountCheckFile(core: Core, who: Fetcher, checkId: number, options: { delivered: boolean } = { delivered: true }): Promise<{ fileName: string; body: Buffer; signature: Signature; encryptFor: string | null }> {
+  const check = await checkFor(core, who, checkId, 'download_account_check');
   const lines: { line_id: number; person_id: number; account_id: number; holder_name: string }[] = await core.db('bank_account_check_line').where({ check_id: checkId }).orderBy('line_id').select('line_id', 'person_id', 'account_id', 'holder_name');
   const ids = await idNumbersById(core.db, core.crypto, [...new Set(lines.map((l) => l.person_id))]);
   const accounts = await accountNumbersById(core.db, core.crypto, lines.map((l) => l.account_id));
   const body = Buffer.from(`\ufeff${[csvLine(LIST_HEADER), ...lines.map((l) => csvLine([checkRef(checkId, l.line_id), l.holder_name, ids.get(l.person_id) ?? '', accounts.get(l.account_id) ?? '', '', '']))].join('\r\n')}\r\n`, 'utf8');
   const encryptFor = encryptionKeyOf(await bankTermsToday(core, check.bank_org_id, check.county_id));
   if (options.delivered) {
-    await inTransaction(core.db, (trx) => recordAudit(trx, actor, { action: 'bank.account_check.download', objectType: 'account_check', objectId: checkId, summary: { lines: lines.length, ...(encryptFor ? { encryptedFor: fingerprintOf(encryptFor) } : {}) } }));
+    await inTransaction(core.db, (trx) => recordAudit(trx, who.actor ?? apiAuditor(who.client), { action: 'bank.account_check.download', objectType: 'account_check', objectId: checkId, summary: { lines: lines.length, ...(encryptFor ? { encryptedFor: fingerprintOf(encryptFor) } : {}) } }));
   }
   return { fileName: `账户核验名单-R${check.round_id}-${checkId}.csv`, body, signature: await signFile(core, body), encryptFor };
 }
 
 export type AccountAnswerOutcome = { ok: true; repeated: boolean; verified: number; wrong: number } | { ok: false; errors: ImportError[]; report: Buffer };
 
+/** One line of the bank's answer as read from its file or its API body, numbered as its row. */
+interface AnswerRecord {
+  rowNumber: number;
+  ref: string;
+  /** The result as the file words it (一致 …) or its code through the API (ok …). */
+  result: string;
+  note: string;
+}
+
 /**
- * The bank's answer: the list with 核验结果 (一致, 户名不符, 证件号码不符, 账户不存在, 已销户, 已冻结, 状态异常（挂失、止付等）)
- * and 说明 filled in for every line, signed when its agreement requires it. Checked whole (every line of the check
- * once, a known result, a reason beside anything but 一致); applied in one transaction: each line's outcome, and the
- * round's lines' verdicts for the cross-checks. The same answer twice changes nothing.
+ * The bank's answer from its user's file: the list with 核验结果 (一致, 户名不符, 证件号码不符, 账户不存在, 已销户, 已冻结,
+ * 状态异常（挂失、止付等）) and 说明 filled in for every line, signed when its agreement requires it.
  */
 export async function answerAccountCheck(core: Core, actor: Actor, checkId: number, file: { name: string; buffer: Buffer }, signature: Buffer | null = null): Promise<AccountAnswerOutcome> {
   const check = await accountCheckInScope(core.db, actor, checkId);
   const sha256 = createHash('sha256').update(file.buffer).digest('hex');
-  const stored: { answer_sha256: string | null } = await core.db('bank_account_check').where({ id: checkId }).first('answer_sha256');
-  if (check.state === 'answered' && stored.answer_sha256 === sha256 && can(actor, 'download_account_check', check).ok) return { ok: true, repeated: true, verified: 0, wrong: 0 };
-  await authorize(core.db, actor, can(actor, 'answer_account_check', check), { objectType: 'account_check', objectId: checkId });
+  if (await answeredWith(core.db, check, sha256) && can(actor, 'download_account_check', check).ok) return answeredBefore(core.db, checkId);
+  await checkFor(core, { actor }, checkId, 'answer_account_check');
   const signed = signedBy(await bankTermsToday(core, check.bank_org_id, check.county_id), file.buffer, signature, '账户核验结果文件');
   const table = await readTable(file.buffer, ANSWER_SPEC);
   if (typeof table === 'string') {
     const errors = [{ rowNumber: 0, field: '文件', message: table }];
     return { ok: false, errors, report: await writeErrorReport('账户核验结果', errors, null) };
   }
-  const lines = new Map(((await core.db('bank_account_check_line').where({ check_id: checkId }).select('line_id', 'account_id', 'holder_name')) as { line_id: number; account_id: number; holder_name: string }[]).map((l) => [checkRef(checkId, l.line_id), l]));
-  const errors: ImportError[] = [];
-  const seen = new Map<string, number>();
-  const answers: { lineId: number; accountId: number; holderName: string; outcome: AccountVerdict; note: string | null }[] = [];
-  for (const row of table.rows) {
+  const records = table.rows.map((row) => {
     const cell = (name: string) => {
       const i = table.columns.get(name);
       return i === undefined ? '' : (row.cells[i] ?? '').trim();
     };
-    const fail = (field: string, message: string) => errors.push({ rowNumber: row.rowNumber, field, message });
-    const ref = cell('核验编号');
-    const line = lines.get(ref);
+    return { rowNumber: row.rowNumber, ref: cell('核验编号'), result: cell('核验结果'), note: cell('说明') };
+  });
+  return applyAnswer(core, { actor }, check, { fileName: file.name, sha256, records, signed, byLabel: true }, (errors) => writeErrorReport('账户核验结果', errors, table));
+}
+
+/**
+ * The bank's answer through the API: [{ref, result: ok|name_mismatch|…, note?}] for every line, numbered from 1,
+ * signed over the body as sent when its agreement requires it. The same body twice changes nothing.
+ */
+export async function postAccountAnswers(core: Core, client: ApiClient, checkId: number, answers: { ref?: unknown; result?: unknown; note?: unknown }[], body: { raw: Buffer; signature: string | null }): Promise<AccountAnswerOutcome> {
+  const check = await checkFor(core, { client }, checkId, 'download_account_check');
+  const text = (v: unknown) => (typeof v === 'string' ? v.trim() : '');
+  const records = answers.map((a, i) => ({ rowNumber: i + 1, ref: text(a?.ref), result: text(a?.result), note: text(a?.note) }));
+  const sha256 = createHash('sha256').update(JSON.stringify(records.map((r) => [r.ref, r.result, r.note]))).digest('hex');
+  if (await answeredWith(core.db, check, sha256)) return answeredBefore(core.db, checkId);
+  await checkFor(core, { client }, checkId, 'answer_account_check');
+  const signed = signedBy(await bankTermsToday(core, check.bank_org_id, check.county_id), body.raw, body.signature, '账户核验结果');
+  return applyAnswer(core, { client }, check, { fileName: `接口核验结果（${client.name}）`, sha256, records, signed, byLabel: false }, (errors) => writeErrorReport('账户核验结果接口', errors, null));
+}
+
+/** Whether the check was answered with exactly this (file or body, by its digest): then it changes nothing. */
+async function answeredWith(db: Conn, check: AccountCheckRow, sha256: string): Promise<boolean> {
+  if (check.state !== 'answered') return false;
+  const stored: { answer_sha256: string | null } = await db('bank_account_check').where({ id: check.id }).first('answer_sha256');
+  return stored.answer_sha256 === sha256;
+}
+
+/** The answer recorded before, as it was told then (the same answer again changes nothing). */
+async function answeredBefore(db: Conn, checkId: number): Promise<AccountAnswerOutcome & { ok: true }> {
+  const rows = (await db('bank_account_check_line').where({ check_id: checkId }).groupByRaw("case when outcome = 'ok' then 1 else 0 end").select(db.raw("case when outcome = 'ok' then 1 else 0 end as fine")).count({ n: '*' })) as { fine: number | string; n: number | string }[];
+  const count = (fine: number) => Number(rows.find((r) => Number(r.fine) === fine)?.n ?? 0);
+  return { ok: true, repeated: true, verified: count(1), wrong: count(0) };
+}
+
+/**
+ * An answer checked whole (every line of the check once, a known result, a reason beside anything but 一致) and
+ * applied in one transaction: each line's outcome, and the round's lines' verdicts for the cross-checks.
+ */
+async function applyAnswer(
+  core: Core,
+  who: Fetcher,
+  check: AccountCheckRow,
+  input: { fileName: string; sha256: string; records: AnswerRecord[]; signed: { signature: string; key: string } | null; byLabel: boolean },
+  report: (errors: ImportError[]) => Promise<Buffer>,
+): Promise<AccountAnswerOutcome> {
+  const checkId = check.id;
+  const lines = new Map(((await core.db('bank_account_check_line').where({ check_id: checkId }).select('line_id', 'account_id', 'holder_name')) as { line_id: number; account_id: number; holder_name: string }[]).map((l) => [checkRef(checkId, l.line_id), l]));
+  const errors: ImportError[] = [];
+  const seen = new Map<string, number>();
+  const answers: { lineId: number; accountId: number; holderName: string; outcome: AccountVerdict; note: string | null }[] = [];
+  for (const r of input.records) {
+    const fail = (field: string, message: string) => errors.push({ rowNumber: r.rowNumber, field, message });
+    const line = lines.get(r.ref);
     if (!line) {
-      fail('核验编号', `“${ref}”不是本次核验名单中的核验编号`);
+      fail('核验编号', `“${r.ref}”不是本次核验名单中的核验编号`);
       continue;
     }
-    if (seen.has(ref)) fail('核验编号', `与第 ${seen.get(ref)} 行重复`);
-    seen.set(ref, row.rowNumber);
-    const outcome = VERDICT_BY_LABEL.get(cell('核验结果'));
-    if (!outcome) fail('核验结果', `应为${Object.values(ACCOUNT_VERDICTS).join('、')}之一`);
-    const note = cell('说明');
-    if (outcome && outcome !== 'ok' && !note) fail('说明', '核验结果不是“一致”的，须写明情况（如 户名应为…、销户日期）');
-    if (note.length > 200) fail('说明', '不超过 200 字');
-    const problem = note ? freeTextProblem(note) : null;
+    if (seen.has(r.ref)) fail('核验编号', `与第 ${seen.get(r.ref)} 行重复`);
+    seen.set(r.ref, r.rowNumber);
+    const outcome = input.byLabel ? VERDICT_BY_LABEL.get(r.result) : r.result in ACCOUNT_VERDICTS ? (r.result as AccountVerdict) : undefined;
+    if (!outcome) fail('核验结果', input.byLabel ? `应为${Object.values(ACCOUNT_VERDICTS).join('、')}之一` : `应为${Object.keys(ACCOUNT_VERDICTS).join('、')}之一`);
+    if (outcome && outcome !== 'ok' && !r.note) fail('说明', '核验结果不是“一致”的，须写明情况（如 户名应为…、销户日期）');
+    if (r.note.length > 200) fail('说明', '不超过 200 字');
+    const problem = r.note ? freeTextProblem(r.note) : null;
     if (problem) fail('说明', problem);
-    if (outcome) answers.push({ lineId: line.line_id, accountId: line.account_id, holderName: line.holder_name, outcome, note: note || null });
+    if (outcome) answers.push({ lineId: line.line_id, accountId: line.account_id, holderName: line.holder_name, outcome, note: r.note || null });
   }
   const missing = lines.size - seen.size;
   if (missing > 0) errors.push({ rowNumber: 0, field: '核验编号', message: `缺少核验名单中的 ${missing} 行：每行须有核验结果` });
-  if (errors.length) return { ok: false, errors, report: await writeErrorReport('账户核验结果', errors, table) };
+  if (errors.length) return { ok: false, errors, report: await report(errors) };
   return inTransaction(core.db, async (trx) => {
-    const updated = await trx('bank_account_check').where({ id: checkId, state: 'sent' }).update({ state: 'answered', answered_by: actor.userId, answered_at: nowIso(), answer_sha256: sha256, answer_name: file.name.slice(0, 200), bank_signature: signed?.signature ?? null, bank_key_fingerprint: signed?.key ?? null });
+    const updated = await trx('bank_account_check')
+      .where({ id: checkId, state: 'sent' })
+      .update({ state: 'answered', answered_by: who.actor?.userId ?? null, answered_at: nowIso(), answer_sha256: input.sha256, answer_name: input.fileName.slice(0, 200), bank_signature: input.signed?.signature ?? null, bank_key_fingerprint: input.signed?.key ?? null });
     if (updated !== 1) {
-      // Answered meanwhile: by this same file sent twice at once, or by another.
+      // Answered meanwhile: by this same answer sent twice at once, or by another.
       const now: { answer_sha256: string | null } = await trx('bank_account_check').where({ id: checkId }).first('answer_sha256');
-      if (now.answer_sha256 === sha256) return { ok: true as const, repeated: true, verified: 0, wrong: 0 };
+      if (now.answer_sha256 === input.sha256) return answeredBefore(trx, checkId);
       throw new ConflictError('该账户核验已回复');
     }
     for (const a of answers) await trx('bank_account_check_line').where({ check_id: checkId, line_id: a.lineId }).update({ outcome: a.outcome, note: a.note });
     await recordAccountVerdicts(trx, `${check.bank_name}核验 ${checkId}`, answers);
     const wrong = answers.filter((a) => a.outcome !== 'ok').length;
-    await recordAudit(trx, actor, { action: 'bank.account_check.answer', objectType: 'account_check', objectId: checkId, summary: { round: check.round_id, file: file.name, sha256, verified: answers.length - wrong, wrong, ...(signed ? { signedBy: signed.key } : {}) } });
+    await recordAudit(trx, who.actor ?? apiAuditor(who.client), { action: 'bank.account_check.answer', objectType: 'account_check', objectId: checkId, summary: { round: check.round_id, file: input.fileName, sha256: input.sha256, verified: answers.length - wrong, wrong, ...(input.signed ? { signedBy: input.signed.key } : {}) } });
     return { ok: true as const, repeated: false, verified: answers.length - wrong, wrong };
   });
 }

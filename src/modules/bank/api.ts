@@ -8,11 +8,16 @@ import { signatureHeader, signedBody, signedRequest } from './signed-api.ts';
 import { payoutQuerySchema } from './schemas.ts';
 import { PAYOUT_FORMATS } from './payout.ts';
 import { supplementsOf } from './queries.ts';
+import { accountCheckFile, accountChecksOfBank, postAccountAnswers } from './account-checks.ts';
+import { ACCOUNT_VERDICTS } from '../batch/index.ts';
+import { isoWithOffset } from '../../core/dates.ts';
 import { FAILURE_CODES, postResults } from './results.ts';
 import { noticeApi } from './notice-routes.ts';
 
 /** The result file's columns as the results API's properties (the rules are the file's, results.ts). */
 const RESULT_PROPERTIES = { 流水号: 'ref', '金额（分）': 'amountFen', 结果: 'result', 失败代码: 'code', 失败原因: 'reason' };
+
+const checkIdParameter = { name: 'checkId', in: 'path', required: true, description: '账户核验编号', schema: { type: 'integer', minimum: 1 } };
 
 const roundIdParameter = { name: 'roundId', in: 'path', required: true, description: '发放批次编号', schema: { type: 'integer', minimum: 1 } };
 
@@ -22,6 +27,26 @@ export function bankApi(core: Core) {
   return {
     routes(router: Router) {
       notices.routes(router);
+      router.get('/account-checks', async (ctx) => {
+        ctx.body = { checks: (await accountChecksOfBank(core.db, apiClient(ctx))).map((c) => ({ checkId: c.id, roundId: c.round_id, roundTitle: c.round_title, state: c.state, lines: c.lines, requestedAt: isoWithOffset(c.requested_at) })) };
+      });
+      router.get('/account-checks/:checkId/list', async (ctx) => {
+        const file = await accountCheckFile(core, { client: apiClient(ctx) }, requireId(ctx.params.checkId, '账户核验'));
+        const out = delivered({ fileName: file.fileName, contentType: 'text/csv; charset=utf-8', body: file.body }, file.encryptFor);
+        ctx.set({ 'X-Signature-SM2': file.signature.signature, 'X-Signature-Key': file.signature.key, 'Content-Disposition': `attachment; filename*=UTF-8''${encodeURIComponent(out.fileName)}` });
+        if (out.encryptedFor) ctx.set({ 'X-Encryption': 'SM4-CBC', 'X-Encryption-Key-Id': out.encryptedFor });
+        ctx.type = out.contentType;
+        ctx.body = out.body;
+      });
+      router.post('/account-checks/:checkId/answers', async (ctx) => {
+        const checkId = requireId(ctx.params.checkId, '账户核验');
+        const body = (ctx.request.body ?? {}) as { answers?: unknown };
+        if (!Array.isArray(body.answers) || body.answers.length === 0) throw new ValidationError({ answers: '应为非空数组' });
+        const outcome = await signedRequest(() => postAccountAnswers(core, apiClient(ctx), checkId, body.answers as never[], signedBody(ctx)));
+        if (!outcome.ok) throw new ApiRefusal(rowErrors(outcome.errors, { 核验编号: 'ref', 核验结果: 'result', 说明: 'note' }));
+        ctx.status = outcome.repeated ? 200 : 201;
+        ctx.body = outcome;
+      });
       router.get('/payouts', async (ctx) => {
         const rounds = await bankRounds(core, { client: apiClient(ctx) });
         ctx.body = {
@@ -52,6 +77,93 @@ export function bankApi(core: Core) {
     },
     openapi: {
       ...notices.openapi,
+      '/account-checks': {
+        get: {
+          operationId: 'listAccountChecks',
+          tags: ['bank'],
+          summary: '发给本机构的账户核验',
+          description: '令牌用途须为“代发银行”，并指定本机构。待回复的在前。格式说明：/help/formats/account-check-format。',
+          responses: {
+            '200': jsonResponse('账户核验', {
+              type: 'object',
+              required: ['checks'],
+              properties: {
+                checks: {
+                  type: 'array',
+                  items: {
+                    type: 'object',
+                    required: ['checkId', 'roundId', 'roundTitle', 'state', 'lines', 'requestedAt'],
+                    properties: {
+                      checkId: { type: 'integer' },
+                      roundId: { type: 'integer' },
+                      roundTitle: { type: 'string' },
+                      state: { type: 'string', enum: ['sent', 'answered'], description: 'sent 待回复，answered 已回复' },
+                      lines: { type: 'integer' },
+                      requestedAt: { type: 'string', format: 'date-time' },
+                    },
+                  },
+                },
+              },
+            }),
+            ...errorResponses(401, 403),
+          },
+        },
+      },
+      '/account-checks/{checkId}/list': {
+        get: {
+          operationId: 'getAccountCheckList',
+          tags: ['bank'],
+          summary: '下载账户核验名单',
+          description: '与页面下载的名单相同（CSV，含完整身份证号码和账号），每次下载记入审计日志；响应头为平台的 SM2 签名。代发协议约定加密时，响应体为以银行公钥加密的数字信封（见 /help/formats/signature-format）。',
+          parameters: [checkIdParameter],
+          responses: {
+            '200': {
+              description: '账户核验名单（附件）',
+              headers: {
+                'X-Signature-SM2': { required: true, description: '平台对名单的 SM2 签名（DER，十六进制）', schema: { type: 'string', pattern: '^30[0-9a-f]+$' } },
+                'X-Signature-Key': { required: true, description: '签名公钥的指纹', schema: { type: 'string', pattern: '^[0-9a-f]{64}$' } },
+                'X-Encryption': { description: '加密时：SM4-CBC', schema: { type: 'string', enum: ['SM4-CBC'] } },
+                'X-Encryption-Key-Id': { description: '加密时：所用银行公钥的指纹', schema: { type: 'string', pattern: '^[0-9a-f]{64}$' } },
+              },
+              content: { 'text/csv; charset=utf-8': { schema: { type: 'string' } }, 'application/octet-stream': { schema: { type: 'string', contentMediaType: 'application/octet-stream' } } },
+            },
+            ...errorResponses(401, 403, 404),
+          },
+        },
+      },
+      '/account-checks/{checkId}/answers': {
+        post: {
+          operationId: 'postAccountCheckAnswers',
+          tags: ['bank'],
+          summary: '提交账户核验结果',
+          description: '与上传核验结果文件的规则相同：名单中每一行恰好一条，整批检查，有一条不符则整批不导入；同一批结果重复提交不做任何更改。核验结果不是 ok 的，note 必填。代发协议要求银行签名时，须在 X-Signature-SM2 中给出对请求体的签名。',
+          parameters: [checkIdParameter, signatureHeader],
+          requestBody: jsonBody({
+            type: 'object',
+            required: ['answers'],
+            properties: {
+              answers: {
+                type: 'array',
+                minItems: 1,
+                items: {
+                  type: 'object',
+                  required: ['ref', 'result'],
+                  properties: {
+                    ref: { type: 'string', description: '核验名单中的核验编号，如 V7-3401' },
+                    result: { type: 'string', enum: Object.keys(ACCOUNT_VERDICTS), description: Object.entries(ACCOUNT_VERDICTS).map(([k, v]) => `${k} ${v}`).join('；') },
+                    note: { type: 'string', maxLength: 200, description: '说明（结果不是 ok 时必填）' },
+                  },
+                },
+              },
+            },
+          }),
+          responses: importResponses(
+            { type: 'object', required: ['ok', 'repeated', 'verified', 'wrong'], properties: { ok: { const: true }, repeated: { type: 'boolean' }, verified: { type: 'integer', description: '一致的笔数' }, wrong: { type: 'integer', description: '有误的笔数' } } },
+            404,
+            409,
+          ),
+        },
+      },
       '/payouts': {
         get: {
           operationId: 'listPayoutRounds',
