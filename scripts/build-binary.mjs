@@ -68,8 +68,15 @@ function sqliteAddon(packageFolder, version) {
   try {
     for (const part of ['package.json', 'binding.gyp', 'src', 'deps']) fs.cpSync(path.join(packageFolder, part), path.join(work, part), { recursive: true });
     const nodeGyp = path.join(path.dirname(fs.realpathSync(npmCli())), '..', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js');
-    execFileSync(process.execPath, [nodeGyp, 'rebuild', '--release', `--nodedir=${nodeDir}`, `--jobs=${os.availableParallelism()}`], { cwd: work, stdio: 'pipe' });
-    fs.copyFileSync(path.join(work, 'build', 'Release', 'better_sqlite3.node'), `${addon}.${process.pid}.partial`);
+    // node-gyp takes npm_config_nodedir from the environment over --nodedir (CI sets it to /usr, this Node's headers
+    // for `npm ci`): both name the executable's Node here.
+    const env = { ...process.env, npm_config_nodedir: nodeDir };
+    execFileSync(process.execPath, [nodeGyp, 'rebuild', '--release', `--nodedir=${nodeDir}`, `--jobs=${os.availableParallelism()}`], { cwd: work, stdio: 'pipe', env });
+    const built = path.join(work, 'build', 'Release', 'better_sqlite3.node');
+    // An addon for another Node would be cached and fail only when the executable opens its first database.
+    const abi = execFileSync(nodeBinary(), ['-p', 'process.versions.modules'], { encoding: 'utf8' }).trim();
+    if (!fs.readFileSync(built).includes(`node_register_module_v${abi}`)) throw new Error(`build:binary: the SQLite addon was not built for Node ${NODE_VERSION} (module version ${abi})`);
+    fs.copyFileSync(built, `${addon}.${process.pid}.partial`);
     fs.renameSync(`${addon}.${process.pid}.partial`, addon);
     return addon;
   } finally {
