@@ -10,6 +10,7 @@ import { PAYOUT_FORMATS } from './payout.ts';
 import { supplementsOf } from './queries.ts';
 import { FAILURE_CODES, postResults } from './results.ts';
 import { noticeApi } from './notice-routes.ts';
+import { budgetApi } from './budget-api.ts';
 
 /** The result file's columns as the results API's properties (the rules are the file's, results.ts). */
 const RESULT_PROPERTIES = { 流水号: 'ref', '金额（分）': 'amountFen', 结果: 'result', 失败代码: 'code', 失败原因: 'reason' };
@@ -19,9 +20,12 @@ const roundIdParameter = { name: 'roundId', in: 'path', required: true, descript
 /** The agent bank's machine API: the rounds released to it and their payout files (token purpose 'bank'). */
 export function bankApi(core: Core) {
   const notices = noticeApi(core);
+  const budget = budgetApi(core);
   return {
+    schemas: budget.schemas,
     routes(router: Router) {
       notices.routes(router);
+      budget.routes(router);
       router.get('/payouts', async (ctx) => {
         const rounds = await bankRounds(core, { client: apiClient(ctx) });
         ctx.body = {
@@ -52,6 +56,7 @@ export function bankApi(core: Core) {
     },
     openapi: {
       ...notices.openapi,
+      ...budget.openapi,
       '/payouts': {
         get: {
           operationId: 'listPayoutRounds',
