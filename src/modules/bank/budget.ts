@@ -5,7 +5,7 @@ import { authorize } from '../../core/authz.ts';
 import type { Core } from '../../core/context.ts';
 import { addCalendarDays, businessDate, startOfBusinessDateIso } from '../../core/dates.ts';
 import { type Conn, inTransaction } from '../../core/db.ts';
-import { ForbiddenError, NotFoundError, ValidationError } from '../../core/errors.ts';
+import { ForbiddenError, ValidationError } from '../../core/errors.ts';
 import { type Fen, fen } from '../../core/money.ts';
 import { type Region, findRegion, listRegionsInScope, regionInScope } from '../../core/regions.ts';
 import { csvLine } from '../../core/spreadsheet.ts';
@@ -224,6 +224,3 @@ export async function recordBudgetExport(core: Core, reader: BudgetReader, count
   const who = reader.actor ?? apiAuditor(reader.client);
   await inTransaction(core.db, (trx) => recordAudit(trx, who, { action: `bank.budget.${summary.kind}`, objectType: 'region', objectId: county.id, summary: { county: county.name, ...summary } }));
 }
-
-/** Not found, in the API's words, for a county a reader cannot have. */
-export const noCounty = () => new NotFoundError('请选择县（区）');
