@@ -20,7 +20,10 @@ import { isPathInScope, regionInScope, whereRegionInScope } from './regions.ts';
  * (三权分立). Requests carry no cookies, so no session or CSRF token applies; every state change is audited as the
  * token ("api:<name>").
  */
-export const API_PURPOSES = { reference: '部门共享数据推送', bank: '代发银行', platform: '上级平台' } as const;
+export const API_PURPOSES = { reference: '部门共享数据推送', bank: '代发银行', platform: '上级平台', budget: '预算管理一体化' } as const;
+
+/** Purposes whose token speaks for one county (its data is a county's: reference data, the budget system's documents). */
+const COUNTY_PURPOSES: Partial<Record<ApiPurpose, string>> = { reference: '部门共享数据按县推送：请选择县', budget: '预算管理一体化系统按县交换数据：请选择县' };
 export type ApiPurpose = keyof typeof API_PURPOSES;
 
 /** A token's decision; revocation (`revoked_at`) ends any of them. */
@@ -53,7 +56,8 @@ function assertAdmin(actor: Actor): void {
 export async function createApiToken(core: Core, actor: Actor, input: { name: string; purpose: ApiPurpose; regionId: number; orgId: number | null }): Promise<{ id: number; token: string }> {
   assertAdmin(actor);
   const region = await regionInScope(core.db, actor, input.regionId);
-  if (input.purpose === 'reference' && region.level !== 'county') throw new ValidationError({ regionId: '部门共享数据按县推送：请选择县' });
+  const countyOnly = COUNTY_PURPOSES[input.purpose];
+  if (countyOnly && region.level !== 'county') throw new ValidationError({ regionId: countyOnly });
   if (input.orgId !== null && !(await core.db('core_org').where({ id: input.orgId, region_id: region.id }).first('id'))) throw new ValidationError({ orgId: '所选单位不在该地区' });
   const token = `ykt_${randomToken(32)}`;
   const id = await inTransaction(core.db, async (trx) => {
@@ -334,7 +338,7 @@ export function openApiDocument(paths: Record<string, unknown>, schemas: Record<
       title: '惠民惠农财政补贴资金“一卡通”平台接口',
       version: '1',
       description:
-        '供代发银行、数据共享平台和上级平台调用。令牌由县级系统管理员在“接口令牌”页面创建，经财政局业务科室批准后生效，每个令牌限一个用途和一个地区。出错时一律返回 JSON：{errors: [{row?, field, message}]}。时间为带时区的 ISO 8601。',
+        '供代发银行、数据共享平台、上级平台和预算管理一体化系统调用。令牌由县级系统管理员在“接口令牌”页面创建，经财政局业务科室批准后生效，每个令牌限一个用途和一个地区。出错时一律返回 JSON：{errors: [{row?, field, message}]}。时间为带时区的 ISO 8601。',
       license: { name: 'Apache-2.0', identifier: 'Apache-2.0' },
     },
     servers: [{ url: '/api/v1', description: '本平台' }],
@@ -343,6 +347,7 @@ export function openApiDocument(paths: Record<string, unknown>, schemas: Record<
       { name: 'bank', description: '代发银行：代发文件、回盘结果、发放告知（令牌用途“代发银行”，并指定本机构）' },
       { name: 'reference', description: '部门共享数据推送（令牌用途“部门共享数据推送”，限县）' },
       { name: 'platform', description: '上级平台：发放统计（令牌用途“上级平台”，按令牌所属地区）' },
+      { name: 'budget', description: '预算管理一体化：导入指标文件，取支付凭证和用款计划（令牌用途“预算管理一体化”，限县）；格式见 /help/formats/budget-exchange-format' },
     ],
     components: {
       securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: '接口令牌（ykt_ 开头）' } },

@@ -114,6 +114,7 @@ describe(`the machine API against its OpenAPI document (${TEST_DB})`, () => {
     const bank = await token({ name: '信用社代发系统', purpose: 'bank', regionId: county, orgId: String(bankOrg.id) });
     const reference = await token({ name: '数据共享平台', purpose: 'reference', regionId: county, orgId: '' });
     const platform = await token({ name: '市一卡通监管平台', purpose: 'platform', regionId: county, orgId: '' });
+    const budget = await token({ name: '县预算管理一体化系统', purpose: 'budget', regionId: county, orgId: '' });
     const as = (bearer: string) => ({
       get: (url: string) => api.get(`/api/v1${url}`).set('Authorization', `Bearer ${bearer}`),
       post: (url: string) => api.post(`/api/v1${url}`).set('Authorization', `Bearer ${bearer}`),
@@ -210,6 +211,30 @@ describe(`the machine API against its OpenAPI document (${TEST_DB})`, () => {
     check('get', '/reports', await as(bank).get('/reports'));
     check('get', '/reports', await api.get('/api/v1/reports'));
 
+    // The budget system: allocation documents pushed; payment vouchers and plans read.
+    const allocation = { itemCode: 'JC-01', year: 2026, amountFen: 30000000, docNumber: '青财农〔2026〕31号', docTitle: '关于追加2026年耕地地力保护补贴资金的通知', docDate: '2026-06-01' };
+    const allocate = (body: unknown, bearer = budget) => as(bearer).post('/allocations').send(body as object);
+    check('post', '/allocations', await allocate({ allocations: [allocation] }));
+    check('post', '/allocations', await allocate({ allocations: [allocation] }));
+    const badAllocation = await allocate({ allocations: [{ ...allocation, docDate: '2026-6-1' }] });
+    check('post', '/allocations', badAllocation);
+    expect(badAllocation.body.errors).toEqual([{ row: 1, field: 'docDate', message: '应为 YYYY-MM-DD 格式的有效日期' }]);
+    check('post', '/allocations', await as(budget).post('/allocations').set('Content-Type', 'application/json').send('{"allocations": ['));
+    check('post', '/allocations', await allocate({ allocations: [allocation] }, platform));
+    check('post', '/allocations', await api.post('/api/v1/allocations').send({ allocations: [allocation] }));
+    const vouchers = await as(budget).get('/payment-vouchers?from=2026-01-01&to=2026-12-31');
+    check('get', '/payment-vouchers', vouchers);
+    expect(vouchers.body.vouchers.length).toBeGreaterThan(0);
+    check('get', '/payment-vouchers', await as(budget).get('/payment-vouchers?from=2026-01-01'));
+    check('get', '/payment-vouchers', await as(platform).get('/payment-vouchers?from=2026-01-01&to=2026-12-31'));
+    check('get', '/payment-vouchers', await api.get('/api/v1/payment-vouchers?from=2026-01-01&to=2026-12-31'));
+    const plans = await as(budget).get('/payment-plans?year=2026');
+    check('get', '/payment-plans', plans);
+    expect(plans.body.plans.length).toBeGreaterThan(0);
+    check('get', '/payment-plans', await as(budget).get('/payment-plans?year=20x6'));
+    check('get', '/payment-plans', await as(bank).get('/payment-plans?year=2026'));
+    check('get', '/payment-plans', await api.get('/api/v1/payment-plans?year=2026'));
+
     // Outside the document: an unknown address and a method an address does not take answer in the same shape.
     const nowhere = await as(bank).get('/nowhere');
     expect([nowhere.status, nowhere.body]).toEqual([404, { errors: [{ field: null, message: '接口不存在' }] }]);
@@ -256,6 +281,20 @@ describe(`the machine API against its OpenAPI document (${TEST_DB})`, () => {
         'get /reports 401',
         'get /reports 403',
         'get /reports 422',
+        'post /allocations 200',
+        'post /allocations 201',
+        'post /allocations 400',
+        'post /allocations 401',
+        'post /allocations 403',
+        'post /allocations 422',
+        'get /payment-vouchers 200',
+        'get /payment-vouchers 401',
+        'get /payment-vouchers 403',
+        'get /payment-vouchers 422',
+        'get /payment-plans 200',
+        'get /payment-plans 401',
+        'get /payment-plans 403',
+        'get /payment-plans 422',
       ].sort(),
     );
   });

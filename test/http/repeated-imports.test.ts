@@ -12,6 +12,7 @@ import { registerPerson } from '../../src/modules/beneficiary/commands.ts';
 import { loadReferenceSnapshot, pushReferenceSnapshot } from '../../src/modules/beneficiary/reference.ts';
 import { importRegistry } from '../../src/modules/beneficiary/registry-import.ts';
 import { importPolicies } from '../../src/modules/policy/commands.ts';
+import { importAllocationFile, pushAllocations } from '../../src/modules/policy/allocation-import.ts';
 import { REGISTRY_FILE_HEADER, fakeHouseholds, registryFileRows } from '../../seeds/fake-people.ts';
 import { TEST_DB, type TestDb, actorFor, agentFor, confirmNewAccounts, createSeededDb, csrfFrom, idNumberFrom, login, regionId } from '../factories.ts';
 
@@ -103,6 +104,28 @@ describe(`the same file sent four times at once is imported once (${TEST_DB})`, 
     expect(await rowsOf(t, 'policy_import')).toBe(1);
     expect(await auditOf(t, 'policy.import')).toBe(1);
     expect(await auditOf(t, 'policy.create')).toBe(1);
+  });
+
+  it('an allocation file (Excel) and the same documents pushed by the budget system: one import each, one audit row, three repeats, each document once', async () => {
+    t = await createSeededDb();
+    const finance = await actorFor(t, 'finance');
+    const before = await rowsOf(t, 'policy_allocation');
+    const file = await writeTableXlsx('指标文件', ['补贴项目编码', '年度', '金额（分）', '指标文件文号', '指标文件名称', '发文日期'], [
+      ['JC-01', '2026', '30000000', '青财农〔2026〕31号', '关于追加2026年耕地地力保护补贴资金的通知', '2026-06-01'],
+      ['JC-12', '2026', '1200000', '青财社〔2026〕9号', '关于追加2026年经济困难高龄失能养老服务补贴资金的通知', '2026-06-02'],
+    ]);
+    await fourAtOnce(() => importAllocationFile(t!.core, finance, { name: '指标文件.xlsx', buffer: file }));
+    expect(await rowsOf(t, 'policy_allocation')).toBe(before + 2);
+    const client = { ...(await apiClient(t, 'budget', null)), name: '县预算管理一体化系统' };
+    const pushed = [
+      { itemCode: 'JC-12', year: 2026, amountFen: 1200000, docNumber: '青财社〔2026〕9号', docTitle: '关于追加2026年经济困难高龄失能养老服务补贴资金的通知', docDate: '2026-06-02' },
+      { itemCode: 'JC-13', year: 2026, amountFen: 800000, docNumber: '青财社〔2026〕9号', docTitle: '关于追加2026年经济困难高龄失能养老服务补贴资金的通知', docDate: '2026-06-02' },
+    ];
+    await fourAtOnce(() => pushAllocations(t!.core, client, pushed));
+    // The document already imported from the file is unchanged; the other item of the same document is new.
+    expect(await rowsOf(t, 'policy_allocation')).toBe(before + 3);
+    expect(await rowsOf(t, 'policy_allocation_import')).toBe(2);
+    expect(await auditOf(t, 'policy.allocation.import')).toBe(2);
   });
 
   it('a bank result file posted from four tabs: one import, the three others told 已导入过; the same results through the API once', async () => {

@@ -13,6 +13,7 @@ import { ACCOUNT_VERDICTS } from '../batch/index.ts';
 import { isoWithOffset } from '../../core/dates.ts';
 import { FAILURE_CODES, postResults } from './results.ts';
 import { noticeApi } from './notice-routes.ts';
+import { budgetApi } from './budget-api.ts';
 
 /** The result file's columns as the results API's properties (the rules are the file's, results.ts). */
 const RESULT_PROPERTIES = { 流水号: 'ref', '金额（分）': 'amountFen', 结果: 'result', 失败代码: 'code', 失败原因: 'reason' };
@@ -24,7 +25,9 @@ const roundIdParameter = { name: 'roundId', in: 'path', required: true, descript
 /** The agent bank's machine API: the rounds released to it and their payout files (token purpose 'bank'). */
 export function bankApi(core: Core) {
   const notices = noticeApi(core);
+  const budget = budgetApi(core);
   return {
+    schemas: budget.schemas,
     routes(router: Router) {
       notices.routes(router);
       router.get('/account-checks', async (ctx) => {
@@ -47,6 +50,7 @@ export function bankApi(core: Core) {
         ctx.status = outcome.repeated ? 200 : 201;
         ctx.body = outcome;
       });
+      budget.routes(router);
       router.get('/payouts', async (ctx) => {
         const rounds = await bankRounds(core, { client: apiClient(ctx) });
         ctx.body = {
@@ -164,6 +168,7 @@ export function bankApi(core: Core) {
           ),
         },
       },
+      ...budget.openapi,
       '/payouts': {
         get: {
           operationId: 'listPayoutRounds',

@@ -24,6 +24,14 @@ export const bankAuditVocabulary: AuditVocabulary = {
   name: 'bank',
   title: '代发与资金',
   actions: {
+    'bank.budget.vouchers': {
+      label: '导出支付凭证（预算管理一体化）',
+      sentence: (s) => clauses(`${s.text('county')} ${s.text('from')} 至 ${s.text('to')}`, `${s.count('rows')} 条，${s.yuan('amountFen')}`, s.text('format') === 'json' ? '经接口' : 'CSV 文件'),
+    },
+    'bank.budget.plans': {
+      label: '导出用款计划（预算管理一体化）',
+      sentence: (s) => clauses(`${s.text('county')} ${s.text('year')} 年`, `${s.count('rows')} 个批次，计划 ${s.yuan('amountFen')}`, s.text('format') === 'json' ? '经接口' : 'CSV 文件'),
+    },
     'bank.payout.download': {
       label: '下载代发文件',
       sentence: (s) => clauses(`${s.choice('format', FORMAT_LABELS)}格式${s.has('supplement') ? `，第 ${s.text('supplement')} 个补充代发文件` : ''}`, `${s.count('lines')} 笔，${s.yuan('totalFen')}`, s.has('encryptedFor') && `以银行公钥 ${s.text('encryptedFor').slice(0, 16)}… 加密`),

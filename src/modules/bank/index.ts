@@ -18,7 +18,8 @@ import { cardRoutes } from './card-routes.ts';
 import { accountCheckRoutes } from './account-check-routes.ts';
 import { openReconciliations } from './reconcile.ts';
 import { failureRoutes } from './failure-routes.ts';
-import { ACCOUNT_CHECK_READERS, CARD_READERS, FAILURE_READERS, NOT_ON_CARD_READERS, RECONCILIATION_READERS } from './policy.ts';
+import { budgetRoutes } from './budget-routes.ts';
+import { ACCOUNT_CHECK_READERS, BUDGET_EXCHANGE_READERS, CARD_READERS, FAILURE_READERS, NOT_ON_CARD_READERS, RECONCILIATION_READERS } from './policy.ts';
 import { casesOfLines, countsByState, failuresQuery, listCardRequests, listReconciliations, originalsOfReissues, resultsOfLines, roundsWithResults, supplementsAwaitingTransfer } from './queries.ts';
 import { presentPersonPayments } from './presenters.ts';
 import type { FailureState } from './model.ts';
@@ -68,6 +69,7 @@ export function createBankModule(core: Core): AppModule {
       { href: '/bank/card-requests', label: '开卡申请', roles: CARD_READERS },
       { href: '/bank/not-on-card', label: '未用社保卡', roles: NOT_ON_CARD_READERS },
       { href: '/bank/notices', label: '发放告知', roles: ['bank'] },
+      { href: '/bank/budget', label: '预算一体化对接', roles: BUDGET_EXCHANGE_READERS },
     ],
     routes(router, web) {
       bankRoutes(router, web);
@@ -77,6 +79,7 @@ export function createBankModule(core: Core): AppModule {
       cardRoutes(router, web);
       accountCheckRoutes(router, web);
       noticeRoutes(router, web);
+      budgetRoutes(router, web);
     },
     api: bankApi(core),
     panels: {

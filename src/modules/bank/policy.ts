@@ -70,6 +70,8 @@ export const CARD_READERS: readonly Role[] = ['township_station', 'township_fina
 export const NOT_ON_CARD_READERS: readonly Role[] = ['township_station', 'township_finance', 'supervisor'];
 export const RECONCILIATION_READERS: readonly Role[] = ['finance_section', 'department', 'bank', 'treasury', 'supervisor'];
 export const CLEARING_READERS: readonly Role[] = ['finance_section', 'department', 'bank', 'treasury', 'supervisor'];
+/** Who hands the budget system its payment vouchers and plans (预算一体化对接). */
+export const BUDGET_EXCHANGE_READERS: readonly Role[] = ['treasury', 'finance_section', 'supervisor'];
 
 type CardRequestFacts = { bank_org_id: number; state: string };
 type AccountCheckFacts = { bank_org_id: number; state: string };
@@ -120,6 +122,8 @@ interface BankRoundResources {
   compile_reissue: Pick<RoundFacts, 'department_org_id'>;
   download_payout: RoundFacts;
   upload_receipt: RoundFacts;
+  /** The payment vouchers and payment plans for the budget system (budget.ts): who pays, who reviews, who supervises. */
+  budget_exchange: null;
 }
 export type BankRoundAction = keyof BankRoundResources;
 type BankResources = { [A in FailureAction]: CaseFacts } & BankRoundResources;
@@ -217,6 +221,7 @@ const ROUND_RULES: { [A in BankRoundAction]: (actor: Actor, resource: BankRoundR
   treasury_return: (actor) => rule(hasRole(actor, 'treasury'), '缴回财政由国库科登记'),
   compile_reissue: (actor, round) => rule(hasRole(actor, 'department') && actor.orgId === round.department_org_id, '补发批次由本批次的业务主管部门建立'),
   download_payout: (actor, round) => rule(ownBank(actor, round), '代发文件由本批次的代发金融机构下载'),
+  budget_exchange: (actor) => rule(hasRole(actor, ...BUDGET_EXCHANGE_READERS), '支付凭证和用款计划仅国库科、财政局业务科室和监督人员可以导出'),
   upload_receipt: (actor, round) =>
     firstRefusal(() => rule(ownBank(actor, round), '发放完成回执由本批次的代发金融机构上传'), () => (round.state === 'transferred' ? null : refused('state', '资金拨付后才能上传发放完成回执'))),
 };

@@ -117,3 +117,35 @@ export const noticeConfirmationsSchema = z.object({
 export const noticeFetchSchema = z.object({
   limit: z.preprocess((v) => (v === undefined || v === '' ? 10_000 : v), z.coerce.number({ error: 'limit 应为 1–10000 的整数' }).int({ error: 'limit 应为 1–10000 的整数' }).min(1, { error: 'limit 应为 1–10000 的整数' }).max(10_000, { error: 'limit 应为 1–10000 的整数' })),
 });
+
+// --- The exchange with the budget system (预算管理一体化, budget.ts) -------------------------------------------
+
+const budgetYear = z.coerce.number({ error: '年度应为年份' }).int({ error: '年度应为年份' }).min(2000, { error: '年度应在 2000 到 2100 之间' }).max(2100, { error: '年度应在 2000 到 2100 之间' });
+const MAX_VOUCHER_DAYS = 366;
+
+/** A range of business dates, both ends counted, at most a year long. */
+function dateRange<T extends { from: string | null; to: string | null }>(value: T, ctx: z.RefinementCtx): void {
+  if (value.from === null || value.to === null) return;
+  if (value.to < value.from) ctx.addIssue({ code: 'custom', path: ['to'], message: '截止日期不能早于起始日期' });
+  else if ((Date.parse(value.to) - Date.parse(value.from)) / 86_400_000 + 1 > MAX_VOUCHER_DAYS) ctx.addIssue({ code: 'custom', path: ['to'], message: `日期范围不能超过 ${MAX_VOUCHER_DAYS} 天` });
+}
+
+/** The page's choice: a month, or a range of dates (both), of one county (a reader above the county chooses it). */
+export const budgetPageSchema = z
+  .object({
+    month: optional(z.string().trim().regex(/^\d{4}-(0[1-9]|1[0-2])$/, { error: '月份应为 YYYY-MM 格式，如 2026-09' })),
+    from: optional(businessDate('起始日期')),
+    to: optional(businessDate('截止日期')),
+    year: optional(budgetYear),
+    county: optional(id('县（区）')),
+  })
+  .superRefine((value, ctx) => {
+    if ((value.from === null) !== (value.to === null)) ctx.addIssue({ code: 'custom', path: [value.from === null ? 'from' : 'to'], message: '起始日期和截止日期应同时填写' });
+    dateRange(value, ctx);
+  });
+
+/** GET /api/v1/payment-vouchers: both dates required. */
+export const voucherApiSchema = z.object({ from: businessDate('起始日期'), to: businessDate('截止日期') }).superRefine(dateRange);
+
+/** GET /api/v1/payment-plans: the year of the rounds' periods. */
+export const planApiSchema = z.object({ year: budgetYear });

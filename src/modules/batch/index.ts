@@ -28,6 +28,7 @@ export { type AccountCheckLine, accountCheckLines, recordAccountVerdicts } from 
 export { roundsInState } from './queries.ts';
 export { MIN_PUBLICITY_DAYS, ROSTER_STATES, type RosterState, formatQuantity, parsePeriod } from './model.ts';
 export { type ExportLineRow, type ExportRoundRow, linesForExport, roundsForExport } from './queries.ts';
+export { type BudgetRoundRow, type TreasuryTransferRow, budgetRounds, treasuryTransfers } from './queries.ts';
 
 /** A line's progress as the batch module knows it: its roster's or round's step, up to handing the round to the bank. */
 function progressOf(p: PaymentRow): string {

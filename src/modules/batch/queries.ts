@@ -738,3 +738,78 @@ export async function paidRostersOfPeriod(db: Conn, scope: ScreeningScope): Prom
   const rosters = new Map(((await selectInChunks(pairs.map((p) => p.roster_id), (chunk) => rosterQuery(db).whereIn('s.id', chunk))) as RosterRow[]).map((s) => [s.id, s]));
   return pairs.map((p) => ({ round: rounds.get(p.round_id)!, roster: rosters.get(p.roster_id)! }));
 }
+
+/**
+ * A round as the exchange with the budget system (预算管理一体化) names it (bank module, budget.ts): its policy,
+ * department and bank, the department's payment plan (用款计划), the released total and what the treasury transferred
+ * (batch_transfer; the second transfers of corrected lines are the bank module's).
+ */
+export interface BudgetRoundRow {
+  id: number;
+  county_id: number;
+  title: string;
+  period: string;
+  period_year: number;
+  policy_item_id: number;
+  policy_version_id: number;
+  department_name: string;
+  bank_org_id: number | null;
+  bank_name: string | null;
+  state: keyof typeof ROUND_STATES;
+  payment_plan_no: string | null;
+  payment_plan_fen: Fen | null;
+  payment_plan_date: string | null;
+  released_fen: Fen;
+  transferred_fen: Fen;
+}
+
+/** Rounds by id, or a county's (of a period year, only those with a payment plan), in id order. */
+export async function budgetRounds(db: Conn, filter: { ids?: readonly number[]; countyId?: number; year?: number; withPlan?: boolean }): Promise<BudgetRoundRow[]> {
+  const query = (ids: readonly number[] | null) => {
+    const q = db('batch_round as r')
+      .join('core_org as o', 'o.id', 'r.department_org_id')
+      .leftJoin('core_org as b', 'b.id', 'r.bank_org_id')
+      .leftJoin(db('batch_transfer').groupBy('round_id').select('round_id').sum({ total: 'amount_fen' }).as('t'), 't.round_id', 'r.id')
+      .orderBy('r.id')
+      .select(
+        'r.id', 'r.county_id', 'r.title', 'r.period', 'r.period_year', 'r.policy_item_id', 'r.policy_version_id', 'o.name as department_name', 'r.bank_org_id', 'b.name as bank_name', 'r.state',
+        'r.payment_plan_no', 'r.payment_plan_fen', 'r.payment_plan_date', 'r.released_fen', 't.total as transferred_fen',
+      );
+    if (ids) q.whereIn('r.id', ids);
+    if (filter.countyId !== undefined) q.where('r.county_id', filter.countyId);
+    if (filter.year !== undefined) q.where('r.period_year', filter.year);
+    if (filter.withPlan) q.whereNotNull('r.payment_plan_no');
+    return q as Promise<(Omit<BudgetRoundRow, 'released_fen' | 'transferred_fen' | 'payment_plan_fen'> & { released_fen: unknown; transferred_fen: unknown; payment_plan_fen: unknown })[]>;
+  };
+  const rows = filter.ids ? (filter.ids.length ? await selectInChunks([...new Set(filter.ids)], (chunk) => query(chunk as number[])) : []) : await query(null);
+  return rows
+    .map((r) => ({
+      ...r,
+      payment_plan_fen: r.payment_plan_fen == null ? null : fen(Number(r.payment_plan_fen)),
+      released_fen: fen(Number(r.released_fen ?? 0)),
+      transferred_fen: fen(Number(r.transferred_fen ?? 0)),
+    }))
+    .sort((a, b) => a.id - b.id);
+}
+
+/** A treasury transfer (拨付) of a round to its bank, with its voucher. */
+export interface TreasuryTransferRow {
+  id: number;
+  round_id: number;
+  voucher_no: string;
+  amount_fen: Fen;
+  /** When it was recorded (UTC, ISO 8601): its business date is the transfer's date. */
+  recorded_at: string;
+}
+
+/** A county's treasury transfers recorded in [fromIso, toIso) (UTC instants), in the order recorded. */
+export async function treasuryTransfers(db: Conn, filter: { countyId: number; fromIso: string; toIso: string }): Promise<TreasuryTransferRow[]> {
+  const rows = (await db('batch_transfer as t')
+    .join('batch_round as r', 'r.id', 't.round_id')
+    .where('r.county_id', filter.countyId)
+    .where('t.recorded_at', '>=', filter.fromIso)
+    .where('t.recorded_at', '<', filter.toIso)
+    .orderBy('t.id')
+    .select('t.id', 't.round_id', 't.voucher_no', 't.amount_fen', 't.recorded_at')) as (Omit<TreasuryTransferRow, 'amount_fen' | 'recorded_at'> & { amount_fen: unknown; recorded_at: string | Date })[];
+  return rows.map((r) => ({ ...r, amount_fen: fen(Number(r.amount_fen)), recorded_at: new Date(r.recorded_at).toISOString() }));
+}

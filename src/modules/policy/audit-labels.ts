@@ -39,6 +39,16 @@ export const policyAuditVocabulary: AuditVocabulary = {
       label: '登记资金指标',
       sentence: (s) => clauses(`${item(s)} ${s.text('year')} 年指标 ${s.text('amount')} 元`, s.has('doc') && `文号：${s.text('doc')}`),
     },
+    'policy.allocation.import': {
+      label: '导入指标文件',
+      sentence: (s) =>
+        clauses(
+          `${s.text('channel') === 'api' ? '预算管理一体化系统接口推送' : `“${s.text('file')}”`} ${s.count('rows')} 条`,
+          `新登记 ${s.count('created')} 条（${s.yuan('amountFen')}）`,
+          `已登记且相同 ${s.count('unchanged')} 条`,
+          s.text('docs') !== '' && `文号：${s.text('docs')}`,
+        ),
+    },
     'policy.goals.set': {
       label: '设定绩效目标',
       sentence: (s) => clauses(`${item(s)} ${s.text('year')} 年绩效目标`, `原为：${s.text('before') || '未设定'}`, `改为：${s.text('after') || '未设定'}`),
@@ -60,6 +70,10 @@ export const policyAuditVocabulary: AuditVocabulary = {
           .select('v.item_id', 'i.code', 'v.name');
         return new Map(rows.map((r) => [String(r.item_id), `${r.code}“${r.name}”`]));
       },
+    },
+    allocation_import: {
+      label: '指标文件导入',
+      names: async (db, ids) => new Map(((await db('policy_allocation_import').whereIn('id', ids.map(Number)).select('id', 'file_name')) as { id: number; file_name: string }[]).map((i) => [String(i.id), `“${i.file_name}”`])),
     },
     policy_import: {
       label: '政策清单导入',

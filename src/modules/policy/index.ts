@@ -4,6 +4,8 @@ import { policyAuditVocabulary } from './audit-labels.ts';
 import { draftsAwaitingPublication, draftsOfDepartment } from './queries.ts';
 import { policyRoutes } from './routes.ts';
 import { policyMove } from './move.ts';
+import { policyApi } from './api.ts';
+import { ALLOCATION_READERS } from './policy.ts';
 
 /**
  * The policy module (一张清单管制度): subsidy items and their versions, the county's published list, budget
@@ -24,8 +26,12 @@ export function createPolicyModule(core: Core): AppModule {
     name: 'policy',
     move: policyMove,
     audit: policyAuditVocabulary,
-    nav: [{ href: '/policies', label: '政策清单', roles: ['township_station', 'township_finance', 'department', 'finance_section', 'treasury', 'bank', 'supervisor'] }],
+    nav: [
+      { href: '/policies', label: '政策清单', roles: ['township_station', 'township_finance', 'department', 'finance_section', 'treasury', 'bank', 'supervisor'] },
+      { href: '/allocations', label: '资金指标', roles: ALLOCATION_READERS },
+    ],
     routes: policyRoutes,
+    api: policyApi(core),
     async queues(actor) {
       const queues = [];
       if (actor.roles.includes('finance_section')) {

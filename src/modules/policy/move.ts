@@ -49,6 +49,7 @@ export const policyMove: ModuleMove = {
     policy_exclusion: { refs: { version_id: 'policy_version' }, keep: (row, ids) => !ids.isShared('policy_version', row.version_id) },
     policy_allocation: { refs: { county_id: 'core_region', item_id: 'policy_item', recorded_by: 'core_user' } },
     policy_import: { refs: { department_org_id: 'core_org', imported_by: 'core_user' } },
+    policy_allocation_import: { refs: { county_id: 'core_region', imported_by: 'core_user' } },
     policy_performance_goal: { refs: { county_id: 'core_region', item_id: 'policy_item', recorded_by: 'core_user' } },
     policy_execution_curve: { refs: { county_id: 'core_region', recorded_by: 'core_user' } },
   },

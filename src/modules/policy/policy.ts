@@ -9,11 +9,16 @@ interface PolicyResources {
   edit: { departmentOrgId: number };
   publish: Pick<PolicyVersion, 'regionId' | 'editedBy' | 'state'>;
   allocate: { id: number; level: string };
+  /** The county's allocation documents (指标文件) of a year, on the 资金指标 page. */
+  view_allocations: null;
   /** Performance goals (绩效目标) of the county's policies, and its expected execution curve (performance.ts). */
   set_goals: { id: number; level: string };
   set_curve: { id: number; level: string };
 }
 export type PolicyAction = keyof PolicyResources;
+
+/** Who reads the county's allocation documents: who records them, who pays against them, who spends them, who supervises. */
+export const ALLOCATION_READERS = ['finance_section', 'treasury', 'department', 'supervisor'] as const;
 
 const ownDepartment = (actor: Actor): Decision => (hasRole(actor, 'department') && actor.orgId !== null ? ALLOWED : refused('role', '只有业务主管部门可以新增、导入和导出本部门的补贴项目'));
 
@@ -35,6 +40,7 @@ const RULES: { [A in PolicyAction]: (actor: Actor, resource: PolicyResources[A])
     ),
   allocate: (actor, county) =>
     hasRole(actor, 'finance_section') && county.id === actor.regionId && county.level === 'county' ? ALLOWED : refused('role', '指标由县级财政部门（财政局业务科室）登记'),
+  view_allocations: (actor) => (hasRole(actor, ...ALLOCATION_READERS) ? ALLOWED : refused('role', '资金指标仅财政局业务科室、国库科、主管部门和监督人员可以查看')),
   // 绩效目标与预算同步审核、同步下达 (Chongqing 十二): who records the allocation records its goals, and the curve its execution is held to.
   set_goals: (actor, county) =>
     hasRole(actor, 'finance_section') && county.id === actor.regionId && county.level === 'county' ? ALLOWED : refused('role', '绩效目标由县级财政部门（财政局业务科室）随指标一同登记'),

@@ -15,6 +15,7 @@ import { can } from './policy.ts';
 import { formValues, groupByDepartment, listDocument, presentAllocation, presentVersion, presentVersionFor } from './presenters.ts';
 import { allocations, draftsAwaitingPublication, draftsOfDepartment, listRegionFor, policyList, policyVersions } from './queries.ts';
 import { performanceRoutes } from './performance-routes.ts';
+import { allocationRoutes } from './allocation-routes.ts';
 import { allocationSchema, listQuerySchema, policyCreateSchema, policyFormSchema, reviewSchema } from './schemas.ts';
 
 
@@ -22,6 +23,7 @@ import { allocationSchema, listQuerySchema, policyCreateSchema, policyFormSchema
 export function policyRoutes(router: Router, web: Web): void {
   const { db } = web.core;
   performanceRoutes(router, web);
+  allocationRoutes(router, web);
 
   function itemIdParam(ctx: Context): number {
     const id = parseId(ctx.params.id);
