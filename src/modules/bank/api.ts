@@ -4,7 +4,7 @@ import type { Core } from '../../core/context.ts';
 import { ValidationError } from '../../core/errors.ts';
 import { requireId, validate } from '../../core/http/validate.ts';
 import { bankRounds, delivered, payoutFile, payoutHeaders } from './commands.ts';
-import { signatureHeader, signedBody, signedRequest } from './signed-api.ts';
+import { sendToBank, signatureHeader, signedBody, signedRequest } from './signed-api.ts';
 import { payoutQuerySchema } from './schemas.ts';
 import { PAYOUT_FORMATS } from './payout.ts';
 import { supplementsOf } from './queries.ts';
@@ -35,11 +35,8 @@ export function bankApi(core: Core) {
       });
       router.get('/account-checks/:checkId/list', async (ctx) => {
         const file = await accountCheckFile(core, { client: apiClient(ctx) }, requireId(ctx.params.checkId, '账户核验'));
-        const out = delivered({ fileName: file.fileName, contentType: 'text/csv; charset=utf-8', body: file.body }, file.encryptFor);
-        ctx.set({ 'X-Signature-SM2': file.signature.signature, 'X-Signature-Key': file.signature.key, 'Content-Disposition': `attachment; filename*=UTF-8''${encodeURIComponent(out.fileName)}` });
-        if (out.encryptedFor) ctx.set({ 'X-Encryption': 'SM4-CBC', 'X-Encryption-Key-Id': out.encryptedFor });
-        ctx.type = out.contentType;
-        ctx.body = out.body;
+        ctx.set({ 'X-Signature-SM2': file.signature.signature, 'X-Signature-Key': file.signature.key });
+        sendToBank(ctx, delivered({ fileName: file.fileName, contentType: 'text/csv; charset=utf-8', body: file.body }, file.encryptFor));
       });
       router.post('/account-checks/:checkId/answers', async (ctx) => {
         const checkId = requireId(ctx.params.checkId, '账户核验');
@@ -63,11 +60,7 @@ export function bankApi(core: Core) {
         const roundId = requireId(ctx.params.roundId, '发放批次');
         const payout = await payoutFile(core, { client: apiClient(ctx) }, roundId, String(ctx.query.format ?? 'csv'), validate(payoutQuerySchema, ctx.query).supplement);
         ctx.set(payoutHeaders(payout));
-        const out = delivered(payout, payout.encryptFor);
-        if (out.encryptedFor) ctx.set({ 'X-Encryption': 'SM4-CBC', 'X-Encryption-Key-Id': out.encryptedFor });
-        ctx.set('Content-Disposition', `attachment; filename*=UTF-8''${encodeURIComponent(out.fileName)}`);
-        ctx.type = out.contentType;
-        ctx.body = out.body;
+        sendToBank(ctx, delivered(payout, payout.encryptFor));
       });
       router.post('/payouts/:roundId/results', async (ctx) => {
         const roundId = requireId(ctx.params.roundId, '发放批次');

@@ -3,8 +3,9 @@ import { ApiRefusal } from '../../core/api.ts';
 import { SignatureRefusal } from './commands.ts';
 
 /**
- * The bank's signature on what it posts to the API (docs/signature-format.md): over the request body as sent, in
- * the X-Signature-SM2 header; required when its agreement says so, checked against the key on it.
+ * The agreement's file terms in the bank's API (docs/signature-format.md): the bank's signature on what it posts,
+ * over the request body as sent, in the X-Signature-SM2 header (required when its agreement says so, checked against
+ * the key on it); and the files it is given, sealed for its key when agreed.
  */
 
 /** The request body as sent (its raw bytes) and the signature header, if any. */
@@ -31,3 +32,11 @@ export const signatureHeader = {
   schema: { type: 'string', pattern: '^30[0-9a-fA-F]+$' },
 };
 
+
+/** A file given to the bank through the API, as an attachment; sealed for it, it says so (X-Encryption). */
+export function sendToBank(ctx: Context, out: { fileName: string; contentType: string; body: Buffer; encryptedFor: string | null }): void {
+  if (out.encryptedFor) ctx.set({ 'X-Encryption': 'SM4-CBC', 'X-Encryption-Key-Id': out.encryptedFor });
+  ctx.set('Content-Disposition', `attachment; filename*=UTF-8''${encodeURIComponent(out.fileName)}`);
+  ctx.type = out.contentType;
+  ctx.body = out.body;
+}
