@@ -9,6 +9,7 @@ import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { appPath } from './app-root.ts';
 import { isPostgresUrl } from './config.ts';
+import { ConflictError } from './errors.ts';
 import { type SqliteConnection, WorkerSqliteClient } from './sqlite-client.ts';
 
 export type Db = Knex;
@@ -182,9 +183,14 @@ export async function migrate(db: Db): Promise<string[]> {
 
 const RETRYABLE_PG_CODES = new Set(['40001', '40P01']);
 
+/** A row that a unique index refuses: PostgreSQL's unique_violation, SQLite's UNIQUE or PRIMARY KEY constraint. */
+const UNIQUE_VIOLATIONS = new Set(['23505', 'SQLITE_CONSTRAINT_UNIQUE', 'SQLITE_CONSTRAINT_PRIMARYKEY']);
+
 /**
  * Run fn in a transaction. PostgreSQL serialization failures and deadlocks are retried (up to 3 tries);
- * SQLite serializes this process's writers in its queue (ImmediateSqliteTransaction).
+ * SQLite serializes this process's writers in its queue (ImmediateSqliteTransaction). A row a unique index refuses
+ * is the same record saved by someone else meanwhile (each command checks first, but two at once on PostgreSQL both
+ * find none): nothing is saved, and the user is told so as a conflict, not a server error.
  */
 export async function inTransaction<T>(db: Db, fn: (trx: Tx) => Promise<T>): Promise<T> {
   for (let attempt = 1; ; attempt++) {
@@ -192,6 +198,7 @@ export async function inTransaction<T>(db: Db, fn: (trx: Tx) => Promise<T>): Pro
       return await db.transaction(fn);
     } catch (err) {
       const code = (err as { code?: string }).code;
+      if (code && UNIQUE_VIOLATIONS.has(code)) throw new ConflictError('刚才有人同时提交了相同的记录，本次没有保存：请刷新页面查看');
       if (attempt >= 3 || !code || !RETRYABLE_PG_CODES.has(code)) throw err;
     }
   }

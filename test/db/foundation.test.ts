@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { recordAudit, verifyAuditChain } from '../../src/core/audit.ts';
 import { inTransaction, migrate } from '../../src/core/db.ts';
+import { ConflictError } from '../../src/core/errors.ts';
 import { createRegion, listRegionsInScope, regionInScope } from '../../src/core/regions.ts';
 import { getUser, updateUser } from '../../src/core/users.ts';
 import { TEST_DB, type TestDb, createSeededDb, createTestDb, actorFor } from '../factories.ts';
@@ -65,6 +66,19 @@ describe(`database foundation on ${TEST_DB}`, () => {
       release();
       await first.catch(() => undefined);
     }
+  });
+
+  it('tells a row a unique index refuses as a conflict (someone saved the same record meanwhile), saving nothing of its transaction', async () => {
+    t = await createTestDb();
+    const db = t.core.db;
+    const key = (fingerprint: string) => ({ fingerprint, public_key: `04${'a'.repeat(128)}`, created_at: new Date().toISOString(), in_use: null });
+    await inTransaction(db, (trx) => trx('core_signing_key').insert(key('k1')));
+    const twice = inTransaction(db, async (trx) => {
+      await trx('core_signing_key').insert(key('k2'));
+      await trx('core_signing_key').insert(key('k1'));
+    });
+    await expect(twice).rejects.toBeInstanceOf(ConflictError);
+    expect((await db('core_signing_key').orderBy('fingerprint').pluck('fingerprint'))).toEqual(['k1']);
   });
 
   it.runIf(TEST_DB === 'pg')('migrates once when two instances start at the same moment on PostgreSQL', async () => {
