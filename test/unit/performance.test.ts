@@ -131,6 +131,8 @@ describe('performance goals: the budget execution by month', () => {
 describe('performance goals: integer rates', () => {
   it('rounds a rate half up to a basis point, by integers', () => {
     expect([rateBp(2, 3), rateBp(1, 3), rateBp(1, 8), rateBp(1, 20_000), rateBp(0, 5), rateBp(5, 5), rateBp(1, 0)]).toEqual([6667, 3333, 1250, 1, 0, 10_000, null]);
+    // A province's fen: the product with 20,000 passes 2^53, and the rate is still exact.
+    expect([rateBp(2_000_000_000_000_000, 3_000_000_000_000_000), rateBp(9_007_199_254_740, 9_007_199_254_741)]).toEqual([6667, 10_000]);
     expect([formatBp(9850), formatBp(5), formatBp(10_000), formatBp(0)]).toEqual(['98.50%', '0.05%', '100.00%', '0.00%']);
     expect(DEFAULT_CURVE).toEqual([833, 1667, 2500, 3333, 4167, 5000, 5833, 6667, 7500, 8333, 9167, 10_000]);
   });

@@ -69,7 +69,8 @@ export const formatIndicatorValue = (indicator: Indicator, value: number) => (IN
 /** numerator / denominator in basis points, rounded half up, by integers; null when the denominator is 0. */
 export function rateBp(numerator: number, denominator: number): number | null {
   if (denominator <= 0) return null;
-  return Math.floor((numerator * 20000 + denominator) / (2 * denominator));
+  // In BigInt: a province's fen times 20,000 passes 2^53.
+  return Number((BigInt(numerator) * 20000n + BigInt(denominator)) / (2n * BigInt(denominator)));
 }
 
 export const COMPARISON_SIGNS: Record<Comparison, string> = { gte: '≥', lte: '≤' };
