@@ -80,20 +80,21 @@ export async function accountChecksOfBank(db: Conn, client: ApiClient): Promise<
   return checkQuery(db).where('c.bank_org_id', bankOrgId).orderByRaw("case when c.state = 'sent' then 0 else 1 end").orderBy('c.id', 'desc').limit(200);
 }
 
-/**
- * A check as a bank's user or its API token may act on it: the user's through its scope and can(); the token's only
- * its own bank's (404 otherwise, as for a user), and only while awaiting its answer to answer it.
- */
-async function checkFor(core: Core, who: Fetcher, id: number, action: 'download_account_check' | 'answer_account_check'): Promise<AccountCheckRow> {
-  if (who.actor) {
-    const check = await accountCheckInScope(core.db, who.actor, id);
-    await authorize(core.db, who.actor, can(who.actor, action, check), { objectType: 'account_check', objectId: id });
-    return check;
-  }
+/** A check as a bank's user sees it (its scope) or its API token (its own bank's only: 404 otherwise, as for a user). */
+async function checkOf(core: Core, who: Fetcher, id: number): Promise<AccountCheckRow> {
+  if (who.actor) return accountCheckInScope(core.db, who.actor, id);
   const check = (await checkQuery(core.db).where({ 'c.id': id, 'c.bank_org_id': bankOf(who) }).first()) as AccountCheckRow | undefined;
   if (!check) throw new NotFoundError('没有发给本机构的该账户核验');
-  if (action === 'answer_account_check' && check.state !== 'sent') throw new ConflictError('该账户核验已回复');
   return check;
+}
+
+/**
+ * What the bank may do with a check it sees: the user's by can() (refusals audited); the token's, being its own
+ * bank's, download always and answer only while the check awaits its answer.
+ */
+async function authorizeCheck(core: Core, who: Fetcher, check: AccountCheckRow, action: 'download_account_check' | 'answer_account_check'): Promise<void> {
+  if (who.actor) await authorize(core.db, who.actor, can(who.actor, action, check), { objectType: 'account_check', objectId: check.id });
+  else if (action === 'answer_account_check' && check.state !== 'sent') throw new ConflictError('该账户核验已回复');
 }
 
 /** The lines of a check with the bank's outcome, those found wrong first: what its page lists. */
@@ -129,7 +130,8 @@ export async function requestAccountCheck(core: Core, actor: Actor, input: { rou
  * download audited. `delivered`: the list itself goes to the bank, not only its signature.
  */
 export async function accountCheckFile(core: Core, who: Fetcher, checkId: number, options: { delivered: boolean } = { delivered: true }): Promise<{ fileName: string; body: Buffer; signature: Signature; encryptFor: string | null }> {
-  const check = await checkFor(core, who, checkId, 'download_account_check');
+  const check = await checkOf(core, who, checkId);
+  await authorizeCheck(core, who, check, 'download_account_check');
   const lines: { line_id: number; person_id: number; account_id: number; holder_name: string }[] = await core.db('bank_account_check_line').where({ check_id: checkId }).orderBy('line_id').select('line_id', 'person_id', 'account_id', 'holder_name');
   const ids = await idNumbersById(core.db, core.crypto, [...new Set(lines.map((l) => l.person_id))]);
   const accounts = await accountNumbersById(core.db, core.crypto, lines.map((l) => l.account_id));
@@ -160,7 +162,7 @@ export async function answerAccountCheck(core: Core, actor: Actor, checkId: numb
   const check = await accountCheckInScope(core.db, actor, checkId);
   const sha256 = createHash('sha256').update(file.buffer).digest('hex');
   if (await answeredWith(core.db, check, sha256) && can(actor, 'download_account_check', check).ok) return answeredBefore(core.db, checkId);
-  await checkFor(core, { actor }, checkId, 'answer_account_check');
+  await authorizeCheck(core, { actor }, check, 'answer_account_check');
   const signed = signedBy(await bankTermsToday(core, check.bank_org_id, check.county_id), file.buffer, signature, '账户核验结果文件');
   const table = await readTable(file.buffer, ANSWER_SPEC);
   if (typeof table === 'string') {
@@ -182,12 +184,12 @@ export async function answerAccountCheck(core: Core, actor: Actor, checkId: numb
  * signed over the body as sent when its agreement requires it. The same body twice changes nothing.
  */
 export async function postAccountAnswers(core: Core, client: ApiClient, checkId: number, answers: { ref?: unknown; result?: unknown; note?: unknown }[], body: { raw: Buffer; signature: string | null }): Promise<AccountAnswerOutcome> {
-  const check = await checkFor(core, { client }, checkId, 'download_account_check');
+  const check = await checkOf(core, { client }, checkId);
   const text = (v: unknown) => (typeof v === 'string' ? v.trim() : '');
   const records = answers.map((a, i) => ({ rowNumber: i + 1, ref: text(a?.ref), result: text(a?.result), note: text(a?.note) }));
   const sha256 = createHash('sha256').update(JSON.stringify(records.map((r) => [r.ref, r.result, r.note]))).digest('hex');
   if (await answeredWith(core.db, check, sha256)) return answeredBefore(core.db, checkId);
-  await checkFor(core, { client }, checkId, 'answer_account_check');
+  await authorizeCheck(core, { client }, check, 'answer_account_check');
   const signed = signedBy(await bankTermsToday(core, check.bank_org_id, check.county_id), body.raw, body.signature, '账户核验结果');
   return applyAnswer(core, { client }, check, { fileName: `接口核验结果（${client.name}）`, sha256, records, signed, byLabel: false }, (errors) => writeErrorReport('账户核验结果接口', errors, null));
 }

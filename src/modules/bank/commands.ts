@@ -112,8 +112,10 @@ export async function payoutFile(core: Core, who: Fetcher, roundId: number, form
   if (!round) throw new NotFoundError('没有下达给本机构的该发放批次');
   const released = (await releasedAt(core.db, roundId)) ?? round.created_at;
   const [version] = await versionsById(core.db, [round.policy_version_id]);
-  const agreement = await agreementInForce(core.db, { countyId: round.county_id, bankOrgId, on: businessDate(new Date(released)), townshipIds: [] });
-  const encryptFor = encryptionKeyOf(await roundBankTerms(core, round, bankOrgId));
+  // The agreement in force at the release: the file names it, and its terms say whether the file is sealed.
+  const agreedOn = { countyId: round.county_id, bankOrgId, on: businessDate(new Date(released)) };
+  const agreement = await agreementInForce(core.db, { ...agreedOn, townshipIds: [] });
+  const encryptFor = encryptionKeyOf(await bankKeyTerms(core.db, agreedOn));
   // The file's lines, their account numbers filled in once decrypted (200,000 objects made once, not twice).
   let lines: (PayoutDocument['lines'][number] & { accountId: number | null })[] = [];
   const accounts = new Map<number, string>();
