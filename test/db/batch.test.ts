@@ -333,7 +333,7 @@ describe(`payment rounds and rosters (${TEST_DB})`, () => {
     expect(Boolean(fixed.changed_after_publicity)).toBe(true);
   });
 
-  it('warns when one card is the payout account of two people', async () => {
+  it('warns when one card is the payout account of two people, and counts three as three', async () => {
     t = await createSeededDb();
     const station = await actorFor(t, 'station1');
     const village = await regionId(t, '西街村');
@@ -348,6 +348,12 @@ describe(`payment rounds and rosters (${TEST_DB})`, () => {
     for (const body of ['99010219700101001', '99010219700201002']) await addLine(t.core, station, Number(roster.id), { idNumber: idNumberFrom(body), tierName: null, quantity: '5' });
     expect(await checkRoster(t.core, station, Number(roster.id))).toEqual({ blocking: 0, warnings: 2, resolved: 0 });
     expect((await openFindings(t, Number(roster.id))).map((f) => f.message)).toEqual(Array(2).fill('该账户（尾号 0018）同时是另外 1 人的发放账户，请核实'));
+    // A third holder of the same card on the round: each line names the two others (the round's lines counted by person).
+    await registerPerson(t.core, station, { name: '周丙', idNumber: idNumberFrom('99010219700301003'), villageId: village, relation: 'head', headPersonId: null, phone: null, account: { ...card, holderName: '周丙' } });
+    await confirmNewAccounts(t);
+    await addLine(t.core, station, Number(roster.id), { idNumber: idNumberFrom('99010219700301003'), tierName: null, quantity: '5' });
+    expect(await checkRoster(t.core, station, Number(roster.id))).toEqual({ blocking: 0, warnings: 3, resolved: 0 });
+    expect((await openFindings(t, Number(roster.id))).map((f) => f.message)).toEqual(Array(3).fill('该账户（尾号 0018）同时是另外 2 人的发放账户，请核实'));
   });
 
   it('lets only one of two simultaneous releases of a round succeed', async () => {

@@ -28,14 +28,24 @@ describe.skipIf(TEST_DB !== 'pg')('PostgreSQL plans on statistics the platform k
     const db = t.core.db;
     await db.schema.createTable('stats_probe', (table) => table.integer('x'));
     expect(await plannedRows(t, 'stats_probe')).toBe(-1);
-    await db('stats_probe').insert(Array.from({ length: 100 }, (_, x) => ({ x })));
-    await refreshStatistics(db, 'stats_probe', 100);
+    const write = (rows: number, from = 0) =>
+      db.transaction(async (trx) => {
+        await trx('stats_probe').insert(Array.from({ length: rows }, (_, x) => ({ x: from + x })));
+        await refreshStatistics(trx, 'stats_probe', rows);
+        // The smaller sample is the ANALYZE's alone: the transaction goes on with the server's setting.
+        return ((await trx.raw('SHOW default_statistics_target')).rows as { default_statistics_target: string }[])[0]!.default_statistics_target;
+      });
+    expect(await write(100)).toBe('100');
     expect(await plannedRows(t, 'stats_probe')).toBe(100);
-    await db('stats_probe').insert(Array.from({ length: 5 }, (_, x) => ({ x })));
-    await refreshStatistics(db, 'stats_probe', 5);
+    await write(5);
     expect(await plannedRows(t, 'stats_probe')).toBe(100);
-    await db('stats_probe').insert(Array.from({ length: 20 }, (_, x) => ({ x })));
-    await refreshStatistics(db, 'stats_probe', 20);
+    await write(20);
     expect(await plannedRows(t, 'stats_probe')).toBe(125);
+    // A bulk load far larger than the sample of 3,000 rows: the planner still knows the table's size and the column's spread.
+    await db.raw('INSERT INTO stats_probe (x) SELECT g FROM generate_series(1, 60000) g');
+    await db.transaction((trx) => refreshStatistics(trx, 'stats_probe', 60_000));
+    expect(await plannedRows(t, 'stats_probe')).toBe(60_125);
+    const stats = ((await db.raw("SELECT n_distinct FROM pg_stats WHERE tablename = 'stats_probe' AND attname = 'x'")).rows as { n_distinct: number }[])[0]!;
+    expect(Number(stats.n_distinct)).toBeLessThan(-0.9); // nearly all distinct, as the column is
   });
 });

@@ -31,28 +31,33 @@ export async function roundMoney(db: Conn, roundId: number): Promise<{ linesFen:
   const round = (await db('batch_round').where({ id: roundId }).first('released_lines', 'released_fen')) as { released_lines: number | null; released_fen: Fen | null } | undefined;
   const transfers = (await db('batch_transfer').where({ round_id: roundId }).sum({ total: 'amount_fen' }).first()) as { total: Fen | null };
   // sum() over no rows is null: nothing transferred yet. A released round's lines are kept on it (they no longer change).
-  const lines = round?.released_fen != null ? { n: Number(round.released_lines), total: fen(Number(round.released_fen)) } : await activeLines(db, roundId);
+  const lines = round?.released_fen != null ? { n: Number(round.released_lines), total: fen(Number(round.released_fen)) } : await activeTotals(db, roundId);
   return { linesFen: lines.total ?? fen(0), lines: lines.n, transferredFen: transfers.total ?? fen(0) };
 }
 
-/** A round's active lines counted and summed from the lines themselves (they change until the round is released). */
-async function activeLines(db: Conn, roundId: number): Promise<{ n: number; total: Fen | null }> {
-  const row = (await db('batch_line').where({ round_id: roundId, state: 'active' }).count({ n: '*' }).sum({ total: 'amount_fen' }).first()) as { n: number | string; total: Fen | null };
-  return { n: Number(row.n), total: row.total === null ? null : fen(Number(row.total)) };
+/**
+ * A round's active lines counted and summed from the lines themselves (they change until the round is released), with
+ * the sum of those that are not reissues (补发), which is what the year's allocation is charged: one pass over the lines.
+ */
+async function activeTotals(db: Conn, roundId: number): Promise<{ n: number; total: Fen | null; firstPayments: Fen }> {
+  const row = (await db('batch_line')
+    .where({ round_id: roundId, state: 'active' })
+    .count({ n: '*' })
+    .sum({ total: 'amount_fen' })
+    .select(db.raw('sum(case when ?? then 0 else ?? end) as first_payments', ['reissue', 'amount_fen']))
+    .first()) as { n: number | string; total: Fen | string | null; first_payments: Fen | string | null };
+  return { n: Number(row.n), total: row.total === null ? null : fen(Number(row.total)), firstPayments: fen(Number(row.first_payments ?? 0)) };
 }
 
-async function rostersOf(db: Conn, roundId: number): Promise<(RosterRow & { lines: number })[]> {
+/** A round's rosters, each saying whether it holds an active line (one grouped count over the round's lines). */
+async function rostersOf(db: Conn, roundId: number): Promise<(RosterRow & { hasLines: boolean })[]> {
   const rosters = (await rosterQuery(db).where('s.round_id', roundId).orderBy('t.id')) as RosterRow[];
-  const counts = new Map<number, number>();
-  for (const r of (await db('batch_line').where({ round_id: roundId, state: 'active' }).groupBy('roster_id').select('roster_id').count({ n: '*' })) as { roster_id: number; n: number }[]) {
-    counts.set(r.roster_id, r.n);
-  }
-  return rosters.map((r) => ({ ...r, lines: counts.get(r.id) ?? 0 }));
+  const withLines = new Set(((await db('batch_line').where({ round_id: roundId, state: 'active' }).groupBy('roster_id').select('roster_id')) as { roster_id: number }[]).map((r) => r.roster_id));
+  return rosters.map((r) => ({ ...r, hasLines: withLines.has(r.id) }));
 }
 
-/** Every roster with lines has been publicised (an 应急救助 round's: approved and confirmed, to be publicised after payment), confirmed and reported again; every check passes. */
-async function assertReadyRosters(trx: Tx, round: RoundRow, rosters: (RosterRow & { lines: number })[]): Promise<ConflictError | null> {
-  const withLines = rosters.filter((r) => r.lines > 0);
+async function assertReadyRosters(trx: Tx, round: RoundRow, rosters: (RosterRow & { hasLines: boolean })[]): Promise<ConflictError | null> {
+  const withLines = rosters.filter((r) => r.hasLines);
   if (withLines.length === 0) return new ConflictError('本批次还没有任何发放明细');
   const notReady = withLines.filter((r) => r.state !== 'reported');
   if (notReady.length) return new ConflictError(`以下乡镇的清册尚未${round.expedited ? '确认后' : '公示后'}再次上报：${notReady.map((r) => `${r.township_name}（${ROSTER_STATES[r.state]}）`).join('、')}`);
@@ -134,17 +139,17 @@ export async function recordPaymentPlan(core: Core, actor: Actor, roundId: numbe
  * round after the rounds already released against it (a reissue's lines are covered by their original round's),
  * and the department's payment plan must be there and cover the round's total.
  */
-async function moneyProblem(trx: Tx, round: RoundRow): Promise<ConflictError | null> {
+async function moneyProblem(trx: Tx, round: RoundRow, totals: { total: Fen | null; firstPayments: Fen }): Promise<ConflictError | null> {
   const lines = () => trx('batch_line as l').join('batch_round as r', 'r.id', 'l.round_id').where({ 'l.state': 'active', 'l.reissue': false });
   const sum = async (q: ReturnType<typeof lines>) => ((await q.sum({ total: 'l.amount_fen' }).first()) as { total: Fen | null } | undefined)?.total ?? fen(0);
-  const mine = await sum(lines().where('r.id', round.id));
+  const mine = totals.firstPayments;
   const used = await sum(lines().where({ 'r.county_id': round.county_id, 'r.policy_item_id': round.policy_item_id, 'r.period_year': round.period_year }).whereIn('r.state', ['released', 'transferred']).whereNot('r.id', round.id));
   const allocated = await allocatedFen(trx, round.county_id, round.policy_item_id, round.period_year);
   if (mine + used > allocated) {
     const heading = allocated === 0 ? `${round.period_year}年资金指标尚未下达（未登记指标文件），不能下达` : `超出${round.period_year}年资金指标，不能下达`;
     return new ConflictError(`${heading}：指标 ${formatYuan(allocated)} 元，本批次 ${formatYuan(mine)} 元，已下达的其他批次已用 ${formatYuan(used)} 元，缺 ${formatYuan(mine + used - allocated)} 元`);
   }
-  const { linesFen } = await roundMoney(trx, round.id);
+  const linesFen = totals.total ?? fen(0);
   if (round.payment_plan_no === null || round.payment_plan_fen === null) return new ConflictError('主管部门尚未录入本批次的用款计划（编号、金额、日期），不能下达；请退回主管部门补录');
   if (round.payment_plan_fen < linesFen) {
     return new ConflictError(`用款计划 ${round.payment_plan_no} 的金额 ${formatYuan(round.payment_plan_fen)} 元小于本批次合计 ${formatYuan(linesFen)} 元，不能下达；请退回主管部门更正`);
@@ -178,9 +183,11 @@ export async function releaseRound(core: Core, actor: Actor, roundId: number, in
   await authorize(core.db, actor, can(actor, 'release_round', round), { objectType: 'round', objectId: roundId });
   const bank = (await core.db('core_org').where({ id: input.bankOrgId, kind: 'bank' }).first('id')) as { id: number } | undefined;
   if (!bank) throw new ValidationError({ bankOrgId: '请选择代发金融机构' });
-  const townshipIds = (await rostersOf(core.db, round.id)).filter((r) => r.lines > 0).map((r) => r.township_id);
+  const townshipIds = (await rostersOf(core.db, round.id)).filter((r) => r.hasLines).map((r) => r.township_id);
   const agreement = await agreementInForce(core.db, { countyId: round.county_id, bankOrgId: bank.id, on: businessDate(), townshipIds });
   if (typeof agreement === 'string') throw new ValidationError({ bankOrgId: agreement });
+  // What the guard reads in the step's transaction, kept for `after` in the same transaction (the lines do not change between).
+  let read: { rosters: (RosterRow & { hasLines: boolean })[]; totals: Awaited<ReturnType<typeof activeTotals>> } | undefined;
   await step(core, actor, round, {
     from: 'submitted',
     to: 'released',
@@ -195,16 +202,17 @@ export async function releaseRound(core: Core, actor: Actor, roundId: number, in
       const rosters = await rostersOf(trx, round.id);
       const problem = await assertReadyRosters(trx, round, rosters);
       if (problem) return problem;
-      const unpublicised = rosters.filter((r) => r.lines > 0 && !r.publicity_end);
+      const unpublicised = rosters.filter((r) => r.hasLines && !r.publicity_end);
       if (unpublicised.length && !round.expedited) return new ConflictError(`${unpublicised.map((r) => r.township_name).join('、')}的清册没有公示记录`);
-      return moneyProblem(trx, round);
+      read = { rosters, totals: await activeTotals(trx, round.id) };
+      return moneyProblem(trx, round, read.totals);
     },
     after: async (trx) => {
       // From now on the lines are the bank's order: their count and total are kept on the round (roundMoney).
-      const released = await activeLines(trx, round.id);
-      await trx('batch_round').where({ id: round.id }).update({ released_lines: released.n, released_fen: released.total ?? 0 });
+      const { rosters, totals } = read!;
+      await trx('batch_round').where({ id: round.id }).update({ released_lines: totals.n, released_fen: totals.total ?? 0 });
       if (!round.expedited) return;
-      for (const roster of (await rostersOf(trx, round.id)).filter((r) => r.lines > 0)) {
+      for (const roster of rosters.filter((r) => r.hasLines)) {
         await openDeadline(trx, actor, {
           rule: BATCH_DEADLINES.post_payment_publicity,
           objectType: 'roster',

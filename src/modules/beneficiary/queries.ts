@@ -320,22 +320,27 @@ export async function referenceHitsOf(db: Conn, personIds: number[] | Knex.Query
   return settleMoveMarks(db, await markCurrent(db, rows));
 }
 
-/** What the batch checks and roster compiling need about a person, read in sets (see index.ts). */
-export interface RegistryFacts {
+/** What the batch checks compare a line with (batch/checks/rule.ts): a person's registry facts less what no rule reads. */
+export interface CheckFacts {
   personId: number;
   name: string;
+  townshipId: number;
+  headPersonId: number | null;
+  status: 'active' | 'deceased' | 'moved' | 'cancelled';
+  statusDate: string | null;
+  account: { index: string; last4: string } | null;
+  /** People whose active account has the same number (1 when the account is theirs alone). */
+  accountHolders: number;
+}
+
+/** What the batch checks and roster compiling need about a person, read in sets (see index.ts). */
+export interface RegistryFacts extends CheckFacts {
   idMasked: string;
   idIndex: string;
   villageId: number;
-  townshipId: number;
   householdId: number | null;
-  headPersonId: number | null;
   relation: string;
-  status: 'active' | 'deceased' | 'moved' | 'cancelled';
-  statusDate: string | null;
   account: { id: number; index: string; last4: string; bankName: string; holderName: string; kind: string } | null;
-  /** People whose active account has the same number (1 when the account is theirs alone). */
-  accountHolders: number;
 }
 
 /** A person as factsWhere reads them, with their active account's columns (all null when they have none). */
@@ -351,37 +356,36 @@ type FactsRow = {
   relation: string;
   status: RegistryFacts['status'];
   status_date: string | null;
+  /** Active accounts with the same number (0 without an account). */
+  account_holders: number;
 } & (
   | { account_id: number; account_index: string; account_last4: string; bank_name: string; holder_name: string; account_kind: string }
   | { account_id: null; account_index: null; account_last4: null; bank_name: null; holder_name: null; account_kind: null }
 );
 
+/**
+ * A person with their village (for the township), household and active account, and how many active accounts hold
+ * the same number as theirs, probed by account_index with each row: the status is counted, not filtered on, since with
+ * `status = 'active'` in its WHERE SQLite reads the subquery through the status index (every active account of the
+ * county) instead of the number's index.
+ */
+function factsQuery(db: Conn) {
+  const holders = db('beneficiary_account as a2').whereRaw('?? = ??', ['a2.account_index', 'a.account_index']).select(db.raw("count(case when ?? = 'active' then 1 end)", ['a2.status']));
+  return db('beneficiary_person as p')
+    .join('core_region as v', 'v.id', 'p.village_id')
+    .leftJoin('beneficiary_household as h', 'h.id', 'p.household_id')
+    .leftJoin('beneficiary_account as a', 'a.active_person_id', 'p.id')
+    .select('p.id', 'p.name', 'v.parent_id as township_id', 'h.head_person_id', 'p.status', 'p.status_date', 'a.account_index', 'a.account_last4', holders.as('account_holders'));
+}
+
+const holdersOf = (r: { account_index: string | null; account_holders: number | string }) => (r.account_index ? Math.max(1, Number(r.account_holders)) : 0);
+
 /** The facts of the people whose `column` is one of `keys`: a list (read in chunks) or, for person ids, a subquery. */
 async function factsWhere(db: Conn, column: 'p.id' | 'p.id_index', keys: (number | string)[]): Promise<RegistryFacts[]>;
 async function factsWhere(db: Conn, column: 'p.id', keys: Knex.QueryBuilder): Promise<RegistryFacts[]>;
 async function factsWhere(db: Conn, column: 'p.id' | 'p.id_index', keys: (number | string)[] | Knex.QueryBuilder): Promise<RegistryFacts[]> {
-  const facts = (where: Knex.QueryBuilder | (number | string)[]) =>
-    db('beneficiary_person as p')
-      .join('core_region as v', 'v.id', 'p.village_id')
-      .leftJoin('beneficiary_household as h', 'h.id', 'p.household_id')
-      .leftJoin('beneficiary_account as a', 'a.active_person_id', 'p.id')
-      .whereIn(column, where)
-      .select('p.id', 'p.name', 'p.id_masked', 'p.id_index', 'p.village_id', 'v.parent_id as township_id', 'p.household_id', 'h.head_person_id', 'p.relation', 'p.status', 'p.status_date', 'a.id as account_id', 'a.account_index', 'a.account_last4', 'a.bank_name', 'a.holder_name', 'a.kind as account_kind');
+  const facts = (where: Knex.QueryBuilder | (number | string)[]) => factsQuery(db).whereIn(column, where).select('p.id_masked', 'p.id_index', 'p.village_id', 'p.household_id', 'p.relation', 'a.id as account_id', 'a.bank_name', 'a.holder_name', 'a.kind as account_kind');
   const rows: FactsRow[] = Array.isArray(keys) ? await selectInChunks(keys, (chunk) => facts(chunk)) : await facts(keys);
-  const holders = new Map<string, number>();
-  // Only the numbers held by more than one active account come back (the others count 1). The status is counted, not
-  // filtered on: with `status = 'active'` in the WHERE, SQLite reads each chunk through the status index, i.e. every
-  // active account of the county per chunk, instead of looking the chunk's numbers up by account_index.
-  const active = "count(case when status = 'active' then 1 end)";
-  const shared = (where: Knex.QueryBuilder | string[]) => db('beneficiary_account').whereIn('account_index', where).groupBy('account_index').havingRaw(`${active} > 1`).select('account_index', db.raw(`${active} as n`));
-  const counts: { account_index: string; n: number }[] = Array.isArray(keys)
-    ? await selectInChunks(
-        rows.flatMap((r) => (r.account_index ? [r.account_index] : [])),
-        (chunk) => shared(chunk as string[]),
-      )
-    : // The numbers of these people's active accounts, as a subquery: one grouped pass instead of a query per chunk.
-      await shared(db('beneficiary_account').whereIn('active_person_id', keys).whereNotNull('account_index').select('account_index'));
-  for (const r of counts) holders.set(r.account_index, r.n);
   return rows.map((r) => ({
     personId: r.id,
     name: r.name,
@@ -395,17 +399,33 @@ async function factsWhere(db: Conn, column: 'p.id' | 'p.id_index', keys: (number
     status: r.status,
     statusDate: r.status_date,
     account: r.account_id === null ? null : { id: r.account_id, index: r.account_index, last4: r.account_last4, bankName: r.bank_name, holderName: r.holder_name, kind: r.account_kind },
-    accountHolders: r.account_index ? (holders.get(r.account_index) ?? 1) : 0,
+    accountHolders: holdersOf(r),
+  }));
+}
+
+/**
+ * The check facts of the people a query selects (one column of person ids, e.g. a page of a roster's lines), or of a
+ * list of ids: only the columns the rules read, since on PostgreSQL turning rows into objects is most of the time a
+ * 500,000-line release spends on the registry.
+ */
+export async function checkFactsOf(db: Conn, personIds: Knex.QueryBuilder | number[]): Promise<CheckFacts[]> {
+  type Row = { id: number; name: string; township_id: number; head_person_id: number | null; status: CheckFacts['status']; status_date: string | null; account_index: string | null; account_last4: string | null; account_holders: number | string };
+  const facts = (where: Knex.QueryBuilder | number[]) => factsQuery(db).whereIn('p.id', where) as unknown as Promise<Row[]>;
+  const rows = Array.isArray(personIds) ? await selectInChunks(personIds, (chunk) => facts(chunk as number[])) : await facts(personIds);
+  return rows.map((r) => ({
+    personId: r.id,
+    name: r.name,
+    townshipId: r.township_id,
+    headPersonId: r.head_person_id,
+    status: r.status,
+    statusDate: r.status_date,
+    account: r.account_index === null ? null : { index: r.account_index, last4: r.account_last4! },
+    accountHolders: holdersOf(r),
   }));
 }
 
 /** The facts of these people, in no particular order (key them by personId). */
 export const registryFactsById = (db: Conn, personIds: number[]) => factsWhere(db, 'p.id', personIds);
-/**
- * The facts of the people a query selects (one column of person ids, e.g. a roster's lines), read set-based in a
- * single pass: a roster of 200,000 people without sending their ids back to the database in chunks.
- */
-export const registryFactsOfPeopleIn = (db: Conn, personIds: Knex.QueryBuilder) => factsWhere(db, 'p.id', personIds);
 /** By the blind index of each ID number (`core.crypto.blindIndex('id', idNumber)`): finding people from typed or imported ID numbers. */
 export const registryFactsByIdNumberIndex = (db: Conn, idIndexes: string[]) => factsWhere(db, 'p.id_index', idIndexes);
 

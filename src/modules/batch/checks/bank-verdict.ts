@@ -1,4 +1,3 @@
-import { selectInChunks } from '../../../core/db.ts';
 import { ACCOUNT_VERDICTS, type AccountVerdict } from '../model.ts';
 import type { CheckRule } from './rule.ts';
 
@@ -12,11 +11,17 @@ export const bankVerdict: CheckRule = {
   notScreened: '核验的是发放前的账户状态，发放后不再适用',
   label: '代发银行核验账户有误',
   severity: 'blocking',
-  async check({ db, lines }) {
+  async check({ db, lines, roster }) {
     const withAccount = lines.filter((l) => l.account_id !== null);
     if (withAccount.length === 0) return [];
+    // The roster's verdicts other than 一致, read by one join on the roster (a query per chunk of line ids cost
+    // PostgreSQL a plan of 5,000 parameters each: a second of a 500,000-line release).
     const verdicts = new Map(
-      (await selectInChunks(withAccount.map((l) => l.id), (chunk) => db('batch_account_verdict').whereIn('line_id', chunk).whereNot('outcome', 'ok').select('line_id', 'account_id', 'holder_name', 'outcome', 'note', 'source')) as { line_id: number; account_id: number; holder_name: string; outcome: AccountVerdict; note: string | null; source: string }[]).map((v) => [v.line_id, v]),
+      ((await db('batch_account_verdict as v')
+        .join('batch_line as l', 'l.id', 'v.line_id')
+        .where({ 'l.roster_id': roster.id, 'l.state': 'active' })
+        .whereNot('v.outcome', 'ok')
+        .select('v.line_id', 'v.account_id', 'v.holder_name', 'v.outcome', 'v.note', 'v.source')) as { line_id: number; account_id: number; holder_name: string; outcome: AccountVerdict; note: string | null; source: string }[]).map((v) => [v.line_id, v]),
     );
     return withAccount.flatMap((l) => {
       const v = verdicts.get(l.id);

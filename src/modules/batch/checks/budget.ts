@@ -19,9 +19,9 @@ export const budget: CheckRule = {
       // sum() over no lines is null: 0 fen.
       const sum = async (q: ReturnType<typeof db>) => ((await q.sum({ total: 'l.amount_fen' }).first()) as { total: Fen | null }).total ?? fen(0);
       // A reissue (补发) pays money the original round's allocation covered and the treasury got back: not counted again.
-      const lines = () => db('batch_line as l').join('batch_round as r', 'r.id', 'l.round_id').where({ 'l.state': 'active', 'l.reissue': false });
-      const mine = await sum(lines().where('r.id', round.id));
-      const others = await sum(lines().where({ 'r.county_id': round.county_id, 'r.policy_item_id': round.policy_item_id, 'r.period_year': round.period_year }).whereNot('r.id', round.id));
+      const lines = () => db('batch_line as l').where({ 'l.state': 'active', 'l.reissue': false });
+      const mine = await sum(lines().where('l.round_id', round.id));
+      const others = await sum(lines().join('batch_round as r', 'r.id', 'l.round_id').where({ 'r.county_id': round.county_id, 'r.policy_item_id': round.policy_item_id, 'r.period_year': round.period_year }).whereNot('r.id', round.id));
       return { allocated, mine, others };
     });
     if (mine + others <= allocated) return [];

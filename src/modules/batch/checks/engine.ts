@@ -1,6 +1,6 @@
 import { type Conn, type Tx, bulkInsert, nowIso } from '../../../core/db.ts';
 import { giveWay } from '../../../core/give-way.ts';
-import { type RegistryFacts, referenceHitsOf, registryFactsById, registryFactsOfPeopleIn } from '../../beneficiary/index.ts';
+import { type CheckFacts, checkFactsOf, referenceHitsOf } from '../../beneficiary/index.ts';
 import { versionsById } from '../../policy/index.ts';
 import { type LineRow, type RosterRow, type RoundRow, asLine } from '../repo.ts';
 import { alreadyPaid } from './already-paid.ts';
@@ -74,14 +74,14 @@ async function findOnRoster(db: Conn, round: RoundRow, roster: RosterRow, rules:
   // and read a page at a time for the same reason; a person whose line was not there when the facts were read is read
   // by id, so that every line has its facts.
   const lines: LineRow[] = [];
-  const facts = new Map<number, RegistryFacts>();
+  const facts = new Map<number, CheckFacts>();
   const hits = new Map<number, Awaited<ReturnType<typeof referenceHitsOf>>>();
   for (let after = 0; ; ) {
     const page = (await db('batch_line').where({ roster_id: roster.id, state: 'active' }).where('id', '>', after).orderBy('id').limit(CHECK_READS.linesPerPage).select(CHECKED_COLUMNS)) as LineRow[];
     for (const line of page) lines.push(asLine(line));
     if (page.length) {
       const people = db('batch_line').where({ roster_id: roster.id, state: 'active' }).where('id', '>', after).where('id', '<=', page.at(-1)!.id).select('person_id');
-      for (const f of await registryFactsOfPeopleIn(db, people)) facts.set(f.personId, f);
+      for (const f of await checkFactsOf(db, people)) facts.set(f.personId, f);
       const pageHits = new Map<number, Awaited<ReturnType<typeof referenceHitsOf>>>();
       for (const h of await referenceHitsOf(db, people.clone())) {
         const mine = pageHits.get(h.person_id);
@@ -96,7 +96,7 @@ async function findOnRoster(db: Conn, round: RoundRow, roster: RosterRow, rules:
     await giveWay();
   }
   const missing = [...new Set(lines.map((l) => l.person_id).filter((id) => !facts.has(id)))];
-  for (const f of await registryFactsById(db, missing)) facts.set(f.personId, f);
+  for (const f of await checkFactsOf(db, missing)) facts.set(f.personId, f);
   const [version] = await versionsById(db, [round.policy_version_id]);
   const roundWide = <T>(key: string, read: () => Promise<T>): Promise<T> => {
     const known = roundReads.get(`${round.id}|${key}`);

@@ -1,5 +1,5 @@
 import type { Conn } from '../../../core/db.ts';
-import type { ReferenceHit, RegistryFacts } from '../../beneficiary/index.ts';
+import type { CheckFacts, ReferenceHit } from '../../beneficiary/index.ts';
 import type { PolicyVersion } from '../../policy/index.ts';
 import type { LineRow, RosterRow, RoundRow } from '../repo.ts';
 
@@ -14,7 +14,7 @@ export interface CheckContext {
   /** The roster's active lines, with the columns the rules read (engine.ts CHECKED_COLUMNS). */
   lines: LineRow[];
   /** The registry as it is now, by person id (absent: not in the registry). */
-  facts: Map<number, RegistryFacts>;
+  facts: Map<number, CheckFacts>;
   /** Other departments' current marks, by person id. */
   hits: Map<number, ReferenceHit[]>;
   /** The policy version the round is paid under. */
