@@ -79,6 +79,32 @@ function judge(figures: Figures, scale: number): void {
   for (const f of Object.values(figures)) if (f.ratio !== undefined && f.ratio > FLOOR_RATIO) f.ok = false;
 }
 
+/**
+ * Item 5 of issue 18: on PostgreSQL each of these steps takes at most SAME_STEP_RATIO times what it took on SQLite on
+ * the same machine. A PostgreSQL run given `--against FILE` (the JSON line of an SQLite run, `--json`) adds for each a
+ * figure `<name>_vs_sqlite`: its value divided by SQLite's, judged against that bound.
+ */
+export const SAME_STEPS = ['registry_import_50k_s', 'roster_check_submit_50k_s', 'round_release_500k_s', 'roster_page_50k_ms', 'payout_file_200k_s', 'result_import_200k_s'] as const;
+export const SAME_STEP_RATIO = 1.2;
+
+/** The SQLite run's figures from its `--json` output (its last line), for `--against`; refused with a reason otherwise. */
+export function sqliteRun(text: string): Record<string, { value: number }> {
+  let run: { db?: unknown; figures?: Record<string, { value?: unknown }> };
+  try {
+    run = JSON.parse(text.trim().split('\n').at(-1) ?? '');
+  } catch {
+    throw new Error('--against：文件的最后一行不是 npm run bench -- --json 输出的 JSON');
+  }
+  if (run.db !== 'sqlite') throw new Error(`--against：应为 SQLite 的基准结果，此文件是 ${String(run.db)} 的`);
+  const figures: Record<string, { value: number }> = {};
+  for (const name of SAME_STEPS) {
+    const value = run.figures?.[name]?.value;
+    if (typeof value !== 'number' || !(value > 0)) throw new Error(`--against：文件中没有 ${name} 的数值`);
+    figures[name] = { value };
+  }
+  return figures;
+}
+
 /** Figures without a target that measure the machine; the others without one are recorded only. */
 const isBaseline = (name: string) => name.startsWith('raw_') || name === 'audited_changes_per_s';
 
@@ -174,7 +200,10 @@ async function countyFigures(dir: string, pgUrl: string | undefined) {
 }
 
 export async function runBench(argv: string[]): Promise<number> {
-  const { values } = parseArgs({ args: argv, options: { json: { type: 'boolean' }, pg: { type: 'string' } } });
+  const { values } = parseArgs({ args: argv, options: { json: { type: 'boolean' }, pg: { type: 'string' }, against: { type: 'string' } } });
+  if (values.against && !values.pg) throw new Error('--against 用于 PostgreSQL 的运行（--pg URL）：与同一台机器上 SQLite 的结果比较');
+  // Read before the run, so that a wrong file is told at once rather than after half an hour.
+  const sqlite = values.against ? sqliteRun(fs.readFileSync(values.against, 'utf8')) : null;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ykt-bench-'));
   const figures: Figures = {};
   const dbName = values.pg ? 'postgresql' : 'sqlite';
@@ -232,6 +261,7 @@ export async function runBench(argv: string[]): Promise<number> {
     fs.rmSync(dir, { recursive: true, force: true });
   }
 
+  if (sqlite) for (const name of SAME_STEPS) figures[`${name}_vs_sqlite`] = figure(figures[name]!.value / sqlite[name]!.value, '×', SAME_STEP_RATIO);
   const scale = REFERENCE_RAW_ROWS_PER_S / figures.raw_sqlite_insert_rows_per_s!.value;
   judge(figures, scale);
   const bound = (f: Figure, target: number) => `${isRate(f.unit) ? '≥' : '≤'} ${target}`;
@@ -239,7 +269,7 @@ export async function runBench(argv: string[]): Promise<number> {
     const target = f.target === null ? (isBaseline(name) ? '基线' : '仅记录') : `${bound(f, f.target)}${isTime(f.unit) ? `（参考机 ${bound(f, f.referenceTarget!)}）` : ''}`;
     const floor = f.floor === undefined ? '' : `下限 ${f.floor} ${f.unit}，比值 ${f.ratio}（≤ ${FLOOR_RATIO}）`;
     const rss = f.peakRssMb === undefined ? '' : `峰值内存 ${Math.round(f.peakRssMb)} MB`;
-    return `${name.padEnd(34)} ${String(f.value).padStart(12)} ${f.unit.padEnd(10)} ${target.padEnd(24)} ${floor.padEnd(30)} ${rss.padEnd(16)} ${f.ok ? 'OK' : '未达标'}`;
+    return `${name.padEnd(36)} ${String(f.value).padStart(12)} ${f.unit.padEnd(10)} ${target.padEnd(24)} ${floor.padEnd(30)} ${rss.padEnd(16)} ${f.ok ? 'OK' : '未达标'}`;
   });
   process.stdout.write(`性能基准（${dbName}，${os.cpus().length} 核；本机速度为参考机的 ${(1 / scale).toFixed(2)} 倍，时间目标按 ${scale.toFixed(2)} 倍折算）\n${rows.join('\n')}\n`);
   if (values.json) process.stdout.write(`${JSON.stringify({ db: dbName, scale: Math.round(scale * 1000) / 1000, figures })}\n`);

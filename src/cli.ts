@@ -34,7 +34,8 @@ const USAGE = `用法：ykt <命令>
                            把本县的 SQLite 数据库迁入中心 PostgreSQL 部署（其中可已有其他县）：编号顺延、
                            上级地区和省级政策按编码对应、按中心密钥重新加密、审计日志原样归档；
                            一个事务，核对各表行数、各批次金额和审计日志后才提交，失败可重跑；县的数据库不改动
-  bench [--json] [--pg URL] 运行性能基准
+  bench [--json] [--pg URL [--against SQLite结果.json]]
+                           运行性能基准；--against 把 PostgreSQL 的各步骤与同一台机器上 SQLite 的结果（--json 的输出）相比
   bank-sim --in 代发文件 --out 回盘文件 [--fail-rate 0.02] [--seed 1]
                            银行模拟器：读取代发文件，写出回盘文件（按比例模拟失败），用于演示和测试
   bank-sim --notices 告知文件 --out 发送结果文件 [--fail-rate 0.02] [--seed 1]
