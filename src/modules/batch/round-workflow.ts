@@ -56,6 +56,7 @@ async function rostersOf(db: Conn, roundId: number): Promise<(RosterRow & { hasL
   return rosters.map((r) => ({ ...r, hasLines: withLines.has(r.id) }));
 }
 
+/** Every roster with lines has been publicised (an 应急救助 round's: approved and confirmed, to be publicised after payment), confirmed and reported again; every check passes. */
 async function assertReadyRosters(trx: Tx, round: RoundRow, rosters: (RosterRow & { hasLines: boolean })[]): Promise<ConflictError | null> {
   const withLines = rosters.filter((r) => r.hasLines);
   if (withLines.length === 0) return new ConflictError('本批次还没有任何发放明细');

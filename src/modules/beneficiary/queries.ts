@@ -378,28 +378,30 @@ function factsQuery(db: Conn) {
     .select('p.id', 'p.name', 'v.parent_id as township_id', 'h.head_person_id', 'p.status', 'p.status_date', 'a.account_index', 'a.account_last4', holders.as('account_holders'));
 }
 
-const holdersOf = (r: { account_index: string | null; account_holders: number | string }) => (r.account_index ? Math.max(1, Number(r.account_holders)) : 0);
+/** The row factsQuery reads, turned into the facts the checks compare. */
+type CheckFactsRow = { id: number; name: string; township_id: number; head_person_id: number | null; status: CheckFacts['status']; status_date: string | null; account_index: string | null; account_last4: string | null; account_holders: number | string };
+const checkFactsOfRow = (r: CheckFactsRow): CheckFacts => ({
+  personId: r.id,
+  name: r.name,
+  townshipId: r.township_id,
+  headPersonId: r.head_person_id,
+  status: r.status,
+  statusDate: r.status_date,
+  account: r.account_index === null ? null : { index: r.account_index, last4: r.account_last4! },
+  accountHolders: r.account_index ? Math.max(1, Number(r.account_holders)) : 0,
+});
 
-/** The facts of the people whose `column` is one of `keys`: a list (read in chunks) or, for person ids, a subquery. */
-async function factsWhere(db: Conn, column: 'p.id' | 'p.id_index', keys: (number | string)[]): Promise<RegistryFacts[]>;
-async function factsWhere(db: Conn, column: 'p.id', keys: Knex.QueryBuilder): Promise<RegistryFacts[]>;
-async function factsWhere(db: Conn, column: 'p.id' | 'p.id_index', keys: (number | string)[] | Knex.QueryBuilder): Promise<RegistryFacts[]> {
-  const facts = (where: Knex.QueryBuilder | (number | string)[]) => factsQuery(db).whereIn(column, where).select('p.id_masked', 'p.id_index', 'p.village_id', 'p.household_id', 'p.relation', 'a.id as account_id', 'a.bank_name', 'a.holder_name', 'a.kind as account_kind');
-  const rows: FactsRow[] = Array.isArray(keys) ? await selectInChunks(keys, (chunk) => facts(chunk)) : await facts(keys);
+/** The facts of the people whose `column` is one of `keys` (read in chunks). */
+async function factsWhere(db: Conn, column: 'p.id' | 'p.id_index', keys: (number | string)[]): Promise<RegistryFacts[]> {
+  const rows: FactsRow[] = await selectInChunks(keys, (chunk) => factsQuery(db).whereIn(column, chunk).select('p.id_masked', 'p.id_index', 'p.village_id', 'p.household_id', 'p.relation', 'a.id as account_id', 'a.bank_name', 'a.holder_name', 'a.kind as account_kind'));
   return rows.map((r) => ({
-    personId: r.id,
-    name: r.name,
+    ...checkFactsOfRow(r),
     idMasked: r.id_masked,
     idIndex: r.id_index,
     villageId: r.village_id,
-    townshipId: r.township_id,
     householdId: r.household_id,
-    headPersonId: r.head_person_id,
     relation: r.relation,
-    status: r.status,
-    statusDate: r.status_date,
     account: r.account_id === null ? null : { id: r.account_id, index: r.account_index, last4: r.account_last4, bankName: r.bank_name, holderName: r.holder_name, kind: r.account_kind },
-    accountHolders: holdersOf(r),
   }));
 }
 
@@ -409,19 +411,9 @@ async function factsWhere(db: Conn, column: 'p.id' | 'p.id_index', keys: (number
  * 500,000-line release spends on the registry.
  */
 export async function checkFactsOf(db: Conn, personIds: Knex.QueryBuilder | number[]): Promise<CheckFacts[]> {
-  type Row = { id: number; name: string; township_id: number; head_person_id: number | null; status: CheckFacts['status']; status_date: string | null; account_index: string | null; account_last4: string | null; account_holders: number | string };
-  const facts = (where: Knex.QueryBuilder | number[]) => factsQuery(db).whereIn('p.id', where) as unknown as Promise<Row[]>;
+  const facts = (where: Knex.QueryBuilder | number[]) => factsQuery(db).whereIn('p.id', where) as unknown as Promise<CheckFactsRow[]>;
   const rows = Array.isArray(personIds) ? await selectInChunks(personIds, (chunk) => facts(chunk as number[])) : await facts(personIds);
-  return rows.map((r) => ({
-    personId: r.id,
-    name: r.name,
-    townshipId: r.township_id,
-    headPersonId: r.head_person_id,
-    status: r.status,
-    statusDate: r.status_date,
-    account: r.account_index === null ? null : { index: r.account_index, last4: r.account_last4! },
-    accountHolders: holdersOf(r),
-  }));
+  return rows.map(checkFactsOfRow);
 }
 
 /** The facts of these people, in no particular order (key them by personId). */
