@@ -130,7 +130,7 @@ export function writeErrorReport(what: string, errors: ImportError[], table: Sub
   const title = table
     ? `${what}未通过：${byRow.size} 行有误，共 ${errors.length} 处。请按「错误原因」改正后重新上传（整个文件通过检查才会导入）。`
     : `${what}未通过：文件无法导入。`;
-  return streamedWorkbook({ useStyles: true, useSharedStrings: false }, (workbook) => {
+  return streamedWorkbook({ useStyles: true, useSharedStrings: false }, new Date(), (workbook) => {
     const sheet = streamedTitledSheet(workbook, '错误报告', title, headers, headers.map((_, i) => (i === headers.length - 1 ? 70 : 16)));
     for (const [rowNumber, rowErrors] of byRow) {
       const cells = rowsByNumber.get(rowNumber)?.cells ?? [];
@@ -148,10 +148,12 @@ export function writeErrorReport(what: string, errors: ImportError[], table: Sub
 
 /**
  * A plain workbook of one sheet (header row, then rows), written with the streaming writer and shared strings as
- * Excel does; its texts neutralised (exportCell).
+ * Excel does; its texts neutralised (exportCell). `stamp` is the file's date (its properties and every entry of its
+ * zip): a file that is signed and fetched apart from its signature passes its document's own date, so that the same
+ * content gives the same bytes on every download.
  */
-export function writeTableXlsx(sheetName: string, header: string[], rows: Iterable<(string | number | null)[]>): Promise<Buffer> {
-  return streamedWorkbook({ useStyles: false, useSharedStrings: true }, (workbook) => {
+export function writeTableXlsx(sheetName: string, header: string[], rows: Iterable<(string | number | null)[]>, stamp = new Date()): Promise<Buffer> {
+  return streamedWorkbook({ useStyles: false, useSharedStrings: true }, stamp, (workbook) => {
     const sheet = workbook.addWorksheet(sheetName);
     sheet.addRow(header).commit();
     for (const row of rows) sheet.addRow(row.map(exportCell)).commit();
@@ -159,15 +161,44 @@ export function writeTableXlsx(sheetName: string, header: string[], rows: Iterab
   });
 }
 
-/** A workbook written with exceljs's streaming writer into memory: `fill` adds and commits its sheets and rows. */
-async function streamedWorkbook(options: { useStyles: boolean; useSharedStrings: boolean }, fill: (workbook: ExcelJS.stream.xlsx.WorkbookWriter) => void): Promise<Buffer> {
+/**
+ * A workbook written with exceljs's streaming writer into memory: `fill` adds and commits its sheets and rows. The
+ * workbook's properties and each zip entry carry `stamp`.
+ */
+async function streamedWorkbook(options: { useStyles: boolean; useSharedStrings: boolean }, stamp: Date, fill: (workbook: ExcelJS.stream.xlsx.WorkbookWriter) => void): Promise<Buffer> {
   const out = new PassThrough();
   const chunks: Buffer[] = [];
   out.on('data', (chunk: Buffer) => chunks.push(chunk));
   const workbook = new ExcelJS.stream.xlsx.WorkbookWriter({ stream: out, ...options });
+  workbook.created = stamp;
+  workbook.modified = stamp;
   fill(workbook);
   await workbook.commit();
-  return Buffer.concat(chunks);
+  return stampZipEntries(Buffer.concat(chunks), stamp);
+}
+
+/**
+ * Sets the date and time of every entry of a zip (its local header and its central-directory record, MS-DOS format,
+ * UTC as archiver writes them) to `stamp`. exceljs stamps each entry with the moment it is added, two of them while
+ * the writer is built, so the date cannot be passed in. The zip's end record points to the directory; each record
+ * points to its local header (APPNOTE 4.3.7, 4.3.12, 4.3.16).
+ */
+function stampZipEntries(zip: Buffer, stamp: Date): Buffer {
+  const end = zip.length - 22;
+  if (zip.readUInt32LE(end) !== 0x06054b50) throw new Error('zip end record not where expected');
+  const time = (stamp.getUTCHours() << 11) | (stamp.getUTCMinutes() << 5) | (stamp.getUTCSeconds() >> 1);
+  const date = ((stamp.getUTCFullYear() - 1980) << 9) | ((stamp.getUTCMonth() + 1) << 5) | stamp.getUTCDate();
+  let record = zip.readUInt32LE(end + 16);
+  for (let n = zip.readUInt16LE(end + 10); n > 0; n--) {
+    if (zip.readUInt32LE(record) !== 0x02014b50) throw new Error('zip directory record not where expected');
+    zip.writeUInt16LE(time, record + 12);
+    zip.writeUInt16LE(date, record + 14);
+    const local = zip.readUInt32LE(record + 42);
+    zip.writeUInt16LE(time, local + 10);
+    zip.writeUInt16LE(date, local + 12);
+    record += 46 + zip.readUInt16LE(record + 28) + zip.readUInt16LE(record + 30) + zip.readUInt16LE(record + 32);
+  }
+  return zip;
 }
 
 /** A streamed sheet under a title row (titledSheet), its two first rows committed: the caller adds the data rows. */
@@ -216,7 +247,7 @@ export function csvLine(cells: readonly (string | number | null)[]): string {
  * (scrubPersonalData): the last line of defence, the callers give masked values.
  */
 export function writeListXlsx(sheetName: string, heading: string, columns: { header: string; width: number }[], rows: Iterable<(string | number | null)[]>): Promise<Buffer> {
-  return streamedWorkbook({ useStyles: true, useSharedStrings: true }, (workbook) => {
+  return streamedWorkbook({ useStyles: true, useSharedStrings: true }, new Date(), (workbook) => {
     const sheet = streamedTitledSheet(workbook, sheetName, heading, columns.map((c) => c.header), columns.map((c) => c.width));
     for (const row of rows) sheet.addRow(row.map((cell) => (cell === null ? '' : neutraliseFormula(scrubPersonalData(String(cell)))))).commit();
     sheet.commit();

@@ -1,7 +1,7 @@
 import ExcelJS from 'exceljs';
 import { strToU8, zipSync } from 'fflate';
 import iconv from 'iconv-lite';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { type TableSpec, readTable, writeErrorReport, writeTableXlsx } from '../../src/core/spreadsheet.ts';
 import { OLD_XLS, PNG_PICTURE, truncated, zipBombWorkbook } from '../bad-files.ts';
 
@@ -138,4 +138,22 @@ describe('uploaded tables (.xlsx and CSV)', () => {
     expect(sheet.getRow(3).getCell(3).fill).toMatchObject({ fgColor: { argb: 'FFFFC7CE' } });
     expect(sheet.rowCount).toBe(3);
   });
+
+  it('writes the same rows with the same stamp to the same bytes at any moment (a signature fetched apart from its file matches it); the stamp is the date the file shows', async () => {
+    const stamp = new Date('2026-11-02T01:30:00Z');
+    const write = () => writeTableXlsx('开卡名单', ['序号', '姓名'], [[1, '钱开卡']], stamp);
+    vi.useFakeTimers({ toFake: ['Date'] });
+    vi.setSystemTime(new Date('2026-12-07T08:00:00Z'));
+    const first = await write();
+    vi.setSystemTime(new Date('2026-12-07T08:00:03Z'));
+    const second = await write();
+    expect(second.equals(first)).toBe(true);
+    const workbook = new ExcelJS.Workbook();
+    await workbook.xlsx.load(first);
+    expect(workbook.created.toISOString()).toBe(stamp.toISOString());
+  });
+});
+
+afterEach(() => {
+  vi.useRealTimers();
 });

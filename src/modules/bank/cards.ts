@@ -109,6 +109,7 @@ export async function cardRequestFile(core: Core, actor: Actor, requestId: numbe
     '开卡名单',
     LIST_HEADER,
     lines.map((l, i) => [i + 1, villages.get(l.person?.villageId ?? 0) ?? '', l.person?.name ?? '', ids.get(l.person_id) ?? '', CARD_REASONS[l.reason], '', '社会保障卡', '', '']),
+    new Date(request.created_at),
   );
   const encryptFor = encryptionKeyOf(await bankTermsToday(core, request.bank_org_id, request.county_id));
   if (options.delivered) await inTransaction(core.db, (trx) => recordAudit(trx, actor, { action: 'bank.card_request.download', objectType: 'card_request', objectId: request.id, summary: { lines: lines.length, ...(encryptFor ? { encryptedFor: fingerprintOf(encryptFor) } : {}) } }));

@@ -86,7 +86,7 @@ function fixed(text: string, bytes: number, align: 'left' | 'right', fill: strin
 export const PAYOUT_FORMATS: PayoutFormat[] = [
   { code: 'csv', label: 'CSV（UTF-8）', extension: 'csv', contentType: 'text/csv; charset=utf-8', write: async (doc) => Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(await csvText(doc), 'utf8')]) },
   { code: 'csv-gb18030', label: 'CSV（GB18030）', extension: 'csv', contentType: 'text/csv; charset=gb18030', write: async (doc) => iconv.encode(await csvText(doc), 'gb18030') },
-  { code: 'xlsx', label: 'Excel（.xlsx）', extension: 'xlsx', contentType: 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet', write: (doc) => writeTableXlsx('代发明细', HEADER_COLUMNS, tableRows(doc)) },
+  { code: 'xlsx', label: 'Excel（.xlsx）', extension: 'xlsx', contentType: 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet', write: (doc) => writeTableXlsx('代发明细', HEADER_COLUMNS, tableRows(doc), new Date(doc.generatedAt)) },
   {
     code: 'txt',
     label: '定长文本（GB18030）',
