@@ -149,7 +149,7 @@ describe('uploaded tables (.xlsx and CSV)', () => {
     const second = await write();
     expect(second.equals(first)).toBe(true);
     const workbook = new ExcelJS.Workbook();
-    await workbook.xlsx.load(first);
+    await workbook.xlsx.load(first as never);
     expect(workbook.created.toISOString()).toBe(stamp.toISOString());
   });
 });
