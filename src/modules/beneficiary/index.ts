@@ -15,7 +15,7 @@ import { beneficiaryMove } from './move.ts';
  */
 export { parseIdNumber } from './id-number.ts';
 export { auditPersonFinder } from './audit-search.ts';
-export { type CheckFacts, type HitRow as ReferenceHit, type RegistryFacts, accountLast4sOf, accountNumbersById, checkFactsOf, idNumbersById, peopleWithoutAccount, referenceHitsOf, registryFactsById, registryFactsByIdNumberIndex } from './queries.ts';
+export { type CheckFacts, type CompiledPerson, type HitRow as ReferenceHit, type RegistryFacts, accountLast4sOf, accountNumbersById, checkFactsOf, factsAsCompiled, idNumbersById, peopleWithoutAccount, referenceHitsOf, registryDiffsOf, registryFactsById, registryFactsByIdNumberIndex } from './queries.ts';
 export { type AccountInput, proposeOpenedAccount } from './commands.ts';
 export { ACCOUNT_KIND_LABELS, type AccountKind, luhnValid } from './account-number.ts';
 export { checkCharacter } from './id-number.ts';

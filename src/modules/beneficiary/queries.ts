@@ -405,15 +405,71 @@ async function factsWhere(db: Conn, column: 'p.id' | 'p.id_index', keys: (number
   }));
 }
 
-/**
- * The check facts of the people a query selects (one column of person ids, e.g. a page of a roster's lines), or of a
- * list of ids: only the columns the rules read, since on PostgreSQL turning rows into objects is most of the time a
- * 500,000-line release spends on the registry.
- */
-export async function checkFactsOf(db: Conn, personIds: Knex.QueryBuilder | number[]): Promise<CheckFacts[]> {
-  const facts = (where: Knex.QueryBuilder | number[]) => factsQuery(db).whereIn('p.id', where) as unknown as Promise<CheckFactsRow[]>;
-  const rows = Array.isArray(personIds) ? await selectInChunks(personIds, (chunk) => facts(chunk as number[])) : await facts(personIds);
+/** The check facts of these people (read in chunks), in no particular order: those registryDiffsOf left to read by id. */
+export async function checkFactsOf(db: Conn, personIds: number[]): Promise<CheckFacts[]> {
+  const rows = await selectInChunks(personIds, (chunk) => factsQuery(db).whereIn('p.id', chunk) as unknown as Promise<CheckFactsRow[]>);
   return rows.map(checkFactsOfRow);
+}
+
+/** What a roster's line holds of its person as compiled (batch_line's columns of the same names). */
+export interface CompiledPerson {
+  person_id: number;
+  person_name: string;
+  account_index: string | null;
+  account_last4: string | null;
+}
+
+/**
+ * The check facts of a person whose registry agrees with their line in every fact the checks read (see
+ * registryDiffsOf): the line's own name and account, in the roster's township, their own household's head, active
+ * since always, the account theirs alone.
+ */
+export const factsAsCompiled = (line: CompiledPerson, townshipId: number): CheckFacts => ({
+  personId: line.person_id,
+  name: line.person_name,
+  townshipId,
+  headPersonId: line.person_id,
+  status: 'active',
+  statusDate: null,
+  account: line.account_index === null ? null : { index: line.account_index, last4: line.account_last4! },
+  accountHolders: line.account_index === null ? 0 : 1,
+});
+
+/**
+ * The registry against a page of a roster's lines (`lines` selects CompiledPerson's columns), compared in the
+ * database: the check facts of each person whose registry differs in any way from factsAsCompiled of their line, and
+ * the people no longer in the registry. Every other person's facts are factsAsCompiled of their line, so that the
+ * rows sent back are the few that differ (on PostgreSQL, receiving a row costs more than comparing it).
+ * Each comparison below is one field of factsAsCompiled; a field added to CheckFacts needs its own.
+ */
+export async function registryDiffsOf(db: Conn, lines: Knex.QueryBuilder, townshipId: number): Promise<{ differing: CheckFacts[]; missing: number[] }> {
+  const holders = db('beneficiary_account as a2').whereRaw('?? = ??', ['a2.account_index', 'a.account_index']).select(db.raw("count(case when ?? = 'active' then 1 end)", ['a2.status']));
+  const rows = (await db
+    .from(lines.as('l'))
+    .leftJoin('beneficiary_person as p', 'p.id', 'l.person_id')
+    .leftJoin('core_region as v', 'v.id', 'p.village_id')
+    .leftJoin('beneficiary_household as h', 'h.id', 'p.household_id')
+    .leftJoin('beneficiary_account as a', 'a.active_person_id', 'p.id')
+    .where((w) =>
+      w
+        .whereNull('p.id')
+        .orWhereRaw('?? is distinct from ?', ['v.parent_id', townshipId])
+        .orWhereRaw('?? is distinct from ??', ['h.head_person_id', 'p.id'])
+        .orWhereRaw("?? <> 'active'", ['p.status'])
+        .orWhereNotNull('p.status_date')
+        .orWhereRaw('?? <> ??', ['p.name', 'l.person_name'])
+        .orWhereRaw('?? is distinct from ??', ['a.account_index', 'l.account_index'])
+        .orWhereRaw('?? is distinct from ??', ['a.account_last4', 'l.account_last4'])
+        .orWhereRaw('? > 1', [holders]),
+    )
+    .select('l.person_id', 'p.id', 'p.name', 'v.parent_id as township_id', 'h.head_person_id', 'p.status', 'p.status_date', 'a.account_index', 'a.account_last4', holders.clone().as('account_holders'))) as (Omit<CheckFactsRow, 'id'> & { person_id: number; id: number | null })[];
+  const differing: CheckFacts[] = [];
+  const missing: number[] = [];
+  for (const r of rows) {
+    if (r.id === null) missing.push(r.person_id);
+    else differing.push(checkFactsOfRow(r as CheckFactsRow));
+  }
+  return { differing, missing };
 }
 
 /** The facts of these people, in no particular order (key them by personId). */

@@ -1,6 +1,6 @@
 import { type Conn, type Tx, bulkInsert, nowIso } from '../../../core/db.ts';
 import { giveWay } from '../../../core/give-way.ts';
-import { type CheckFacts, checkFactsOf, referenceHitsOf } from '../../beneficiary/index.ts';
+import { type CheckFacts, checkFactsOf, factsAsCompiled, referenceHitsOf, registryDiffsOf } from '../../beneficiary/index.ts';
 import { versionsById } from '../../policy/index.ts';
 import { type LineRow, type RosterRow, type RoundRow, asLine } from '../repo.ts';
 import { alreadyPaid } from './already-paid.ts';
@@ -70,20 +70,25 @@ export type RoundReads = Map<string, Promise<unknown>>;
 async function findOnRoster(db: Conn, round: RoundRow, roster: RosterRow, rules: CheckRule[], roundReads: RoundReads = new Map()): Promise<Found> {
   // Only the columns the rules read, a page at a time: a roster can hold hundreds of thousands of lines, and turning
   // them into objects in one piece would hold up every other request for a second or more.
-  // With each page, the registry and the marks of its people, joined in the database (set-based, no ids sent back)
-  // and read a page at a time for the same reason; a person whose line was not there when the facts were read is read
-  // by id, so that every line has its facts.
+  // With each page, the registry and the marks of its people, compared and joined in the database (set-based, no ids
+  // sent back) and read a page at a time for the same reason: the registry's facts come back only for the people whose
+  // registry differs from their line, the others' are their line's (factsAsCompiled). A person whose line was not
+  // there when the facts were read is read by id, so that every line has its facts.
   const lines: LineRow[] = [];
   const facts = new Map<number, CheckFacts>();
+  const absent = new Set<number>();
   const hits = new Map<number, Awaited<ReturnType<typeof referenceHitsOf>>>();
   for (let after = 0; ; ) {
     const page = (await db('batch_line').where({ roster_id: roster.id, state: 'active' }).where('id', '>', after).orderBy('id').limit(CHECK_READS.linesPerPage).select(CHECKED_COLUMNS)) as LineRow[];
     for (const line of page) lines.push(asLine(line));
     if (page.length) {
-      const people = db('batch_line').where({ roster_id: roster.id, state: 'active' }).where('id', '>', after).where('id', '<=', page.at(-1)!.id).select('person_id');
-      for (const f of await checkFactsOf(db, people)) facts.set(f.personId, f);
+      const onPage = db('batch_line').where({ roster_id: roster.id, state: 'active' }).where('id', '>', after).where('id', '<=', page.at(-1)!.id);
+      const { differing, missing } = await registryDiffsOf(db, onPage.clone().select('person_id', 'person_name', 'account_index', 'account_last4'), roster.township_id);
+      for (const f of differing) facts.set(f.personId, f);
+      for (const personId of missing) absent.add(personId);
+      for (const line of page) if (!facts.has(line.person_id) && !absent.has(line.person_id)) facts.set(line.person_id, factsAsCompiled(line, roster.township_id));
       const pageHits = new Map<number, Awaited<ReturnType<typeof referenceHitsOf>>>();
-      for (const h of await referenceHitsOf(db, people.clone())) {
+      for (const h of await referenceHitsOf(db, onPage.select('person_id'))) {
         const mine = pageHits.get(h.person_id);
         if (mine) mine.push(h);
         else pageHits.set(h.person_id, [h]);
@@ -95,7 +100,7 @@ async function findOnRoster(db: Conn, round: RoundRow, roster: RosterRow, rules:
     after = page.at(-1)!.id;
     await giveWay();
   }
-  const missing = [...new Set(lines.map((l) => l.person_id).filter((id) => !facts.has(id)))];
+  const missing = [...new Set(lines.map((l) => l.person_id).filter((id) => !facts.has(id) && !absent.has(id)))];
   for (const f of await checkFactsOf(db, missing)) facts.set(f.personId, f);
   const [version] = await versionsById(db, [round.policy_version_id]);
   const roundWide = <T>(key: string, read: () => Promise<T>): Promise<T> => {
