@@ -83,11 +83,15 @@ async function findOnRoster(db: Conn, round: RoundRow, roster: RosterRow, rules:
     for (const line of page) lines.push(asLine(line));
     if (page.length) {
       const onPage = db('batch_line').where({ roster_id: roster.id, state: 'active' }).where('id', '>', after).where('id', '<=', page.at(-1)!.id);
+      // Each read keeps a core of the database server busy for some 10 ms (PostgreSQL), the one a page view's queries
+      // need on a 2-core machine: the page views that came in meanwhile go first before each, not only after the page.
+      await giveWay();
       const { differing, missing } = await registryDiffsOf(db, onPage.clone().select('person_id', 'person_name', 'account_index', 'account_last4'), roster.township_id);
       for (const f of differing) facts.set(f.personId, f);
       for (const personId of missing) absent.add(personId);
       for (const line of page) if (!facts.has(line.person_id) && !absent.has(line.person_id)) facts.set(line.person_id, factsAsCompiled(line, roster.township_id));
       const pageHits = new Map<number, Awaited<ReturnType<typeof referenceHitsOf>>>();
+      await giveWay();
       for (const h of await referenceHitsOf(db, onPage.select('person_id'))) {
         const mine = pageHits.get(h.person_id);
         if (mine) mine.push(h);
