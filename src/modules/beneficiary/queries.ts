@@ -364,18 +364,22 @@ type FactsRow = {
 );
 
 /**
- * A person with their village (for the township), household and active account, and how many active accounts hold
- * the same number as theirs, probed by account_index with each row: the status is counted, not filtered on, since with
- * `status = 'active'` in its WHERE SQLite reads the subquery through the status index (every active account of the
- * county) instead of the number's index.
+ * How many active accounts hold the number of the account `a` of the outer query, probed by account_index with each
+ * row: the status is counted, not filtered on, since with `status = 'active'` in its WHERE SQLite reads the subquery
+ * through the status index (every active account of the county) instead of the number's index.
  */
+const activeHoldersOfA = (db: Conn) => db('beneficiary_account as a2').whereRaw('?? = ??', ['a2.account_index', 'a.account_index']).select(db.raw("count(case when ?? = 'active' then 1 end)", ['a2.status']));
+
+/** The check facts' columns of a person `p` joined to their village `v`, household `h` and active account `a`. */
+const checkFactColumns = (db: Conn) => ['p.id', 'p.name', 'v.parent_id as township_id', 'h.head_person_id', 'p.status', 'p.status_date', 'a.account_index', 'a.account_last4', activeHoldersOfA(db).as('account_holders')];
+
+/** A person with their village (for the township), household and active account, and how many active accounts hold the same number as theirs. */
 function factsQuery(db: Conn) {
-  const holders = db('beneficiary_account as a2').whereRaw('?? = ??', ['a2.account_index', 'a.account_index']).select(db.raw("count(case when ?? = 'active' then 1 end)", ['a2.status']));
   return db('beneficiary_person as p')
     .join('core_region as v', 'v.id', 'p.village_id')
     .leftJoin('beneficiary_household as h', 'h.id', 'p.household_id')
     .leftJoin('beneficiary_account as a', 'a.active_person_id', 'p.id')
-    .select('p.id', 'p.name', 'v.parent_id as township_id', 'h.head_person_id', 'p.status', 'p.status_date', 'a.account_index', 'a.account_last4', holders.as('account_holders'));
+    .select(checkFactColumns(db));
 }
 
 /** The row factsQuery reads, turned into the facts the checks compare. */
@@ -405,7 +409,7 @@ async function factsWhere(db: Conn, column: 'p.id' | 'p.id_index', keys: (number
   }));
 }
 
-/** The check facts of these people (read in chunks), in no particular order: those registryDiffsOf left to read by id. */
+/** The check facts of these people (read in chunks), in no particular order: read by id for a line registryDiffsOf did not see. */
 export async function checkFactsOf(db: Conn, personIds: number[]): Promise<CheckFacts[]> {
   const rows = await selectInChunks(personIds, (chunk) => factsQuery(db).whereIn('p.id', chunk) as unknown as Promise<CheckFactsRow[]>);
   return rows.map(checkFactsOfRow);
@@ -443,7 +447,6 @@ export const factsAsCompiled = (line: CompiledPerson, townshipId: number): Check
  * Each comparison below is one field of factsAsCompiled; a field added to CheckFacts needs its own.
  */
 export async function registryDiffsOf(db: Conn, lines: Knex.QueryBuilder, townshipId: number): Promise<{ differing: CheckFacts[]; missing: number[] }> {
-  const holders = db('beneficiary_account as a2').whereRaw('?? = ??', ['a2.account_index', 'a.account_index']).select(db.raw("count(case when ?? = 'active' then 1 end)", ['a2.status']));
   const rows = (await db
     .from(lines.as('l'))
     .leftJoin('beneficiary_person as p', 'p.id', 'l.person_id')
@@ -460,9 +463,9 @@ export async function registryDiffsOf(db: Conn, lines: Knex.QueryBuilder, townsh
         .orWhereRaw('?? <> ??', ['p.name', 'l.person_name'])
         .orWhereRaw('?? is distinct from ??', ['a.account_index', 'l.account_index'])
         .orWhereRaw('?? is distinct from ??', ['a.account_last4', 'l.account_last4'])
-        .orWhereRaw('? > 1', [holders]),
+        .orWhereRaw('? > 1', [activeHoldersOfA(db)]),
     )
-    .select('l.person_id', 'p.id', 'p.name', 'v.parent_id as township_id', 'h.head_person_id', 'p.status', 'p.status_date', 'a.account_index', 'a.account_last4', holders.clone().as('account_holders'))) as (Omit<CheckFactsRow, 'id'> & { person_id: number; id: number | null })[];
+    .select('l.person_id', ...checkFactColumns(db))) as (Omit<CheckFactsRow, 'id'> & { person_id: number; id: number | null })[];
   const differing: CheckFacts[] = [];
   const missing: number[] = [];
   for (const r of rows) {
